@@ -1,0 +1,7 @@
+//! The on-medium format of Sluice bundles: the signify embedded-signature envelope, the fixed
+//! little-endian header, the single zstd frame of length-prefixed bincode records, and the
+//! record types that cross the gap. See `SPEC.md` beside this crate; the spec and the code change
+//! together. This crate is pure: it does no I/O beyond `Read`/`Write` and reads no clock —
+//! callers pass the time in.
+
+pub mod records;

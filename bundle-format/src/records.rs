@@ -1,0 +1,752 @@
+//! The record types that cross the gap, version 1 (SPEC.md §6).
+//!
+//! Every type here is encoded with bincode 2 under [`wire_config`]: little-endian, fixed-width
+//! integers, so that one value has exactly one encoding and an accepted message re-encodes to the
+//! same bytes. Enum variants are encoded by their index, so **variants and fields are only ever
+//! appended in a new wire version, never reordered or removed**; v1 as published stays decodable.
+//!
+//! Shape limits (how many websites, domains, bytes of text…) are enforced by [`Record::check`]
+//! after decoding and by the writer before encoding; the byte limit of the decoder bounds every
+//! length prefix before any allocation.
+
+use std::net::IpAddr;
+
+use bincode::{Decode, Encode};
+use sha2::{Digest, Sha256};
+
+/// Wire version of the record types in this module.
+pub const RECORDS_VERSION: u16 = 1;
+
+/// Most websites one filing may list.
+pub const MAX_WEBSITES: usize = 64;
+/// Most domains one website may list.
+pub const MAX_DOMAINS_PER_WEBSITE: usize = 256;
+/// Most home URLs one website may list.
+pub const MAX_HOME_URLS_PER_WEBSITE: usize = 64;
+/// Most IP addresses or ranges one website's access record may list.
+pub const MAX_IP_RANGES_PER_WEBSITE: usize = 256;
+/// Most entries in any other list (service types, pre-approvals, phone numbers…).
+pub const MAX_SMALL_LIST: usize = 32;
+/// Most bytes of any one text field (UTF-8).
+pub const MAX_TEXT_BYTES: usize = 1024;
+/// Most attachments (scanned certificates) on one submission.
+pub const MAX_ATTACHMENTS: usize = 16;
+/// Most bytes of one attachment: the filing manuals allow scans of at most 512 KiB.
+pub const MAX_ATTACHMENT_BYTES: usize = 512 * 1024;
+/// Most receipts one ack may name.
+pub const MAX_ACKED_RECEIPTS: usize = 1_000_000;
+/// Most missing sequence numbers one sequence report may list.
+pub const MAX_MISSING_SEQUENCES: usize = 10_000;
+/// Most bytes of one signed certificate document.
+pub const MAX_CERTIFICATE_BYTES: usize = 64 * 1024;
+/// Most bytes of one signed keyset document.
+pub const MAX_KEYSET_BYTES: usize = 1024 * 1024;
+
+/// The bincode configuration every record is encoded and decoded with, before a byte limit is
+/// added: little-endian, fixed-width integers (one encoding per value).
+pub fn wire_config() -> bincode::config::Configuration<
+    bincode::config::LittleEndian,
+    bincode::config::Fixint,
+    bincode::config::NoLimit,
+> {
+    bincode::config::standard()
+        .with_little_endian()
+        .with_fixed_int_encoding()
+}
+
+/// A 32-byte SHA-256 digest.
+pub type Sha256Digest = [u8; 32];
+
+/// One record of a bundle payload. Which variants a bundle may hold depends on its kind
+/// (SPEC.md §6.1): submissions bundles hold only `Submission`; return bundles hold `Ack`,
+/// `SequenceReport`, `StatusChange` and `Certificate`; keyset bundles hold one `Keyset`;
+/// heartbeat bundles hold none.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub enum Record {
+    /// One version of one submission, outer→inner.
+    Submission(SubmissionVersion),
+    /// The inner side confirms which submission versions of a bundle are safe inside.
+    Ack(Ack),
+    /// The inner side's view of a channel's sequence numbers: what arrived and what is missing.
+    SequenceReport(SequenceReport),
+    /// A receipt's status changed inside (review states, filing number).
+    StatusChange(StatusChange),
+    /// A signed electronic certificate for an approved filing.
+    Certificate(CertificateRecord),
+    /// A signed keyset document, carried verbatim.
+    Keyset(KeysetRecord),
+}
+
+impl Record {
+    /// Checks the shape limits of this module; returns the path of the first field out of
+    /// bounds and what is wrong with it.
+    pub fn check(&self) -> Result<(), ShapeError> {
+        match self {
+            Record::Submission(version) => version.check(),
+            Record::Ack(ack) => {
+                at_most("ack.receipts", ack.receipts.len(), MAX_ACKED_RECEIPTS)?;
+                for (i, receipt) in ack.receipts.iter().enumerate() {
+                    text_field(&format!("ack.receipts[{i}].receipt"), &receipt.receipt)?;
+                    if let Some(reason) = &receipt.reason {
+                        text_field(&format!("ack.receipts[{i}].reason"), reason)?;
+                    }
+                }
+                Ok(())
+            }
+            Record::SequenceReport(report) => {
+                at_most("sequence_report.missing", report.missing.len(), MAX_MISSING_SEQUENCES)
+            }
+            Record::StatusChange(change) => {
+                text_field("status_change.receipt", &change.receipt)?;
+                opt_text_field("status_change.reason", &change.reason)?;
+                opt_text_field("status_change.filing_number", &change.filing_number)
+            }
+            Record::Certificate(certificate) => {
+                text_field("certificate.filing_number", &certificate.filing_number)?;
+                text_field("certificate.receipt", &certificate.receipt)?;
+                opt_text_field("certificate.supersedes", &certificate.supersedes)?;
+                at_most(
+                    "certificate.document",
+                    certificate.document.len(),
+                    MAX_CERTIFICATE_BYTES,
+                )
+            }
+            Record::Keyset(keyset) => at_most("keyset.document", keyset.document.len(), MAX_KEYSET_BYTES),
+        }
+    }
+
+    /// A short name of the variant, for counts in `inspect` output and error messages.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Record::Submission(_) => "submission",
+            Record::Ack(_) => "ack",
+            Record::SequenceReport(_) => "sequence-report",
+            Record::StatusChange(_) => "status-change",
+            Record::Certificate(_) => "certificate",
+            Record::Keyset(_) => "keyset",
+        }
+    }
+}
+
+/// A field that breaks a shape limit.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {problem}")]
+pub struct ShapeError {
+    /// Path of the field, e.g. `submission.body.websites[2].domains`.
+    pub field: String,
+    /// What is wrong, e.g. `300 entries, at most 256 allowed`.
+    pub problem: String,
+}
+
+fn at_most(field: &str, len: usize, max: usize) -> Result<(), ShapeError> {
+    if len > max {
+        return Err(ShapeError {
+            field: field.to_owned(),
+            problem: format!("{len} entries or bytes, at most {max} allowed"),
+        });
+    }
+    Ok(())
+}
+
+fn text_field(field: &str, value: &str) -> Result<(), ShapeError> {
+    at_most(field, value.len(), MAX_TEXT_BYTES)
+}
+
+fn opt_text_field(field: &str, value: &Option<String>) -> Result<(), ShapeError> {
+    match value {
+        Some(value) => text_field(field, value),
+        None => Ok(()),
+    }
+}
+
+fn text_list(field: &str, values: &[String], max: usize) -> Result<(), ShapeError> {
+    at_most(field, values.len(), max)?;
+    for (i, value) in values.iter().enumerate() {
+        text_field(&format!("{field}[{i}]"), value)?;
+    }
+    Ok(())
+}
+
+/// One version of one submission as the outer side accepted it.
+///
+/// `(receipt, version)` names it; `content_hash` is [`content_hash`] of `body` and is what the
+/// inner side's ack must repeat before the outer side may delete this version.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct SubmissionVersion {
+    /// The receipt id the submitter was given, e.g. `R20261122-3F9K2Q7M`.
+    pub receipt: String,
+    /// Version of this receipt, from 1; an edit makes version n+1.
+    pub version: u32,
+    /// SHA-256 of the bincode encoding of `body` under [`wire_config`].
+    pub content_hash: Sha256Digest,
+    /// When the outer side accepted this version, Unix seconds.
+    pub submitted_at: i64,
+    /// Account name that submitted it.
+    pub submitter: String,
+    /// The access provider account that submitted it for its customer, if any.
+    pub access_provider: Option<String>,
+    /// What was submitted.
+    pub body: Submission,
+}
+
+impl SubmissionVersion {
+    /// Checks shape limits; see [`Record::check`].
+    pub fn check(&self) -> Result<(), ShapeError> {
+        text_field("submission.receipt", &self.receipt)?;
+        text_field("submission.submitter", &self.submitter)?;
+        opt_text_field("submission.access_provider", &self.access_provider)?;
+        self.body.check("submission.body")
+    }
+
+    /// Whether `content_hash` matches `body`.
+    pub fn hash_matches(&self) -> bool {
+        content_hash(&self.body) == self.content_hash
+    }
+}
+
+/// SHA-256 of the canonical encoding of a submission body: the value acks repeat.
+pub fn content_hash(body: &Submission) -> Sha256Digest {
+    // Encoding into a Vec cannot fail for these types: no limit is configured and every field
+    // is encodable.
+    let bytes = bincode::encode_to_vec(body, wire_config()).unwrap_or_default();
+    Sha256::digest(&bytes).into()
+}
+
+/// What a submitter asked for (the submission kinds of the filing manuals).
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub enum Submission {
+    /// A first filing for a subject with all its websites.
+    NewFiling(Filing),
+    /// A change to an approved filing.
+    Change {
+        /// The subject's filing number, e.g. `京ICP备2026000123号`.
+        filing_number: String,
+        /// What changes.
+        change: Change,
+    },
+    /// A cancellation of a subject, a website or a website's access.
+    Cancellation {
+        /// The filing number of the subject, or of the website (with its `-n` suffix).
+        filing_number: String,
+        /// What is cancelled.
+        scope: CancellationScope,
+        /// Why, in the submitter's words.
+        reason: String,
+    },
+    /// Withdraws an earlier submission that has not been reviewed yet.
+    Withdrawal {
+        /// The receipt being withdrawn.
+        receipt: String,
+        /// Why, in the submitter's words.
+        reason: String,
+    },
+}
+
+impl Submission {
+    fn check(&self, at: &str) -> Result<(), ShapeError> {
+        match self {
+            Submission::NewFiling(filing) => filing.check(&format!("{at}.new_filing")),
+            Submission::Change {
+                filing_number,
+                change,
+            } => {
+                text_field(&format!("{at}.filing_number"), filing_number)?;
+                change.check(&format!("{at}.change"))
+            }
+            Submission::Cancellation {
+                filing_number,
+                reason,
+                ..
+            } => {
+                text_field(&format!("{at}.filing_number"), filing_number)?;
+                text_field(&format!("{at}.reason"), reason)
+            }
+            Submission::Withdrawal { receipt, reason } => {
+                text_field(&format!("{at}.receipt"), receipt)?;
+                text_field(&format!("{at}.reason"), reason)
+            }
+        }
+    }
+}
+
+/// The changes the filing manuals allow on an approved filing.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub enum Change {
+    /// The subject's details change; its websites stay.
+    Subject(Subject),
+    /// One website's details change (replacing its domain list and everything else as a unit).
+    Website {
+        /// The website's filing number with its suffix, e.g. `京ICP备2026000123号-2`.
+        website_number: String,
+        /// The website as it is to be.
+        website: Website,
+    },
+    /// One website moves to another access provider, method or address space.
+    Access {
+        /// The website's filing number with its suffix.
+        website_number: String,
+        /// The access record as it is to be (replacing the IP list as a unit).
+        access: Access,
+    },
+    /// A website is added under an already filed subject.
+    AddedWebsite(Website),
+}
+
+impl Change {
+    fn check(&self, at: &str) -> Result<(), ShapeError> {
+        match self {
+            Change::Subject(subject) => subject.check(&format!("{at}.subject")),
+            Change::Website {
+                website_number,
+                website,
+            } => {
+                text_field(&format!("{at}.website_number"), website_number)?;
+                website.check(&format!("{at}.website"))
+            }
+            Change::Access {
+                website_number,
+                access,
+            } => {
+                text_field(&format!("{at}.website_number"), website_number)?;
+                access.check(&format!("{at}.access"))
+            }
+            Change::AddedWebsite(website) => website.check(&format!("{at}.added_website")),
+        }
+    }
+}
+
+/// What a cancellation removes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode)]
+pub enum CancellationScope {
+    /// The subject and every website under it.
+    Subject,
+    /// One website (named by the filing number with its suffix).
+    Website,
+    /// One website's access record; the website stays filed until it has access again.
+    Access,
+}
+
+/// A filing: one subject and the websites it runs.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct Filing {
+    /// The organiser.
+    pub subject: Subject,
+    /// One or more websites; a subject files once, listing all of them.
+    pub websites: Vec<Website>,
+    /// Scanned certificates uploaded with the filing.
+    pub attachments: Vec<Attachment>,
+}
+
+impl Filing {
+    fn check(&self, at: &str) -> Result<(), ShapeError> {
+        self.subject.check(&format!("{at}.subject"))?;
+        at_most(&format!("{at}.websites"), self.websites.len(), MAX_WEBSITES)?;
+        for (i, website) in self.websites.iter().enumerate() {
+            website.check(&format!("{at}.websites[{i}]"))?;
+        }
+        at_most(&format!("{at}.attachments"), self.attachments.len(), MAX_ATTACHMENTS)?;
+        for (i, attachment) in self.attachments.iter().enumerate() {
+            let field = format!("{at}.attachments[{i}]");
+            text_field(&format!("{field}.media_type"), &attachment.media_type)?;
+            at_most(&format!("{field}.bytes"), attachment.bytes.len(), MAX_ATTACHMENT_BYTES)?;
+        }
+        Ok(())
+    }
+}
+
+/// The organiser of a filing (主办单位).
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct Subject {
+    /// Full registered name; an individual's real name.
+    pub name: String,
+    /// What kind of organiser this is.
+    pub nature: SubjectNature,
+    /// Kind of the identifying certificate; must fit `nature`.
+    pub certificate_type: CertificateType,
+    /// Number of the identifying certificate.
+    pub certificate_number: String,
+    /// Six-digit GB/T 2260 region code of the subject's residence; its first two digits pick the
+    /// reviewing authority and the filing-number prefix.
+    pub region_code: u32,
+    /// Complete address: rural to the village, urban to street and number.
+    pub address: String,
+    /// Investor or supervising body.
+    pub investor: String,
+    /// The person responsible for the subject.
+    pub principal: Person,
+}
+
+impl Subject {
+    fn check(&self, at: &str) -> Result<(), ShapeError> {
+        text_field(&format!("{at}.name"), &self.name)?;
+        text_field(&format!("{at}.certificate_number"), &self.certificate_number)?;
+        text_field(&format!("{at}.address"), &self.address)?;
+        text_field(&format!("{at}.investor"), &self.investor)?;
+        self.principal.check(&format!("{at}.principal"))
+    }
+}
+
+/// Kinds of organiser the filing system knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Encode, Decode)]
+pub enum SubjectNature {
+    /// 企业
+    Enterprise,
+    /// 政府机关
+    Government,
+    /// 事业单位
+    PublicInstitution,
+    /// 社会团体
+    SocialGroup,
+    /// 个人
+    Individual,
+    /// 军队
+    Military,
+}
+
+/// Kinds of identifying certificate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Encode, Decode)]
+pub enum CertificateType {
+    /// 统一社会信用代码 (GB 32100, 18 characters with check character).
+    UnifiedSocialCreditCode,
+    /// 工商营业执照 number from before the unified code.
+    BusinessLicense,
+    /// 组织机构代码 (GB 11714).
+    OrganizationCode,
+    /// 事业单位法人证书.
+    PublicInstitutionCertificate,
+    /// 社会团体法人登记证书.
+    SocialGroupCertificate,
+    /// 军队代号.
+    MilitaryCode,
+    /// 居民身份证 (GB 11643, 18 characters with check digit).
+    ResidentId,
+    /// 护照.
+    Passport,
+    /// 港澳居民来往内地通行证.
+    HongKongMacaoPermit,
+    /// 台湾居民来往大陆通行证.
+    TaiwanPermit,
+}
+
+/// A responsible person (负责人).
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct Person {
+    /// Real full name.
+    pub name: String,
+    /// Kind of the person's identity document.
+    pub certificate_type: CertificateType,
+    /// Number of the person's identity document.
+    pub certificate_number: String,
+    /// Mobile phone numbers.
+    pub mobile_phones: Vec<String>,
+    /// Office phone numbers, with area code.
+    pub office_phones: Vec<String>,
+    /// E-mail address.
+    pub email: String,
+}
+
+impl Person {
+    fn check(&self, at: &str) -> Result<(), ShapeError> {
+        text_field(&format!("{at}.name"), &self.name)?;
+        text_field(&format!("{at}.certificate_number"), &self.certificate_number)?;
+        text_list(&format!("{at}.mobile_phones"), &self.mobile_phones, MAX_SMALL_LIST)?;
+        text_list(&format!("{at}.office_phones"), &self.office_phones, MAX_SMALL_LIST)?;
+        text_field(&format!("{at}.email"), &self.email)
+    }
+}
+
+/// One website of a filing.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct Website {
+    /// The website's name; never a domain.
+    pub name: String,
+    /// Home page URLs.
+    pub home_urls: Vec<String>,
+    /// Every domain the site serves, as entered (`www.` included), in punycode.
+    pub domains: Vec<String>,
+    /// At least one service type.
+    pub service_types: Vec<ServiceType>,
+    /// Pre-approvals the site's content needs, with their document numbers.
+    pub pre_approvals: Vec<PreApproval>,
+    /// How the site is connected.
+    pub access: Access,
+    /// The person responsible for the website.
+    pub principal: Person,
+}
+
+impl Website {
+    fn check(&self, at: &str) -> Result<(), ShapeError> {
+        text_field(&format!("{at}.name"), &self.name)?;
+        text_list(&format!("{at}.home_urls"), &self.home_urls, MAX_HOME_URLS_PER_WEBSITE)?;
+        text_list(&format!("{at}.domains"), &self.domains, MAX_DOMAINS_PER_WEBSITE)?;
+        at_most(&format!("{at}.service_types"), self.service_types.len(), MAX_SMALL_LIST)?;
+        at_most(&format!("{at}.pre_approvals"), self.pre_approvals.len(), MAX_SMALL_LIST)?;
+        for (i, approval) in self.pre_approvals.iter().enumerate() {
+            text_field(&format!("{at}.pre_approvals[{i}].document_number"), &approval.document_number)?;
+        }
+        self.access.check(&format!("{at}.access"))?;
+        self.principal.check(&format!("{at}.principal"))
+    }
+}
+
+/// Service types a website declares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Encode, Decode)]
+pub enum ServiceType {
+    /// Showcases an organisation or person (企业/个人展示).
+    Showcase,
+    /// A portal (综合门户).
+    Portal,
+    /// News (新闻); needs a pre-approval.
+    News,
+    /// Forum, bulletin board or other interactive posting (论坛/社区).
+    Forum,
+    /// Blog (博客).
+    Blog,
+    /// Online shop (电子商务).
+    Ecommerce,
+    /// Online education (教育).
+    Education,
+    /// Medical information (医疗保健).
+    Medical,
+    /// Drug and medical device information (药品和医疗器械).
+    Drugs,
+    /// Culture (文化).
+    Culture,
+    /// Audio and video broadcasting (广播电影电视节目).
+    Broadcasting,
+    /// Publishing (出版).
+    Publishing,
+    /// Government affairs (政务).
+    PublicAffairs,
+    /// Anything else.
+    Other,
+}
+
+/// Content areas that need the approval of a competent department before filing (前置审批).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Encode, Decode)]
+pub enum PreApprovalItem {
+    /// 新闻
+    News,
+    /// 出版
+    Publishing,
+    /// 教育
+    Education,
+    /// 医疗保健
+    Medical,
+    /// 药品和医疗器械
+    Drugs,
+    /// 文化
+    Culture,
+    /// 广播电影电视节目
+    Broadcasting,
+}
+
+/// A pre-approval held for a website.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct PreApproval {
+    /// What was approved.
+    pub item: PreApprovalItem,
+    /// The approving department's document number.
+    pub document_number: String,
+}
+
+/// How a website is connected to the network, and by whom.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct Access {
+    /// The access provider's name (account name of the provider on the outer side).
+    pub provider: String,
+    /// How the site is hosted.
+    pub method: AccessMethod,
+    /// Six-digit GB/T 2260 region code where the servers stand.
+    pub server_region_code: u32,
+    /// Every IP address or range the site is served from.
+    pub ip_ranges: Vec<IpRange>,
+}
+
+impl Access {
+    fn check(&self, at: &str) -> Result<(), ShapeError> {
+        text_field(&format!("{at}.provider"), &self.provider)?;
+        at_most(&format!("{at}.ip_ranges"), self.ip_ranges.len(), MAX_IP_RANGES_PER_WEBSITE)
+    }
+}
+
+/// Hosting methods.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Encode, Decode)]
+pub enum AccessMethod {
+    /// 专线
+    Dedicated,
+    /// 主机托管
+    Colocation,
+    /// 虚拟主机
+    VirtualHost,
+    /// 云服务
+    Cloud,
+    /// 其他
+    Other,
+}
+
+/// An inclusive range of IP addresses; a single address has `first == last`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Encode, Decode)]
+pub struct IpRange {
+    /// First address.
+    pub first: IpAddr,
+    /// Last address, same family as `first` and not below it.
+    pub last: IpAddr,
+}
+
+/// A scanned document uploaded with a filing.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct Attachment {
+    /// What the scan shows.
+    pub kind: AttachmentKind,
+    /// Media type, `image/jpeg` or `image/png`.
+    pub media_type: String,
+    /// The image, at most [`MAX_ATTACHMENT_BYTES`].
+    pub bytes: Vec<u8>,
+}
+
+/// What a scanned document shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode)]
+pub enum AttachmentKind {
+    /// The subject's identifying certificate.
+    SubjectCertificate,
+    /// A principal's identity document.
+    PrincipalIdentity,
+    /// A pre-approval document.
+    PreApproval,
+    /// The website principal's verification photo.
+    PrincipalPhoto,
+    /// Anything else the authority asked for.
+    Other,
+}
+
+/// The inner side's confirmation that the submission versions of one bundle are stored inside.
+///
+/// The outer side deletes a version's payload only when an ack names that exact receipt,
+/// version and content hash (DESIGN.md invariant 3).
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct Ack {
+    /// Bundle id (SHA-256 of the signed message) of the submissions bundle acknowledged.
+    pub bundle_id: Sha256Digest,
+    /// Channel the bundle came on.
+    pub channel: u32,
+    /// Sequence number of the bundle on its channel.
+    pub sequence: u64,
+    /// One entry per submission version the bundle held.
+    pub receipts: Vec<ReceiptAck>,
+}
+
+/// The inner side's outcome for one submission version.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct ReceiptAck {
+    /// Receipt id.
+    pub receipt: String,
+    /// Version acknowledged.
+    pub version: u32,
+    /// Content hash as received; must equal the outer side's before it deletes anything.
+    pub content_hash: Sha256Digest,
+    /// What the import did with it.
+    pub outcome: ImportOutcome,
+    /// Machine-readable reason code for outcomes other than `Applied`, e.g. `domain-conflict`.
+    pub reason: Option<String>,
+}
+
+/// What importing one submission version did. In every case the version is stored inside for
+/// audit, so every outcome lets the outer side delete that version's payload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Encode, Decode)]
+pub enum ImportOutcome {
+    /// Stored and applied to the filing records.
+    Applied,
+    /// This exact version was stored before; nothing changed.
+    AlreadyApplied,
+    /// A newer version of the receipt was stored before; this one is kept for audit only.
+    Superseded,
+    /// Stored, but it conflicts with a record inside (e.g. a domain filed by another subject);
+    /// the authority must resolve it.
+    Conflict,
+    /// Stored, but failed a rule re-checked at import; it goes back to the submitter.
+    Rejected,
+}
+
+/// The receiver's view of one channel's sequence numbers (DESIGN.md invariant 5).
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct SequenceReport {
+    /// The channel reported on (the channel the submissions came on).
+    pub channel: u32,
+    /// The sender's epoch the numbers belong to.
+    pub epoch: u64,
+    /// Every sequence number up to and including this one has been received.
+    pub highest_contiguous: u64,
+    /// Sequence numbers above `highest_contiguous` not yet received, ascending.
+    pub missing: Vec<u64>,
+}
+
+/// A receipt's status changed inside.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct StatusChange {
+    /// Monotonic id of the review event inside; the outer side ignores ids it has seen.
+    pub event_id: u64,
+    /// Receipt id.
+    pub receipt: String,
+    /// The version the state refers to.
+    pub version: u32,
+    /// The new state.
+    pub state: ReviewState,
+    /// When it changed inside, Unix seconds.
+    pub at: i64,
+    /// The reviewer's reason, for returns and rejections.
+    pub reason: Option<String>,
+    /// The filing number, once approved.
+    pub filing_number: Option<String>,
+}
+
+/// Review states of the filing manuals, plus the two states imports produce.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Encode, Decode)]
+pub enum ReviewState {
+    /// Stored inside, not yet in a review queue.
+    Delivered,
+    /// The access provider must check the submission first.
+    AwaitingProviderCheck,
+    /// The content needs a pre-approval that has not been confirmed.
+    AwaitingPreApproval,
+    /// Waiting for the regional authority's review.
+    AwaitingRegionalReview,
+    /// Sent back to the access provider for changes.
+    ReturnedToProvider,
+    /// Sent back to the submitter for changes.
+    ReturnedToSubmitter,
+    /// Approved; a filing number is assigned.
+    Approved,
+    /// Rejected.
+    Rejected,
+    /// The filing (or part of it) was cancelled.
+    Cancelled,
+    /// The submitter withdrew it before review.
+    Withdrawn,
+}
+
+/// A signed electronic certificate for an approved filing, on its way to the outer side where
+/// the site owner downloads it.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct CertificateRecord {
+    /// The subject's filing number.
+    pub filing_number: String,
+    /// The receipt whose approval issued it.
+    pub receipt: String,
+    /// Issue time, Unix seconds.
+    pub issued_at: i64,
+    /// Expiry, Unix seconds: one year after the last approval.
+    pub expires_at: i64,
+    /// Filing number of the certificate this one replaces, if any.
+    pub supersedes: Option<String>,
+    /// The certificate itself: a signify embedded-signature document signed by an
+    /// `inner-cert` key, published by the site owner at `/cert/bazs.cert`.
+    pub document: Vec<u8>,
+}
+
+/// A signed keyset document carried across the gap verbatim.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct KeysetRecord {
+    /// The document's bytes exactly as signed.
+    pub document: Vec<u8>,
+}

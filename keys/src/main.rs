@@ -1,0 +1,3 @@
+//! `sluice-keys`: generate, show and export keys, and manage keysets.
+
+fn main() {}
