@@ -1,0 +1,456 @@
+//! A throwaway PostgreSQL for tests, reused by every crate that tests against the inner store.
+//!
+//! [`TestDatabase::new`] gives each test a fresh, empty database of its own. Where the databases
+//! live is decided once per test binary:
+//!
+//! - If `SLUICE_TEST_DATABASE_URL` is set (any connection string the `postgres` crate accepts,
+//!   for a role allowed to `CREATE DATABASE`), the databases are created on that server and
+//!   dropped again when the [`TestDatabase`] is dropped.
+//! - Otherwise one cluster is made for the whole test binary: the server binaries are found with
+//!   `pg_config --bindir`, `initdb` writes a cluster into a new temporary directory, and
+//!   `postgres` serves it on a unix socket in that directory only (no TCP). When the tests run as
+//!   root, the directory is handed to the unprivileged `postgres` user (or `nobody`) and the
+//!   server runs as that user, because PostgreSQL refuses to run as root.
+//!
+//! The cluster never outlives the test process: a small watchdog shell, started beside the
+//! server in its own process group, holds the read end of a pipe whose write end only this
+//! process has. Whenever this process ends — normally, by panic or by a signal — the pipe closes,
+//! and the watchdog stops the server and removes the directory.
+//!
+//! Durability is switched off in the throwaway cluster (`fsync=off` and friends) to keep start-up
+//! and tests quick; nothing in it is meant to survive.
+//!
+//! ```no_run
+//! let db = inner::testing::TestDatabase::with_schema().expect("test database");
+//! let mut client = db.connect().expect("connect");
+//! client.simple_query("SELECT 1").expect("query");
+//! ```
+
+use std::io::Read as _;
+use std::os::unix::fs::MetadataExt as _;
+use std::os::unix::process::CommandExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::str::FromStr as _;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use postgres::config::Host;
+use postgres::{Client, Config, NoTls};
+
+/// The environment variable naming an existing server to create test databases on.
+pub const DATABASE_URL_ENV: &str = "SLUICE_TEST_DATABASE_URL";
+
+/// How long the throwaway server may take to accept connections.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The port number in the socket file name; nothing listens on TCP.
+const SOCKET_PORT: u16 = 5432;
+
+/// Why a test database could not be provided.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum HarnessError {
+    /// The PostgreSQL server binaries are not installed.
+    #[error(
+        "PostgreSQL server binaries not found ({detail}); install Debian's `postgresql` package \
+         (apt-get install postgresql) or set {DATABASE_URL_ENV}"
+    )]
+    MissingServer {
+        /// What was looked for and not found.
+        detail: String,
+    },
+    /// Setting up or starting the throwaway cluster failed.
+    #[error("throwaway PostgreSQL cluster: {0}")]
+    Cluster(String),
+    /// `SLUICE_TEST_DATABASE_URL` does not parse.
+    #[error("{DATABASE_URL_ENV} is not a valid connection string: {0}")]
+    BadUrl(String),
+    /// Talking to the server failed.
+    #[error("test database {database}: {message}")]
+    Database {
+        /// The database (or `postgres` for the server's maintenance database).
+        database: String,
+        /// The error from the server or the client library.
+        message: String,
+    },
+}
+
+/// One fresh database for one test.
+///
+/// Dropping it drops the database on an external server; in the throwaway cluster the whole
+/// cluster goes away with the test process instead.
+pub struct TestDatabase {
+    name: String,
+    config: Config,
+    external: bool,
+}
+
+impl TestDatabase {
+    /// Creates a new, empty database.
+    pub fn new() -> Result<TestDatabase, HarnessError> {
+        let server = server()?;
+        let name = format!(
+            "sluice_test_{}_{}",
+            std::process::id(),
+            DATABASE_COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut admin = server.admin_config.clone();
+        let mut client = admin
+            .dbname(&server.maintenance_db)
+            .connect(NoTls)
+            .map_err(|e| HarnessError::Database {
+                database: server.maintenance_db.clone(),
+                message: e.to_string(),
+            })?;
+        // `template0` so that nothing a previous test put in `template1` leaks in.
+        client
+            .batch_execute(&format!(
+                "CREATE DATABASE \"{name}\" TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'"
+            ))
+            .map_err(|e| HarnessError::Database {
+                database: name.clone(),
+                message: e.to_string(),
+            })?;
+        let mut config = server.admin_config.clone();
+        config.dbname(&name);
+        Ok(TestDatabase {
+            name,
+            config,
+            external: server.external,
+        })
+    }
+
+    /// Creates a new database and applies the inner store's migrations to it.
+    pub fn with_schema() -> Result<TestDatabase, HarnessError> {
+        let db = TestDatabase::new()?;
+        let mut client = db.connect()?;
+        crate::schema::migrate(&mut client).map_err(|e| HarnessError::Database {
+            database: db.name.clone(),
+            message: e.to_string(),
+        })?;
+        Ok(db)
+    }
+
+    /// The database's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Connection settings for this database.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// A connection string for this database in `key=value` form, as `--database-url` and
+    /// [`postgres::Config::from_str`] accept it.
+    pub fn connection_string(&self) -> String {
+        connection_string(&self.config)
+    }
+
+    /// Opens a new connection to this database.
+    pub fn connect(&self) -> Result<Client, HarnessError> {
+        self.config
+            .connect(NoTls)
+            .map_err(|e| HarnessError::Database {
+                database: self.name.clone(),
+                message: e.to_string(),
+            })
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if !self.external {
+            return;
+        }
+        if let Ok(server) = server() {
+            let mut admin = server.admin_config.clone();
+            if let Ok(mut client) = admin.dbname(&server.maintenance_db).connect(NoTls) {
+                // Best effort: a leftover database on a shared test server is untidy, not wrong.
+                let _ = client.batch_execute(&format!(
+                    "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+                    self.name
+                ));
+            }
+        }
+    }
+}
+
+static DATABASE_COUNTER: AtomicU64 = AtomicU64::new(0);
+static SERVER: OnceLock<Result<Server, HarnessError>> = OnceLock::new();
+
+/// The server test databases are created on, set up on first use.
+struct Server {
+    admin_config: Config,
+    maintenance_db: String,
+    external: bool,
+    /// Held for the life of the process; see the module documentation.
+    _cluster: Option<Cluster>,
+}
+
+struct Cluster {
+    _watchdog: Child,
+    _watchdog_pipe: ChildStdin,
+    _postgres: Child,
+}
+
+fn server() -> Result<&'static Server, HarnessError> {
+    SERVER
+        .get_or_init(|| match std::env::var(DATABASE_URL_ENV) {
+            Ok(url) if !url.trim().is_empty() => external_server(&url),
+            _ => start_cluster(),
+        })
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+fn external_server(url: &str) -> Result<Server, HarnessError> {
+    let config = Config::from_str(url).map_err(|e| HarnessError::BadUrl(e.to_string()))?;
+    let maintenance_db = config.get_dbname().unwrap_or("postgres").to_owned();
+    Ok(Server {
+        admin_config: config,
+        maintenance_db,
+        external: true,
+        _cluster: None,
+    })
+}
+
+fn start_cluster() -> Result<Server, HarnessError> {
+    let bindir = server_bindir()?;
+    let dir = tempfile::Builder::new()
+        .prefix("sluice-pg-")
+        .tempdir()
+        .map_err(|e| HarnessError::Cluster(format!("cannot create a temporary directory: {e}")))?
+        .keep();
+    let data = dir.join("data");
+    let run_as = unprivileged_user()?;
+    if let Some((uid, gid)) = run_as {
+        std::os::unix::fs::chown(&dir, Some(uid), Some(gid)).map_err(|e| {
+            HarnessError::Cluster(format!("cannot hand {} to uid {uid}: {e}", dir.display()))
+        })?;
+    }
+
+    let mut initdb = Command::new(bindir.join("initdb"));
+    initdb
+        .arg("--pgdata")
+        .arg(&data)
+        .args(["--username=postgres", "--auth=trust", "--encoding=UTF8"])
+        .args(["--locale=C", "--no-sync"])
+        .env("LC_ALL", "C")
+        .stdin(Stdio::null());
+    as_user(&mut initdb, run_as);
+    let output = initdb
+        .output()
+        .map_err(|e| HarnessError::Cluster(format!("cannot run initdb: {e}")))?;
+    if !output.status.success() {
+        let _ = std::fs::remove_dir_all(&dir);
+        return Err(HarnessError::Cluster(format!(
+            "initdb failed ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        )));
+    }
+
+    let log_path = dir.join("postgres.log");
+    let log = std::fs::File::create(&log_path)
+        .map_err(|e| HarnessError::Cluster(format!("cannot create {}: {e}", log_path.display())))?;
+    if let Some((uid, gid)) = run_as {
+        let _ = std::os::unix::fs::chown(&log_path, Some(uid), Some(gid));
+    }
+    let log_err = log
+        .try_clone()
+        .map_err(|e| HarnessError::Cluster(format!("cannot open the log twice: {e}")))?;
+    let mut postgres = Command::new(bindir.join("postgres"));
+    postgres
+        .arg("-D")
+        .arg(&data)
+        .arg("-k")
+        .arg(&dir)
+        .arg("-p")
+        .arg(SOCKET_PORT.to_string())
+        .args(["-c", "listen_addresses="])
+        .args(["-c", "fsync=off", "-c", "synchronous_commit=off"])
+        .args(["-c", "full_page_writes=off", "-c", "max_connections=200"])
+        .args(["-c", "shared_buffers=64MB", "-c", "max_wal_size=2GB"])
+        .env("LC_ALL", "C")
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(log_err)
+        // Its own process group: a terminal's Ctrl-C goes to the tests, and the watchdog
+        // decides when the server stops.
+        .process_group(0);
+    as_user(&mut postgres, run_as);
+    let postgres = postgres
+        .spawn()
+        .map_err(|e| HarnessError::Cluster(format!("cannot start postgres: {e}")))?;
+
+    // The watchdog waits for end of file on its standard input, which comes when this process
+    // ends, then stops the server (fast shutdown), waits for it to go and removes the directory.
+    let script = r#"read line; kill -INT "$1" 2>/dev/null
+while kill -0 "$1" 2>/dev/null; do sleep 0.1; done
+rm -rf "$2""#;
+    let mut watchdog = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .arg("sluice-pg-watchdog")
+        .arg(postgres.id().to_string())
+        .arg(&dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .map_err(|e| HarnessError::Cluster(format!("cannot start the watchdog shell: {e}")))?;
+    let pipe = watchdog
+        .stdin
+        .take()
+        .ok_or_else(|| HarnessError::Cluster("watchdog has no standard input".to_owned()))?;
+    let mut cluster = Cluster {
+        _watchdog: watchdog,
+        _watchdog_pipe: pipe,
+        _postgres: postgres,
+    };
+
+    let mut admin_config = Config::new();
+    admin_config
+        .host_path(&dir)
+        .port(SOCKET_PORT)
+        .user("postgres")
+        .dbname("postgres");
+    wait_until_ready(&admin_config, &mut cluster, &log_path)?;
+    Ok(Server {
+        admin_config,
+        maintenance_db: "postgres".to_owned(),
+        external: false,
+        _cluster: Some(cluster),
+    })
+}
+
+fn wait_until_ready(
+    config: &Config,
+    cluster: &mut Cluster,
+    log_path: &Path,
+) -> Result<(), HarnessError> {
+    let started = Instant::now();
+    loop {
+        match config.connect(NoTls) {
+            Ok(_) => return Ok(()),
+            Err(error) => {
+                let exited = cluster._postgres.try_wait().ok().flatten();
+                if exited.is_some() || started.elapsed() > START_TIMEOUT {
+                    let mut log = String::new();
+                    if let Ok(mut file) = std::fs::File::open(log_path) {
+                        let _ = file.read_to_string(&mut log);
+                    }
+                    let how = match exited {
+                        Some(status) => format!("postgres exited ({status})"),
+                        None => format!("postgres not ready after {START_TIMEOUT:?} ({error})"),
+                    };
+                    return Err(HarnessError::Cluster(format!(
+                        "{how}; server log: {}",
+                        log.trim()
+                    )));
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+}
+
+fn server_bindir() -> Result<PathBuf, HarnessError> {
+    let output = Command::new("pg_config")
+        .arg("--bindir")
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| HarnessError::MissingServer {
+            detail: format!("cannot run pg_config: {e}"),
+        })?;
+    if !output.status.success() {
+        return Err(HarnessError::MissingServer {
+            detail: format!("pg_config --bindir failed ({})", output.status),
+        });
+    }
+    let bindir = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
+    for binary in ["initdb", "postgres"] {
+        if !bindir.join(binary).is_file() {
+            return Err(HarnessError::MissingServer {
+                detail: format!("no {binary} in {}", bindir.display()),
+            });
+        }
+    }
+    Ok(bindir)
+}
+
+/// The uid and gid the server must run as, or `None` to run it as ourselves.
+fn unprivileged_user() -> Result<Option<(u32, u32)>, HarnessError> {
+    let euid = std::fs::metadata("/proc/self")
+        .map(|m| m.uid())
+        .map_err(|e| HarnessError::Cluster(format!("cannot tell who runs the tests: {e}")))?;
+    if euid != 0 {
+        return Ok(None);
+    }
+    let passwd = std::fs::read_to_string("/etc/passwd")
+        .map_err(|e| HarnessError::Cluster(format!("cannot read /etc/passwd: {e}")))?;
+    for wanted in ["postgres", "nobody"] {
+        for line in passwd.lines() {
+            let fields: Vec<&str> = line.split(':').collect();
+            if fields.len() >= 4
+                && fields[0] == wanted
+                && let (Ok(uid), Ok(gid)) = (fields[2].parse::<u32>(), fields[3].parse::<u32>())
+                && uid != 0
+            {
+                return Ok(Some((uid, gid)));
+            }
+        }
+    }
+    Err(HarnessError::Cluster(
+        "running as root and neither a `postgres` nor a `nobody` user exists to run the server \
+         as; install Debian's `postgresql` package, which creates the `postgres` user"
+            .to_owned(),
+    ))
+}
+
+fn as_user(command: &mut Command, run_as: Option<(u32, u32)>) {
+    if let Some((uid, gid)) = run_as {
+        // std drops the supplementary groups of root when a uid is set.
+        command.uid(uid).gid(gid);
+    }
+}
+
+/// Renders connection settings as a `key=value` connection string.
+fn connection_string(config: &Config) -> String {
+    fn quote(value: &str) -> String {
+        format!("'{}'", value.replace('\\', "\\\\").replace('\'', "\\'"))
+    }
+    let mut parts = Vec::new();
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .map(|host| match host {
+            Host::Tcp(name) => name.clone(),
+            Host::Unix(path) => path.display().to_string(),
+        })
+        .collect();
+    if !hosts.is_empty() {
+        parts.push(format!("host={}", quote(&hosts.join(","))));
+    }
+    let ports: Vec<String> = config.get_ports().iter().map(u16::to_string).collect();
+    if !ports.is_empty() {
+        parts.push(format!("port={}", ports.join(",")));
+    }
+    if let Some(user) = config.get_user() {
+        parts.push(format!("user={}", quote(user)));
+    }
+    if let Some(password) = config.get_password() {
+        parts.push(format!(
+            "password={}",
+            quote(&String::from_utf8_lossy(password))
+        ));
+    }
+    if let Some(dbname) = config.get_dbname() {
+        parts.push(format!("dbname={}", quote(dbname)));
+    }
+    parts.join(" ")
+}
