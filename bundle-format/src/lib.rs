@@ -2,6 +2,14 @@
 //! little-endian header, the single zstd frame of length-prefixed bincode records, and the
 //! record types that cross the gap. See `SPEC.md` beside this crate; the spec and the code change
 //! together. This crate is pure: it does no I/O beyond `Read`/`Write` and reads no clock —
-//! callers pass the time in.
+//! callers pass the time in. It must never accept a bundle it has not verified byte for byte,
+//! and never allocate more than a limit it can name.
 
+#![deny(missing_docs)]
+
+mod bytes;
+pub mod envelope;
+pub mod header;
 pub mod records;
+
+pub use header::{BundleId, Header, Kind};

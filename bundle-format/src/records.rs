@@ -61,6 +61,9 @@ pub type Sha256Digest = [u8; 32];
 /// (SPEC.md §6.1): submissions bundles hold only `Submission`; return bundles hold `Ack`,
 /// `SequenceReport`, `StatusChange` and `Certificate`; keyset bundles hold one `Keyset`;
 /// heartbeat bundles hold none.
+// A submission is far larger than the other variants; boxing it would change the type that
+// the inner and outer crates construct and match on, for no gain: records are moved a few times.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub enum Record {
     /// One version of one submission, outer→inner.
@@ -93,9 +96,11 @@ impl Record {
                 }
                 Ok(())
             }
-            Record::SequenceReport(report) => {
-                at_most("sequence_report.missing", report.missing.len(), MAX_MISSING_SEQUENCES)
-            }
+            Record::SequenceReport(report) => at_most(
+                "sequence_report.missing",
+                report.missing.len(),
+                MAX_MISSING_SEQUENCES,
+            ),
             Record::StatusChange(change) => {
                 text_field("status_change.receipt", &change.receipt)?;
                 opt_text_field("status_change.reason", &change.reason)?;
@@ -111,7 +116,9 @@ impl Record {
                     MAX_CERTIFICATE_BYTES,
                 )
             }
-            Record::Keyset(keyset) => at_most("keyset.document", keyset.document.len(), MAX_KEYSET_BYTES),
+            Record::Keyset(keyset) => {
+                at_most("keyset.document", keyset.document.len(), MAX_KEYSET_BYTES)
+            }
         }
     }
 
@@ -344,11 +351,19 @@ impl Filing {
         for (i, website) in self.websites.iter().enumerate() {
             website.check(&format!("{at}.websites[{i}]"))?;
         }
-        at_most(&format!("{at}.attachments"), self.attachments.len(), MAX_ATTACHMENTS)?;
+        at_most(
+            &format!("{at}.attachments"),
+            self.attachments.len(),
+            MAX_ATTACHMENTS,
+        )?;
         for (i, attachment) in self.attachments.iter().enumerate() {
             let field = format!("{at}.attachments[{i}]");
             text_field(&format!("{field}.media_type"), &attachment.media_type)?;
-            at_most(&format!("{field}.bytes"), attachment.bytes.len(), MAX_ATTACHMENT_BYTES)?;
+            at_most(
+                &format!("{field}.bytes"),
+                attachment.bytes.len(),
+                MAX_ATTACHMENT_BYTES,
+            )?;
         }
         Ok(())
     }
@@ -379,7 +394,10 @@ pub struct Subject {
 impl Subject {
     fn check(&self, at: &str) -> Result<(), ShapeError> {
         text_field(&format!("{at}.name"), &self.name)?;
-        text_field(&format!("{at}.certificate_number"), &self.certificate_number)?;
+        text_field(
+            &format!("{at}.certificate_number"),
+            &self.certificate_number,
+        )?;
         text_field(&format!("{at}.address"), &self.address)?;
         text_field(&format!("{at}.investor"), &self.investor)?;
         self.principal.check(&format!("{at}.principal"))
@@ -448,9 +466,20 @@ pub struct Person {
 impl Person {
     fn check(&self, at: &str) -> Result<(), ShapeError> {
         text_field(&format!("{at}.name"), &self.name)?;
-        text_field(&format!("{at}.certificate_number"), &self.certificate_number)?;
-        text_list(&format!("{at}.mobile_phones"), &self.mobile_phones, MAX_SMALL_LIST)?;
-        text_list(&format!("{at}.office_phones"), &self.office_phones, MAX_SMALL_LIST)?;
+        text_field(
+            &format!("{at}.certificate_number"),
+            &self.certificate_number,
+        )?;
+        text_list(
+            &format!("{at}.mobile_phones"),
+            &self.mobile_phones,
+            MAX_SMALL_LIST,
+        )?;
+        text_list(
+            &format!("{at}.office_phones"),
+            &self.office_phones,
+            MAX_SMALL_LIST,
+        )?;
         text_field(&format!("{at}.email"), &self.email)
     }
 }
@@ -477,12 +506,31 @@ pub struct Website {
 impl Website {
     fn check(&self, at: &str) -> Result<(), ShapeError> {
         text_field(&format!("{at}.name"), &self.name)?;
-        text_list(&format!("{at}.home_urls"), &self.home_urls, MAX_HOME_URLS_PER_WEBSITE)?;
-        text_list(&format!("{at}.domains"), &self.domains, MAX_DOMAINS_PER_WEBSITE)?;
-        at_most(&format!("{at}.service_types"), self.service_types.len(), MAX_SMALL_LIST)?;
-        at_most(&format!("{at}.pre_approvals"), self.pre_approvals.len(), MAX_SMALL_LIST)?;
+        text_list(
+            &format!("{at}.home_urls"),
+            &self.home_urls,
+            MAX_HOME_URLS_PER_WEBSITE,
+        )?;
+        text_list(
+            &format!("{at}.domains"),
+            &self.domains,
+            MAX_DOMAINS_PER_WEBSITE,
+        )?;
+        at_most(
+            &format!("{at}.service_types"),
+            self.service_types.len(),
+            MAX_SMALL_LIST,
+        )?;
+        at_most(
+            &format!("{at}.pre_approvals"),
+            self.pre_approvals.len(),
+            MAX_SMALL_LIST,
+        )?;
         for (i, approval) in self.pre_approvals.iter().enumerate() {
-            text_field(&format!("{at}.pre_approvals[{i}].document_number"), &approval.document_number)?;
+            text_field(
+                &format!("{at}.pre_approvals[{i}].document_number"),
+                &approval.document_number,
+            )?;
         }
         self.access.check(&format!("{at}.access"))?;
         self.principal.check(&format!("{at}.principal"))
@@ -566,7 +614,11 @@ pub struct Access {
 impl Access {
     fn check(&self, at: &str) -> Result<(), ShapeError> {
         text_field(&format!("{at}.provider"), &self.provider)?;
-        at_most(&format!("{at}.ip_ranges"), self.ip_ranges.len(), MAX_IP_RANGES_PER_WEBSITE)
+        at_most(
+            &format!("{at}.ip_ranges"),
+            self.ip_ranges.len(),
+            MAX_IP_RANGES_PER_WEBSITE,
+        )
     }
 }
 
