@@ -5,6 +5,11 @@
 
 use std::fmt;
 
+mod fsutil;
+pub mod signify;
+
+pub use signify::{Fingerprint, KeyFileError, PublicKey, SecretKey, SignatureFile};
+
 /// The 8-byte key number signify stores beside every key and signature (`keynum`).
 ///
 /// It names a key; it is not a hash of it, and two keys may in principle share one, which is
@@ -42,7 +47,12 @@ pub enum Role {
 
 impl Role {
     /// Every role, in a stable order.
-    pub const ALL: [Role; 4] = [Role::Root, Role::OuterBundle, Role::InnerReturn, Role::InnerCert];
+    pub const ALL: [Role; 4] = [
+        Role::Root,
+        Role::OuterBundle,
+        Role::InnerReturn,
+        Role::InnerCert,
+    ];
 
     /// The role's name in key files, keysets and on the command line.
     pub fn as_str(self) -> &'static str {
