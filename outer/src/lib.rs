@@ -1,4 +1,12 @@
 //! The outer network's front door: the intake HTTP service where website owners and access
 //! providers submit filings, its SQLite store of submission versions, the validation rules of the
 //! filing manuals, and the status every receipt keeps for good. It never deletes a submission
-//! version without a signed acknowledgement from the inner side naming that exact version.
+//! version without a signed acknowledgement from the inner side naming that exact version, and it
+//! never answers 201 before the submission is durable on disk.
+
+#![deny(missing_docs)]
+
+pub mod api;
+pub mod convert;
+pub mod store;
+pub mod validate;

@@ -1,0 +1,1026 @@
+//! The one place where API shapes ([`crate::api`]) and wire shapes
+//! (`bundle_format::records`) meet. Inbound, every field is validated with [`crate::validate`]
+//! and every problem is collected, so a submitter sees the whole list at once; outbound, a stored
+//! version is shown in API form (lossless: converting it back yields the same record).
+
+use std::collections::HashSet;
+
+use base64::Engine as _;
+use bundle_format::records as rec;
+
+use crate::api;
+use crate::api::Problem;
+use crate::validate::{self, Rule};
+
+/// Collects problems with their field paths.
+#[derive(Debug, Default)]
+pub struct Problems(Vec<Problem>);
+
+impl Problems {
+    /// Adds a problem.
+    pub fn add(&mut self, field: &str, code: &str, message: impl Into<String>) {
+        self.0.push(Problem {
+            field: field.to_owned(),
+            code: code.to_owned(),
+            message: message.into(),
+        });
+    }
+
+    fn rule(&mut self, field: &str, rule: Rule) {
+        self.add(field, rule.code, rule.message);
+    }
+
+    fn check<T: Default>(&mut self, field: &str, result: Result<T, Rule>) -> T {
+        match result {
+            Ok(value) => value,
+            Err(rule) => {
+                self.rule(field, rule);
+                T::default()
+            }
+        }
+    }
+
+    /// Whether nothing was found.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The problems found.
+    pub fn into_vec(self) -> Vec<Problem> {
+        self.0
+    }
+}
+
+fn text(problems: &mut Problems, field: &str, value: &str) -> String {
+    problems.check(field, validate::required_text(value, rec::MAX_TEXT_BYTES))
+}
+
+fn list_limit<T>(problems: &mut Problems, field: &str, list: &[T], max: usize) {
+    if list.len() > max {
+        problems.add(
+            field,
+            "list.too_long",
+            format!("{} entries; at most {max}", list.len()),
+        );
+    }
+}
+
+/// Context a submission is checked in.
+#[derive(Clone, Debug)]
+pub struct Context {
+    /// Account name of the access provider submitting, if the submitter is one; websites it
+    /// submits must name it as their provider.
+    pub access_provider: Option<String>,
+}
+
+/// Validates a submission body and converts it to its wire form, or returns every problem.
+pub fn submission(
+    body: &api::SubmissionBody,
+    context: &Context,
+) -> Result<rec::Submission, Vec<Problem>> {
+    let mut problems = Problems::default();
+    let at = "submission";
+    let converted = match body {
+        api::SubmissionBody::NewFiling { filing } => rec::Submission::NewFiling(self::filing(
+            &mut problems,
+            &format!("{at}.filing"),
+            filing,
+            context,
+        )),
+        api::SubmissionBody::Change {
+            filing_number,
+            change,
+        } => {
+            let number = problems.check(
+                &format!("{at}.filing_number"),
+                validate::filing_number(filing_number, Some(false)),
+            );
+            let path = format!("{at}.change");
+            let change = match change {
+                api::ChangeBody::Subject { subject } => rec::Change::Subject(self::subject(
+                    &mut problems,
+                    &format!("{path}.subject"),
+                    subject,
+                )),
+                api::ChangeBody::Website {
+                    website_number,
+                    website,
+                } => {
+                    let website_number = website_number_of(
+                        &mut problems,
+                        &format!("{path}.website_number"),
+                        website_number,
+                        &number,
+                    );
+                    let mut seen = HashSet::new();
+                    let website = self::website(
+                        &mut problems,
+                        &format!("{path}.website"),
+                        website,
+                        None,
+                        &mut seen,
+                        context,
+                    );
+                    rec::Change::Website {
+                        website_number,
+                        website,
+                    }
+                }
+                api::ChangeBody::Access {
+                    website_number,
+                    access,
+                } => {
+                    let website_number = website_number_of(
+                        &mut problems,
+                        &format!("{path}.website_number"),
+                        website_number,
+                        &number,
+                    );
+                    let access =
+                        self::access(&mut problems, &format!("{path}.access"), access, context);
+                    rec::Change::Access {
+                        website_number,
+                        access,
+                    }
+                }
+                api::ChangeBody::AddedWebsite { website } => {
+                    let mut seen = HashSet::new();
+                    rec::Change::AddedWebsite(self::website(
+                        &mut problems,
+                        &format!("{path}.website"),
+                        website,
+                        None,
+                        &mut seen,
+                        context,
+                    ))
+                }
+            };
+            rec::Submission::Change {
+                filing_number: number,
+                change,
+            }
+        }
+        api::SubmissionBody::Cancellation {
+            filing_number,
+            scope,
+            reason,
+        } => {
+            let website = match scope {
+                api::CancellationScope::Subject => Some(false),
+                api::CancellationScope::Website | api::CancellationScope::Access => Some(true),
+            };
+            rec::Submission::Cancellation {
+                filing_number: problems.check(
+                    &format!("{at}.filing_number"),
+                    validate::filing_number(filing_number, website),
+                ),
+                scope: cancellation_scope(*scope),
+                reason: text(&mut problems, &format!("{at}.reason"), reason),
+            }
+        }
+        api::SubmissionBody::Withdrawal { receipt, reason } => rec::Submission::Withdrawal {
+            receipt: problems.check(&format!("{at}.receipt"), validate::receipt_id(receipt)),
+            reason: text(&mut problems, &format!("{at}.reason"), reason),
+        },
+    };
+    if problems.is_empty() {
+        Ok(converted)
+    } else {
+        Err(problems.into_vec())
+    }
+}
+
+fn website_number_of(
+    problems: &mut Problems,
+    field: &str,
+    value: &str,
+    subject_number: &str,
+) -> String {
+    let number = problems.check(field, validate::filing_number(value, Some(true)));
+    if !number.is_empty() && !subject_number.is_empty() {
+        let base = number
+            .rsplit_once('-')
+            .map(|(base, _)| base)
+            .unwrap_or(&number);
+        if base != subject_number {
+            problems.add(
+                field,
+                "filing_number.other_subject",
+                format!("{number:?} is not a website of {subject_number:?}"),
+            );
+        }
+    }
+    number
+}
+
+fn filing(
+    problems: &mut Problems,
+    at: &str,
+    filing: &api::FilingBody,
+    context: &Context,
+) -> rec::Filing {
+    let subject = self::subject(problems, &format!("{at}.subject"), &filing.subject);
+    if filing.websites.is_empty() {
+        problems.add(
+            &format!("{at}.websites"),
+            "websites.required",
+            "a filing lists at least one website",
+        );
+    }
+    list_limit(
+        problems,
+        &format!("{at}.websites"),
+        &filing.websites,
+        rec::MAX_WEBSITES,
+    );
+    let mut seen_domains = HashSet::new();
+    let mut website_names = HashSet::new();
+    let websites: Vec<rec::Website> = filing
+        .websites
+        .iter()
+        .take(rec::MAX_WEBSITES)
+        .enumerate()
+        .map(|(i, website)| {
+            let path = format!("{at}.websites[{i}]");
+            if !website_names.insert(website.name.trim().to_owned()) {
+                problems.add(
+                    &format!("{path}.name"),
+                    "website.duplicate_name",
+                    format!("{:?} is listed twice in this filing", website.name),
+                );
+            }
+            if website.name.trim() == filing.subject.name.trim()
+                && filing.subject.nature != api::SubjectNature::Individual
+            {
+                problems.add(
+                    &format!("{at}.subject.name"),
+                    "subject.name_is_website",
+                    "the subject's name is the registered name, not the website's name",
+                );
+            }
+            self::website(
+                problems,
+                &path,
+                website,
+                Some(&subject),
+                &mut seen_domains,
+                context,
+            )
+        })
+        .collect();
+    list_limit(
+        problems,
+        &format!("{at}.attachments"),
+        &filing.attachments,
+        rec::MAX_ATTACHMENTS,
+    );
+    let attachments = filing
+        .attachments
+        .iter()
+        .take(rec::MAX_ATTACHMENTS)
+        .enumerate()
+        .map(|(i, attachment)| {
+            self::attachment(problems, &format!("{at}.attachments[{i}]"), attachment)
+        })
+        .collect();
+    rec::Filing {
+        subject,
+        websites,
+        attachments,
+    }
+}
+
+fn attachment(
+    problems: &mut Problems,
+    at: &str,
+    attachment: &api::AttachmentBody,
+) -> rec::Attachment {
+    // Decoding is bounded: the encoded length is checked before any allocation.
+    let max_encoded = rec::MAX_ATTACHMENT_BYTES.div_ceil(3) * 4;
+    let bytes = if attachment.base64.len() > max_encoded {
+        problems.add(
+            &format!("{at}.base64"),
+            "attachment.too_large",
+            format!("scans are at most {} KiB", rec::MAX_ATTACHMENT_BYTES / 1024),
+        );
+        Vec::new()
+    } else {
+        match base64::engine::general_purpose::STANDARD.decode(attachment.base64.trim()) {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                problems.add(
+                    &format!("{at}.base64"),
+                    "attachment.base64",
+                    format!("not base64: {e}"),
+                );
+                Vec::new()
+            }
+        }
+    };
+    let media_type = attachment.media_type.trim().to_ascii_lowercase();
+    let magic_ok = match media_type.as_str() {
+        "image/jpeg" => bytes.starts_with(&[0xff, 0xd8, 0xff]),
+        "image/png" => bytes.starts_with(b"\x89PNG\r\n\x1a\n"),
+        _ => {
+            problems.add(
+                &format!("{at}.media_type"),
+                "attachment.media_type",
+                "scans are image/jpeg or image/png",
+            );
+            true
+        }
+    };
+    if !magic_ok && !bytes.is_empty() {
+        problems.add(
+            &format!("{at}.base64"),
+            "attachment.not_image",
+            format!("the bytes are not a {media_type} image"),
+        );
+    }
+    if bytes.len() > rec::MAX_ATTACHMENT_BYTES {
+        problems.add(
+            &format!("{at}.base64"),
+            "attachment.too_large",
+            format!("scans are at most {} KiB", rec::MAX_ATTACHMENT_BYTES / 1024),
+        );
+    }
+    rec::Attachment {
+        kind: attachment_kind(attachment.kind),
+        media_type,
+        bytes,
+    }
+}
+
+fn subject(problems: &mut Problems, at: &str, subject: &api::SubjectBody) -> rec::Subject {
+    let nature = subject_nature(subject.nature);
+    let certificate_type = certificate_type(subject.certificate_type);
+    let name_field = format!("{at}.name");
+    let name = if nature == rec::SubjectNature::Individual {
+        problems.check(
+            &name_field,
+            validate::person_name(&subject.name, certificate_type),
+        )
+    } else {
+        let name = text(problems, &name_field, &subject.name);
+        if validate::looks_like_domain(&name) {
+            problems.add(
+                &name_field,
+                "subject.name_is_domain",
+                "the subject's name is its registered name, not a domain",
+            );
+        } else if !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_digit() || c.is_whitespace())
+        {
+            problems.add(
+                &name_field,
+                "subject.name_is_number",
+                "the subject's name is its registered name, not a number",
+            );
+        } else if !name.is_empty() && name.chars().count() < 4 {
+            problems.add(
+                &name_field,
+                "subject.name_too_short",
+                "give the full registered name",
+            );
+        }
+        name
+    };
+    if !validate::certificate_types_for(nature).contains(&certificate_type) {
+        problems.add(
+            &format!("{at}.certificate_type"),
+            "subject.certificate_type_mismatch",
+            format!(
+                "a subject of nature {} files with {}",
+                nature_name(nature),
+                validate::certificate_types_for(nature)
+                    .iter()
+                    .map(|t| certificate_type_name(*t))
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            ),
+        );
+    }
+    let certificate_number = problems.check(
+        &format!("{at}.certificate_number"),
+        validate::certificate_number(certificate_type, &subject.certificate_number),
+    );
+    let region_code = problems.check(
+        &format!("{at}.region_code"),
+        validate::region_code(&subject.region_code),
+    );
+    let address = problems.check(
+        &format!("{at}.address"),
+        validate::address(&subject.address),
+    );
+    let address = if address.len() > rec::MAX_TEXT_BYTES {
+        text(problems, &format!("{at}.address"), &address)
+    } else {
+        address
+    };
+    let investor = text(problems, &format!("{at}.investor"), &subject.investor);
+    let principal = person(problems, &format!("{at}.principal"), &subject.principal);
+    if nature == rec::SubjectNature::Individual
+        && !name.is_empty()
+        && !principal.name.is_empty()
+        && name != principal.name
+    {
+        problems.add(
+            &format!("{at}.principal.name"),
+            "subject.individual_principal",
+            "an individual is the principal of their own filing",
+        );
+    }
+    rec::Subject {
+        name,
+        nature,
+        certificate_type,
+        certificate_number,
+        region_code,
+        address,
+        investor,
+        principal,
+    }
+}
+
+fn person(problems: &mut Problems, at: &str, person: &api::PersonBody) -> rec::Person {
+    let certificate_type = certificate_type(person.certificate_type);
+    if !validate::PERSON_CERTIFICATE_TYPES.contains(&certificate_type) {
+        problems.add(
+            &format!("{at}.certificate_type"),
+            "person.certificate_type",
+            "a person identifies with a resident ID, passport or travel permit",
+        );
+    }
+    let name = problems.check(
+        &format!("{at}.name"),
+        validate::person_name(&person.name, certificate_type),
+    );
+    let certificate_number = problems.check(
+        &format!("{at}.certificate_number"),
+        validate::certificate_number(certificate_type, &person.certificate_number),
+    );
+    if person.mobile_phones.is_empty() {
+        problems.add(
+            &format!("{at}.mobile_phones"),
+            "phone.mobile_required",
+            "give at least one mobile number",
+        );
+    }
+    list_limit(
+        problems,
+        &format!("{at}.mobile_phones"),
+        &person.mobile_phones,
+        rec::MAX_SMALL_LIST,
+    );
+    list_limit(
+        problems,
+        &format!("{at}.office_phones"),
+        &person.office_phones,
+        rec::MAX_SMALL_LIST,
+    );
+    let mobile_phones = person
+        .mobile_phones
+        .iter()
+        .take(rec::MAX_SMALL_LIST)
+        .enumerate()
+        .map(|(i, phone)| {
+            problems.check(
+                &format!("{at}.mobile_phones[{i}]"),
+                validate::mobile_phone(phone),
+            )
+        })
+        .collect();
+    let office_phones = person
+        .office_phones
+        .iter()
+        .take(rec::MAX_SMALL_LIST)
+        .enumerate()
+        .map(|(i, phone)| {
+            problems.check(
+                &format!("{at}.office_phones[{i}]"),
+                validate::office_phone(phone),
+            )
+        })
+        .collect();
+    let email = problems.check(&format!("{at}.email"), validate::email(&person.email));
+    rec::Person {
+        name,
+        certificate_type,
+        certificate_number,
+        mobile_phones,
+        office_phones,
+        email,
+    }
+}
+
+fn website(
+    problems: &mut Problems,
+    at: &str,
+    website: &api::WebsiteBody,
+    subject: Option<&rec::Subject>,
+    seen_domains: &mut HashSet<String>,
+    context: &Context,
+) -> rec::Website {
+    let name_field = format!("{at}.name");
+    let name = text(problems, &name_field, &website.name);
+    if validate::looks_like_domain(&name) {
+        problems.add(
+            &name_field,
+            "website.name_is_domain",
+            "a website's name is not a domain",
+        );
+    }
+    if let Some(subject) = subject {
+        if subject.nature == rec::SubjectNature::Individual
+            && validate::COMPANY_WORDS.iter().any(|w| name.contains(w))
+        {
+            problems.add(
+                &name_field,
+                "website.company_name_for_individual",
+                "an individual's site must not use a company-style name",
+            );
+        }
+        if subject.nature != rec::SubjectNature::Government
+            && validate::PUBLIC_AFFAIRS_WORDS
+                .iter()
+                .any(|w| name.contains(w))
+        {
+            problems.add(
+                &name_field,
+                "website.public_affairs_name",
+                "only government bodies may use public-affairs words in a site name",
+            );
+        }
+        // Whether a subject is national-level is not in the filing; only government bodies
+        // may claim it, and the authority checks the rest.
+        if subject.nature != rec::SubjectNature::Government
+            && (name.starts_with("中国") || name.starts_with("中华"))
+        {
+            problems.add(
+                &name_field,
+                "website.national_prefix",
+                "only national-level subjects may start a site name with 中国 or 中华",
+            );
+        }
+    }
+
+    list_limit(
+        problems,
+        &format!("{at}.domains"),
+        &website.domains,
+        rec::MAX_DOMAINS_PER_WEBSITE,
+    );
+    let mut domains = Vec::new();
+    for (i, typed) in website
+        .domains
+        .iter()
+        .take(rec::MAX_DOMAINS_PER_WEBSITE)
+        .enumerate()
+    {
+        let field = format!("{at}.domains[{i}]");
+        match validate::domain(typed) {
+            Ok(ascii) => {
+                if !seen_domains.insert(ascii.clone()) {
+                    problems.add(
+                        &field,
+                        "domain.duplicate",
+                        format!("{ascii} is listed twice in this filing"),
+                    );
+                }
+                domains.push(ascii);
+            }
+            Err(rule) => problems.rule(&field, rule),
+        }
+    }
+
+    list_limit(
+        problems,
+        &format!("{at}.home_urls"),
+        &website.home_urls,
+        rec::MAX_HOME_URLS_PER_WEBSITE,
+    );
+    let access = self::access(problems, &format!("{at}.access"), &website.access, context);
+    let mut home_urls = Vec::new();
+    for (i, typed) in website
+        .home_urls
+        .iter()
+        .take(rec::MAX_HOME_URLS_PER_WEBSITE)
+        .enumerate()
+    {
+        let field = format!("{at}.home_urls[{i}]");
+        match validate::home_url(typed) {
+            Ok((url, host)) => {
+                let by_domain = domains.contains(&host);
+                let by_ip = host
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| access.ip_ranges.iter().any(|r| in_range(ip, r)));
+                if !by_domain && !by_ip {
+                    problems.add(
+                        &field,
+                        "url.host_not_listed",
+                        format!("{host} is not among this website's domains or IP ranges"),
+                    );
+                }
+                home_urls.push(url);
+            }
+            Err(rule) => problems.rule(&field, rule),
+        }
+    }
+    if domains.is_empty() && access.ip_ranges.is_empty() {
+        problems.add(
+            &format!("{at}.domains"),
+            "website.no_address",
+            "list the website's domains (or, for a site reachable only by IP, its IP ranges)",
+        );
+    }
+
+    if website.service_types.is_empty() {
+        problems.add(
+            &format!("{at}.service_types"),
+            "service_type.required",
+            "declare at least one service type",
+        );
+    }
+    list_limit(
+        problems,
+        &format!("{at}.service_types"),
+        &website.service_types,
+        rec::MAX_SMALL_LIST,
+    );
+    let mut service_types: Vec<rec::ServiceType> = Vec::new();
+    for (i, service) in website
+        .service_types
+        .iter()
+        .take(rec::MAX_SMALL_LIST)
+        .enumerate()
+    {
+        let service = service_type(*service);
+        if service_types.contains(&service) {
+            problems.add(
+                &format!("{at}.service_types[{i}]"),
+                "service_type.duplicate",
+                "listed twice",
+            );
+        } else {
+            service_types.push(service);
+        }
+    }
+    if service_types.contains(&rec::ServiceType::PublicAffairs)
+        && subject.is_some_and(|s| s.nature != rec::SubjectNature::Government)
+    {
+        problems.add(
+            &format!("{at}.service_types"),
+            "service_type.public_affairs",
+            "only government bodies offer public-affairs services",
+        );
+    }
+
+    list_limit(
+        problems,
+        &format!("{at}.pre_approvals"),
+        &website.pre_approvals,
+        rec::MAX_SMALL_LIST,
+    );
+    let pre_approvals: Vec<rec::PreApproval> = website
+        .pre_approvals
+        .iter()
+        .take(rec::MAX_SMALL_LIST)
+        .enumerate()
+        .map(|(i, approval)| rec::PreApproval {
+            item: pre_approval_item(approval.item),
+            document_number: text(
+                problems,
+                &format!("{at}.pre_approvals[{i}].document_number"),
+                &approval.document_number,
+            ),
+        })
+        .collect();
+    let held: HashSet<rec::PreApprovalItem> = pre_approvals.iter().map(|p| p.item).collect();
+    let mut needed: Vec<(rec::PreApprovalItem, String)> = Vec::new();
+    for service in &service_types {
+        if let Some(item) = pre_approval_for(*service) {
+            needed.push((
+                item,
+                format!("service type {}", service_type_name(*service)),
+            ));
+        }
+    }
+    for (word, item) in validate::NAME_PRE_APPROVAL_WORDS {
+        if name.contains(word) {
+            needed.push((item, format!("the word {word:?} in the site name")));
+        }
+    }
+    let mut reported = HashSet::new();
+    for (item, why) in needed {
+        if !held.contains(&item) && reported.insert(item) {
+            problems.add(
+                &format!("{at}.pre_approvals"),
+                "pre_approval.required",
+                format!("{why} needs a {} pre-approval", pre_approval_name(item)),
+            );
+        }
+    }
+    let forum = name.contains("论坛")
+        || domains
+            .iter()
+            .any(|d| d.split('.').any(|label| label.contains("bbs")));
+    if forum && !service_types.contains(&rec::ServiceType::Forum) {
+        problems.add(
+            &format!("{at}.service_types"),
+            "service_type.forum_required",
+            "a site named as a forum, or with \"bbs\" in a domain, declares the forum service type",
+        );
+    }
+
+    let principal = person(problems, &format!("{at}.principal"), &website.principal);
+    rec::Website {
+        name,
+        home_urls,
+        domains,
+        service_types,
+        pre_approvals,
+        access,
+        principal,
+    }
+}
+
+fn in_range(ip: std::net::IpAddr, range: &rec::IpRange) -> bool {
+    match (ip, range.first, range.last) {
+        (std::net::IpAddr::V4(ip), std::net::IpAddr::V4(a), std::net::IpAddr::V4(b)) => {
+            a <= ip && ip <= b
+        }
+        (std::net::IpAddr::V6(ip), std::net::IpAddr::V6(a), std::net::IpAddr::V6(b)) => {
+            a <= ip && ip <= b
+        }
+        _ => false,
+    }
+}
+
+fn access(
+    problems: &mut Problems,
+    at: &str,
+    access: &api::AccessBody,
+    context: &Context,
+) -> rec::Access {
+    let provider = text(problems, &format!("{at}.provider"), &access.provider);
+    if let Some(own) = &context.access_provider
+        && !provider.is_empty()
+        && provider != *own
+    {
+        problems.add(
+            &format!("{at}.provider"),
+            "access.other_provider",
+            format!(
+                "an access provider submits only websites it connects; this one names {provider:?}"
+            ),
+        );
+    }
+    let server_region_code = problems.check(
+        &format!("{at}.server_region_code"),
+        validate::region_code(&access.server_region_code),
+    );
+    list_limit(
+        problems,
+        &format!("{at}.ip_ranges"),
+        &access.ip_ranges,
+        rec::MAX_IP_RANGES_PER_WEBSITE,
+    );
+    let mut ip_ranges: Vec<rec::IpRange> = Vec::new();
+    for (i, typed) in access
+        .ip_ranges
+        .iter()
+        .take(rec::MAX_IP_RANGES_PER_WEBSITE)
+        .enumerate()
+    {
+        let field = format!("{at}.ip_ranges[{i}]");
+        match validate::ip_range(typed) {
+            Ok(range) => {
+                if ip_ranges.contains(&range) {
+                    problems.add(&field, "ip.duplicate", "listed twice");
+                }
+                ip_ranges.push(range);
+            }
+            Err(rule) => problems.rule(&field, rule),
+        }
+    }
+    rec::Access {
+        provider,
+        method: access_method(access.method),
+        server_region_code,
+        ip_ranges,
+    }
+}
+
+fn pre_approval_for(service: rec::ServiceType) -> Option<rec::PreApprovalItem> {
+    use rec::PreApprovalItem as P;
+    use rec::ServiceType as S;
+    match service {
+        S::News => Some(P::News),
+        S::Publishing => Some(P::Publishing),
+        S::Education => Some(P::Education),
+        S::Medical => Some(P::Medical),
+        S::Drugs => Some(P::Drugs),
+        S::Culture => Some(P::Culture),
+        S::Broadcasting => Some(P::Broadcasting),
+        S::Showcase
+        | S::Portal
+        | S::Forum
+        | S::Blog
+        | S::Ecommerce
+        | S::PublicAffairs
+        | S::Other => None,
+    }
+}
+
+// ----- enum mappings, both directions -----
+
+macro_rules! enum_map {
+    ($to_rec:ident, $to_api:ident, $name:ident, $api:ty, $rec:ty, [$($variant:ident => $text:literal),+ $(,)?]) => {
+        fn $to_rec(value: $api) -> $rec {
+            match value {
+                $(<$api>::$variant => <$rec>::$variant,)+
+            }
+        }
+        fn $to_api(value: $rec) -> $api {
+            match value {
+                $(<$rec>::$variant => <$api>::$variant,)+
+            }
+        }
+        #[allow(dead_code, reason = "generated for every enum; not every name is shown")]
+        fn $name(value: $rec) -> &'static str {
+            match value {
+                $(<$rec>::$variant => $text,)+
+            }
+        }
+    };
+}
+
+enum_map!(subject_nature, subject_nature_api, nature_name, api::SubjectNature, rec::SubjectNature, [
+    Enterprise => "enterprise", Government => "government", PublicInstitution => "public_institution",
+    SocialGroup => "social_group", Individual => "individual", Military => "military",
+]);
+enum_map!(certificate_type, certificate_type_api, certificate_type_name, api::CertificateType, rec::CertificateType, [
+    UnifiedSocialCreditCode => "unified_social_credit_code", BusinessLicense => "business_license",
+    OrganizationCode => "organization_code", PublicInstitutionCertificate => "public_institution_certificate",
+    SocialGroupCertificate => "social_group_certificate", MilitaryCode => "military_code",
+    ResidentId => "resident_id", Passport => "passport", HongKongMacaoPermit => "hong_kong_macao_permit",
+    TaiwanPermit => "taiwan_permit",
+]);
+enum_map!(service_type, service_type_api, service_type_name, api::ServiceType, rec::ServiceType, [
+    Showcase => "showcase", Portal => "portal", News => "news", Forum => "forum", Blog => "blog",
+    Ecommerce => "ecommerce", Education => "education", Medical => "medical", Drugs => "drugs",
+    Culture => "culture", Broadcasting => "broadcasting", Publishing => "publishing",
+    PublicAffairs => "public_affairs", Other => "other",
+]);
+enum_map!(pre_approval_item, pre_approval_item_api, pre_approval_name, api::PreApprovalItem, rec::PreApprovalItem, [
+    News => "news", Publishing => "publishing", Education => "education", Medical => "medical",
+    Drugs => "drugs", Culture => "culture", Broadcasting => "broadcasting",
+]);
+enum_map!(access_method, access_method_api, access_method_name, api::AccessMethod, rec::AccessMethod, [
+    Dedicated => "dedicated", Colocation => "colocation", VirtualHost => "virtual_host", Cloud => "cloud", Other => "other",
+]);
+enum_map!(attachment_kind, attachment_kind_api, attachment_kind_name, api::AttachmentKind, rec::AttachmentKind, [
+    SubjectCertificate => "subject_certificate", PrincipalIdentity => "principal_identity",
+    PreApproval => "pre_approval", PrincipalPhoto => "principal_photo", Other => "other",
+]);
+enum_map!(cancellation_scope, cancellation_scope_api, cancellation_scope_name, api::CancellationScope, rec::CancellationScope, [
+    Subject => "subject", Website => "website", Access => "access",
+]);
+
+// ----- outbound: wire form to API form -----
+
+/// Shows a stored submission in API form. Converting the result back with [`submission`]
+/// yields an equal record: every stored value is already normalised.
+pub fn submission_to_api(body: &rec::Submission) -> api::SubmissionBody {
+    match body {
+        rec::Submission::NewFiling(filing) => api::SubmissionBody::NewFiling {
+            filing: api::FilingBody {
+                subject: subject_to_api(&filing.subject),
+                websites: filing.websites.iter().map(website_to_api).collect(),
+                attachments: filing
+                    .attachments
+                    .iter()
+                    .map(|a| api::AttachmentBody {
+                        kind: attachment_kind_api(a.kind),
+                        media_type: a.media_type.clone(),
+                        base64: base64::engine::general_purpose::STANDARD.encode(&a.bytes),
+                    })
+                    .collect(),
+            },
+        },
+        rec::Submission::Change {
+            filing_number,
+            change,
+        } => api::SubmissionBody::Change {
+            filing_number: filing_number.clone(),
+            change: match change {
+                rec::Change::Subject(subject) => api::ChangeBody::Subject {
+                    subject: subject_to_api(subject),
+                },
+                rec::Change::Website {
+                    website_number,
+                    website,
+                } => api::ChangeBody::Website {
+                    website_number: website_number.clone(),
+                    website: website_to_api(website),
+                },
+                rec::Change::Access {
+                    website_number,
+                    access,
+                } => api::ChangeBody::Access {
+                    website_number: website_number.clone(),
+                    access: access_to_api(access),
+                },
+                rec::Change::AddedWebsite(website) => api::ChangeBody::AddedWebsite {
+                    website: website_to_api(website),
+                },
+            },
+        },
+        rec::Submission::Cancellation {
+            filing_number,
+            scope,
+            reason,
+        } => api::SubmissionBody::Cancellation {
+            filing_number: filing_number.clone(),
+            scope: cancellation_scope_api(*scope),
+            reason: reason.clone(),
+        },
+        rec::Submission::Withdrawal { receipt, reason } => api::SubmissionBody::Withdrawal {
+            receipt: receipt.clone(),
+            reason: reason.clone(),
+        },
+    }
+}
+
+fn subject_to_api(subject: &rec::Subject) -> api::SubjectBody {
+    api::SubjectBody {
+        name: subject.name.clone(),
+        nature: subject_nature_api(subject.nature),
+        certificate_type: certificate_type_api(subject.certificate_type),
+        certificate_number: subject.certificate_number.clone(),
+        region_code: format!("{:06}", subject.region_code),
+        address: subject.address.clone(),
+        investor: subject.investor.clone(),
+        principal: person_to_api(&subject.principal),
+    }
+}
+
+fn person_to_api(person: &rec::Person) -> api::PersonBody {
+    api::PersonBody {
+        name: person.name.clone(),
+        certificate_type: certificate_type_api(person.certificate_type),
+        certificate_number: person.certificate_number.clone(),
+        mobile_phones: person.mobile_phones.clone(),
+        office_phones: person.office_phones.clone(),
+        email: person.email.clone(),
+    }
+}
+
+fn website_to_api(website: &rec::Website) -> api::WebsiteBody {
+    api::WebsiteBody {
+        name: website.name.clone(),
+        home_urls: website.home_urls.clone(),
+        domains: website.domains.clone(),
+        service_types: website
+            .service_types
+            .iter()
+            .map(|s| service_type_api(*s))
+            .collect(),
+        pre_approvals: website
+            .pre_approvals
+            .iter()
+            .map(|p| api::PreApprovalBody {
+                item: pre_approval_item_api(p.item),
+                document_number: p.document_number.clone(),
+            })
+            .collect(),
+        access: access_to_api(&website.access),
+        principal: person_to_api(&website.principal),
+    }
+}
+
+fn access_to_api(access: &rec::Access) -> api::AccessBody {
+    api::AccessBody {
+        provider: access.provider.clone(),
+        method: access_method_api(access.method),
+        server_region_code: format!("{:06}", access.server_region_code),
+        ip_ranges: access
+            .ip_ranges
+            .iter()
+            .map(|r| {
+                if r.first == r.last {
+                    r.first.to_string()
+                } else {
+                    format!("{}-{}", r.first, r.last)
+                }
+            })
+            .collect(),
+    }
+}
+
+/// Parses an enum value of the API by its JSON name (for CSV and XLSX cells).
+pub fn parse_name<T: serde::de::DeserializeOwned>(name: &str) -> Option<T> {
+    serde_json::from_value(serde_json::Value::String(name.trim().to_owned())).ok()
+}

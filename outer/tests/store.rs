@@ -1,0 +1,349 @@
+//! The SQLite store on a real file: versions, the status row that outlives payloads, acks,
+//! idempotency and group commit.
+
+use bundle_format::records::{
+    self, Ack, ImportOutcome, ReceiptAck, ReviewState, StatusChange, Submission, SubmissionVersion,
+};
+use outer::store::{AccountKind, Inserted, NewSubmission, ReceiptState, Store, StoreError};
+
+fn withdrawal(receipt: &str, version: u32, reason: &str, at: i64) -> SubmissionVersion {
+    let body = Submission::Withdrawal {
+        receipt: "R20261122-00000000".into(),
+        reason: reason.into(),
+    };
+    SubmissionVersion {
+        receipt: receipt.into(),
+        version,
+        content_hash: records::content_hash(&body),
+        submitted_at: at,
+        submitter: "owner".into(),
+        access_provider: None,
+        body,
+    }
+}
+
+fn new_submission(account_id: i64, receipt: &str, key: Option<&str>) -> NewSubmission {
+    NewSubmission {
+        account_id,
+        kind: "withdrawal".into(),
+        filing_number: None,
+        version: withdrawal(receipt, 1, "first", 1_790_000_000),
+        idempotency: key.map(|k| (k.to_owned(), [7u8; 32])),
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn versions_survive_reopen_and_convert_back_to_wire_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("outer.db");
+    let store = Store::open(&path).unwrap();
+    let account = store
+        .add_account("owner", AccountKind::WebsiteOwner)
+        .unwrap();
+    let rt = runtime();
+    rt.block_on(async {
+        store
+            .insert_submission(new_submission(account.id, "R20261122-AAAAAAAA", None))
+            .await
+            .unwrap();
+        let edit = withdrawal("R20261122-AAAAAAAA", 0, "second thoughts", 1_790_000_005);
+        assert_eq!(
+            store
+                .add_version(account.id, "withdrawal".into(), edit)
+                .await
+                .unwrap(),
+            2
+        );
+    });
+    store.close();
+    drop(store);
+
+    let store = Store::open(&path).unwrap();
+    let record = rt
+        .block_on(store.receipt("R20261122-AAAAAAAA"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.status.latest_version, 2);
+    assert_eq!(record.versions.len(), 2);
+    let latest = record.latest.unwrap();
+    assert!(latest.hash_matches());
+    assert_eq!(
+        latest,
+        withdrawal("R20261122-AAAAAAAA", 2, "second thoughts", 1_790_000_005)
+    );
+    let exported = rt.block_on(store.versions_to_export(10)).unwrap();
+    assert_eq!(exported.len(), 2, "both versions await export");
+    assert_eq!(
+        exported[0],
+        withdrawal("R20261122-AAAAAAAA", 1, "first", 1_790_000_000)
+    );
+}
+
+fn ack(receipt: &str, version: u32, content_hash: [u8; 32], sequence: u64) -> Ack {
+    Ack {
+        bundle_id: [1; 32],
+        channel: 1,
+        sequence,
+        receipts: vec![ReceiptAck {
+            receipt: receipt.into(),
+            version,
+            content_hash,
+            outcome: ImportOutcome::Applied,
+            reason: None,
+        }],
+    }
+}
+
+#[test]
+fn ack_removes_only_the_exact_version_and_an_edit_in_transit_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("outer.db")).unwrap();
+    let account = store
+        .add_account("owner", AccountKind::WebsiteOwner)
+        .unwrap();
+    let receipt = "R20261122-BBBBBBBB";
+    runtime().block_on(async {
+        store
+            .insert_submission(new_submission(account.id, receipt, None))
+            .await
+            .unwrap();
+        let v1 = withdrawal(receipt, 1, "first", 1_790_000_000);
+        let marked = store
+            .mark_in_transit(vec![(receipt.into(), 1)], 17, [1; 32], 1_790_000_100)
+            .await
+            .unwrap();
+        assert_eq!(marked, 1);
+        let status = store.receipt(receipt).await.unwrap().unwrap().status;
+        assert_eq!(status.state, ReceiptState::InTransit);
+        assert_eq!(status.bundle_sequence, Some(17));
+
+        let v2 = store
+            .add_version(
+                account.id,
+                "withdrawal".into(),
+                withdrawal(receipt, 0, "edited", 1_790_000_150),
+            )
+            .await
+            .unwrap();
+        assert_eq!(v2, 2);
+
+        let summary = store
+            .apply_ack(ack(receipt, 1, [9; 32], 17), 1_790_000_200)
+            .await
+            .unwrap();
+        assert_eq!(summary.removed, 0, "a wrong hash deletes nothing");
+        assert_eq!(summary.mismatched, vec![(receipt.to_owned(), 1)]);
+        assert!(store.receipt(receipt).await.unwrap().unwrap().versions[0].payload_stored);
+
+        let right = ack(receipt, 1, v1.content_hash, 17);
+        assert_eq!(
+            store
+                .apply_ack(right.clone(), 1_790_000_300)
+                .await
+                .unwrap()
+                .removed,
+            1
+        );
+        assert_eq!(
+            store.apply_ack(right, 1_790_000_301).await.unwrap().already,
+            1
+        );
+        let record = store.receipt(receipt).await.unwrap().unwrap();
+        assert!(!record.versions[0].payload_stored);
+        assert!(
+            record.versions[1].payload_stored,
+            "the edit made in transit is kept"
+        );
+        assert_eq!(record.latest.unwrap().version, 2);
+        let to_export = store.versions_to_export(10).await.unwrap();
+        assert_eq!(to_export.len(), 1);
+        assert_eq!(to_export[0].version, 2);
+    });
+}
+
+#[test]
+fn status_row_answers_after_every_payload_is_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("outer.db")).unwrap();
+    let account = store
+        .add_account("owner", AccountKind::WebsiteOwner)
+        .unwrap();
+    let receipt = "R20261122-CCCCCCCC";
+    runtime().block_on(async {
+        store
+            .insert_submission(new_submission(account.id, receipt, None))
+            .await
+            .unwrap();
+        store
+            .mark_in_transit(vec![(receipt.into(), 1)], 3, [2; 32], 10)
+            .await
+            .unwrap();
+        let hash = withdrawal(receipt, 1, "first", 0).content_hash;
+        store.apply_ack(ack(receipt, 1, hash, 3), 20).await.unwrap();
+        let approved = StatusChange {
+            event_id: 5,
+            receipt: receipt.into(),
+            version: 1,
+            state: ReviewState::Approved,
+            at: 30,
+            reason: None,
+            filing_number: Some("京ICP备2026000123号".into()),
+        };
+        assert!(store.apply_status_change(approved.clone()).await.unwrap());
+        assert!(
+            !store.apply_status_change(approved).await.unwrap(),
+            "a seen event id is ignored"
+        );
+        let record = store.receipt(receipt).await.unwrap().unwrap();
+        assert!(record.latest.is_none());
+        assert_eq!(
+            record.status.state,
+            ReceiptState::Review(ReviewState::Approved)
+        );
+        assert_eq!(
+            record.status.filing_number.as_deref(),
+            Some("京ICP备2026000123号")
+        );
+        let states: Vec<_> = record.history.iter().map(|h| h.state.as_str()).collect();
+        assert_eq!(states, ["received", "in_transit", "delivered", "approved"]);
+        let by_number = store
+            .receipts_for_filing_number("京ICP备2026000123号")
+            .await
+            .unwrap();
+        assert_eq!(by_number.len(), 1);
+        let err = store
+            .add_version(
+                account.id,
+                "withdrawal".into(),
+                withdrawal(receipt, 0, "late", 40),
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Final { .. }), "{err}");
+    });
+}
+
+#[test]
+fn idempotency_key_returns_the_first_receipt_and_refuses_a_different_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("outer.db")).unwrap();
+    let account = store
+        .add_account("owner", AccountKind::WebsiteOwner)
+        .unwrap();
+    runtime().block_on(async {
+        let first = store
+            .insert_submission(new_submission(account.id, "R20261122-DDDDDDDD", Some("k1")))
+            .await
+            .unwrap();
+        assert!(matches!(first, Inserted::Created { .. }));
+        let again = store
+            .insert_submission(new_submission(account.id, "R20261122-EEEEEEEE", Some("k1")))
+            .await
+            .unwrap();
+        assert_eq!(
+            again,
+            Inserted::Replayed {
+                receipt: "R20261122-DDDDDDDD".into(),
+                version: 1
+            }
+        );
+        assert!(store.receipt("R20261122-EEEEEEEE").await.unwrap().is_none());
+        let mut different = new_submission(account.id, "R20261122-FFFFFFFF", Some("k1"));
+        different.idempotency = Some(("k1".into(), [8; 32]));
+        let err = store.insert_submission(different).await.unwrap_err();
+        assert!(matches!(err, StoreError::IdempotencyKeyReused(_)));
+    });
+}
+
+#[test]
+fn concurrent_writes_share_commits_and_all_are_durable() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("outer.db");
+    let store = Store::open(&path).unwrap();
+    let account = store
+        .add_account("owner", AccountKind::WebsiteOwner)
+        .unwrap();
+    let rt = runtime();
+    rt.block_on(async {
+        let mut tasks = Vec::new();
+        for i in 0..400 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                let receipt = format!("R20261122-{i:08}");
+                store
+                    .insert_submission(new_submission(account.id, &receipt, None))
+                    .await
+            }));
+        }
+        for task in tasks {
+            assert!(matches!(
+                task.await.unwrap().unwrap(),
+                Inserted::Created { .. }
+            ));
+        }
+    });
+    store.close();
+    let reopened = Store::open(&path).unwrap();
+    let count: i64 = reopened
+        .read_blocking(|conn| {
+            Ok(conn
+                .query_row("SELECT count(*) FROM receipts", [], |r| r.get(0))
+                .unwrap())
+        })
+        .unwrap();
+    assert_eq!(count, 400);
+}
+
+#[test]
+fn accounts_and_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("outer.db")).unwrap();
+    store
+        .add_account("provider_1", AccountKind::AccessProvider)
+        .unwrap();
+    assert!(matches!(
+        store.add_account("provider_1", AccountKind::Operator),
+        Err(StoreError::AccountExists(_))
+    ));
+    let token = store.issue_token("provider_1", "laptop").unwrap();
+    let rt = runtime();
+    let principal = rt
+        .block_on(store.authenticate(&token.secret))
+        .unwrap()
+        .unwrap();
+    assert_eq!(principal.kind, AccountKind::AccessProvider);
+    assert!(
+        rt.block_on(store.authenticate("sluice_wrong"))
+            .unwrap()
+            .is_none()
+    );
+    store.set_account_disabled("provider_1", true).unwrap();
+    assert!(
+        rt.block_on(store.authenticate(&token.secret))
+            .unwrap()
+            .is_none()
+    );
+    store.set_account_disabled("provider_1", false).unwrap();
+    store.revoke_token(token.id).unwrap();
+    assert!(
+        rt.block_on(store.authenticate(&token.secret))
+            .unwrap()
+            .is_none()
+    );
+    let stored: Vec<u8> = store
+        .read_blocking(|conn| {
+            Ok(conn
+                .query_row("SELECT token_hash FROM tokens", [], |r| r.get(0))
+                .unwrap())
+        })
+        .unwrap();
+    assert_ne!(stored, token.secret.as_bytes(), "only the hash is stored");
+    assert_eq!(stored.len(), 32);
+}
