@@ -7,9 +7,15 @@
 
 #![deny(missing_docs)]
 
+pub mod bundle;
 mod bytes;
 pub mod envelope;
 pub mod header;
+pub mod payload;
 pub mod records;
 
+pub use bundle::{
+    BundleError, BundleSink, BundleWriter, Expectation, ReadLimits, SealedBundle, VerifiedBundle,
+    WriteError, WriterConfig, WrittenBundle, read_bundle,
+};
 pub use header::{BundleId, Header, Kind};

@@ -164,3 +164,160 @@ pub fn run_tool(program: &str, package: &str, args: &[&str], dir: &Path) -> std:
         ),
     }
 }
+
+pub mod samples {
+    //! Realistic records: a new filing with one website, and the return records that answer it.
+    use std::net::{IpAddr, Ipv4Addr};
+
+    use bundle_format::records::*;
+
+    pub fn person(name: &str) -> Person {
+        Person {
+            name: name.to_owned(),
+            certificate_type: CertificateType::ResidentId,
+            certificate_number: "110101199003074518".to_owned(),
+            mobile_phones: vec!["13800138000".to_owned()],
+            office_phones: vec!["010-62345678".to_owned()],
+            email: "zhangwei@example.cn".to_owned(),
+        }
+    }
+
+    pub fn filing(i: u64) -> Filing {
+        Filing {
+            subject: Subject {
+                name: format!("北京星河科技有限公司{i}"),
+                nature: SubjectNature::Enterprise,
+                certificate_type: CertificateType::UnifiedSocialCreditCode,
+                certificate_number: "91110108MA01ABCD2X".to_owned(),
+                region_code: 110108,
+                address: "北京市海淀区中关村大街27号".to_owned(),
+                investor: "北京星河科技有限公司".to_owned(),
+                principal: person("张伟"),
+            },
+            websites: vec![Website {
+                name: "星河科技官网".to_owned(),
+                home_urls: vec![format!("https://www.xinghe{i}.cn/")],
+                domains: vec![format!("xinghe{i}.cn"), format!("www.xinghe{i}.cn")],
+                service_types: vec![ServiceType::Showcase],
+                pre_approvals: vec![],
+                access: Access {
+                    provider: "华北云接入".to_owned(),
+                    method: AccessMethod::Cloud,
+                    server_region_code: 110108,
+                    ip_ranges: vec![IpRange {
+                        first: IpAddr::V4(Ipv4Addr::new(203, 0, 113, 10)),
+                        last: IpAddr::V4(Ipv4Addr::new(203, 0, 113, 12)),
+                    }],
+                },
+                principal: person("李娜"),
+            }],
+            attachments: vec![],
+        }
+    }
+
+    pub fn submission(i: u64) -> Record {
+        let body = Submission::NewFiling(filing(i));
+        Record::Submission(SubmissionVersion {
+            receipt: format!("R20261122-{i:08}"),
+            version: 1,
+            content_hash: content_hash(&body),
+            submitted_at: 1_795_300_000 + i as i64,
+            submitter: "xinghe_admin".to_owned(),
+            access_provider: None,
+            body,
+        })
+    }
+
+    pub fn return_records() -> Vec<Record> {
+        vec![
+            Record::Ack(Ack {
+                bundle_id: [7; 32],
+                channel: 1,
+                sequence: 4,
+                receipts: vec![ReceiptAck {
+                    receipt: "R20261122-00000001".to_owned(),
+                    version: 1,
+                    content_hash: [8; 32],
+                    outcome: ImportOutcome::Applied,
+                    reason: None,
+                }],
+            }),
+            Record::SequenceReport(SequenceReport {
+                channel: 1,
+                epoch: 1,
+                highest_contiguous: 4,
+                missing: vec![6, 7],
+            }),
+            Record::StatusChange(StatusChange {
+                event_id: 12,
+                receipt: "R20261122-00000001".to_owned(),
+                version: 1,
+                state: ReviewState::Approved,
+                at: 1_795_301_000,
+                reason: None,
+                filing_number: Some("京ICP备2026000123号".to_owned()),
+            }),
+            Record::Certificate(CertificateRecord {
+                filing_number: "京ICP备2026000123号".to_owned(),
+                receipt: "R20261122-00000001".to_owned(),
+                issued_at: 1_795_301_000,
+                expires_at: 1_826_837_000,
+                supersedes: None,
+                document: b"untrusted comment: certificate\n...".to_vec(),
+            }),
+        ]
+    }
+}
+
+pub mod bundles {
+    //! Writing bundles in tests.
+    use bundle_format::records::Record;
+    use bundle_format::{BundleId, BundleWriter, Kind, WriterConfig, WrittenBundle};
+    use keys::{ChannelId, Signer};
+
+    pub const CHANNEL: u32 = 1;
+
+    pub fn config(kind: Kind) -> WriterConfig {
+        WriterConfig {
+            kind,
+            channel: ChannelId(CHANNEL),
+            epoch: 1,
+            next_sequence: 1,
+            previous: BundleId::ZERO,
+            created: super::NOW - 3600,
+            expires: super::NOW + 7 * 86400,
+            part_content_bytes: bundle_format::bundle::DEFAULT_PART_CONTENT_BYTES,
+            part_records: bundle_format::payload::MAX_RECORDS_PER_BUNDLE,
+        }
+    }
+
+    /// Writes `records` with `config`, returning each file and what the writer reported.
+    pub fn write_all(
+        signer: &dyn Signer,
+        config: WriterConfig,
+        records: &[Record],
+    ) -> (Vec<Vec<u8>>, Vec<WrittenBundle>) {
+        let mut files = Vec::new();
+        let mut writer = BundleWriter::new(
+            signer,
+            config,
+            |sealed: &bundle_format::SealedBundle<'_>| {
+                files.push(sealed.to_vec());
+                Ok(())
+            },
+        )
+        .unwrap();
+        for record in records {
+            writer.push(record).unwrap();
+        }
+        let written = writer.finish().unwrap();
+        (files, written)
+    }
+
+    /// One bundle file holding `records`.
+    pub fn write_one(signer: &dyn Signer, config: WriterConfig, records: &[Record]) -> Vec<u8> {
+        let (mut files, _) = write_all(signer, config, records);
+        assert_eq!(files.len(), 1);
+        files.remove(0)
+    }
+}

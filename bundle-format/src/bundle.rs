@@ -1,0 +1,476 @@
+//! Writing and reading whole bundles (SPEC.md §6 and §7).
+//!
+//! The writer takes records one at a time, fills a part up to a content target, and seals each
+//! full part into a bundle file handed to the caller's sink, so memory stays bounded by one part
+//! however long the export. The reader verifies the signature over the exact bytes received
+//! before it parses anything, then the header, then the payload.
+
+use std::io::{self, Write};
+
+use keys::{ChannelId, KeyId, KeyLookup, Role, Signer};
+
+use crate::envelope::{self, Envelope, EnvelopeError};
+use crate::header::{
+    BundleId, HEADER_V1_BYTES, Header, HeaderError, Kind, MAX_CONTENT_BYTES, MAX_PAYLOAD_BYTES,
+};
+use crate::payload::{self, EncodeError, MAX_RECORDS_PER_BUNDLE, PayloadError};
+use crate::records::Record;
+
+/// The writer's default content target per part: 64 MiB of uncompressed records.
+pub const DEFAULT_PART_CONTENT_BYTES: usize = 64 * 1024 * 1024;
+/// Largest bundle file a v1 reader accepts: header, the largest payload and both envelope lines
+/// with the longest comment. Well below signify's 1 GiB.
+// The payload ceiling is about 258 MiB, which fits a 32-bit usize; `try_from` is not const.
+#[allow(clippy::cast_possible_truncation)]
+pub const MAX_FILE_BYTES: usize = HEADER_V1_BYTES
+    + MAX_PAYLOAD_BYTES as usize
+    + envelope::COMMENT_PREFIX.len()
+    + envelope::MAX_COMMENT_BYTES
+    + 1
+    + envelope::SIGNATURE_LINE_CHARS
+    + 1;
+
+/// Where one export run starts and what its bundles say (SPEC.md §6.1). Nothing here has a
+/// default that could be wrong silently: the caller states the chain position and the times.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WriterConfig {
+    /// Kind of every bundle of the run.
+    pub kind: Kind,
+    /// Channel they travel on.
+    pub channel: ChannelId,
+    /// The sender's epoch.
+    pub epoch: u64,
+    /// Sequence number of the first bundle of the run (from 1).
+    pub next_sequence: u64,
+    /// Id of the bundle before it ([`BundleId::ZERO`] when `next_sequence` is 1).
+    pub previous: BundleId,
+    /// Creation time written into every header, Unix seconds.
+    pub created: i64,
+    /// Expiry written into every header, Unix seconds.
+    pub expires: i64,
+    /// Content bytes after which a part is sealed and a new one started; at most
+    /// [`MAX_CONTENT_BYTES`]. [`DEFAULT_PART_CONTENT_BYTES`] is a good value.
+    pub part_content_bytes: usize,
+    /// Records after which a part is sealed; at most [`MAX_RECORDS_PER_BUNDLE`].
+    pub part_records: usize,
+}
+
+/// Why a bundle could not be written.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WriteError {
+    /// The configuration is inconsistent.
+    #[error("writer configuration: {problem}")]
+    Config {
+        /// What is wrong.
+        problem: &'static str,
+    },
+    /// The record's variant does not belong in this kind of bundle.
+    #[error("record {index} is a {record} record, which a {kind} bundle may not hold")]
+    RecordNotAllowed {
+        /// Index of the record in the run.
+        index: u64,
+        /// Variant name.
+        record: &'static str,
+        /// Bundle kind.
+        kind: Kind,
+    },
+    /// The kind allows fewer records (heartbeat: none; keyset: one).
+    #[error("a {kind} bundle holds at most {max} records")]
+    TooManyRecords {
+        /// Bundle kind.
+        kind: Kind,
+        /// The limit.
+        max: usize,
+    },
+    /// A keyset run finished without its keyset record.
+    #[error("a keyset bundle needs exactly one keyset record; none was written")]
+    MissingKeyset,
+    /// The record could not be encoded.
+    #[error("record {index}: {source}")]
+    Encode {
+        /// Index of the record in the run.
+        index: u64,
+        /// What went wrong.
+        source: EncodeError,
+    },
+    /// zstd failed.
+    #[error("zstd compression failed: {0}")]
+    Compress(#[source] io::Error),
+    /// Signing failed (a comment signify would refuse, or a message too large).
+    #[error(transparent)]
+    Envelope(#[from] EnvelopeError),
+    /// The sequence number or the part index would overflow.
+    #[error("sequence number or part index would overflow")]
+    SequenceExhausted,
+    /// The caller's sink failed.
+    #[error("writing bundle {sequence} to its sink failed: {source}")]
+    Sink {
+        /// Sequence number of the bundle being written.
+        sequence: u64,
+        /// The sink's error.
+        source: io::Error,
+    },
+}
+
+/// One finished bundle file, handed to the sink: the envelope lines and the signed message.
+#[derive(Debug, Clone, Copy)]
+pub struct SealedBundle<'a> {
+    /// SHA-256 of `message`.
+    pub id: BundleId,
+    /// The header written at the start of `message`.
+    pub header: Header,
+    /// Comment line and signature line.
+    pub lines: &'a [u8],
+    /// The signed message `M`.
+    pub message: &'a [u8],
+}
+
+impl SealedBundle<'_> {
+    /// Writes the file: the envelope lines then the message.
+    pub fn write_to(&self, out: &mut dyn Write) -> io::Result<()> {
+        out.write_all(self.lines)?;
+        out.write_all(self.message)
+    }
+
+    /// Bytes of the whole file.
+    pub fn file_len(&self) -> usize {
+        self.lines.len() + self.message.len()
+    }
+
+    /// The whole file as one buffer (copies the message; for tests and small bundles).
+    pub fn to_vec(&self) -> Vec<u8> {
+        let mut file = Vec::with_capacity(self.file_len());
+        file.extend_from_slice(self.lines);
+        file.extend_from_slice(self.message);
+        file
+    }
+}
+
+/// Receives each bundle file the writer finishes, in sequence order. A closure
+/// `FnMut(&SealedBundle) -> io::Result<()>` is a sink.
+pub trait BundleSink {
+    /// Stores one bundle file (for example: temp file, fsync, rename).
+    fn write_bundle(&mut self, bundle: &SealedBundle<'_>) -> io::Result<()>;
+}
+
+impl<F> BundleSink for F
+where
+    F: FnMut(&SealedBundle<'_>) -> io::Result<()>,
+{
+    fn write_bundle(&mut self, bundle: &SealedBundle<'_>) -> io::Result<()> {
+        self(bundle)
+    }
+}
+
+/// What the writer wrote: one entry per bundle file, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WrittenBundle {
+    /// The bundle id.
+    pub id: BundleId,
+    /// Its header.
+    pub header: Header,
+    /// Records it holds.
+    pub records: usize,
+    /// Size of the file.
+    pub file_bytes: usize,
+}
+
+/// Streams records into one or more signed bundles (SPEC.md §6).
+pub struct BundleWriter<'a, S: BundleSink> {
+    signer: &'a dyn Signer,
+    sink: S,
+    config: WriterConfig,
+    content: Vec<u8>,
+    part_records: usize,
+    records_total: u64,
+    part_index: u32,
+    sequence: u64,
+    previous: BundleId,
+    written: Vec<WrittenBundle>,
+}
+
+impl<'a, S: BundleSink> BundleWriter<'a, S> {
+    /// A writer that signs with `signer` and hands each finished bundle to `sink`.
+    pub fn new(signer: &'a dyn Signer, config: WriterConfig, sink: S) -> Result<Self, WriteError> {
+        let problem = if config.next_sequence == 0 {
+            Some("sequence numbers start at 1")
+        } else if (config.next_sequence == 1) != (config.previous == BundleId::ZERO) {
+            Some("previous must be the zero id exactly when next_sequence is 1")
+        } else if config.expires < config.created {
+            Some("expires is before created")
+        } else if config.part_content_bytes == 0
+            || config.part_content_bytes as u64 > MAX_CONTENT_BYTES
+        {
+            Some("part_content_bytes must be between 1 and MAX_CONTENT_BYTES")
+        } else if config.part_records == 0 || config.part_records > MAX_RECORDS_PER_BUNDLE {
+            Some("part_records must be between 1 and MAX_RECORDS_PER_BUNDLE")
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            return Err(WriteError::Config { problem });
+        }
+        Ok(BundleWriter {
+            signer,
+            sink,
+            config,
+            content: Vec::new(),
+            part_records: 0,
+            records_total: 0,
+            part_index: 0,
+            sequence: config.next_sequence,
+            previous: config.previous,
+            written: Vec::new(),
+        })
+    }
+
+    /// Adds one record and returns the sequence number of the bundle it will travel in. Seals
+    /// the current part first if the record would take it over its targets.
+    pub fn push(&mut self, record: &Record) -> Result<u64, WriteError> {
+        let kind = self.config.kind;
+        let index = self.records_total;
+        if !kind.allows(record) {
+            return Err(WriteError::RecordNotAllowed {
+                index,
+                record: record.kind_name(),
+                kind,
+            });
+        }
+        if let Some(max) = kind.max_records()
+            && index >= max as u64
+        {
+            return Err(WriteError::TooManyRecords { kind, max });
+        }
+        let start = self.content.len();
+        let added = payload::encode_record(record, &mut self.content)
+            .map_err(|source| WriteError::Encode { index, source })?;
+        let over_bytes = start > 0 && start + added > self.config.part_content_bytes;
+        let over_records = self.part_records >= self.config.part_records;
+        if over_bytes || over_records {
+            let record_bytes = self.content.split_off(start);
+            self.seal_part(false)?;
+            self.content = record_bytes;
+        }
+        self.part_records += 1;
+        self.records_total += 1;
+        Ok(self.sequence)
+    }
+
+    /// Seals the last part and returns what was written. A run with no records writes one
+    /// bundle without records (a heartbeat, or an empty submissions bundle).
+    pub fn finish(mut self) -> Result<Vec<WrittenBundle>, WriteError> {
+        if self.config.kind == Kind::Keyset && self.records_total == 0 {
+            return Err(WriteError::MissingKeyset);
+        }
+        self.seal_part(true)?;
+        Ok(self.written)
+    }
+
+    fn seal_part(&mut self, last: bool) -> Result<(), WriteError> {
+        let frame = payload::compress(&self.content).map_err(WriteError::Compress)?;
+        let content_sha256 = sha2::Digest::finalize(
+            <sha2::Sha256 as sha2::Digest>::new_with_prefix(&self.content),
+        )
+        .into();
+        let part_count = if last {
+            self.part_index
+                .checked_add(1)
+                .ok_or(WriteError::SequenceExhausted)?
+        } else {
+            0
+        };
+        let header = Header {
+            kind: self.config.kind,
+            channel: self.config.channel,
+            epoch: self.config.epoch,
+            sequence: self.sequence,
+            previous: self.previous,
+            created: self.config.created,
+            expires: self.config.expires,
+            payload_length: frame.len() as u64,
+            content_length: self.content.len() as u64,
+            content_sha256,
+            part_index: self.part_index,
+            part_count,
+        };
+        let mut message = Vec::with_capacity(HEADER_V1_BYTES + frame.len());
+        message.extend_from_slice(&header.encode());
+        message.extend_from_slice(&frame);
+        drop(frame);
+        let comment = format!(
+            "sluice {} bundle, channel {}, epoch {}, sequence {}, part {}",
+            header.kind, header.channel, header.epoch, header.sequence, header.part_index
+        );
+        let lines = envelope::signature_lines(self.signer, &comment, &message)?;
+        let sealed = SealedBundle {
+            id: BundleId::of_message(&message),
+            header,
+            lines: &lines,
+            message: &message,
+        };
+        self.sink
+            .write_bundle(&sealed)
+            .map_err(|source| WriteError::Sink {
+                sequence: header.sequence,
+                source,
+            })?;
+        self.written.push(WrittenBundle {
+            id: sealed.id,
+            header,
+            records: self.part_records,
+            file_bytes: sealed.file_len(),
+        });
+        self.previous = sealed.id;
+        self.content.clear();
+        self.part_records = 0;
+        if !last {
+            self.sequence = self
+                .sequence
+                .checked_add(1)
+                .ok_or(WriteError::SequenceExhausted)?;
+            self.part_index = self
+                .part_index
+                .checked_add(1)
+                .ok_or(WriteError::SequenceExhausted)?;
+        }
+        Ok(())
+    }
+}
+
+/// What the reader needs to know about the bundle it expects (SPEC.md §7).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Expectation {
+    /// The role of the key that must have signed it: `outer-bundle` on an inner importer,
+    /// `inner-return` on an outer applier.
+    pub role: Role,
+    /// The channel the bundle arrived on.
+    pub channel: ChannelId,
+    /// Now on the reader's clock, Unix seconds (the key's validity window is checked at this
+    /// instant).
+    pub at: i64,
+}
+
+/// The reader's limits; each may be lowered, none raised above the format's ceiling.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReadLimits {
+    /// Largest file accepted, checked before anything is parsed.
+    pub max_file_bytes: usize,
+    /// Largest declared content accepted (capped at [`MAX_CONTENT_BYTES`]).
+    pub max_content_bytes: u64,
+}
+
+impl Default for ReadLimits {
+    fn default() -> Self {
+        ReadLimits {
+            max_file_bytes: MAX_FILE_BYTES,
+            max_content_bytes: MAX_CONTENT_BYTES,
+        }
+    }
+}
+
+/// A bundle whose signature, header and payload were all checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedBundle {
+    /// SHA-256 of the signed message.
+    pub id: BundleId,
+    /// The header.
+    pub header: Header,
+    /// The key that signed it.
+    pub signer: KeyId,
+    /// The unsigned comment line's text (for display; never trust it).
+    pub comment: String,
+    /// The records, in order.
+    pub records: Vec<Record>,
+}
+
+/// Why a bundle was refused. Each layer's variants are distinct; [`BundleError::code`] names
+/// them stably for quarantine reasons and logs.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BundleError {
+    /// The envelope or its signature.
+    #[error(transparent)]
+    Envelope(#[from] EnvelopeError),
+    /// The header.
+    #[error(transparent)]
+    Header(#[from] HeaderError),
+    /// The header names another channel than the one the bundle arrived on.
+    #[error("bundle is for channel {found}, it arrived on channel {expected}")]
+    ChannelMismatch {
+        /// The channel the reader expected.
+        expected: ChannelId,
+        /// The channel in the header.
+        found: ChannelId,
+    },
+    /// A key of this role may not sign bundles of this kind (e.g. a return key signed a
+    /// submissions bundle).
+    #[error("a {role} key may not sign a {kind} bundle")]
+    KindNotAllowedForSigner {
+        /// The bundle kind.
+        kind: Kind,
+        /// The signer's role.
+        role: Role,
+    },
+    /// The payload or its records.
+    #[error(transparent)]
+    Payload(#[from] PayloadError),
+}
+
+impl BundleError {
+    /// A stable, short name of the variant, e.g. `payload.window-too-large`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            BundleError::Envelope(e) => e.code(),
+            BundleError::Header(e) => e.code(),
+            BundleError::ChannelMismatch { .. } => "bundle.channel-mismatch",
+            BundleError::KindNotAllowedForSigner { .. } => "bundle.kind-not-allowed-for-signer",
+            BundleError::Payload(e) => e.code(),
+        }
+    }
+}
+
+/// Verifies and decodes one bundle file (SPEC.md §7): signature over the exact bytes first,
+/// then the header, then the payload and its records.
+pub fn read_bundle(
+    file: &[u8],
+    keys: &dyn KeyLookup,
+    expect: &Expectation,
+    limits: &ReadLimits,
+) -> Result<VerifiedBundle, BundleError> {
+    let opened = envelope::open(file, limits.max_file_bytes.min(MAX_FILE_BYTES))?;
+    opened.verify(keys, expect.role, Some(expect.channel), expect.at)?;
+    let (header, payload) = Header::parse(opened.message, limits.max_content_bytes)?;
+    if header.channel != expect.channel {
+        return Err(BundleError::ChannelMismatch {
+            expected: expect.channel,
+            found: header.channel,
+        });
+    }
+    if !header.kind.allowed_signer(expect.role) {
+        return Err(BundleError::KindNotAllowedForSigner {
+            kind: header.kind,
+            role: expect.role,
+        });
+    }
+    let content = payload::decompress(payload, header.content_length, &header.content_sha256)?;
+    let records = payload::decode_records(&content, header.kind)?;
+    Ok(VerifiedBundle {
+        id: BundleId::of_message(opened.message),
+        header,
+        signer: opened.key_id,
+        comment: opened.comment_text().into_owned(),
+        records,
+    })
+}
+
+/// Opens a bundle and parses its header **without verifying the signature**, for display
+/// (`inspect`) and for choosing a quarantine name. Never act on what this returns.
+pub fn peek_unverified<'f>(
+    file: &'f [u8],
+    limits: &ReadLimits,
+) -> Result<(Envelope<'f>, Header), BundleError> {
+    let opened = envelope::open(file, limits.max_file_bytes.min(MAX_FILE_BYTES))?;
+    let (header, _) = Header::parse(opened.message, limits.max_content_bytes)?;
+    Ok((opened, header))
+}

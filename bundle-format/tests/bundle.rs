@@ -1,0 +1,382 @@
+//! Whole bundles: writer and reader together, splitting, and the real tools (signify-openbsd,
+//! openssl, zstd) agreeing with what the library writes.
+
+// Test sizes are tiny; the casts below cannot truncate.
+#![allow(clippy::cast_possible_truncation)]
+
+mod common;
+
+use bundle_format::header::HEADER_V1_BYTES;
+use bundle_format::records::Record;
+use bundle_format::{
+    BundleError, BundleId, BundleWriter, Expectation, Kind, ReadLimits, WriteError, read_bundle,
+};
+use common::bundles::{CHANNEL, config, write_all, write_one};
+use common::samples::{return_records, submission};
+use common::{KeyTable, NOW, TestSigner, run_tool};
+use keys::{ChannelId, Role};
+
+fn outer() -> TestSigner {
+    TestSigner::named("outer-bundle")
+}
+
+fn inner() -> TestSigner {
+    TestSigner::named("inner-return")
+}
+
+fn keyset() -> KeyTable {
+    KeyTable::default()
+        .with(&outer(), Role::OuterBundle, Some(CHANNEL))
+        .with(&inner(), Role::InnerReturn, Some(CHANNEL))
+}
+
+fn expect(role: Role) -> Expectation {
+    Expectation {
+        role,
+        channel: ChannelId(CHANNEL),
+        at: NOW,
+    }
+}
+
+#[test]
+fn submissions_bundle_round_trips() {
+    let records: Vec<Record> = (0..50).map(submission).collect();
+    let file = write_one(&outer(), config(Kind::Submissions), &records);
+    let bundle = read_bundle(
+        &file,
+        &keyset(),
+        &expect(Role::OuterBundle),
+        &ReadLimits::default(),
+    )
+    .unwrap();
+    assert_eq!(bundle.records, records);
+    assert_eq!(bundle.signer, outer().key_id);
+    assert_eq!(bundle.header.sequence, 1);
+    assert_eq!(bundle.header.part_count, 1);
+    assert!(bundle.comment.contains("submissions bundle"));
+    let message_start = file.len() - HEADER_V1_BYTES - bundle.header.payload_length as usize;
+    assert_eq!(bundle.id, BundleId::of_message(&file[message_start..]));
+}
+
+#[test]
+fn return_and_heartbeat_bundles_round_trip() {
+    let records = return_records();
+    let file = write_one(&inner(), config(Kind::Return), &records);
+    let bundle = read_bundle(
+        &file,
+        &keyset(),
+        &expect(Role::InnerReturn),
+        &ReadLimits::default(),
+    )
+    .unwrap();
+    assert_eq!(bundle.records, records);
+
+    let file = write_one(&inner(), config(Kind::Heartbeat), &[]);
+    let bundle = read_bundle(
+        &file,
+        &keyset(),
+        &expect(Role::InnerReturn),
+        &ReadLimits::default(),
+    )
+    .unwrap();
+    assert!(bundle.records.is_empty());
+    assert_eq!(bundle.header.content_length, 0);
+}
+
+#[test]
+fn large_run_splits_into_chained_parts_that_each_verify() {
+    let records: Vec<Record> = (0..200).map(submission).collect();
+    let mut cfg = config(Kind::Submissions);
+    cfg.part_content_bytes = 20_000;
+    let (files, written) = write_all(&outer(), cfg, &records);
+    assert!(files.len() >= 5, "{} parts", files.len());
+    let mut previous = BundleId::ZERO;
+    let mut decoded = Vec::new();
+    for (i, file) in files.iter().enumerate() {
+        let bundle = read_bundle(
+            file,
+            &keyset(),
+            &expect(Role::OuterBundle),
+            &ReadLimits::default(),
+        )
+        .unwrap();
+        assert_eq!(bundle.header.sequence, i as u64 + 1);
+        assert_eq!(bundle.header.part_index, i as u32);
+        assert_eq!(bundle.header.previous, previous);
+        let last = i + 1 == files.len();
+        assert_eq!(bundle.header.is_last_part(), last);
+        assert_eq!(
+            bundle.header.part_count,
+            if last { i as u32 + 1 } else { 0 }
+        );
+        assert!(bundle.header.content_length <= 20_000);
+        assert_eq!(written[i].id, bundle.id);
+        assert_eq!(written[i].records, bundle.records.len());
+        previous = bundle.id;
+        decoded.extend(bundle.records);
+    }
+    assert_eq!(decoded, records);
+}
+
+#[test]
+fn record_count_target_splits_too_and_push_reports_the_sequence() {
+    let mut cfg = config(Kind::Submissions);
+    cfg.part_records = 3;
+    let mut sequences = Vec::new();
+    let mut files = 0;
+    let signer = outer();
+    let mut writer = BundleWriter::new(&signer, cfg, |_: &bundle_format::SealedBundle<'_>| {
+        files += 1;
+        Ok(())
+    })
+    .unwrap();
+    for i in 0..7 {
+        sequences.push(writer.push(&submission(i)).unwrap());
+    }
+    let written = writer.finish().unwrap();
+    assert_eq!(sequences, vec![1, 1, 1, 2, 2, 2, 3]);
+    assert_eq!(
+        written.iter().map(|w| w.records).collect::<Vec<_>>(),
+        vec![3, 3, 1]
+    );
+    assert_eq!(files, 3);
+}
+
+#[test]
+fn writer_refuses_records_that_do_not_belong_in_the_kind() {
+    let signer = outer();
+    let sink = |_: &bundle_format::SealedBundle<'_>| Ok(());
+    let mut writer = BundleWriter::new(&signer, config(Kind::Submissions), sink).unwrap();
+    let err = writer.push(&return_records()[0]).unwrap_err();
+    assert!(
+        matches!(err, WriteError::RecordNotAllowed { record: "ack", .. }),
+        "{err}"
+    );
+
+    let mut writer = BundleWriter::new(&signer, config(Kind::Heartbeat), sink).unwrap();
+    assert!(matches!(
+        writer.push(&submission(1)).unwrap_err(),
+        WriteError::RecordNotAllowed { .. }
+    ));
+
+    let writer = BundleWriter::new(&signer, config(Kind::Keyset), sink).unwrap();
+    assert!(matches!(
+        writer.finish().unwrap_err(),
+        WriteError::MissingKeyset
+    ));
+
+    let mut bad = config(Kind::Submissions);
+    bad.next_sequence = 2;
+    assert!(matches!(
+        BundleWriter::new(&signer, bad, sink).err().unwrap(),
+        WriteError::Config { .. }
+    ));
+}
+
+#[test]
+fn a_sink_failure_is_reported_with_the_sequence() {
+    let signer = outer();
+    let sink = |_: &bundle_format::SealedBundle<'_>| Err(std::io::Error::other("disk full"));
+    let mut writer = BundleWriter::new(&signer, config(Kind::Submissions), sink).unwrap();
+    writer.push(&submission(1)).unwrap();
+    let err = writer.finish().unwrap_err();
+    assert!(matches!(err, WriteError::Sink { sequence: 1, .. }), "{err}");
+}
+
+#[test]
+fn reader_refuses_the_wrong_channel_and_the_wrong_direction() {
+    let file = write_one(&outer(), config(Kind::Submissions), &[submission(1)]);
+    let keys = keyset().with(&outer(), Role::OuterBundle, Some(9));
+    // A table whose first entry for the key binds channel 1: asked for channel 9 it refuses.
+    let err = read_bundle(
+        &file,
+        &keys,
+        &Expectation {
+            role: Role::OuterBundle,
+            channel: ChannelId(9),
+            at: NOW,
+        },
+        &ReadLimits::default(),
+    )
+    .unwrap_err();
+    assert_eq!(err.code(), "envelope.key-wrong-channel");
+    // The outer side applying returns must not accept the outer key's own bundles.
+    let err = read_bundle(
+        &file,
+        &keyset(),
+        &expect(Role::InnerReturn),
+        &ReadLimits::default(),
+    )
+    .unwrap_err();
+    assert_eq!(err.code(), "envelope.key-wrong-role");
+}
+
+#[test]
+fn channel_in_the_header_must_match_the_channel_it_arrived_on() {
+    let mut cfg = config(Kind::Submissions);
+    cfg.channel = ChannelId(2);
+    let file = write_one(&outer(), cfg, &[submission(1)]);
+    // A key allowed on channel 1 signed a bundle that says channel 2.
+    let err = read_bundle(
+        &file,
+        &keyset(),
+        &expect(Role::OuterBundle),
+        &ReadLimits::default(),
+    )
+    .unwrap_err();
+    assert_eq!(
+        err,
+        BundleError::ChannelMismatch {
+            expected: ChannelId(1),
+            found: ChannelId(2)
+        }
+    );
+}
+
+#[test]
+fn lower_reader_limits_apply() {
+    let file = write_one(&outer(), config(Kind::Submissions), &[submission(1)]);
+    let tight = ReadLimits {
+        max_file_bytes: 100,
+        ..ReadLimits::default()
+    };
+    let err = read_bundle(&file, &keyset(), &expect(Role::OuterBundle), &tight).unwrap_err();
+    assert_eq!(err.code(), "envelope.file-too-large");
+    let tight = ReadLimits {
+        max_content_bytes: 10,
+        ..ReadLimits::default()
+    };
+    let err = read_bundle(&file, &keyset(), &expect(Role::OuterBundle), &tight).unwrap_err();
+    assert_eq!(err.code(), "header.content-too-large");
+}
+
+/// The tools security staff have: signify-openbsd verifies the bundle and extracts M; a comment
+/// edit still verifies; openssl verifies the signature over M with the exported PEM key; zstd
+/// decodes the payload frame cut out of M to the content the header describes.
+#[test]
+fn stock_tools_verify_and_decode_what_the_library_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name);
+    let signer = outer();
+    std::fs::write(path("outer.pub"), signer.signify_public_file()).unwrap();
+    std::fs::write(path("outer.pem"), signer.openssl_pem()).unwrap();
+    let records: Vec<Record> = (0..20).map(submission).collect();
+    let file = write_one(&signer, config(Kind::Submissions), &records);
+    std::fs::write(path("b.sluice"), &file).unwrap();
+    let bundle = read_bundle(
+        &file,
+        &keyset(),
+        &expect(Role::OuterBundle),
+        &ReadLimits::default(),
+    )
+    .unwrap();
+
+    let signify = |sig: &str, out: &str| {
+        run_tool(
+            "signify-openbsd",
+            "signify-openbsd",
+            &["-V", "-e", "-p", "outer.pub", "-x", sig, "-m", out],
+            dir.path(),
+        )
+    };
+    let out = signify("b.sluice", "m.bin");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let message = std::fs::read(path("m.bin")).unwrap();
+    assert_eq!(BundleId::of_message(&message), bundle.id);
+    assert_eq!(&file[file.len() - message.len()..], message.as_slice());
+
+    // The comment line is unsigned: editing it keeps the signature valid for signify and us.
+    let newline = file.iter().position(|&b| b == b'\n').unwrap();
+    let mut edited = b"untrusted comment: relabelled by the carrier".to_vec();
+    edited.extend_from_slice(&file[newline..]);
+    std::fs::write(path("edited.sluice"), &edited).unwrap();
+    let out = signify("edited.sluice", "m2.bin");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let again = read_bundle(
+        &edited,
+        &keyset(),
+        &expect(Role::OuterBundle),
+        &ReadLimits::default(),
+    )
+    .unwrap();
+    assert_eq!(again.id, bundle.id);
+
+    // openssl: the raw Ed25519 signature from line 2 over M.
+    let opened = bundle_format::envelope::open(&file, usize::MAX).unwrap();
+    std::fs::write(path("sig.bin"), opened.signature.to_bytes()).unwrap();
+    let out = run_tool(
+        "openssl",
+        "openssl",
+        &[
+            "pkeyutl",
+            "-verify",
+            "-pubin",
+            "-inkey",
+            "outer.pem",
+            "-rawin",
+            "-in",
+            "m.bin",
+            "-sigfile",
+            "sig.bin",
+        ],
+        dir.path(),
+    );
+    assert!(
+        out.status.success(),
+        "openssl: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut flipped = message.clone();
+    flipped[HEADER_V1_BYTES + 10] ^= 1;
+    std::fs::write(path("m-flipped.bin"), &flipped).unwrap();
+    let out = run_tool(
+        "openssl",
+        "openssl",
+        &[
+            "pkeyutl",
+            "-verify",
+            "-pubin",
+            "-inkey",
+            "outer.pem",
+            "-rawin",
+            "-in",
+            "m-flipped.bin",
+            "-sigfile",
+            "sig.bin",
+        ],
+        dir.path(),
+    );
+    assert!(!out.status.success(), "openssl accepted a changed message");
+
+    // zstd: the payload is one ordinary frame whose content has the header's length and hash.
+    std::fs::write(path("payload.zst"), &message[HEADER_V1_BYTES..]).unwrap();
+    let out = run_tool(
+        "zstd",
+        "zstd",
+        &["-q", "-d", "payload.zst", "-o", "content.bin"],
+        dir.path(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let content = std::fs::read(path("content.bin")).unwrap();
+    assert_eq!(content.len() as u64, bundle.header.content_length);
+    let digest: [u8; 32] =
+        sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(&content)).into();
+    assert_eq!(digest, bundle.header.content_sha256);
+    assert_eq!(
+        bundle_format::payload::decode_records(&content, Kind::Submissions).unwrap(),
+        records
+    );
+}
