@@ -9,6 +9,7 @@
 
 pub mod bundle;
 mod bytes;
+pub mod chain;
 pub mod envelope;
 pub mod header;
 pub mod payload;
