@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Existing {
     /// Replace it atomically (keysets: a new version replaces the old file).
-    #[allow(dead_code)] // used by the keyset module, which lands next
     Replace,
     /// Refuse with `io::ErrorKind::AlreadyExists` (key files: losing a key is not recoverable).
     Refuse,

@@ -6,8 +6,10 @@
 use std::fmt;
 
 mod fsutil;
+pub mod keyset;
 pub mod signify;
 
+pub use keyset::{KeyEntry, Keyset, KeysetDocument, KeysetError, KeysetFile};
 pub use signify::{Fingerprint, KeyFileError, PublicKey, SecretKey, SignatureFile};
 
 /// The 8-byte key number signify stores beside every key and signature (`keynum`).
