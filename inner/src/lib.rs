@@ -4,7 +4,12 @@
 //! all; it never changes a record that a newer version has already replaced, and never lets a
 //! domain be actively filed twice.
 
+pub mod certificates;
 pub mod filing_number;
+pub mod import;
+pub mod names;
+pub mod returns;
+pub mod review;
 pub mod schema;
 pub mod testing;
 pub mod workflow;

@@ -1,0 +1,1316 @@
+//! Applying one submissions bundle to the store, inside the caller's transaction.
+//!
+//! [`apply_bundle`] writes the ledger row, every submission version verbatim for audit, the
+//! normalised filing rows, the review queue entries and the ack for the return channel — all in
+//! the one transaction the caller commits, or none of it. Business problems of one submission
+//! (a domain filed by another subject, a change to an unknown filing number, an old version)
+//! become that submission's outcome with a reason code; they never abort the bundle.
+//!
+//! Large bundles are written with binary `COPY` into temporary staging tables and then moved
+//! into place by a fixed number of set-based statements, so the cost per submission is close to
+//! that of `COPY` itself rather than of one `INSERT` round trip per row.
+
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
+
+use bundle_format::records::{
+    Access, Ack, CancellationScope, Change, ImportOutcome, Person, ReceiptAck, Record, ReviewState,
+    Subject, Submission, SubmissionVersion, Website, wire_config,
+};
+use postgres::Transaction;
+use postgres::binary_copy::BinaryCopyInWriter;
+use postgres::types::{ToSql, Type};
+
+use crate::filing_number;
+use crate::names;
+use crate::workflow::{self, Facts};
+
+/// Most submission versions one bundle may carry into [`apply_bundle`].
+pub const MAX_SUBMISSIONS_PER_BUNDLE: usize = 1_000_000;
+
+/// The reviewer name recorded on review events the import itself makes.
+pub const IMPORT_ACTOR: &str = "import";
+
+/// Key of the advisory lock that makes imports take turns ("sluice-I"): the conflict checks read
+/// what earlier imports wrote.
+const IMPORT_LOCK: i64 = 0x736c_7569_6365_2d49;
+
+/// Machine-readable reason codes of per-submission outcomes, as they appear in acks.
+pub mod reason {
+    /// This exact version (same hash) was stored by an earlier bundle.
+    pub const ALREADY_APPLIED: &str = "already-applied";
+    /// The same bundle holds this version twice.
+    pub const DUPLICATE_IN_BUNDLE: &str = "duplicate-in-bundle";
+    /// A newer version of the receipt is stored already.
+    pub const NEWER_VERSION_STORED: &str = "newer-version-stored";
+    /// The same bundle holds a newer version of the receipt.
+    pub const NEWER_VERSION_IN_BUNDLE: &str = "newer-version-in-bundle";
+    /// This version number was stored before with a different content hash.
+    pub const VERSION_HASH_CONFLICT: &str = "version-hash-conflict";
+    /// The content hash does not match the body.
+    pub const CONTENT_HASH_MISMATCH: &str = "content-hash-mismatch";
+    /// A field breaks a shape limit of the wire format.
+    pub const SHAPE_LIMIT: &str = "shape-limit";
+    /// The subject's region code names none of the 31 authorities.
+    pub const UNKNOWN_PROVINCE: &str = "unknown-province";
+    /// A domain appears twice in one submission.
+    pub const DUPLICATE_DOMAIN: &str = "duplicate-domain";
+    /// An IP range mixes families or runs backwards.
+    pub const BAD_IP_RANGE: &str = "bad-ip-range";
+    /// A website number is malformed or belongs to another filing number.
+    pub const BAD_WEBSITE_NUMBER: &str = "bad-website-number";
+    /// The receipt was decided (approved, rejected, cancelled, withdrawn); a new version cannot
+    /// reopen it.
+    pub const RECEIPT_CLOSED: &str = "receipt-closed";
+    /// A change or cancellation names a filing number that is not approved here.
+    pub const UNKNOWN_FILING_NUMBER: &str = "unknown-filing-number";
+    /// A change or cancellation names a website number that is not approved here.
+    pub const UNKNOWN_WEBSITE_NUMBER: &str = "unknown-website-number";
+    /// A withdrawal names a receipt not known here.
+    pub const UNKNOWN_RECEIPT: &str = "unknown-receipt";
+    /// A withdrawal names a receipt that was already decided.
+    pub const RECEIPT_ALREADY_DECIDED: &str = "receipt-already-decided";
+    /// A domain is actively filed by another filing.
+    pub const DOMAIN_CONFLICT: &str = "domain-conflict";
+    /// The subject already holds an approved filing; a second filing must be a change.
+    pub const SUBJECT_ALREADY_FILED: &str = "subject-already-filed";
+}
+
+/// A verified submissions bundle, as the importer hands it over.
+#[derive(Debug, Clone, Copy)]
+pub struct IncomingBundle<'a> {
+    /// SHA-256 of the signed message.
+    pub bundle_id: [u8; 32],
+    /// Channel it came on.
+    pub channel: u32,
+    /// Sender's epoch.
+    pub epoch: u64,
+    /// Sequence number within the epoch, from 1.
+    pub sequence: u64,
+    /// Key that signed it.
+    pub signer: keys::KeyId,
+    /// When the sender made it, Unix seconds.
+    pub created: i64,
+    /// The submission versions it holds, in bundle order.
+    pub submissions: &'a [SubmissionVersion],
+}
+
+/// Whether the bundle was applied now or had been before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApplyStatus {
+    /// Applied by this call.
+    Applied,
+    /// The ledger already holds this bundle; nothing was changed.
+    AlreadyApplied {
+        /// When it was applied, Unix seconds.
+        imported_at: i64,
+    },
+}
+
+/// What [`apply_bundle`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApplyReport {
+    /// The bundle.
+    pub bundle_id: [u8; 32],
+    /// Applied now, or a replay.
+    pub status: ApplyStatus,
+    /// One outcome per submission version, in bundle order (empty for a replay).
+    pub outcomes: Vec<ReceiptAck>,
+}
+
+impl ApplyReport {
+    /// How many submissions had `outcome`.
+    pub fn count(&self, outcome: ImportOutcome) -> usize {
+        self.outcomes
+            .iter()
+            .filter(|ack| ack.outcome == outcome)
+            .count()
+    }
+}
+
+/// Why a bundle could not be applied. The caller's transaction must then be rolled back.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApplyError {
+    /// Another bundle holds the same channel, epoch and sequence number.
+    #[error(
+        "fork on channel {channel}: epoch {epoch} sequence {sequence} is bundle {stored} here, \
+         not {incoming}; quarantine the bundle and raise the alarm"
+    )]
+    Fork {
+        /// Channel.
+        channel: u32,
+        /// Epoch.
+        epoch: u64,
+        /// Sequence number.
+        sequence: u64,
+        /// Id of the bundle stored with that position, hex.
+        stored: String,
+        /// Id of the incoming bundle, hex.
+        incoming: String,
+    },
+    /// A number does not fit the store.
+    #[error("{field} = {value} is out of range (at most {max})")]
+    OutOfRange {
+        /// Which header field.
+        field: &'static str,
+        /// Its value.
+        value: u64,
+        /// Largest value the store takes.
+        max: u64,
+    },
+    /// The bundle holds more submissions than one import takes.
+    #[error("bundle holds {count} submissions, at most {max} are applied at once")]
+    TooManySubmissions {
+        /// How many it holds.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The database failed.
+    #[error("database error while {step}: {source}")]
+    Database {
+        /// What was being done.
+        step: &'static str,
+        /// The error.
+        #[source]
+        source: postgres::Error,
+    },
+    /// A record could not be encoded.
+    #[error("cannot encode {what}: {message}")]
+    Encode {
+        /// What was encoded.
+        what: &'static str,
+        /// The encoder's message.
+        message: String,
+    },
+}
+
+pub(crate) fn db(step: &'static str) -> impl FnOnce(postgres::Error) -> ApplyError {
+    move |source| ApplyError::Database { step, source }
+}
+
+/// What a submission asks for, as stored in `receipts.kind`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    NewFiling,
+    ChangeSubject,
+    ChangeWebsite,
+    ChangeAccess,
+    AddedWebsite,
+    CancelSubject,
+    CancelWebsite,
+    CancelAccess,
+    Withdrawal,
+}
+
+impl Kind {
+    fn of(body: &Submission) -> Kind {
+        match body {
+            Submission::NewFiling(_) => Kind::NewFiling,
+            Submission::Change { change, .. } => match change {
+                Change::Subject(_) => Kind::ChangeSubject,
+                Change::Website { .. } => Kind::ChangeWebsite,
+                Change::Access { .. } => Kind::ChangeAccess,
+                Change::AddedWebsite(_) => Kind::AddedWebsite,
+            },
+            Submission::Cancellation { scope, .. } => match scope {
+                CancellationScope::Subject => Kind::CancelSubject,
+                CancellationScope::Website => Kind::CancelWebsite,
+                CancellationScope::Access => Kind::CancelAccess,
+            },
+            Submission::Withdrawal { .. } => Kind::Withdrawal,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Kind::NewFiling => "new-filing",
+            Kind::ChangeSubject => "change-subject",
+            Kind::ChangeWebsite => "change-website",
+            Kind::ChangeAccess => "change-access",
+            Kind::AddedWebsite => "added-website",
+            Kind::CancelSubject => "cancel-subject",
+            Kind::CancelWebsite => "cancel-website",
+            Kind::CancelAccess => "cancel-access",
+            Kind::Withdrawal => "withdrawal",
+        }
+    }
+}
+
+/// Whether a submission kind (as stored) cancels something when approved.
+pub(crate) fn is_cancellation(kind: &str) -> bool {
+    kind.starts_with("cancel-")
+}
+
+/// Column types of `stage_versions`, in order.
+const VERSION_TYPES: [Type; 18] = [
+    Type::INT4,  // ord
+    Type::TEXT,  // receipt
+    Type::INT8,  // version
+    Type::BYTEA, // content_hash
+    Type::INT8,  // submitted_at
+    Type::TEXT,  // submitter
+    Type::TEXT,  // access_provider
+    Type::BYTEA, // encoded
+    Type::TEXT,  // kind
+    Type::INT2,  // province
+    Type::TEXT,  // filing_ref
+    Type::INT4,  // target_seq
+    Type::TEXT,  // target_receipt
+    Type::TEXT,  // submitter_reason
+    Type::BOOL,  // needs_pre_approval
+    Type::TEXT,  // entry_state
+    Type::TEXT,  // outcome
+    Type::TEXT,  // reason
+];
+
+const STAGING: &str = "
+CREATE TEMP TABLE stage_versions (
+    ord integer PRIMARY KEY, receipt text NOT NULL, version bigint NOT NULL,
+    content_hash bytea NOT NULL, submitted_at bigint NOT NULL, submitter text NOT NULL,
+    access_provider text, encoded bytea NOT NULL, kind text, province smallint, filing_ref text,
+    target_seq integer, target_receipt text, submitter_reason text, needs_pre_approval boolean,
+    entry_state text, outcome text, reason text,
+    filing_id bigint, source_record_id bigint, prev_state text, target_state text
+) ON COMMIT DROP;
+CREATE TEMP TABLE stage_subjects (
+    ord integer NOT NULL, name text NOT NULL, nature text NOT NULL, certificate_type text NOT NULL,
+    certificate_number text NOT NULL, region_code integer NOT NULL, address text NOT NULL,
+    investor text NOT NULL, p_name text NOT NULL, p_certificate_type text NOT NULL,
+    p_certificate_number text NOT NULL, p_mobiles text[] NOT NULL, p_offices text[] NOT NULL,
+    p_email text NOT NULL
+) ON COMMIT DROP;
+CREATE TEMP TABLE stage_websites (
+    ord integer NOT NULL, wix integer NOT NULL, record_id bigint, has_details boolean NOT NULL,
+    name text, service_types text[], p_name text, p_certificate_type text,
+    p_certificate_number text, p_mobiles text[], p_offices text[], p_email text,
+    provider text NOT NULL, method text NOT NULL, server_region_code integer NOT NULL
+) ON COMMIT DROP;
+CREATE TEMP TABLE stage_domains (ord integer NOT NULL, wix integer NOT NULL, domain text NOT NULL) ON COMMIT DROP;
+CREATE TEMP TABLE stage_home_urls (ord integer NOT NULL, wix integer NOT NULL, url text NOT NULL) ON COMMIT DROP;
+CREATE TEMP TABLE stage_pre_approvals (ord integer NOT NULL, wix integer NOT NULL, item text NOT NULL, document_number text NOT NULL) ON COMMIT DROP;
+CREATE TEMP TABLE stage_ips (ord integer NOT NULL, wix integer NOT NULL, first inet NOT NULL, last inet NOT NULL) ON COMMIT DROP;
+";
+
+/// Applies one bundle inside `tx`. On `Ok` the caller commits; on `Err` it rolls back, and
+/// nothing of the bundle stays. `now` is the importer's clock, Unix seconds.
+pub fn apply_bundle(
+    tx: &mut Transaction<'_>,
+    bundle: &IncomingBundle<'_>,
+    now: i64,
+) -> Result<ApplyReport, ApplyError> {
+    let count = bundle.submissions.len();
+    if count > MAX_SUBMISSIONS_PER_BUNDLE {
+        return Err(ApplyError::TooManySubmissions {
+            count,
+            max: MAX_SUBMISSIONS_PER_BUNDLE,
+        });
+    }
+    let epoch = to_i64("bundle epoch", bundle.epoch)?;
+    let sequence = to_i64("bundle sequence", bundle.sequence)?;
+    let channel = i64::from(bundle.channel);
+    let bundle_id: &[u8] = &bundle.bundle_id;
+
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&IMPORT_LOCK])
+        .map_err(db("taking the import lock"))?;
+    if let Some(row) = tx
+        .query_opt(
+            "SELECT imported_at FROM bundles WHERE bundle_id = $1",
+            &[&bundle_id],
+        )
+        .map_err(db("looking up the ledger"))?
+    {
+        return Ok(ApplyReport {
+            bundle_id: bundle.bundle_id,
+            status: ApplyStatus::AlreadyApplied {
+                imported_at: row.get(0),
+            },
+            outcomes: Vec::new(),
+        });
+    }
+    if let Some(row) = tx
+        .query_opt(
+            "SELECT bundle_id FROM bundles WHERE channel = $1 AND epoch = $2 AND sequence = $3",
+            &[&channel, &epoch, &sequence],
+        )
+        .map_err(db("looking up the ledger"))?
+    {
+        let stored: Vec<u8> = row.get(0);
+        return Err(ApplyError::Fork {
+            channel: bundle.channel,
+            epoch: bundle.epoch,
+            sequence: bundle.sequence,
+            stored: hex::encode(stored),
+            incoming: hex::encode(bundle.bundle_id),
+        });
+    }
+    let submission_count = i32::try_from(count).unwrap_or(i32::MAX);
+    let signer: &[u8] = &bundle.signer.0;
+    tx.execute(
+        "INSERT INTO bundles (bundle_id, channel, epoch, sequence, signer_key_id, created,
+                              imported_at, submission_count)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        &[
+            &bundle_id,
+            &channel,
+            &epoch,
+            &sequence,
+            &signer,
+            &bundle.created,
+            &now,
+            &submission_count,
+        ],
+    )
+    .map_err(db("writing the ledger row"))?;
+
+    tx.batch_execute(STAGING)
+        .map_err(db("creating staging tables"))?;
+    stage(tx, bundle.submissions)?;
+    classify(tx)?;
+    write_records(tx, now)?;
+    let withdrawn = withdraw(tx, now)?;
+    crate::returns::queue_status_changes(tx, &withdrawn, now)?;
+
+    tx.execute(
+        "INSERT INTO submission_versions (receipt, version, content_hash, bundle_id,
+             bundle_position, submitted_at, submitter, access_provider, encoded, outcome, reason,
+             received_at)
+         SELECT receipt, version, content_hash, $1, ord, submitted_at, submitter,
+                access_provider, encoded, outcome, reason, $2
+         FROM stage_versions WHERE outcome <> 'already-applied'
+         ON CONFLICT (receipt, version, content_hash) DO NOTHING",
+        &[&bundle_id, &now],
+    )
+    .map_err(db("storing submission versions for audit"))?;
+
+    let outcomes = read_outcomes(tx)?;
+    let ack = Record::Ack(Ack {
+        bundle_id: bundle.bundle_id,
+        channel: bundle.channel,
+        sequence: bundle.sequence,
+        receipts: outcomes.clone(),
+    });
+    crate::returns::queue(tx, "ack", &ack, now)?;
+    tx.batch_execute(
+        "DROP TABLE stage_versions, stage_subjects, stage_websites, stage_domains,
+                    stage_home_urls, stage_pre_approvals, stage_ips",
+    )
+    .map_err(db("dropping staging tables"))?;
+    Ok(ApplyReport {
+        bundle_id: bundle.bundle_id,
+        status: ApplyStatus::Applied,
+        outcomes,
+    })
+}
+
+fn to_i64(field: &'static str, value: u64) -> Result<i64, ApplyError> {
+    i64::try_from(value).map_err(|_| ApplyError::OutOfRange {
+        field,
+        value,
+        max: i64::MAX.unsigned_abs(),
+    })
+}
+
+/// Everything of one submission that decides its outcome without the database.
+struct Local {
+    kind: Kind,
+    province: Option<i16>,
+    filing_ref: Option<String>,
+    target_seq: Option<i32>,
+    target_receipt: Option<String>,
+    submitter_reason: Option<String>,
+    needs_pre_approval: bool,
+    entry_state: ReviewState,
+    verdict: Option<(&'static str, &'static str)>,
+}
+
+fn local_checks(version: &SubmissionVersion) -> Local {
+    let kind = Kind::of(&version.body);
+    let mut local = Local {
+        kind,
+        province: None,
+        filing_ref: None,
+        target_seq: None,
+        target_receipt: None,
+        submitter_reason: None,
+        needs_pre_approval: false,
+        entry_state: ReviewState::AwaitingRegionalReview,
+        verdict: None,
+    };
+    let rejected = |reason| Some(("rejected", reason));
+    if version.check().is_err() {
+        local.verdict = rejected(reason::SHAPE_LIMIT);
+        return local;
+    }
+    if !version.hash_matches() {
+        local.verdict = rejected(reason::CONTENT_HASH_MISMATCH);
+        return local;
+    }
+    let mut websites: Vec<&Website> = Vec::new();
+    let mut access: Option<&Access> = None;
+    match &version.body {
+        Submission::NewFiling(filing) => {
+            local.province = filing_number::province_of_region(filing.subject.region_code)
+                .and_then(|p| i16::try_from(p).ok());
+            if local.province.is_none() {
+                local.verdict = rejected(reason::UNKNOWN_PROVINCE);
+            }
+            websites.extend(&filing.websites);
+        }
+        Submission::Change {
+            filing_number,
+            change,
+        } => {
+            local.filing_ref = Some(filing_number.clone());
+            let website_number = match change {
+                Change::Subject(subject) => {
+                    if filing_number::province_of_region(subject.region_code).is_none() {
+                        local.verdict = rejected(reason::UNKNOWN_PROVINCE);
+                    }
+                    None
+                }
+                Change::Website {
+                    website_number,
+                    website,
+                } => {
+                    websites.push(website);
+                    Some(website_number)
+                }
+                Change::Access {
+                    website_number,
+                    access: new_access,
+                } => {
+                    access = Some(new_access);
+                    Some(website_number)
+                }
+                Change::AddedWebsite(website) => {
+                    websites.push(website);
+                    None
+                }
+            };
+            if let Some(number) = website_number {
+                match filing_number::split_website_number(number) {
+                    Some((base, seq)) if base == filing_number => local.target_seq = Some(seq),
+                    _ => local.verdict = rejected(reason::BAD_WEBSITE_NUMBER),
+                }
+            }
+        }
+        Submission::Cancellation {
+            filing_number,
+            scope,
+            reason: why,
+        } => {
+            local.submitter_reason = Some(why.clone());
+            if *scope == CancellationScope::Subject {
+                local.filing_ref = Some(filing_number.clone());
+            } else {
+                match filing_number::split_website_number(filing_number) {
+                    Some((base, seq)) => {
+                        local.filing_ref = Some(base.to_owned());
+                        local.target_seq = Some(seq);
+                    }
+                    None => local.verdict = rejected(reason::BAD_WEBSITE_NUMBER),
+                }
+            }
+        }
+        Submission::Withdrawal {
+            receipt,
+            reason: why,
+        } => {
+            local.target_receipt = Some(receipt.clone());
+            local.submitter_reason = Some(why.clone());
+            local.entry_state = ReviewState::Withdrawn;
+            return local;
+        }
+    }
+    let mut domains = HashSet::new();
+    for website in &websites {
+        for domain in &website.domains {
+            if !domains.insert(domain.as_str()) {
+                local.verdict = local.verdict.or(rejected(reason::DUPLICATE_DOMAIN));
+            }
+        }
+        local.needs_pre_approval |= !website.pre_approvals.is_empty()
+            || website
+                .service_types
+                .iter()
+                .any(|kind| names::needs_pre_approval(*kind));
+    }
+    let ranges = websites
+        .iter()
+        .map(|w| &w.access)
+        .chain(access)
+        .flat_map(|a| &a.ip_ranges);
+    for range in ranges {
+        let ordered = match (range.first, range.last) {
+            (IpAddr::V4(a), IpAddr::V4(b)) => a <= b,
+            (IpAddr::V6(a), IpAddr::V6(b)) => a <= b,
+            _ => false,
+        };
+        if !ordered {
+            local.verdict = local.verdict.or(rejected(reason::BAD_IP_RANGE));
+        }
+    }
+    let touches_access = matches!(
+        kind,
+        Kind::NewFiling | Kind::ChangeWebsite | Kind::ChangeAccess | Kind::AddedWebsite
+    );
+    local.entry_state = workflow::entry_state(Facts {
+        needs_provider_check: touches_access && version.access_provider.is_none(),
+        needs_pre_approval: local.needs_pre_approval,
+        is_cancellation: false,
+    });
+    local
+}
+
+/// Binary COPY into one staging table.
+struct Copier<'a> {
+    writer: BinaryCopyInWriter<'a>,
+}
+
+impl<'a> Copier<'a> {
+    fn new(
+        tx: &'a mut Transaction<'_>,
+        table: &str,
+        columns: &str,
+        types: &[Type],
+    ) -> Result<Copier<'a>, ApplyError> {
+        let sink = tx
+            .copy_in(&format!(
+                "COPY {table} ({columns}) FROM STDIN (FORMAT binary)"
+            ))
+            .map_err(db("starting COPY into staging"))?;
+        Ok(Copier {
+            writer: BinaryCopyInWriter::new(sink, types),
+        })
+    }
+
+    fn row(&mut self, values: &[&(dyn ToSql + Sync)]) -> Result<(), ApplyError> {
+        self.writer
+            .write(values)
+            .map_err(db("copying into staging"))
+    }
+
+    fn finish(self) -> Result<u64, ApplyError> {
+        self.writer
+            .finish()
+            .map_err(db("finishing COPY into staging"))
+    }
+}
+
+struct PersonColumns {
+    name: String,
+    certificate_type: &'static str,
+    certificate_number: String,
+    mobiles: Vec<String>,
+    offices: Vec<String>,
+    email: String,
+}
+
+fn person(p: &Person) -> PersonColumns {
+    PersonColumns {
+        name: p.name.clone(),
+        certificate_type: names::certificate_type(p.certificate_type),
+        certificate_number: p.certificate_number.clone(),
+        mobiles: p.mobile_phones.clone(),
+        offices: p.office_phones.clone(),
+        email: p.email.clone(),
+    }
+}
+
+/// Writes the bundle into the staging tables with binary COPY.
+fn stage(tx: &mut Transaction<'_>, submissions: &[SubmissionVersion]) -> Result<(), ApplyError> {
+    let mut locals = Vec::with_capacity(submissions.len());
+    for version in submissions {
+        locals.push(local_checks(version));
+    }
+    // Within one bundle only the highest version of a receipt can apply; a repeat of one
+    // version is reported once as applied and then as a duplicate.
+    let mut best: HashMap<&str, (u32, usize)> = HashMap::new();
+    for (i, version) in submissions.iter().enumerate() {
+        let entry = best
+            .entry(version.receipt.as_str())
+            .or_insert((version.version, i));
+        if version.version > entry.0 {
+            *entry = (version.version, i);
+        }
+    }
+    for (i, version) in submissions.iter().enumerate() {
+        let (top, first) = best[version.receipt.as_str()];
+        if version.version < top {
+            locals[i].verdict = Some(("superseded", reason::NEWER_VERSION_IN_BUNDLE));
+        } else if i != first {
+            locals[i].verdict = Some(("already-applied", reason::DUPLICATE_IN_BUNDLE));
+        }
+    }
+
+    {
+        let mut copy = Copier::new(
+            tx,
+            "stage_versions",
+            "ord, receipt, version, content_hash, submitted_at, submitter, access_provider, \
+             encoded, kind, province, filing_ref, target_seq, target_receipt, submitter_reason, \
+             needs_pre_approval, entry_state, outcome, reason",
+            &VERSION_TYPES,
+        )?;
+        for (i, (version, local)) in submissions.iter().zip(&locals).enumerate() {
+            let ord = ordinal(i);
+            let encoded =
+                bincode::encode_to_vec(version, wire_config()).map_err(|e| ApplyError::Encode {
+                    what: "submission version",
+                    message: e.to_string(),
+                })?;
+            let hash: &[u8] = &version.content_hash;
+            let (outcome, why) = match local.verdict {
+                Some((outcome, why)) => (Some(outcome), Some(why)),
+                None => (None, None),
+            };
+            copy.row(&[
+                &ord,
+                &version.receipt,
+                &i64::from(version.version),
+                &hash,
+                &version.submitted_at,
+                &version.submitter,
+                &version.access_provider,
+                &encoded,
+                &local.kind.name(),
+                &local.province,
+                &local.filing_ref,
+                &local.target_seq,
+                &local.target_receipt,
+                &local.submitter_reason,
+                &local.needs_pre_approval,
+                &workflow::state_name(local.entry_state),
+                &outcome,
+                &why,
+            ])?;
+        }
+        copy.finish()?;
+    }
+
+    let candidates = || {
+        submissions
+            .iter()
+            .zip(&locals)
+            .enumerate()
+            .filter(|(_, (_, local))| local.verdict.is_none())
+            .map(|(i, (version, _))| (ordinal(i), version))
+    };
+
+    {
+        let mut copy = Copier::new(
+            tx,
+            "stage_subjects",
+            "ord, name, nature, certificate_type, certificate_number, region_code, address, \
+             investor, p_name, p_certificate_type, p_certificate_number, p_mobiles, p_offices, \
+             p_email",
+            &[
+                Type::INT4,
+                Type::TEXT,
+                Type::TEXT,
+                Type::TEXT,
+                Type::TEXT,
+                Type::INT4,
+                Type::TEXT,
+                Type::TEXT,
+                Type::TEXT,
+                Type::TEXT,
+                Type::TEXT,
+                Type::TEXT_ARRAY,
+                Type::TEXT_ARRAY,
+                Type::TEXT,
+            ],
+        )?;
+        for (ord, version) in candidates() {
+            let subject: &Subject = match &version.body {
+                Submission::NewFiling(filing) => &filing.subject,
+                Submission::Change {
+                    change: Change::Subject(subject),
+                    ..
+                } => subject,
+                _ => continue,
+            };
+            let p = person(&subject.principal);
+            let region = i32::try_from(subject.region_code).unwrap_or(i32::MAX);
+            copy.row(&[
+                &ord,
+                &subject.name,
+                &names::nature(subject.nature),
+                &names::certificate_type(subject.certificate_type),
+                &subject.certificate_number,
+                &region,
+                &subject.address,
+                &subject.investor,
+                &p.name,
+                &p.certificate_type,
+                &p.certificate_number,
+                &p.mobiles,
+                &p.offices,
+                &p.email,
+            ])?;
+        }
+        copy.finish()?;
+    }
+
+    // Websites and their child rows: (ord, wix) names one website of one submission.
+    let mut website_rows: Vec<(i32, i32, Option<&Website>, &Access)> = Vec::new();
+    for (ord, version) in candidates() {
+        match &version.body {
+            Submission::NewFiling(filing) => {
+                for (wix, website) in filing.websites.iter().enumerate() {
+                    website_rows.push((ord, ordinal(wix), Some(website), &website.access));
+                }
+            }
+            Submission::Change { change, .. } => match change {
+                Change::Website { website, .. } | Change::AddedWebsite(website) => {
+                    website_rows.push((ord, 0, Some(website), &website.access));
+                }
+                Change::Access { access, .. } => website_rows.push((ord, 0, None, access)),
+                Change::Subject(_) => {}
+            },
+            _ => {}
+        }
+    }
+    {
+        let mut copy = Copier::new(
+            tx,
+            "stage_websites",
+            "ord, wix, has_details, name, service_types, p_name, p_certificate_type, \
+             p_certificate_number, p_mobiles, p_offices, p_email, provider, method, \
+             server_region_code",
+            &[
+                Type::INT4,
+                Type::INT4,
+                Type::BOOL,
+                Type::TEXT,
+                Type::TEXT_ARRAY,
+                Type::TEXT,
+                Type::TEXT,
+                Type::TEXT,
+                Type::TEXT_ARRAY,
+                Type::TEXT_ARRAY,
+                Type::TEXT,
+                Type::TEXT,
+                Type::TEXT,
+                Type::INT4,
+            ],
+        )?;
+        for (ord, wix, website, access) in &website_rows {
+            let region = i32::try_from(access.server_region_code).unwrap_or(i32::MAX);
+            let method = names::access_method(access.method);
+            match website {
+                Some(website) => {
+                    let p = person(&website.principal);
+                    let services: Vec<&str> = website
+                        .service_types
+                        .iter()
+                        .map(|s| names::service_type(*s))
+                        .collect();
+                    copy.row(&[
+                        ord,
+                        wix,
+                        &true,
+                        &website.name,
+                        &services,
+                        &p.name,
+                        &p.certificate_type,
+                        &p.certificate_number,
+                        &p.mobiles,
+                        &p.offices,
+                        &p.email,
+                        &access.provider,
+                        &method,
+                        &region,
+                    ])?;
+                }
+                None => {
+                    let none: Option<&str> = None;
+                    let no_list: Option<Vec<String>> = None;
+                    copy.row(&[
+                        ord,
+                        wix,
+                        &false,
+                        &none,
+                        &no_list,
+                        &none,
+                        &none,
+                        &none,
+                        &no_list,
+                        &no_list,
+                        &none,
+                        &access.provider,
+                        &method,
+                        &region,
+                    ])?;
+                }
+            }
+        }
+        copy.finish()?;
+    }
+    {
+        let mut copy = Copier::new(
+            tx,
+            "stage_domains",
+            "ord, wix, domain",
+            &[Type::INT4, Type::INT4, Type::TEXT],
+        )?;
+        for (ord, wix, website, _) in &website_rows {
+            for domain in website.iter().flat_map(|w| &w.domains) {
+                copy.row(&[ord, wix, domain])?;
+            }
+        }
+        copy.finish()?;
+    }
+    {
+        let mut copy = Copier::new(
+            tx,
+            "stage_home_urls",
+            "ord, wix, url",
+            &[Type::INT4, Type::INT4, Type::TEXT],
+        )?;
+        for (ord, wix, website, _) in &website_rows {
+            for url in website.iter().flat_map(|w| &w.home_urls) {
+                copy.row(&[ord, wix, url])?;
+            }
+        }
+        copy.finish()?;
+    }
+    {
+        let mut copy = Copier::new(
+            tx,
+            "stage_pre_approvals",
+            "ord, wix, item, document_number",
+            &[Type::INT4, Type::INT4, Type::TEXT, Type::TEXT],
+        )?;
+        for (ord, wix, website, _) in &website_rows {
+            for approval in website.iter().flat_map(|w| &w.pre_approvals) {
+                copy.row(&[
+                    ord,
+                    wix,
+                    &names::pre_approval_item(approval.item),
+                    &approval.document_number,
+                ])?;
+            }
+        }
+        copy.finish()?;
+    }
+    {
+        let mut copy = Copier::new(
+            tx,
+            "stage_ips",
+            "ord, wix, first, last",
+            &[Type::INT4, Type::INT4, Type::INET, Type::INET],
+        )?;
+        for (ord, wix, _, access) in &website_rows {
+            for range in &access.ip_ranges {
+                copy.row(&[ord, wix, &range.first, &range.last])?;
+            }
+        }
+        copy.finish()?;
+    }
+    tx.batch_execute("ANALYZE stage_versions; ANALYZE stage_websites; ANALYZE stage_domains;")
+        .map_err(db("analysing staging tables"))?;
+    Ok(())
+}
+
+/// Bundle positions fit `i32` because of [`MAX_SUBMISSIONS_PER_BUNDLE`].
+fn ordinal(index: usize) -> i32 {
+    i32::try_from(index).unwrap_or(i32::MAX)
+}
+
+/// Decides every staged submission's outcome with set-based checks against the store, in order
+/// of precedence: each statement only looks at submissions not decided before it.
+fn classify(tx: &mut Transaction<'_>) -> Result<(), ApplyError> {
+    let open_states: Vec<&str> = workflow::STATES
+        .iter()
+        .filter(|(state, _)| workflow::is_open(*state))
+        .map(|(_, name)| *name)
+        .collect();
+    let steps: [(&str, &str); 12] = [
+        (
+            "checking for versions stored before",
+            "UPDATE stage_versions s
+             SET outcome = CASE WHEN v.content_hash = s.content_hash THEN 'already-applied' ELSE 'rejected' END,
+                 reason = CASE WHEN v.content_hash = s.content_hash THEN 'already-applied' ELSE 'version-hash-conflict' END
+             FROM submission_versions v
+             WHERE s.outcome IS NULL AND v.receipt = s.receipt AND v.version = s.version",
+        ),
+        (
+            "checking version order",
+            "UPDATE stage_versions s SET outcome = 'superseded', reason = 'newer-version-stored'
+             WHERE s.outcome IS NULL AND EXISTS (
+                 SELECT 1 FROM submission_versions v
+                 WHERE v.receipt = s.receipt AND v.version > s.version)",
+        ),
+        (
+            "reading receipt states",
+            "UPDATE stage_versions s SET prev_state = r.state
+             FROM receipts r WHERE s.outcome IS NULL AND r.receipt = s.receipt",
+        ),
+        (
+            "checking for closed receipts",
+            "UPDATE stage_versions s SET outcome = 'rejected', reason = 'receipt-closed'
+             WHERE s.outcome IS NULL AND s.prev_state IS NOT NULL
+               AND NOT (s.prev_state = ANY($1))",
+        ),
+        (
+            "resolving filing numbers",
+            "UPDATE stage_versions s SET filing_id = f.filing_id, province = f.province
+             FROM filings f
+             WHERE s.outcome IS NULL AND s.filing_ref IS NOT NULL
+               AND f.filing_number = s.filing_ref AND f.status = 'active'",
+        ),
+        (
+            "checking filing numbers",
+            "UPDATE stage_versions s SET outcome = 'rejected', reason = 'unknown-filing-number'
+             WHERE s.outcome IS NULL AND s.filing_ref IS NOT NULL AND s.filing_id IS NULL",
+        ),
+        (
+            "resolving website numbers",
+            "UPDATE stage_versions s SET source_record_id = w.record_id
+             FROM website_records w
+             WHERE s.outcome IS NULL AND s.target_seq IS NOT NULL
+               AND w.filing_id = s.filing_id AND w.website_seq = s.target_seq
+               AND w.status = 'active'",
+        ),
+        (
+            "checking website numbers",
+            "UPDATE stage_versions s SET outcome = 'rejected', reason = 'unknown-website-number'
+             WHERE s.outcome IS NULL AND s.target_seq IS NOT NULL AND s.source_record_id IS NULL",
+        ),
+        (
+            "resolving withdrawn receipts",
+            // The receipt withdrawn may be stored, or arrive earlier in this same bundle.
+            "UPDATE stage_versions s SET
+                 target_state = coalesce(
+                     (SELECT r.state FROM receipts r WHERE r.receipt = s.target_receipt),
+                     (SELECT t.entry_state FROM stage_versions t
+                      WHERE t.receipt = s.target_receipt AND t.ord < s.ord AND t.outcome IS NULL
+                        AND t.province IS NOT NULL LIMIT 1)),
+                 province = coalesce(
+                     (SELECT r.province FROM receipts r WHERE r.receipt = s.target_receipt),
+                     (SELECT t.province FROM stage_versions t
+                      WHERE t.receipt = s.target_receipt AND t.ord < s.ord AND t.outcome IS NULL
+                        AND t.province IS NOT NULL LIMIT 1))
+             WHERE s.outcome IS NULL AND s.kind = 'withdrawal'",
+        ),
+        (
+            "checking withdrawn receipts",
+            "UPDATE stage_versions s
+             SET outcome = 'rejected',
+                 reason = CASE WHEN s.target_state IS NULL THEN 'unknown-receipt'
+                               ELSE 'receipt-already-decided' END
+             WHERE s.outcome IS NULL AND s.kind = 'withdrawal'
+               AND (s.target_state IS NULL OR NOT (s.target_state = ANY($1)))",
+        ),
+        (
+            "checking for domains filed elsewhere",
+            "UPDATE stage_versions s SET outcome = 'conflict', reason = 'domain-conflict'
+             WHERE s.outcome IS NULL AND EXISTS (
+                 SELECT 1 FROM stage_domains d
+                 JOIN website_domains w ON w.domain = d.domain AND w.active
+                 WHERE d.ord = s.ord AND w.record_id IS DISTINCT FROM s.source_record_id)",
+        ),
+        (
+            "checking for subjects filed before",
+            "UPDATE stage_versions s SET outcome = 'conflict', reason = 'subject-already-filed'
+             FROM stage_subjects j
+             WHERE s.outcome IS NULL AND s.kind = 'new-filing' AND j.ord = s.ord
+               AND EXISTS (SELECT 1 FROM subject_records r
+                           WHERE r.status = 'active'
+                             AND r.certificate_number = j.certificate_number)",
+        ),
+    ];
+    for (step, sql) in steps {
+        if sql.contains("$1") {
+            tx.execute(sql, &[&open_states]).map_err(db(step))?;
+        } else {
+            tx.execute(sql, &[]).map_err(db(step))?;
+        }
+    }
+    tx.execute(
+        "UPDATE stage_versions SET outcome = 'applied' WHERE outcome IS NULL",
+        &[],
+    )
+    .map_err(db("marking applied submissions"))?;
+    Ok(())
+}
+
+/// Writes the normalised rows, receipts and review events of every accepted submission.
+fn write_records(tx: &mut Transaction<'_>, now: i64) -> Result<(), ApplyError> {
+    let steps: [(&str, &str); 16] = [
+        (
+            "discarding pending rows of older versions",
+            "DELETE FROM website_records w USING stage_versions s
+             WHERE s.outcome IN ('applied', 'conflict') AND w.receipt = s.receipt
+               AND w.status = 'pending'",
+        ),
+        (
+            "discarding pending subject rows of older versions",
+            "DELETE FROM subject_records r USING stage_versions s
+             WHERE s.outcome IN ('applied', 'conflict') AND r.receipt = s.receipt
+               AND r.status = 'pending'",
+        ),
+        (
+            "creating filings",
+            "INSERT INTO filings (origin_receipt, province, status)
+             SELECT receipt, province, 'pending' FROM stage_versions
+             WHERE outcome IN ('applied', 'conflict') AND kind = 'new-filing'
+             ON CONFLICT (origin_receipt) DO NOTHING",
+        ),
+        (
+            "linking new filings",
+            "UPDATE stage_versions s SET filing_id = f.filing_id
+             FROM filings f
+             WHERE s.outcome IN ('applied', 'conflict') AND s.kind = 'new-filing'
+               AND f.origin_receipt = s.receipt",
+        ),
+        (
+            "writing subject records",
+            "INSERT INTO subject_records (filing_id, receipt, status, name, nature,
+                 certificate_type, certificate_number, region_code, address, investor,
+                 principal_name, principal_certificate_type, principal_certificate_number,
+                 principal_mobile_phones, principal_office_phones, principal_email)
+             SELECT s.filing_id, s.receipt, 'pending', j.name, j.nature, j.certificate_type,
+                    j.certificate_number, j.region_code, j.address, j.investor, j.p_name,
+                    j.p_certificate_type, j.p_certificate_number, j.p_mobiles, j.p_offices,
+                    j.p_email
+             FROM stage_subjects j JOIN stage_versions s ON s.ord = j.ord
+             WHERE s.outcome IN ('applied', 'conflict')",
+        ),
+        (
+            "numbering website records",
+            "UPDATE stage_websites w SET record_id = nextval('website_records_record_id_seq')
+             FROM stage_versions s
+             WHERE s.ord = w.ord AND s.outcome IN ('applied', 'conflict')",
+        ),
+        (
+            "writing website records",
+            "INSERT INTO website_records (record_id, filing_id, receipt, status, website_seq, name,
+                 service_types, principal_name, principal_certificate_type,
+                 principal_certificate_number, principal_mobile_phones, principal_office_phones,
+                 principal_email)
+             SELECT w.record_id, s.filing_id, s.receipt, 'pending',
+                    CASE WHEN s.kind = 'change-website' THEN s.target_seq END,
+                    w.name, w.service_types, w.p_name, w.p_certificate_type,
+                    w.p_certificate_number, w.p_mobiles, w.p_offices, w.p_email
+             FROM stage_websites w JOIN stage_versions s ON s.ord = w.ord
+             WHERE w.record_id IS NOT NULL AND w.has_details",
+        ),
+        (
+            "writing website records of access changes",
+            "INSERT INTO website_records (record_id, filing_id, receipt, status, website_seq, name,
+                 service_types, principal_name, principal_certificate_type,
+                 principal_certificate_number, principal_mobile_phones, principal_office_phones,
+                 principal_email)
+             SELECT w.record_id, s.filing_id, s.receipt, 'pending', s.target_seq, o.name,
+                    o.service_types, o.principal_name, o.principal_certificate_type,
+                    o.principal_certificate_number, o.principal_mobile_phones,
+                    o.principal_office_phones, o.principal_email
+             FROM stage_websites w JOIN stage_versions s ON s.ord = w.ord
+             JOIN website_records o ON o.record_id = s.source_record_id
+             WHERE w.record_id IS NOT NULL AND NOT w.has_details",
+        ),
+        (
+            "writing access records",
+            "INSERT INTO website_access (record_id, provider, method, server_region_code)
+             SELECT record_id, provider, method, server_region_code
+             FROM stage_websites WHERE record_id IS NOT NULL",
+        ),
+        (
+            "writing domains",
+            "INSERT INTO website_domains (record_id, filing_id, domain)
+             SELECT w.record_id, s.filing_id, d.domain
+             FROM stage_domains d
+             JOIN stage_websites w ON w.ord = d.ord AND w.wix = d.wix
+             JOIN stage_versions s ON s.ord = d.ord
+             WHERE w.record_id IS NOT NULL",
+        ),
+        (
+            "writing domains of access changes",
+            "INSERT INTO website_domains (record_id, filing_id, domain)
+             SELECT w.record_id, s.filing_id, o.domain
+             FROM stage_websites w JOIN stage_versions s ON s.ord = w.ord
+             JOIN website_domains o ON o.record_id = s.source_record_id
+             WHERE w.record_id IS NOT NULL AND NOT w.has_details",
+        ),
+        (
+            "writing home URLs",
+            "INSERT INTO website_home_urls (record_id, url)
+             SELECT w.record_id, u.url
+             FROM stage_home_urls u JOIN stage_websites w ON w.ord = u.ord AND w.wix = u.wix
+             WHERE w.record_id IS NOT NULL
+             UNION ALL
+             SELECT w.record_id, o.url
+             FROM stage_websites w JOIN stage_versions s ON s.ord = w.ord
+             JOIN website_home_urls o ON o.record_id = s.source_record_id
+             WHERE w.record_id IS NOT NULL AND NOT w.has_details",
+        ),
+        (
+            "writing pre-approvals",
+            "INSERT INTO website_pre_approvals (record_id, item, document_number)
+             SELECT w.record_id, p.item, p.document_number
+             FROM stage_pre_approvals p JOIN stage_websites w ON w.ord = p.ord AND w.wix = p.wix
+             WHERE w.record_id IS NOT NULL
+             UNION ALL
+             SELECT w.record_id, o.item, o.document_number
+             FROM stage_websites w JOIN stage_versions s ON s.ord = w.ord
+             JOIN website_pre_approvals o ON o.record_id = s.source_record_id
+             WHERE w.record_id IS NOT NULL AND NOT w.has_details",
+        ),
+        (
+            "writing IP ranges",
+            "INSERT INTO website_ips (record_id, filing_id, ips)
+             SELECT w.record_id, s.filing_id, inetrange(i.first, i.last, '[]')
+             FROM stage_ips i
+             JOIN stage_websites w ON w.ord = i.ord AND w.wix = i.wix
+             JOIN stage_versions s ON s.ord = i.ord
+             WHERE w.record_id IS NOT NULL",
+        ),
+        (
+            "writing receipts",
+            "INSERT INTO receipts (receipt, version, content_hash, kind, filing_id,
+                 target_website_seq, target_receipt, province, state, state_since,
+                 needs_pre_approval, conflict, submitter_reason, submitted_at, submitter,
+                 access_provider, received_at)
+             SELECT receipt, version, content_hash, kind, filing_id, target_seq, target_receipt,
+                    province, entry_state, $1, needs_pre_approval,
+                    CASE WHEN outcome = 'conflict' THEN reason END, submitter_reason,
+                    submitted_at, submitter, access_provider, $1
+             FROM stage_versions WHERE outcome IN ('applied', 'conflict')
+             ON CONFLICT (receipt) DO UPDATE SET
+                 version = EXCLUDED.version, content_hash = EXCLUDED.content_hash,
+                 kind = EXCLUDED.kind, filing_id = EXCLUDED.filing_id,
+                 target_website_seq = EXCLUDED.target_website_seq,
+                 target_receipt = EXCLUDED.target_receipt, province = EXCLUDED.province,
+                 state = EXCLUDED.state, state_since = EXCLUDED.state_since,
+                 needs_pre_approval = EXCLUDED.needs_pre_approval,
+                 conflict = EXCLUDED.conflict, submitter_reason = EXCLUDED.submitter_reason,
+                 submitted_at = EXCLUDED.submitted_at, submitter = EXCLUDED.submitter,
+                 access_provider = EXCLUDED.access_provider, received_at = EXCLUDED.received_at",
+        ),
+        (
+            "recording review events",
+            "INSERT INTO review_events (receipt, version, from_state, to_state, reviewer, reason, at)
+             SELECT receipt, version, prev_state, entry_state, 'import',
+                    CASE WHEN outcome = 'conflict' THEN reason END, $1
+             FROM stage_versions WHERE outcome IN ('applied', 'conflict')
+             ORDER BY ord",
+        ),
+    ];
+    for (step, sql) in steps {
+        if sql.contains("$1") {
+            tx.execute(sql, &[&now]).map_err(db(step))?;
+        } else {
+            tx.execute(sql, &[]).map_err(db(step))?;
+        }
+    }
+    Ok(())
+}
+
+/// Applies accepted withdrawals to the receipts they name. Returns the review events written,
+/// for the return channel.
+fn withdraw(tx: &mut Transaction<'_>, now: i64) -> Result<Vec<i64>, ApplyError> {
+    let rows = tx
+        .query(
+            "SELECT s.target_receipt, s.target_state, s.submitter_reason, s.receipt
+             FROM stage_versions s
+             WHERE s.outcome = 'applied' AND s.kind = 'withdrawal' ORDER BY s.ord",
+            &[],
+        )
+        .map_err(db("reading withdrawals"))?;
+    let mut events = Vec::new();
+    for row in rows {
+        let target: String = row.get(0);
+        let why: Option<String> = row.get(2);
+        let withdrawal_receipt: String = row.get(3);
+        // Re-read under the import lock: an earlier withdrawal in this bundle may have closed it.
+        let current: Option<String> = tx
+            .query_opt(
+                "SELECT state FROM receipts WHERE receipt = $1 FOR UPDATE",
+                &[&target],
+            )
+            .map_err(db("reading a withdrawn receipt"))?
+            .map(|r| r.get(0));
+        let Some(current) = current.as_deref().and_then(workflow::parse_state) else {
+            continue;
+        };
+        let facts = Facts {
+            needs_provider_check: false,
+            needs_pre_approval: false,
+            is_cancellation: false,
+        };
+        let Ok(next) = workflow::transition(Some(current), workflow::Action::Withdraw, facts)
+        else {
+            continue;
+        };
+        let event = crate::review::record_transition(
+            tx,
+            &target,
+            current,
+            next,
+            &withdrawal_receipt,
+            why.as_deref(),
+            None,
+            now,
+        )
+        .map_err(|e| match e {
+            crate::review::ReviewError::Database { step, source } => {
+                ApplyError::Database { step, source }
+            }
+            other => ApplyError::Encode {
+                what: "withdrawal",
+                message: other.to_string(),
+            },
+        })?;
+        tx.execute(
+            "UPDATE website_records SET status = 'discarded' WHERE receipt = $1 AND status = 'pending'",
+            &[&target],
+        )
+        .map_err(db("discarding withdrawn website rows"))?;
+        tx.execute(
+            "UPDATE subject_records SET status = 'discarded' WHERE receipt = $1 AND status = 'pending'",
+            &[&target],
+        )
+        .map_err(db("discarding withdrawn subject rows"))?;
+        tx.execute(
+            "UPDATE filings SET status = 'withdrawn' WHERE origin_receipt = $1 AND status = 'pending'",
+            &[&target],
+        )
+        .map_err(db("withdrawing a pending filing"))?;
+        events.push(event);
+    }
+    Ok(events)
+}
+
+fn read_outcomes(tx: &mut Transaction<'_>) -> Result<Vec<ReceiptAck>, ApplyError> {
+    let rows = tx
+        .query(
+            "SELECT receipt, version, content_hash, outcome, reason FROM stage_versions ORDER BY ord",
+            &[],
+        )
+        .map_err(db("reading outcomes"))?;
+    let mut acks = Vec::with_capacity(rows.len());
+    for row in rows {
+        let version: i64 = row.get(1);
+        let hash: Vec<u8> = row.get(2);
+        let outcome: &str = row.get(3);
+        let outcome = match outcome {
+            "applied" => ImportOutcome::Applied,
+            "already-applied" => ImportOutcome::AlreadyApplied,
+            "superseded" => ImportOutcome::Superseded,
+            "conflict" => ImportOutcome::Conflict,
+            _ => ImportOutcome::Rejected,
+        };
+        acks.push(ReceiptAck {
+            receipt: row.get(0),
+            version: u32::try_from(version).unwrap_or(u32::MAX),
+            content_hash: hash.try_into().unwrap_or([0; 32]),
+            outcome,
+            reason: row.get(4),
+        });
+    }
+    Ok(acks)
+}

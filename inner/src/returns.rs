@@ -1,0 +1,245 @@
+//! The queue of entries waiting to go back out on the return channel, and the per-channel
+//! sequence state the return bundles report.
+//!
+//! Acks, status changes and certificates are queued in the same transaction as the change they
+//! report, as the wire encoding of their record. The return exporter takes them with
+//! [`pending_returns`], writes a return bundle, and then calls [`mark_sent`] with that bundle's
+//! id; an entry is never sent by two committed return bundles.
+
+use bundle_format::records::{
+    MAX_MISSING_SEQUENCES, Record, SequenceReport, StatusChange, wire_config,
+};
+use postgres::{GenericClient, Transaction};
+
+use crate::import::{ApplyError, db};
+use crate::workflow;
+
+/// Most bytes one queued record may take when read back (an ack of a bundle of
+/// [`crate::import::MAX_SUBMISSIONS_PER_BUNDLE`] submissions stays far below this).
+pub const MAX_QUEUED_RECORD_BYTES: usize = 512 * 1024 * 1024;
+
+/// Why the return queue could not be read or updated.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReturnError {
+    /// The database failed.
+    #[error("database error while {step}: {source}")]
+    Database {
+        /// What was being done.
+        step: &'static str,
+        /// The error.
+        #[source]
+        source: postgres::Error,
+    },
+    /// A queued record does not decode: the queue was written by something else.
+    #[error("return queue entry {entry_id} does not decode: {message}")]
+    Corrupt {
+        /// The entry.
+        entry_id: i64,
+        /// The decoder's message.
+        message: String,
+    },
+    /// Some entries to mark were not pending (already sent, or unknown).
+    #[error("{missing} of the entries to mark as sent are not pending; nothing was marked")]
+    NotPending {
+        /// How many were not pending.
+        missing: usize,
+    },
+}
+
+fn rdb(step: &'static str) -> impl FnOnce(postgres::Error) -> ReturnError {
+    move |source| ReturnError::Database { step, source }
+}
+
+/// One entry waiting to go out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingEntry {
+    /// Its id, for [`mark_sent`].
+    pub entry_id: i64,
+    /// The record to put in the return bundle.
+    pub record: Record,
+}
+
+/// Everything the next return bundle should carry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingReturns {
+    /// Acks, status changes and certificates in the order they were queued.
+    pub entries: Vec<PendingEntry>,
+    /// The current sequence state of every channel submissions arrived on. These are a
+    /// snapshot, not queue entries: every return bundle carries them afresh.
+    pub sequence_reports: Vec<SequenceReport>,
+}
+
+/// Queues one record for the return channel.
+pub(crate) fn queue(
+    tx: &mut Transaction<'_>,
+    kind: &str,
+    record: &Record,
+    now: i64,
+) -> Result<i64, ApplyError> {
+    let bytes = bincode::encode_to_vec(record, wire_config()).map_err(|e| ApplyError::Encode {
+        what: "return record",
+        message: e.to_string(),
+    })?;
+    let row = tx
+        .query_one(
+            "INSERT INTO return_queue (kind, record, queued_at) VALUES ($1, $2, $3)
+             RETURNING entry_id",
+            &[&kind, &bytes, &now],
+        )
+        .map_err(db("queueing a return record"))?;
+    Ok(row.get(0))
+}
+
+/// Queues a status change for each of the given review events.
+pub(crate) fn queue_status_changes(
+    tx: &mut Transaction<'_>,
+    event_ids: &[i64],
+    now: i64,
+) -> Result<(), ApplyError> {
+    if event_ids.is_empty() {
+        return Ok(());
+    }
+    let rows = tx
+        .query(
+            "SELECT event_id, receipt, version, to_state, at, reason, filing_number
+             FROM review_events WHERE event_id = ANY($1) ORDER BY event_id",
+            &[&event_ids],
+        )
+        .map_err(db("reading review events"))?;
+    for row in rows {
+        let event_id: i64 = row.get(0);
+        let version: i64 = row.get(2);
+        let state: &str = row.get(3);
+        let state = workflow::parse_state(state).ok_or_else(|| ApplyError::Encode {
+            what: "status change",
+            message: format!("review event {event_id} has unknown state {state:?}"),
+        })?;
+        let record = Record::StatusChange(StatusChange {
+            event_id: event_id.unsigned_abs(),
+            receipt: row.get(1),
+            version: u32::try_from(version).unwrap_or(u32::MAX),
+            state,
+            at: row.get(4),
+            reason: row.get(5),
+            filing_number: row.get(6),
+        });
+        queue(tx, "status-change", &record, now)?;
+    }
+    Ok(())
+}
+
+/// Takes up to `max_entries` pending entries, oldest first, and the sequence reports.
+pub fn pending_returns(
+    client: &mut impl GenericClient,
+    max_entries: usize,
+) -> Result<PendingReturns, ReturnError> {
+    let limit = i64::try_from(max_entries).unwrap_or(i64::MAX);
+    let rows = client
+        .query(
+            "SELECT entry_id, record FROM return_queue WHERE sent_in IS NULL
+             ORDER BY entry_id LIMIT $1",
+            &[&limit],
+        )
+        .map_err(rdb("reading the return queue"))?;
+    let mut entries = Vec::with_capacity(rows.len());
+    for row in rows {
+        let entry_id: i64 = row.get(0);
+        let bytes: &[u8] = row.get(1);
+        let config = wire_config().with_limit::<MAX_QUEUED_RECORD_BYTES>();
+        let (record, used): (Record, usize) =
+            bincode::decode_from_slice(bytes, config).map_err(|e| ReturnError::Corrupt {
+                entry_id,
+                message: e.to_string(),
+            })?;
+        if used != bytes.len() {
+            return Err(ReturnError::Corrupt {
+                entry_id,
+                message: format!("{} trailing bytes", bytes.len() - used),
+            });
+        }
+        entries.push(PendingEntry { entry_id, record });
+    }
+    Ok(PendingReturns {
+        entries,
+        sequence_reports: sequence_reports(client)?,
+    })
+}
+
+/// Marks entries as carried by the return bundle `return_bundle_id`. Either all of them were
+/// pending and are marked, or none is.
+pub fn mark_sent(
+    tx: &mut Transaction<'_>,
+    entry_ids: &[i64],
+    return_bundle_id: [u8; 32],
+    now: i64,
+) -> Result<u64, ReturnError> {
+    let id: &[u8] = &return_bundle_id;
+    let marked = tx
+        .execute(
+            "UPDATE return_queue SET sent_in = $2, sent_at = $3
+             WHERE entry_id = ANY($1) AND sent_in IS NULL",
+            &[&entry_ids, &id, &now],
+        )
+        .map_err(rdb("marking return entries sent"))?;
+    let wanted = entry_ids
+        .iter()
+        .collect::<std::collections::HashSet<_>>()
+        .len();
+    if usize::try_from(marked).unwrap_or(usize::MAX) != wanted {
+        return Err(ReturnError::NotPending {
+            missing: wanted.saturating_sub(usize::try_from(marked).unwrap_or(0)),
+        });
+    }
+    Ok(marked)
+}
+
+/// The sequence state of the latest epoch of every channel: every sequence number up to
+/// `highest_contiguous` arrived (sequences start at 1, so 0 means none yet), and `missing`
+/// lists, ascending, the numbers above it not yet seen, up to the highest seen (at most
+/// [`MAX_MISSING_SEQUENCES`] of them).
+pub fn sequence_reports(
+    client: &mut impl GenericClient,
+) -> Result<Vec<SequenceReport>, ReturnError> {
+    let limit = i64::try_from(MAX_MISSING_SEQUENCES).unwrap_or(i64::MAX);
+    let rows = client
+        .query(
+            "WITH latest AS (
+                 SELECT channel, max(epoch) AS epoch FROM bundles GROUP BY channel
+             ), seen AS (
+                 SELECT b.channel, b.epoch, b.sequence,
+                        b.sequence - row_number() OVER (PARTITION BY b.channel ORDER BY b.sequence) AS run
+                 FROM bundles b JOIN latest l ON l.channel = b.channel AND l.epoch = b.epoch
+             ), state AS (
+                 SELECT channel, epoch,
+                        coalesce(max(sequence) FILTER (WHERE run = 0), 0) AS contiguous,
+                        max(sequence) AS highest
+                 FROM seen GROUP BY channel, epoch
+             )
+             SELECT s.channel, s.epoch, s.contiguous,
+                    coalesce((SELECT array_agg(n ORDER BY n) FROM (
+                        SELECT n FROM generate_series(s.contiguous + 1, s.highest) AS n
+                        WHERE NOT EXISTS (SELECT 1 FROM bundles b
+                                          WHERE b.channel = s.channel AND b.epoch = s.epoch
+                                            AND b.sequence = n)
+                        ORDER BY n LIMIT $1) gaps), '{}') AS missing
+             FROM state s ORDER BY s.channel",
+            &[&limit],
+        )
+        .map_err(rdb("reading sequence state"))?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let channel: i64 = row.get(0);
+            let epoch: i64 = row.get(1);
+            let contiguous: i64 = row.get(2);
+            let missing: Vec<i64> = row.get(3);
+            SequenceReport {
+                channel: u32::try_from(channel).unwrap_or(u32::MAX),
+                epoch: epoch.unsigned_abs(),
+                highest_contiguous: contiguous.unsigned_abs(),
+                missing: missing.into_iter().map(i64::unsigned_abs).collect(),
+            }
+        })
+        .collect())
+}

@@ -1,0 +1,675 @@
+//! Applying submissions bundles to a real PostgreSQL: outcomes, versions, replays, failures.
+
+mod common;
+
+use bundle_format::records::{
+    CancellationScope, Change, ImportOutcome, Record, ReviewState, Submission,
+};
+use common::*;
+use inner::import::{ApplyError, ApplyStatus, apply_bundle, reason};
+use inner::review;
+use inner::testing::TestDatabase;
+
+fn approve(db: &TestDatabase, receipt: &str) -> review::Decision {
+    let key = signer();
+    let mut client = db.connect().expect("connect");
+    let mut tx = client.transaction().expect("begin");
+    let decision =
+        review::approve(&mut tx, receipt, "reviewer-li", None, &key, NOW + 60).expect("approve");
+    tx.commit().expect("commit");
+    decision
+}
+
+fn outcome_of(
+    report: &inner::import::ApplyReport,
+    receipt: &str,
+    version: u32,
+) -> (ImportOutcome, Option<String>) {
+    let ack = report
+        .outcomes
+        .iter()
+        .find(|a| a.receipt == receipt && a.version == version)
+        .expect("outcome listed");
+    (ack.outcome, ack.reason.clone())
+}
+
+#[test]
+fn new_filings_are_stored_with_their_websites_and_acked() {
+    let db = TestDatabase::with_schema().expect("db");
+    let submissions = vec![
+        version(
+            "R1",
+            1,
+            filing(
+                "北京甲科技有限公司",
+                "91110108MA00000001",
+                110_108,
+                vec![
+                    website("甲官网", &["jia.example.cn", "www.jia.example.cn"], 1),
+                    website("甲商城", &["shop.jia.example.cn"], 2),
+                ],
+            ),
+        ),
+        version(
+            "R2",
+            1,
+            filing(
+                "广州乙贸易有限公司",
+                "91440101MA00000002",
+                440_106,
+                vec![website("乙官网", &["yi.example.cn"], 3)],
+            ),
+        ),
+    ];
+    let report = apply(&db, &incoming(1, &submissions));
+    assert_eq!(report.status, ApplyStatus::Applied);
+    assert_eq!(report.count(ImportOutcome::Applied), 2);
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM filings WHERE status = 'pending'"),
+        2
+    );
+    assert_eq!(count(&db, "SELECT count(*) FROM website_records"), 3);
+    assert_eq!(count(&db, "SELECT count(*) FROM website_domains"), 4);
+    assert_eq!(count(&db, "SELECT count(*) FROM website_ips"), 3);
+    assert_eq!(count(&db, "SELECT count(*) FROM submission_versions"), 2);
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM receipts WHERE province = 44 AND state = 'awaiting-regional-review'"
+        ),
+        1
+    );
+    // The verbatim copy decodes back to exactly what arrived.
+    let mut client = db.connect().unwrap();
+    let encoded: Vec<u8> = client
+        .query_one(
+            "SELECT encoded FROM submission_versions WHERE receipt = 'R1'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    let (decoded, _): (bundle_format::records::SubmissionVersion, usize) =
+        bincode::decode_from_slice(&encoded, bundle_format::records::wire_config()).unwrap();
+    assert_eq!(decoded, submissions[0]);
+    // One ack is queued, naming both versions with their hashes.
+    let pending = inner::returns::pending_returns(&mut client, 100).unwrap();
+    let acks: Vec<_> = pending
+        .entries
+        .iter()
+        .filter_map(|e| match &e.record {
+            Record::Ack(ack) => Some(ack),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(acks.len(), 1);
+    assert_eq!(acks[0].receipts.len(), 2);
+    assert_eq!(
+        acks[0].receipts[0].content_hash,
+        submissions[0].content_hash
+    );
+    assert_eq!(acks[0].sequence, 1);
+}
+
+#[test]
+fn replayed_bundle_is_a_no_op_that_says_so() {
+    let db = TestDatabase::with_schema().expect("db");
+    let submissions = vec![version(
+        "R1",
+        1,
+        filing(
+            "甲公司",
+            "C1",
+            110_108,
+            vec![website("甲网", &["jia.example.cn"], 1)],
+        ),
+    )];
+    apply(&db, &incoming(1, &submissions));
+    let before = count(&db, "SELECT count(*) FROM return_queue")
+        + count(&db, "SELECT count(*) FROM website_records");
+    let again = apply(&db, &incoming(1, &submissions));
+    assert_eq!(
+        again.status,
+        ApplyStatus::AlreadyApplied { imported_at: NOW }
+    );
+    let after = count(&db, "SELECT count(*) FROM return_queue")
+        + count(&db, "SELECT count(*) FROM website_records");
+    assert_eq!(before, after, "a replay changes nothing");
+}
+
+#[test]
+fn resent_version_in_a_new_bundle_is_already_applied() {
+    let db = TestDatabase::with_schema().expect("db");
+    let submissions = vec![version(
+        "R1",
+        1,
+        filing(
+            "甲公司",
+            "C1",
+            110_108,
+            vec![website("甲网", &["jia.example.cn"], 1)],
+        ),
+    )];
+    apply(&db, &incoming(1, &submissions));
+    let report = apply(&db, &incoming(2, &submissions));
+    assert_eq!(
+        outcome_of(&report, "R1", 1),
+        (
+            ImportOutcome::AlreadyApplied,
+            Some(reason::ALREADY_APPLIED.to_owned())
+        )
+    );
+    assert_eq!(count(&db, "SELECT count(*) FROM website_records"), 1);
+}
+
+#[test]
+fn older_version_after_newer_never_rolls_back() {
+    let db = TestDatabase::with_schema().expect("db");
+    let v1 = version(
+        "R1",
+        1,
+        filing(
+            "甲公司",
+            "C1",
+            110_108,
+            vec![website("甲网", &["old.example.cn"], 1)],
+        ),
+    );
+    let v2 = version(
+        "R1",
+        2,
+        filing(
+            "甲公司",
+            "C1",
+            110_108,
+            vec![website(
+                "甲网",
+                &["new.example.cn", "www.new.example.cn"],
+                9,
+            )],
+        ),
+    );
+    let report = apply(&db, &incoming(1, std::slice::from_ref(&v2)));
+    assert_eq!(outcome_of(&report, "R1", 2).0, ImportOutcome::Applied);
+    let report = apply(&db, &incoming(2, std::slice::from_ref(&v1)));
+    assert_eq!(
+        outcome_of(&report, "R1", 1),
+        (
+            ImportOutcome::Superseded,
+            Some(reason::NEWER_VERSION_STORED.to_owned())
+        )
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM website_domains WHERE domain = 'old.example.cn'"
+        ),
+        0
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM website_domains WHERE domain LIKE '%new.example.cn'"
+        ),
+        2
+    );
+    assert_eq!(
+        count(&db, "SELECT version FROM receipts WHERE receipt = 'R1'"),
+        2
+    );
+    // Both versions are kept for audit.
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM submission_versions WHERE receipt = 'R1'"
+        ),
+        2
+    );
+}
+
+#[test]
+fn newer_version_replaces_the_websites_child_rows_as_a_unit() {
+    let db = TestDatabase::with_schema().expect("db");
+    let v1 = version(
+        "R1",
+        1,
+        filing(
+            "甲公司",
+            "C1",
+            110_108,
+            vec![website("甲网", &["a.example.cn", "b.example.cn"], 1)],
+        ),
+    );
+    let v2 = version(
+        "R1",
+        2,
+        filing(
+            "甲公司",
+            "C1",
+            110_108,
+            vec![website("甲网", &["c.example.cn"], 2)],
+        ),
+    );
+    apply(&db, &incoming(1, &[v1]));
+    apply(&db, &incoming(2, &[v2]));
+    let mut client = db.connect().unwrap();
+    let domains: Vec<String> = client
+        .query("SELECT domain FROM website_domains ORDER BY domain", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(domains, ["c.example.cn"]);
+    assert_eq!(count(&db, "SELECT count(*) FROM website_ips"), 1);
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM filings"),
+        1,
+        "the pending filing is reused"
+    );
+}
+
+#[test]
+fn domain_filed_by_another_subject_is_a_conflict_not_an_abort() {
+    let db = TestDatabase::with_schema().expect("db");
+    apply(
+        &db,
+        &incoming(
+            1,
+            &[version(
+                "R1",
+                1,
+                filing(
+                    "甲公司",
+                    "C1",
+                    110_108,
+                    vec![website("甲网", &["jia.example.cn"], 1)],
+                ),
+            )],
+        ),
+    );
+    approve(&db, "R1");
+    let report = apply(
+        &db,
+        &incoming(
+            2,
+            &[
+                version(
+                    "R2",
+                    1,
+                    filing(
+                        "乙公司",
+                        "C2",
+                        110_108,
+                        vec![website("乙网", &["jia.example.cn"], 2)],
+                    ),
+                ),
+                version(
+                    "R3",
+                    1,
+                    filing(
+                        "丙公司",
+                        "C3",
+                        110_108,
+                        vec![website("丙网", &["bing.example.cn"], 3)],
+                    ),
+                ),
+            ],
+        ),
+    );
+    assert_eq!(
+        outcome_of(&report, "R2", 1),
+        (
+            ImportOutcome::Conflict,
+            Some(reason::DOMAIN_CONFLICT.to_owned())
+        )
+    );
+    assert_eq!(outcome_of(&report, "R3", 1).0, ImportOutcome::Applied);
+    // The conflicting filing waits for the authority, flagged.
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM receipts WHERE receipt = 'R2' AND conflict = 'domain-conflict'"
+        ),
+        1
+    );
+    // Approving it is refused while the domain is filed elsewhere.
+    let key = signer();
+    let mut client = db.connect().unwrap();
+    let mut tx = client.transaction().unwrap();
+    let error = review::approve(&mut tx, "R2", "reviewer-li", None, &key, NOW).unwrap_err();
+    assert!(
+        matches!(error, review::ReviewError::DomainConflict { ref domain, .. } if domain == "jia.example.cn"),
+        "{error}"
+    );
+}
+
+#[test]
+fn changes_and_cancellations_of_unknown_numbers_are_rejected_with_reasons() {
+    let db = TestDatabase::with_schema().expect("db");
+    let report = apply(
+        &db,
+        &incoming(
+            1,
+            &[
+                version(
+                    "R1",
+                    1,
+                    Submission::Change {
+                        filing_number: "京ICP备2026999999号".to_owned(),
+                        change: Change::AddedWebsite(website("新网", &["x.example.cn"], 1)),
+                    },
+                ),
+                version(
+                    "R2",
+                    1,
+                    Submission::Cancellation {
+                        filing_number: "京ICP备2026999998号-1".to_owned(),
+                        scope: CancellationScope::Website,
+                        reason: "网站关闭".to_owned(),
+                    },
+                ),
+                version(
+                    "R3",
+                    1,
+                    Submission::Withdrawal {
+                        receipt: "R-none".to_owned(),
+                        reason: "填错".to_owned(),
+                    },
+                ),
+                version(
+                    "R4",
+                    1,
+                    filing(
+                        "丁公司",
+                        "C4",
+                        710_000,
+                        vec![website("丁网", &["ding.example.cn"], 4)],
+                    ),
+                ),
+            ],
+        ),
+    );
+    assert_eq!(
+        outcome_of(&report, "R1", 1),
+        (
+            ImportOutcome::Rejected,
+            Some(reason::UNKNOWN_FILING_NUMBER.to_owned())
+        )
+    );
+    assert_eq!(
+        outcome_of(&report, "R2", 1),
+        (
+            ImportOutcome::Rejected,
+            Some(reason::UNKNOWN_FILING_NUMBER.to_owned())
+        )
+    );
+    assert_eq!(
+        outcome_of(&report, "R3", 1),
+        (
+            ImportOutcome::Rejected,
+            Some(reason::UNKNOWN_RECEIPT.to_owned())
+        )
+    );
+    assert_eq!(
+        outcome_of(&report, "R4", 1),
+        (
+            ImportOutcome::Rejected,
+            Some(reason::UNKNOWN_PROVINCE.to_owned())
+        )
+    );
+    assert_eq!(count(&db, "SELECT count(*) FROM receipts"), 0);
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM submission_versions WHERE outcome = 'rejected'"
+        ),
+        4,
+        "kept for audit"
+    );
+}
+
+#[test]
+fn tampered_content_hash_is_rejected() {
+    let db = TestDatabase::with_schema().expect("db");
+    let mut v = version(
+        "R1",
+        1,
+        filing(
+            "甲公司",
+            "C1",
+            110_108,
+            vec![website("甲网", &["jia.example.cn"], 1)],
+        ),
+    );
+    v.content_hash[0] ^= 1;
+    let report = apply(&db, &incoming(1, &[v]));
+    assert_eq!(
+        outcome_of(&report, "R1", 1),
+        (
+            ImportOutcome::Rejected,
+            Some(reason::CONTENT_HASH_MISMATCH.to_owned())
+        )
+    );
+}
+
+#[test]
+fn change_cancel_and_withdraw_an_approved_filing() {
+    let db = TestDatabase::with_schema().expect("db");
+    apply(
+        &db,
+        &incoming(
+            1,
+            &[version(
+                "R1",
+                1,
+                filing(
+                    "甲公司",
+                    "C1",
+                    110_108,
+                    vec![
+                        website("甲网", &["jia.example.cn"], 1),
+                        website("甲店", &["shop.jia.example.cn"], 2),
+                    ],
+                ),
+            )],
+        ),
+    );
+    let number = approve(&db, "R1").filing_number.expect("number");
+    let website_2 = format!("{number}-2");
+    let report = apply(
+        &db,
+        &incoming(
+            2,
+            &[
+                version(
+                    "R2",
+                    1,
+                    Submission::Change {
+                        filing_number: number.clone(),
+                        change: Change::Website {
+                            website_number: format!("{number}-1"),
+                            website: website("甲网", &["jia.example.cn", "m.jia.example.cn"], 1),
+                        },
+                    },
+                ),
+                version(
+                    "R3",
+                    1,
+                    Submission::Cancellation {
+                        filing_number: website_2.clone(),
+                        scope: CancellationScope::Website,
+                        reason: "不再运营".to_owned(),
+                    },
+                ),
+                version(
+                    "R4",
+                    1,
+                    Submission::Change {
+                        filing_number: number.clone(),
+                        change: Change::AddedWebsite(website(
+                            "甲博客",
+                            &["blog.jia.example.cn"],
+                            3,
+                        )),
+                    },
+                ),
+                version(
+                    "R5",
+                    1,
+                    Submission::Withdrawal {
+                        receipt: "R4".to_owned(),
+                        reason: "暂不新增".to_owned(),
+                    },
+                ),
+            ],
+        ),
+    );
+    for receipt in ["R2", "R3", "R4", "R5"] {
+        assert_eq!(
+            outcome_of(&report, receipt, 1).0,
+            ImportOutcome::Applied,
+            "{receipt}"
+        );
+    }
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM receipts WHERE receipt = 'R4' AND state = 'withdrawn'"
+        ),
+        1
+    );
+    approve(&db, "R2");
+    let cancel = approve(&db, "R3");
+    assert_eq!(cancel.to, ReviewState::Cancelled);
+    let mut client = db.connect().unwrap();
+    let active: Vec<(i32, String)> = client
+        .query(
+            "SELECT w.website_seq, d.domain FROM website_records w JOIN website_domains d USING (record_id)
+             WHERE w.status = 'active' AND d.active ORDER BY 1, 2",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(
+        active,
+        [
+            (1, "jia.example.cn".to_owned()),
+            (1, "m.jia.example.cn".to_owned())
+        ]
+    );
+    // The website's suffix 2 is never handed out again, and nothing of R4 became public.
+    assert_eq!(
+        count(&db, "SELECT next_website_seq::bigint FROM filings"),
+        3
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM website_records WHERE receipt = 'R4' AND status = 'discarded'"
+        ),
+        1
+    );
+}
+
+#[test]
+fn forked_sequence_is_refused() {
+    let db = TestDatabase::with_schema().expect("db");
+    apply(&db, &incoming(1, &[]));
+    let mut other = incoming(1, &[]);
+    other.bundle_id = bundle_id(7, 1, 0xcd);
+    let mut client = db.connect().unwrap();
+    let mut tx = client.transaction().unwrap();
+    let error = apply_bundle(&mut tx, &other, NOW).unwrap_err();
+    assert!(
+        matches!(error, ApplyError::Fork { sequence: 1, .. }),
+        "{error}"
+    );
+}
+
+#[test]
+fn failed_apply_leaves_nothing_behind() {
+    let db = TestDatabase::with_schema().expect("db");
+    let submissions = vec![version(
+        "R1",
+        1,
+        filing(
+            "甲公司",
+            "C1",
+            110_108,
+            vec![website("甲网", &["jia.example.cn"], 1)],
+        ),
+    )];
+    let mut client = db.connect().unwrap();
+    // Make the very last write of an apply (queueing the ack) fail.
+    client
+        .batch_execute(
+            "ALTER TABLE return_queue ADD CONSTRAINT injected_fault CHECK (kind <> 'ack')",
+        )
+        .unwrap();
+    {
+        let mut tx = client.transaction().unwrap();
+        let error = apply_bundle(&mut tx, &incoming(1, &submissions), NOW).unwrap_err();
+        assert!(
+            error.to_string().contains("queueing a return record"),
+            "{error}"
+        );
+        tx.rollback().unwrap();
+    }
+    for table in [
+        "bundles",
+        "filings",
+        "receipts",
+        "submission_versions",
+        "website_records",
+        "website_domains",
+        "review_events",
+        "return_queue",
+    ] {
+        assert_eq!(
+            count(&db, &format!("SELECT count(*) FROM {table}")),
+            0,
+            "{table} after a failed apply"
+        );
+    }
+    client
+        .batch_execute("ALTER TABLE return_queue DROP CONSTRAINT injected_fault")
+        .unwrap();
+    let report = apply(&db, &incoming(1, &submissions));
+    assert_eq!(
+        report.status,
+        ApplyStatus::Applied,
+        "the same bundle applies after the fault"
+    );
+}
+
+#[test]
+fn sequence_reports_name_the_gaps_and_entries_are_marked_sent() {
+    let db = TestDatabase::with_schema().expect("db");
+    for sequence in [1, 2, 4, 7] {
+        apply(&db, &incoming(sequence, &[]));
+    }
+    let mut client = db.connect().unwrap();
+    let pending = inner::returns::pending_returns(&mut client, 1000).unwrap();
+    assert_eq!(pending.sequence_reports.len(), 1);
+    let report = &pending.sequence_reports[0];
+    assert_eq!(
+        (report.channel, report.epoch, report.highest_contiguous),
+        (7, 1, 2)
+    );
+    assert_eq!(report.missing, [3, 5, 6]);
+    assert_eq!(pending.entries.len(), 4, "one ack per bundle");
+    let ids: Vec<i64> = pending.entries.iter().map(|e| e.entry_id).collect();
+    let mut tx = client.transaction().unwrap();
+    inner::returns::mark_sent(&mut tx, &ids, [9; 32], NOW).unwrap();
+    tx.commit().unwrap();
+    assert!(
+        inner::returns::pending_returns(&mut client, 1000)
+            .unwrap()
+            .entries
+            .is_empty()
+    );
+    let mut tx = client.transaction().unwrap();
+    let error = inner::returns::mark_sent(&mut tx, &ids, [8; 32], NOW).unwrap_err();
+    assert!(error.to_string().contains("not pending"), "{error}");
+}
