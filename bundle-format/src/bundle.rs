@@ -66,7 +66,7 @@ pub enum WriteError {
         problem: &'static str,
     },
     /// The record's variant does not belong in this kind of bundle.
-    #[error("record {index} is a {record} record, which a {kind} bundle may not hold")]
+    #[error("record {index} ({record}) may not travel in a {kind} bundle")]
     RecordNotAllowed {
         /// Index of the record in the run.
         index: u64,
@@ -405,7 +405,7 @@ pub enum BundleError {
     },
     /// A key of this role may not sign bundles of this kind (e.g. a return key signed a
     /// submissions bundle).
-    #[error("a {role} key may not sign a {kind} bundle")]
+    #[error("a key of role {role} may not sign a {kind} bundle")]
     KindNotAllowedForSigner {
         /// The bundle kind.
         kind: Kind,

@@ -108,7 +108,7 @@ pub enum EnvelopeError {
         max: usize,
     },
     /// The keyset does not allow this key for the role, channel and time.
-    #[error("signing key refused for {role} on channel {channel:?}: {reason}")]
+    #[error("signing key refused for role {role} on {}: {reason}", channel_name(*.channel))]
     KeyRefused {
         /// The role the verifier needed.
         role: Role,
@@ -198,6 +198,13 @@ impl<'a> Envelope<'a> {
                 message_len: self.message.len(),
             })?;
         Ok(key)
+    }
+}
+
+fn channel_name(channel: Option<ChannelId>) -> String {
+    match channel {
+        Some(channel) => format!("channel {channel}"),
+        None => "no channel".to_owned(),
     }
 }
 

@@ -200,7 +200,7 @@ pub enum PayloadError {
         shape: ShapeError,
     },
     /// A record of a variant this bundle kind may not hold.
-    #[error("record {index} is a {record} record, which a {kind} bundle may not hold")]
+    #[error("record {index} ({record}) may not travel in a {kind} bundle")]
     RecordNotAllowed {
         /// Record index.
         index: usize,
@@ -356,10 +356,17 @@ pub fn decompress(
             header: content_length,
         });
     }
+    // libzstd reports errors only by name; these two names are the ones with a variant of
+    // their own. The output buffer is the declared length plus one, so "too small" means the
+    // frame expands beyond what it (and the header) declared. The test vectors pin both.
     let corrupt = |e: std::io::Error| {
         let detail = e.to_string();
         if detail.contains("checksum") {
             PayloadError::FrameChecksumMismatch
+        } else if detail.contains("Destination buffer is too small") {
+            PayloadError::ContentLongerThanDeclared {
+                declared: content_length,
+            }
         } else {
             PayloadError::FrameCorrupt { detail }
         }

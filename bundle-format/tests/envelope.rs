@@ -152,10 +152,7 @@ fn rfc8032_section_7_1_vectors() {
     ];
     for (secret, public, message, signature) in vectors {
         let seed: [u8; 32] = hex::decode(secret).unwrap().try_into().unwrap();
-        let signer = TestSigner {
-            key: ed25519_dalek::SigningKey::from_bytes(&seed),
-            key_id: KeyId(*b"rfc-8032"),
-        };
+        let signer = TestSigner::from_seed(KeyId(*b"rfc-8032"), &seed);
         assert_eq!(hex::encode(signer.verifying_key().as_bytes()), public);
         let message = hex::decode(message).unwrap();
         let file = envelope::seal(&signer, "rfc 8032", &message).unwrap();
@@ -257,17 +254,10 @@ fn signify_openbsd_agrees_with_us_in_both_directions() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let public = std::fs::read_to_string(dir.path().join("theirs.pub")).unwrap();
-    let blob = {
-        use base64::Engine as _;
-        let line = public.lines().nth(1).unwrap();
-        base64::engine::general_purpose::STANDARD
-            .decode(line)
-            .unwrap()
-    };
+    let theirs = keys::PublicKey::read_file(&dir.path().join("theirs.pub")).unwrap();
     let their_key = TheirKey {
-        key_id: KeyId(blob[2..10].try_into().unwrap()),
-        key: ed25519_dalek::VerifyingKey::from_bytes(&blob[10..42].try_into().unwrap()).unwrap(),
+        key_id: theirs.key_id(),
+        key: theirs.verifying_key(),
     };
     let lookup = common::KeyTable(vec![common::Entry {
         key_id: their_key.key_id,

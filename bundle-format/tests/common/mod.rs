@@ -6,16 +6,17 @@
 use std::path::Path;
 use std::process::Command;
 
-use ed25519_dalek::{Signature, SigningKey, VerifyingKey};
-use keys::{ChannelId, KeyId, KeyLookup, KeyRejection, Role, Signer};
+use ed25519_dalek::{Signature, VerifyingKey};
+use keys::{ChannelId, KeyId, KeyLookup, KeyRejection, PublicKey, Role, SecretKey, Signer};
 use sha2::{Digest, Sha256};
 
 /// The instant the test vectors are judged at (2026-11-22T00:00:00Z).
 pub const NOW: i64 = 1_795_305_600;
 
-/// A signing key from a fixed seed.
+/// A signing key from a fixed seed: a real `keys::SecretKey`, so the key files these tests
+/// write are the ones `sluice-keys` writes.
 pub struct TestSigner {
-    pub key: SigningKey,
+    pub secret: SecretKey,
     pub key_id: KeyId,
 }
 
@@ -26,44 +27,42 @@ impl TestSigner {
         let id_hash = Sha256::digest(format!("sluice test key number: {name}"));
         let mut key_id = [0u8; 8];
         key_id.copy_from_slice(&id_hash[..8]);
+        TestSigner::from_seed(KeyId(key_id), &seed)
+    }
+
+    pub fn from_seed(key_id: KeyId, seed: &[u8; 32]) -> TestSigner {
         TestSigner {
-            key: SigningKey::from_bytes(&seed),
-            key_id: KeyId(key_id),
+            secret: SecretKey::from_seed(key_id, seed),
+            key_id,
         }
     }
 
+    pub fn public_key(&self) -> PublicKey {
+        self.secret.public_key()
+    }
+
     pub fn verifying_key(&self) -> VerifyingKey {
-        self.key.verifying_key()
+        self.public_key().verifying_key()
     }
 
     /// The public key in signify's file format.
     pub fn signify_public_file(&self) -> String {
-        use base64::Engine as _;
-        let mut blob = b"Ed".to_vec();
-        blob.extend_from_slice(&self.key_id.0);
-        blob.extend_from_slice(self.verifying_key().as_bytes());
-        format!(
-            "untrusted comment: sluice test public key\n{}\n",
-            base64::engine::general_purpose::STANDARD.encode(blob)
-        )
+        self.public_key().to_signify_file("sluice test public key")
     }
 
     /// The public key as an OpenSSL SubjectPublicKeyInfo PEM.
     pub fn openssl_pem(&self) -> String {
-        use ed25519_dalek::pkcs8::EncodePublicKey;
-        self.verifying_key()
-            .to_public_key_pem(Default::default())
-            .expect("PEM encoding of a public key")
+        self.public_key().to_openssl_pem()
     }
 }
 
 impl Signer for TestSigner {
     fn key_id(&self) -> KeyId {
-        self.key_id
+        self.secret.key_id()
     }
 
     fn sign(&self, message: &[u8]) -> Signature {
-        ed25519_dalek::Signer::sign(&self.key, message)
+        self.secret.sign(message)
     }
 }
 
