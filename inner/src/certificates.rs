@@ -2,7 +2,8 @@
 //! its websites with their domains, the issue date and the expiry (one year after the last
 //! approval), sealed as a signify embedded-signature file by an `inner-cert` key. The site owner
 //! publishes it at `/cert/bazs.cert`; anyone checks it with the stock tool:
-//! `signify-openbsd -V -e -p cert.pub -x bazs.cert -m -`.
+//! `signify-openbsd -V -e -p cert.pub -x bazs.cert -m bazs.txt` (which writes the signed text
+//! to `bazs.txt`).
 //!
 //! One certificate per filing is current. A later approved change issues a new one and marks
 //! the old one superseded; cancelling the filing revokes it. Nothing is ever deleted.
@@ -27,7 +28,7 @@ pub const COMMENT: &str = "sluice filing certificate; verify with the inner-cert
 #[non_exhaustive]
 pub enum CertificateError {
     /// The database failed.
-    #[error("database error while {step}: {source}")]
+    #[error("database error while {step}: {}", crate::describe(source))]
     Database {
         /// What was being done.
         step: &'static str,

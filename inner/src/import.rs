@@ -168,7 +168,7 @@ pub enum ApplyError {
         max: usize,
     },
     /// The database failed.
-    #[error("database error while {step}: {source}")]
+    #[error("database error while {step}: {}", crate::describe(source))]
     Database {
         /// What was being done.
         step: &'static str,

@@ -13,3 +13,15 @@ pub mod review;
 pub mod schema;
 pub mod testing;
 pub mod workflow;
+
+/// A database error as one line: the server's message and detail when it sent one (the
+/// client library's own `Display` only says "db error").
+pub(crate) fn describe(error: &postgres::Error) -> String {
+    match error.as_db_error() {
+        Some(db) => match db.detail() {
+            Some(detail) => format!("{} ({detail})", db.message()),
+            None => db.message().to_owned(),
+        },
+        None => error.to_string(),
+    }
+}

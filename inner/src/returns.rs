@@ -23,7 +23,7 @@ pub const MAX_QUEUED_RECORD_BYTES: usize = 512 * 1024 * 1024;
 #[non_exhaustive]
 pub enum ReturnError {
     /// The database failed.
-    #[error("database error while {step}: {source}")]
+    #[error("database error while {step}: {}", crate::describe(source))]
     Database {
         /// What was being done.
         step: &'static str,

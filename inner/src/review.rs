@@ -16,7 +16,7 @@ use crate::workflow::{self, Action, Facts, Refused, ReturnTo};
 #[non_exhaustive]
 pub enum ReviewError {
     /// The database failed.
-    #[error("database error while {step}: {source}")]
+    #[error("database error while {step}: {}", crate::describe(source))]
     Database {
         /// What was being done.
         step: &'static str,
