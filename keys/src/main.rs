@@ -1,3 +1,22 @@
-//! `sluice-keys`: generate, show and export keys, and manage keysets.
+//! `sluice-keys`: generate, show and export keys, and manage keysets. Argument parsing and the
+//! mapping of errors to exit codes live here; each subcommand is a module under `cmd`.
 
-fn main() {}
+mod cmd;
+
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+fn main() -> ExitCode {
+    let cli = cmd::Cli::parse();
+    match cmd::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            for cause in error.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            ExitCode::from(cmd::exit_code(&error))
+        }
+    }
+}
