@@ -527,7 +527,7 @@ fn local_checks(version: &SubmissionVersion) -> Local {
     let mut domains = HashSet::new();
     for website in &websites {
         for domain in &website.domains {
-            if !domains.insert(domain.as_str()) {
+            if !domains.insert(domain.to_ascii_lowercase()) {
                 local.verdict = local.verdict.or(rejected(reason::DUPLICATE_DOMAIN));
             }
         }
@@ -858,7 +858,8 @@ fn stage(tx: &mut Transaction<'_>, submissions: &[SubmissionVersion]) -> Result<
         )?;
         for (ord, wix, website, _) in &website_rows {
             for domain in website.iter().flat_map(|w| &w.domains) {
-                copy.row(&[ord, wix, domain])?;
+                // Domains compare case-insensitively; store the canonical lower case.
+                copy.row(&[ord, wix, &domain.to_ascii_lowercase()])?;
             }
         }
         copy.finish()?;

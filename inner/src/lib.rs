@@ -8,6 +8,8 @@ pub mod certificates;
 pub mod filing_number;
 pub mod import;
 pub mod names;
+pub mod query;
+pub mod queue;
 pub mod returns;
 pub mod review;
 pub mod schema;

@@ -1,0 +1,246 @@
+//! The public query and the reviewers' view, on a real PostgreSQL.
+
+mod common;
+
+use std::net::IpAddr;
+
+use bundle_format::records::{Change, IpRange, Submission};
+use common::*;
+use inner::query::{QueryKey, query};
+use inner::testing::TestDatabase;
+
+fn approve(db: &TestDatabase, receipt: &str) -> String {
+    let key = signer();
+    let mut client = db.connect().unwrap();
+    let mut tx = client.transaction().unwrap();
+    let d = inner::review::approve(&mut tx, receipt, "reviewer", None, &key, NOW).unwrap();
+    tx.commit().unwrap();
+    d.filing_number.unwrap()
+}
+
+fn numbers(db: &TestDatabase, key: QueryKey) -> Vec<String> {
+    let mut client = db.connect().unwrap();
+    query(&mut client, &key)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.website_number)
+        .collect()
+}
+
+#[test]
+fn public_query_answers_by_every_key_from_approved_records_only() {
+    let db = TestDatabase::with_schema().expect("db");
+    let mut ranged = website("甲商城", &["shop.jia.example.cn"], 2);
+    ranged.access.ip_ranges = vec![IpRange {
+        first: "198.51.100.0".parse().unwrap(),
+        last: "198.51.100.255".parse().unwrap(),
+    }];
+    apply(
+        &db,
+        &incoming(
+            1,
+            &[
+                version(
+                    "R1",
+                    1,
+                    filing(
+                        "北京甲科技有限公司",
+                        "C1",
+                        110_108,
+                        vec![website("甲官网", &["jia.example.cn"], 1), ranged],
+                    ),
+                ),
+                version(
+                    "R2",
+                    1,
+                    filing(
+                        "北京乙科技有限公司",
+                        "C2",
+                        110_108,
+                        vec![website("乙官网", &["yi.example.cn"], 9)],
+                    ),
+                ),
+            ],
+        ),
+    );
+    let number = approve(&db, "R1");
+    let (first, second) = (format!("{number}-1"), format!("{number}-2"));
+    // A pending change must not show either.
+    apply(
+        &db,
+        &incoming(
+            2,
+            &[version(
+                "R3",
+                1,
+                Submission::Change {
+                    filing_number: number.clone(),
+                    change: Change::Website {
+                        website_number: first.clone(),
+                        website: website("甲新官网", &["new.jia.example.cn"], 1),
+                    },
+                },
+            )],
+        ),
+    );
+
+    assert_eq!(
+        numbers(&db, QueryKey::WebsiteName("甲官网".into())),
+        vec![first.clone()]
+    );
+    assert_eq!(
+        numbers(&db, QueryKey::Domain("JIA.example.cn".into())),
+        vec![first.clone()]
+    );
+    assert_eq!(
+        numbers(
+            &db,
+            QueryKey::HomeUrl("https://shop.jia.example.cn/".into())
+        ),
+        vec![second.clone()]
+    );
+    assert_eq!(
+        numbers(&db, QueryKey::FilingNumber(number.clone())),
+        [first.clone(), second.clone()]
+    );
+    assert_eq!(
+        numbers(&db, QueryKey::FilingNumber(second.clone())),
+        vec![second.clone()]
+    );
+    assert_eq!(
+        numbers(
+            &db,
+            QueryKey::Ip("198.51.100.77".parse::<IpAddr>().unwrap())
+        ),
+        vec![second.clone()]
+    );
+    assert_eq!(
+        numbers(&db, QueryKey::OrganiserName("北京甲科技有限公司".into())),
+        [first.clone(), second]
+    );
+
+    // Not approved, superseded-to-be or unknown: nothing.
+    assert!(numbers(&db, QueryKey::Domain("yi.example.cn".into())).is_empty());
+    assert!(numbers(&db, QueryKey::OrganiserName("北京乙科技有限公司".into())).is_empty());
+    assert!(numbers(&db, QueryKey::Domain("new.jia.example.cn".into())).is_empty());
+    assert!(numbers(&db, QueryKey::Ip("203.0.113.9".parse::<IpAddr>().unwrap())).is_empty());
+
+    // Once the change is approved, the new record answers and the old domain no longer does.
+    approve(&db, "R3");
+    assert_eq!(
+        numbers(&db, QueryKey::Domain("new.jia.example.cn".into())),
+        vec![first.clone()]
+    );
+    assert!(numbers(&db, QueryKey::Domain("jia.example.cn".into())).is_empty());
+    assert_eq!(
+        numbers(&db, QueryKey::WebsiteName("甲新官网".into())),
+        [first]
+    );
+}
+
+#[test]
+fn reviewers_see_history_and_conflicts() {
+    let db = TestDatabase::with_schema().expect("db");
+    apply(
+        &db,
+        &incoming(
+            1,
+            &[version(
+                "R1",
+                1,
+                filing(
+                    "甲公司",
+                    "C1",
+                    110_108,
+                    vec![website("甲网", &["jia.example.cn"], 5)],
+                ),
+            )],
+        ),
+    );
+    let number = approve(&db, "R1");
+    apply(
+        &db,
+        &incoming(
+            2,
+            &[
+                version(
+                    "R2",
+                    1,
+                    filing(
+                        "乙公司",
+                        "C2",
+                        440_106,
+                        vec![website("乙网", &["jia.example.cn", "yi.example.cn"], 5)],
+                    ),
+                ),
+                version(
+                    "R3",
+                    1,
+                    filing(
+                        "丙公司",
+                        "C3",
+                        110_108,
+                        vec![website("丙网", &["yi.example.cn"], 7)],
+                    ),
+                ),
+            ],
+        ),
+    );
+    let mut client = db.connect().unwrap();
+    let view = inner::queue::show(&mut client, "R2").unwrap();
+    assert_eq!(view.entry.conflict.as_deref(), Some("domain-conflict"));
+    let conflicts: Vec<(String, String, String)> = view
+        .conflicts
+        .iter()
+        .map(|c| (c.kind.clone(), c.value.clone(), c.other.clone()))
+        .collect();
+    assert_eq!(
+        conflicts,
+        [
+            (
+                "domain-filed-elsewhere".to_owned(),
+                "jia.example.cn".to_owned(),
+                number.clone()
+            ),
+            (
+                "domain-pending-elsewhere".to_owned(),
+                "yi.example.cn".to_owned(),
+                "R3".to_owned()
+            ),
+            (
+                "ip-filed-by-unrelated-subject".to_owned(),
+                "203.0.113.5-203.0.113.5".to_owned(),
+                number
+            ),
+        ]
+    );
+    assert_eq!(view.history.len(), 1);
+    assert_eq!(view.history[0].reviewer, "import");
+
+    let filter = inner::queue::ListFilter {
+        province: Some(44),
+        ..Default::default()
+    };
+    let listed: Vec<String> = inner::queue::list(&mut client, &filter, NOW)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.receipt)
+        .collect();
+    assert_eq!(listed, ["R2"]);
+    let filter = inner::queue::ListFilter {
+        min_age_seconds: Some(3600),
+        ..Default::default()
+    };
+    assert!(
+        inner::queue::list(&mut client, &filter, NOW)
+            .unwrap()
+            .is_empty(),
+        "all arrived just now"
+    );
+    assert_eq!(
+        inner::queue::list(&mut client, &filter, NOW + 7200)
+            .unwrap()
+            .len(),
+        2
+    );
+}
