@@ -1,4 +1,4 @@
-//! Writing and reading whole bundles (SPEC.md §6 and §7).
+//! Writing and reading whole bundles (SPEC.md §7 and §8).
 //!
 //! The writer takes records one at a time, fills a part up to a content target, and seals each
 //! full part into a bundle file handed to the caller's sink, so memory stays bounded by one part
@@ -30,7 +30,7 @@ pub const MAX_FILE_BYTES: usize = HEADER_V1_BYTES
     + envelope::SIGNATURE_LINE_CHARS
     + 1;
 
-/// Where one export run starts and what its bundles say (SPEC.md §6.1). Nothing here has a
+/// Where one export run starts and what its bundles say (SPEC.md §7.1). Nothing here has a
 /// default that could be wrong silently: the caller states the chain position and the times.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct WriterConfig {
@@ -176,7 +176,7 @@ pub struct WrittenBundle {
     pub file_bytes: usize,
 }
 
-/// Streams records into one or more signed bundles (SPEC.md §6).
+/// Streams records into one or more signed bundles (SPEC.md §7).
 pub struct BundleWriter<'a, S: BundleSink> {
     signer: &'a dyn Signer,
     sink: S,
@@ -338,7 +338,7 @@ impl<'a, S: BundleSink> BundleWriter<'a, S> {
     }
 }
 
-/// What the reader needs to know about the bundle it expects (SPEC.md §7).
+/// What the reader needs to know about the bundle it expects (SPEC.md §8).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Expectation {
     /// The role of the key that must have signed it: `outer-bundle` on an inner importer,
@@ -430,7 +430,7 @@ impl BundleError {
     }
 }
 
-/// Verifies and decodes one bundle file (SPEC.md §7): signature over the exact bytes first,
+/// Verifies and decodes one bundle file (SPEC.md §8): signature over the exact bytes first,
 /// then the header, then the payload and its records.
 pub fn read_bundle(
     file: &[u8],

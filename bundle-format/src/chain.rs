@@ -1,4 +1,4 @@
-//! Judging a verified header against the last known state of its channel (SPEC.md §8).
+//! Judging a verified header against the last known state of its channel (SPEC.md §9).
 //!
 //! Pure: the caller passes the state from its ledger, the id its ledger holds for the header's
 //! sequence number (if any) and the time. Nothing here applies or stores anything; the verdict
@@ -29,7 +29,7 @@ impl ChannelState {
     };
 }
 
-/// The judgement on one bundle (SPEC.md §8.2).
+/// The judgement on one bundle (SPEC.md §9.2).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Verdict {
@@ -82,7 +82,7 @@ pub enum Verdict {
     },
 }
 
-/// Judges `header` (with id `id`) against `state` at `now` (SPEC.md §8.2).
+/// Judges `header` (with id `id`) against `state` at `now` (SPEC.md §9.2).
 ///
 /// `recorded` is the id the receiver's ledger holds for the header's epoch and sequence number,
 /// if it holds one: that is what tells a duplicate from a fork below `highest_contiguous` and
@@ -94,7 +94,7 @@ pub fn judge(
     recorded: Option<BundleId>,
     now: i64,
 ) -> Verdict {
-    // §8.2 rule 1: what the ledger already holds decides first; a replay is a harmless no-op
+    // §9.2 rule 1: what the ledger already holds decides first; a replay is a harmless no-op
     // even after expiry, and a fork is an alarm whenever it is seen.
     match recorded {
         Some(ours) if ours == id => return Verdict::Duplicate,

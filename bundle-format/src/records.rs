@@ -33,8 +33,10 @@ pub const MAX_TEXT_BYTES: usize = 1024;
 pub const MAX_ATTACHMENTS: usize = 16;
 /// Most bytes of one attachment: the filing manuals allow scans of at most 512 KiB.
 pub const MAX_ATTACHMENT_BYTES: usize = 512 * 1024;
-/// Most receipts one ack may name.
-pub const MAX_ACKED_RECEIPTS: usize = 1_000_000;
+/// Most receipts one ack may name: one per submission version of the acknowledged bundle, and a
+/// bundle holds at most 100 000 records (SPEC.md §5.2). A million would not fit the 16 MiB
+/// record limit.
+pub const MAX_ACKED_RECEIPTS: usize = 100_000;
 /// Most missing sequence numbers one sequence report may list.
 pub const MAX_MISSING_SEQUENCES: usize = 10_000;
 /// Most bytes of one signed certificate document.
@@ -801,4 +803,58 @@ pub struct CertificateRecord {
 pub struct KeysetRecord {
     /// The document's bytes exactly as signed.
     pub document: Vec<u8>,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+    use super::*;
+
+    fn enc<T: Encode>(value: &T) -> Vec<u8> {
+        bincode::encode_to_vec(value, wire_config()).unwrap()
+    }
+
+    /// The primitive encodings SPEC.md §6.2 states, byte for byte.
+    #[test]
+    fn primitive_encodings_are_as_the_spec_states() {
+        assert_eq!(enc(&0x0102_0304u32), [4, 3, 2, 1]);
+        assert_eq!(
+            enc(&-2i64),
+            [0xFE, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]
+        );
+        assert_eq!(enc(&"ab".to_owned()), [2, 0, 0, 0, 0, 0, 0, 0, b'a', b'b']);
+        assert_eq!(enc(&vec![7u8]), [1, 0, 0, 0, 0, 0, 0, 0, 7]);
+        assert_eq!(enc(&[9u8; 32]), [9u8; 32]);
+        assert_eq!(enc(&None::<String>), [0]);
+        assert_eq!(enc(&Some(5u32)), [1, 5, 0, 0, 0]);
+        assert_eq!(enc(&CancellationScope::Access), [2, 0, 0, 0]);
+        assert_eq!(
+            enc(&IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1))),
+            [0, 0, 0, 0, 10, 0, 0, 1]
+        );
+        let v6 = enc(&IpAddr::V6(Ipv6Addr::LOCALHOST));
+        assert_eq!(&v6[..4], [1, 0, 0, 0]);
+        assert_eq!(v6.len(), 20);
+        assert_eq!(v6[19], 1);
+    }
+
+    #[test]
+    fn a_record_starts_with_its_variant_index() {
+        let record = Record::Keyset(KeysetRecord {
+            document: vec![1, 2],
+        });
+        assert_eq!(enc(&record), [5, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 1, 2]);
+    }
+
+    #[test]
+    fn shape_limits_name_the_field() {
+        let record = Record::SequenceReport(SequenceReport {
+            channel: 1,
+            epoch: 1,
+            highest_contiguous: 0,
+            missing: vec![0; MAX_MISSING_SEQUENCES + 1],
+        });
+        assert_eq!(record.check().unwrap_err().field, "sequence_report.missing");
+    }
 }

@@ -1,4 +1,4 @@
-//! Property tests (SPEC.md §9): encode→decode round trips, every accepted message re-encodes to
+//! Property tests (SPEC.md §10): encode→decode round trips, every accepted message re-encodes to
 //! the same bytes, and nothing panics on mutated or arbitrary input.
 
 mod common;

@@ -1,4 +1,4 @@
-//! The committed corpus of negative bundles in `tests/vectors/` (SPEC.md §9).
+//! The committed corpus of negative bundles in `tests/vectors/` (SPEC.md §10).
 //!
 //! Each `NAME.bundle` is named after the attack it stands for and has a sidecar `NAME.expected`
 //! whose first line is `expect: accept` or `expect: <error code>` (see `BundleError::code`) and
