@@ -188,6 +188,9 @@ pub enum KeysetError {
         /// The number of root keys.
         roots: usize,
     },
+    /// No keyset file was given to verify.
+    #[error("no keyset files given; start with version 1, the trust anchor")]
+    NoFiles,
     /// A keyset installed as trust anchor is not version 1.
     #[error("only version 1 can be installed as the trust anchor; this is version {version}")]
     NotAnAnchor {

@@ -740,7 +740,8 @@ impl SecretKey {
         let mut salt = [0u8; 16];
         rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut salt);
         let mut secret = Zeroizing::new([0u8; 64]);
-        secret.copy_from_slice(&self.signing_key.to_keypair_bytes());
+        secret[..32].copy_from_slice(self.signing_key.as_bytes());
+        secret[32..].copy_from_slice(self.signing_key.verifying_key().as_bytes());
         let checksum = secret_checksum(&secret);
         let rounds = match passphrase {
             None => 0,
@@ -761,7 +762,14 @@ impl SecretKey {
         record.extend_from_slice(&checksum);
         record.extend_from_slice(&self.key_id.0);
         record.extend_from_slice(&secret[..]);
-        Ok(Zeroizing::new(two_line_file(comment, &record)))
+        // Built in place so that no unwiped copy of the encoded secret is left behind.
+        let mut text = Zeroizing::new(String::with_capacity(COMMENT_MAX_LEN + 200));
+        text.push_str(COMMENT_PREFIX);
+        text.push_str(&clean_comment(comment));
+        text.push('\n');
+        BASE64.encode_string(&record[..], &mut text);
+        text.push('\n');
+        Ok(text)
     }
 
     /// Writes a signify secret key file atomically with mode 0600 (see

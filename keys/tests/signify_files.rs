@@ -554,3 +554,68 @@ fn exported_pem_verifies_with_openssl_pkeyutl() {
         format!("SHA256:{}", hex::encode(sha2::Sha256::digest(raw)))
     );
 }
+
+mod robustness {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn mutated(text: String, position: prop::sample::Index, byte: u8) -> Vec<u8> {
+        let mut bytes = text.into_bytes();
+        let index = position.index(bytes.len());
+        bytes[index] = byte;
+        bytes
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        /// Arbitrary text never panics any key or signature parser.
+        #[test]
+        fn parsers_never_panic_on_arbitrary_text(text in "(untrusted comment: )?[ -~\n]{0,300}") {
+            let _ = PublicKey::from_signify_str(&text);
+            let _ = SecretKey::from_signify_str(&text, Some(b"x"));
+            let _ = SignatureFile::from_signify_str(&text);
+        }
+
+        /// A changed byte in a public key file never panics, and whatever is accepted is a
+        /// non-weak key whose record re-encodes to exactly the line that was read. (Nothing in
+        /// a public key file is authenticated; that is what fingerprints are for.)
+        #[test]
+        fn accepted_public_key_files_are_canonical(
+            position in any::<prop::sample::Index>(),
+            byte in any::<u8>(),
+        ) {
+            let public = SecretKey::from_seed(KeyId([3; 8]), &[3; 32]).public_key();
+            let bytes = mutated(public.to_signify_file("c"), position, byte);
+            if let Ok(text) = std::str::from_utf8(&bytes)
+                && let Ok(parsed) = PublicKey::from_signify_str(text)
+            {
+                prop_assert!(!parsed.verifying_key().is_weak());
+                let encoded = parsed.to_signify_file("c");
+                prop_assert_eq!(encoded.lines().nth(1), text.lines().nth(1));
+            }
+        }
+
+        /// A changed byte in an unencrypted secret key file is refused or yields the same
+        /// signing key: the checksum catches every change to the secret. (The comment and key
+        /// number are not protected by signify's format.)
+        #[test]
+        fn changed_secret_key_file_never_yields_another_key(
+            position in any::<prop::sample::Index>(),
+            byte in any::<u8>(),
+        ) {
+            let secret = SecretKey::from_seed(KeyId([4; 8]), &[4; 32]);
+            let text = secret.to_signify_file("c", None).unwrap().to_string();
+            let bytes = mutated(text, position, byte);
+            if let Ok(text) = std::str::from_utf8(&bytes)
+                && let Ok(parsed) = SecretKey::from_signify_str(text, None)
+            {
+                prop_assert_eq!(
+                    parsed.public_key().verifying_key(),
+                    secret.public_key().verifying_key()
+                );
+                prop_assert_eq!(parsed.sign(MESSAGE), secret.sign(MESSAGE));
+            }
+        }
+    }
+}
