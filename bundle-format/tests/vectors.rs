@@ -597,6 +597,49 @@ fn generate() -> Vec<Vector> {
         );
     }
     {
+        let frame = [b"PK\x03\x04".as_slice(), &good_frame[4..]].concat();
+        add(
+            "payload_not_zstd",
+            "payload.not-zstd",
+            "a payload that is not a zstd frame",
+            signed(&outer, Kind::Submissions, &good_content, &frame, |_| {}),
+        );
+        let mut frame = good_frame.clone();
+        frame[4] |= 0x08;
+        add(
+            "zstd_frame_reserved_bit",
+            "payload.frame-reserved-bit",
+            "the frame header descriptor's reserved bit set",
+            signed(&outer, Kind::Submissions, &good_content, &frame, |_| {}),
+        );
+        let frame = good_frame[..7].to_vec();
+        add(
+            "zstd_frame_header_truncated",
+            "payload.frame-header-truncated",
+            "a payload that ends inside the frame header",
+            signed(&outer, Kind::Submissions, &good_content, &frame, |_| {}),
+        );
+        let frame = good_frame[..good_frame.len() / 2].to_vec();
+        add(
+            "zstd_frame_truncated",
+            "payload.frame-truncated",
+            "a frame cut off in the middle of its block (payload length matches the cut)",
+            signed(&outer, Kind::Submissions, &good_content, &frame, |_| {}),
+        );
+        // A frame and header that both claim 100 bytes more than the blocks hold.
+        let mut frame = raw_frame(&good_content, NORMAL);
+        let stated = good_content.len() as u64 + 100;
+        put(&mut frame, 6, &stated.to_le_bytes());
+        let mut h = header_for(Kind::Submissions, &good_content, &frame);
+        h.content_length = stated;
+        add(
+            "content_shorter_than_declared",
+            "payload.frame-corrupt",
+            "frame and header declare 100 more content bytes than the frame holds",
+            seal(&outer, &message(&h, &frame)),
+        );
+    }
+    {
         let mut h = header_for(Kind::Submissions, &good_content, &good_frame);
         h.content_sha256[0] ^= 1;
         add(
@@ -802,7 +845,7 @@ fn every_committed_vector_has_its_expected_outcome() {
         assert_eq!(outcome(&bytes), expect, "{}", path.display());
         seen += 1;
     }
-    assert!(seen >= 40, "only {seen} vectors committed");
+    assert!(seen >= 50, "only {seen} vectors committed");
 }
 
 #[test]
