@@ -7,6 +7,12 @@
 #![deny(missing_docs)]
 
 pub mod api;
+pub mod batch;
+pub mod config;
 pub mod convert;
+pub mod metrics;
+pub mod openapi;
+pub mod server;
+pub mod status_page;
 pub mod store;
 pub mod validate;

@@ -1,0 +1,62 @@
+//! `sluice-outer serve`
+
+use std::net::SocketAddr;
+
+use anyhow::Context as _;
+
+use super::ConfigArgs;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    config: ConfigArgs,
+    /// Address to listen on (overrides `listen` in the file).
+    #[arg(long, env = "SLUICE_OUTER_LISTEN")]
+    listen: Option<SocketAddr>,
+}
+
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        () = terminate => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    tracing::info!("shutting down: finishing in-flight requests and commits");
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let mut config = args.config.load()?;
+    if let Some(listen) = args.listen {
+        config.listen = listen;
+    }
+    let store = outer::store::Store::open(&config.database)
+        .with_context(|| format!("opening {}", config.database.display()))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("listening on {}", config.listen))?;
+        let local = listener.local_addr().context("reading the bound address")?;
+        // Tests and scripts read this line to learn the port when listening on port 0.
+        println!("listening on {local}");
+        let state = outer::server::AppState::new(store, config.limits.clone());
+        outer::server::serve(listener, state, shutdown_signal())
+            .await
+            .context("serving")
+    })?;
+    println!("stopped");
+    Ok(())
+}

@@ -1,0 +1,235 @@
+//! The service configuration: a TOML file, with command-line and environment overrides applied
+//! by the binary. [`Config::problems`] says everything that is wrong with a file at once.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Most bytes of a configuration file.
+pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
+/// What went wrong loading a configuration file.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is larger than [`MAX_CONFIG_BYTES`].
+    #[error("{path} is {size} bytes; a configuration file is at most {MAX_CONFIG_BYTES}")]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// Its size.
+        size: u64,
+    },
+    /// The file is not valid TOML for this configuration.
+    #[error("{path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong and where (line and column).
+        message: String,
+    },
+    /// The values are out of range.
+    #[error("{path}: {}", problems.join("; "))]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// Every problem found.
+        problems: Vec<String>,
+    },
+}
+
+/// The intake service's configuration.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on.
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// SQLite database file.
+    pub database: PathBuf,
+    /// Limits on requests.
+    #[serde(default)]
+    pub limits: Limits,
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+
+/// Request limits.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Most bytes of a JSON request body.
+    pub max_body_bytes: usize,
+    /// Most bytes of a batch file.
+    pub max_batch_bytes: usize,
+    /// Most data rows of a batch file.
+    pub max_batch_rows: usize,
+    /// Seconds a request may take before it is answered 408.
+    pub request_timeout_secs: u64,
+    /// Requests handled at once; more are refused with 503 at once (load shedding).
+    pub max_concurrent_requests: usize,
+    /// Sustained requests per minute one token may make.
+    pub rate_per_minute: u32,
+    /// Requests one token may make in a burst above the sustained rate.
+    pub rate_burst: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: 8 * 1024 * 1024,
+            max_batch_bytes: 16 * 1024 * 1024,
+            max_batch_rows: 5000,
+            request_timeout_secs: 30,
+            max_concurrent_requests: 1024,
+            rate_per_minute: 6000,
+            rate_burst: 1000,
+        }
+    }
+}
+
+impl Limits {
+    /// The request timeout.
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_timeout_secs)
+    }
+}
+
+impl Config {
+    /// A configuration with defaults and the given database.
+    pub fn with_database(database: PathBuf) -> Config {
+        Config {
+            listen: default_listen(),
+            database,
+            limits: Limits::default(),
+        }
+    }
+
+    /// Reads and checks a configuration file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let read = |source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        };
+        let size = std::fs::metadata(path).map_err(read)?.len();
+        if size > MAX_CONFIG_BYTES {
+            return Err(ConfigError::TooLarge {
+                path: path.to_owned(),
+                size,
+            });
+        }
+        let text = std::fs::read_to_string(path).map_err(read)?;
+        let config: Config = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.to_owned(),
+            message: e.to_string().trim_end().to_owned(),
+        })?;
+        config.validated(path)
+    }
+
+    /// Returns the configuration if [`Config::problems`] finds nothing.
+    pub fn validated(self, path: &Path) -> Result<Config, ConfigError> {
+        let problems = self.problems();
+        if problems.is_empty() {
+            Ok(self)
+        } else {
+            Err(ConfigError::Invalid {
+                path: path.to_owned(),
+                problems,
+            })
+        }
+    }
+
+    /// Every value out of range, as sentences naming the key.
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        let limits = &self.limits;
+        let mut range = |key: &str, value: u64, min: u64, max: u64| {
+            if value < min || value > max {
+                problems.push(format!(
+                    "limits.{key} is {value}; it must be between {min} and {max}"
+                ));
+            }
+        };
+        let as_u64 = |v: usize| u64::try_from(v).unwrap_or(u64::MAX);
+        range(
+            "max_body_bytes",
+            as_u64(limits.max_body_bytes),
+            1024,
+            64 * 1024 * 1024,
+        );
+        range(
+            "max_batch_bytes",
+            as_u64(limits.max_batch_bytes),
+            1024,
+            256 * 1024 * 1024,
+        );
+        range("max_batch_rows", as_u64(limits.max_batch_rows), 1, 100_000);
+        range("request_timeout_secs", limits.request_timeout_secs, 1, 3600);
+        range(
+            "max_concurrent_requests",
+            as_u64(limits.max_concurrent_requests),
+            1,
+            100_000,
+        );
+        range(
+            "rate_per_minute",
+            u64::from(limits.rate_per_minute),
+            1,
+            10_000_000,
+        );
+        range("rate_burst", u64::from(limits.rate_burst), 1, 10_000_000);
+        if self.database.as_os_str().is_empty() {
+            problems.push("database is empty; name the SQLite file".into());
+        } else if self.database.is_dir() {
+            problems.push(format!(
+                "database {} is a directory; name a file",
+                self.database.display()
+            ));
+        }
+        problems
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_minimal_file_gets_defaults_and_bad_values_are_all_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("outer.toml");
+        std::fs::write(&path, "database = \"outer.db\"\n").unwrap();
+        let config = Config::load(&path).unwrap();
+        assert_eq!(config.limits, Limits::default());
+        assert_eq!(config.listen, default_listen());
+
+        std::fs::write(
+            &path,
+            "database = \"outer.db\"\n[limits]\nmax_batch_rows = 0\nrequest_timeout_secs = 0\n",
+        )
+        .unwrap();
+        let err = Config::load(&path).unwrap_err().to_string();
+        assert!(err.contains("limits.max_batch_rows is 0"), "{err}");
+        assert!(err.contains("limits.request_timeout_secs is 0"), "{err}");
+
+        std::fs::write(&path, "database = \"outer.db\"\nlisten = \"nowhere\"\n").unwrap();
+        let err = Config::load(&path).unwrap_err().to_string();
+        assert!(err.contains("line 2"), "{err}");
+
+        std::fs::write(&path, "database = \"outer.db\"\ncolour = \"blue\"\n").unwrap();
+        let err = Config::load(&path).unwrap_err().to_string();
+        assert!(err.contains("colour"), "{err}");
+    }
+}

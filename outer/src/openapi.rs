@@ -1,0 +1,104 @@
+//! The OpenAPI 3.1 description served at `/api/openapi.json`. A test compares its paths with
+//! [`crate::server::served_routes`], so a route cannot be added without describing it.
+
+use serde_json::{Value, json};
+
+fn error_responses(codes: &[&str]) -> Value {
+    let mut responses = serde_json::Map::new();
+    for code in codes {
+        let description = match *code {
+            "400" => "Malformed request",
+            "401" => "No valid token",
+            "403" => "The token's account kind may not do this",
+            "404" => "Not found",
+            "409" => "Conflicts with the stored state",
+            "413" => "Body or file too large, or too many rows",
+            "422" => "Validation failed; every problem is listed",
+            "429" => "Rate limit for this token exceeded",
+            _ => "Error",
+        };
+        responses.insert(
+            (*code).to_owned(),
+            json!({"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}),
+        );
+    }
+    Value::Object(responses)
+}
+
+fn with(mut base: Value, extra: Value) -> Value {
+    if let (Some(base), Some(extra)) = (base.as_object_mut(), extra.as_object()) {
+        for (k, v) in extra {
+            base.insert(k.clone(), v.clone());
+        }
+    }
+    base
+}
+
+/// The document.
+pub fn document() -> Value {
+    let receipt_param = json!({"name": "receipt", "in": "path", "required": true, "schema": {"type": "string", "example": "R20261122-3F9K2Q7M"}});
+    let bearer = json!([{"bearer": []}]);
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Sluice outer intake",
+            "version": "1",
+            "description": "Website filings (new, change, cancellation, withdrawal), batches for access providers, and the status of every receipt."
+        },
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "Error": {"type": "object", "required": ["error", "message"], "properties": {
+                    "error": {"type": "string"}, "message": {"type": "string"},
+                    "problems": {"type": "array", "items": {"$ref": "#/components/schemas/Problem"}}}},
+                "Problem": {"type": "object", "required": ["field", "code", "message"], "properties": {
+                    "field": {"type": "string"}, "code": {"type": "string"}, "message": {"type": "string"}}},
+                "SubmissionRequest": {"type": "object", "required": ["submission"], "properties": {
+                    "on_behalf_of": {"type": "string"},
+                    "submission": {"type": "object", "required": ["kind"], "properties": {
+                        "kind": {"enum": ["new_filing", "change", "cancellation", "withdrawal"]}}}}},
+                "Receipt": {"type": "object", "required": ["receipt", "version", "status_url"], "properties": {
+                    "receipt": {"type": "string"}, "version": {"type": "integer"}, "status_url": {"type": "string"}}},
+                "Status": {"type": "object", "required": ["receipt", "state", "history"], "properties": {
+                    "receipt": {"type": "string"},
+                    "state": {"enum": ["received", "in_transit", "delivered", "awaiting_provider_check", "awaiting_pre_approval", "awaiting_regional_review", "returned_to_provider", "returned_to_submitter", "approved", "rejected", "cancelled", "withdrawn"]},
+                    "history": {"type": "array"}}},
+                "BatchResult": {"type": "object", "required": ["rows", "accepted", "rejected", "results"]}
+            }
+        },
+        "paths": {
+            "/healthz": {"get": {"summary": "Liveness", "responses": {"200": {"description": "ok"}}}},
+            "/metrics": {"get": {"summary": "Prometheus metrics (operator tokens)", "security": bearer,
+                "responses": with(json!({"200": {"description": "text/plain; version=0.0.4"}}), error_responses(&["401", "403", "429"]))}},
+            "/api/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI document"}}}},
+            "/status": {"get": {"summary": "Status page (HTML, Chinese and English)",
+                "parameters": [{"name": "q", "in": "query", "schema": {"type": "string"}, "description": "receipt id or filing number"}],
+                "responses": {"200": {"description": "text/html"}}}},
+            "/api/v1/submissions": {"post": {
+                "summary": "Submit a new filing, change, cancellation or withdrawal",
+                "security": bearer,
+                "parameters": [{"name": "Idempotency-Key", "in": "header", "schema": {"type": "string", "maxLength": 128}}],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SubmissionRequest"}}}},
+                "responses": with(json!({"201": {"description": "Stored durably", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Receipt"}}}}}),
+                    error_responses(&["400", "401", "403", "409", "413", "422", "429"]))}},
+            "/api/v1/submissions/{receipt}": {
+                "get": {"summary": "Latest version and history", "security": bearer, "parameters": [receipt_param],
+                    "responses": with(json!({"200": {"description": "Submission with versions and content hashes"}}), error_responses(&["401", "403", "404", "429"]))},
+                "put": {"summary": "Edit: stores version n+1", "security": bearer, "parameters": [receipt_param],
+                    "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SubmissionRequest"}}}},
+                    "responses": with(json!({"200": {"description": "New version stored", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Receipt"}}}}}),
+                        error_responses(&["400", "401", "403", "404", "409", "413", "422", "429"]))}},
+            "/api/v1/submissions/{receipt}/status": {"get": {"summary": "Status of any receipt ever issued", "parameters": [receipt_param],
+                "responses": with(json!({"200": {"description": "Status", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Status"}}}}}), error_responses(&["404"]))}},
+            "/api/v1/batches": {"post": {"summary": "Batch upload (access providers): CSV or XLSX body", "security": bearer,
+                "requestBody": {"required": true, "content": {"text/csv": {}, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}},
+                "responses": with(json!({"200": {"description": "Per-row results", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BatchResult"}}}}}),
+                    error_responses(&["400", "401", "403", "413", "429"]))}},
+            "/api/v1/batches/template.xlsx": {"get": {"summary": "Batch template (XLSX)", "responses": {"200": {"description": "XLSX file"}}}},
+            "/api/v1/batches/template.csv": {"get": {"summary": "Batch template (CSV)", "responses": {"200": {"description": "CSV file"}}}},
+            "/api/v1/certificates/{filing_number}": {"get": {"summary": "Signed certificate for an approved filing",
+                "parameters": [{"name": "filing_number", "in": "path", "required": true, "schema": {"type": "string"}}],
+                "responses": with(json!({"200": {"description": "The certificate, published at /cert/bazs.cert"}}), error_responses(&["404"]))}}
+        }
+    })
+}
