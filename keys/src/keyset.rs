@@ -104,7 +104,7 @@ pub enum KeysetError {
         found: String,
     },
     /// A line or field does not follow the format.
-    #[error("line {line}: {field}: {problem}")]
+    #[error("{}{field}: {problem}", line_prefix(*line))]
     Malformed {
         /// The 1-based line number.
         line: usize,
@@ -143,7 +143,7 @@ pub enum KeysetError {
         limit: usize,
     },
     /// A key number appears twice.
-    #[error("line {line}: key {key_id} is listed twice")]
+    #[error("{}key {key_id} is listed twice", line_prefix(*line))]
     DuplicateKeyId {
         /// The 1-based line of the second entry (0 for documents built in memory).
         line: usize,
@@ -151,7 +151,7 @@ pub enum KeysetError {
         key_id: KeyId,
     },
     /// A public key appears twice (under two key numbers).
-    #[error("line {line}: the public key of {key_id} is already listed as key {first}")]
+    #[error("{}the public key of {key_id} is already listed as key {first}", line_prefix(*line))]
     DuplicatePublicKey {
         /// The 1-based line of the second entry (0 for documents built in memory).
         line: usize,
@@ -161,7 +161,7 @@ pub enum KeysetError {
         first: KeyId,
     },
     /// A root or inner-cert key lists channels, or a channel-bound key lists none.
-    #[error("line {line}: {role} keys {}", if *.bound { "must list at least one channel" } else { "are not bound to channels; write `channels=-`" })]
+    #[error("{}{role} keys {}", line_prefix(*line), if *.bound { "must list at least one channel" } else { "are not bound to channels" })]
     ChannelsDoNotFitRole {
         /// The 1-based line (0 for documents built in memory).
         line: usize,
@@ -171,7 +171,7 @@ pub enum KeysetError {
         bound: bool,
     },
     /// `not-before` is not before `not-after`.
-    #[error("line {line}: not-before {not_before} is not before not-after {not_after}")]
+    #[error("{}not-before {not_before} is not before not-after {not_after}", line_prefix(*line))]
     EmptyWindow {
         /// The 1-based line (0 for documents built in memory).
         line: usize,
@@ -290,6 +290,15 @@ impl KeysetError {
 }
 
 type Result<T, E = KeysetError> = std::result::Result<T, E>;
+
+/// `line N: ` for errors in a file; nothing for documents built in memory (line 0).
+fn line_prefix(line: usize) -> String {
+    if line == 0 {
+        String::new()
+    } else {
+        format!("line {line}: ")
+    }
+}
 
 /// Whether a role's keys are bound to channels.
 pub fn role_is_channel_bound(role: Role) -> bool {

@@ -219,6 +219,31 @@ fn keyset_life_cycle_from_the_command_line() {
         d,
     );
 
+    // A root key bound to a channel makes no sense; the draft stays as it was.
+    let before = fs::read(d.join("keyset-1")).unwrap();
+    let output = sluice_keys(
+        &[
+            "keyset",
+            "add",
+            "keyset-1",
+            "--key",
+            "outer.pub",
+            "--role",
+            "root",
+            "--channel",
+            "1",
+            "--not-after",
+            "4070908800",
+        ],
+        d,
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        stderr(&output),
+        "error: root keys are not bound to channels\n"
+    );
+    assert_eq!(fs::read(d.join("keyset-1")).unwrap(), before);
+
     // Unsigned, or signed by one root of two: refused.
     let output = sluice_keys(&["keyset", "verify", "keyset-1"], d);
     assert_eq!(output.status.code(), Some(1));
