@@ -1,0 +1,34 @@
+//! `sluice-inner migrate`.
+
+use super::Context;
+
+/// Arguments of `migrate` (none).
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+/// Reports what the start-up migration did.
+pub fn run(_args: Args, context: &mut Context) -> anyhow::Result<()> {
+    context.client()?;
+    let report = context
+        .migration
+        .clone()
+        .unwrap_or(inner::schema::MigrationReport {
+            applied: Vec::new(),
+            current: 0,
+        });
+    if context.json {
+        return super::print_json(&serde_json::json!({
+            "applied": report.applied,
+            "schema_version": report.current,
+        }));
+    }
+    if report.applied.is_empty() {
+        println!("schema is up to date at version {}", report.current);
+    } else {
+        for version in &report.applied {
+            println!("applied migration {version}");
+        }
+        println!("schema is at version {}", report.current);
+    }
+    Ok(())
+}

@@ -1,0 +1,143 @@
+//! Argument parsing and dispatch; one module per subcommand.
+
+use std::str::FromStr as _;
+
+use anyhow::Context as _;
+
+mod cert;
+mod migrate;
+mod query;
+mod review;
+
+/// The inner store of Sluice: migrations, review, certificates and the public query.
+#[derive(Debug, clap::Parser)]
+#[command(name = "sluice-inner", version)]
+pub struct Args {
+    /// PostgreSQL connection string (`host=/run/postgresql dbname=sluice` or a
+    /// `postgresql://` URL).
+    #[arg(
+        long,
+        env = "SLUICE_DATABASE_URL",
+        global = true,
+        hide_env_values = true
+    )]
+    database_url: Option<String>,
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Apply the schema migrations (every other command does this on start too).
+    Migrate(migrate::Args),
+    /// The review queue and reviewers' decisions.
+    #[command(subcommand)]
+    Review(review::Command),
+    /// Electronic filing certificates.
+    #[command(subcommand)]
+    Cert(cert::Command),
+    /// The public query, answered from approved records only.
+    Query(query::Args),
+}
+
+/// What every subcommand gets. The database is connected (and migrated) on first use, so
+/// commands that need none, such as `cert verify`, run without one.
+pub struct Context {
+    database_url: Option<String>,
+    client: Option<postgres::Client>,
+    migration: Option<inner::schema::MigrationReport>,
+    json: bool,
+}
+
+impl Context {
+    /// The database connection, opened and migrated on first use.
+    fn client(&mut self) -> anyhow::Result<&mut postgres::Client> {
+        if self.client.is_none() {
+            let url = self
+                .database_url
+                .as_deref()
+                .context("no database given: pass --database-url or set SLUICE_DATABASE_URL")?;
+            let config = postgres::Config::from_str(url).context("parsing the database URL")?;
+            let mut client = config
+                .connect(postgres::NoTls)
+                .map_err(|e| anyhow::anyhow!("{}", describe(&e)))
+                .context("connecting to the database")?;
+            self.migration =
+                Some(inner::schema::migrate(&mut client).context("migrating the schema")?);
+            self.client = Some(client);
+        }
+        self.client.as_mut().context("database connection lost")
+    }
+}
+
+/// Something the workflow or the store refused, for exit code 3.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Refused(pub String);
+
+/// Something that does not exist, for exit code 4.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct NotFound(pub String);
+
+/// Maps an error to the documented exit code.
+pub fn exit_code(error: &anyhow::Error) -> u8 {
+    if error.downcast_ref::<Refused>().is_some() {
+        3
+    } else if error.downcast_ref::<NotFound>().is_some() {
+        4
+    } else {
+        1
+    }
+}
+
+/// The clock, Unix seconds.
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// Runs the command.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let mut context = Context {
+        database_url: args.database_url,
+        client: None,
+        migration: None,
+        json: args.json,
+    };
+    match args.command {
+        Command::Migrate(args) => migrate::run(args, &mut context),
+        Command::Review(command) => review::run(command, &mut context),
+        Command::Cert(command) => cert::run(command, &mut context),
+        Command::Query(args) => query::run(args, &mut context),
+    }
+}
+
+fn describe(error: &postgres::Error) -> String {
+    match error.as_db_error() {
+        Some(db) => db.message().to_owned(),
+        None => match std::error::Error::source(error) {
+            Some(source) => format!("{error}: {source}"),
+            None => error.to_string(),
+        },
+    }
+}
+
+/// Formats Unix seconds for people.
+fn timestamp(seconds: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(seconds)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| seconds.to_string())
+}
+
+/// Prints a value as pretty JSON.
+fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
