@@ -1,0 +1,295 @@
+//! Batch uploads through the real router: CSV and XLSX files with good and bad rows, limits,
+//! templates; and the OpenAPI description kept in sync with the routes served.
+
+mod common;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use common::{Tokens, store_with_accounts};
+use outer::batch::{COLUMNS, XLSX_MEDIA_TYPE};
+use outer::config::Limits;
+use outer::server::{AppState, router, served_routes};
+use outer::store::Store;
+use serde_json::Value;
+use tower::ServiceExt;
+
+struct App {
+    _dir: tempfile::TempDir,
+    router: Router,
+    store: Store,
+    tokens: Tokens,
+}
+
+fn app_with(limits: Limits) -> App {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, tokens) = store_with_accounts(&dir.path().join("outer.db"));
+    App {
+        router: router(AppState::new(store.clone(), limits)),
+        _dir: dir,
+        store,
+        tokens,
+    }
+}
+
+impl App {
+    async fn upload(&self, token: &str, content_type: &str, file: Vec<u8>) -> (StatusCode, Value) {
+        let request = Request::post("/api/v1/batches")
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", content_type)
+            .body(Body::from(file))
+            .unwrap();
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 26)
+            .await
+            .unwrap();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    async fn get(&self, path: &str) -> (StatusCode, Vec<u8>, String) {
+        let response = self
+            .router
+            .clone()
+            .oneshot(Request::get(path).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 26)
+            .await
+            .unwrap();
+        (status, bytes.to_vec(), content_type)
+    }
+}
+
+/// A row for a company with a valid credit code, changed by `edit`.
+fn row(domain: &str, edit: &[(&str, &str)]) -> Vec<String> {
+    let mut values: Vec<(&str, String)> = vec![
+        ("on_behalf_of", "customer_a".into()),
+        ("subject_name", "深圳市示例信息技术有限公司".into()),
+        ("subject_nature", "enterprise".into()),
+        (
+            "subject_certificate_type",
+            "unified_social_credit_code".into(),
+        ),
+        ("subject_certificate_number", "914403001922038216".into()),
+        ("subject_region_code", "440305".into()),
+        ("subject_address", "广东省深圳市南山区科技园路1号".into()),
+        ("subject_investor", "深圳市示例信息技术有限公司".into()),
+        ("principal_name", "李四海".into()),
+        ("principal_certificate_type", "resident_id".into()),
+        ("principal_certificate_number", "440524188001010014".into()),
+        ("principal_mobile_phones", "13612345670".into()),
+        ("principal_office_phones", "0755-86013388".into()),
+        ("principal_email", "lisihai@example.com".into()),
+        ("website_name", "示例信息门户".into()),
+        ("website_domains", format!("{domain};www.{domain}")),
+        ("website_home_urls", format!("https://www.{domain}/")),
+        ("website_service_types", "portal;blog".into()),
+        ("website_pre_approvals", "".into()),
+        ("access_method", "colocation".into()),
+        ("server_region_code", "440305".into()),
+        ("ip_ranges", "202.96.134.0/28;240e:ff::/64".into()),
+    ];
+    for (column, value) in edit {
+        let slot = values.iter_mut().find(|(c, _)| c == column).unwrap();
+        slot.1 = (*value).to_owned();
+    }
+    COLUMNS
+        .iter()
+        .map(|(c, _)| values.iter().find(|(v, _)| v == c).unwrap().1.clone())
+        .collect()
+}
+
+fn header() -> Vec<String> {
+    COLUMNS.iter().map(|(c, _)| (*c).to_owned()).collect()
+}
+
+fn csv_file(rows: &[Vec<String>]) -> Vec<u8> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record(header()).unwrap();
+    for row in rows {
+        writer.write_record(row).unwrap();
+    }
+    writer.into_inner().unwrap()
+}
+
+fn xlsx_file(rows: &[Vec<String>]) -> Vec<u8> {
+    let mut workbook = rust_xlsxwriter::Workbook::new();
+    let sheet = workbook.add_worksheet();
+    for (r, cells) in std::iter::once(header())
+        .chain(rows.iter().cloned())
+        .enumerate()
+    {
+        for (c, value) in cells.iter().enumerate() {
+            sheet
+                .write_string(u32::try_from(r).unwrap(), u16::try_from(c).unwrap(), value)
+                .unwrap();
+        }
+    }
+    workbook.save_to_buffer().unwrap()
+}
+
+fn mixed_rows() -> Vec<Vec<String>> {
+    vec![
+        row("example-one.cn", &[]),
+        // Wrong check character on the credit code.
+        row(
+            "example-two.cn",
+            &[("subject_certificate_number", "914403001922038217")],
+        ),
+        row("例子三.中国", &[]),
+        // Unknown nature and a private address.
+        row(
+            "example-four.cn",
+            &[("subject_nature", "company"), ("ip_ranges", "10.0.0.1")],
+        ),
+        // News site without the news pre-approval.
+        row("example-five.cn", &[("website_service_types", "news")]),
+        row(
+            "example-six.cn",
+            &[
+                ("website_service_types", "news"),
+                ("website_pre_approvals", "news:国新网许字2026001号"),
+            ],
+        ),
+    ]
+}
+
+async fn check_mixed_result(app: &App, status: StatusCode, body: &Value) {
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["rows"], 6);
+    assert_eq!(body["accepted"], 3);
+    assert_eq!(body["rejected"], 3);
+    let results = body["results"].as_array().unwrap();
+    let rows: Vec<u64> = results.iter().map(|r| r["row"].as_u64().unwrap()).collect();
+    assert_eq!(
+        rows,
+        [2, 3, 4, 5, 6, 7],
+        "spreadsheet row numbers, header is row 1"
+    );
+    let accepted: Vec<bool> = results.iter().map(|r| r["receipt"].is_string()).collect();
+    assert_eq!(accepted, [true, false, true, false, false, true]);
+    assert_eq!(results[1]["problems"][0]["code"], "uscc.check_digit");
+    assert_eq!(results[3]["problems"][0]["code"], "batch.unknown_value");
+    assert_eq!(results[3]["problems"][0]["field"], "subject_nature");
+    assert_eq!(results[4]["problems"][0]["code"], "pre_approval.required");
+    // The good rows are stored, for the customer, by the provider.
+    let stored = app.store.versions_to_export(100).await.unwrap();
+    assert_eq!(stored.len(), 3);
+    assert!(stored.iter().all(|v| v.submitter == "customer_a"
+        && v.access_provider.as_deref() == Some("provider_1")
+        && v.hash_matches()));
+}
+
+#[tokio::test]
+async fn csv_batch_stores_good_rows_and_names_bad_ones() {
+    let app = app_with(Limits::default());
+    let (status, body) = app
+        .upload(&app.tokens.provider, "text/csv", csv_file(&mixed_rows()))
+        .await;
+    check_mixed_result(&app, status, &body).await;
+}
+
+#[tokio::test]
+async fn xlsx_batch_stores_good_rows_and_names_bad_ones() {
+    let app = app_with(Limits::default());
+    let (status, body) = app
+        .upload(
+            &app.tokens.provider,
+            XLSX_MEDIA_TYPE,
+            xlsx_file(&mixed_rows()),
+        )
+        .await;
+    check_mixed_result(&app, status, &body).await;
+}
+
+#[tokio::test]
+async fn files_over_the_row_or_size_limit_are_refused_with_a_clear_message() {
+    let app = app_with(Limits {
+        max_batch_rows: 3,
+        max_batch_bytes: 64 * 1024,
+        ..Limits::default()
+    });
+    let rows: Vec<Vec<String>> = (0..4)
+        .map(|i| row(&format!("example{i}.cn"), &[]))
+        .collect();
+    let (status, body) = app
+        .upload(&app.tokens.provider, "text/csv", csv_file(&rows))
+        .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("more than 3 data rows"),
+        "{body}"
+    );
+    let (status, body) = app
+        .upload(&app.tokens.provider, "text/csv", vec![b'a'; 65 * 1024])
+        .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(body["error"], "payload_too_large");
+    let (status, body) = app
+        .upload(
+            &app.tokens.provider,
+            "text/csv",
+            b"subject_name,colour\n".to_vec(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["message"].as_str().unwrap().contains("colour"),
+        "{body}"
+    );
+    assert!(app.store.versions_to_export(10).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn templates_download_and_upload_as_they_are() {
+    let app = app_with(Limits::default());
+    let (status, xlsx, content_type) = app.get("/api/v1/batches/template.xlsx").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(content_type, XLSX_MEDIA_TYPE);
+    let (status, csv, content_type) = app.get("/api/v1/batches/template.csv").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(content_type.starts_with("text/csv"));
+    // The example row of each template is a valid filing (its provider is the uploader).
+    for (file, media_type) in [(xlsx, XLSX_MEDIA_TYPE), (csv, "text/csv")] {
+        let (status, body) = app.upload(&app.tokens.provider, media_type, file).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body["accepted"], 1, "{body}");
+    }
+}
+
+#[tokio::test]
+async fn openapi_describes_exactly_the_routes_served() {
+    let app = app_with(Limits::default());
+    let (status, bytes, _) = app.get("/api/openapi.json").await;
+    assert_eq!(status, StatusCode::OK);
+    let document: Value = serde_json::from_slice(&bytes).unwrap();
+    let paths = document["paths"].as_object().unwrap();
+    let served = served_routes();
+    for (method, path) in &served {
+        assert!(
+            paths.get(*path).and_then(|p| p.get(*method)).is_some(),
+            "{method} {path} is served but not described"
+        );
+    }
+    for (path, item) in paths {
+        for method in item.as_object().unwrap().keys() {
+            assert!(
+                served.iter().any(|(m, p)| m == method && p == path),
+                "{method} {path} is described but not served"
+            );
+        }
+    }
+}
