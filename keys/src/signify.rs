@@ -320,7 +320,8 @@ pub(crate) fn decode_record(
             line,
             field,
             expected: len,
-            found: encoded.len() / 4 * 3,
+            found: (encoded.len() / 4 * 3)
+                .saturating_sub(encoded.bytes().rev().take_while(|&b| b == b'=').count()),
         });
     }
     let record = BASE64

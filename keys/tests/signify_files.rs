@@ -352,6 +352,10 @@ fn malformed_key_files_get_errors_naming_line_and_field() {
             "<text> line 2: the public key is 7 bytes, expected 42",
         ),
         (
+            format!("untrusted comment: x\n{}\n", "A".repeat(200)),
+            "<text> line 2: the public key is 150 bytes, expected 42",
+        ),
+        (
             format!("{good}extra line\n"),
             "<text> line 3: unexpected text after the key or signature",
         ),
