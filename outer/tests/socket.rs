@@ -1,0 +1,237 @@
+//! The service over a real TCP socket: submissions, graceful shutdown, and the status page as
+//! headless Chromium renders it.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use bundle_format::records::{ReviewState, StatusChange};
+use common::{http, new_filing, store_with_accounts};
+use outer::config::Limits;
+use outer::server::{AppState, serve};
+use outer::store::Store;
+use serde_json::Value;
+
+struct Running {
+    addr: SocketAddr,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+async fn start(store: Store) -> Running {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let state = AppState::new(store, Limits::default());
+    let task = tokio::spawn(serve(listener, state, async move {
+        let _ = stopped.await;
+    }));
+    Running { addr, stop, task }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn submissions_over_a_socket_survive_a_graceful_shutdown() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("outer.db");
+    let (store, tokens) = store_with_accounts(&path);
+    let running = start(store).await;
+
+    let (status, body) = http(running.addr, "GET", "/healthz", None, None)
+        .await
+        .unwrap();
+    assert_eq!((status, body.as_str()), (200, "ok\n"));
+    let mut receipts = Vec::new();
+    for domain in ["example.cn", "example.com.cn", "例子.中国"] {
+        let (status, body) = http(
+            running.addr,
+            "POST",
+            "/api/v1/submissions",
+            Some(&tokens.owner),
+            Some(&new_filing(domain)),
+        )
+        .await
+        .unwrap();
+        assert_eq!(status, 201, "{body}");
+        let body: Value = serde_json::from_str(&body).unwrap();
+        receipts.push(body["receipt"].as_str().unwrap().to_owned());
+    }
+    let (status, _) = http(
+        running.addr,
+        "POST",
+        "/api/v1/submissions",
+        None,
+        Some(&new_filing("example.cn")),
+    )
+    .await
+    .unwrap();
+    assert_eq!(status, 401);
+
+    running.stop.send(()).unwrap();
+    running.task.await.unwrap().unwrap();
+    assert!(
+        http(running.addr, "GET", "/healthz", None, None)
+            .await
+            .is_err(),
+        "the listener is closed after shutdown"
+    );
+
+    let reopened = Store::open(&path).unwrap();
+    for receipt in &receipts {
+        let record = reopened.receipt(receipt).await.unwrap().unwrap();
+        assert_eq!(record.status.state.as_str(), "received");
+        assert!(record.latest.unwrap().hash_matches());
+    }
+}
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// Runs headless Chromium with the flags of a locked-down test browser plus `extra`.
+async fn chromium(profile: &Path, extra: &[String]) -> std::process::Output {
+    assert!(
+        Path::new(CHROMIUM).exists(),
+        "{CHROMIUM} is missing: install the Debian package `chromium` (apt-get install chromium)"
+    );
+    let mut command = tokio::process::Command::new(CHROMIUM);
+    command
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--hide-scrollbars",
+            "--window-size=1000,800",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(extra)
+        .kill_on_drop(true);
+    // A guard against a hung browser, not a speed assertion.
+    tokio::time::timeout(std::time::Duration::from_secs(120), command.output())
+        .await
+        .expect("chromium did not finish within two minutes")
+        .expect("chromium could not be started")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_page_renders_in_headless_chromium() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, tokens) = store_with_accounts(&dir.path().join("outer.db"));
+    let running = start(store.clone()).await;
+    let (status, body) = http(
+        running.addr,
+        "POST",
+        "/api/v1/submissions",
+        Some(&tokens.owner),
+        Some(&new_filing("example.cn")),
+    )
+    .await
+    .unwrap();
+    assert_eq!(status, 201, "{body}");
+    let body: Value = serde_json::from_str(&body).unwrap();
+    let receipt = body["receipt"].as_str().unwrap().to_owned();
+    store
+        .mark_in_transit(vec![(receipt.clone(), 1)], 12, [3; 32], 1_790_000_000)
+        .await
+        .unwrap();
+    store
+        .apply_status_change(StatusChange {
+            event_id: 8,
+            receipt: receipt.clone(),
+            version: 1,
+            state: ReviewState::ReturnedToSubmitter,
+            at: 1_790_000_500,
+            reason: Some("网站名称与内容不符 <b>请修改</b>".into()),
+            filing_number: None,
+        })
+        .await
+        .unwrap();
+
+    let profile = tempfile::tempdir().unwrap();
+    let url = format!("http://{}/status?q={receipt}", running.addr);
+    let output = chromium(profile.path(), &["--dump-dom".into(), url.clone()]).await;
+    let dom = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(dom.contains(&receipt), "{dom}");
+    assert!(
+        dom.contains("已退回，请修改"),
+        "Chinese state missing: {dom}"
+    );
+    assert!(
+        dom.contains("Returned for changes"),
+        "English state missing: {dom}"
+    );
+    assert!(dom.contains("传输中"), "history shows the transit: {dom}");
+    assert!(dom.contains("#12"), "history shows the bundle: {dom}");
+    assert!(
+        dom.contains("&lt;b&gt;请修改&lt;/b&gt;") && !dom.contains("<b>请修改</b>"),
+        "the reviewer's text is escaped: {dom}"
+    );
+
+    let unknown = format!("http://{}/status?q=R20261122-ZZZZZZZZ", running.addr);
+    let output = chromium(profile.path(), &["--dump-dom".into(), unknown]).await;
+    let dom = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        dom.contains("未找到") && dom.contains("No record found"),
+        "{dom}"
+    );
+
+    // SLUICE_KEEP_SCREENSHOT=FILE keeps the screenshot for a person to look at.
+    let shot = std::env::var_os("SLUICE_KEEP_SCREENSHOT")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| dir.path().join("status.png"));
+    let output = chromium(
+        profile.path(),
+        &[format!("--screenshot={}", shot.display()), url],
+    )
+    .await;
+    assert!(
+        output.status.success(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let (dark, colours) = screenshot_ink(&shot);
+    assert!(
+        dark > 2000,
+        "the screenshot shows almost no text ({dark} dark pixels)"
+    );
+    assert!(
+        colours >= 3,
+        "the screenshot has {colours} colours; the page did not render"
+    );
+
+    running.stop.send(()).unwrap();
+    running.task.await.unwrap().unwrap();
+}
+
+/// Counts dark pixels and distinct coarse colours in a PNG screenshot.
+fn screenshot_ink(path: &Path) -> (usize, usize) {
+    let file = std::fs::File::open(path)
+        .unwrap_or_else(|e| panic!("no screenshot at {}: {e}", path.display()));
+    let mut decoder = png::Decoder::new(std::io::BufReader::new(file));
+    decoder.set_transformations(png::Transformations::normalize_to_color8());
+    let mut reader = decoder.read_info().unwrap();
+    let mut pixels = vec![0; reader.output_buffer_size()];
+    let frame = reader.next_frame(&mut pixels).unwrap();
+    let channels = frame.color_type.samples();
+    let mut dark = 0;
+    let mut colours = std::collections::HashSet::new();
+    for pixel in pixels[..frame.buffer_size()].chunks(channels) {
+        let (r, g, b) = if channels >= 3 {
+            (pixel[0], pixel[1], pixel[2])
+        } else {
+            (pixel[0], pixel[0], pixel[0])
+        };
+        if u16::from(r) + u16::from(g) + u16::from(b) < 300 {
+            dark += 1;
+        }
+        colours.insert((r >> 5, g >> 5, b >> 5));
+    }
+    (dark, colours.len())
+}
