@@ -89,38 +89,56 @@ impl Record {
         match self {
             Record::Submission(version) => version.check(),
             Record::Ack(ack) => {
-                at_most("ack.receipts", ack.receipts.len(), MAX_ACKED_RECEIPTS)?;
+                at_most(
+                    &Path::Root("ack.receipts"),
+                    ack.receipts.len(),
+                    MAX_ACKED_RECEIPTS,
+                )?;
                 for (i, receipt) in ack.receipts.iter().enumerate() {
-                    text_field(&format!("ack.receipts[{i}].receipt"), &receipt.receipt)?;
+                    text_field(
+                        &Path::Root("ack.receipts").index(i).field("receipt"),
+                        &receipt.receipt,
+                    )?;
                     if let Some(reason) = &receipt.reason {
-                        text_field(&format!("ack.receipts[{i}].reason"), reason)?;
+                        text_field(&Path::Root("ack.receipts").index(i).field("reason"), reason)?;
                     }
                 }
                 Ok(())
             }
             Record::SequenceReport(report) => at_most(
-                "sequence_report.missing",
+                &Path::Root("sequence_report.missing"),
                 report.missing.len(),
                 MAX_MISSING_SEQUENCES,
             ),
             Record::StatusChange(change) => {
-                text_field("status_change.receipt", &change.receipt)?;
-                opt_text_field("status_change.reason", &change.reason)?;
-                opt_text_field("status_change.filing_number", &change.filing_number)
+                text_field(&Path::Root("status_change.receipt"), &change.receipt)?;
+                opt_text_field(&Path::Root("status_change.reason"), &change.reason)?;
+                opt_text_field(
+                    &Path::Root("status_change.filing_number"),
+                    &change.filing_number,
+                )
             }
             Record::Certificate(certificate) => {
-                text_field("certificate.filing_number", &certificate.filing_number)?;
-                text_field("certificate.receipt", &certificate.receipt)?;
-                opt_text_field("certificate.supersedes", &certificate.supersedes)?;
+                text_field(
+                    &Path::Root("certificate.filing_number"),
+                    &certificate.filing_number,
+                )?;
+                text_field(&Path::Root("certificate.receipt"), &certificate.receipt)?;
+                opt_text_field(
+                    &Path::Root("certificate.supersedes"),
+                    &certificate.supersedes,
+                )?;
                 at_most(
-                    "certificate.document",
+                    &Path::Root("certificate.document"),
                     certificate.document.len(),
                     MAX_CERTIFICATE_BYTES,
                 )
             }
-            Record::Keyset(keyset) => {
-                at_most("keyset.document", keyset.document.len(), MAX_KEYSET_BYTES)
-            }
+            Record::Keyset(keyset) => at_most(
+                &Path::Root("keyset.document"),
+                keyset.document.len(),
+                MAX_KEYSET_BYTES,
+            ),
         }
     }
 
@@ -147,31 +165,60 @@ pub struct ShapeError {
     pub problem: String,
 }
 
-fn at_most(field: &str, len: usize, max: usize) -> Result<(), ShapeError> {
+/// The path of a field, built on the stack as a check descends and rendered only when a limit
+/// is broken, so checking a record in shape allocates nothing.
+#[derive(Clone, Copy)]
+enum Path<'a> {
+    Root(&'static str),
+    Field(&'a Path<'a>, &'static str),
+    Index(&'a Path<'a>, usize),
+}
+
+impl Path<'_> {
+    fn field(&self, name: &'static str) -> Path<'_> {
+        Path::Field(self, name)
+    }
+
+    fn index(&self, i: usize) -> Path<'_> {
+        Path::Index(self, i)
+    }
+}
+
+impl std::fmt::Display for Path<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Path::Root(name) => f.write_str(name),
+            Path::Field(parent, name) => write!(f, "{parent}.{name}"),
+            Path::Index(parent, i) => write!(f, "{parent}[{i}]"),
+        }
+    }
+}
+
+fn at_most(field: &Path<'_>, len: usize, max: usize) -> Result<(), ShapeError> {
     if len > max {
         return Err(ShapeError {
-            field: field.to_owned(),
+            field: field.to_string(),
             problem: format!("{len} entries or bytes, at most {max} allowed"),
         });
     }
     Ok(())
 }
 
-fn text_field(field: &str, value: &str) -> Result<(), ShapeError> {
+fn text_field(field: &Path<'_>, value: &str) -> Result<(), ShapeError> {
     at_most(field, value.len(), MAX_TEXT_BYTES)
 }
 
-fn opt_text_field(field: &str, value: &Option<String>) -> Result<(), ShapeError> {
+fn opt_text_field(field: &Path<'_>, value: &Option<String>) -> Result<(), ShapeError> {
     match value {
         Some(value) => text_field(field, value),
         None => Ok(()),
     }
 }
 
-fn text_list(field: &str, values: &[String], max: usize) -> Result<(), ShapeError> {
+fn text_list(field: &Path<'_>, values: &[String], max: usize) -> Result<(), ShapeError> {
     at_most(field, values.len(), max)?;
     for (i, value) in values.iter().enumerate() {
-        text_field(&format!("{field}[{i}]"), value)?;
+        text_field(&field.index(i), value)?;
     }
     Ok(())
 }
@@ -201,10 +248,13 @@ pub struct SubmissionVersion {
 impl SubmissionVersion {
     /// Checks shape limits; see [`Record::check`].
     pub fn check(&self) -> Result<(), ShapeError> {
-        text_field("submission.receipt", &self.receipt)?;
-        text_field("submission.submitter", &self.submitter)?;
-        opt_text_field("submission.access_provider", &self.access_provider)?;
-        self.body.check("submission.body")
+        text_field(&Path::Root("submission.receipt"), &self.receipt)?;
+        text_field(&Path::Root("submission.submitter"), &self.submitter)?;
+        opt_text_field(
+            &Path::Root("submission.access_provider"),
+            &self.access_provider,
+        )?;
+        self.body.check(&Path::Root("submission.body"))
     }
 
     /// Whether `content_hash` matches `body`.
@@ -252,27 +302,27 @@ pub enum Submission {
 }
 
 impl Submission {
-    fn check(&self, at: &str) -> Result<(), ShapeError> {
+    fn check(&self, at: &Path<'_>) -> Result<(), ShapeError> {
         match self {
-            Submission::NewFiling(filing) => filing.check(&format!("{at}.new_filing")),
+            Submission::NewFiling(filing) => filing.check(&at.field("new_filing")),
             Submission::Change {
                 filing_number,
                 change,
             } => {
-                text_field(&format!("{at}.filing_number"), filing_number)?;
-                change.check(&format!("{at}.change"))
+                text_field(&at.field("filing_number"), filing_number)?;
+                change.check(&at.field("change"))
             }
             Submission::Cancellation {
                 filing_number,
                 reason,
                 ..
             } => {
-                text_field(&format!("{at}.filing_number"), filing_number)?;
-                text_field(&format!("{at}.reason"), reason)
+                text_field(&at.field("filing_number"), filing_number)?;
+                text_field(&at.field("reason"), reason)
             }
             Submission::Withdrawal { receipt, reason } => {
-                text_field(&format!("{at}.receipt"), receipt)?;
-                text_field(&format!("{at}.reason"), reason)
+                text_field(&at.field("receipt"), receipt)?;
+                text_field(&at.field("reason"), reason)
             }
         }
     }
@@ -302,24 +352,24 @@ pub enum Change {
 }
 
 impl Change {
-    fn check(&self, at: &str) -> Result<(), ShapeError> {
+    fn check(&self, at: &Path<'_>) -> Result<(), ShapeError> {
         match self {
-            Change::Subject(subject) => subject.check(&format!("{at}.subject")),
+            Change::Subject(subject) => subject.check(&at.field("subject")),
             Change::Website {
                 website_number,
                 website,
             } => {
-                text_field(&format!("{at}.website_number"), website_number)?;
-                website.check(&format!("{at}.website"))
+                text_field(&at.field("website_number"), website_number)?;
+                website.check(&at.field("website"))
             }
             Change::Access {
                 website_number,
                 access,
             } => {
-                text_field(&format!("{at}.website_number"), website_number)?;
-                access.check(&format!("{at}.access"))
+                text_field(&at.field("website_number"), website_number)?;
+                access.check(&at.field("access"))
             }
-            Change::AddedWebsite(website) => website.check(&format!("{at}.added_website")),
+            Change::AddedWebsite(website) => website.check(&at.field("added_website")),
         }
     }
 }
@@ -347,22 +397,23 @@ pub struct Filing {
 }
 
 impl Filing {
-    fn check(&self, at: &str) -> Result<(), ShapeError> {
-        self.subject.check(&format!("{at}.subject"))?;
-        at_most(&format!("{at}.websites"), self.websites.len(), MAX_WEBSITES)?;
+    fn check(&self, at: &Path<'_>) -> Result<(), ShapeError> {
+        self.subject.check(&at.field("subject"))?;
+        at_most(&at.field("websites"), self.websites.len(), MAX_WEBSITES)?;
         for (i, website) in self.websites.iter().enumerate() {
-            website.check(&format!("{at}.websites[{i}]"))?;
+            website.check(&at.field("websites").index(i))?;
         }
         at_most(
-            &format!("{at}.attachments"),
+            &at.field("attachments"),
             self.attachments.len(),
             MAX_ATTACHMENTS,
         )?;
         for (i, attachment) in self.attachments.iter().enumerate() {
-            let field = format!("{at}.attachments[{i}]");
-            text_field(&format!("{field}.media_type"), &attachment.media_type)?;
+            let attachments = at.field("attachments");
+            let field = attachments.index(i);
+            text_field(&field.field("media_type"), &attachment.media_type)?;
             at_most(
-                &format!("{field}.bytes"),
+                &field.field("bytes"),
                 attachment.bytes.len(),
                 MAX_ATTACHMENT_BYTES,
             )?;
@@ -394,15 +445,12 @@ pub struct Subject {
 }
 
 impl Subject {
-    fn check(&self, at: &str) -> Result<(), ShapeError> {
-        text_field(&format!("{at}.name"), &self.name)?;
-        text_field(
-            &format!("{at}.certificate_number"),
-            &self.certificate_number,
-        )?;
-        text_field(&format!("{at}.address"), &self.address)?;
-        text_field(&format!("{at}.investor"), &self.investor)?;
-        self.principal.check(&format!("{at}.principal"))
+    fn check(&self, at: &Path<'_>) -> Result<(), ShapeError> {
+        text_field(&at.field("name"), &self.name)?;
+        text_field(&at.field("certificate_number"), &self.certificate_number)?;
+        text_field(&at.field("address"), &self.address)?;
+        text_field(&at.field("investor"), &self.investor)?;
+        self.principal.check(&at.field("principal"))
     }
 }
 
@@ -466,23 +514,20 @@ pub struct Person {
 }
 
 impl Person {
-    fn check(&self, at: &str) -> Result<(), ShapeError> {
-        text_field(&format!("{at}.name"), &self.name)?;
-        text_field(
-            &format!("{at}.certificate_number"),
-            &self.certificate_number,
-        )?;
+    fn check(&self, at: &Path<'_>) -> Result<(), ShapeError> {
+        text_field(&at.field("name"), &self.name)?;
+        text_field(&at.field("certificate_number"), &self.certificate_number)?;
         text_list(
-            &format!("{at}.mobile_phones"),
+            &at.field("mobile_phones"),
             &self.mobile_phones,
             MAX_SMALL_LIST,
         )?;
         text_list(
-            &format!("{at}.office_phones"),
+            &at.field("office_phones"),
             &self.office_phones,
             MAX_SMALL_LIST,
         )?;
-        text_field(&format!("{at}.email"), &self.email)
+        text_field(&at.field("email"), &self.email)
     }
 }
 
@@ -506,36 +551,32 @@ pub struct Website {
 }
 
 impl Website {
-    fn check(&self, at: &str) -> Result<(), ShapeError> {
-        text_field(&format!("{at}.name"), &self.name)?;
+    fn check(&self, at: &Path<'_>) -> Result<(), ShapeError> {
+        text_field(&at.field("name"), &self.name)?;
         text_list(
-            &format!("{at}.home_urls"),
+            &at.field("home_urls"),
             &self.home_urls,
             MAX_HOME_URLS_PER_WEBSITE,
         )?;
-        text_list(
-            &format!("{at}.domains"),
-            &self.domains,
-            MAX_DOMAINS_PER_WEBSITE,
-        )?;
+        text_list(&at.field("domains"), &self.domains, MAX_DOMAINS_PER_WEBSITE)?;
         at_most(
-            &format!("{at}.service_types"),
+            &at.field("service_types"),
             self.service_types.len(),
             MAX_SMALL_LIST,
         )?;
         at_most(
-            &format!("{at}.pre_approvals"),
+            &at.field("pre_approvals"),
             self.pre_approvals.len(),
             MAX_SMALL_LIST,
         )?;
         for (i, approval) in self.pre_approvals.iter().enumerate() {
             text_field(
-                &format!("{at}.pre_approvals[{i}].document_number"),
+                &at.field("pre_approvals").index(i).field("document_number"),
                 &approval.document_number,
             )?;
         }
-        self.access.check(&format!("{at}.access"))?;
-        self.principal.check(&format!("{at}.principal"))
+        self.access.check(&at.field("access"))?;
+        self.principal.check(&at.field("principal"))
     }
 }
 
@@ -614,10 +655,10 @@ pub struct Access {
 }
 
 impl Access {
-    fn check(&self, at: &str) -> Result<(), ShapeError> {
-        text_field(&format!("{at}.provider"), &self.provider)?;
+    fn check(&self, at: &Path<'_>) -> Result<(), ShapeError> {
+        text_field(&at.field("provider"), &self.provider)?;
         at_most(
-            &format!("{at}.ip_ranges"),
+            &at.field("ip_ranges"),
             self.ip_ranges.len(),
             MAX_IP_RANGES_PER_WEBSITE,
         )
