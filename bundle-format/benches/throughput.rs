@@ -41,7 +41,8 @@ fn main() {
     let signer = TestSigner::named("outer-bundle");
     let keys = KeyTable::default().with(&signer, Role::OuterBundle, Some(CHANNEL));
     let mut cfg = config(Kind::Submissions);
-    cfg.part_content_bytes = bundle_format::header::MAX_CONTENT_BYTES as usize;
+    cfg.part_content_bytes =
+        usize::try_from(bundle_format::header::MAX_CONTENT_BYTES).expect("256 MiB fits a usize");
     let expect = Expectation {
         role: Role::OuterBundle,
         channel: ChannelId(CHANNEL),
