@@ -13,7 +13,7 @@ use bundle_format::{
 };
 use common::bundles::{CHANNEL, config, write_all, write_one};
 use common::samples::{return_records, submission};
-use common::{KeyTable, NOW, TestSigner, run_tool};
+use common::{KeyTable, Member, NOW, TestSigner, real_keyset, run_tool};
 use keys::{ChannelId, Role};
 
 fn outer() -> TestSigner {
@@ -379,4 +379,42 @@ fn stock_tools_verify_and_decode_what_the_library_writes() {
         bundle_format::payload::decode_records(&content, Kind::Submissions).unwrap(),
         records
     );
+}
+
+/// Against a real `keys::Keyset` signed by a root key: the channel's keys verify, a revoked key
+/// is refused from its revocation on, and a root key cannot sign bundles.
+#[test]
+fn real_keyset_decides_which_bundles_verify() {
+    let (outer, inner, revoked, root) = (
+        outer(),
+        inner(),
+        TestSigner::named("outer-bundle-revoked"),
+        TestSigner::named("root"),
+    );
+    let keyset = real_keyset(&[
+        Member::new(&outer, Role::OuterBundle, Some(CHANNEL)),
+        Member::new(&inner, Role::InnerReturn, Some(CHANNEL)),
+        Member {
+            revoked_at: Some(NOW - 60),
+            ..Member::new(&revoked, Role::OuterBundle, Some(CHANNEL))
+        },
+    ]);
+    let limits = ReadLimits::default();
+    let file = write_one(&outer, config(Kind::Submissions), &[submission(1)]);
+    read_bundle(&file, &keyset, &expect(Role::OuterBundle), &limits).unwrap();
+    let file = write_one(&inner, config(Kind::Return), &return_records());
+    read_bundle(&file, &keyset, &expect(Role::InnerReturn), &limits).unwrap();
+
+    let file = write_one(&revoked, config(Kind::Submissions), &[submission(1)]);
+    let err = read_bundle(&file, &keyset, &expect(Role::OuterBundle), &limits).unwrap_err();
+    assert_eq!(err.code(), "envelope.key-revoked");
+    let earlier = Expectation {
+        at: NOW - 120,
+        ..expect(Role::OuterBundle)
+    };
+    read_bundle(&file, &keyset, &earlier, &limits).unwrap();
+
+    let file = write_one(&root, config(Kind::Heartbeat), &[]);
+    let err = read_bundle(&file, &keyset, &expect(Role::OuterBundle), &limits).unwrap_err();
+    assert_eq!(err.code(), "envelope.key-wrong-role");
 }

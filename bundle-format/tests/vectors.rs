@@ -23,7 +23,7 @@ use bundle_format::payload::encode_record;
 use bundle_format::records::{Record, Website};
 use bundle_format::{BundleId, Expectation, Kind, ReadLimits, read_bundle};
 use common::samples::{return_records, submission};
-use common::{KeyTable, NOW, TestSigner};
+use common::{Member, NOW, TestSigner, real_keyset};
 use keys::{ChannelId, Role};
 use sha2::{Digest, Sha256};
 
@@ -43,12 +43,17 @@ fn stranger() -> TestSigner {
 }
 
 /// The keyset every vector is judged against, at [`NOW`], as an outer-bundle reader on
-/// channel 1.
-fn keyset() -> KeyTable {
-    KeyTable::default()
-        .with(&outer(), Role::OuterBundle, Some(CHANNEL))
-        .with(&inner(), Role::InnerReturn, Some(CHANNEL))
-        .with_window(&expired(), Role::OuterBundle, CHANNEL, (0, NOW - 86_400))
+/// channel 1: a real `keys::Keyset` signed by the test root key.
+fn keyset() -> keys::Keyset {
+    let (outer, inner, expired) = (outer(), inner(), expired());
+    real_keyset(&[
+        Member::new(&outer, Role::OuterBundle, Some(CHANNEL)),
+        Member::new(&inner, Role::InnerReturn, Some(CHANNEL)),
+        Member {
+            window: (0, NOW - 86_400),
+            ..Member::new(&expired, Role::OuterBundle, Some(CHANNEL))
+        },
+    ])
 }
 
 fn expectation() -> Expectation {

@@ -320,3 +320,50 @@ pub mod bundles {
         files.remove(0)
     }
 }
+
+/// One key of a real keyset: signer, role, channel, validity window, revocation time.
+pub struct Member<'a> {
+    pub signer: &'a TestSigner,
+    pub role: Role,
+    pub channel: Option<u32>,
+    pub window: (i64, i64),
+    pub revoked_at: Option<i64>,
+}
+
+impl<'a> Member<'a> {
+    pub fn new(signer: &'a TestSigner, role: Role, channel: Option<u32>) -> Self {
+        Member {
+            signer,
+            role,
+            channel,
+            window: (0, i64::MAX),
+            revoked_at: None,
+        }
+    }
+}
+
+/// A real `keys::Keyset`: version 1 holding the test root key and `members`, signed by the root
+/// key and anchored at [`NOW`].
+pub fn real_keyset(members: &[Member<'_>]) -> keys::Keyset {
+    let root = TestSigner::named("root");
+    let mut entries = vec![keys::KeyEntry {
+        public_key: root.public_key(),
+        role: Role::Root,
+        channels: vec![],
+        not_before: 0,
+        not_after: i64::MAX,
+        revoked_at: None,
+    }];
+    entries.extend(members.iter().map(|member| keys::KeyEntry {
+        public_key: member.signer.public_key(),
+        role: member.role,
+        channels: member.channel.map(ChannelId).into_iter().collect(),
+        not_before: member.window.0,
+        not_after: member.window.1,
+        revoked_at: member.revoked_at,
+    }));
+    let document = keys::KeysetDocument::new(1, entries).expect("a well-formed keyset");
+    let mut file = keys::KeysetFile::unsigned(document);
+    file.sign(&root.secret).expect("root signs the keyset");
+    keys::Keyset::anchor(file, NOW).expect("the keyset anchors")
+}
