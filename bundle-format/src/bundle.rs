@@ -464,6 +464,23 @@ pub fn read_bundle(
     })
 }
 
+/// Reads a whole bundle file from `source`, refusing (with `InvalidData`) one longer than
+/// `max_bytes` without reading more than one byte past the limit.
+pub fn read_file_limited(source: &mut dyn io::Read, max_bytes: usize) -> io::Result<Vec<u8>> {
+    let mut file = Vec::new();
+    let limit = u64::try_from(max_bytes)
+        .unwrap_or(u64::MAX)
+        .saturating_add(1);
+    io::Read::read_to_end(&mut io::Read::take(source, limit), &mut file)?;
+    if file.len() > max_bytes {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("bundle file is larger than {max_bytes} bytes"),
+        ));
+    }
+    Ok(file)
+}
+
 /// Opens a bundle and parses its header **without verifying the signature**, for display
 /// (`inspect`) and for choosing a quarantine name. Never act on what this returns.
 pub fn peek_unverified<'f>(

@@ -29,6 +29,18 @@ impl ChannelState {
     };
 }
 
+impl ChannelState {
+    /// The state after applying the bundle with `header` and `id` (after a `Next` or
+    /// `NewEpoch` verdict, or a `Gap` the caller chose to close with it).
+    pub fn after(header: &Header, id: BundleId) -> ChannelState {
+        ChannelState {
+            epoch: header.epoch,
+            highest_contiguous: header.sequence,
+            last_id: id,
+        }
+    }
+}
+
 /// The judgement on one bundle (SPEC.md §9.2).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -305,6 +317,17 @@ mod tests {
                 ours: id(9),
                 theirs: id(0xAB)
             }
+        );
+    }
+
+    #[test]
+    fn state_after_a_bundle_makes_its_successor_next() {
+        let first = header(1, 1, BundleId::ZERO);
+        let state = ChannelState::after(&first, id(1));
+        assert_eq!(judge(&first, id(1), &state, None, NOW), Verdict::Duplicate);
+        assert_eq!(
+            judge(&header(1, 2, id(1)), id(2), &state, None, NOW),
+            Verdict::Next
         );
     }
 

@@ -17,6 +17,6 @@ pub mod records;
 
 pub use bundle::{
     BundleError, BundleSink, BundleWriter, Expectation, ReadLimits, SealedBundle, VerifiedBundle,
-    WriteError, WriterConfig, WrittenBundle, read_bundle,
+    WriteError, WriterConfig, WrittenBundle, peek_unverified, read_bundle, read_file_limited,
 };
 pub use header::{BundleId, Header, Kind};

@@ -12,7 +12,7 @@ use zstd::stream::raw::{Decoder, InBuffer, Operation, OutBuffer};
 use zstd::zstd_safe::{CParameter, DParameter};
 
 use crate::bytes::Reader;
-use crate::header::Kind;
+use crate::header::{Kind, MAX_CONTENT_BYTES};
 use crate::records::{Record, ShapeError, wire_config};
 
 /// zstd frame magic number (RFC 8878 §3.1.1), little-endian on the wire.
@@ -106,6 +106,15 @@ pub enum PayloadError {
     FrameTruncated {
         /// Content bytes produced before input ran out.
         content_so_far: u64,
+    },
+    /// The content length asked for is over the format ceiling (callers that parsed a header
+    /// never see this: the header check comes first).
+    #[error("content length {declared} is over the format ceiling of {max} bytes")]
+    ContentTooLarge {
+        /// Declared.
+        declared: u64,
+        /// The ceiling.
+        max: u64,
     },
     /// The frame decodes to more than the header declared; decoding stopped at the limit.
     #[error("zstd frame decodes to more than the declared {declared} content bytes; stopped there")]
@@ -238,6 +247,7 @@ impl PayloadError {
             PayloadError::FrameChecksumMismatch => "payload.frame-checksum-mismatch",
             PayloadError::FrameCorrupt { .. } => "payload.frame-corrupt",
             PayloadError::FrameTruncated { .. } => "payload.frame-truncated",
+            PayloadError::ContentTooLarge { .. } => "payload.content-too-large",
             PayloadError::ContentLongerThanDeclared { .. } => {
                 "payload.content-longer-than-declared"
             }
@@ -349,6 +359,12 @@ pub fn decompress(
     content_length: u64,
     content_sha256: &[u8; 32],
 ) -> Result<Vec<u8>, PayloadError> {
+    if content_length > MAX_CONTENT_BYTES {
+        return Err(PayloadError::ContentTooLarge {
+            declared: content_length,
+            max: MAX_CONTENT_BYTES,
+        });
+    }
     let info = frame_info(payload)?;
     if info.content_size != content_length {
         return Err(PayloadError::FrameContentSizeMismatch {

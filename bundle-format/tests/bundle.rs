@@ -418,3 +418,46 @@ fn real_keyset_decides_which_bundles_verify() {
     let err = read_bundle(&file, &keyset, &expect(Role::OuterBundle), &limits).unwrap_err();
     assert_eq!(err.code(), "envelope.key-wrong-role");
 }
+
+#[test]
+fn sink_writes_the_same_bytes_as_to_vec_and_peek_shows_the_unverified_header() {
+    let signer = outer();
+    let mut streamed = Vec::new();
+    let mut copied = Vec::new();
+    let mut writer = BundleWriter::new(
+        &signer,
+        config(Kind::Submissions),
+        |sealed: &bundle_format::SealedBundle<'_>| {
+            copied.push(sealed.to_vec());
+            sealed.write_to(&mut streamed)
+        },
+    )
+    .unwrap();
+    writer.push(&submission(1)).unwrap();
+    let written = writer.finish().unwrap();
+    assert_eq!(streamed, copied[0]);
+    assert_eq!(written[0].file_bytes, streamed.len());
+
+    let (opened, header) =
+        bundle_format::peek_unverified(&streamed, &ReadLimits::default()).unwrap();
+    assert_eq!(header, written[0].header);
+    assert_eq!(opened.key_id, signer.key_id);
+}
+
+#[test]
+fn reading_a_file_stops_one_byte_past_the_limit() {
+    let file = write_one(&outer(), config(Kind::Heartbeat), &[]);
+    let read = bundle_format::read_file_limited(&mut file.as_slice(), file.len()).unwrap();
+    assert_eq!(read, file);
+    let err = bundle_format::read_file_limited(&mut file.as_slice(), file.len() - 1).unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
+    // An endless source is not read to its end.
+    let err = bundle_format::read_file_limited(&mut std::io::repeat(0), 1 << 20).unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
+}
+
+#[test]
+fn decompress_refuses_a_content_length_over_the_ceiling_without_allocating_it() {
+    let err = bundle_format::payload::decompress(&[], u64::MAX, &[0; 32]).unwrap_err();
+    assert_eq!(err.code(), "payload.content-too-large");
+}
