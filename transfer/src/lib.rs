@@ -1,3 +1,14 @@
 //! The operators' tool: export, import, return and apply bundles between the two stores, verify
 //! and inspect bundles without a database, replay quarantined bundles, and carry files between
-//! spool directories. It never deletes anything from a source until its copy is durable.
+//! spool directories. It never deletes anything from a source until its copy is durable, never
+//! applies a bundle it has not verified against the keyset and judged against its channel's
+//! chain, and never applies part of a bundle.
+
+#![deny(missing_docs)]
+
+pub mod carry;
+pub mod config;
+pub mod examine;
+pub mod exit;
+pub mod outer_side;
+pub mod spool;

@@ -1,0 +1,44 @@
+//! `carry --from DIR --to DIR`: move complete bundles between directories durably.
+
+use std::path::PathBuf;
+
+use transfer::exit::Outcome;
+
+use crate::Global;
+
+/// Copy complete bundles from one directory to another, removing each source only after its
+/// copy is durable.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Directory to take bundles from (an outbox, a mounted medium).
+    #[arg(long)]
+    from: PathBuf,
+    /// Directory to put them into (a medium, an inbox).
+    #[arg(long)]
+    to: PathBuf,
+    /// Keep the source files (copy instead of move).
+    #[arg(long)]
+    keep: bool,
+}
+
+/// Runs `carry`.
+pub fn run(global: &Global, args: &Args) -> anyhow::Result<Outcome> {
+    let report = transfer::carry::carry(&args.from, &args.to, args.keep)?;
+    if global.json() {
+        super::print_json(&serde_json::to_value(&report)?);
+    } else {
+        println!(
+            "carried {} bundle(s), {} already there, {} incomplete left in place",
+            report.carried.len(),
+            report.already_there.len(),
+            report.incomplete.len()
+        );
+        for (name, reason) in &report.incomplete {
+            println!("  incomplete: {name}: {reason}");
+        }
+    }
+    Ok(Outcome::of(
+        report.carried.len() + report.already_there.len(),
+        0,
+    ))
+}

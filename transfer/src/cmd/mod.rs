@@ -1,0 +1,29 @@
+//! One module per subcommand, each with its `Args` and a `run`.
+
+pub mod carry;
+pub mod inspect;
+pub mod verify;
+
+/// Sends log lines (including the `sluice::audit` target) to stderr; `RUST_LOG` filters them.
+pub fn init_logging(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+/// Prints a JSON value on stdout, one line.
+pub fn print_json(value: &serde_json::Value) {
+    println!("{value}");
+}
+
+/// Now, Unix seconds.
+pub fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}

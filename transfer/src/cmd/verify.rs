@@ -1,0 +1,68 @@
+//! `verify FILE… --keyset K`: full verification of bundle files, no database.
+
+use std::path::PathBuf;
+
+use transfer::exit::Outcome;
+
+use crate::Global;
+
+/// Verify bundle files against a keyset: signature, signer key and role, channel, header and
+/// every record. Fails (exit 1) if any file does not verify.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Bundle files.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+}
+
+/// Runs `verify`.
+pub fn run(global: &Global, args: &Args) -> anyhow::Result<Outcome> {
+    let config = global.config()?;
+    let now = super::now();
+    let keyset = config.keyset(now)?;
+    let results: Vec<_> = args
+        .files
+        .iter()
+        .map(|path| transfer::examine::verify_path(path, &keyset, now))
+        .collect();
+    let failed = results.iter().filter(|r| !r.ok).count();
+    if global.json() {
+        super::print_json(&serde_json::json!({ "files": results, "failed": failed }));
+    } else {
+        for r in &results {
+            if r.ok {
+                let records: Vec<String> =
+                    r.records.iter().map(|(k, n)| format!("{n} {k}")).collect();
+                println!(
+                    "OK   {}\n     bundle {} signed by {} ({}), {} on channel {} epoch {} sequence {}\n     created {} expires {}; records: {}",
+                    r.file,
+                    r.bundle_id.as_deref().unwrap_or("-"),
+                    r.signer_key_id.as_deref().unwrap_or("-"),
+                    r.signer_role.as_deref().unwrap_or("-"),
+                    r.kind.as_deref().unwrap_or("-"),
+                    r.channel.unwrap_or_default(),
+                    r.epoch.unwrap_or_default(),
+                    r.sequence.unwrap_or_default(),
+                    r.created.as_deref().unwrap_or("-"),
+                    r.expires.as_deref().unwrap_or("-"),
+                    if records.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        records.join(", ")
+                    },
+                );
+            } else {
+                println!(
+                    "FAIL {}: {} ({})",
+                    r.file,
+                    r.reason.as_deref().unwrap_or("-"),
+                    r.code.as_deref().unwrap_or("-")
+                );
+            }
+        }
+    }
+    if failed > 0 {
+        anyhow::bail!("{failed} of {} file(s) did not verify", results.len());
+    }
+    Ok(Outcome::Done)
+}

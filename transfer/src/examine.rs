@@ -1,0 +1,336 @@
+//! Looking at bundle files without a database: full verification against a keyset (`verify`),
+//! a structural completeness check that needs no keys (what carriers use), and a description of
+//! what a file holds (`inspect`) that shows no personal data unless asked to.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use bundle_format::bundle::{MAX_FILE_BYTES, peek_unverified};
+use bundle_format::header::HEADER_V1_BYTES;
+use bundle_format::records::Record;
+use bundle_format::{BundleError, BundleId, Expectation, Header, Kind, ReadLimits, VerifiedBundle};
+use keys::{ChannelId, KeyId, KeyLookup, Keyset, Role};
+
+use crate::spool::{self, SpoolError};
+
+/// Why a file was refused: a stable code for quarantine reasons and logs, the explanation, and
+/// whatever could be learnt about the file before it was refused (unverified).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// Stable short code, e.g. `envelope.bad-signature`, `chain.fork`, `channel.not-accepted`.
+    pub code: String,
+    /// What is wrong, in full.
+    pub reason: String,
+    /// The header, if it parsed (never trust it: it may be what was refused).
+    pub header: Option<Box<Header>>,
+    /// The bundle id, if the envelope opened.
+    pub id: Option<BundleId>,
+}
+
+impl Refusal {
+    fn from_bundle(error: &BundleError, header: Option<Header>, id: Option<BundleId>) -> Refusal {
+        let header = header.map(Box::new);
+        Refusal {
+            code: error.code().to_owned(),
+            reason: error.to_string(),
+            header,
+            id,
+        }
+    }
+
+    fn from_spool(error: &SpoolError) -> Refusal {
+        let code = match error {
+            SpoolError::TooLarge { .. } => "file.too-large",
+            _ => "file.unreadable",
+        };
+        Refusal {
+            code: code.to_owned(),
+            reason: error.to_string(),
+            header: None,
+            id: None,
+        }
+    }
+}
+
+/// Reads a bundle file under the format's size ceiling.
+pub fn read_file(path: &Path) -> Result<Vec<u8>, Refusal> {
+    spool::read_bounded(path, MAX_FILE_BYTES as u64).map_err(|e| Refusal::from_spool(&e))
+}
+
+/// The header and id of a file, **unverified**: for names, ordering and display only.
+pub fn peek(file: &[u8]) -> Result<(Header, BundleId), Refusal> {
+    let (envelope, header) = peek_unverified(file, &ReadLimits::default())
+        .map_err(|e| Refusal::from_bundle(&e, None, None))?;
+    Ok((header, BundleId::of_message(envelope.message)))
+}
+
+/// Sorts bundle files by the (unverified) channel, epoch and sequence their headers name, so
+/// a run applies them in chain order; files whose header does not parse come first (they are
+/// quarantined without touching anything).
+pub fn in_chain_order(paths: Vec<PathBuf>) -> Vec<PathBuf> {
+    let mut keyed: Vec<(Option<ChainPosition>, PathBuf)> = paths
+        .into_iter()
+        .map(|path| {
+            let position = read_file(&path)
+                .ok()
+                .and_then(|bytes| peek(&bytes).ok())
+                .map(|(h, _)| (h.channel.0, h.epoch, h.sequence, h.part_index));
+            (position, path)
+        })
+        .collect();
+    keyed.sort();
+    keyed.into_iter().map(|(_, path)| path).collect()
+}
+
+/// Channel, epoch, sequence and part, in that order.
+type ChainPosition = (u32, u64, u64, u32);
+
+/// The role whose keys may sign a bundle of `kind` received by a host that expects `role` for
+/// its incoming channel. Heartbeats and keysets are signed by the channel's own bundle key.
+pub fn signer_role_for(kind: Kind, channel_role: Role) -> Role {
+    match kind {
+        Kind::Submissions => Role::OuterBundle,
+        Kind::Return => Role::InnerReturn,
+        _ => channel_role,
+    }
+}
+
+/// Verifies a file completely: signature by a key the keyset allows for `role` on the header's
+/// channel at `at`, the channel being one of `channels`, the header, and every record.
+pub fn verify_bytes(
+    file: &[u8],
+    keys: &dyn KeyLookup,
+    role: Role,
+    channels: &[ChannelId],
+    at: i64,
+) -> Result<VerifiedBundle, Refusal> {
+    let (header, id) = peek(file)?;
+    if !channels.contains(&header.channel) {
+        return Err(Refusal {
+            code: "channel.not-accepted".into(),
+            reason: format!(
+                "bundle names channel {}, this host accepts channels {}",
+                header.channel,
+                join(channels)
+            ),
+            header: Some(Box::new(header)),
+            id: Some(id),
+        });
+    }
+    let expect = Expectation {
+        role,
+        channel: header.channel,
+        at,
+    };
+    bundle_format::read_bundle(file, keys, &expect, &ReadLimits::default())
+        .map_err(|e| Refusal::from_bundle(&e, Some(header), Some(id)))
+}
+
+fn join(channels: &[ChannelId]) -> String {
+    let names: Vec<String> = channels.iter().map(ToString::to_string).collect();
+    names.join(", ")
+}
+
+/// Checks that a file is a whole bundle without any key: the envelope opens, the header parses,
+/// and the payload decompresses to exactly the declared content with the declared SHA-256 and
+/// decodes into records. What carriers use to tell a complete file from a partial one.
+pub fn check_complete(file: &[u8]) -> Result<(Header, BundleId), Refusal> {
+    let (header, id) = peek(file)?;
+    content_records(file, &header).map_err(|e| Refusal::from_bundle(&e, Some(header), Some(id)))?;
+    Ok((header, id))
+}
+
+/// Decompresses and decodes the records of a file whose header is `header`, unverified.
+fn content_records(file: &[u8], header: &Header) -> Result<Vec<Record>, BundleError> {
+    let (envelope, _) = peek_unverified(file, &ReadLimits::default())?;
+    let payload = envelope.message.get(HEADER_V1_BYTES..).unwrap_or_default();
+    let content =
+        bundle_format::payload::decompress(payload, header.content_length, &header.content_sha256)?;
+    Ok(bundle_format::payload::decode_records(
+        &content,
+        header.kind,
+    )?)
+}
+
+/// What `inspect` shows about one file.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Inspection {
+    /// Bundle id (SHA-256 of the signed message).
+    pub bundle_id: String,
+    /// The unsigned comment line.
+    pub comment: String,
+    /// Key number in the signature line (unverified).
+    pub signer_key_id: String,
+    /// Bundle kind.
+    pub kind: String,
+    /// Channel.
+    pub channel: u32,
+    /// Sender's epoch.
+    pub epoch: u64,
+    /// Sequence number.
+    pub sequence: u64,
+    /// Id of the bundle before it.
+    pub previous: String,
+    /// Creation time, RFC 3339.
+    pub created: String,
+    /// Expiry, RFC 3339.
+    pub expires: String,
+    /// Part index and count (0 while more parts follow).
+    pub part: (u32, u32),
+    /// Compressed payload bytes.
+    pub payload_bytes: u64,
+    /// Uncompressed content bytes.
+    pub content_bytes: u64,
+    /// Records by kind; empty if the payload did not decode.
+    pub records: BTreeMap<String, usize>,
+    /// Why the payload did not decode, if it did not.
+    pub payload_problem: Option<String>,
+}
+
+/// Describes a file without verifying its signature (say so when showing it). Records are
+/// returned only for `--show-records`; the caller decides.
+pub fn inspect(file: &[u8]) -> Result<(Inspection, Vec<Record>), Refusal> {
+    let (envelope, header) = peek_unverified(file, &ReadLimits::default())
+        .map_err(|e| Refusal::from_bundle(&e, None, None))?;
+    let id = BundleId::of_message(envelope.message);
+    let signer: KeyId = envelope.key_id;
+    let comment = envelope.comment_text().into_owned();
+    let (records, problem) = match content_records(file, &header) {
+        Ok(records) => (records, None),
+        Err(error) => (Vec::new(), Some(format!("{} ({})", error, error.code()))),
+    };
+    let mut counts = BTreeMap::new();
+    for record in &records {
+        *counts.entry(record.kind_name().to_owned()).or_insert(0) += 1;
+    }
+    Ok((
+        Inspection {
+            bundle_id: id.to_string(),
+            comment,
+            signer_key_id: signer.to_string(),
+            kind: header.kind.to_string(),
+            channel: header.channel.0,
+            epoch: header.epoch,
+            sequence: header.sequence,
+            previous: header.previous.to_string(),
+            created: rfc3339(header.created),
+            expires: rfc3339(header.expires),
+            part: (header.part_index, header.part_count),
+            payload_bytes: header.payload_length,
+            content_bytes: header.content_length,
+            records: counts,
+            payload_problem: problem,
+        },
+        records,
+    ))
+}
+
+/// Formats Unix seconds as RFC 3339 UTC, or the number itself if out of range.
+pub fn rfc3339(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| unix.to_string())
+}
+
+/// The result of `verify` on one file.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Verification {
+    /// The file.
+    pub file: String,
+    /// Whether everything checked out.
+    pub ok: bool,
+    /// Bundle id, if the envelope opened.
+    pub bundle_id: Option<String>,
+    /// Signer key number, when verified.
+    pub signer_key_id: Option<String>,
+    /// Signer role, when verified.
+    pub signer_role: Option<String>,
+    /// Kind, channel, sequence and times, when verified.
+    pub kind: Option<String>,
+    /// Channel.
+    pub channel: Option<u32>,
+    /// Epoch.
+    pub epoch: Option<u64>,
+    /// Sequence number.
+    pub sequence: Option<u64>,
+    /// Creation time, RFC 3339.
+    pub created: Option<String>,
+    /// Expiry, RFC 3339.
+    pub expires: Option<String>,
+    /// Records by kind.
+    pub records: BTreeMap<String, usize>,
+    /// Refusal code, when not ok.
+    pub code: Option<String>,
+    /// Refusal reason, when not ok.
+    pub reason: Option<String>,
+}
+
+/// Verifies one file against a keyset at `at`, on whatever channel its header names (the
+/// keyset decides whether the signer may sign for it). The signer's role is the one the keyset
+/// gives its key; the kind must allow it.
+pub fn verify_path(path: &Path, keyset: &Keyset, at: i64) -> Verification {
+    let mut result = Verification {
+        file: path.display().to_string(),
+        ok: false,
+        bundle_id: None,
+        signer_key_id: None,
+        signer_role: None,
+        kind: None,
+        channel: None,
+        epoch: None,
+        sequence: None,
+        created: None,
+        expires: None,
+        records: BTreeMap::new(),
+        code: None,
+        reason: None,
+    };
+    let outcome = read_file(path).and_then(|file| {
+        let (envelope, header) = peek_unverified(&file, &ReadLimits::default())
+            .map_err(|e| Refusal::from_bundle(&e, None, None))?;
+        let role = keyset
+            .document()
+            .entry(envelope.key_id)
+            .map(|entry| entry.role)
+            .ok_or_else(|| Refusal {
+                code: "key.unknown".into(),
+                reason: format!("key {} is not in the keyset", envelope.key_id),
+                header: Some(Box::new(header)),
+                id: Some(BundleId::of_message(envelope.message)),
+            })?;
+        let role = signer_role_for(header.kind, role);
+        let verified = verify_bytes(&file, keyset, role, &[header.channel], at)?;
+        Ok((verified, role))
+    });
+    match outcome {
+        Ok((verified, role)) => {
+            let header = verified.header;
+            result.ok = true;
+            result.bundle_id = Some(verified.id.to_string());
+            result.signer_key_id = Some(verified.signer.to_string());
+            result.signer_role = Some(role.to_string());
+            result.kind = Some(header.kind.to_string());
+            result.channel = Some(header.channel.0);
+            result.epoch = Some(header.epoch);
+            result.sequence = Some(header.sequence);
+            result.created = Some(rfc3339(header.created));
+            result.expires = Some(rfc3339(header.expires));
+            for record in &verified.records {
+                *result
+                    .records
+                    .entry(record.kind_name().to_owned())
+                    .or_insert(0) += 1;
+            }
+        }
+        Err(refusal) => {
+            result.bundle_id = refusal.id.map(|id| id.to_string());
+            result.code = Some(refusal.code);
+            result.reason = Some(refusal.reason);
+        }
+    }
+    result
+}

@@ -1,0 +1,141 @@
+//! `sluice-transfer`: the operators' tool. Parses arguments, loads the configuration, calls the
+//! library and maps the result to a documented exit code.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use transfer::config::Config;
+use transfer::exit::{self, Outcome};
+
+mod cmd;
+
+/// Moves signed bundles between the outer and inner stores of Sluice.
+#[derive(Debug, Parser)]
+#[command(name = "sluice-transfer", version, after_help = exit::HELP)]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Settings every command shares; each overrides the configuration file.
+#[derive(Debug, clap::Args)]
+pub struct Global {
+    /// Configuration file (TOML).
+    #[arg(long, env = "SLUICE_TRANSFER_CONFIG", global = true)]
+    config: Option<PathBuf>,
+    /// Print a JSON summary on stdout instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    /// Spool directory (outbox, retained, inbox, archive, quarantine).
+    #[arg(long, env = "SLUICE_SPOOL_DIR", global = true)]
+    spool_dir: Option<PathBuf>,
+    /// This host's signing key (signify secret key file).
+    #[arg(long, env = "SLUICE_SIGNING_KEY", global = true)]
+    signing_key: Option<PathBuf>,
+    /// Keyset file; give the chain from version 1 up by repeating the flag.
+    #[arg(
+        long = "keyset",
+        env = "SLUICE_KEYSET",
+        global = true,
+        value_delimiter = ','
+    )]
+    keyset: Vec<PathBuf>,
+    /// Outer host: the intake's SQLite database.
+    #[arg(long, env = "SLUICE_OUTER_DATABASE", global = true)]
+    outer_database: Option<PathBuf>,
+    /// Outer host: the channel its submissions travel on.
+    #[arg(long, env = "SLUICE_CHANNEL", global = true)]
+    channel: Option<u32>,
+    /// Inner host: PostgreSQL connection string.
+    #[arg(long, env = "SLUICE_INNER_DATABASE_URL", global = true)]
+    inner_database_url: Option<String>,
+    /// Inner host: a channel submissions are accepted from (repeatable).
+    #[arg(
+        long = "accept-channel",
+        env = "SLUICE_ACCEPT_CHANNELS",
+        global = true,
+        value_delimiter = ','
+    )]
+    accept_channels: Vec<u32>,
+    /// The channel return bundles travel on.
+    #[arg(long, env = "SLUICE_RETURN_CHANNEL", global = true)]
+    return_channel: Option<u32>,
+}
+
+impl Global {
+    /// The configuration file (if any) with every flag given laid over it.
+    pub fn config(&self) -> anyhow::Result<Config> {
+        let mut config = match &self.config {
+            Some(path) => Config::load(path)?,
+            None => Config::default(),
+        };
+        if let Some(dir) = &self.spool_dir {
+            config.spool_dir = Some(dir.clone());
+        }
+        if let Some(key) = &self.signing_key {
+            config.signing_key = Some(key.clone());
+        }
+        if !self.keyset.is_empty() {
+            config.keyset = self.keyset.clone();
+        }
+        if let Some(db) = &self.outer_database {
+            config.outer_database = Some(db.clone());
+        }
+        if let Some(channel) = self.channel {
+            config.channel = Some(channel);
+        }
+        if let Some(url) = &self.inner_database_url {
+            config.inner_database_url = Some(url.clone());
+        }
+        if !self.accept_channels.is_empty() {
+            config.accept_channels = self.accept_channels.clone();
+        }
+        if let Some(channel) = self.return_channel {
+            config.return_channel = Some(channel);
+        }
+        Ok(config)
+    }
+
+    /// Whether to print JSON.
+    pub fn json(&self) -> bool {
+        self.json
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Carry(cmd::carry::Args),
+    Verify(cmd::verify::Args),
+    Inspect(cmd::inspect::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return ExitCode::from(if error.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::DONE
+            });
+        }
+    };
+    cmd::init_logging(cli.global.json);
+    let result: anyhow::Result<Outcome> = match &cli.command {
+        Command::Carry(args) => cmd::carry::run(&cli.global, args),
+        Command::Verify(args) => cmd::verify::run(&cli.global, args),
+        Command::Inspect(args) => cmd::inspect::run(&cli.global, args),
+    };
+    match result {
+        Ok(outcome) => ExitCode::from(outcome.code()),
+        Err(error) => {
+            tracing::error!("{error:#}");
+            eprintln!("sluice-transfer: error: {error:#}");
+            ExitCode::from(exit::FAILED)
+        }
+    }
+}

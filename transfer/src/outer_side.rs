@@ -1,0 +1,963 @@
+//! The outer host's half: `export` (submission versions → signed bundles in the outbox, kept in
+//! the retained outbox until acknowledged) and `apply` (verified return bundles → the SQLite
+//! store: acks delete exactly the acknowledged versions' payloads, statuses, certificates, and
+//! re-publication of whatever the inner side reports missing).
+//!
+//! Transfer keeps its own bookkeeping in the outer SQLite file, in tables prefixed `transfer_`
+//! created here: the send state of the submissions channel, the retained outbox index and the
+//! return-channel ledger. Export records a bundle and marks its versions in transit in one
+//! transaction; the file is written to the retained outbox before that transaction and published
+//! to the outbox after it, so a crash leaves either no trace of the bundle (an orphan file in
+//! `retained/` that the next run removes) or a recorded bundle the next run publishes.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use bundle_format::chain::{self, ChannelState, Verdict};
+use bundle_format::records::{Record, SubmissionVersion};
+use bundle_format::{BundleId, BundleWriter, Header, Kind, SealedBundle, WriterConfig};
+use keys::{ChannelId, KeyLookup, Role, Signer};
+use outer::store::{ReceiptState, Store, StoreError};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::examine::{self, Refusal};
+use crate::spool::{self, QuarantineReason, Spool, SpoolError};
+
+/// Why an outer-side operation failed (nothing was half-applied).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OuterError {
+    /// The outer store failed.
+    #[error("outer store: {0}")]
+    Store(#[from] StoreError),
+    /// A spool directory operation failed.
+    #[error(transparent)]
+    Spool(#[from] SpoolError),
+    /// Writing a bundle failed.
+    #[error("writing a bundle: {0}")]
+    Write(#[from] bundle_format::WriteError),
+    /// Another export ran at the same time and took the sequence numbers first.
+    #[error(
+        "another export advanced channel {channel} to sequence {found} while this one wrote \
+         sequence {expected}; nothing of this run was recorded, run export again"
+    )]
+    ConcurrentExport {
+        /// The channel.
+        channel: u32,
+        /// Sequence this run started from.
+        expected: u64,
+        /// Sequence found at commit.
+        found: u64,
+    },
+    /// The async runtime for the store could not start.
+    #[error("starting the store runtime: {0}")]
+    Runtime(#[source] std::io::Error),
+}
+
+const TABLES: &str = "
+CREATE TABLE IF NOT EXISTS transfer_send_state (
+    channel       INTEGER PRIMARY KEY,
+    epoch         INTEGER NOT NULL,
+    next_sequence INTEGER NOT NULL,
+    previous      BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS transfer_outbox (
+    bundle_id       BLOB PRIMARY KEY,
+    channel         INTEGER NOT NULL,
+    epoch           INTEGER NOT NULL,
+    sequence        INTEGER NOT NULL,
+    kind            TEXT NOT NULL,
+    file_name       TEXT NOT NULL,
+    records         INTEGER NOT NULL,
+    created         INTEGER NOT NULL,
+    published_at    INTEGER,
+    last_sent_at    INTEGER,
+    send_count      INTEGER NOT NULL DEFAULT 0,
+    acknowledged_at INTEGER,
+    UNIQUE (channel, epoch, sequence)
+);
+CREATE TABLE IF NOT EXISTS transfer_return_ledger (
+    bundle_id  BLOB PRIMARY KEY,
+    channel    INTEGER NOT NULL,
+    epoch      INTEGER NOT NULL,
+    sequence   INTEGER NOT NULL,
+    previous   BLOB NOT NULL,
+    file_name  TEXT NOT NULL,
+    applied_at INTEGER NOT NULL,
+    UNIQUE (channel, epoch, sequence)
+);
+";
+
+fn db(operation: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
+    move |source| StoreError::Database { operation, source }
+}
+
+fn i64_of(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+fn u64_of(value: i64) -> u64 {
+    u64::try_from(value).unwrap_or(0)
+}
+
+fn id_of(bytes: &[u8]) -> BundleId {
+    let mut id = [0u8; 32];
+    if bytes.len() == 32 {
+        id.copy_from_slice(bytes);
+    }
+    BundleId(id)
+}
+
+/// The outer store opened for transfer work, with transfer's tables in place.
+pub struct OuterHost {
+    store: Store,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl OuterHost {
+    /// Opens the outer store at `path` (creating and migrating it if needed) and transfer's
+    /// tables. Must not be called from inside an async runtime.
+    pub fn open(path: &Path) -> Result<OuterHost, OuterError> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(OuterError::Runtime)?;
+        let store = Store::open(path)?;
+        store.write_blocking(|conn| {
+            conn.execute_batch(TABLES)
+                .map_err(db("creating transfer tables"))
+        })?;
+        Ok(OuterHost { store, runtime })
+    }
+
+    /// The outer store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Runs one of the store's async calls to completion.
+    pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        self.runtime.block_on(future)
+    }
+}
+
+/// What `export` is told.
+#[derive(Debug, Clone, Copy)]
+pub struct ExportSettings {
+    /// The submissions channel.
+    pub channel: ChannelId,
+    /// Lifetime of each bundle, seconds.
+    pub validity_seconds: i64,
+    /// Age after which an unacknowledged bundle is published again, seconds.
+    pub resend_after_seconds: i64,
+    /// Most submission versions per bundle.
+    pub records_per_bundle: usize,
+    /// Now, Unix seconds.
+    pub now: i64,
+}
+
+/// One bundle an export wrote or published again.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct BundleSummary {
+    /// Bundle id, hex.
+    pub bundle_id: String,
+    /// Kind.
+    pub kind: String,
+    /// Sequence number.
+    pub sequence: u64,
+    /// Records it holds.
+    pub records: usize,
+    /// File name in the outbox.
+    pub file: String,
+}
+
+/// What one `export` run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ExportReport {
+    /// New bundles written and published.
+    pub written: Vec<BundleSummary>,
+    /// Submission versions marked in transit.
+    pub versions: usize,
+    /// Whether the only new bundle is a heartbeat (nothing was pending).
+    pub heartbeat: bool,
+    /// Bundles published again (unacknowledged past the resend age, or recovered after a
+    /// crash), by sequence.
+    pub republished: Vec<u64>,
+    /// Orphan files removed from the retained outbox (written by a run that did not commit).
+    pub orphans_removed: usize,
+}
+
+struct SendState {
+    epoch: u64,
+    next_sequence: u64,
+    previous: BundleId,
+}
+
+fn send_state(conn: &Connection, channel: ChannelId) -> Result<SendState, StoreError> {
+    let row: Option<(i64, i64, Vec<u8>)> = conn
+        .query_row(
+            "SELECT epoch, next_sequence, previous FROM transfer_send_state WHERE channel = ?1",
+            [channel.0],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+        )
+        .optional()
+        .map_err(db("reading the send state"))?;
+    Ok(match row {
+        Some((epoch, next, previous)) => SendState {
+            epoch: u64_of(epoch),
+            next_sequence: u64_of(next),
+            previous: id_of(&previous),
+        },
+        None => SendState {
+            epoch: 1,
+            next_sequence: 1,
+            previous: BundleId::ZERO,
+        },
+    })
+}
+
+/// Exports every pending submission version of the outer store into bundles in the outbox;
+/// with nothing pending, writes one heartbeat. Also publishes again what is due.
+pub fn export(
+    host: &OuterHost,
+    spool: &Spool,
+    signer: &dyn Signer,
+    settings: &ExportSettings,
+) -> Result<ExportReport, OuterError> {
+    spool.create_all()?;
+    let mut report = ExportReport::default();
+    recover(host, spool, settings.channel, &mut report)?;
+    resend_due(host, spool, settings, &mut report)?;
+    loop {
+        let versions = host.block_on(host.store.versions_to_export(settings.records_per_bundle))?;
+        if versions.is_empty() {
+            break;
+        }
+        write_bundle(
+            host,
+            spool,
+            signer,
+            settings,
+            Kind::Submissions,
+            &versions,
+            &mut report,
+        )?;
+    }
+    if report.written.is_empty() {
+        write_bundle(
+            host,
+            spool,
+            signer,
+            settings,
+            Kind::Heartbeat,
+            &[],
+            &mut report,
+        )?;
+        report.heartbeat = true;
+    }
+    Ok(report)
+}
+
+/// A recorded bundle not yet in the outbox: id, sequence, file name.
+type Unpublished = (Vec<u8>, i64, String);
+
+/// Publishes recorded bundles that never reached the outbox and removes retained files that no
+/// committed bundle owns.
+fn recover(
+    host: &OuterHost,
+    spool: &Spool,
+    channel: ChannelId,
+    report: &mut ExportReport,
+) -> Result<(), OuterError> {
+    let (unpublished, known): (Vec<Unpublished>, BTreeSet<String>) =
+        host.store.read_blocking(|conn| {
+            let mut stmt = conn
+                .prepare(
+                    "SELECT bundle_id, sequence, file_name FROM transfer_outbox
+                     WHERE channel = ?1 AND published_at IS NULL ORDER BY sequence",
+                )
+                .map_err(db("reading the outbox index"))?;
+            let unpublished = stmt
+                .query_map([channel.0], |row| {
+                    Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+                })
+                .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+                .map_err(db("reading the outbox index"))?;
+            let mut stmt = conn
+                .prepare("SELECT file_name FROM transfer_outbox WHERE acknowledged_at IS NULL")
+                .map_err(db("reading the outbox index"))?;
+            let known = stmt
+                .query_map([], |row| row.get(0))
+                .and_then(|rows| rows.collect::<Result<BTreeSet<String>, _>>())
+                .map_err(db("reading the outbox index"))?;
+            Ok((unpublished, known))
+        })?;
+    for (id, sequence, name) in unpublished {
+        let path = spool.retained.join(&name);
+        spool::copy_durable(&path, &spool.outbox, &name)?;
+        let at = report_time();
+        host.store.write_blocking(move |conn| {
+            conn.execute(
+                "UPDATE transfer_outbox SET published_at = ?2, last_sent_at = ?2,
+                        send_count = send_count + 1 WHERE bundle_id = ?1",
+                params![id, at],
+            )
+            .map_err(db("recording a publication"))
+        })?;
+        report.republished.push(u64_of(sequence));
+    }
+    for path in spool::list_bundles(&spool.retained)? {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if !known.contains(&name) {
+            spool::remove_durable(&path)?;
+            report.orphans_removed += 1;
+        }
+    }
+    Ok(())
+}
+
+fn report_time() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// Publishes again every unacknowledged bundle last sent more than the resend age ago.
+fn resend_due(
+    host: &OuterHost,
+    spool: &Spool,
+    settings: &ExportSettings,
+    report: &mut ExportReport,
+) -> Result<(), OuterError> {
+    let cutoff = settings.now.saturating_sub(settings.resend_after_seconds);
+    let channel = settings.channel.0;
+    let due: Vec<u64> = host.store.read_blocking(|conn| {
+        let mut stmt = conn
+            .prepare(
+                "SELECT sequence FROM transfer_outbox
+                 WHERE channel = ?1 AND acknowledged_at IS NULL AND published_at IS NOT NULL
+                   AND last_sent_at < ?2 ORDER BY sequence",
+            )
+            .map_err(db("reading the outbox index"))?;
+        stmt.query_map(params![channel, cutoff], |row| row.get::<_, i64>(0))
+            .and_then(|rows| rows.map(|r| r.map(u64_of)).collect::<Result<Vec<_>, _>>())
+            .map_err(db("reading the outbox index"))
+    })?;
+    let sent = republish(host, spool, settings.channel, &due, settings.now)?;
+    report.republished.extend(sent);
+    Ok(())
+}
+
+/// Publishes the retained bundles with these sequence numbers (in the channel's current epoch)
+/// to the outbox again; returns the sequence numbers actually published.
+pub fn republish(
+    host: &OuterHost,
+    spool: &Spool,
+    channel: ChannelId,
+    sequences: &[u64],
+    now: i64,
+) -> Result<Vec<u64>, OuterError> {
+    let mut sent = Vec::new();
+    for &sequence in sequences {
+        let row: Option<(Vec<u8>, String)> = host.store.read_blocking(|conn| {
+            conn.query_row(
+                "SELECT o.bundle_id, o.file_name FROM transfer_outbox o
+                 JOIN transfer_send_state s ON s.channel = o.channel AND s.epoch = o.epoch
+                 WHERE o.channel = ?1 AND o.sequence = ?2 AND o.acknowledged_at IS NULL",
+                params![channel.0, i64_of(sequence)],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .optional()
+            .map_err(db("reading the outbox index"))
+        })?;
+        let Some((id, name)) = row else { continue };
+        let retained = spool.retained.join(&name);
+        if !retained.exists() {
+            tracing::error!(target: "sluice::audit", event = "bundle.resend-impossible",
+                sequence, file = %name, "retained bundle file is missing; it cannot be re-sent");
+            continue;
+        }
+        spool::copy_durable(&retained, &spool.outbox, &name)?;
+        host.store.write_blocking(move |conn| {
+            conn.execute(
+                "UPDATE transfer_outbox SET last_sent_at = ?2, send_count = send_count + 1
+                 WHERE bundle_id = ?1",
+                params![id, now],
+            )
+            .map_err(db("recording a publication"))
+        })?;
+        tracing::info!(target: "sluice::audit", event = "bundle.republished", channel = channel.0,
+            sequence, file = %name, "published a retained bundle again");
+        sent.push(sequence);
+    }
+    Ok(sent)
+}
+
+struct Written {
+    id: BundleId,
+    header: Header,
+    name: String,
+    records: usize,
+}
+
+fn write_bundle(
+    host: &OuterHost,
+    spool: &Spool,
+    signer: &dyn Signer,
+    settings: &ExportSettings,
+    kind: Kind,
+    versions: &[SubmissionVersion],
+    report: &mut ExportReport,
+) -> Result<(), OuterError> {
+    let channel = settings.channel;
+    let state = host.store.read_blocking(|conn| send_state(conn, channel))?;
+    let config = WriterConfig {
+        kind,
+        channel,
+        epoch: state.epoch,
+        next_sequence: state.next_sequence,
+        previous: state.previous,
+        created: settings.now,
+        expires: settings.now.saturating_add(settings.validity_seconds),
+        part_content_bytes: bundle_format::bundle::DEFAULT_PART_CONTENT_BYTES,
+        part_records: settings.records_per_bundle,
+    };
+    let mut files: Vec<(String, BundleId)> = Vec::new();
+    let retained = spool.retained.clone();
+    let sink = |sealed: &SealedBundle<'_>| -> std::io::Result<()> {
+        let name = spool::bundle_file_name(&sealed.header, &sealed.id);
+        spool::write_atomic(&retained, &name, |f| sealed.write_to(f))
+            .map_err(std::io::Error::other)?;
+        files.push((name, sealed.id));
+        Ok(())
+    };
+    let mut writer = BundleWriter::new(signer, config, sink)?;
+    let mut placed: Vec<(String, u32, u64)> = Vec::with_capacity(versions.len());
+    for version in versions {
+        let sequence = writer.push(&Record::Submission(version.clone()))?;
+        placed.push((version.receipt.clone(), version.version, sequence));
+    }
+    let written = writer.finish()?;
+    let bundles: Vec<Written> = written
+        .iter()
+        .zip(files.iter())
+        .map(|(w, (name, _))| Written {
+            id: w.id,
+            header: w.header,
+            name: name.clone(),
+            records: w.records,
+        })
+        .collect();
+    let expected = state.next_sequence;
+    let rows: Vec<(Vec<u8>, u64, String, usize, i64)> = bundles
+        .iter()
+        .map(|b| {
+            (
+                b.id.0.to_vec(),
+                b.header.sequence,
+                b.name.clone(),
+                b.records,
+                b.header.created,
+            )
+        })
+        .collect();
+    let epoch = state.epoch;
+    let last = bundles.last().map(|b| (b.header.sequence, b.id));
+    let kind_name = kind.as_str();
+    let now = settings.now;
+    let marked = host.store.write_blocking(move |conn| {
+        let current = send_state(conn, channel)?;
+        if current.next_sequence != expected {
+            return Ok(Err(current.next_sequence));
+        }
+        for (id, sequence, name, records, created) in &rows {
+            conn.execute(
+                "INSERT INTO transfer_outbox (bundle_id, channel, epoch, sequence, kind, file_name,
+                                              records, created)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    id,
+                    channel.0,
+                    i64_of(epoch),
+                    i64_of(*sequence),
+                    kind_name,
+                    name,
+                    i64::try_from(*records).unwrap_or(i64::MAX),
+                    created
+                ],
+            )
+            .map_err(db("recording a bundle in the outbox index"))?;
+        }
+        if let Some((sequence, id)) = last {
+            conn.execute(
+                "INSERT INTO transfer_send_state (channel, epoch, next_sequence, previous)
+                 VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (channel) DO UPDATE SET epoch = excluded.epoch,
+                     next_sequence = excluded.next_sequence, previous = excluded.previous",
+                params![
+                    channel.0,
+                    i64_of(epoch),
+                    i64_of(sequence.saturating_add(1)),
+                    &id.0[..]
+                ],
+            )
+            .map_err(db("advancing the send state"))?;
+        }
+        let ids: std::collections::BTreeMap<u64, Vec<u8>> = rows
+            .iter()
+            .map(|(id, seq, ..)| (*seq, id.clone()))
+            .collect();
+        let mut marked = 0usize;
+        for (receipt, version, sequence) in &placed {
+            let id = ids.get(sequence).cloned().unwrap_or_default();
+            marked += mark_in_transit(conn, receipt, *version, *sequence, &id, now)?;
+        }
+        Ok(Ok(marked))
+    })?;
+    let marked = match marked {
+        Ok(marked) => marked,
+        Err(found) => {
+            for b in &bundles {
+                spool::remove_durable(&spool.retained.join(&b.name))?;
+            }
+            return Err(OuterError::ConcurrentExport {
+                channel: channel.0,
+                expected,
+                found,
+            });
+        }
+    };
+    report.versions += marked;
+    for b in &bundles {
+        spool::copy_durable(&spool.retained.join(&b.name), &spool.outbox, &b.name)?;
+        let id = b.id.0.to_vec();
+        host.store.write_blocking(move |conn| {
+            conn.execute(
+                "UPDATE transfer_outbox SET published_at = ?2, last_sent_at = ?2,
+                        send_count = send_count + 1 WHERE bundle_id = ?1",
+                params![id, now],
+            )
+            .map_err(db("recording a publication"))
+        })?;
+        tracing::info!(target: "sluice::audit", event = "bundle.exported", kind = kind_name,
+            channel = channel.0, epoch, sequence = b.header.sequence, bundle = %b.id,
+            records = b.records, file = %b.name, "published bundle");
+        report.written.push(BundleSummary {
+            bundle_id: b.id.to_string(),
+            kind: kind_name.to_owned(),
+            sequence: b.header.sequence,
+            records: b.records,
+            file: b.name.clone(),
+        });
+    }
+    Ok(())
+}
+
+/// Marks one version as exported in bundle `sequence` and, if it is the receipt's newest and
+/// the receipt shows "received", moves the receipt to "in transit" with a history entry.
+/// The same statements as `outer::store::Store::mark_in_transit`, run here so that they share
+/// the transaction that records the bundle (that method opens its own).
+fn mark_in_transit(
+    conn: &Connection,
+    receipt: &str,
+    version: u32,
+    sequence: u64,
+    bundle_id: &[u8],
+    at: i64,
+) -> Result<usize, StoreError> {
+    let changed = conn
+        .execute(
+            "UPDATE submission_versions
+             SET exported_bundle_id = ?3, exported_sequence = ?4, in_transit_since = ?5
+             WHERE receipt = ?1 AND version = ?2 AND exported_sequence IS NULL",
+            params![receipt, version, bundle_id, i64_of(sequence), at],
+        )
+        .map_err(db("marking a version in transit"))?;
+    if changed == 0 {
+        return Ok(0);
+    }
+    let in_transit = ReceiptState::InTransit.as_str();
+    let moved = conn
+        .execute(
+            "UPDATE receipts SET state = ?3, state_version = ?2, bundle_sequence = ?4,
+                    in_transit_since = ?5, updated_at = ?5
+             WHERE receipt = ?1 AND latest_version = ?2 AND state = ?6",
+            params![
+                receipt,
+                version,
+                in_transit,
+                i64_of(sequence),
+                at,
+                ReceiptState::Received.as_str()
+            ],
+        )
+        .map_err(db("updating a status row"))?;
+    if moved > 0 {
+        conn.execute(
+            "INSERT INTO status_history (receipt, version, state, at, reason, filing_number,
+                                         bundle_sequence)
+             VALUES (?1, ?2, ?3, ?4, NULL, NULL, ?5)",
+            params![receipt, version, in_transit, at, i64_of(sequence)],
+        )
+        .map_err(db("writing status history"))?;
+    }
+    Ok(1)
+}
+
+/// What `apply` is told.
+#[derive(Debug, Clone, Copy)]
+pub struct ApplySettings {
+    /// This host's submissions channel (acks and sequence reports for it are applied).
+    pub channel: ChannelId,
+    /// The channel return bundles arrive on.
+    pub return_channel: ChannelId,
+    /// Now, Unix seconds.
+    pub now: i64,
+}
+
+/// What happened to one return bundle.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ApplyFileReport {
+    /// The file name as found in the inbox.
+    pub file: String,
+    /// `applied`, `duplicate` or `quarantined`.
+    pub result: String,
+    /// Bundle id, if known.
+    pub bundle_id: Option<String>,
+    /// Sequence number, if known.
+    pub sequence: Option<u64>,
+    /// Versions whose payload was deleted by acks in it.
+    pub payloads_deleted: usize,
+    /// Ack entries that named nothing stored here (nothing was deleted for them).
+    pub ack_mismatches: usize,
+    /// Status changes applied.
+    pub status_changes: usize,
+    /// Certificates stored.
+    pub certificates: usize,
+    /// Bundles re-published because the inner side reported them missing.
+    pub republished: Vec<u64>,
+    /// Why it was quarantined.
+    pub reason: Option<String>,
+}
+
+/// What one `apply` run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ApplyReport {
+    /// One entry per inbox file, in the order handled.
+    pub files: Vec<ApplyFileReport>,
+}
+
+impl ApplyReport {
+    /// Files with `result`.
+    pub fn count(&self, result: &str) -> usize {
+        self.files.iter().filter(|f| f.result == result).count()
+    }
+}
+
+fn return_state(
+    conn: &Connection,
+    channel: ChannelId,
+    header: &Header,
+) -> Result<(ChannelState, Option<BundleId>), StoreError> {
+    let epoch: Option<i64> = conn
+        .query_row(
+            "SELECT max(epoch) FROM transfer_return_ledger WHERE channel = ?1",
+            [channel.0],
+            |row| row.get(0),
+        )
+        .map_err(db("reading the return ledger"))?;
+    let mut state = ChannelState::EMPTY;
+    if let Some(epoch) = epoch {
+        let mut stmt = conn
+            .prepare(
+                "SELECT sequence, bundle_id FROM transfer_return_ledger
+                 WHERE channel = ?1 AND epoch = ?2 ORDER BY sequence",
+            )
+            .map_err(db("reading the return ledger"))?;
+        let rows = stmt
+            .query_map(params![channel.0, epoch], |row| {
+                Ok((row.get::<_, i64>(0)?, row.get::<_, Vec<u8>>(1)?))
+            })
+            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+            .map_err(db("reading the return ledger"))?;
+        state.epoch = u64_of(epoch);
+        for (sequence, id) in rows {
+            if u64_of(sequence) == state.highest_contiguous + 1 {
+                state.highest_contiguous += 1;
+                state.last_id = id_of(&id);
+            } else {
+                break;
+            }
+        }
+    }
+    let recorded: Option<Vec<u8>> = conn
+        .query_row(
+            "SELECT bundle_id FROM transfer_return_ledger
+             WHERE channel = ?1 AND epoch = ?2 AND sequence = ?3",
+            params![channel.0, i64_of(header.epoch), i64_of(header.sequence)],
+            |row| row.get(0),
+        )
+        .optional()
+        .map_err(db("reading the return ledger"))?;
+    Ok((state, recorded.map(|id| id_of(&id))))
+}
+
+/// Applies every return bundle in the inbox, in chain order.
+pub fn apply(
+    host: &OuterHost,
+    spool: &Spool,
+    keys: &dyn KeyLookup,
+    settings: &ApplySettings,
+) -> Result<ApplyReport, OuterError> {
+    spool.create_all()?;
+    let mut report = ApplyReport::default();
+    let files = examine::in_chain_order(spool::list_bundles(&spool.inbox)?);
+    for path in files {
+        report
+            .files
+            .push(apply_file(host, spool, keys, settings, &path)?);
+    }
+    Ok(report)
+}
+
+/// Verifies, judges and applies one return bundle file from wherever it is, then archives or
+/// quarantines it.
+pub fn apply_file(
+    host: &OuterHost,
+    spool: &Spool,
+    keys: &dyn KeyLookup,
+    settings: &ApplySettings,
+    path: &Path,
+) -> Result<ApplyFileReport, OuterError> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut file_report = ApplyFileReport {
+        file: name.clone(),
+        result: String::new(),
+        bundle_id: None,
+        sequence: None,
+        payloads_deleted: 0,
+        ack_mismatches: 0,
+        status_changes: 0,
+        certificates: 0,
+        republished: Vec::new(),
+        reason: None,
+    };
+    let verified = examine::read_file(path).and_then(|bytes| {
+        examine::verify_bytes(
+            &bytes,
+            keys,
+            Role::InnerReturn,
+            &[settings.return_channel],
+            settings.now,
+        )
+    });
+    let verified = match verified {
+        Ok(verified) => verified,
+        Err(refusal) => {
+            return quarantined(spool, path, &name, refusal, settings.now, file_report);
+        }
+    };
+    let header = verified.header;
+    file_report.bundle_id = Some(verified.id.to_string());
+    file_report.sequence = Some(header.sequence);
+    let (state, recorded) = host
+        .store
+        .read_blocking(|conn| return_state(conn, settings.return_channel, &header))?;
+    let verdict = chain::judge(&header, verified.id, &state, recorded, settings.now);
+    match verdict {
+        Verdict::Duplicate => {
+            let archived = spool::free_name(&spool.archive, &name);
+            spool::move_durable(path, &spool.archive, &archived)?;
+            tracing::info!(target: "sluice::audit", event = "bundle.duplicate", bundle = %verified.id,
+                sequence = header.sequence, file = %name, "return bundle applied before; nothing changed");
+            file_report.result = "duplicate".into();
+            return Ok(file_report);
+        }
+        Verdict::Next | Verdict::NewEpoch { .. } | Verdict::Gap { .. } => {}
+        other => {
+            let refusal = chain_refusal(&other, header, verified.id);
+            return quarantined(spool, path, &name, refusal, settings.now, file_report);
+        }
+    }
+    for record in &verified.records {
+        match record {
+            Record::Ack(ack) if ack.channel == settings.channel.0 => {
+                let summary = host.block_on(host.store.apply_ack(ack.clone(), settings.now))?;
+                file_report.payloads_deleted += summary.removed;
+                file_report.ack_mismatches += summary.mismatched.len();
+                for (receipt, version) in &summary.mismatched {
+                    tracing::warn!(target: "sluice::audit", event = "ack.mismatch", receipt = %receipt,
+                        version, "ack names a version or hash not stored here; nothing deleted");
+                }
+                let acked = ack.bundle_id.to_vec();
+                let now = settings.now;
+                let retained_name: Option<String> = host.store.write_blocking(move |conn| {
+                    let name: Option<String> = conn
+                        .query_row(
+                            "SELECT file_name FROM transfer_outbox
+                             WHERE bundle_id = ?1 AND acknowledged_at IS NULL",
+                            [&acked],
+                            |row| row.get(0),
+                        )
+                        .optional()
+                        .map_err(db("reading the outbox index"))?;
+                    conn.execute(
+                        "UPDATE transfer_outbox SET acknowledged_at = ?2
+                         WHERE bundle_id = ?1 AND acknowledged_at IS NULL",
+                        params![acked, now],
+                    )
+                    .map_err(db("recording an ack"))?;
+                    Ok(name)
+                })?;
+                if let Some(retained) = retained_name {
+                    let retained = spool.retained.join(retained);
+                    if retained.exists() {
+                        spool::remove_durable(&retained)?;
+                    }
+                }
+            }
+            Record::SequenceReport(report) if report.channel == settings.channel.0 => {
+                let epoch = host
+                    .store
+                    .read_blocking(|conn| send_state(conn, settings.channel))?
+                    .epoch;
+                if report.epoch == epoch && !report.missing.is_empty() {
+                    tracing::warn!(target: "sluice::audit", event = "gap.reported",
+                        channel = report.channel, missing = ?report.missing,
+                        "inner side reports bundles missing; publishing them again");
+                    let sent =
+                        republish(host, spool, settings.channel, &report.missing, settings.now)?;
+                    file_report.republished.extend(sent);
+                }
+            }
+            Record::StatusChange(change) => {
+                match host.block_on(host.store.apply_status_change(change.clone())) {
+                    Ok(true) => file_report.status_changes += 1,
+                    Ok(false) => {}
+                    // A receipt of another outer node on a shared return channel.
+                    Err(StoreError::NoSuchReceipt(_)) => {}
+                    Err(other) => return Err(other.into()),
+                }
+            }
+            Record::Certificate(certificate) => {
+                let known = host
+                    .block_on(host.store.receipt(&certificate.receipt))?
+                    .is_some();
+                if known {
+                    host.block_on(host.store.store_certificate(certificate.clone()))?;
+                    file_report.certificates += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    let id = verified.id.0.to_vec();
+    let previous = header.previous.0.to_vec();
+    let ledger_name = name.clone();
+    let channel = settings.return_channel.0;
+    let now = settings.now;
+    host.store.write_blocking(move |conn| {
+        conn.execute(
+            "INSERT INTO transfer_return_ledger (bundle_id, channel, epoch, sequence, previous,
+                                                 file_name, applied_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
+            params![
+                id,
+                channel,
+                i64_of(header.epoch),
+                i64_of(header.sequence),
+                previous,
+                ledger_name,
+                now
+            ],
+        )
+        .map_err(db("recording the return bundle"))
+    })?;
+    let archived = spool::free_name(&spool.archive, &name);
+    spool::move_durable(path, &spool.archive, &archived)?;
+    tracing::info!(target: "sluice::audit", event = "bundle.applied", bundle = %verified.id,
+        channel = header.channel.0, sequence = header.sequence,
+        payloads_deleted = file_report.payloads_deleted, status_changes = file_report.status_changes,
+        certificates = file_report.certificates, "applied return bundle");
+    file_report.result = "applied".into();
+    Ok(file_report)
+}
+
+/// A refusal for a chain verdict that must not be applied.
+pub fn chain_refusal(verdict: &Verdict, header: Header, id: BundleId) -> Refusal {
+    let (code, reason) = match verdict {
+        Verdict::Fork {
+            sequence,
+            ours,
+            theirs,
+        } => (
+            "chain.fork",
+            format!(
+                "fork at sequence {sequence}: this host holds bundle {ours}, this file claims {theirs}; \
+                 raise the alarm"
+            ),
+        ),
+        Verdict::Expired { expires, now } => (
+            "chain.expired",
+            format!(
+                "bundle expired at {} (now {})",
+                examine::rfc3339(*expires),
+                examine::rfc3339(*now)
+            ),
+        ),
+        Verdict::Stale {
+            sequence,
+            highest_contiguous,
+        } => (
+            "chain.stale",
+            format!(
+                "sequence {sequence} is older than everything kept (highest contiguous {highest_contiguous})"
+            ),
+        ),
+        Verdict::Rollback {
+            epoch,
+            current_epoch,
+        } => (
+            "chain.rollback",
+            format!("bundle is from epoch {epoch}, this host is in epoch {current_epoch}"),
+        ),
+        other => ("chain.refused", format!("chain verdict {other:?}")),
+    };
+    Refusal {
+        code: code.into(),
+        reason,
+        header: Some(Box::new(header)),
+        id: Some(id),
+    }
+}
+
+fn quarantined(
+    spool: &Spool,
+    path: &Path,
+    name: &str,
+    refusal: Refusal,
+    now: i64,
+    mut file_report: ApplyFileReport,
+) -> Result<ApplyFileReport, OuterError> {
+    let reason = QuarantineReason {
+        original_name: name.to_owned(),
+        code: refusal.code.clone(),
+        reason: refusal.reason.clone(),
+        at: now,
+        bundle_id: refusal.id.map(|id| id.to_string()),
+        channel: refusal.header.as_ref().map(|h| h.channel.0),
+        sequence: refusal.header.as_ref().map(|h| h.sequence),
+    };
+    let placed = spool::quarantine(&spool.quarantine, path, &reason)?;
+    tracing::warn!(target: "sluice::audit", event = "bundle.quarantined", file = %name,
+        code = %refusal.code, to = %placed.display(), "quarantined: {}", refusal.reason);
+    file_report.result = "quarantined".into();
+    file_report.bundle_id = reason.bundle_id;
+    file_report.sequence = reason.sequence;
+    file_report.reason = Some(format!("{} ({})", refusal.reason, refusal.code));
+    Ok(file_report)
+}
