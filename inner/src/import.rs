@@ -53,6 +53,8 @@ pub mod reason {
     pub const SHAPE_LIMIT: &str = "shape-limit";
     /// The subject's region code names none of the 31 authorities.
     pub const UNKNOWN_PROVINCE: &str = "unknown-province";
+    /// A text field holds a NUL character, which the store cannot hold.
+    pub const NUL_IN_TEXT: &str = "nul-in-text";
     /// A domain appears twice in one submission.
     pub const DUPLICATE_DOMAIN: &str = "duplicate-domain";
     /// An IP range mixes families or runs backwards.
@@ -447,6 +449,10 @@ fn local_checks(version: &SubmissionVersion) -> Local {
         local.verdict = rejected(reason::CONTENT_HASH_MISMATCH);
         return local;
     }
+    if texts(version).iter().any(|text| text.contains('\0')) {
+        local.verdict = rejected(reason::NUL_IN_TEXT);
+        return local;
+    }
     let mut websites: Vec<&Website> = Vec::new();
     let mut access: Option<&Access> = None;
     match &version.body {
@@ -564,6 +570,80 @@ fn local_checks(version: &SubmissionVersion) -> Local {
     local
 }
 
+/// Every text field of a submission version, for checks that apply to all of them.
+fn texts(version: &SubmissionVersion) -> Vec<&str> {
+    fn person<'a>(out: &mut Vec<&'a str>, p: &'a Person) {
+        out.extend([p.name.as_str(), &p.certificate_number, &p.email]);
+        out.extend(
+            p.mobile_phones
+                .iter()
+                .chain(&p.office_phones)
+                .map(String::as_str),
+        );
+    }
+    fn subject<'a>(out: &mut Vec<&'a str>, s: &'a Subject) {
+        out.extend([
+            s.name.as_str(),
+            &s.certificate_number,
+            &s.address,
+            &s.investor,
+        ]);
+        person(out, &s.principal);
+    }
+    fn access<'a>(out: &mut Vec<&'a str>, a: &'a Access) {
+        out.push(&a.provider);
+    }
+    fn website<'a>(out: &mut Vec<&'a str>, w: &'a Website) {
+        out.push(&w.name);
+        out.extend(w.home_urls.iter().chain(&w.domains).map(String::as_str));
+        out.extend(w.pre_approvals.iter().map(|p| p.document_number.as_str()));
+        access(out, &w.access);
+        person(out, &w.principal);
+    }
+    let mut out = vec![version.receipt.as_str(), &version.submitter];
+    out.extend(version.access_provider.as_deref());
+    match &version.body {
+        Submission::NewFiling(filing) => {
+            subject(&mut out, &filing.subject);
+            for w in &filing.websites {
+                website(&mut out, w);
+            }
+            out.extend(filing.attachments.iter().map(|a| a.media_type.as_str()));
+        }
+        Submission::Change {
+            filing_number,
+            change,
+        } => {
+            out.push(filing_number);
+            match change {
+                Change::Subject(s) => subject(&mut out, s),
+                Change::Website {
+                    website_number,
+                    website: w,
+                } => {
+                    out.push(website_number);
+                    website(&mut out, w);
+                }
+                Change::Access {
+                    website_number,
+                    access: a,
+                } => {
+                    out.push(website_number);
+                    access(&mut out, a);
+                }
+                Change::AddedWebsite(w) => website(&mut out, w),
+            }
+        }
+        Submission::Cancellation {
+            filing_number,
+            reason,
+            ..
+        } => out.extend([filing_number.as_str(), reason]),
+        Submission::Withdrawal { receipt, reason } => out.extend([receipt.as_str(), reason]),
+    }
+    out
+}
+
 /// Binary COPY into one staging table.
 struct Copier<'a> {
     writer: BinaryCopyInWriter<'a>,
@@ -668,12 +748,12 @@ fn stage(tx: &mut Transaction<'_>, submissions: &[SubmissionVersion]) -> Result<
             };
             copy.row(&[
                 &ord,
-                &version.receipt,
+                &storable(&version.receipt),
                 &i64::from(version.version),
                 &hash,
                 &version.submitted_at,
-                &version.submitter,
-                &version.access_provider,
+                &storable(&version.submitter),
+                &version.access_provider.as_deref().map(storable),
                 &encoded,
                 &local.kind.name(),
                 &local.province,
@@ -914,6 +994,17 @@ fn stage(tx: &mut Transaction<'_>, submissions: &[SubmissionVersion]) -> Result<
     tx.batch_execute("ANALYZE stage_versions; ANALYZE stage_websites; ANALYZE stage_domains;")
         .map_err(db("analysing staging tables"))?;
     Ok(())
+}
+
+/// Text the database can hold: PostgreSQL text cannot contain NUL, so a NUL becomes U+FFFD in
+/// the columns that identify a submission (such a submission is rejected with
+/// [`reason::NUL_IN_TEXT`]; its exact bytes stay in the verbatim audit copy).
+fn storable(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains('\0') {
+        std::borrow::Cow::Owned(text.replace('\0', "\u{fffd}"))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
 }
 
 /// Bundle positions fit `i32` because of [`MAX_SUBMISSIONS_PER_BUNDLE`].

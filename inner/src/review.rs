@@ -50,6 +50,17 @@ pub enum ReviewError {
         /// Filing number holding it.
         holder: String,
     },
+    /// The subject already holds an approved filing; a second filing must come as a change.
+    #[error(
+        "receipt {receipt}: the subject already holds filing {holder}; a second filing must be \
+         submitted as a change"
+    )]
+    SubjectAlreadyFiled {
+        /// The receipt being approved.
+        receipt: String,
+        /// The subject's existing filing number.
+        holder: String,
+    },
     /// The year's six-digit serials of a province are used up.
     #[error("no filing numbers left for province {province} in {year}")]
     NumbersExhausted {
@@ -340,6 +351,22 @@ fn finalise(
     let effect = match row.kind.as_str() {
         "new-filing" => {
             check_domains(tx, receipt)?;
+            if let Some(row) = tx
+                .query_opt(
+                    "SELECT f.filing_number FROM subject_records mine
+                     JOIN subject_records other ON other.certificate_number = mine.certificate_number
+                          AND other.status = 'active'
+                     JOIN filings f ON f.filing_id = other.filing_id
+                     WHERE mine.receipt = $1 AND mine.status = 'pending' LIMIT 1",
+                    &[&receipt],
+                )
+                .map_err(db("checking for an existing filing of the subject"))?
+            {
+                return Err(ReviewError::SubjectAlreadyFiled {
+                    receipt: receipt.to_owned(),
+                    holder: row.get::<_, Option<String>>(0).unwrap_or_default(),
+                });
+            }
             let number = allocate_number(tx, row.province, now)?;
             tx.execute(
                 "UPDATE filings SET status = 'active', filing_number = $2,

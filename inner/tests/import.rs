@@ -673,3 +673,61 @@ fn sequence_reports_name_the_gaps_and_entries_are_marked_sent() {
     let error = inner::returns::mark_sent(&mut tx, &ids, [8; 32], NOW).unwrap_err();
     assert!(error.to_string().contains("not pending"), "{error}");
 }
+
+#[test]
+fn nul_in_a_text_field_rejects_that_submission_only() {
+    let db = TestDatabase::with_schema().expect("db");
+    let report = apply(
+        &db,
+        &incoming(
+            1,
+            &[
+                version(
+                    "R1",
+                    1,
+                    filing(
+                        "甲公司\0",
+                        "C1",
+                        110_108,
+                        vec![website("甲网", &["jia.example.cn"], 1)],
+                    ),
+                ),
+                version(
+                    "R2",
+                    1,
+                    filing(
+                        "乙公司",
+                        "C2",
+                        110_108,
+                        vec![website("乙网", &["yi.example.cn"], 2)],
+                    ),
+                ),
+                version(
+                    "R3\0",
+                    1,
+                    filing(
+                        "丙公司",
+                        "C3",
+                        110_108,
+                        vec![website("丙网", &["bing.example.cn"], 3)],
+                    ),
+                ),
+            ],
+        ),
+    );
+    assert_eq!(
+        outcome_of(&report, "R1", 1),
+        (
+            ImportOutcome::Rejected,
+            Some(reason::NUL_IN_TEXT.to_owned())
+        )
+    );
+    assert_eq!(outcome_of(&report, "R2", 1).0, ImportOutcome::Applied);
+    assert_eq!(
+        outcome_of(&report, "R3\u{fffd}", 1),
+        (
+            ImportOutcome::Rejected,
+            Some(reason::NUL_IN_TEXT.to_owned())
+        )
+    );
+}

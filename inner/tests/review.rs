@@ -416,3 +416,54 @@ fn a_certificate_needs_an_approved_filing() {
         .message();
     assert!(message.contains("not approved"), "{message}");
 }
+
+#[test]
+fn a_subject_files_once_a_second_filing_is_a_conflict_and_cannot_be_approved() {
+    let db = TestDatabase::with_schema().expect("db");
+    apply(
+        &db,
+        &incoming(
+            1,
+            &[version(
+                "R1",
+                1,
+                filing(
+                    "甲公司",
+                    "C1",
+                    110_108,
+                    vec![website("甲网", &["jia.example.cn"], 1)],
+                ),
+            )],
+        ),
+    );
+    let key = signer();
+    let number = decide(&db, |tx| review::approve(tx, "R1", "li", None, &key, NOW))
+        .unwrap()
+        .filing_number
+        .unwrap();
+    let report = apply(
+        &db,
+        &incoming(
+            2,
+            &[version(
+                "R2",
+                1,
+                filing(
+                    "甲公司",
+                    "C1",
+                    110_108,
+                    vec![website("甲二网", &["jia2.example.cn"], 2)],
+                ),
+            )],
+        ),
+    );
+    assert_eq!(
+        report.outcomes[0].reason.as_deref(),
+        Some(inner::import::reason::SUBJECT_ALREADY_FILED)
+    );
+    let error = decide(&db, |tx| review::approve(tx, "R2", "li", None, &key, NOW)).unwrap_err();
+    assert!(
+        matches!(error, ReviewError::SubjectAlreadyFiled { ref holder, .. } if *holder == number),
+        "{error}"
+    );
+}

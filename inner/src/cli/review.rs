@@ -273,6 +273,7 @@ fn decide(
         Err(
             error @ (ReviewError::Refused { .. }
             | ReviewError::DomainConflict { .. }
+            | ReviewError::SubjectAlreadyFiled { .. }
             | ReviewError::NumbersExhausted { .. }),
         ) => return Err(Refused(error.to_string()).into()),
         Err(error @ ReviewError::UnknownReceipt { .. }) => {
