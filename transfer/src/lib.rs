@@ -8,7 +8,9 @@
 
 pub mod carry;
 pub mod config;
+pub mod demo;
 pub mod examine;
 pub mod exit;
+pub mod inner_side;
 pub mod outer_side;
 pub mod spool;

@@ -51,7 +51,7 @@ pub struct Global {
     channel: Option<u32>,
     /// Inner host: PostgreSQL connection string.
     #[arg(long, env = "SLUICE_INNER_DATABASE_URL", global = true)]
-    inner_database_url: Option<String>,
+    pub inner_database_url: Option<String>,
     /// Inner host: a channel submissions are accepted from (repeatable).
     #[arg(
         long = "accept-channel",
@@ -110,6 +110,7 @@ enum Command {
     Carry(cmd::carry::Args),
     Verify(cmd::verify::Args),
     Inspect(cmd::inspect::Args),
+    Demo(cmd::demo::Args),
 }
 
 fn main() -> ExitCode {
@@ -124,11 +125,14 @@ fn main() -> ExitCode {
             });
         }
     };
-    cmd::init_logging(cli.global.json);
+    // The demo prints its own summary; its audit lines would drown it unless asked for.
+    let quiet = matches!(cli.command, Command::Demo(_));
+    cmd::init_logging(cli.global.json, quiet);
     let result: anyhow::Result<Outcome> = match &cli.command {
         Command::Carry(args) => cmd::carry::run(&cli.global, args),
         Command::Verify(args) => cmd::verify::run(&cli.global, args),
         Command::Inspect(args) => cmd::inspect::run(&cli.global, args),
+        Command::Demo(args) => cmd::demo::run(&cli.global, args),
     };
     match result {
         Ok(outcome) => ExitCode::from(outcome.code()),

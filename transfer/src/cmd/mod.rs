@@ -1,13 +1,15 @@
 //! One module per subcommand, each with its `Args` and a `run`.
 
 pub mod carry;
+pub mod demo;
 pub mod inspect;
 pub mod verify;
 
 /// Sends log lines (including the `sluice::audit` target) to stderr; `RUST_LOG` filters them.
-pub fn init_logging(json: bool) {
+pub fn init_logging(json: bool, quiet: bool) {
+    let default = if quiet { "warn" } else { "info" };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

@@ -1,0 +1,682 @@
+//! The inner host's half: `import` (verified submissions and heartbeat bundles → PostgreSQL,
+//! each in one transaction with its ledger row) and `return` (the return queue → a signed return
+//! bundle in the outbox).
+//!
+//! Transfer keeps its chain bookkeeping in tables prefixed `transfer_` in the inner database,
+//! created here: every bundle received (with the `previous` link the chain check needs) and
+//! every return bundle sent. They are written in the same transaction as the import or as the
+//! marking of the return entries sent.
+
+use std::path::Path;
+
+use bundle_format::chain::{self, ChannelState, Verdict};
+use bundle_format::records::{Record, SubmissionVersion};
+use bundle_format::{BundleId, BundleWriter, Header, Kind, SealedBundle, WriterConfig};
+use keys::{ChannelId, KeyLookup, Role, Signer};
+use postgres::{Client, NoTls, Transaction};
+
+use crate::examine::{self, Refusal};
+use crate::outer_side::chain_refusal;
+use crate::spool::{self, QuarantineReason, Spool, SpoolError};
+
+/// Why an inner-side operation failed (its transaction was rolled back).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum InnerError {
+    /// The database failed.
+    #[error("inner database while {step}: {source}")]
+    Database {
+        /// What was being done.
+        step: &'static str,
+        /// The error.
+        #[source]
+        source: postgres::Error,
+    },
+    /// The inner schema could not be migrated.
+    #[error(transparent)]
+    Migration(#[from] inner::schema::MigrationError),
+    /// Applying a bundle failed for a reason that is not the bundle's fault.
+    #[error(transparent)]
+    Apply(inner::import::ApplyError),
+    /// Reading or marking the return queue failed.
+    #[error(transparent)]
+    Returns(#[from] inner::returns::ReturnError),
+    /// A spool directory operation failed.
+    #[error(transparent)]
+    Spool(#[from] SpoolError),
+    /// Writing a bundle failed.
+    #[error("writing a return bundle: {0}")]
+    Write(#[from] bundle_format::WriteError),
+}
+
+fn db(step: &'static str) -> impl FnOnce(postgres::Error) -> InnerError {
+    move |source| InnerError::Database { step, source }
+}
+
+const TABLES: &str = "
+CREATE TABLE IF NOT EXISTS transfer_inbound (
+    bundle_id   bytea PRIMARY KEY,
+    channel     bigint NOT NULL,
+    epoch       bigint NOT NULL,
+    sequence    bigint NOT NULL,
+    previous    bytea NOT NULL,
+    kind        text NOT NULL,
+    file_name   text NOT NULL,
+    imported_at bigint NOT NULL,
+    UNIQUE (channel, epoch, sequence)
+);
+CREATE TABLE IF NOT EXISTS transfer_return_sent (
+    bundle_id    bytea PRIMARY KEY,
+    channel      bigint NOT NULL,
+    epoch        bigint NOT NULL,
+    sequence     bigint NOT NULL,
+    file_name    text NOT NULL,
+    entries      integer NOT NULL,
+    reports      bytea NOT NULL,
+    created      bigint NOT NULL,
+    published_at bigint,
+    UNIQUE (channel, epoch, sequence)
+);
+";
+
+/// Key of the advisory lock transfer's import and return take ("sluice-T").
+const TRANSFER_LOCK: i64 = 0x736c_7569_6365_2d54;
+
+fn i64_of(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+fn id_of(bytes: &[u8]) -> BundleId {
+    let mut id = [0u8; 32];
+    if bytes.len() == 32 {
+        id.copy_from_slice(bytes);
+    }
+    BundleId(id)
+}
+
+/// Connects to the inner database, applies the inner schema's migrations and creates
+/// transfer's tables.
+pub fn connect(url: &str) -> Result<Client, InnerError> {
+    let mut client = Client::connect(url, NoTls).map_err(db("connecting"))?;
+    prepare(&mut client)?;
+    Ok(client)
+}
+
+/// Applies the inner migrations and creates transfer's tables on an open connection.
+pub fn prepare(client: &mut Client) -> Result<(), InnerError> {
+    inner::schema::migrate(client)?;
+    client
+        .batch_execute(TABLES)
+        .map_err(db("creating transfer tables"))
+}
+
+/// What `import` is told.
+#[derive(Debug, Clone)]
+pub struct ImportSettings {
+    /// The channels submissions are accepted from.
+    pub channels: Vec<ChannelId>,
+    /// Now, Unix seconds.
+    pub now: i64,
+}
+
+/// What happened to one inbox file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ImportFileReport {
+    /// File name as found.
+    pub file: String,
+    /// `applied`, `duplicate` or `quarantined`.
+    pub result: String,
+    /// Bundle id, if known.
+    pub bundle_id: Option<String>,
+    /// Kind, if verified.
+    pub kind: Option<String>,
+    /// Channel, if known.
+    pub channel: Option<u32>,
+    /// Sequence, if known.
+    pub sequence: Option<u64>,
+    /// Submission versions applied now, by outcome name.
+    pub outcomes: std::collections::BTreeMap<String, usize>,
+    /// Sequence numbers found missing before this bundle (a gap), if any.
+    pub gap: Option<(u64, u64)>,
+    /// Why it was quarantined.
+    pub reason: Option<String>,
+}
+
+/// What one `import` run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ImportReport {
+    /// One entry per inbox file, in the order handled.
+    pub files: Vec<ImportFileReport>,
+}
+
+impl ImportReport {
+    /// Files with `result`.
+    pub fn count(&self, result: &str) -> usize {
+        self.files.iter().filter(|f| f.result == result).count()
+    }
+}
+
+/// Imports every bundle in the inbox, in chain order.
+pub fn import(
+    client: &mut Client,
+    spool: &Spool,
+    keys: &dyn KeyLookup,
+    settings: &ImportSettings,
+) -> Result<ImportReport, InnerError> {
+    spool.create_all()?;
+    let mut report = ImportReport::default();
+    for path in examine::in_chain_order(spool::list_bundles(&spool.inbox)?) {
+        report
+            .files
+            .push(import_file(client, spool, keys, settings, &path)?);
+    }
+    Ok(report)
+}
+
+fn channel_state(
+    tx: &mut Transaction<'_>,
+    header: &Header,
+) -> Result<(ChannelState, Option<BundleId>, Option<BundleId>), InnerError> {
+    let channel = i64::from(header.channel.0);
+    let epoch: Option<i64> = tx
+        .query_one(
+            "SELECT max(epoch) FROM transfer_inbound WHERE channel = $1",
+            &[&channel],
+        )
+        .map_err(db("reading the chain state"))?
+        .get(0);
+    let mut state = ChannelState::EMPTY;
+    if let Some(epoch) = epoch {
+        state.epoch = epoch.unsigned_abs();
+        for row in tx
+            .query(
+                "SELECT sequence, bundle_id FROM transfer_inbound
+                 WHERE channel = $1 AND epoch = $2 ORDER BY sequence",
+                &[&channel, &epoch],
+            )
+            .map_err(db("reading the chain state"))?
+        {
+            let sequence: i64 = row.get(0);
+            if sequence.unsigned_abs() != state.highest_contiguous + 1 {
+                break;
+            }
+            state.highest_contiguous += 1;
+            state.last_id = id_of(row.get(1));
+        }
+    }
+    let epoch = i64_of(header.epoch);
+    let recorded = tx
+        .query_opt(
+            "SELECT bundle_id FROM transfer_inbound
+             WHERE channel = $1 AND epoch = $2 AND sequence = $3",
+            &[&channel, &epoch, &i64_of(header.sequence)],
+        )
+        .map_err(db("reading the chain state"))?
+        .map(|row| id_of(row.get(0)));
+    // The bundle after this one, if it arrived first (a healed gap): it names its predecessor.
+    let successor_claims = tx
+        .query_opt(
+            "SELECT previous FROM transfer_inbound
+             WHERE channel = $1 AND epoch = $2 AND sequence = $3",
+            &[&channel, &epoch, &i64_of(header.sequence.saturating_add(1))],
+        )
+        .map_err(db("reading the chain state"))?
+        .map(|row| id_of(row.get(0)));
+    Ok((state, recorded, successor_claims))
+}
+
+/// Verifies, judges and imports one file from wherever it is, then archives or quarantines it.
+pub fn import_file(
+    client: &mut Client,
+    spool: &Spool,
+    keys: &dyn KeyLookup,
+    settings: &ImportSettings,
+    path: &Path,
+) -> Result<ImportFileReport, InnerError> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut file_report = ImportFileReport {
+        file: name.clone(),
+        ..ImportFileReport::default()
+    };
+    let verified = examine::read_file(path).and_then(|bytes| {
+        examine::verify_bytes(
+            &bytes,
+            keys,
+            Role::OuterBundle,
+            &settings.channels,
+            settings.now,
+        )
+    });
+    let verified = match verified {
+        Ok(verified) => verified,
+        Err(refusal) => return quarantined(spool, path, &name, refusal, settings.now, file_report),
+    };
+    let header = verified.header;
+    file_report.bundle_id = Some(verified.id.to_string());
+    file_report.kind = Some(header.kind.to_string());
+    file_report.channel = Some(header.channel.0);
+    file_report.sequence = Some(header.sequence);
+    if !matches!(header.kind, Kind::Submissions | Kind::Heartbeat) {
+        let refusal = Refusal {
+            code: "kind.not-importable".into(),
+            reason: format!(
+                "a {} bundle cannot be imported here; keyset updates are installed with sluice-keys",
+                header.kind
+            ),
+            header: Some(Box::new(header)),
+            id: Some(verified.id),
+        };
+        return quarantined(spool, path, &name, refusal, settings.now, file_report);
+    }
+
+    let mut tx = client.transaction().map_err(db("starting a transaction"))?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&TRANSFER_LOCK])
+        .map_err(db("taking the transfer lock"))?;
+    let (state, recorded, successor_claims) = channel_state(&mut tx, &header)?;
+    let mut verdict = chain::judge(&header, verified.id, &state, recorded, settings.now);
+    if matches!(
+        verdict,
+        Verdict::Next | Verdict::NewEpoch { .. } | Verdict::Gap { .. }
+    ) && let Some(claimed) = successor_claims
+        && claimed != verified.id
+    {
+        verdict = Verdict::Fork {
+            sequence: header.sequence,
+            ours: claimed,
+            theirs: verified.id,
+        };
+    }
+    match &verdict {
+        Verdict::Duplicate => {
+            drop(tx);
+            let archived = spool::free_name(&spool.archive, &name);
+            spool::move_durable(path, &spool.archive, &archived)?;
+            tracing::info!(target: "sluice::audit", event = "bundle.duplicate", bundle = %verified.id,
+                channel = header.channel.0, sequence = header.sequence, file = %name,
+                "bundle imported before; nothing changed");
+            file_report.result = "duplicate".into();
+            return Ok(file_report);
+        }
+        Verdict::Gap { missing } => {
+            file_report.gap = Some((*missing.start(), *missing.end()));
+            tracing::warn!(target: "sluice::audit", event = "gap.seen", channel = header.channel.0,
+                first_missing = missing.start(), last_missing = missing.end(),
+                "bundles missing before this one; applying it and reporting the gap");
+        }
+        Verdict::Next | Verdict::NewEpoch { .. } => {}
+        other => {
+            drop(tx);
+            let refusal = chain_refusal(other, header, verified.id);
+            return quarantined(spool, path, &name, refusal, settings.now, file_report);
+        }
+    }
+
+    let submissions: Vec<SubmissionVersion> = verified
+        .records
+        .into_iter()
+        .filter_map(|record| match record {
+            Record::Submission(version) => Some(version),
+            _ => None,
+        })
+        .collect();
+    let incoming = inner::import::IncomingBundle {
+        bundle_id: verified.id.0,
+        channel: header.channel.0,
+        epoch: header.epoch,
+        sequence: header.sequence,
+        signer: verified.signer,
+        created: header.created,
+        submissions: &submissions,
+    };
+    let applied = match inner::import::apply_bundle(&mut tx, &incoming, settings.now) {
+        Ok(applied) => applied,
+        Err(inner::import::ApplyError::Fork {
+            stored, incoming, ..
+        }) => {
+            drop(tx);
+            let refusal = Refusal {
+                code: "chain.fork".into(),
+                reason: format!(
+                    "fork at sequence {}: the ledger holds bundle {stored}, this file is {incoming}; \
+                     raise the alarm",
+                    header.sequence
+                ),
+                header: Some(Box::new(header)),
+                id: Some(verified.id),
+            };
+            return quarantined(spool, path, &name, refusal, settings.now, file_report);
+        }
+        Err(other) => return Err(InnerError::Apply(other)),
+    };
+    let previous: &[u8] = &header.previous.0;
+    let id: &[u8] = &verified.id.0;
+    tx.execute(
+        "INSERT INTO transfer_inbound (bundle_id, channel, epoch, sequence, previous, kind,
+                                       file_name, imported_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        &[
+            &id,
+            &i64::from(header.channel.0),
+            &i64_of(header.epoch),
+            &i64_of(header.sequence),
+            &previous,
+            &header.kind.as_str(),
+            &name,
+            &settings.now,
+        ],
+    )
+    .map_err(db("recording the bundle in the chain ledger"))?;
+    tx.commit().map_err(db("committing the import"))?;
+    for ack in &applied.outcomes {
+        *file_report
+            .outcomes
+            .entry(format!("{:?}", ack.outcome).to_lowercase())
+            .or_insert(0) += 1;
+    }
+    let archived = spool::free_name(&spool.archive, &name);
+    spool::move_durable(path, &spool.archive, &archived)?;
+    tracing::info!(target: "sluice::audit", event = "bundle.imported", bundle = %verified.id,
+        kind = header.kind.as_str(), channel = header.channel.0, epoch = header.epoch,
+        sequence = header.sequence, submissions = submissions.len(),
+        outcomes = ?file_report.outcomes, "imported bundle");
+    file_report.result = "applied".into();
+    Ok(file_report)
+}
+
+fn quarantined(
+    spool: &Spool,
+    path: &Path,
+    name: &str,
+    refusal: Refusal,
+    now: i64,
+    mut file_report: ImportFileReport,
+) -> Result<ImportFileReport, InnerError> {
+    let reason = QuarantineReason {
+        original_name: name.to_owned(),
+        code: refusal.code.clone(),
+        reason: refusal.reason.clone(),
+        at: now,
+        bundle_id: refusal.id.map(|id| id.to_string()),
+        channel: refusal.header.as_ref().map(|h| h.channel.0),
+        sequence: refusal.header.as_ref().map(|h| h.sequence),
+    };
+    let placed = spool::quarantine(&spool.quarantine, path, &reason)?;
+    tracing::warn!(target: "sluice::audit", event = "bundle.quarantined", file = %name,
+        code = %refusal.code, to = %placed.display(), "quarantined: {}", refusal.reason);
+    file_report.result = "quarantined".into();
+    file_report.bundle_id = reason.bundle_id;
+    file_report.channel = reason.channel;
+    file_report.sequence = reason.sequence;
+    file_report.reason = Some(format!("{} ({})", refusal.reason, refusal.code));
+    Ok(file_report)
+}
+
+/// What `return` is told.
+#[derive(Debug, Clone, Copy)]
+pub struct ReturnSettings {
+    /// The return channel.
+    pub channel: ChannelId,
+    /// Lifetime of the bundle, seconds.
+    pub validity_seconds: i64,
+    /// Most queue entries in one return bundle.
+    pub max_entries: usize,
+    /// Now, Unix seconds.
+    pub now: i64,
+}
+
+/// What one `return` run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ReturnReport {
+    /// Bundles written (usually one), as published in the outbox.
+    pub written: Vec<crate::outer_side::BundleSummary>,
+    /// Acks carried.
+    pub acks: usize,
+    /// Status changes carried.
+    pub status_changes: usize,
+    /// Certificates carried.
+    pub certificates: usize,
+    /// Channels whose sequence state was reported, with their missing sequence numbers.
+    pub sequence_reports: Vec<(u32, u64, Vec<u64>)>,
+    /// Return bundles recorded but not yet published, published now (crash recovery).
+    pub recovered: usize,
+}
+
+/// Writes one return bundle with every pending queue entry (up to the limit) and the current
+/// sequence state of every channel. Writes nothing when nothing is pending and the sequence
+/// state is what the last return bundle said.
+pub fn write_return(
+    client: &mut Client,
+    spool: &Spool,
+    signer: &dyn Signer,
+    settings: &ReturnSettings,
+) -> Result<ReturnReport, InnerError> {
+    spool.create_all()?;
+    let mut report = ReturnReport {
+        recovered: publish_recorded(client, spool, settings.now)?,
+        ..ReturnReport::default()
+    };
+    let mut tx = client.transaction().map_err(db("starting a transaction"))?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&TRANSFER_LOCK])
+        .map_err(db("taking the transfer lock"))?;
+    let max_entries = settings
+        .max_entries
+        .min(bundle_format::payload::MAX_RECORDS_PER_BUNDLE.saturating_sub(1024));
+    let pending = inner::returns::pending_returns(&mut tx, max_entries)?;
+    let reports_encoded = bincode::encode_to_vec(
+        &pending.sequence_reports,
+        bundle_format::records::wire_config(),
+    )
+    .unwrap_or_default();
+    let channel = i64::from(settings.channel.0);
+    let last = tx
+        .query_opt(
+            "SELECT epoch, sequence, bundle_id, reports FROM transfer_return_sent
+             WHERE channel = $1 ORDER BY epoch DESC, sequence DESC LIMIT 1",
+            &[&channel],
+        )
+        .map_err(db("reading the return chain"))?;
+    let (epoch, next_sequence, previous, last_reports) = match &last {
+        Some(row) => {
+            let epoch: i64 = row.get(0);
+            let sequence: i64 = row.get(1);
+            let reports: Vec<u8> = row.get(3);
+            (
+                epoch.unsigned_abs(),
+                sequence.unsigned_abs().saturating_add(1),
+                id_of(row.get(2)),
+                Some(reports),
+            )
+        }
+        None => (1, 1, BundleId::ZERO, None),
+    };
+    if pending.entries.is_empty() && last_reports.as_deref() == Some(&reports_encoded[..]) {
+        return Ok(report);
+    }
+    let config = WriterConfig {
+        kind: Kind::Return,
+        channel: settings.channel,
+        epoch,
+        next_sequence,
+        previous,
+        created: settings.now,
+        expires: settings.now.saturating_add(settings.validity_seconds),
+        part_content_bytes: bundle_format::bundle::DEFAULT_PART_CONTENT_BYTES,
+        part_records: bundle_format::payload::MAX_RECORDS_PER_BUNDLE,
+    };
+    let mut names: Vec<String> = Vec::new();
+    let retained = spool.retained.clone();
+    let sink = |sealed: &SealedBundle<'_>| -> std::io::Result<()> {
+        let name = spool::bundle_file_name(&sealed.header, &sealed.id);
+        spool::write_atomic(&retained, &name, |f| sealed.write_to(f))
+            .map_err(std::io::Error::other)?;
+        names.push(name);
+        Ok(())
+    };
+    let mut writer = BundleWriter::new(signer, config, sink)?;
+    for sequence_report in &pending.sequence_reports {
+        writer.push(&Record::SequenceReport(sequence_report.clone()))?;
+        report.sequence_reports.push((
+            sequence_report.channel,
+            sequence_report.epoch,
+            sequence_report.missing.clone(),
+        ));
+    }
+    let mut placed: Vec<(i64, u64)> = Vec::with_capacity(pending.entries.len());
+    for entry in &pending.entries {
+        match &entry.record {
+            Record::Ack(_) => report.acks += 1,
+            Record::StatusChange(_) => report.status_changes += 1,
+            Record::Certificate(_) => report.certificates += 1,
+            _ => {}
+        }
+        let sequence = writer.push(&entry.record)?;
+        placed.push((entry.entry_id, sequence));
+    }
+    let written = writer.finish()?;
+    for (bundle, name) in written.iter().zip(names.iter()) {
+        let ids: Vec<i64> = placed
+            .iter()
+            .filter(|(_, sequence)| *sequence == bundle.header.sequence)
+            .map(|(id, _)| *id)
+            .collect();
+        if !ids.is_empty() {
+            inner::returns::mark_sent(&mut tx, &ids, bundle.id.0, settings.now)?;
+        }
+        let id: &[u8] = &bundle.id.0;
+        tx.execute(
+            "INSERT INTO transfer_return_sent (bundle_id, channel, epoch, sequence, file_name,
+                                               entries, reports, created)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            &[
+                &id,
+                &channel,
+                &i64_of(epoch),
+                &i64_of(bundle.header.sequence),
+                name,
+                &i32::try_from(bundle.records).unwrap_or(i32::MAX),
+                &reports_encoded,
+                &settings.now,
+            ],
+        )
+        .map_err(db("recording the return bundle"))?;
+        report.written.push(crate::outer_side::BundleSummary {
+            bundle_id: bundle.id.to_string(),
+            kind: Kind::Return.as_str().into(),
+            sequence: bundle.header.sequence,
+            records: bundle.records,
+            file: name.clone(),
+        });
+    }
+    if let Err(error) = tx.commit() {
+        for name in &names {
+            spool::remove_durable(&spool.retained.join(name))?;
+        }
+        return Err(InnerError::Database {
+            step: "committing the return bundle",
+            source: error,
+        });
+    }
+    publish_recorded(client, spool, settings.now)?;
+    for bundle in &report.written {
+        tracing::info!(target: "sluice::audit", event = "bundle.returned", bundle = %bundle.bundle_id,
+            sequence = bundle.sequence, records = bundle.records, file = %bundle.file,
+            "published return bundle");
+    }
+    Ok(report)
+}
+
+/// Publishes every recorded return bundle not yet in the outbox; returns how many.
+fn publish_recorded(client: &mut Client, spool: &Spool, now: i64) -> Result<usize, InnerError> {
+    let rows = client
+        .query(
+            "SELECT bundle_id, file_name FROM transfer_return_sent
+             WHERE published_at IS NULL ORDER BY channel, epoch, sequence",
+            &[],
+        )
+        .map_err(db("reading the return chain"))?;
+    let mut published = 0;
+    for row in rows {
+        let id: Vec<u8> = row.get(0);
+        let name: String = row.get(1);
+        spool::copy_durable(&spool.retained.join(&name), &spool.outbox, &name)?;
+        client
+            .execute(
+                "UPDATE transfer_return_sent SET published_at = $2 WHERE bundle_id = $1",
+                &[&id, &now],
+            )
+            .map_err(db("recording a publication"))?;
+        published += 1;
+    }
+    Ok(published)
+}
+
+/// One channel's state as the inner side sees it, for `status`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ChannelStatus {
+    /// Channel.
+    pub channel: u32,
+    /// Latest epoch.
+    pub epoch: u64,
+    /// Highest contiguous sequence number received.
+    pub highest_contiguous: u64,
+    /// Missing sequence numbers above it.
+    pub missing: Vec<u64>,
+    /// When the last bundle of any kind was imported, Unix seconds.
+    pub last_import: Option<i64>,
+    /// When the last heartbeat was imported, Unix seconds.
+    pub last_heartbeat: Option<i64>,
+}
+
+/// The inner side's view for `status`: per-channel chain state and the return queue.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct InnerStatus {
+    /// Each channel submissions arrived on.
+    pub channels: Vec<ChannelStatus>,
+    /// Return queue entries not yet sent.
+    pub pending_returns: i64,
+    /// Return bundles sent.
+    pub return_bundles_sent: i64,
+}
+
+/// Reads the inner side's status.
+pub fn status(client: &mut Client) -> Result<InnerStatus, InnerError> {
+    let reports = inner::returns::sequence_reports(client)?;
+    let mut channels = Vec::new();
+    for report in reports {
+        let channel = i64::from(report.channel);
+        let row = client
+            .query_one(
+                "SELECT max(imported_at), max(imported_at) FILTER (WHERE kind = 'heartbeat')
+                 FROM transfer_inbound WHERE channel = $1",
+                &[&channel],
+            )
+            .map_err(db("reading the chain ledger"))?;
+        channels.push(ChannelStatus {
+            channel: report.channel,
+            epoch: report.epoch,
+            highest_contiguous: report.highest_contiguous,
+            missing: report.missing,
+            last_import: row.get(0),
+            last_heartbeat: row.get(1),
+        });
+    }
+    let pending: i64 = client
+        .query_one(
+            "SELECT count(*) FROM return_queue WHERE sent_in IS NULL",
+            &[],
+        )
+        .map_err(db("reading the return queue"))?
+        .get(0);
+    let sent: i64 = client
+        .query_one("SELECT count(*) FROM transfer_return_sent", &[])
+        .map_err(db("reading the return chain"))?
+        .get(0);
+    Ok(InnerStatus {
+        channels,
+        pending_returns: pending,
+        return_bundles_sent: sent,
+    })
+}
