@@ -60,11 +60,14 @@ pub enum QueryError {
     Database(#[from] postgres::Error),
 }
 
-/// Answers a public query from approved records only, ordered by website number.
-pub fn query(
-    client: &mut impl GenericClient,
+/// The SQL of a query and its one parameter.
+fn statement(
     key: &QueryKey,
-) -> Result<Vec<PublicRecord>, QueryError> {
+) -> (
+    String,
+    Box<dyn postgres::types::ToSql + Sync + '_>,
+    Option<i32>,
+) {
     let select = |matching: &str| {
         format!(
             "WITH matching AS ({matching})
@@ -82,53 +85,84 @@ pub fn query(
              LIMIT {MAX_RESULTS}"
         )
     };
-    let rows = match key {
-        QueryKey::WebsiteName(name) => client.query(
-            &select("SELECT record_id FROM website_records WHERE status = 'active' AND name = $1"),
-            &[name],
-        )?,
-        QueryKey::Domain(domain) => client.query(
-            &select("SELECT record_id FROM website_domains WHERE active AND domain = $1"),
-            &[&domain.trim().trim_end_matches('.').to_ascii_lowercase()],
-        )?,
-        QueryKey::HomeUrl(url) => client.query(
-            &select("SELECT record_id FROM website_home_urls WHERE active AND url = $1"),
-            &[&url.trim()],
-        )?,
+    let by_number = "SELECT w.record_id FROM filings f JOIN website_records w
+                         ON w.filing_id = f.filing_id AND w.status = 'active'
+                     WHERE f.filing_number = $1";
+    match key {
+        QueryKey::WebsiteName(name) => (
+            select("SELECT record_id FROM website_records WHERE status = 'active' AND name = $1"),
+            Box::new(name.as_str()),
+            None,
+        ),
+        QueryKey::Domain(domain) => (
+            select("SELECT record_id FROM website_domains WHERE active AND domain = $1"),
+            Box::new(domain.trim().trim_end_matches('.').to_ascii_lowercase()),
+            None,
+        ),
+        QueryKey::HomeUrl(url) => (
+            select("SELECT record_id FROM website_home_urls WHERE active AND url = $1"),
+            Box::new(url.trim()),
+            None,
+        ),
         QueryKey::FilingNumber(number) => {
             let number = number.trim();
             match filing_number::split_website_number(number) {
-                Some((base, seq)) => client.query(
-                    &select(
-                        "SELECT w.record_id FROM filings f JOIN website_records w
-                             ON w.filing_id = f.filing_id AND w.status = 'active'
-                         WHERE f.filing_number = $1 AND w.website_seq = $2",
-                    ),
-                    &[&base, &seq],
-                )?,
-                None => client.query(
-                    &select(
-                        "SELECT w.record_id FROM filings f JOIN website_records w
-                             ON w.filing_id = f.filing_id AND w.status = 'active'
-                         WHERE f.filing_number = $1",
-                    ),
-                    &[&number],
-                )?,
+                Some((base, seq)) => (
+                    select(&format!("{by_number} AND w.website_seq = $2")),
+                    Box::new(base),
+                    Some(seq),
+                ),
+                None => (select(by_number), Box::new(number), None),
             }
         }
-        QueryKey::Ip(ip) => client.query(
-            &select("SELECT record_id FROM website_ips WHERE active AND ips @> $1::inet"),
-            &[ip],
-        )?,
-        QueryKey::OrganiserName(name) => client.query(
-            &select(
+        QueryKey::Ip(ip) => (
+            select("SELECT record_id FROM website_ips WHERE active AND ips @> $1::inet"),
+            Box::new(*ip),
+            None,
+        ),
+        QueryKey::OrganiserName(name) => (
+            select(
                 "SELECT w.record_id FROM subject_records s JOIN website_records w
                      ON w.filing_id = s.filing_id AND w.status = 'active'
                  WHERE s.status = 'active' AND s.name = $1",
             ),
-            &[name],
-        )?,
-    };
+            Box::new(name.as_str()),
+            None,
+        ),
+    }
+}
+
+fn run(
+    client: &mut impl GenericClient,
+    sql: &str,
+    key: &QueryKey,
+) -> Result<Vec<postgres::Row>, postgres::Error> {
+    let (_, param, seq) = statement(key);
+    match &seq {
+        Some(seq) => client.query(sql, &[param.as_ref(), seq]),
+        None => client.query(sql, &[param.as_ref()]),
+    }
+}
+
+/// The server's plan for a query (`EXPLAIN`), for operators checking that a key is served by
+/// its index.
+pub fn plan(client: &mut impl GenericClient, key: &QueryKey) -> Result<String, QueryError> {
+    let (sql, _, _) = statement(key);
+    let rows = run(client, &format!("EXPLAIN {sql}"), key)?;
+    Ok(rows
+        .iter()
+        .map(|row| row.get::<_, String>(0))
+        .collect::<Vec<_>>()
+        .join("\n"))
+}
+
+/// Answers a public query from approved records only, ordered by website number.
+pub fn query(
+    client: &mut impl GenericClient,
+    key: &QueryKey,
+) -> Result<Vec<PublicRecord>, QueryError> {
+    let (sql, _, _) = statement(key);
+    let rows = run(client, &sql, key)?;
     Ok(rows
         .into_iter()
         .map(|row| {

@@ -244,3 +244,79 @@ fn reviewers_see_history_and_conflicts() {
         2
     );
 }
+
+#[test]
+fn every_query_key_is_served_by_an_index() {
+    let db = TestDatabase::with_schema().expect("db");
+    let mut client = db.connect().unwrap();
+    // Enough approved filings, made server-side, for the planner to prefer an index for any
+    // selective key, as it must on a few million.
+    client
+        .batch_execute(
+            "INSERT INTO filings (filing_id, origin_receipt, province, status, filing_number, last_approved_at)
+             SELECT n, 'R' || n, 11, 'active', '京ICP备2026' || lpad(n::text, 6, '0') || '号', 0
+             FROM generate_series(1, 20000) n;
+             INSERT INTO subject_records (filing_id, receipt, status, name, nature, certificate_type,
+                 certificate_number, region_code, address, investor, principal_name,
+                 principal_certificate_type, principal_certificate_number, principal_mobile_phones,
+                 principal_office_phones, principal_email)
+             SELECT n, 'R' || n, 'active', '公司' || n, 'enterprise', 'x', 'C' || n, 110108, 'a', 'i',
+                    'p', 'x', 'x', '{}', '{}', 'e'
+             FROM generate_series(1, 20000) n;
+             INSERT INTO website_records (record_id, filing_id, receipt, status, website_seq, name,
+                 service_types, principal_name, principal_certificate_type,
+                 principal_certificate_number, principal_mobile_phones, principal_office_phones,
+                 principal_email)
+             SELECT n, n, 'R' || n, 'active', 1, '网站' || n, '{}', 'p', 'x', 'x', '{}', '{}', 'e'
+             FROM generate_series(1, 20000) n;
+             INSERT INTO website_domains (record_id, filing_id, domain, active)
+             SELECT n, n, 'site' || n || '.example.cn', true FROM generate_series(1, 20000) n;
+             INSERT INTO website_home_urls (record_id, url, active)
+             SELECT n, 'https://site' || n || '.example.cn/', true FROM generate_series(1, 20000) n;
+             INSERT INTO website_ips (record_id, filing_id, ips, active)
+             SELECT n, n, inetrange('10.0.0.0'::inet + n, '10.0.0.0'::inet + n, '[]'), true
+             FROM generate_series(1, 20000) n;
+             ANALYZE;",
+        )
+        .unwrap();
+    let cases = [
+        (
+            QueryKey::WebsiteName("网站77".into()),
+            "website_records_active_name",
+        ),
+        (
+            QueryKey::Domain("site77.example.cn".into()),
+            "website_domains_one_active",
+        ),
+        (
+            QueryKey::HomeUrl("https://site77.example.cn/".into()),
+            "website_home_urls_active",
+        ),
+        (
+            QueryKey::FilingNumber("京ICP备2026000077号".into()),
+            "filings_filing_number_key",
+        ),
+        (
+            QueryKey::FilingNumber("京ICP备2026000077号-1".into()),
+            "filings_filing_number_key",
+        ),
+        (
+            QueryKey::Ip("10.0.0.77".parse::<IpAddr>().unwrap()),
+            "website_ips_active",
+        ),
+        (
+            QueryKey::OrganiserName("公司77".into()),
+            "subject_records_active_name",
+        ),
+    ];
+    for (key, index) in cases {
+        let plan = inner::query::plan(&mut client, &key).unwrap();
+        assert!(plan.contains(index), "{key:?} should use {index}:\n{plan}");
+        assert!(!plan.contains("Seq Scan"), "{key:?} scans a table:\n{plan}");
+        assert_eq!(
+            inner::query::query(&mut client, &key).unwrap().len(),
+            1,
+            "{key:?}"
+        );
+    }
+}
