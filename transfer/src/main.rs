@@ -107,6 +107,13 @@ impl Global {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    Export(cmd::export::Args),
+    Import(cmd::import::Args),
+    #[command(name = "return")]
+    Return(cmd::returns::Args),
+    Apply(cmd::apply::Args),
+    Replay(cmd::replay::Args),
+    Status(cmd::status::Args),
     Carry(cmd::carry::Args),
     Verify(cmd::verify::Args),
     Inspect(cmd::inspect::Args),
@@ -129,6 +136,12 @@ fn main() -> ExitCode {
     let quiet = matches!(cli.command, Command::Demo(_));
     cmd::init_logging(cli.global.json, quiet);
     let result: anyhow::Result<Outcome> = match &cli.command {
+        Command::Export(args) => cmd::export::run(&cli.global, args),
+        Command::Import(args) => cmd::import::run(&cli.global, args),
+        Command::Return(args) => cmd::returns::run(&cli.global, args),
+        Command::Apply(args) => cmd::apply::run(&cli.global, args),
+        Command::Replay(args) => cmd::replay::run(&cli.global, args),
+        Command::Status(args) => cmd::status::run(&cli.global, args),
         Command::Carry(args) => cmd::carry::run(&cli.global, args),
         Command::Verify(args) => cmd::verify::run(&cli.global, args),
         Command::Inspect(args) => cmd::inspect::run(&cli.global, args),
@@ -137,7 +150,6 @@ fn main() -> ExitCode {
     match result {
         Ok(outcome) => ExitCode::from(outcome.code()),
         Err(error) => {
-            tracing::error!("{error:#}");
             eprintln!("sluice-transfer: error: {error:#}");
             ExitCode::from(exit::FAILED)
         }

@@ -339,6 +339,53 @@ pub fn publish_bytes(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, Sp
     write_atomic(dir, name, |f| f.write_all(bytes))
 }
 
+/// Finds a bundle to replay: `what` is a path to a file, or (at least 8 hex digits of) a bundle
+/// id looked up in the archive and quarantine directories, by file name and by the bundle id
+/// in quarantine reason files. Returns every match.
+pub fn find_for_replay(spool: &Spool, what: &str) -> Result<Vec<PathBuf>, SpoolError> {
+    let as_path = Path::new(what);
+    if as_path.is_file() {
+        return Ok(vec![as_path.to_owned()]);
+    }
+    let wanted = what.to_ascii_lowercase();
+    if wanted.len() < 8 || !wanted.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(Vec::new());
+    }
+    let mut found = Vec::new();
+    for dir in [&spool.archive, &spool.quarantine] {
+        if !dir.is_dir() {
+            continue;
+        }
+        for path in list_bundles(dir)? {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            // Names carry the first 16 hex digits of the id after the last '-'.
+            let short = &wanted[..wanted.len().min(16)];
+            let by_name = name.contains(&format!("-{short}"));
+            let by_reason = read_reason(&path)
+                .and_then(|r| r.bundle_id)
+                .is_some_and(|id| id.starts_with(&wanted));
+            if by_name || by_reason {
+                found.push(path);
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// Removes the reason file beside a bundle that left the quarantine, if there is one.
+pub fn remove_reason(bundle_path: &Path) -> Result<(), SpoolError> {
+    let mut reason_path = bundle_path.as_os_str().to_owned();
+    reason_path.push(REASON_SUFFIX);
+    let reason_path = PathBuf::from(reason_path);
+    if reason_path.exists() {
+        remove_durable(&reason_path)?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,8 +1,14 @@
 //! One module per subcommand, each with its `Args` and a `run`.
 
+pub mod apply;
 pub mod carry;
 pub mod demo;
+pub mod export;
+pub mod import;
 pub mod inspect;
+pub mod replay;
+pub mod returns;
+pub mod status;
 pub mod verify;
 
 /// Sends log lines (including the `sluice::audit` target) to stderr; `RUST_LOG` filters them.

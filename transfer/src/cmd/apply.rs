@@ -1,0 +1,47 @@
+//! `apply` (outer host): inbox return bundles → the outer SQLite.
+
+use transfer::exit::Outcome;
+use transfer::outer_side::{self, ApplySettings, OuterHost};
+
+use crate::Global;
+
+/// Verify and apply every return bundle in the inbox: delete the payloads of exactly the
+/// acknowledged versions, update statuses, store certificates, re-publish bundles the inner side
+/// reports missing. Needs: outer_database, keyset, channel, return_channel, spool_dir.
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+/// Runs `apply`.
+pub fn run(global: &Global, _args: &Args) -> anyhow::Result<Outcome> {
+    let config = global.config()?;
+    let now = super::now();
+    let keyset = config.keyset(now)?;
+    let host = OuterHost::open(config.outer_database()?)?;
+    let settings = ApplySettings {
+        channel: config.channel()?,
+        return_channel: config.return_channel()?,
+        now,
+    };
+    let report = outer_side::apply(&host, &config.spool()?, &keyset, &settings)?;
+    if global.json() {
+        super::print_json(&serde_json::to_value(&report)?);
+    } else {
+        for f in &report.files {
+            match f.result.as_str() {
+                "quarantined" => println!(
+                    "QUARANTINED {}: {}",
+                    f.file,
+                    f.reason.as_deref().unwrap_or("-")
+                ),
+                result => println!(
+                    "{result} {}: {} payload(s) deleted, {} status change(s), {} certificate(s), re-published {:?}",
+                    f.file, f.payloads_deleted, f.status_changes, f.certificates, f.republished
+                ),
+            }
+        }
+    }
+    Ok(Outcome::of(
+        report.count("applied") + report.count("duplicate"),
+        report.count("quarantined"),
+    ))
+}

@@ -1,0 +1,47 @@
+//! `export` (outer host): pending submission versions → signed bundles in the outbox.
+
+use transfer::exit::Outcome;
+use transfer::outer_side::{self, ExportSettings, OuterHost};
+
+use crate::Global;
+
+/// Export pending submission versions from the outer SQLite into signed bundles in the outbox
+/// (kept in the retained outbox until acknowledged), marking them in transit; with nothing
+/// pending, write a heartbeat (exit 3). Also re-publishes unacknowledged bundles past the resend
+/// age. Needs: outer_database, channel, signing_key, spool_dir.
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+/// Runs `export`.
+pub fn run(global: &Global, _args: &Args) -> anyhow::Result<Outcome> {
+    let config = global.config()?;
+    let host = OuterHost::open(config.outer_database()?)?;
+    let settings = ExportSettings {
+        channel: config.channel()?,
+        validity_seconds: config.validity_seconds()?,
+        resend_after_seconds: config.resend_after_seconds()?,
+        records_per_bundle: config.records_per_bundle()?,
+        now: super::now(),
+    };
+    let report = outer_side::export(&host, &config.spool()?, &config.signing_key()?, &settings)?;
+    if global.json() {
+        super::print_json(&serde_json::to_value(&report)?);
+    } else {
+        for b in &report.written {
+            println!(
+                "published {} bundle sequence {} with {} record(s): {}",
+                b.kind, b.sequence, b.records, b.file
+            );
+        }
+        println!(
+            "{} submission version(s) now in transit; {} bundle(s) re-published",
+            report.versions,
+            report.republished.len()
+        );
+    }
+    Ok(if report.heartbeat && report.republished.is_empty() {
+        Outcome::NothingToDo
+    } else {
+        Outcome::Done
+    })
+}

@@ -1,0 +1,60 @@
+//! `import` (inner host): inbox bundles → PostgreSQL, each in one transaction.
+
+use transfer::exit::Outcome;
+use transfer::inner_side::{self, ImportSettings};
+
+use crate::Global;
+
+/// Verify, chain-check and apply every bundle in the inbox to PostgreSQL, each in one
+/// transaction with its ledger row; archive what was applied or seen before, quarantine the
+/// rest with a reason file. Needs: inner_database_url, keyset, accept_channels, spool_dir.
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+/// Runs `import`.
+pub fn run(global: &Global, _args: &Args) -> anyhow::Result<Outcome> {
+    let config = global.config()?;
+    let now = super::now();
+    let keyset = config.keyset(now)?;
+    let spool = config.spool()?;
+    let mut client = inner_side::connect(config.inner_database_url()?)?;
+    let settings = ImportSettings {
+        channels: config.accept_channels()?,
+        now,
+    };
+    let report = inner_side::import(&mut client, &spool, &keyset, &settings)?;
+    if global.json() {
+        super::print_json(&serde_json::to_value(&report)?);
+    } else {
+        for f in &report.files {
+            match f.result.as_str() {
+                "quarantined" => println!(
+                    "QUARANTINED {}: {}",
+                    f.file,
+                    f.reason.as_deref().unwrap_or("-")
+                ),
+                result => println!(
+                    "{result} {} (channel {}, sequence {}){}",
+                    f.file,
+                    f.channel.unwrap_or_default(),
+                    f.sequence.unwrap_or_default(),
+                    if f.outcomes.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {:?}", f.outcomes)
+                    }
+                ),
+            }
+        }
+        println!(
+            "{} applied, {} duplicate(s), {} quarantined",
+            report.count("applied"),
+            report.count("duplicate"),
+            report.count("quarantined")
+        );
+    }
+    Ok(Outcome::of(
+        report.count("applied") + report.count("duplicate"),
+        report.count("quarantined"),
+    ))
+}

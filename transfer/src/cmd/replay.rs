@@ -1,0 +1,81 @@
+//! `replay ID|FILE`: run an archived or quarantined bundle through import or apply again.
+
+use transfer::exit::Outcome;
+use transfer::{examine, inner_side, outer_side, spool};
+
+use crate::Global;
+
+/// Re-run an archived or quarantined bundle (by file path or by at least 8 hex digits of its
+/// id) through import (submissions, heartbeat) or apply (return) after the cause is fixed, e.g.
+/// a keyset update. Idempotent: a bundle applied before is reported as a duplicate and changes
+/// nothing. Needs what import or apply needs.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// A bundle file, or a bundle id (prefix of at least 8 hex digits).
+    what: String,
+}
+
+/// Runs `replay`.
+pub fn run(global: &Global, args: &Args) -> anyhow::Result<Outcome> {
+    let config = global.config()?;
+    let spool = config.spool()?;
+    let found = spool::find_for_replay(&spool, &args.what)?;
+    let path = match found.as_slice() {
+        [one] => one.clone(),
+        [] => anyhow::bail!(
+            "no archived or quarantined bundle matches {:?}; give a file path or a longer id",
+            args.what
+        ),
+        many => anyhow::bail!(
+            "{} bundles match {:?}: {}; give a longer id or the path",
+            many.len(),
+            args.what,
+            many.iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    let bytes = examine::read_file(&path)
+        .map_err(|r| anyhow::anyhow!("{}: {}", path.display(), r.reason))?;
+    let kind = examine::peek(&bytes).ok().map(|(h, _)| h.kind);
+    spool.create_all()?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    // Through the inbox, so the normal path archives or quarantines it afresh.
+    let staged = spool::move_durable(&path, &spool.inbox, &spool::free_name(&spool.inbox, &name))?;
+    spool::remove_reason(&path)?;
+    let now = super::now();
+    let keyset = config.keyset(now)?;
+    let (result, detail) = if kind == Some(bundle_format::Kind::Return) {
+        let host = outer_side::OuterHost::open(config.outer_database()?)?;
+        let settings = outer_side::ApplySettings {
+            channel: config.channel()?,
+            return_channel: config.return_channel()?,
+            now,
+        };
+        let report = outer_side::apply_file(&host, &spool, &keyset, &settings, &staged)?;
+        (report.result.clone(), serde_json::to_value(&report)?)
+    } else {
+        let mut client = inner_side::connect(config.inner_database_url()?)?;
+        let settings = inner_side::ImportSettings {
+            channels: config.accept_channels()?,
+            now,
+        };
+        let report = inner_side::import_file(&mut client, &spool, &keyset, &settings, &staged)?;
+        (report.result.clone(), serde_json::to_value(&report)?)
+    };
+    if global.json() {
+        super::print_json(&detail);
+    } else {
+        println!("replayed {name}: {result}");
+        println!("{}", serde_json::to_string_pretty(&detail)?);
+    }
+    Ok(match result.as_str() {
+        "quarantined" => Outcome::Quarantined,
+        "duplicate" => Outcome::NothingToDo,
+        _ => Outcome::Done,
+    })
+}

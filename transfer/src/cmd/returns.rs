@@ -1,0 +1,57 @@
+//! `return` (inner host): the return queue → one signed return bundle in the outbox.
+
+use transfer::exit::Outcome;
+use transfer::inner_side::{self, ReturnSettings};
+
+use crate::Global;
+
+/// Write a return bundle with pending acks, status changes and certificates and the sequence
+/// state of every channel, signed with the inner-return key; exit 3 when nothing is pending and
+/// the sequence state is unchanged. Needs: inner_database_url, signing_key, return_channel,
+/// spool_dir.
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+/// Runs `return`.
+pub fn run(global: &Global, _args: &Args) -> anyhow::Result<Outcome> {
+    let config = global.config()?;
+    let mut client = inner_side::connect(config.inner_database_url()?)?;
+    let settings = ReturnSettings {
+        channel: config.return_channel()?,
+        validity_seconds: config.validity_seconds()?,
+        max_entries: config.return_entries()?,
+        now: super::now(),
+    };
+    let report = inner_side::write_return(
+        &mut client,
+        &config.spool()?,
+        &config.signing_key()?,
+        &settings,
+    )?;
+    if global.json() {
+        super::print_json(&serde_json::to_value(&report)?);
+    } else if report.written.is_empty() {
+        println!("nothing to return");
+    } else {
+        for b in &report.written {
+            println!(
+                "published return bundle sequence {}: {}",
+                b.sequence, b.file
+            );
+        }
+        println!(
+            "{} ack(s), {} status change(s), {} certificate(s)",
+            report.acks, report.status_changes, report.certificates
+        );
+        for (channel, epoch, missing) in &report.sequence_reports {
+            if !missing.is_empty() {
+                println!("channel {channel} epoch {epoch}: missing sequences {missing:?}");
+            }
+        }
+    }
+    Ok(if report.written.is_empty() && report.recovered == 0 {
+        Outcome::NothingToDo
+    } else {
+        Outcome::Done
+    })
+}
