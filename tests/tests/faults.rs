@@ -1,0 +1,294 @@
+//! Fault injection: dropped bundles, attacks on the channel, and two outer nodes feeding one
+//! inner database — each on real SQLite and PostgreSQL.
+
+use bundle_format::records::Record;
+use bundle_format::{
+    BundleId, BundleWriter, Expectation, Kind, ReadLimits, SealedBundle, WriterConfig,
+};
+use keys::{ChannelId, Role, SecretKey, Signer};
+use tests::{Appliance, outer_versions};
+use transfer::demo::{self, new_filing};
+
+/// Signs `records` into one submissions bundle file on `channel`.
+fn bundle_file(
+    signer: &dyn Signer,
+    channel: u32,
+    sequence: u64,
+    previous: BundleId,
+    created: i64,
+    expires: i64,
+    records: &[Record],
+) -> Vec<u8> {
+    let mut file = Vec::new();
+    let config = WriterConfig {
+        kind: Kind::Submissions,
+        channel: ChannelId(channel),
+        epoch: 1,
+        next_sequence: sequence,
+        previous,
+        created,
+        expires,
+        part_content_bytes: bundle_format::bundle::DEFAULT_PART_CONTENT_BYTES,
+        part_records: 1000,
+    };
+    let sink = |sealed: &SealedBundle<'_>| -> std::io::Result<()> {
+        file = sealed.to_vec();
+        Ok(())
+    };
+    let mut writer = BundleWriter::new(signer, config, sink).unwrap();
+    for record in records {
+        writer.push(record).unwrap();
+    }
+    writer.finish().unwrap();
+    file
+}
+
+#[test]
+fn forged_tampered_expired_wrong_role_and_forked_bundles_are_quarantined_and_apply_nothing() {
+    let mut app = Appliance::new(&[1]).unwrap();
+    app.outer()
+        .node
+        .submit(&new_filing(1, "企业展示网站"))
+        .unwrap();
+    app.outer().export().unwrap();
+    let legit_path = transfer::spool::list_bundles(&app.outer().spool.outbox)
+        .unwrap()
+        .remove(0);
+    let legit = std::fs::read(&legit_path).unwrap();
+    let now = demo::now();
+    let verified = bundle_format::read_bundle(
+        &legit,
+        &app.keyset,
+        &Expectation {
+            role: Role::OuterBundle,
+            channel: ChannelId(1),
+            at: now,
+        },
+        &ReadLimits::default(),
+    )
+    .unwrap();
+    app.carry_in(0).unwrap();
+    assert_eq!(app.import().unwrap().count("applied"), 1);
+    let before = app.inner_counts().unwrap();
+
+    // What an attacker would want applied: a submission under a receipt never issued outside.
+    let Record::Submission(mut planted) = verified.records[0].clone() else {
+        panic!("a submissions bundle holds submissions");
+    };
+    planted.receipt = "R20261122-PLANTED1".into();
+    let records = [Record::Submission(planted)];
+    let outer_key = SecretKey::read_file(app.keys.outer_key(ChannelId(1)).unwrap(), None).unwrap();
+    let return_key = SecretKey::read_file(&app.keys.inner_return, None).unwrap();
+    let day = 24 * 3600;
+    let inbox = app.inner.spool.inbox.clone();
+    let write = |name: &str, bytes: &[u8]| std::fs::write(inbox.join(name), bytes).unwrap();
+
+    write(
+        "forged_bundle.bundle",
+        &bundle_file(
+            &SecretKey::generate(),
+            1,
+            2,
+            verified.id,
+            now,
+            now + day,
+            &records,
+        ),
+    );
+    let mut tampered = bundle_file(&outer_key, 1, 2, verified.id, now, now + day, &records);
+    let last = tampered.len() - 1;
+    tampered[last] ^= 0x01;
+    write("tampered_bundle.bundle", &tampered);
+    write(
+        "expired_bundle.bundle",
+        &bundle_file(
+            &outer_key,
+            1,
+            2,
+            verified.id,
+            now - 10 * day,
+            now - day,
+            &records,
+        ),
+    );
+    write(
+        "ack_key_signed_submissions.bundle",
+        &bundle_file(&return_key, 1, 2, verified.id, now, now + day, &records),
+    );
+    write(
+        "forked_bundle.bundle",
+        &bundle_file(
+            &outer_key,
+            1,
+            1,
+            BundleId::ZERO,
+            now + 1,
+            now + day,
+            &records,
+        ),
+    );
+
+    let report = app.import().unwrap();
+    assert_eq!(report.files.len(), 5);
+    let codes: std::collections::BTreeMap<String, String> = report
+        .files
+        .iter()
+        .map(|f| {
+            assert_eq!(f.result, "quarantined", "{f:?}");
+            (f.file.clone(), f.reason.clone().unwrap_or_default())
+        })
+        .collect();
+    assert!(
+        codes["forged_bundle.bundle"].contains("not in the keyset"),
+        "{codes:?}"
+    );
+    assert!(
+        codes["tampered_bundle.bundle"].contains("signature"),
+        "{codes:?}"
+    );
+    assert!(
+        codes["expired_bundle.bundle"].contains("chain.expired"),
+        "{codes:?}"
+    );
+    assert!(
+        codes["ack_key_signed_submissions.bundle"].contains("inner-return key, not a outer-bundle"),
+        "{codes:?}"
+    );
+    assert!(
+        codes["forked_bundle.bundle"].contains("chain.fork"),
+        "{codes:?}"
+    );
+
+    // Each sits in quarantine with its reason beside it; nothing reached the database.
+    for name in codes.keys() {
+        let placed = app.inner.spool.quarantine.join(name);
+        let reason = transfer::spool::read_reason(&placed).expect("reason file");
+        assert_eq!(&reason.original_name, name);
+        assert!(!reason.code.is_empty());
+    }
+    assert!(transfer::spool::list_bundles(&inbox).unwrap().is_empty());
+    assert_eq!(app.inner_counts().unwrap(), before);
+    let planted: i64 = app
+        .inner
+        .client
+        .query_one(
+            "SELECT count(*) FROM submission_versions WHERE receipt = 'R20261122-PLANTED1'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(planted, 0);
+}
+
+#[test]
+fn a_dropped_bundle_is_reported_missing_inside_and_re_sent_from_outside() {
+    let mut app = Appliance::new(&[1]).unwrap();
+    for n in 1..=2 {
+        app.outer()
+            .node
+            .submit(&new_filing(n, "企业展示网站"))
+            .unwrap();
+    }
+    app.outer().export().unwrap();
+    // The carrier loses sequence 1.
+    transfer::carry::carry(&app.outer().spool.outbox, &app.medium, false).unwrap();
+    for lost in transfer::spool::list_bundles(&app.medium).unwrap() {
+        std::fs::remove_file(lost).unwrap();
+    }
+    for n in 3..=4 {
+        app.outer()
+            .node
+            .submit(&new_filing(n, "企业展示网站"))
+            .unwrap();
+    }
+    app.outer().export().unwrap();
+    app.carry_in(0).unwrap();
+    let import = app.import().unwrap();
+    assert_eq!(import.count("applied"), 1, "later bundles still apply");
+    assert_eq!(import.files[0].gap, Some((1, 1)));
+
+    let ret = app.inner.write_return().unwrap();
+    assert_eq!(ret.sequence_reports, vec![(1, 1, vec![1])]);
+    app.carry_out().unwrap();
+    let applied = app.apply(0).unwrap();
+    assert_eq!(applied.files[0].republished, vec![1]);
+    assert_eq!(applied.files[0].payloads_deleted, 2);
+
+    app.carry_in(0).unwrap();
+    assert_eq!(app.import().unwrap().count("applied"), 1);
+    app.inner.write_return().unwrap();
+    app.carry_out().unwrap();
+    app.apply(0).unwrap();
+
+    let versions = outer_versions(&app.outer().node.database).unwrap();
+    assert_eq!(versions.len(), 4);
+    assert!(
+        versions.iter().all(|v| v.acknowledged && !v.payload_stored),
+        "{versions:?}"
+    );
+    let reports = inner::returns::sequence_reports(&mut app.inner.client).unwrap();
+    assert_eq!(reports[0].highest_contiguous, 2);
+    assert!(reports[0].missing.is_empty());
+    let stored: i64 = app
+        .inner
+        .client
+        .query_one(
+            "SELECT count(DISTINCT receipt) FROM submission_versions",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(stored, 4);
+}
+
+#[test]
+fn two_outer_nodes_on_two_channels_feed_one_inner_database() {
+    let mut app = Appliance::new(&[1, 2]).unwrap();
+    let mut receipts: [Vec<String>; 2] = [Vec::new(), Vec::new()];
+    for n in 1..=3 {
+        receipts[0].push(
+            app.outers[0]
+                .node
+                .submit(&new_filing(n, "企业展示网站"))
+                .unwrap(),
+        );
+        receipts[1].push(
+            app.outers[1]
+                .node
+                .submit(&new_filing(n + 20, "企业展示网站"))
+                .unwrap(),
+        );
+    }
+    app.outers[0].export().unwrap();
+    app.outers[1].export().unwrap();
+    app.carry_in(0).unwrap();
+    app.carry_in(1).unwrap();
+    let import = app.import().unwrap();
+    assert_eq!(import.count("applied"), 2);
+    assert_eq!(app.approve_all().unwrap().len(), 6);
+    app.inner.write_return().unwrap();
+    app.carry_out().unwrap();
+    for i in 0..2 {
+        let applied = app.apply(i).unwrap();
+        assert_eq!(applied.count("applied"), 1);
+        // Each node deletes its own three payloads and is told nothing about the other's.
+        assert_eq!(applied.files[0].payloads_deleted, 3);
+        assert_eq!(applied.files[0].ack_mismatches, 0);
+        assert_eq!(applied.files[0].certificates, 3);
+        let versions = outer_versions(&app.outers[i].node.database).unwrap();
+        assert_eq!(versions.len(), 3);
+        assert!(versions.iter().all(|v| v.acknowledged && !v.payload_stored));
+        for receipt in &receipts[i] {
+            assert_eq!(
+                app.outers[i].node.status(receipt).unwrap()["state"],
+                "approved"
+            );
+        }
+    }
+    let reports = inner::returns::sequence_reports(&mut app.inner.client).unwrap();
+    let channels: Vec<(u32, u64)> = reports
+        .iter()
+        .map(|r| (r.channel, r.highest_contiguous))
+        .collect();
+    assert_eq!(channels, vec![(1, 1), (2, 1)]);
+}
