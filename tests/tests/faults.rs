@@ -268,7 +268,7 @@ fn two_outer_nodes_on_two_channels_feed_one_inner_database() {
     assert_eq!(app.approve_all().unwrap().len(), 6);
     app.inner.write_return().unwrap();
     app.carry_out().unwrap();
-    for i in 0..2 {
+    for (i, own) in receipts.iter().enumerate() {
         let applied = app.apply(i).unwrap();
         assert_eq!(applied.count("applied"), 1);
         // Each node deletes its own three payloads and is told nothing about the other's.
@@ -278,7 +278,7 @@ fn two_outer_nodes_on_two_channels_feed_one_inner_database() {
         let versions = outer_versions(&app.outers[i].node.database).unwrap();
         assert_eq!(versions.len(), 3);
         assert!(versions.iter().all(|v| v.acknowledged && !v.payload_stored));
-        for receipt in &receipts[i] {
+        for receipt in own {
             assert_eq!(
                 app.outers[i].node.status(receipt).unwrap()["state"],
                 "approved"
