@@ -13,8 +13,8 @@ use axum::response::{IntoResponse, Response};
 
 use crate::api::{self, BatchResponse, BatchRowResult, Problem};
 use crate::convert::parse_name;
-use crate::server::{AppError, AppState, Auth, new_receipt_id, prepare};
-use crate::store::{AccountKind, Inserted, NewSubmission, StoreError};
+use crate::server::{AppError, AppState, Auth, check_submission, new_receipt_id};
+use crate::store::{AccountKind, Inserted, NewSubmission, Principal, StoreError};
 
 /// The columns of a batch file, with a note for the template.
 pub const COLUMNS: [(&str, &str); 22] = [
@@ -418,6 +418,51 @@ fn row_number(index: usize) -> usize {
     index + 2
 }
 
+type RowsToStore = Vec<(usize, NewSubmission)>;
+
+/// Validates every data row on its own; returns one result per row and the rows to store with
+/// the index of their result.
+fn check_rows(
+    rows: &[Vec<String>],
+    positions: &[usize],
+    principal: &Principal,
+) -> (Vec<BatchRowResult>, RowsToStore) {
+    let mut results: Vec<BatchRowResult> = Vec::with_capacity(rows.len().saturating_sub(1));
+    let mut to_store = Vec::new();
+    for (index, cells) in rows.iter().skip(1).enumerate() {
+        let row = row_number(index);
+        let checked = row_to_request(cells, positions, &principal.account)
+            .and_then(|request| check_submission(principal, &request, Vec::new()));
+        match checked {
+            Ok(prepared) => {
+                let mut version = prepared.version;
+                version.receipt = new_receipt_id();
+                to_store.push((
+                    results.len(),
+                    NewSubmission {
+                        account_id: principal.account_id,
+                        kind: prepared.kind.to_owned(),
+                        filing_number: prepared.filing_number,
+                        version,
+                        idempotency: None,
+                    },
+                ));
+                results.push(BatchRowResult {
+                    row,
+                    receipt: None,
+                    problems: Vec::new(),
+                });
+            }
+            Err(problems) => results.push(BatchRowResult {
+                row,
+                receipt: None,
+                problems,
+            }),
+        }
+    }
+    (results, to_store)
+}
+
 pub(crate) async fn upload(
     State(state): State<AppState>,
     auth: Auth,
@@ -452,41 +497,18 @@ pub(crate) async fn upload(
         code: "batch_format",
         message: e.to_string(),
     })?;
-    let data = &rows[1..];
-    let mut results: Vec<BatchRowResult> = Vec::with_capacity(data.len());
-    let mut to_store = Vec::new();
-    for (index, cells) in data.iter().enumerate() {
-        let row = row_number(index);
-        let prepared = match row_to_request(cells, &positions, &auth.0.account) {
-            Ok(request) => prepare(&state, &auth.0, &request).await,
-            Err(problems) => Err(AppError::Validation(problems)),
-        };
-        match prepared {
-            Ok(prepared) => {
-                let mut version = prepared.version;
-                version.receipt = new_receipt_id();
-                to_store.push((
-                    results.len(),
-                    NewSubmission {
-                        account_id: auth.0.account_id,
-                        kind: prepared.kind.to_owned(),
-                        filing_number: prepared.filing_number,
-                        version,
-                        idempotency: None,
-                    },
-                ));
-                results.push(BatchRowResult {
-                    row,
-                    receipt: None,
-                    problems: Vec::new(),
-                });
+    // Validation is CPU work on up to max_batch_rows rows: keep it off the async workers.
+    let principal = auth.0.clone();
+    let (mut results, to_store) =
+        tokio::task::spawn_blocking(move || check_rows(&rows, &positions, &principal))
+            .await
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+    for result in &results {
+        if !result.problems.is_empty() {
+            state.metrics.submission("new_filing", "invalid");
+            for problem in &result.problems {
+                state.metrics.validation_failure(&problem.code);
             }
-            Err(AppError::Validation(problems)) => results.push(BatchRowResult {
-                row,
-                receipt: None,
-                problems,
-            }),
-            Err(other) => return Err(other),
         }
     }
     let (indexes, submissions): (Vec<usize>, Vec<NewSubmission>) = to_store.into_iter().unzip();

@@ -387,7 +387,11 @@ pub fn router(state: AppState) -> Router {
             ServiceBuilder::new()
                 .layer(HandleErrorLayer::new(handle_overload))
                 .load_shed()
-                .concurrency_limit(limits.max_concurrent_requests),
+                // One semaphore for the whole router: `Router::layer` builds the layer once per
+                // route, and a per-route limit would not bound the service.
+                .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
+                    limits.max_concurrent_requests,
+                )),
         )
         .with_state(state)
 }
@@ -513,14 +517,59 @@ pub struct Prepared {
 }
 
 /// Validates a request for `principal` and builds the version to store (receipt left empty).
+/// Withdrawals are checked against the receipt they name; everything else is pure.
 pub async fn prepare(
     state: &AppState,
     principal: &Principal,
     request: &api::SubmissionRequest,
 ) -> Result<Prepared, AppError> {
+    let mut problems = Vec::new();
+    if let api::SubmissionBody::Withdrawal { receipt, .. } = &request.submission
+        && crate::validate::receipt_id(receipt).is_ok()
+    {
+        match state.store.receipt(receipt).await? {
+            None => problems.push(Problem {
+                field: "submission.receipt".into(),
+                code: "withdrawal.unknown_receipt".into(),
+                message: format!("no receipt {receipt}"),
+            }),
+            Some(target) if target.status.account_id != principal.account_id => {
+                problems.push(Problem {
+                    field: "submission.receipt".into(),
+                    code: "withdrawal.other_account".into(),
+                    message: format!("receipt {receipt} belongs to another account"),
+                })
+            }
+            Some(target) if target.status.state.is_under_review() => problems.push(Problem {
+                field: "submission.receipt".into(),
+                code: "withdrawal.under_review".into(),
+                message: format!(
+                    "receipt {receipt} is {} and can no longer be withdrawn; file a cancellation instead",
+                    target.status.state
+                ),
+            }),
+            Some(_) => {}
+        }
+    }
+    check_submission(principal, request, problems).map_err(|problems| {
+        state
+            .metrics
+            .submission(api::kind_name(&request.submission), "invalid");
+        for problem in &problems {
+            state.metrics.validation_failure(&problem.code);
+        }
+        AppError::Validation(problems)
+    })
+}
+
+/// The pure part of [`prepare`]: validates and converts, adding `problems` found elsewhere.
+pub fn check_submission(
+    principal: &Principal,
+    request: &api::SubmissionRequest,
+    mut problems: Vec<Problem>,
+) -> Result<Prepared, Vec<Problem>> {
     let kind = api::kind_name(&request.submission);
     let is_provider = principal.kind == AccountKind::AccessProvider;
-    let mut problems = Vec::new();
     let submitter = match &request.on_behalf_of {
         Some(customer) if is_provider => {
             match crate::validate::required_text(customer, records::MAX_TEXT_BYTES) {
@@ -549,45 +598,11 @@ pub async fn prepare(
         access_provider: is_provider.then(|| principal.account.clone()),
     };
     let body = match convert::submission(&request.submission, &context) {
-        Ok(body) => Some(body),
+        Ok(body) if problems.is_empty() => body,
+        Ok(_) => return Err(problems),
         Err(found) => {
             problems.extend(found);
-            None
-        }
-    };
-    if let api::SubmissionBody::Withdrawal { receipt, .. } = &request.submission
-        && crate::validate::receipt_id(receipt).is_ok()
-    {
-        match state.store.receipt(receipt).await? {
-            None => problems.push(Problem {
-                field: "submission.receipt".into(),
-                code: "withdrawal.unknown_receipt".into(),
-                message: format!("no receipt {receipt}"),
-            }),
-            Some(target) if target.status.account_id != principal.account_id => problems.push(Problem {
-                field: "submission.receipt".into(),
-                code: "withdrawal.other_account".into(),
-                message: format!("receipt {receipt} belongs to another account"),
-            }),
-            Some(target) if target.status.state.is_under_review() => problems.push(Problem {
-                field: "submission.receipt".into(),
-                code: "withdrawal.under_review".into(),
-                message: format!(
-                    "receipt {receipt} is {} and can no longer be withdrawn; file a cancellation instead",
-                    target.status.state
-                ),
-            }),
-            Some(_) => {}
-        }
-    }
-    let body = match body {
-        Some(body) if problems.is_empty() => body,
-        _ => {
-            state.metrics.submission(kind, "invalid");
-            for problem in &problems {
-                state.metrics.validation_failure(&problem.code);
-            }
-            return Err(AppError::Validation(problems));
+            return Err(problems);
         }
     };
     let filing_number = match &body {
@@ -605,11 +620,11 @@ pub async fn prepare(
         body,
     };
     if let Err(shape) = version.check() {
-        return Err(AppError::Validation(vec![Problem {
+        return Err(vec![Problem {
             field: shape.field,
             code: "shape.limit".into(),
             message: shape.problem,
-        }]));
+        }]);
     }
     Ok(Prepared {
         kind,

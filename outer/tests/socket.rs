@@ -235,3 +235,99 @@ fn screenshot_ink(path: &Path) -> (usize, usize) {
     }
     (dark, colours.len())
 }
+
+/// Opens a connection and sends a request whose body never finishes, holding one request slot.
+async fn stalled_request(addr: SocketAddr, token: &str) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST /api/v1/submissions HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{{\"submission\":"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream
+}
+
+async fn start_with(store: Store, limits: Limits) -> Running {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(serve(listener, AppState::new(store, limits), async move {
+        let _ = stopped.await;
+    }));
+    Running { addr, stop, task }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_over_the_concurrency_limit_are_shed_with_503() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, tokens) = store_with_accounts(&dir.path().join("outer.db"));
+    let running = start_with(
+        store,
+        Limits {
+            max_concurrent_requests: 1,
+            ..Limits::default()
+        },
+    )
+    .await;
+    let stalled = stalled_request(running.addr, &tokens.owner).await;
+    // The stalled request takes the only slot once the server has read its head; until then a
+    // probe may still get through, so probe until one is shed.
+    let mut shed = false;
+    for _ in 0..200 {
+        let (status, body) = http(running.addr, "GET", "/healthz", None, None)
+            .await
+            .unwrap();
+        if status == 503 {
+            assert!(body.contains("busy"), "{body}");
+            shed = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(shed, "no request was shed while the only slot was taken");
+    drop(stalled);
+    let mut recovered = false;
+    for _ in 0..200 {
+        let (status, _) = http(running.addr, "GET", "/healthz", None, None)
+            .await
+            .unwrap();
+        if status == 200 {
+            recovered = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(
+        recovered,
+        "the slot was never released after the client left"
+    );
+    running.stop.send(()).unwrap();
+    running.task.await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_that_never_finishes_gets_408() {
+    use tokio::io::AsyncReadExt;
+    let dir = tempfile::tempdir().unwrap();
+    let (store, tokens) = store_with_accounts(&dir.path().join("outer.db"));
+    let running = start_with(
+        store,
+        Limits {
+            request_timeout_secs: 1,
+            ..Limits::default()
+        },
+    )
+    .await;
+    let mut stalled = stalled_request(running.addr, &tokens.owner).await;
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 1024];
+    while !answer.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = stalled.read(&mut buffer).await.unwrap();
+        assert!(n > 0, "connection closed without an answer");
+        answer.extend_from_slice(&buffer[..n]);
+    }
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    running.stop.send(()).unwrap();
+    running.task.await.unwrap().unwrap();
+}

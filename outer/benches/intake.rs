@@ -1,0 +1,161 @@
+//! Durable submissions per second and latency at 64 concurrent keep-alive connections, beside
+//! the same load against `/healthz` on the same server in the same run.
+//!
+//! Run with `cargo bench -p outer --bench intake`; results go in `outer/BENCHMARKS.md`.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use outer::config::Limits;
+use outer::server::{AppState, serve};
+use outer::store::{AccountKind, Store};
+use serde_json::json;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+
+const CONNECTIONS: usize = 64;
+const REQUESTS_PER_CONNECTION: usize = 250;
+
+fn filing() -> serde_json::Value {
+    let person = json!({"name": "张三丰", "certificate_type": "resident_id",
+        "certificate_number": "11010519491231002X", "mobile_phones": ["13905711234"],
+        "office_phones": ["0571-88216688"], "email": "zhangsanfeng@example.cn"});
+    json!({"submission": {"kind": "new_filing", "filing": {
+        "subject": {"name": "杭州示例网络科技有限公司", "nature": "enterprise",
+            "certificate_type": "unified_social_credit_code", "certificate_number": "91330100799655058B",
+            "region_code": "330106", "address": "浙江省杭州市西湖区文三路90号",
+            "investor": "杭州示例网络科技有限公司", "principal": person},
+        "websites": [{"name": "示例科技官网", "home_urls": ["https://www.example.cn/"],
+            "domains": ["example.cn", "www.example.cn", "例子.中国"], "service_types": ["showcase"],
+            "access": {"provider": "provider_1", "method": "cloud", "server_region_code": "330106",
+                "ip_ranges": ["202.96.128.86"]},
+            "principal": person}]}}})
+}
+
+/// One keep-alive connection sending `count` requests; returns each request's latency.
+async fn connection(
+    addr: SocketAddr,
+    request: Vec<u8>,
+    expect: &'static str,
+    count: usize,
+) -> Vec<Duration> {
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.set_nodelay(true).unwrap();
+    let (read, mut write) = stream.into_split();
+    let mut read = BufReader::new(read);
+    let mut latencies = Vec::with_capacity(count);
+    let mut line = String::new();
+    for _ in 0..count {
+        let started = Instant::now();
+        write.write_all(&request).await.unwrap();
+        line.clear();
+        read.read_line(&mut line).await.unwrap();
+        assert!(line.starts_with(expect), "unexpected answer {line:?}");
+        let mut length = 0usize;
+        loop {
+            line.clear();
+            read.read_line(&mut line).await.unwrap();
+            if line == "\r\n" {
+                break;
+            }
+            if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                length = value.trim().parse().unwrap();
+            }
+        }
+        let mut body = vec![0; length];
+        read.read_exact(&mut body).await.unwrap();
+        latencies.push(started.elapsed());
+    }
+    latencies
+}
+
+struct Report {
+    per_second: f64,
+    p50: Duration,
+    p99: Duration,
+}
+
+async fn load(addr: SocketAddr, request: Vec<u8>, expect: &'static str) -> Report {
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..CONNECTIONS)
+        .map(|_| {
+            tokio::spawn(connection(
+                addr,
+                request.clone(),
+                expect,
+                REQUESTS_PER_CONNECTION,
+            ))
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await.unwrap());
+    }
+    let elapsed = started.elapsed();
+    latencies.sort();
+    // Percentile by rank: per-mille arithmetic on integers avoids float-to-index casts.
+    let at =
+        |per_mille: usize| latencies[(latencies.len() * per_mille / 1000).min(latencies.len() - 1)];
+    Report {
+        per_second: latencies.len() as f64 / elapsed.as_secs_f64(),
+        p50: at(500),
+        p99: at(990),
+    }
+}
+
+fn main() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("outer.db")).unwrap();
+    store
+        .add_account("owner", AccountKind::WebsiteOwner)
+        .unwrap();
+    let token = store.issue_token("owner", "bench").unwrap().secret;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let limits = Limits { rate_per_minute: 10_000_000, rate_burst: 10_000_000, ..Limits::default() };
+        let state = AppState::new(store.clone(), limits);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(serve(listener, state, async move {
+            let _ = stopped.await;
+        }));
+
+        let health = format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\n\r\n").into_bytes();
+        let body = filing().to_string();
+        let submit = format!(
+            "POST /api/v1/submissions HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes();
+
+        // Warm up both paths, then measure the baseline and the submissions in the same run.
+        load(addr, health.clone(), "HTTP/1.1 200").await;
+        let baseline = load(addr, health, "HTTP/1.1 200").await;
+        let submissions = load(addr, submit, "HTTP/1.1 201").await;
+        let stored = store.versions_to_export(usize::MAX).await.unwrap().len();
+        assert_eq!(stored, CONNECTIONS * REQUESTS_PER_CONNECTION);
+
+        println!("{CONNECTIONS} connections x {REQUESTS_PER_CONNECTION} requests each");
+        println!(
+            "GET /healthz (baseline)      {:>9.0} req/s   p50 {:>7.2} ms   p99 {:>7.2} ms",
+            baseline.per_second,
+            baseline.p50.as_secs_f64() * 1e3,
+            baseline.p99.as_secs_f64() * 1e3
+        );
+        println!(
+            "POST /api/v1/submissions     {:>9.0} req/s   p50 {:>7.2} ms   p99 {:>7.2} ms   (durable: WAL, synchronous=FULL)",
+            submissions.per_second,
+            submissions.p50.as_secs_f64() * 1e3,
+            submissions.p99.as_secs_f64() * 1e3
+        );
+        println!(
+            "submissions reach {:.1}% of the baseline's rate",
+            100.0 * submissions.per_second / baseline.per_second
+        );
+        stop.send(()).unwrap();
+        server.await.unwrap().unwrap();
+    });
+}
