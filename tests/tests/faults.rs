@@ -292,3 +292,61 @@ fn two_outer_nodes_on_two_channels_feed_one_inner_database() {
         .collect();
     assert_eq!(channels, vec![(1, 1), (2, 1)]);
 }
+
+#[test]
+fn a_lost_return_bundle_is_healed_when_the_outer_side_sends_its_unacknowledged_bundle_again() {
+    let mut app = Appliance::new(&[1]).unwrap();
+    let mut receipts = Vec::new();
+    for n in 1..=2 {
+        receipts.push(
+            app.outer()
+                .node
+                .submit(&new_filing(n, "企业展示网站"))
+                .unwrap(),
+        );
+    }
+    app.outer().export().unwrap();
+    app.carry_in(0).unwrap();
+    app.import().unwrap();
+    app.approve_all().unwrap();
+    app.inner.write_return().unwrap();
+    // The return carrier loses the bundle with the acks, status changes and certificates.
+    transfer::carry::carry(&app.inner.spool.outbox, &app.medium, false).unwrap();
+    for lost in transfer::spool::list_bundles(&app.medium).unwrap() {
+        std::fs::remove_file(lost).unwrap();
+    }
+    for receipt in &receipts {
+        assert_eq!(
+            app.outer().node.status(receipt).unwrap()["state"],
+            "in_transit"
+        );
+    }
+
+    // A day and more later the outer side publishes its unacknowledged bundle again.
+    let later = demo::now() + 2 * 24 * 3600;
+    let export = app.outer().export_at(later).unwrap();
+    assert_eq!(export.republished, vec![1]);
+    app.carry_in(0).unwrap();
+    let import = app.import().unwrap();
+    let duplicate = import
+        .files
+        .iter()
+        .find(|f| f.result == "duplicate")
+        .unwrap();
+    assert_eq!(duplicate.returns_resent.len(), 1);
+    app.inner.write_return().unwrap();
+    app.carry_out().unwrap();
+    let applied = app.apply(0).unwrap();
+    assert_eq!(applied.count("applied"), 2, "{applied:?}");
+
+    let versions = outer_versions(&app.outer().node.database).unwrap();
+    assert!(
+        versions.iter().all(|v| v.acknowledged && !v.payload_stored),
+        "{versions:?}"
+    );
+    for receipt in &receipts {
+        let status = app.outer().node.status(receipt).unwrap();
+        assert_eq!(status["state"], "approved", "{status}");
+        assert_eq!(status["certificate_ready"], true);
+    }
+}

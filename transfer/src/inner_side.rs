@@ -140,6 +140,9 @@ pub struct ImportFileReport {
     pub gap: Option<(u64, u64)>,
     /// Why it was quarantined.
     pub reason: Option<String>,
+    /// For a duplicate: return bundles published again because the outer side evidently
+    /// lacks their acks.
+    pub returns_resent: Vec<String>,
 }
 
 /// What one `import` run did.
@@ -291,11 +294,35 @@ pub fn import_file(
     }
     match &verdict {
         Verdict::Duplicate => {
+            // The outer side sends a bundle again only while it has no ack for it: the return
+            // bundle that carried the ack, or one after it, was lost. Publishing every return
+            // bundle sent since this one was imported heals that (the outer side skips the ones
+            // it has as duplicates).
+            let id: &[u8] = &verified.id.0;
+            let resend: Vec<String> = tx
+                .query(
+                    "SELECT r.file_name FROM transfer_return_sent r
+                     WHERE r.created >= (SELECT imported_at FROM transfer_inbound WHERE bundle_id = $1)
+                     ORDER BY r.epoch, r.sequence",
+                    &[&id],
+                )
+                .map_err(db("finding return bundles to send again"))?
+                .iter()
+                .map(|row| row.get(0))
+                .collect();
             drop(tx);
+            for retained in &resend {
+                let source = spool.retained.join(retained);
+                if source.exists() {
+                    spool::copy_durable(&source, &spool.outbox, retained)?;
+                    file_report.returns_resent.push(retained.clone());
+                }
+            }
             let archived = spool::free_name(&spool.archive, &name);
             spool::move_durable(path, &spool.archive, &archived)?;
             tracing::info!(target: "sluice::audit", event = "bundle.duplicate", bundle = %verified.id,
                 channel = header.channel.0, sequence = header.sequence, file = %name,
+                returns_resent = file_report.returns_resent.len(),
                 "bundle imported before; nothing changed");
             file_report.result = "duplicate".into();
             return Ok(file_report);

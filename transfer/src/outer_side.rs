@@ -226,7 +226,7 @@ pub fn export(
 ) -> Result<ExportReport, OuterError> {
     spool.create_all()?;
     let mut report = ExportReport::default();
-    recover(host, spool, settings.channel, &mut report)?;
+    recover(host, spool, settings.channel, settings.now, &mut report)?;
     resend_due(host, spool, settings, &mut report)?;
     loop {
         let versions = host.block_on(host.store.versions_to_export(settings.records_per_bundle))?;
@@ -267,6 +267,7 @@ fn recover(
     host: &OuterHost,
     spool: &Spool,
     channel: ChannelId,
+    now: i64,
     report: &mut ExportReport,
 ) -> Result<(), OuterError> {
     let (unpublished, known): (Vec<Unpublished>, BTreeSet<String>) =
@@ -295,7 +296,7 @@ fn recover(
     for (id, sequence, name) in unpublished {
         let path = spool.retained.join(&name);
         spool::copy_durable(&path, &spool.outbox, &name)?;
-        let at = report_time();
+        let at = now;
         host.store.write_blocking(move |conn| {
             conn.execute(
                 "UPDATE transfer_outbox SET published_at = ?2, last_sent_at = ?2,
@@ -317,10 +318,6 @@ fn recover(
         }
     }
     Ok(())
-}
-
-fn report_time() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
 /// Publishes again every unacknowledged bundle last sent more than the resend age ago.
