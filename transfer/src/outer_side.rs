@@ -780,100 +780,48 @@ pub fn apply_file(
             return quarantined(spool, path, &name, refusal, settings.now, file_report);
         }
     }
-    for record in &verified.records {
-        match record {
-            Record::Ack(ack) if ack.channel == settings.channel.0 => {
-                let summary = host.block_on(host.store.apply_ack(ack.clone(), settings.now))?;
-                file_report.payloads_deleted += summary.removed;
-                file_report.ack_mismatches += summary.mismatched.len();
-                for (receipt, version) in &summary.mismatched {
-                    tracing::warn!(target: "sluice::audit", event = "ack.mismatch", receipt = %receipt,
-                        version, "ack names a version or hash not stored here; nothing deleted");
-                }
-                let acked = ack.bundle_id.to_vec();
-                let now = settings.now;
-                let retained_name: Option<String> = host.store.write_blocking(move |conn| {
-                    let name: Option<String> = conn
-                        .query_row(
-                            "SELECT file_name FROM transfer_outbox
-                             WHERE bundle_id = ?1 AND acknowledged_at IS NULL",
-                            [&acked],
-                            |row| row.get(0),
-                        )
-                        .optional()
-                        .map_err(db("reading the outbox index"))?;
-                    conn.execute(
-                        "UPDATE transfer_outbox SET acknowledged_at = ?2
-                         WHERE bundle_id = ?1 AND acknowledged_at IS NULL",
-                        params![acked, now],
-                    )
-                    .map_err(db("recording an ack"))?;
-                    Ok(name)
-                })?;
-                if let Some(retained) = retained_name {
-                    let retained = spool.retained.join(retained);
-                    if retained.exists() {
-                        spool::remove_durable(&retained)?;
-                    }
-                }
-            }
-            Record::SequenceReport(report) if report.channel == settings.channel.0 => {
-                let epoch = host
-                    .store
-                    .read_blocking(|conn| send_state(conn, settings.channel))?
-                    .epoch;
-                if report.epoch == epoch && !report.missing.is_empty() {
-                    tracing::warn!(target: "sluice::audit", event = "gap.reported",
-                        channel = report.channel, missing = ?report.missing,
-                        "inner side reports bundles missing; publishing them again");
-                    let sent =
-                        republish(host, spool, settings.channel, &report.missing, settings.now)?;
-                    file_report.republished.extend(sent);
-                }
-            }
-            Record::StatusChange(change) => {
-                match host.block_on(host.store.apply_status_change(change.clone())) {
-                    Ok(true) => file_report.status_changes += 1,
-                    Ok(false) => {}
-                    // A receipt of another outer node on a shared return channel.
-                    Err(StoreError::NoSuchReceipt(_)) => {}
-                    Err(other) => return Err(other.into()),
-                }
-            }
-            Record::Certificate(certificate) => {
-                let known = host
-                    .block_on(host.store.receipt(&certificate.receipt))?
-                    .is_some();
-                if known {
-                    host.block_on(host.store.store_certificate(certificate.clone()))?;
-                    file_report.certificates += 1;
-                }
-            }
-            _ => {}
+    let ledger = LedgerRow {
+        id: verified.id,
+        channel: settings.return_channel.0,
+        epoch: header.epoch,
+        sequence: header.sequence,
+        previous: header.previous,
+        file_name: name.clone(),
+    };
+    let records = verified.records;
+    let channel = settings.channel;
+    let now = settings.now;
+    let applied = host
+        .store
+        .write_blocking(move |conn| apply_return_records(conn, &records, channel, &ledger, now))?;
+    let Some(applied) = applied else {
+        // Another apply recorded it between the chain check and this transaction.
+        let archived = spool::free_name(&spool.archive, &name);
+        spool::move_durable(path, &spool.archive, &archived)?;
+        file_report.result = "duplicate".into();
+        return Ok(file_report);
+    };
+    file_report.payloads_deleted = applied.payloads_deleted;
+    file_report.ack_mismatches = applied.mismatched.len();
+    file_report.status_changes = applied.status_changes;
+    file_report.certificates = applied.certificates;
+    for (receipt, version) in &applied.mismatched {
+        tracing::warn!(target: "sluice::audit", event = "ack.mismatch", receipt = %receipt,
+            version, "ack names a version or hash not stored here; nothing deleted");
+    }
+    // Files move only after the commit: an acknowledged bundle's retained copy goes, and what
+    // the inner side reports missing goes out again.
+    for retained in &applied.acknowledged_files {
+        let retained = spool.retained.join(retained);
+        if retained.exists() {
+            spool::remove_durable(&retained)?;
         }
     }
-    let id = verified.id.0.to_vec();
-    let previous = header.previous.0.to_vec();
-    let ledger_name = name.clone();
-    let channel = settings.return_channel.0;
-    let now = settings.now;
-    host.store.write_blocking(move |conn| {
-        conn.execute(
-            "INSERT INTO transfer_return_ledger (bundle_id, channel, epoch, sequence, previous,
-                                                 file_name, applied_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
-            params![
-                id,
-                channel,
-                i64_of(header.epoch),
-                i64_of(header.sequence),
-                previous,
-                ledger_name,
-                now
-            ],
-        )
-        .map_err(db("recording the return bundle"))
-    })?;
+    if !applied.missing.is_empty() {
+        tracing::warn!(target: "sluice::audit", event = "gap.reported", channel = channel.0,
+            missing = ?applied.missing, "inner side reports bundles missing; publishing them again");
+        file_report.republished = republish(host, spool, channel, &applied.missing, now)?;
+    }
     let archived = spool::free_name(&spool.archive, &name);
     spool::move_durable(path, &spool.archive, &archived)?;
     tracing::info!(target: "sluice::audit", event = "bundle.applied", bundle = %verified.id,
@@ -882,6 +830,322 @@ pub fn apply_file(
         certificates = file_report.certificates, "applied return bundle");
     file_report.result = "applied".into();
     Ok(file_report)
+}
+
+/// The return-ledger row written with the records of one return bundle.
+struct LedgerRow {
+    id: BundleId,
+    channel: u32,
+    epoch: u64,
+    sequence: u64,
+    previous: BundleId,
+    file_name: String,
+}
+
+/// What applying the records of one return bundle did.
+struct AppliedReturn {
+    payloads_deleted: usize,
+    mismatched: Vec<(String, u32)>,
+    status_changes: usize,
+    certificates: usize,
+    acknowledged_files: Vec<String>,
+    missing: Vec<u64>,
+}
+
+/// Applies every record of one verified return bundle and its ledger row in the caller's
+/// transaction (DESIGN.md invariant 1). `None` if the ledger already holds the bundle.
+///
+/// The statements are those of `outer::store::Store::{apply_ack, apply_status_change,
+/// store_certificate}`, repeated here because those methods each open their own transaction;
+/// they should move into the outer crate as functions over a `&Connection`.
+fn apply_return_records(
+    conn: &Connection,
+    records: &[Record],
+    channel: ChannelId,
+    ledger: &LedgerRow,
+    now: i64,
+) -> Result<Option<AppliedReturn>, StoreError> {
+    let seen: Option<i64> = conn
+        .query_row(
+            "SELECT 1 FROM transfer_return_ledger WHERE bundle_id = ?1",
+            [&ledger.id.0[..]],
+            |row| row.get(0),
+        )
+        .optional()
+        .map_err(db("reading the return ledger"))?;
+    if seen.is_some() {
+        return Ok(None);
+    }
+    let mut applied = AppliedReturn {
+        payloads_deleted: 0,
+        mismatched: Vec::new(),
+        status_changes: 0,
+        certificates: 0,
+        acknowledged_files: Vec::new(),
+        missing: Vec::new(),
+    };
+    let epoch = send_state(conn, channel)?.epoch;
+    for record in records {
+        match record {
+            Record::Ack(ack) if ack.channel == channel.0 => {
+                for entry in &ack.receipts {
+                    match apply_ack_entry(conn, entry, now)? {
+                        AckEffect::Deleted => applied.payloads_deleted += 1,
+                        AckEffect::Already => {}
+                        AckEffect::Mismatch => applied
+                            .mismatched
+                            .push((entry.receipt.clone(), entry.version)),
+                    }
+                }
+                let name: Option<String> = conn
+                    .query_row(
+                        "SELECT file_name FROM transfer_outbox
+                         WHERE bundle_id = ?1 AND acknowledged_at IS NULL",
+                        [&ack.bundle_id[..]],
+                        |row| row.get(0),
+                    )
+                    .optional()
+                    .map_err(db("reading the outbox index"))?;
+                conn.execute(
+                    "UPDATE transfer_outbox SET acknowledged_at = ?2
+                     WHERE bundle_id = ?1 AND acknowledged_at IS NULL",
+                    params![&ack.bundle_id[..], now],
+                )
+                .map_err(db("recording an ack"))?;
+                applied.acknowledged_files.extend(name);
+            }
+            Record::SequenceReport(report)
+                if report.channel == channel.0 && report.epoch == epoch =>
+            {
+                applied.missing.extend(report.missing.iter().copied());
+            }
+            Record::StatusChange(change) => {
+                applied.status_changes += usize::from(apply_status_change(conn, change)?);
+            }
+            Record::Certificate(certificate) => {
+                applied.certificates += usize::from(store_certificate(conn, certificate)?);
+            }
+            _ => {}
+        }
+    }
+    conn.execute(
+        "INSERT INTO transfer_return_ledger (bundle_id, channel, epoch, sequence, previous,
+                                             file_name, applied_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            &ledger.id.0[..],
+            ledger.channel,
+            i64_of(ledger.epoch),
+            i64_of(ledger.sequence),
+            &ledger.previous.0[..],
+            ledger.file_name,
+            now
+        ],
+    )
+    .map_err(db("recording the return bundle"))?;
+    Ok(Some(applied))
+}
+
+enum AckEffect {
+    Deleted,
+    Already,
+    Mismatch,
+}
+
+fn outcome_name(outcome: bundle_format::records::ImportOutcome) -> &'static str {
+    use bundle_format::records::ImportOutcome;
+    match outcome {
+        ImportOutcome::Applied => "applied",
+        ImportOutcome::AlreadyApplied => "already_applied",
+        ImportOutcome::Superseded => "superseded",
+        ImportOutcome::Conflict => "conflict",
+        ImportOutcome::Rejected => "rejected",
+    }
+}
+
+fn add_history(
+    conn: &Connection,
+    receipt: &str,
+    version: u32,
+    state: ReceiptState,
+    at: i64,
+    reason: Option<&str>,
+    filing_number: Option<&str>,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO status_history (receipt, version, state, at, reason, filing_number,
+                                     bundle_sequence)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL)",
+        params![receipt, version, state.as_str(), at, reason, filing_number],
+    )
+    .map_err(db("writing status history"))?;
+    Ok(())
+}
+
+/// Deletes the payload of exactly the acknowledged version when its content hash matches
+/// (DESIGN.md invariant 3) and moves a receipt still waiting on it to "delivered".
+fn apply_ack_entry(
+    conn: &Connection,
+    entry: &bundle_format::records::ReceiptAck,
+    at: i64,
+) -> Result<AckEffect, StoreError> {
+    let stored: Option<(Vec<u8>, Option<i64>)> = conn
+        .query_row(
+            "SELECT content_hash, acknowledged_at FROM submission_versions
+             WHERE receipt = ?1 AND version = ?2",
+            params![entry.receipt, entry.version],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()
+        .map_err(db("reading a version for an ack"))?;
+    let Some((hash, acknowledged)) = stored else {
+        return Ok(AckEffect::Mismatch);
+    };
+    if hash != entry.content_hash {
+        return Ok(AckEffect::Mismatch);
+    }
+    if acknowledged.is_some() {
+        return Ok(AckEffect::Already);
+    }
+    conn.execute(
+        "UPDATE submission_versions SET acknowledged_at = ?3, ack_outcome = ?4,
+                payload = NULL, payload_removed_at = ?3
+         WHERE receipt = ?1 AND version = ?2",
+        params![
+            entry.receipt,
+            entry.version,
+            at,
+            outcome_name(entry.outcome)
+        ],
+    )
+    .map_err(db("applying an ack"))?;
+    let delivered = ReceiptState::Review(bundle_format::records::ReviewState::Delivered);
+    let moved = conn
+        .execute(
+            "UPDATE receipts SET state = ?3, state_version = ?2, updated_at = ?4
+             WHERE receipt = ?1 AND state_version = ?2 AND state IN (?5, ?6)",
+            params![
+                entry.receipt,
+                entry.version,
+                delivered.as_str(),
+                at,
+                ReceiptState::Received.as_str(),
+                ReceiptState::InTransit.as_str()
+            ],
+        )
+        .map_err(db("updating a status row"))?;
+    if moved > 0 {
+        add_history(
+            conn,
+            &entry.receipt,
+            entry.version,
+            delivered,
+            at,
+            entry.reason.as_deref(),
+            None,
+        )?;
+    }
+    Ok(AckEffect::Deleted)
+}
+
+/// Applies a review state change to a receipt of this node; false for an event seen before
+/// or a receipt this node never issued (another node on a shared return channel).
+fn apply_status_change(
+    conn: &Connection,
+    change: &bundle_format::records::StatusChange,
+) -> Result<bool, StoreError> {
+    let row: Option<(i64, Option<i64>)> = conn
+        .query_row(
+            "SELECT state_version, last_event_id FROM receipts WHERE receipt = ?1",
+            [&change.receipt],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()
+        .map_err(db("reading a status row"))?;
+    let Some((state_version, last_event)) = row else {
+        return Ok(false);
+    };
+    let event = i64_of(change.event_id);
+    if last_event.is_some_and(|last| last >= event) {
+        return Ok(false);
+    }
+    let state = ReceiptState::Review(change.state);
+    add_history(
+        conn,
+        &change.receipt,
+        change.version,
+        state,
+        change.at,
+        change.reason.as_deref(),
+        change.filing_number.as_deref(),
+    )?;
+    if i64::from(change.version) >= state_version {
+        conn.execute(
+            "UPDATE receipts SET state = ?2, state_version = ?3, reason = ?4,
+                    filing_number = COALESCE(?5, filing_number), last_event_id = ?6, updated_at = ?7
+             WHERE receipt = ?1",
+            params![
+                change.receipt,
+                state.as_str(),
+                change.version,
+                change.reason,
+                change.filing_number,
+                event,
+                change.at
+            ],
+        )
+        .map_err(db("updating a status row"))?;
+    } else {
+        // A change about an older version stays in the history without moving the state back.
+        conn.execute(
+            "UPDATE receipts SET last_event_id = ?2 WHERE receipt = ?1",
+            params![change.receipt, event],
+        )
+        .map_err(db("updating a status row"))?;
+    }
+    Ok(true)
+}
+
+/// Stores (or replaces) the certificate of a receipt of this node and marks it ready; false for
+/// a receipt this node never issued.
+fn store_certificate(
+    conn: &Connection,
+    certificate: &bundle_format::records::CertificateRecord,
+) -> Result<bool, StoreError> {
+    let known: Option<i64> = conn
+        .query_row(
+            "SELECT 1 FROM receipts WHERE receipt = ?1",
+            [&certificate.receipt],
+            |row| row.get(0),
+        )
+        .optional()
+        .map_err(db("reading a status row"))?;
+    if known.is_none() {
+        return Ok(false);
+    }
+    conn.execute(
+        "INSERT INTO certificates (filing_number, receipt, issued_at, expires_at, supersedes, document)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (filing_number) DO UPDATE SET receipt = excluded.receipt,
+            issued_at = excluded.issued_at, expires_at = excluded.expires_at,
+            supersedes = excluded.supersedes, document = excluded.document",
+        params![
+            certificate.filing_number,
+            certificate.receipt,
+            certificate.issued_at,
+            certificate.expires_at,
+            certificate.supersedes,
+            certificate.document
+        ],
+    )
+    .map_err(db("storing a certificate"))?;
+    conn.execute(
+        "UPDATE receipts SET certificate_ready = 1, filing_number = COALESCE(filing_number, ?2)
+         WHERE receipt = ?1",
+        params![certificate.receipt, certificate.filing_number],
+    )
+    .map_err(db("updating a status row"))?;
+    Ok(true)
 }
 
 /// A refusal for a chain verdict that must not be applied.
