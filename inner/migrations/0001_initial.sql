@@ -227,14 +227,19 @@ END $$;
 CREATE TRIGGER certificates_need_approved_filing BEFORE INSERT ON certificates
     FOR EACH ROW EXECUTE FUNCTION certificates_need_approved_filing();
 
--- Entries waiting to go back out on the return channel: acks, status changes and certificates,
--- each as the wire encoding of its record. `sent_in` names the return bundle that carried it.
+-- Entries waiting to go back out on the return channel: acks and certificates as the wire
+-- encoding of their record, status changes as the review event they report (the record is
+-- built from that immutable row when read, so an import queues them with one statement).
+-- `sent_in` names the return bundle that carried the entry.
 CREATE TABLE return_queue (
     entry_id  bigserial PRIMARY KEY,
     kind      text NOT NULL CHECK (kind IN ('ack', 'status-change', 'certificate')),
-    record    bytea NOT NULL,
+    record    bytea,
+    event_id  bigint REFERENCES review_events,
     queued_at bigint NOT NULL,
     sent_in   bytea CHECK (length(sent_in) = 32),
-    sent_at   bigint
+    sent_at   bigint,
+    CHECK ((kind = 'status-change') = (event_id IS NOT NULL)),
+    CHECK ((kind = 'status-change') = (record IS NULL))
 );
 CREATE INDEX return_queue_pending ON return_queue (entry_id) WHERE sent_in IS NULL;

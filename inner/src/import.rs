@@ -1284,12 +1284,18 @@ fn write_records(tx: &mut Transaction<'_>, now: i64) -> Result<(), ApplyError> {
                  access_provider = EXCLUDED.access_provider, received_at = EXCLUDED.received_at",
         ),
         (
-            "recording review events",
-            "INSERT INTO review_events (receipt, version, from_state, to_state, reviewer, reason, at)
-             SELECT receipt, version, prev_state, entry_state, 'import',
-                    CASE WHEN outcome = 'conflict' THEN reason END, $1
-             FROM stage_versions WHERE outcome IN ('applied', 'conflict')
-             ORDER BY ord",
+            "recording review events and queueing their status changes",
+            "WITH events AS (
+                 INSERT INTO review_events (receipt, version, from_state, to_state, reviewer,
+                                            reason, at)
+                 SELECT receipt, version, prev_state, entry_state, 'import',
+                        CASE WHEN outcome = 'conflict' THEN reason END, $1
+                 FROM stage_versions WHERE outcome IN ('applied', 'conflict')
+                 ORDER BY ord
+                 RETURNING event_id
+             )
+             INSERT INTO return_queue (kind, event_id, queued_at)
+             SELECT 'status-change', event_id, $1 FROM events ORDER BY event_id",
         ),
     ];
     for (step, sql) in steps {

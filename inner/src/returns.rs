@@ -97,35 +97,13 @@ pub(crate) fn queue_status_changes(
     event_ids: &[i64],
     now: i64,
 ) -> Result<(), ApplyError> {
-    if event_ids.is_empty() {
-        return Ok(());
-    }
-    let rows = tx
-        .query(
-            "SELECT event_id, receipt, version, to_state, at, reason, filing_number
-             FROM review_events WHERE event_id = ANY($1) ORDER BY event_id",
-            &[&event_ids],
-        )
-        .map_err(db("reading review events"))?;
-    for row in rows {
-        let event_id: i64 = row.get(0);
-        let version: i64 = row.get(2);
-        let state: &str = row.get(3);
-        let state = workflow::parse_state(state).ok_or_else(|| ApplyError::Encode {
-            what: "status change",
-            message: format!("review event {event_id} has unknown state {state:?}"),
-        })?;
-        let record = Record::StatusChange(StatusChange {
-            event_id: event_id.unsigned_abs(),
-            receipt: row.get(1),
-            version: u32::try_from(version).unwrap_or(u32::MAX),
-            state,
-            at: row.get(4),
-            reason: row.get(5),
-            filing_number: row.get(6),
-        });
-        queue(tx, "status-change", &record, now)?;
-    }
+    tx.execute(
+        "INSERT INTO return_queue (kind, event_id, queued_at)
+         SELECT 'status-change', event_id, $2 FROM unnest($1::bigint[]) AS event_id
+         ORDER BY event_id",
+        &[&event_ids, &now],
+    )
+    .map_err(db("queueing status changes"))?;
     Ok(())
 }
 
@@ -137,15 +115,24 @@ pub fn pending_returns(
     let limit = i64::try_from(max_entries).unwrap_or(i64::MAX);
     let rows = client
         .query(
-            "SELECT entry_id, record FROM return_queue WHERE sent_in IS NULL
-             ORDER BY entry_id LIMIT $1",
+            "SELECT q.entry_id, q.record, e.event_id, e.receipt, e.version, e.to_state, e.at,
+                    e.reason, e.filing_number
+             FROM return_queue q LEFT JOIN review_events e ON e.event_id = q.event_id
+             WHERE q.sent_in IS NULL
+             ORDER BY q.entry_id LIMIT $1",
             &[&limit],
         )
         .map_err(rdb("reading the return queue"))?;
     let mut entries = Vec::with_capacity(rows.len());
     for row in rows {
         let entry_id: i64 = row.get(0);
-        let bytes: &[u8] = row.get(1);
+        let Some(bytes) = row.get::<_, Option<&[u8]>>(1) else {
+            entries.push(PendingEntry {
+                entry_id,
+                record: status_change(&row, entry_id)?,
+            });
+            continue;
+        };
         let config = wire_config().with_limit::<MAX_QUEUED_RECORD_BYTES>();
         let (record, used): (Record, usize) =
             bincode::decode_from_slice(bytes, config).map_err(|e| ReturnError::Corrupt {
@@ -164,6 +151,29 @@ pub fn pending_returns(
         entries,
         sequence_reports: sequence_reports(client)?,
     })
+}
+
+fn status_change(row: &postgres::Row, entry_id: i64) -> Result<Record, ReturnError> {
+    let corrupt = |message: String| ReturnError::Corrupt { entry_id, message };
+    let event_id: Option<i64> = row.get(2);
+    let event_id = event_id.ok_or_else(|| corrupt("neither a record nor a review event".into()))?;
+    let version: i64 = row.get(4);
+    let state: &str = row.get(5);
+    let state = workflow::parse_state(state).ok_or_else(|| {
+        corrupt(format!(
+            "review event {event_id} has unknown state {state:?}"
+        ))
+    })?;
+    Ok(Record::StatusChange(StatusChange {
+        event_id: event_id.unsigned_abs(),
+        receipt: row.get(3),
+        version: u32::try_from(version)
+            .map_err(|_| corrupt(format!("review event {event_id} has version {version}")))?,
+        state,
+        at: row.get(6),
+        reason: row.get(7),
+        filing_number: row.get(8),
+    }))
 }
 
 /// Marks entries as carried by the return bundle `return_bundle_id`. Either all of them were

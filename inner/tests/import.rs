@@ -102,6 +102,22 @@ fn new_filings_are_stored_with_their_websites_and_acked() {
         })
         .collect();
     assert_eq!(acks.len(), 1);
+    let arrivals: Vec<(&str, ReviewState)> = pending
+        .entries
+        .iter()
+        .filter_map(|e| match &e.record {
+            Record::StatusChange(c) => Some((c.receipt.as_str(), c.state)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        arrivals,
+        [
+            ("R1", ReviewState::AwaitingRegionalReview),
+            ("R2", ReviewState::AwaitingRegionalReview)
+        ],
+        "the review state each submission entered goes back out"
+    );
     assert_eq!(acks[0].receipts.len(), 2);
     assert_eq!(
         acks[0].receipts[0].content_hash,

@@ -65,9 +65,18 @@ fn direct_submission_with_news_passes_every_stage_and_each_step_goes_out() {
         ]
     );
     let changes = status_changes(&db, "R1");
-    assert_eq!(changes.len(), 3);
-    assert_eq!(changes[2].0, ReviewState::Approved);
-    let number = changes[2].1.clone().expect("number on approval");
+    let states: Vec<ReviewState> = changes.iter().map(|c| c.0).collect();
+    assert_eq!(
+        states,
+        [
+            ReviewState::AwaitingProviderCheck,
+            ReviewState::AwaitingPreApproval,
+            ReviewState::AwaitingRegionalReview,
+            ReviewState::Approved
+        ],
+        "the arrival and every step go back out"
+    );
+    let number = changes[3].1.clone().expect("number on approval");
     assert!(
         number.starts_with("京ICP备2026") && number.ends_with("000001号"),
         "{number}"
