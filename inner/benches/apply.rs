@@ -199,7 +199,12 @@ fn rows_of(submissions: &[SubmissionVersion]) -> Vec<Table> {
     };
     let mut events = Table {
         name: "review_events",
-        columns: "receipt, version, to_state, reviewer, at",
+        columns: "event_id, receipt, version, to_state, reviewer, at",
+        rows: Vec::new(),
+    };
+    let mut queued = Table {
+        name: "return_queue",
+        columns: "kind, event_id, queued_at",
         rows: Vec::new(),
     };
     let s = |v: &str| Some(v.to_owned());
@@ -304,7 +309,13 @@ fn rows_of(submissions: &[SubmissionVersion]) -> Vec<Table> {
             version.access_provider.clone(),
             Some(NOW.to_string()),
         ]);
+        queued.rows.push(vec![
+            s("status-change"),
+            s(&filing_id),
+            Some(NOW.to_string()),
+        ]);
         events.rows.push(vec![
+            s(&filing_id),
             s(&version.receipt),
             s("1"),
             s("awaiting-regional-review"),
@@ -314,7 +325,7 @@ fn rows_of(submissions: &[SubmissionVersion]) -> Vec<Table> {
     }
     vec![
         bundles, filings, subjects, websites, access, domains, ips, urls, versions, receipts,
-        events,
+        events, queued,
     ]
 }
 
