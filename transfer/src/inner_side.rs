@@ -166,12 +166,26 @@ pub fn import(
     keys: &dyn KeyLookup,
     settings: &ImportSettings,
 ) -> Result<ImportReport, InnerError> {
+    import_with_progress(client, spool, keys, settings, &mut |_, _| {})
+}
+
+/// [`import`], calling `progress(done, total)` after each file.
+pub fn import_with_progress(
+    client: &mut Client,
+    spool: &Spool,
+    keys: &dyn KeyLookup,
+    settings: &ImportSettings,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<ImportReport, InnerError> {
     spool.create_all()?;
     let mut report = ImportReport::default();
-    for path in examine::in_chain_order(spool::list_bundles(&spool.inbox)?) {
+    let files = examine::in_chain_order(spool::list_bundles(&spool.inbox)?);
+    let total = files.len();
+    for (done, path) in files.iter().enumerate() {
         report
             .files
-            .push(import_file(client, spool, keys, settings, &path)?);
+            .push(import_file(client, spool, keys, settings, path)?);
+        progress(done + 1, total);
     }
     Ok(report)
 }

@@ -224,10 +224,31 @@ pub fn export(
     signer: &dyn Signer,
     settings: &ExportSettings,
 ) -> Result<ExportReport, OuterError> {
+    export_with_progress(host, spool, signer, settings, &mut |_, _| {})
+}
+
+/// [`export`], calling `progress(versions_done, versions_pending_at_start)` after each bundle.
+pub fn export_with_progress(
+    host: &OuterHost,
+    spool: &Spool,
+    signer: &dyn Signer,
+    settings: &ExportSettings,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<ExportReport, OuterError> {
     spool.create_all()?;
     let mut report = ExportReport::default();
     recover(host, spool, settings.channel, settings.now, &mut report)?;
     resend_due(host, spool, settings, &mut report)?;
+    let pending: i64 = host.store.read_blocking(|conn| {
+        conn.query_row(
+            "SELECT count(*) FROM submission_versions
+             WHERE exported_sequence IS NULL AND payload IS NOT NULL",
+            [],
+            |row| row.get(0),
+        )
+        .map_err(db("counting pending versions"))
+    })?;
+    let pending = usize::try_from(pending).unwrap_or(0);
     loop {
         let versions = host.block_on(host.store.versions_to_export(settings.records_per_bundle))?;
         if versions.is_empty() {
@@ -242,6 +263,7 @@ pub fn export(
             &versions,
             &mut report,
         )?;
+        progress(report.versions, pending.max(report.versions));
     }
     if report.written.is_empty() {
         write_bundle(
@@ -707,13 +729,26 @@ pub fn apply(
     keys: &dyn KeyLookup,
     settings: &ApplySettings,
 ) -> Result<ApplyReport, OuterError> {
+    apply_with_progress(host, spool, keys, settings, &mut |_, _| {})
+}
+
+/// [`apply`], calling `progress(done, total)` after each file.
+pub fn apply_with_progress(
+    host: &OuterHost,
+    spool: &Spool,
+    keys: &dyn KeyLookup,
+    settings: &ApplySettings,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<ApplyReport, OuterError> {
     spool.create_all()?;
     let mut report = ApplyReport::default();
     let files = examine::in_chain_order(spool::list_bundles(&spool.inbox)?);
-    for path in files {
+    let total = files.len();
+    for (done, path) in files.iter().enumerate() {
         report
             .files
-            .push(apply_file(host, spool, keys, settings, &path)?);
+            .push(apply_file(host, spool, keys, settings, path)?);
+        progress(done + 1, total);
     }
     Ok(report)
 }

@@ -22,7 +22,15 @@ pub fn run(global: &Global, _args: &Args) -> anyhow::Result<Outcome> {
         return_channel: config.return_channel()?,
         now,
     };
-    let report = outer_side::apply(&host, &config.spool()?, &keyset, &settings)?;
+    let mut progress = super::progress::Progress::new("bundles");
+    let report = outer_side::apply_with_progress(
+        &host,
+        &config.spool()?,
+        &keyset,
+        &settings,
+        &mut |d, t| progress.update(d, t),
+    )?;
+    progress.finish();
     if global.json() {
         super::print_json(&serde_json::to_value(&report)?);
     } else {

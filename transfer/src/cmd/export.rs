@@ -23,7 +23,15 @@ pub fn run(global: &Global, _args: &Args) -> anyhow::Result<Outcome> {
         records_per_bundle: config.records_per_bundle()?,
         now: super::now(),
     };
-    let report = outer_side::export(&host, &config.spool()?, &config.signing_key()?, &settings)?;
+    let mut progress = super::progress::Progress::new("submission versions");
+    let report = outer_side::export_with_progress(
+        &host,
+        &config.spool()?,
+        &config.signing_key()?,
+        &settings,
+        &mut |d, t| progress.update(d, t),
+    )?;
+    progress.finish();
     if global.json() {
         super::print_json(&serde_json::to_value(&report)?);
     } else {

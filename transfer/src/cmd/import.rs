@@ -22,7 +22,12 @@ pub fn run(global: &Global, _args: &Args) -> anyhow::Result<Outcome> {
         channels: config.accept_channels()?,
         now,
     };
-    let report = inner_side::import(&mut client, &spool, &keyset, &settings)?;
+    let mut progress = super::progress::Progress::new("bundles");
+    let report =
+        inner_side::import_with_progress(&mut client, &spool, &keyset, &settings, &mut |d, t| {
+            progress.update(d, t)
+        })?;
+    progress.finish();
     if global.json() {
         super::print_json(&serde_json::to_value(&report)?);
     } else {

@@ -6,6 +6,7 @@ pub mod demo;
 pub mod export;
 pub mod import;
 pub mod inspect;
+pub mod progress;
 pub mod replay;
 pub mod returns;
 pub mod status;
