@@ -249,11 +249,7 @@ pub fn reissue(
 }
 
 /// Revokes the filing's current certificate, if it has one. Returns whether one was revoked.
-pub fn revoke(
-    tx: &mut Transaction<'_>,
-    filing_id: i64,
-    _now: i64,
-) -> Result<bool, CertificateError> {
+pub fn revoke(tx: &mut Transaction<'_>, filing_id: i64) -> Result<bool, CertificateError> {
     let revoked = tx
         .execute(
             "UPDATE certificates SET status = 'revoked' WHERE filing_id = $1 AND status = 'current'",

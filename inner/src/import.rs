@@ -178,6 +178,14 @@ pub enum ApplyError {
         #[source]
         source: postgres::Error,
     },
+    /// Withdrawing a receipt failed although it was checked before.
+    #[error("withdrawing receipt {receipt}: {message}")]
+    Withdrawal {
+        /// The receipt being withdrawn.
+        receipt: String,
+        /// What went wrong.
+        message: String,
+    },
     /// A record could not be encoded.
     #[error("cannot encode {what}: {message}")]
     Encode {
@@ -1358,8 +1366,8 @@ fn withdraw(tx: &mut Transaction<'_>, now: i64) -> Result<Vec<i64>, ApplyError> 
             crate::review::ReviewError::Database { step, source } => {
                 ApplyError::Database { step, source }
             }
-            other => ApplyError::Encode {
-                what: "withdrawal",
+            other => ApplyError::Withdrawal {
+                receipt: target.clone(),
                 message: other.to_string(),
             },
         })?;

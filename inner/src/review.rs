@@ -282,7 +282,7 @@ fn decide(
                 Some(certificates::issue(tx, filing_id, receipt, signer, now)?.certificate_id)
             }
             (CertificateEffect::Revoke, _) => {
-                certificates::revoke(tx, filing_id, now)?;
+                certificates::revoke(tx, filing_id)?;
                 None
             }
             _ => None,
