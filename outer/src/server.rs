@@ -39,6 +39,7 @@ pub struct AppState {
     /// Counters for `/metrics`.
     pub metrics: Arc<Metrics>,
     rate: Arc<RateLimiter>,
+    tokens: Arc<TokenCache>,
 }
 
 impl AppState {
@@ -46,9 +47,40 @@ impl AppState {
     pub fn new(store: Store, limits: Limits) -> AppState {
         AppState {
             rate: Arc::new(RateLimiter::new(limits.rate_per_minute, limits.rate_burst)),
+            tokens: Arc::new(TokenCache::default()),
             store,
             limits,
             metrics: Arc::new(Metrics::default()),
+        }
+    }
+}
+
+/// How long a checked token is trusted without asking the store again. Revoking a token or
+/// disabling an account (from the CLI, another process) takes effect within this time.
+pub const TOKEN_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(2);
+/// Most tokens remembered at once; the cache is emptied when it is full.
+pub const TOKEN_CACHE_ENTRIES: usize = 10_000;
+
+/// Valid tokens seen recently, by hash, so that each request does not cost a database read.
+/// Only valid tokens are remembered, so random guesses cannot fill it.
+#[derive(Default)]
+struct TokenCache {
+    entries: Mutex<HashMap<[u8; 32], (Principal, Instant)>>,
+}
+
+impl TokenCache {
+    fn get(&self, hash: &[u8; 32]) -> Option<Principal> {
+        let entries = self.entries.lock().ok()?;
+        let (principal, checked) = entries.get(hash)?;
+        (checked.elapsed() < TOKEN_CACHE_TTL).then(|| principal.clone())
+    }
+
+    fn put(&self, hash: [u8; 32], principal: Principal) {
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= TOKEN_CACHE_ENTRIES {
+                entries.clear();
+            }
+            entries.insert(hash, (principal, Instant::now()));
         }
     }
 }
@@ -256,11 +288,19 @@ impl FromRequestParts<AppState> for Auth {
             .map(str::trim)
             .filter(|s| !s.is_empty() && s.len() <= 256)
             .ok_or(AppError::Unauthorized)?;
-        let principal = state
-            .store
-            .authenticate(secret)
-            .await?
-            .ok_or(AppError::Unauthorized)?;
+        let hash = crate::store::token_hash(secret);
+        let principal = match state.tokens.get(&hash) {
+            Some(principal) => principal,
+            None => {
+                let principal = state
+                    .store
+                    .authenticate(secret)
+                    .await?
+                    .ok_or(AppError::Unauthorized)?;
+                state.tokens.put(hash, principal.clone());
+                principal
+            }
+        };
         if !state.rate.allow(principal.token_id) {
             return Err(AppError::RateLimited);
         }

@@ -555,6 +555,7 @@ struct Shared {
     path: PathBuf,
     writer: Mutex<Option<mpsc::SyncSender<Box<dyn WriteJob>>>>,
     writer_thread: Mutex<Option<JoinHandle<()>>>,
+    checkpointer: Mutex<Option<(mpsc::Sender<()>, JoinHandle<()>)>>,
     readers: Mutex<Vec<Connection>>,
 }
 
@@ -572,6 +573,26 @@ fn shutdown(shared: &Shared) {
     if let Some(thread) = thread {
         let _ = thread.join();
     }
+    let checkpointer = shared.checkpointer.lock().ok().and_then(|mut c| c.take());
+    if let Some((stop, thread)) = checkpointer {
+        drop(stop);
+        let _ = thread.join();
+    }
+}
+
+/// How often the checkpointer folds the WAL back into the database file.
+pub const CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Checkpoints the WAL from its own connection, so that the writer's commits only ever wait for
+/// the WAL's fsync and not for a checkpoint's (SQLite would otherwise run one inside a commit).
+fn checkpoint_loop(conn: Connection, stop: mpsc::Receiver<()>) {
+    while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(CHECKPOINT_INTERVAL) {
+        if let Err(error) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::warn!(%error, "WAL checkpoint failed; retrying in a second");
+        }
+    }
+    // A last full checkpoint on the way out leaves a short WAL for the next start.
+    let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
 }
 
 /// The outer store. Cheap to clone; all clones share one writer thread.
@@ -829,6 +850,19 @@ impl Store {
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         let mut conn = open_connection(path)?;
         migrate(&mut conn, path)?;
+        conn.execute_batch("PRAGMA wal_autocheckpoint = 0")
+            .map_err(db("handing checkpoints to the checkpointer"))?;
+        let checkpoint_conn = open_connection(path)?;
+        let (stop_checkpoints, checkpoint_stop) = mpsc::channel::<()>();
+        let checkpointer = std::thread::Builder::new()
+            .name("sluice-store-checkpoint".into())
+            .spawn(move || checkpoint_loop(checkpoint_conn, checkpoint_stop))
+            .map_err(|e| StoreError::Open {
+                path: path.to_owned(),
+                source: rusqlite::Error::InvalidParameterName(format!(
+                    "cannot start the checkpoint thread: {e}"
+                )),
+            })?;
         let (sender, receiver) = mpsc::sync_channel::<Box<dyn WriteJob>>(MAX_QUEUED_WRITES);
         let thread = std::thread::Builder::new()
             .name("sluice-store-writer".into())
@@ -844,6 +878,7 @@ impl Store {
                 path: path.to_owned(),
                 writer: Mutex::new(Some(sender)),
                 writer_thread: Mutex::new(Some(thread)),
+                checkpointer: Mutex::new(Some((stop_checkpoints, checkpointer))),
                 readers: Mutex::new(Vec::new()),
             }),
         })
