@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Sluice's demo and tests use, if any is missing:
+#   signify-openbsd, openssl, zstd, minisign  independent checks of signatures and payloads
+#   postgresql                                the inner store (tests start throwaway clusters)
+#   sqlite3                                   looking into the outer store by hand
+#   chromium, fonts-wqy-microhei               the status page test in a real browser
+#   systemd                                   systemd-analyze, to check the units
+# Prints what it installs; does nothing when everything is there.
+set -euo pipefail
+
+need=()
+have() { command -v "$1" >/dev/null 2>&1; }
+have signify-openbsd || need+=(signify-openbsd)
+have minisign || need+=(minisign)
+have zstd || need+=(zstd)
+have openssl || need+=(openssl)
+have sqlite3 || need+=(sqlite3)
+have systemd-analyze || need+=(systemd)
+have chromium || need+=(chromium)
+{ have pg_config && [ -x "$(pg_config --bindir)/initdb" ]; } || need+=(postgresql)
+fc-list :lang=zh 2>/dev/null | grep -q . || need+=(fonts-wqy-microhei)
+
+if [ ${#need[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "installing: ${need[*]}"
+sudo=()
+[ "$(id -u)" -eq 0 ] || sudo=(sudo)
+"${sudo[@]}" apt-get update -qq
+DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${need[@]}"
