@@ -183,6 +183,9 @@ pub enum BatchError {
     /// Header problems.
     #[error("the header row is wrong: {0}")]
     Header(String),
+    /// The file expands beyond its limits.
+    #[error("{0}")]
+    TooLarge(String),
     /// Too many rows.
     #[error(
         "the file has more than {limit} data rows; split it into files of at most {limit} rows"
@@ -193,10 +196,45 @@ pub enum BatchError {
     },
 }
 
+/// Most bytes an uploaded XLSX file may expand to, all its parts together.
+pub const MAX_XLSX_EXPANDED_BYTES: u64 = 64 * 1024 * 1024;
+/// Most parts (zip entries) in an uploaded XLSX file.
+pub const MAX_XLSX_PARTS: usize = 1000;
+
+/// Decompresses every part of an XLSX file into nothing, counting, and refuses a file that
+/// expands beyond `max_expanded` bytes. The sizes the archive declares are not trusted: the
+/// bytes are counted as they come out.
+pub fn check_xlsx_expansion(bytes: &[u8], max_expanded: u64) -> Result<(), BatchError> {
+    let unreadable = |e: &dyn std::fmt::Display| BatchError::Unreadable(format!("XLSX: {e}"));
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| unreadable(&e))?;
+    if archive.len() > MAX_XLSX_PARTS {
+        return Err(BatchError::TooLarge(format!(
+            "the XLSX file has {} parts; at most {MAX_XLSX_PARTS}",
+            archive.len()
+        )));
+    }
+    let mut total: u64 = 0;
+    for index in 0..archive.len() {
+        let entry = archive.by_index(index).map_err(|e| unreadable(&e))?;
+        let room = max_expanded - total;
+        let mut limited = std::io::Read::take(entry, room + 1);
+        let expanded =
+            std::io::copy(&mut limited, &mut std::io::sink()).map_err(|e| unreadable(&e))?;
+        if expanded > room {
+            return Err(BatchError::TooLarge(format!(
+                "the XLSX file expands to more than {max_expanded} bytes; split it"
+            )));
+        }
+        total += expanded;
+    }
+    Ok(())
+}
+
 /// Reads the rows of a batch file (header first), at most `max_rows` data rows.
 pub fn read_rows(bytes: &[u8], max_rows: usize) -> Result<Vec<Vec<String>>, BatchError> {
     let mut rows: Vec<Vec<String>> = Vec::new();
     if bytes.starts_with(b"PK\x03\x04") {
+        check_xlsx_expansion(bytes, MAX_XLSX_EXPANDED_BYTES)?;
         use calamine::Reader as _;
         let mut workbook: calamine::Xlsx<_> =
             calamine::open_workbook_from_rs(Cursor::new(bytes))
@@ -487,7 +525,9 @@ pub(crate) async fn upload(
         .await
         .map_err(|e| AppError::Internal(e.to_string()))?
         .map_err(|e| match e {
-            BatchError::TooManyRows { .. } => AppError::PayloadTooLarge(e.to_string()),
+            BatchError::TooManyRows { .. } | BatchError::TooLarge(_) => {
+                AppError::PayloadTooLarge(e.to_string())
+            }
             other => AppError::BadRequest {
                 code: "batch_format",
                 message: other.to_string(),
@@ -565,6 +605,20 @@ mod tests {
         let xlsx = read_rows(&template_xlsx_bytes().unwrap(), 10).unwrap();
         let csv = read_rows(&template_csv_bytes(), 10).unwrap();
         assert_eq!(xlsx, csv);
+    }
+
+    #[test]
+    fn xlsx_that_expands_beyond_the_limit_is_refused_before_it_is_parsed() {
+        let xlsx = template_xlsx_bytes().unwrap();
+        assert_eq!(check_xlsx_expansion(&xlsx, MAX_XLSX_EXPANDED_BYTES), Ok(()));
+        let err = check_xlsx_expansion(&xlsx, 2 * 1024 * 1024 / 1024).unwrap_err();
+        assert!(matches!(err, BatchError::TooLarge(_)), "{err}");
+        let mut truncated = xlsx.clone();
+        truncated.truncate(xlsx.len() / 2);
+        assert!(matches!(
+            check_xlsx_expansion(&truncated, MAX_XLSX_EXPANDED_BYTES),
+            Err(BatchError::Unreadable(_))
+        ));
     }
 
     #[test]
