@@ -774,3 +774,76 @@ async fn individual_filing_rules() {
         "{found:?}"
     );
 }
+
+#[tokio::test]
+async fn scanned_certificates_are_small_images() {
+    use base64::Engine as _;
+    let app = app();
+    let png: Vec<u8> = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+    let encode = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+    let mut filing = new_filing("example.cn");
+    filing["submission"]["filing"]["attachments"] = json!([
+        {"kind": "subject_certificate", "media_type": "image/png", "base64": encode(&png)}
+    ]);
+    let (status, body) = app.submit(&app.tokens.owner, filing.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let stored = app.store.versions_to_export(1).await.unwrap().remove(0);
+    let records::Submission::NewFiling(stored) = stored.body else {
+        panic!("not a new filing")
+    };
+    assert_eq!(stored.attachments[0].bytes, png);
+
+    let mut too_large = png.clone();
+    too_large.resize(512 * 1024 + 1, 0);
+    filing["submission"]["filing"]["attachments"] = json!([
+        {"kind": "subject_certificate", "media_type": "image/png", "base64": encode(&too_large)},
+        {"kind": "principal_identity", "media_type": "image/jpeg", "base64": encode(b"%PDF-1.7")},
+        {"kind": "other", "media_type": "application/pdf", "base64": encode(b"%PDF-1.7")},
+        {"kind": "other", "media_type": "image/png", "base64": "not base64!"}
+    ]);
+    let (status, body) = app.submit(&app.tokens.owner, filing).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        codes(&body),
+        [
+            "attachment.too_large",
+            "attachment.not_image",
+            "attachment.media_type",
+            "attachment.base64"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn status_page_finds_receipts_by_filing_number_and_escapes_the_query() {
+    let app = app();
+    let cancel = json!({"submission": {"kind": "cancellation", "filing_number": "浙ICP备2026000123号",
+        "scope": "subject", "reason": "公司注销"}});
+    let (status, created) = app.submit(&app.tokens.owner, cancel).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let receipt = created["receipt"].as_str().unwrap();
+    let query = "%E6%B5%99ICP%E5%A4%872026000123%E5%8F%B7";
+    let request = Request::get(format!("/status?q={query}"))
+        .body(Body::empty())
+        .unwrap();
+    let (status, page, headers) = app.raw(request).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let page = String::from_utf8(page).unwrap();
+    assert!(page.contains(receipt), "{page}");
+    assert!(page.contains("注销备案") && page.contains("Cancellation"));
+    assert!(page.contains("已接收") && page.contains("Received"));
+
+    let request = Request::get("/status?q=%3Cscript%3Ealert(1)%3C%2Fscript%3E")
+        .body(Body::empty())
+        .unwrap();
+    let (_, page, _) = app.raw(request).await;
+    let page = String::from_utf8(page).unwrap();
+    assert!(!page.contains("<script>"), "{page}");
+    assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+}
