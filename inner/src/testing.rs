@@ -225,6 +225,38 @@ fn start_cluster() -> Result<Server, HarnessError> {
         .map_err(|e| HarnessError::Cluster(format!("cannot create a temporary directory: {e}")))?
         .keep();
     let data = dir.join("data");
+    // The watchdog starts before anything else lives in the directory, so that whenever this
+    // process ends from here on, nothing is left behind. It waits for end of file on its
+    // standard input, then stops the server (fast shutdown) if one runs there, waits for it to
+    // go, and removes the directory.
+    let script = r#"read line
+pid=$(head -n 1 "$1/data/postmaster.pid" 2>/dev/null)
+if [ -n "$pid" ]; then
+  kill -INT "$pid" 2>/dev/null
+  while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+fi
+# An initdb cut off mid-way may still be writing here: retry until the directory is gone.
+for attempt in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+  rm -rf "$1" 2>/dev/null
+  [ -e "$1" ] || break
+  sleep 0.5
+done"#;
+    let mut watchdog = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .arg("sluice-pg-watchdog")
+        .arg(&dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        // Its own process group, so that a terminal's Ctrl-C to the tests does not stop it.
+        .process_group(0)
+        .spawn()
+        .map_err(|e| HarnessError::Cluster(format!("cannot start the watchdog shell: {e}")))?;
+    let pipe = watchdog
+        .stdin
+        .take()
+        .ok_or_else(|| HarnessError::Cluster("watchdog has no standard input".to_owned()))?;
     let run_as = unprivileged_user()?;
     if let Some((uid, gid)) = run_as {
         std::os::unix::fs::chown(&dir, Some(uid), Some(gid)).map_err(|e| {
@@ -245,7 +277,6 @@ fn start_cluster() -> Result<Server, HarnessError> {
         .output()
         .map_err(|e| HarnessError::Cluster(format!("cannot run initdb: {e}")))?;
     if !output.status.success() {
-        let _ = std::fs::remove_dir_all(&dir);
         return Err(HarnessError::Cluster(format!(
             "initdb failed ({}): {}",
             output.status,
@@ -285,28 +316,6 @@ fn start_cluster() -> Result<Server, HarnessError> {
     let postgres = postgres
         .spawn()
         .map_err(|e| HarnessError::Cluster(format!("cannot start postgres: {e}")))?;
-
-    // The watchdog waits for end of file on its standard input, which comes when this process
-    // ends, then stops the server (fast shutdown), waits for it to go and removes the directory.
-    let script = r#"read line; kill -INT "$1" 2>/dev/null
-while kill -0 "$1" 2>/dev/null; do sleep 0.1; done
-rm -rf "$2""#;
-    let mut watchdog = Command::new("sh")
-        .arg("-c")
-        .arg(script)
-        .arg("sluice-pg-watchdog")
-        .arg(postgres.id().to_string())
-        .arg(&dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0)
-        .spawn()
-        .map_err(|e| HarnessError::Cluster(format!("cannot start the watchdog shell: {e}")))?;
-    let pipe = watchdog
-        .stdin
-        .take()
-        .ok_or_else(|| HarnessError::Cluster("watchdog has no standard input".to_owned()))?;
     let mut cluster = Cluster {
         _watchdog: watchdog,
         _watchdog_pipe: pipe,
