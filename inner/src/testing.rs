@@ -12,10 +12,11 @@
 //!   root, the directory is handed to the unprivileged `postgres` user (or `nobody`) and the
 //!   server runs as that user, because PostgreSQL refuses to run as root.
 //!
-//! The cluster never outlives the test process: a small watchdog shell, started beside the
-//! server in its own process group, holds the read end of a pipe whose write end only this
-//! process has. Whenever this process ends — normally, by panic or by a signal — the pipe closes,
-//! and the watchdog stops the server and removes the directory.
+//! The cluster never outlives the test process: a small watchdog shell, started in its own
+//! process group as soon as the directory exists (before `initdb`), holds the read end of a pipe
+//! whose write end only this process has. Whenever this process ends — normally, by panic or by
+//! a signal, even `SIGKILL` — the pipe closes, and the watchdog stops the server (found through
+//! its `postmaster.pid`) and removes the directory.
 //!
 //! Durability is switched off in the throwaway cluster (`fsync=off` and friends) to keep start-up
 //! and tests quick; nothing in it is meant to survive.
