@@ -265,3 +265,47 @@ async fn sigterm_stops_the_service_cleanly_after_its_commits() {
     let store = Store::open(&db).unwrap();
     assert!(store.receipt(&receipt).await.unwrap().is_some());
 }
+
+/// Help texts are pinned: a change shows up in review as a change of these files. Run with
+/// `SLUICE_SNAPSHOTS=overwrite` to rewrite them after an intended change.
+#[test]
+fn help_texts_match_their_snapshots() {
+    let snapshots = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots");
+    for (name, args) in [
+        ("help", &["--help"][..]),
+        ("serve-help", &["serve", "--help"][..]),
+        ("accounts-add-help", &["accounts", "add", "--help"][..]),
+        ("tokens-issue-help", &["tokens", "issue", "--help"][..]),
+    ] {
+        let output = Command::new(BIN)
+            .args(args)
+            .env("COLUMNS", "100")
+            .env_remove("SLUICE_OUTER_CONFIG")
+            .env_remove("SLUICE_OUTER_DATABASE")
+            .env_remove("SLUICE_OUTER_LISTEN")
+            .output()
+            .unwrap();
+        assert!(output.status.success());
+        let path = snapshots.join(format!("{name}.txt"));
+        let actual = stdout(&output);
+        if std::env::var_os("SLUICE_SNAPSHOTS").is_some_and(|v| v == "overwrite") {
+            std::fs::write(&path, &actual).unwrap();
+            continue;
+        }
+        let expected = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            actual,
+            expected,
+            "{} differs from `sluice-outer {}`",
+            path.display(),
+            args.join(" ")
+        );
+    }
+    let bad = run(&["serve", "--listen", "nowhere"]);
+    assert_eq!(bad.status.code(), Some(2), "usage errors exit 2");
+    assert!(
+        stderr(&bad).contains("invalid value 'nowhere' for '--listen <LISTEN>'"),
+        "{}",
+        stderr(&bad)
+    );
+}
