@@ -836,7 +836,9 @@ pub fn filing_number(input: &str, website: Option<bool>) -> Result<String, Rule>
 /// A receipt id as issued here: `R` + date `YYYYMMDD` + `-` + 8 characters of Crockford base32.
 pub fn receipt_id(input: &str) -> Result<String, Rule> {
     let value = input.trim();
+    // ASCII first: the byte slices below must fall on character boundaries.
     let ok = value.len() == 18
+        && value.is_ascii()
         && value.starts_with('R')
         && value[1..9].bytes().all(|b| b.is_ascii_digit())
         && value.as_bytes()[9] == b'-'
@@ -1222,6 +1224,18 @@ mod tests {
         assert!(receipt_id("R20261122-3F9K2Q7M").is_ok());
         assert_eq!(
             receipt_id("R20261122-3F9K2Q7I").unwrap_err().code,
+            "receipt.format"
+        );
+    }
+
+    #[test]
+    fn receipt_id_with_multibyte_characters_is_refused_not_a_panic() {
+        // 18 bytes, but byte 9 falls inside a character.
+        let tricky = "R2026112中-ABCDEF";
+        assert_eq!(tricky.len(), 18);
+        assert_eq!(receipt_id(tricky).unwrap_err().code, "receipt.format");
+        assert_eq!(
+            receipt_id("R中中中中中X").unwrap_err().code,
             "receipt.format"
         );
     }

@@ -847,3 +847,17 @@ async fn status_page_finds_receipts_by_filing_number_and_escapes_the_query() {
     assert!(!page.contains("<script>"), "{page}");
     assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
 }
+
+#[tokio::test]
+async fn receipt_path_with_multibyte_characters_is_404_not_a_crash() {
+    let app = app();
+    // "R2026112中-ABCDEF": 18 bytes with a character across byte 9.
+    let path = "/api/v1/submissions/R2026112%E4%B8%AD-ABCDEF/status";
+    let (status, body) = app.call("GET", path, None, None, &[]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let request = Request::get("/status?q=R2026112%E4%B8%AD-ABCDEF")
+        .body(Body::empty())
+        .unwrap();
+    let (status, _, _) = app.raw(request).await;
+    assert_eq!(status, StatusCode::OK);
+}
