@@ -306,15 +306,31 @@ pub fn home_url(input: &str) -> Result<(String, String), Rule> {
     if authority.contains('@') {
         return Err(bad("user names and passwords do not belong in a home URL"));
     }
-    let (host, port) = match authority.rsplit_once(':') {
-        Some((host, port)) if !host.contains(']') || host.ends_with(']') => {
-            let port: u16 = port.parse().map_err(|_| bad("the port is not a number"))?;
-            if port == 0 {
-                return Err(bad("port 0"));
-            }
-            (host, Some(port))
+    let parse_port = |port: &str| -> Result<u16, Rule> {
+        match port.parse::<u16>() {
+            Ok(0) => Err(bad("port 0")),
+            Ok(port) => Ok(port),
+            Err(_) => Err(bad("the port is not a number")),
         }
-        _ => (authority, None),
+    };
+    let (host, port) = if let Some(bracketed) = authority.strip_prefix('[') {
+        let (inside, after) = bracketed
+            .split_once(']')
+            .ok_or_else(|| bad("an IPv6 address opened with [ is not closed"))?;
+        let port = match after {
+            "" => None,
+            after => Some(parse_port(
+                after
+                    .strip_prefix(':')
+                    .ok_or_else(|| bad("text after the IPv6 address"))?,
+            )?),
+        };
+        (&authority[..inside.len() + 2], port)
+    } else {
+        match authority.rsplit_once(':') {
+            Some((host, port)) => (host, Some(parse_port(port)?)),
+            None => (authority, None),
+        }
     };
     if host.is_empty() {
         return Err(bad("no host"));
@@ -1121,6 +1137,22 @@ mod tests {
         assert_eq!(
             home_url("http://202.96.128.86/").unwrap().1,
             "202.96.128.86"
+        );
+        assert_eq!(
+            home_url("http://[240e:1::1]/").unwrap().0,
+            "http://[240e:1::1]/"
+        );
+        assert_eq!(
+            home_url("http://[240e:1::1]:8080/a").unwrap().1,
+            "240e:1::1"
+        );
+        assert_eq!(
+            home_url("http://[240e:1::1/").unwrap_err().code,
+            "url.invalid"
+        );
+        assert_eq!(
+            home_url("http://example.cn:0/").unwrap_err().code,
+            "url.invalid"
         );
     }
 
