@@ -61,10 +61,11 @@ proptest! {
             validate::receipt_id(&input),
             validate::address(&input),
             validate::required_text(&input, 64),
-        ] {
-            if let Ok(value) = result {
-                prop_assert!(!value.is_empty());
-            }
+        ]
+        .into_iter()
+        .flatten()
+        {
+            prop_assert!(!result.is_empty());
         }
         let _ = validate::region_code(&input);
         let _ = validate::looks_like_domain(&input);
