@@ -143,6 +143,22 @@ pub enum StoreError {
         /// Newest schema this program knows.
         known: usize,
     },
+    /// A group commit failed; none of the writes in it were stored.
+    #[error("database error while {operation}: {message}; nothing in this commit was stored")]
+    GroupCommit {
+        /// Starting or committing the transaction.
+        operation: &'static str,
+        /// SQLite's message.
+        message: String,
+    },
+    /// A thread of the store could not be started.
+    #[error("cannot start the store's {name} thread: {source}")]
+    Thread {
+        /// Which thread.
+        name: &'static str,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
     /// The writer thread has stopped (the store is shutting down).
     #[error("the store is closed")]
     Closed,
@@ -658,9 +674,9 @@ fn writer_loop(conn: Connection, jobs: mpsc::Receiver<Box<dyn WriteJob>>) {
         if let Err(source) = conn.execute_batch("BEGIN IMMEDIATE") {
             let message = source.to_string();
             for job in batch {
-                job.finish(Err(StoreError::Database {
+                job.finish(Err(StoreError::GroupCommit {
                     operation: "starting a transaction",
-                    source: rusqlite::Error::InvalidParameterName(message.clone()),
+                    message: message.clone(),
                 }));
             }
             continue;
@@ -679,9 +695,9 @@ fn writer_loop(conn: Connection, jobs: mpsc::Receiver<Box<dyn WriteJob>>) {
                 let _ = conn.execute_batch("ROLLBACK");
                 let message = source.to_string();
                 for job in batch {
-                    job.finish(Err(StoreError::Database {
+                    job.finish(Err(StoreError::GroupCommit {
                         operation: "committing",
-                        source: rusqlite::Error::InvalidParameterName(message.clone()),
+                        message: message.clone(),
                     }));
                 }
             }
@@ -857,21 +873,17 @@ impl Store {
         let checkpointer = std::thread::Builder::new()
             .name("sluice-store-checkpoint".into())
             .spawn(move || checkpoint_loop(checkpoint_conn, checkpoint_stop))
-            .map_err(|e| StoreError::Open {
-                path: path.to_owned(),
-                source: rusqlite::Error::InvalidParameterName(format!(
-                    "cannot start the checkpoint thread: {e}"
-                )),
+            .map_err(|source| StoreError::Thread {
+                name: "checkpoint",
+                source,
             })?;
         let (sender, receiver) = mpsc::sync_channel::<Box<dyn WriteJob>>(MAX_QUEUED_WRITES);
         let thread = std::thread::Builder::new()
             .name("sluice-store-writer".into())
             .spawn(move || writer_loop(conn, receiver))
-            .map_err(|e| StoreError::Open {
-                path: path.to_owned(),
-                source: rusqlite::Error::InvalidParameterName(format!(
-                    "cannot start the writer thread: {e}"
-                )),
+            .map_err(|source| StoreError::Thread {
+                name: "writer",
+                source,
             })?;
         Ok(Store {
             shared: Arc::new(Shared {

@@ -347,3 +347,56 @@ fn accounts_and_tokens() {
     assert_ne!(stored, token.secret.as_bytes(), "only the hash is stored");
     assert_eq!(stored.len(), 32);
 }
+
+#[test]
+fn a_failing_write_does_not_undo_the_others_in_its_group_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("outer.db");
+    let store = Store::open(&path).unwrap();
+    let account = store
+        .add_account("owner", AccountKind::WebsiteOwner)
+        .unwrap();
+    let rt = runtime();
+    rt.block_on(async {
+        store
+            .insert_submission(new_submission(account.id, "R20261122-TAKEN000", None))
+            .await
+            .unwrap();
+        // Interleave writes that fail (the receipt id exists) with writes that succeed, all
+        // queued at once so that they share commits.
+        let mut tasks = Vec::new();
+        for i in 0..200 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                let receipt = if i % 2 == 0 {
+                    format!("R20261122-{i:08}")
+                } else {
+                    "R20261122-TAKEN000".to_owned()
+                };
+                (
+                    i,
+                    store
+                        .insert_submission(new_submission(account.id, &receipt, None))
+                        .await,
+                )
+            }));
+        }
+        for task in tasks {
+            let (i, result) = task.await.unwrap();
+            assert_eq!(result.is_ok(), i % 2 == 0, "write {i}: {result:?}");
+        }
+    });
+    store.close();
+    let reopened = Store::open(&path).unwrap();
+    let count: i64 = reopened
+        .read_blocking(|conn| {
+            Ok(conn
+                .query_row("SELECT count(*) FROM submission_versions", [], |r| r.get(0))
+                .unwrap())
+        })
+        .unwrap();
+    assert_eq!(
+        count, 101,
+        "100 good writes and the first one, nothing from the failures"
+    );
+}
