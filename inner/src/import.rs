@@ -254,7 +254,7 @@ pub(crate) fn is_cancellation(kind: &str) -> bool {
 }
 
 /// Column types of `stage_versions`, in order.
-const VERSION_TYPES: [Type; 18] = [
+const VERSION_TYPES: [Type; 17] = [
     Type::INT4,  // ord
     Type::TEXT,  // receipt
     Type::INT8,  // version
@@ -262,7 +262,6 @@ const VERSION_TYPES: [Type; 18] = [
     Type::INT8,  // submitted_at
     Type::TEXT,  // submitter
     Type::TEXT,  // access_provider
-    Type::BYTEA, // encoded
     Type::TEXT,  // kind
     Type::INT2,  // province
     Type::TEXT,  // filing_ref
@@ -279,11 +278,14 @@ const STAGING: &str = "
 CREATE TEMP TABLE stage_versions (
     ord integer PRIMARY KEY, receipt text NOT NULL, version bigint NOT NULL,
     content_hash bytea NOT NULL, submitted_at bigint NOT NULL, submitter text NOT NULL,
-    access_provider text, encoded bytea NOT NULL, kind text, province smallint, filing_ref text,
+    access_provider text, kind text, province smallint, filing_ref text,
     target_seq integer, target_receipt text, submitter_reason text, needs_pre_approval boolean,
     entry_state text, outcome text, reason text,
     filing_id bigint, source_record_id bigint, prev_state text, target_state text
 ) ON COMMIT DROP;
+-- The verbatim encodings live apart from stage_versions, whose rows the checks update several
+-- times: updating a row copies it, and these are the large column.
+CREATE TEMP TABLE stage_encoded (ord integer NOT NULL, encoded bytea NOT NULL) ON COMMIT DROP;
 CREATE TEMP TABLE stage_subjects (
     ord integer NOT NULL, name text NOT NULL, nature text NOT NULL, certificate_type text NOT NULL,
     certificate_number text NOT NULL, region_code integer NOT NULL, address text NOT NULL,
@@ -386,9 +388,10 @@ pub fn apply_bundle(
         "INSERT INTO submission_versions (receipt, version, content_hash, bundle_id,
              bundle_position, submitted_at, submitter, access_provider, encoded, outcome, reason,
              received_at)
-         SELECT receipt, version, content_hash, $1, ord, submitted_at, submitter,
-                access_provider, encoded, outcome, reason, $2
-         FROM stage_versions WHERE outcome <> 'already-applied'
+         SELECT s.receipt, s.version, s.content_hash, $1, s.ord, s.submitted_at, s.submitter,
+                s.access_provider, e.encoded, s.outcome, s.reason, $2
+         FROM stage_versions s JOIN stage_encoded e ON e.ord = s.ord
+         WHERE s.outcome <> 'already-applied'
          ON CONFLICT (receipt, version, content_hash) DO NOTHING",
         &[&bundle_id, &now],
     )
@@ -403,7 +406,7 @@ pub fn apply_bundle(
     });
     crate::returns::queue(tx, "ack", &ack, now)?;
     tx.batch_execute(
-        "DROP TABLE stage_versions, stage_subjects, stage_websites, stage_domains,
+        "DROP TABLE stage_versions, stage_encoded, stage_subjects, stage_websites, stage_domains,
                     stage_home_urls, stage_pre_approvals, stage_ips",
     )
     .map_err(db("dropping staging tables"))?;
@@ -738,17 +741,12 @@ fn stage(tx: &mut Transaction<'_>, submissions: &[SubmissionVersion]) -> Result<
             tx,
             "stage_versions",
             "ord, receipt, version, content_hash, submitted_at, submitter, access_provider, \
-             encoded, kind, province, filing_ref, target_seq, target_receipt, submitter_reason, \
+             kind, province, filing_ref, target_seq, target_receipt, submitter_reason, \
              needs_pre_approval, entry_state, outcome, reason",
             &VERSION_TYPES,
         )?;
         for (i, (version, local)) in submissions.iter().zip(&locals).enumerate() {
             let ord = ordinal(i);
-            let encoded =
-                bincode::encode_to_vec(version, wire_config()).map_err(|e| ApplyError::Encode {
-                    what: "submission version",
-                    message: e.to_string(),
-                })?;
             let hash: &[u8] = &version.content_hash;
             let (outcome, why) = match local.verdict {
                 Some((outcome, why)) => (Some(outcome), Some(why)),
@@ -762,7 +760,6 @@ fn stage(tx: &mut Transaction<'_>, submissions: &[SubmissionVersion]) -> Result<
                 &version.submitted_at,
                 &storable(&version.submitter),
                 &version.access_provider.as_deref().map(storable),
-                &encoded,
                 &local.kind.name(),
                 &local.province,
                 &local.filing_ref,
@@ -774,6 +771,27 @@ fn stage(tx: &mut Transaction<'_>, submissions: &[SubmissionVersion]) -> Result<
                 &outcome,
                 &why,
             ])?;
+        }
+        copy.finish()?;
+    }
+
+    {
+        let mut copy = Copier::new(
+            tx,
+            "stage_encoded",
+            "ord, encoded",
+            &[Type::INT4, Type::BYTEA],
+        )?;
+        let mut encoded = Vec::new();
+        for (i, version) in submissions.iter().enumerate() {
+            encoded.clear();
+            bincode::encode_into_std_write(version, &mut encoded, wire_config()).map_err(|e| {
+                ApplyError::Encode {
+                    what: "submission version",
+                    message: e.to_string(),
+                }
+            })?;
+            copy.row(&[&ordinal(i), &encoded])?;
         }
         copy.finish()?;
     }
@@ -1130,8 +1148,17 @@ fn classify(tx: &mut Transaction<'_>) -> Result<(), ApplyError> {
             tx.execute(sql, &[]).map_err(db(step))?;
         }
     }
+    // One pass over every staged row: what is still undecided applies, and each accepted new
+    // filing gets its filing: the pending one of an earlier version, or a new id.
     tx.execute(
-        "UPDATE stage_versions SET outcome = 'applied' WHERE outcome IS NULL",
+        "UPDATE stage_versions s SET
+             outcome = coalesce(s.outcome, 'applied'),
+             filing_id = CASE
+                 WHEN s.kind = 'new-filing' AND coalesce(s.outcome, 'applied') IN ('applied', 'conflict')
+                 THEN coalesce((SELECT f.filing_id FROM filings f WHERE f.origin_receipt = s.receipt),
+                               nextval('filings_filing_id_seq'))
+                 ELSE s.filing_id END
+         WHERE s.outcome IS NULL OR s.outcome = 'conflict'",
         &[],
     )
     .map_err(db("marking applied submissions"))?;
@@ -1140,7 +1167,7 @@ fn classify(tx: &mut Transaction<'_>) -> Result<(), ApplyError> {
 
 /// Writes the normalised rows, receipts and review events of every accepted submission.
 fn write_records(tx: &mut Transaction<'_>, now: i64) -> Result<(), ApplyError> {
-    let steps: [(&str, &str); 16] = [
+    let steps: [(&str, &str); 15] = [
         (
             "discarding pending rows of older versions",
             "DELETE FROM website_records w USING stage_versions s
@@ -1155,17 +1182,10 @@ fn write_records(tx: &mut Transaction<'_>, now: i64) -> Result<(), ApplyError> {
         ),
         (
             "creating filings",
-            "INSERT INTO filings (origin_receipt, province, status)
-             SELECT receipt, province, 'pending' FROM stage_versions
+            "INSERT INTO filings (filing_id, origin_receipt, province, status)
+             SELECT filing_id, receipt, province, 'pending' FROM stage_versions
              WHERE outcome IN ('applied', 'conflict') AND kind = 'new-filing'
              ON CONFLICT (origin_receipt) DO NOTHING",
-        ),
-        (
-            "linking new filings",
-            "UPDATE stage_versions s SET filing_id = f.filing_id
-             FROM filings f
-             WHERE s.outcome IN ('applied', 'conflict') AND s.kind = 'new-filing'
-               AND f.origin_receipt = s.receipt",
         ),
         (
             "writing subject records",
