@@ -309,3 +309,16 @@ fn help_texts_match_their_snapshots() {
         stderr(&bad)
     );
 }
+
+#[test]
+fn the_example_configuration_checks_out() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("sluice-outer.example.toml");
+    let config = outer::config::Config::load(&example).unwrap();
+    assert_eq!(
+        config.limits,
+        outer::config::Limits::default(),
+        "the example shows the defaults"
+    );
+    let checked = run(&["check-config", example.to_str().unwrap()]);
+    assert!(checked.status.success(), "{}", stderr(&checked));
+}
