@@ -15,13 +15,21 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 const CONNECTIONS: usize = 64;
 const REQUESTS_PER_CONNECTION: usize = 250;
 
-fn filing() -> serde_json::Value {
+/// A valid credit code for subject number `n`: one subject files once, so every submission of
+/// the benchmark is for a subject of its own.
+fn credit_code(n: usize) -> String {
+    let first17 = format!("91330100{n:09}");
+    let check = outer::validate::uscc_check_char(&first17).unwrap();
+    format!("{first17}{check}")
+}
+
+fn filing(subject: usize) -> serde_json::Value {
     let person = json!({"name": "张三丰", "certificate_type": "resident_id",
         "certificate_number": "11010519491231002X", "mobile_phones": ["13905711234"],
         "office_phones": ["0571-88216688"], "email": "zhangsanfeng@example.cn"});
     json!({"submission": {"kind": "new_filing", "filing": {
         "subject": {"name": "杭州示例网络科技有限公司", "nature": "enterprise",
-            "certificate_type": "unified_social_credit_code", "certificate_number": "91330100799655058B",
+            "certificate_type": "unified_social_credit_code", "certificate_number": credit_code(subject),
             "region_code": "330106", "address": "浙江省杭州市西湖区文三路90号",
             "investor": "杭州示例网络科技有限公司", "principal": person},
         "websites": [{"name": "示例科技官网", "home_urls": ["https://www.example.cn/"],
@@ -31,20 +39,19 @@ fn filing() -> serde_json::Value {
             "principal": person}]}}})
 }
 
-/// One keep-alive connection sending `count` requests; returns each request's latency.
+/// One keep-alive connection sending its requests in order; returns each request's latency.
 async fn connection(
     addr: SocketAddr,
-    request: Vec<u8>,
+    requests: Vec<Vec<u8>>,
     expect: &'static str,
-    count: usize,
 ) -> Vec<Duration> {
     let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     stream.set_nodelay(true).unwrap();
     let (read, mut write) = stream.into_split();
     let mut read = BufReader::new(read);
-    let mut latencies = Vec::with_capacity(count);
+    let mut latencies = Vec::with_capacity(requests.len());
     let mut line = String::new();
-    for _ in 0..count {
+    for request in requests {
         let started = Instant::now();
         write.write_all(&request).await.unwrap();
         line.clear();
@@ -74,17 +81,12 @@ struct Report {
     p99: Duration,
 }
 
-async fn load(addr: SocketAddr, request: Vec<u8>, expect: &'static str) -> Report {
+/// Runs one list of requests per connection, all connections at once.
+async fn load(addr: SocketAddr, requests: Vec<Vec<Vec<u8>>>, expect: &'static str) -> Report {
     let started = Instant::now();
-    let tasks: Vec<_> = (0..CONNECTIONS)
-        .map(|_| {
-            tokio::spawn(connection(
-                addr,
-                request.clone(),
-                expect,
-                REQUESTS_PER_CONNECTION,
-            ))
-        })
+    let tasks: Vec<_> = requests
+        .into_iter()
+        .map(|list| tokio::spawn(connection(addr, list, expect)))
         .collect();
     let mut latencies = Vec::new();
     for task in tasks {
@@ -124,17 +126,24 @@ fn main() {
         }));
 
         let health = format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\n\r\n").into_bytes();
-        let body = filing().to_string();
-        let submit = format!(
-            "POST /api/v1/submissions HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        )
-        .into_bytes();
+        let health = vec![vec![health; REQUESTS_PER_CONNECTION]; CONNECTIONS];
+        // Every request is built before the clock starts.
+        let submit = |n: usize| {
+            let body = filing(n).to_string();
+            format!(
+                "POST /api/v1/submissions HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            )
+            .into_bytes()
+        };
+        let submissions: Vec<Vec<Vec<u8>>> = (0..CONNECTIONS)
+            .map(|c| (0..REQUESTS_PER_CONNECTION).map(|i| submit(c * REQUESTS_PER_CONNECTION + i)).collect())
+            .collect();
 
-        // Warm up both paths, then measure the baseline and the submissions in the same run.
+        // Warm up, then measure the baseline and the submissions in the same run.
         load(addr, health.clone(), "HTTP/1.1 200").await;
         let baseline = load(addr, health, "HTTP/1.1 200").await;
-        let submissions = load(addr, submit, "HTTP/1.1 201").await;
+        let submissions = load(addr, submissions, "HTTP/1.1 201").await;
         let stored = store.versions_to_export(usize::MAX).await.unwrap().len();
         assert_eq!(stored, CONNECTIONS * REQUESTS_PER_CONNECTION);
 

@@ -481,6 +481,7 @@ fn check_rows(
                         account_id: principal.account_id,
                         kind: prepared.kind.to_owned(),
                         filing_number: prepared.filing_number,
+                        subject_key: prepared.subject_key,
                         version,
                         idempotency: None,
                     },
@@ -560,16 +561,26 @@ pub(crate) async fn upload(
                 results[index].receipt = Some(receipt);
             }
             Err(error) => {
-                let message = match &error {
+                let (field, code, message) = match &error {
+                    StoreError::SubjectAlreadyFiled { .. } => (
+                        "subject_certificate_number",
+                        crate::server::SUBJECT_ALREADY_FILED,
+                        error.to_string(),
+                    ),
                     StoreError::Database { .. } => {
                         tracing::error!(%error, "storing a batch row failed");
-                        "the row could not be stored; retry it".to_owned()
+                        (
+                            "row",
+                            "batch.store_failed",
+                            "the row could not be stored; retry it".to_owned(),
+                        )
                     }
-                    other => other.to_string(),
+                    other => ("row", "batch.store_failed", other.to_string()),
                 };
+                state.metrics.validation_failure(code);
                 results[index].problems.push(Problem {
-                    field: "row".into(),
-                    code: "batch.store_failed".into(),
+                    field: field.into(),
+                    code: code.into(),
                     message,
                 });
             }

@@ -889,6 +889,15 @@ enum_map!(cancellation_scope, cancellation_scope_api, cancellation_scope_name, a
     Subject => "subject", Website => "website", Access => "access",
 ]);
 
+/// The key one subject is known by across filings: its certificate type and number.
+pub fn subject_key(subject: &rec::Subject) -> String {
+    format!(
+        "{}:{}",
+        certificate_type_name(subject.certificate_type),
+        subject.certificate_number
+    )
+}
+
 // ----- outbound: wire form to API form -----
 
 /// Shows a stored submission in API form. Converting the result back with [`submission`]

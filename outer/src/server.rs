@@ -26,6 +26,9 @@ use crate::store::{
     AccountKind, Inserted, NewSubmission, Principal, ReceiptRecord, Store, StoreError,
 };
 
+/// Problem code of a new filing for a subject that another live receipt already files.
+pub const SUBJECT_ALREADY_FILED: &str = "subject.already_filed";
+
 /// Most bytes of an `Idempotency-Key` header.
 pub const MAX_IDEMPOTENCY_KEY_BYTES: usize = 128;
 
@@ -187,6 +190,11 @@ impl From<StoreError> for AppError {
                 code: "idempotency_key_reused",
                 message: error.to_string(),
             },
+            error @ StoreError::SubjectAlreadyFiled { .. } => AppError::Validation(vec![Problem {
+                field: "submission.filing.subject.certificate_number".into(),
+                code: SUBJECT_ALREADY_FILED.into(),
+                message: error.to_string(),
+            }]),
             StoreError::Busy | StoreError::Closed => AppError::Busy,
             other => AppError::Internal(other.to_string()),
         }
@@ -552,6 +560,8 @@ pub struct Prepared {
     pub kind: &'static str,
     /// Filing number it names.
     pub filing_number: Option<String>,
+    /// For new filings, the subject's key (one subject files once).
+    pub subject_key: Option<String>,
     /// The version (receipt and version number filled in by the caller).
     pub version: SubmissionVersion,
 }
@@ -650,6 +660,10 @@ pub fn check_submission(
         | records::Submission::Cancellation { filing_number, .. } => Some(filing_number.clone()),
         records::Submission::NewFiling(_) | records::Submission::Withdrawal { .. } => None,
     };
+    let subject_key = match &body {
+        records::Submission::NewFiling(filing) => Some(convert::subject_key(&filing.subject)),
+        _ => None,
+    };
     let version = SubmissionVersion {
         receipt: String::new(),
         version: 1,
@@ -669,6 +683,7 @@ pub fn check_submission(
     Ok(Prepared {
         kind,
         filing_number,
+        subject_key,
         version,
     })
 }
@@ -714,6 +729,7 @@ async fn create_submission(
             account_id: auth.0.account_id,
             kind: prepared.kind.to_owned(),
             filing_number: prepared.filing_number,
+            subject_key: prepared.subject_key,
             version,
             idempotency: key.map(|k| (k, request_hash)),
         })
@@ -767,7 +783,12 @@ async fn edit_submission(
     version.receipt = receipt.clone();
     let number = state
         .store
-        .add_version(auth.0.account_id, prepared.kind.to_owned(), version)
+        .add_version(
+            auth.0.account_id,
+            prepared.kind.to_owned(),
+            prepared.subject_key,
+            version,
+        )
         .await?;
     state.metrics.submission(prepared.kind, "edited");
     Ok(Json(ReceiptResponse {

@@ -29,7 +29,8 @@ pub const MAX_STORED_VERSION_BYTES: usize = 64 * 1024 * 1024;
 
 /// Schema migrations, applied in order on open; `PRAGMA user_version` counts those applied.
 /// A published migration never changes; a schema change is a new entry at the end.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE accounts (
     id          INTEGER PRIMARY KEY,
     name        TEXT NOT NULL UNIQUE,
@@ -111,7 +112,13 @@ CREATE TABLE certificates (
     supersedes    TEXT,
     document      BLOB NOT NULL
 );
-"#];
+"#,
+    r#"
+-- The subject a new filing is for (certificate type and number), so that one subject files once.
+ALTER TABLE receipts ADD COLUMN subject_key TEXT;
+CREATE INDEX receipts_subject_key ON receipts(subject_key) WHERE subject_key IS NOT NULL;
+"#,
+];
 
 /// What went wrong in the store.
 #[derive(Debug, thiserror::Error)]
@@ -207,6 +214,17 @@ pub enum StoreError {
         stored: String,
         /// Kind in the edit.
         requested: String,
+    },
+    /// Another receipt already files this subject and is neither rejected, cancelled nor
+    /// withdrawn: edit that receipt, or file a change once it is approved.
+    #[error(
+        "receipt {receipt} already files this subject ({state}); edit it, or file a change once it is approved"
+    )]
+    SubjectAlreadyFiled {
+        /// The receipt that files the subject.
+        receipt: String,
+        /// Its state.
+        state: ReceiptState,
     },
     /// The idempotency key was used before for a different request.
     #[error("idempotency key {0:?} was used before with a different request")]
@@ -480,6 +498,9 @@ pub struct NewSubmission {
     pub kind: String,
     /// Filing number the submission names, if any.
     pub filing_number: Option<String>,
+    /// For new filings, the subject's certificate type and number (see
+    /// [`crate::convert::subject_key`]): one subject files once.
+    pub subject_key: Option<String>,
     /// Version 1, with its receipt id and content hash filled in.
     pub version: SubmissionVersion,
     /// Idempotency key and a hash of the request it came with.
@@ -1176,6 +1197,7 @@ impl Store {
         &self,
         account_id: i64,
         kind: String,
+        subject_key: Option<String>,
         mut version: SubmissionVersion,
     ) -> Result<u32, StoreError> {
         self.write(move |conn| {
@@ -1196,6 +1218,14 @@ impl Store {
                     stored: status.kind,
                     requested: kind,
                 });
+            }
+            if let Some(subject_key) = &subject_key {
+                check_subject_free(conn, subject_key, &version.receipt)?;
+                conn.execute(
+                    "UPDATE receipts SET subject_key = ?2 WHERE receipt = ?1",
+                    params![version.receipt, subject_key],
+                )
+                .map_err(db("updating the subject"))?;
             }
             let next = status.latest_version.saturating_add(1);
             version.version = next;
@@ -1556,6 +1586,35 @@ fn outcome_name(outcome: ImportOutcome) -> &'static str {
     }
 }
 
+/// Refuses a subject that another live receipt (not `except`) already files.
+fn check_subject_free(
+    conn: &Connection,
+    subject_key: &str,
+    except: &str,
+) -> Result<(), StoreError> {
+    let found: Option<(String, String)> = conn
+        .prepare_cached(
+            "SELECT receipt, state FROM receipts
+             WHERE subject_key = ?1 AND receipt <> ?2
+               AND state NOT IN ('rejected', 'cancelled', 'withdrawn')
+             LIMIT 1",
+        )
+        .and_then(|mut stmt| {
+            stmt.query_row(params![subject_key, except], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
+            .optional()
+        })
+        .map_err(db("checking the subject"))?;
+    match found {
+        Some((receipt, state)) => Err(StoreError::SubjectAlreadyFiled {
+            receipt,
+            state: parse_state(&state),
+        }),
+        None => Ok(()),
+    }
+}
+
 fn insert_submission(conn: &Connection, submission: NewSubmission) -> Result<Inserted, StoreError> {
     let version = &submission.version;
     if let Some((key, request_hash)) = &submission.idempotency {
@@ -1581,10 +1640,13 @@ fn insert_submission(conn: &Connection, submission: NewSubmission) -> Result<Ins
             });
         }
     }
+    if let Some(subject_key) = &submission.subject_key {
+        check_subject_free(conn, subject_key, &version.receipt)?;
+    }
     conn.prepare_cached(
         "INSERT INTO receipts (receipt, account_id, kind, latest_version, state, state_version,
-                               filing_number, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?4, ?6, ?7, ?7)",
+                               filing_number, created_at, updated_at, subject_key)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?4, ?6, ?7, ?7, ?8)",
     )
     .and_then(|mut stmt| {
         stmt.execute(params![
@@ -1594,7 +1656,8 @@ fn insert_submission(conn: &Connection, submission: NewSubmission) -> Result<Ins
             version.version,
             ReceiptState::Received.as_str(),
             submission.filing_number,
-            version.submitted_at
+            version.submitted_at,
+            submission.subject_key
         ])
     })
     .map_err(db("creating a status row"))?;

@@ -6,7 +6,7 @@ mod common;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use common::{Tokens, store_with_accounts};
+use common::{Tokens, credit_code, store_with_accounts};
 use outer::batch::{COLUMNS, XLSX_MEDIA_TYPE};
 use outer::config::Limits;
 use outer::server::{AppState, router, served_routes};
@@ -70,8 +70,8 @@ impl App {
     }
 }
 
-/// A row for a company with a valid credit code, changed by `edit`.
-fn row(domain: &str, edit: &[(&str, &str)]) -> Vec<String> {
+/// A row for company number `n` (a valid credit code of its own), changed by `edit`.
+fn row(n: u32, domain: &str, edit: &[(&str, &str)]) -> Vec<String> {
     let mut values: Vec<(&str, String)> = vec![
         ("on_behalf_of", "customer_a".into()),
         ("subject_name", "深圳市示例信息技术有限公司".into()),
@@ -80,7 +80,7 @@ fn row(domain: &str, edit: &[(&str, &str)]) -> Vec<String> {
             "subject_certificate_type",
             "unified_social_credit_code".into(),
         ),
-        ("subject_certificate_number", "914403001922038216".into()),
+        ("subject_certificate_number", credit_code(n)),
         ("subject_region_code", "440305".into()),
         ("subject_address", "广东省深圳市南山区科技园路1号".into()),
         ("subject_investor", "深圳市示例信息技术有限公司".into()),
@@ -140,44 +140,54 @@ fn xlsx_file(rows: &[Vec<String>]) -> Vec<u8> {
 
 fn mixed_rows() -> Vec<Vec<String>> {
     vec![
-        row("example-one.cn", &[]),
+        row(1, "example-one.cn", &[]),
         // Wrong check character on the credit code.
         row(
+            2,
             "example-two.cn",
             &[("subject_certificate_number", "914403001922038217")],
         ),
-        row("例子三.中国", &[]),
+        row(3, "例子三.中国", &[]),
         // Unknown nature and a private address.
         row(
+            4,
             "example-four.cn",
             &[("subject_nature", "company"), ("ip_ranges", "10.0.0.1")],
         ),
         // News site without the news pre-approval.
-        row("example-five.cn", &[("website_service_types", "news")]),
+        row(5, "example-five.cn", &[("website_service_types", "news")]),
         row(
+            6,
             "example-six.cn",
             &[
                 ("website_service_types", "news"),
                 ("website_pre_approvals", "news:国新网许字2026001号"),
             ],
         ),
+        // The subject of spreadsheet row 2 files again: one subject files once.
+        row(1, "example-seven.cn", &[]),
     ]
 }
 
 async fn check_mixed_result(app: &App, status: StatusCode, body: &Value) {
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body["rows"], 6);
+    assert_eq!(body["rows"], 7);
     assert_eq!(body["accepted"], 3);
-    assert_eq!(body["rejected"], 3);
+    assert_eq!(body["rejected"], 4);
     let results = body["results"].as_array().unwrap();
     let rows: Vec<u64> = results.iter().map(|r| r["row"].as_u64().unwrap()).collect();
     assert_eq!(
         rows,
-        [2, 3, 4, 5, 6, 7],
+        [2, 3, 4, 5, 6, 7, 8],
         "spreadsheet row numbers, header is row 1"
     );
     let accepted: Vec<bool> = results.iter().map(|r| r["receipt"].is_string()).collect();
-    assert_eq!(accepted, [true, false, true, false, false, true]);
+    assert_eq!(accepted, [true, false, true, false, false, true, false]);
+    assert_eq!(results[6]["problems"][0]["code"], "subject.already_filed");
+    assert_eq!(
+        results[6]["problems"][0]["field"],
+        "subject_certificate_number"
+    );
     assert_eq!(results[1]["problems"][0]["code"], "uscc.check_digit");
     assert_eq!(results[3]["problems"][0]["code"], "batch.unknown_value");
     assert_eq!(results[3]["problems"][0]["field"], "subject_nature");
@@ -220,7 +230,7 @@ async fn files_over_the_row_or_size_limit_are_refused_with_a_clear_message() {
         ..Limits::default()
     });
     let rows: Vec<Vec<String>> = (0..4)
-        .map(|i| row(&format!("example{i}.cn"), &[]))
+        .map(|i| row(i, &format!("example{i}.cn"), &[]))
         .collect();
     let (status, body) = app
         .upload(&app.tokens.provider, "text/csv", csv_file(&rows))
@@ -262,9 +272,11 @@ async fn templates_download_and_upload_as_they_are() {
     let (status, csv, content_type) = app.get("/api/v1/batches/template.csv").await;
     assert_eq!(status, StatusCode::OK);
     assert!(content_type.starts_with("text/csv"));
-    // The example row of each template is a valid filing (its provider is the uploader).
+    // The example row of each template is a valid filing (its provider is the uploader); the
+    // two templates show the same subject, so each goes to a store of its own.
     for (file, media_type) in [(xlsx, XLSX_MEDIA_TYPE), (csv, "text/csv")] {
-        let (status, body) = app.upload(&app.tokens.provider, media_type, file).await;
+        let fresh = app_with(Limits::default());
+        let (status, body) = fresh.upload(&fresh.tokens.provider, media_type, file).await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(body["accepted"], 1, "{body}");
     }

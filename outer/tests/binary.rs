@@ -10,7 +10,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use common::{http, new_filing};
+use common::{http, new_filing, new_filing_for};
 use outer::store::Store;
 use serde_json::Value;
 
@@ -170,20 +170,24 @@ async fn sigkill_during_a_burst_loses_no_acknowledged_submission() {
     let addr = server.addr;
 
     let stop = Arc::new(AtomicBool::new(false));
+    let next_subject = Arc::new(std::sync::atomic::AtomicU32::new(1));
     let (acked_tx, mut acked_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
     let mut clients = Vec::new();
     for _ in 0..16 {
         let token = token.clone();
         let stop = stop.clone();
+        let next_subject = next_subject.clone();
         let acked_tx = acked_tx.clone();
         clients.push(tokio::spawn(async move {
             while !stop.load(Ordering::Relaxed) {
+                let filing =
+                    new_filing_for("example.cn", next_subject.fetch_add(1, Ordering::Relaxed));
                 match http(
                     addr,
                     "POST",
                     "/api/v1/submissions",
                     Some(&token),
-                    Some(&new_filing("example.cn")),
+                    Some(&filing),
                 )
                 .await
                 {

@@ -6,7 +6,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use bundle_format::records::{self, ImportOutcome, ReceiptAck, ReviewState, StatusChange};
-use common::{Tokens, new_filing, person, store_with_accounts, subject, website};
+use common::{Tokens, new_filing, new_filing_for, person, store_with_accounts, subject, website};
 use outer::config::Limits;
 use outer::server::{AppState, router};
 use outer::store::Store;
@@ -279,7 +279,7 @@ async fn each_submission_kind_is_accepted() {
         let (status, answer) = app.submit(owner, body.clone()).await;
         assert_eq!(status, StatusCode::CREATED, "{body}\n{answer}");
     }
-    let (_, first) = app.submit(owner, new_filing("example.net.cn")).await;
+    let (_, first) = app.submit(owner, new_filing_for("example.net.cn", 2)).await;
     let receipt = first["receipt"].as_str().unwrap();
     let withdrawal =
         json!({"submission": {"kind": "withdrawal", "receipt": receipt, "reason": "填写错误"}});
@@ -357,7 +357,7 @@ async fn idempotency_key_returns_the_first_answer() {
             "POST",
             "/api/v1/submissions",
             Some(&app.tokens.other_owner),
-            Some(new_filing("example.cn")),
+            Some(new_filing_for("example.cn", 3)),
             &key,
         )
         .await;
@@ -860,4 +860,58 @@ async fn receipt_path_with_multibyte_characters_is_404_not_a_crash() {
         .unwrap();
     let (status, _, _) = app.raw(request).await;
     assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn one_subject_files_once_until_its_filing_is_rejected() {
+    let app = app();
+    let (status, first) = app
+        .submit(&app.tokens.owner, new_filing("example.cn"))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let first = first["receipt"].as_str().unwrap().to_owned();
+    // The same subject again, even from another account and with other websites.
+    let (status, body) = app
+        .submit(&app.tokens.other_owner, new_filing("example.com.cn"))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(codes(&body), ["subject.already_filed"]);
+    assert_eq!(
+        fields_with(&body, "subject.already_filed"),
+        ["submission.filing.subject.certificate_number"]
+    );
+    assert!(
+        body["problems"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&first)
+    );
+    // Editing the first receipt keeps its subject.
+    let (status, _) = app
+        .call(
+            "PUT",
+            &format!("/api/v1/submissions/{first}"),
+            Some(&app.tokens.owner),
+            Some(new_filing("example.com.cn")),
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    // Once the first is rejected the subject may file anew.
+    app.store
+        .apply_status_change(StatusChange {
+            event_id: 1,
+            receipt: first.clone(),
+            version: 2,
+            state: ReviewState::Rejected,
+            at: 1,
+            reason: Some("材料不全".into()),
+            filing_number: None,
+        })
+        .await
+        .unwrap();
+    let (status, body) = app
+        .submit(&app.tokens.other_owner, new_filing("example.com.cn"))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
 }

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use bundle_format::records::{ReviewState, StatusChange};
-use common::{http, new_filing, store_with_accounts};
+use common::{http, new_filing, new_filing_for, store_with_accounts};
 use outer::config::Limits;
 use outer::server::{AppState, serve};
 use outer::store::Store;
@@ -42,13 +42,13 @@ async fn submissions_over_a_socket_survive_a_graceful_shutdown() {
         .unwrap();
     assert_eq!((status, body.as_str()), (200, "ok\n"));
     let mut receipts = Vec::new();
-    for domain in ["example.cn", "example.com.cn", "例子.中国"] {
+    for (n, domain) in (1..).zip(["example.cn", "example.com.cn", "例子.中国"]) {
         let (status, body) = http(
             running.addr,
             "POST",
             "/api/v1/submissions",
             Some(&tokens.owner),
-            Some(&new_filing(domain)),
+            Some(&new_filing_for(domain, n)),
         )
         .await
         .unwrap();

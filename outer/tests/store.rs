@@ -27,6 +27,7 @@ fn new_submission(account_id: i64, receipt: &str, key: Option<&str>) -> NewSubmi
         account_id,
         kind: "withdrawal".into(),
         filing_number: None,
+        subject_key: None,
         version: withdrawal(receipt, 1, "first", 1_790_000_000),
         idempotency: key.map(|k| (k.to_owned(), [7u8; 32])),
     }
@@ -56,7 +57,7 @@ fn versions_survive_reopen_and_convert_back_to_wire_records() {
         let edit = withdrawal("R20261122-AAAAAAAA", 0, "second thoughts", 1_790_000_005);
         assert_eq!(
             store
-                .add_version(account.id, "withdrawal".into(), edit)
+                .add_version(account.id, "withdrawal".into(), None, edit)
                 .await
                 .unwrap(),
             2
@@ -128,6 +129,7 @@ fn ack_removes_only_the_exact_version_and_an_edit_in_transit_is_kept() {
             .add_version(
                 account.id,
                 "withdrawal".into(),
+                None,
                 withdrawal(receipt, 0, "edited", 1_790_000_150),
             )
             .await
@@ -222,6 +224,7 @@ fn status_row_answers_after_every_payload_is_gone() {
             .add_version(
                 account.id,
                 "withdrawal".into(),
+                None,
                 withdrawal(receipt, 0, "late", 40),
             )
             .await

@@ -85,6 +85,21 @@ pub fn website(domain: &str) -> Value {
     })
 }
 
+/// A valid unified social credit code for subject number `n` (check character per GB 32100).
+pub fn credit_code(n: u32) -> String {
+    let first17 = format!("91330100{n:09}");
+    let check = outer::validate::uscc_check_char(&first17).unwrap();
+    format!("{first17}{check}")
+}
+
+/// A new filing for subject number `n`: one subject files once, so distinct filings need
+/// distinct subjects.
+pub fn new_filing_for(domain: &str, n: u32) -> Value {
+    let mut filing = new_filing(domain);
+    filing["submission"]["filing"]["subject"]["certificate_number"] = json!(credit_code(n));
+    filing
+}
+
 pub fn new_filing(domain: &str) -> Value {
     json!({"submission": {"kind": "new_filing", "filing": {
         "subject": subject(),
