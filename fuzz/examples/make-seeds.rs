@@ -13,9 +13,7 @@ use std::path::{Path, PathBuf};
 
 use bundle_format::Kind;
 use bundle_format::header::HEADER_V1_BYTES;
-use sluice_fuzz::{
-    fixture, header_and_content, sample_records, signer_role, write_bundle,
-};
+use sluice_fuzz::{fixture, header_and_content, sample_records, signer_role, write_bundle};
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) {
     fs::create_dir_all(dir).expect("create the corpus directory");
@@ -34,12 +32,19 @@ fn main() {
         let message = opened.message.to_vec();
         let payload = message[HEADER_V1_BYTES..].to_vec();
         let (header, content) = header_and_content(&file);
-        let role_bit = if signer_role(kind) == keys::Role::InnerReturn { 2 } else { 0 };
+        let role_bit = if signer_role(kind) == keys::Role::InnerReturn {
+            2
+        } else {
+            0
+        };
 
         write(&dir("envelope"), &format!("{name}.bundle"), &file);
         write(&dir("header"), &format!("{name}.message"), &message);
         // payload: mode 0 (zstd payload) and mode 1 (content) for this kind.
-        let kind_index = Kind::ALL.iter().position(|k| *k == kind).expect("kind listed") as u8;
+        let kind_index = Kind::ALL
+            .iter()
+            .position(|k| *k == kind)
+            .expect("kind listed") as u8;
         let mut zstd = vec![kind_index];
         zstd.extend_from_slice(&payload);
         write(&dir("payload"), &format!("{name}.zstd"), &zstd);
@@ -62,7 +67,11 @@ fn main() {
     next.sign(&fixture.root).expect("root signs version 2");
     write(&dir("keyset"), "keyset-v2", &next.to_bytes());
     let public = fixture.outer_bundle.public_key();
-    write(&dir("keyset"), "key.pub", public.to_signify_file("fuzz public key").as_bytes());
+    write(
+        &dir("keyset"),
+        "key.pub",
+        public.to_signify_file("fuzz public key").as_bytes(),
+    );
     write(&dir("keyset"), "key.record", &public.to_record());
     let secret = fixture
         .outer_bundle
@@ -70,10 +79,18 @@ fn main() {
         .expect("an unencrypted secret key file");
     write(&dir("keyset"), "key.sec", secret.as_bytes());
     let signature = fixture.outer_bundle.sign_detached(b"sluice fuzz");
-    write(&dir("keyset"), "sig", signature.to_signify_file("fuzz signature").as_bytes());
+    write(
+        &dir("keyset"),
+        "sig",
+        signature.to_signify_file("fuzz signature").as_bytes(),
+    );
     write(&dir("keyset"), "sig.record", &signature.to_record());
 
-    write(&dir("batch"), "template.csv", &outer::batch::template_csv_bytes());
+    write(
+        &dir("batch"),
+        "template.csv",
+        &outer::batch::template_csv_bytes(),
+    );
     write(
         &dir("batch"),
         "template.xlsx",

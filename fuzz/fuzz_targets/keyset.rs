@@ -4,7 +4,7 @@
 //! refuses foreign formats on its first line.
 #![no_main]
 
-use keys::{KeysetFile, Keyset, PublicKey, SecretKey, SignatureFile};
+use keys::{Keyset, KeysetFile, PublicKey, SecretKey, SignatureFile};
 use libfuzzer_sys::fuzz_target;
 use sluice_fuzz::{NOW, fixture};
 

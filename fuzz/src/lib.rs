@@ -255,15 +255,11 @@ pub fn write_bundle(kind: Kind, records: &[Record]) -> Vec<u8> {
 pub fn header_and_content(file: &[u8]) -> ([u8; HEADER_V1_BYTES], Vec<u8>) {
     let opened = bundle_format::envelope::open(file, bundle_format::bundle::MAX_FILE_BYTES)
         .expect("a written bundle opens");
-    let (header, payload) =
-        Header::parse(opened.message, bundle_format::header::MAX_CONTENT_BYTES)
-            .expect("a written header parses");
-    let content = bundle_format::payload::decompress(
-        payload,
-        header.content_length,
-        &header.content_sha256,
-    )
-    .expect("a written payload decompresses");
+    let (header, payload) = Header::parse(opened.message, bundle_format::header::MAX_CONTENT_BYTES)
+        .expect("a written header parses");
+    let content =
+        bundle_format::payload::decompress(payload, header.content_length, &header.content_sha256)
+            .expect("a written payload decompresses");
     (header.encode(), content)
 }
 
