@@ -613,12 +613,14 @@ fn mark_in_transit(
         )
         .map_err(db("updating a status row"))?;
     if moved > 0 {
-        conn.execute(
+        conn.prepare_cached(
             "INSERT INTO status_history (receipt, version, state, at, reason, filing_number,
                                          bundle_sequence)
              VALUES (?1, ?2, ?3, ?4, NULL, NULL, ?5)",
-            params![receipt, version, in_transit, at, i64_of(sequence)],
         )
+        .and_then(|mut stmt| {
+            stmt.execute(params![receipt, version, in_transit, at, i64_of(sequence)])
+        })
         .map_err(db("writing status history"))?;
     }
     Ok(1)
@@ -1007,12 +1009,21 @@ fn add_history(
     reason: Option<&str>,
     filing_number: Option<&str>,
 ) -> Result<(), StoreError> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO status_history (receipt, version, state, at, reason, filing_number,
                                      bundle_sequence)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL)",
-        params![receipt, version, state.as_str(), at, reason, filing_number],
     )
+    .and_then(|mut stmt| {
+        stmt.execute(params![
+            receipt,
+            version,
+            state.as_str(),
+            at,
+            reason,
+            filing_number
+        ])
+    })
     .map_err(db("writing status history"))?;
     Ok(())
 }
@@ -1042,17 +1053,19 @@ fn apply_ack_entry(
     if acknowledged.is_some() {
         return Ok(AckEffect::Already);
     }
-    conn.execute(
+    conn.prepare_cached(
         "UPDATE submission_versions SET acknowledged_at = ?3, ack_outcome = ?4,
                 payload = NULL, payload_removed_at = ?3
          WHERE receipt = ?1 AND version = ?2",
-        params![
+    )
+    .and_then(|mut stmt| {
+        stmt.execute(params![
             entry.receipt,
             entry.version,
             at,
             outcome_name(entry.outcome)
-        ],
-    )
+        ])
+    })
     .map_err(db("applying an ack"))?;
     let delivered = ReceiptState::Review(bundle_format::records::ReviewState::Delivered);
     let moved = conn
@@ -1115,11 +1128,13 @@ fn apply_status_change(
         change.filing_number.as_deref(),
     )?;
     if i64::from(change.version) >= state_version {
-        conn.execute(
+        conn.prepare_cached(
             "UPDATE receipts SET state = ?2, state_version = ?3, reason = ?4,
                     filing_number = COALESCE(?5, filing_number), last_event_id = ?6, updated_at = ?7
              WHERE receipt = ?1",
-            params![
+        )
+        .and_then(|mut stmt| {
+            stmt.execute(params![
                 change.receipt,
                 state.as_str(),
                 change.version,
@@ -1127,16 +1142,14 @@ fn apply_status_change(
                 change.filing_number,
                 event,
                 change.at
-            ],
-        )
+            ])
+        })
         .map_err(db("updating a status row"))?;
     } else {
         // A change about an older version stays in the history without moving the state back.
-        conn.execute(
-            "UPDATE receipts SET last_event_id = ?2 WHERE receipt = ?1",
-            params![change.receipt, event],
-        )
-        .map_err(db("updating a status row"))?;
+        conn.prepare_cached("UPDATE receipts SET last_event_id = ?2 WHERE receipt = ?1")
+            .and_then(|mut stmt| stmt.execute(params![change.receipt, event]))
+            .map_err(db("updating a status row"))?;
     }
     Ok(true)
 }
@@ -1158,27 +1171,24 @@ fn store_certificate(
     if known.is_none() {
         return Ok(false);
     }
-    conn.execute(
-        "INSERT INTO certificates (filing_number, receipt, issued_at, expires_at, supersedes, document)
+    conn.prepare_cached("INSERT INTO certificates (filing_number, receipt, issued_at, expires_at, supersedes, document)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          ON CONFLICT (filing_number) DO UPDATE SET receipt = excluded.receipt,
             issued_at = excluded.issued_at, expires_at = excluded.expires_at,
-            supersedes = excluded.supersedes, document = excluded.document",
-        params![
+            supersedes = excluded.supersedes, document = excluded.document").and_then(|mut stmt| stmt.execute(params![
             certificate.filing_number,
             certificate.receipt,
             certificate.issued_at,
             certificate.expires_at,
             certificate.supersedes,
             certificate.document
-        ],
-    )
+        ]))
     .map_err(db("storing a certificate"))?;
-    conn.execute(
+    conn.prepare_cached(
         "UPDATE receipts SET certificate_ready = 1, filing_number = COALESCE(filing_number, ?2)
          WHERE receipt = ?1",
-        params![certificate.receipt, certificate.filing_number],
     )
+    .and_then(|mut stmt| stmt.execute(params![certificate.receipt, certificate.filing_number]))
     .map_err(db("updating a status row"))?;
     Ok(true)
 }
