@@ -294,15 +294,15 @@ CREATE TEMP TABLE stage_subjects (
     p_email text NOT NULL
 ) ON COMMIT DROP;
 CREATE TEMP TABLE stage_websites (
-    ord integer NOT NULL, wix integer NOT NULL, record_id bigint, has_details boolean NOT NULL,
+    ord integer NOT NULL, wix integer NOT NULL, record_id bigint NOT NULL, has_details boolean NOT NULL,
     name text, service_types text[], p_name text, p_certificate_type text,
     p_certificate_number text, p_mobiles text[], p_offices text[], p_email text,
     provider text NOT NULL, method text NOT NULL, server_region_code integer NOT NULL
 ) ON COMMIT DROP;
-CREATE TEMP TABLE stage_domains (ord integer NOT NULL, wix integer NOT NULL, domain text NOT NULL) ON COMMIT DROP;
-CREATE TEMP TABLE stage_home_urls (ord integer NOT NULL, wix integer NOT NULL, url text NOT NULL) ON COMMIT DROP;
-CREATE TEMP TABLE stage_pre_approvals (ord integer NOT NULL, wix integer NOT NULL, item text NOT NULL, document_number text NOT NULL) ON COMMIT DROP;
-CREATE TEMP TABLE stage_ips (ord integer NOT NULL, wix integer NOT NULL, first inet NOT NULL, last inet NOT NULL) ON COMMIT DROP;
+CREATE TEMP TABLE stage_domains (ord integer NOT NULL, record_id bigint NOT NULL, domain text NOT NULL) ON COMMIT DROP;
+CREATE TEMP TABLE stage_home_urls (ord integer NOT NULL, record_id bigint NOT NULL, url text NOT NULL) ON COMMIT DROP;
+CREATE TEMP TABLE stage_pre_approvals (ord integer NOT NULL, record_id bigint NOT NULL, item text NOT NULL, document_number text NOT NULL) ON COMMIT DROP;
+CREATE TEMP TABLE stage_ips (ord integer NOT NULL, record_id bigint NOT NULL, first inet NOT NULL, last inet NOT NULL) ON COMMIT DROP;
 ";
 
 /// Applies one bundle inside `tx`. On `Ok` the caller commits; on `Err` it rolls back, and
@@ -879,16 +879,40 @@ fn stage(tx: &mut Transaction<'_>, submissions: &[SubmissionVersion]) -> Result<
             _ => {}
         }
     }
+    // Website record ids are taken from their sequence up front (one round trip for the whole
+    // bundle), so that every child row is staged with its record id and no staging row has to
+    // be rewritten later. Ids of submissions the checks then refuse are simply never used.
+    let wanted = i64::try_from(website_rows.len()).unwrap_or(i64::MAX);
+    let record_ids: Vec<i64> = tx
+        .query(
+            "SELECT nextval('website_records_record_id_seq') FROM generate_series(1, $1::bigint)",
+            &[&wanted],
+        )
+        .map_err(db("taking website record ids"))?
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    if record_ids.len() != website_rows.len() {
+        return Err(ApplyError::Encode {
+            what: "website record ids",
+            message: format!(
+                "asked for {} ids, got {}",
+                website_rows.len(),
+                record_ids.len()
+            ),
+        });
+    }
     {
         let mut copy = Copier::new(
             tx,
             "stage_websites",
-            "ord, wix, has_details, name, service_types, p_name, p_certificate_type, \
+            "ord, wix, record_id, has_details, name, service_types, p_name, p_certificate_type, \
              p_certificate_number, p_mobiles, p_offices, p_email, provider, method, \
              server_region_code",
             &[
                 Type::INT4,
                 Type::INT4,
+                Type::INT8,
                 Type::BOOL,
                 Type::TEXT,
                 Type::TEXT_ARRAY,
@@ -903,7 +927,7 @@ fn stage(tx: &mut Transaction<'_>, submissions: &[SubmissionVersion]) -> Result<
                 Type::INT4,
             ],
         )?;
-        for (ord, wix, website, access) in &website_rows {
+        for ((ord, wix, website, access), record_id) in website_rows.iter().zip(&record_ids) {
             let region = i32::try_from(access.server_region_code).unwrap_or(i32::MAX);
             let method = names::access_method(access.method);
             match website {
@@ -917,6 +941,7 @@ fn stage(tx: &mut Transaction<'_>, submissions: &[SubmissionVersion]) -> Result<
                     copy.row(&[
                         ord,
                         wix,
+                        record_id,
                         &true,
                         &website.name,
                         &services,
@@ -937,6 +962,7 @@ fn stage(tx: &mut Transaction<'_>, submissions: &[SubmissionVersion]) -> Result<
                     copy.row(&[
                         ord,
                         wix,
+                        record_id,
                         &false,
                         &none,
                         &no_list,
@@ -959,13 +985,13 @@ fn stage(tx: &mut Transaction<'_>, submissions: &[SubmissionVersion]) -> Result<
         let mut copy = Copier::new(
             tx,
             "stage_domains",
-            "ord, wix, domain",
-            &[Type::INT4, Type::INT4, Type::TEXT],
+            "ord, record_id, domain",
+            &[Type::INT4, Type::INT8, Type::TEXT],
         )?;
-        for (ord, wix, website, _) in &website_rows {
+        for ((ord, _, website, _), record_id) in website_rows.iter().zip(&record_ids) {
             for domain in website.iter().flat_map(|w| &w.domains) {
                 // Domains compare case-insensitively; store the canonical lower case.
-                copy.row(&[ord, wix, &domain.to_ascii_lowercase()])?;
+                copy.row(&[ord, record_id, &domain.to_ascii_lowercase()])?;
             }
         }
         copy.finish()?;
@@ -974,12 +1000,12 @@ fn stage(tx: &mut Transaction<'_>, submissions: &[SubmissionVersion]) -> Result<
         let mut copy = Copier::new(
             tx,
             "stage_home_urls",
-            "ord, wix, url",
-            &[Type::INT4, Type::INT4, Type::TEXT],
+            "ord, record_id, url",
+            &[Type::INT4, Type::INT8, Type::TEXT],
         )?;
-        for (ord, wix, website, _) in &website_rows {
+        for ((ord, _, website, _), record_id) in website_rows.iter().zip(&record_ids) {
             for url in website.iter().flat_map(|w| &w.home_urls) {
-                copy.row(&[ord, wix, url])?;
+                copy.row(&[ord, record_id, url])?;
             }
         }
         copy.finish()?;
@@ -988,14 +1014,14 @@ fn stage(tx: &mut Transaction<'_>, submissions: &[SubmissionVersion]) -> Result<
         let mut copy = Copier::new(
             tx,
             "stage_pre_approvals",
-            "ord, wix, item, document_number",
-            &[Type::INT4, Type::INT4, Type::TEXT, Type::TEXT],
+            "ord, record_id, item, document_number",
+            &[Type::INT4, Type::INT8, Type::TEXT, Type::TEXT],
         )?;
-        for (ord, wix, website, _) in &website_rows {
+        for ((ord, _, website, _), record_id) in website_rows.iter().zip(&record_ids) {
             for approval in website.iter().flat_map(|w| &w.pre_approvals) {
                 copy.row(&[
                     ord,
-                    wix,
+                    record_id,
                     &names::pre_approval_item(approval.item),
                     &approval.document_number,
                 ])?;
@@ -1007,12 +1033,12 @@ fn stage(tx: &mut Transaction<'_>, submissions: &[SubmissionVersion]) -> Result<
         let mut copy = Copier::new(
             tx,
             "stage_ips",
-            "ord, wix, first, last",
-            &[Type::INT4, Type::INT4, Type::INET, Type::INET],
+            "ord, record_id, first, last",
+            &[Type::INT4, Type::INT8, Type::INET, Type::INET],
         )?;
-        for (ord, wix, _, access) in &website_rows {
+        for ((ord, _, _, access), record_id) in website_rows.iter().zip(&record_ids) {
             for range in &access.ip_ranges {
-                copy.row(&[ord, wix, &range.first, &range.last])?;
+                copy.row(&[ord, record_id, &range.first, &range.last])?;
             }
         }
         copy.finish()?;
@@ -1167,7 +1193,7 @@ fn classify(tx: &mut Transaction<'_>) -> Result<(), ApplyError> {
 
 /// Writes the normalised rows, receipts and review events of every accepted submission.
 fn write_records(tx: &mut Transaction<'_>, now: i64) -> Result<(), ApplyError> {
-    let steps: [(&str, &str); 15] = [
+    let steps: [(&str, &str); 14] = [
         (
             "discarding pending rows of older versions",
             "DELETE FROM website_records w USING stage_versions s
@@ -1201,12 +1227,6 @@ fn write_records(tx: &mut Transaction<'_>, now: i64) -> Result<(), ApplyError> {
              WHERE s.outcome IN ('applied', 'conflict')",
         ),
         (
-            "numbering website records",
-            "UPDATE stage_websites w SET record_id = nextval('website_records_record_id_seq')
-             FROM stage_versions s
-             WHERE s.ord = w.ord AND s.outcome IN ('applied', 'conflict')",
-        ),
-        (
             "writing website records",
             "INSERT INTO website_records (record_id, filing_id, receipt, status, website_seq, name,
                  service_types, principal_name, principal_certificate_type,
@@ -1217,7 +1237,7 @@ fn write_records(tx: &mut Transaction<'_>, now: i64) -> Result<(), ApplyError> {
                     w.name, w.service_types, w.p_name, w.p_certificate_type,
                     w.p_certificate_number, w.p_mobiles, w.p_offices, w.p_email
              FROM stage_websites w JOIN stage_versions s ON s.ord = w.ord
-             WHERE w.record_id IS NOT NULL AND w.has_details",
+             WHERE s.outcome IN ('applied', 'conflict') AND w.has_details",
         ),
         (
             "writing website records of access changes",
@@ -1231,22 +1251,21 @@ fn write_records(tx: &mut Transaction<'_>, now: i64) -> Result<(), ApplyError> {
                     o.principal_office_phones, o.principal_email
              FROM stage_websites w JOIN stage_versions s ON s.ord = w.ord
              JOIN website_records o ON o.record_id = s.source_record_id
-             WHERE w.record_id IS NOT NULL AND NOT w.has_details",
+             WHERE s.outcome IN ('applied', 'conflict') AND NOT w.has_details",
         ),
         (
             "writing access records",
             "INSERT INTO website_access (record_id, provider, method, server_region_code)
-             SELECT record_id, provider, method, server_region_code
-             FROM stage_websites WHERE record_id IS NOT NULL",
+             SELECT w.record_id, w.provider, w.method, w.server_region_code
+             FROM stage_websites w JOIN stage_versions s ON s.ord = w.ord
+             WHERE s.outcome IN ('applied', 'conflict')",
         ),
         (
             "writing domains",
             "INSERT INTO website_domains (record_id, filing_id, domain)
-             SELECT w.record_id, s.filing_id, d.domain
-             FROM stage_domains d
-             JOIN stage_websites w ON w.ord = d.ord AND w.wix = d.wix
-             JOIN stage_versions s ON s.ord = d.ord
-             WHERE w.record_id IS NOT NULL",
+             SELECT d.record_id, s.filing_id, d.domain
+             FROM stage_domains d JOIN stage_versions s ON s.ord = d.ord
+             WHERE s.outcome IN ('applied', 'conflict')",
         ),
         (
             "writing domains of access changes",
@@ -1254,40 +1273,38 @@ fn write_records(tx: &mut Transaction<'_>, now: i64) -> Result<(), ApplyError> {
              SELECT w.record_id, s.filing_id, o.domain
              FROM stage_websites w JOIN stage_versions s ON s.ord = w.ord
              JOIN website_domains o ON o.record_id = s.source_record_id
-             WHERE w.record_id IS NOT NULL AND NOT w.has_details",
+             WHERE s.outcome IN ('applied', 'conflict') AND NOT w.has_details",
         ),
         (
             "writing home URLs",
             "INSERT INTO website_home_urls (record_id, url)
-             SELECT w.record_id, u.url
-             FROM stage_home_urls u JOIN stage_websites w ON w.ord = u.ord AND w.wix = u.wix
-             WHERE w.record_id IS NOT NULL
+             SELECT u.record_id, u.url
+             FROM stage_home_urls u JOIN stage_versions s ON s.ord = u.ord
+             WHERE s.outcome IN ('applied', 'conflict')
              UNION ALL
              SELECT w.record_id, o.url
              FROM stage_websites w JOIN stage_versions s ON s.ord = w.ord
              JOIN website_home_urls o ON o.record_id = s.source_record_id
-             WHERE w.record_id IS NOT NULL AND NOT w.has_details",
+             WHERE s.outcome IN ('applied', 'conflict') AND NOT w.has_details",
         ),
         (
             "writing pre-approvals",
             "INSERT INTO website_pre_approvals (record_id, item, document_number)
-             SELECT w.record_id, p.item, p.document_number
-             FROM stage_pre_approvals p JOIN stage_websites w ON w.ord = p.ord AND w.wix = p.wix
-             WHERE w.record_id IS NOT NULL
+             SELECT p.record_id, p.item, p.document_number
+             FROM stage_pre_approvals p JOIN stage_versions s ON s.ord = p.ord
+             WHERE s.outcome IN ('applied', 'conflict')
              UNION ALL
              SELECT w.record_id, o.item, o.document_number
              FROM stage_websites w JOIN stage_versions s ON s.ord = w.ord
              JOIN website_pre_approvals o ON o.record_id = s.source_record_id
-             WHERE w.record_id IS NOT NULL AND NOT w.has_details",
+             WHERE s.outcome IN ('applied', 'conflict') AND NOT w.has_details",
         ),
         (
             "writing IP ranges",
             "INSERT INTO website_ips (record_id, filing_id, ips)
-             SELECT w.record_id, s.filing_id, inetrange(i.first, i.last, '[]')
-             FROM stage_ips i
-             JOIN stage_websites w ON w.ord = i.ord AND w.wix = i.wix
-             JOIN stage_versions s ON s.ord = i.ord
-             WHERE w.record_id IS NOT NULL",
+             SELECT i.record_id, s.filing_id, inetrange(i.first, i.last, '[]')
+             FROM stage_ips i JOIN stage_versions s ON s.ord = i.ord
+             WHERE s.outcome IN ('applied', 'conflict')",
         ),
         (
             "writing receipts",

@@ -747,3 +747,79 @@ fn nul_in_a_text_field_rejects_that_submission_only() {
         )
     );
 }
+
+#[test]
+fn access_change_keeps_the_website_and_replaces_its_ip_list() {
+    let db = TestDatabase::with_schema().expect("db");
+    apply(
+        &db,
+        &incoming(
+            1,
+            &[version(
+                "R1",
+                1,
+                filing(
+                    "甲公司",
+                    "C1",
+                    110_108,
+                    vec![website(
+                        "甲网",
+                        &["jia.example.cn", "www.jia.example.cn"],
+                        1,
+                    )],
+                ),
+            )],
+        ),
+    );
+    let number = approve(&db, "R1").filing_number.expect("number");
+    let mut access = website("甲网", &[], 0).access;
+    access.provider = "上海云接入有限公司".to_owned();
+    access.ip_ranges = vec![bundle_format::records::IpRange {
+        first: "192.0.2.10".parse().unwrap(),
+        last: "192.0.2.20".parse().unwrap(),
+    }];
+    let report = apply(
+        &db,
+        &incoming(
+            2,
+            &[version(
+                "R2",
+                1,
+                Submission::Change {
+                    filing_number: number.clone(),
+                    change: Change::Access {
+                        website_number: format!("{number}-1"),
+                        access,
+                    },
+                },
+            )],
+        ),
+    );
+    assert_eq!(outcome_of(&report, "R2", 1).0, ImportOutcome::Applied);
+    approve(&db, "R2");
+    let mut client = db.connect().unwrap();
+    let row = client
+        .query_one(
+            "SELECT w.name, a.provider,
+                    ARRAY(SELECT domain FROM website_domains d WHERE d.record_id = w.record_id AND d.active ORDER BY 1),
+                    ARRAY(SELECT host(lower(ips)) || '-' || host(upper(ips)) FROM website_ips i WHERE i.record_id = w.record_id AND i.active)
+             FROM website_records w JOIN website_access a USING (record_id)
+             WHERE w.status = 'active'",
+            &[],
+        )
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "甲网");
+    assert_eq!(row.get::<_, String>(1), "上海云接入有限公司");
+    assert_eq!(
+        row.get::<_, Vec<String>>(2),
+        ["jia.example.cn", "www.jia.example.cn"]
+    );
+    assert_eq!(row.get::<_, Vec<String>>(3), ["192.0.2.10-192.0.2.20"]);
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM website_records WHERE status = 'superseded'"
+        ),
+        1
+    );
+}
