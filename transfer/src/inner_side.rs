@@ -499,13 +499,30 @@ pub fn write_return(
         recovered: publish_recorded(client, spool, settings.now)?,
         ..ReturnReport::default()
     };
+    // One bundle per batch of entries, until the queue is drained.
+    let batch = max_entries(settings);
+    while write_one_return(client, spool, signer, settings, &mut report)? == batch {}
+    Ok(report)
+}
+
+fn max_entries(settings: &ReturnSettings) -> usize {
+    settings
+        .max_entries
+        .min(bundle_format::payload::MAX_RECORDS_PER_BUNDLE.saturating_sub(1024))
+}
+
+/// Writes one return bundle; returns how many queue entries it carried.
+fn write_one_return(
+    client: &mut Client,
+    spool: &Spool,
+    signer: &dyn Signer,
+    settings: &ReturnSettings,
+    report: &mut ReturnReport,
+) -> Result<usize, InnerError> {
     let mut tx = client.transaction().map_err(db("starting a transaction"))?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&TRANSFER_LOCK])
         .map_err(db("taking the transfer lock"))?;
-    let max_entries = settings
-        .max_entries
-        .min(bundle_format::payload::MAX_RECORDS_PER_BUNDLE.saturating_sub(1024));
-    let pending = inner::returns::pending_returns(&mut tx, max_entries)?;
+    let pending = inner::returns::pending_returns(&mut tx, max_entries(settings))?;
     let reports_encoded = bincode::encode_to_vec(
         &pending.sequence_reports,
         bundle_format::records::wire_config(),
@@ -534,7 +551,7 @@ pub fn write_return(
         None => (1, 1, BundleId::ZERO, None),
     };
     if pending.entries.is_empty() && last_reports.as_deref() == Some(&reports_encoded[..]) {
-        return Ok(report);
+        return Ok(0);
     }
     let config = WriterConfig {
         kind: Kind::Return,
@@ -557,6 +574,7 @@ pub fn write_return(
         Ok(())
     };
     let mut writer = BundleWriter::new(signer, config, sink)?;
+    report.sequence_reports.clear();
     for sequence_report in &pending.sequence_reports {
         writer.push(&Record::SequenceReport(sequence_report.clone()))?;
         report.sequence_reports.push((
@@ -626,7 +644,7 @@ pub fn write_return(
             sequence = bundle.sequence, records = bundle.records, file = %bundle.file,
             "published return bundle");
     }
-    Ok(report)
+    Ok(pending.entries.len())
 }
 
 /// Publishes every recorded return bundle not yet in the outbox; returns how many.
