@@ -326,6 +326,9 @@ fn main() {
          (1-3 websites, 1-5 domains, 1-4 IPs each), {bundles} bundles of at most 50,000, \
          {mib:.1} MiB of bundle files for {content_mib:.1} MiB of records.\n\n\
          ## Round trip, step by step\n\n\
+         Peak RSS is this process's high-water mark reset before each step; memory freed by \
+         an earlier step but kept by the allocator counts again, so later figures are upper \
+         bounds.\n\n\
          | step | seconds | submissions/s | peak RSS MiB |\n|---|---|---|---|\n{table}\
          | **whole round trip** | **{total:.2}** | {total_rate:.0} | |\n\n\
          ## Against baselines in the same run\n\n\
