@@ -350,3 +350,48 @@ fn a_lost_return_bundle_is_healed_when_the_outer_side_sends_its_unacknowledged_b
         assert_eq!(status["certificate_ready"], true);
     }
 }
+
+#[test]
+fn a_return_queue_longer_than_one_bundle_goes_out_in_several_chained_bundles() {
+    let mut app = Appliance::new(&[1]).unwrap();
+    let mut receipts = Vec::new();
+    for n in 1..=3 {
+        receipts.push(
+            app.outer()
+                .node
+                .submit(&new_filing(n, "企业展示网站"))
+                .unwrap(),
+        );
+    }
+    app.outer().export().unwrap();
+    app.carry_in(0).unwrap();
+    app.import().unwrap();
+    app.approve_all().unwrap();
+    let settings = transfer::inner_side::ReturnSettings {
+        channel: ChannelId(demo::DEMO_RETURN_CHANNEL),
+        validity_seconds: 3600,
+        max_entries: 2,
+        now: demo::now(),
+    };
+    let report = transfer::inner_side::write_return(
+        &mut app.inner.client,
+        &app.inner.spool,
+        &app.inner.key,
+        &settings,
+    )
+    .unwrap();
+    assert!(report.written.len() > 1, "{report:?}");
+    let sequences: Vec<u64> = report.written.iter().map(|b| b.sequence).collect();
+    assert_eq!(
+        sequences,
+        (1..=report.written.len() as u64).collect::<Vec<_>>()
+    );
+    app.carry_out().unwrap();
+    let applied = app.apply(0).unwrap();
+    assert_eq!(applied.count("applied"), report.written.len());
+    for receipt in &receipts {
+        let status = app.outer().node.status(receipt).unwrap();
+        assert_eq!(status["state"], "approved", "{status}");
+        assert_eq!(status["certificate_ready"], true);
+    }
+}
