@@ -313,7 +313,9 @@ mod tests {
     #[test]
     fn the_shipped_example_configurations_parse() {
         for name in ["outer.toml", "inner.toml"] {
-            let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config").join(name);
+            let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("config")
+                .join(name);
             let config = Config::load(&path).unwrap();
             assert!(config.spool().is_ok(), "{name}");
             assert!(config.return_channel().is_ok(), "{name}");
