@@ -6,6 +6,8 @@
 
 #![deny(missing_docs)]
 
+pub mod hostile;
+
 use std::path::{Path, PathBuf};
 
 use keys::{ChannelId, Keyset};
