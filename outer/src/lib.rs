@@ -10,6 +10,7 @@ pub mod api;
 pub mod batch;
 pub mod config;
 pub mod convert;
+pub mod failpoint;
 pub mod metrics;
 pub mod openapi;
 pub mod server;

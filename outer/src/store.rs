@@ -705,8 +705,10 @@ fn writer_loop(conn: Connection, jobs: mpsc::Receiver<Box<dyn WriteJob>>) {
         for job in &mut batch {
             job.run(&conn);
         }
+        crate::failpoint::hit("intake.before-commit");
         match conn.execute_batch("COMMIT") {
             Ok(()) => {
+                crate::failpoint::hit("intake.after-commit");
                 for job in batch {
                     job.finish(Ok(()));
                 }
