@@ -680,7 +680,9 @@ impl<'a> Copier<'a> {
     fn row(&mut self, values: &[&(dyn ToSql + Sync)]) -> Result<(), ApplyError> {
         self.writer
             .write(values)
-            .map_err(db("copying into staging"))
+            .map_err(db("copying into staging"))?;
+        crate::failpoint::hit("import.mid-copy");
+        Ok(())
     }
 
     fn finish(self) -> Result<u64, ApplyError> {

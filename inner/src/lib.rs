@@ -5,6 +5,7 @@
 //! domain be actively filed twice.
 
 pub mod certificates;
+pub mod failpoint;
 pub mod filing_number;
 pub mod import;
 pub mod names;

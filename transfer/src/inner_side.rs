@@ -411,6 +411,7 @@ pub fn import_file(
     )
     .map_err(db("recording the bundle in the chain ledger"))?;
     tx.commit().map_err(db("committing the import"))?;
+    crate::failpoint::hit("import.after-commit");
     for ack in &applied.outcomes {
         *file_report
             .outcomes
@@ -595,6 +596,7 @@ fn write_one_return(
         placed.push((entry.entry_id, sequence));
     }
     let written = writer.finish()?;
+    crate::failpoint::hit("return.after-bundle-written");
     for (bundle, name) in written.iter().zip(names.iter()) {
         let ids: Vec<i64> = placed
             .iter()

@@ -11,6 +11,7 @@ pub mod config;
 pub mod demo;
 pub mod examine;
 pub mod exit;
+pub mod failpoint;
 pub mod inner_side;
 pub mod outer_side;
 pub mod spool;

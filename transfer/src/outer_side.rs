@@ -458,6 +458,7 @@ fn write_bundle(
         placed.push((version.receipt.clone(), version.version, sequence));
     }
     let written = writer.finish()?;
+    crate::failpoint::hit("export.after-bundle-written");
     let bundles: Vec<Written> = written
         .iter()
         .zip(files.iter())
@@ -846,6 +847,7 @@ pub fn apply_file(
         tracing::warn!(target: "sluice::audit", event = "ack.mismatch", receipt = %receipt,
             version, "ack names a version or hash not stored here; nothing deleted");
     }
+    crate::failpoint::hit("apply.after-commit");
     // Files move only after the commit: an acknowledged bundle's retained copy goes, and what
     // the inner side reports missing goes out again.
     for retained in &applied.acknowledged_files {
@@ -965,6 +967,7 @@ fn apply_return_records(
             _ => {}
         }
     }
+    crate::failpoint::hit("apply.after-payloads-deleted");
     conn.execute(
         "INSERT INTO transfer_return_ledger (bundle_id, channel, epoch, sequence, previous,
                                              file_name, applied_at)

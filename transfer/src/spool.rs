@@ -209,11 +209,13 @@ pub fn write_atomic(
     temp.as_file()
         .sync_all()
         .map_err(io_err("syncing", &target))?;
+    crate::failpoint::hit("spool.before-rename");
     temp.persist(&target).map_err(|e| SpoolError::Io {
         action: "renaming into place",
         path: target.clone(),
         source: e.error,
     })?;
+    crate::failpoint::hit("spool.after-rename");
     sync_dir(dir)?;
     Ok(target)
 }
@@ -228,8 +230,10 @@ pub fn copy_durable(source: &Path, dir: &Path, name: &str) -> Result<PathBuf, Sp
 /// one file system, otherwise a durable copy followed by removal of the source.
 pub fn move_durable(source: &Path, dir: &Path, name: &str) -> Result<PathBuf, SpoolError> {
     let target = dir.join(name);
+    crate::failpoint::hit("spool.before-rename");
     match fs::rename(source, &target) {
         Ok(()) => {
+            crate::failpoint::hit("spool.after-rename");
             sync_dir(dir)?;
             if let Some(parent) = source.parent() {
                 sync_dir(parent)?;
