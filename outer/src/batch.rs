@@ -230,25 +230,78 @@ pub fn check_xlsx_expansion(bytes: &[u8], max_expanded: u64) -> Result<(), Batch
     Ok(())
 }
 
+/// Most columns a batch sheet may use: the template's columns and a few spare. A non-empty cell
+/// further right is refused before any sheet is built in memory.
+#[allow(clippy::cast_possible_truncation)] // 22 columns fit any integer type
+pub const MAX_XLSX_COLUMNS: u32 = COLUMNS.len() as u32 + 8;
+
+/// Reads the first sheet of an XLSX batch cell by cell. calamine's `worksheet_range` sets aside
+/// memory for the sheet's whole declared area at once, so one cell at XFD1048576 in a 7 KB file
+/// asks for 512 GiB; reading cells one at a time and refusing any non-empty cell outside
+/// `MAX_XLSX_COLUMNS` columns or `max_rows` + 1 rows bounds memory by what the file really holds.
+fn read_xlsx_rows(bytes: &[u8], max_rows: usize) -> Result<Vec<Vec<String>>, BatchError> {
+    use calamine::Reader as _;
+    let unreadable = |e: calamine::XlsxError| BatchError::Unreadable(e.to_string());
+    let mut workbook: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(Cursor::new(bytes)).map_err(unreadable)?;
+    let sheet = workbook
+        .sheet_names()
+        .into_iter()
+        .next()
+        .ok_or(BatchError::Empty)?;
+    let mut reader = workbook
+        .worksheet_cells_reader(&sheet)
+        .map_err(unreadable)?;
+    let max_row = u32::try_from(max_rows)
+        .unwrap_or(u32::MAX)
+        .saturating_add(1);
+    let mut cells: Vec<((u32, u32), String)> = Vec::new();
+    while let Some(cell) = reader.next_cell().map_err(unreadable)? {
+        let text = calamine::Data::from(cell.get_value().clone()).to_string();
+        if text.trim().is_empty() {
+            continue;
+        }
+        let (row, column) = cell.get_position();
+        if column >= MAX_XLSX_COLUMNS {
+            return Err(BatchError::Unreadable(format!(
+                "XLSX: a value in column {} of row {}; the batch template has {} columns",
+                column + 1,
+                row + 1,
+                COLUMNS.len()
+            )));
+        }
+        if row > max_row || cells.len() > (max_rows + 1) * MAX_XLSX_COLUMNS as usize {
+            return Err(BatchError::TooManyRows { limit: max_rows });
+        }
+        cells.push(((row, column), text));
+    }
+    // Like a calamine range, the sheet starts at its first used row and column.
+    let first_row = cells.iter().map(|((row, _), _)| *row).min().unwrap_or(0);
+    let first_column = cells.iter().map(|((_, col), _)| *col).min().unwrap_or(0);
+    let last_row = cells.iter().map(|((row, _), _)| *row).max().unwrap_or(0);
+    let width = cells
+        .iter()
+        .map(|((_, col), _)| col - first_column + 1)
+        .max()
+        .unwrap_or(0);
+    let height = if cells.is_empty() {
+        0
+    } else {
+        last_row - first_row + 1
+    };
+    let mut rows = vec![vec![String::new(); width as usize]; height as usize];
+    for ((row, column), text) in cells {
+        rows[(row - first_row) as usize][(column - first_column) as usize] = text;
+    }
+    Ok(rows)
+}
+
 /// Reads the rows of a batch file (header first), at most `max_rows` data rows.
 pub fn read_rows(bytes: &[u8], max_rows: usize) -> Result<Vec<Vec<String>>, BatchError> {
     let mut rows: Vec<Vec<String>> = Vec::new();
     if bytes.starts_with(b"PK\x03\x04") {
         check_xlsx_expansion(bytes, MAX_XLSX_EXPANDED_BYTES)?;
-        use calamine::Reader as _;
-        let mut workbook: calamine::Xlsx<_> =
-            calamine::open_workbook_from_rs(Cursor::new(bytes))
-                .map_err(|e: calamine::XlsxError| BatchError::Unreadable(e.to_string()))?;
-        let range = workbook
-            .worksheet_range_at(0)
-            .ok_or(BatchError::Empty)?
-            .map_err(|e| BatchError::Unreadable(e.to_string()))?;
-        for row in range.rows() {
-            if rows.len() > max_rows {
-                return Err(BatchError::TooManyRows { limit: max_rows });
-            }
-            rows.push(row.iter().map(|cell| cell.to_string()).collect());
-        }
+        rows = read_xlsx_rows(bytes, max_rows)?;
     } else {
         let text = std::str::from_utf8(bytes).map_err(|e| {
             BatchError::Unreadable(format!("not UTF-8 at byte {}", e.valid_up_to()))

@@ -263,6 +263,42 @@ async fn files_over_the_row_or_size_limit_are_refused_with_a_clear_message() {
     assert!(app.store.versions_to_export(10).await.unwrap().is_empty());
 }
 
+/// A template with one stray value far to the right (XFD1048576, the last cell a sheet can
+/// have, or XFD4000 inside the row limit). Read as a whole sheet this asked for 512 GiB and
+/// aborted the service (found by the fuzz target `batch`).
+fn xlsx_with_stray_cell(row: u32) -> Vec<u8> {
+    let mut workbook = rust_xlsxwriter::Workbook::new();
+    let sheet = workbook.add_worksheet();
+    for (c, value) in header().iter().enumerate() {
+        sheet
+            .write_string(0, u16::try_from(c).unwrap(), value)
+            .unwrap();
+    }
+    sheet.write_string(row, 16_383, "x").unwrap();
+    workbook.save_to_buffer().unwrap()
+}
+
+#[tokio::test]
+async fn xlsx_cell_at_xfd1048576_is_refused_without_building_the_sheet() {
+    let app = app_with(Limits::default());
+    for row in [1_048_575, 3_999] {
+        let (status, body) = app
+            .upload(
+                &app.tokens.provider,
+                XLSX_MEDIA_TYPE,
+                xlsx_with_stray_cell(row),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        let message = body["message"].as_str().unwrap();
+        assert!(
+            message.contains("column 16384") && message.contains(&format!("row {}", row + 1)),
+            "{body}"
+        );
+    }
+    assert!(app.store.versions_to_export(10).await.unwrap().is_empty());
+}
+
 #[tokio::test]
 async fn templates_download_and_upload_as_they_are() {
     let app = app_with(Limits::default());
