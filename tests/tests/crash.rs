@@ -619,3 +619,31 @@ fn killed_at_every_failure_point_and_at_random_the_pipeline_still_loses_and_dupl
         started.elapsed()
     );
 }
+
+/// Regression: export killed after putting a bundle in the outbox and before recording that it
+/// did; the carrier takes the bundle, the inner side acks it, apply removes its retained copy.
+/// The next export tried to publish it again from the retained copy and failed on every run
+/// ("opening …/retained/…bundle: No such file or directory"), stopping the channel.
+#[test]
+fn export_killed_after_publishing_a_bundle_that_is_then_acknowledged_still_exports() {
+    let mut rig = Rig::new();
+    rig.start_serve();
+    let (status, body) = demo::http_json(
+        rig.address,
+        "POST",
+        "/api/v1/submissions",
+        Some(&rig.owner_token),
+        Some(&demo::new_filing(1, "企业展示网站")),
+    )
+    .unwrap();
+    assert_eq!(status, 201, "{body}");
+    rig.kill_step_at("outer", "export", "export.after-outbox-copy");
+    rig.carry_in();
+    rig.step("inner", "import");
+    rig.step("inner", "return");
+    rig.carry_out();
+    rig.step("outer", "apply");
+    rig.step("outer", "export");
+    let versions = outer_versions(&rig.outer_db()).unwrap();
+    assert!(versions.iter().all(|v| v.acknowledged), "{versions:?}");
+}

@@ -296,8 +296,12 @@ fn recover(
         host.store.read_blocking(|conn| {
             let mut stmt = conn
                 .prepare(
+                    // A bundle acknowledged already needs no publishing (its retained copy is
+                    // gone): export was killed after putting it in the outbox and before
+                    // recording that, and the carrier took it in between.
                     "SELECT bundle_id, sequence, file_name FROM transfer_outbox
-                     WHERE channel = ?1 AND published_at IS NULL ORDER BY sequence",
+                     WHERE channel = ?1 AND published_at IS NULL AND acknowledged_at IS NULL
+                     ORDER BY sequence",
                 )
                 .map_err(db("reading the outbox index"))?;
             let unpublished = stmt
@@ -551,6 +555,7 @@ fn write_bundle(
     report.versions += marked;
     for b in &bundles {
         spool::copy_durable(&spool.retained.join(&b.name), &spool.outbox, &b.name)?;
+        crate::failpoint::hit("export.after-outbox-copy");
         let id = b.id.0.to_vec();
         host.store.write_blocking(move |conn| {
             conn.execute(
