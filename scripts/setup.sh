@@ -5,6 +5,7 @@
 #   sqlite3                                   looking into the outer store by hand
 #   chromium, fonts-wqy-microhei               the status page test in a real browser
 #   systemd                                   systemd-analyze, to check the units
+# and from PyPI: schemathesis, which probes the outer service against its OpenAPI description.
 # Prints what it installs; does nothing when everything is there.
 set -euo pipefail
 
@@ -20,11 +21,15 @@ have chromium || need+=(chromium)
 { have pg_config && [ -x "$(pg_config --bindir)/initdb" ]; } || need+=(postgresql)
 fc-list :lang=zh 2>/dev/null | grep -q . || need+=(fonts-wqy-microhei)
 
-if [ ${#need[@]} -eq 0 ]; then
-  exit 0
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing: ${need[*]}"
+  sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${need[@]}"
 fi
-echo "installing: ${need[*]}"
-sudo=()
-[ "$(id -u)" -eq 0 ] || sudo=(sudo)
-"${sudo[@]}" apt-get update -qq
-DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${need[@]}"
+
+if ! have schemathesis; then
+  echo "installing: schemathesis (PyPI)"
+  python3 -m pip install --quiet schemathesis==4.32.5
+fi
