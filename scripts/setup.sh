@@ -32,4 +32,6 @@ fi
 if ! have schemathesis; then
   echo "installing: schemathesis (PyPI)"
   python3 -m pip install --quiet schemathesis==4.32.5
+  # pyenv installs need their command shims refreshed.
+  if command -v pyenv >/dev/null 2>&1; then pyenv rehash; fi
 fi
