@@ -28,6 +28,35 @@ pub struct Refusal {
 }
 
 impl Refusal {
+    /// Moves the refused file at `path` into the quarantine directory with its reason file and
+    /// writes the audit line; returns the reason as written, for the caller's report.
+    pub fn quarantine(
+        &self,
+        spool: &crate::spool::Spool,
+        path: &std::path::Path,
+        name: &str,
+        now: i64,
+    ) -> Result<crate::spool::QuarantineReason, crate::spool::SpoolError> {
+        let reason = crate::spool::QuarantineReason {
+            original_name: name.to_owned(),
+            code: self.code.clone(),
+            reason: self.reason.clone(),
+            at: now,
+            bundle_id: self.id.map(|id| id.to_string()),
+            channel: self.header.as_ref().map(|h| h.channel.0),
+            sequence: self.header.as_ref().map(|h| h.sequence),
+        };
+        let placed = crate::spool::quarantine(&spool.quarantine, path, &reason)?;
+        tracing::warn!(target: "sluice::audit", event = "bundle.quarantined", file = %name,
+            code = %self.code, to = %placed.display(), "quarantined: {}", self.reason);
+        Ok(reason)
+    }
+
+    /// The refusal as one line for reports: the explanation and its code.
+    pub fn summary(&self) -> String {
+        format!("{} ({})", self.reason, self.code)
+    }
+
     fn from_bundle(error: &BundleError, header: Option<Header>, id: Option<BundleId>) -> Refusal {
         let header = header.map(Box::new);
         Refusal {

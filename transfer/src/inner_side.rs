@@ -17,7 +17,7 @@ use postgres::{Client, NoTls, Transaction};
 
 use crate::examine::{self, Refusal};
 use crate::outer_side::chain_refusal;
-use crate::spool::{self, QuarantineReason, Spool, SpoolError};
+use crate::spool::{self, Spool, SpoolError};
 
 /// Why an inner-side operation failed (its transaction was rolled back).
 #[derive(Debug, thiserror::Error)]
@@ -436,23 +436,12 @@ fn quarantined(
     now: i64,
     mut file_report: ImportFileReport,
 ) -> Result<ImportFileReport, InnerError> {
-    let reason = QuarantineReason {
-        original_name: name.to_owned(),
-        code: refusal.code.clone(),
-        reason: refusal.reason.clone(),
-        at: now,
-        bundle_id: refusal.id.map(|id| id.to_string()),
-        channel: refusal.header.as_ref().map(|h| h.channel.0),
-        sequence: refusal.header.as_ref().map(|h| h.sequence),
-    };
-    let placed = spool::quarantine(&spool.quarantine, path, &reason)?;
-    tracing::warn!(target: "sluice::audit", event = "bundle.quarantined", file = %name,
-        code = %refusal.code, to = %placed.display(), "quarantined: {}", refusal.reason);
+    let reason = refusal.quarantine(spool, path, name, now)?;
     file_report.result = "quarantined".into();
     file_report.bundle_id = reason.bundle_id;
     file_report.channel = reason.channel;
     file_report.sequence = reason.sequence;
-    file_report.reason = Some(format!("{} ({})", refusal.reason, refusal.code));
+    file_report.reason = Some(refusal.summary());
     Ok(file_report)
 }
 
