@@ -20,11 +20,18 @@ pub struct Migration {
 }
 
 /// Every migration of the inner store, in order.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "initial",
-    sql: include_str!("../migrations/0001_initial.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "initial",
+        sql: include_str!("../migrations/0001_initial.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "transfer",
+        sql: include_str!("../migrations/0002_transfer.sql"),
+    },
+];
 
 /// Key of the advisory lock migrations run under (an arbitrary constant: "sluice-i").
 const MIGRATION_LOCK: i64 = 0x736c_7569_6365_2d69;

@@ -306,6 +306,7 @@ done"#;
         .args(["-c", "fsync=off", "-c", "synchronous_commit=off"])
         .args(["-c", "full_page_writes=off", "-c", "max_connections=200"])
         .args(["-c", "shared_buffers=64MB", "-c", "max_wal_size=2GB"])
+        .args(extra_server_options())
         .env("LC_ALL", "C")
         .stdin(Stdio::null())
         .stdout(log)
@@ -463,4 +464,16 @@ fn connection_string(config: &Config) -> String {
         parts.push(format!("dbname={}", quote(dbname)));
     }
     parts.join(" ")
+}
+
+/// Extra `-c name=value` server settings from `SLUICE_TEST_PG_OPTIONS` (space-separated
+/// `name=value` pairs), for diagnosing a test or benchmark, e.g.
+/// `SLUICE_TEST_PG_OPTIONS="log_min_duration_statement=100 logging_collector=on
+/// log_directory=/some/dir"` (the cluster's own log goes with its temporary directory).
+fn extra_server_options() -> Vec<String> {
+    std::env::var("SLUICE_TEST_PG_OPTIONS")
+        .unwrap_or_default()
+        .split_whitespace()
+        .flat_map(|setting| ["-c".to_owned(), setting.to_owned()])
+        .collect()
 }

@@ -118,6 +118,50 @@ CREATE TABLE certificates (
 ALTER TABLE receipts ADD COLUMN subject_key TEXT;
 CREATE INDEX receipts_subject_key ON receipts(subject_key) WHERE subject_key IS NOT NULL;
 "#,
+    r#"
+-- Export reads pending versions in (submitted_at, receipt, version) order; an index in that
+-- order spares it sorting every pending payload (SQLite's sorter spills them to temp files).
+DROP INDEX submission_versions_unexported;
+CREATE INDEX submission_versions_unexported
+    ON submission_versions(submitted_at, receipt, version)
+    WHERE exported_sequence IS NULL AND payload IS NOT NULL;
+-- The transfer tool's tables (sluice-transfer export and apply). Stores that transfer opened
+-- before this migration existed already have them, hence IF NOT EXISTS.
+-- Per submissions channel: where the chain stands.
+CREATE TABLE IF NOT EXISTS transfer_send_state (
+    channel       INTEGER PRIMARY KEY,
+    epoch         INTEGER NOT NULL,
+    next_sequence INTEGER NOT NULL,
+    previous      BLOB NOT NULL
+);
+-- Every bundle written, kept (as a file in the retained outbox) until acknowledged.
+CREATE TABLE IF NOT EXISTS transfer_outbox (
+    bundle_id       BLOB PRIMARY KEY,
+    channel         INTEGER NOT NULL,
+    epoch           INTEGER NOT NULL,
+    sequence        INTEGER NOT NULL,
+    kind            TEXT NOT NULL,
+    file_name       TEXT NOT NULL,
+    records         INTEGER NOT NULL,
+    created         INTEGER NOT NULL,
+    published_at    INTEGER,
+    last_sent_at    INTEGER,
+    send_count      INTEGER NOT NULL DEFAULT 0,
+    acknowledged_at INTEGER,
+    UNIQUE (channel, epoch, sequence)
+);
+-- Every return bundle applied: what makes apply exactly-once.
+CREATE TABLE IF NOT EXISTS transfer_return_ledger (
+    bundle_id  BLOB PRIMARY KEY,
+    channel    INTEGER NOT NULL,
+    epoch      INTEGER NOT NULL,
+    sequence   INTEGER NOT NULL,
+    previous   BLOB NOT NULL,
+    file_name  TEXT NOT NULL,
+    applied_at INTEGER NOT NULL,
+    UNIQUE (channel, epoch, sequence)
+);
+"#,
 ];
 
 /// What went wrong in the store.
@@ -762,6 +806,142 @@ fn encode_version(version: &SubmissionVersion) -> Vec<u8> {
     bincode::encode_to_vec(version, records::wire_config()).unwrap_or_default()
 }
 
+/// A stored version waiting to be exported, still in its stored encoding.
+#[derive(Debug, Clone)]
+pub struct PendingVersion {
+    /// Receipt id.
+    pub receipt: String,
+    /// Version of the receipt.
+    pub version: u32,
+    /// The stored bincode encoding of the [`SubmissionVersion`].
+    pub payload: Vec<u8>,
+}
+
+impl PendingVersion {
+    /// Decodes the stored encoding and checks it: no trailing bytes, and the content hash
+    /// matches the body. A row that fails is reported as [`StoreError::Corrupt`].
+    pub fn decode(&self) -> Result<SubmissionVersion, StoreError> {
+        decode_version(&self.receipt, self.version, &self.payload)
+    }
+}
+
+/// Reads the oldest `limit` versions not yet exported that still hold their payload, on
+/// `conn` (so that an export can read inside its own transaction), in export order: by
+/// submission time, then receipt and version.
+pub fn pending_versions(
+    conn: &Connection,
+    limit: usize,
+) -> Result<Vec<PendingVersion>, StoreError> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    conn.prepare_cached(
+        "SELECT receipt, version, payload FROM submission_versions
+         WHERE exported_sequence IS NULL AND payload IS NOT NULL
+         ORDER BY submitted_at, receipt, version LIMIT ?1",
+    )
+    .and_then(|mut stmt| {
+        stmt.query_map([limit], |row| {
+            Ok(PendingVersion {
+                receipt: row.get(0)?,
+                version: u32_col(row.get(1)?),
+                payload: row.get(2)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()
+    })
+    .map_err(db("listing versions to export"))
+}
+
+/// Marks `versions` exported in bundle `sequence` (id `bundle_id`) at `at`, on `conn`, so that
+/// the caller can do it in the transaction that records the bundle. Each receipt whose newest
+/// version is among them and that still shows "received" moves to "in transit" with a history
+/// entry. A version exported already is left alone. Returns how many versions were marked.
+///
+/// Set-based: the pairs go into a temporary table and four statements do the rest, so marking
+/// a bundle of 100,000 versions costs a few index lookups per version, not four parsed
+/// statements.
+pub fn mark_in_transit_on(
+    conn: &Connection,
+    versions: &[(String, u32)],
+    sequence: u64,
+    bundle_id: &[u8; 32],
+    at: i64,
+) -> Result<usize, StoreError> {
+    conn.execute_batch(
+        "CREATE TEMP TABLE IF NOT EXISTS exporting (
+             receipt TEXT NOT NULL, version INTEGER NOT NULL, PRIMARY KEY (receipt, version)
+         ) WITHOUT ROWID;
+         DELETE FROM temp.exporting;",
+    )
+    .map_err(db("preparing to mark versions in transit"))?;
+    {
+        let mut insert = conn
+            .prepare_cached(
+                "INSERT OR IGNORE INTO temp.exporting (receipt, version) VALUES (?1, ?2)",
+            )
+            .map_err(db("marking a version in transit"))?;
+        for (receipt, version) in versions {
+            insert
+                .execute(params![receipt, version])
+                .map_err(db("marking a version in transit"))?;
+        }
+    }
+    let sequence = i64_of(sequence);
+    let steps: [(&str, &'static str); 4] = [
+        (
+            "DELETE FROM temp.exporting WHERE NOT EXISTS (
+                 SELECT 1 FROM submission_versions v
+                 WHERE v.receipt = exporting.receipt AND v.version = exporting.version
+                   AND v.exported_sequence IS NULL)",
+            "marking a version in transit",
+        ),
+        (
+            "UPDATE submission_versions
+             SET exported_bundle_id = ?1, exported_sequence = ?2, in_transit_since = ?3
+             WHERE rowid IN (SELECT v.rowid FROM temp.exporting e JOIN submission_versions v
+                             ON v.receipt = e.receipt AND v.version = e.version)",
+            "marking a version in transit",
+        ),
+        (
+            "INSERT INTO status_history (receipt, version, state, at, reason, filing_number,
+                                         bundle_sequence)
+             SELECT r.receipt, r.latest_version, ?4, ?3, NULL, NULL, ?2
+             FROM temp.exporting e JOIN receipts r
+               ON r.receipt = e.receipt AND r.latest_version = e.version
+             WHERE r.state = ?5
+             ORDER BY r.receipt",
+            "writing status history",
+        ),
+        (
+            "UPDATE receipts SET state = ?4, state_version = latest_version, bundle_sequence = ?2,
+                    in_transit_since = ?3, updated_at = ?3
+             WHERE state = ?5 AND receipt IN (SELECT receipt FROM temp.exporting)
+               AND EXISTS (SELECT 1 FROM temp.exporting e
+                           WHERE e.receipt = receipts.receipt AND e.version = receipts.latest_version)",
+            "updating a status row",
+        ),
+    ];
+    let mut marked = 0;
+    for (index, (sql, operation)) in steps.into_iter().enumerate() {
+        let mut stmt = conn.prepare_cached(sql).map_err(db(operation))?;
+        let changed = match index {
+            0 => stmt.execute([]),
+            1 => stmt.execute(params![&bundle_id[..], sequence, at]),
+            _ => stmt.execute(params![
+                &bundle_id[..],
+                sequence,
+                at,
+                ReceiptState::InTransit.as_str(),
+                ReceiptState::Received.as_str()
+            ]),
+        }
+        .map_err(db(operation))?;
+        if index == 1 {
+            marked = changed;
+        }
+    }
+    Ok(marked)
+}
+
 fn decode_version(
     receipt: &str,
     version: u32,
@@ -866,21 +1046,6 @@ fn read_status(conn: &Connection, receipt: &str) -> Result<Option<ReceiptStatus>
         .optional()
     })
     .map_err(db("reading a status row"))
-}
-
-fn set_state(
-    conn: &Connection,
-    receipt: &str,
-    state: ReceiptState,
-    state_version: u32,
-    at: i64,
-) -> Result<(), StoreError> {
-    conn.prepare_cached(
-        "UPDATE receipts SET state = ?2, state_version = ?3, updated_at = ?4 WHERE receipt = ?1",
-    )
-    .and_then(|mut stmt| stmt.execute(params![receipt, state.as_str(), state_version, at]))
-    .map_err(db("updating a status row"))?;
-    Ok(())
 }
 
 impl Store {
@@ -1331,36 +1496,24 @@ impl Store {
 
     // ----- transitions the transfer side drives -----
 
-    /// Up to `limit` stored versions not yet exported, oldest first, decoded and checked
-    /// against their content hash.
+    /// The oldest `limit` versions not yet exported that still hold their payload, decoded and
+    /// checked (see [`pending_versions`]).
     pub async fn versions_to_export(
         &self,
         limit: usize,
     ) -> Result<Vec<SubmissionVersion>, StoreError> {
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.read(move |conn| {
-            let rows: Vec<(String, i64, Vec<u8>)> = conn
-                .prepare_cached(
-                    "SELECT receipt, version, payload FROM submission_versions
-                     WHERE exported_sequence IS NULL AND payload IS NOT NULL
-                     ORDER BY submitted_at, receipt, version LIMIT ?1",
-                )
-                .and_then(|mut stmt| {
-                    stmt.query_map([limit], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
-                        .collect::<Result<Vec<_>, _>>()
-                })
-                .map_err(db("listing versions to export"))?;
-            rows.iter()
-                .map(|(receipt, version, payload)| {
-                    decode_version(receipt, u32_col(*version), payload)
-                })
+            pending_versions(conn, limit)?
+                .iter()
+                .map(PendingVersion::decode)
                 .collect()
         })
         .await
     }
 
     /// Records that these versions went out in bundle `sequence` (id `bundle_id`) at `at`;
-    /// each receipt whose newest version is among them shows "in transit".
+    /// each receipt whose newest version is among them shows "in transit". Returns how many
+    /// versions were marked (one already exported is left as it is and not counted).
     pub async fn mark_in_transit(
         &self,
         versions: Vec<(String, u32)>,
@@ -1368,52 +1521,8 @@ impl Store {
         bundle_id: [u8; 32],
         at: i64,
     ) -> Result<usize, StoreError> {
-        self.write(move |conn| {
-            let mut marked = 0;
-            for (receipt, version) in &versions {
-                let changed = conn
-                    .execute(
-                        "UPDATE submission_versions
-                         SET exported_bundle_id = ?3, exported_sequence = ?4, in_transit_since = ?5
-                         WHERE receipt = ?1 AND version = ?2 AND exported_sequence IS NULL",
-                        params![receipt, version, &bundle_id[..], i64_of(sequence), at],
-                    )
-                    .map_err(db("marking a version in transit"))?;
-                if changed == 0 {
-                    continue;
-                }
-                marked += 1;
-                let Some(status) = read_status(conn, receipt)? else {
-                    continue;
-                };
-                if status.latest_version == *version && status.state == ReceiptState::Received {
-                    conn.execute(
-                        "UPDATE receipts SET state = ?2, state_version = ?3, bundle_sequence = ?4,
-                                in_transit_since = ?5, updated_at = ?5 WHERE receipt = ?1",
-                        params![
-                            receipt,
-                            ReceiptState::InTransit.as_str(),
-                            version,
-                            i64_of(sequence),
-                            at
-                        ],
-                    )
-                    .map_err(db("updating a status row"))?;
-                    add_history(
-                        conn,
-                        receipt,
-                        *version,
-                        ReceiptState::InTransit,
-                        at,
-                        None,
-                        None,
-                        Some(sequence),
-                    )?;
-                }
-            }
-            Ok(marked)
-        })
-        .await
+        self.write(move |conn| mark_in_transit_on(conn, &versions, sequence, &bundle_id, at))
+            .await
     }
 
     /// Applies a verified ack: each entry whose receipt, version and content hash match a
@@ -1423,63 +1532,12 @@ impl Store {
         self.write(move |conn| {
             let mut summary = AckSummary::default();
             for entry in &ack.receipts {
-                let stored: Option<(Vec<u8>, Option<i64>)> = conn
-                    .query_row(
-                        "SELECT content_hash, acknowledged_at FROM submission_versions
-                         WHERE receipt = ?1 AND version = ?2",
-                        params![entry.receipt, entry.version],
-                        |row| Ok((row.get(0)?, row.get(1)?)),
-                    )
-                    .optional()
-                    .map_err(db("reading a version for an ack"))?;
-                let Some((hash, acknowledged)) = stored else {
-                    summary
+                match apply_ack_entry_on(conn, entry, at)? {
+                    AckEffect::Removed => summary.removed += 1,
+                    AckEffect::Already => summary.already += 1,
+                    AckEffect::Mismatch => summary
                         .mismatched
-                        .push((entry.receipt.clone(), entry.version));
-                    continue;
-                };
-                if hash_col(hash) != entry.content_hash {
-                    summary
-                        .mismatched
-                        .push((entry.receipt.clone(), entry.version));
-                    continue;
-                }
-                if acknowledged.is_some() {
-                    summary.already += 1;
-                    continue;
-                }
-                conn.execute(
-                    "UPDATE submission_versions SET acknowledged_at = ?3, ack_outcome = ?4,
-                            payload = NULL, payload_removed_at = ?3
-                     WHERE receipt = ?1 AND version = ?2",
-                    params![
-                        entry.receipt,
-                        entry.version,
-                        at,
-                        outcome_name(entry.outcome)
-                    ],
-                )
-                .map_err(db("applying an ack"))?;
-                summary.removed += 1;
-                if let Some(status) = read_status(conn, &entry.receipt)?
-                    && status.state_version == entry.version
-                    && matches!(
-                        status.state,
-                        ReceiptState::Received | ReceiptState::InTransit
-                    )
-                {
-                    let delivered = ReceiptState::Review(ReviewState::Delivered);
-                    set_state(conn, &entry.receipt, delivered, entry.version, at)?;
-                    add_history(
-                        conn,
-                        &entry.receipt,
-                        entry.version,
-                        delivered,
-                        at,
-                        entry.reason.as_deref(),
-                        None,
-                        None,
-                    )?;
+                        .push((entry.receipt.clone(), entry.version)),
                 }
             }
             Ok(summary)
@@ -1489,93 +1547,220 @@ impl Store {
 
     /// Applies a review state change from the inner side; returns false for an event id seen
     /// before. A change about an older version is kept in the history without moving the
-    /// current state back.
+    /// current state back. A receipt this store never issued is an error here (see
+    /// [`apply_status_change_on`] for the return channel's tolerant form).
     pub async fn apply_status_change(&self, change: StatusChange) -> Result<bool, StoreError> {
         self.write(move |conn| {
-            let status = read_status(conn, &change.receipt)?
-                .ok_or_else(|| StoreError::NoSuchReceipt(change.receipt.clone()))?;
-            let last: Option<i64> = conn
-                .query_row(
-                    "SELECT last_event_id FROM receipts WHERE receipt = ?1",
-                    [&change.receipt],
-                    |row| row.get(0),
-                )
-                .map_err(db("reading a status row"))?;
-            let event = i64_of(change.event_id);
-            if last.is_some_and(|last| last >= event) {
-                return Ok(false);
+            if read_status(conn, &change.receipt)?.is_none() {
+                return Err(StoreError::NoSuchReceipt(change.receipt.clone()));
             }
-            let state = ReceiptState::Review(change.state);
-            add_history(
-                conn,
-                &change.receipt,
-                change.version,
-                state,
-                change.at,
-                change.reason.as_deref(),
-                change.filing_number.as_deref(),
-                None,
-            )?;
-            if change.version >= status.state_version {
-                conn.execute(
-                    "UPDATE receipts SET state = ?2, state_version = ?3, reason = ?4,
-                            filing_number = COALESCE(?5, filing_number), last_event_id = ?6, updated_at = ?7
-                     WHERE receipt = ?1",
-                    params![
-                        change.receipt,
-                        state.as_str(),
-                        change.version,
-                        change.reason,
-                        change.filing_number,
-                        event,
-                        change.at
-                    ],
-                )
-                .map_err(db("updating a status row"))?;
-            } else {
-                conn.execute(
-                    "UPDATE receipts SET last_event_id = ?2 WHERE receipt = ?1",
-                    params![change.receipt, event],
-                )
-                .map_err(db("updating a status row"))?;
-            }
-            Ok(true)
+            apply_status_change_on(conn, &change)
         })
         .await
     }
 
     /// Stores (or replaces) a signed certificate and marks its receipt "certificate ready".
+    /// A certificate for a receipt this store never issued is an error.
     pub async fn store_certificate(
         &self,
         certificate: CertificateRecord,
     ) -> Result<(), StoreError> {
         self.write(move |conn| {
-            conn.execute(
-                "INSERT INTO certificates (filing_number, receipt, issued_at, expires_at, supersedes, document)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT (filing_number) DO UPDATE SET receipt = excluded.receipt,
-                    issued_at = excluded.issued_at, expires_at = excluded.expires_at,
-                    supersedes = excluded.supersedes, document = excluded.document",
-                params![
-                    certificate.filing_number,
-                    certificate.receipt,
-                    certificate.issued_at,
-                    certificate.expires_at,
-                    certificate.supersedes,
-                    certificate.document
-                ],
-            )
-            .map_err(db("storing a certificate"))?;
-            conn.execute(
-                "UPDATE receipts SET certificate_ready = 1, filing_number = COALESCE(filing_number, ?2)
-                 WHERE receipt = ?1",
-                params![certificate.receipt, certificate.filing_number],
-            )
-            .map_err(db("updating a status row"))?;
-            Ok(())
+            if store_certificate_on(conn, &certificate)? {
+                Ok(())
+            } else {
+                Err(StoreError::NoSuchReceipt(certificate.receipt.clone()))
+            }
         })
         .await
     }
+}
+
+/// What one ack entry did to the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AckEffect {
+    /// The acknowledged version's payload was removed now.
+    Removed,
+    /// The version was acknowledged before; nothing to do.
+    Already,
+    /// The store has no such version, or its content hash differs: nothing was deleted.
+    Mismatch,
+}
+
+/// Applies one ack entry on `conn`: removes the payload of exactly the acknowledged version
+/// when its content hash matches (DESIGN.md invariant 3; never a newer version) and moves a
+/// receipt still waiting on that version to "delivered" with a history entry.
+pub fn apply_ack_entry_on(
+    conn: &Connection,
+    entry: &records::ReceiptAck,
+    at: i64,
+) -> Result<AckEffect, StoreError> {
+    let stored: Option<(Vec<u8>, Option<i64>)> = conn
+        .prepare_cached(
+            "SELECT content_hash, acknowledged_at FROM submission_versions
+             WHERE receipt = ?1 AND version = ?2",
+        )
+        .and_then(|mut stmt| {
+            stmt.query_row(params![entry.receipt, entry.version], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
+            .optional()
+        })
+        .map_err(db("reading a version for an ack"))?;
+    let Some((hash, acknowledged)) = stored else {
+        return Ok(AckEffect::Mismatch);
+    };
+    if hash_col(hash) != entry.content_hash {
+        return Ok(AckEffect::Mismatch);
+    }
+    if acknowledged.is_some() {
+        return Ok(AckEffect::Already);
+    }
+    conn.prepare_cached(
+        "UPDATE submission_versions SET acknowledged_at = ?3, ack_outcome = ?4,
+                payload = NULL, payload_removed_at = ?3
+         WHERE receipt = ?1 AND version = ?2",
+    )
+    .and_then(|mut stmt| {
+        stmt.execute(params![
+            entry.receipt,
+            entry.version,
+            at,
+            outcome_name(entry.outcome)
+        ])
+    })
+    .map_err(db("applying an ack"))?;
+    let delivered = ReceiptState::Review(ReviewState::Delivered);
+    let moved = conn
+        .prepare_cached(
+            "UPDATE receipts SET state = ?3, state_version = ?2, updated_at = ?4
+             WHERE receipt = ?1 AND state_version = ?2 AND state IN (?5, ?6)",
+        )
+        .and_then(|mut stmt| {
+            stmt.execute(params![
+                entry.receipt,
+                entry.version,
+                delivered.as_str(),
+                at,
+                ReceiptState::Received.as_str(),
+                ReceiptState::InTransit.as_str()
+            ])
+        })
+        .map_err(db("updating a status row"))?;
+    if moved > 0 {
+        add_history(
+            conn,
+            &entry.receipt,
+            entry.version,
+            delivered,
+            at,
+            entry.reason.as_deref(),
+            None,
+            None,
+        )?;
+    }
+    Ok(AckEffect::Removed)
+}
+
+/// Applies a review state change on `conn`; false for an event id seen before or a receipt
+/// this store never issued (another node's, on a shared return channel). A change about an
+/// older version is kept in the history without moving the current state back.
+pub fn apply_status_change_on(
+    conn: &Connection,
+    change: &StatusChange,
+) -> Result<bool, StoreError> {
+    let row: Option<(i64, Option<i64>)> = conn
+        .prepare_cached("SELECT state_version, last_event_id FROM receipts WHERE receipt = ?1")
+        .and_then(|mut stmt| {
+            stmt.query_row([&change.receipt], |row| Ok((row.get(0)?, row.get(1)?)))
+                .optional()
+        })
+        .map_err(db("reading a status row"))?;
+    let Some((state_version, last_event)) = row else {
+        return Ok(false);
+    };
+    let event = i64_of(change.event_id);
+    if last_event.is_some_and(|last| last >= event) {
+        return Ok(false);
+    }
+    let state = ReceiptState::Review(change.state);
+    add_history(
+        conn,
+        &change.receipt,
+        change.version,
+        state,
+        change.at,
+        change.reason.as_deref(),
+        change.filing_number.as_deref(),
+        None,
+    )?;
+    if i64::from(change.version) >= state_version {
+        conn.prepare_cached(
+            "UPDATE receipts SET state = ?2, state_version = ?3, reason = ?4,
+                    filing_number = COALESCE(?5, filing_number), last_event_id = ?6, updated_at = ?7
+             WHERE receipt = ?1",
+        )
+        .and_then(|mut stmt| {
+            stmt.execute(params![
+                change.receipt,
+                state.as_str(),
+                change.version,
+                change.reason,
+                change.filing_number,
+                event,
+                change.at
+            ])
+        })
+        .map_err(db("updating a status row"))?;
+    } else {
+        conn.prepare_cached("UPDATE receipts SET last_event_id = ?2 WHERE receipt = ?1")
+            .and_then(|mut stmt| stmt.execute(params![change.receipt, event]))
+            .map_err(db("updating a status row"))?;
+    }
+    Ok(true)
+}
+
+/// Stores (or replaces) a signed certificate on `conn` and marks its receipt "certificate
+/// ready"; false, storing nothing, for a receipt this store never issued.
+pub fn store_certificate_on(
+    conn: &Connection,
+    certificate: &CertificateRecord,
+) -> Result<bool, StoreError> {
+    let known: Option<i64> = conn
+        .prepare_cached("SELECT 1 FROM receipts WHERE receipt = ?1")
+        .and_then(|mut stmt| {
+            stmt.query_row([&certificate.receipt], |row| row.get(0))
+                .optional()
+        })
+        .map_err(db("reading a status row"))?;
+    if known.is_none() {
+        return Ok(false);
+    }
+    conn.prepare_cached(
+        "INSERT INTO certificates (filing_number, receipt, issued_at, expires_at, supersedes, document)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (filing_number) DO UPDATE SET receipt = excluded.receipt,
+            issued_at = excluded.issued_at, expires_at = excluded.expires_at,
+            supersedes = excluded.supersedes, document = excluded.document",
+    )
+    .and_then(|mut stmt| {
+        stmt.execute(params![
+            certificate.filing_number,
+            certificate.receipt,
+            certificate.issued_at,
+            certificate.expires_at,
+            certificate.supersedes,
+            certificate.document
+        ])
+    })
+    .map_err(db("storing a certificate"))?;
+    conn.prepare_cached(
+        "UPDATE receipts SET certificate_ready = 1, filing_number = COALESCE(filing_number, ?2)
+         WHERE receipt = ?1",
+    )
+    .and_then(|mut stmt| stmt.execute(params![certificate.receipt, certificate.filing_number]))
+    .map_err(db("updating a status row"))?;
+    Ok(true)
 }
 
 fn outcome_name(outcome: ImportOutcome) -> &'static str {

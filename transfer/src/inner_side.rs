@@ -53,32 +53,6 @@ fn db(step: &'static str) -> impl FnOnce(postgres::Error) -> InnerError {
     move |source| InnerError::Database { step, source }
 }
 
-const TABLES: &str = "
-CREATE TABLE IF NOT EXISTS transfer_inbound (
-    bundle_id   bytea PRIMARY KEY,
-    channel     bigint NOT NULL,
-    epoch       bigint NOT NULL,
-    sequence    bigint NOT NULL,
-    previous    bytea NOT NULL,
-    kind        text NOT NULL,
-    file_name   text NOT NULL,
-    imported_at bigint NOT NULL,
-    UNIQUE (channel, epoch, sequence)
-);
-CREATE TABLE IF NOT EXISTS transfer_return_sent (
-    bundle_id    bytea PRIMARY KEY,
-    channel      bigint NOT NULL,
-    epoch        bigint NOT NULL,
-    sequence     bigint NOT NULL,
-    file_name    text NOT NULL,
-    entries      integer NOT NULL,
-    reports      bytea NOT NULL,
-    created      bigint NOT NULL,
-    published_at bigint,
-    UNIQUE (channel, epoch, sequence)
-);
-";
-
 /// Key of the advisory lock transfer's import and return take ("sluice-T").
 const TRANSFER_LOCK: i64 = 0x736c_7569_6365_2d54;
 
@@ -94,20 +68,18 @@ fn id_of(bytes: &[u8]) -> BundleId {
     BundleId(id)
 }
 
-/// Connects to the inner database, applies the inner schema's migrations and creates
-/// transfer's tables.
+/// Connects to the inner database and applies the inner schema's migrations (which include
+/// transfer's tables).
 pub fn connect(url: &str) -> Result<Client, InnerError> {
     let mut client = Client::connect(url, NoTls).map_err(db("connecting"))?;
     prepare(&mut client)?;
     Ok(client)
 }
 
-/// Applies the inner migrations and creates transfer's tables on an open connection.
+/// Applies the inner migrations (transfer's tables among them) on an open connection.
 pub fn prepare(client: &mut Client) -> Result<(), InnerError> {
     inner::schema::migrate(client)?;
-    client
-        .batch_execute(TABLES)
-        .map_err(db("creating transfer tables"))
+    Ok(())
 }
 
 /// What `import` is told.

@@ -14,10 +14,10 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use bundle_format::chain::{self, ChannelState, Verdict};
-use bundle_format::records::{Record, SubmissionVersion};
+use bundle_format::records::Record;
 use bundle_format::{BundleId, BundleWriter, Header, Kind, SealedBundle, WriterConfig};
 use keys::{ChannelId, KeyLookup, Role, Signer};
-use outer::store::{ReceiptState, Store, StoreError};
+use outer::store::{self, AckEffect, PendingVersion, Store, StoreError};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::examine::{self, Refusal};
@@ -54,40 +54,6 @@ pub enum OuterError {
     Runtime(#[source] std::io::Error),
 }
 
-const TABLES: &str = "
-CREATE TABLE IF NOT EXISTS transfer_send_state (
-    channel       INTEGER PRIMARY KEY,
-    epoch         INTEGER NOT NULL,
-    next_sequence INTEGER NOT NULL,
-    previous      BLOB NOT NULL
-);
-CREATE TABLE IF NOT EXISTS transfer_outbox (
-    bundle_id       BLOB PRIMARY KEY,
-    channel         INTEGER NOT NULL,
-    epoch           INTEGER NOT NULL,
-    sequence        INTEGER NOT NULL,
-    kind            TEXT NOT NULL,
-    file_name       TEXT NOT NULL,
-    records         INTEGER NOT NULL,
-    created         INTEGER NOT NULL,
-    published_at    INTEGER,
-    last_sent_at    INTEGER,
-    send_count      INTEGER NOT NULL DEFAULT 0,
-    acknowledged_at INTEGER,
-    UNIQUE (channel, epoch, sequence)
-);
-CREATE TABLE IF NOT EXISTS transfer_return_ledger (
-    bundle_id  BLOB PRIMARY KEY,
-    channel    INTEGER NOT NULL,
-    epoch      INTEGER NOT NULL,
-    sequence   INTEGER NOT NULL,
-    previous   BLOB NOT NULL,
-    file_name  TEXT NOT NULL,
-    applied_at INTEGER NOT NULL,
-    UNIQUE (channel, epoch, sequence)
-);
-";
-
 fn db(operation: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
     move |source| StoreError::Database { operation, source }
 }
@@ -108,25 +74,21 @@ fn id_of(bytes: &[u8]) -> BundleId {
     BundleId(id)
 }
 
-/// The outer store opened for transfer work, with transfer's tables in place.
+/// The outer store opened for transfer work.
 pub struct OuterHost {
     store: Store,
     runtime: tokio::runtime::Runtime,
 }
 
 impl OuterHost {
-    /// Opens the outer store at `path` (creating and migrating it if needed) and transfer's
-    /// tables. Must not be called from inside an async runtime.
+    /// Opens the outer store at `path`, creating and migrating it if needed (the store's
+    /// migrations include transfer's tables). Must not be called from inside an async runtime.
     pub fn open(path: &Path) -> Result<OuterHost, OuterError> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(OuterError::Runtime)?;
         let store = Store::open(path)?;
-        store.write_blocking(|conn| {
-            conn.execute_batch(TABLES)
-                .map_err(db("creating transfer tables"))
-        })?;
         Ok(OuterHost { store, runtime })
     }
 
@@ -250,7 +212,10 @@ pub fn export_with_progress(
     })?;
     let pending = usize::try_from(pending).unwrap_or(0);
     loop {
-        let versions = host.block_on(host.store.versions_to_export(settings.records_per_bundle))?;
+        let limit = settings.records_per_bundle;
+        let versions = host
+            .store
+            .read_blocking(|conn| store::pending_versions(conn, limit))?;
         if versions.is_empty() {
             break;
         }
@@ -260,7 +225,7 @@ pub fn export_with_progress(
             signer,
             settings,
             Kind::Submissions,
-            &versions,
+            versions,
             &mut report,
         )?;
         progress(report.versions, pending.max(report.versions));
@@ -272,7 +237,7 @@ pub fn export_with_progress(
             signer,
             settings,
             Kind::Heartbeat,
-            &[],
+            Vec::new(),
             &mut report,
         )?;
         report.heartbeat = true;
@@ -430,7 +395,7 @@ fn write_bundle(
     signer: &dyn Signer,
     settings: &ExportSettings,
     kind: Kind,
-    versions: &[SubmissionVersion],
+    versions: Vec<PendingVersion>,
     report: &mut ExportReport,
 ) -> Result<(), OuterError> {
     let channel = settings.channel;
@@ -456,10 +421,18 @@ fn write_bundle(
         Ok(())
     };
     let mut writer = BundleWriter::new(signer, config, sink)?;
-    let mut placed: Vec<(String, u32, u64)> = Vec::with_capacity(versions.len());
-    for version in versions {
-        let sequence = writer.push(&Record::Submission(version.clone()))?;
-        placed.push((version.receipt.clone(), version.version, sequence));
+    // Which bundle (by sequence) each version went into, in runs: the writer fills one bundle
+    // before it starts the next.
+    let mut placed: Vec<(u64, Vec<(String, u32)>)> = Vec::new();
+    for pending in versions {
+        let record = Record::Submission(pending.decode()?);
+        let sequence = writer.push(&record)?;
+        match placed.last_mut() {
+            Some((last, members)) if *last == sequence => {
+                members.push((pending.receipt, pending.version));
+            }
+            _ => placed.push((sequence, vec![(pending.receipt, pending.version)])),
+        }
     }
     let written = writer.finish()?;
     crate::failpoint::hit("export.after-bundle-written");
@@ -485,6 +458,10 @@ fn write_bundle(
                 b.header.created,
             )
         })
+        .collect();
+    let bundle_ids: Vec<(u64, [u8; 32])> = bundles
+        .iter()
+        .map(|b| (b.header.sequence, b.id.0))
         .collect();
     let epoch = state.epoch;
     let last = bundles.last().map(|b| (b.header.sequence, b.id));
@@ -528,14 +505,11 @@ fn write_bundle(
             )
             .map_err(db("advancing the send state"))?;
         }
-        let ids: std::collections::BTreeMap<u64, Vec<u8>> = rows
-            .iter()
-            .map(|(id, seq, ..)| (*seq, id.clone()))
-            .collect();
+        let ids: std::collections::BTreeMap<u64, [u8; 32]> = bundle_ids.into_iter().collect();
         let mut marked = 0usize;
-        for (receipt, version, sequence) in &placed {
-            let id = ids.get(sequence).cloned().unwrap_or_default();
-            marked += mark_in_transit(conn, receipt, *version, *sequence, &id, now)?;
+        for (sequence, members) in &placed {
+            let id = ids.get(sequence).copied().unwrap_or_default();
+            marked += store::mark_in_transit_on(conn, members, *sequence, &id, now)?;
         }
         Ok(Ok(marked))
     })?;
@@ -577,59 +551,6 @@ fn write_bundle(
         });
     }
     Ok(())
-}
-
-/// Marks one version as exported in bundle `sequence` and, if it is the receipt's newest and
-/// the receipt shows "received", moves the receipt to "in transit" with a history entry.
-/// The same statements as `outer::store::Store::mark_in_transit`, run here so that they share
-/// the transaction that records the bundle (that method opens its own).
-fn mark_in_transit(
-    conn: &Connection,
-    receipt: &str,
-    version: u32,
-    sequence: u64,
-    bundle_id: &[u8],
-    at: i64,
-) -> Result<usize, StoreError> {
-    let changed = conn
-        .execute(
-            "UPDATE submission_versions
-             SET exported_bundle_id = ?3, exported_sequence = ?4, in_transit_since = ?5
-             WHERE receipt = ?1 AND version = ?2 AND exported_sequence IS NULL",
-            params![receipt, version, bundle_id, i64_of(sequence), at],
-        )
-        .map_err(db("marking a version in transit"))?;
-    if changed == 0 {
-        return Ok(0);
-    }
-    let in_transit = ReceiptState::InTransit.as_str();
-    let moved = conn
-        .execute(
-            "UPDATE receipts SET state = ?3, state_version = ?2, bundle_sequence = ?4,
-                    in_transit_since = ?5, updated_at = ?5
-             WHERE receipt = ?1 AND latest_version = ?2 AND state = ?6",
-            params![
-                receipt,
-                version,
-                in_transit,
-                i64_of(sequence),
-                at,
-                ReceiptState::Received.as_str()
-            ],
-        )
-        .map_err(db("updating a status row"))?;
-    if moved > 0 {
-        conn.prepare_cached(
-            "INSERT INTO status_history (receipt, version, state, at, reason, filing_number,
-                                         bundle_sequence)
-             VALUES (?1, ?2, ?3, ?4, NULL, NULL, ?5)",
-        )
-        .and_then(|mut stmt| {
-            stmt.execute(params![receipt, version, in_transit, at, i64_of(sequence)])
-        })
-        .map_err(db("writing status history"))?;
-    }
-    Ok(1)
 }
 
 /// What `apply` is told.
@@ -933,8 +854,8 @@ fn apply_return_records(
         match record {
             Record::Ack(ack) if ack.channel == channel.0 => {
                 for entry in &ack.receipts {
-                    match apply_ack_entry(conn, entry, now)? {
-                        AckEffect::Deleted => applied.payloads_deleted += 1,
+                    match store::apply_ack_entry_on(conn, entry, now)? {
+                        AckEffect::Removed => applied.payloads_deleted += 1,
                         AckEffect::Already => {}
                         AckEffect::Mismatch => applied
                             .mismatched
@@ -964,10 +885,11 @@ fn apply_return_records(
                 applied.missing.extend(report.missing.iter().copied());
             }
             Record::StatusChange(change) => {
-                applied.status_changes += usize::from(apply_status_change(conn, change)?);
+                applied.status_changes += usize::from(store::apply_status_change_on(conn, change)?);
             }
             Record::Certificate(certificate) => {
-                applied.certificates += usize::from(store_certificate(conn, certificate)?);
+                applied.certificates +=
+                    usize::from(store::store_certificate_on(conn, certificate)?);
             }
             _ => {}
         }
@@ -989,216 +911,6 @@ fn apply_return_records(
     )
     .map_err(db("recording the return bundle"))?;
     Ok(Some(applied))
-}
-
-enum AckEffect {
-    Deleted,
-    Already,
-    Mismatch,
-}
-
-fn outcome_name(outcome: bundle_format::records::ImportOutcome) -> &'static str {
-    use bundle_format::records::ImportOutcome;
-    match outcome {
-        ImportOutcome::Applied => "applied",
-        ImportOutcome::AlreadyApplied => "already_applied",
-        ImportOutcome::Superseded => "superseded",
-        ImportOutcome::Conflict => "conflict",
-        ImportOutcome::Rejected => "rejected",
-    }
-}
-
-fn add_history(
-    conn: &Connection,
-    receipt: &str,
-    version: u32,
-    state: ReceiptState,
-    at: i64,
-    reason: Option<&str>,
-    filing_number: Option<&str>,
-) -> Result<(), StoreError> {
-    conn.prepare_cached(
-        "INSERT INTO status_history (receipt, version, state, at, reason, filing_number,
-                                     bundle_sequence)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL)",
-    )
-    .and_then(|mut stmt| {
-        stmt.execute(params![
-            receipt,
-            version,
-            state.as_str(),
-            at,
-            reason,
-            filing_number
-        ])
-    })
-    .map_err(db("writing status history"))?;
-    Ok(())
-}
-
-/// Deletes the payload of exactly the acknowledged version when its content hash matches
-/// (DESIGN.md invariant 3) and moves a receipt still waiting on it to "delivered".
-fn apply_ack_entry(
-    conn: &Connection,
-    entry: &bundle_format::records::ReceiptAck,
-    at: i64,
-) -> Result<AckEffect, StoreError> {
-    let stored: Option<(Vec<u8>, Option<i64>)> = conn
-        .query_row(
-            "SELECT content_hash, acknowledged_at FROM submission_versions
-             WHERE receipt = ?1 AND version = ?2",
-            params![entry.receipt, entry.version],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )
-        .optional()
-        .map_err(db("reading a version for an ack"))?;
-    let Some((hash, acknowledged)) = stored else {
-        return Ok(AckEffect::Mismatch);
-    };
-    if hash != entry.content_hash {
-        return Ok(AckEffect::Mismatch);
-    }
-    if acknowledged.is_some() {
-        return Ok(AckEffect::Already);
-    }
-    conn.prepare_cached(
-        "UPDATE submission_versions SET acknowledged_at = ?3, ack_outcome = ?4,
-                payload = NULL, payload_removed_at = ?3
-         WHERE receipt = ?1 AND version = ?2",
-    )
-    .and_then(|mut stmt| {
-        stmt.execute(params![
-            entry.receipt,
-            entry.version,
-            at,
-            outcome_name(entry.outcome)
-        ])
-    })
-    .map_err(db("applying an ack"))?;
-    let delivered = ReceiptState::Review(bundle_format::records::ReviewState::Delivered);
-    let moved = conn
-        .execute(
-            "UPDATE receipts SET state = ?3, state_version = ?2, updated_at = ?4
-             WHERE receipt = ?1 AND state_version = ?2 AND state IN (?5, ?6)",
-            params![
-                entry.receipt,
-                entry.version,
-                delivered.as_str(),
-                at,
-                ReceiptState::Received.as_str(),
-                ReceiptState::InTransit.as_str()
-            ],
-        )
-        .map_err(db("updating a status row"))?;
-    if moved > 0 {
-        add_history(
-            conn,
-            &entry.receipt,
-            entry.version,
-            delivered,
-            at,
-            entry.reason.as_deref(),
-            None,
-        )?;
-    }
-    Ok(AckEffect::Deleted)
-}
-
-/// Applies a review state change to a receipt of this node; false for an event seen before
-/// or a receipt this node never issued (another node on a shared return channel).
-fn apply_status_change(
-    conn: &Connection,
-    change: &bundle_format::records::StatusChange,
-) -> Result<bool, StoreError> {
-    let row: Option<(i64, Option<i64>)> = conn
-        .query_row(
-            "SELECT state_version, last_event_id FROM receipts WHERE receipt = ?1",
-            [&change.receipt],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )
-        .optional()
-        .map_err(db("reading a status row"))?;
-    let Some((state_version, last_event)) = row else {
-        return Ok(false);
-    };
-    let event = i64_of(change.event_id);
-    if last_event.is_some_and(|last| last >= event) {
-        return Ok(false);
-    }
-    let state = ReceiptState::Review(change.state);
-    add_history(
-        conn,
-        &change.receipt,
-        change.version,
-        state,
-        change.at,
-        change.reason.as_deref(),
-        change.filing_number.as_deref(),
-    )?;
-    if i64::from(change.version) >= state_version {
-        conn.prepare_cached(
-            "UPDATE receipts SET state = ?2, state_version = ?3, reason = ?4,
-                    filing_number = COALESCE(?5, filing_number), last_event_id = ?6, updated_at = ?7
-             WHERE receipt = ?1",
-        )
-        .and_then(|mut stmt| {
-            stmt.execute(params![
-                change.receipt,
-                state.as_str(),
-                change.version,
-                change.reason,
-                change.filing_number,
-                event,
-                change.at
-            ])
-        })
-        .map_err(db("updating a status row"))?;
-    } else {
-        // A change about an older version stays in the history without moving the state back.
-        conn.prepare_cached("UPDATE receipts SET last_event_id = ?2 WHERE receipt = ?1")
-            .and_then(|mut stmt| stmt.execute(params![change.receipt, event]))
-            .map_err(db("updating a status row"))?;
-    }
-    Ok(true)
-}
-
-/// Stores (or replaces) the certificate of a receipt of this node and marks it ready; false for
-/// a receipt this node never issued.
-fn store_certificate(
-    conn: &Connection,
-    certificate: &bundle_format::records::CertificateRecord,
-) -> Result<bool, StoreError> {
-    let known: Option<i64> = conn
-        .query_row(
-            "SELECT 1 FROM receipts WHERE receipt = ?1",
-            [&certificate.receipt],
-            |row| row.get(0),
-        )
-        .optional()
-        .map_err(db("reading a status row"))?;
-    if known.is_none() {
-        return Ok(false);
-    }
-    conn.prepare_cached("INSERT INTO certificates (filing_number, receipt, issued_at, expires_at, supersedes, document)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-         ON CONFLICT (filing_number) DO UPDATE SET receipt = excluded.receipt,
-            issued_at = excluded.issued_at, expires_at = excluded.expires_at,
-            supersedes = excluded.supersedes, document = excluded.document").and_then(|mut stmt| stmt.execute(params![
-            certificate.filing_number,
-            certificate.receipt,
-            certificate.issued_at,
-            certificate.expires_at,
-            certificate.supersedes,
-            certificate.document
-        ]))
-    .map_err(db("storing a certificate"))?;
-    conn.prepare_cached(
-        "UPDATE receipts SET certificate_ready = 1, filing_number = COALESCE(filing_number, ?2)
-         WHERE receipt = ?1",
-    )
-    .and_then(|mut stmt| stmt.execute(params![certificate.receipt, certificate.filing_number]))
-    .map_err(db("updating a status row"))?;
-    Ok(true)
 }
 
 /// A refusal for a chain verdict that must not be applied.
