@@ -25,6 +25,9 @@ pub struct Refusal {
     pub header: Option<Box<Header>>,
     /// The bundle id, if the envelope opened.
     pub id: Option<BundleId>,
+    /// For [`crate::recheck::BREAKS_FILING_RULE`]: the first record and field that break a
+    /// filing rule, and how many more do.
+    pub filing_rule: Option<Box<crate::recheck::FilingRuleBreach>>,
 }
 
 impl Refusal {
@@ -45,10 +48,17 @@ impl Refusal {
             bundle_id: self.id.map(|id| id.to_string()),
             channel: self.header.as_ref().map(|h| h.channel.0),
             sequence: self.header.as_ref().map(|h| h.sequence),
+            filing_rule: self.filing_rule.as_deref().cloned(),
         };
         let placed = crate::spool::quarantine(&spool.quarantine, path, &reason)?;
+        let breach = self.filing_rule.as_deref();
         tracing::warn!(target: "sluice::audit", event = "bundle.quarantined", file = %name,
-            code = %self.code, to = %placed.display(), "quarantined: {}", self.reason);
+            code = %self.code, to = %placed.display(),
+            record = breach.map(|b| b.record as u64), receipt = breach.map(|b| b.receipt.as_str()),
+            version = breach.map(|b| b.version), field = breach.map(|b| b.field.as_str()),
+            rule = breach.map(|b| b.rule.as_str()),
+            other_breaches = breach.map(|b| b.other_breaches as u64),
+            "quarantined: {}", self.reason);
         Ok(reason)
     }
 
@@ -64,6 +74,7 @@ impl Refusal {
             reason: error.to_string(),
             header,
             id,
+            filing_rule: None,
         }
     }
 
@@ -77,6 +88,7 @@ impl Refusal {
             reason: error.to_string(),
             header: None,
             id: None,
+            filing_rule: None,
         }
     }
 }
@@ -144,6 +156,7 @@ pub fn verify_bytes(
             ),
             header: Some(Box::new(header)),
             id: Some(id),
+            filing_rule: None,
         });
     }
     let expect = Expectation {
@@ -330,6 +343,7 @@ pub fn verify_path(path: &Path, keyset: &Keyset, at: i64) -> Verification {
                 reason: format!("key {} is not in the keyset", envelope.key_id),
                 header: Some(Box::new(header)),
                 id: Some(BundleId::of_message(envelope.message)),
+                filing_rule: None,
             })?;
         let role = signer_role_for(header.kind, role);
         let verified = verify_bytes(&file, keyset, role, &[header.channel], at)?;
