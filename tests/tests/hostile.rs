@@ -26,6 +26,8 @@ struct InnerHost {
 struct Outcome {
     result: String,
     code: Option<String>,
+    /// For `record.breaks-filing-rule`: the code of the first filing rule broken.
+    rule: Option<String>,
     outcomes: BTreeMap<String, u64>,
 }
 
@@ -56,8 +58,9 @@ impl InnerHost {
         std::fs::write(self.inbox().join(name), bytes).unwrap();
     }
 
-    /// Runs `sluice-transfer --json import` and returns what it reported per file.
-    fn import(&self, exit: i32) -> BTreeMap<String, Outcome> {
+    /// `sluice-transfer --json` with this host's settings and `args`; checks the exit code
+    /// and returns the JSON it printed.
+    fn run(&self, args: &[&std::ffi::OsStr], exit: i32) -> serde_json::Value {
         let output = Command::new(hostile::workspace_binary("sluice-transfer").unwrap())
             .arg("--json")
             .arg("--spool-dir")
@@ -68,7 +71,7 @@ impl InnerHost {
             .arg(self.database.connection_string())
             .arg("--accept-channel")
             .arg("1")
-            .arg("import")
+            .args(args)
             .env("RUST_LOG", "warn")
             .output()
             .unwrap();
@@ -76,37 +79,28 @@ impl InnerHost {
         assert_eq!(
             output.status.code(),
             Some(exit),
-            "import ended unexpectedly: {}\n{stdout}\n{}",
+            "{args:?} ended unexpectedly: {}\n{stdout}\n{}",
             output.status,
             String::from_utf8_lossy(&output.stderr)
         );
-        let report: serde_json::Value = serde_json::from_str(stdout.trim())
-            .unwrap_or_else(|e| panic!("import printed no JSON report ({e}): {stdout}"));
+        serde_json::from_str(stdout.trim())
+            .unwrap_or_else(|e| panic!("{args:?} printed no JSON report ({e}): {stdout}"))
+    }
+
+    /// Runs `sluice-transfer --json import` and returns what it reported per file.
+    fn import(&self, exit: i32) -> BTreeMap<String, Outcome> {
+        let report = self.run(&["import".as_ref()], exit);
         let mut outcomes = BTreeMap::new();
         for file in report["files"].as_array().unwrap() {
-            // The reason ends with its stable code in parentheses.
-            let code = file["reason"].as_str().map(|reason| {
-                let open = reason.rfind('(').unwrap_or(0);
-                reason[open + 1..].trim_end_matches(')').to_owned()
-            });
-            let counts = file["outcomes"]
-                .as_object()
-                .map(|o| {
-                    o.iter()
-                        .map(|(k, v)| (k.clone(), v.as_u64().unwrap_or(0)))
-                        .collect()
-                })
-                .unwrap_or_default();
-            outcomes.insert(
-                file["file"].as_str().unwrap().to_owned(),
-                Outcome {
-                    result: file["result"].as_str().unwrap().to_owned(),
-                    code,
-                    outcomes: counts,
-                },
-            );
+            outcomes.insert(file["file"].as_str().unwrap().to_owned(), outcome(file));
         }
         outcomes
+    }
+
+    /// Runs `sluice-transfer --json replay FILE` on a quarantined file, which must stay
+    /// quarantined (exit code 4), and returns what it reported.
+    fn replay(&self, file: &Path) -> Outcome {
+        outcome(&self.run(&["replay".as_ref(), file.as_os_str()], 4))
     }
 
     fn checksum(&self) -> Vec<(String, String)> {
@@ -134,6 +128,29 @@ impl InnerHost {
         }
         reasons.sort();
         reasons
+    }
+}
+
+/// One file's entry of an import report.
+fn outcome(file: &serde_json::Value) -> Outcome {
+    // The reason ends with its stable code in parentheses.
+    let code = file["reason"].as_str().map(|reason| {
+        let open = reason.rfind('(').unwrap_or(0);
+        reason[open + 1..].trim_end_matches(')').to_owned()
+    });
+    let counts = file["outcomes"]
+        .as_object()
+        .map(|o| {
+            o.iter()
+                .map(|(k, v)| (k.clone(), v.as_u64().unwrap_or(0)))
+                .collect()
+        })
+        .unwrap_or_default();
+    Outcome {
+        result: file["result"].as_str().unwrap().to_owned(),
+        code,
+        rule: file["filing_rule"]["rule"].as_str().map(str::to_owned),
+        outcomes: counts,
     }
 }
 
@@ -171,6 +188,8 @@ struct Committed {
     name: String,
     expect: String,
     stage: String,
+    /// The filing rule a `record.breaks-filing-rule` quarantine must name; empty if none.
+    rule: String,
     bytes: Vec<u8>,
 }
 
@@ -194,6 +213,7 @@ fn read_committed(dir: &Path) -> Vec<Committed> {
             bytes: std::fs::read(path.with_extension("bundle")).unwrap(),
             expect: field("expect:"),
             stage: field("stage:"),
+            rule: field("rule:"),
             name,
         });
     }
@@ -238,9 +258,14 @@ fn every_hostile_bundle_is_quarantined_with_its_reason_and_changes_nothing() {
 
     // name → (allowed results, the code a quarantine must carry, if one is fixed)
     let mut expected: BTreeMap<String, (Vec<&str>, Option<String>)> = BTreeMap::new();
+    // name → the filing rule a `record.breaks-filing-rule` quarantine must name
+    let mut rules: BTreeMap<String, String> = BTreeMap::new();
     for entry in committed.iter().filter(|c| c.stage == "attack") {
         let name = format!("corpus_{}.bundle", entry.name);
         host.put(&name, &entry.bytes);
+        if !entry.rule.is_empty() {
+            rules.insert(name.clone(), entry.rule.clone());
+        }
         let expect = match entry.expect.strip_prefix("quarantined ") {
             Some(code) => (vec!["quarantined"], Some(code.to_owned())),
             None => (vec![entry.expect.as_str()], None),
@@ -377,6 +402,20 @@ fn every_hostile_bundle_is_quarantined_with_its_reason_and_changes_nothing() {
         }
         *counts.entry(got.result.clone()).or_default() += 1;
     }
+    for (name, rule) in &rules {
+        let got = &report[name];
+        if got.rule.as_deref() != Some(rule.as_str()) {
+            wrong_reason.push(format!("{name}: expected filing rule {rule}, got {got:?}"));
+        }
+        let reason =
+            transfer::spool::read_reason(&host.dir.path().join("spool/quarantine").join(name))
+                .unwrap();
+        assert_eq!(
+            reason.filing_rule.map(|breach| breach.rule).as_deref(),
+            Some(rule.as_str()),
+            "{name}: the reason file names the rule"
+        );
+    }
     assert!(
         wrong_reason.is_empty(),
         "quarantined for another reason than expected:\n{}",
@@ -410,10 +449,37 @@ fn every_hostile_bundle_is_quarantined_with_its_reason_and_changes_nothing() {
     );
 
     // After the attacks: the comment-edited bundle still verifies and imports, and a signed
-    // bundle of records that break the filing rules applies with each record rejected.
+    // bundle of records that break the filing rules is quarantined whole, changes nothing, and
+    // stays quarantined for the same reason when replayed.
     for entry in committed.iter().filter(|c| c.stage == "after") {
         let name = format!("corpus_{}.bundle", entry.name);
         host.put(&name, &entry.bytes);
+        if let Some(code) = entry.expect.strip_prefix("quarantined ") {
+            let before = host.checksum();
+            let report = host.import(4);
+            let got = &report[&name];
+            assert_eq!(
+                (got.result.as_str(), got.code.as_deref()),
+                ("quarantined", Some(code)),
+                "{name}: {got:?}"
+            );
+            assert_eq!(host.checksum(), before, "{name} changed the inner database");
+            let quarantined = host.dir.path().join("spool/quarantine").join(&name);
+            let replay = host.replay(&quarantined);
+            assert_eq!(
+                (replay.result.as_str(), replay.code.as_deref()),
+                ("quarantined", Some(code)),
+                "{name} replayed: {replay:?}"
+            );
+            assert_eq!(got.rule, replay.rule, "{name} replayed");
+            assert!(quarantined.is_file(), "{name} is back in quarantine");
+            assert_eq!(
+                host.checksum(),
+                before,
+                "{name} replayed changed the database"
+            );
+            continue;
+        }
         let report = host.import(0);
         let got = &report[&name];
         let (result, rejected) = entry
