@@ -2,6 +2,15 @@
 //! each in one transaction with its ledger row) and `return` (the return queue → a signed return
 //! bundle in the outbox).
 //!
+//! A file `import` refuses is quarantined with a reason file whose stable code is one of: the
+//! bundle format's own (`envelope.*`, `header.*`, `bundle.*`, `payload.*`, bundle-format's
+//! SPEC.md §11; a file whose unverified header is unusable is named for its signature when that
+//! does not hold), `file.too-large`, `file.unreadable`, `channel.not-accepted`,
+//! `kind.not-importable`, `chain.fork`, `chain.rollback`, `chain.expired`, `chain.stale`, and
+//! [`recheck::BREAKS_FILING_RULE`] (`record.breaks-filing-rule`: a record breaks a filing rule
+//! the outer intake enforces; see [`crate::recheck`]). Nothing of a quarantined bundle is
+//! applied and no ledger row is written for it.
+//!
 //! Transfer keeps its chain bookkeeping in tables prefixed `transfer_` in the inner database,
 //! created here: every bundle received (with the `previous` link the chain check needs) and
 //! every return bundle sent. They are written in the same transaction as the import or as the
