@@ -87,7 +87,8 @@ pub fn filing(n: u32) -> Filing {
     let person = |name: &str| Person {
         name: name.to_owned(),
         certificate_type: CertificateType::ResidentId,
-        certificate_number: "110101199003074518".to_owned(),
+        // The example printed in GB 11643.
+        certificate_number: "11010519491231002X".to_owned(),
         mobile_phones: vec!["13800138000".to_owned()],
         office_phones: vec!["010-62345678".to_owned()],
         email: "zhaomin@example.cn".to_owned(),
@@ -97,7 +98,7 @@ pub fn filing(n: u32) -> Filing {
             name: format!("杭州远山信息技术有限公司{n}"),
             nature: SubjectNature::Enterprise,
             certificate_type: CertificateType::UnifiedSocialCreditCode,
-            certificate_number: "91330106MA27XK5L3B".to_owned(),
+            certificate_number: "91330106MA27XK5L3M".to_owned(),
             region_code: 330_106,
             address: "浙江省杭州市西湖区文三路90号".to_owned(),
             investor: "杭州远山信息技术有限公司".to_owned(),
@@ -114,8 +115,8 @@ pub fn filing(n: u32) -> Filing {
                 method: AccessMethod::Cloud,
                 server_region_code: 330_106,
                 ip_ranges: vec![IpRange {
-                    first: IpAddr::V4(Ipv4Addr::new(198, 51, 100, 20)),
-                    last: IpAddr::V4(Ipv4Addr::new(198, 51, 100, 21)),
+                    first: IpAddr::V4(Ipv4Addr::new(202, 96, 128, 20)),
+                    last: IpAddr::V4(Ipv4Addr::new(202, 96, 128, 21)),
                 }],
             },
             principal: person("钱进"),
