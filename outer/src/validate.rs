@@ -78,12 +78,24 @@ pub fn region_code(input: &str) -> Result<u32, Rule> {
     let code: u32 = input
         .parse()
         .map_err(|_| rule("region_code.format", "not a number"))?;
+    region_code_number(code)
+}
+
+/// A region code already held as a number (as records carry it): six digits, in one of the 31
+/// provinces with a filing authority. [`region_code`] is this for typed text.
+pub fn region_code_number(code: u32) -> Result<u32, Rule> {
+    if code > 999_999 {
+        return Err(rule(
+            "region_code.format",
+            format!("{code} is not a six-digit region code"),
+        ));
+    }
     if province_prefix(code).is_none() {
         return Err(rule(
             "region_code.province",
             format!(
-                "{input} is not in one of the 31 provinces with a filing authority (first two digits {})",
-                &input[..2]
+                "{code:06} is not in one of the 31 provinces with a filing authority (first two digits {:02})",
+                code / 10_000
             ),
         ));
     }
@@ -96,6 +108,23 @@ pub const MAX_DOMAIN_LEN: usize = 253;
 /// A domain as typed: converted to lower-case punycode (IDNA/UTS 46), checked for a registrable
 /// name under the public suffix list.
 pub fn domain(input: &str) -> Result<String, Rule> {
+    let ascii = domain_ascii(input)?;
+    let known_suffix = psl::suffix(ascii.as_bytes()).is_some_and(|suffix| suffix.is_known());
+    let registrable = psl::domain(ascii.as_bytes()).is_some();
+    if !known_suffix || !registrable {
+        let typed = input.trim().trim_end_matches('.');
+        return Err(rule(
+            "domain.not_registrable",
+            format!("{typed:?} is not a registrable domain under the public suffix list"),
+        ));
+    }
+    Ok(ascii)
+}
+
+/// [`domain`] without the public suffix list: a domain as typed, converted to lower-case
+/// punycode and checked label by label. What a domain must be whatever the list's edition (the
+/// import re-checks this; whether a suffix is registrable depends on when the list was built).
+pub fn domain_ascii(input: &str) -> Result<String, Rule> {
     let typed = input.trim().trim_end_matches('.');
     if typed.is_empty() {
         return Err(rule("domain.empty", "the domain is empty"));
@@ -141,14 +170,6 @@ pub fn domain(input: &str) -> Result<String, Rule> {
                 format!("{typed:?} has an invalid label {label:?}"),
             ));
         }
-    }
-    let known_suffix = psl::suffix(ascii.as_bytes()).is_some_and(|suffix| suffix.is_known());
-    let registrable = psl::domain(ascii.as_bytes()).is_some();
-    if !known_suffix || !registrable {
-        return Err(rule(
-            "domain.not_registrable",
-            format!("{typed:?} is not a registrable domain under the public suffix list"),
-        ));
     }
     Ok(ascii)
 }
@@ -234,29 +255,65 @@ pub fn ip_range(input: &str) -> Result<IpRange, Rule> {
         let addr: IpAddr = input.parse().map_err(|_| bad())?;
         (addr, addr)
     };
+    judge_ip_range(first, last, &Quoted(input))
+}
+
+/// An IP range already parsed (as records carry it): one family, ordered, not too large and
+/// entirely in public address space, by the same rules as [`ip_range`].
+pub fn parsed_ip_range(range: &IpRange) -> Result<(), Rule> {
+    judge_ip_range(range.first, range.last, &ShownRange(range)).map(|_| ())
+}
+
+/// Text shown quoted in a rule's message, as typed.
+struct Quoted<'a>(&'a str);
+
+impl std::fmt::Display for Quoted<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.0)
+    }
+}
+
+/// A parsed range shown as `first-last` in a rule's message.
+struct ShownRange<'a>(&'a IpRange);
+
+impl std::fmt::Display for ShownRange<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "\"{}-{}\"", self.0.first, self.0.last)
+    }
+}
+
+/// The rules of [`ip_range`] after parsing; `input` names the range in messages, which are
+/// only formatted when a rule is broken.
+fn judge_ip_range(
+    first: IpAddr,
+    last: IpAddr,
+    input: &dyn std::fmt::Display,
+) -> Result<IpRange, Rule> {
     let span = match (first, last) {
         (IpAddr::V4(a), IpAddr::V4(b)) => (u128::from(u32::from(a)), u128::from(u32::from(b))),
         (IpAddr::V6(a), IpAddr::V6(b)) => (u128::from(a), u128::from(b)),
         _ => {
             return Err(rule(
                 "ip.mixed_families",
-                format!("{input:?} mixes IPv4 and IPv6"),
+                format!("{input} mixes IPv4 and IPv6"),
             ));
         }
     };
     if span.0 > span.1 {
         return Err(rule(
             "ip.reversed",
-            format!("{input:?}: the first address is above the last"),
+            format!("{input}: the first address is above the last"),
         ));
     }
-    let count = span.1 - span.0 + 1;
+    // Addresses spanned minus one: the whole IPv6 space spans 2^128, one more than u128 holds.
+    let extent = span.1 - span.0;
     let reserved = match first {
         IpAddr::V4(_) => {
-            if count > MAX_V4_RANGE {
+            if extent >= MAX_V4_RANGE {
+                let count = extent + 1;
                 return Err(rule(
                     "ip.range_too_large",
-                    format!("{input:?} spans {count} addresses; at most {MAX_V4_RANGE} per entry"),
+                    format!("{input} spans {count} addresses; at most {MAX_V4_RANGE} per entry"),
                 ));
             }
             RESERVED_V4
@@ -264,10 +321,10 @@ pub fn ip_range(input: &str) -> Result<IpRange, Rule> {
                 .any(|(base, len)| overlaps(span, v4_block(*base, *len)))
         }
         IpAddr::V6(_) => {
-            if count > MAX_V6_RANGE {
+            if extent >= MAX_V6_RANGE {
                 return Err(rule(
                     "ip.range_too_large",
-                    format!("{input:?} spans more than a /32; list the blocks actually used"),
+                    format!("{input} spans more than a /32; list the blocks actually used"),
                 ));
             }
             let global = v6_block(Ipv6Addr::new(0x2000, 0, 0, 0, 0, 0, 0, 0), 3);
@@ -281,7 +338,7 @@ pub fn ip_range(input: &str) -> Result<IpRange, Rule> {
         return Err(rule(
             "ip.not_public",
             format!(
-                "{input:?} lies in private or reserved address space; a public site needs public addresses"
+                "{input} lies in private or reserved address space; a public site needs public addresses"
             ),
         ));
     }
@@ -1118,6 +1175,90 @@ mod tests {
             "ip.range_too_large"
         );
         assert_eq!(ip_range("not an address").unwrap_err().code, "ip.invalid");
+    }
+
+    #[test]
+    fn parsed_ranges_are_judged_like_typed_ones() {
+        for typed in [
+            "202.96.128.86",
+            "202.96.128.10-202.96.128.20",
+            "240e:1:2::/48",
+            "10.1.2.3",
+            "198.51.100.20-198.51.100.21",
+            "::1",
+            "fe80::1",
+            "9.255.255.250-10.0.0.1",
+            "202.96.128.20-202.96.128.10",
+            "202.96.128.1-240e::1",
+            "58.0.0.0-58.255.255.255",
+        ] {
+            let (a, b) = typed.split_once('-').unwrap_or((typed, typed));
+            let range = match typed.parse::<ipnet::IpNet>() {
+                Ok(net) => IpRange {
+                    first: net.network(),
+                    last: net.broadcast(),
+                },
+                Err(_) => IpRange {
+                    first: a.parse().unwrap(),
+                    last: b.parse().unwrap(),
+                },
+            };
+            assert_eq!(
+                parsed_ip_range(&range).map_err(|r| r.code),
+                ip_range(typed).map(|_| ()).map_err(|r| r.code),
+                "{typed}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_whole_address_space_is_refused_not_a_panic() {
+        assert_eq!(ip_range("::/0").unwrap_err().code, "ip.range_too_large");
+        assert_eq!(
+            ip_range("::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff")
+                .unwrap_err()
+                .code,
+            "ip.range_too_large"
+        );
+        assert_eq!(
+            ip_range("0.0.0.0/0").unwrap_err().code,
+            "ip.range_too_large"
+        );
+    }
+
+    #[test]
+    fn region_codes_as_numbers() {
+        assert_eq!(region_code_number(330_106).unwrap(), 330_106);
+        assert_eq!(
+            region_code_number(990_000).unwrap_err().code,
+            "region_code.province"
+        );
+        assert_eq!(
+            region_code_number(12_345).unwrap_err().code,
+            "region_code.province"
+        );
+        assert_eq!(
+            region_code_number(3_301_060).unwrap_err().code,
+            "region_code.format"
+        );
+        assert_eq!(
+            region_code("012345").unwrap_err().code,
+            "region_code.province"
+        );
+    }
+
+    #[test]
+    fn domain_ascii_checks_the_form_but_not_the_suffix_list() {
+        assert_eq!(domain_ascii("WWW.Example.COM.").unwrap(), "www.example.com");
+        assert_eq!(domain_ascii("example.notatld").unwrap(), "example.notatld");
+        assert_eq!(
+            domain_ascii("exa_mple.com").unwrap_err().code,
+            "domain.invalid"
+        );
+        assert_eq!(
+            domain_ascii("1.2.3.4").unwrap_err().code,
+            "domain.ip_literal"
+        );
     }
 
     #[test]

@@ -87,7 +87,8 @@ pub fn filing(n: u32) -> Filing {
     let person = |name: &str| Person {
         name: name.to_owned(),
         certificate_type: CertificateType::ResidentId,
-        certificate_number: "110101199003074518".to_owned(),
+        // The example printed in GB 11643.
+        certificate_number: "11010519491231002X".to_owned(),
         mobile_phones: vec!["13800138000".to_owned()],
         office_phones: vec!["010-62345678".to_owned()],
         email: "zhaomin@example.cn".to_owned(),
@@ -97,7 +98,7 @@ pub fn filing(n: u32) -> Filing {
             name: format!("杭州远山信息技术有限公司{n}"),
             nature: SubjectNature::Enterprise,
             certificate_type: CertificateType::UnifiedSocialCreditCode,
-            certificate_number: "91330106MA27XK5L3B".to_owned(),
+            certificate_number: "91330106MA27XK5L3M".to_owned(),
             region_code: 330_106,
             address: "浙江省杭州市西湖区文三路90号".to_owned(),
             investor: "杭州远山信息技术有限公司".to_owned(),
@@ -114,14 +115,36 @@ pub fn filing(n: u32) -> Filing {
                 method: AccessMethod::Cloud,
                 server_region_code: 330_106,
                 ip_ranges: vec![IpRange {
-                    first: IpAddr::V4(Ipv4Addr::new(198, 51, 100, 20)),
-                    last: IpAddr::V4(Ipv4Addr::new(198, 51, 100, 21)),
+                    first: IpAddr::V4(Ipv4Addr::new(202, 96, 128, 20)),
+                    last: IpAddr::V4(Ipv4Addr::new(202, 96, 128, 21)),
                 }],
             },
             principal: person("钱进"),
         }],
         attachments: vec![],
     }
+}
+
+/// A new filing numbered `n` that the outer intake accepts as it is (check characters right,
+/// domains canonical, public addresses): the base the filing-rule attacks change one field of.
+pub fn accepted_filing(n: u32) -> Filing {
+    let first17 = format!("91330106{:09}", 800_000_000 + n);
+    let check = outer::validate::uscc_check_char(&first17).unwrap_or('0');
+    let mut accepted = filing(n);
+    accepted.subject.certificate_number = format!("{first17}{check}");
+    for person in [
+        &mut accepted.subject.principal,
+        &mut accepted.websites[0].principal,
+    ] {
+        // The example printed in GB 11643.
+        person.certificate_number = "11010519491231002X".to_owned();
+    }
+    let last_octet = u8::try_from(n % 250).unwrap_or(0) + 1;
+    accepted.websites[0].access.ip_ranges = vec![IpRange {
+        first: IpAddr::V4(Ipv4Addr::new(202, 96, 128, last_octet)),
+        last: IpAddr::V4(Ipv4Addr::new(202, 96, 128, last_octet)),
+    }];
+    accepted
 }
 
 /// Submission version 1 of receipt number `n`, filing `filing`.
@@ -209,6 +232,9 @@ pub struct CorpusEntry {
     pub expect: String,
     /// What the attack is.
     pub attack: &'static str,
+    /// For `expect: quarantined record.breaks-filing-rule`: the code of the filing rule the
+    /// quarantine reason must name (`outer::validate`'s, e.g. `ip.not_public`).
+    pub rule: Option<&'static str>,
     /// Which run it belongs to.
     pub stage: Stage,
     /// The file.
@@ -259,6 +285,7 @@ pub fn generate() -> anyhow::Result<Vec<CorpusEntry>> {
             name,
             expect: expect.to_owned(),
             attack,
+            rule: None,
             stage,
             bytes,
         });
@@ -405,8 +432,8 @@ pub fn generate() -> anyhow::Result<Vec<CorpusEntry>> {
         Stage::After,
         edited,
     );
-    // Records a signed bundle may carry but the filing rules refuse: import re-checks them and
-    // answers each with a rejected ack instead of storing it as a filing under review.
+    // Records a signed bundle may carry but the filing rules refuse: the outer intake never
+    // signs them, so import re-checks them and quarantines the whole bundle.
     let mut duplicate_domain = filing(4);
     let again = duplicate_domain.websites[0].domains[0].to_uppercase();
     duplicate_domain.websites[0].domains.push(again);
@@ -419,7 +446,7 @@ pub fn generate() -> anyhow::Result<Vec<CorpusEntry>> {
     unknown_province.subject.region_code = 990_000;
     add(
         "records_break_filing_rules",
-        "expect: applied rejected=bad-ip-range,duplicate-domain,unknown-province",
+        "expect: quarantined record.breaks-filing-rule",
         "a valid bundle whose three submissions list one domain twice, an IP range that runs \
          backwards and a province that does not exist",
         Stage::After,
@@ -440,7 +467,131 @@ pub fn generate() -> anyhow::Result<Vec<CorpusEntry>> {
             ],
         )?,
     );
+    filing_rule_attacks(&mut v, after_e2s1)?;
     Ok(v)
+}
+
+/// One submission of filing `n` with `change` applied to an accepted filing.
+fn broken_submission(n: u32, change: impl FnOnce(&mut Filing)) -> Record {
+    let mut broken = accepted_filing(n);
+    change(&mut broken);
+    submission(n, broken)
+}
+
+/// Signed bundles for the next sequence number whose records each break one filing rule the
+/// outer intake enforces (issue 6): each must be quarantined whole, naming that rule.
+fn filing_rule_attacks(v: &mut Vec<CorpusEntry>, next: Position) -> anyhow::Result<()> {
+    let outer = test_key("outer-bundle");
+    let v4 = |a, b, c, d| IpAddr::V4(Ipv4Addr::new(a, b, c, d));
+    let mut access_change = accepted_filing(106).websites[0].access.clone();
+    access_change.ip_ranges = vec![IpRange {
+        first: v4(192, 168, 10, 1),
+        last: v4(192, 168, 10, 1),
+    }];
+    let access_change_body = Submission::Change {
+        filing_number: "浙ICP备2026000106号".to_owned(),
+        change: bundle_format::records::Change::Access {
+            website_number: "浙ICP备2026000106号-1".to_owned(),
+            access: access_change,
+        },
+    };
+    let access_change = Record::Submission(SubmissionVersion {
+        receipt: "R20261122-H0000106".to_owned(),
+        version: 1,
+        content_hash: content_hash(&access_change_body),
+        submitted_at: CORPUS_CREATED - 600 + 106,
+        submitter: "yuanshan_admin".to_owned(),
+        access_provider: None,
+        body: access_change_body,
+    });
+    let attacks: [(&'static str, &'static str, &'static str, Vec<Record>); 6] = [
+        (
+            "record_private_ip_range",
+            "ip.not_public",
+            "the next bundle, properly signed, whose third submission (after two the intake \
+             accepts) serves its website from the private range 10.20.30.0-10.20.30.255",
+            vec![
+                submission(101, accepted_filing(101)),
+                submission(102, accepted_filing(102)),
+                broken_submission(103, |f| {
+                    f.websites[0].access.ip_ranges[0] = IpRange {
+                        first: v4(10, 20, 30, 0),
+                        last: v4(10, 20, 30, 255),
+                    };
+                }),
+            ],
+        ),
+        (
+            "record_loopback_ipv6",
+            "ip.not_public",
+            "the next bundle, properly signed, whose submission serves its website from the IPv6 \
+             loopback address ::1",
+            vec![broken_submission(104, |f| {
+                let loopback = IpAddr::V6(std::net::Ipv6Addr::LOCALHOST);
+                f.websites[0].access.ip_ranges[0] = IpRange {
+                    first: loopback,
+                    last: loopback,
+                };
+            })],
+        ),
+        (
+            "record_malformed_domain",
+            "domain.invalid",
+            "the next bundle, properly signed, whose submission lists the malformed domain \
+             yuan_shan105.cn",
+            vec![broken_submission(105, |f| {
+                f.websites[0].domains[1] = "yuan_shan105.cn".to_owned();
+            })],
+        ),
+        (
+            "record_bad_credit_code_check_digit",
+            "uscc.check_digit",
+            "the next bundle, properly signed, whose subject's unified social credit code has a \
+             wrong check character",
+            vec![broken_submission(107, |f| {
+                let code = &mut f.subject.certificate_number;
+                let wrong = if code.ends_with('0') { "1" } else { "0" };
+                code.replace_range(17.., wrong);
+            })],
+        ),
+        (
+            "record_bad_resident_id_check_digit",
+            "resident_id.check_digit",
+            "the next bundle, properly signed, whose website principal's resident ID number has \
+             a wrong check digit",
+            vec![broken_submission(108, |f| {
+                f.websites[0].principal.certificate_number = "110105194912310021".to_owned();
+            })],
+        ),
+        (
+            "record_private_ip_in_access_change",
+            "ip.not_public",
+            "the next bundle, properly signed, whose change of a website's access moves it to \
+             the private address 192.168.10.1",
+            vec![access_change],
+        ),
+    ];
+    for (name, rule, attack, records) in attacks {
+        v.push(CorpusEntry {
+            name,
+            expect: format!(
+                "expect: quarantined {}",
+                transfer::recheck::BREAKS_FILING_RULE
+            ),
+            attack,
+            rule: Some(rule),
+            stage: Stage::Attack,
+            bytes: bundle(
+                &outer,
+                Kind::Submissions,
+                next,
+                CORPUS_CREATED,
+                CORPUS_EXPIRES,
+                &records,
+            )?,
+        });
+    }
+    Ok(())
 }
 
 /// `tests/corpus/` in the source tree.
@@ -460,8 +611,12 @@ pub fn sidecar(entry: &CorpusEntry) -> String {
         Stage::Attack => "attack",
         Stage::After => "after",
     };
+    let rule = entry
+        .rule
+        .map(|rule| format!("rule: {rule}\n"))
+        .unwrap_or_default();
     format!(
-        "{}\nattack: {}\nstage: {stage}\n",
+        "{}\nattack: {}\nstage: {stage}\n{rule}",
         entry.expect, entry.attack
     )
 }

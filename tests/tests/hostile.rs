@@ -26,6 +26,8 @@ struct InnerHost {
 struct Outcome {
     result: String,
     code: Option<String>,
+    /// For `record.breaks-filing-rule`: the code of the first filing rule broken.
+    rule: Option<String>,
     outcomes: BTreeMap<String, u64>,
 }
 
@@ -56,8 +58,9 @@ impl InnerHost {
         std::fs::write(self.inbox().join(name), bytes).unwrap();
     }
 
-    /// Runs `sluice-transfer --json import` and returns what it reported per file.
-    fn import(&self, exit: i32) -> BTreeMap<String, Outcome> {
+    /// `sluice-transfer --json` with this host's settings and `args`; checks the exit code
+    /// and returns the JSON it printed.
+    fn run(&self, args: &[&std::ffi::OsStr], exit: i32) -> serde_json::Value {
         let output = Command::new(hostile::workspace_binary("sluice-transfer").unwrap())
             .arg("--json")
             .arg("--spool-dir")
@@ -68,7 +71,7 @@ impl InnerHost {
             .arg(self.database.connection_string())
             .arg("--accept-channel")
             .arg("1")
-            .arg("import")
+            .args(args)
             .env("RUST_LOG", "warn")
             .output()
             .unwrap();
@@ -76,37 +79,28 @@ impl InnerHost {
         assert_eq!(
             output.status.code(),
             Some(exit),
-            "import ended unexpectedly: {}\n{stdout}\n{}",
+            "{args:?} ended unexpectedly: {}\n{stdout}\n{}",
             output.status,
             String::from_utf8_lossy(&output.stderr)
         );
-        let report: serde_json::Value = serde_json::from_str(stdout.trim())
-            .unwrap_or_else(|e| panic!("import printed no JSON report ({e}): {stdout}"));
+        serde_json::from_str(stdout.trim())
+            .unwrap_or_else(|e| panic!("{args:?} printed no JSON report ({e}): {stdout}"))
+    }
+
+    /// Runs `sluice-transfer --json import` and returns what it reported per file.
+    fn import(&self, exit: i32) -> BTreeMap<String, Outcome> {
+        let report = self.run(&["import".as_ref()], exit);
         let mut outcomes = BTreeMap::new();
         for file in report["files"].as_array().unwrap() {
-            // The reason ends with its stable code in parentheses.
-            let code = file["reason"].as_str().map(|reason| {
-                let open = reason.rfind('(').unwrap_or(0);
-                reason[open + 1..].trim_end_matches(')').to_owned()
-            });
-            let counts = file["outcomes"]
-                .as_object()
-                .map(|o| {
-                    o.iter()
-                        .map(|(k, v)| (k.clone(), v.as_u64().unwrap_or(0)))
-                        .collect()
-                })
-                .unwrap_or_default();
-            outcomes.insert(
-                file["file"].as_str().unwrap().to_owned(),
-                Outcome {
-                    result: file["result"].as_str().unwrap().to_owned(),
-                    code,
-                    outcomes: counts,
-                },
-            );
+            outcomes.insert(file["file"].as_str().unwrap().to_owned(), outcome(file));
         }
         outcomes
+    }
+
+    /// Runs `sluice-transfer --json replay FILE` on a quarantined file, which must stay
+    /// quarantined (exit code 4), and returns what it reported.
+    fn replay(&self, file: &Path) -> Outcome {
+        outcome(&self.run(&["replay".as_ref(), file.as_os_str()], 4))
     }
 
     fn checksum(&self) -> Vec<(String, String)> {
@@ -134,6 +128,29 @@ impl InnerHost {
         }
         reasons.sort();
         reasons
+    }
+}
+
+/// One file's entry of an import report.
+fn outcome(file: &serde_json::Value) -> Outcome {
+    // The reason ends with its stable code in parentheses.
+    let code = file["reason"].as_str().map(|reason| {
+        let open = reason.rfind('(').unwrap_or(0);
+        reason[open + 1..].trim_end_matches(')').to_owned()
+    });
+    let counts = file["outcomes"]
+        .as_object()
+        .map(|o| {
+            o.iter()
+                .map(|(k, v)| (k.clone(), v.as_u64().unwrap_or(0)))
+                .collect()
+        })
+        .unwrap_or_default();
+    Outcome {
+        result: file["result"].as_str().unwrap().to_owned(),
+        code,
+        rule: file["filing_rule"]["rule"].as_str().map(str::to_owned),
+        outcomes: counts,
     }
 }
 
@@ -171,6 +188,8 @@ struct Committed {
     name: String,
     expect: String,
     stage: String,
+    /// The filing rule a `record.breaks-filing-rule` quarantine must name; empty if none.
+    rule: String,
     bytes: Vec<u8>,
 }
 
@@ -194,6 +213,7 @@ fn read_committed(dir: &Path) -> Vec<Committed> {
             bytes: std::fs::read(path.with_extension("bundle")).unwrap(),
             expect: field("expect:"),
             stage: field("stage:"),
+            rule: field("rule:"),
             name,
         });
     }
@@ -201,17 +221,60 @@ fn read_committed(dir: &Path) -> Vec<Committed> {
     found
 }
 
-/// How the real import judges a vector that `read_bundle` alone judges otherwise: the import
-/// parses the (unverified, bounded) header first, to order files in the chain and check the
-/// channel, so a damaged header or a header whose lengths disagree with the file is named for
-/// that before the signature is checked. Still refused, with a reason as specific.
-fn import_code_of_vector(name: &str, code: &str) -> String {
-    match name {
-        "wrong_channel_in_header" => "channel.not-accepted".to_owned(),
-        "appended_bytes" | "truncated_bundle" => "header.payload-length-mismatch".to_owned(),
-        "bitflip_in_header" => "header.zero-sequence".to_owned(),
-        _ => code.to_owned(),
+/// The format vectors that `read_bundle` refuses, with the code it refuses each with.
+fn refused_vectors() -> Vec<(String, String, Vec<u8>)> {
+    let mut vectors = Vec::new();
+    for entry in std::fs::read_dir(hostile::vectors_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("expected") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let code = text.lines().next().unwrap().trim_start_matches("expect: ");
+        if code == "accept" {
+            continue;
+        }
+        let stem = path.file_stem().unwrap().to_str().unwrap().to_owned();
+        let bytes = std::fs::read(path.with_extension("bundle")).unwrap();
+        vectors.push((stem, code.to_owned(), bytes));
     }
+    vectors.sort();
+    vectors
+}
+
+/// The import peeks at the unverified header first (to order files and learn the channel); a
+/// header that does not parse or names a channel not accepted here must still be refused for
+/// its signature when the signature does not hold, as `read_bundle` refuses it. Needs no
+/// database: this is the check `import` runs before anything else.
+#[test]
+fn import_names_a_broken_signature_before_an_unverified_header() {
+    let dir = tempfile::tempdir().unwrap();
+    let keyset_path = dir.path().join("keyset");
+    hostile::write_keyset(&keyset_path).unwrap();
+    let keyset = transfer::config::load_keyset(&[keyset_path], hostile::CORPUS_CREATED).unwrap();
+    let vectors = refused_vectors();
+    assert!(
+        vectors.len() >= 40,
+        "the vectors are in bundle-format/tests/vectors/"
+    );
+    let mut wrong = Vec::new();
+    for (name, code, bytes) in &vectors {
+        let got = transfer::examine::verify_bytes(
+            bytes,
+            &keyset,
+            keys::Role::OuterBundle,
+            &[keys::ChannelId(hostile::CHANNEL)],
+            hostile::CORPUS_CREATED,
+        );
+        match got {
+            Err(refusal) if refusal.code == *code => {}
+            other => wrong.push(format!(
+                "{name}: expected {code}, got {:?}",
+                other.map(|_| "accepted").map_err(|r| r.code)
+            )),
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
 #[test]
@@ -238,9 +301,14 @@ fn every_hostile_bundle_is_quarantined_with_its_reason_and_changes_nothing() {
 
     // name → (allowed results, the code a quarantine must carry, if one is fixed)
     let mut expected: BTreeMap<String, (Vec<&str>, Option<String>)> = BTreeMap::new();
+    // name → the filing rule a `record.breaks-filing-rule` quarantine must name
+    let mut rules: BTreeMap<String, String> = BTreeMap::new();
     for entry in committed.iter().filter(|c| c.stage == "attack") {
         let name = format!("corpus_{}.bundle", entry.name);
         host.put(&name, &entry.bytes);
+        if !entry.rule.is_empty() {
+            rules.insert(name.clone(), entry.rule.clone());
+        }
         let expect = match entry.expect.strip_prefix("quarantined ") {
             Some(code) => (vec!["quarantined"], Some(code.to_owned())),
             None => (vec![entry.expect.as_str()], None),
@@ -248,26 +316,10 @@ fn every_hostile_bundle_is_quarantined_with_its_reason_and_changes_nothing() {
         expected.insert(name, (expect.0.into_iter().map(leak).collect(), expect.1));
     }
     let mut vectors = 0;
-    for entry in std::fs::read_dir(hostile::vectors_dir()).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().and_then(|e| e.to_str()) != Some("expected") {
-            continue;
-        }
-        let text = std::fs::read_to_string(&path).unwrap();
-        let code = text.lines().next().unwrap().trim_start_matches("expect: ");
-        if code == "accept" {
-            continue;
-        }
-        let stem = path.file_stem().unwrap().to_str().unwrap();
+    for (stem, code, bytes) in refused_vectors() {
         let name = format!("vector_{stem}.bundle");
-        host.put(
-            &name,
-            &std::fs::read(path.with_extension("bundle")).unwrap(),
-        );
-        expected.insert(
-            name,
-            (vec!["quarantined"], Some(import_code_of_vector(stem, code))),
-        );
+        host.put(&name, &bytes);
+        expected.insert(name, (vec!["quarantined"], Some(code)));
         vectors += 1;
     }
     assert!(
@@ -297,6 +349,8 @@ fn every_hostile_bundle_is_quarantined_with_its_reason_and_changes_nothing() {
         host.put(&name, &small[..length]);
         expected.insert(name, (vec!["quarantined"], None));
     }
+    // Appended bytes become part of the signed message, so the signature no longer holds; the
+    // header's payload length disagreeing with the file is not what the import names.
     for (what, extra) in [
         ("newline", b"\n".to_vec()),
         ("zero_byte", vec![0]),
@@ -307,10 +361,7 @@ fn every_hostile_bundle_is_quarantined_with_its_reason_and_changes_nothing() {
         host.put(&name, &[small.as_slice(), &extra].concat());
         expected.insert(
             name,
-            (
-                vec!["quarantined"],
-                Some("header.payload-length-mismatch".into()),
-            ),
+            (vec!["quarantined"], Some("envelope.bad-signature".into())),
         );
     }
 
@@ -377,6 +428,20 @@ fn every_hostile_bundle_is_quarantined_with_its_reason_and_changes_nothing() {
         }
         *counts.entry(got.result.clone()).or_default() += 1;
     }
+    for (name, rule) in &rules {
+        let got = &report[name];
+        if got.rule.as_deref() != Some(rule.as_str()) {
+            wrong_reason.push(format!("{name}: expected filing rule {rule}, got {got:?}"));
+        }
+        let reason =
+            transfer::spool::read_reason(&host.dir.path().join("spool/quarantine").join(name))
+                .unwrap();
+        assert_eq!(
+            reason.filing_rule.map(|breach| breach.rule).as_deref(),
+            Some(rule.as_str()),
+            "{name}: the reason file names the rule"
+        );
+    }
     assert!(
         wrong_reason.is_empty(),
         "quarantined for another reason than expected:\n{}",
@@ -410,10 +475,37 @@ fn every_hostile_bundle_is_quarantined_with_its_reason_and_changes_nothing() {
     );
 
     // After the attacks: the comment-edited bundle still verifies and imports, and a signed
-    // bundle of records that break the filing rules applies with each record rejected.
+    // bundle of records that break the filing rules is quarantined whole, changes nothing, and
+    // stays quarantined for the same reason when replayed.
     for entry in committed.iter().filter(|c| c.stage == "after") {
         let name = format!("corpus_{}.bundle", entry.name);
         host.put(&name, &entry.bytes);
+        if let Some(code) = entry.expect.strip_prefix("quarantined ") {
+            let before = host.checksum();
+            let report = host.import(4);
+            let got = &report[&name];
+            assert_eq!(
+                (got.result.as_str(), got.code.as_deref()),
+                ("quarantined", Some(code)),
+                "{name}: {got:?}"
+            );
+            assert_eq!(host.checksum(), before, "{name} changed the inner database");
+            let quarantined = host.dir.path().join("spool/quarantine").join(&name);
+            let replay = host.replay(&quarantined);
+            assert_eq!(
+                (replay.result.as_str(), replay.code.as_deref()),
+                ("quarantined", Some(code)),
+                "{name} replayed: {replay:?}"
+            );
+            assert_eq!(got.rule, replay.rule, "{name} replayed");
+            assert!(quarantined.is_file(), "{name} is back in quarantine");
+            assert_eq!(
+                host.checksum(),
+                before,
+                "{name} replayed changed the database"
+            );
+            continue;
+        }
         let report = host.import(0);
         let got = &report[&name];
         let (result, rejected) = entry

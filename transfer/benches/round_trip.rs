@@ -33,11 +33,20 @@ fn person(name: String) -> Person {
     Person {
         name,
         certificate_type: CertificateType::ResidentId,
-        certificate_number: "110105199001011234".to_owned(),
+        // The example printed in GB 11643: import re-checks check characters.
+        certificate_number: "11010519491231002X".to_owned(),
         mobile_phones: vec!["13800138000".to_owned()],
         office_phones: vec!["010-62345678".to_owned()],
         email: "admin@example.cn".to_owned(),
     }
+}
+
+/// A unified social credit code for filing `i` with its check character right (import
+/// re-checks it).
+fn credit_code(i: usize) -> String {
+    let first17 = format!("91110108MA{i:07}");
+    let check = outer::validate::uscc_check_char(&first17).unwrap_or('0');
+    format!("{first17}{check}")
 }
 
 /// Filing `i`: 1-3 websites with 1-5 domains and 1-4 IP addresses each (fixed by `i`).
@@ -78,7 +87,7 @@ fn filing(i: usize, now: i64) -> SubmissionVersion {
             name: format!("测试科技有限公司{i}"),
             nature: SubjectNature::Enterprise,
             certificate_type: CertificateType::UnifiedSocialCreditCode,
-            certificate_number: format!("91110108MA{i:08}"),
+            certificate_number: credit_code(i),
             region_code: 110_108,
             address: "北京市海淀区中关村大街1号".to_owned(),
             investor: format!("测试科技有限公司{i}"),

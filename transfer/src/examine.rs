@@ -25,6 +25,9 @@ pub struct Refusal {
     pub header: Option<Box<Header>>,
     /// The bundle id, if the envelope opened.
     pub id: Option<BundleId>,
+    /// For [`crate::recheck::BREAKS_FILING_RULE`]: the first record and field that break a
+    /// filing rule, and how many more do.
+    pub filing_rule: Option<Box<crate::recheck::FilingRuleBreach>>,
 }
 
 impl Refusal {
@@ -45,10 +48,17 @@ impl Refusal {
             bundle_id: self.id.map(|id| id.to_string()),
             channel: self.header.as_ref().map(|h| h.channel.0),
             sequence: self.header.as_ref().map(|h| h.sequence),
+            filing_rule: self.filing_rule.as_deref().cloned(),
         };
         let placed = crate::spool::quarantine(&spool.quarantine, path, &reason)?;
+        let breach = self.filing_rule.as_deref();
         tracing::warn!(target: "sluice::audit", event = "bundle.quarantined", file = %name,
-            code = %self.code, to = %placed.display(), "quarantined: {}", self.reason);
+            code = %self.code, to = %placed.display(),
+            record = breach.map(|b| b.record as u64), receipt = breach.map(|b| b.receipt.as_str()),
+            version = breach.map(|b| b.version), field = breach.map(|b| b.field.as_str()),
+            rule = breach.map(|b| b.rule.as_str()),
+            other_breaches = breach.map(|b| b.other_breaches as u64),
+            "quarantined: {}", self.reason);
         Ok(reason)
     }
 
@@ -64,6 +74,7 @@ impl Refusal {
             reason: error.to_string(),
             header,
             id,
+            filing_rule: None,
         }
     }
 
@@ -77,6 +88,7 @@ impl Refusal {
             reason: error.to_string(),
             header: None,
             id: None,
+            filing_rule: None,
         }
     }
 }
@@ -126,6 +138,12 @@ pub fn signer_role_for(kind: Kind, channel_role: Role) -> Role {
 
 /// Verifies a file completely: signature by a key the keyset allows for `role` on the header's
 /// channel at `at`, the channel being one of `channels`, the header, and every record.
+///
+/// The header is peeked at first, unverified, to learn its channel. When that header is
+/// unusable (it does not parse, or names a channel not accepted here) the refusal still comes
+/// from the signature if the signature does not hold: a tampered file is named as tampered, not
+/// for whatever its altered header happens to say. The header's own reason is given only for a
+/// file whose signature is valid.
 pub fn verify_bytes(
     file: &[u8],
     keys: &dyn KeyLookup,
@@ -133,9 +151,12 @@ pub fn verify_bytes(
     channels: &[ChannelId],
     at: i64,
 ) -> Result<VerifiedBundle, Refusal> {
-    let (header, id) = peek(file)?;
+    let (header, id) = match peek(file) {
+        Ok(peeked) => peeked,
+        Err(unverified) => return Err(signature_first(file, keys, role, channels, at, unverified)),
+    };
     if !channels.contains(&header.channel) {
-        return Err(Refusal {
+        let not_accepted = Refusal {
             code: "channel.not-accepted".into(),
             reason: format!(
                 "bundle names channel {}, this host accepts channels {}",
@@ -144,7 +165,26 @@ pub fn verify_bytes(
             ),
             header: Some(Box::new(header)),
             id: Some(id),
-        });
+            filing_rule: None,
+        };
+        // Signed by a key of that channel: the channel really is one this host does not take.
+        let signed_for_its_channel =
+            bundle_format::envelope::open(file, MAX_FILE_BYTES).is_ok_and(|envelope| {
+                envelope
+                    .verify(keys, role, Some(header.channel), at)
+                    .is_ok()
+            });
+        if signed_for_its_channel {
+            return Err(not_accepted);
+        }
+        return Err(signature_first(
+            file,
+            keys,
+            role,
+            channels,
+            at,
+            not_accepted,
+        ));
     }
     let expect = Expectation {
         role,
@@ -153,6 +193,50 @@ pub fn verify_bytes(
     };
     bundle_format::read_bundle(file, keys, &expect, &ReadLimits::default())
         .map_err(|e| Refusal::from_bundle(&e, Some(header), Some(id)))
+}
+
+/// The refusal for a file whose unverified header is unusable (`unverified` says why): verified
+/// as if it had arrived on each accepted channel in turn, the first channel whose key's
+/// signature holds decides (what the signed bytes say is wrong with them); if none does, the
+/// envelope's reason, a signature that does not match preferred to a key refused.
+fn signature_first(
+    file: &[u8],
+    keys: &dyn KeyLookup,
+    role: Role,
+    channels: &[ChannelId],
+    at: i64,
+    unverified: Refusal,
+) -> Refusal {
+    let mut envelope_refusal: Option<BundleError> = None;
+    for &channel in channels {
+        let expect = Expectation { role, channel, at };
+        match bundle_format::read_bundle(file, keys, &expect, &ReadLimits::default()) {
+            // Cannot happen for a header that failed to parse or names another channel; the
+            // unverified reason is still true.
+            Ok(_) => return unverified,
+            Err(error @ BundleError::Envelope(_)) => {
+                let bad_signature = matches!(
+                    error,
+                    BundleError::Envelope(
+                        bundle_format::envelope::EnvelopeError::BadSignature { .. }
+                    )
+                );
+                if envelope_refusal.is_none() || bad_signature {
+                    envelope_refusal = Some(error);
+                }
+                if bad_signature {
+                    break;
+                }
+            }
+            Err(signed) => {
+                return Refusal::from_bundle(&signed, unverified.header.map(|h| *h), unverified.id);
+            }
+        }
+    }
+    match envelope_refusal {
+        Some(error) => Refusal::from_bundle(&error, unverified.header.map(|h| *h), unverified.id),
+        None => unverified,
+    }
 }
 
 fn join(channels: &[ChannelId]) -> String {
@@ -330,6 +414,7 @@ pub fn verify_path(path: &Path, keyset: &Keyset, at: i64) -> Verification {
                 reason: format!("key {} is not in the keyset", envelope.key_id),
                 header: Some(Box::new(header)),
                 id: Some(BundleId::of_message(envelope.message)),
+                filing_rule: None,
             })?;
         let role = signer_role_for(header.kind, role);
         let verified = verify_bytes(&file, keyset, role, &[header.channel], at)?;

@@ -2,6 +2,15 @@
 //! each in one transaction with its ledger row) and `return` (the return queue → a signed return
 //! bundle in the outbox).
 //!
+//! A file `import` refuses is quarantined with a reason file whose stable code is one of: the
+//! bundle format's own (`envelope.*`, `header.*`, `bundle.*`, `payload.*`, bundle-format's
+//! SPEC.md §11; a file whose unverified header is unusable is named for its signature when that
+//! does not hold), `file.too-large`, `file.unreadable`, `channel.not-accepted`,
+//! `kind.not-importable`, `chain.fork`, `chain.rollback`, `chain.expired`, `chain.stale`, and
+//! [`recheck::BREAKS_FILING_RULE`] (`record.breaks-filing-rule`: a record breaks a filing rule
+//! the outer intake enforces; see [`crate::recheck`]). Nothing of a quarantined bundle is
+//! applied and no ledger row is written for it.
+//!
 //! Transfer keeps its chain bookkeeping in tables prefixed `transfer_` in the inner database,
 //! created here: every bundle received (with the `previous` link the chain check needs) and
 //! every return bundle sent. They are written in the same transaction as the import or as the
@@ -17,6 +26,7 @@ use postgres::{Client, NoTls, Transaction};
 
 use crate::examine::{self, Refusal};
 use crate::outer_side::chain_refusal;
+use crate::recheck;
 use crate::spool::{self, Spool, SpoolError};
 
 /// Why an inner-side operation failed (its transaction was rolled back).
@@ -112,6 +122,9 @@ pub struct ImportFileReport {
     pub gap: Option<(u64, u64)>,
     /// Why it was quarantined.
     pub reason: Option<String>,
+    /// For `record.breaks-filing-rule`: the first record and field that break a filing rule.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filing_rule: Option<crate::recheck::FilingRuleBreach>,
     /// For a duplicate: return bundles published again because the outer side evidently
     /// lacks their acks.
     pub returns_resent: Vec<String>,
@@ -257,9 +270,22 @@ pub fn import_file(
             ),
             header: Some(Box::new(header)),
             id: Some(verified.id),
+            filing_rule: None,
         };
         return quarantined(spool, path, &name, refusal, settings.now, file_report);
     }
+    let submissions: Vec<SubmissionVersion> = verified
+        .records
+        .into_iter()
+        .filter_map(|record| match record {
+            Record::Submission(version) => Some(version),
+            _ => None,
+        })
+        .collect();
+    // Judged before the transaction (no lock held while it runs), acted on after the chain
+    // verdict: a bundle imported before is still a duplicate, and a fork or rollback is named
+    // for what it is.
+    let breach = recheck::recheck(&submissions).err();
 
     let mut tx = client.transaction().map_err(db("starting a transaction"))?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&TRANSFER_LOCK])
@@ -277,6 +303,22 @@ pub fn import_file(
             ours: claimed,
             theirs: verified.id,
         };
+    }
+    if let Some(breach) = breach
+        && matches!(
+            verdict,
+            Verdict::Next | Verdict::NewEpoch { .. } | Verdict::Gap { .. }
+        )
+    {
+        drop(tx);
+        let refusal = Refusal {
+            code: recheck::BREAKS_FILING_RULE.into(),
+            reason: breach.to_string(),
+            header: Some(Box::new(header)),
+            id: Some(verified.id),
+            filing_rule: Some(breach),
+        };
+        return quarantined(spool, path, &name, refusal, settings.now, file_report);
     }
     match &verdict {
         Verdict::Duplicate => {
@@ -327,14 +369,6 @@ pub fn import_file(
         }
     }
 
-    let submissions: Vec<SubmissionVersion> = verified
-        .records
-        .into_iter()
-        .filter_map(|record| match record {
-            Record::Submission(version) => Some(version),
-            _ => None,
-        })
-        .collect();
     let incoming = inner::import::IncomingBundle {
         bundle_id: verified.id.0,
         channel: header.channel.0,
@@ -359,6 +393,7 @@ pub fn import_file(
                 ),
                 header: Some(Box::new(header)),
                 id: Some(verified.id),
+                filing_rule: None,
             };
             return quarantined(spool, path, &name, refusal, settings.now, file_report);
         }
@@ -414,6 +449,7 @@ fn quarantined(
     file_report.channel = reason.channel;
     file_report.sequence = reason.sequence;
     file_report.reason = Some(refusal.summary());
+    file_report.filing_rule = refusal.filing_rule.map(|breach| *breach);
     Ok(file_report)
 }
 

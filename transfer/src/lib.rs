@@ -14,4 +14,5 @@ pub mod exit;
 pub mod failpoint;
 pub mod inner_side;
 pub mod outer_side;
+pub mod recheck;
 pub mod spool;

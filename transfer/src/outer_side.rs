@@ -958,6 +958,7 @@ pub fn chain_refusal(verdict: &Verdict, header: Header, id: BundleId) -> Refusal
         reason,
         header: Some(Box::new(header)),
         id: Some(id),
+        filing_rule: None,
     }
 }
 

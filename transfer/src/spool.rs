@@ -296,6 +296,9 @@ pub struct QuarantineReason {
     pub channel: Option<u32>,
     /// The sequence number its header names, if it parsed (unverified).
     pub sequence: Option<u64>,
+    /// For `record.breaks-filing-rule`: the first record and field that break a filing rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filing_rule: Option<crate::recheck::FilingRuleBreach>,
 }
 
 /// Moves `path` into the quarantine directory with its reason file written first, so a
@@ -440,6 +443,7 @@ mod tests {
             bundle_id: None,
             channel: Some(1),
             sequence: Some(2),
+            filing_rule: None,
         };
         let mut placed = Vec::new();
         for _ in 0..2 {

@@ -8,6 +8,15 @@ use crate::Global;
 /// Verify, chain-check and apply every bundle in the inbox to PostgreSQL, each in one
 /// transaction with its ledger row; archive what was applied or seen before, quarantine the
 /// rest with a reason file. Needs: inner_database_url, keyset, accept_channels, spool_dir.
+///
+/// Quarantine codes: the bundle format's own (envelope.*, header.*, bundle.*, payload.*; see
+/// bundle-format/SPEC.md section 11), file.too-large, file.unreadable, channel.not-accepted,
+/// kind.not-importable, chain.fork, chain.rollback, chain.expired, chain.stale, and
+/// record.breaks-filing-rule: a verified submissions bundle with a record that breaks a filing
+/// rule the outer intake enforces (a malformed or non-canonical domain, a domain listed twice,
+/// a private or reserved IP range, a wrong check character in a certificate number, an unknown
+/// province, a malformed home URL); nothing of it is applied, and the reason names the first
+/// record, receipt, version, field and rule.
 #[derive(Debug, clap::Args)]
 pub struct Args {}
 
