@@ -360,6 +360,7 @@ fn write_csv(dir: &Path, tables: &[Table]) -> std::io::Result<String> {
 fn run_apply(submissions: &[SubmissionVersion]) -> Duration {
     let db = TestDatabase::with_schema().expect("benchmark database");
     let mut client = db.connect().expect("connect");
+    inner::import::configure_session(&mut client).expect("session settings");
     let started = Instant::now();
     let mut tx = client.transaction().expect("begin");
     let report = apply_bundle(

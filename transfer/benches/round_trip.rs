@@ -249,6 +249,7 @@ fn main() {
     // The import's floor: apply_bundle alone on the same records, in bundles of the same size.
     let floor_db = inner::testing::TestDatabase::with_schema().expect("PostgreSQL");
     let mut floor_client = floor_db.connect().expect("connect");
+    inner::import::configure_session(&mut floor_client).expect("session settings");
     let floor_started = Instant::now();
     for (k, chunk) in all_records.chunks(50_000).enumerate() {
         let mut tx = floor_client.transaction().unwrap();

@@ -88,6 +88,7 @@ pub fn connect(url: &str) -> Result<Client, InnerError> {
 
 /// Applies the inner migrations (transfer's tables among them) on an open connection.
 pub fn prepare(client: &mut Client) -> Result<(), InnerError> {
+    inner::import::configure_session(client).map_err(InnerError::Apply)?;
     inner::schema::migrate(client)?;
     Ok(())
 }
