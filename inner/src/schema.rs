@@ -31,6 +31,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "transfer",
         sql: include_str!("../migrations/0002_transfer.sql"),
     },
+    Migration {
+        version: 3,
+        name: "transfer keysets",
+        sql: include_str!("../migrations/0003_transfer_keysets.sql"),
+    },
 ];
 
 /// Key of the advisory lock migrations run under (an arbitrary constant: "sluice-i").

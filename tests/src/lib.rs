@@ -17,7 +17,7 @@ use transfer::demo::{self, DemoKeys, InnerSide, OuterSide};
 pub struct Appliance {
     /// Keys and keyset.
     pub keys: DemoKeys,
-    /// The keyset, checked.
+    /// Version 1 of the keyset, checked (each host's trusted keysets are in its `keysets`).
     pub keyset: Keyset,
     /// Outer hosts, one per channel.
     pub outers: Vec<OuterSide>,
@@ -95,15 +95,14 @@ impl Appliance {
         Ok(())
     }
 
-    /// Imports at the inner host.
+    /// Imports at the inner host, with the keysets it trusts.
     pub fn import(&mut self) -> anyhow::Result<transfer::inner_side::ImportReport> {
-        let keyset = self.keyset.clone();
-        self.inner.import(&keyset)
+        self.inner.import()
     }
 
-    /// Applies at outer host `i`.
-    pub fn apply(&self, i: usize) -> anyhow::Result<transfer::outer_side::ApplyReport> {
-        self.outers[i].apply(&self.keyset)
+    /// Applies at outer host `i`, with the keysets it trusts.
+    pub fn apply(&mut self, i: usize) -> anyhow::Result<transfer::outer_side::ApplyReport> {
+        self.outers[i].apply()
     }
 
     /// Approves every receipt awaiting review; returns the filing numbers assigned.

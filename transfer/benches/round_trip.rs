@@ -152,6 +152,7 @@ fn main() {
     let now = demo::now();
     let keys = demo::generate_keys(&dir.path().join("keys"), &[1], 100, now).expect("keys");
     let keyset = keys.load_keyset(now).expect("keyset");
+    let mut keysets = transfer::keysets::KeysetStore::with_keyset(keyset.clone(), None);
     let outer_key = SecretKey::read_file(keys.outer_key(ChannelId(1)).unwrap(), None).unwrap();
     let return_key = SecretKey::read_file(&keys.inner_return, None).unwrap();
 
@@ -285,7 +286,7 @@ fn main() {
             channels: vec![ChannelId(1)],
             now,
         };
-        inner_side::import(&mut client, &inner_spool, &keyset, &settings).expect("import")
+        inner_side::import(&mut client, &inner_spool, &mut keysets, &settings).expect("import")
     });
     assert_eq!(import.count("applied"), export.written.len());
     let import_seconds = steps.last().unwrap().seconds;
@@ -313,7 +314,7 @@ fn main() {
             return_channel: ChannelId(100),
             now,
         };
-        outer_side::apply(&host, &outer_spool, &keyset, &settings).expect("apply")
+        outer_side::apply(&host, &outer_spool, &mut keysets, &settings).expect("apply")
     });
     let deleted: usize = applied.files.iter().map(|f| f.payloads_deleted).sum();
     assert_eq!(deleted, n);

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use keys::{ChannelId, Keyset, KeysetFile, SecretKey};
 
+use crate::keysets::KeysetStore;
 use crate::spool::Spool;
 
 /// Largest configuration file read.
@@ -76,6 +77,9 @@ pub enum ConfigError {
         #[source]
         source: Box<keys::KeysetError>,
     },
+    /// The trusted keysets (configured chain and installed versions) could not be loaded.
+    #[error(transparent)]
+    Keysets(#[from] crate::keysets::KeysetStoreError),
 }
 
 /// Every setting, as read from the file (each optional; commands check what they need).
@@ -91,6 +95,9 @@ pub struct Config {
     /// are trusted.
     #[serde(default)]
     pub keyset: Vec<PathBuf>,
+    /// Where keyset versions received across the gap (or published here) are installed, one
+    /// file per version (`keyset-N.txt`); default `keysets/` in the spool directory.
+    pub keyset_dir: Option<PathBuf>,
     /// Outer host: the intake's SQLite database.
     pub outer_database: Option<PathBuf>,
     /// Outer host: the channel its submissions bundles travel on.
@@ -154,9 +161,34 @@ impl Config {
         })
     }
 
-    /// Loads and checks the keyset chain at time `at`.
+    /// Loads and checks the trusted keyset at time `at`: the configured chain and every
+    /// version installed above it in the keyset directory. The newest is returned.
     pub fn keyset(&self, at: i64) -> Result<Keyset, ConfigError> {
-        load_keyset(&self.keyset, at)
+        Ok(self.keysets(at)?.current().clone())
+    }
+
+    /// The keyset directory: `keyset_dir`, or `keysets/` in the spool directory; `None` when
+    /// neither is set (only the configured chain is trusted, and nothing can be installed).
+    pub fn keyset_dir(&self) -> Option<PathBuf> {
+        self.keyset_dir
+            .clone()
+            .or_else(|| self.spool_dir.as_ref().map(|dir| dir.join("keysets")))
+    }
+
+    /// Loads the trusted keysets at time `at`: the configured chain, then every version
+    /// installed in the keyset directory, each checked on top of the one before.
+    pub fn keysets(&self, at: i64) -> Result<KeysetStore, ConfigError> {
+        if self.keyset.is_empty() {
+            return Err(ConfigError::Missing {
+                setting: "keyset",
+                flag: "--keyset (SLUICE_KEYSET)",
+            });
+        }
+        Ok(KeysetStore::load(
+            &self.keyset,
+            self.keyset_dir().as_deref(),
+            at,
+        )?)
     }
 
     /// The outer SQLite database.

@@ -11,10 +11,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
-use keys::{ChannelId, KeyEntry, KeyLookup, Keyset, KeysetDocument, KeysetFile, Role, SecretKey};
+use keys::{ChannelId, KeyEntry, Keyset, KeysetDocument, KeysetFile, Role, SecretKey};
 use serde_json::{Value, json};
 
 use crate::inner_side::{self, ImportSettings, ReturnSettings};
+use crate::keysets::KeysetStore;
 use crate::outer_side::{self, ApplySettings, ExportSettings, OuterHost};
 use crate::spool::Spool;
 
@@ -51,6 +52,16 @@ impl DemoKeys {
     pub fn load_keyset(&self, at: i64) -> anyhow::Result<Keyset> {
         Ok(crate::config::load_keyset(
             std::slice::from_ref(&self.keyset),
+            at,
+        )?)
+    }
+
+    /// The keysets a host trusts whose keyset directory is `dir`: version 1 from these keys,
+    /// then whatever was installed in `dir`, checked at `at`.
+    pub fn keyset_store(&self, dir: &Path, at: i64) -> anyhow::Result<KeysetStore> {
+        Ok(KeysetStore::load(
+            std::slice::from_ref(&self.keyset),
+            Some(dir),
             at,
         )?)
     }
@@ -543,6 +554,8 @@ pub struct OuterSide {
     pub channel: ChannelId,
     /// Its signing key.
     pub key: SecretKey,
+    /// The keysets it trusts (installed versions in `keysets/` beside the spool).
+    pub keysets: KeysetStore,
 }
 
 impl OuterSide {
@@ -555,12 +568,14 @@ impl OuterSide {
         let spool = Spool::under(&dir.join("spool"));
         spool.create_all()?;
         let key = SecretKey::read_file(keys.outer_key(channel)?, None)?;
+        let keysets = keys.keyset_store(&dir.join("keysets"), now())?;
         Ok(OuterSide {
             node,
             host,
             spool,
             channel,
             key,
+            keysets,
         })
     }
 
@@ -586,14 +601,41 @@ impl OuterSide {
         )?)
     }
 
-    /// Runs `apply` now.
-    pub fn apply(&self, keys: &dyn KeyLookup) -> anyhow::Result<outer_side::ApplyReport> {
+    /// Runs `apply` now, with the keysets this host trusts.
+    pub fn apply(&mut self) -> anyhow::Result<outer_side::ApplyReport> {
         let settings = ApplySettings {
             channel: self.channel,
             return_channel: ChannelId(DEMO_RETURN_CHANNEL),
             now: now(),
         };
-        Ok(outer_side::apply(&self.host, &self.spool, keys, &settings)?)
+        Ok(outer_side::apply(
+            &self.host,
+            &self.spool,
+            &mut self.keysets,
+            &settings,
+        )?)
+    }
+
+    /// Runs `publish-keyset` now with the keyset file `file` (its bytes).
+    pub fn publish_keyset(
+        &mut self,
+        file: &[u8],
+    ) -> anyhow::Result<outer_side::PublishKeysetReport> {
+        let settings = ExportSettings {
+            channel: self.channel,
+            validity_seconds: crate::config::DEFAULT_VALIDITY_SECONDS,
+            resend_after_seconds: crate::config::DEFAULT_RESEND_AFTER_SECONDS,
+            records_per_bundle: crate::config::DEFAULT_RECORDS_PER_BUNDLE,
+            now: now(),
+        };
+        Ok(outer_side::publish_keyset(
+            &self.host,
+            &self.spool,
+            &self.key,
+            &settings,
+            &mut self.keysets,
+            file,
+        )?)
     }
 }
 
@@ -609,6 +651,8 @@ pub struct InnerSide {
     pub cert_key: SecretKey,
     /// Channels accepted.
     pub channels: Vec<ChannelId>,
+    /// The keysets it trusts (installed versions in `keysets/` beside the spool).
+    pub keysets: KeysetStore,
 }
 
 impl InnerSide {
@@ -628,11 +672,12 @@ impl InnerSide {
             key: SecretKey::read_file(&keys.inner_return, None)?,
             cert_key: SecretKey::read_file(&keys.inner_cert, None)?,
             channels,
+            keysets: keys.keyset_store(&dir.join("keysets"), now())?,
         })
     }
 
-    /// Runs `import` now.
-    pub fn import(&mut self, keys: &dyn KeyLookup) -> anyhow::Result<inner_side::ImportReport> {
+    /// Runs `import` now, with the keysets this host trusts.
+    pub fn import(&mut self) -> anyhow::Result<inner_side::ImportReport> {
         let settings = ImportSettings {
             channels: self.channels.clone(),
             now: now(),
@@ -640,19 +685,29 @@ impl InnerSide {
         Ok(inner_side::import(
             &mut self.client,
             &self.spool,
-            keys,
+            &mut self.keysets,
             &settings,
+        )?)
+    }
+
+    /// Runs `publish-keyset` now with the keyset file `file` (its bytes).
+    pub fn publish_keyset(
+        &mut self,
+        file: &[u8],
+    ) -> anyhow::Result<inner_side::PublishKeysetReport> {
+        Ok(inner_side::publish_keyset(
+            &mut self.client,
+            &self.spool,
+            &self.key,
+            &return_settings(),
+            &mut self.keysets,
+            file,
         )?)
     }
 
     /// Runs `return` now.
     pub fn write_return(&mut self) -> anyhow::Result<inner_side::ReturnReport> {
-        let settings = ReturnSettings {
-            channel: ChannelId(DEMO_RETURN_CHANNEL),
-            validity_seconds: crate::config::DEFAULT_VALIDITY_SECONDS,
-            max_entries: crate::config::DEFAULT_RETURN_ENTRIES,
-            now: now(),
-        };
+        let settings = return_settings();
         Ok(inner_side::write_return(
             &mut self.client,
             &self.spool,
@@ -704,6 +759,15 @@ impl InnerSide {
         )?;
         tx.commit()?;
         Ok(())
+    }
+}
+
+fn return_settings() -> ReturnSettings {
+    ReturnSettings {
+        channel: ChannelId(DEMO_RETURN_CHANNEL),
+        validity_seconds: crate::config::DEFAULT_VALIDITY_SECONDS,
+        max_entries: crate::config::DEFAULT_RETURN_ENTRIES,
+        now: now(),
     }
 }
 
@@ -771,7 +835,6 @@ pub fn run(
         DEMO_RETURN_CHANNEL,
         now(),
     )?;
-    let keyset = keys.load_keyset(now())?;
 
     progress("starting PostgreSQL and the outer intake service on loopback");
     let throwaway;
@@ -782,7 +845,7 @@ pub fn run(
             throwaway.connection_string()
         }
     };
-    let outer = OuterSide::start(&dir.join("outer"), ChannelId(DEMO_CHANNEL), &keys)?;
+    let mut outer = OuterSide::start(&dir.join("outer"), ChannelId(DEMO_CHANNEL), &keys)?;
     let mut inner = InnerSide::start(
         &dir.join("inner"),
         &url,
@@ -812,7 +875,7 @@ pub fn run(
     outer
         .node
         .edit(&receipts[0], &new_filing(1, "企业展示门户网站"))?;
-    summary.bundles_imported += inner.import(&keyset)?.count("applied");
+    summary.bundles_imported += inner.import()?.count("applied");
 
     progress("review: approve some, return others to their submitters");
     let waiting = inner.awaiting_review()?;
@@ -830,7 +893,7 @@ pub fn run(
     progress("return, carry back, apply");
     inner.write_return()?;
     carry(&inner.spool, &medium, &outer.spool)?;
-    let applied = outer.apply(&keyset)?;
+    let applied = outer.apply()?;
     summary.returns_applied += applied.count("applied");
     summary.payloads_deleted += applied
         .files
@@ -841,11 +904,11 @@ pub fn run(
     progress("second round: the edit goes out, is approved, and comes back");
     summary.bundles_exported += outer.export()?.written.len();
     carry(&outer.spool, &medium, &inner.spool)?;
-    summary.bundles_imported += inner.import(&keyset)?.count("applied");
+    summary.bundles_imported += inner.import()?.count("applied");
     inner.approve(&receipts[0])?;
     inner.write_return()?;
     carry(&inner.spool, &medium, &outer.spool)?;
-    let applied = outer.apply(&keyset)?;
+    let applied = outer.apply()?;
     summary.returns_applied += applied.count("applied");
     summary.payloads_deleted += applied
         .files

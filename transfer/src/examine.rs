@@ -9,7 +9,9 @@ use bundle_format::bundle::{MAX_FILE_BYTES, peek_unverified};
 use bundle_format::header::HEADER_V1_BYTES;
 use bundle_format::records::Record;
 use bundle_format::{BundleError, BundleId, Expectation, Header, Kind, ReadLimits, VerifiedBundle};
-use keys::{ChannelId, KeyId, KeyLookup, Keyset, Role};
+use keys::{ChannelId, KeyId, KeyLookup, KeysetFile, Role};
+
+use crate::keysets::{KeysetStore, KeysetSummary, Offer};
 
 use crate::spool::{self, SpoolError};
 
@@ -239,6 +241,43 @@ fn signature_first(
     }
 }
 
+/// Whether a refusal says the signer's key is revoked, expired or no longer listed: what a
+/// bundle signed before a key rotation meets when it is delivered again afterwards.
+pub fn signer_refused_since(refusal: &Refusal) -> bool {
+    matches!(
+        refusal.code.as_str(),
+        "envelope.key-revoked" | "envelope.key-expired" | "envelope.key-unknown"
+    )
+}
+
+/// Verifies a file as of the time its header says it was created, with each trusted keyset
+/// version from the newest down. Only for a bundle whose id the receiver's ledger already
+/// holds (it was verified when it was applied): a copy delivered again after its signer was
+/// revoked is then recognised as the duplicate it is, and the signature is still checked
+/// against the key the keyset gave that signer. Never use it to accept anything new.
+pub fn verify_recorded(
+    file: &[u8],
+    keysets: &KeysetStore,
+    role: Role,
+    channels: &[ChannelId],
+) -> Result<VerifiedBundle, Refusal> {
+    let (header, _) = peek(file)?;
+    let mut last = None;
+    for keyset in keysets.newest_first() {
+        match verify_bytes(file, keyset, role, channels, header.created) {
+            Ok(verified) => return Ok(verified),
+            Err(refusal) => last = Some(refusal),
+        }
+    }
+    Err(last.unwrap_or_else(|| Refusal {
+        code: "key.unknown".into(),
+        reason: "no keyset is trusted".into(),
+        header: Some(Box::new(header)),
+        id: None,
+        filing_rule: None,
+    }))
+}
+
 fn join(channels: &[ChannelId]) -> String {
     let names: Vec<String> = channels.iter().map(ToString::to_string).collect();
     names.join(", ")
@@ -298,6 +337,26 @@ pub struct Inspection {
     pub records: BTreeMap<String, usize>,
     /// Why the payload did not decode, if it did not.
     pub payload_problem: Option<String>,
+    /// For a keyset bundle: the keyset it carries (version, threshold, keys, who signed it),
+    /// unverified.
+    pub keyset: Option<KeysetSummary>,
+    /// For a keyset bundle whose keyset does not parse: why.
+    pub keyset_problem: Option<String>,
+}
+
+/// The keyset a keyset bundle's records carry, described, or why it does not parse; nothing for
+/// other records.
+fn carried_keyset(records: &[Record]) -> (Option<KeysetSummary>, Option<String>) {
+    let Some(document) = records.iter().find_map(|record| match record {
+        Record::Keyset(keyset) => Some(&keyset.document),
+        _ => None,
+    }) else {
+        return (None, None);
+    };
+    match KeysetFile::parse(document) {
+        Ok(file) => (Some(KeysetSummary::of(&file)), None),
+        Err(error) => (None, Some(format!("{error} (keyset.malformed)"))),
+    }
 }
 
 /// Describes a file without verifying its signature (say so when showing it). Records are
@@ -316,6 +375,7 @@ pub fn inspect(file: &[u8]) -> Result<(Inspection, Vec<Record>), Refusal> {
     for record in &records {
         *counts.entry(record.kind_name().to_owned()).or_insert(0) += 1;
     }
+    let (keyset, keyset_problem) = carried_keyset(&records);
     Ok((
         Inspection {
             bundle_id: id.to_string(),
@@ -333,6 +393,8 @@ pub fn inspect(file: &[u8]) -> Result<(Inspection, Vec<Record>), Refusal> {
             content_bytes: header.content_length,
             records: counts,
             payload_problem: problem,
+            keyset,
+            keyset_problem,
         },
         records,
     ))
@@ -380,12 +442,19 @@ pub struct Verification {
     pub code: Option<String>,
     /// Refusal reason, when not ok.
     pub reason: Option<String>,
+    /// For a keyset bundle: the keyset it carries.
+    pub keyset: Option<KeysetSummary>,
+    /// For a keyset bundle: what receiving it would do here, judged against the keyset trusted
+    /// now: `next version: would be installed`, `already trusted`, or the refusal and its code.
+    pub keyset_judgement: Option<String>,
 }
 
-/// Verifies one file against a keyset at `at`, on whatever channel its header names (the
-/// keyset decides whether the signer may sign for it). The signer's role is the one the keyset
-/// gives its key; the kind must allow it.
-pub fn verify_path(path: &Path, keyset: &Keyset, at: i64) -> Verification {
+/// Verifies one file against the current keyset of `keysets` at `at`, on whatever channel its
+/// header names (the keyset decides whether the signer may sign for it). The signer's role is
+/// the one the keyset gives its key; the kind must allow it. A keyset bundle's keyset is also
+/// judged as the receiving side would judge it.
+pub fn verify_path(path: &Path, keysets: &KeysetStore, at: i64) -> Verification {
+    let keyset = keysets.current();
     let mut result = Verification {
         file: path.display().to_string(),
         ok: false,
@@ -401,6 +470,8 @@ pub fn verify_path(path: &Path, keyset: &Keyset, at: i64) -> Verification {
         records: BTreeMap::new(),
         code: None,
         reason: None,
+        keyset: None,
+        keyset_judgement: None,
     };
     let outcome = read_file(path).and_then(|file| {
         let (envelope, header) = peek_unverified(&file, &ReadLimits::default())
@@ -438,6 +509,23 @@ pub fn verify_path(path: &Path, keyset: &Keyset, at: i64) -> Verification {
                     .records
                     .entry(record.kind_name().to_owned())
                     .or_insert(0) += 1;
+            }
+            if header.kind == Kind::Keyset {
+                result.keyset = carried_keyset(&verified.records).0;
+                result.keyset_judgement = Some(
+                    match crate::keysets::judge_carried(keysets, &verified.records, at) {
+                        Ok((Offer::Next(_), _)) => format!(
+                            "next version: would be installed on top of version {}",
+                            keysets.version()
+                        ),
+                        Ok((Offer::AlreadyTrusted { version }, _)) => {
+                            format!(
+                                "version {version} is trusted already: receiving it changes nothing"
+                            )
+                        }
+                        Err(refusal) => format!("{} ({})", refusal.reason, refusal.code),
+                    },
+                );
             }
         }
         Err(refusal) => {

@@ -1,6 +1,7 @@
-//! The inner host's half: `import` (verified submissions and heartbeat bundles → PostgreSQL,
-//! each in one transaction with its ledger row) and `return` (the return queue → a signed return
-//! bundle in the outbox).
+//! The inner host's half: `import` (verified submissions, heartbeat and keyset bundles →
+//! PostgreSQL, each in one transaction with its ledger row), `return` (the return queue → a
+//! signed return bundle in the outbox) and `publish-keyset` (a new keyset version → a keyset
+//! bundle on the return channel).
 //!
 //! A file `import` refuses is quarantined with a reason file whose stable code is one of: the
 //! bundle format's own (`envelope.*`, `header.*`, `bundle.*`, `payload.*`, bundle-format's
@@ -8,23 +9,27 @@
 //! does not hold), `file.too-large`, `file.unreadable`, `channel.not-accepted`,
 //! `kind.not-importable`, `chain.fork`, `chain.rollback`, `chain.expired`, `chain.stale`, and
 //! [`recheck::BREAKS_FILING_RULE`] (`record.breaks-filing-rule`: a record breaks a filing rule
-//! the outer intake enforces; see [`crate::recheck`]). Nothing of a quarantined bundle is
-//! applied and no ledger row is written for it.
+//! the outer intake enforces; see [`crate::recheck`]), and for a keyset bundle whose keyset is
+//! not installed `keyset.not-next-version`, `keyset.threshold-not-met`, `keyset.bad-signature`,
+//! `keyset.key-reused`, `keyset.revocation-withdrawn`, `keyset.version-conflict`,
+//! `keyset.malformed` (see [`crate::keysets`]). Nothing of a quarantined bundle is applied and
+//! no ledger row is written for it.
 //!
-//! Transfer keeps its chain bookkeeping in tables prefixed `transfer_` in the inner database,
-//! created here: every bundle received (with the `previous` link the chain check needs) and
-//! every return bundle sent. They are written in the same transaction as the import or as the
-//! marking of the return entries sent.
+//! Transfer keeps its chain bookkeeping in tables prefixed `transfer_` in the inner database
+//! (created by the inner migrations): every bundle received (with the `previous` link the chain
+//! check needs), every return bundle sent, and every keyset version installed. They are written
+//! in the same transaction as the import or as the marking of the return entries sent.
 
 use std::path::Path;
 
 use bundle_format::chain::{self, ChannelState, Verdict};
 use bundle_format::records::{Record, SubmissionVersion};
 use bundle_format::{BundleId, BundleWriter, Header, Kind, SealedBundle, WriterConfig};
-use keys::{ChannelId, KeyLookup, Role, Signer};
+use keys::{ChannelId, Role, Signer};
 use postgres::{Client, NoTls, Transaction};
 
 use crate::examine::{self, Refusal};
+use crate::keysets::{KeysetReceipt, KeysetStore, Offer};
 use crate::outer_side::chain_refusal;
 use crate::recheck;
 use crate::spool::{self, Spool, SpoolError};
@@ -57,6 +62,23 @@ pub enum InnerError {
     /// Writing a bundle failed.
     #[error("writing a return bundle: {0}")]
     Write(#[from] bundle_format::WriteError),
+    /// The trusted keysets could not be brought up to date or a version not installed.
+    #[error(transparent)]
+    Keysets(#[from] crate::keysets::KeysetStoreError),
+    /// A keyset file given to `publish-keyset` is not the next version.
+    #[error("{} ({})", .0.reason, .0.code)]
+    KeysetRefused(crate::keysets::KeysetRefusal),
+    /// A keyset file given to `publish-keyset` is trusted here already and was published.
+    #[error(
+        "keyset version {version} is trusted here already ({detail}); nothing to publish. \
+         Bundles not acknowledged are sent again on their own"
+    )]
+    NothingToPublish {
+        /// The version.
+        version: u64,
+        /// How this host came to trust it.
+        detail: String,
+    },
 }
 
 fn db(step: &'static str) -> impl FnOnce(postgres::Error) -> InnerError {
@@ -129,6 +151,8 @@ pub struct ImportFileReport {
     /// For a duplicate: return bundles published again because the outer side evidently
     /// lacks their acks.
     pub returns_resent: Vec<String>,
+    /// For a keyset bundle: the version it carried and whether it was installed.
+    pub keyset: Option<KeysetReceipt>,
 }
 
 /// What one `import` run did.
@@ -145,35 +169,95 @@ impl ImportReport {
     }
 }
 
-/// Imports every bundle in the inbox, in chain order.
+/// Imports every bundle in the inbox, in chain order. Bundles are verified with the newest
+/// version in `keysets`; a keyset bundle that carries the next version installs it there, and
+/// the bundles after it in the same run are verified with that version.
 pub fn import(
     client: &mut Client,
     spool: &Spool,
-    keys: &dyn KeyLookup,
+    keysets: &mut KeysetStore,
     settings: &ImportSettings,
 ) -> Result<ImportReport, InnerError> {
-    import_with_progress(client, spool, keys, settings, &mut |_, _| {})
+    import_with_progress(client, spool, keysets, settings, &mut |_, _| {})
 }
 
 /// [`import`], calling `progress(done, total)` after each file.
 pub fn import_with_progress(
     client: &mut Client,
     spool: &Spool,
-    keys: &dyn KeyLookup,
+    keysets: &mut KeysetStore,
     settings: &ImportSettings,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<ImportReport, InnerError> {
     spool.create_all()?;
+    install_recorded_keysets(client, keysets, settings.now)?;
     let mut report = ImportReport::default();
     let files = examine::in_chain_order(spool::list_bundles(&spool.inbox)?);
     let total = files.len();
     for (done, path) in files.iter().enumerate() {
         report
             .files
-            .push(import_file(client, spool, keys, settings, path)?);
+            .push(import_file(client, spool, keysets, settings, path)?);
         progress(done + 1, total);
     }
     Ok(report)
+}
+
+/// Writes the keyset versions this database records as installed but the keyset directory
+/// lacks (a run killed after its commit and before writing the file) and trusts them from now
+/// on; returns the versions written. Import, replay and `publish-keyset` call it before they
+/// judge anything.
+pub fn install_recorded_keysets(
+    client: &mut Client,
+    keysets: &mut KeysetStore,
+    now: i64,
+) -> Result<Vec<u64>, InnerError> {
+    let trusted = i64_of(keysets.version());
+    let recorded: Vec<(u64, Vec<u8>)> = client
+        .query(
+            "SELECT version, file FROM transfer_keysets WHERE version > $1 ORDER BY version",
+            &[&trusted],
+        )
+        .map_err(db("reading the installed keysets"))?
+        .iter()
+        .map(|row| (row.get::<_, i64>(0).unsigned_abs(), row.get(1)))
+        .collect();
+    let written = keysets.install_recorded(&recorded, now)?;
+    for version in &written {
+        tracing::warn!(target: "sluice::audit", event = "keyset.installed", new_version = version,
+            how = "recovered", "installed keyset version {version} from the database record \
+            (the run that received it stopped before writing the file)");
+    }
+    Ok(written)
+}
+
+fn record_keyset(
+    tx: &mut Transaction<'_>,
+    version: u64,
+    file: &[u8],
+    origin: &str,
+    bundle: Option<(&BundleId, ChannelId, u64)>,
+    now: i64,
+) -> Result<(), InnerError> {
+    let id: Option<&[u8]> = bundle.map(|(id, _, _)| &id.0[..]);
+    let channel = bundle.map(|(_, channel, _)| i64::from(channel.0));
+    let sequence = bundle.map(|(_, _, sequence)| i64_of(sequence));
+    tx.execute(
+        "INSERT INTO transfer_keysets (version, file, origin, bundle_id, channel, sequence,
+                                       recorded_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        &[
+            &i64_of(version),
+            &file,
+            &origin,
+            &id,
+            &channel,
+            &sequence,
+            &now,
+        ],
+    )
+    .map_err(db("recording the installed keyset"))?;
+    Ok(())
 }
 
 fn channel_state(
@@ -229,10 +313,12 @@ fn channel_state(
 }
 
 /// Verifies, judges and imports one file from wherever it is, then archives or quarantines it.
+/// A keyset bundle's keyset is judged against the current version of `keysets` and, if it is
+/// the next one, recorded with the bundle's ledger row and installed after the commit.
 pub fn import_file(
     client: &mut Client,
     spool: &Spool,
-    keys: &dyn KeyLookup,
+    keysets: &mut KeysetStore,
     settings: &ImportSettings,
     path: &Path,
 ) -> Result<ImportFileReport, InnerError> {
@@ -244,29 +330,39 @@ pub fn import_file(
         file: name.clone(),
         ..ImportFileReport::default()
     };
-    let verified = examine::read_file(path).and_then(|bytes| {
-        examine::verify_bytes(
-            &bytes,
-            keys,
-            Role::OuterBundle,
-            &settings.channels,
-            settings.now,
-        )
-    });
+    let bytes = match examine::read_file(path) {
+        Ok(bytes) => bytes,
+        Err(refusal) => return quarantined(spool, path, &name, refusal, settings.now, file_report),
+    };
+    let verified = examine::verify_bytes(
+        &bytes,
+        keysets.current(),
+        Role::OuterBundle,
+        &settings.channels,
+        settings.now,
+    );
     let verified = match verified {
         Ok(verified) => verified,
-        Err(refusal) => return quarantined(spool, path, &name, refusal, settings.now, file_report),
+        Err(refusal) => match imported_before(client, &bytes, &refusal, keysets, settings)? {
+            Some(verified) => verified,
+            None => {
+                return quarantined(spool, path, &name, refusal, settings.now, file_report);
+            }
+        },
     };
     let header = verified.header;
     file_report.bundle_id = Some(verified.id.to_string());
     file_report.kind = Some(header.kind.to_string());
     file_report.channel = Some(header.channel.0);
     file_report.sequence = Some(header.sequence);
-    if !matches!(header.kind, Kind::Submissions | Kind::Heartbeat) {
+    if !matches!(
+        header.kind,
+        Kind::Submissions | Kind::Heartbeat | Kind::Keyset
+    ) {
         let refusal = Refusal {
             code: "kind.not-importable".into(),
             reason: format!(
-                "a {} bundle cannot be imported here; keyset updates are installed with sluice-keys",
+                "a {} bundle cannot be imported here; it belongs on the outer host",
                 header.kind
             ),
             header: Some(Box::new(header)),
@@ -275,6 +371,9 @@ pub fn import_file(
         };
         return quarantined(spool, path, &name, refusal, settings.now, file_report);
     }
+    // A keyset bundle's keyset is judged here too and acted on after the chain verdict, like
+    // the re-check.
+    let offer = keyset_offer(keysets, &verified.records, header.kind, settings.now);
     let submissions: Vec<SubmissionVersion> = verified
         .records
         .into_iter()
@@ -321,6 +420,30 @@ pub fn import_file(
         };
         return quarantined(spool, path, &name, refusal, settings.now, file_report);
     }
+    // A keyset that would not be installed quarantines its bundle, which then takes no place
+    // in the chain (the sender's next bundle reports the gap, operators see the reason); an
+    // accepted one is recorded with the ledger row below.
+    let offer = match offer {
+        Ok(offer) => offer,
+        Err(refusal)
+            if matches!(
+                verdict,
+                Verdict::Next | Verdict::NewEpoch { .. } | Verdict::Gap { .. }
+            ) =>
+        {
+            drop(tx);
+            let refusal = Refusal {
+                code: refusal.code.into(),
+                reason: refusal.reason,
+                header: Some(Box::new(header)),
+                id: Some(verified.id),
+                filing_rule: None,
+            };
+            return quarantined(spool, path, &name, refusal, settings.now, file_report);
+        }
+        // Any other verdict is acted on below without the keyset.
+        Err(_) => None,
+    };
     match &verdict {
         Verdict::Duplicate => {
             // The outer side sends a bundle again only while it has no ack for it: the return
@@ -418,8 +541,21 @@ pub fn import_file(
         ],
     )
     .map_err(db("recording the bundle in the chain ledger"))?;
+    if let Some((Offer::Next(next), file)) = &offer {
+        record_keyset(
+            &mut tx,
+            next.version(),
+            file,
+            "received",
+            Some((&verified.id, header.channel, header.sequence)),
+            settings.now,
+        )?;
+    }
     tx.commit().map_err(db("committing the import"))?;
     crate::failpoint::hit("import.after-commit");
+    if let Some((offer, _)) = offer {
+        file_report.keyset = Some(crate::keysets::install_offer(keysets, offer, &verified.id)?);
+    }
     for ack in &applied.outcomes {
         *file_report
             .outcomes
@@ -434,6 +570,52 @@ pub fn import_file(
         outcomes = ?file_report.outcomes, "imported bundle");
     file_report.result = "applied".into();
     Ok(file_report)
+}
+
+/// A bundle refused because its signer was revoked (or expired, or dropped) since, that the
+/// chain ledger holds already: verified as of its creation, so the chain check sees the
+/// duplicate it is (and sends the return bundles the outer side evidently lacks) instead of
+/// quarantining an applied bundle. This is what a resend of a bundle signed before a key
+/// rotation, or a run stopped after importing a keyset bundle, meets.
+fn imported_before(
+    client: &mut Client,
+    bytes: &[u8],
+    refusal: &Refusal,
+    keysets: &KeysetStore,
+    settings: &ImportSettings,
+) -> Result<Option<bundle_format::VerifiedBundle>, InnerError> {
+    let Some(id) = refusal
+        .id
+        .filter(|_| examine::signer_refused_since(refusal))
+    else {
+        return Ok(None);
+    };
+    let id: &[u8] = &id.0;
+    let known = client
+        .query_opt(
+            "SELECT 1 FROM transfer_inbound WHERE bundle_id = $1",
+            &[&id],
+        )
+        .map_err(db("looking up the chain ledger"))?
+        .is_some();
+    if !known {
+        return Ok(None);
+    }
+    Ok(examine::verify_recorded(bytes, keysets, Role::OuterBundle, &settings.channels).ok())
+}
+
+/// For a keyset bundle, what its keyset is to `keysets` and the keyset file it carries; `None`
+/// for other kinds.
+fn keyset_offer(
+    keysets: &KeysetStore,
+    records: &[Record],
+    kind: Kind,
+    now: i64,
+) -> Result<Option<(Offer, Vec<u8>)>, crate::keysets::KeysetRefusal> {
+    if kind != Kind::Keyset {
+        return Ok(None);
+    }
+    crate::keysets::judge_carried(keysets, records, now).map(Some)
 }
 
 fn quarantined(
@@ -528,27 +710,8 @@ fn write_one_return(
     )
     .unwrap_or_default();
     let channel = i64::from(settings.channel.0);
-    let last = tx
-        .query_opt(
-            "SELECT epoch, sequence, bundle_id, reports FROM transfer_return_sent
-             WHERE channel = $1 ORDER BY epoch DESC, sequence DESC LIMIT 1",
-            &[&channel],
-        )
-        .map_err(db("reading the return chain"))?;
-    let (epoch, next_sequence, previous, last_reports) = match &last {
-        Some(row) => {
-            let epoch: i64 = row.get(0);
-            let sequence: i64 = row.get(1);
-            let reports: Vec<u8> = row.get(3);
-            (
-                epoch.unsigned_abs(),
-                sequence.unsigned_abs().saturating_add(1),
-                id_of(row.get(2)),
-                Some(reports),
-            )
-        }
-        None => (1, 1, BundleId::ZERO, None),
-    };
+    let (epoch, next_sequence, previous, last_reports) =
+        return_position(&mut tx, settings.channel)?;
     if pending.entries.is_empty() && last_reports.as_deref() == Some(&reports_encoded[..]) {
         return Ok(0);
     }
@@ -645,6 +808,221 @@ fn write_one_return(
             "published return bundle");
     }
     Ok(pending.entries.len())
+}
+
+/// Where the next return bundle goes on `channel`: epoch, sequence, the id before it, and the
+/// sequence reports the last one carried (`None` before the first).
+fn return_position(
+    tx: &mut Transaction<'_>,
+    channel: ChannelId,
+) -> Result<(u64, u64, BundleId, Option<Vec<u8>>), InnerError> {
+    let last = tx
+        .query_opt(
+            "SELECT epoch, sequence, bundle_id, reports FROM transfer_return_sent
+             WHERE channel = $1 ORDER BY epoch DESC, sequence DESC LIMIT 1",
+            &[&i64::from(channel.0)],
+        )
+        .map_err(db("reading the return chain"))?;
+    Ok(match &last {
+        Some(row) => {
+            let epoch: i64 = row.get(0);
+            let sequence: i64 = row.get(1);
+            let reports: Vec<u8> = row.get(3);
+            (
+                epoch.unsigned_abs(),
+                sequence.unsigned_abs().saturating_add(1),
+                id_of(row.get(2)),
+                Some(reports),
+            )
+        }
+        None => (1, 1, BundleId::ZERO, None),
+    })
+}
+
+/// The keyset versions this database records as installed, oldest first.
+pub fn recorded_keysets(
+    client: &mut Client,
+) -> Result<Vec<crate::keysets::RecordedKeyset>, InnerError> {
+    Ok(client
+        .query(
+            "SELECT version, origin, channel, sequence, recorded_at FROM transfer_keysets
+             ORDER BY version",
+            &[],
+        )
+        .map_err(db("reading the installed keysets"))?
+        .iter()
+        .map(|row| crate::keysets::RecordedKeyset {
+            version: row.get::<_, i64>(0).unsigned_abs(),
+            origin: row.get(1),
+            channel: row
+                .get::<_, Option<i64>>(2)
+                .and_then(|c| u32::try_from(c).ok()),
+            sequence: row.get::<_, Option<i64>>(3).map(i64::unsigned_abs),
+            recorded_at: row.get(4),
+            acknowledged: None,
+        })
+        .collect())
+}
+
+/// What `publish-keyset` did.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PublishKeysetReport {
+    /// The version published, the version trusted before, and what installing it here changed.
+    pub keyset: KeysetReceipt,
+    /// The keyset bundle, as published in the outbox.
+    pub bundle: crate::outer_side::BundleSummary,
+}
+
+/// Publishes a keyset file that security staff signed (`sluice-keys keyset sign`) as a keyset
+/// bundle on the return channel, next in its sequence and signed like every return bundle, and
+/// installs it here too. The file must be exactly the next version of the keyset trusted here
+/// ([`keys::Keyset::accept_next`]). The bundle is kept in the retained outbox and published
+/// again with the other return bundles when the outer side shows it lacks them.
+///
+/// The version is recorded in the database and installed before the bundle is written; a run
+/// stopped in between is finished by running the same command again.
+pub fn publish_keyset(
+    client: &mut Client,
+    spool: &Spool,
+    signer: &dyn Signer,
+    settings: &ReturnSettings,
+    keysets: &mut KeysetStore,
+    file: &[u8],
+) -> Result<PublishKeysetReport, InnerError> {
+    spool.create_all()?;
+    install_recorded_keysets(client, keysets, settings.now)?;
+    let offer = keysets
+        .judge(file, settings.now)
+        .map_err(InnerError::KeysetRefused)?;
+    let mut receipt = KeysetReceipt::of(&offer, keysets);
+    match offer {
+        Offer::Next(next) => {
+            let mut tx = client.transaction().map_err(db("starting a transaction"))?;
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&TRANSFER_LOCK])
+                .map_err(db("taking the transfer lock"))?;
+            record_keyset(
+                &mut tx,
+                next.version(),
+                file,
+                "published",
+                None,
+                settings.now,
+            )?;
+            tx.commit().map_err(db("recording the keyset"))?;
+            let written = keysets.install(*next)?;
+            receipt.file = written.map(|p| p.display().to_string());
+            receipt.audit(None, "published");
+        }
+        Offer::AlreadyTrusted { version } => {
+            // Only a publication stopped after installing and before writing its bundle may go
+            // on; anything else is trusted here already and needs no second bundle.
+            let row = client
+                .query_opt(
+                    "SELECT origin, bundle_id FROM transfer_keysets WHERE version = $1",
+                    &[&i64_of(version)],
+                )
+                .map_err(db("reading the installed keysets"))?;
+            let unpublished = row.as_ref().is_some_and(|row| {
+                row.get::<_, String>(0) == "published" && row.get::<_, Option<Vec<u8>>>(1).is_none()
+            });
+            if !unpublished {
+                let detail = match row {
+                    Some(row) if row.get::<_, String>(0) == "published" => {
+                        "published in an earlier keyset bundle".to_owned()
+                    }
+                    Some(_) => "received across the gap".to_owned(),
+                    None => "configured or installed by hand".to_owned(),
+                };
+                return Err(InnerError::NothingToPublish { version, detail });
+            }
+        }
+    }
+
+    let mut tx = client.transaction().map_err(db("starting a transaction"))?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&TRANSFER_LOCK])
+        .map_err(db("taking the transfer lock"))?;
+    let (epoch, next_sequence, previous, last_reports) =
+        return_position(&mut tx, settings.channel)?;
+    let config = WriterConfig {
+        kind: Kind::Keyset,
+        channel: settings.channel,
+        epoch,
+        next_sequence,
+        previous,
+        created: settings.now,
+        expires: settings.now.saturating_add(settings.validity_seconds),
+        part_content_bytes: bundle_format::bundle::DEFAULT_PART_CONTENT_BYTES,
+        part_records: 1,
+    };
+    let mut names: Vec<String> = Vec::new();
+    let retained = spool.retained.clone();
+    let sink = |sealed: &SealedBundle<'_>| -> std::io::Result<()> {
+        let name = spool::bundle_file_name(&sealed.header, &sealed.id);
+        spool::write_atomic(&retained, &name, |f| sealed.write_to(f))
+            .map_err(std::io::Error::other)?;
+        names.push(name);
+        Ok(())
+    };
+    let mut writer = BundleWriter::new(signer, config, sink)?;
+    writer.push(&Record::Keyset(bundle_format::records::KeysetRecord {
+        document: file.to_vec(),
+    }))?;
+    let written = writer.finish()?;
+    let (Some(bundle), Some(name)) = (written.first(), names.first()) else {
+        return Err(InnerError::Write(bundle_format::WriteError::MissingKeyset));
+    };
+    let id: &[u8] = &bundle.id.0;
+    // The keyset bundle carries no sequence reports; keep the last ones, so the next return
+    // run sends its reports only if they changed (none sent yet: an empty value, never equal).
+    let reports = last_reports.unwrap_or_default();
+    let stored = tx
+        .execute(
+            "INSERT INTO transfer_return_sent (bundle_id, channel, epoch, sequence, file_name,
+                                               entries, reports, created)
+             VALUES ($1, $2, $3, $4, $5, 0, $6, $7)",
+            &[
+                &id,
+                &i64::from(settings.channel.0),
+                &i64_of(epoch),
+                &i64_of(bundle.header.sequence),
+                name,
+                &reports,
+                &settings.now,
+            ],
+        )
+        .and_then(|_| {
+            tx.execute(
+                "UPDATE transfer_keysets SET bundle_id = $2, channel = $3, sequence = $4
+                 WHERE version = $1",
+                &[
+                    &i64_of(receipt.version),
+                    &id,
+                    &i64::from(settings.channel.0),
+                    &i64_of(bundle.header.sequence),
+                ],
+            )
+        });
+    if let Err(error) = stored.and_then(|_| tx.commit()) {
+        spool::remove_durable(&spool.retained.join(name))?;
+        return Err(InnerError::Database {
+            step: "recording the keyset bundle",
+            source: error,
+        });
+    }
+    publish_recorded(client, spool, settings.now)?;
+    tracing::info!(target: "sluice::audit", event = "bundle.returned", kind = "keyset",
+        bundle = %bundle.id, sequence = bundle.header.sequence, keyset_version = receipt.version,
+        file = %name, "published keyset bundle");
+    Ok(PublishKeysetReport {
+        keyset: receipt,
+        bundle: crate::outer_side::BundleSummary {
+            bundle_id: bundle.id.to_string(),
+            kind: Kind::Keyset.as_str().into(),
+            sequence: bundle.header.sequence,
+            records: bundle.records,
+            file: name.clone(),
+        },
+    })
 }
 
 /// Publishes every recorded return bundle not yet in the outbox; returns how many.

@@ -13,6 +13,7 @@ pub mod examine;
 pub mod exit;
 pub mod failpoint;
 pub mod inner_side;
+pub mod keysets;
 pub mod outer_side;
 pub mod recheck;
 pub mod spool;

@@ -43,6 +43,10 @@ pub struct Global {
         value_delimiter = ','
     )]
     keyset: Vec<PathBuf>,
+    /// Where keyset versions received across the gap are installed (default: keysets/ in the
+    /// spool directory).
+    #[arg(long, env = "SLUICE_KEYSET_DIR", global = true)]
+    keyset_dir: Option<PathBuf>,
     /// Outer host: the intake's SQLite database.
     #[arg(long, env = "SLUICE_OUTER_DATABASE", global = true)]
     outer_database: Option<PathBuf>,
@@ -81,6 +85,9 @@ impl Global {
         if !self.keyset.is_empty() {
             config.keyset = self.keyset.clone();
         }
+        if let Some(dir) = &self.keyset_dir {
+            config.keyset_dir = Some(dir.clone());
+        }
         if let Some(db) = &self.outer_database {
             config.outer_database = Some(db.clone());
         }
@@ -112,6 +119,7 @@ enum Command {
     #[command(name = "return")]
     Return(cmd::returns::Args),
     Apply(cmd::apply::Args),
+    PublishKeyset(cmd::publish_keyset::Args),
     Replay(cmd::replay::Args),
     Status(cmd::status::Args),
     Carry(cmd::carry::Args),
@@ -140,6 +148,7 @@ fn main() -> ExitCode {
         Command::Import(args) => cmd::import::run(&cli.global, args),
         Command::Return(args) => cmd::returns::run(&cli.global, args),
         Command::Apply(args) => cmd::apply::run(&cli.global, args),
+        Command::PublishKeyset(args) => cmd::publish_keyset::run(&cli.global, args),
         Command::Replay(args) => cmd::replay::run(&cli.global, args),
         Command::Status(args) => cmd::status::run(&cli.global, args),
         Command::Carry(args) => cmd::carry::run(&cli.global, args),

@@ -1,11 +1,13 @@
 //! The outer host's half: `export` (submission versions → signed bundles in the outbox, kept in
-//! the retained outbox until acknowledged) and `apply` (verified return bundles → the SQLite
+//! the retained outbox until acknowledged), `apply` (verified return bundles → the SQLite
 //! store: acks delete exactly the acknowledged versions' payloads, statuses, certificates, and
-//! re-publication of whatever the inner side reports missing).
+//! re-publication of whatever the inner side reports missing; keyset bundles install the next
+//! keyset version) and `publish-keyset` (a new keyset version → a keyset bundle on the
+//! submissions channel).
 //!
 //! Transfer keeps its own bookkeeping in the outer SQLite file, in tables prefixed `transfer_`
-//! created here: the send state of the submissions channel, the retained outbox index and the
-//! return-channel ledger. Export records a bundle and marks its versions in transit in one
+//! created here: the send state of the submissions channel, the retained outbox index, the
+//! return-channel ledger and the keyset versions installed. Export records a bundle and marks its versions in transit in one
 //! transaction; the file is written to the retained outbox before that transaction and published
 //! to the outbox after it, so a crash leaves either no trace of the bundle (an orphan file in
 //! `retained/` that the next run removes) or a recorded bundle the next run publishes.
@@ -16,11 +18,12 @@ use std::path::Path;
 use bundle_format::chain::{self, ChannelState, Verdict};
 use bundle_format::records::Record;
 use bundle_format::{BundleId, BundleWriter, Header, Kind, SealedBundle, WriterConfig};
-use keys::{ChannelId, KeyLookup, Role, Signer};
+use keys::{ChannelId, Role, Signer};
 use outer::store::{self, AckEffect, PendingVersion, Store, StoreError};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::examine::{self, Refusal};
+use crate::keysets::{KeysetReceipt, KeysetStore, Offer};
 use crate::spool::{self, Spool, SpoolError};
 
 /// Why an outer-side operation failed (nothing was half-applied).
@@ -52,6 +55,23 @@ pub enum OuterError {
     /// The async runtime for the store could not start.
     #[error("starting the store runtime: {0}")]
     Runtime(#[source] std::io::Error),
+    /// The trusted keysets could not be brought up to date or a version not installed.
+    #[error(transparent)]
+    Keysets(#[from] crate::keysets::KeysetStoreError),
+    /// A keyset file given to `publish-keyset` is not the next version.
+    #[error("{} ({})", .0.reason, .0.code)]
+    KeysetRefused(crate::keysets::KeysetRefusal),
+    /// A keyset file given to `publish-keyset` is trusted here already and was published.
+    #[error(
+        "keyset version {version} is trusted here already ({detail}); nothing to publish. \
+         Bundles not acknowledged are sent again on their own"
+    )]
+    NothingToPublish {
+        /// The version.
+        version: u64,
+        /// How this host came to trust it.
+        detail: String,
+    },
 }
 
 fn db(operation: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
@@ -225,6 +245,7 @@ pub fn export_with_progress(
             signer,
             settings,
             Kind::Submissions,
+            &[],
             versions,
             &mut report,
         )?;
@@ -237,6 +258,7 @@ pub fn export_with_progress(
             signer,
             settings,
             Kind::Heartbeat,
+            &[],
             Vec::new(),
             &mut report,
         )?;
@@ -389,12 +411,16 @@ struct Written {
     records: usize,
 }
 
+/// Writes `leading` records (a keyset bundle's keyset) and then `versions` into bundles of
+/// `kind`, records them and marks the versions in transit in one transaction, and publishes them.
+#[allow(clippy::too_many_arguments)] // each is one thing the bundle needs; a struct would only rename them
 fn write_bundle(
     host: &OuterHost,
     spool: &Spool,
     signer: &dyn Signer,
     settings: &ExportSettings,
     kind: Kind,
+    leading: &[Record],
     versions: Vec<PendingVersion>,
     report: &mut ExportReport,
 ) -> Result<(), OuterError> {
@@ -421,6 +447,9 @@ fn write_bundle(
         Ok(())
     };
     let mut writer = BundleWriter::new(signer, config, sink)?;
+    for record in leading {
+        writer.push(record)?;
+    }
     // Which bundle (by sequence) each version went into, in runs: the writer fills one bundle
     // before it starts the next.
     let mut placed: Vec<(u64, Vec<(String, u32)>)> = Vec::new();
@@ -553,6 +582,195 @@ fn write_bundle(
     Ok(())
 }
 
+/// Writes the keyset versions this store records as installed but the keyset directory lacks
+/// (a run killed after its commit and before writing the file) and trusts them from now on;
+/// returns the versions written. Apply, replay and `publish-keyset` call it before they judge
+/// anything.
+pub fn install_recorded_keysets(
+    host: &OuterHost,
+    keysets: &mut KeysetStore,
+    now: i64,
+) -> Result<Vec<u64>, OuterError> {
+    let trusted = i64_of(keysets.version());
+    let recorded: Vec<(u64, Vec<u8>)> = host.store.read_blocking(|conn| {
+        let mut stmt = conn
+            .prepare(
+                "SELECT version, file FROM transfer_keysets WHERE version > ?1 ORDER BY version",
+            )
+            .map_err(db("reading the installed keysets"))?;
+        stmt.query_map([trusted], |row| Ok((u64_of(row.get(0)?), row.get(1)?)))
+            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+            .map_err(db("reading the installed keysets"))
+    })?;
+    let written = keysets.install_recorded(&recorded, now)?;
+    for version in &written {
+        tracing::warn!(target: "sluice::audit", event = "keyset.installed", new_version = version,
+            how = "recovered", "installed keyset version {version} from the database record \
+            (the run that received it stopped before writing the file)");
+    }
+    Ok(written)
+}
+
+fn record_keyset(
+    conn: &Connection,
+    version: u64,
+    file: &[u8],
+    origin: &str,
+    bundle: Option<(&BundleId, u32, u64)>,
+    now: i64,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO transfer_keysets (version, file, origin, bundle_id, channel, sequence,
+                                       recorded_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            i64_of(version),
+            file,
+            origin,
+            bundle.map(|(id, _, _)| id.0.to_vec()),
+            bundle.map(|(_, channel, _)| channel),
+            bundle.map(|(_, _, sequence)| i64_of(sequence)),
+            now
+        ],
+    )
+    .map_err(db("recording the installed keyset"))?;
+    Ok(())
+}
+
+/// The keyset versions this store records as installed, oldest first, with whether the bundle
+/// of each published here was acknowledged.
+pub fn recorded_keysets(
+    host: &OuterHost,
+) -> Result<Vec<crate::keysets::RecordedKeyset>, OuterError> {
+    Ok(host.store.read_blocking(|conn| {
+        let mut stmt = conn
+            .prepare(
+                "SELECT k.version, k.origin, k.channel, k.sequence, k.recorded_at,
+                        CASE WHEN k.origin = 'published' AND k.bundle_id IS NOT NULL
+                             THEN o.acknowledged_at IS NOT NULL END
+                 FROM transfer_keysets k LEFT JOIN transfer_outbox o ON o.bundle_id = k.bundle_id
+                 ORDER BY k.version",
+            )
+            .map_err(db("reading the installed keysets"))?;
+        stmt.query_map([], |row| {
+            Ok(crate::keysets::RecordedKeyset {
+                version: u64_of(row.get(0)?),
+                origin: row.get(1)?,
+                channel: row.get(2)?,
+                sequence: row.get::<_, Option<i64>>(3)?.map(u64_of),
+                recorded_at: row.get(4)?,
+                acknowledged: row.get(5)?,
+            })
+        })
+        .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+        .map_err(db("reading the installed keysets"))
+    })?)
+}
+
+/// What `publish-keyset` did on the outer host.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PublishKeysetReport {
+    /// The version published, the version trusted before, and what installing it here changed.
+    pub keyset: KeysetReceipt,
+    /// The keyset bundle, as published in the outbox.
+    pub bundle: BundleSummary,
+}
+
+/// Publishes a keyset file that security staff signed (`sluice-keys keyset sign`) as a keyset
+/// bundle on the submissions channel, next in its sequence and signed with this host's
+/// `outer-bundle` key, and installs it here too. The file must be exactly the next version of
+/// the keyset trusted here ([`keys::Keyset::accept_next`]). Like every bundle, it stays in the
+/// retained outbox until an ack names it, and is published again when due or reported missing.
+///
+/// The version is recorded in the store and installed before the bundle is written; a run
+/// stopped in between is finished by running the same command again.
+pub fn publish_keyset(
+    host: &OuterHost,
+    spool: &Spool,
+    signer: &dyn Signer,
+    settings: &ExportSettings,
+    keysets: &mut KeysetStore,
+    file: &[u8],
+) -> Result<PublishKeysetReport, OuterError> {
+    spool.create_all()?;
+    install_recorded_keysets(host, keysets, settings.now)?;
+    let offer = keysets
+        .judge(file, settings.now)
+        .map_err(OuterError::KeysetRefused)?;
+    let mut receipt = KeysetReceipt::of(&offer, keysets);
+    match offer {
+        Offer::Next(next) => {
+            let version = next.version();
+            let bytes = file.to_vec();
+            let now = settings.now;
+            host.store.write_blocking(move |conn| {
+                record_keyset(conn, version, &bytes, "published", None, now)
+            })?;
+            let written = keysets.install(*next)?;
+            receipt.file = written.map(|p| p.display().to_string());
+            receipt.audit(None, "published");
+        }
+        Offer::AlreadyTrusted { version } => {
+            // Only a publication stopped after installing and before writing its bundle may go
+            // on; anything else is trusted here already and needs no second bundle.
+            let row: Option<(String, Option<Vec<u8>>)> = host.store.read_blocking(|conn| {
+                conn.query_row(
+                    "SELECT origin, bundle_id FROM transfer_keysets WHERE version = ?1",
+                    [i64_of(version)],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .optional()
+                .map_err(db("reading the installed keysets"))
+            })?;
+            let detail = match row {
+                Some((origin, None)) if origin == "published" => None,
+                Some((origin, _)) if origin == "published" => {
+                    Some("published in an earlier keyset bundle")
+                }
+                Some(_) => Some("received across the gap"),
+                None => Some("configured or installed by hand"),
+            };
+            if let Some(detail) = detail {
+                return Err(OuterError::NothingToPublish {
+                    version,
+                    detail: detail.into(),
+                });
+            }
+        }
+    }
+    let mut export = ExportReport::default();
+    let record = Record::Keyset(bundle_format::records::KeysetRecord {
+        document: file.to_vec(),
+    });
+    write_bundle(
+        host,
+        spool,
+        signer,
+        settings,
+        Kind::Keyset,
+        std::slice::from_ref(&record),
+        Vec::new(),
+        &mut export,
+    )?;
+    let Some(bundle) = export.written.pop() else {
+        return Err(OuterError::Write(bundle_format::WriteError::MissingKeyset));
+    };
+    let id = hex::decode(&bundle.bundle_id).unwrap_or_default();
+    let (version, channel, sequence) = (receipt.version, settings.channel.0, bundle.sequence);
+    host.store.write_blocking(move |conn| {
+        conn.execute(
+            "UPDATE transfer_keysets SET bundle_id = ?2, channel = ?3, sequence = ?4
+             WHERE version = ?1",
+            params![i64_of(version), id, channel, i64_of(sequence)],
+        )
+        .map_err(db("recording the keyset bundle"))
+    })?;
+    Ok(PublishKeysetReport {
+        keyset: receipt,
+        bundle,
+    })
+}
+
 /// What `apply` is told.
 #[derive(Debug, Clone, Copy)]
 pub struct ApplySettings {
@@ -587,6 +805,8 @@ pub struct ApplyFileReport {
     pub republished: Vec<u64>,
     /// Why it was quarantined.
     pub reason: Option<String>,
+    /// For a keyset bundle: the version it carried and whether it was installed.
+    pub keyset: Option<KeysetReceipt>,
 }
 
 /// What one `apply` run did.
@@ -651,43 +871,48 @@ fn return_state(
     Ok((state, recorded.map(|id| id_of(&id))))
 }
 
-/// Applies every return bundle in the inbox, in chain order.
+/// Applies every return bundle in the inbox, in chain order. Bundles are verified with the
+/// newest version in `keysets`; a keyset bundle that carries the next version installs it
+/// there, and the bundles after it in the same run are verified with that version.
 pub fn apply(
     host: &OuterHost,
     spool: &Spool,
-    keys: &dyn KeyLookup,
+    keysets: &mut KeysetStore,
     settings: &ApplySettings,
 ) -> Result<ApplyReport, OuterError> {
-    apply_with_progress(host, spool, keys, settings, &mut |_, _| {})
+    apply_with_progress(host, spool, keysets, settings, &mut |_, _| {})
 }
 
 /// [`apply`], calling `progress(done, total)` after each file.
 pub fn apply_with_progress(
     host: &OuterHost,
     spool: &Spool,
-    keys: &dyn KeyLookup,
+    keysets: &mut KeysetStore,
     settings: &ApplySettings,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<ApplyReport, OuterError> {
     spool.create_all()?;
+    install_recorded_keysets(host, keysets, settings.now)?;
     let mut report = ApplyReport::default();
     let files = examine::in_chain_order(spool::list_bundles(&spool.inbox)?);
     let total = files.len();
     for (done, path) in files.iter().enumerate() {
         report
             .files
-            .push(apply_file(host, spool, keys, settings, path)?);
+            .push(apply_file(host, spool, keysets, settings, path)?);
         progress(done + 1, total);
     }
     Ok(report)
 }
 
 /// Verifies, judges and applies one return bundle file from wherever it is, then archives or
-/// quarantines it.
+/// quarantines it. A keyset bundle's keyset is judged against the current version of
+/// `keysets` and, if it is the next one, recorded with the bundle's ledger row and installed
+/// after the commit.
 pub fn apply_file(
     host: &OuterHost,
     spool: &Spool,
-    keys: &dyn KeyLookup,
+    keysets: &mut KeysetStore,
     settings: &ApplySettings,
     path: &Path,
 ) -> Result<ApplyFileReport, OuterError> {
@@ -706,21 +931,29 @@ pub fn apply_file(
         certificates: 0,
         republished: Vec::new(),
         reason: None,
+        keyset: None,
     };
-    let verified = examine::read_file(path).and_then(|bytes| {
-        examine::verify_bytes(
-            &bytes,
-            keys,
-            Role::InnerReturn,
-            &[settings.return_channel],
-            settings.now,
-        )
-    });
-    let verified = match verified {
-        Ok(verified) => verified,
+    let bytes = match examine::read_file(path) {
+        Ok(bytes) => bytes,
         Err(refusal) => {
             return quarantined(spool, path, &name, refusal, settings.now, file_report);
         }
+    };
+    let verified = examine::verify_bytes(
+        &bytes,
+        keysets.current(),
+        Role::InnerReturn,
+        &[settings.return_channel],
+        settings.now,
+    );
+    let verified = match verified {
+        Ok(verified) => verified,
+        Err(refusal) => match applied_before(host, &bytes, &refusal, keysets, settings)? {
+            Some(verified) => verified,
+            None => {
+                return quarantined(spool, path, &name, refusal, settings.now, file_report);
+            }
+        },
     };
     let header = verified.header;
     file_report.bundle_id = Some(verified.id.to_string());
@@ -752,6 +985,18 @@ pub fn apply_file(
         previous: header.previous,
         file_name: name.clone(),
     };
+    if header.kind == Kind::Keyset {
+        return apply_keyset_file(
+            host,
+            spool,
+            keysets,
+            settings.now,
+            path,
+            verified,
+            ledger,
+            file_report,
+        );
+    }
     let records = verified.records;
     let channel = settings.channel;
     let now = settings.now;
@@ -794,6 +1039,138 @@ pub fn apply_file(
         payloads_deleted = file_report.payloads_deleted, status_changes = file_report.status_changes,
         certificates = file_report.certificates, "applied return bundle");
     file_report.result = "applied".into();
+    Ok(file_report)
+}
+
+/// A return bundle refused because its signer was revoked (or expired, or dropped) since, that
+/// the return ledger holds already: verified as of its creation, so the chain check sees the
+/// duplicate it is instead of quarantining an applied bundle.
+fn applied_before(
+    host: &OuterHost,
+    bytes: &[u8],
+    refusal: &Refusal,
+    keysets: &KeysetStore,
+    settings: &ApplySettings,
+) -> Result<Option<bundle_format::VerifiedBundle>, OuterError> {
+    let Some(id) = refusal
+        .id
+        .filter(|_| examine::signer_refused_since(refusal))
+    else {
+        return Ok(None);
+    };
+    let known: Option<i64> = host.store.read_blocking(|conn| {
+        conn.query_row(
+            "SELECT 1 FROM transfer_return_ledger WHERE bundle_id = ?1",
+            [&id.0[..]],
+            |row| row.get(0),
+        )
+        .optional()
+        .map_err(db("reading the return ledger"))
+    })?;
+    if known.is_none() {
+        return Ok(None);
+    }
+    Ok(examine::verify_recorded(
+        bytes,
+        keysets,
+        Role::InnerReturn,
+        &[settings.return_channel],
+    )
+    .ok())
+}
+
+/// Applies a verified keyset bundle whose chain verdict allows it: judges its keyset, records
+/// the ledger row (and the keyset, if it is the next version) in one transaction, installs the
+/// keyset after the commit, then archives the file. A refused keyset quarantines the bundle and
+/// records nothing.
+#[allow(clippy::too_many_arguments)] // apply_file's state, handed over whole
+fn apply_keyset_file(
+    host: &OuterHost,
+    spool: &Spool,
+    keysets: &mut KeysetStore,
+    now: i64,
+    path: &Path,
+    verified: bundle_format::VerifiedBundle,
+    ledger: LedgerRow,
+    mut file_report: ApplyFileReport,
+) -> Result<ApplyFileReport, OuterError> {
+    let header = verified.header;
+    let name = ledger.file_name.clone();
+    let offer = match crate::keysets::judge_carried(keysets, &verified.records, now) {
+        Ok(offer) => offer,
+        Err(refusal) => {
+            let refusal = Refusal {
+                code: refusal.code.into(),
+                reason: refusal.reason,
+                header: Some(Box::new(header)),
+                id: Some(verified.id),
+                filing_rule: None,
+            };
+            return quarantined(spool, path, &name, refusal, now, file_report);
+        }
+    };
+    let next = match &offer.0 {
+        Offer::Next(next) => Some((next.version(), offer.1.clone())),
+        Offer::AlreadyTrusted { .. } => None,
+    };
+    let recorded = host.store.write_blocking(move |conn| {
+        let seen: Option<i64> = conn
+            .query_row(
+                "SELECT 1 FROM transfer_return_ledger WHERE bundle_id = ?1",
+                [&ledger.id.0[..]],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(db("reading the return ledger"))?;
+        if seen.is_some() {
+            return Ok(false);
+        }
+        conn.execute(
+            "INSERT INTO transfer_return_ledger (bundle_id, channel, epoch, sequence, previous,
+                                                 file_name, applied_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                &ledger.id.0[..],
+                ledger.channel,
+                i64_of(ledger.epoch),
+                i64_of(ledger.sequence),
+                &ledger.previous.0[..],
+                ledger.file_name,
+                now
+            ],
+        )
+        .map_err(db("recording the return bundle"))?;
+        if let Some((version, file)) = &next {
+            record_keyset(
+                conn,
+                *version,
+                file,
+                "received",
+                Some((&ledger.id, ledger.channel, ledger.sequence)),
+                now,
+            )?;
+        }
+        Ok(true)
+    })?;
+    if recorded {
+        crate::failpoint::hit("apply.after-commit");
+        file_report.keyset = Some(crate::keysets::install_offer(
+            keysets,
+            offer.0,
+            &verified.id,
+        )?);
+    }
+    let archived = spool::free_name(&spool.archive, &name);
+    spool::move_durable(path, &spool.archive, &archived)?;
+    if recorded {
+        tracing::info!(target: "sluice::audit", event = "bundle.applied", bundle = %verified.id,
+            kind = "keyset", channel = header.channel.0, sequence = header.sequence,
+            "applied keyset bundle");
+        file_report.result = "applied".into();
+    } else {
+        // Another apply recorded it between the chain check and this transaction.
+        file_report.result = "duplicate".into();
+    }
     Ok(file_report)
 }
 

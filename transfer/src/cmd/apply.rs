@@ -7,7 +7,10 @@ use crate::Global;
 
 /// Verify and apply every return bundle in the inbox: delete the payloads of exactly the
 /// acknowledged versions, update statuses, store certificates, re-publish bundles the inner side
-/// reports missing. Needs: outer_database, keyset, channel, return_channel, spool_dir.
+/// reports missing. A keyset bundle carrying the next keyset version installs it in keyset_dir
+/// (bundles after it are verified with it); one that is not the next version or lacks the root
+/// signatures is quarantined. Needs: outer_database, keyset, channel, return_channel,
+/// spool_dir.
 #[derive(Debug, clap::Args)]
 pub struct Args {}
 
@@ -15,7 +18,7 @@ pub struct Args {}
 pub fn run(global: &Global, _args: &Args) -> anyhow::Result<Outcome> {
     let config = global.config()?;
     let now = super::now();
-    let keyset = config.keyset(now)?;
+    let mut keysets = config.keysets(now)?;
     let host = OuterHost::open(config.outer_database()?)?;
     let settings = ApplySettings {
         channel: config.channel()?,
@@ -26,7 +29,7 @@ pub fn run(global: &Global, _args: &Args) -> anyhow::Result<Outcome> {
     let report = outer_side::apply_with_progress(
         &host,
         &config.spool()?,
-        &keyset,
+        &mut keysets,
         &settings,
         &mut |d, t| progress.update(d, t),
     )?;
@@ -41,10 +44,18 @@ pub fn run(global: &Global, _args: &Args) -> anyhow::Result<Outcome> {
                     f.file,
                     f.reason.as_deref().unwrap_or("-")
                 ),
-                result => println!(
-                    "{result} {}: {} payload(s) deleted, {} status change(s), {} certificate(s), re-published {:?}",
-                    f.file, f.payloads_deleted, f.status_changes, f.certificates, f.republished
-                ),
+                result => match &f.keyset {
+                    Some(keyset) => println!(
+                        "{result} {} (sequence {}){}",
+                        f.file,
+                        f.sequence.unwrap_or_default(),
+                        super::keyset_line(keyset)
+                    ),
+                    None => println!(
+                        "{result} {}: {} payload(s) deleted, {} status change(s), {} certificate(s), re-published {:?}",
+                        f.file, f.payloads_deleted, f.status_changes, f.certificates, f.republished
+                    ),
+                },
             }
         }
     }

@@ -7,16 +7,21 @@ use crate::Global;
 
 /// Verify, chain-check and apply every bundle in the inbox to PostgreSQL, each in one
 /// transaction with its ledger row; archive what was applied or seen before, quarantine the
-/// rest with a reason file. Needs: inner_database_url, keyset, accept_channels, spool_dir.
+/// rest with a reason file. A keyset bundle carrying the next keyset version installs it in
+/// keyset_dir (bundles after it are verified with it). Needs: inner_database_url, keyset,
+/// accept_channels, spool_dir.
 ///
 /// Quarantine codes: the bundle format's own (envelope.*, header.*, bundle.*, payload.*; see
 /// bundle-format/SPEC.md section 11), file.too-large, file.unreadable, channel.not-accepted,
-/// kind.not-importable, chain.fork, chain.rollback, chain.expired, chain.stale, and
+/// kind.not-importable, chain.fork, chain.rollback, chain.expired, chain.stale,
 /// record.breaks-filing-rule: a verified submissions bundle with a record that breaks a filing
 /// rule the outer intake enforces (a malformed or non-canonical domain, a domain listed twice,
 /// a private or reserved IP range, a wrong check character in a certificate number, an unknown
 /// province, a malformed home URL); nothing of it is applied, and the reason names the first
-/// record, receipt, version, field and rule.
+/// record, receipt, version, field and rule; and for a keyset bundle whose keyset is not
+/// installed: keyset.not-next-version (a version skipped), keyset.threshold-not-met (too few
+/// root signatures), keyset.bad-signature, keyset.key-reused, keyset.revocation-withdrawn,
+/// keyset.version-conflict (another document under a version trusted here), keyset.malformed.
 #[derive(Debug, clap::Args)]
 pub struct Args {}
 
@@ -24,7 +29,7 @@ pub struct Args {}
 pub fn run(global: &Global, _args: &Args) -> anyhow::Result<Outcome> {
     let config = global.config()?;
     let now = super::now();
-    let keyset = config.keyset(now)?;
+    let mut keysets = config.keysets(now)?;
     let spool = config.spool()?;
     let mut client = inner_side::connect(config.inner_database_url()?)?;
     let settings = ImportSettings {
@@ -32,10 +37,13 @@ pub fn run(global: &Global, _args: &Args) -> anyhow::Result<Outcome> {
         now,
     };
     let mut progress = super::progress::Progress::new("bundles");
-    let report =
-        inner_side::import_with_progress(&mut client, &spool, &keyset, &settings, &mut |d, t| {
-            progress.update(d, t)
-        })?;
+    let report = inner_side::import_with_progress(
+        &mut client,
+        &spool,
+        &mut keysets,
+        &settings,
+        &mut |d, t| progress.update(d, t),
+    )?;
     progress.finish();
     if global.json() {
         super::print_json(&serde_json::to_value(&report)?);
@@ -48,7 +56,7 @@ pub fn run(global: &Global, _args: &Args) -> anyhow::Result<Outcome> {
                     f.reason.as_deref().unwrap_or("-")
                 ),
                 result => println!(
-                    "{result} {} (channel {}, sequence {}){}",
+                    "{result} {} (channel {}, sequence {}){}{}",
                     f.file,
                     f.channel.unwrap_or_default(),
                     f.sequence.unwrap_or_default(),
@@ -56,7 +64,11 @@ pub fn run(global: &Global, _args: &Args) -> anyhow::Result<Outcome> {
                         String::new()
                     } else {
                         format!(": {:?}", f.outcomes)
-                    }
+                    },
+                    f.keyset
+                        .as_ref()
+                        .map(super::keyset_line)
+                        .unwrap_or_default()
                 ),
             }
         }

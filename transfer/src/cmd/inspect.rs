@@ -63,6 +63,25 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<Outcome> {
                 println!("records:     {count} {kind}");
             }
         }
+        if let Some(keyset) = &i.keyset {
+            println!(
+                "keyset:      version {}, threshold {}, {} key(s), signed by {} (NOT verified)",
+                keyset.version,
+                keyset.threshold,
+                keyset.keys.len(),
+                if keyset.signed_by.is_empty() {
+                    "nobody".to_owned()
+                } else {
+                    keyset.signed_by.join(", ")
+                }
+            );
+            for line in keyset.key_lines() {
+                println!("             {line}");
+            }
+        }
+        if let Some(problem) = &i.keyset_problem {
+            println!("keyset:      does not parse: {problem}");
+        }
         if args.show_records {
             for (n, record) in records.iter().enumerate() {
                 println!("--- record {n}\n{record:#?}");

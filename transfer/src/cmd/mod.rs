@@ -7,6 +7,7 @@ pub mod export;
 pub mod import;
 pub mod inspect;
 pub mod progress;
+pub mod publish_keyset;
 pub mod replay;
 pub mod returns;
 pub mod status;
@@ -35,4 +36,23 @@ pub fn print_json(value: &serde_json::Value) {
 /// Now, Unix seconds.
 pub fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// `: keyset version 3 installed (was 2; added …; revoked …)` for a keyset bundle's report.
+pub fn keyset_line(keyset: &transfer::keysets::KeysetReceipt) -> String {
+    if keyset.result == "installed" {
+        format!(
+            ": keyset version {} installed (was {}; added {:?}; revoked {:?}; removed {:?})",
+            keyset.version,
+            keyset.previous,
+            keyset.changes.added,
+            keyset.changes.revoked,
+            keyset.changes.removed
+        )
+    } else {
+        format!(
+            ": keyset version {} trusted already (trusting {}); nothing changed",
+            keyset.version, keyset.previous
+        )
+    }
 }

@@ -6,8 +6,8 @@ use transfer::{examine, inner_side, outer_side, spool};
 use crate::Global;
 
 /// Re-run an archived or quarantined bundle (by file path or by at least 8 hex digits of its
-/// id) through import (submissions, heartbeat) or apply (return) after the cause is fixed, e.g.
-/// a keyset update. Idempotent: a bundle applied before is reported as a duplicate and changes
+/// id) through import (submissions, heartbeat, keyset on a submissions channel) or apply
+/// (return, keyset on the return channel) after the cause is fixed, e.g. a keyset update. Idempotent: a bundle applied before is reported as a duplicate and changes
 /// nothing. Needs what import or apply needs.
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -38,7 +38,7 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<Outcome> {
     };
     let bytes = examine::read_file(&path)
         .map_err(|r| anyhow::anyhow!("{}: {}", path.display(), r.reason))?;
-    let kind = examine::peek(&bytes).ok().map(|(h, _)| h.kind);
+    let header = examine::peek(&bytes).ok().map(|(h, _)| h);
     spool.create_all()?;
     let name = path
         .file_name()
@@ -48,15 +48,24 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<Outcome> {
     let staged = spool::move_durable(&path, &spool.inbox, &spool::free_name(&spool.inbox, &name))?;
     spool::remove_reason(&path)?;
     let now = super::now();
-    let keyset = config.keyset(now)?;
-    let (result, detail) = if kind == Some(bundle_format::Kind::Return) {
+    let mut keysets = config.keysets(now)?;
+    // Return bundles, and keyset bundles that came on the return channel, are applied outside;
+    // everything else is imported inside.
+    let outward = header.is_some_and(|h| {
+        h.kind == bundle_format::Kind::Return
+            || (h.kind == bundle_format::Kind::Keyset
+                && config.outer_database.is_some()
+                && config.return_channel.is_some_and(|c| c == h.channel.0))
+    });
+    let (result, detail) = if outward {
         let host = outer_side::OuterHost::open(config.outer_database()?)?;
         let settings = outer_side::ApplySettings {
             channel: config.channel()?,
             return_channel: config.return_channel()?,
             now,
         };
-        let report = outer_side::apply_file(&host, &spool, &keyset, &settings, &staged)?;
+        outer_side::install_recorded_keysets(&host, &mut keysets, now)?;
+        let report = outer_side::apply_file(&host, &spool, &mut keysets, &settings, &staged)?;
         (report.result.clone(), serde_json::to_value(&report)?)
     } else {
         let mut client = inner_side::connect(config.inner_database_url()?)?;
@@ -64,7 +73,9 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<Outcome> {
             channels: config.accept_channels()?,
             now,
         };
-        let report = inner_side::import_file(&mut client, &spool, &keyset, &settings, &staged)?;
+        inner_side::install_recorded_keysets(&mut client, &mut keysets, now)?;
+        let report =
+            inner_side::import_file(&mut client, &spool, &mut keysets, &settings, &staged)?;
         (report.result.clone(), serde_json::to_value(&report)?)
     };
     if global.json() {

@@ -7,7 +7,8 @@ use transfer::exit::Outcome;
 use crate::Global;
 
 /// Verify bundle files against a keyset: signature, signer key and role, channel, header and
-/// every record. Fails (exit 1) if any file does not verify.
+/// every record. For a keyset bundle, also show the keyset it carries (version, keys) and what
+/// receiving it would do here. Fails (exit 1) if any file does not verify.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Bundle files.
@@ -19,11 +20,11 @@ pub struct Args {
 pub fn run(global: &Global, args: &Args) -> anyhow::Result<Outcome> {
     let config = global.config()?;
     let now = super::now();
-    let keyset = config.keyset(now)?;
+    let keysets = config.keysets(now)?;
     let results: Vec<_> = args
         .files
         .iter()
-        .map(|path| transfer::examine::verify_path(path, &keyset, now))
+        .map(|path| transfer::examine::verify_path(path, &keysets, now))
         .collect();
     let failed = results.iter().filter(|r| !r.ok).count();
     if global.json() {
@@ -51,6 +52,21 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<Outcome> {
                         records.join(", ")
                     },
                 );
+                if let Some(keyset) = &r.keyset {
+                    println!(
+                        "     keyset version {}, threshold {}, {} key(s), signed by {}",
+                        keyset.version,
+                        keyset.threshold,
+                        keyset.keys.len(),
+                        keyset.signed_by.join(", ")
+                    );
+                    for line in keyset.key_lines() {
+                        println!("       {line}");
+                    }
+                }
+                if let Some(judgement) = &r.keyset_judgement {
+                    println!("     here: {judgement}");
+                }
             } else {
                 println!(
                     "FAIL {}: {} ({})",
