@@ -647,3 +647,88 @@ fn export_killed_after_publishing_a_bundle_that_is_then_acknowledged_still_expor
     let versions = outer_versions(&rig.outer_db()).unwrap();
     assert!(versions.iter().all(|v| v.acknowledged), "{versions:?}");
 }
+
+/// Import killed after committing a keyset bundle (its ledger row and the keyset's record) and
+/// before writing the keyset file. The next run writes the file from the database record before
+/// it judges anything, and the bundle still in the inbox, signed by the key that version
+/// revokes, is recognised as the duplicate it is rather than quarantined; its ack still
+/// reaches the outer host.
+#[test]
+fn import_killed_between_committing_a_keyset_and_writing_its_file_installs_it_on_the_next_run() {
+    use keys::{KeyEntry, KeysetFile, Role, SecretKey};
+
+    let mut rig = Rig::new();
+    let keys_dir = rig.dir.path().join("keys");
+    let now = demo::now();
+    let anchor = keys::Keyset::anchor(
+        KeysetFile::read_file(&keys_dir.join("keyset-1.txt")).unwrap(),
+        now,
+    )
+    .unwrap();
+    let key_a = SecretKey::read_file(&keys_dir.join("outer-bundle-1.sec"), None).unwrap();
+    let key_b = SecretKey::generate();
+    let mut next = anchor.document().next_version();
+    next.add_key(KeyEntry {
+        public_key: key_b.public_key(),
+        role: Role::OuterBundle,
+        channels: vec![ChannelId(1)],
+        not_before: now - 3600,
+        not_after: now + 3600,
+        revoked_at: None,
+    })
+    .unwrap();
+    next.revoke(key_a.key_id(), now - 60).unwrap();
+    let mut file = KeysetFile::unsigned(next);
+    file.sign(&SecretKey::read_file(&keys_dir.join("root.sec"), None).unwrap())
+        .unwrap();
+    let keyset_2 = rig.dir.path().join("keyset-2.txt");
+    std::fs::write(&keyset_2, file.to_bytes()).unwrap();
+
+    let published = rig
+        .transfer("outer", "publish-keyset", None)
+        .arg(&keyset_2)
+        .output()
+        .unwrap();
+    assert!(
+        published.status.success(),
+        "{}",
+        String::from_utf8_lossy(&published.stderr)
+    );
+    rig.carry_in();
+    rig.kill_step_at("inner", "import", "keyset.before-install");
+    let installed = rig.spool("inner").inbox.with_file_name("keysets");
+    assert!(!installed.join("keyset-2.txt").exists());
+    let recorded: i64 = rig
+        .client()
+        .query_one("SELECT count(*) FROM transfer_keysets", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(recorded, 1);
+
+    rig.step("inner", "import");
+    assert_eq!(
+        std::fs::read(installed.join("keyset-2.txt")).unwrap(),
+        file.to_bytes()
+    );
+    assert_eq!(rig.inbox_len("inner"), 0);
+    let quarantine = rig.spool("inner").quarantine;
+    assert!(
+        !quarantine.is_dir()
+            || transfer::spool::list_bundles(&quarantine)
+                .unwrap()
+                .is_empty(),
+        "the applied keyset bundle was quarantined"
+    );
+    rig.step("inner", "return");
+    rig.carry_out();
+    rig.step("outer", "apply");
+    let conn = rusqlite::Connection::open(rig.outer_db()).unwrap();
+    let acknowledged: bool = conn
+        .query_row(
+            "SELECT acknowledged_at IS NOT NULL FROM transfer_outbox WHERE kind = 'keyset'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert!(acknowledged);
+}

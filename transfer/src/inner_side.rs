@@ -810,12 +810,15 @@ fn write_one_return(
     Ok(pending.entries.len())
 }
 
-/// Where the next return bundle goes on `channel`: epoch, sequence, the id before it, and the
-/// sequence reports the last one carried (`None` before the first).
+/// Where the next return bundle goes: epoch, sequence, the id before it, and the sequence
+/// reports the last one carried (`None` before the first).
+type ReturnPosition = (u64, u64, BundleId, Option<Vec<u8>>);
+
+/// Where the next return bundle goes on `channel`.
 fn return_position(
     tx: &mut Transaction<'_>,
     channel: ChannelId,
-) -> Result<(u64, u64, BundleId, Option<Vec<u8>>), InnerError> {
+) -> Result<ReturnPosition, InnerError> {
     let last = tx
         .query_opt(
             "SELECT epoch, sequence, bundle_id, reports FROM transfer_return_sent

@@ -51,7 +51,16 @@ fn help_documents_every_exit_code() {
         assert!(help.contains(line), "{help}");
     }
     for command in [
-        "export", "import", "return", "apply", "replay", "status", "carry", "verify", "inspect",
+        "export",
+        "import",
+        "return",
+        "apply",
+        "publish-keyset",
+        "replay",
+        "status",
+        "carry",
+        "verify",
+        "inspect",
         "demo",
     ] {
         assert!(
@@ -254,4 +263,162 @@ fn the_scheduled_commands_run_a_round_trip_from_configuration_files() {
     assert_eq!(code(&heartbeat), 3);
     assert_eq!(json(&heartbeat)["written"][0]["kind"], "heartbeat");
     node.stop().unwrap();
+}
+
+#[test]
+fn publish_keyset_sends_the_next_version_that_import_installs_and_status_inspect_verify_show() {
+    use keys::{KeyEntry, KeysetFile, Role, SecretKey};
+
+    let dir = tempfile::tempdir().unwrap();
+    let now = demo::now();
+    let keys = demo::generate_keys(&dir.path().join("keys"), &[1], 100, now).unwrap();
+    let database = inner::testing::TestDatabase::new().unwrap();
+    let outer_config = dir.path().join("outer.toml");
+    std::fs::write(
+        &outer_config,
+        format!(
+            "spool_dir = {}\nsigning_key = {}\nkeyset = [{}]\nouter_database = {}\nchannel = 1\nreturn_channel = 100\n",
+            toml_path(&dir.path().join("outer-spool")),
+            toml_path(keys.outer_key(keys::ChannelId(1)).unwrap()),
+            toml_path(&keys.keyset),
+            toml_path(&dir.path().join("outer.sqlite")),
+        ),
+    )
+    .unwrap();
+    let inner_config = dir.path().join("inner.toml");
+    std::fs::write(
+        &inner_config,
+        format!(
+            "spool_dir = {}\nsigning_key = {}\nkeyset = [{}]\nkeyset_dir = {}\ninner_database_url = {:?}\naccept_channels = [1]\nreturn_channel = 100\n",
+            toml_path(&dir.path().join("inner-spool")),
+            toml_path(&keys.inner_return),
+            toml_path(&keys.keyset),
+            toml_path(&dir.path().join("inner-keysets")),
+            database.connection_string(),
+        ),
+    )
+    .unwrap();
+
+    // Version 2: a second outer-bundle key for channel 1, signed by the root key.
+    let keyset_1 = keys.load_keyset(now).unwrap();
+    let new_key = SecretKey::generate();
+    let mut next = keyset_1.document().next_version();
+    next.add_key(KeyEntry {
+        public_key: new_key.public_key(),
+        role: Role::OuterBundle,
+        channels: vec![keys::ChannelId(1)],
+        not_before: now - 60,
+        not_after: now + 3600,
+        revoked_at: None,
+    })
+    .unwrap();
+    let mut file = KeysetFile::unsigned(next);
+    file.sign(&SecretKey::read_file(&keys.root, None).unwrap())
+        .unwrap();
+    let keyset_2 = dir.path().join("keyset-2.txt");
+    std::fs::write(&keyset_2, file.to_bytes()).unwrap();
+    // A draft nobody signed is refused before anything is written.
+    let unsigned = dir.path().join("unsigned.txt");
+    std::fs::write(
+        &unsigned,
+        KeysetFile::unsigned(file.document().clone()).to_bytes(),
+    )
+    .unwrap();
+    let refused = sluice_transfer(
+        &outer_config,
+        &["publish-keyset", unsigned.to_str().unwrap()],
+    );
+    assert_eq!(code(&refused), 1);
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("keyset.threshold-not-met"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+
+    let published = sluice_transfer(
+        &outer_config,
+        &["--json", "publish-keyset", keyset_2.to_str().unwrap()],
+    );
+    assert_eq!(
+        code(&published),
+        0,
+        "{}",
+        String::from_utf8_lossy(&published.stderr)
+    );
+    let published = json(&published);
+    assert_eq!(published["keyset"]["version"], 2);
+    assert_eq!(published["bundle"]["kind"], "keyset");
+    assert!(
+        dir.path()
+            .join("outer-spool/keysets/keyset-2.txt")
+            .is_file()
+    );
+
+    let bundle = dir
+        .path()
+        .join("outer-spool/outbox")
+        .join(published["bundle"]["file"].as_str().unwrap());
+    let inspect = sluice_transfer(&outer_config, &["inspect", bundle.to_str().unwrap()]);
+    let shown = String::from_utf8_lossy(&inspect.stdout);
+    assert!(
+        shown.contains("keyset:      version 2, threshold 1, 5 key(s)"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(&new_key.public_key().key_id().to_string()),
+        "{shown}"
+    );
+    let inspect = json(&sluice_transfer(
+        &outer_config,
+        &["--json", "inspect", bundle.to_str().unwrap()],
+    ));
+    assert_eq!(inspect["keyset"]["version"], 2);
+    // The inner host has version 1 only: verify says what importing the bundle would do.
+    let verify = sluice_transfer(&inner_config, &["verify", bundle.to_str().unwrap()]);
+    assert_eq!(code(&verify), 0);
+    let shown = String::from_utf8_lossy(&verify.stdout);
+    assert!(
+        shown.contains("keyset version 2, threshold 1, 5 key(s)"),
+        "{shown}"
+    );
+    assert!(shown.contains("here: next version"), "{shown}");
+    let verify = json(&sluice_transfer(
+        &outer_config,
+        &["--json", "verify", bundle.to_str().unwrap()],
+    ));
+    assert!(
+        verify["files"][0]["keyset_judgement"]
+            .as_str()
+            .unwrap()
+            .contains("trusted already"),
+        "{verify}"
+    );
+
+    let inner_inbox = dir.path().join("inner-spool/inbox");
+    std::fs::create_dir_all(&inner_inbox).unwrap();
+    std::fs::copy(&bundle, inner_inbox.join(bundle.file_name().unwrap())).unwrap();
+    let import = sluice_transfer(&inner_config, &["import"]);
+    assert_eq!(
+        code(&import),
+        0,
+        "{}",
+        String::from_utf8_lossy(&import.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&import.stdout).contains("keyset version 2 installed (was 1"),
+        "{}",
+        String::from_utf8_lossy(&import.stdout)
+    );
+    let audit = String::from_utf8_lossy(&import.stderr);
+    assert!(audit.contains("keyset.installed"), "{audit}");
+    assert!(dir.path().join("inner-keysets/keyset-2.txt").is_file());
+
+    for (config, side) in [(&inner_config, "inner"), (&outer_config, "outer")] {
+        let status = json(&sluice_transfer(config, &["--json", "status"]));
+        assert_eq!(status["keyset"]["trusted_version"], 2, "{status}");
+        assert_eq!(
+            status[side]["keysets_installed"][0]["version"], 2,
+            "{status}"
+        );
+    }
 }
