@@ -839,10 +839,11 @@ pub struct CertificateRecord {
     pub document: Vec<u8>,
 }
 
-/// A signed keyset document carried across the gap verbatim.
+/// A signed keyset carried across the gap verbatim (SPEC.md §6.3).
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct KeysetRecord {
-    /// The document's bytes exactly as signed.
+    /// The whole keyset file exactly as `sluice-keys keyset sign` wrote it: the signed document
+    /// followed by its `signature` lines (`keys/KEYSET.md`). Not parsed by this crate.
     pub document: Vec<u8>,
 }
 

@@ -1,6 +1,7 @@
-//! The operators' tool: export, import, return and apply bundles between the two stores, verify
-//! and inspect bundles without a database, replay quarantined bundles, and carry files between
-//! spool directories. It never deletes anything from a source until its copy is durable, never
+//! The operators' tool: export, import, return and apply bundles between the two stores, carry
+//! new keyset versions across the gap in keyset bundles (`publish-keyset`, installed on
+//! receipt), verify and inspect bundles without a database, replay quarantined bundles, and
+//! carry files between spool directories. It never deletes anything from a source until its copy is durable, never
 //! applies a bundle it has not verified against the keyset and judged against its channel's
 //! chain, and never applies part of a bundle.
 
