@@ -660,6 +660,9 @@ pub struct ReturnReport {
     pub status_changes: usize,
     /// Certificates carried.
     pub certificates: usize,
+    /// Whether the only bundle written is a heartbeat: nothing was pending and the sequence
+    /// state is what the last return bundle said.
+    pub heartbeat: bool,
     /// Channels whose sequence state was reported, with their missing sequence numbers.
     pub sequence_reports: Vec<(u32, u64, Vec<u64>)>,
     /// Return bundles recorded but not yet published, published now (crash recovery).
@@ -667,8 +670,8 @@ pub struct ReturnReport {
 }
 
 /// Writes one return bundle with every pending queue entry (up to the limit) and the current
-/// sequence state of every channel. Writes nothing when nothing is pending and the sequence
-/// state is what the last return bundle said.
+/// sequence state of every channel. When nothing is pending and the sequence state is what the
+/// last return bundle said, the bundle is a heartbeat that carries only that state.
 pub fn write_return(
     client: &mut Client,
     spool: &Spool,
@@ -712,9 +715,15 @@ fn write_one_return(
     let channel = i64::from(settings.channel.0);
     let (epoch, next_sequence, previous, last_reports) =
         return_position(&mut tx, settings.channel)?;
-    if pending.entries.is_empty() && last_reports.as_deref() == Some(&reports_encoded[..]) {
+    let unchanged = last_reports.as_deref() == Some(&reports_encoded[..]);
+    if pending.entries.is_empty() && unchanged && !report.written.is_empty() {
+        // This run has published already; the queue is drained.
         return Ok(0);
     }
+    // With nothing to carry and nothing new to report, the bundle is the return channel's
+    // heartbeat: the sequence reports alone, so that the outer side can tell a quiet inner
+    // side from a dead one (its `status` shows when the last return bundle was applied).
+    report.heartbeat = pending.entries.is_empty() && unchanged;
     let config = WriterConfig {
         kind: Kind::Return,
         channel: settings.channel,

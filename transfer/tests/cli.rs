@@ -208,11 +208,14 @@ fn the_scheduled_commands_run_a_round_trip_from_configuration_files() {
     let ret = sluice_transfer(&inner_config, &["--json", "return"]);
     assert_eq!(code(&ret), 0, "{}", String::from_utf8_lossy(&ret.stderr));
     assert_eq!(json(&ret)["acks"], 1);
-    assert_eq!(
-        code(&sluice_transfer(&inner_config, &["return"])),
-        3,
-        "nothing new to return"
-    );
+    // Nothing new: the return channel's heartbeat, so the outer side can tell a quiet inner
+    // side from a dead one.
+    let heartbeat = sluice_transfer(&inner_config, &["--json", "return"]);
+    assert_eq!(code(&heartbeat), 3, "nothing new to return");
+    let heartbeat = json(&heartbeat);
+    assert_eq!(heartbeat["heartbeat"], true);
+    assert_eq!(heartbeat["acks"], 0);
+    assert_eq!(heartbeat["written"][0]["sequence"], 2);
     carry(&inner_spool.outbox, &medium);
     carry(&medium, &outer_spool.inbox);
     let apply = sluice_transfer(&outer_config, &["--json", "apply"]);
@@ -222,7 +225,12 @@ fn the_scheduled_commands_run_a_round_trip_from_configuration_files() {
         "{}",
         String::from_utf8_lossy(&apply.stderr)
     );
-    assert_eq!(json(&apply)["files"][0]["payloads_deleted"], 1);
+    let applied = json(&apply);
+    assert_eq!(applied["files"][0]["payloads_deleted"], 1);
+    assert_eq!(applied["files"][1]["result"], "applied", "{applied}");
+    assert_eq!(applied["files"][1]["payloads_deleted"], 0);
+    let status = json(&sluice_transfer(&outer_config, &["--json", "status"]));
+    assert_eq!(status["outer"]["last_return"][0], 2, "{status}");
     // Delivered inside: the status shows the inner side's state, no longer "in transit".
     let state = node.status(&receipt).unwrap()["state"].clone();
     assert!(

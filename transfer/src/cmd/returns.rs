@@ -6,8 +6,9 @@ use transfer::inner_side::{self, ReturnSettings};
 use crate::Global;
 
 /// Write a return bundle with pending acks, status changes and certificates and the sequence
-/// state of every channel, signed with the inner-return key; exit 3 when nothing is pending and
-/// the sequence state is unchanged. Needs: inner_database_url, signing_key, return_channel,
+/// state of every channel, signed with the inner-return key. With nothing pending and the
+/// sequence state unchanged the bundle is a heartbeat (the sequence state alone, so the outer
+/// side sees the inner side is alive) and the exit code is 3, nothing to do. Needs: inner_database_url, signing_key, return_channel,
 /// spool_dir.
 #[derive(Debug, clap::Args)]
 pub struct Args {}
@@ -30,8 +31,13 @@ pub fn run(global: &Global, _args: &Args) -> anyhow::Result<Outcome> {
     )?;
     if global.json() {
         super::print_json(&serde_json::to_value(&report)?);
-    } else if report.written.is_empty() {
-        println!("nothing to return");
+    } else if report.heartbeat {
+        for b in &report.written {
+            println!(
+                "nothing to return; published heartbeat sequence {}: {}",
+                b.sequence, b.file
+            );
+        }
     } else {
         for b in &report.written {
             println!(
@@ -49,7 +55,7 @@ pub fn run(global: &Global, _args: &Args) -> anyhow::Result<Outcome> {
             }
         }
     }
-    Ok(if report.written.is_empty() && report.recovered == 0 {
+    Ok(if report.heartbeat && report.recovered == 0 {
         Outcome::NothingToDo
     } else {
         Outcome::Done
