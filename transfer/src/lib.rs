@@ -15,6 +15,7 @@ pub mod exit;
 pub mod failpoint;
 pub mod inner_side;
 pub mod keysets;
+pub mod metrics;
 pub mod outer_side;
 pub mod recheck;
 pub mod spool;

@@ -231,6 +231,44 @@ fn the_scheduled_commands_run_a_round_trip_from_configuration_files() {
     assert_eq!(applied["files"][1]["payloads_deleted"], 0);
     let status = json(&sluice_transfer(&outer_config, &["--json", "status"]));
     assert_eq!(status["outer"]["last_return"][0], 2, "{status}");
+    // The same as Prometheus metrics, written atomically for a textfile collector.
+    let prom = dir.path().join("textfile").join("sluice_outer.prom");
+    std::fs::create_dir_all(prom.parent().unwrap()).unwrap();
+    let written = sluice_transfer(
+        &outer_config,
+        &["status", "--prometheus", "--output", prom.to_str().unwrap()],
+    );
+    assert_eq!(
+        code(&written),
+        0,
+        "{}",
+        String::from_utf8_lossy(&written.stderr)
+    );
+    let metrics = std::fs::read_to_string(&prom).unwrap();
+    for line in [
+        "# TYPE sluice_outer_pending_versions gauge",
+        "sluice_outer_pending_versions 0",
+        "sluice_outer_in_transit_versions 0",
+        "sluice_outer_unacknowledged_bundles 0",
+        "sluice_outer_last_return_sequence 2",
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "{line:?} in\n{metrics}");
+    }
+    let inner_metrics = sluice_transfer(&inner_config, &["status", "--prometheus"]);
+    assert_eq!(code(&inner_metrics), 0);
+    let inner_metrics = String::from_utf8_lossy(&inner_metrics.stdout).into_owned();
+    for line in [
+        "sluice_inner_highest_contiguous_sequence{channel=\"1\"} 1",
+        "sluice_inner_missing_bundles{channel=\"1\"} 0",
+        "sluice_inner_pending_returns 0",
+        "sluice_inner_return_bundles_sent_total 2",
+        "sluice_quarantined_bundles{code=\"envelope.missing-comment-prefix\"} 1",
+    ] {
+        assert!(
+            inner_metrics.lines().any(|l| l == line),
+            "{line:?} in\n{inner_metrics}"
+        );
+    }
     // Delivered inside: the status shows the inner side's state, no longer "in transit".
     let state = node.status(&receipt).unwrap()["state"].clone();
     assert!(

@@ -1,7 +1,7 @@
 //! `status`: both sides' view of the transfer.
 
 use transfer::exit::Outcome;
-use transfer::{inner_side, outer_side, spool};
+use transfer::{inner_side, metrics, outer_side, spool};
 
 use crate::Global;
 
@@ -10,43 +10,66 @@ use crate::Global;
 /// installed and whether the inner side acknowledged those published here) when outer_database
 /// is set; inner (per-channel sequence state and gaps, last import and heartbeat, pending
 /// returns, keyset versions installed) when inner_database_url is set; quarantine contents.
+/// With --prometheus, the same as metrics in Prometheus text format (README, "Metrics").
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Print the status as Prometheus metrics (text exposition format) instead.
+    #[arg(long)]
+    prometheus: bool,
+    /// With --prometheus: write the metrics to FILE atomically (temporary file, fsync, rename)
+    /// instead of printing them, e.g. into node_exporter's textfile collector directory.
+    #[arg(long, value_name = "FILE", requires = "prometheus")]
+    output: Option<std::path::PathBuf>,
+}
 
 /// Runs `status`.
-pub fn run(global: &Global, _args: &Args) -> anyhow::Result<Outcome> {
+pub fn run(global: &Global, args: &Args) -> anyhow::Result<Outcome> {
     let config = global.config()?;
     let now = super::now();
     let mut value = serde_json::json!({});
+    let mut snapshot_keyset = None;
     if !config.keyset.is_empty() {
         // A keyset that does not load is what the operator most needs to see, not a failure.
         value["keyset"] = match config.keysets(now) {
-            Ok(keysets) => serde_json::json!({
-                "trusted_version": keysets.version(),
-                "keyset_dir": keysets.dir().map(|d| d.display().to_string()),
-            }),
+            Ok(keysets) => {
+                snapshot_keyset = Some(keysets.version());
+                serde_json::json!({
+                    "trusted_version": keysets.version(),
+                    "keyset_dir": keysets.dir().map(|d| d.display().to_string()),
+                })
+            }
             Err(error) => serde_json::json!({ "error": format!("{error:#}") }),
         };
     }
+    let mut outer = None;
     if config.outer_database.is_some() {
         let host = outer_side::OuterHost::open(config.outer_database()?)?;
-        value["outer"] = serde_json::to_value(outer_side::status(&host, config.channel()?, now)?)?;
+        let status = outer_side::status(&host, config.channel()?, now)?;
+        value["outer"] = serde_json::to_value(&status)?;
         value["outer"]["keysets_installed"] =
             serde_json::to_value(outer_side::recorded_keysets(&host)?)?;
+        outer = Some(status);
     }
+    let mut inner = None;
     if config.inner_database_url.is_some() {
         let mut client = inner_side::connect(config.inner_database_url()?)?;
-        value["inner"] = serde_json::to_value(inner_side::status(&mut client)?)?;
+        let status = inner_side::status(&mut client)?;
+        value["inner"] = serde_json::to_value(&status)?;
         value["inner"]["keysets_installed"] =
             serde_json::to_value(inner_side::recorded_keysets(&mut client)?)?;
+        inner = Some(status);
     }
+    let mut quarantine_codes = None;
     if let Ok(spool) = config.spool()
         && spool.quarantine.is_dir()
     {
+        let mut codes = std::collections::BTreeMap::new();
         let quarantined: Vec<serde_json::Value> = spool::list_bundles(&spool.quarantine)?
             .iter()
             .map(|path| {
                 let reason = spool::read_reason(path);
+                let code = reason.as_ref().map_or("unknown", |r| r.code.as_str());
+                *codes.entry(code.to_owned()).or_insert(0u64) += 1;
                 serde_json::json!({
                     "file": path.file_name().map(|n| n.to_string_lossy().into_owned()),
                     "code": reason.as_ref().map(|r| r.code.clone()),
@@ -55,6 +78,30 @@ pub fn run(global: &Global, _args: &Args) -> anyhow::Result<Outcome> {
             })
             .collect();
         value["quarantine"] = serde_json::Value::Array(quarantined);
+        quarantine_codes = Some(codes);
+    }
+    if args.prometheus {
+        let text = metrics::render(&metrics::Snapshot {
+            now,
+            keyset_version: snapshot_keyset,
+            outer: outer.as_ref(),
+            inner: inner.as_ref(),
+            quarantine: quarantine_codes,
+        });
+        match &args.output {
+            Some(path) => {
+                let dir = match path.parent() {
+                    Some(dir) if !dir.as_os_str().is_empty() => dir,
+                    _ => std::path::Path::new("."),
+                };
+                let name = path.file_name().and_then(|n| n.to_str()).ok_or_else(|| {
+                    anyhow::anyhow!("--output {}: not a file name", path.display())
+                })?;
+                spool::write_atomic(dir, name, |f| std::io::Write::write_all(f, text.as_bytes()))?;
+            }
+            None => print!("{text}"),
+        }
+        return Ok(Outcome::Done);
     }
     if global.json() {
         super::print_json(&value);

@@ -1,0 +1,300 @@
+//! The operators' metrics in Prometheus text format (exposition format 0.0.4), rendered from
+//! what `status` reads: bundles waiting for an ack and their age, records pending and in
+//! transit, the chain state and gaps per channel, heartbeats, the return queue and the
+//! quarantine. The transfer commands are oneshots, so there is no endpoint to scrape:
+//! `sluice-transfer status --prometheus --output FILE` writes the file atomically for a
+//! node_exporter textfile collector (README, "Metrics").
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use crate::inner_side::InnerStatus;
+use crate::outer_side::OuterStatus;
+
+/// Everything one host's metrics are made of; each part is present when this host has it.
+#[derive(Debug, Default)]
+pub struct Snapshot<'a> {
+    /// Now, Unix seconds (ages are measured from here).
+    pub now: i64,
+    /// The keyset version this host trusts.
+    pub keyset_version: Option<u64>,
+    /// The outer side's status, on an outer host.
+    pub outer: Option<&'a OuterStatus>,
+    /// The inner side's status, on an inner host.
+    pub inner: Option<&'a InnerStatus>,
+    /// Quarantined bundles by reason code (`unknown` for a missing reason file).
+    pub quarantine: Option<BTreeMap<String, u64>>,
+}
+
+/// One metric family being written: `# HELP`, `# TYPE`, then its samples.
+struct Family<'a> {
+    out: &'a mut String,
+}
+
+impl Family<'_> {
+    fn sample(&mut self, name: &str, labels: &[(&str, String)], value: impl std::fmt::Display) {
+        self.out.push_str(name);
+        if !labels.is_empty() {
+            self.out.push('{');
+            for (i, (label, text)) in labels.iter().enumerate() {
+                if i > 0 {
+                    self.out.push(',');
+                }
+                let _ = write!(self.out, "{label}=\"{}\"", escape(text));
+            }
+            self.out.push('}');
+        }
+        let _ = writeln!(self.out, " {value}");
+    }
+}
+
+fn family<'a>(out: &'a mut String, name: &str, kind: &str, help: &str) -> Family<'a> {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+    Family { out }
+}
+
+/// A label value as the exposition format wants it: backslash, quote and newline escaped.
+fn escape(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// Renders the snapshot.
+pub fn render(snapshot: &Snapshot<'_>) -> String {
+    let mut out = String::new();
+    if let Some(version) = snapshot.keyset_version {
+        family(
+            &mut out,
+            "sluice_keyset_trusted_version",
+            "gauge",
+            "Version of the keyset this host trusts.",
+        )
+        .sample("sluice_keyset_trusted_version", &[], version);
+    }
+    if let Some(outer) = snapshot.outer {
+        outer_metrics(&mut out, outer, snapshot.now);
+    }
+    if let Some(inner) = snapshot.inner {
+        inner_metrics(&mut out, inner);
+    }
+    if let Some(quarantine) = &snapshot.quarantine {
+        let mut f = family(
+            &mut out,
+            "sluice_quarantined_bundles",
+            "gauge",
+            "Bundles in this host's quarantine directory, by reason code.",
+        );
+        if quarantine.is_empty() {
+            f.sample("sluice_quarantined_bundles", &[], 0);
+        }
+        for (code, count) in quarantine {
+            f.sample(
+                "sluice_quarantined_bundles",
+                &[("code", code.clone())],
+                count,
+            );
+        }
+    }
+    out
+}
+
+fn outer_metrics(out: &mut String, outer: &OuterStatus, now: i64) {
+    let mut f = family(
+        out,
+        "sluice_outer_receipts",
+        "gauge",
+        "Receipts on the outer side, by state.",
+    );
+    for (state, count) in &outer.receipts {
+        f.sample("sluice_outer_receipts", &[("state", state.clone())], count);
+    }
+    family(
+        out,
+        "sluice_outer_pending_versions",
+        "gauge",
+        "Submission versions not yet exported.",
+    )
+    .sample("sluice_outer_pending_versions", &[], outer.pending_versions);
+    family(
+        out,
+        "sluice_outer_in_transit_versions",
+        "gauge",
+        "Submission versions exported and not yet acknowledged.",
+    )
+    .sample(
+        "sluice_outer_in_transit_versions",
+        &[],
+        outer.in_transit_versions,
+    );
+    family(
+        out,
+        "sluice_outer_unacknowledged_bundles",
+        "gauge",
+        "Bundles published and not yet acknowledged (kept in the retained outbox).",
+    )
+    .sample(
+        "sluice_outer_unacknowledged_bundles",
+        &[],
+        outer.unacknowledged.len(),
+    );
+    let oldest = outer
+        .unacknowledged
+        .iter()
+        .map(|u| u.age_seconds)
+        .max()
+        .unwrap_or(0);
+    family(
+        out,
+        "sluice_outer_oldest_unacknowledged_age_seconds",
+        "gauge",
+        "Age of the oldest unacknowledged bundle (0 when none): the transfer's lag.",
+    )
+    .sample(
+        "sluice_outer_oldest_unacknowledged_age_seconds",
+        &[],
+        oldest,
+    );
+    family(
+        out,
+        "sluice_outer_next_sequence",
+        "gauge",
+        "Sequence number the next submissions bundle gets.",
+    )
+    .sample("sluice_outer_next_sequence", &[], outer.next_sequence);
+    if let Some((sequence, applied_at)) = outer.last_return {
+        family(
+            out,
+            "sluice_outer_last_return_sequence",
+            "gauge",
+            "Highest return bundle sequence applied.",
+        )
+        .sample("sluice_outer_last_return_sequence", &[], sequence);
+        family(
+            out,
+            "sluice_outer_last_return_age_seconds",
+            "gauge",
+            "Seconds since the last return bundle (heartbeats included) was applied.",
+        )
+        .sample(
+            "sluice_outer_last_return_age_seconds",
+            &[],
+            now.saturating_sub(applied_at).max(0),
+        );
+    }
+}
+
+fn inner_metrics(out: &mut String, inner: &InnerStatus) {
+    let channel = |c: u32| [("channel", c.to_string())];
+    let mut f = family(
+        out,
+        "sluice_inner_highest_contiguous_sequence",
+        "gauge",
+        "Highest sequence number received with none missing below it, per channel.",
+    );
+    for c in &inner.channels {
+        f.sample(
+            "sluice_inner_highest_contiguous_sequence",
+            &channel(c.channel),
+            c.highest_contiguous,
+        );
+    }
+    let mut f = family(
+        out,
+        "sluice_inner_missing_bundles",
+        "gauge",
+        "Sequence numbers missing above the highest contiguous one (gaps), per channel.",
+    );
+    for c in &inner.channels {
+        f.sample(
+            "sluice_inner_missing_bundles",
+            &channel(c.channel),
+            c.missing.len(),
+        );
+    }
+    let mut f = family(
+        out,
+        "sluice_inner_last_import_timestamp_seconds",
+        "gauge",
+        "When the last bundle of any kind was imported, per channel (Unix seconds).",
+    );
+    for c in &inner.channels {
+        if let Some(at) = c.last_import {
+            f.sample(
+                "sluice_inner_last_import_timestamp_seconds",
+                &channel(c.channel),
+                at,
+            );
+        }
+    }
+    let mut f = family(
+        out,
+        "sluice_inner_last_heartbeat_timestamp_seconds",
+        "gauge",
+        "When the last heartbeat was imported, per channel (Unix seconds).",
+    );
+    for c in &inner.channels {
+        if let Some(at) = c.last_heartbeat {
+            f.sample(
+                "sluice_inner_last_heartbeat_timestamp_seconds",
+                &channel(c.channel),
+                at,
+            );
+        }
+    }
+    family(
+        out,
+        "sluice_inner_pending_returns",
+        "gauge",
+        "Return queue entries (acks, status changes, certificates) not yet sent.",
+    )
+    .sample("sluice_inner_pending_returns", &[], inner.pending_returns);
+    family(
+        out,
+        "sluice_inner_return_bundles_sent_total",
+        "counter",
+        "Return bundles written.",
+    )
+    .sample(
+        "sluice_inner_return_bundles_sent_total",
+        &[],
+        inner.return_bundles_sent,
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_values_are_escaped_and_an_empty_quarantine_reads_zero() {
+        let mut quarantine = BTreeMap::new();
+        let text = render(&Snapshot {
+            now: 100,
+            keyset_version: Some(3),
+            quarantine: Some(quarantine.clone()),
+            ..Snapshot::default()
+        });
+        assert!(
+            text.contains("\nsluice_keyset_trusted_version 3\n"),
+            "{text}"
+        );
+        assert!(text.contains("\nsluice_quarantined_bundles 0\n"), "{text}");
+        quarantine.insert("odd\"code\\\n".to_owned(), 2);
+        let text = render(&Snapshot {
+            now: 100,
+            quarantine: Some(quarantine),
+            ..Snapshot::default()
+        });
+        assert!(
+            text.contains("sluice_quarantined_bundles{code=\"odd\\\"code\\\\\\n\"} 2\n"),
+            "{text}"
+        );
+        // Every sample line belongs to a family announced just before it.
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            let name = line.split(['{', ' ']).next().unwrap();
+            assert!(text.contains(&format!("# TYPE {name} ")), "{line}");
+        }
+    }
+}
