@@ -4,6 +4,7 @@
 //! all; it never changes a record that a newer version has already replaced, and never lets a
 //! domain be actively filed twice.
 
+pub mod bench_support;
 pub mod certificates;
 pub mod failpoint;
 pub mod filing_number;

@@ -1,0 +1,742 @@
+//! Support for the workspace's benchmarks, and for nothing else: synthetic new filings, the
+//! rows the import writes for them, and a `psql \copy` of those rows as the speed limit the
+//! import is measured against. inner's `apply` bench and transfer's `round_trip` bench share it
+//! so that both load the same filings and compare with the same baseline. Nothing in
+//! `sluice-inner` calls it.
+//!
+//! The filings pass the import's re-check of the filing rules (transfer's `recheck`, with
+//! `outer::validate`'s functions): GB 32100 and GB 11643 check characters are computed, IP
+//! addresses are public and domains well-formed. transfer's tests hold the generator to that.
+//!
+//! [`Rows`] spells out, table by table, what `apply_bundle` (and `sluice-transfer import`
+//! around it) stores for a bundle of new filings that all apply to a fresh database; change it
+//! together with the import's SQL, or the baseline loads something else. [`CopyFiles`] writes
+//! those rows as CSV files with a `psql` script that loads each bundle in one transaction, and
+//! [`psql_copy`] runs it.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use bundle_format::records::{
+    Access, AccessMethod, Ack, CertificateType, Filing, ImportOutcome, IpRange, Person, ReceiptAck,
+    Record, ServiceType, Subject, SubjectNature, Submission, SubmissionVersion, Website,
+    content_hash, wire_config,
+};
+
+use crate::import::IncomingBundle;
+use crate::names;
+
+/// Region code of every generated subject and server location (Haidian, Beijing).
+pub const REGION_CODE: u32 = 110_108;
+
+/// The province code the import derives from [`REGION_CODE`].
+const PROVINCE: &str = "11";
+
+/// Filings `0..MAX_FILINGS` have distinct credit codes and public IP addresses; beyond it
+/// [`filing`] repeats credit codes.
+pub const MAX_FILINGS: usize = 10_000_000;
+
+/// Weights of GB 11643 for the 17 digits before the check character.
+const RESIDENT_ID_WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+/// Check characters of GB 11643 by sum mod 11.
+const RESIDENT_ID_CHECK: [char; 11] = ['1', '0', 'X', '9', '8', '7', '6', '5', '4', '3', '2'];
+/// Characters of GB 32100 codes, in value order.
+const CREDIT_CODE_CHARSET: &str = "0123456789ABCDEFGHJKLMNPQRTUWXY";
+/// Weights of GB 32100 for the 17 characters before the check character.
+const CREDIT_CODE_WEIGHTS: [u32; 17] = [
+    1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
+];
+
+/// The GB 11643 check character of a resident ID's first 17 digits, or `None` if they are not
+/// 17 digits. (The intake's own is `outer::validate::resident_id_check_char`; inner does not
+/// depend on outer, and transfer's tests check that the two agree.)
+pub fn resident_id_check_char(first17: &str) -> Option<char> {
+    if first17.len() != 17 {
+        return None;
+    }
+    let mut sum = 0;
+    for (c, weight) in first17.chars().zip(RESIDENT_ID_WEIGHTS) {
+        sum += c.to_digit(10)? * weight;
+    }
+    RESIDENT_ID_CHECK
+        .get(usize::try_from(sum % 11).ok()?)
+        .copied()
+}
+
+/// The GB 32100 check character of a unified social credit code's first 17 characters, or
+/// `None` if they are not 17 characters of the code's alphabet.
+pub fn credit_code_check_char(first17: &str) -> Option<char> {
+    if first17.chars().count() != 17 {
+        return None;
+    }
+    let mut sum = 0;
+    for (c, weight) in first17.chars().zip(CREDIT_CODE_WEIGHTS) {
+        let value = u32::try_from(CREDIT_CODE_CHARSET.find(c)?).ok()?;
+        sum += value * weight;
+    }
+    let check = (31 - sum % 31) % 31;
+    CREDIT_CODE_CHARSET
+        .chars()
+        .nth(usize::try_from(check).ok()?)
+}
+
+/// The unified social credit code of filing `i`'s subject, check character included.
+pub fn credit_code(i: usize) -> String {
+    let first17 = format!("91110108MA{:07}", i % MAX_FILINGS);
+    let check = credit_code_check_char(&first17).unwrap_or('0');
+    format!("{first17}{check}")
+}
+
+/// A resident ID for the people of filing `i`: a valid birth date and the check character.
+pub fn resident_id(i: usize) -> String {
+    let first17 = format!(
+        "110108{:04}{:02}{:02}{:03}",
+        1950 + i % 50,
+        1 + i % 12,
+        1 + i % 28,
+        i % 997
+    );
+    let check = resident_id_check_char(&first17).unwrap_or('0');
+    format!("{first17}{check}")
+}
+
+fn person(name: String, i: usize) -> Person {
+    Person {
+        name,
+        certificate_type: CertificateType::ResidentId,
+        certificate_number: resident_id(i),
+        mobile_phones: vec!["13800138000".to_owned()],
+        office_phones: vec!["010-62345678".to_owned()],
+        email: "admin@example.cn".to_owned(),
+    }
+}
+
+/// Filing `i`, submitted an hour before `now`: a new filing of 1-3 websites with 1-5 domains
+/// and 1-4 IPv4 addresses each, all fixed by `i`, so every run and every process makes the
+/// same filings. Its IP addresses lie in 11.0.0.0 to 18.39.255.255 (public) while
+/// `i < MAX_FILINGS`.
+pub fn filing(i: usize, now: i64) -> SubmissionVersion {
+    let websites = (0..1 + i % 3)
+        .map(|w| {
+            let domains: Vec<String> = (0..1 + (i / 3) % 5)
+                .map(|d| format!("d{d}.w{w}.f{i}.example.cn"))
+                .collect();
+            let ip_ranges = (0..1 + (i / 15) % 4)
+                .map(|k| {
+                    let n = u32::try_from((i % MAX_FILINGS) * 12 + w * 4 + k).unwrap_or(0);
+                    let ip = IpAddr::V4(Ipv4Addr::from(0x0b00_0000 + n));
+                    IpRange {
+                        first: ip,
+                        last: ip,
+                    }
+                })
+                .collect();
+            Website {
+                name: format!("网站{i}-{w}"),
+                home_urls: vec![format!("https://{}/", domains[0])],
+                domains,
+                service_types: vec![ServiceType::Showcase],
+                pre_approvals: Vec::new(),
+                access: Access {
+                    provider: "provider_1".to_owned(),
+                    method: AccessMethod::Cloud,
+                    server_region_code: REGION_CODE,
+                    ip_ranges,
+                },
+                principal: person(format!("负责人{i}"), i),
+            }
+        })
+        .collect();
+    let body = Submission::NewFiling(Filing {
+        subject: Subject {
+            name: format!("测试科技有限公司{i}"),
+            nature: SubjectNature::Enterprise,
+            certificate_type: CertificateType::UnifiedSocialCreditCode,
+            certificate_number: credit_code(i),
+            region_code: REGION_CODE,
+            address: "北京市海淀区中关村大街1号".to_owned(),
+            investor: format!("测试科技有限公司{i}"),
+            principal: person(format!("法人{i}"), i),
+        },
+        websites,
+        attachments: Vec::new(),
+    });
+    SubmissionVersion {
+        receipt: format!("R20261122-{i:08}"),
+        version: 1,
+        content_hash: content_hash(&body),
+        submitted_at: now - 3600,
+        submitter: "owner".to_owned(),
+        access_provider: None,
+        body,
+    }
+}
+
+/// A table the import writes to. [`Table::ALL`] lists them in an order that loads without
+/// breaking a foreign key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Table {
+    /// The bundle ledger.
+    Bundles,
+    /// The transfer tool's chain ledger.
+    TransferInbound,
+    /// One row per new filing.
+    Filings,
+    /// The subject of each filing.
+    SubjectRecords,
+    /// Each website.
+    WebsiteRecords,
+    /// Each website's access.
+    WebsiteAccess,
+    /// Each website's domains.
+    WebsiteDomains,
+    /// Each website's IP ranges.
+    WebsiteIps,
+    /// Each website's home URLs.
+    WebsiteHomeUrls,
+    /// The verbatim submission versions, for audit.
+    SubmissionVersions,
+    /// One row per receipt.
+    Receipts,
+    /// The review event the import records for each receipt.
+    ReviewEvents,
+    /// Status changes and the bundle's ack, queued for the return channel.
+    ReturnQueue,
+}
+
+impl Table {
+    /// Every table, in loading order.
+    pub const ALL: [Table; 13] = [
+        Table::Bundles,
+        Table::TransferInbound,
+        Table::Filings,
+        Table::SubjectRecords,
+        Table::WebsiteRecords,
+        Table::WebsiteAccess,
+        Table::WebsiteDomains,
+        Table::WebsiteIps,
+        Table::WebsiteHomeUrls,
+        Table::SubmissionVersions,
+        Table::Receipts,
+        Table::ReviewEvents,
+        Table::ReturnQueue,
+    ];
+
+    /// Its name in the schema.
+    pub fn name(self) -> &'static str {
+        match self {
+            Table::Bundles => "bundles",
+            Table::TransferInbound => "transfer_inbound",
+            Table::Filings => "filings",
+            Table::SubjectRecords => "subject_records",
+            Table::WebsiteRecords => "website_records",
+            Table::WebsiteAccess => "website_access",
+            Table::WebsiteDomains => "website_domains",
+            Table::WebsiteIps => "website_ips",
+            Table::WebsiteHomeUrls => "website_home_urls",
+            Table::SubmissionVersions => "submission_versions",
+            Table::Receipts => "receipts",
+            Table::ReviewEvents => "review_events",
+            Table::ReturnQueue => "return_queue",
+        }
+    }
+
+    /// The columns [`Rows`] gives values for, in order, comma-separated.
+    pub fn columns(self) -> &'static str {
+        match self {
+            Table::Bundles => {
+                "bundle_id, channel, epoch, sequence, signer_key_id, created, imported_at, \
+                 submission_count"
+            }
+            Table::TransferInbound => {
+                "bundle_id, channel, epoch, sequence, previous, kind, file_name, imported_at"
+            }
+            Table::Filings => "filing_id, origin_receipt, province, status",
+            Table::SubjectRecords => {
+                "record_id, filing_id, receipt, status, name, nature, certificate_type, \
+                 certificate_number, region_code, address, investor, principal_name, \
+                 principal_certificate_type, principal_certificate_number, \
+                 principal_mobile_phones, principal_office_phones, principal_email"
+            }
+            Table::WebsiteRecords => {
+                "record_id, filing_id, receipt, status, name, service_types, principal_name, \
+                 principal_certificate_type, principal_certificate_number, \
+                 principal_mobile_phones, principal_office_phones, principal_email"
+            }
+            Table::WebsiteAccess => "record_id, provider, method, server_region_code",
+            Table::WebsiteDomains => "record_id, filing_id, domain",
+            Table::WebsiteIps => "record_id, filing_id, ips",
+            Table::WebsiteHomeUrls => "record_id, url",
+            Table::SubmissionVersions => {
+                "receipt, version, content_hash, bundle_id, bundle_position, submitted_at, \
+                 submitter, access_provider, encoded, outcome, received_at"
+            }
+            Table::Receipts => {
+                "receipt, version, content_hash, kind, filing_id, province, state, state_since, \
+                 needs_pre_approval, submitted_at, submitter, access_provider, received_at"
+            }
+            Table::ReviewEvents => "event_id, receipt, version, to_state, reviewer, at",
+            Table::ReturnQueue => "kind, event_id, record, queued_at",
+        }
+    }
+}
+
+/// One row: values in PostgreSQL's text input form, `None` for NULL.
+pub type Row = Vec<Option<String>>;
+
+/// The transfer tool's chain-ledger row of a bundle (`transfer_inbound`), which
+/// `sluice-transfer import` writes in the transaction that applies it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainEntry {
+    /// Id of the bundle before it on its channel (all zero for the first of an epoch).
+    pub previous: [u8; 32],
+    /// Its kind, as the header names it (`submissions`).
+    pub kind: String,
+    /// Its file name in the inbox.
+    pub file_name: String,
+}
+
+/// Turns bundles of new filings into exactly the rows the import writes for them when every
+/// filing applies, numbering filings, website records and review events as a fresh database
+/// does: from 1, in the order the bundles are given. Filings are taken to need no
+/// pre-approval, as those of [`filing`] do, so each enters awaiting regional review.
+#[derive(Debug, Default)]
+pub struct Rows {
+    filings: u64,
+    websites: u64,
+    events: u64,
+}
+
+fn bytea(bytes: &[u8]) -> String {
+    format!("\\x{}", hex::encode(bytes))
+}
+
+fn text_array(values: &[String]) -> String {
+    let quoted: Vec<String> = values
+        .iter()
+        .map(|v| format!("\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\"")))
+        .collect();
+    format!("{{{}}}", quoted.join(","))
+}
+
+impl Rows {
+    /// Numbering from 1, as in a fresh database.
+    pub fn new() -> Rows {
+        Rows::default()
+    }
+
+    /// Hands `sink` every row the import writes for `bundle`, table by table in
+    /// [`Table::ALL`] order (rows of one table together). `chain` adds the transfer tool's
+    /// ledger row; without it the rows are those of `apply_bundle` alone. `now` is the
+    /// importer's clock. Fails on a submission that is not a new filing, and with the sink's
+    /// error.
+    pub fn bundle(
+        &mut self,
+        bundle: &IncomingBundle<'_>,
+        chain: Option<&ChainEntry>,
+        now: i64,
+        sink: &mut dyn FnMut(Table, Row) -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
+        let s = |v: &str| Some(v.to_owned());
+        let n = |v: u64| Some(v.to_string());
+        let now_text = Some(now.to_string());
+        let bundle_id = bytea(&bundle.bundle_id);
+        let mut filings = Vec::with_capacity(bundle.submissions.len());
+        for version in bundle.submissions {
+            match &version.body {
+                Submission::NewFiling(filing) => filings.push((version, filing)),
+                _ => {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::InvalidInput,
+                        format!("receipt {} is not a new filing", version.receipt),
+                    ));
+                }
+            }
+        }
+        let first_filing = self.filings + 1;
+        let first_website = self.websites + 1;
+        let first_event = self.events + 1;
+        let filing_ids = || (first_filing..).zip(filings.iter().copied());
+
+        sink(
+            Table::Bundles,
+            vec![
+                s(&bundle_id),
+                Some(bundle.channel.to_string()),
+                n(bundle.epoch),
+                n(bundle.sequence),
+                s(&bytea(&bundle.signer.0)),
+                Some(bundle.created.to_string()),
+                now_text.clone(),
+                Some(bundle.submissions.len().to_string()),
+            ],
+        )?;
+        if let Some(chain) = chain {
+            sink(
+                Table::TransferInbound,
+                vec![
+                    s(&bundle_id),
+                    Some(bundle.channel.to_string()),
+                    n(bundle.epoch),
+                    n(bundle.sequence),
+                    s(&bytea(&chain.previous)),
+                    s(&chain.kind),
+                    s(&chain.file_name),
+                    now_text.clone(),
+                ],
+            )?;
+        }
+        for (id, (version, _)) in filing_ids() {
+            sink(
+                Table::Filings,
+                vec![n(id), s(&version.receipt), s(PROVINCE), s("pending")],
+            )?;
+        }
+        for (id, (version, filing)) in filing_ids() {
+            let subject = &filing.subject;
+            let p = &subject.principal;
+            sink(
+                Table::SubjectRecords,
+                vec![
+                    n(id),
+                    n(id),
+                    s(&version.receipt),
+                    s("pending"),
+                    s(&subject.name),
+                    s(names::nature(subject.nature)),
+                    s(names::certificate_type(subject.certificate_type)),
+                    s(&subject.certificate_number),
+                    Some(subject.region_code.to_string()),
+                    s(&subject.address),
+                    s(&subject.investor),
+                    s(&p.name),
+                    s(names::certificate_type(p.certificate_type)),
+                    s(&p.certificate_number),
+                    Some(text_array(&p.mobile_phones)),
+                    Some(text_array(&p.office_phones)),
+                    s(&p.email),
+                ],
+            )?;
+        }
+        // Website tables: each walks the websites in the same order, numbering them alike.
+        let websites = || {
+            filing_ids()
+                .flat_map(|(id, (_, filing))| filing.websites.iter().map(move |w| (id, w)))
+                .zip(first_website..)
+                .map(|((filing_id, website), record_id)| (record_id, filing_id, website))
+        };
+        for (record_id, filing_id, website) in websites() {
+            let p = &website.principal;
+            let receipt = &filings[usize::try_from(filing_id - first_filing).unwrap_or(0)]
+                .0
+                .receipt;
+            let services: Vec<String> = website
+                .service_types
+                .iter()
+                .map(|&t| names::service_type(t).to_owned())
+                .collect();
+            sink(
+                Table::WebsiteRecords,
+                vec![
+                    n(record_id),
+                    n(filing_id),
+                    s(receipt),
+                    s("pending"),
+                    s(&website.name),
+                    Some(text_array(&services)),
+                    s(&p.name),
+                    s(names::certificate_type(p.certificate_type)),
+                    s(&p.certificate_number),
+                    Some(text_array(&p.mobile_phones)),
+                    Some(text_array(&p.office_phones)),
+                    s(&p.email),
+                ],
+            )?;
+        }
+        for (record_id, _, website) in websites() {
+            sink(
+                Table::WebsiteAccess,
+                vec![
+                    n(record_id),
+                    s(&website.access.provider),
+                    s(names::access_method(website.access.method)),
+                    Some(website.access.server_region_code.to_string()),
+                ],
+            )?;
+        }
+        for (record_id, filing_id, website) in websites() {
+            for domain in &website.domains {
+                sink(
+                    Table::WebsiteDomains,
+                    vec![
+                        n(record_id),
+                        n(filing_id),
+                        Some(domain.to_ascii_lowercase()),
+                    ],
+                )?;
+            }
+        }
+        for (record_id, filing_id, website) in websites() {
+            for range in &website.access.ip_ranges {
+                sink(
+                    Table::WebsiteIps,
+                    vec![
+                        n(record_id),
+                        n(filing_id),
+                        Some(format!("[{},{}]", range.first, range.last)),
+                    ],
+                )?;
+            }
+        }
+        for (record_id, _, website) in websites() {
+            for url in &website.home_urls {
+                sink(Table::WebsiteHomeUrls, vec![n(record_id), s(url)])?;
+            }
+        }
+        let mut encoded = Vec::new();
+        for (position, (version, _)) in filings.iter().enumerate() {
+            encoded.clear();
+            bincode::encode_into_std_write(*version, &mut encoded, wire_config())
+                .map_err(std::io::Error::other)?;
+            sink(
+                Table::SubmissionVersions,
+                vec![
+                    s(&version.receipt),
+                    Some(version.version.to_string()),
+                    s(&bytea(&version.content_hash)),
+                    s(&bundle_id),
+                    Some(position.to_string()),
+                    Some(version.submitted_at.to_string()),
+                    s(&version.submitter),
+                    version.access_provider.clone(),
+                    s(&bytea(&encoded)),
+                    s("applied"),
+                    now_text.clone(),
+                ],
+            )?;
+        }
+        for (id, (version, _)) in filing_ids() {
+            sink(
+                Table::Receipts,
+                vec![
+                    s(&version.receipt),
+                    Some(version.version.to_string()),
+                    s(&bytea(&version.content_hash)),
+                    s("new-filing"),
+                    n(id),
+                    s(PROVINCE),
+                    s("awaiting-regional-review"),
+                    now_text.clone(),
+                    s("false"),
+                    Some(version.submitted_at.to_string()),
+                    s(&version.submitter),
+                    version.access_provider.clone(),
+                    now_text.clone(),
+                ],
+            )?;
+        }
+        let events = || (first_event..).zip(filings.iter());
+        for (event, (version, _)) in events() {
+            sink(
+                Table::ReviewEvents,
+                vec![
+                    n(event),
+                    s(&version.receipt),
+                    Some(version.version.to_string()),
+                    s("awaiting-regional-review"),
+                    s("import"),
+                    now_text.clone(),
+                ],
+            )?;
+        }
+        for (event, _) in events() {
+            sink(
+                Table::ReturnQueue,
+                vec![s("status-change"), n(event), None, now_text.clone()],
+            )?;
+        }
+        let ack = Record::Ack(Ack {
+            bundle_id: bundle.bundle_id,
+            channel: bundle.channel,
+            sequence: bundle.sequence,
+            receipts: filings
+                .iter()
+                .map(|(version, _)| ReceiptAck {
+                    receipt: version.receipt.clone(),
+                    version: version.version,
+                    content_hash: version.content_hash,
+                    outcome: ImportOutcome::Applied,
+                    reason: None,
+                })
+                .collect(),
+        });
+        let ack = bincode::encode_to_vec(&ack, wire_config()).map_err(std::io::Error::other)?;
+        sink(
+            Table::ReturnQueue,
+            vec![s("ack"), None, s(&bytea(&ack)), now_text.clone()],
+        )?;
+
+        let count = filings.len() as u64;
+        let website_count = websites().count() as u64;
+        self.filings += count;
+        self.events += count;
+        self.websites += website_count;
+        Ok(())
+    }
+}
+
+/// Every row of one table, held in memory.
+#[derive(Debug)]
+pub struct TableRows {
+    /// The table.
+    pub table: Table,
+    /// Its rows, in the order the import writes them.
+    pub rows: Vec<Row>,
+}
+
+/// The rows of `bundles` (numbered as in a fresh database, without chain-ledger rows), by
+/// table in loading order; tables without rows are left out.
+pub fn rows_of(bundles: &[IncomingBundle<'_>], now: i64) -> std::io::Result<Vec<TableRows>> {
+    let mut tables: Vec<TableRows> = Table::ALL
+        .iter()
+        .map(|&table| TableRows {
+            table,
+            rows: Vec::new(),
+        })
+        .collect();
+    let mut rows = Rows::new();
+    for bundle in bundles {
+        rows.bundle(bundle, None, now, &mut |table, row| {
+            if let Some(t) = tables.iter_mut().find(|t| t.table == table) {
+                t.rows.push(row);
+            }
+            Ok(())
+        })?;
+    }
+    tables.retain(|t| !t.rows.is_empty());
+    Ok(tables)
+}
+
+fn write_csv_row(out: &mut impl std::io::Write, row: &[Option<String>]) -> std::io::Result<()> {
+    for (k, value) in row.iter().enumerate() {
+        if k > 0 {
+            out.write_all(b",")?;
+        }
+        // An unquoted empty field is NULL; a quoted one is a value.
+        if let Some(value) = value {
+            out.write_all(b"\"")?;
+            out.write_all(value.replace('"', "\"\"").as_bytes())?;
+            out.write_all(b"\"")?;
+        }
+    }
+    out.write_all(b"\n")
+}
+
+/// CSV files of the rows the import writes, one set per bundle, and a `psql` script that
+/// loads each bundle's set with `\copy` in one transaction, as the import applies each bundle
+/// in one. Rows go straight to disk, so memory stays bounded however many bundles there are.
+#[derive(Debug)]
+pub struct CopyFiles {
+    dir: PathBuf,
+    script: String,
+    rows: Rows,
+    bundles: usize,
+    row_count: u64,
+}
+
+impl CopyFiles {
+    /// Files go into `dir`, which must exist.
+    pub fn new(dir: &Path) -> CopyFiles {
+        CopyFiles {
+            dir: dir.to_owned(),
+            script: String::new(),
+            rows: Rows::new(),
+            bundles: 0,
+            row_count: 0,
+        }
+    }
+
+    /// Writes the rows of the next bundle (see [`Rows::bundle`]).
+    pub fn add_bundle(
+        &mut self,
+        bundle: &IncomingBundle<'_>,
+        chain: Option<&ChainEntry>,
+        now: i64,
+    ) -> std::io::Result<()> {
+        self.bundles += 1;
+        let mut files: Vec<(Table, PathBuf, std::io::BufWriter<std::fs::File>)> = Vec::new();
+        let dir = &self.dir;
+        let number = self.bundles;
+        let mut count = 0u64;
+        self.rows.bundle(bundle, chain, now, &mut |table, row| {
+            let index = match files.iter().position(|(t, _, _)| *t == table) {
+                Some(index) => index,
+                None => {
+                    let path = dir.join(format!("b{number:05}-{}.csv", table.name()));
+                    let file =
+                        std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&path)?);
+                    files.push((table, path, file));
+                    files.len() - 1
+                }
+            };
+            count += 1;
+            write_csv_row(&mut files[index].2, &row)
+        })?;
+        self.row_count += count;
+        self.script.push_str("BEGIN;\n");
+        for table in Table::ALL {
+            if let Some((_, path, file)) = files.iter_mut().find(|(t, _, _)| *t == table) {
+                file.flush()?;
+                let _ = writeln!(
+                    self.script,
+                    "\\copy {} ({}) FROM '{}' WITH (FORMAT csv)",
+                    table.name(),
+                    table.columns(),
+                    path.display()
+                );
+            }
+        }
+        self.script.push_str("COMMIT;\n");
+        Ok(())
+    }
+
+    /// Rows written so far.
+    pub fn row_count(&self) -> u64 {
+        self.row_count
+    }
+
+    /// Writes the script (`load.sql` in the directory) and returns its path.
+    pub fn finish(self) -> std::io::Result<PathBuf> {
+        let path = self.dir.join("load.sql");
+        let mut file = std::fs::File::create(&path)?;
+        file.write_all(self.script.as_bytes())?;
+        file.sync_all()?;
+        Ok(path)
+    }
+}
+
+/// Runs `script` (from [`CopyFiles::finish`]) with `psql` against `connection_string`,
+/// stopping at the first error, and returns how long `psql` took from start to exit.
+pub fn psql_copy(connection_string: &str, script: &Path) -> Result<Duration, String> {
+    let started = Instant::now();
+    let output = std::process::Command::new("psql")
+        .arg(connection_string)
+        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-f"])
+        .arg(script)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run psql ({e}); install Debian's `postgresql` package"))?;
+    let elapsed = started.elapsed();
+    if !output.status.success() {
+        return Err(format!(
+            "psql failed ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    Ok(elapsed)
+}
