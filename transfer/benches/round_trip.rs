@@ -1,175 +1,220 @@
-//! The transfer pipeline at volume, each step timed and its peak memory measured, beside
-//! baselines on the same data in the same run:
+//! The transfer pipeline at volume: N new filings from the outer SQLite to PostgreSQL and their
+//! acks back, each step timed and its peak memory measured in a process of its own, beside
+//! baselines on the same data in the same run.
 //!
-//! - `export` of N submission versions from the outer SQLite into signed bundles, beside bare
-//!   `zstd -3 -T1` compressing the same record payload (written to a file beforehand, untimed);
-//! - `import` of those bundles into a fresh PostgreSQL, beside `inner::import::apply_bundle`
-//!   alone on the same decoded records into another fresh database (the import's own floor;
-//!   the inner crate's benchmark compares `apply_bundle` with `psql COPY`);
-//! - the whole round trip: export, carry, import, return, carry back, apply.
+//! Usage: `cargo bench -p transfer --bench round_trip -- [N] [--baselines | --no-baselines]`
+//! (N defaults to 200000). Baselines are on by default for N ≤ 200,000 and off above, where
+//! their files alone take gigabytes (the record content, and CSV with the hex of every
+//! submission). Other flags (cargo passes `--bench`) are ignored. Needs `zstd`, `psql` and the
+//! PostgreSQL server binaries (Debian's `zstd` and `postgresql`). Work files go to a temporary
+//! directory (`TMPDIR`); a 1,000,000-submission run needs several GB there.
 //!
-//! Peak memory is the process's peak resident set, reset before each step through
-//! `/proc/self/clear_refs`. Usage: `cargo bench -p transfer --bench round_trip -- [N]`
-//! (default 200000). Results are printed and written to `BENCHMARKS.md` beside this crate's
-//! manifest. Needs `zstd` and the PostgreSQL server binaries (Debian `zstd`, `postgresql`).
+//! The parent process starts the throwaway PostgreSQL cluster ([`inner::testing`]), generates
+//! the keys ([`transfer::demo::generate_keys`]) and runs each step by running this binary again
+//! with `--step NAME --dir DIR` (settings in `DIR/run.json`). The steps:
+//!
+//! 1. `populate` (setup, not part of the round trip): N filings from
+//!    [`inner::bench_support::filing`] into the outer SQLite, 10,000 per transaction;
+//! 2. `export`, `carry-in`, `import`, `return`, `carry-back`, `apply`: the round trip, through
+//!    the same library calls as `sluice-transfer`.
+//!
+//! Each step's process measures its wall time around the step (opening its stores and
+//! connections included, loading keys not), reads its own peak resident set (`VmHWM`) when done,
+//! and prints both as one JSON line to the parent; so a step's peak memory is its own. The
+//! PostgreSQL server's memory (separate processes) is not in any step's figure.
+//!
+//! Baselines, each on exactly the data of this run, its input prepared by an untimed
+//! `prepare-baselines` process after the export:
+//!
+//! - bare `zstd -3 -T1` compressing the record content of the exported bundles (what export
+//!   compresses) to `/dev/null`; export ratio = zstd seconds / export seconds (goal ≥ 0.8);
+//! - `psql` loading, with `\copy` from CSV, exactly the rows the import writes for those bundles
+//!   ([`inner::bench_support::Rows`], ledger and chain rows included) into a fresh database with
+//!   the same schema, one transaction per bundle as the import does; import ratio = psql seconds
+//!   / import seconds (goal ≥ 0.75).
+//!
+//! The results are printed and written into `BENCHMARKS.md` beside this crate's manifest, in a
+//! section of their own for this N (between `<!-- round_trip N=… -->` markers), so runs at
+//! different N stay side by side.
 
-use std::net::{IpAddr, Ipv4Addr};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use bundle_format::records::{
-    Access, AccessMethod, CertificateType, Filing, IpRange, Person, Record, ServiceType, Subject,
-    SubjectNature, Submission, SubmissionVersion, Website, content_hash,
-};
+use bundle_format::records::{Record, Submission, SubmissionVersion};
 use bundle_format::{Expectation, ReadLimits};
+use inner::bench_support::{self, ChainEntry, CopyFiles};
+use inner::import::IncomingBundle;
 use keys::{ChannelId, Role, SecretKey};
 use outer::store::{AccountKind, NewSubmission};
-use transfer::demo;
+use serde_json::{Value, json};
 use transfer::inner_side::{self, ImportSettings, ReturnSettings};
+use transfer::keysets::KeysetStore;
 use transfer::outer_side::{self, ApplySettings, ExportSettings, OuterHost};
 use transfer::spool::{self, Spool};
+use transfer::{carry, demo, examine};
 
-fn person(name: String) -> Person {
-    Person {
-        name,
-        certificate_type: CertificateType::ResidentId,
-        // The example printed in GB 11643: import re-checks check characters.
-        certificate_number: "11010519491231002X".to_owned(),
-        mobile_phones: vec!["13800138000".to_owned()],
-        office_phones: vec!["010-62345678".to_owned()],
-        email: "admin@example.cn".to_owned(),
+/// Submission versions per submissions bundle, and entries per return bundle.
+const PER_BUNDLE: usize = 50_000;
+/// Filings stored per transaction while populating.
+const POPULATE_CHUNK: usize = 10_000;
+/// The memory goal for each step, bytes (512 MB read as 512 × 10⁶ bytes).
+const MEMORY_GOAL_BYTES: f64 = 512e6;
+/// The round trip's time goal, seconds, at [`GOAL_SUBMISSIONS`].
+const ROUND_TRIP_GOAL_SECONDS: f64 = 60.0;
+/// The number of submissions the round trip's time goal is set for.
+const GOAL_SUBMISSIONS: usize = 1_000_000;
+/// Export beside `zstd -3 -T1`, at least.
+const EXPORT_GOAL: f64 = 0.8;
+/// Import beside `psql \copy`, at least.
+const IMPORT_GOAL: f64 = 0.75;
+/// Steps that make up the round trip, in order.
+const ROUND_TRIP: [&str; 6] = [
+    "export",
+    "carry-in",
+    "import",
+    "return",
+    "carry-back",
+    "apply",
+];
+
+/// What every step's process is told, written by the parent to `DIR/run.json`.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Run {
+    submissions: usize,
+    now: i64,
+    keyset: PathBuf,
+    outer_key: PathBuf,
+    return_key: PathBuf,
+    database_url: String,
+}
+
+/// The directories of one run, all under its work directory.
+struct Layout {
+    outer_db: PathBuf,
+    outer_spool: Spool,
+    inner_spool: Spool,
+    medium: PathBuf,
+    baseline: PathBuf,
+}
+
+impl Layout {
+    fn under(dir: &Path) -> Layout {
+        Layout {
+            outer_db: dir.join("outer.sqlite"),
+            outer_spool: Spool::under(&dir.join("outer-spool")),
+            inner_spool: Spool::under(&dir.join("inner-spool")),
+            medium: dir.join("medium"),
+            baseline: dir.join("baseline"),
+        }
     }
 }
 
-/// A unified social credit code for filing `i` with its check character right (import
-/// re-checks it).
-fn credit_code(i: usize) -> String {
-    let first17 = format!("91110108MA{i:07}");
-    let check = outer::validate::uscc_check_char(&first17).unwrap_or('0');
-    format!("{first17}{check}")
+/// The command line: `[N] [--baselines | --no-baselines]`, or, for a step's process,
+/// `--step NAME --dir DIR`.
+#[derive(Default)]
+struct Options {
+    submissions: Option<usize>,
+    baselines: Option<bool>,
+    step: Option<String>,
+    dir: Option<PathBuf>,
 }
 
-/// Filing `i`: 1-3 websites with 1-5 domains and 1-4 IP addresses each (fixed by `i`).
-fn filing(i: usize, now: i64) -> SubmissionVersion {
-    let websites = (0..1 + i % 3)
-        .map(|w| {
-            let domains: Vec<String> = (0..1 + (i / 3) % 5)
-                .map(|d| format!("d{d}.w{w}.f{i}.example.cn"))
-                .collect();
-            let ip_ranges = (0..1 + (i / 15) % 4)
-                .map(|k| {
-                    let n = u32::try_from(i * 12 + w * 4 + k).unwrap_or(u32::MAX);
-                    let ip = IpAddr::V4(Ipv4Addr::from(0x0b00_0000 + n));
-                    IpRange {
-                        first: ip,
-                        last: ip,
+impl Options {
+    fn parse(mut args: impl Iterator<Item = String>) -> Options {
+        let mut options = Options::default();
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                "--baselines" => options.baselines = Some(true),
+                "--no-baselines" => options.baselines = Some(false),
+                "--step" => options.step = args.next(),
+                "--dir" => options.dir = args.next().map(PathBuf::from),
+                other => {
+                    if let Ok(n) = other.replace(['_', ','], "").parse() {
+                        options.submissions = Some(n);
                     }
-                })
-                .collect();
-            Website {
-                name: format!("网站{i}-{w}"),
-                home_urls: vec![format!("https://{}/", domains[0])],
-                domains,
-                service_types: vec![ServiceType::Showcase],
-                pre_approvals: Vec::new(),
-                access: Access {
-                    provider: "provider_1".to_owned(),
-                    method: AccessMethod::Cloud,
-                    server_region_code: 110_108,
-                    ip_ranges,
-                },
-                principal: person(format!("负责人{i}")),
+                    // Anything else (cargo's `--bench`, a filter) is not ours.
+                }
             }
-        })
-        .collect();
-    let body = Submission::NewFiling(Filing {
-        subject: Subject {
-            name: format!("测试科技有限公司{i}"),
-            nature: SubjectNature::Enterprise,
-            certificate_type: CertificateType::UnifiedSocialCreditCode,
-            certificate_number: credit_code(i),
-            region_code: 110_108,
-            address: "北京市海淀区中关村大街1号".to_owned(),
-            investor: format!("测试科技有限公司{i}"),
-            principal: person(format!("法人{i}")),
-        },
-        websites,
-        attachments: Vec::new(),
-    });
-    SubmissionVersion {
-        receipt: format!("R20261122-{i:08}"),
-        version: 1,
-        content_hash: content_hash(&body),
-        submitted_at: now - 3600,
-        submitter: "owner".to_owned(),
-        access_provider: None,
-        body,
+        }
+        options
     }
-}
-
-/// Resets the peak resident set of this process.
-fn reset_peak() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
-}
-
-/// Peak resident set since the last reset, MiB.
-fn peak_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(f64::NAN, |kb| kb / 1024.0)
-}
-
-struct Step {
-    name: &'static str,
-    seconds: f64,
-    peak_mib: f64,
-}
-
-fn step<T>(steps: &mut Vec<Step>, name: &'static str, work: impl FnOnce() -> T) -> T {
-    reset_peak();
-    let started = Instant::now();
-    let result = work();
-    let seconds = started.elapsed().as_secs_f64();
-    let peak = peak_mib();
-    eprintln!("{name}: {seconds:.2} s, peak {peak:.0} MiB");
-    steps.push(Step {
-        name,
-        seconds,
-        peak_mib: peak,
-    });
-    result
 }
 
 fn main() {
-    let n: usize = std::env::args()
-        .skip(1)
-        .find_map(|a| a.parse().ok())
-        .unwrap_or(200_000);
-    let dir = tempfile::tempdir().expect("temp dir");
-    let now = demo::now();
-    let keys = demo::generate_keys(&dir.path().join("keys"), &[1], 100, now).expect("keys");
-    let keyset = keys.load_keyset(now).expect("keyset");
-    let mut keysets = transfer::keysets::KeysetStore::with_keyset(keyset.clone(), None);
-    let outer_key = SecretKey::read_file(keys.outer_key(ChannelId(1)).unwrap(), None).unwrap();
-    let return_key = SecretKey::read_file(&keys.inner_return, None).unwrap();
+    let options = Options::parse(std::env::args().skip(1));
+    match (&options.step, &options.dir) {
+        (Some(step), Some(dir)) => step_process(step, dir),
+        (Some(_), None) => panic!("--step needs --dir"),
+        _ => parent(&options),
+    }
+}
 
-    eprintln!("storing {n} submissions in the outer SQLite (untimed)");
-    let host = OuterHost::open(&dir.path().join("outer.sqlite")).expect("outer store");
+// ---------------------------------------------------------------------------------------------
+// A step's process
+
+fn step_process(step: &str, dir: &Path) {
+    let run: Run =
+        serde_json::from_slice(&std::fs::read(dir.join("run.json")).expect("read run.json"))
+            .expect("parse run.json");
+    let layout = Layout::under(dir);
+    let (seconds, detail) = match step {
+        "populate" => populate(&run, &layout),
+        "export" => export(&run, &layout),
+        "prepare-baselines" => prepare_baselines(&run, &layout),
+        "carry-in" => carry_between(
+            &layout.outer_spool.outbox,
+            &layout.inner_spool.inbox,
+            &layout,
+        ),
+        "import" => import(&run, &layout),
+        "return" => write_return(&run, &layout),
+        "carry-back" => carry_between(
+            &layout.inner_spool.outbox,
+            &layout.outer_spool.inbox,
+            &layout,
+        ),
+        "apply" => apply(&run, &layout),
+        other => panic!("unknown step {other:?}"),
+    };
+    let result = json!({ "seconds": seconds, "peak_kib": peak_kib(), "detail": detail });
+    println!("{result}");
+}
+
+/// This process's peak resident set, KiB.
+fn peak_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn populate(run: &Run, layout: &Layout) -> (f64, Value) {
+    let started = Instant::now();
+    let host = OuterHost::open(&layout.outer_db).expect("outer store");
     let account = host
         .store()
         .add_account("owner", AccountKind::WebsiteOwner)
         .expect("account")
         .id;
-    for chunk in (0..n).collect::<Vec<_>>().chunks(10_000) {
-        let batch: Vec<NewSubmission> = chunk
-            .iter()
-            .map(|&i| {
-                let version = filing(i, now);
+    let (mut websites, mut domains, mut ips) = (0usize, 0usize, 0usize);
+    let mut first = 0;
+    while first < run.submissions {
+        let last = (first + POPULATE_CHUNK).min(run.submissions);
+        let batch: Vec<NewSubmission> = (first..last)
+            .map(|i| {
+                let version = bench_support::filing(i, run.now);
                 let subject_key = match &version.body {
-                    Submission::NewFiling(f) => Some(outer::convert::subject_key(&f.subject)),
+                    Submission::NewFiling(filing) => {
+                        websites += filing.websites.len();
+                        for website in &filing.websites {
+                            domains += website.domains.len();
+                            ips += website.access.ip_ranges.len();
+                        }
+                        Some(outer::convert::subject_key(&filing.subject))
+                    }
                     _ => None,
                 };
                 NewSubmission {
@@ -188,34 +233,53 @@ fn main() {
         {
             result.expect("insert row");
         }
+        first = last;
     }
-    let outer_spool = Spool::under(&dir.path().join("outer-spool"));
-    let inner_spool = Spool::under(&dir.path().join("inner-spool"));
-    let medium = dir.path().join("medium");
-    std::fs::create_dir_all(&medium).unwrap();
-    outer_spool.create_all().unwrap();
-    inner_spool.create_all().unwrap();
-    let mut steps = Vec::new();
+    let seconds = started.elapsed().as_secs_f64();
+    (
+        seconds,
+        json!({ "websites": websites, "domains": domains, "ips": ips }),
+    )
+}
 
-    let export = step(&mut steps, "export", || {
-        let settings = ExportSettings {
-            channel: ChannelId(1),
-            validity_seconds: 7 * 24 * 3600,
-            resend_after_seconds: 24 * 3600,
-            records_per_bundle: 50_000,
-            now,
-        };
-        outer_side::export(&host, &outer_spool, &outer_key, &settings).expect("export")
-    });
-    assert_eq!(export.versions, n);
-    let export_seconds = steps[0].seconds;
+fn export(run: &Run, layout: &Layout) -> (f64, Value) {
+    let key = SecretKey::read_file(&run.outer_key, None).expect("outer key");
+    let started = Instant::now();
+    let host = OuterHost::open(&layout.outer_db).expect("outer store");
+    let settings = ExportSettings {
+        channel: ChannelId(1),
+        validity_seconds: 7 * 24 * 3600,
+        resend_after_seconds: 24 * 3600,
+        records_per_bundle: PER_BUNDLE,
+        now: run.now,
+    };
+    let report = outer_side::export(&host, &layout.outer_spool, &key, &settings).expect("export");
+    let seconds = started.elapsed().as_secs_f64();
+    assert_eq!(
+        report.versions, run.submissions,
+        "every submission exported"
+    );
+    (seconds, json!({ "bundles": report.written.len() }))
+}
 
-    // The baseline's input: exactly the record content of the exported bundles.
-    let mut content = Vec::new();
-    let mut all_records: Vec<SubmissionVersion> = Vec::with_capacity(n);
-    let mut bundle_bytes = 0u64;
-    for path in spool::list_bundles(&outer_spool.outbox).unwrap() {
-        let file = std::fs::read(&path).unwrap();
+/// Writes the baselines' inputs from the exported bundles: the record content zstd
+/// compresses, and the CSV files and script psql loads. Not timed for any comparison.
+fn prepare_baselines(run: &Run, layout: &Layout) -> (f64, Value) {
+    use std::io::Write as _;
+    let started = Instant::now();
+    let keyset =
+        transfer::config::load_keyset(std::slice::from_ref(&run.keyset), run.now).expect("keyset");
+    let csv_dir = layout.baseline.join("csv");
+    std::fs::create_dir_all(&csv_dir).expect("baseline directory");
+    let mut content_file = std::io::BufWriter::new(
+        std::fs::File::create(layout.baseline.join("content.bin")).expect("content file"),
+    );
+    let mut copy_files = CopyFiles::new(&csv_dir);
+    let (mut content_bytes, mut bundle_bytes, mut bundles) = (0u64, 0u64, 0usize);
+    let files =
+        examine::in_chain_order(spool::list_bundles(&layout.outer_spool.outbox).expect("list"));
+    for path in files {
+        let file = std::fs::read(&path).expect("read bundle");
         bundle_bytes += file.len() as u64;
         let verified = bundle_format::read_bundle(
             &file,
@@ -223,140 +287,536 @@ fn main() {
             &Expectation {
                 role: Role::OuterBundle,
                 channel: ChannelId(1),
-                at: now,
+                at: run.now,
             },
             &ReadLimits::default(),
         )
-        .expect("verify");
+        .expect("verify bundle");
+        let mut content = Vec::new();
+        let mut submissions: Vec<SubmissionVersion> = Vec::new();
         for record in verified.records {
-            bundle_format::payload::encode_record(&record, &mut content).unwrap();
+            bundle_format::payload::encode_record(&record, &mut content).expect("encode");
             if let Record::Submission(version) = record {
-                all_records.push(version);
+                submissions.push(version);
             }
         }
-    }
-    let content_path = dir.path().join("content.bin");
-    std::fs::write(&content_path, &content).unwrap();
-    let zstd_started = Instant::now();
-    let status = std::process::Command::new("zstd")
-        .args(["-3", "-T1", "-q", "-c"])
-        .arg(&content_path)
-        .stdout(std::process::Stdio::null())
-        .status()
-        .expect("zstd not found: install Debian's `zstd` package");
-    assert!(status.success());
-    let zstd_seconds = zstd_started.elapsed().as_secs_f64();
-
-    // The import's floor: apply_bundle alone on the same records, in bundles of the same size.
-    let floor_db = inner::testing::TestDatabase::with_schema().expect("PostgreSQL");
-    let mut floor_client = floor_db.connect().expect("connect");
-    inner::import::configure_session(&mut floor_client).expect("session settings");
-    let floor_started = Instant::now();
-    for (k, chunk) in all_records.chunks(50_000).enumerate() {
-        let mut tx = floor_client.transaction().unwrap();
-        let bundle = inner::import::IncomingBundle {
-            bundle_id: [u8::try_from(k % 256).unwrap_or(0); 32],
-            channel: 1,
-            epoch: 1,
-            sequence: k as u64 + 1,
-            signer: keys::KeyId([0; 8]),
-            created: now,
-            submissions: chunk,
+        content_file.write_all(&content).expect("write content");
+        content_bytes += content.len() as u64;
+        let header = &verified.header;
+        let chain = ChainEntry {
+            previous: header.previous.0,
+            kind: header.kind.as_str().to_owned(),
+            file_name: path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
         };
-        inner::import::apply_bundle(&mut tx, &bundle, now).expect("apply_bundle");
-        tx.commit().unwrap();
+        let bundle = IncomingBundle {
+            bundle_id: verified.id.0,
+            channel: header.channel.0,
+            epoch: header.epoch,
+            sequence: header.sequence,
+            signer: verified.signer,
+            created: header.created,
+            submissions: &submissions,
+        };
+        copy_files
+            .add_bundle(&bundle, Some(&chain), run.now)
+            .expect("write CSV");
+        bundles += 1;
     }
-    let floor_seconds = floor_started.elapsed().as_secs_f64();
-    let content_bytes = content.len();
-    drop(all_records);
-    drop(content);
+    content_file.flush().expect("write content");
+    let rows = copy_files.row_count();
+    let script = copy_files.finish().expect("write psql script");
+    let seconds = started.elapsed().as_secs_f64();
+    (
+        seconds,
+        json!({
+            "content_bytes": content_bytes,
+            "bundle_bytes": bundle_bytes,
+            "bundles": bundles,
+            "rows": rows,
+            "script": script,
+        }),
+    )
+}
 
-    let carry = |from: &Path, to: &Path| {
-        transfer::carry::carry(from, &medium, false).unwrap();
-        transfer::carry::carry(&medium, to, false).unwrap();
+/// The run's keyset, held in memory only (no keyset bundles travel in this benchmark).
+fn keyset_store(run: &Run) -> KeysetStore {
+    let keyset =
+        transfer::config::load_keyset(std::slice::from_ref(&run.keyset), run.now).expect("keyset");
+    KeysetStore::with_keyset(keyset, None)
+}
+
+fn carry_between(from: &Path, to: &Path, layout: &Layout) -> (f64, Value) {
+    let started = Instant::now();
+    let first = carry::carry(from, &layout.medium, false).expect("carry to the medium");
+    let second = carry::carry(&layout.medium, to, false).expect("carry from the medium");
+    let seconds = started.elapsed().as_secs_f64();
+    assert!(first.incomplete.is_empty() && second.incomplete.is_empty());
+    (seconds, json!({ "files": second.carried.len() }))
+}
+
+fn import(run: &Run, layout: &Layout) -> (f64, Value) {
+    let mut keysets = keyset_store(run);
+    let started = Instant::now();
+    let mut client = inner_side::connect(&run.database_url).expect("connect");
+    let settings = ImportSettings {
+        channels: vec![ChannelId(1)],
+        now: run.now,
     };
-    step(&mut steps, "carry in", || {
-        carry(&outer_spool.outbox, &inner_spool.inbox)
-    });
+    let report = inner_side::import(&mut client, &layout.inner_spool, &mut keysets, &settings)
+        .expect("import");
+    let seconds = started.elapsed().as_secs_f64();
+    for file in &report.files {
+        assert_eq!(file.result, "applied", "{}: {:?}", file.file, file.reason);
+    }
+    (
+        seconds,
+        json!({ "applied": report.count("applied"), "files": report.files.len() }),
+    )
+}
 
+fn write_return(run: &Run, layout: &Layout) -> (f64, Value) {
+    let key = SecretKey::read_file(&run.return_key, None).expect("return key");
+    let started = Instant::now();
+    let mut client = inner_side::connect(&run.database_url).expect("connect");
+    let settings = ReturnSettings {
+        channel: ChannelId(100),
+        validity_seconds: 7 * 24 * 3600,
+        max_entries: PER_BUNDLE,
+        now: run.now,
+    };
+    let report = inner_side::write_return(&mut client, &layout.inner_spool, &key, &settings)
+        .expect("return");
+    let seconds = started.elapsed().as_secs_f64();
+    (
+        seconds,
+        json!({ "acks": report.acks, "status_changes": report.status_changes }),
+    )
+}
+
+fn apply(run: &Run, layout: &Layout) -> (f64, Value) {
+    let mut keysets = keyset_store(run);
+    let started = Instant::now();
+    let host = OuterHost::open(&layout.outer_db).expect("outer store");
+    let settings = ApplySettings {
+        channel: ChannelId(1),
+        return_channel: ChannelId(100),
+        now: run.now,
+    };
+    let report =
+        outer_side::apply(&host, &layout.outer_spool, &mut keysets, &settings).expect("apply");
+    let seconds = started.elapsed().as_secs_f64();
+    let deleted: usize = report.files.iter().map(|f| f.payloads_deleted).sum();
+    (seconds, json!({ "payloads_deleted": deleted }))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The parent
+
+/// What one step's process reported.
+struct StepResult {
+    name: &'static str,
+    seconds: f64,
+    peak_kib: u64,
+    detail: Value,
+}
+
+impl StepResult {
+    fn peak_mib(&self) -> f64 {
+        self.peak_kib as f64 / 1024.0
+    }
+
+    fn within_memory_goal(&self) -> bool {
+        self.peak_kib as f64 * 1024.0 <= MEMORY_GOAL_BYTES
+    }
+
+    fn count(&self, field: &str) -> u64 {
+        self.detail[field].as_u64().unwrap_or(0)
+    }
+}
+
+fn run_step(name: &'static str, dir: &Path) -> StepResult {
+    eprintln!("step {name}");
+    let exe = std::env::current_exe().expect("path of this benchmark binary");
+    let output = Command::new(exe)
+        .arg("--step")
+        .arg(name)
+        .arg("--dir")
+        .arg(dir)
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("start a step's process");
+    assert!(
+        output.status.success(),
+        "step {name} failed ({})",
+        output.status
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let line = stdout
+        .lines()
+        .rev()
+        .find(|line| line.starts_with('{'))
+        .unwrap_or_else(|| panic!("step {name} reported nothing"));
+    let result: Value = serde_json::from_str(line).expect("a step's report");
+    let step = StepResult {
+        name,
+        seconds: result["seconds"].as_f64().unwrap_or(f64::NAN),
+        peak_kib: result["peak_kib"].as_u64().unwrap_or(0),
+        detail: result["detail"].clone(),
+    };
+    eprintln!(
+        "  {:.2} s, peak RSS {:.0} MiB",
+        step.seconds,
+        step.peak_mib()
+    );
+    step
+}
+
+/// The baselines' results.
+struct Baselines {
+    zstd_seconds: f64,
+    psql_seconds: f64,
+    content_bytes: u64,
+    rows: u64,
+}
+
+fn parent(options: &Options) {
+    let n = options.submissions.unwrap_or(200_000);
+    let with_baselines = options.baselines.unwrap_or(n <= 200_000);
+    let load_average = std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".to_owned());
+    let cores = std::thread::available_parallelism().map_or(0, |c| c.get());
+    let date = time::OffsetDateTime::now_utc().date();
+
+    let work = tempfile::Builder::new()
+        .prefix("sluice-round-trip-")
+        .tempdir()
+        .expect("work directory");
+    let dir = work.path();
+    eprintln!("{n} submissions, work directory {}", dir.display());
+    let now = demo::now();
+    let keys = demo::generate_keys(&dir.join("keys"), &[1], 100, now).expect("keys");
+    // The cluster lives as long as this process; every step connects to the same database.
     let database = inner::testing::TestDatabase::new().expect("PostgreSQL");
-    let mut client = inner_side::connect(&database.connection_string()).expect("connect");
-    let import = step(&mut steps, "import", || {
-        let settings = ImportSettings {
-            channels: vec![ChannelId(1)],
-            now,
-        };
-        inner_side::import(&mut client, &inner_spool, &mut keysets, &settings).expect("import")
-    });
-    assert_eq!(import.count("applied"), export.written.len());
-    let import_seconds = steps.last().unwrap().seconds;
+    drop(inner_side::connect(&database.connection_string()).expect("migrate the inner store"));
+    let run = Run {
+        submissions: n,
+        now,
+        keyset: keys.keyset.clone(),
+        outer_key: keys.outer_key(ChannelId(1)).expect("outer key").to_owned(),
+        return_key: keys.inner_return.clone(),
+        database_url: database.connection_string(),
+    };
+    std::fs::write(
+        dir.join("run.json"),
+        serde_json::to_vec_pretty(&run).expect("encode run.json"),
+    )
+    .expect("write run.json");
+    let layout = Layout::under(dir);
+    for spool in [&layout.outer_spool, &layout.inner_spool] {
+        spool.create_all().expect("spool");
+    }
+    std::fs::create_dir_all(&layout.medium).expect("medium");
 
-    let ret = step(&mut steps, "return", || {
-        let settings = ReturnSettings {
-            channel: ChannelId(100),
-            validity_seconds: 7 * 24 * 3600,
-            max_entries: 50_000,
-            now,
-        };
-        inner_side::write_return(&mut client, &inner_spool, &return_key, &settings).expect("return")
+    let populate = run_step("populate", dir);
+    let mut steps = vec![run_step("export", dir)];
+    let bundles = steps[0].count("bundles");
+    let bundle_bytes: u64 = spool::list_bundles(&layout.outer_spool.outbox)
+        .expect("list outbox")
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
+
+    // zstd runs right after the export, psql right before the import, each on its own input.
+    let mut zstd = None;
+    if with_baselines {
+        let prepared = run_step("prepare-baselines", dir);
+        let content = layout.baseline.join("content.bin");
+        eprintln!("baseline: zstd -3 -T1");
+        let started = Instant::now();
+        let status = Command::new("zstd")
+            .args(["-3", "-T1", "-q", "-c"])
+            .arg(&content)
+            .stdout(Stdio::null())
+            .status()
+            .expect("zstd not found: install Debian's `zstd` package");
+        let zstd_seconds = started.elapsed().as_secs_f64();
+        assert!(status.success(), "zstd failed ({status})");
+        let _ = std::fs::remove_file(&content);
+        zstd = Some((prepared, zstd_seconds));
+    }
+    steps.push(run_step("carry-in", dir));
+    let baselines = zstd.map(|(prepared, zstd_seconds)| {
+        eprintln!("baseline: psql \\copy");
+        let script = PathBuf::from(prepared.detail["script"].as_str().unwrap_or_default());
+        let copy_db = inner::testing::TestDatabase::with_schema().expect("PostgreSQL");
+        let psql =
+            bench_support::psql_copy(&copy_db.connection_string(), &script).expect("psql baseline");
+        drop_database(&copy_db);
+        let _ = std::fs::remove_dir_all(&layout.baseline);
+        Baselines {
+            zstd_seconds,
+            psql_seconds: psql.as_secs_f64(),
+            content_bytes: prepared.count("content_bytes"),
+            rows: prepared.count("rows"),
+        }
     });
+    for name in ["import", "return", "carry-back", "apply"] {
+        steps.push(run_step(name, dir));
+    }
+    let find = |name: &str| steps.iter().find(|s| s.name == name).expect("step ran");
     assert_eq!(
-        ret.acks,
-        export.written.len(),
+        find("import").count("applied"),
+        bundles,
+        "every bundle applied"
+    );
+    assert_eq!(
+        find("return").count("acks"),
+        bundles,
         "every ack goes out in one return run"
     );
-    step(&mut steps, "carry back", || {
-        carry(&inner_spool.outbox, &outer_spool.inbox)
-    });
-    let applied = step(&mut steps, "apply", || {
-        let settings = ApplySettings {
-            channel: ChannelId(1),
-            return_channel: ChannelId(100),
-            now,
-        };
-        outer_side::apply(&host, &outer_spool, &mut keysets, &settings).expect("apply")
-    });
-    let deleted: usize = applied.files.iter().map(|f| f.payloads_deleted).sum();
-    assert_eq!(deleted, n);
-
-    let total: f64 = steps.iter().map(|s| s.seconds).sum();
-    let rate = |seconds: f64| n as f64 / seconds;
-    let mut table = String::new();
-    for s in &steps {
-        table.push_str(&format!(
-            "| {} | {:.2} | {:.0} | {:.0} |\n",
-            s.name,
-            s.seconds,
-            rate(s.seconds),
-            s.peak_mib
-        ));
-    }
-    let report = format!(
-        "# transfer benchmarks\n\n\
-         `cargo bench -p transfer --bench round_trip -- {n}` on this machine; {n} new filings \
-         (1-3 websites, 1-5 domains, 1-4 IPs each), {bundles} bundles of at most 50,000, \
-         {mib:.1} MiB of bundle files for {content_mib:.1} MiB of records.\n\n\
-         ## Round trip, step by step\n\n\
-         Peak RSS is this process's high-water mark reset before each step; memory freed by \
-         an earlier step but kept by the allocator counts again, so later figures are upper \
-         bounds.\n\n\
-         | step | seconds | submissions/s | peak RSS MiB |\n|---|---|---|---|\n{table}\
-         | **whole round trip** | **{total:.2}** | {total_rate:.0} | |\n\n\
-         ## Against baselines in the same run\n\n\
-         | comparison | seconds | ratio (goal) |\n|---|---|---|\n\
-         | `zstd -3 -T1` of the same record payload | {zstd_seconds:.2} | |\n\
-         | `export` (SQLite read, encode, compress, sign, fsync, mark in transit) | {export_seconds:.2} | {export_ratio:.2}x of zstd (goal ≥ 0.8x) |\n\
-         | `apply_bundle` alone on the same records | {floor_seconds:.2} | |\n\
-         | `import` (read, verify, decode, chain check, apply, ledger, archive) | {import_seconds:.2} | {import_ratio:.2}x of apply_bundle alone |\n",
-        bundles = export.written.len(),
-        mib = bundle_bytes as f64 / 1048576.0,
-        content_mib = content_bytes as f64 / 1048576.0,
-        total_rate = rate(total),
-        export_ratio = zstd_seconds / export_seconds,
-        import_ratio = floor_seconds / import_seconds,
+    assert_eq!(
+        find("apply").count("payloads_deleted"),
+        n as u64,
+        "every payload deleted on the outer side"
     );
-    println!("{report}");
-    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("BENCHMARKS.md");
-    std::fs::write(&out, report).expect("write BENCHMARKS.md");
-    eprintln!("written to {}", out.display());
+
+    let section = section(&Report {
+        n,
+        date,
+        cores,
+        load_average,
+        bundles,
+        bundle_bytes,
+        populate: &populate,
+        steps: &steps,
+        baselines: baselines.as_ref(),
+    });
+    println!("{section}");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("BENCHMARKS.md");
+    let existing = std::fs::read_to_string(&path).unwrap_or_default();
+    std::fs::write(&path, with_section(&existing, n, &section)).expect("write BENCHMARKS.md");
+    eprintln!("written to {}", path.display());
+}
+
+/// Drops a database the benchmark no longer needs, so its files do not fill the disk.
+fn drop_database(db: &inner::testing::TestDatabase) {
+    let mut config = db.config().clone();
+    config.dbname("postgres");
+    if let Ok(mut client) = config.connect(postgres::NoTls) {
+        let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS \"{}\"", db.name()));
+    }
+}
+
+struct Report<'a> {
+    n: usize,
+    date: time::Date,
+    cores: usize,
+    load_average: String,
+    bundles: u64,
+    bundle_bytes: u64,
+    populate: &'a StepResult,
+    steps: &'a [StepResult],
+    baselines: Option<&'a Baselines>,
+}
+
+fn yes_no(met: bool) -> &'static str {
+    if met { "yes" } else { "**no**" }
+}
+
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / 1_048_576.0
+}
+
+/// `1000000` as `1,000,000`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (k, c) in digits.chars().enumerate() {
+        if k > 0 && (digits.len() - k).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// This run's section of BENCHMARKS.md, markers included.
+fn section(report: &Report<'_>) -> String {
+    use std::fmt::Write as _;
+    let n = report.n;
+    let rate = |seconds: f64| n as f64 / seconds;
+    let mut out = String::new();
+    let _ = writeln!(out, "<!-- round_trip N={n} -->");
+    let _ = writeln!(out, "## {} submissions\n", thousands(n));
+    let populated = &report.populate.detail;
+    let _ = writeln!(
+        out,
+        "`cargo bench -p transfer --bench round_trip -- {n}{flag}` on {date}: {cores} cores, \
+         load average {load} at the start (the machine is shared; compare ratios, not seconds \
+         across runs). {n} new filings with {websites} websites, {domains} domains and {ips} IP \
+         addresses; {bundles} bundle(s) of at most {per_bundle} submissions, {bundle_mib:.1} MiB of bundle \
+         files.\n",
+        flag = match (report.baselines.is_some(), n <= 200_000) {
+            (true, true) | (false, false) => "",
+            (true, false) => " --baselines",
+            (false, true) => " --no-baselines",
+        },
+        date = report.date,
+        cores = report.cores,
+        load = report.load_average,
+        websites = populated["websites"],
+        domains = populated["domains"],
+        ips = populated["ips"],
+        bundles = report.bundles,
+        per_bundle = thousands(PER_BUNDLE),
+        bundle_mib = mib(report.bundle_bytes),
+    );
+    out.push_str(
+        "| step | seconds | submissions/s | peak RSS MiB (its own process) | ≤ 512 MB |\n\
+         |---|---:|---:|---:|---|\n",
+    );
+    let _ = writeln!(
+        out,
+        "| populate the outer SQLite (setup, not in the round trip) | {:.2} | {:.0} | {:.0} | — |",
+        report.populate.seconds,
+        rate(report.populate.seconds),
+        report.populate.peak_mib(),
+    );
+    for step in report.steps {
+        let _ = writeln!(
+            out,
+            "| {} | {:.2} | {:.0} | {:.0} | {} |",
+            step.name,
+            step.seconds,
+            rate(step.seconds),
+            step.peak_mib(),
+            yes_no(step.within_memory_goal()),
+        );
+    }
+    let round_trip: Vec<&StepResult> = report
+        .steps
+        .iter()
+        .filter(|s| ROUND_TRIP.contains(&s.name))
+        .collect();
+    let total: f64 = round_trip.iter().map(|s| s.seconds).sum();
+    let peak = round_trip
+        .iter()
+        .map(|s| s.peak_kib)
+        .max()
+        .unwrap_or_default();
+    let all_within = round_trip.iter().all(|s| s.within_memory_goal());
+    let _ = writeln!(
+        out,
+        "| **whole round trip** (sum of the six steps) | **{total:.2}** | {:.0} | {:.0} (largest) | {} |\n",
+        rate(total),
+        peak as f64 / 1024.0,
+        yes_no(all_within),
+    );
+
+    out.push_str("| against | measured | goal | met |\n|---|---:|---|---|\n");
+    match report.baselines {
+        Some(b) => {
+            let export = round_trip.iter().find(|s| s.name == "export");
+            let import = round_trip.iter().find(|s| s.name == "import");
+            let export_ratio = export.map_or(f64::NAN, |s| b.zstd_seconds / s.seconds);
+            let import_ratio = import.map_or(f64::NAN, |s| b.psql_seconds / s.seconds);
+            let _ = writeln!(
+                out,
+                "| export beside bare `zstd -3 -T1` of the same record content ({:.1} MiB; \
+                 zstd took {:.2} s) | {export_ratio:.2}x | ≥ {EXPORT_GOAL}x | {} |",
+                mib(b.content_bytes),
+                b.zstd_seconds,
+                yes_no(export_ratio >= EXPORT_GOAL),
+            );
+            let _ = writeln!(
+                out,
+                "| import beside `psql \\copy` of exactly the rows it writes ({} rows from CSV \
+                 prepared untimed, a transaction per bundle, fresh database; psql took {:.2} s) \
+                 | {import_ratio:.2}x | ≥ {IMPORT_GOAL}x | {} |",
+                b.rows,
+                b.psql_seconds,
+                yes_no(import_ratio >= IMPORT_GOAL),
+            );
+        }
+        None => out.push_str(
+            "| export beside `zstd -3 -T1`, import beside `psql \\copy` | not measured \
+             (baselines off; `--baselines` turns them on) | ≥ 0.8x, ≥ 0.75x | — |\n",
+        ),
+    }
+    let time_met = if n == GOAL_SUBMISSIONS {
+        yes_no(total <= ROUND_TRIP_GOAL_SECONDS).to_owned()
+    } else {
+        format!("— (the goal is for {})", thousands(GOAL_SUBMISSIONS))
+    };
+    let _ = writeln!(
+        out,
+        "| whole round trip | {total:.2} s | ≤ {ROUND_TRIP_GOAL_SECONDS} s for {} | {time_met} |",
+        thousands(GOAL_SUBMISSIONS),
+    );
+    let _ = writeln!(
+        out,
+        "| peak memory of each step | {:.0} MiB (largest) | ≤ 512 MB (488 MiB) each | {} |",
+        peak as f64 / 1024.0,
+        yes_no(all_within),
+    );
+    let _ = write!(out, "<!-- /round_trip N={n} -->");
+    out
+}
+
+/// What the file starts with when a run writes it first (or finds it without sections).
+const INTRO: &str = "# transfer benchmarks\n\n\
+Written by `cargo bench -p transfer --bench round_trip -- N` (see the bench's documentation);
+each run replaces the section for its N and leaves the others.\n\n\
+Method: the parent process starts a throwaway PostgreSQL cluster (`fsync=off`), generates keys
+and runs every step in a process of its own. A step's seconds are measured inside its process,
+around opening its stores and doing its work; its peak RSS is that process's `VmHWM`, so no
+step's figure includes another's (the PostgreSQL server's own memory is not counted). The
+filings come from `inner::bench_support::filing`; they pass the import's re-check of the filing
+rules. Baselines run in the same run on the same data: bare `zstd -3 -T1` of the exported record
+content (to `/dev/null`), and `psql \\copy` of exactly the rows the import writes, into a fresh
+database with the same schema. A ratio is baseline seconds / our seconds: above 1 is faster
+than the baseline. Baselines are on by default up to 200,000 submissions (`--baselines`,
+`--no-baselines`).\n";
+
+/// `existing` with this run's section put in: in place of the section for the same N, else
+/// before the first section for a larger N, else at the end. A file without sections (or none)
+/// starts again from the introduction.
+fn with_section(existing: &str, n: usize, section: &str) -> String {
+    const OPEN: &str = "<!-- round_trip N=";
+    if !existing.contains(OPEN) {
+        return format!("{INTRO}\n{section}\n");
+    }
+    let begin = format!("{OPEN}{n} -->");
+    let end = format!("<!-- /round_trip N={n} -->");
+    if let Some(b) = existing.find(&begin)
+        && let Some(e) = existing[b..].find(&end)
+    {
+        let after = b + e + end.len();
+        return format!("{}{section}{}", &existing[..b], &existing[after..]);
+    }
+    let mut at = existing.len();
+    let mut search = 0;
+    while let Some(found) = existing[search..].find(OPEN) {
+        let start = search + found;
+        let number: String = existing[start + OPEN.len()..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        if number.parse::<usize>().is_ok_and(|other| other > n) {
+            at = start;
+            break;
+        }
+        search = start + OPEN.len();
+    }
+    if at == existing.len() {
+        format!("{}\n\n{section}\n", existing.trim_end())
+    } else {
+        format!("{}{section}\n\n{}", &existing[..at], &existing[at..])
+    }
 }
