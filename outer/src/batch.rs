@@ -230,6 +230,101 @@ pub fn check_xlsx_expansion(bytes: &[u8], max_expanded: u64) -> Result<(), Batch
     Ok(())
 }
 
+/// Refuses an XLSX file with a shared-string cell whose index is past the end of the
+/// shared-string table. calamine 0.26 indexes the table with the cell's value unchecked and
+/// panics on such a file (found by the `batch` fuzz target; the input is kept as
+/// `fuzz/regressions/batch/xlsx_shared_string_index_out_of_range.xlsx`). Every XML part is
+/// scanned, not only the sheets the workbook names, since a crafted workbook can point a sheet
+/// anywhere. Call it after [`check_xlsx_expansion`], which bounds what decompressing costs.
+pub fn check_xlsx_shared_strings(bytes: &[u8]) -> Result<(), BatchError> {
+    let unreadable = |e: &dyn std::fmt::Display| BatchError::Unreadable(format!("XLSX: {e}"));
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| unreadable(&e))?;
+    let strings = match archive.by_name("xl/sharedStrings.xml") {
+        Ok(part) => count_shared_strings(part).map_err(|e| unreadable(&e))?,
+        Err(zip::result::ZipError::FileNotFound) => 0,
+        Err(e) => return Err(unreadable(&e)),
+    };
+    let parts: Vec<String> = archive
+        .file_names()
+        .filter(|name| name.ends_with(".xml") && *name != "xl/sharedStrings.xml")
+        .map(str::to_owned)
+        .collect();
+    for name in parts {
+        let part = archive.by_name(&name).map_err(|e| unreadable(&e))?;
+        if let Some((cell, index)) =
+            first_shared_string_past(part, strings).map_err(|e| unreadable(&e))?
+        {
+            return Err(BatchError::Unreadable(format!(
+                "XLSX: cell {cell} in {name} refers to shared string {index}, but the file has \
+                 {strings}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The number of `si` entries in a shared-string table part.
+fn count_shared_strings(part: impl std::io::Read) -> Result<usize, quick_xml::Error> {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_reader(std::io::BufReader::new(part));
+    let mut buf = Vec::new();
+    let mut count = 0;
+    loop {
+        match reader.read_event_into(&mut buf)? {
+            Event::Start(e) | Event::Empty(e) if e.local_name().as_ref() == b"si" => count += 1,
+            Event::Eof => return Ok(count),
+            _ => {}
+        }
+        buf.clear();
+    }
+}
+
+/// The first cell of type `s` whose value is an index `>= strings`: its reference (or `?`)
+/// and the index.
+fn first_shared_string_past(
+    part: impl std::io::Read,
+    strings: usize,
+) -> Result<Option<(String, usize)>, quick_xml::Error> {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_reader(std::io::BufReader::new(part));
+    let mut buf = Vec::new();
+    // The reference of the shared-string cell being read, and whether its `v` is open.
+    let mut cell: Option<String> = None;
+    let mut in_value = false;
+    loop {
+        match reader.read_event_into(&mut buf)? {
+            Event::Start(e) if e.local_name().as_ref() == b"c" => {
+                let mut shared = false;
+                let mut reference = String::from("?");
+                for attribute in e.attributes().flatten() {
+                    match attribute.key.local_name().as_ref() {
+                        b"t" => shared = attribute.value.as_ref() == b"s",
+                        b"r" => reference = String::from_utf8_lossy(&attribute.value).into_owned(),
+                        _ => {}
+                    }
+                }
+                cell = shared.then_some(reference);
+            }
+            Event::Start(e) if e.local_name().as_ref() == b"v" => in_value = cell.is_some(),
+            Event::Text(text) if in_value => {
+                let index = std::str::from_utf8(&text)
+                    .ok()
+                    .and_then(|v| v.trim().parse::<usize>().ok());
+                if let (Some(index), Some(reference)) = (index, &cell)
+                    && index >= strings
+                {
+                    return Ok(Some((reference.clone(), index)));
+                }
+            }
+            Event::End(e) if e.local_name().as_ref() == b"v" => in_value = false,
+            Event::End(e) if e.local_name().as_ref() == b"c" => cell = None,
+            Event::Eof => return Ok(None),
+            _ => {}
+        }
+        buf.clear();
+    }
+}
+
 /// Most columns a batch sheet may use: the template's columns and a few spare. A non-empty cell
 /// further right is refused before any sheet is built in memory.
 #[allow(clippy::cast_possible_truncation)] // 22 columns fit any integer type
@@ -301,6 +396,7 @@ pub fn read_rows(bytes: &[u8], max_rows: usize) -> Result<Vec<Vec<String>>, Batc
     let mut rows: Vec<Vec<String>> = Vec::new();
     if bytes.starts_with(b"PK\x03\x04") {
         check_xlsx_expansion(bytes, MAX_XLSX_EXPANDED_BYTES)?;
+        check_xlsx_shared_strings(bytes)?;
         rows = read_xlsx_rows(bytes, max_rows)?;
     } else {
         let text = std::str::from_utf8(bytes).map_err(|e| {

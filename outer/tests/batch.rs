@@ -341,3 +341,32 @@ async fn openapi_describes_exactly_the_routes_served() {
         }
     }
 }
+
+/// Found by the `batch` fuzz target: a shared-string cell whose index (40) is past the end of
+/// an empty shared-string table made calamine 0.26 panic on an index out of bounds.
+#[tokio::test]
+async fn xlsx_shared_string_index_out_of_range_is_refused_with_its_cell_named() {
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fuzz/regressions/batch/xlsx_shared_string_index_out_of_range.xlsx");
+    let bytes = std::fs::read(&file).unwrap();
+    let error = outer::batch::read_rows(&bytes, 100)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("refers to shared string 40") && error.contains("the file has 0"),
+        "{error}"
+    );
+    let app = app_with(Limits::default());
+    let (status, body) = app
+        .upload(&app.tokens.provider, XLSX_MEDIA_TYPE, bytes)
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("refers to shared string 40"),
+        "{body}"
+    );
+    assert!(app.store.versions_to_export(10).await.unwrap().is_empty());
+}
