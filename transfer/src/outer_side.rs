@@ -1125,21 +1125,7 @@ fn apply_keyset_file(
         if seen.is_some() {
             return Ok(false);
         }
-        conn.execute(
-            "INSERT INTO transfer_return_ledger (bundle_id, channel, epoch, sequence, previous,
-                                                 file_name, applied_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![
-                &ledger.id.0[..],
-                ledger.channel,
-                i64_of(ledger.epoch),
-                i64_of(ledger.sequence),
-                &ledger.previous.0[..],
-                ledger.file_name,
-                now
-            ],
-        )
-        .map_err(db("recording the return bundle"))?;
+        record_return(conn, &ledger, now)?;
         if let Some((version, file)) = &next {
             record_keyset(
                 conn,
@@ -1192,6 +1178,26 @@ struct AppliedReturn {
     certificates: usize,
     acknowledged_files: Vec<String>,
     missing: Vec<u64>,
+}
+
+/// Writes the return ledger row of an applied return bundle (what makes apply exactly-once).
+fn record_return(conn: &Connection, ledger: &LedgerRow, now: i64) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO transfer_return_ledger (bundle_id, channel, epoch, sequence, previous,
+                                             file_name, applied_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            &ledger.id.0[..],
+            ledger.channel,
+            i64_of(ledger.epoch),
+            i64_of(ledger.sequence),
+            &ledger.previous.0[..],
+            ledger.file_name,
+            now
+        ],
+    )
+    .map_err(db("recording the return bundle"))?;
+    Ok(())
 }
 
 /// Applies every record of one verified return bundle and its ledger row in the caller's
@@ -1272,21 +1278,7 @@ fn apply_return_records(
         }
     }
     crate::failpoint::hit("apply.after-payloads-deleted");
-    conn.execute(
-        "INSERT INTO transfer_return_ledger (bundle_id, channel, epoch, sequence, previous,
-                                             file_name, applied_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![
-            &ledger.id.0[..],
-            ledger.channel,
-            i64_of(ledger.epoch),
-            i64_of(ledger.sequence),
-            &ledger.previous.0[..],
-            ledger.file_name,
-            now
-        ],
-    )
-    .map_err(db("recording the return bundle"))?;
+    record_return(conn, ledger, now)?;
     Ok(Some(applied))
 }
 
