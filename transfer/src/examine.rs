@@ -9,7 +9,7 @@ use bundle_format::bundle::{MAX_FILE_BYTES, peek_unverified};
 use bundle_format::header::HEADER_V1_BYTES;
 use bundle_format::records::Record;
 use bundle_format::{BundleError, BundleId, Expectation, Header, Kind, ReadLimits, VerifiedBundle};
-use keys::{ChannelId, KeyId, KeyLookup, KeysetFile, Role};
+use keys::{ChannelId, KeyId, KeyLookup, Keyset, KeysetFile, Role};
 
 use crate::keysets::{KeysetStore, KeysetSummary, Offer};
 
@@ -449,6 +449,29 @@ pub struct Verification {
     pub keyset_judgement: Option<String>,
 }
 
+/// The refusal `verify` gives a file whose header cannot be read (`error`): when the envelope
+/// opens and its signer is in the keyset, the signature is checked first with that key's role
+/// (on its first channel), so a tampered file is named for its signature, as import names it
+/// (see [`verify_bytes`]); the header's reason stands only when the signature holds.
+fn header_unreadable(file: &[u8], keyset: &Keyset, at: i64, error: &BundleError) -> Refusal {
+    let unverified = Refusal::from_bundle(error, None, None);
+    let Ok(envelope) = bundle_format::envelope::open(file, MAX_FILE_BYTES) else {
+        return unverified;
+    };
+    let Some(entry) = keyset.document().entry(envelope.key_id) else {
+        return unverified;
+    };
+    let channel = entry.channels.first().copied();
+    match envelope.verify(keyset, entry.role, channel, at) {
+        Ok(_) => unverified,
+        Err(signature) => Refusal::from_bundle(
+            &BundleError::Envelope(signature),
+            None,
+            Some(BundleId::of_message(envelope.message)),
+        ),
+    }
+}
+
 /// Verifies one file against the current keyset of `keysets` at `at`, on whatever channel its
 /// header names (the keyset decides whether the signer may sign for it). The signer's role is
 /// the one the keyset gives its key; the kind must allow it. A keyset bundle's keyset is also
@@ -475,7 +498,7 @@ pub fn verify_path(path: &Path, keysets: &KeysetStore, at: i64) -> Verification 
     };
     let outcome = read_file(path).and_then(|file| {
         let (envelope, header) = peek_unverified(&file, &ReadLimits::default())
-            .map_err(|e| Refusal::from_bundle(&e, None, None))?;
+            .map_err(|e| header_unreadable(&file, keyset, at, &e))?;
         let role = keyset
             .document()
             .entry(envelope.key_id)

@@ -164,6 +164,30 @@ fn the_scheduled_commands_run_a_round_trip_from_configuration_files() {
     );
     assert_eq!(code(&verify), 0);
     assert_eq!(json(&verify)["files"][0]["signer_role"], "outer-bundle");
+    // A copy with its header's magic altered: the header no longer parses, but security staff
+    // are told the file is tampered (its signature fails), not what the altered header says.
+    let mut tampered = std::fs::read(&bundle).unwrap();
+    let message = tampered
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| **b == b'\n')
+        .nth(1)
+        .map(|(i, _)| i + 1)
+        .unwrap();
+    tampered[message] ^= 0x01;
+    let tampered_path = dir.path().join("tampered.bundle");
+    std::fs::write(&tampered_path, &tampered).unwrap();
+    let refused = sluice_transfer(
+        &outer_config,
+        &["--json", "verify", tampered_path.to_str().unwrap()],
+    );
+    assert_ne!(code(&refused), 0);
+    assert_eq!(
+        json(&refused)["files"][0]["code"],
+        "envelope.bad-signature",
+        "{}",
+        String::from_utf8_lossy(&refused.stdout)
+    );
 
     let medium = dir.path().join("medium");
     std::fs::create_dir_all(&medium).unwrap();
