@@ -65,20 +65,9 @@ pub enum InnerError {
     /// The trusted keysets could not be brought up to date or a version not installed.
     #[error(transparent)]
     Keysets(#[from] crate::keysets::KeysetStoreError),
-    /// A keyset file given to `publish-keyset` is not the next version.
-    #[error("{} ({})", .0.reason, .0.code)]
-    KeysetRefused(crate::keysets::KeysetRefusal),
-    /// A keyset file given to `publish-keyset` is trusted here already and was published.
-    #[error(
-        "keyset version {version} is trusted here already ({detail}); nothing to publish. \
-         Bundles not acknowledged are sent again on their own"
-    )]
-    NothingToPublish {
-        /// The version.
-        version: u64,
-        /// How this host came to trust it.
-        detail: String,
-    },
+    /// `publish-keyset` publishes nothing: not the next version, or trusted here already.
+    #[error(transparent)]
+    Publish(#[from] crate::keysets::PublishRefusal),
 }
 
 fn db(step: &'static str) -> impl FnOnce(postgres::Error) -> InnerError {
@@ -905,7 +894,7 @@ pub fn publish_keyset(
     install_recorded_keysets(client, keysets, settings.now)?;
     let offer = keysets
         .judge(file, settings.now)
-        .map_err(InnerError::KeysetRefused)?;
+        .map_err(crate::keysets::PublishRefusal::Refused)?;
     let mut receipt = KeysetReceipt::of(&offer, keysets);
     match offer {
         Offer::Next(next) => {
@@ -934,19 +923,16 @@ pub fn publish_keyset(
                     &[&i64_of(version)],
                 )
                 .map_err(db("reading the installed keysets"))?;
-            let unpublished = row.as_ref().is_some_and(|row| {
-                row.get::<_, String>(0) == "published" && row.get::<_, Option<Vec<u8>>>(1).is_none()
+            let row = row.map(|row| {
+                (
+                    row.get::<_, String>(0),
+                    row.get::<_, Option<Vec<u8>>>(1).is_some(),
+                )
             });
-            if !unpublished {
-                let detail = match row {
-                    Some(row) if row.get::<_, String>(0) == "published" => {
-                        "published in an earlier keyset bundle".to_owned()
-                    }
-                    Some(_) => "received across the gap".to_owned(),
-                    None => "configured or installed by hand".to_owned(),
-                };
-                return Err(InnerError::NothingToPublish { version, detail });
-            }
+            crate::keysets::already_trusted(
+                version,
+                row.as_ref().map(|(origin, sent)| (origin.as_str(), *sent)),
+            )?;
         }
     }
 

@@ -106,6 +106,41 @@ pub struct KeysetRefusal {
     pub reason: String,
 }
 
+/// Why `publish-keyset` publishes nothing, on either host.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishRefusal {
+    /// The file is not the next version.
+    #[error("{} ({})", .0.reason, .0.code)]
+    Refused(KeysetRefusal),
+    /// The version is trusted here already and needs no (second) bundle.
+    #[error(
+        "keyset version {version} is trusted here already ({detail}); nothing to publish. \
+         Bundles not acknowledged are sent again on their own"
+    )]
+    NothingToPublish {
+        /// The version.
+        version: u64,
+        /// How this host came to trust it.
+        detail: String,
+    },
+}
+
+/// For a version trusted here already, given its `transfer_keysets` row (origin, and whether a
+/// bundle carried it): `None` when it is a publication stopped after installing and before its
+/// bundle was written (publishing goes on), else why there is nothing to publish.
+pub fn already_trusted(version: u64, row: Option<(&str, bool)>) -> Result<(), PublishRefusal> {
+    let detail = match row {
+        Some(("published", false)) => return Ok(()),
+        Some(("published", true)) => "published in an earlier keyset bundle",
+        Some(_) => "received across the gap",
+        None => "configured or installed by hand",
+    };
+    Err(PublishRefusal::NothingToPublish {
+        version,
+        detail: detail.to_owned(),
+    })
+}
+
 /// What an offered keyset file is to this host.
 #[derive(Debug, Clone)]
 pub enum Offer {

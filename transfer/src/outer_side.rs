@@ -58,20 +58,9 @@ pub enum OuterError {
     /// The trusted keysets could not be brought up to date or a version not installed.
     #[error(transparent)]
     Keysets(#[from] crate::keysets::KeysetStoreError),
-    /// A keyset file given to `publish-keyset` is not the next version.
-    #[error("{} ({})", .0.reason, .0.code)]
-    KeysetRefused(crate::keysets::KeysetRefusal),
-    /// A keyset file given to `publish-keyset` is trusted here already and was published.
-    #[error(
-        "keyset version {version} is trusted here already ({detail}); nothing to publish. \
-         Bundles not acknowledged are sent again on their own"
-    )]
-    NothingToPublish {
-        /// The version.
-        version: u64,
-        /// How this host came to trust it.
-        detail: String,
-    },
+    /// `publish-keyset` publishes nothing: not the next version, or trusted here already.
+    #[error(transparent)]
+    Publish(#[from] crate::keysets::PublishRefusal),
 }
 
 fn db(operation: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
@@ -696,7 +685,7 @@ pub fn publish_keyset(
     install_recorded_keysets(host, keysets, settings.now)?;
     let offer = keysets
         .judge(file, settings.now)
-        .map_err(OuterError::KeysetRefused)?;
+        .map_err(crate::keysets::PublishRefusal::Refused)?;
     let mut receipt = KeysetReceipt::of(&offer, keysets);
     match offer {
         Offer::Next(next) => {
@@ -722,20 +711,11 @@ pub fn publish_keyset(
                 .optional()
                 .map_err(db("reading the installed keysets"))
             })?;
-            let detail = match row {
-                Some((origin, None)) if origin == "published" => None,
-                Some((origin, _)) if origin == "published" => {
-                    Some("published in an earlier keyset bundle")
-                }
-                Some(_) => Some("received across the gap"),
-                None => Some("configured or installed by hand"),
-            };
-            if let Some(detail) = detail {
-                return Err(OuterError::NothingToPublish {
-                    version,
-                    detail: detail.into(),
-                });
-            }
+            crate::keysets::already_trusted(
+                version,
+                row.as_ref()
+                    .map(|(origin, bundle)| (origin.as_str(), bundle.is_some())),
+            )?;
         }
     }
     let mut export = ExportReport::default();
