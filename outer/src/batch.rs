@@ -201,10 +201,18 @@ pub const MAX_XLSX_EXPANDED_BYTES: u64 = 64 * 1024 * 1024;
 /// Most parts (zip entries) in an uploaded XLSX file.
 pub const MAX_XLSX_PARTS: usize = 1000;
 
-/// Decompresses every part of an XLSX file into nothing, counting, and refuses a file that
-/// expands beyond `max_expanded` bytes. The sizes the archive declares are not trusted: the
-/// bytes are counted as they come out.
-pub fn check_xlsx_expansion(bytes: &[u8], max_expanded: u64) -> Result<(), BatchError> {
+/// The checks made on an uploaded XLSX file before calamine reads it, in one pass over its
+/// parts (each decompressed once, into memory bounded by what is left of `max_expanded`):
+///
+/// - a file that expands beyond `max_expanded` bytes is refused. The sizes the archive declares
+///   are not trusted: the bytes are counted as they come out;
+/// - a shared-string cell whose index is past the end of the shared-string table is refused
+///   with the cell named. calamine 0.26 indexes the table with the cell's value unchecked and
+///   panics on such a file (found by the `batch` fuzz target; the input is kept as
+///   `fuzz/regressions/batch/xlsx_shared_string_index_out_of_range.xlsx`). Every XML part is
+///   scanned, not only the sheets the workbook names, since a crafted workbook can point a
+///   sheet anywhere.
+pub fn check_xlsx(bytes: &[u8], max_expanded: u64) -> Result<(), BatchError> {
     let unreadable = |e: &dyn std::fmt::Display| BatchError::Unreadable(format!("XLSX: {e}"));
     let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| unreadable(&e))?;
     if archive.len() > MAX_XLSX_PARTS {
@@ -214,45 +222,41 @@ pub fn check_xlsx_expansion(bytes: &[u8], max_expanded: u64) -> Result<(), Batch
         )));
     }
     let mut total: u64 = 0;
-    for index in 0..archive.len() {
-        let entry = archive.by_index(index).map_err(|e| unreadable(&e))?;
+    let mut part = Vec::new();
+    // Reads one part into `part`, counting it against the limit.
+    let mut read_part = |entry: zip::read::ZipFile<'_>, part: &mut Vec<u8>| {
         let room = max_expanded - total;
-        let mut limited = std::io::Read::take(entry, room + 1);
-        let expanded =
-            std::io::copy(&mut limited, &mut std::io::sink()).map_err(|e| unreadable(&e))?;
+        part.clear();
+        let expanded = std::io::Read::read_to_end(&mut std::io::Read::take(entry, room + 1), part)
+            .map_err(|e| unreadable(&e))? as u64;
         if expanded > room {
             return Err(BatchError::TooLarge(format!(
                 "the XLSX file expands to more than {max_expanded} bytes; split it"
             )));
         }
         total += expanded;
-    }
-    Ok(())
-}
-
-/// Refuses an XLSX file with a shared-string cell whose index is past the end of the
-/// shared-string table. calamine 0.26 indexes the table with the cell's value unchecked and
-/// panics on such a file (found by the `batch` fuzz target; the input is kept as
-/// `fuzz/regressions/batch/xlsx_shared_string_index_out_of_range.xlsx`). Every XML part is
-/// scanned, not only the sheets the workbook names, since a crafted workbook can point a sheet
-/// anywhere. Call it after [`check_xlsx_expansion`], which bounds what decompressing costs.
-pub fn check_xlsx_shared_strings(bytes: &[u8]) -> Result<(), BatchError> {
-    let unreadable = |e: &dyn std::fmt::Display| BatchError::Unreadable(format!("XLSX: {e}"));
-    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| unreadable(&e))?;
-    let strings = match archive.by_name("xl/sharedStrings.xml") {
-        Ok(part) => count_shared_strings(part).map_err(|e| unreadable(&e))?,
+        Ok(())
+    };
+    // The shared-string table first, so that each sheet is judged as it is read.
+    const SHARED_STRINGS: &str = "xl/sharedStrings.xml";
+    let strings = match archive.by_name(SHARED_STRINGS) {
+        Ok(entry) => {
+            read_part(entry, &mut part)?;
+            count_shared_strings(&part[..]).map_err(|e| unreadable(&e))?
+        }
         Err(zip::result::ZipError::FileNotFound) => 0,
         Err(e) => return Err(unreadable(&e)),
     };
-    let parts: Vec<String> = archive
-        .file_names()
-        .filter(|name| name.ends_with(".xml") && *name != "xl/sharedStrings.xml")
-        .map(str::to_owned)
-        .collect();
-    for name in parts {
-        let part = archive.by_name(&name).map_err(|e| unreadable(&e))?;
-        if let Some((cell, index)) =
-            first_shared_string_past(part, strings).map_err(|e| unreadable(&e))?
+    for index in 0..archive.len() {
+        let entry = archive.by_index(index).map_err(|e| unreadable(&e))?;
+        let name = entry.name().to_owned();
+        if name == SHARED_STRINGS {
+            continue;
+        }
+        read_part(entry, &mut part)?;
+        if name.ends_with(".xml")
+            && let Some((cell, index)) =
+                first_shared_string_past(&part[..], strings).map_err(|e| unreadable(&e))?
         {
             return Err(BatchError::Unreadable(format!(
                 "XLSX: cell {cell} in {name} refers to shared string {index}, but the file has \
@@ -264,9 +268,9 @@ pub fn check_xlsx_shared_strings(bytes: &[u8]) -> Result<(), BatchError> {
 }
 
 /// The number of `si` entries in a shared-string table part.
-fn count_shared_strings(part: impl std::io::Read) -> Result<usize, quick_xml::Error> {
+fn count_shared_strings(part: impl std::io::BufRead) -> Result<usize, quick_xml::Error> {
     use quick_xml::events::Event;
-    let mut reader = quick_xml::Reader::from_reader(std::io::BufReader::new(part));
+    let mut reader = quick_xml::Reader::from_reader(part);
     let mut buf = Vec::new();
     let mut count = 0;
     loop {
@@ -282,11 +286,11 @@ fn count_shared_strings(part: impl std::io::Read) -> Result<usize, quick_xml::Er
 /// The first cell of type `s` whose value is an index `>= strings`: its reference (or `?`)
 /// and the index.
 fn first_shared_string_past(
-    part: impl std::io::Read,
+    part: impl std::io::BufRead,
     strings: usize,
 ) -> Result<Option<(String, usize)>, quick_xml::Error> {
     use quick_xml::events::Event;
-    let mut reader = quick_xml::Reader::from_reader(std::io::BufReader::new(part));
+    let mut reader = quick_xml::Reader::from_reader(part);
     let mut buf = Vec::new();
     // The reference of the shared-string cell being read, and whether its `v` is open.
     let mut cell: Option<String> = None;
@@ -395,8 +399,7 @@ fn read_xlsx_rows(bytes: &[u8], max_rows: usize) -> Result<Vec<Vec<String>>, Bat
 pub fn read_rows(bytes: &[u8], max_rows: usize) -> Result<Vec<Vec<String>>, BatchError> {
     let mut rows: Vec<Vec<String>> = Vec::new();
     if bytes.starts_with(b"PK\x03\x04") {
-        check_xlsx_expansion(bytes, MAX_XLSX_EXPANDED_BYTES)?;
-        check_xlsx_shared_strings(bytes)?;
+        check_xlsx(bytes, MAX_XLSX_EXPANDED_BYTES)?;
         rows = read_xlsx_rows(bytes, max_rows)?;
     } else {
         let text = std::str::from_utf8(bytes).map_err(|e| {
@@ -770,13 +773,13 @@ mod tests {
     #[test]
     fn xlsx_that_expands_beyond_the_limit_is_refused_before_it_is_parsed() {
         let xlsx = template_xlsx_bytes().unwrap();
-        assert_eq!(check_xlsx_expansion(&xlsx, MAX_XLSX_EXPANDED_BYTES), Ok(()));
-        let err = check_xlsx_expansion(&xlsx, 2 * 1024 * 1024 / 1024).unwrap_err();
+        assert_eq!(check_xlsx(&xlsx, MAX_XLSX_EXPANDED_BYTES), Ok(()));
+        let err = check_xlsx(&xlsx, 2 * 1024 * 1024 / 1024).unwrap_err();
         assert!(matches!(err, BatchError::TooLarge(_)), "{err}");
         let mut truncated = xlsx.clone();
         truncated.truncate(xlsx.len() / 2);
         assert!(matches!(
-            check_xlsx_expansion(&truncated, MAX_XLSX_EXPANDED_BYTES),
+            check_xlsx(&truncated, MAX_XLSX_EXPANDED_BYTES),
             Err(BatchError::Unreadable(_))
         ));
     }
