@@ -247,6 +247,19 @@ async fn stalled_request(addr: SocketAddr, token: &str) -> tokio::net::TcpStream
     stream
 }
 
+/// What the server has sent on `stream` within 300 ms, as text.
+async fn read_briefly(stream: &mut tokio::net::TcpStream) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut got = vec![0u8; 4096];
+    let read =
+        tokio::time::timeout(std::time::Duration::from_millis(300), stream.read(&mut got)).await;
+    let n = match read {
+        Ok(Ok(n)) => n,
+        _ => 0,
+    };
+    String::from_utf8_lossy(&got[..n]).into_owned()
+}
+
 async fn start_with(store: Store, limits: Limits) -> Running {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -269,20 +282,34 @@ async fn requests_over_the_concurrency_limit_are_shed_with_503() {
         },
     )
     .await;
-    let stalled = stalled_request(running.addr, &tokens.owner).await;
     // The stalled request takes the only slot once the server has read its head; until then a
-    // probe may still get through, so probe until one is shed.
+    // probe may still get through, so probe until one is shed. A probe can also win the race
+    // for the slot, and then the stalled request is the one shed (it is answered 503 at once):
+    // the server did right, and the test stalls a new request and tries again.
     let mut shed = false;
-    for _ in 0..200 {
-        let (status, body) = http(running.addr, "GET", "/healthz", None, None)
-            .await
-            .unwrap();
-        if status == 503 {
-            assert!(body.contains("busy"), "{body}");
-            shed = true;
+    let mut stalled = None;
+    for _attempt in 0..5 {
+        let mut stream = stalled_request(running.addr, &tokens.owner).await;
+        for _ in 0..200 {
+            let (status, body) = http(running.addr, "GET", "/healthz", None, None)
+                .await
+                .unwrap();
+            if status == 503 {
+                assert!(body.contains("busy"), "{body}");
+                shed = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        if shed {
+            stalled = Some(stream);
             break;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        let answer = read_briefly(&mut stream).await;
+        assert!(
+            answer.starts_with("HTTP/1.1 503"),
+            "no probe was shed and the stalled request was not either: {answer:?}"
+        );
     }
     assert!(shed, "no request was shed while the only slot was taken");
     drop(stalled);
