@@ -166,20 +166,27 @@ pub struct ShapeError {
 }
 
 /// The path of a field, built on the stack as a check descends and rendered only when a limit
-/// is broken, so checking a record in shape allocates nothing.
-#[derive(Clone, Copy)]
-enum Path<'a> {
+/// is broken, so checking a record in shape allocates nothing. Displays as
+/// `submission.body.websites[0].domains[2]`; other checks of records (the import's re-check of
+/// the filing rules) name fields with it too.
+#[derive(Clone, Copy, Debug)]
+pub enum Path<'a> {
+    /// The outermost name, e.g. `submission.body`.
     Root(&'static str),
+    /// A named field of the parent.
     Field(&'a Path<'a>, &'static str),
+    /// An element of the parent list.
     Index(&'a Path<'a>, usize),
 }
 
 impl Path<'_> {
-    fn field(&self, name: &'static str) -> Path<'_> {
+    /// The field `name` of this path.
+    pub fn field(&self, name: &'static str) -> Path<'_> {
         Path::Field(self, name)
     }
 
-    fn index(&self, i: usize) -> Path<'_> {
+    /// Element `i` of this path.
+    pub fn index(&self, i: usize) -> Path<'_> {
         Path::Index(self, i)
     }
 }

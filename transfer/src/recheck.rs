@@ -33,7 +33,7 @@
 //! breach, and the scratch list for duplicate domains is reused across records.
 
 use bundle_format::records::{
-    Access, CertificateType, Change, Person, Subject, Submission, SubmissionVersion, Website,
+    Access, CertificateType, Change, Path, Person, Subject, Submission, SubmissionVersion, Website,
 };
 use outer::validate::{self, Rule};
 
@@ -141,35 +141,6 @@ impl Found {
     fn check<T>(&mut self, at: &At<'_>, field: &Path<'_>, result: Result<T, Rule>) {
         if let Err(rule) = result {
             self.breach(at, field, rule);
-        }
-    }
-}
-
-/// A field's path, built on the stack and rendered only for the first breach (the same
-/// notation as `bundle_format::records::ShapeError`).
-#[derive(Clone, Copy)]
-enum Path<'a> {
-    Root(&'static str),
-    Field(&'a Path<'a>, &'static str),
-    Index(&'a Path<'a>, usize),
-}
-
-impl Path<'_> {
-    fn field(&self, name: &'static str) -> Path<'_> {
-        Path::Field(self, name)
-    }
-
-    fn index(&self, i: usize) -> Path<'_> {
-        Path::Index(self, i)
-    }
-}
-
-impl std::fmt::Display for Path<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Path::Root(name) => f.write_str(name),
-            Path::Field(parent, name) => write!(f, "{parent}.{name}"),
-            Path::Index(parent, i) => write!(f, "{parent}[{i}]"),
         }
     }
 }
