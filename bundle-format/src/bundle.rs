@@ -14,7 +14,7 @@ use crate::header::{
     BundleId, HEADER_V1_BYTES, Header, HeaderError, Kind, MAX_CONTENT_BYTES, MAX_PAYLOAD_BYTES,
 };
 use crate::payload::{self, EncodeError, MAX_RECORDS_PER_BUNDLE, PayloadError};
-use crate::records::Record;
+use crate::records::{EncodedSubmission, Record};
 
 /// The writer's default content target per part: 64 MiB of uncompressed records.
 pub const DEFAULT_PART_CONTENT_BYTES: usize = 64 * 1024 * 1024;
@@ -228,12 +228,37 @@ impl<'a, S: BundleSink> BundleWriter<'a, S> {
     /// Adds one record and returns the sequence number of the bundle it will travel in. Seals
     /// the current part first if the record would take it over its targets.
     pub fn push(&mut self, record: &Record) -> Result<u64, WriteError> {
+        let allowed = self.config.kind.allows(record);
+        self.append(record.kind_name(), allowed, |content| {
+            payload::encode_record(record, content)
+        })
+    }
+
+    /// Adds a `Record::Submission` whose encoding was stored and checked beforehand, carrying
+    /// its bytes verbatim (the bundle is byte for byte what [`BundleWriter::push`] of the
+    /// decoded version writes); returns the sequence number of the bundle it will travel in.
+    pub fn push_submission(
+        &mut self,
+        submission: &EncodedSubmission<'_>,
+    ) -> Result<u64, WriteError> {
+        let allowed = self.config.kind == Kind::Submissions;
+        self.append("submission", allowed, |content| {
+            payload::encode_submission(submission, content)
+        })
+    }
+
+    fn append(
+        &mut self,
+        record: &'static str,
+        allowed: bool,
+        encode: impl FnOnce(&mut Vec<u8>) -> Result<usize, EncodeError>,
+    ) -> Result<u64, WriteError> {
         let kind = self.config.kind;
         let index = self.records_total;
-        if !kind.allows(record) {
+        if !allowed {
             return Err(WriteError::RecordNotAllowed {
                 index,
-                record: record.kind_name(),
+                record,
                 kind,
             });
         }
@@ -243,8 +268,8 @@ impl<'a, S: BundleSink> BundleWriter<'a, S> {
             return Err(WriteError::TooManyRecords { kind, max });
         }
         let start = self.content.len();
-        let added = payload::encode_record(record, &mut self.content)
-            .map_err(|source| WriteError::Encode { index, source })?;
+        let added =
+            encode(&mut self.content).map_err(|source| WriteError::Encode { index, source })?;
         let over_bytes = start > 0 && start + added > self.config.part_content_bytes;
         let over_records = self.part_records >= self.config.part_records;
         if over_bytes || over_records {

@@ -13,7 +13,7 @@ use zstd::zstd_safe::{CParameter, DParameter};
 
 use crate::bytes::Reader;
 use crate::header::{Kind, MAX_CONTENT_BYTES};
-use crate::records::{Record, ShapeError, wire_config};
+use crate::records::{EncodedSubmission, Record, ShapeError, wire_config};
 
 /// zstd frame magic number (RFC 8878 §3.1.1), little-endian on the wire.
 pub const ZSTD_MAGIC: u32 = 0xFD2F_B528;
@@ -468,6 +468,31 @@ pub fn encode_record(record: &Record, content: &mut Vec<u8>) -> Result<usize, En
             Err(e)
         }
     }
+}
+
+/// Appends a `Record::Submission` carrying `submission`'s bytes verbatim: the `u32` length
+/// prefix, the variant index 0 (§6.3) and the checked encoding. Byte for byte what
+/// [`encode_record`] writes for the decoded version. Returns the bytes appended.
+pub fn encode_submission(
+    submission: &EncodedSubmission<'_>,
+    content: &mut Vec<u8>,
+) -> Result<usize, EncodeError> {
+    const SUBMISSION_VARIANT: u32 = 0;
+    let bytes = submission.bytes();
+    let length = bytes
+        .len()
+        .checked_add(4)
+        .and_then(|n| u32::try_from(n).ok())
+        .filter(|&n| n <= MAX_RECORD_BYTES)
+        .ok_or(EncodeError::TooLarge {
+            length: bytes.len().saturating_add(4),
+            max: MAX_RECORD_BYTES,
+        })?;
+    content.reserve(bytes.len() + 8);
+    content.extend_from_slice(&length.to_le_bytes());
+    content.extend_from_slice(&SUBMISSION_VARIANT.to_le_bytes());
+    content.extend_from_slice(bytes);
+    Ok(bytes.len() + 8)
 }
 
 /// Why a record could not be encoded.

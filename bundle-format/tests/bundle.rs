@@ -7,7 +7,10 @@
 mod common;
 
 use bundle_format::header::HEADER_V1_BYTES;
-use bundle_format::records::Record;
+use bundle_format::records::{
+    EncodedSubmission, EncodedSubmissionError, MAX_TEXT_BYTES, Record, SubmissionVersion,
+    wire_config,
+};
 use bundle_format::{
     BundleError, BundleId, BundleWriter, Expectation, Kind, ReadLimits, WriteError, read_bundle,
 };
@@ -170,6 +173,97 @@ fn writer_refuses_records_that_do_not_belong_in_the_kind() {
     assert!(matches!(
         BundleWriter::new(&signer, bad, sink).err().unwrap(),
         WriteError::Config { .. }
+    ));
+}
+
+/// The stored encoding of `submission(i)`'s version, as the outer store keeps it.
+fn stored(i: u64) -> (SubmissionVersion, Vec<u8>) {
+    let Record::Submission(version) = submission(i) else {
+        unreachable!("samples::submission makes submissions")
+    };
+    let bytes = bincode::encode_to_vec(&version, wire_config()).unwrap();
+    (version, bytes)
+}
+
+#[test]
+fn stored_submissions_carried_verbatim_write_the_same_bundles_as_decoded_ones() {
+    let signer = outer();
+    let mut cfg = config(Kind::Submissions);
+    cfg.part_records = 4;
+    let versions: Vec<(SubmissionVersion, Vec<u8>)> = (0..9).map(stored).collect();
+    let decoded: Vec<Record> = versions
+        .iter()
+        .map(|(v, _)| Record::Submission(v.clone()))
+        .collect();
+    let (expected, _) = write_all(&signer, cfg, &decoded);
+
+    let mut files = Vec::new();
+    let mut writer = BundleWriter::new(&signer, cfg, |sealed: &bundle_format::SealedBundle<'_>| {
+        files.push(sealed.to_vec());
+        Ok(())
+    })
+    .unwrap();
+    let mut sequences = Vec::new();
+    for (version, bytes) in &versions {
+        let checked = EncodedSubmission::new(bytes, &version.receipt, version.version).unwrap();
+        sequences.push(writer.push_submission(&checked).unwrap());
+    }
+    writer.finish().unwrap();
+    assert_eq!(sequences, vec![1, 1, 1, 1, 2, 2, 2, 2, 3]);
+    assert_eq!(files, expected, "verbatim and re-encoded bundles differ");
+}
+
+#[test]
+fn a_stored_submission_whose_body_or_identity_changed_is_not_carried() {
+    let (version, bytes) = stored(3);
+    let (receipt, number) = (version.receipt.as_str(), version.version);
+
+    let mut flipped = bytes.clone();
+    let last = flipped.len() - 1;
+    flipped[last] ^= 0x01;
+    assert_eq!(
+        EncodedSubmission::new(&flipped, receipt, number).unwrap_err(),
+        EncodedSubmissionError::ContentHashMismatch
+    );
+    let mut longer = bytes.clone();
+    longer.push(0);
+    assert_eq!(
+        EncodedSubmission::new(&longer, receipt, number).unwrap_err(),
+        EncodedSubmissionError::ContentHashMismatch
+    );
+    assert!(matches!(
+        EncodedSubmission::new(&bytes, receipt, number + 1).unwrap_err(),
+        EncodedSubmissionError::OtherVersion { found_version, .. } if found_version == number
+    ));
+    assert!(matches!(
+        EncodedSubmission::new(&bytes, "R20261122-OTHER", number).unwrap_err(),
+        EncodedSubmissionError::OtherVersion { .. }
+    ));
+    assert!(matches!(
+        EncodedSubmission::new(&bytes[..20], receipt, number).unwrap_err(),
+        EncodedSubmissionError::Decode(_)
+    ));
+
+    let mut long_submitter = version.clone();
+    long_submitter.submitter = "x".repeat(MAX_TEXT_BYTES + 1);
+    let bytes = bincode::encode_to_vec(&long_submitter, wire_config()).unwrap();
+    let err = EncodedSubmission::new(&bytes, receipt, number).unwrap_err();
+    assert!(
+        matches!(&err, EncodedSubmissionError::Shape(shape) if shape.field == "submission.submitter"),
+        "{err}"
+    );
+
+    let signer = outer();
+    let sink = |_: &bundle_format::SealedBundle<'_>| Ok(());
+    let (version, bytes) = stored(4);
+    let checked = EncodedSubmission::new(&bytes, &version.receipt, version.version).unwrap();
+    let mut writer = BundleWriter::new(&signer, config(Kind::Return), sink).unwrap();
+    assert!(matches!(
+        writer.push_submission(&checked).unwrap_err(),
+        WriteError::RecordNotAllowed {
+            record: "submission",
+            ..
+        }
     ));
 }
 

@@ -403,3 +403,134 @@ fn a_failing_write_does_not_undo_the_others_in_its_group_commit() {
         "100 good writes and the first one, nothing from the failures"
     );
 }
+
+/// Everything an ack can change, read back from the file: versions, payloads, status rows and
+/// history.
+fn ack_visible_state(path: &std::path::Path) -> Vec<String> {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let mut rows = Vec::new();
+    for sql in [
+        "SELECT receipt || '/' || version || ' acked ' || ifnull(acknowledged_at, '-') || ' '
+                || ifnull(ack_outcome, '-') || ' removed ' || ifnull(payload_removed_at, '-')
+         FROM submission_versions ORDER BY receipt, version",
+        "SELECT 'payload ' || receipt || '/' || version FROM submission_payloads
+         ORDER BY receipt, version",
+        "SELECT receipt || ' ' || state || ' v' || state_version || ' at ' || updated_at
+         FROM receipts ORDER BY receipt",
+        "SELECT id || ' ' || receipt || '/' || version || ' ' || state || ' ' || at || ' '
+                || ifnull(reason, '-')
+         FROM status_history ORDER BY id",
+    ] {
+        let mut stmt = conn.prepare(sql).unwrap();
+        let found = stmt.query_map([], |row| row.get::<_, String>(0)).unwrap();
+        rows.extend(found.map(Result::unwrap));
+    }
+    rows
+}
+
+#[test]
+fn one_ack_applied_as_a_set_has_the_same_effects_as_entry_by_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = dir.path().join("entry-by-entry.db");
+    let hash = |receipt: &str, version: u32, reason: &str| {
+        withdrawal(receipt, version, reason, 0).content_hash
+    };
+    {
+        let store = Store::open(&first).unwrap();
+        let account = store
+            .add_account("owner", AccountKind::WebsiteOwner)
+            .unwrap();
+        runtime().block_on(async {
+            for receipt in ["R-A", "R-B", "R-C", "R-D"] {
+                store
+                    .insert_submission(new_submission(account.id, receipt, None))
+                    .await
+                    .unwrap();
+            }
+            let sent = vec![
+                ("R-A".to_owned(), 1),
+                ("R-B".to_owned(), 1),
+                ("R-C".to_owned(), 1),
+            ];
+            store.mark_in_transit(sent, 4, [4; 32], 100).await.unwrap();
+            // An edit of R-B while its first version is in transit.
+            store
+                .add_version(
+                    account.id,
+                    "withdrawal".into(),
+                    None,
+                    withdrawal("R-B", 0, "edited", 150),
+                )
+                .await
+                .unwrap();
+            // R-C was acknowledged by an earlier return bundle.
+            store
+                .apply_ack(ack("R-C", 1, hash("R-C", 1, "first"), 4), 160)
+                .await
+                .unwrap();
+        });
+        store.close();
+    }
+    let second = dir.path().join("as-a-set.db");
+    std::fs::copy(&first, &second).unwrap();
+    let entry = |receipt: &str, version: u32, content_hash: [u8; 32], outcome| ReceiptAck {
+        receipt: receipt.into(),
+        version,
+        content_hash,
+        outcome,
+        reason: (outcome != ImportOutcome::Applied).then(|| "domain-conflict".to_owned()),
+    };
+    let entries = vec![
+        entry("R-B", 1, hash("R-B", 1, "first"), ImportOutcome::Applied),
+        entry("R-A", 1, hash("R-A", 1, "first"), ImportOutcome::Rejected),
+        entry("R-C", 1, hash("R-C", 1, "first"), ImportOutcome::Applied),
+        entry("R-D", 1, [9; 32], ImportOutcome::Applied),
+        entry("R-NEVER-ISSUED", 1, [8; 32], ImportOutcome::Applied),
+        entry("R-B", 2, [7; 32], ImportOutcome::Applied),
+    ];
+
+    let by_entry: Vec<outer::store::AckEffect> = {
+        let conn = rusqlite::Connection::open(&first).unwrap();
+        entries
+            .iter()
+            .map(|e| outer::store::apply_ack_entry_on(&conn, e, 200).unwrap())
+            .collect()
+    };
+    let as_set = {
+        let conn = rusqlite::Connection::open(&second).unwrap();
+        conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
+        outer::store::apply_ack_entries_on(&conn, &entries, 200).unwrap()
+    };
+
+    use outer::store::AckEffect::{Already, Mismatch, Removed};
+    assert_eq!(
+        by_entry,
+        vec![Removed, Removed, Already, Mismatch, Mismatch, Mismatch]
+    );
+    assert_eq!(as_set, by_entry);
+    let state = ack_visible_state(&second);
+    assert_eq!(state, ack_visible_state(&first));
+    assert!(state.contains(&"payload R-B/2".to_owned()), "{state:#?}");
+    assert!(!state.contains(&"payload R-B/1".to_owned()), "{state:#?}");
+    for expected in [
+        "R-A delivered v1 at 200",
+        "R-B received v2 at 150",
+        "10 R-A/1 delivered 200 domain-conflict",
+    ] {
+        assert!(
+            state.contains(&expected.to_owned()),
+            "{expected}: {state:#?}"
+        );
+    }
+
+    // An ack naming one version twice: the repeat is "already", as entry by entry.
+    let twice = vec![
+        entry("R-D", 1, hash("R-D", 1, "first"), ImportOutcome::Applied),
+        entry("R-D", 1, hash("R-D", 1, "first"), ImportOutcome::Applied),
+    ];
+    let conn = rusqlite::Connection::open(&second).unwrap();
+    assert_eq!(
+        outer::store::apply_ack_entries_on(&conn, &twice, 300).unwrap(),
+        vec![Removed, Already]
+    );
+}

@@ -170,8 +170,9 @@ pub fn outer_versions(database: &Path) -> anyhow::Result<Vec<OuterVersion>> {
     let conn = rusqlite::Connection::open(database)?;
     let mut stmt = conn.prepare(
         "SELECT receipt, version, exported_sequence, acknowledged_at IS NOT NULL,
-                payload IS NOT NULL
-         FROM submission_versions ORDER BY receipt, version",
+                EXISTS (SELECT 1 FROM submission_payloads p
+                        WHERE p.receipt = v.receipt AND p.version = v.version)
+         FROM submission_versions v ORDER BY receipt, version",
     )?;
     let rows = stmt
         .query_map([], |row| {

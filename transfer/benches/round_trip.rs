@@ -2,8 +2,9 @@
 //! acks back, each step timed and its peak memory measured in a process of its own, beside
 //! baselines on the same data in the same run.
 //!
-//! Usage: `cargo bench -p transfer --bench round_trip -- [N] [--baselines | --no-baselines]`
-//! (N defaults to 200000). Baselines are on by default for N ≤ 200,000 and off above, where
+//! Usage: `cargo bench -p transfer --bench round_trip -- [N] [--baselines | --no-baselines]
+//! [--until populate|export]` (N defaults to 200000; `--until` stops after that step, keeps the
+//! work directory and writes no results). Baselines are on by default for N ≤ 200,000 and off above, where
 //! their files alone take gigabytes (the record content, and CSV with the hex of every
 //! submission). Other flags (cargo passes `--bench`) are ignored. Needs `zstd`, `psql` and the
 //! PostgreSQL server binaries (Debian's `zstd` and `postgresql`). Work files go to a temporary
@@ -110,12 +111,16 @@ impl Layout {
     }
 }
 
-/// The command line: `[N] [--baselines | --no-baselines]`, or, for a step's process,
-/// `--step NAME --dir DIR`.
+/// The command line: `[N] [--baselines | --no-baselines] [--until STEP]`, or, for a step's
+/// process, `--step NAME --dir DIR`.
 #[derive(Default)]
 struct Options {
     submissions: Option<usize>,
     baselines: Option<bool>,
+    /// Stop after this step (`populate` or `export`), keep the work directory and write no
+    /// results: for working on one step, whose process can then be run again by hand with
+    /// `--step NAME --dir DIR` on a copy of the directory.
+    until: Option<String>,
     step: Option<String>,
     dir: Option<PathBuf>,
 }
@@ -128,6 +133,7 @@ impl Options {
                 "--baselines" => options.baselines = Some(true),
                 "--no-baselines" => options.baselines = Some(false),
                 "--step" => options.step = args.next(),
+                "--until" => options.until = args.next(),
                 "--dir" => options.dir = args.next().map(PathBuf::from),
                 other => {
                     if let Ok(n) = other.replace(['_', ','], "").parse() {
@@ -523,6 +529,20 @@ fn parent(options: &Options) {
     std::fs::create_dir_all(&layout.medium).expect("medium");
 
     let populate = run_step("populate", dir);
+    let stop_here = |step: &str| {
+        if options.until.as_deref() == Some(step) {
+            eprintln!(
+                "stopped after {step}; work directory kept: {}",
+                dir.display()
+            );
+            return true;
+        }
+        false
+    };
+    if stop_here("populate") {
+        keep(work, database);
+        return;
+    }
     let mut steps = vec![run_step("export", dir)];
     let bundles = steps[0].count("bundles");
     let bundle_bytes: u64 = spool::list_bundles(&layout.outer_spool.outbox)
@@ -548,7 +568,15 @@ fn parent(options: &Options) {
         let zstd_seconds = started.elapsed().as_secs_f64();
         assert!(status.success(), "zstd failed ({status})");
         let _ = std::fs::remove_file(&content);
+        eprintln!(
+            "  zstd {zstd_seconds:.2} s; export / zstd = {:.2}x",
+            zstd_seconds / steps[0].seconds
+        );
         zstd = Some((prepared, zstd_seconds));
+    }
+    if stop_here("export") {
+        keep(work, database);
+        return;
     }
     steps.push(run_step("carry-in", dir));
     let baselines = zstd.map(|(prepared, zstd_seconds)| {
@@ -602,6 +630,12 @@ fn parent(options: &Options) {
     let existing = std::fs::read_to_string(&path).unwrap_or_default();
     std::fs::write(&path, with_section(&existing, n, &section)).expect("write BENCHMARKS.md");
     eprintln!("written to {}", path.display());
+}
+
+/// Leaves the work directory and the PostgreSQL cluster's files behind (the server stops).
+fn keep(work: tempfile::TempDir, database: inner::testing::TestDatabase) {
+    drop(database);
+    let _ = work.keep();
 }
 
 /// Drops a database the benchmark no longer needs, so its files do not fill the disk.

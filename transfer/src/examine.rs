@@ -284,20 +284,32 @@ fn join(channels: &[ChannelId]) -> String {
 }
 
 /// Checks that a file is a whole bundle without any key: the envelope opens, the header parses,
-/// and the payload decompresses to exactly the declared content with the declared SHA-256 and
-/// decodes into records. What carriers use to tell a complete file from a partial one.
+/// and the payload decompresses to exactly the declared content with the declared SHA-256.
+/// What carriers use to tell a complete file from a partial or damaged one. The records are not
+/// decoded: the content hash already proves the content is the one the header was written for,
+/// and judging the records (and the signature) is the importer's work, which quarantines with a
+/// reason; decoding them here made carrying cost as much as importing.
 pub fn check_complete(file: &[u8]) -> Result<(Header, BundleId), Refusal> {
     let (header, id) = peek(file)?;
-    content_records(file, &header).map_err(|e| Refusal::from_bundle(&e, Some(header), Some(id)))?;
+    content(file, &header).map_err(|e| Refusal::from_bundle(&e, Some(header), Some(id)))?;
     Ok((header, id))
+}
+
+/// Decompresses the content of a file whose header is `header`, unverified, checking its
+/// declared length and SHA-256.
+fn content(file: &[u8], header: &Header) -> Result<Vec<u8>, BundleError> {
+    let (envelope, _) = peek_unverified(file, &ReadLimits::default())?;
+    let payload = envelope.message.get(HEADER_V1_BYTES..).unwrap_or_default();
+    Ok(bundle_format::payload::decompress(
+        payload,
+        header.content_length,
+        &header.content_sha256,
+    )?)
 }
 
 /// Decompresses and decodes the records of a file whose header is `header`, unverified.
 fn content_records(file: &[u8], header: &Header) -> Result<Vec<Record>, BundleError> {
-    let (envelope, _) = peek_unverified(file, &ReadLimits::default())?;
-    let payload = envelope.message.get(HEADER_V1_BYTES..).unwrap_or_default();
-    let content =
-        bundle_format::payload::decompress(payload, header.content_length, &header.content_sha256)?;
+    let content = content(file, header)?;
     Ok(bundle_format::payload::decode_records(
         &content,
         header.kind,

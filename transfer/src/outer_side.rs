@@ -213,7 +213,7 @@ pub fn export_with_progress(
     let pending: i64 = host.store.read_blocking(|conn| {
         conn.query_row(
             "SELECT count(*) FROM submission_versions
-             WHERE exported_sequence IS NULL AND payload IS NOT NULL",
+             WHERE exported_sequence IS NULL AND payload_removed_at IS NULL",
             [],
             |row| row.get(0),
         )
@@ -443,8 +443,7 @@ fn write_bundle(
     // before it starts the next.
     let mut placed: Vec<(u64, Vec<(String, u32)>)> = Vec::new();
     for pending in versions {
-        let record = Record::Submission(pending.decode()?);
-        let sequence = writer.push(&record)?;
+        let sequence = writer.push_submission(&pending.checked()?)?;
         match placed.last_mut() {
             Some((last, members)) if *last == sequence => {
                 members.push((pending.receipt, pending.version));
@@ -1216,8 +1215,9 @@ fn apply_return_records(
     for record in records {
         match record {
             Record::Ack(ack) if ack.channel == channel.0 => {
-                for entry in &ack.receipts {
-                    match store::apply_ack_entry_on(conn, entry, now)? {
+                let effects = store::apply_ack_entries_on(conn, &ack.receipts, now)?;
+                for (entry, effect) in ack.receipts.iter().zip(effects) {
+                    match effect {
                         AckEffect::Removed => applied.payloads_deleted += 1,
                         AckEffect::Already => {}
                         AckEffect::Mismatch => applied
@@ -1375,7 +1375,7 @@ pub fn status(host: &OuterHost, channel: ChannelId, now: i64) -> Result<OuterSta
         }
         let (pending, in_transit): (i64, i64) = conn
             .query_row(
-                "SELECT count(*) FILTER (WHERE exported_sequence IS NULL AND payload IS NOT NULL),
+                "SELECT count(*) FILTER (WHERE exported_sequence IS NULL AND payload_removed_at IS NULL),
                         count(*) FILTER (WHERE exported_sequence IS NOT NULL AND acknowledged_at IS NULL)
                  FROM submission_versions",
                 [],
