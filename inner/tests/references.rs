@@ -167,3 +167,107 @@ fn website_record_with_child_rows_keeps_its_keys() {
         .batch_execute("UPDATE website_records SET status = 'discarded' WHERE record_id = 10")
         .expect("status update");
 }
+
+/// Filing 1 with a subject record, a receipt, a review event queued for the return channel, and a bundle with
+/// one stored submission version.
+fn one_receipt(client: &mut Client) {
+    client
+        .batch_execute(
+            "INSERT INTO bundles (bundle_id, channel, epoch, sequence, signer_key_id, created,
+                 imported_at, submission_count)
+             VALUES (decode(repeat('aa', 32), 'hex'), 1, 1, 1, '\\x0102030405060708', 0, 0, 1);
+             INSERT INTO submission_versions (receipt, version, content_hash, bundle_id,
+                 bundle_position, submitted_at, submitter, encoded, outcome, received_at)
+             VALUES ('R1', 1, decode(repeat('bb', 32), 'hex'), decode(repeat('aa', 32), 'hex'), 0, 0, 's',
+                 '\\x00', 'applied', 0);
+             INSERT INTO receipts (receipt, version, content_hash, kind, filing_id, province,
+                 state, state_since, needs_pre_approval, submitted_at, submitter, received_at)
+             VALUES ('R1', 1, decode(repeat('bb', 32), 'hex'), 'new-filing', 1, 11,
+                 'awaiting-regional-review', 0, false, 0, 's', 0);
+             INSERT INTO subject_records (filing_id, receipt, status, name, nature,
+                 certificate_type, certificate_number, region_code, address, investor,
+                 principal_name, principal_certificate_type, principal_certificate_number,
+                 principal_mobile_phones, principal_office_phones, principal_email)
+             VALUES (1, 'R1', 'pending', 'n', 'enterprise', 'x', 'C1', 110108, 'a', 'i', 'p',
+                 'x', 'x', '{}', '{}', 'e');
+             INSERT INTO review_events (event_id, receipt, version, to_state, reviewer, at)
+             VALUES (7, 'R1', 1, 'awaiting-regional-review', 'import', 0);
+             INSERT INTO return_queue (kind, event_id, queued_at) VALUES ('status-change', 7, 0);",
+        )
+        .expect("one receipt");
+}
+
+#[test]
+fn rows_naming_a_missing_filing_bundle_receipt_or_event_are_refused() {
+    let (_db, mut client) = two_filings();
+    one_receipt(&mut client);
+    for sql in [
+        "INSERT INTO subject_records (filing_id, receipt, status, name, nature, certificate_type,
+             certificate_number, region_code, address, investor, principal_name,
+             principal_certificate_type, principal_certificate_number, principal_mobile_phones,
+             principal_office_phones, principal_email)
+         VALUES (99, 'R9', 'pending', 'n', 'enterprise', 'x', 'C9', 110108, 'a', 'i', 'p', 'x',
+             'x', '{}', '{}', 'e')",
+        "INSERT INTO website_records (filing_id, receipt, status, name, service_types,
+             principal_name, principal_certificate_type, principal_certificate_number,
+             principal_mobile_phones, principal_office_phones, principal_email)
+         VALUES (99, 'R9', 'pending', 'site', '{}', 'p', 'x', 'x', '{}', '{}', 'e')",
+        "INSERT INTO receipts (receipt, version, content_hash, kind, filing_id, province, state,
+             state_since, needs_pre_approval, submitted_at, submitter, received_at)
+         VALUES ('R9', 1, '\\x00', 'new-filing', 99, 11, 'delivered', 0, false, 0, 's', 0)",
+        // An upsert that moves a stored receipt to a missing filing.
+        "INSERT INTO receipts (receipt, version, content_hash, kind, filing_id, province, state,
+             state_since, needs_pre_approval, submitted_at, submitter, received_at)
+         VALUES ('R1', 2, '\\x00', 'new-filing', 99, 11, 'delivered', 0, false, 0, 's', 0)
+         ON CONFLICT (receipt) DO UPDATE SET filing_id = EXCLUDED.filing_id",
+        "INSERT INTO submission_versions (receipt, version, content_hash, bundle_id,
+             bundle_position, submitted_at, submitter, encoded, outcome, received_at)
+         VALUES ('R9', 1, decode(repeat('dd', 32), 'hex'), decode(repeat('cc', 32), 'hex'), 0, 0,
+             's', '\\x00', 'applied', 0)",
+        "INSERT INTO review_events (receipt, version, to_state, reviewer, at)
+         VALUES ('R9', 1, 'delivered', 'import', 0)",
+        "INSERT INTO return_queue (kind, event_id, queued_at) VALUES ('status-change', 99, 0)",
+        "UPDATE subject_records SET filing_id = 99",
+        "UPDATE website_records SET filing_id = 99 WHERE record_id = 20",
+        "UPDATE receipts SET filing_id = 99",
+        "UPDATE submission_versions SET bundle_id = decode(repeat('cc', 32), 'hex')",
+        "UPDATE review_events SET receipt = 'R9'",
+        "UPDATE return_queue SET event_id = 99",
+    ] {
+        assert_eq!(refused(&mut client, sql), FOREIGN_KEY_VIOLATION, "{sql}");
+    }
+    // A receipt without a filing (a change to an unknown number) names nothing, and passes.
+    client
+        .batch_execute(
+            "INSERT INTO receipts (receipt, version, content_hash, kind, province, state,
+                 state_since, needs_pre_approval, submitted_at, submitter, received_at)
+             VALUES ('R9', 1, '\\x00', 'change-subject', 11, 'delivered', 0, false, 0, 's', 0)",
+        )
+        .expect("a receipt without a filing");
+}
+
+#[test]
+fn named_filings_bundles_receipts_and_events_are_neither_deleted_nor_rekeyed() {
+    let (_db, mut client) = two_filings();
+    one_receipt(&mut client);
+    for sql in [
+        "DELETE FROM filings WHERE filing_id = 1",
+        "UPDATE filings SET filing_id = 3 WHERE filing_id = 2",
+        "DELETE FROM bundles",
+        "UPDATE bundles SET bundle_id = decode(repeat('cc', 32), 'hex')",
+        "DELETE FROM receipts",
+        "UPDATE receipts SET receipt = 'R9'",
+        "DELETE FROM review_events",
+        "UPDATE review_events SET event_id = 8",
+    ] {
+        assert_eq!(refused(&mut client, sql), FOREIGN_KEY_VIOLATION, "{sql}");
+    }
+    // A filing nothing names yet can go, as with the foreign keys.
+    client
+        .batch_execute(
+            "INSERT INTO filings (filing_id, origin_receipt, province, status)
+             VALUES (3, 'R3', 11, 'pending');
+             DELETE FROM filings WHERE filing_id = 3;",
+        )
+        .expect("an unnamed filing");
+}
