@@ -180,26 +180,75 @@ ALTER TABLE submission_versions DROP CONSTRAINT submission_versions_bundle_id_fk
 ALTER TABLE review_events DROP CONSTRAINT review_events_receipt_fkey;
 ALTER TABLE return_queue DROP CONSTRAINT return_queue_event_id_fkey;
 
--- Rows written by one statement (new_rows) whose column TG_ARGV[0] names no row of table
--- TG_ARGV[1] by its column TG_ARGV[2]. NULL names nothing and passes, as with a foreign key.
-CREATE FUNCTION rows_need_parent() RETURNS trigger LANGUAGE plpgsql AS $$
+-- Rows written by one statement (new_rows) that name a missing filing, bundle, receipt or
+-- review event. NULL names nothing and passes, as with a foreign key. The SQL is static, not
+-- built from trigger arguments, so that PL/pgSQL keeps its plan: the review workflow writes
+-- these rows one statement at a time, and planning each check again cost 60 us per row.
+CREATE FUNCTION rows_need_filing() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-    missing text;
+    missing bigint;
 BEGIN
-    EXECUTE format('SELECT n.%1$I::text FROM new_rows n
-                    WHERE n.%1$I IS NOT NULL
-                      AND NOT EXISTS (SELECT 1 FROM %2$I p WHERE p.%3$I = n.%1$I)
-                    LIMIT 1', TG_ARGV[0], TG_ARGV[1], TG_ARGV[2])
-        INTO missing;
-    IF missing IS NOT NULL THEN
-        RAISE EXCEPTION 'insert on table "%" names %.% = %, which does not exist',
-            TG_TABLE_NAME, TG_ARGV[1], TG_ARGV[2], missing
+    SELECT n.filing_id INTO missing FROM new_rows n
+    WHERE n.filing_id IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM filings f WHERE f.filing_id = n.filing_id)
+    LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'insert on table "%" names filing %, which does not exist',
+            TG_TABLE_NAME, missing
             USING ERRCODE = 'foreign_key_violation';
     END IF;
     RETURN NULL;
 END $$;
 
--- The same for one row whose column TG_ARGV[0] an update changed.
+CREATE FUNCTION rows_need_bundle() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    missing bytea;
+BEGIN
+    SELECT n.bundle_id INTO missing FROM new_rows n
+    WHERE NOT EXISTS (SELECT 1 FROM bundles b WHERE b.bundle_id = n.bundle_id)
+    LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'insert on table "%" names bundle %, which does not exist',
+            TG_TABLE_NAME, encode(missing, 'hex')
+            USING ERRCODE = 'foreign_key_violation';
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE FUNCTION rows_need_receipt() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    missing text;
+BEGIN
+    SELECT n.receipt INTO missing FROM new_rows n
+    WHERE NOT EXISTS (SELECT 1 FROM receipts r WHERE r.receipt = n.receipt)
+    LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'insert on table "%" names receipt %, which does not exist',
+            TG_TABLE_NAME, missing
+            USING ERRCODE = 'foreign_key_violation';
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE FUNCTION rows_need_review_event() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    missing bigint;
+BEGIN
+    SELECT n.event_id INTO missing FROM new_rows n
+    WHERE n.event_id IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM review_events e WHERE e.event_id = n.event_id)
+    LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'insert on table "%" names review event %, which does not exist',
+            TG_TABLE_NAME, missing
+            USING ERRCODE = 'foreign_key_violation';
+    END IF;
+    RETURN NULL;
+END $$;
+
+-- One row whose column TG_ARGV[0], naming table TG_ARGV[1] by its column TG_ARGV[2], an update
+-- changed. Keys never change in this system, so this runs (and plans its dynamic SQL) only if
+-- one ever does.
 CREATE FUNCTION row_needs_parent() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     present boolean;
@@ -217,13 +266,13 @@ END $$;
 
 CREATE TRIGGER subject_records_need_filing AFTER INSERT ON subject_records
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT
-    EXECUTE FUNCTION rows_need_parent('filing_id', 'filings', 'filing_id');
+    EXECUTE FUNCTION rows_need_filing();
 CREATE TRIGGER subject_records_key_needs_filing AFTER UPDATE OF filing_id ON subject_records
     FOR EACH ROW WHEN (OLD.filing_id IS DISTINCT FROM NEW.filing_id)
     EXECUTE FUNCTION row_needs_parent('filing_id', 'filings', 'filing_id');
 CREATE TRIGGER website_records_need_filing AFTER INSERT ON website_records
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT
-    EXECUTE FUNCTION rows_need_parent('filing_id', 'filings', 'filing_id');
+    EXECUTE FUNCTION rows_need_filing();
 CREATE TRIGGER website_records_key_needs_filing AFTER UPDATE OF filing_id ON website_records
     FOR EACH ROW WHEN (OLD.filing_id IS DISTINCT FROM NEW.filing_id)
     EXECUTE FUNCTION row_needs_parent('filing_id', 'filings', 'filing_id');
@@ -231,25 +280,25 @@ CREATE TRIGGER website_records_key_needs_filing AFTER UPDATE OF filing_id ON web
 -- statement trigger sees and whose updated ones the row trigger checks.
 CREATE TRIGGER receipts_need_filing AFTER INSERT ON receipts
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT
-    EXECUTE FUNCTION rows_need_parent('filing_id', 'filings', 'filing_id');
+    EXECUTE FUNCTION rows_need_filing();
 CREATE TRIGGER receipts_key_needs_filing AFTER UPDATE OF filing_id ON receipts
     FOR EACH ROW WHEN (OLD.filing_id IS DISTINCT FROM NEW.filing_id)
     EXECUTE FUNCTION row_needs_parent('filing_id', 'filings', 'filing_id');
 CREATE TRIGGER submission_versions_need_bundle AFTER INSERT ON submission_versions
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT
-    EXECUTE FUNCTION rows_need_parent('bundle_id', 'bundles', 'bundle_id');
+    EXECUTE FUNCTION rows_need_bundle();
 CREATE TRIGGER submission_versions_key_needs_bundle AFTER UPDATE OF bundle_id ON submission_versions
     FOR EACH ROW WHEN (OLD.bundle_id IS DISTINCT FROM NEW.bundle_id)
     EXECUTE FUNCTION row_needs_parent('bundle_id', 'bundles', 'bundle_id');
 CREATE TRIGGER review_events_need_receipt AFTER INSERT ON review_events
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT
-    EXECUTE FUNCTION rows_need_parent('receipt', 'receipts', 'receipt');
+    EXECUTE FUNCTION rows_need_receipt();
 CREATE TRIGGER review_events_key_needs_receipt AFTER UPDATE OF receipt ON review_events
     FOR EACH ROW WHEN (OLD.receipt IS DISTINCT FROM NEW.receipt)
     EXECUTE FUNCTION row_needs_parent('receipt', 'receipts', 'receipt');
 CREATE TRIGGER return_queue_needs_event AFTER INSERT ON return_queue
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT
-    EXECUTE FUNCTION rows_need_parent('event_id', 'review_events', 'event_id');
+    EXECUTE FUNCTION rows_need_review_event();
 CREATE TRIGGER return_queue_key_needs_event AFTER UPDATE OF event_id ON return_queue
     FOR EACH ROW WHEN (OLD.event_id IS DISTINCT FROM NEW.event_id)
     EXECUTE FUNCTION row_needs_parent('event_id', 'review_events', 'event_id');
