@@ -176,7 +176,8 @@ pub fn filing(i: usize, now: i64) -> SubmissionVersion {
 }
 
 /// A table the import writes to. [`Table::ALL`] lists them in an order that loads without
-/// breaking a foreign key.
+/// breaking a reference (every row's filing, website record, receipt or bundle is loaded
+/// before it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Table {

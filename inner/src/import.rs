@@ -32,7 +32,10 @@ pub const MAX_SUBMISSIONS_PER_BUNDLE: usize = 1_000_000;
 pub const IMPORT_ACTOR: &str = "import";
 
 /// Key of the advisory lock that makes imports take turns ("sluice-I"): the conflict checks read
-/// what earlier imports wrote.
+/// what earlier imports wrote. The schema's per-statement reference checks (migration 4) rely
+/// on it too: they take no row locks, which is safe because website records are deleted, and
+/// their child rows written, only here under this lock. Code that does either elsewhere must
+/// take it as well.
 const IMPORT_LOCK: i64 = 0x736c_7569_6365_2d49;
 
 /// Machine-readable reason codes of per-submission outcomes, as they appear in acks.

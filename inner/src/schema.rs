@@ -36,6 +36,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "transfer keysets",
         sql: include_str!("../migrations/0003_transfer_keysets.sql"),
     },
+    Migration {
+        version: 4,
+        name: "set-based references",
+        sql: include_str!("../migrations/0004_set_based_references.sql"),
+    },
 ];
 
 /// Key of the advisory lock migrations run under (an arbitrary constant: "sluice-i").
