@@ -1,5 +1,6 @@
-//! `sluice-keys` as a user runs it: help text, error text and exit codes, and a whole keyset
-//! life cycle with the real `signify-openbsd` and `openssl` checking the keys it makes.
+//! `sluice-keys` as a user runs it: refusals and their exit codes, and a whole keyset life cycle
+//! with the real `signify-openbsd` and `openssl` checking the keys it makes. Help text, usage
+//! errors and an unreadable file are pinned as snapshots in `cli_snapshots.rs`.
 
 mod common;
 
@@ -42,63 +43,6 @@ fn json(args: &[&str], dir: &Path) -> serde_json::Value {
     let mut with_json = vec!["--json"];
     with_json.extend_from_slice(args);
     serde_json::from_str(&ok(&with_json, dir)).unwrap()
-}
-
-#[test]
-fn help_lists_the_commands_and_documents_exit_codes() {
-    let dir = tempfile::tempdir().unwrap();
-    let help = ok(&["--help"], dir.path());
-    for command in ["generate", "show", "export", "keyset"] {
-        assert!(help.contains(&format!("\n  {command} ")), "{help}");
-    }
-    assert!(help.ends_with(
-        "Exit codes:\n  \
-         0  done\n  \
-         1  refused: a key, keyset or signature was rejected (the message says why)\n  \
-         2  usage error\n  \
-         3  failed: a file could not be read or written\n"
-    ));
-    let keyset_help = ok(&["keyset", "--help"], dir.path());
-    for command in ["init", "add", "remove", "revoke", "sign", "verify"] {
-        assert!(
-            keyset_help.contains(&format!("\n  {command} ")),
-            "{keyset_help}"
-        );
-    }
-    let generate_help = ok(&["generate", "--help"], dir.path());
-    assert!(
-        generate_help
-            .contains("Usage: sluice-keys generate [OPTIONS] --role <ROLE> --out <PREFIX>")
-    );
-}
-
-#[test]
-fn usage_errors_exit_2() {
-    let dir = tempfile::tempdir().unwrap();
-    let output = sluice_keys(&["generate", "--role", "admin", "--out", "k"], dir.path());
-    assert_eq!(output.status.code(), Some(2));
-    assert!(
-        stderr(&output).contains(
-            "invalid value 'admin' for '--role <ROLE>': unknown role \"admin\"; \
-             expected root, outer-bundle, inner-return or inner-cert"
-        ),
-        "{}",
-        stderr(&output)
-    );
-    let output = sluice_keys(&["export", "k.pub"], dir.path());
-    assert_eq!(output.status.code(), Some(2));
-    assert!(stderr(&output).contains("--openssl"), "{}", stderr(&output));
-}
-
-#[test]
-fn unreadable_file_exits_3_with_the_cause() {
-    let dir = tempfile::tempdir().unwrap();
-    let output = sluice_keys(&["show", "missing.pub"], dir.path());
-    assert_eq!(output.status.code(), Some(3));
-    assert_eq!(
-        stderr(&output),
-        "error: cannot read missing.pub\n  caused by: No such file or directory (os error 2)\n"
-    );
 }
 
 #[test]
