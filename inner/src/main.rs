@@ -14,7 +14,7 @@ fn main() -> ExitCode {
     match cli::run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("sluice-inner: {error:#}");
+            eprintln!("sluice-inner: {}", keys::report::one_line(error.as_ref()));
             ExitCode::from(cli::exit_code(&error))
         }
     }

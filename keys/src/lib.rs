@@ -7,6 +7,7 @@ use std::fmt;
 
 mod fsutil;
 pub mod keyset;
+pub mod report;
 pub mod signify;
 
 pub use keyset::{KeyEntry, Keyset, KeysetDocument, KeysetError, KeysetFile};

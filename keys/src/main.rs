@@ -12,8 +12,9 @@ fn main() -> ExitCode {
     match cmd::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error}");
-            for cause in error.chain().skip(1) {
+            let mut messages = keys::report::messages(error.as_ref()).into_iter();
+            eprintln!("error: {}", messages.next().unwrap_or_default());
+            for cause in messages {
                 eprintln!("  caused by: {cause}");
             }
             ExitCode::from(cmd::exit_code(&error))

@@ -18,7 +18,7 @@ fn main() -> std::process::ExitCode {
     match cli::run(args) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("sluice-outer: {error:#}");
+            eprintln!("sluice-outer: {}", keys::report::one_line(error.as_ref()));
             std::process::ExitCode::FAILURE
         }
     }

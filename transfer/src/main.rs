@@ -54,7 +54,13 @@ pub struct Global {
     #[arg(long, env = "SLUICE_CHANNEL", global = true)]
     channel: Option<u32>,
     /// Inner host: PostgreSQL connection string.
-    #[arg(long, env = "SLUICE_INNER_DATABASE_URL", global = true)]
+    #[arg(
+        long,
+        env = "SLUICE_INNER_DATABASE_URL",
+        global = true,
+        // The URL may carry a password; --help must not print it.
+        hide_env_values = true
+    )]
     pub inner_database_url: Option<String>,
     /// Inner host: a channel submissions are accepted from (repeatable).
     #[arg(
@@ -159,7 +165,10 @@ fn main() -> ExitCode {
     match result {
         Ok(outcome) => ExitCode::from(outcome.code()),
         Err(error) => {
-            eprintln!("sluice-transfer: error: {error:#}");
+            eprintln!(
+                "sluice-transfer: error: {}",
+                keys::report::one_line(error.as_ref())
+            );
             ExitCode::from(exit::FAILED)
         }
     }

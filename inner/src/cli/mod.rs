@@ -11,7 +11,7 @@ mod review;
 
 /// The inner store of Sluice: migrations, review, certificates and the public query.
 #[derive(Debug, clap::Parser)]
-#[command(name = "sluice-inner", version)]
+#[command(name = "sluice-inner", version, after_help = EXIT_CODES)]
 pub struct Args {
     /// PostgreSQL connection string (`host=/run/postgresql dbname=sluice` or a
     /// `postgresql://` URL).
@@ -28,6 +28,14 @@ pub struct Args {
     #[command(subcommand)]
     command: Command,
 }
+
+/// The exit codes, as `--help` shows them ([`exit_code`] maps errors to them).
+const EXIT_CODES: &str = "Exit codes:
+  0  done
+  1  failed (the whole error chain is printed; nothing was half-applied)
+  2  bad command line
+  3  refused (the workflow does not allow the action, or a conflict blocks it)
+  4  not found";
 
 #[derive(Debug, clap::Subcommand)]
 enum Command {
@@ -85,6 +93,7 @@ pub struct NotFound(pub String);
 
 /// Maps an error to the documented exit code.
 pub fn exit_code(error: &anyhow::Error) -> u8 {
+    // EXIT_CODES is what --help says of these.
     if error.downcast_ref::<Refused>().is_some() {
         3
     } else if error.downcast_ref::<NotFound>().is_some() {

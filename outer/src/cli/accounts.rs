@@ -13,8 +13,8 @@ pub enum Command {
         config: ConfigArgs,
         /// Account name: Chinese characters, Latin letters, digits and underscore.
         name: String,
-        /// website-owner, access-provider or operator.
-        #[arg(long)]
+        /// What the account may do.
+        #[arg(long, value_parser = ["website-owner", "access-provider", "operator"])]
         kind: String,
     },
     /// List accounts.

@@ -13,11 +13,17 @@ use outer::config::Config;
 
 /// The outer intake service of Sluice.
 #[derive(Debug, Parser)]
-#[command(name = "sluice-outer", version, about)]
+#[command(name = "sluice-outer", version, about, after_help = EXIT_CODES)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
 }
+
+/// The exit codes, as `--help` shows them (main.rs maps errors to them).
+const EXIT_CODES: &str = "Exit codes:
+  0  done
+  1  failed (the whole error chain is printed; nothing was half-applied)
+  2  bad command line";
 
 #[derive(Debug, Subcommand)]
 enum Command {

@@ -38,7 +38,7 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<Outcome> {
                     "keyset_dir": keysets.dir().map(|d| d.display().to_string()),
                 })
             }
-            Err(error) => serde_json::json!({ "error": format!("{error:#}") }),
+            Err(error) => serde_json::json!({ "error": keys::report::one_line(&error) }),
         };
     }
     let mut outer = None;
