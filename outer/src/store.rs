@@ -851,6 +851,8 @@ pub struct PendingVersion {
     pub receipt: String,
     /// Version of the receipt.
     pub version: u32,
+    /// When it was accepted, Unix seconds: with receipt and version, its place in export order.
+    pub submitted_at: i64,
     /// The stored bincode encoding of the [`SubmissionVersion`].
     pub payload: Vec<u8>,
 }
@@ -860,6 +862,15 @@ impl PendingVersion {
     /// matches the body. A row that fails is reported as [`StoreError::Corrupt`].
     pub fn decode(&self) -> Result<SubmissionVersion, StoreError> {
         decode_version(&self.receipt, self.version, &self.payload)
+    }
+
+    /// Where this version stands in export order; [`pending_versions_after`] continues from it.
+    pub fn export_position(&self) -> ExportPosition {
+        ExportPosition {
+            submitted_at: self.submitted_at,
+            receipt: self.receipt.clone(),
+            version: self.version,
+        }
     }
 
     /// Checks the stored encoding without decoding its body, for carrying it verbatim into a
@@ -876,6 +887,17 @@ impl PendingVersion {
     }
 }
 
+/// A place in export order (submission time, then receipt and version).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportPosition {
+    /// Submission time, Unix seconds.
+    pub submitted_at: i64,
+    /// Receipt id.
+    pub receipt: String,
+    /// Version.
+    pub version: u32,
+}
+
 /// Reads the oldest `limit` versions not yet exported that still hold their payload, on
 /// `conn` (so that an export can read inside its own transaction), in export order: by
 /// submission time, then receipt and version.
@@ -883,24 +905,47 @@ pub fn pending_versions(
     conn: &Connection,
     limit: usize,
 ) -> Result<Vec<PendingVersion>, StoreError> {
+    pending_versions_after(conn, None, limit)
+}
+
+/// [`pending_versions`] after `position` in export order: what an export reads for its next
+/// bundle while the versions it read for the previous one are not marked yet. A version
+/// accepted meanwhile with an earlier position waits for the next export.
+pub fn pending_versions_after(
+    conn: &Connection,
+    position: Option<&ExportPosition>,
+    limit: usize,
+) -> Result<Vec<PendingVersion>, StoreError> {
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    conn.prepare_cached(
-        "SELECT v.receipt, v.version, p.payload
+    let read = |row: &rusqlite::Row<'_>| {
+        Ok(PendingVersion {
+            receipt: row.get(0)?,
+            version: u32_col(row.get(1)?),
+            submitted_at: row.get(2)?,
+            payload: row.get(3)?,
+        })
+    };
+    let select = "SELECT v.receipt, v.version, v.submitted_at, p.payload
          FROM submission_versions v
          JOIN submission_payloads p ON p.receipt = v.receipt AND p.version = v.version
-         WHERE v.exported_sequence IS NULL AND v.payload_removed_at IS NULL
-         ORDER BY v.submitted_at, v.receipt, v.version LIMIT ?1",
-    )
-    .and_then(|mut stmt| {
-        stmt.query_map([limit], |row| {
-            Ok(PendingVersion {
-                receipt: row.get(0)?,
-                version: u32_col(row.get(1)?),
-                payload: row.get(2)?,
-            })
-        })?
-        .collect::<Result<Vec<_>, _>>()
-    })
+         WHERE v.exported_sequence IS NULL AND v.payload_removed_at IS NULL";
+    let order = "ORDER BY v.submitted_at, v.receipt, v.version LIMIT ?1";
+    match position {
+        None => conn
+            .prepare_cached(&format!("{select} {order}"))
+            .and_then(|mut stmt| stmt.query_map([limit], read)?.collect()),
+        Some(after) => conn
+            .prepare_cached(&format!(
+                "{select} AND (v.submitted_at, v.receipt, v.version) > (?2, ?3, ?4) {order}"
+            ))
+            .and_then(|mut stmt| {
+                stmt.query_map(
+                    params![limit, after.submitted_at, after.receipt, after.version],
+                    read,
+                )?
+                .collect()
+            }),
+    }
     .map_err(db("listing versions to export"))
 }
 

@@ -220,26 +220,48 @@ pub fn export_with_progress(
         .map_err(db("counting pending versions"))
     })?;
     let pending = usize::try_from(pending).unwrap_or(0);
-    loop {
-        let limit = settings.records_per_bundle;
-        let versions = host
-            .store
-            .read_blocking(|conn| store::pending_versions(conn, limit))?;
-        if versions.is_empty() {
-            break;
+    let limit = settings.records_per_bundle;
+    // A reader thread reads the next bundle's versions (from where the last batch ended) while
+    // this one compresses, signs, writes and marks the previous bundle; one batch waits at most.
+    std::thread::scope(|scope| -> Result<(), OuterError> {
+        let (batch_out, batches) = std::sync::mpsc::sync_channel(1);
+        let store = host.store();
+        scope.spawn(move || {
+            let mut after = None;
+            loop {
+                let batch = store.read_blocking(|conn| {
+                    store::pending_versions_after(conn, after.as_ref(), limit)
+                });
+                let last = match &batch {
+                    Ok(versions) => versions.last().map(PendingVersion::export_position),
+                    Err(_) => None,
+                };
+                // A closed channel: the export stopped on an error of its own.
+                if batch_out.send(batch).is_err() || last.is_none() {
+                    return;
+                }
+                after = last;
+            }
+        });
+        for batch in batches {
+            let versions = batch?;
+            if versions.is_empty() {
+                break;
+            }
+            write_bundle(
+                host,
+                spool,
+                signer,
+                settings,
+                Kind::Submissions,
+                &[],
+                versions,
+                &mut report,
+            )?;
+            progress(report.versions, pending.max(report.versions));
         }
-        write_bundle(
-            host,
-            spool,
-            signer,
-            settings,
-            Kind::Submissions,
-            &[],
-            versions,
-            &mut report,
-        )?;
-        progress(report.versions, pending.max(report.versions));
-    }
+        Ok(())
+    })?;
     if report.written.is_empty() {
         write_bundle(
             host,
