@@ -60,8 +60,9 @@ pub fn run(args: Args, out: &Output) -> anyhow::Result<()> {
         &args.out,
         1,
         &format!(
-            "new keyset with {} root keys, threshold {}",
+            "new keyset with {} root key{}, threshold {}",
             args.roots.len(),
+            if args.roots.len() == 1 { "" } else { "s" },
             args.threshold
         ),
     );

@@ -40,9 +40,10 @@ pub fn run(args: Args, out: &Output) -> anyhow::Result<()> {
     out.print(
         || {
             let mut text = format!(
-                "accepted keyset version {} ({} files), threshold {}, judged at {}\n",
+                "accepted keyset version {} ({} file{}), threshold {}, judged at {}\n",
                 document.version(),
                 args.files.len(),
+                if args.files.len() == 1 { "" } else { "s" },
                 document.threshold(),
                 format_time(at)
             );
