@@ -5,7 +5,9 @@
 #   sqlite3                                   looking into the outer store by hand
 #   chromium, fonts-wqy-microhei               the status page test in a real browser
 #   systemd                                   systemd-analyze, to check the units
-# and from PyPI: schemathesis, which probes the outer service against its OpenAPI description.
+# from PyPI: schemathesis, which probes the outer service against its OpenAPI description;
+# and from crates.io: cargo-deny, at the version pinned below, which checks the dependency graph
+# against deny.toml (built from source: a few minutes the first time).
 # Prints what it installs; does nothing when everything is there.
 set -euo pipefail
 
@@ -34,4 +36,11 @@ if ! have schemathesis; then
   python3 -m pip install --quiet schemathesis==4.32.5
   # pyenv installs need their command shims refreshed.
   if command -v pyenv >/dev/null 2>&1; then pyenv rehash; fi
+fi
+
+# Pinned so that every machine applies deny.toml the same way; a new version may add checks.
+cargo_deny_version=0.20.2
+if [ "$(cargo deny --version 2>/dev/null)" != "cargo-deny $cargo_deny_version" ]; then
+  echo "installing: cargo-deny $cargo_deny_version (crates.io)"
+  cargo install --quiet --locked "cargo-deny@$cargo_deny_version"
 fi
