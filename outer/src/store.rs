@@ -1000,13 +1000,16 @@ pub fn mark_in_transit_on(
             "marking a version in transit",
         ),
         (
+            // CROSS JOIN keeps the bundle's rows the outer loop (SQLite does not reorder it):
+            // ordered by r.receipt, the planner walked every receipt in key order instead, so
+            // marking slowed down as the store grew.
             "INSERT INTO status_history (receipt, version, state, at, reason, filing_number,
                                          bundle_sequence)
              SELECT r.receipt, r.latest_version, ?4, ?3, NULL, NULL, ?2
-             FROM temp.exporting e JOIN receipts r
+             FROM temp.exporting e CROSS JOIN receipts r
                ON r.receipt = e.receipt AND r.latest_version = e.version
              WHERE r.state = ?5
-             ORDER BY r.receipt",
+             ORDER BY e.receipt",
             "writing status history",
         ),
         (
@@ -1765,11 +1768,14 @@ pub fn apply_ack_entries_on(
             "reading versions for an ack",
         ),
         (
-            "UPDATE submission_versions SET acknowledged_at = ?1, ack_outcome = a.outcome,
-                    payload_removed_at = ?1
-             FROM temp.acking a
-             WHERE a.effect = 'removed' AND submission_versions.receipt = a.receipt
-               AND submission_versions.version = a.version",
+            // Driven from the ack's rows (rowid IN …): an UPDATE … FROM would scan every version.
+            "UPDATE submission_versions SET acknowledged_at = ?1, payload_removed_at = ?1,
+                    ack_outcome = (SELECT a.outcome FROM temp.acking a
+                                   WHERE a.receipt = submission_versions.receipt
+                                     AND a.version = submission_versions.version)
+             WHERE rowid IN (SELECT v.rowid FROM temp.acking a JOIN submission_versions v
+                               ON v.receipt = a.receipt AND v.version = a.version
+                             WHERE a.effect = 'removed')",
             "applying an ack",
         ),
         (
@@ -1790,10 +1796,10 @@ pub fn apply_ack_entries_on(
             "writing status history",
         ),
         (
-            "UPDATE receipts SET state = ?2, state_version = a.version, updated_at = ?1
-             FROM temp.acking a
-             WHERE a.effect = 'removed' AND receipts.receipt = a.receipt
-               AND receipts.state_version = a.version AND receipts.state IN (?3, ?4)",
+            "UPDATE receipts SET state = ?2, updated_at = ?1
+             WHERE rowid IN (SELECT r.rowid FROM temp.acking a JOIN receipts r
+                               ON r.receipt = a.receipt AND r.state_version = a.version
+                             WHERE a.effect = 'removed' AND r.state IN (?3, ?4))",
             "updating a status row",
         ),
     ];

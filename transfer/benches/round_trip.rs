@@ -3,8 +3,8 @@
 //! baselines on the same data in the same run.
 //!
 //! Usage: `cargo bench -p transfer --bench round_trip -- [N] [--baselines | --no-baselines]
-//! [--until populate|export]` (N defaults to 200000; `--until` stops after that step, keeps the
-//! work directory and writes no results). Baselines are on by default for N ≤ 200,000 and off above, where
+//! [--until STEP]` (N defaults to 200000; `--until` stops after that step, keeps the work
+//! directory and writes no results). Baselines are on by default for N ≤ 200,000 and off above, where
 //! their files alone take gigabytes (the record content, and CSV with the hex of every
 //! submission). Other flags (cargo passes `--bench`) are ignored. Needs `zstd`, `psql` and the
 //! PostgreSQL server binaries (Debian's `zstd` and `postgresql`). Work files go to a temporary
@@ -117,9 +117,10 @@ impl Layout {
 struct Options {
     submissions: Option<usize>,
     baselines: Option<bool>,
-    /// Stop after this step (`populate` or `export`), keep the work directory and write no
-    /// results: for working on one step, whose process can then be run again by hand with
-    /// `--step NAME --dir DIR` on a copy of the directory.
+    /// Stop after this step (any of them), keep the work directory and write no results: for
+    /// working on one step, whose process can then be run again by hand with
+    /// `--step NAME --dir DIR` on a copy of the directory (PostgreSQL is stopped by then, so
+    /// the steps that need it, import and return, cannot).
     until: Option<String>,
     step: Option<String>,
     dir: Option<PathBuf>,
@@ -579,6 +580,10 @@ fn parent(options: &Options) {
         return;
     }
     steps.push(run_step("carry-in", dir));
+    if stop_here("carry-in") {
+        keep(work, database);
+        return;
+    }
     let baselines = zstd.map(|(prepared, zstd_seconds)| {
         eprintln!("baseline: psql \\copy");
         let script = PathBuf::from(prepared.detail["script"].as_str().unwrap_or_default());
@@ -596,6 +601,10 @@ fn parent(options: &Options) {
     });
     for name in ["import", "return", "carry-back", "apply"] {
         steps.push(run_step(name, dir));
+        if stop_here(name) {
+            keep(work, database);
+            return;
+        }
     }
     let find = |name: &str| steps.iter().find(|s| s.name == name).expect("step ran");
     assert_eq!(
