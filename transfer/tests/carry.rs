@@ -2,23 +2,18 @@
 //! a truncated or damaged file is left where it is with the reason, and never reaches the
 //! other side.
 
+mod common;
+
 use std::path::Path;
 
-use keys::{ChannelId, SecretKey};
+use common::{export_settings, names};
+use keys::SecretKey;
 use outer::store::{AccountKind, NewSubmission};
 use transfer::carry;
-use transfer::outer_side::{self, ExportSettings, OuterHost};
-use transfer::spool::{self, Spool};
+use transfer::outer_side::{self, OuterHost};
+use transfer::spool::Spool;
 
 const NOW: i64 = 1_795_334_400;
-
-fn names(dir: &Path) -> Vec<String> {
-    spool::list_bundles(dir)
-        .unwrap()
-        .iter()
-        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
-        .collect()
-}
 
 /// Exports three filings into one submissions bundle; returns its bytes and file name.
 fn exported_bundle(dir: &Path) -> (Vec<u8>, String) {
@@ -45,13 +40,7 @@ fn exported_bundle(dir: &Path) -> (Vec<u8>, String) {
         inserted.unwrap();
     }
     let spool = Spool::under(&dir.join("spool"));
-    let settings = ExportSettings {
-        channel: ChannelId(1),
-        validity_seconds: 7 * 24 * 3600,
-        resend_after_seconds: 24 * 3600,
-        records_per_bundle: 1000,
-        now: NOW,
-    };
+    let settings = export_settings(NOW);
     let report = outer_side::export(&host, &spool, &SecretKey::generate(), &settings).unwrap();
     assert_eq!(report.versions, 3);
     let name = report.written[0].file.clone();

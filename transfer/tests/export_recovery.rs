@@ -2,29 +2,12 @@
 //! commit leaves nothing that can leave the host; one that died after it is published by the
 //! next run; bundles without an ack go out again after the resend age.
 
-use std::path::Path;
+mod common;
 
-use keys::{ChannelId, SecretKey};
-use transfer::outer_side::{self, ExportSettings, OuterHost};
+use common::{export_settings, names};
+use keys::SecretKey;
+use transfer::outer_side::{self, OuterHost};
 use transfer::spool::{self, Spool};
-
-fn settings(now: i64) -> ExportSettings {
-    ExportSettings {
-        channel: ChannelId(1),
-        validity_seconds: 7 * 24 * 3600,
-        resend_after_seconds: 24 * 3600,
-        records_per_bundle: 1000,
-        now,
-    }
-}
-
-fn names(dir: &Path) -> Vec<String> {
-    spool::list_bundles(dir)
-        .unwrap()
-        .iter()
-        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
-        .collect()
-}
 
 #[test]
 fn a_retained_file_no_committed_export_owns_is_removed_and_never_published() {
@@ -38,7 +21,7 @@ fn a_retained_file_no_committed_export_owns_is_removed_and_never_published() {
         &host,
         &spool,
         &SecretKey::generate(),
-        &settings(1_800_000_000),
+        &export_settings(1_800_000_000),
     )
     .unwrap();
     assert_eq!(report.orphans_removed, 1);
@@ -56,7 +39,7 @@ fn a_committed_bundle_that_never_reached_the_outbox_is_published_by_the_next_run
     let host = OuterHost::open(&database).unwrap();
     let spool = Spool::under(&dir.path().join("spool"));
     let key = SecretKey::generate();
-    let first = outer_side::export(&host, &spool, &key, &settings(1_800_000_000)).unwrap();
+    let first = outer_side::export(&host, &spool, &key, &export_settings(1_800_000_000)).unwrap();
     let name = first.written[0].file.clone();
     // Simulate a crash between the commit and the publication.
     spool::remove_durable(&spool.outbox.join(&name)).unwrap();
@@ -64,7 +47,7 @@ fn a_committed_bundle_that_never_reached_the_outbox_is_published_by_the_next_run
         .unwrap()
         .execute("UPDATE transfer_outbox SET published_at = NULL", [])
         .unwrap();
-    let second = outer_side::export(&host, &spool, &key, &settings(1_800_000_100)).unwrap();
+    let second = outer_side::export(&host, &spool, &key, &export_settings(1_800_000_100)).unwrap();
     assert_eq!(second.republished, vec![1]);
     assert!(names(&spool.outbox).contains(&name));
     assert_eq!(
@@ -80,14 +63,15 @@ fn an_unacknowledged_bundle_is_published_again_only_after_the_resend_age() {
     let spool = Spool::under(&dir.path().join("spool"));
     let key = SecretKey::generate();
     let start = 1_800_000_000;
-    let first = outer_side::export(&host, &spool, &key, &settings(start)).unwrap();
+    let first = outer_side::export(&host, &spool, &key, &export_settings(start)).unwrap();
     let name = first.written[0].file.clone();
     // A carrier took it.
     spool::remove_durable(&spool.outbox.join(&name)).unwrap();
-    let soon = outer_side::export(&host, &spool, &key, &settings(start + 3600)).unwrap();
+    let soon = outer_side::export(&host, &spool, &key, &export_settings(start + 3600)).unwrap();
     assert!(soon.republished.is_empty());
     assert!(!names(&spool.outbox).contains(&name));
-    let later = outer_side::export(&host, &spool, &key, &settings(start + 26 * 3600)).unwrap();
+    let later =
+        outer_side::export(&host, &spool, &key, &export_settings(start + 26 * 3600)).unwrap();
     assert_eq!(later.republished, vec![1, 2]);
     assert!(names(&spool.outbox).contains(&name));
 }
