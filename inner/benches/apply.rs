@@ -1,8 +1,9 @@
 //! Applying one large submissions bundle, against two baselines on the same rows in the same
 //! run, each into a fresh database with the same schema and indexes:
 //!
-//! - `apply`: [`inner::import::apply_bundle`] (binary COPY into staging, set-based checks and
-//!   moves, audit copies, receipts, review events, ack) in one transaction;
+//! - `apply`: [`inner::import::apply_bundle`] (binary COPY of what the checks read into
+//!   staging, set-based checks, binary COPY of the accepted rows into their tables, audit
+//!   copies, receipts, review events, ack) in one transaction;
 //! - `psql COPY`: `psql` loading exactly the rows `apply` writes, from CSV files prepared
 //!   beforehand (untimed), with `\copy` in one transaction — the speed limit;
 //! - `per-row INSERT`: the same rows, one prepared `INSERT` each, in one transaction.
@@ -174,7 +175,7 @@ fn main() {
          | method | seconds | filings/s | rate vs psql COPY |\n\
          |---|---:|---:|---:|\n\
          | psql `\\copy` of the same rows (CSV prepared beforehand, untimed) | {c:.2} | {cr:.0} | 1.00 |\n\
-         | `apply_bundle` (binary COPY to staging + set-based SQL + checks + audit + ack) | {a:.2} | {ar:.0} | {ax:.2} |\n\
+         | `apply_bundle` (staging + set-based checks + binary COPY of the accepted rows + audit + ack) | {a:.2} | {ar:.0} | {ax:.2} |\n\
          | per-row prepared `INSERT` of the same rows | {i:.2} | {ir:.0} | {ix:.2} |\n\n\
          apply_bundle / per-row INSERT speed-up: {speedup:.2}x\n",
         websites = count("website_records"),

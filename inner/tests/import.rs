@@ -243,6 +243,58 @@ fn older_version_after_newer_never_rolls_back() {
 }
 
 #[test]
+fn resent_bundle_with_superseded_versions_stores_each_version_once() {
+    let db = TestDatabase::with_schema().expect("db");
+    let v1 = version(
+        "R1",
+        1,
+        filing(
+            "甲公司",
+            "C1",
+            110_108,
+            vec![website("甲网", &["old.example.cn"], 1)],
+        ),
+    );
+    let v2 = version(
+        "R1",
+        2,
+        filing(
+            "甲公司",
+            "C1",
+            110_108,
+            vec![website("甲网", &["new.example.cn"], 2)],
+        ),
+    );
+    // The older version twice: both are superseded, and it is kept for audit once.
+    let submissions = vec![v1.clone(), v1, v2];
+    let report = apply(&db, &incoming(1, &submissions));
+    assert_eq!(report.count(ImportOutcome::Superseded), 2);
+    assert_eq!(outcome_of(&report, "R1", 2).0, ImportOutcome::Applied);
+    let versions = "SELECT count(*) FROM submission_versions WHERE receipt = 'R1'";
+    assert_eq!(count(&db, versions), 2);
+    // Sent again in a new bundle: the superseded version is stored already, and stays once.
+    let report = apply(&db, &incoming(2, &submissions));
+    assert_eq!(report.count(ImportOutcome::Superseded), 2);
+    assert_eq!(
+        outcome_of(&report, "R1", 2),
+        (
+            ImportOutcome::AlreadyApplied,
+            Some(reason::ALREADY_APPLIED.to_owned())
+        )
+    );
+    assert_eq!(count(&db, versions), 2);
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM submission_versions
+             WHERE receipt = 'R1' AND version = 1 AND bundle_position = 0"
+        ),
+        1,
+        "the first copy in the bundle is the one stored"
+    );
+}
+
+#[test]
 fn newer_version_replaces_the_websites_child_rows_as_a_unit() {
     let db = TestDatabase::with_schema().expect("db");
     let v1 = version(
