@@ -1358,15 +1358,12 @@ fn write_records(
         }
         copy.finish()?;
     }
-    tx.execute(
-        "INSERT INTO website_domains (record_id, filing_id, domain)
-         SELECT w.record_id, s.filing_id, o.domain
-         FROM stage_access_changes w JOIN stage_versions s ON s.ord = w.ord
-         JOIN website_domains o ON o.record_id = s.source_record_id
-         WHERE s.outcome IN ('applied', 'conflict')",
-        &[],
-    )
-    .map_err(db("writing domains of access changes"))?;
+    copy_rows_to_access_changes(
+        tx,
+        "website_domains",
+        &[("filing_id", "s.filing_id"), ("domain", "o.domain")],
+        "writing domains of access changes",
+    )?;
     {
         let mut copy = Copier::new(
             tx,
@@ -1382,15 +1379,12 @@ fn write_records(
         }
         copy.finish()?;
     }
-    tx.execute(
-        "INSERT INTO website_home_urls (record_id, url)
-         SELECT w.record_id, o.url
-         FROM stage_access_changes w JOIN stage_versions s ON s.ord = w.ord
-         JOIN website_home_urls o ON o.record_id = s.source_record_id
-         WHERE s.outcome IN ('applied', 'conflict')",
-        &[],
-    )
-    .map_err(db("writing home URLs of access changes"))?;
+    copy_rows_to_access_changes(
+        tx,
+        "website_home_urls",
+        &[("url", "o.url")],
+        "writing home URLs of access changes",
+    )?;
     {
         let mut copy = Copier::new(
             tx,
@@ -1410,15 +1404,12 @@ fn write_records(
         }
         copy.finish()?;
     }
-    tx.execute(
-        "INSERT INTO website_pre_approvals (record_id, item, document_number)
-         SELECT w.record_id, o.item, o.document_number
-         FROM stage_access_changes w JOIN stage_versions s ON s.ord = w.ord
-         JOIN website_pre_approvals o ON o.record_id = s.source_record_id
-         WHERE s.outcome IN ('applied', 'conflict')",
-        &[],
-    )
-    .map_err(db("writing pre-approvals of access changes"))?;
+    copy_rows_to_access_changes(
+        tx,
+        "website_pre_approvals",
+        &[("item", "o.item"), ("document_number", "o.document_number")],
+        "writing pre-approvals of access changes",
+    )?;
     copy_ip_ranges(
         tx,
         each_website().map(|(website, .., accepted)| (website, accepted.filing_id)),
@@ -1567,6 +1558,31 @@ fn write_records(
 /// Writes the IP ranges of the accepted websites. They go as COPY text: the range type is the
 /// schema's own (`inetrange`), for which the client has no binary encoder, and its text form
 /// `[first,last]` is what `inetrange(first, last, '[]')` makes.
+/// Gives the new website record of each accepted access change a copy of `table`'s rows of the
+/// record it replaces (an access change keeps the website's domains, home URLs and
+/// pre-approvals). `columns` are the table's columns after `record_id` with what each is
+/// selected from: `o` is the replaced record's row, `s` the change's staged version.
+fn copy_rows_to_access_changes(
+    tx: &mut Transaction<'_>,
+    table: &'static str,
+    columns: &[(&'static str, &'static str)],
+    step: &'static str,
+) -> Result<(), ApplyError> {
+    let names: Vec<&str> = columns.iter().map(|(name, _)| *name).collect();
+    let sources: Vec<&str> = columns.iter().map(|(_, source)| *source).collect();
+    let sql = format!(
+        "INSERT INTO {table} (record_id, {})
+         SELECT w.record_id, {}
+         FROM stage_access_changes w JOIN stage_versions s ON s.ord = w.ord
+         JOIN {table} o ON o.record_id = s.source_record_id
+         WHERE s.outcome IN ('applied', 'conflict')",
+        names.join(", "),
+        sources.join(", ")
+    );
+    tx.execute(sql.as_str(), &[]).map_err(db(step))?;
+    Ok(())
+}
+
 fn copy_ip_ranges<'w>(
     tx: &mut Transaction<'_>,
     websites: impl Iterator<Item = (&'w StagedWebsite<'w>, Option<i64>)>,
