@@ -33,6 +33,25 @@ fn outcome_of(
     (ack.outcome, ack.reason.clone())
 }
 
+/// Version `number` of receipt R1: 甲公司 (certificate C1, region 110108) filing its one website
+/// 甲网 with `domains`, its IP address ending in `last_octet`.
+fn jia_website_filing(
+    number: u32,
+    domains: &[&str],
+    last_octet: u8,
+) -> bundle_format::records::SubmissionVersion {
+    version(
+        "R1",
+        number,
+        filing(
+            "甲公司",
+            "C1",
+            110_108,
+            vec![website("甲网", domains, last_octet)],
+        ),
+    )
+}
+
 #[test]
 fn new_filings_are_stored_with_their_websites_and_acked() {
     let db = TestDatabase::with_schema().expect("db");
@@ -129,16 +148,7 @@ fn new_filings_are_stored_with_their_websites_and_acked() {
 #[test]
 fn replayed_bundle_is_a_no_op_that_says_so() {
     let db = TestDatabase::with_schema().expect("db");
-    let submissions = vec![version(
-        "R1",
-        1,
-        filing(
-            "甲公司",
-            "C1",
-            110_108,
-            vec![website("甲网", &["jia.example.cn"], 1)],
-        ),
-    )];
+    let submissions = vec![jia_website_filing(1, &["jia.example.cn"], 1)];
     apply(&db, &incoming(1, &submissions));
     let before = count(&db, "SELECT count(*) FROM return_queue")
         + count(&db, "SELECT count(*) FROM website_records");
@@ -155,16 +165,7 @@ fn replayed_bundle_is_a_no_op_that_says_so() {
 #[test]
 fn resent_version_in_a_new_bundle_is_already_applied() {
     let db = TestDatabase::with_schema().expect("db");
-    let submissions = vec![version(
-        "R1",
-        1,
-        filing(
-            "甲公司",
-            "C1",
-            110_108,
-            vec![website("甲网", &["jia.example.cn"], 1)],
-        ),
-    )];
+    let submissions = vec![jia_website_filing(1, &["jia.example.cn"], 1)];
     apply(&db, &incoming(1, &submissions));
     let report = apply(&db, &incoming(2, &submissions));
     assert_eq!(
@@ -180,30 +181,8 @@ fn resent_version_in_a_new_bundle_is_already_applied() {
 #[test]
 fn older_version_after_newer_never_rolls_back() {
     let db = TestDatabase::with_schema().expect("db");
-    let v1 = version(
-        "R1",
-        1,
-        filing(
-            "甲公司",
-            "C1",
-            110_108,
-            vec![website("甲网", &["old.example.cn"], 1)],
-        ),
-    );
-    let v2 = version(
-        "R1",
-        2,
-        filing(
-            "甲公司",
-            "C1",
-            110_108,
-            vec![website(
-                "甲网",
-                &["new.example.cn", "www.new.example.cn"],
-                9,
-            )],
-        ),
-    );
+    let v1 = jia_website_filing(1, &["old.example.cn"], 1);
+    let v2 = jia_website_filing(2, &["new.example.cn", "www.new.example.cn"], 9);
     let report = apply(&db, &incoming(1, std::slice::from_ref(&v2)));
     assert_eq!(outcome_of(&report, "R1", 2).0, ImportOutcome::Applied);
     let report = apply(&db, &incoming(2, std::slice::from_ref(&v1)));
@@ -245,26 +224,8 @@ fn older_version_after_newer_never_rolls_back() {
 #[test]
 fn resent_bundle_with_superseded_versions_stores_each_version_once() {
     let db = TestDatabase::with_schema().expect("db");
-    let v1 = version(
-        "R1",
-        1,
-        filing(
-            "甲公司",
-            "C1",
-            110_108,
-            vec![website("甲网", &["old.example.cn"], 1)],
-        ),
-    );
-    let v2 = version(
-        "R1",
-        2,
-        filing(
-            "甲公司",
-            "C1",
-            110_108,
-            vec![website("甲网", &["new.example.cn"], 2)],
-        ),
-    );
+    let v1 = jia_website_filing(1, &["old.example.cn"], 1);
+    let v2 = jia_website_filing(2, &["new.example.cn"], 2);
     // The older version twice: both are superseded, and it is kept for audit once.
     let submissions = vec![v1.clone(), v1, v2];
     let report = apply(&db, &incoming(1, &submissions));
@@ -297,26 +258,8 @@ fn resent_bundle_with_superseded_versions_stores_each_version_once() {
 #[test]
 fn newer_version_replaces_the_websites_child_rows_as_a_unit() {
     let db = TestDatabase::with_schema().expect("db");
-    let v1 = version(
-        "R1",
-        1,
-        filing(
-            "甲公司",
-            "C1",
-            110_108,
-            vec![website("甲网", &["a.example.cn", "b.example.cn"], 1)],
-        ),
-    );
-    let v2 = version(
-        "R1",
-        2,
-        filing(
-            "甲公司",
-            "C1",
-            110_108,
-            vec![website("甲网", &["c.example.cn"], 2)],
-        ),
-    );
+    let v1 = jia_website_filing(1, &["a.example.cn", "b.example.cn"], 1);
+    let v2 = jia_website_filing(2, &["c.example.cn"], 2);
     apply(&db, &incoming(1, &[v1]));
     apply(&db, &incoming(2, &[v2]));
     let mut client = db.connect().unwrap();
@@ -340,19 +283,7 @@ fn domain_filed_by_another_subject_is_a_conflict_not_an_abort() {
     let db = TestDatabase::with_schema().expect("db");
     apply(
         &db,
-        &incoming(
-            1,
-            &[version(
-                "R1",
-                1,
-                filing(
-                    "甲公司",
-                    "C1",
-                    110_108,
-                    vec![website("甲网", &["jia.example.cn"], 1)],
-                ),
-            )],
-        ),
+        &incoming(1, &[jia_website_filing(1, &["jia.example.cn"], 1)]),
     );
     approve(&db, "R1");
     let report = apply(
@@ -498,16 +429,7 @@ fn changes_and_cancellations_of_unknown_numbers_are_rejected_with_reasons() {
 #[test]
 fn tampered_content_hash_is_rejected() {
     let db = TestDatabase::with_schema().expect("db");
-    let mut v = version(
-        "R1",
-        1,
-        filing(
-            "甲公司",
-            "C1",
-            110_108,
-            vec![website("甲网", &["jia.example.cn"], 1)],
-        ),
-    );
+    let mut v = jia_website_filing(1, &["jia.example.cn"], 1);
     v.content_hash[0] ^= 1;
     let report = apply(&db, &incoming(1, &[v]));
     assert_eq!(
@@ -658,16 +580,7 @@ fn forked_sequence_is_refused() {
 #[test]
 fn failed_apply_leaves_nothing_behind() {
     let db = TestDatabase::with_schema().expect("db");
-    let submissions = vec![version(
-        "R1",
-        1,
-        filing(
-            "甲公司",
-            "C1",
-            110_108,
-            vec![website("甲网", &["jia.example.cn"], 1)],
-        ),
-    )];
+    let submissions = vec![jia_website_filing(1, &["jia.example.cn"], 1)];
     let mut client = db.connect().unwrap();
     // Make the very last write of an apply (queueing the ack) fail.
     client
@@ -807,19 +720,10 @@ fn access_change_keeps_the_website_and_replaces_its_ip_list() {
         &db,
         &incoming(
             1,
-            &[version(
-                "R1",
+            &[jia_website_filing(
                 1,
-                filing(
-                    "甲公司",
-                    "C1",
-                    110_108,
-                    vec![website(
-                        "甲网",
-                        &["jia.example.cn", "www.jia.example.cn"],
-                        1,
-                    )],
-                ),
+                &["jia.example.cn", "www.jia.example.cn"],
+                1,
             )],
         ),
     );
