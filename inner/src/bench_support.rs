@@ -4,8 +4,8 @@
 //! so that both load the same filings and compare with the same baseline. Nothing in
 //! `sluice-inner` calls it.
 //!
-//! The filings pass the import's re-check of the filing rules (transfer's `recheck`, with
-//! `outer::validate`'s functions): GB 32100 and GB 11643 check characters are computed, IP
+//! The filings pass the import's re-check of the filing rules (`filing::check`): GB 32100 and
+//! GB 11643 check characters are computed with the `filing` crate's own functions, IP
 //! addresses are public and domains well-formed. transfer's tests hold the generator to that.
 //!
 //! [`Rows`] spells out, table by table, what `apply_bundle` (and `sluice-transfer import`
@@ -39,54 +39,10 @@ const PROVINCE: &str = "11";
 /// [`filing`] repeats credit codes.
 pub const MAX_FILINGS: usize = 10_000_000;
 
-/// Weights of GB 11643 for the 17 digits before the check character.
-const RESIDENT_ID_WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-/// Check characters of GB 11643 by sum mod 11.
-const RESIDENT_ID_CHECK: [char; 11] = ['1', '0', 'X', '9', '8', '7', '6', '5', '4', '3', '2'];
-/// Characters of GB 32100 codes, in value order.
-const CREDIT_CODE_CHARSET: &str = "0123456789ABCDEFGHJKLMNPQRTUWXY";
-/// Weights of GB 32100 for the 17 characters before the check character.
-const CREDIT_CODE_WEIGHTS: [u32; 17] = [
-    1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
-];
-
-/// The GB 11643 check character of a resident ID's first 17 digits, or `None` if they are not
-/// 17 digits. (The intake's own is `outer::validate::resident_id_check_char`; inner does not
-/// depend on outer, and transfer's tests check that the two agree.)
-pub fn resident_id_check_char(first17: &str) -> Option<char> {
-    if first17.len() != 17 {
-        return None;
-    }
-    let mut sum = 0;
-    for (c, weight) in first17.chars().zip(RESIDENT_ID_WEIGHTS) {
-        sum += c.to_digit(10)? * weight;
-    }
-    RESIDENT_ID_CHECK
-        .get(usize::try_from(sum % 11).ok()?)
-        .copied()
-}
-
-/// The GB 32100 check character of a unified social credit code's first 17 characters, or
-/// `None` if they are not 17 characters of the code's alphabet.
-pub fn credit_code_check_char(first17: &str) -> Option<char> {
-    if first17.chars().count() != 17 {
-        return None;
-    }
-    let mut sum = 0;
-    for (c, weight) in first17.chars().zip(CREDIT_CODE_WEIGHTS) {
-        let value = u32::try_from(CREDIT_CODE_CHARSET.find(c)?).ok()?;
-        sum += value * weight;
-    }
-    let check = (31 - sum % 31) % 31;
-    CREDIT_CODE_CHARSET
-        .chars()
-        .nth(usize::try_from(check).ok()?)
-}
-
 /// The unified social credit code of filing `i`'s subject, check character included.
 pub fn credit_code(i: usize) -> String {
     let first17 = format!("91110108MA{:07}", i % MAX_FILINGS);
-    let check = credit_code_check_char(&first17).unwrap_or('0');
+    let check = filing::uscc_check_char(&first17).unwrap_or('0');
     format!("{first17}{check}")
 }
 
@@ -99,7 +55,7 @@ pub fn resident_id(i: usize) -> String {
         1 + i % 28,
         i % 997
     );
-    let check = resident_id_check_char(&first17).unwrap_or('0');
+    let check = filing::resident_id_check_char(&first17).unwrap_or('0');
     format!("{first17}{check}")
 }
 

@@ -53,18 +53,10 @@ pub fn service_type(kind: ServiceType) -> &'static str {
     }
 }
 
-/// Whether content of this service type needs a pre-approval (前置审批).
+/// Whether content of this service type needs a pre-approval (前置审批); which one is the
+/// filing manuals' rule, in the `filing` crate.
 pub fn needs_pre_approval(kind: ServiceType) -> bool {
-    matches!(
-        kind,
-        ServiceType::News
-            | ServiceType::Education
-            | ServiceType::Medical
-            | ServiceType::Drugs
-            | ServiceType::Culture
-            | ServiceType::Broadcasting
-            | ServiceType::Publishing
-    )
+    filing::website::pre_approval_for(kind).is_some()
 }
 
 /// The stored name of an access method.

@@ -55,6 +55,19 @@ fn text(problems: &mut Problems, field: &str, value: &str) -> String {
     problems.check(field, validate::required_text(value, rec::MAX_TEXT_BYTES))
 }
 
+/// Reports every domain listed again in one submission, at the later listing; `listed` holds
+/// each well-formed domain with its field path, in the order they were typed.
+fn repeated_domains(problems: &mut Problems, listed: &[(String, String)]) {
+    let mut listings: Vec<filing::domain::Listing<'_>> = listed
+        .iter()
+        .enumerate()
+        .map(|(k, (_, domain))| (k, 0, domain.as_str()))
+        .collect();
+    for (k, _, domain) in filing::domain::repeated(&mut listings) {
+        problems.rule(&listed[k].0, filing::domain::listed_twice(domain));
+    }
+}
+
 fn list_limit<T>(problems: &mut Problems, field: &str, list: &[T], max: usize) {
     if list.len() > max {
         problems.add(
@@ -112,15 +125,16 @@ pub fn submission(
                         website_number,
                         &number,
                     );
-                    let mut seen = HashSet::new();
+                    let mut listed = Vec::new();
                     let website = self::website(
                         &mut problems,
                         &format!("{path}.website"),
                         website,
                         None,
-                        &mut seen,
+                        &mut listed,
                         context,
                     );
+                    repeated_domains(&mut problems, &listed);
                     rec::Change::Website {
                         website_number,
                         website,
@@ -144,15 +158,17 @@ pub fn submission(
                     }
                 }
                 api::ChangeBody::AddedWebsite { website } => {
-                    let mut seen = HashSet::new();
-                    rec::Change::AddedWebsite(self::website(
+                    let mut listed = Vec::new();
+                    let website = self::website(
                         &mut problems,
                         &format!("{path}.website"),
                         website,
                         None,
-                        &mut seen,
+                        &mut listed,
                         context,
-                    ))
+                    );
+                    repeated_domains(&mut problems, &listed);
+                    rec::Change::AddedWebsite(website)
                 }
             };
             rec::Submission::Change {
@@ -198,17 +214,7 @@ fn website_number_of(
 ) -> String {
     let number = problems.check(field, validate::filing_number(value, Some(true)));
     if !number.is_empty() && !subject_number.is_empty() {
-        let base = number
-            .rsplit_once('-')
-            .map(|(base, _)| base)
-            .unwrap_or(&number);
-        if base != subject_number {
-            problems.add(
-                field,
-                "filing_number.other_subject",
-                format!("{number:?} is not a website of {subject_number:?}"),
-            );
-        }
+        problems.check(field, filing::number::website_of(&number, subject_number));
     }
     number
 }
@@ -233,7 +239,7 @@ fn filing(
         &filing.websites,
         rec::MAX_WEBSITES,
     );
-    let mut seen_domains = HashSet::new();
+    let mut listed = Vec::new();
     let mut website_names = HashSet::new();
     let websites: Vec<rec::Website> = filing
         .websites
@@ -263,11 +269,12 @@ fn filing(
                 &path,
                 website,
                 Some(&subject),
-                &mut seen_domains,
+                &mut listed,
                 context,
             )
         })
         .collect();
+    repeated_domains(problems, &listed);
     list_limit(
         problems,
         &format!("{at}.attachments"),
@@ -520,50 +527,13 @@ fn website(
     at: &str,
     website: &api::WebsiteBody,
     subject: Option<&rec::Subject>,
-    seen_domains: &mut HashSet<String>,
+    listed: &mut Vec<(String, String)>,
     context: &Context,
 ) -> rec::Website {
     let name_field = format!("{at}.name");
     let name = text(problems, &name_field, &website.name);
-    if validate::looks_like_domain(&name) {
-        problems.add(
-            &name_field,
-            "website.name_is_domain",
-            "a website's name is not a domain",
-        );
-    }
-    if let Some(subject) = subject {
-        if subject.nature == rec::SubjectNature::Individual
-            && validate::COMPANY_WORDS.iter().any(|w| name.contains(w))
-        {
-            problems.add(
-                &name_field,
-                "website.company_name_for_individual",
-                "an individual's site must not use a company-style name",
-            );
-        }
-        if subject.nature != rec::SubjectNature::Government
-            && validate::PUBLIC_AFFAIRS_WORDS
-                .iter()
-                .any(|w| name.contains(w))
-        {
-            problems.add(
-                &name_field,
-                "website.public_affairs_name",
-                "only government bodies may use public-affairs words in a site name",
-            );
-        }
-        // Whether a subject is national-level is not in the filing; only government bodies
-        // may claim it, and the authority checks the rest.
-        if subject.nature != rec::SubjectNature::Government
-            && (name.starts_with("中国") || name.starts_with("中华"))
-        {
-            problems.add(
-                &name_field,
-                "website.national_prefix",
-                "only national-level subjects may start a site name with 中国 or 中华",
-            );
-        }
+    for rule in filing::website::name_rules(&name, subject.map(|s| s.nature)) {
+        problems.rule(&name_field, rule);
     }
 
     list_limit(
@@ -582,13 +552,7 @@ fn website(
         let field = format!("{at}.domains[{i}]");
         match validate::domain(typed) {
             Ok(ascii) => {
-                if !seen_domains.insert(ascii.clone()) {
-                    problems.add(
-                        &field,
-                        "domain.duplicate",
-                        format!("{ascii} is listed twice in this filing"),
-                    );
-                }
+                listed.push((field, ascii.clone()));
                 domains.push(ascii);
             }
             Err(rule) => problems.rule(&field, rule),
@@ -612,29 +576,19 @@ fn website(
         let field = format!("{at}.home_urls[{i}]");
         match validate::home_url(typed) {
             Ok((url, host)) => {
-                let by_domain = domains.contains(&host);
-                let by_ip = host
-                    .parse::<std::net::IpAddr>()
-                    .is_ok_and(|ip| access.ip_ranges.iter().any(|r| in_range(ip, r)));
-                if !by_domain && !by_ip {
-                    problems.add(
-                        &field,
-                        "url.host_not_listed",
-                        format!("{host} is not among this website's domains or IP ranges"),
-                    );
-                }
+                problems.check(
+                    &field,
+                    filing::website::home_url_host_listed(&host, &domains, &access.ip_ranges),
+                );
                 home_urls.push(url);
             }
             Err(rule) => problems.rule(&field, rule),
         }
     }
-    if domains.is_empty() && access.ip_ranges.is_empty() {
-        problems.add(
-            &format!("{at}.domains"),
-            "website.no_address",
-            "list the website's domains (or, for a site reachable only by IP, its IP ranges)",
-        );
-    }
+    problems.check(
+        &format!("{at}.domains"),
+        filing::website::has_address(&domains, &access.ip_ranges),
+    );
 
     if website.service_types.is_empty() {
         problems.add(
@@ -667,15 +621,10 @@ fn website(
             service_types.push(service);
         }
     }
-    if service_types.contains(&rec::ServiceType::PublicAffairs)
-        && subject.is_some_and(|s| s.nature != rec::SubjectNature::Government)
-    {
-        problems.add(
-            &format!("{at}.service_types"),
-            "service_type.public_affairs",
-            "only government bodies offer public-affairs services",
-        );
-    }
+    problems.check(
+        &format!("{at}.service_types"),
+        filing::website::public_affairs_service(&service_types, subject.map(|s| s.nature)),
+    );
 
     list_limit(
         problems,
@@ -697,42 +646,20 @@ fn website(
             ),
         })
         .collect();
-    let held: HashSet<rec::PreApprovalItem> = pre_approvals.iter().map(|p| p.item).collect();
-    let mut needed: Vec<(rec::PreApprovalItem, String)> = Vec::new();
-    for service in &service_types {
-        if let Some(item) = pre_approval_for(*service) {
-            needed.push((
-                item,
-                format!("service type {}", service_type_name(*service)),
-            ));
-        }
+    let held: Vec<rec::PreApprovalItem> = pre_approvals.iter().map(|p| p.item).collect();
+    for rule in filing::website::missing_pre_approvals(
+        &name,
+        &service_types,
+        &held,
+        service_type_name,
+        pre_approval_name,
+    ) {
+        problems.rule(&format!("{at}.pre_approvals"), rule);
     }
-    for (word, item) in validate::NAME_PRE_APPROVAL_WORDS {
-        if name.contains(word) {
-            needed.push((item, format!("the word {word:?} in the site name")));
-        }
-    }
-    let mut reported = HashSet::new();
-    for (item, why) in needed {
-        if !held.contains(&item) && reported.insert(item) {
-            problems.add(
-                &format!("{at}.pre_approvals"),
-                "pre_approval.required",
-                format!("{why} needs a {} pre-approval", pre_approval_name(item)),
-            );
-        }
-    }
-    let forum = name.contains("论坛")
-        || domains
-            .iter()
-            .any(|d| d.split('.').any(|label| label.contains("bbs")));
-    if forum && !service_types.contains(&rec::ServiceType::Forum) {
-        problems.add(
-            &format!("{at}.service_types"),
-            "service_type.forum_required",
-            "a site named as a forum, or with \"bbs\" in a domain, declares the forum service type",
-        );
-    }
+    problems.check(
+        &format!("{at}.service_types"),
+        filing::website::forum_declared(&name, &domains, &service_types),
+    );
 
     let principal = person(problems, &format!("{at}.principal"), &website.principal);
     rec::Website {
@@ -743,18 +670,6 @@ fn website(
         pre_approvals,
         access,
         principal,
-    }
-}
-
-fn in_range(ip: std::net::IpAddr, range: &rec::IpRange) -> bool {
-    match (ip, range.first, range.last) {
-        (std::net::IpAddr::V4(ip), std::net::IpAddr::V4(a), std::net::IpAddr::V4(b)) => {
-            a <= ip && ip <= b
-        }
-        (std::net::IpAddr::V6(ip), std::net::IpAddr::V6(a), std::net::IpAddr::V6(b)) => {
-            a <= ip && ip <= b
-        }
-        _ => false,
     }
 }
 
@@ -810,27 +725,6 @@ fn access(
         method: access_method(access.method),
         server_region_code,
         ip_ranges,
-    }
-}
-
-fn pre_approval_for(service: rec::ServiceType) -> Option<rec::PreApprovalItem> {
-    use rec::PreApprovalItem as P;
-    use rec::ServiceType as S;
-    match service {
-        S::News => Some(P::News),
-        S::Publishing => Some(P::Publishing),
-        S::Education => Some(P::Education),
-        S::Medical => Some(P::Medical),
-        S::Drugs => Some(P::Drugs),
-        S::Culture => Some(P::Culture),
-        S::Broadcasting => Some(P::Broadcasting),
-        S::Showcase
-        | S::Portal
-        | S::Forum
-        | S::Blog
-        | S::Ecommerce
-        | S::PublicAffairs
-        | S::Other => None,
     }
 }
 

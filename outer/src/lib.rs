@@ -1,6 +1,6 @@
 //! The outer network's front door: the intake HTTP service where website owners and access
-//! providers submit filings, its SQLite store of submission versions, the validation rules of the
-//! filing manuals, and the status every receipt keeps for good. It never deletes a submission
+//! providers submit filings, its SQLite store of submission versions, the conversion of requests
+//! into records under the filing manuals' rules (the `filing` crate), and the status every receipt keeps for good. It never deletes a submission
 //! version without a signed acknowledgement from the inner side naming that exact version, and it
 //! never answers 201 before the submission is durable on disk.
 
@@ -16,4 +16,6 @@ pub mod openapi;
 pub mod server;
 pub mod status_page;
 pub mod store;
-pub mod validate;
+/// The filing manuals' field rules, as the intake applies them; they live in the `filing` crate,
+/// which the import's re-check uses too.
+pub use filing as validate;

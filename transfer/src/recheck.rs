@@ -6,36 +6,11 @@
 //! broken. Such a bundle is quarantined whole with [`BREAKS_FILING_RULE`]: nothing of it is
 //! applied, no ledger row is written.
 //!
-//! Re-checked here, with `outer::validate`'s own functions (the rules are not copied):
-//! - every domain is well-formed and already in the canonical form the intake stores (what
-//!   [`validate::domain_ascii`] makes of it: lower-case punycode, no trailing dot), and no
-//!   domain is listed twice in one submission;
-//! - every IP range is of one family, ordered, not too large and entirely public
-//!   ([`validate::parsed_ip_range`]: no private, reserved, loopback, link-local, documentation
-//!   or multicast space);
-//! - every certificate number (the subject's and each principal's) passes
-//!   [`validate::certificate_number`] for its type, check characters included;
-//! - every region code (the subject's and each server location) is in one of the 31 provinces
-//!   ([`validate::region_code_number`]);
-//! - every home URL is well-formed ([`validate::home_url`]).
-//!
-//! Left out on purpose, because they are fuzzy, policy, or depend on data that changes between
-//! the two sides' builds: whether a domain's suffix is registrable under the public suffix list
-//! (the list is compiled in and its editions differ), placeholder or mixed-script person names,
-//! website-name wording (public-affairs and company words, "中国"/"中华", pre-approval words),
-//! addresses, phone numbers and e-mail addresses, whether the subject's nature fits its
-//! certificate type, and whether a home URL's host is among the website's domains. Outcomes that
-//! depend on the database (unknown filing numbers, domain conflicts, closed receipts) stay the
-//! inner side's per-record rejections.
-//!
-//! The check costs a few small allocations per field inside `outer::validate` and nothing
-//! else while records are in order: field paths and messages are only built for the first
-//! breach, and the scratch list for duplicate domains is reused across records.
+//! The rules re-checked, and those left out on purpose, are the `filing` crate's
+//! [`filing::check`]: the same rule functions the intake uses, written once. This module keeps
+//! only what the import makes of them: the first breach of a bundle, with the others counted.
 
-use bundle_format::records::{
-    Access, CertificateType, Change, Path, Person, Subject, Submission, SubmissionVersion, Website,
-};
-use outer::validate::{self, Rule};
+use bundle_format::records::SubmissionVersion;
 
 /// The quarantine code of a bundle whose records break a filing rule.
 pub const BREAKS_FILING_RULE: &str = "record.breaks-filing-rule";
@@ -53,7 +28,7 @@ pub struct FilingRuleBreach {
     pub version: u32,
     /// Path of the field, e.g. `submission.body.new_filing.websites[0].access.ip_ranges[1]`.
     pub field: String,
-    /// The rule's stable code from `outer::validate`, e.g. `ip.not_public`.
+    /// The rule's stable code from the `filing` crate, e.g. `ip.not_public`.
     pub rule: String,
     /// What is wrong, as the intake would have said it.
     pub message: String,
@@ -87,222 +62,37 @@ impl std::fmt::Display for FilingRuleBreach {
 /// Re-checks every submission of a bundle, in bundle order; returns the first breach, with the
 /// others counted.
 pub fn recheck(submissions: &[SubmissionVersion]) -> Result<(), Box<FilingRuleBreach>> {
-    let mut found = Found::default();
-    let mut domains = Vec::new();
+    let mut first: Option<FilingRuleBreach> = None;
+    let mut breaches = 0;
+    let mut records = 0;
+    let mut listings = Vec::new();
     for (index, version) in submissions.iter().enumerate() {
-        let before = found.breaches;
-        let at = At { index, version };
-        submission(&mut found, &at, &version.body, &mut domains);
-        if found.breaches > before {
-            found.records += 1;
+        let before = breaches;
+        filing::check_each(&version.body, &mut listings, &mut |field, rule| {
+            breaches += 1;
+            if first.is_none() {
+                first = Some(FilingRuleBreach {
+                    record: index,
+                    receipt: version.receipt.clone(),
+                    version: version.version,
+                    field: field.to_string(),
+                    rule: rule.code.to_owned(),
+                    message: rule.message,
+                    other_breaches: 0,
+                    records_breaking: 0,
+                });
+            }
+        });
+        if breaches > before {
+            records += 1;
         }
     }
-    match found.first {
+    match first {
         None => Ok(()),
         Some(mut first) => {
-            first.other_breaches = found.breaches - 1;
-            first.records_breaking = found.records;
+            first.other_breaches = breaches - 1;
+            first.records_breaking = records;
             Err(Box::new(first))
-        }
-    }
-}
-
-/// What has been found so far.
-#[derive(Default)]
-struct Found {
-    first: Option<FilingRuleBreach>,
-    breaches: usize,
-    records: usize,
-}
-
-/// The record being checked.
-struct At<'a> {
-    index: usize,
-    version: &'a SubmissionVersion,
-}
-
-impl Found {
-    fn breach(&mut self, at: &At<'_>, field: &Path<'_>, rule: Rule) {
-        self.breaches += 1;
-        if self.first.is_none() {
-            self.first = Some(FilingRuleBreach {
-                record: at.index,
-                receipt: at.version.receipt.clone(),
-                version: at.version.version,
-                field: field.to_string(),
-                rule: rule.code.to_owned(),
-                message: rule.message,
-                other_breaches: 0,
-                records_breaking: 0,
-            });
-        }
-    }
-
-    fn check<T>(&mut self, at: &At<'_>, field: &Path<'_>, result: Result<T, Rule>) {
-        if let Err(rule) = result {
-            self.breach(at, field, rule);
-        }
-    }
-}
-
-/// A domain seen in the submission being checked: the text, its website and its index there.
-type SeenDomain<'a> = (&'a str, usize, usize);
-
-fn submission<'a>(
-    found: &mut Found,
-    at: &At<'_>,
-    body: &'a Submission,
-    domains: &mut Vec<SeenDomain<'a>>,
-) {
-    domains.clear();
-    let root = Path::Root("submission.body");
-    match body {
-        Submission::NewFiling(filing) => {
-            let filing_path = root.field("new_filing");
-            subject(found, at, &filing_path.field("subject"), &filing.subject);
-            let websites = filing_path.field("websites");
-            for (w, site) in filing.websites.iter().enumerate() {
-                website(found, at, &websites.index(w), site, w, domains);
-            }
-            duplicate_domains(domains, |w, i, rule| {
-                found.breach(at, &websites.index(w).field("domains").index(i), rule);
-            });
-        }
-        Submission::Change { change, .. } => {
-            let change_path = root.field("change");
-            match change {
-                Change::Subject(changed) => {
-                    subject(found, at, &change_path.field("subject"), changed);
-                }
-                Change::Website {
-                    website: changed, ..
-                } => {
-                    let site_path = change_path.field("website");
-                    website(found, at, &site_path, changed, 0, domains);
-                    duplicate_domains(domains, |_, i, rule| {
-                        found.breach(at, &site_path.field("domains").index(i), rule);
-                    });
-                }
-                Change::Access {
-                    access: changed, ..
-                } => access(found, at, &change_path.field("access"), changed),
-                Change::AddedWebsite(added) => {
-                    let site_path = change_path.field("added_website");
-                    website(found, at, &site_path, added, 0, domains);
-                    duplicate_domains(domains, |_, i, rule| {
-                        found.breach(at, &site_path.field("domains").index(i), rule);
-                    });
-                }
-            }
-        }
-        // Filing numbers and receipts name records inside; whether they exist, and are open, is
-        // the inner side's per-record judgement.
-        Submission::Cancellation { .. } | Submission::Withdrawal { .. } => {}
-    }
-}
-
-fn subject(found: &mut Found, at: &At<'_>, path: &Path<'_>, subject: &Subject) {
-    certificate(
-        found,
-        at,
-        &path.field("certificate_number"),
-        subject.certificate_type,
-        &subject.certificate_number,
-    );
-    found.check(
-        at,
-        &path.field("region_code"),
-        validate::region_code_number(subject.region_code),
-    );
-    person(found, at, &path.field("principal"), &subject.principal);
-}
-
-fn person(found: &mut Found, at: &At<'_>, path: &Path<'_>, person: &Person) {
-    certificate(
-        found,
-        at,
-        &path.field("certificate_number"),
-        person.certificate_type,
-        &person.certificate_number,
-    );
-}
-
-fn certificate(
-    found: &mut Found,
-    at: &At<'_>,
-    path: &Path<'_>,
-    kind: CertificateType,
-    number: &str,
-) {
-    found.check(at, path, validate::certificate_number(kind, number));
-}
-
-fn website<'a>(
-    found: &mut Found,
-    at: &At<'_>,
-    path: &Path<'_>,
-    website: &'a Website,
-    website_index: usize,
-    domains: &mut Vec<SeenDomain<'a>>,
-) {
-    let home_urls = path.field("home_urls");
-    for (i, url) in website.home_urls.iter().enumerate() {
-        found.check(at, &home_urls.index(i), validate::home_url(url));
-    }
-    let domain_paths = path.field("domains");
-    for (i, domain) in website.domains.iter().enumerate() {
-        match validate::domain_ascii(domain) {
-            Ok(canonical) if canonical == *domain => {
-                domains.push((domain.as_str(), website_index, i));
-            }
-            Ok(canonical) => found.breach(
-                at,
-                &domain_paths.index(i),
-                Rule {
-                    code: "domain.not_canonical",
-                    message: format!(
-                        "{domain:?} is not stored as the intake stores it ({canonical:?})"
-                    ),
-                },
-            ),
-            Err(rule) => found.breach(at, &domain_paths.index(i), rule),
-        }
-    }
-    access(found, at, &path.field("access"), &website.access);
-    person(found, at, &path.field("principal"), &website.principal);
-}
-
-fn access(found: &mut Found, at: &At<'_>, path: &Path<'_>, access: &Access) {
-    found.check(
-        at,
-        &path.field("server_region_code"),
-        validate::region_code_number(access.server_region_code),
-    );
-    let ranges = path.field("ip_ranges");
-    for (i, range) in access.ip_ranges.iter().enumerate() {
-        found.check(at, &ranges.index(i), validate::parsed_ip_range(range));
-    }
-}
-
-/// Calls `breach(website, index, rule)` for every later listing of a domain already listed in
-/// the submission (the intake's `domain.duplicate`). Sorting keeps this linear-logarithmic for
-/// the largest filings (64 websites of 256 domains).
-fn duplicate_domains(domains: &mut [SeenDomain<'_>], mut breach: impl FnMut(usize, usize, Rule)) {
-    if domains.len() < 2 {
-        return;
-    }
-    domains.sort_unstable();
-    for pair in domains.windows(2) {
-        let (domain, website, index) = pair[1];
-        if pair[0].0 == domain {
-            breach(
-                website,
-                index,
-                Rule {
-                    code: "domain.duplicate",
-                    message: format!("{domain} is listed twice in this filing"),
-                },
-            );
         }
     }
 }
@@ -311,7 +101,7 @@ fn duplicate_domains(domains: &mut [SeenDomain<'_>], mut breach: impl FnMut(usiz
 mod tests {
     use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-    use bundle_format::records::{IpRange, content_hash};
+    use bundle_format::records::{Change, IpRange, Submission, content_hash};
 
     use super::*;
 

@@ -2,7 +2,7 @@
 //! run on untrusted request fields), and what a rule accepts it accepts again unchanged.
 
 use bundle_format::records::CertificateType;
-use outer::validate;
+use filing as validate;
 use proptest::prelude::*;
 
 /// Strings mixing ASCII, CJK, punctuation and multibyte characters at any byte position.
