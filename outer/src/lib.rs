@@ -7,13 +7,17 @@
 #![deny(missing_docs)]
 
 pub mod api;
-pub mod batch;
 pub mod config;
 pub mod convert;
 pub mod failpoint;
-pub mod metrics;
-pub mod openapi;
-pub mod server;
-pub mod status_page;
+pub mod http;
 pub mod store;
 pub mod validate;
+
+/// The HTTP service's former path; it lives in [`http`] now. Kept so that callers outside this
+/// crate (the CLI, the transfer tool's demo, benches and fuzz targets) compile unchanged while
+/// they move to the new path.
+pub use http as server;
+/// The batch upload's former path; it lives in [`http::batch`] now. Kept so that callers outside
+/// this crate compile unchanged while they move to the new path.
+pub use http::batch;
