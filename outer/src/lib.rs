@@ -1,21 +1,27 @@
 //! The outer network's front door: the intake HTTP service where website owners and access
 //! providers submit filings, its SQLite store of submission versions, the conversion of requests
-//! into records under the filing manuals' rules (the `filing` crate), and the status every receipt keeps for good. It never deletes a submission
-//! version without a signed acknowledgement from the inner side naming that exact version, and it
-//! never answers 201 before the submission is durable on disk.
+//! into records under the filing manuals' rules (the `filing` crate), and the status every
+//! receipt keeps for good. It never deletes a submission version without a signed
+//! acknowledgement from the inner side naming that exact version, and it never answers 201
+//! before the submission is durable on disk.
 
 #![deny(missing_docs)]
 
 pub mod api;
-pub mod batch;
 pub mod config;
 pub mod convert;
 pub mod failpoint;
-pub mod metrics;
-pub mod openapi;
-pub mod server;
-pub mod status_page;
+pub mod http;
 pub mod store;
+
 /// The filing manuals' field rules, as the intake applies them; they live in the `filing` crate,
 /// which the import's re-check uses too.
 pub use filing as validate;
+
+/// The HTTP service's former path; it lives in [`http`] now. Kept so that callers outside this
+/// crate (the CLI, the transfer tool's demo, benches and fuzz targets) compile unchanged while
+/// they move to the new path.
+pub use http as server;
+/// The batch upload's former path; it lives in [`http::batch`] now. Kept so that callers outside
+/// this crate compile unchanged while they move to the new path.
+pub use http::batch;

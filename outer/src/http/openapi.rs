@@ -1,6 +1,7 @@
 //! The OpenAPI 3.1 description served at `/api/openapi.json`. A test compares its paths with
-//! [`crate::server::served_routes`], so a route cannot be added without describing it.
+//! [`super::served_routes`], so a route cannot be added without describing it.
 
+use axum::Json;
 use serde_json::{Value, json};
 
 fn error_responses(codes: &[&str]) -> Value {
@@ -101,4 +102,9 @@ pub fn document() -> Value {
                 "responses": with(json!({"200": {"description": "The certificate, published at /cert/bazs.cert"}}), error_responses(&["404"]))}}
         }
     })
+}
+
+/// `GET /api/openapi.json`.
+pub(super) async fn serve_document() -> Json<Value> {
+    Json(document())
 }

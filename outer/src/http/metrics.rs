@@ -6,6 +6,13 @@ use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+
+use super::{AppError, AppState, Auth};
+use crate::store::AccountKind;
+
 /// Upper bounds of the latency histogram buckets, in seconds.
 pub const LATENCY_BUCKETS: [f64; 12] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
@@ -128,4 +135,14 @@ impl Metrics {
         let _ = writeln!(out, "sluice_outer_store_bytes {store_bytes}");
         out
     }
+}
+
+/// `GET /metrics`: the counters and the store's size, for operator tokens only.
+pub(super) async fn scrape(
+    State(state): State<AppState>,
+    auth: Auth,
+) -> Result<Response, AppError> {
+    auth.require(&[AccountKind::Operator], "read metrics")?;
+    let text = state.metrics.render(state.store.size_on_disk());
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response())
 }

@@ -1,9 +1,14 @@
 //! The public status page at `/status`: plain server-rendered HTML, in Chinese and English, where
 //! a person types a receipt id or a filing number and sees the status with its history. No
-//! scripts; every value shown is escaped.
+//! scripts; every value shown is escaped. The handler looks the query up in the store; the
+//! rendering itself is pure.
 
 use std::fmt::Write as _;
 
+use axum::extract::{Query, State};
+use axum::response::Html;
+
+use super::{AppError, AppState, status_view};
 use crate::api::StatusView;
 
 /// Chinese and English labels of a state name.
@@ -161,4 +166,33 @@ th {{ background: #eeeeee; }}
     }
     page.push_str("</body>\n</html>\n");
     page
+}
+
+/// Query of the status page.
+#[derive(Debug, serde::Deserialize)]
+pub struct StatusQuery {
+    /// Receipt id or filing number.
+    #[serde(default)]
+    pub q: String,
+}
+
+/// `GET /status?q=…`: the page, with what the query finds.
+pub(super) async fn status_page(
+    State(state): State<AppState>,
+    Query(query): Query<StatusQuery>,
+) -> Result<Html<String>, AppError> {
+    let q = query.q.trim();
+    if q.is_empty() {
+        return Ok(Html(render(q, &[])));
+    }
+    if q.len() > 200 {
+        return Ok(Html(render("", &[])));
+    }
+    let found = if crate::validate::receipt_id(q).is_ok() {
+        state.store.receipt(q).await?.into_iter().collect()
+    } else {
+        state.store.receipts_for_filing_number(q).await?
+    };
+    let views: Vec<StatusView> = found.iter().map(status_view).collect();
+    Ok(Html(render(q, &views)))
 }

@@ -1,0 +1,106 @@
+//! Reading an uploaded batch file into rows of cells, CSV (UTF-8) or XLSX told apart by the zip
+//! signature, with the row limit applied as it reads; and mapping the header row to columns.
+
+use super::template::COLUMNS;
+use super::xlsx::{MAX_XLSX_EXPANDED_BYTES, check_xlsx, read_xlsx_rows};
+
+/// What is wrong with a batch file as a whole.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BatchError {
+    /// Not CSV or XLSX.
+    #[error("the file is neither CSV (UTF-8) nor XLSX: {0}")]
+    Unreadable(String),
+    /// No header row.
+    #[error("the file is empty; start from the template")]
+    Empty,
+    /// Header problems.
+    #[error("the header row is wrong: {0}")]
+    Header(String),
+    /// The file expands beyond its limits.
+    #[error("{0}")]
+    TooLarge(String),
+    /// Too many rows.
+    #[error(
+        "the file has more than {limit} data rows; split it into files of at most {limit} rows"
+    )]
+    TooManyRows {
+        /// The limit.
+        limit: usize,
+    },
+}
+
+/// Reads the rows of a batch file (header first), at most `max_rows` data rows.
+pub fn read_rows(bytes: &[u8], max_rows: usize) -> Result<Vec<Vec<String>>, BatchError> {
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    if bytes.starts_with(b"PK\x03\x04") {
+        check_xlsx(bytes, MAX_XLSX_EXPANDED_BYTES)?;
+        rows = read_xlsx_rows(bytes, max_rows)?;
+    } else {
+        let text = std::str::from_utf8(bytes).map_err(|e| {
+            BatchError::Unreadable(format!("not UTF-8 at byte {}", e.valid_up_to()))
+        })?;
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(text.as_bytes());
+        for record in reader.records() {
+            if rows.len() > max_rows {
+                return Err(BatchError::TooManyRows { limit: max_rows });
+            }
+            let record = record.map_err(|e| BatchError::Unreadable(e.to_string()))?;
+            rows.push(record.iter().map(str::to_owned).collect());
+        }
+    }
+    // Trailing blank rows (spreadsheets keep them) are not data.
+    while rows
+        .last()
+        .is_some_and(|row| row.iter().all(|cell| cell.trim().is_empty()))
+    {
+        rows.pop();
+    }
+    if rows.is_empty() {
+        return Err(BatchError::Empty);
+    }
+    if rows.len() - 1 > max_rows {
+        return Err(BatchError::TooManyRows { limit: max_rows });
+    }
+    Ok(rows)
+}
+
+/// Maps header names to column positions; every column of [`COLUMNS`] must be present once.
+pub(super) fn header_positions(header: &[String]) -> Result<Vec<usize>, BatchError> {
+    let names: Vec<String> = header.iter().map(|h| h.trim().to_lowercase()).collect();
+    for name in &names {
+        if !name.is_empty() && !COLUMNS.iter().any(|(c, _)| c == name) {
+            return Err(BatchError::Header(format!("unknown column {name:?}")));
+        }
+    }
+    let mut positions = Vec::new();
+    let mut missing = Vec::new();
+    for (column, _) in COLUMNS {
+        let found: Vec<usize> = names
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| *n == column)
+            .map(|(i, _)| i)
+            .collect();
+        match found.as_slice() {
+            [one] => positions.push(*one),
+            [] => missing.push(column),
+            _ => {
+                return Err(BatchError::Header(format!(
+                    "column {column:?} appears twice"
+                )));
+            }
+        }
+    }
+    if !missing.is_empty() {
+        return Err(BatchError::Header(format!(
+            "missing columns {}",
+            missing.join(", ")
+        )));
+    }
+    Ok(positions)
+}

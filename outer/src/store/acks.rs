@@ -1,0 +1,276 @@
+//! Signed acknowledgements from the inner side: the only thing that removes a payload
+//! (DESIGN.md invariant 3), and only of the exact version and content hash an entry names. A
+//! receipt still waiting on that version moves to "delivered".
+
+use bundle_format::records::{self, Ack, ImportOutcome, ReviewState};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::status::add_history;
+use super::{ReceiptState, Store, StoreError, db, hash_col};
+
+/// What applying an ack did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AckSummary {
+    /// Versions whose payload was removed now.
+    pub removed: usize,
+    /// Versions acknowledged before (nothing to do).
+    pub already: usize,
+    /// Entries naming a version or hash the store does not have; nothing was deleted for them.
+    pub mismatched: Vec<(String, u32)>,
+}
+
+/// What one ack entry did to the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AckEffect {
+    /// The acknowledged version's payload was removed now.
+    Removed,
+    /// The version was acknowledged before; nothing to do.
+    Already,
+    /// The store has no such version, or its content hash differs: nothing was deleted.
+    Mismatch,
+}
+
+/// Applies the entries of one ack on `conn`, returning each entry's effect in order: what
+/// [`apply_ack_entry_on`] does for each, done set-based (a temporary table and six statements
+/// for the whole ack rather than five statements per entry), so that applying the ack of a
+/// bundle of 50,000 versions costs a few index lookups per version. An ack that names one
+/// version twice is applied entry by entry, which keeps the effects of the repeats exact.
+pub fn apply_ack_entries_on(
+    conn: &Connection,
+    entries: &[records::ReceiptAck],
+    at: i64,
+) -> Result<Vec<AckEffect>, StoreError> {
+    let mut seen = std::collections::HashSet::with_capacity(entries.len());
+    if !entries
+        .iter()
+        .all(|e| seen.insert((e.receipt.as_str(), e.version)))
+    {
+        return entries
+            .iter()
+            .map(|entry| apply_ack_entry_on(conn, entry, at))
+            .collect();
+    }
+    drop(seen);
+    conn.execute_batch(
+        "CREATE TEMP TABLE IF NOT EXISTS acking (
+             position INTEGER PRIMARY KEY, receipt TEXT NOT NULL, version INTEGER NOT NULL,
+             content_hash BLOB NOT NULL, outcome TEXT NOT NULL, reason TEXT,
+             effect TEXT NOT NULL DEFAULT 'removed'
+         );
+         CREATE UNIQUE INDEX IF NOT EXISTS temp.acking_version ON acking (receipt, version);
+         DELETE FROM temp.acking;",
+    )
+    .map_err(db("preparing to apply an ack"))?;
+    {
+        let mut insert = conn
+            .prepare_cached(
+                "INSERT INTO temp.acking (position, receipt, version, content_hash, outcome, reason)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .map_err(db("applying an ack"))?;
+        for (position, entry) in entries.iter().enumerate() {
+            insert
+                .execute(params![
+                    i64::try_from(position).unwrap_or(i64::MAX),
+                    entry.receipt,
+                    entry.version,
+                    &entry.content_hash[..],
+                    outcome_name(entry.outcome),
+                    entry.reason
+                ])
+                .map_err(db("applying an ack"))?;
+        }
+    }
+    let delivered = ReceiptState::Review(ReviewState::Delivered);
+    let steps: [(&str, &'static str); 6] = [
+        (
+            // No such version, or another content hash: nothing is deleted.
+            "UPDATE temp.acking SET effect = 'mismatch' WHERE NOT EXISTS (
+                 SELECT 1 FROM submission_versions v
+                 WHERE v.receipt = acking.receipt AND v.version = acking.version
+                   AND v.content_hash = acking.content_hash)",
+            "reading versions for an ack",
+        ),
+        (
+            "UPDATE temp.acking SET effect = 'already' WHERE effect = 'removed' AND EXISTS (
+                 SELECT 1 FROM submission_versions v
+                 WHERE v.receipt = acking.receipt AND v.version = acking.version
+                   AND v.acknowledged_at IS NOT NULL)",
+            "reading versions for an ack",
+        ),
+        (
+            // Driven from the ack's rows (rowid IN …): an UPDATE … FROM would scan every version.
+            "UPDATE submission_versions SET acknowledged_at = ?1, payload_removed_at = ?1,
+                    ack_outcome = (SELECT a.outcome FROM temp.acking a
+                                   WHERE a.receipt = submission_versions.receipt
+                                     AND a.version = submission_versions.version)
+             WHERE rowid IN (SELECT v.rowid FROM temp.acking a JOIN submission_versions v
+                               ON v.receipt = a.receipt AND v.version = a.version
+                             WHERE a.effect = 'removed')",
+            "applying an ack",
+        ),
+        (
+            "DELETE FROM submission_payloads WHERE rowid IN (
+                 SELECT p.rowid FROM temp.acking a JOIN submission_payloads p
+                   ON p.receipt = a.receipt AND p.version = a.version
+                 WHERE a.effect = 'removed')",
+            "removing an acknowledged payload",
+        ),
+        (
+            "INSERT INTO status_history (receipt, version, state, at, reason, filing_number,
+                                         bundle_sequence)
+             SELECT a.receipt, a.version, ?2, ?1, a.reason, NULL, NULL
+             FROM temp.acking a JOIN receipts r
+               ON r.receipt = a.receipt AND r.state_version = a.version
+             WHERE a.effect = 'removed' AND r.state IN (?3, ?4)
+             ORDER BY a.position",
+            "writing status history",
+        ),
+        (
+            "UPDATE receipts SET state = ?2, updated_at = ?1
+             WHERE rowid IN (SELECT r.rowid FROM temp.acking a JOIN receipts r
+                               ON r.receipt = a.receipt AND r.state_version = a.version
+                             WHERE a.effect = 'removed' AND r.state IN (?3, ?4))",
+            "updating a status row",
+        ),
+    ];
+    for (index, (sql, operation)) in steps.into_iter().enumerate() {
+        let mut stmt = conn.prepare_cached(sql).map_err(db(operation))?;
+        match index {
+            0 | 1 | 3 => stmt.execute([]),
+            2 => stmt.execute([at]),
+            _ => stmt.execute(params![
+                at,
+                delivered.as_str(),
+                ReceiptState::Received.as_str(),
+                ReceiptState::InTransit.as_str()
+            ]),
+        }
+        .map_err(db(operation))?;
+    }
+    let effects = conn
+        .prepare_cached("SELECT effect FROM temp.acking ORDER BY position")
+        .and_then(|mut stmt| {
+            stmt.query_map([], |row| {
+                Ok(match row.get_ref(0)?.as_str()? {
+                    "mismatch" => AckEffect::Mismatch,
+                    "already" => AckEffect::Already,
+                    _ => AckEffect::Removed,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()
+        })
+        .map_err(db("applying an ack"))?;
+    Ok(effects)
+}
+
+/// Applies one ack entry on `conn`: removes the payload of exactly the acknowledged version
+/// when its content hash matches (DESIGN.md invariant 3; never a newer version) and moves a
+/// receipt still waiting on that version to "delivered" with a history entry.
+pub fn apply_ack_entry_on(
+    conn: &Connection,
+    entry: &records::ReceiptAck,
+    at: i64,
+) -> Result<AckEffect, StoreError> {
+    let stored: Option<(Vec<u8>, Option<i64>)> = conn
+        .prepare_cached(
+            "SELECT content_hash, acknowledged_at FROM submission_versions
+             WHERE receipt = ?1 AND version = ?2",
+        )
+        .and_then(|mut stmt| {
+            stmt.query_row(params![entry.receipt, entry.version], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
+            .optional()
+        })
+        .map_err(db("reading a version for an ack"))?;
+    let Some((hash, acknowledged)) = stored else {
+        return Ok(AckEffect::Mismatch);
+    };
+    if hash_col(hash) != entry.content_hash {
+        return Ok(AckEffect::Mismatch);
+    }
+    if acknowledged.is_some() {
+        return Ok(AckEffect::Already);
+    }
+    conn.prepare_cached(
+        "UPDATE submission_versions SET acknowledged_at = ?3, ack_outcome = ?4,
+                payload_removed_at = ?3
+         WHERE receipt = ?1 AND version = ?2",
+    )
+    .and_then(|mut stmt| {
+        stmt.execute(params![
+            entry.receipt,
+            entry.version,
+            at,
+            outcome_name(entry.outcome)
+        ])
+    })
+    .map_err(db("applying an ack"))?;
+    conn.prepare_cached("DELETE FROM submission_payloads WHERE receipt = ?1 AND version = ?2")
+        .and_then(|mut stmt| stmt.execute(params![entry.receipt, entry.version]))
+        .map_err(db("removing an acknowledged payload"))?;
+    let delivered = ReceiptState::Review(ReviewState::Delivered);
+    let moved = conn
+        .prepare_cached(
+            "UPDATE receipts SET state = ?3, state_version = ?2, updated_at = ?4
+             WHERE receipt = ?1 AND state_version = ?2 AND state IN (?5, ?6)",
+        )
+        .and_then(|mut stmt| {
+            stmt.execute(params![
+                entry.receipt,
+                entry.version,
+                delivered.as_str(),
+                at,
+                ReceiptState::Received.as_str(),
+                ReceiptState::InTransit.as_str()
+            ])
+        })
+        .map_err(db("updating a status row"))?;
+    if moved > 0 {
+        add_history(
+            conn,
+            &entry.receipt,
+            entry.version,
+            delivered,
+            at,
+            entry.reason.as_deref(),
+            None,
+            None,
+        )?;
+    }
+    Ok(AckEffect::Removed)
+}
+
+fn outcome_name(outcome: ImportOutcome) -> &'static str {
+    match outcome {
+        ImportOutcome::Applied => "applied",
+        ImportOutcome::AlreadyApplied => "already_applied",
+        ImportOutcome::Superseded => "superseded",
+        ImportOutcome::Conflict => "conflict",
+        ImportOutcome::Rejected => "rejected",
+    }
+}
+
+impl Store {
+    /// Applies a verified ack: each entry whose receipt, version and content hash match a
+    /// stored version removes that version's payload (DESIGN.md invariant 3); anything else
+    /// deletes nothing and is reported.
+    pub async fn apply_ack(&self, ack: Ack, at: i64) -> Result<AckSummary, StoreError> {
+        self.write(move |conn| {
+            let mut summary = AckSummary::default();
+            let effects = apply_ack_entries_on(conn, &ack.receipts, at)?;
+            for (entry, effect) in ack.receipts.iter().zip(effects) {
+                match effect {
+                    AckEffect::Removed => summary.removed += 1,
+                    AckEffect::Already => summary.already += 1,
+                    AckEffect::Mismatch => summary
+                        .mismatched
+                        .push((entry.receipt.clone(), entry.version)),
+                }
+            }
+            Ok(summary)
+        })
+        .await
+    }
+}
