@@ -1302,8 +1302,8 @@ pub fn chain_refusal(verdict: &Verdict, header: Header, id: BundleId) -> Refusal
             "chain.expired",
             format!(
                 "bundle expired at {} (now {})",
-                examine::rfc3339(*expires),
-                examine::rfc3339(*now)
+                keys::time::rfc3339(*expires),
+                keys::time::rfc3339(*now)
             ),
         ),
         Verdict::Stale {
