@@ -10,8 +10,8 @@
 //! `kind.not-importable`, `chain.fork`, `chain.rollback`, `chain.expired`, `chain.stale`, and
 //! [`crate::recheck::BREAKS_FILING_RULE`] (`record.breaks-filing-rule`: a record breaks a
 //! filing rule the outer intake enforces; see [`crate::recheck`]), and for a keyset bundle whose
-//! keyset is not installed `keyset.not-next-version`, `keyset.threshold-not-met`, `keyset.bad-signature`,
-//! `keyset.key-reused`, `keyset.revocation-withdrawn`, `keyset.version-conflict`,
+//! keyset is not installed `keyset.not-next-version`, `keyset.threshold-not-met`,
+//! `keyset.bad-signature`, `keyset.key-reused`, `keyset.revocation-withdrawn`, `keyset.version-conflict`,
 //! `keyset.malformed` (see [`crate::keysets`]). Nothing of a quarantined bundle is applied and
 //! no ledger row is written for it.
 //!

@@ -9,9 +9,9 @@
 //! created here: the send state of the submissions channel, the retained outbox index, the
 //! return-channel ledger and the keyset versions installed. Export records a bundle and marks its
 //! versions in transit in one transaction; the file is written to the retained outbox before
-//! that transaction and published to the outbox after it, so a crash leaves either no trace of the bundle (an orphan file in
-//! `retained/` that the next run removes) or a recorded bundle the next run publishes.
-
+//! that transaction and published to the outbox after it, so a crash leaves either no trace of
+//! the bundle (an orphan file in `retained/` that the next run removes) or a recorded bundle the
+//! next run publishes.
 //!
 //! The stages live in their own modules: [`export`](export()) and the resending of retained
 //! bundles, [`apply`](apply()) of return bundles, the keyset versions this host publishes and
