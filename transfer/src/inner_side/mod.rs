@@ -19,7 +19,6 @@
 //! (created by the inner migrations): every bundle received (with the `previous` link the chain
 //! check needs), every return bundle sent, and every keyset version installed. They are written
 //! in the same transaction as the import or as the marking of the return entries sent.
-
 //!
 //! The stages live in their own modules: [`import`](import()), [`write_return`], the keyset
 //! versions this host publishes and installs, `status`, and the SQL of the ledger tables they
