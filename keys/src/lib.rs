@@ -9,6 +9,7 @@ mod fsutil;
 pub mod keyset;
 pub mod report;
 pub mod signify;
+pub mod time;
 
 pub use keyset::{KeyEntry, Keyset, KeysetDocument, KeysetError, KeysetFile};
 pub use signify::{Fingerprint, KeyFileError, PublicKey, SecretKey, SignatureFile};

@@ -9,10 +9,10 @@ use bundle_format::bundle::{MAX_FILE_BYTES, peek_unverified};
 use bundle_format::header::HEADER_V1_BYTES;
 use bundle_format::records::Record;
 use bundle_format::{BundleError, BundleId, Expectation, Header, Kind, ReadLimits, VerifiedBundle};
+use keys::time::rfc3339;
 use keys::{ChannelId, KeyId, KeyLookup, Keyset, KeysetFile, Role};
 
 use crate::keysets::{KeysetStore, KeysetSummary, Offer};
-
 use crate::spool::{self, SpoolError};
 
 /// Why a file was refused: a stable code for quarantine reasons and logs, the explanation, and
@@ -410,17 +410,6 @@ pub fn inspect(file: &[u8]) -> Result<(Inspection, Vec<Record>), Refusal> {
         },
         records,
     ))
-}
-
-/// Formats Unix seconds as RFC 3339 UTC, or the number itself if out of range.
-pub fn rfc3339(unix: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(unix)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| unix.to_string())
 }
 
 /// The result of `verify` on one file.

@@ -198,9 +198,9 @@ impl KeysetSummary {
                     key_id: entry.key_id().to_string(),
                     role: entry.role.to_string(),
                     channels: entry.channels.iter().map(|c| c.0).collect(),
-                    not_before: crate::examine::rfc3339(entry.not_before),
-                    not_after: crate::examine::rfc3339(entry.not_after),
-                    revoked_at: entry.revoked_at.map(crate::examine::rfc3339),
+                    not_before: keys::time::rfc3339(entry.not_before),
+                    not_after: keys::time::rfc3339(entry.not_after),
+                    revoked_at: entry.revoked_at.map(keys::time::rfc3339),
                 })
                 .collect(),
             signed_by: file

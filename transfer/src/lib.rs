@@ -8,6 +8,7 @@
 #![deny(missing_docs)]
 
 pub mod carry;
+mod common;
 pub mod config;
 pub mod demo;
 pub mod examine;

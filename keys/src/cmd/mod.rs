@@ -120,13 +120,7 @@ pub fn parse_time(text: &str) -> Result<i64, String> {
 
 /// Formats Unix seconds as RFC 3339 UTC (or the number if it is out of range).
 pub fn format_time(seconds: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(seconds)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| seconds.to_string())
+    keys::time::rfc3339(seconds)
 }
 
 /// The current time in Unix seconds.

@@ -1,0 +1,194 @@
+//! The receiving side's steps that apply and import share: listing the inbox in chain order,
+//! reading and verifying a file (recognising a bundle the ledger holds already although its
+//! signer has been revoked since), turning a chain verdict or a keyset refusal into a
+//! quarantine reason, quarantining and archiving files. What a side records in its own ledger
+//! stays with that side.
+
+use std::path::Path;
+
+use bundle_format::chain::{ChannelState, Verdict};
+use bundle_format::{BundleId, Header, VerifiedBundle};
+use keys::{ChannelId, Role};
+
+use crate::examine::{self, Refusal};
+use crate::keysets::{KeysetRefusal, KeysetStore};
+use crate::spool::{self, QuarantineReason, Spool, SpoolError};
+
+/// The name a file has in the inbox, for reports and reason files.
+pub(crate) fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Hands every bundle file of the inbox to `handle`, in chain order, calling
+/// `progress(done, total)` after each; returns what `handle` said about each file.
+pub(crate) fn each_inbox_file<R, E: From<SpoolError>>(
+    spool: &Spool,
+    progress: &mut dyn FnMut(usize, usize),
+    mut handle: impl FnMut(&Path) -> Result<R, E>,
+) -> Result<Vec<R>, E> {
+    let files = examine::in_chain_order(spool::list_bundles(&spool.inbox)?);
+    let total = files.len();
+    let mut handled = Vec::with_capacity(total);
+    for (done, path) in files.iter().enumerate() {
+        handled.push(handle(path)?);
+        progress(done + 1, total);
+    }
+    Ok(handled)
+}
+
+/// Reads the file at `path` and verifies it with the current keyset of `keysets` for `role` on
+/// one of `channels` at `now`. The inner `Err` is the refusal to quarantine it with.
+///
+/// A file refused because its signer was revoked (or expired, or dropped) since, whose id
+/// `in_ledger` says the receiver's ledger holds already, is verified again as of its creation
+/// instead: the chain check then sees the duplicate it is rather than quarantining a bundle that
+/// was applied. This is what a resend of a bundle signed before a key rotation, or a run stopped
+/// after applying a keyset bundle, meets.
+pub(crate) fn read_and_verify<E>(
+    path: &Path,
+    keysets: &KeysetStore,
+    role: Role,
+    channels: &[ChannelId],
+    now: i64,
+    in_ledger: impl FnOnce(&BundleId) -> Result<bool, E>,
+) -> Result<Result<VerifiedBundle, Refusal>, E> {
+    let bytes = match examine::read_file(path) {
+        Ok(bytes) => bytes,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
+    let refusal = match examine::verify_bytes(&bytes, keysets.current(), role, channels, now) {
+        Ok(verified) => return Ok(Ok(verified)),
+        Err(refusal) => refusal,
+    };
+    let Some(id) = refusal
+        .id
+        .filter(|_| examine::signer_refused_since(&refusal))
+    else {
+        return Ok(Err(refusal));
+    };
+    if !in_ledger(&id)? {
+        return Ok(Err(refusal));
+    }
+    Ok(examine::verify_recorded(&bytes, keysets, role, channels).or(Err(refusal)))
+}
+
+/// Whether a chain verdict lets a bundle be applied: the next one, the first of a new epoch, or
+/// one after a gap (which is reported). Everything else is a duplicate or is quarantined.
+pub(crate) fn may_apply(verdict: &Verdict) -> bool {
+    matches!(
+        verdict,
+        Verdict::Next | Verdict::NewEpoch { .. } | Verdict::Gap { .. }
+    )
+}
+
+/// The chain state of a channel's ledger: `epoch` (the latest one recorded, if any) and the
+/// bundles recorded in it as (sequence, id), ascending. The contiguous run from sequence 1 is
+/// what counts; anything after the first hole is a gap still to be healed.
+pub(crate) fn contiguous_state(
+    epoch: Option<u64>,
+    recorded: impl IntoIterator<Item = (u64, BundleId)>,
+) -> ChannelState {
+    let mut state = ChannelState::EMPTY;
+    let Some(epoch) = epoch else {
+        return state;
+    };
+    state.epoch = epoch;
+    for (sequence, id) in recorded {
+        if sequence != state.highest_contiguous + 1 {
+            break;
+        }
+        state.highest_contiguous += 1;
+        state.last_id = id;
+    }
+    state
+}
+
+/// A refusal for a chain verdict that must not be applied.
+pub fn chain_refusal(verdict: &Verdict, header: Header, id: BundleId) -> Refusal {
+    let (code, reason) = match verdict {
+        Verdict::Fork {
+            sequence,
+            ours,
+            theirs,
+        } => (
+            "chain.fork",
+            format!(
+                "fork at sequence {sequence}: this host holds bundle {ours}, this file claims {theirs}; \
+                 raise the alarm"
+            ),
+        ),
+        Verdict::Expired { expires, now } => (
+            "chain.expired",
+            format!(
+                "bundle expired at {} (now {})",
+                keys::time::rfc3339(*expires),
+                keys::time::rfc3339(*now)
+            ),
+        ),
+        Verdict::Stale {
+            sequence,
+            highest_contiguous,
+        } => (
+            "chain.stale",
+            format!(
+                "sequence {sequence} is older than everything kept (highest contiguous {highest_contiguous})"
+            ),
+        ),
+        Verdict::Rollback {
+            epoch,
+            current_epoch,
+        } => (
+            "chain.rollback",
+            format!("bundle is from epoch {epoch}, this host is in epoch {current_epoch}"),
+        ),
+        other => ("chain.refused", format!("chain verdict {other:?}")),
+    };
+    Refusal {
+        code: code.into(),
+        reason,
+        header: Some(Box::new(header)),
+        id: Some(id),
+        filing_rule: None,
+    }
+}
+
+/// The quarantine reason for a verified keyset bundle whose keyset is not installed.
+pub(crate) fn keyset_refusal(refusal: KeysetRefusal, header: Header, id: BundleId) -> Refusal {
+    Refusal {
+        code: refusal.code.into(),
+        reason: refusal.reason,
+        header: Some(Box::new(header)),
+        id: Some(id),
+        filing_rule: None,
+    }
+}
+
+/// A side's report about one inbox file, which a quarantine fills in.
+pub(crate) trait InboxFileReport {
+    /// Records that the file was quarantined for `refusal`, with `reason` as written.
+    fn quarantined(&mut self, reason: QuarantineReason, refusal: Refusal);
+}
+
+/// Quarantines the file at `path` (named `name` in the inbox) with its reason file and audit
+/// line, and returns `report` saying so.
+pub(crate) fn quarantine<R: InboxFileReport, E: From<SpoolError>>(
+    spool: &Spool,
+    path: &Path,
+    name: &str,
+    refusal: Refusal,
+    now: i64,
+    mut report: R,
+) -> Result<R, E> {
+    let reason = refusal.quarantine(spool, path, name, now)?;
+    report.quarantined(reason, refusal);
+    Ok(report)
+}
+
+/// Moves a handled file into the archive, under a name not taken there yet.
+pub(crate) fn archive(spool: &Spool, path: &Path, name: &str) -> Result<(), SpoolError> {
+    let archived = spool::free_name(&spool.archive, name);
+    spool::move_durable(path, &spool.archive, &archived)?;
+    Ok(())
+}

@@ -1,0 +1,386 @@
+//! `import`: submissions, heartbeat and keyset bundles from the inbox, verified, re-checked
+//! against the filing rules, judged against their channel's chain and applied to PostgreSQL in
+//! one transaction with their ledger row each; a keyset bundle installs the next keyset version.
+
+use std::path::Path;
+
+use bundle_format::Kind;
+use bundle_format::chain::{self, Verdict};
+use bundle_format::records::{Record, SubmissionVersion};
+use keys::{ChannelId, Role};
+use postgres::Client;
+
+use super::keysets::install_recorded_keysets;
+use super::ledger::{channel_state, record_keyset};
+use super::{InnerError, TRANSFER_LOCK, db};
+use crate::common::i64_of;
+use crate::common::receive::{self, InboxFileReport, chain_refusal};
+use crate::examine::Refusal;
+use crate::keysets::{KeysetReceipt, KeysetStore, Offer};
+use crate::recheck;
+use crate::spool::{self, QuarantineReason, Spool};
+
+/// What `import` is told.
+#[derive(Debug, Clone)]
+pub struct ImportSettings {
+    /// The channels submissions are accepted from.
+    pub channels: Vec<ChannelId>,
+    /// Now, Unix seconds.
+    pub now: i64,
+}
+
+/// What happened to one inbox file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ImportFileReport {
+    /// File name as found.
+    pub file: String,
+    /// `applied`, `duplicate` or `quarantined`.
+    pub result: String,
+    /// Bundle id, if known.
+    pub bundle_id: Option<String>,
+    /// Kind, if verified.
+    pub kind: Option<String>,
+    /// Channel, if known.
+    pub channel: Option<u32>,
+    /// Sequence, if known.
+    pub sequence: Option<u64>,
+    /// Submission versions applied now, by outcome name.
+    pub outcomes: std::collections::BTreeMap<String, usize>,
+    /// Sequence numbers found missing before this bundle (a gap), if any.
+    pub gap: Option<(u64, u64)>,
+    /// Why it was quarantined.
+    pub reason: Option<String>,
+    /// For `record.breaks-filing-rule`: the first record and field that break a filing rule.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filing_rule: Option<crate::recheck::FilingRuleBreach>,
+    /// For a duplicate: return bundles published again because the outer side evidently
+    /// lacks their acks.
+    pub returns_resent: Vec<String>,
+    /// For a keyset bundle: the version it carried and whether it was installed.
+    pub keyset: Option<KeysetReceipt>,
+}
+
+/// What one `import` run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ImportReport {
+    /// One entry per inbox file, in the order handled.
+    pub files: Vec<ImportFileReport>,
+}
+
+impl ImportReport {
+    /// Files with `result`.
+    pub fn count(&self, result: &str) -> usize {
+        self.files.iter().filter(|f| f.result == result).count()
+    }
+}
+
+/// Imports every bundle in the inbox, in chain order. Bundles are verified with the newest
+/// version in `keysets`; a keyset bundle that carries the next version installs it there, and
+/// the bundles after it in the same run are verified with that version.
+pub fn import(
+    client: &mut Client,
+    spool: &Spool,
+    keysets: &mut KeysetStore,
+    settings: &ImportSettings,
+) -> Result<ImportReport, InnerError> {
+    import_with_progress(client, spool, keysets, settings, &mut |_, _| {})
+}
+
+/// [`import`], calling `progress(done, total)` after each file.
+pub fn import_with_progress(
+    client: &mut Client,
+    spool: &Spool,
+    keysets: &mut KeysetStore,
+    settings: &ImportSettings,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<ImportReport, InnerError> {
+    spool.create_all()?;
+    install_recorded_keysets(client, keysets, settings.now)?;
+    let files = receive::each_inbox_file(spool, progress, |path| {
+        import_file(client, spool, keysets, settings, path)
+    })?;
+    Ok(ImportReport { files })
+}
+
+/// Verifies, judges and imports one file from wherever it is, then archives or quarantines it.
+/// A keyset bundle's keyset is judged against the current version of `keysets` and, if it is
+/// the next one, recorded with the bundle's ledger row and installed after the commit.
+pub fn import_file(
+    client: &mut Client,
+    spool: &Spool,
+    keysets: &mut KeysetStore,
+    settings: &ImportSettings,
+    path: &Path,
+) -> Result<ImportFileReport, InnerError> {
+    let name = receive::file_name(path);
+    let mut file_report = ImportFileReport {
+        file: name.clone(),
+        ..ImportFileReport::default()
+    };
+    let received = receive::read_and_verify(
+        path,
+        keysets,
+        Role::OuterBundle,
+        &settings.channels,
+        settings.now,
+        |id| chain_ledger_holds(client, id),
+    )?;
+    let verified = match received {
+        Ok(verified) => verified,
+        Err(refusal) => return quarantined(spool, path, &name, refusal, settings.now, file_report),
+    };
+    let header = verified.header;
+    file_report.bundle_id = Some(verified.id.to_string());
+    file_report.kind = Some(header.kind.to_string());
+    file_report.channel = Some(header.channel.0);
+    file_report.sequence = Some(header.sequence);
+    if !matches!(
+        header.kind,
+        Kind::Submissions | Kind::Heartbeat | Kind::Keyset
+    ) {
+        let refusal = Refusal {
+            code: "kind.not-importable".into(),
+            reason: format!(
+                "a {} bundle cannot be imported here; it belongs on the outer host",
+                header.kind
+            ),
+            header: Some(Box::new(header)),
+            id: Some(verified.id),
+            filing_rule: None,
+        };
+        return quarantined(spool, path, &name, refusal, settings.now, file_report);
+    }
+    // A keyset bundle's keyset is judged here too and acted on after the chain verdict, like
+    // the re-check.
+    let offer = keyset_offer(keysets, &verified.records, header.kind, settings.now);
+    let submissions: Vec<SubmissionVersion> = verified
+        .records
+        .into_iter()
+        .filter_map(|record| match record {
+            Record::Submission(version) => Some(version),
+            _ => None,
+        })
+        .collect();
+    // Judged before the transaction (no lock held while it runs), acted on after the chain
+    // verdict: a bundle imported before is still a duplicate, and a fork or rollback is named
+    // for what it is.
+    let breach = recheck::recheck(&submissions).err();
+
+    let mut tx = client.transaction().map_err(db("starting a transaction"))?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&TRANSFER_LOCK])
+        .map_err(db("taking the transfer lock"))?;
+    let (state, recorded, successor_claims) = channel_state(&mut tx, &header)?;
+    let mut verdict = chain::judge(&header, verified.id, &state, recorded, settings.now);
+    if receive::may_apply(&verdict)
+        && let Some(claimed) = successor_claims
+        && claimed != verified.id
+    {
+        verdict = Verdict::Fork {
+            sequence: header.sequence,
+            ours: claimed,
+            theirs: verified.id,
+        };
+    }
+    if let Some(breach) = breach
+        && receive::may_apply(&verdict)
+    {
+        drop(tx);
+        let refusal = Refusal {
+            code: recheck::BREAKS_FILING_RULE.into(),
+            reason: breach.to_string(),
+            header: Some(Box::new(header)),
+            id: Some(verified.id),
+            filing_rule: Some(breach),
+        };
+        return quarantined(spool, path, &name, refusal, settings.now, file_report);
+    }
+    // A keyset that would not be installed quarantines its bundle, which then takes no place
+    // in the chain (the sender's next bundle reports the gap, operators see the reason); an
+    // accepted one is recorded with the ledger row below.
+    let offer = match offer {
+        Ok(offer) => offer,
+        Err(refusal) if receive::may_apply(&verdict) => {
+            drop(tx);
+            let refusal = receive::keyset_refusal(refusal, header, verified.id);
+            return quarantined(spool, path, &name, refusal, settings.now, file_report);
+        }
+        // Any other verdict is acted on below without the keyset.
+        Err(_) => None,
+    };
+    match &verdict {
+        Verdict::Duplicate => {
+            // The outer side sends a bundle again only while it has no ack for it: the return
+            // bundle that carried the ack, or one after it, was lost. Publishing every return
+            // bundle sent since this one was imported heals that (the outer side skips the ones
+            // it has as duplicates).
+            let id: &[u8] = &verified.id.0;
+            let resend: Vec<String> = tx
+                .query(
+                    "SELECT r.file_name FROM transfer_return_sent r
+                     WHERE r.created >= (SELECT imported_at FROM transfer_inbound WHERE bundle_id = $1)
+                     ORDER BY r.epoch, r.sequence",
+                    &[&id],
+                )
+                .map_err(db("finding return bundles to send again"))?
+                .iter()
+                .map(|row| row.get(0))
+                .collect();
+            drop(tx);
+            for retained in &resend {
+                let source = spool.retained.join(retained);
+                if source.exists() {
+                    spool::copy_durable(&source, &spool.outbox, retained)?;
+                    file_report.returns_resent.push(retained.clone());
+                }
+            }
+            receive::archive(spool, path, &name)?;
+            tracing::info!(target: "sluice::audit", event = "bundle.duplicate", bundle = %verified.id,
+                channel = header.channel.0, sequence = header.sequence, file = %name,
+                returns_resent = file_report.returns_resent.len(),
+                "bundle imported before; nothing changed");
+            file_report.result = "duplicate".into();
+            return Ok(file_report);
+        }
+        Verdict::Gap { missing } => {
+            file_report.gap = Some((*missing.start(), *missing.end()));
+            tracing::warn!(target: "sluice::audit", event = "gap.seen", channel = header.channel.0,
+                first_missing = missing.start(), last_missing = missing.end(),
+                "bundles missing before this one; applying it and reporting the gap");
+        }
+        Verdict::Next | Verdict::NewEpoch { .. } => {}
+        other => {
+            drop(tx);
+            let refusal = chain_refusal(other, header, verified.id);
+            return quarantined(spool, path, &name, refusal, settings.now, file_report);
+        }
+    }
+
+    let incoming = inner::import::IncomingBundle {
+        bundle_id: verified.id.0,
+        channel: header.channel.0,
+        epoch: header.epoch,
+        sequence: header.sequence,
+        signer: verified.signer,
+        created: header.created,
+        submissions: &submissions,
+    };
+    let applied = match inner::import::apply_bundle(&mut tx, &incoming, settings.now) {
+        Ok(applied) => applied,
+        Err(inner::import::ApplyError::Fork {
+            stored, incoming, ..
+        }) => {
+            drop(tx);
+            let refusal = Refusal {
+                code: "chain.fork".into(),
+                reason: format!(
+                    "fork at sequence {}: the ledger holds bundle {stored}, this file is {incoming}; \
+                     raise the alarm",
+                    header.sequence
+                ),
+                header: Some(Box::new(header)),
+                id: Some(verified.id),
+                filing_rule: None,
+            };
+            return quarantined(spool, path, &name, refusal, settings.now, file_report);
+        }
+        Err(other) => return Err(InnerError::Apply(other)),
+    };
+    let previous: &[u8] = &header.previous.0;
+    let id: &[u8] = &verified.id.0;
+    tx.execute(
+        "INSERT INTO transfer_inbound (bundle_id, channel, epoch, sequence, previous, kind,
+                                       file_name, imported_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        &[
+            &id,
+            &i64::from(header.channel.0),
+            &i64_of(header.epoch),
+            &i64_of(header.sequence),
+            &previous,
+            &header.kind.as_str(),
+            &name,
+            &settings.now,
+        ],
+    )
+    .map_err(db("recording the bundle in the chain ledger"))?;
+    if let Some((Offer::Next(next), file)) = &offer {
+        record_keyset(
+            &mut tx,
+            next.version(),
+            file,
+            "received",
+            Some((&verified.id, header.channel, header.sequence)),
+            settings.now,
+        )?;
+    }
+    tx.commit().map_err(db("committing the import"))?;
+    crate::failpoint::hit("import.after-commit");
+    if let Some((offer, _)) = offer {
+        file_report.keyset = Some(crate::keysets::install_offer(keysets, offer, &verified.id)?);
+    }
+    for ack in &applied.outcomes {
+        *file_report
+            .outcomes
+            .entry(format!("{:?}", ack.outcome).to_lowercase())
+            .or_insert(0) += 1;
+    }
+    receive::archive(spool, path, &name)?;
+    tracing::info!(target: "sluice::audit", event = "bundle.imported", bundle = %verified.id,
+        kind = header.kind.as_str(), channel = header.channel.0, epoch = header.epoch,
+        sequence = header.sequence, submissions = submissions.len(),
+        outcomes = ?file_report.outcomes, "imported bundle");
+    file_report.result = "applied".into();
+    Ok(file_report)
+}
+
+/// Whether the chain ledger holds the bundle `id` (imported before).
+fn chain_ledger_holds(
+    client: &mut Client,
+    id: &bundle_format::BundleId,
+) -> Result<bool, InnerError> {
+    let id: &[u8] = &id.0;
+    Ok(client
+        .query_opt(
+            "SELECT 1 FROM transfer_inbound WHERE bundle_id = $1",
+            &[&id],
+        )
+        .map_err(db("looking up the chain ledger"))?
+        .is_some())
+}
+
+/// For a keyset bundle, what its keyset is to `keysets` and the keyset file it carries; `None`
+/// for other kinds.
+pub(super) fn keyset_offer(
+    keysets: &KeysetStore,
+    records: &[Record],
+    kind: Kind,
+    now: i64,
+) -> Result<Option<(Offer, Vec<u8>)>, crate::keysets::KeysetRefusal> {
+    if kind != Kind::Keyset {
+        return Ok(None);
+    }
+    crate::keysets::judge_carried(keysets, records, now).map(Some)
+}
+
+impl InboxFileReport for ImportFileReport {
+    fn quarantined(&mut self, reason: QuarantineReason, refusal: Refusal) {
+        self.result = "quarantined".into();
+        self.bundle_id = reason.bundle_id;
+        self.channel = reason.channel;
+        self.sequence = reason.sequence;
+        self.reason = Some(refusal.summary());
+        self.filing_rule = refusal.filing_rule.map(|breach| *breach);
+    }
+}
+
+/// Quarantines an import file and says so in its report.
+fn quarantined(
+    spool: &Spool,
+    path: &Path,
+    name: &str,
+    refusal: Refusal,
+    now: i64,
+    file_report: ImportFileReport,
+) -> Result<ImportFileReport, InnerError> {
+    receive::quarantine(spool, path, name, refusal, now, file_report)
+}

@@ -1,0 +1,220 @@
+//! Keyset versions on the inner host: the ones its database records as installed (written back
+//! to the keyset directory after a crash, listed for `status`) and `publish-keyset`, which
+//! carries a new version to the outer side in a keyset bundle on the return channel.
+
+use bundle_format::records::Record;
+use bundle_format::{BundleWriter, Kind, SealedBundle, WriterConfig};
+use keys::Signer;
+use postgres::Client;
+
+use super::ledger::{publish_recorded, record_keyset, return_position};
+use super::returns::ReturnSettings;
+use super::{InnerError, TRANSFER_LOCK, db};
+use crate::common::i64_of;
+use crate::common::send::{BundleSummary, write_retained};
+use crate::keysets::{KeysetReceipt, KeysetStore, Offer};
+use crate::spool::{self, Spool};
+
+/// Writes the keyset versions this database records as installed but the keyset directory
+/// lacks (a run killed after its commit and before writing the file) and trusts them from now
+/// on; returns the versions written. Import, replay and `publish-keyset` call it before they
+/// judge anything.
+pub fn install_recorded_keysets(
+    client: &mut Client,
+    keysets: &mut KeysetStore,
+    now: i64,
+) -> Result<Vec<u64>, InnerError> {
+    let trusted = i64_of(keysets.version());
+    let recorded: Vec<(u64, Vec<u8>)> = client
+        .query(
+            "SELECT version, file FROM transfer_keysets WHERE version > $1 ORDER BY version",
+            &[&trusted],
+        )
+        .map_err(db("reading the installed keysets"))?
+        .iter()
+        .map(|row| (row.get::<_, i64>(0).unsigned_abs(), row.get(1)))
+        .collect();
+    Ok(crate::common::send::install_recorded(
+        keysets, &recorded, now,
+    )?)
+}
+
+/// The keyset versions this database records as installed, oldest first.
+pub fn recorded_keysets(
+    client: &mut Client,
+) -> Result<Vec<crate::keysets::RecordedKeyset>, InnerError> {
+    Ok(client
+        .query(
+            "SELECT version, origin, channel, sequence, recorded_at FROM transfer_keysets
+             ORDER BY version",
+            &[],
+        )
+        .map_err(db("reading the installed keysets"))?
+        .iter()
+        .map(|row| crate::keysets::RecordedKeyset {
+            version: row.get::<_, i64>(0).unsigned_abs(),
+            origin: row.get(1),
+            channel: row
+                .get::<_, Option<i64>>(2)
+                .and_then(|c| u32::try_from(c).ok()),
+            sequence: row.get::<_, Option<i64>>(3).map(i64::unsigned_abs),
+            recorded_at: row.get(4),
+            acknowledged: None,
+        })
+        .collect())
+}
+
+/// What `publish-keyset` did.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PublishKeysetReport {
+    /// The version published, the version trusted before, and what installing it here changed.
+    pub keyset: KeysetReceipt,
+    /// The keyset bundle, as published in the outbox.
+    pub bundle: BundleSummary,
+}
+
+/// Publishes a keyset file that security staff signed (`sluice-keys keyset sign`) as a keyset
+/// bundle on the return channel, next in its sequence and signed like every return bundle, and
+/// installs it here too. The file must be exactly the next version of the keyset trusted here
+/// ([`keys::Keyset::accept_next`]). The bundle is kept in the retained outbox and published
+/// again with the other return bundles when the outer side shows it lacks them.
+///
+/// The version is recorded in the database and installed before the bundle is written; a run
+/// stopped in between is finished by running the same command again.
+pub fn publish_keyset(
+    client: &mut Client,
+    spool: &Spool,
+    signer: &dyn Signer,
+    settings: &ReturnSettings,
+    keysets: &mut KeysetStore,
+    file: &[u8],
+) -> Result<PublishKeysetReport, InnerError> {
+    spool.create_all()?;
+    install_recorded_keysets(client, keysets, settings.now)?;
+    let offer = keysets
+        .judge(file, settings.now)
+        .map_err(crate::keysets::PublishRefusal::Refused)?;
+    let mut receipt = KeysetReceipt::of(&offer, keysets);
+    match offer {
+        Offer::Next(next) => {
+            let mut tx = client.transaction().map_err(db("starting a transaction"))?;
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&TRANSFER_LOCK])
+                .map_err(db("taking the transfer lock"))?;
+            record_keyset(
+                &mut tx,
+                next.version(),
+                file,
+                "published",
+                None,
+                settings.now,
+            )?;
+            tx.commit().map_err(db("recording the keyset"))?;
+            let written = keysets.install(*next)?;
+            receipt.file = written.map(|p| p.display().to_string());
+            receipt.audit(None, "published");
+        }
+        Offer::AlreadyTrusted { version } => {
+            // Only a publication stopped after installing and before writing its bundle may go
+            // on; anything else is trusted here already and needs no second bundle.
+            let row = client
+                .query_opt(
+                    "SELECT origin, bundle_id FROM transfer_keysets WHERE version = $1",
+                    &[&i64_of(version)],
+                )
+                .map_err(db("reading the installed keysets"))?;
+            let row = row.map(|row| {
+                (
+                    row.get::<_, String>(0),
+                    row.get::<_, Option<Vec<u8>>>(1).is_some(),
+                )
+            });
+            crate::keysets::already_trusted(
+                version,
+                row.as_ref().map(|(origin, sent)| (origin.as_str(), *sent)),
+            )?;
+        }
+    }
+
+    let mut tx = client.transaction().map_err(db("starting a transaction"))?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&TRANSFER_LOCK])
+        .map_err(db("taking the transfer lock"))?;
+    let (epoch, next_sequence, previous, last_reports) =
+        return_position(&mut tx, settings.channel)?;
+    let config = WriterConfig {
+        kind: Kind::Keyset,
+        channel: settings.channel,
+        epoch,
+        next_sequence,
+        previous,
+        created: settings.now,
+        expires: settings.now.saturating_add(settings.validity_seconds),
+        part_content_bytes: bundle_format::bundle::DEFAULT_PART_CONTENT_BYTES,
+        part_records: 1,
+    };
+    let mut names: Vec<String> = Vec::new();
+    let retained = spool.retained.clone();
+    let sink = |sealed: &SealedBundle<'_>| -> std::io::Result<()> {
+        names.push(write_retained(&retained, sealed)?);
+        Ok(())
+    };
+    let mut writer = BundleWriter::new(signer, config, sink)?;
+    writer.push(&Record::Keyset(bundle_format::records::KeysetRecord {
+        document: file.to_vec(),
+    }))?;
+    let written = writer.finish()?;
+    let (Some(bundle), Some(name)) = (written.first(), names.first()) else {
+        return Err(InnerError::Write(bundle_format::WriteError::MissingKeyset));
+    };
+    let id: &[u8] = &bundle.id.0;
+    // The keyset bundle carries no sequence reports; keep the last ones, so the next return
+    // run sends its reports only if they changed (none sent yet: an empty value, never equal).
+    let reports = last_reports.unwrap_or_default();
+    let stored = tx
+        .execute(
+            "INSERT INTO transfer_return_sent (bundle_id, channel, epoch, sequence, file_name,
+                                               entries, reports, created)
+             VALUES ($1, $2, $3, $4, $5, 0, $6, $7)",
+            &[
+                &id,
+                &i64::from(settings.channel.0),
+                &i64_of(epoch),
+                &i64_of(bundle.header.sequence),
+                name,
+                &reports,
+                &settings.now,
+            ],
+        )
+        .and_then(|_| {
+            tx.execute(
+                "UPDATE transfer_keysets SET bundle_id = $2, channel = $3, sequence = $4
+                 WHERE version = $1",
+                &[
+                    &i64_of(receipt.version),
+                    &id,
+                    &i64::from(settings.channel.0),
+                    &i64_of(bundle.header.sequence),
+                ],
+            )
+        });
+    if let Err(error) = stored.and_then(|_| tx.commit()) {
+        spool::remove_durable(&spool.retained.join(name))?;
+        return Err(InnerError::Database {
+            step: "recording the keyset bundle",
+            source: error,
+        });
+    }
+    publish_recorded(client, spool, settings.now)?;
+    tracing::info!(target: "sluice::audit", event = "bundle.returned", kind = "keyset",
+        bundle = %bundle.id, sequence = bundle.header.sequence, keyset_version = receipt.version,
+        file = %name, "published keyset bundle");
+    Ok(PublishKeysetReport {
+        keyset: receipt,
+        bundle: BundleSummary {
+            bundle_id: bundle.id.to_string(),
+            kind: Kind::Keyset.as_str().into(),
+            sequence: bundle.header.sequence,
+            records: bundle.records,
+            file: name.clone(),
+        },
+    })
+}

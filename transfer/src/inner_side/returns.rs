@@ -1,0 +1,194 @@
+//! `return`: the return queue (acks, status changes, certificates) and the sequence state of
+//! every incoming channel into a signed return bundle, recorded and marked sent in one
+//! transaction and then published; a heartbeat when there is nothing new to say.
+
+use bundle_format::records::Record;
+use bundle_format::{BundleWriter, Kind, SealedBundle, WriterConfig};
+use keys::{ChannelId, Signer};
+use postgres::Client;
+
+use super::ledger::{publish_recorded, return_position};
+use super::{InnerError, TRANSFER_LOCK, db};
+use crate::common::i64_of;
+use crate::common::send::{BundleSummary, write_retained};
+use crate::spool::{self, Spool};
+
+/// What `return` is told.
+#[derive(Debug, Clone, Copy)]
+pub struct ReturnSettings {
+    /// The return channel.
+    pub channel: ChannelId,
+    /// Lifetime of the bundle, seconds.
+    pub validity_seconds: i64,
+    /// Most queue entries in one return bundle.
+    pub max_entries: usize,
+    /// Now, Unix seconds.
+    pub now: i64,
+}
+
+/// What one `return` run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ReturnReport {
+    /// Bundles written (usually one), as published in the outbox.
+    pub written: Vec<BundleSummary>,
+    /// Acks carried.
+    pub acks: usize,
+    /// Status changes carried.
+    pub status_changes: usize,
+    /// Certificates carried.
+    pub certificates: usize,
+    /// Whether the only bundle written is a heartbeat: nothing was pending and the sequence
+    /// state is what the last return bundle said.
+    pub heartbeat: bool,
+    /// Channels whose sequence state was reported, with their missing sequence numbers.
+    pub sequence_reports: Vec<(u32, u64, Vec<u64>)>,
+    /// Return bundles recorded but not yet published, published now (crash recovery).
+    pub recovered: usize,
+}
+
+/// Writes one return bundle with every pending queue entry (up to the limit) and the current
+/// sequence state of every channel. When nothing is pending and the sequence state is what the
+/// last return bundle said, the bundle is a heartbeat that carries only that state.
+pub fn write_return(
+    client: &mut Client,
+    spool: &Spool,
+    signer: &dyn Signer,
+    settings: &ReturnSettings,
+) -> Result<ReturnReport, InnerError> {
+    spool.create_all()?;
+    let mut report = ReturnReport {
+        recovered: publish_recorded(client, spool, settings.now)?,
+        ..ReturnReport::default()
+    };
+    // One bundle per batch of entries, until the queue is drained.
+    let batch = max_entries(settings);
+    while write_one_return(client, spool, signer, settings, &mut report)? == batch {}
+    Ok(report)
+}
+
+pub(super) fn max_entries(settings: &ReturnSettings) -> usize {
+    settings
+        .max_entries
+        .min(bundle_format::payload::MAX_RECORDS_PER_BUNDLE.saturating_sub(1024))
+}
+
+/// Writes one return bundle; returns how many queue entries it carried.
+pub(super) fn write_one_return(
+    client: &mut Client,
+    spool: &Spool,
+    signer: &dyn Signer,
+    settings: &ReturnSettings,
+    report: &mut ReturnReport,
+) -> Result<usize, InnerError> {
+    let mut tx = client.transaction().map_err(db("starting a transaction"))?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&TRANSFER_LOCK])
+        .map_err(db("taking the transfer lock"))?;
+    let pending = inner::returns::pending_returns(&mut tx, max_entries(settings))?;
+    let reports_encoded = bincode::encode_to_vec(
+        &pending.sequence_reports,
+        bundle_format::records::wire_config(),
+    )
+    .unwrap_or_default();
+    let channel = i64::from(settings.channel.0);
+    let (epoch, next_sequence, previous, last_reports) =
+        return_position(&mut tx, settings.channel)?;
+    let unchanged = last_reports.as_deref() == Some(&reports_encoded[..]);
+    if pending.entries.is_empty() && unchanged && !report.written.is_empty() {
+        // This run has published already; the queue is drained.
+        return Ok(0);
+    }
+    // With nothing to carry and nothing new to report, the bundle is the return channel's
+    // heartbeat: the sequence reports alone, so that the outer side can tell a quiet inner
+    // side from a dead one (its `status` shows when the last return bundle was applied).
+    report.heartbeat = pending.entries.is_empty() && unchanged;
+    let config = WriterConfig {
+        kind: Kind::Return,
+        channel: settings.channel,
+        epoch,
+        next_sequence,
+        previous,
+        created: settings.now,
+        expires: settings.now.saturating_add(settings.validity_seconds),
+        part_content_bytes: bundle_format::bundle::DEFAULT_PART_CONTENT_BYTES,
+        part_records: bundle_format::payload::MAX_RECORDS_PER_BUNDLE,
+    };
+    let mut names: Vec<String> = Vec::new();
+    let retained = spool.retained.clone();
+    let sink = |sealed: &SealedBundle<'_>| -> std::io::Result<()> {
+        names.push(write_retained(&retained, sealed)?);
+        Ok(())
+    };
+    let mut writer = BundleWriter::new(signer, config, sink)?;
+    report.sequence_reports.clear();
+    for sequence_report in &pending.sequence_reports {
+        writer.push(&Record::SequenceReport(sequence_report.clone()))?;
+        report.sequence_reports.push((
+            sequence_report.channel,
+            sequence_report.epoch,
+            sequence_report.missing.clone(),
+        ));
+    }
+    let mut placed: Vec<(i64, u64)> = Vec::with_capacity(pending.entries.len());
+    for entry in &pending.entries {
+        match &entry.record {
+            Record::Ack(_) => report.acks += 1,
+            Record::StatusChange(_) => report.status_changes += 1,
+            Record::Certificate(_) => report.certificates += 1,
+            _ => {}
+        }
+        let sequence = writer.push(&entry.record)?;
+        placed.push((entry.entry_id, sequence));
+    }
+    let written = writer.finish()?;
+    crate::failpoint::hit("return.after-bundle-written");
+    for (bundle, name) in written.iter().zip(names.iter()) {
+        let ids: Vec<i64> = placed
+            .iter()
+            .filter(|(_, sequence)| *sequence == bundle.header.sequence)
+            .map(|(id, _)| *id)
+            .collect();
+        if !ids.is_empty() {
+            inner::returns::mark_sent(&mut tx, &ids, bundle.id.0, settings.now)?;
+        }
+        let id: &[u8] = &bundle.id.0;
+        tx.execute(
+            "INSERT INTO transfer_return_sent (bundle_id, channel, epoch, sequence, file_name,
+                                               entries, reports, created)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            &[
+                &id,
+                &channel,
+                &i64_of(epoch),
+                &i64_of(bundle.header.sequence),
+                name,
+                &i32::try_from(bundle.records).unwrap_or(i32::MAX),
+                &reports_encoded,
+                &settings.now,
+            ],
+        )
+        .map_err(db("recording the return bundle"))?;
+        report.written.push(BundleSummary {
+            bundle_id: bundle.id.to_string(),
+            kind: Kind::Return.as_str().into(),
+            sequence: bundle.header.sequence,
+            records: bundle.records,
+            file: name.clone(),
+        });
+    }
+    if let Err(error) = tx.commit() {
+        for name in &names {
+            spool::remove_durable(&spool.retained.join(name))?;
+        }
+        return Err(InnerError::Database {
+            step: "committing the return bundle",
+            source: error,
+        });
+    }
+    publish_recorded(client, spool, settings.now)?;
+    for bundle in &report.written {
+        tracing::info!(target: "sluice::audit", event = "bundle.returned", bundle = %bundle.bundle_id,
+            sequence = bundle.sequence, records = bundle.records, file = %bundle.file,
+            "published return bundle");
+    }
+    Ok(pending.entries.len())
+}

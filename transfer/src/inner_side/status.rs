@@ -1,0 +1,74 @@
+//! `status` on the inner host: the chain state of every incoming channel, the return queue and
+//! the return bundles sent.
+
+use postgres::Client;
+
+use super::{InnerError, db};
+
+/// One channel's state as the inner side sees it, for `status`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ChannelStatus {
+    /// Channel.
+    pub channel: u32,
+    /// Latest epoch.
+    pub epoch: u64,
+    /// Highest contiguous sequence number received.
+    pub highest_contiguous: u64,
+    /// Missing sequence numbers above it.
+    pub missing: Vec<u64>,
+    /// When the last bundle of any kind was imported, Unix seconds.
+    pub last_import: Option<i64>,
+    /// When the last heartbeat was imported, Unix seconds.
+    pub last_heartbeat: Option<i64>,
+}
+
+/// The inner side's view for `status`: per-channel chain state and the return queue.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct InnerStatus {
+    /// Each channel submissions arrived on.
+    pub channels: Vec<ChannelStatus>,
+    /// Return queue entries not yet sent.
+    pub pending_returns: i64,
+    /// Return bundles sent.
+    pub return_bundles_sent: i64,
+}
+
+/// Reads the inner side's status.
+pub fn status(client: &mut Client) -> Result<InnerStatus, InnerError> {
+    let reports = inner::returns::sequence_reports(client)?;
+    let mut channels = Vec::new();
+    for report in reports {
+        let channel = i64::from(report.channel);
+        let row = client
+            .query_one(
+                "SELECT max(imported_at), max(imported_at) FILTER (WHERE kind = 'heartbeat')
+                 FROM transfer_inbound WHERE channel = $1",
+                &[&channel],
+            )
+            .map_err(db("reading the chain ledger"))?;
+        channels.push(ChannelStatus {
+            channel: report.channel,
+            epoch: report.epoch,
+            highest_contiguous: report.highest_contiguous,
+            missing: report.missing,
+            last_import: row.get(0),
+            last_heartbeat: row.get(1),
+        });
+    }
+    let pending: i64 = client
+        .query_one(
+            "SELECT count(*) FROM return_queue WHERE sent_in IS NULL",
+            &[],
+        )
+        .map_err(db("reading the return queue"))?
+        .get(0);
+    let sent: i64 = client
+        .query_one("SELECT count(*) FROM transfer_return_sent", &[])
+        .map_err(db("reading the return chain"))?
+        .get(0);
+    Ok(InnerStatus {
+        channels,
+        pending_returns: pending,
+        return_bundles_sent: sent,
+    })
+}

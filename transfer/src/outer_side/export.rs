@@ -1,0 +1,312 @@
+//! `export`: every pending submission version into signed bundles in the retained outbox, each
+//! recorded with its versions marked in transit in one transaction and then published to the
+//! outbox; a heartbeat when nothing is pending.
+
+use bundle_format::records::Record;
+use bundle_format::{BundleId, BundleWriter, Header, Kind, SealedBundle, WriterConfig};
+use keys::{ChannelId, Signer};
+use outer::store::{self, PendingVersion};
+use rusqlite::params;
+
+use super::ledger::send_state;
+use super::resend::{recover, resend_due};
+use super::{BundleSummary, OuterError, OuterHost, db};
+use crate::common::i64_of;
+use crate::common::send::write_retained;
+use crate::spool::{self, Spool};
+
+/// What `export` is told.
+#[derive(Debug, Clone, Copy)]
+pub struct ExportSettings {
+    /// The submissions channel.
+    pub channel: ChannelId,
+    /// Lifetime of each bundle, seconds.
+    pub validity_seconds: i64,
+    /// Age after which an unacknowledged bundle is published again, seconds.
+    pub resend_after_seconds: i64,
+    /// Most submission versions per bundle.
+    pub records_per_bundle: usize,
+    /// Now, Unix seconds.
+    pub now: i64,
+}
+
+/// What one `export` run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ExportReport {
+    /// New bundles written and published.
+    pub written: Vec<BundleSummary>,
+    /// Submission versions marked in transit.
+    pub versions: usize,
+    /// Whether the only new bundle is a heartbeat (nothing was pending).
+    pub heartbeat: bool,
+    /// Bundles published again (unacknowledged past the resend age, or recovered after a
+    /// crash), by sequence.
+    pub republished: Vec<u64>,
+    /// Orphan files removed from the retained outbox (written by a run that did not commit).
+    pub orphans_removed: usize,
+}
+
+/// Exports every pending submission version of the outer store into bundles in the outbox;
+/// with nothing pending, writes one heartbeat. Also publishes again what is due.
+pub fn export(
+    host: &OuterHost,
+    spool: &Spool,
+    signer: &dyn Signer,
+    settings: &ExportSettings,
+) -> Result<ExportReport, OuterError> {
+    export_with_progress(host, spool, signer, settings, &mut |_, _| {})
+}
+
+/// [`export`], calling `progress(versions_done, versions_pending_at_start)` after each bundle.
+pub fn export_with_progress(
+    host: &OuterHost,
+    spool: &Spool,
+    signer: &dyn Signer,
+    settings: &ExportSettings,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<ExportReport, OuterError> {
+    spool.create_all()?;
+    let mut report = ExportReport::default();
+    recover(host, spool, settings.channel, settings.now, &mut report)?;
+    resend_due(host, spool, settings, &mut report)?;
+    let pending: i64 = host.store.read_blocking(|conn| {
+        conn.query_row(
+            "SELECT count(*) FROM submission_versions
+             WHERE exported_sequence IS NULL AND payload_removed_at IS NULL",
+            [],
+            |row| row.get(0),
+        )
+        .map_err(db("counting pending versions"))
+    })?;
+    let pending = usize::try_from(pending).unwrap_or(0);
+    let limit = settings.records_per_bundle;
+    // A reader thread reads the next bundle's versions (from where the last batch ended) while
+    // this one compresses, signs, writes and marks the previous bundle; one batch waits at most.
+    std::thread::scope(|scope| -> Result<(), OuterError> {
+        let (batch_out, batches) = std::sync::mpsc::sync_channel(1);
+        let store = host.store();
+        scope.spawn(move || {
+            let mut after = None;
+            loop {
+                let batch = store.read_blocking(|conn| {
+                    store::pending_versions_after(conn, after.as_ref(), limit)
+                });
+                let last = match &batch {
+                    Ok(versions) => versions.last().map(PendingVersion::export_position),
+                    Err(_) => None,
+                };
+                // A closed channel: the export stopped on an error of its own.
+                if batch_out.send(batch).is_err() || last.is_none() {
+                    return;
+                }
+                after = last;
+            }
+        });
+        for batch in batches {
+            let versions = batch?;
+            if versions.is_empty() {
+                break;
+            }
+            write_bundle(
+                host,
+                spool,
+                signer,
+                settings,
+                Kind::Submissions,
+                &[],
+                versions,
+                &mut report,
+            )?;
+            progress(report.versions, pending.max(report.versions));
+        }
+        Ok(())
+    })?;
+    if report.written.is_empty() {
+        write_bundle(
+            host,
+            spool,
+            signer,
+            settings,
+            Kind::Heartbeat,
+            &[],
+            Vec::new(),
+            &mut report,
+        )?;
+        report.heartbeat = true;
+    }
+    Ok(report)
+}
+
+pub(super) struct Written {
+    id: BundleId,
+    header: Header,
+    name: String,
+    records: usize,
+}
+
+/// Writes `leading` records (a keyset bundle's keyset) and then `versions` into bundles of
+/// `kind`, records them and marks the versions in transit in one transaction, and publishes them.
+#[allow(clippy::too_many_arguments)] // each is one thing the bundle needs; a struct would only rename them
+pub(super) fn write_bundle(
+    host: &OuterHost,
+    spool: &Spool,
+    signer: &dyn Signer,
+    settings: &ExportSettings,
+    kind: Kind,
+    leading: &[Record],
+    versions: Vec<PendingVersion>,
+    report: &mut ExportReport,
+) -> Result<(), OuterError> {
+    let channel = settings.channel;
+    let state = host.store.read_blocking(|conn| send_state(conn, channel))?;
+    let config = WriterConfig {
+        kind,
+        channel,
+        epoch: state.epoch,
+        next_sequence: state.next_sequence,
+        previous: state.previous,
+        created: settings.now,
+        expires: settings.now.saturating_add(settings.validity_seconds),
+        part_content_bytes: bundle_format::bundle::DEFAULT_PART_CONTENT_BYTES,
+        part_records: settings.records_per_bundle,
+    };
+    let mut files: Vec<(String, BundleId)> = Vec::new();
+    let retained = spool.retained.clone();
+    let sink = |sealed: &SealedBundle<'_>| -> std::io::Result<()> {
+        files.push((write_retained(&retained, sealed)?, sealed.id));
+        Ok(())
+    };
+    let mut writer = BundleWriter::new(signer, config, sink)?;
+    for record in leading {
+        writer.push(record)?;
+    }
+    // Which bundle (by sequence) each version went into, in runs: the writer fills one bundle
+    // before it starts the next.
+    let mut placed: Vec<(u64, Vec<(String, u32)>)> = Vec::new();
+    for pending in versions {
+        let sequence = writer.push_submission(&pending.checked()?)?;
+        match placed.last_mut() {
+            Some((last, members)) if *last == sequence => {
+                members.push((pending.receipt, pending.version));
+            }
+            _ => placed.push((sequence, vec![(pending.receipt, pending.version)])),
+        }
+    }
+    let written = writer.finish()?;
+    crate::failpoint::hit("export.after-bundle-written");
+    let bundles: Vec<Written> = written
+        .iter()
+        .zip(files.iter())
+        .map(|(w, (name, _))| Written {
+            id: w.id,
+            header: w.header,
+            name: name.clone(),
+            records: w.records,
+        })
+        .collect();
+    let expected = state.next_sequence;
+    let rows: Vec<(Vec<u8>, u64, String, usize, i64)> = bundles
+        .iter()
+        .map(|b| {
+            (
+                b.id.0.to_vec(),
+                b.header.sequence,
+                b.name.clone(),
+                b.records,
+                b.header.created,
+            )
+        })
+        .collect();
+    let bundle_ids: Vec<(u64, [u8; 32])> = bundles
+        .iter()
+        .map(|b| (b.header.sequence, b.id.0))
+        .collect();
+    let epoch = state.epoch;
+    let last = bundles.last().map(|b| (b.header.sequence, b.id));
+    let kind_name = kind.as_str();
+    let now = settings.now;
+    let marked = host.store.write_blocking(move |conn| {
+        let current = send_state(conn, channel)?;
+        if current.next_sequence != expected {
+            return Ok(Err(current.next_sequence));
+        }
+        for (id, sequence, name, records, created) in &rows {
+            conn.execute(
+                "INSERT INTO transfer_outbox (bundle_id, channel, epoch, sequence, kind, file_name,
+                                              records, created)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    id,
+                    channel.0,
+                    i64_of(epoch),
+                    i64_of(*sequence),
+                    kind_name,
+                    name,
+                    i64::try_from(*records).unwrap_or(i64::MAX),
+                    created
+                ],
+            )
+            .map_err(db("recording a bundle in the outbox index"))?;
+        }
+        if let Some((sequence, id)) = last {
+            conn.execute(
+                "INSERT INTO transfer_send_state (channel, epoch, next_sequence, previous)
+                 VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (channel) DO UPDATE SET epoch = excluded.epoch,
+                     next_sequence = excluded.next_sequence, previous = excluded.previous",
+                params![
+                    channel.0,
+                    i64_of(epoch),
+                    i64_of(sequence.saturating_add(1)),
+                    &id.0[..]
+                ],
+            )
+            .map_err(db("advancing the send state"))?;
+        }
+        let ids: std::collections::BTreeMap<u64, [u8; 32]> = bundle_ids.into_iter().collect();
+        let mut marked = 0usize;
+        for (sequence, members) in &placed {
+            let id = ids.get(sequence).copied().unwrap_or_default();
+            marked += store::mark_in_transit_on(conn, members, *sequence, &id, now)?;
+        }
+        Ok(Ok(marked))
+    })?;
+    let marked = match marked {
+        Ok(marked) => marked,
+        Err(found) => {
+            for b in &bundles {
+                spool::remove_durable(&spool.retained.join(&b.name))?;
+            }
+            return Err(OuterError::ConcurrentExport {
+                channel: channel.0,
+                expected,
+                found,
+            });
+        }
+    };
+    report.versions += marked;
+    for b in &bundles {
+        spool::copy_durable(&spool.retained.join(&b.name), &spool.outbox, &b.name)?;
+        crate::failpoint::hit("export.after-outbox-copy");
+        let id = b.id.0.to_vec();
+        host.store.write_blocking(move |conn| {
+            conn.execute(
+                "UPDATE transfer_outbox SET published_at = ?2, last_sent_at = ?2,
+                        send_count = send_count + 1 WHERE bundle_id = ?1",
+                params![id, now],
+            )
+            .map_err(db("recording a publication"))
+        })?;
+        tracing::info!(target: "sluice::audit", event = "bundle.exported", kind = kind_name,
+            channel = channel.0, epoch, sequence = b.header.sequence, bundle = %b.id,
+            records = b.records, file = %b.name, "published bundle");
+        report.written.push(BundleSummary {
+            bundle_id: b.id.to_string(),
+            kind: kind_name.to_owned(),
+            sequence: b.header.sequence,
+            records: b.records,
+            file: b.name.clone(),
+        });
+    }
+    Ok(())
+}
