@@ -39,7 +39,7 @@ pub use auth::{Auth, TOKEN_CACHE_ENTRIES, TOKEN_CACHE_TTL};
 pub use error::{AppError, SUBJECT_ALREADY_FILED};
 pub use pages::StatusQuery;
 pub use submissions::MAX_IDEMPOTENCY_KEY_BYTES;
-pub use views::{rfc3339, status_view};
+pub use views::status_view;
 
 use auth::{RateLimiter, TokenCache};
 use metrics::Metrics;

@@ -8,7 +8,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 
-use super::{AppError, AppState, Auth, new_receipt_id, prepare, rfc3339, status_view};
+use keys::time::rfc3339;
+
+use super::{AppError, AppState, Auth, new_receipt_id, prepare, status_view};
 use crate::api::{self, ReceiptResponse};
 use crate::convert;
 use crate::store::{AccountKind, Inserted, NewSubmission};

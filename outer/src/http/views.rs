@@ -3,17 +3,7 @@
 
 use crate::api;
 use crate::store::ReceiptRecord;
-
-/// Unix seconds as RFC 3339.
-pub fn rfc3339(at: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(at)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| at.to_string())
-}
+use keys::time::rfc3339;
 
 /// The status of a receipt in API form.
 pub fn status_view(record: &ReceiptRecord) -> api::StatusView {
