@@ -24,6 +24,9 @@ use postgres::types::{ToSql, Type};
 
 use crate::filing_number;
 use crate::names;
+use crate::store::StoreError;
+use crate::store::events::record_transition;
+use crate::store::kinds::SubmissionKind as Kind;
 use crate::workflow::{self, Facts};
 
 /// Most submission versions one bundle may carry into [`apply_bundle`].
@@ -174,7 +177,7 @@ pub enum ApplyError {
         max: usize,
     },
     /// The database failed.
-    #[error("database error while {step}: {}", crate::describe(source))]
+    #[error("database error while {step}: {}", crate::store::describe(source))]
     Database {
         /// What was being done.
         step: &'static str,
@@ -200,61 +203,24 @@ pub enum ApplyError {
     },
 }
 
-pub(crate) fn db(step: &'static str) -> impl FnOnce(postgres::Error) -> ApplyError {
+/// Core failures keep the variants they had when the import did these steps itself. The import
+/// records a review transition only when it withdraws a receipt, so a receipt that moved on is
+/// reported as that withdrawal's failure.
+impl From<StoreError> for ApplyError {
+    fn from(error: StoreError) -> ApplyError {
+        match error {
+            StoreError::Database { step, source } => ApplyError::Database { step, source },
+            StoreError::Encode { what, message } => ApplyError::Encode { what, message },
+            StoreError::StateMoved { ref receipt, .. } => ApplyError::Withdrawal {
+                receipt: receipt.clone(),
+                message: error.to_string(),
+            },
+        }
+    }
+}
+
+fn db(step: &'static str) -> impl FnOnce(postgres::Error) -> ApplyError {
     move |source| ApplyError::Database { step, source }
-}
-
-/// What a submission asks for, as stored in `receipts.kind`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    NewFiling,
-    ChangeSubject,
-    ChangeWebsite,
-    ChangeAccess,
-    AddedWebsite,
-    CancelSubject,
-    CancelWebsite,
-    CancelAccess,
-    Withdrawal,
-}
-
-impl Kind {
-    fn of(body: &Submission) -> Kind {
-        match body {
-            Submission::NewFiling(_) => Kind::NewFiling,
-            Submission::Change { change, .. } => match change {
-                Change::Subject(_) => Kind::ChangeSubject,
-                Change::Website { .. } => Kind::ChangeWebsite,
-                Change::Access { .. } => Kind::ChangeAccess,
-                Change::AddedWebsite(_) => Kind::AddedWebsite,
-            },
-            Submission::Cancellation { scope, .. } => match scope {
-                CancellationScope::Subject => Kind::CancelSubject,
-                CancellationScope::Website => Kind::CancelWebsite,
-                CancellationScope::Access => Kind::CancelAccess,
-            },
-            Submission::Withdrawal { .. } => Kind::Withdrawal,
-        }
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            Kind::NewFiling => "new-filing",
-            Kind::ChangeSubject => "change-subject",
-            Kind::ChangeWebsite => "change-website",
-            Kind::ChangeAccess => "change-access",
-            Kind::AddedWebsite => "added-website",
-            Kind::CancelSubject => "cancel-subject",
-            Kind::CancelWebsite => "cancel-website",
-            Kind::CancelAccess => "cancel-access",
-            Kind::Withdrawal => "withdrawal",
-        }
-    }
-}
-
-/// Whether a submission kind (as stored) cancels something when approved.
-pub(crate) fn is_cancellation(kind: &str) -> bool {
-    kind.starts_with("cancel-")
 }
 
 /// Column types of `stage_versions`, in order.
@@ -1665,7 +1631,7 @@ fn withdraw(tx: &mut Transaction<'_>, now: i64) -> Result<Vec<i64>, ApplyError> 
         else {
             continue;
         };
-        let event = crate::review::record_transition(
+        let event = record_transition(
             tx,
             &target,
             current,
@@ -1674,16 +1640,7 @@ fn withdraw(tx: &mut Transaction<'_>, now: i64) -> Result<Vec<i64>, ApplyError> 
             why.as_deref(),
             None,
             now,
-        )
-        .map_err(|e| match e {
-            crate::review::ReviewError::Database { step, source } => {
-                ApplyError::Database { step, source }
-            }
-            other => ApplyError::Withdrawal {
-                receipt: target.clone(),
-                message: other.to_string(),
-            },
-        })?;
+        )?;
         tx.execute(
             "UPDATE website_records SET status = 'discarded' WHERE receipt = $1 AND status = 'pending'",
             &[&target],

@@ -11,7 +11,7 @@ use bundle_format::records::{
 };
 use postgres::{GenericClient, Transaction};
 
-use crate::import::{ApplyError, db};
+use crate::store::{StoreError, db};
 use crate::workflow;
 
 /// Most bytes one queued record may take when read back (an ack of a bundle of
@@ -23,7 +23,7 @@ pub const MAX_QUEUED_RECORD_BYTES: usize = 512 * 1024 * 1024;
 #[non_exhaustive]
 pub enum ReturnError {
     /// The database failed.
-    #[error("database error while {step}: {}", crate::describe(source))]
+    #[error("database error while {step}: {}", crate::store::describe(source))]
     Database {
         /// What was being done.
         step: &'static str,
@@ -76,8 +76,8 @@ pub(crate) fn queue(
     kind: &str,
     record: &Record,
     now: i64,
-) -> Result<i64, ApplyError> {
-    let bytes = bincode::encode_to_vec(record, wire_config()).map_err(|e| ApplyError::Encode {
+) -> Result<i64, StoreError> {
+    let bytes = bincode::encode_to_vec(record, wire_config()).map_err(|e| StoreError::Encode {
         what: "return record",
         message: e.to_string(),
     })?;
@@ -96,7 +96,7 @@ pub(crate) fn queue_status_changes(
     tx: &mut Transaction<'_>,
     event_ids: &[i64],
     now: i64,
-) -> Result<(), ApplyError> {
+) -> Result<(), StoreError> {
     tx.execute(
         "INSERT INTO return_queue (kind, event_id, queued_at)
          SELECT 'status-change', event_id, $2 FROM unnest($1::bigint[]) AS event_id

@@ -8,7 +8,10 @@ use postgres::Transaction;
 
 use crate::certificates::{self, CertificateError};
 use crate::filing_number;
-use crate::import::{ApplyError, is_cancellation};
+use crate::returns;
+use crate::store::events::record_transition;
+use crate::store::kinds::SubmissionKind;
+use crate::store::{self, StoreError};
 use crate::workflow::{self, Action, Facts, Refused, ReturnTo};
 
 /// Why a review action failed. The caller's transaction must then be rolled back.
@@ -16,7 +19,7 @@ use crate::workflow::{self, Action, Facts, Refused, ReturnTo};
 #[non_exhaustive]
 pub enum ReviewError {
     /// The database failed.
-    #[error("database error while {step}: {}", crate::describe(source))]
+    #[error("database error while {step}: {}", store::describe(source))]
     Database {
         /// What was being done.
         step: &'static str,
@@ -82,7 +85,23 @@ pub enum ReviewError {
     Certificate(#[from] CertificateError),
     /// Queueing the status change failed.
     #[error(transparent)]
-    Queue(#[from] ApplyError),
+    Queue(StoreError),
+}
+
+/// A failure of recording the review event keeps the variants it had when the review wrote
+/// events itself: a database error is a [`ReviewError::Database`], a receipt that moved on is
+/// [`ReviewError::Inconsistent`]. Queueing maps its errors to [`ReviewError::Queue`] explicitly.
+impl From<StoreError> for ReviewError {
+    fn from(error: StoreError) -> ReviewError {
+        match error {
+            StoreError::Database { step, source } => ReviewError::Database { step, source },
+            StoreError::StateMoved { receipt, from } => ReviewError::Inconsistent {
+                receipt,
+                problem: format!("is no longer {from}"),
+            },
+            other => ReviewError::Queue(other),
+        }
+    }
 }
 
 fn db(step: &'static str) -> impl FnOnce(postgres::Error) -> ReviewError {
@@ -107,7 +126,7 @@ pub struct Decision {
 }
 
 struct ReceiptRow {
-    kind: String,
+    kind: SubmissionKind,
     state: ReviewState,
     filing_id: Option<i64>,
     target_seq: Option<i32>,
@@ -126,9 +145,13 @@ fn load(tx: &mut Transaction<'_>, receipt: &str) -> Result<ReceiptRow, ReviewErr
         .ok_or_else(|| ReviewError::UnknownReceipt {
             receipt: receipt.to_owned(),
         })?;
+    let kind: &str = row.get(0);
     let state: &str = row.get(1);
     Ok(ReceiptRow {
-        kind: row.get(0),
+        kind: SubmissionKind::parse(kind).ok_or_else(|| ReviewError::Inconsistent {
+            receipt: receipt.to_owned(),
+            problem: format!("unknown kind {kind:?}"),
+        })?,
         state: workflow::parse_state(state).ok_or_else(|| ReviewError::Inconsistent {
             receipt: receipt.to_owned(),
             problem: format!("unknown state {state:?}"),
@@ -138,53 +161,6 @@ fn load(tx: &mut Transaction<'_>, receipt: &str) -> Result<ReceiptRow, ReviewErr
         province: row.get(4),
         needs_pre_approval: row.get(5),
     })
-}
-
-/// Records a state change decided by [`workflow::transition`]: updates the receipt (only if it
-/// is still in `from`) and writes the review event. Returns the event id.
-#[allow(clippy::too_many_arguments)] // each is a column of the review event
-pub(crate) fn record_transition(
-    tx: &mut Transaction<'_>,
-    receipt: &str,
-    from: ReviewState,
-    to: ReviewState,
-    reviewer: &str,
-    reason: Option<&str>,
-    filing_number: Option<&str>,
-    now: i64,
-) -> Result<i64, ReviewError> {
-    let from_name = workflow::state_name(from);
-    let to_name = workflow::state_name(to);
-    let changed = tx
-        .execute(
-            "UPDATE receipts SET state = $3, state_since = $4 WHERE receipt = $1 AND state = $2",
-            &[&receipt, &from_name, &to_name, &now],
-        )
-        .map_err(db("changing the review state"))?;
-    if changed != 1 {
-        return Err(ReviewError::Inconsistent {
-            receipt: receipt.to_owned(),
-            problem: format!("is no longer {from_name}"),
-        });
-    }
-    let row = tx
-        .query_one(
-            "INSERT INTO review_events (receipt, version, from_state, to_state, reviewer, reason,
-                                        at, filing_number)
-             SELECT receipt, version, $2, $3, $4, $5, $6, $7 FROM receipts WHERE receipt = $1
-             RETURNING event_id",
-            &[
-                &receipt,
-                &from_name,
-                &to_name,
-                &reviewer,
-                &reason,
-                &now,
-                &filing_number,
-            ],
-        )
-        .map_err(db("recording the review event"))?;
-    Ok(row.get(0))
 }
 
 /// Passes the receipt's current review stage. At the last stage this approves it (or, for a
@@ -261,7 +237,7 @@ fn decide(
     let facts = Facts {
         needs_provider_check: false,
         needs_pre_approval: row.needs_pre_approval,
-        is_cancellation: is_cancellation(&row.kind),
+        is_cancellation: row.kind.is_cancellation(),
     };
     let to = workflow::transition(Some(row.state), action, facts).map_err(|refused| {
         ReviewError::Refused {
@@ -301,7 +277,7 @@ fn decide(
         filing_number.as_deref(),
         now,
     )?;
-    crate::returns::queue_status_changes(tx, &[event_id], now)?;
+    returns::queue_status_changes(tx, &[event_id], now).map_err(ReviewError::Queue)?;
     Ok(Decision {
         receipt: receipt.to_owned(),
         from: row.state,
@@ -348,8 +324,8 @@ fn finalise(
         receipt: receipt.to_owned(),
         problem: "has no filing".to_owned(),
     })?;
-    let effect = match row.kind.as_str() {
-        "new-filing" => {
+    let effect = match row.kind {
+        SubmissionKind::NewFiling => {
             check_domains(tx, receipt)?;
             if let Some(row) = tx
                 .query_opt(
@@ -379,7 +355,7 @@ fn finalise(
             activate(tx, receipt)?;
             CertificateEffect::Issue
         }
-        "change-subject" => {
+        SubmissionKind::ChangeSubject => {
             tx.execute(
                 "UPDATE subject_records SET status = 'superseded'
                  WHERE filing_id = $1 AND status = 'active'",
@@ -389,19 +365,19 @@ fn finalise(
             activate(tx, receipt)?;
             CertificateEffect::Issue
         }
-        "change-website" | "change-access" => {
+        SubmissionKind::ChangeWebsite | SubmissionKind::ChangeAccess => {
             check_domains(tx, receipt)?;
             retire_website(tx, filing_id, row.target_seq, "superseded")?;
             activate(tx, receipt)?;
             CertificateEffect::Issue
         }
-        "added-website" => {
+        SubmissionKind::AddedWebsite => {
             check_domains(tx, receipt)?;
             number_new_websites(tx, receipt, filing_id)?;
             activate(tx, receipt)?;
             CertificateEffect::Issue
         }
-        "cancel-subject" => {
+        SubmissionKind::CancelSubject => {
             for table in ["website_records", "subject_records"] {
                 tx.execute(
                     &format!(
@@ -424,7 +400,7 @@ fn finalise(
             .map_err(db("cancelling the filing"))?;
             CertificateEffect::Revoke
         }
-        "cancel-website" => {
+        SubmissionKind::CancelWebsite => {
             retire_website(tx, filing_id, row.target_seq, "cancelled")?;
             let left: i64 = tx
                 .query_one(
@@ -439,7 +415,7 @@ fn finalise(
                 CertificateEffect::Issue
             }
         }
-        "cancel-access" => {
+        SubmissionKind::CancelAccess => {
             tx.execute(
                 "UPDATE website_ips SET active = false WHERE record_id IN (
                      SELECT record_id FROM website_records
@@ -456,14 +432,14 @@ fn finalise(
             .map_err(db("cancelling access"))?;
             CertificateEffect::Keep
         }
-        other => {
+        SubmissionKind::Withdrawal => {
             return Err(ReviewError::Inconsistent {
                 receipt: receipt.to_owned(),
-                problem: format!("a {other} submission cannot be approved"),
+                problem: format!("a {} submission cannot be approved", row.kind.name()),
             });
         }
     };
-    if !is_cancellation(&row.kind) {
+    if !row.kind.is_cancellation() {
         tx.execute(
             "UPDATE filings SET last_approved_at = $2 WHERE filing_id = $1",
             &[&filing_id, &now],
