@@ -211,7 +211,7 @@ pub fn issue(
         supersedes: superseded.map(|_| number.clone()),
         document: document.clone(),
     });
-    crate::returns::queue(tx, "certificate", &record, now)?;
+    crate::returns::queue(tx, crate::returns::EntryKind::Certificate, &record, now)?;
     Ok(StoredCertificate {
         certificate_id,
         filing_number: number,

@@ -70,10 +70,32 @@ pub struct PendingReturns {
     pub sequence_reports: Vec<SequenceReport>,
 }
 
+/// What a return-queue entry carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EntryKind {
+    /// An import's ack of a submissions bundle.
+    Ack,
+    /// A review state change, stored as the id of its review event.
+    StatusChange,
+    /// A certificate issued for an approved filing.
+    Certificate,
+}
+
+impl EntryKind {
+    /// The name stored in `return_queue.kind`.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            EntryKind::Ack => "ack",
+            EntryKind::StatusChange => "status-change",
+            EntryKind::Certificate => "certificate",
+        }
+    }
+}
+
 /// Queues one record for the return channel.
 pub(crate) fn queue(
     tx: &mut Transaction<'_>,
-    kind: &str,
+    kind: EntryKind,
     record: &Record,
     now: i64,
 ) -> Result<i64, StoreError> {
@@ -85,13 +107,14 @@ pub(crate) fn queue(
         .query_one(
             "INSERT INTO return_queue (kind, record, queued_at) VALUES ($1, $2, $3)
              RETURNING entry_id",
-            &[&kind, &bytes, &now],
+            &[&kind.name(), &bytes, &now],
         )
         .map_err(db("queueing a return record"))?;
     Ok(row.get(0))
 }
 
-/// Queues a status change for each of the given review events.
+/// Queues a status change for each of the given review events. (The statement names the kind
+/// itself, as [`EntryKind::StatusChange`] spells it.)
 pub(crate) fn queue_status_changes(
     tx: &mut Transaction<'_>,
     event_ids: &[i64],

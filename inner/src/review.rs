@@ -367,7 +367,7 @@ fn finalise(
         }
         SubmissionKind::ChangeWebsite | SubmissionKind::ChangeAccess => {
             check_domains(tx, receipt)?;
-            retire_website(tx, filing_id, row.target_seq, "superseded")?;
+            retire_website(tx, filing_id, row.target_seq, Retirement::Superseded)?;
             activate(tx, receipt)?;
             CertificateEffect::Issue
         }
@@ -401,7 +401,7 @@ fn finalise(
             CertificateEffect::Revoke
         }
         SubmissionKind::CancelWebsite => {
-            retire_website(tx, filing_id, row.target_seq, "cancelled")?;
+            retire_website(tx, filing_id, row.target_seq, Retirement::Cancelled)?;
             let left: i64 = tx
                 .query_one(
                     "SELECT count(*) FROM website_records WHERE filing_id = $1 AND status = 'active'",
@@ -595,12 +595,32 @@ fn activate(tx: &mut Transaction<'_>, receipt: &str) -> Result<(), ReviewError> 
     Ok(())
 }
 
+/// Why an approval takes a website record out of service.
+#[derive(Debug, Clone, Copy)]
+enum Retirement {
+    /// An approved change replaced it.
+    Superseded,
+    /// An approved cancellation ended it.
+    Cancelled,
+}
+
+impl Retirement {
+    /// The record's status afterwards, as stored in `website_records.status`.
+    fn status(self) -> &'static str {
+        match self {
+            Retirement::Superseded => "superseded",
+            Retirement::Cancelled => "cancelled",
+        }
+    }
+}
+
 fn retire_website(
     tx: &mut Transaction<'_>,
     filing_id: i64,
     website_seq: Option<i32>,
-    status: &str,
+    retirement: Retirement,
 ) -> Result<(), ReviewError> {
+    let status = retirement.status();
     let retired: Vec<i64> = tx
         .query(
             "UPDATE website_records SET status = $3

@@ -7,8 +7,8 @@ use std::collections::HashSet;
 use std::net::IpAddr;
 
 use bundle_format::records::{
-    Access, CancellationScope, Change, Person, ReviewState, Subject, Submission, SubmissionVersion,
-    Website,
+    Access, CancellationScope, Change, ImportOutcome, Person, ReviewState, Subject, Submission,
+    SubmissionVersion, Website,
 };
 
 use super::reason;
@@ -27,7 +27,41 @@ pub(super) struct Local {
     pub(super) submitter_reason: Option<String>,
     pub(super) needs_pre_approval: bool,
     pub(super) entry_state: ReviewState,
-    pub(super) verdict: Option<(&'static str, &'static str)>,
+    /// What decided the submission's outcome already, if anything did.
+    pub(super) verdict: Option<Verdict>,
+}
+
+/// An outcome decided before the set-based checks, with its reason code (one of [`reason`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Verdict {
+    pub(super) outcome: ImportOutcome,
+    pub(super) reason: &'static str,
+}
+
+impl Verdict {
+    /// The submission breaks a rule and goes back to the submitter.
+    pub(super) fn rejected(reason: &'static str) -> Verdict {
+        Verdict {
+            outcome: ImportOutcome::Rejected,
+            reason,
+        }
+    }
+
+    /// A newer version of the receipt makes this one an audit copy only.
+    pub(super) fn superseded(reason: &'static str) -> Verdict {
+        Verdict {
+            outcome: ImportOutcome::Superseded,
+            reason,
+        }
+    }
+
+    /// This version counts as applied already.
+    pub(super) fn already_applied(reason: &'static str) -> Verdict {
+        Verdict {
+            outcome: ImportOutcome::AlreadyApplied,
+            reason,
+        }
+    }
 }
 
 pub(super) fn local_checks(version: &SubmissionVersion) -> Local {
@@ -43,7 +77,7 @@ pub(super) fn local_checks(version: &SubmissionVersion) -> Local {
         entry_state: ReviewState::AwaitingRegionalReview,
         verdict: None,
     };
-    let rejected = |reason| Some(("rejected", reason));
+    let rejected = |reason| Some(Verdict::rejected(reason));
     if version.check().is_err() {
         local.verdict = rejected(reason::SHAPE_LIMIT);
         return local;

@@ -327,7 +327,7 @@ pub fn apply_bundle(
         sequence: bundle.sequence,
         receipts: outcomes.clone(),
     });
-    returns::queue(tx, "ack", &ack, now)?;
+    returns::queue(tx, returns::EntryKind::Ack, &ack, now)?;
     tx.batch_execute("DROP TABLE stage_versions, stage_access_changes")
         .map_err(db("dropping staging tables"))?;
     Ok(ApplyReport {

@@ -1,5 +1,7 @@
 //! What the import reports: each submission version's outcome as read back from the staging
-//! table, and the verbatim audit copy of every version with that outcome.
+//! table, and the verbatim audit copy of every version with that outcome. The names outcomes
+//! are stored under are kept here ([`outcome_name`]); the SQL of the set-based checks writes the
+//! same names.
 
 use std::collections::HashSet;
 
@@ -64,10 +66,7 @@ pub(super) fn store_versions(
         let ord = ordinal(i);
         let outcome = match ack.outcome {
             ImportOutcome::AlreadyApplied => continue,
-            ImportOutcome::Applied => "applied",
-            ImportOutcome::Conflict => "conflict",
-            ImportOutcome::Rejected => "rejected",
-            ImportOutcome::Superseded => "superseded",
+            other => outcome_name(other),
         };
         if stored.contains(&ord) || !keys.insert((&ack.receipt, ack.version, ack.content_hash)) {
             continue;
@@ -111,13 +110,7 @@ pub(super) fn read_outcomes(tx: &mut Transaction<'_>) -> Result<Vec<ReceiptAck>,
         let version: i64 = row.get(1);
         let hash: Vec<u8> = row.get(2);
         let outcome: &str = row.get(3);
-        let outcome = match outcome {
-            "applied" => ImportOutcome::Applied,
-            "already-applied" => ImportOutcome::AlreadyApplied,
-            "superseded" => ImportOutcome::Superseded,
-            "conflict" => ImportOutcome::Conflict,
-            _ => ImportOutcome::Rejected,
-        };
+        let outcome = parse_outcome(outcome).unwrap_or(ImportOutcome::Rejected);
         acks.push(ReceiptAck {
             receipt: row.get(0),
             version: u32::try_from(version).unwrap_or(u32::MAX),
@@ -127,4 +120,45 @@ pub(super) fn read_outcomes(tx: &mut Transaction<'_>) -> Result<Vec<ReceiptAck>,
         });
     }
     Ok(acks)
+}
+
+/// Every outcome, for parsing.
+const OUTCOMES: [ImportOutcome; 5] = [
+    ImportOutcome::Applied,
+    ImportOutcome::AlreadyApplied,
+    ImportOutcome::Superseded,
+    ImportOutcome::Conflict,
+    ImportOutcome::Rejected,
+];
+
+/// The name an outcome is stored under in `stage_versions.outcome` and
+/// `submission_versions.outcome`.
+pub(super) fn outcome_name(outcome: ImportOutcome) -> &'static str {
+    match outcome {
+        ImportOutcome::Applied => "applied",
+        ImportOutcome::AlreadyApplied => "already-applied",
+        ImportOutcome::Superseded => "superseded",
+        ImportOutcome::Conflict => "conflict",
+        ImportOutcome::Rejected => "rejected",
+    }
+}
+
+/// Parses a name written by [`outcome_name`].
+pub(super) fn parse_outcome(name: &str) -> Option<ImportOutcome> {
+    OUTCOMES
+        .into_iter()
+        .find(|outcome| outcome_name(*outcome) == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_outcome_name_parses_back() {
+        for outcome in OUTCOMES {
+            assert_eq!(parse_outcome(outcome_name(outcome)), Some(outcome));
+        }
+        assert_eq!(parse_outcome("pending"), None);
+    }
 }

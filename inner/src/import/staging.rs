@@ -7,8 +7,9 @@ use bundle_format::records::{Access, Change, Submission, SubmissionVersion, Webs
 use postgres::Transaction;
 use postgres::types::Type;
 
-use super::checks::{Local, local_checks};
+use super::checks::{Local, Verdict, local_checks};
 use super::copier::Copier;
+use super::outcomes::outcome_name;
 use super::{ApplyError, db, ordinal, reason, storable};
 use crate::workflow;
 
@@ -108,9 +109,9 @@ pub(super) fn stage<'a>(
     for (i, version) in submissions.iter().enumerate() {
         let (top, first) = best[version.receipt.as_str()];
         if version.version < top {
-            locals[i].verdict = Some(("superseded", reason::NEWER_VERSION_IN_BUNDLE));
+            locals[i].verdict = Some(Verdict::superseded(reason::NEWER_VERSION_IN_BUNDLE));
         } else if i != first {
-            locals[i].verdict = Some(("already-applied", reason::DUPLICATE_IN_BUNDLE));
+            locals[i].verdict = Some(Verdict::already_applied(reason::DUPLICATE_IN_BUNDLE));
         }
     }
 
@@ -127,10 +128,8 @@ pub(super) fn stage<'a>(
         for (i, (version, local)) in submissions.iter().zip(&locals).enumerate() {
             let ord = ordinal(i);
             let hash: &[u8] = &version.content_hash;
-            let (outcome, why) = match local.verdict {
-                Some((outcome, why)) => (Some(outcome), Some(why)),
-                None => (None, None),
-            };
+            let outcome = local.verdict.map(|verdict| outcome_name(verdict.outcome));
+            let why = local.verdict.map(|verdict| verdict.reason);
             // The subject check reads the certificate number of new filings that passed the
             // local checks (any other text of a refused submission may not be storable).
             let certificate_number = match (&version.body, local.verdict) {

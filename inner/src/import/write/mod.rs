@@ -11,12 +11,15 @@
 mod receipts;
 mod websites;
 
-use bundle_format::records::{Change, Person, Subject, Submission, SubmissionVersion};
+use bundle_format::records::{
+    Change, ImportOutcome, Person, Subject, Submission, SubmissionVersion,
+};
 use postgres::Transaction;
 use postgres::types::Type;
 
 use super::checks::Local;
 use super::copier::Copier;
+use super::outcomes::parse_outcome;
 use super::staging::{Staged, StagedWebsite};
 use super::{ApplyError, db};
 use crate::names;
@@ -152,7 +155,7 @@ fn read_accepted(
                 message: format!("staged position {ord} is not in the bundle"),
             })?;
         *slot = Some(Accepted {
-            conflict: if outcome == "conflict" {
+            conflict: if parse_outcome(outcome) == Some(ImportOutcome::Conflict) {
                 row.get(2)
             } else {
                 None

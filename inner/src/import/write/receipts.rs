@@ -7,6 +7,7 @@ use postgres::types::Type;
 use super::Decided;
 use crate::import::copier::Copier;
 use crate::import::{ApplyError, IMPORT_ACTOR, db};
+use crate::returns::EntryKind;
 use crate::workflow;
 
 /// Writes the receipts: new ones with COPY, those stored already with an upsert.
@@ -156,7 +157,7 @@ pub(super) fn record_arrivals(
             &[Type::TEXT, Type::INT8, Type::INT8],
         )?;
         for event_id in &event_ids {
-            copy.row(&[&"status-change", event_id, &now])?;
+            copy.row(&[&EntryKind::StatusChange.name(), event_id, &now])?;
         }
         copy.finish()?;
     }
