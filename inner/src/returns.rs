@@ -14,8 +14,8 @@ use postgres::{GenericClient, Transaction};
 use crate::store::{StoreError, db};
 use crate::workflow;
 
-/// Most bytes one queued record may take when read back (an ack of a bundle of
-/// [`crate::import::MAX_SUBMISSIONS_PER_BUNDLE`] submissions stays far below this).
+/// Most bytes one queued record may take when read back (an ack of the largest bundle the
+/// import takes, a million submissions, stays far below this).
 pub const MAX_QUEUED_RECORD_BYTES: usize = 512 * 1024 * 1024;
 
 /// Why the return queue could not be read or updated.
