@@ -28,7 +28,7 @@ pub const COMMENT: &str = "sluice filing certificate; verify with the inner-cert
 #[non_exhaustive]
 pub enum CertificateError {
     /// The database failed.
-    #[error("database error while {step}: {}", crate::describe(source))]
+    #[error("database error while {step}: {}", crate::store::describe(source))]
     Database {
         /// What was being done.
         step: &'static str,
@@ -69,7 +69,7 @@ pub enum CertificateError {
     },
     /// Queueing the certificate for the outer side failed.
     #[error(transparent)]
-    Queue(#[from] crate::import::ApplyError),
+    Queue(#[from] crate::store::StoreError),
 }
 
 fn db(step: &'static str) -> impl FnOnce(postgres::Error) -> CertificateError {
@@ -211,7 +211,7 @@ pub fn issue(
         supersedes: superseded.map(|_| number.clone()),
         document: document.clone(),
     });
-    crate::returns::queue(tx, "certificate", &record, now)?;
+    crate::returns::queue(tx, crate::returns::EntryKind::Certificate, &record, now)?;
     Ok(StoredCertificate {
         certificate_id,
         filing_number: number,

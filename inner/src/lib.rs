@@ -3,6 +3,13 @@
 //! public query. It applies a bundle in one transaction together with its ledger row, or not at
 //! all; it never changes a record that a newer version has already replaced, and never lets a
 //! domain be actively filed twice.
+//!
+//! The modules form two layers. The core — [`store`] (database errors, the stored names of
+//! submission kinds, review events), [`returns`] (the return queue), [`workflow`], [`schema`],
+//! [`filing_number`], [`names`] and [`failpoint`] — uses no feature. The features — [`import`],
+//! [`review`], [`certificates`], [`query`], [`queue`] and the command line — use the core and
+//! not each other, with one exception that follows the filing system itself: an approval in
+//! [`review`] issues or revokes the filing's certificate in [`certificates`].
 
 pub mod bench_support;
 pub mod certificates;
@@ -15,17 +22,6 @@ pub mod queue;
 pub mod returns;
 pub mod review;
 pub mod schema;
+pub mod store;
 pub mod testing;
 pub mod workflow;
-
-/// A database error as one line: the server's message and detail when it sent one (the
-/// client library's own `Display` only says "db error").
-pub(crate) fn describe(error: &postgres::Error) -> String {
-    match error.as_db_error() {
-        Some(db) => match db.detail() {
-            Some(detail) => format!("{} ({detail})", db.message()),
-            None => db.message().to_owned(),
-        },
-        None => error.to_string(),
-    }
-}

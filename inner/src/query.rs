@@ -56,7 +56,7 @@ pub struct PublicRecord {
 #[non_exhaustive]
 pub enum QueryError {
     /// The database failed.
-    #[error("database error while querying: {}", crate::describe(.0))]
+    #[error("database error while querying: {}", crate::store::describe(.0))]
     Database(#[from] postgres::Error),
 }
 

@@ -112,7 +112,7 @@ pub struct SubmissionView {
 #[non_exhaustive]
 pub enum QueueError {
     /// The database failed.
-    #[error("database error while reading the review queue: {}", crate::describe(.0))]
+    #[error("database error while reading the review queue: {}", crate::store::describe(.0))]
     Database(#[from] postgres::Error),
     /// No such receipt.
     #[error("no submission with receipt {0} is stored here")]

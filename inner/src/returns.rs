@@ -11,11 +11,11 @@ use bundle_format::records::{
 };
 use postgres::{GenericClient, Transaction};
 
-use crate::import::{ApplyError, db};
+use crate::store::{StoreError, db};
 use crate::workflow;
 
-/// Most bytes one queued record may take when read back (an ack of a bundle of
-/// [`crate::import::MAX_SUBMISSIONS_PER_BUNDLE`] submissions stays far below this).
+/// Most bytes one queued record may take when read back (an ack of the largest bundle the
+/// import takes, a million submissions, stays far below this).
 pub const MAX_QUEUED_RECORD_BYTES: usize = 512 * 1024 * 1024;
 
 /// Why the return queue could not be read or updated.
@@ -23,7 +23,7 @@ pub const MAX_QUEUED_RECORD_BYTES: usize = 512 * 1024 * 1024;
 #[non_exhaustive]
 pub enum ReturnError {
     /// The database failed.
-    #[error("database error while {step}: {}", crate::describe(source))]
+    #[error("database error while {step}: {}", crate::store::describe(source))]
     Database {
         /// What was being done.
         step: &'static str,
@@ -70,14 +70,36 @@ pub struct PendingReturns {
     pub sequence_reports: Vec<SequenceReport>,
 }
 
+/// What a return-queue entry carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EntryKind {
+    /// An import's ack of a submissions bundle.
+    Ack,
+    /// A review state change, stored as the id of its review event.
+    StatusChange,
+    /// A certificate issued for an approved filing.
+    Certificate,
+}
+
+impl EntryKind {
+    /// The name stored in `return_queue.kind`.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            EntryKind::Ack => "ack",
+            EntryKind::StatusChange => "status-change",
+            EntryKind::Certificate => "certificate",
+        }
+    }
+}
+
 /// Queues one record for the return channel.
 pub(crate) fn queue(
     tx: &mut Transaction<'_>,
-    kind: &str,
+    kind: EntryKind,
     record: &Record,
     now: i64,
-) -> Result<i64, ApplyError> {
-    let bytes = bincode::encode_to_vec(record, wire_config()).map_err(|e| ApplyError::Encode {
+) -> Result<i64, StoreError> {
+    let bytes = bincode::encode_to_vec(record, wire_config()).map_err(|e| StoreError::Encode {
         what: "return record",
         message: e.to_string(),
     })?;
@@ -85,18 +107,19 @@ pub(crate) fn queue(
         .query_one(
             "INSERT INTO return_queue (kind, record, queued_at) VALUES ($1, $2, $3)
              RETURNING entry_id",
-            &[&kind, &bytes, &now],
+            &[&kind.name(), &bytes, &now],
         )
         .map_err(db("queueing a return record"))?;
     Ok(row.get(0))
 }
 
-/// Queues a status change for each of the given review events.
+/// Queues a status change for each of the given review events. (The statement names the kind
+/// itself, as [`EntryKind::StatusChange`] spells it.)
 pub(crate) fn queue_status_changes(
     tx: &mut Transaction<'_>,
     event_ids: &[i64],
     now: i64,
-) -> Result<(), ApplyError> {
+) -> Result<(), StoreError> {
     tx.execute(
         "INSERT INTO return_queue (kind, event_id, queued_at)
          SELECT 'status-change', event_id, $2 FROM unnest($1::bigint[]) AS event_id

@@ -1,344 +1,22 @@
-//! Reviewers' decisions: approve, return, reject. Each one is checked by
-//! [`workflow::transition`], recorded as a review event, and queued as a status change for the
-//! outer side, in the caller's transaction. The final approval of a filing assigns its number,
-//! makes its records public and issues its certificate.
+//! The last stage of an approval: what becomes of the filing's records when a submission of
+//! each kind is finally approved (numbers assigned, records activated, superseded or
+//! cancelled), and whether the certificate is then issued, revoked or kept.
 
-use bundle_format::records::ReviewState;
 use postgres::Transaction;
 
-use crate::certificates::{self, CertificateError};
+use super::{ReceiptRow, ReviewError, db};
 use crate::filing_number;
-use crate::import::{ApplyError, is_cancellation};
-use crate::workflow::{self, Action, Facts, Refused, ReturnTo};
+use crate::store::kinds::SubmissionKind;
 
-/// Why a review action failed. The caller's transaction must then be rolled back.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ReviewError {
-    /// The database failed.
-    #[error("database error while {step}: {}", crate::describe(source))]
-    Database {
-        /// What was being done.
-        step: &'static str,
-        /// The error.
-        #[source]
-        source: postgres::Error,
-    },
-    /// No such receipt inside.
-    #[error("no submission with receipt {receipt} is stored here")]
-    UnknownReceipt {
-        /// The receipt asked for.
-        receipt: String,
-    },
-    /// The workflow does not allow this.
-    #[error("receipt {receipt}: {refused}")]
-    Refused {
-        /// The receipt.
-        receipt: String,
-        /// What the workflow said.
-        refused: Refused,
-    },
-    /// Approving would file a domain that another filing holds.
-    #[error(
-        "receipt {receipt}: domain {domain} is filed under {holder}; resolve that filing first"
-    )]
-    DomainConflict {
-        /// The receipt being approved.
-        receipt: String,
-        /// The domain.
-        domain: String,
-        /// Filing number holding it.
-        holder: String,
-    },
-    /// The subject already holds an approved filing; a second filing must come as a change.
-    #[error(
-        "receipt {receipt}: the subject already holds filing {holder}; a second filing must be \
-         submitted as a change"
-    )]
-    SubjectAlreadyFiled {
-        /// The receipt being approved.
-        receipt: String,
-        /// The subject's existing filing number.
-        holder: String,
-    },
-    /// The year's six-digit serials of a province are used up.
-    #[error("no filing numbers left for province {province} in {year}")]
-    NumbersExhausted {
-        /// Province code.
-        province: i16,
-        /// Year.
-        year: i32,
-    },
-    /// The stored submission is inconsistent (e.g. a change without its filing).
-    #[error("receipt {receipt}: {problem}")]
-    Inconsistent {
-        /// The receipt.
-        receipt: String,
-        /// What is wrong.
-        problem: String,
-    },
-    /// Issuing or revoking the certificate failed.
-    #[error(transparent)]
-    Certificate(#[from] CertificateError),
-    /// Queueing the status change failed.
-    #[error(transparent)]
-    Queue(#[from] ApplyError),
-}
-
-fn db(step: &'static str) -> impl FnOnce(postgres::Error) -> ReviewError {
-    move |source| ReviewError::Database { step, source }
-}
-
-/// What a review action did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Decision {
-    /// The receipt.
-    pub receipt: String,
-    /// State before.
-    pub from: ReviewState,
-    /// State after.
-    pub to: ReviewState,
-    /// The review event recorded (also the status change's id).
-    pub event_id: i64,
-    /// The filing number, when the decision finished an approval.
-    pub filing_number: Option<String>,
-    /// Id of the certificate issued, if one was.
-    pub certificate_id: Option<i64>,
-}
-
-struct ReceiptRow {
-    kind: String,
-    state: ReviewState,
-    filing_id: Option<i64>,
-    target_seq: Option<i32>,
-    province: i16,
-    needs_pre_approval: bool,
-}
-
-fn load(tx: &mut Transaction<'_>, receipt: &str) -> Result<ReceiptRow, ReviewError> {
-    let row = tx
-        .query_opt(
-            "SELECT kind, state, filing_id, target_website_seq, province, needs_pre_approval
-             FROM receipts WHERE receipt = $1 FOR UPDATE",
-            &[&receipt],
-        )
-        .map_err(db("reading the receipt"))?
-        .ok_or_else(|| ReviewError::UnknownReceipt {
-            receipt: receipt.to_owned(),
-        })?;
-    let state: &str = row.get(1);
-    Ok(ReceiptRow {
-        kind: row.get(0),
-        state: workflow::parse_state(state).ok_or_else(|| ReviewError::Inconsistent {
-            receipt: receipt.to_owned(),
-            problem: format!("unknown state {state:?}"),
-        })?,
-        filing_id: row.get(2),
-        target_seq: row.get(3),
-        province: row.get(4),
-        needs_pre_approval: row.get(5),
-    })
-}
-
-/// Records a state change decided by [`workflow::transition`]: updates the receipt (only if it
-/// is still in `from`) and writes the review event. Returns the event id.
-#[allow(clippy::too_many_arguments)] // each is a column of the review event
-pub(crate) fn record_transition(
-    tx: &mut Transaction<'_>,
-    receipt: &str,
-    from: ReviewState,
-    to: ReviewState,
-    reviewer: &str,
-    reason: Option<&str>,
-    filing_number: Option<&str>,
-    now: i64,
-) -> Result<i64, ReviewError> {
-    let from_name = workflow::state_name(from);
-    let to_name = workflow::state_name(to);
-    let changed = tx
-        .execute(
-            "UPDATE receipts SET state = $3, state_since = $4 WHERE receipt = $1 AND state = $2",
-            &[&receipt, &from_name, &to_name, &now],
-        )
-        .map_err(db("changing the review state"))?;
-    if changed != 1 {
-        return Err(ReviewError::Inconsistent {
-            receipt: receipt.to_owned(),
-            problem: format!("is no longer {from_name}"),
-        });
-    }
-    let row = tx
-        .query_one(
-            "INSERT INTO review_events (receipt, version, from_state, to_state, reviewer, reason,
-                                        at, filing_number)
-             SELECT receipt, version, $2, $3, $4, $5, $6, $7 FROM receipts WHERE receipt = $1
-             RETURNING event_id",
-            &[
-                &receipt,
-                &from_name,
-                &to_name,
-                &reviewer,
-                &reason,
-                &now,
-                &filing_number,
-            ],
-        )
-        .map_err(db("recording the review event"))?;
-    Ok(row.get(0))
-}
-
-/// Passes the receipt's current review stage. At the last stage this approves it (or, for a
-/// cancellation, cancels what it names), assigns numbers and issues, re-issues or revokes the
-/// certificate signed by `certifier` (an `inner-cert` key).
-pub fn approve(
-    tx: &mut Transaction<'_>,
-    receipt: &str,
-    reviewer: &str,
-    reason: Option<&str>,
-    certifier: &dyn keys::Signer,
-    now: i64,
-) -> Result<Decision, ReviewError> {
-    decide(
-        tx,
-        receipt,
-        Action::Approve,
-        reviewer,
-        reason,
-        Some(certifier),
-        now,
-    )
-}
-
-/// Sends the receipt back to its access provider or submitter.
-pub fn return_submission(
-    tx: &mut Transaction<'_>,
-    receipt: &str,
-    to: ReturnTo,
-    reviewer: &str,
-    reason: &str,
-    now: i64,
-) -> Result<Decision, ReviewError> {
-    decide(
-        tx,
-        receipt,
-        Action::Return(to),
-        reviewer,
-        Some(reason),
-        None,
-        now,
-    )
-}
-
-/// Rejects the receipt.
-pub fn reject(
-    tx: &mut Transaction<'_>,
-    receipt: &str,
-    reviewer: &str,
-    reason: &str,
-    now: i64,
-) -> Result<Decision, ReviewError> {
-    decide(
-        tx,
-        receipt,
-        Action::Reject,
-        reviewer,
-        Some(reason),
-        None,
-        now,
-    )
-}
-
-fn decide(
-    tx: &mut Transaction<'_>,
-    receipt: &str,
-    action: Action,
-    reviewer: &str,
-    reason: Option<&str>,
-    certifier: Option<&dyn keys::Signer>,
-    now: i64,
-) -> Result<Decision, ReviewError> {
-    let row = load(tx, receipt)?;
-    let facts = Facts {
-        needs_provider_check: false,
-        needs_pre_approval: row.needs_pre_approval,
-        is_cancellation: is_cancellation(&row.kind),
-    };
-    let to = workflow::transition(Some(row.state), action, facts).map_err(|refused| {
-        ReviewError::Refused {
-            receipt: receipt.to_owned(),
-            refused,
-        }
-    })?;
-    let mut filing_number = None;
-    let mut certificate_id = None;
-    if matches!(to, ReviewState::Approved | ReviewState::Cancelled) {
-        let (number, effect) = finalise(tx, receipt, &row, now)?;
-        let filing_id = row.filing_id.ok_or_else(|| ReviewError::Inconsistent {
-            receipt: receipt.to_owned(),
-            problem: "has no filing".to_owned(),
-        })?;
-        certificate_id = match (effect, certifier) {
-            (CertificateEffect::Issue, Some(signer)) => {
-                Some(certificates::issue(tx, filing_id, receipt, signer, now)?.certificate_id)
-            }
-            (CertificateEffect::Revoke, _) => {
-                certificates::revoke(tx, filing_id)?;
-                None
-            }
-            _ => None,
-        };
-        filing_number = Some(number);
-    } else if to == ReviewState::Rejected {
-        discard_pending(tx, receipt)?;
-    }
-    let event_id = record_transition(
-        tx,
-        receipt,
-        row.state,
-        to,
-        reviewer,
-        reason,
-        filing_number.as_deref(),
-        now,
-    )?;
-    crate::returns::queue_status_changes(tx, &[event_id], now)?;
-    Ok(Decision {
-        receipt: receipt.to_owned(),
-        from: row.state,
-        to,
-        event_id,
-        filing_number,
-        certificate_id,
-    })
-}
-
-fn discard_pending(tx: &mut Transaction<'_>, receipt: &str) -> Result<(), ReviewError> {
-    tx.execute(
-        "UPDATE website_records SET status = 'discarded' WHERE receipt = $1 AND status = 'pending'",
-        &[&receipt],
-    )
-    .map_err(db("discarding rejected website rows"))?;
-    tx.execute(
-        "UPDATE subject_records SET status = 'discarded' WHERE receipt = $1 AND status = 'pending'",
-        &[&receipt],
-    )
-    .map_err(db("discarding rejected subject rows"))?;
-    tx.execute(
-        "UPDATE filings SET status = 'rejected' WHERE origin_receipt = $1 AND status = 'pending'",
-        &[&receipt],
-    )
-    .map_err(db("rejecting a pending filing"))?;
-    Ok(())
-}
-
-enum CertificateEffect {
+/// What an approval does to the filing's certificate.
+pub(super) enum CertificateEffect {
     Issue,
     Revoke,
     Keep,
 }
 
 /// Makes an approved submission's records the filed ones. Returns the subject's filing number.
-fn finalise(
+pub(super) fn finalise(
     tx: &mut Transaction<'_>,
     receipt: &str,
     row: &ReceiptRow,
@@ -348,8 +26,8 @@ fn finalise(
         receipt: receipt.to_owned(),
         problem: "has no filing".to_owned(),
     })?;
-    let effect = match row.kind.as_str() {
-        "new-filing" => {
+    let effect = match row.kind {
+        SubmissionKind::NewFiling => {
             check_domains(tx, receipt)?;
             if let Some(row) = tx
                 .query_opt(
@@ -379,7 +57,7 @@ fn finalise(
             activate(tx, receipt)?;
             CertificateEffect::Issue
         }
-        "change-subject" => {
+        SubmissionKind::ChangeSubject => {
             tx.execute(
                 "UPDATE subject_records SET status = 'superseded'
                  WHERE filing_id = $1 AND status = 'active'",
@@ -389,19 +67,19 @@ fn finalise(
             activate(tx, receipt)?;
             CertificateEffect::Issue
         }
-        "change-website" | "change-access" => {
+        SubmissionKind::ChangeWebsite | SubmissionKind::ChangeAccess => {
             check_domains(tx, receipt)?;
-            retire_website(tx, filing_id, row.target_seq, "superseded")?;
+            retire_website(tx, filing_id, row.target_seq, Retirement::Superseded)?;
             activate(tx, receipt)?;
             CertificateEffect::Issue
         }
-        "added-website" => {
+        SubmissionKind::AddedWebsite => {
             check_domains(tx, receipt)?;
             number_new_websites(tx, receipt, filing_id)?;
             activate(tx, receipt)?;
             CertificateEffect::Issue
         }
-        "cancel-subject" => {
+        SubmissionKind::CancelSubject => {
             for table in ["website_records", "subject_records"] {
                 tx.execute(
                     &format!(
@@ -424,8 +102,8 @@ fn finalise(
             .map_err(db("cancelling the filing"))?;
             CertificateEffect::Revoke
         }
-        "cancel-website" => {
-            retire_website(tx, filing_id, row.target_seq, "cancelled")?;
+        SubmissionKind::CancelWebsite => {
+            retire_website(tx, filing_id, row.target_seq, Retirement::Cancelled)?;
             let left: i64 = tx
                 .query_one(
                     "SELECT count(*) FROM website_records WHERE filing_id = $1 AND status = 'active'",
@@ -439,7 +117,7 @@ fn finalise(
                 CertificateEffect::Issue
             }
         }
-        "cancel-access" => {
+        SubmissionKind::CancelAccess => {
             tx.execute(
                 "UPDATE website_ips SET active = false WHERE record_id IN (
                      SELECT record_id FROM website_records
@@ -456,14 +134,14 @@ fn finalise(
             .map_err(db("cancelling access"))?;
             CertificateEffect::Keep
         }
-        other => {
+        SubmissionKind::Withdrawal => {
             return Err(ReviewError::Inconsistent {
                 receipt: receipt.to_owned(),
-                problem: format!("a {other} submission cannot be approved"),
+                problem: format!("a {} submission cannot be approved", row.kind.name()),
             });
         }
     };
-    if !is_cancellation(&row.kind) {
+    if !row.kind.is_cancellation() {
         tx.execute(
             "UPDATE filings SET last_approved_at = $2 WHERE filing_id = $1",
             &[&filing_id, &now],
@@ -619,12 +297,32 @@ fn activate(tx: &mut Transaction<'_>, receipt: &str) -> Result<(), ReviewError> 
     Ok(())
 }
 
+/// Why an approval takes a website record out of service.
+#[derive(Debug, Clone, Copy)]
+enum Retirement {
+    /// An approved change replaced it.
+    Superseded,
+    /// An approved cancellation ended it.
+    Cancelled,
+}
+
+impl Retirement {
+    /// The record's status afterwards, as stored in `website_records.status`.
+    fn status(self) -> &'static str {
+        match self {
+            Retirement::Superseded => "superseded",
+            Retirement::Cancelled => "cancelled",
+        }
+    }
+}
+
 fn retire_website(
     tx: &mut Transaction<'_>,
     filing_id: i64,
     website_seq: Option<i32>,
-    status: &str,
+    retirement: Retirement,
 ) -> Result<(), ReviewError> {
+    let status = retirement.status();
     let retired: Vec<i64> = tx
         .query(
             "UPDATE website_records SET status = $3

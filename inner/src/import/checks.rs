@@ -1,0 +1,282 @@
+//! The checks of one submission that need no database: wire-format shape, content hash, text
+//! the store can hold, province, website numbers, duplicate domains and IP range order. What
+//! they decide, and what they work out for the later stages (kind, province, targets, entry
+//! state), is the submission's [`Local`].
+
+use std::collections::HashSet;
+use std::net::IpAddr;
+
+use bundle_format::records::{
+    Access, CancellationScope, Change, ImportOutcome, Person, ReviewState, Subject, Submission,
+    SubmissionVersion, Website,
+};
+
+use super::reason;
+use crate::filing_number;
+use crate::names;
+use crate::store::kinds::SubmissionKind as Kind;
+use crate::workflow::{self, Facts};
+
+/// Everything of one submission that decides its outcome without the database.
+pub(super) struct Local {
+    pub(super) kind: Kind,
+    pub(super) province: Option<i16>,
+    pub(super) filing_ref: Option<String>,
+    pub(super) target_seq: Option<i32>,
+    pub(super) target_receipt: Option<String>,
+    pub(super) submitter_reason: Option<String>,
+    pub(super) needs_pre_approval: bool,
+    pub(super) entry_state: ReviewState,
+    /// What decided the submission's outcome already, if anything did.
+    pub(super) verdict: Option<Verdict>,
+}
+
+/// An outcome decided before the set-based checks, with its reason code (one of [`reason`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Verdict {
+    pub(super) outcome: ImportOutcome,
+    pub(super) reason: &'static str,
+}
+
+impl Verdict {
+    /// The submission breaks a rule and goes back to the submitter.
+    pub(super) fn rejected(reason: &'static str) -> Verdict {
+        Verdict {
+            outcome: ImportOutcome::Rejected,
+            reason,
+        }
+    }
+
+    /// A newer version of the receipt makes this one an audit copy only.
+    pub(super) fn superseded(reason: &'static str) -> Verdict {
+        Verdict {
+            outcome: ImportOutcome::Superseded,
+            reason,
+        }
+    }
+
+    /// This version counts as applied already.
+    pub(super) fn already_applied(reason: &'static str) -> Verdict {
+        Verdict {
+            outcome: ImportOutcome::AlreadyApplied,
+            reason,
+        }
+    }
+}
+
+pub(super) fn local_checks(version: &SubmissionVersion) -> Local {
+    let kind = Kind::of(&version.body);
+    let mut local = Local {
+        kind,
+        province: None,
+        filing_ref: None,
+        target_seq: None,
+        target_receipt: None,
+        submitter_reason: None,
+        needs_pre_approval: false,
+        entry_state: ReviewState::AwaitingRegionalReview,
+        verdict: None,
+    };
+    let rejected = |reason| Some(Verdict::rejected(reason));
+    if version.check().is_err() {
+        local.verdict = rejected(reason::SHAPE_LIMIT);
+        return local;
+    }
+    if !version.hash_matches() {
+        local.verdict = rejected(reason::CONTENT_HASH_MISMATCH);
+        return local;
+    }
+    if texts(version).iter().any(|text| text.contains('\0')) {
+        local.verdict = rejected(reason::NUL_IN_TEXT);
+        return local;
+    }
+    let mut websites: Vec<&Website> = Vec::new();
+    let mut access: Option<&Access> = None;
+    match &version.body {
+        Submission::NewFiling(filing) => {
+            local.province = filing_number::province_of_region(filing.subject.region_code)
+                .and_then(|p| i16::try_from(p).ok());
+            if local.province.is_none() {
+                local.verdict = rejected(reason::UNKNOWN_PROVINCE);
+            }
+            websites.extend(&filing.websites);
+        }
+        Submission::Change {
+            filing_number,
+            change,
+        } => {
+            local.filing_ref = Some(filing_number.clone());
+            let website_number = match change {
+                Change::Subject(subject) => {
+                    if filing_number::province_of_region(subject.region_code).is_none() {
+                        local.verdict = rejected(reason::UNKNOWN_PROVINCE);
+                    }
+                    None
+                }
+                Change::Website {
+                    website_number,
+                    website,
+                } => {
+                    websites.push(website);
+                    Some(website_number)
+                }
+                Change::Access {
+                    website_number,
+                    access: new_access,
+                } => {
+                    access = Some(new_access);
+                    Some(website_number)
+                }
+                Change::AddedWebsite(website) => {
+                    websites.push(website);
+                    None
+                }
+            };
+            if let Some(number) = website_number {
+                match filing_number::split_website_number(number) {
+                    Some((base, seq)) if base == filing_number => local.target_seq = Some(seq),
+                    _ => local.verdict = rejected(reason::BAD_WEBSITE_NUMBER),
+                }
+            }
+        }
+        Submission::Cancellation {
+            filing_number,
+            scope,
+            reason: why,
+        } => {
+            local.submitter_reason = Some(why.clone());
+            if *scope == CancellationScope::Subject {
+                local.filing_ref = Some(filing_number.clone());
+            } else {
+                match filing_number::split_website_number(filing_number) {
+                    Some((base, seq)) => {
+                        local.filing_ref = Some(base.to_owned());
+                        local.target_seq = Some(seq);
+                    }
+                    None => local.verdict = rejected(reason::BAD_WEBSITE_NUMBER),
+                }
+            }
+        }
+        Submission::Withdrawal {
+            receipt,
+            reason: why,
+        } => {
+            local.target_receipt = Some(receipt.clone());
+            local.submitter_reason = Some(why.clone());
+            local.entry_state = ReviewState::Withdrawn;
+            return local;
+        }
+    }
+    let mut domains = HashSet::new();
+    for website in &websites {
+        for domain in &website.domains {
+            if !domains.insert(domain.to_ascii_lowercase()) {
+                local.verdict = local.verdict.or(rejected(reason::DUPLICATE_DOMAIN));
+            }
+        }
+        local.needs_pre_approval |= !website.pre_approvals.is_empty()
+            || website
+                .service_types
+                .iter()
+                .any(|kind| names::needs_pre_approval(*kind));
+    }
+    let ranges = websites
+        .iter()
+        .map(|w| &w.access)
+        .chain(access)
+        .flat_map(|a| &a.ip_ranges);
+    for range in ranges {
+        let ordered = match (range.first, range.last) {
+            (IpAddr::V4(a), IpAddr::V4(b)) => a <= b,
+            (IpAddr::V6(a), IpAddr::V6(b)) => a <= b,
+            _ => false,
+        };
+        if !ordered {
+            local.verdict = local.verdict.or(rejected(reason::BAD_IP_RANGE));
+        }
+    }
+    let touches_access = matches!(
+        kind,
+        Kind::NewFiling | Kind::ChangeWebsite | Kind::ChangeAccess | Kind::AddedWebsite
+    );
+    local.entry_state = workflow::entry_state(Facts {
+        needs_provider_check: touches_access && version.access_provider.is_none(),
+        needs_pre_approval: local.needs_pre_approval,
+        is_cancellation: false,
+    });
+    local
+}
+
+/// Every text field of a submission version, for checks that apply to all of them.
+fn texts(version: &SubmissionVersion) -> Vec<&str> {
+    fn person<'a>(out: &mut Vec<&'a str>, p: &'a Person) {
+        out.extend([p.name.as_str(), &p.certificate_number, &p.email]);
+        out.extend(
+            p.mobile_phones
+                .iter()
+                .chain(&p.office_phones)
+                .map(String::as_str),
+        );
+    }
+    fn subject<'a>(out: &mut Vec<&'a str>, s: &'a Subject) {
+        out.extend([
+            s.name.as_str(),
+            &s.certificate_number,
+            &s.address,
+            &s.investor,
+        ]);
+        person(out, &s.principal);
+    }
+    fn access<'a>(out: &mut Vec<&'a str>, a: &'a Access) {
+        out.push(&a.provider);
+    }
+    fn website<'a>(out: &mut Vec<&'a str>, w: &'a Website) {
+        out.push(&w.name);
+        out.extend(w.home_urls.iter().chain(&w.domains).map(String::as_str));
+        out.extend(w.pre_approvals.iter().map(|p| p.document_number.as_str()));
+        access(out, &w.access);
+        person(out, &w.principal);
+    }
+    let mut out = vec![version.receipt.as_str(), &version.submitter];
+    out.extend(version.access_provider.as_deref());
+    match &version.body {
+        Submission::NewFiling(filing) => {
+            subject(&mut out, &filing.subject);
+            for w in &filing.websites {
+                website(&mut out, w);
+            }
+            out.extend(filing.attachments.iter().map(|a| a.media_type.as_str()));
+        }
+        Submission::Change {
+            filing_number,
+            change,
+        } => {
+            out.push(filing_number);
+            match change {
+                Change::Subject(s) => subject(&mut out, s),
+                Change::Website {
+                    website_number,
+                    website: w,
+                } => {
+                    out.push(website_number);
+                    website(&mut out, w);
+                }
+                Change::Access {
+                    website_number,
+                    access: a,
+                } => {
+                    out.push(website_number);
+                    access(&mut out, a);
+                }
+                Change::AddedWebsite(w) => website(&mut out, w),
+            }
+        }
+        Submission::Cancellation {
+            filing_number,
+            reason,
+            ..
+        } => out.extend([filing_number.as_str(), reason]),
+        Submission::Withdrawal { receipt, reason } => out.extend([receipt.as_str(), reason]),
+    }
+    out
+}

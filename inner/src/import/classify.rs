@@ -1,0 +1,159 @@
+//! The set-based checks: a fixed number of statements over the staged versions and the store
+//! decide every submission's outcome at once (replays, version order, closed receipts, unknown
+//! filing and website numbers, withdrawals, domains and subjects filed elsewhere).
+
+use postgres::Transaction;
+use postgres::types::ToSql;
+
+use super::staging::StagedDomains;
+use super::{ApplyError, db};
+use crate::workflow;
+
+/// Decides every staged submission's outcome with set-based checks against the store, in order
+/// of precedence: each statement only looks at submissions not decided before it.
+pub(super) fn classify(
+    tx: &mut Transaction<'_>,
+    domains: &StagedDomains,
+) -> Result<(), ApplyError> {
+    let open_states: Vec<&str> = workflow::STATES
+        .iter()
+        .filter(|(state, _)| workflow::is_open(*state))
+        .map(|(_, name)| *name)
+        .collect();
+    let none: &[&(dyn ToSql + Sync)] = &[];
+    let open: &[&(dyn ToSql + Sync)] = &[&open_states];
+    let steps: [(&str, &str, &[&(dyn ToSql + Sync)]); 12] = [
+        (
+            "checking for versions stored before",
+            "UPDATE stage_versions s
+             SET outcome = CASE WHEN v.content_hash = s.content_hash THEN 'already-applied' ELSE 'rejected' END,
+                 reason = CASE WHEN v.content_hash = s.content_hash THEN 'already-applied' ELSE 'version-hash-conflict' END
+             FROM submission_versions v
+             WHERE s.outcome IS NULL AND v.receipt = s.receipt AND v.version = s.version",
+            none,
+        ),
+        (
+            "checking version order",
+            "UPDATE stage_versions s SET outcome = 'superseded', reason = 'newer-version-stored'
+             WHERE s.outcome IS NULL AND EXISTS (
+                 SELECT 1 FROM submission_versions v
+                 WHERE v.receipt = s.receipt AND v.version > s.version)",
+            none,
+        ),
+        (
+            "reading receipt states",
+            "UPDATE stage_versions s SET prev_state = r.state
+             FROM receipts r WHERE s.outcome IS NULL AND r.receipt = s.receipt",
+            none,
+        ),
+        (
+            "checking for closed receipts",
+            "UPDATE stage_versions s SET outcome = 'rejected', reason = 'receipt-closed'
+             WHERE s.outcome IS NULL AND s.prev_state IS NOT NULL
+               AND NOT (s.prev_state = ANY($1))",
+            open,
+        ),
+        (
+            "resolving filing numbers",
+            "UPDATE stage_versions s SET filing_id = f.filing_id, province = f.province
+             FROM filings f
+             WHERE s.outcome IS NULL AND s.filing_ref IS NOT NULL
+               AND f.filing_number = s.filing_ref AND f.status = 'active'",
+            none,
+        ),
+        (
+            "checking filing numbers",
+            "UPDATE stage_versions s SET outcome = 'rejected', reason = 'unknown-filing-number'
+             WHERE s.outcome IS NULL AND s.filing_ref IS NOT NULL AND s.filing_id IS NULL",
+            none,
+        ),
+        (
+            "resolving website numbers",
+            "UPDATE stage_versions s SET source_record_id = w.record_id
+             FROM website_records w
+             WHERE s.outcome IS NULL AND s.target_seq IS NOT NULL
+               AND w.filing_id = s.filing_id AND w.website_seq = s.target_seq
+               AND w.status = 'active'",
+            none,
+        ),
+        (
+            "checking website numbers",
+            "UPDATE stage_versions s SET outcome = 'rejected', reason = 'unknown-website-number'
+             WHERE s.outcome IS NULL AND s.target_seq IS NOT NULL AND s.source_record_id IS NULL",
+            none,
+        ),
+        (
+            "resolving withdrawn receipts",
+            // The receipt withdrawn may be stored, or arrive earlier in this same bundle.
+            "UPDATE stage_versions s SET
+                 target_state = coalesce(
+                     (SELECT r.state FROM receipts r WHERE r.receipt = s.target_receipt),
+                     (SELECT t.entry_state FROM stage_versions t
+                      WHERE t.receipt = s.target_receipt AND t.ord < s.ord AND t.outcome IS NULL
+                        AND t.province IS NOT NULL LIMIT 1)),
+                 province = coalesce(
+                     (SELECT r.province FROM receipts r WHERE r.receipt = s.target_receipt),
+                     (SELECT t.province FROM stage_versions t
+                      WHERE t.receipt = s.target_receipt AND t.ord < s.ord AND t.outcome IS NULL
+                        AND t.province IS NOT NULL LIMIT 1))
+             WHERE s.outcome IS NULL AND s.kind = 'withdrawal'",
+            none,
+        ),
+        (
+            "checking withdrawn receipts",
+            "UPDATE stage_versions s
+             SET outcome = 'rejected',
+                 reason = CASE WHEN s.target_state IS NULL THEN 'unknown-receipt'
+                               ELSE 'receipt-already-decided' END
+             WHERE s.outcome IS NULL AND s.kind = 'withdrawal'
+               AND (s.target_state IS NULL OR NOT (s.target_state = ANY($1)))",
+            open,
+        ),
+        (
+            "checking for domains filed elsewhere",
+            "UPDATE stage_versions s SET outcome = 'conflict', reason = 'domain-conflict'
+             WHERE s.outcome IS NULL AND s.ord IN (
+                 SELECT d.ord FROM unnest($1::integer[], $2::text[]) AS d (ord, domain)
+                 JOIN website_domains w ON w.domain = d.domain AND w.active
+                 JOIN stage_versions t ON t.ord = d.ord
+                 WHERE w.record_id IS DISTINCT FROM t.source_record_id)",
+            &[&domains.ords, &domains.names],
+        ),
+        (
+            "checking for subjects filed before",
+            "UPDATE stage_versions s SET outcome = 'conflict', reason = 'subject-already-filed'
+             WHERE s.outcome IS NULL AND s.kind = 'new-filing'
+               AND EXISTS (SELECT 1 FROM subject_records r
+                           WHERE r.status = 'active'
+                             AND r.certificate_number = s.certificate_number)",
+            none,
+        ),
+    ];
+    for (step, sql, params) in steps {
+        tx.execute(sql, params).map_err(db(step))?;
+    }
+    // Each accepted new filing keeps the pending filing of an earlier version, if there is one;
+    // the others get a new filing below.
+    tx.execute(
+        "UPDATE stage_versions s SET filing_id = f.filing_id
+         FROM filings f
+         WHERE (s.outcome IS NULL OR s.outcome = 'conflict') AND s.kind = 'new-filing'
+           AND f.origin_receipt = s.receipt",
+        &[],
+    )
+    .map_err(db("finding pending filings"))?;
+    // One pass over every staged row: what is still undecided applies, and each accepted new
+    // filing without a filing gets a new one (`creates_filing` reads the row as it was).
+    tx.execute(
+        "UPDATE stage_versions s SET
+             outcome = coalesce(s.outcome, 'applied'),
+             creates_filing = s.kind = 'new-filing' AND s.filing_id IS NULL,
+             filing_id = CASE WHEN s.kind = 'new-filing' AND s.filing_id IS NULL
+                              THEN nextval('filings_filing_id_seq')
+                              ELSE s.filing_id END
+         WHERE s.outcome IS NULL OR s.outcome = 'conflict'",
+        &[],
+    )
+    .map_err(db("marking applied submissions"))?;
+    Ok(())
+}

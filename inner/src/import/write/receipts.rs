@@ -1,0 +1,165 @@
+//! Writing the receipts of the accepted submissions and the review events of their arrival,
+//! with a status change queued for the return channel for each event.
+
+use postgres::Transaction;
+use postgres::types::Type;
+
+use super::Decided;
+use crate::import::copier::Copier;
+use crate::import::{ApplyError, IMPORT_ACTOR, db};
+use crate::returns::EntryKind;
+use crate::workflow;
+
+/// Writes the receipts: new ones with COPY, those stored already with an upsert.
+pub(super) fn write_receipts(
+    tx: &mut Transaction<'_>,
+    decided: &Decided<'_, '_>,
+    now: i64,
+) -> Result<(), ApplyError> {
+    let mut copy = Copier::new(
+        tx,
+        "writing receipts",
+        "receipts",
+        "receipt, version, content_hash, kind, filing_id, target_website_seq, \
+         target_receipt, province, state, state_since, needs_pre_approval, conflict, \
+         submitter_reason, submitted_at, submitter, access_provider, received_at",
+        &[
+            Type::TEXT,
+            Type::INT8,
+            Type::BYTEA,
+            Type::TEXT,
+            Type::INT8,
+            Type::INT4,
+            Type::TEXT,
+            Type::INT2,
+            Type::TEXT,
+            Type::INT8,
+            Type::BOOL,
+            Type::TEXT,
+            Type::TEXT,
+            Type::INT8,
+            Type::TEXT,
+            Type::TEXT,
+            Type::INT8,
+        ],
+    )?;
+    // A receipt with a previous state is stored already: that one is updated below.
+    for (version, local, accepted) in decided
+        .submissions()
+        .filter(|(.., a)| a.prev_state.is_none())
+    {
+        let hash: &[u8] = &version.content_hash;
+        copy.row(&[
+            &version.receipt,
+            &i64::from(version.version),
+            &hash,
+            &local.kind.name(),
+            &accepted.filing_id,
+            &local.target_seq,
+            &local.target_receipt,
+            &accepted.province,
+            &workflow::state_name(local.entry_state),
+            &now,
+            &local.needs_pre_approval,
+            &accepted.conflict,
+            &local.submitter_reason,
+            &version.submitted_at,
+            &version.submitter,
+            &version.access_provider,
+            &now,
+        ])?;
+    }
+    copy.finish()?;
+    tx.execute(
+        "INSERT INTO receipts (receipt, version, content_hash, kind, filing_id,
+             target_website_seq, target_receipt, province, state, state_since,
+             needs_pre_approval, conflict, submitter_reason, submitted_at, submitter,
+             access_provider, received_at)
+         SELECT receipt, version, content_hash, kind, filing_id, target_seq, target_receipt,
+                province, entry_state, $1, needs_pre_approval,
+                CASE WHEN outcome = 'conflict' THEN reason END, submitter_reason,
+                submitted_at, submitter, access_provider, $1
+         FROM stage_versions
+         WHERE outcome IN ('applied', 'conflict') AND prev_state IS NOT NULL
+         ON CONFLICT (receipt) DO UPDATE SET
+             version = EXCLUDED.version, content_hash = EXCLUDED.content_hash,
+             kind = EXCLUDED.kind, filing_id = EXCLUDED.filing_id,
+             target_website_seq = EXCLUDED.target_website_seq,
+             target_receipt = EXCLUDED.target_receipt, province = EXCLUDED.province,
+             state = EXCLUDED.state, state_since = EXCLUDED.state_since,
+             needs_pre_approval = EXCLUDED.needs_pre_approval,
+             conflict = EXCLUDED.conflict, submitter_reason = EXCLUDED.submitter_reason,
+             submitted_at = EXCLUDED.submitted_at, submitter = EXCLUDED.submitter,
+             access_provider = EXCLUDED.access_provider, received_at = EXCLUDED.received_at",
+        &[&now],
+    )
+    .map_err(db("updating receipts"))?;
+    Ok(())
+}
+
+/// Records the review event of every accepted submission's arrival and queues its status
+/// change.
+pub(super) fn record_arrivals(
+    tx: &mut Transaction<'_>,
+    decided: &Decided<'_, '_>,
+    now: i64,
+) -> Result<(), ApplyError> {
+    // Review events are numbered in bundle order, and their status changes queued in that
+    // order: the ids are taken up front so that both can be copied.
+    let wanted = i64::try_from(decided.submissions().count()).unwrap_or(i64::MAX);
+    let mut event_ids: Vec<i64> = tx
+        .query(
+            "SELECT nextval('review_events_event_id_seq') FROM generate_series(1, $1::bigint)",
+            &[&wanted],
+        )
+        .map_err(db("taking review event ids"))?
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    event_ids.sort_unstable();
+    {
+        let mut copy = Copier::new(
+            tx,
+            "recording review events",
+            "review_events",
+            "event_id, receipt, version, from_state, to_state, reviewer, reason, at",
+            &[
+                Type::INT8,
+                Type::TEXT,
+                Type::INT8,
+                Type::TEXT,
+                Type::TEXT,
+                Type::TEXT,
+                Type::TEXT,
+                Type::INT8,
+            ],
+        )?;
+        for (event_id, (version, local, accepted)) in event_ids.iter().zip(decided.submissions()) {
+            copy.row(&[
+                event_id,
+                &version.receipt,
+                &i64::from(version.version),
+                &accepted.prev_state,
+                &workflow::state_name(local.entry_state),
+                &IMPORT_ACTOR,
+                &accepted.conflict,
+                &now,
+            ])?;
+        }
+        copy.finish()?;
+    }
+    {
+        let mut copy = Copier::new(
+            tx,
+            "queueing status changes",
+            "return_queue",
+            "kind, event_id, queued_at",
+            &[Type::TEXT, Type::INT8, Type::INT8],
+        )?;
+        for event_id in &event_ids {
+            copy.row(&[&EntryKind::StatusChange.name(), event_id, &now])?;
+        }
+        copy.finish()?;
+    }
+    Ok(())
+}

@@ -1,0 +1,310 @@
+//! Reviewers' decisions: approve, return, reject. Each one is checked by
+//! [`workflow::transition`], recorded as a review event, and queued as a status change for the
+//! outer side, in the caller's transaction. The final approval of a filing assigns its number,
+//! makes its records public and issues its certificate.
+
+use bundle_format::records::ReviewState;
+use postgres::Transaction;
+
+mod finalise;
+
+use self::finalise::{CertificateEffect, finalise};
+use crate::certificates::{self, CertificateError};
+use crate::returns;
+use crate::store::events::record_transition;
+use crate::store::kinds::SubmissionKind;
+use crate::store::{self, StoreError};
+use crate::workflow::{self, Action, Facts, Refused, ReturnTo};
+
+/// Why a review action failed. The caller's transaction must then be rolled back.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReviewError {
+    /// The database failed.
+    #[error("database error while {step}: {}", store::describe(source))]
+    Database {
+        /// What was being done.
+        step: &'static str,
+        /// The error.
+        #[source]
+        source: postgres::Error,
+    },
+    /// No such receipt inside.
+    #[error("no submission with receipt {receipt} is stored here")]
+    UnknownReceipt {
+        /// The receipt asked for.
+        receipt: String,
+    },
+    /// The workflow does not allow this.
+    #[error("receipt {receipt}: {refused}")]
+    Refused {
+        /// The receipt.
+        receipt: String,
+        /// What the workflow said.
+        refused: Refused,
+    },
+    /// Approving would file a domain that another filing holds.
+    #[error(
+        "receipt {receipt}: domain {domain} is filed under {holder}; resolve that filing first"
+    )]
+    DomainConflict {
+        /// The receipt being approved.
+        receipt: String,
+        /// The domain.
+        domain: String,
+        /// Filing number holding it.
+        holder: String,
+    },
+    /// The subject already holds an approved filing; a second filing must come as a change.
+    #[error(
+        "receipt {receipt}: the subject already holds filing {holder}; a second filing must be \
+         submitted as a change"
+    )]
+    SubjectAlreadyFiled {
+        /// The receipt being approved.
+        receipt: String,
+        /// The subject's existing filing number.
+        holder: String,
+    },
+    /// The year's six-digit serials of a province are used up.
+    #[error("no filing numbers left for province {province} in {year}")]
+    NumbersExhausted {
+        /// Province code.
+        province: i16,
+        /// Year.
+        year: i32,
+    },
+    /// The stored submission is inconsistent (e.g. a change without its filing).
+    #[error("receipt {receipt}: {problem}")]
+    Inconsistent {
+        /// The receipt.
+        receipt: String,
+        /// What is wrong.
+        problem: String,
+    },
+    /// Issuing or revoking the certificate failed.
+    #[error(transparent)]
+    Certificate(#[from] CertificateError),
+    /// Queueing the status change failed.
+    #[error(transparent)]
+    Queue(StoreError),
+}
+
+/// A failure of recording the review event keeps the variants it had when the review wrote
+/// events itself: a database error is a [`ReviewError::Database`], a receipt that moved on is
+/// [`ReviewError::Inconsistent`]. Queueing maps its errors to [`ReviewError::Queue`] explicitly.
+impl From<StoreError> for ReviewError {
+    fn from(error: StoreError) -> ReviewError {
+        match error {
+            StoreError::Database { step, source } => ReviewError::Database { step, source },
+            StoreError::StateMoved { receipt, from } => ReviewError::Inconsistent {
+                receipt,
+                problem: format!("is no longer {from}"),
+            },
+            other => ReviewError::Queue(other),
+        }
+    }
+}
+
+fn db(step: &'static str) -> impl FnOnce(postgres::Error) -> ReviewError {
+    move |source| ReviewError::Database { step, source }
+}
+
+/// What a review action did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    /// The receipt.
+    pub receipt: String,
+    /// State before.
+    pub from: ReviewState,
+    /// State after.
+    pub to: ReviewState,
+    /// The review event recorded (also the status change's id).
+    pub event_id: i64,
+    /// The filing number, when the decision finished an approval.
+    pub filing_number: Option<String>,
+    /// Id of the certificate issued, if one was.
+    pub certificate_id: Option<i64>,
+}
+
+struct ReceiptRow {
+    kind: SubmissionKind,
+    state: ReviewState,
+    filing_id: Option<i64>,
+    target_seq: Option<i32>,
+    province: i16,
+    needs_pre_approval: bool,
+}
+
+fn load(tx: &mut Transaction<'_>, receipt: &str) -> Result<ReceiptRow, ReviewError> {
+    let row = tx
+        .query_opt(
+            "SELECT kind, state, filing_id, target_website_seq, province, needs_pre_approval
+             FROM receipts WHERE receipt = $1 FOR UPDATE",
+            &[&receipt],
+        )
+        .map_err(db("reading the receipt"))?
+        .ok_or_else(|| ReviewError::UnknownReceipt {
+            receipt: receipt.to_owned(),
+        })?;
+    let kind: &str = row.get(0);
+    let state: &str = row.get(1);
+    Ok(ReceiptRow {
+        kind: SubmissionKind::parse(kind).ok_or_else(|| ReviewError::Inconsistent {
+            receipt: receipt.to_owned(),
+            problem: format!("unknown kind {kind:?}"),
+        })?,
+        state: workflow::parse_state(state).ok_or_else(|| ReviewError::Inconsistent {
+            receipt: receipt.to_owned(),
+            problem: format!("unknown state {state:?}"),
+        })?,
+        filing_id: row.get(2),
+        target_seq: row.get(3),
+        province: row.get(4),
+        needs_pre_approval: row.get(5),
+    })
+}
+
+/// Passes the receipt's current review stage. At the last stage this approves it (or, for a
+/// cancellation, cancels what it names), assigns numbers and issues, re-issues or revokes the
+/// certificate signed by `certifier` (an `inner-cert` key).
+pub fn approve(
+    tx: &mut Transaction<'_>,
+    receipt: &str,
+    reviewer: &str,
+    reason: Option<&str>,
+    certifier: &dyn keys::Signer,
+    now: i64,
+) -> Result<Decision, ReviewError> {
+    decide(
+        tx,
+        receipt,
+        Action::Approve,
+        reviewer,
+        reason,
+        Some(certifier),
+        now,
+    )
+}
+
+/// Sends the receipt back to its access provider or submitter.
+pub fn return_submission(
+    tx: &mut Transaction<'_>,
+    receipt: &str,
+    to: ReturnTo,
+    reviewer: &str,
+    reason: &str,
+    now: i64,
+) -> Result<Decision, ReviewError> {
+    decide(
+        tx,
+        receipt,
+        Action::Return(to),
+        reviewer,
+        Some(reason),
+        None,
+        now,
+    )
+}
+
+/// Rejects the receipt.
+pub fn reject(
+    tx: &mut Transaction<'_>,
+    receipt: &str,
+    reviewer: &str,
+    reason: &str,
+    now: i64,
+) -> Result<Decision, ReviewError> {
+    decide(
+        tx,
+        receipt,
+        Action::Reject,
+        reviewer,
+        Some(reason),
+        None,
+        now,
+    )
+}
+
+fn decide(
+    tx: &mut Transaction<'_>,
+    receipt: &str,
+    action: Action,
+    reviewer: &str,
+    reason: Option<&str>,
+    certifier: Option<&dyn keys::Signer>,
+    now: i64,
+) -> Result<Decision, ReviewError> {
+    let row = load(tx, receipt)?;
+    let facts = Facts {
+        needs_provider_check: false,
+        needs_pre_approval: row.needs_pre_approval,
+        is_cancellation: row.kind.is_cancellation(),
+    };
+    let to = workflow::transition(Some(row.state), action, facts).map_err(|refused| {
+        ReviewError::Refused {
+            receipt: receipt.to_owned(),
+            refused,
+        }
+    })?;
+    let mut filing_number = None;
+    let mut certificate_id = None;
+    if matches!(to, ReviewState::Approved | ReviewState::Cancelled) {
+        let (number, effect) = finalise(tx, receipt, &row, now)?;
+        let filing_id = row.filing_id.ok_or_else(|| ReviewError::Inconsistent {
+            receipt: receipt.to_owned(),
+            problem: "has no filing".to_owned(),
+        })?;
+        certificate_id = match (effect, certifier) {
+            (CertificateEffect::Issue, Some(signer)) => {
+                Some(certificates::issue(tx, filing_id, receipt, signer, now)?.certificate_id)
+            }
+            (CertificateEffect::Revoke, _) => {
+                certificates::revoke(tx, filing_id)?;
+                None
+            }
+            _ => None,
+        };
+        filing_number = Some(number);
+    } else if to == ReviewState::Rejected {
+        discard_pending(tx, receipt)?;
+    }
+    let event_id = record_transition(
+        tx,
+        receipt,
+        row.state,
+        to,
+        reviewer,
+        reason,
+        filing_number.as_deref(),
+        now,
+    )?;
+    returns::queue_status_changes(tx, &[event_id], now).map_err(ReviewError::Queue)?;
+    Ok(Decision {
+        receipt: receipt.to_owned(),
+        from: row.state,
+        to,
+        event_id,
+        filing_number,
+        certificate_id,
+    })
+}
+
+fn discard_pending(tx: &mut Transaction<'_>, receipt: &str) -> Result<(), ReviewError> {
+    tx.execute(
+        "UPDATE website_records SET status = 'discarded' WHERE receipt = $1 AND status = 'pending'",
+        &[&receipt],
+    )
+    .map_err(db("discarding rejected website rows"))?;
+    tx.execute(
+        "UPDATE subject_records SET status = 'discarded' WHERE receipt = $1 AND status = 'pending'",
+        &[&receipt],
+    )
+    .map_err(db("discarding rejected subject rows"))?;
+    tx.execute(
+        "UPDATE filings SET status = 'rejected' WHERE origin_receipt = $1 AND status = 'pending'",
+        &[&receipt],
+    )
+    .map_err(db("rejecting a pending filing"))?;
+    Ok(())
+}
