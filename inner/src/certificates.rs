@@ -97,16 +97,6 @@ pub struct StoredCertificate {
     pub document: Vec<u8>,
 }
 
-fn rfc3339(seconds: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(seconds)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| seconds.to_string())
-}
-
 /// Issues a new current certificate for an approved filing, superseding the current one.
 pub fn issue(
     tx: &mut Transaction<'_>,
@@ -167,8 +157,8 @@ pub fn issue(
             let _ = writeln!(text, "  domain: {domain}");
         }
     }
-    let _ = writeln!(text, "issued: {}", rfc3339(now));
-    let _ = writeln!(text, "expires: {}", rfc3339(expires_at));
+    let _ = writeln!(text, "issued: {}", keys::time::rfc3339(now));
+    let _ = writeln!(text, "expires: {}", keys::time::rfc3339(expires_at));
     let document = envelope::seal(signer, COMMENT, text.as_bytes())?;
     if document.len() > MAX_CERTIFICATE_BYTES {
         return Err(CertificateError::TooLarge {

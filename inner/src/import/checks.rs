@@ -1,10 +1,8 @@
 //! The checks of one submission that need no database: wire-format shape, content hash, text
-//! the store can hold, province, website numbers, duplicate domains and IP range order. What
+//! the store can hold, province, website numbers, duplicate domains and IP range order (the rules
+//! themselves are the `filing` crate's, shared with the intake). What
 //! they decide, and what they work out for the later stages (kind, province, targets, entry
 //! state), is the submission's [`Local`].
-
-use std::collections::HashSet;
-use std::net::IpAddr;
 
 use bundle_format::records::{
     Access, CancellationScope, Change, ImportOutcome, Person, ReviewState, Subject, Submission,
@@ -167,13 +165,20 @@ pub(super) fn local_checks(version: &SubmissionVersion) -> Local {
             return local;
         }
     }
-    let mut domains = HashSet::new();
+    let mut listings: Vec<filing::domain::Listing<'_>> = websites
+        .iter()
+        .enumerate()
+        .flat_map(|(w, site)| {
+            site.domains
+                .iter()
+                .enumerate()
+                .map(move |(i, domain)| (w, i, domain.as_str()))
+        })
+        .collect();
+    if !filing::domain::repeated(&mut listings).is_empty() {
+        local.verdict = local.verdict.or(rejected(reason::DUPLICATE_DOMAIN));
+    }
     for website in &websites {
-        for domain in &website.domains {
-            if !domains.insert(domain.to_ascii_lowercase()) {
-                local.verdict = local.verdict.or(rejected(reason::DUPLICATE_DOMAIN));
-            }
-        }
         local.needs_pre_approval |= !website.pre_approvals.is_empty()
             || website
                 .service_types
@@ -186,12 +191,7 @@ pub(super) fn local_checks(version: &SubmissionVersion) -> Local {
         .chain(access)
         .flat_map(|a| &a.ip_ranges);
     for range in ranges {
-        let ordered = match (range.first, range.last) {
-            (IpAddr::V4(a), IpAddr::V4(b)) => a <= b,
-            (IpAddr::V6(a), IpAddr::V6(b)) => a <= b,
-            _ => false,
-        };
-        if !ordered {
+        if !filing::ip::is_ordered(range) {
             local.verdict = local.verdict.or(rejected(reason::BAD_IP_RANGE));
         }
     }
