@@ -11,7 +11,6 @@ pub mod carry;
 pub mod config;
 pub mod demo;
 pub mod examine;
-pub mod exit;
 pub mod failpoint;
 pub mod inner_side;
 pub mod keysets;
