@@ -77,7 +77,10 @@ fn reviewer_flow_from_queue_to_published_certificate() {
     assert!(out.status.success(), "{}", stderr(&out));
     let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(listed["submissions"][0]["receipt"], "R1");
-    assert_eq!(listed["submissions"][0]["state"], "awaiting-regional-review");
+    assert_eq!(
+        listed["submissions"][0]["state"],
+        "awaiting-regional-review"
+    );
 
     let out = sluice(Some(&db), &["review", "show", "R1"]);
     assert!(stdout(&out).contains("conflicts: none"), "{}", stdout(&out));
@@ -224,7 +227,11 @@ fn a_closed_stdout_ends_the_run_quietly_and_json_is_one_object() {
         &["--json", "query", "--organiser", "没有这个公司"],
     ] {
         let out = sluice(Some(&db), args);
-        assert!(out.status.success(), "sluice-inner {args:?}: {}", stderr(&out));
+        assert!(
+            out.status.success(),
+            "sluice-inner {args:?}: {}",
+            stderr(&out)
+        );
         let text = stdout(&out);
         assert_eq!(text.lines().count(), 1, "sluice-inner {args:?}: {text}");
         let value: serde_json::Value = serde_json::from_str(&text).unwrap();

@@ -56,14 +56,25 @@ fn a_closed_stdout_ends_the_run_quietly_with_its_usual_code() {
     for args in [
         &["check-config", "outer.toml"][..],
         &["--json", "check-config", "outer.toml"],
-        &["accounts", "add", db[0], db[1], "甲接入商", "--kind", "access-provider"],
+        &[
+            "accounts",
+            "add",
+            db[0],
+            db[1],
+            "甲接入商",
+            "--kind",
+            "access-provider",
+        ],
         &["accounts", "list", db[0], db[1]],
         &["accounts", "list", db[0], db[1], "--json"],
         &["--help"],
     ] {
         let output = run_with_stdout_closed(args, d);
         assert_eq!(
-            (output.status.code(), String::from_utf8_lossy(&output.stderr)),
+            (
+                output.status.code(),
+                String::from_utf8_lossy(&output.stderr)
+            ),
             (Some(0), "".into()),
             "sluice-outer {args:?}"
         );
@@ -91,7 +102,16 @@ fn json_output_is_one_object_per_run() {
     let db = ["--database", "outer.db"];
     for args in [
         &["--json", "check-config", "outer.toml"][..],
-        &["--json", "accounts", "add", db[0], db[1], "乙站长", "--kind", "website-owner"],
+        &[
+            "--json",
+            "accounts",
+            "add",
+            db[0],
+            db[1],
+            "乙站长",
+            "--kind",
+            "website-owner",
+        ],
         &["--json", "accounts", "list", db[0], db[1]],
         &["--json", "accounts", "disable", db[0], db[1], "乙站长"],
         &["--json", "accounts", "enable", db[0], db[1], "乙站长"],

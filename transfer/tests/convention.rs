@@ -54,12 +54,18 @@ fn a_closed_stdout_ends_the_run_quietly_with_its_usual_code() {
         (&["--json", "status"], 0),
         // Nothing to carry is exit 3 whether or not anyone reads the report.
         (&["carry", "--from", "outbox", "--to", "medium"], 3),
-        (&["--json", "carry", "--from", "outbox", "--to", "medium"], 3),
+        (
+            &["--json", "carry", "--from", "outbox", "--to", "medium"],
+            3,
+        ),
         (&["--help"], 0),
     ] {
         let output = run_with_stdout_closed(args, d);
         assert_eq!(
-            (output.status.code(), String::from_utf8_lossy(&output.stderr)),
+            (
+                output.status.code(),
+                String::from_utf8_lossy(&output.stderr)
+            ),
             (Some(code), "".into()),
             "sluice-transfer {args:?}"
         );
