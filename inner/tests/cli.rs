@@ -1,5 +1,7 @@
-//! The `sluice-inner` binary against a real PostgreSQL: output, JSON and exit codes. Help text
-//! and the errors that need no database are pinned in `cli_snapshots.rs`.
+//! The `sluice-inner` binary against a real PostgreSQL: output, JSON and exit codes, and the
+//! shared convention's closed-stdout and one-JSON-object rules (`convention.rs` checks the rest
+//! without a database). Help text and the errors that need no database are pinned in
+//! `cli_snapshots.rs`.
 
 mod common;
 
@@ -74,8 +76,11 @@ fn reviewer_flow_from_queue_to_published_certificate() {
     let out = sluice(Some(&db), &["review", "list", "--province", "11", "--json"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(listed[0]["receipt"], "R1");
-    assert_eq!(listed[0]["state"], "awaiting-regional-review");
+    assert_eq!(listed["submissions"][0]["receipt"], "R1");
+    assert_eq!(
+        listed["submissions"][0]["state"],
+        "awaiting-regional-review"
+    );
 
     let out = sluice(Some(&db), &["review", "show", "R1"]);
     assert!(stdout(&out).contains("conflicts: none"), "{}", stdout(&out));
@@ -111,22 +116,28 @@ fn reviewer_flow_from_queue_to_published_certificate() {
             path(&key_file),
         ],
     );
-    assert_eq!(out.status.code(), Some(3), "refused: {}", stderr(&out));
+    assert_eq!(out.status.code(), Some(5), "refused: {}", stderr(&out));
     assert!(
         stderr(&out).contains("approved cannot be approved"),
         "{}",
         stderr(&out)
     );
     let out = sluice(Some(&db), &["review", "show", "R-missing"]);
-    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
 
     let out = sluice(
         Some(&db),
         &["query", "--domain", "jia.example.cn", "--json"],
     );
     let found: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let website_number = found[0]["website_number"].as_str().unwrap().to_owned();
-    let number = found[0]["filing_number"].as_str().unwrap().to_owned();
+    let website_number = found["websites"][0]["website_number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let number = found["websites"][0]["filing_number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert_eq!(website_number, format!("{number}-1"));
     let out = sluice(Some(&db), &["query", "--organiser", "没有这个公司"]);
     assert_eq!(stdout(&out), "no approved filing matches\n");
@@ -170,6 +181,60 @@ fn reviewer_flow_from_queue_to_published_certificate() {
     assert!(out.status.success(), "{}", stderr(&out));
     let out = sluice(Some(&db), &["cert", "show", &number, "--json"]);
     let history: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(history[0]["status"], "current");
-    assert_eq!(history[1]["status"], "superseded");
+    assert_eq!(history["certificates"][0]["status"], "current");
+    assert_eq!(history["certificates"][1]["status"], "superseded");
+}
+
+/// `sluice-inner ARGS` against `db` with its stdout a pipe whose reading end is already closed,
+/// so the first write fails with a broken pipe (the reader of `| head -1` gone).
+fn sluice_with_stdout_closed(db: &TestDatabase, args: &[&str]) -> Output {
+    let (reader, writer) = std::io::pipe().expect("make a pipe");
+    drop(reader);
+    Command::new(env!("CARGO_BIN_EXE_sluice-inner"))
+        .env_remove("SLUICE_DATABASE_URL")
+        .arg("--database-url")
+        .arg(db.connection_string())
+        .args(args)
+        .stdout(std::process::Stdio::from(writer))
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .expect("run sluice-inner")
+}
+
+#[test]
+fn a_closed_stdout_ends_the_run_quietly_and_json_is_one_object() {
+    let db = TestDatabase::new().expect("db");
+    for args in [
+        &["migrate"][..],
+        &["review", "list"],
+        &["--json", "review", "list"],
+        &["query", "--domain", "jia.example.cn"],
+    ] {
+        let out = sluice_with_stdout_closed(&db, args);
+        assert_eq!(
+            (out.status.code(), stderr(&out)),
+            (Some(0), String::new()),
+            "sluice-inner {args:?}"
+        );
+    }
+    let out = sluice_with_stdout_closed(&db, &["review", "show", "R-missing"]);
+    assert_eq!(out.status.code(), Some(6));
+    assert!(stderr(&out).starts_with("error: "), "{}", stderr(&out));
+
+    for args in [
+        &["--json", "migrate"][..],
+        &["--json", "review", "list"],
+        &["--json", "query", "--organiser", "没有这个公司"],
+    ] {
+        let out = sluice(Some(&db), args);
+        assert!(
+            out.status.success(),
+            "sluice-inner {args:?}: {}",
+            stderr(&out)
+        );
+        let text = stdout(&out);
+        assert_eq!(text.lines().count(), 1, "sluice-inner {args:?}: {text}");
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert!(value.is_object(), "sluice-inner {args:?}: {text}");
+    }
 }

@@ -5,6 +5,7 @@
 
 use std::fmt;
 
+pub mod exit;
 mod fsutil;
 pub mod keyset;
 pub mod report;

@@ -17,6 +17,18 @@ pub fn messages(error: &(dyn std::error::Error + 'static)) -> Vec<String> {
     shown
 }
 
+/// The error lines every Sluice tool prints on stderr for a failed command: `error: WHAT`, then
+/// one `  caused by: WHY` line per cause in [`messages`], each ending in a newline.
+pub fn lines(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = String::new();
+    for (n, message) in messages(error).iter().enumerate() {
+        text.push_str(if n == 0 { "error: " } else { "  caused by: " });
+        text.push_str(message);
+        text.push('\n');
+    }
+    text
+}
+
 /// [`messages`] joined with `": "`, the way the tools print an error on one line.
 pub fn one_line(error: &(dyn std::error::Error + 'static)) -> String {
     messages(error).join(": ")
@@ -49,5 +61,10 @@ mod tests {
             "loading settings: cannot read the configuration sluice.toml: no such file"
         );
         assert_eq!(messages(&error).len(), 2);
+        assert_eq!(
+            lines(&error),
+            "error: loading settings\n  caused by: cannot read the configuration sluice.toml: \
+             no such file\n"
+        );
     }
 }

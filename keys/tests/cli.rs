@@ -46,7 +46,7 @@ fn json(args: &[&str], dir: &Path) -> serde_json::Value {
 }
 
 #[test]
-fn exposed_secret_key_is_refused_with_exit_1_and_the_chmod() {
+fn exposed_secret_key_is_refused_with_exit_5_and_the_chmod() {
     let dir = tempfile::tempdir().unwrap();
     ok(&["generate", "--role", "root", "--out", "root"], dir.path());
     ok(
@@ -73,7 +73,7 @@ fn exposed_secret_key_is_refused_with_exit_1_and_the_chmod() {
         &["keyset", "sign", "keyset-1", "--secret-key", "root.sec"],
         dir.path(),
     );
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(output.status.code(), Some(5));
     assert_eq!(
         stderr(&output),
         "error: root.sec has mode 0644, so group or others can access the secret key; \
@@ -87,7 +87,7 @@ fn generate_refuses_to_overwrite_a_key() {
     ok(&["generate", "--role", "root", "--out", "root"], dir.path());
     let before = fs::read(dir.path().join("root.sec")).unwrap();
     let output = sluice_keys(&["generate", "--role", "root", "--out", "root"], dir.path());
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(output.status.code(), Some(5));
     assert_eq!(
         stderr(&output),
         "error: root.sec already exists; move it away first if you mean to replace that key\n"
@@ -181,7 +181,7 @@ fn keyset_life_cycle_from_the_command_line() {
         ],
         d,
     );
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(output.status.code(), Some(5));
     assert_eq!(
         stderr(&output),
         "error: root keys are not bound to channels\n"
@@ -190,7 +190,7 @@ fn keyset_life_cycle_from_the_command_line() {
 
     // Unsigned, or signed by one root of two: refused.
     let output = sluice_keys(&["keyset", "verify", "keyset-1"], d);
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(output.status.code(), Some(5));
     assert_eq!(
         stderr(&output),
         "error: keyset keyset-1 refused\n  caused by: version 1 is signed by 0 distinct valid \
@@ -205,7 +205,7 @@ fn keyset_life_cycle_from_the_command_line() {
         &["keyset", "sign", "keyset-1", "--secret-key", "outer.sec"],
         d,
     );
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(output.status.code(), Some(5));
     assert_eq!(
         stderr(&output),
         format!(
@@ -216,14 +216,14 @@ fn keyset_life_cycle_from_the_command_line() {
         sluice_keys(&["keyset", "verify", "keyset-1"], d)
             .status
             .code(),
-        Some(1)
+        Some(5)
     );
     // The encrypted root needs its passphrase.
     let output = sluice_keys(
         &["keyset", "sign", "keyset-1", "--secret-key", "root2.sec"],
         d,
     );
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(output.status.code(), Some(5));
     assert_eq!(
         stderr(&output),
         "error: root2.sec is encrypted with a passphrase; provide the passphrase\n"
@@ -249,7 +249,7 @@ fn keyset_life_cycle_from_the_command_line() {
 
     // Editing a signed keyset in place is refused; the next version goes to a new file.
     let output = sluice_keys(&["keyset", "revoke", "keyset-1", "--key-id", &outer_id], d);
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(output.status.code(), Some(5));
     assert_eq!(
         stderr(&output),
         "error: keyset-1 is signed (version 1, 2 signatures); write the draft of version 2 to \
@@ -286,7 +286,7 @@ fn keyset_life_cycle_from_the_command_line() {
         ],
         d,
     );
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(output.status.code(), Some(5));
     assert_eq!(stderr(&output), "error: the passphrase in - is empty\n");
     let output = Command::new(env!("CARGO_BIN_EXE_sluice-keys"))
         .args([
@@ -306,7 +306,7 @@ fn keyset_life_cycle_from_the_command_line() {
 
     // Version 2 alone is not an anchor; the chain from version 1 is accepted.
     let output = sluice_keys(&["keyset", "verify", "keyset-2"], d);
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(output.status.code(), Some(5));
     assert!(
         stderr(&output)
             .contains("only version 1 can be installed as the trust anchor; this is version 2")
@@ -329,7 +329,7 @@ fn keyset_life_cycle_from_the_command_line() {
         sluice_keys(&["keyset", "verify", "keyset-2", "keyset-1"], d)
             .status
             .code(),
-        Some(1)
+        Some(5)
     );
 
     let shown = json(&["show", "outer.pub", "--keyset", "keyset-2"], d);

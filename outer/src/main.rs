@@ -1,13 +1,17 @@
 //! `sluice-outer`: the outer intake service and its administration commands.
 //!
-//! Exit codes: 0 done, 1 failed (the whole error chain is printed), 2 bad command line.
+//! Exit codes and error lines follow the convention every Sluice tool shares (`keys::exit`):
+//! 0 done, 1 failed (the whole error chain is printed), 2 bad command line.
 
 mod cli;
 
-use clap::Parser;
+use keys::exit::{self, Outcome};
 
 fn main() -> std::process::ExitCode {
-    let args = cli::Cli::parse();
+    let args = match exit::parse::<cli::Cli>() {
+        Ok(args) => args,
+        Err(code) => return code,
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("SLUICE_LOG")
@@ -15,11 +19,5 @@ fn main() -> std::process::ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    match cli::run(args) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("sluice-outer: {}", keys::report::one_line(error.as_ref()));
-            std::process::ExitCode::FAILURE
-        }
-    }
+    exit::finish(cli::run(args).map(|()| Outcome::Done), exit::code_of)
 }

@@ -88,8 +88,8 @@ fn accounts_and_tokens_from_the_command_line() {
     let disabled = run(&["accounts", "disable", "--database", db_arg, "示例接入商_1"]);
     assert!(disabled.status.success());
     let listed = run(&["accounts", "list", "--database", db_arg, "--json"]);
-    let line: Value = serde_json::from_str(stdout(&listed).trim()).unwrap();
-    assert_eq!(line["disabled"], true);
+    let listed: Value = serde_json::from_str(stdout(&listed).trim()).unwrap();
+    assert_eq!(listed["accounts"][0]["disabled"], true);
     let unknown = run(&["tokens", "revoke", "--database", db_arg, "99"]);
     assert!(stderr(&unknown).contains("no token with id 99"));
     let revoked = run(&["tokens", "revoke", "--database", db_arg, "1"]);

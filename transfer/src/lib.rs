@@ -12,7 +12,6 @@ mod common;
 pub mod config;
 pub mod demo;
 pub mod examine;
-pub mod exit;
 pub mod failpoint;
 pub mod inner_side;
 pub mod keysets;

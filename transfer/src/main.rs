@@ -1,12 +1,13 @@
 //! `sluice-transfer`: the operators' tool. Parses arguments, loads the configuration, calls the
-//! library and maps the result to a documented exit code.
+//! library and maps the result to a documented exit code (the table shared by every Sluice tool,
+//! `keys::exit`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use keys::exit::{self, Outcome};
 use transfer::config::Config;
-use transfer::exit::{self, Outcome};
 
 mod cmd;
 
@@ -135,16 +136,9 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match exit::parse::<Cli>() {
         Ok(cli) => cli,
-        Err(error) => {
-            let _ = error.print();
-            return ExitCode::from(if error.use_stderr() {
-                exit::USAGE
-            } else {
-                exit::DONE
-            });
-        }
+        Err(code) => return code,
     };
     // The demo prints its own summary; its audit lines would drown it unless asked for.
     let quiet = matches!(cli.command, Command::Demo(_));
@@ -162,14 +156,5 @@ fn main() -> ExitCode {
         Command::Inspect(args) => cmd::inspect::run(&cli.global, args),
         Command::Demo(args) => cmd::demo::run(&cli.global, args),
     };
-    match result {
-        Ok(outcome) => ExitCode::from(outcome.code()),
-        Err(error) => {
-            eprintln!(
-                "sluice-transfer: error: {}",
-                keys::report::one_line(error.as_ref())
-            );
-            ExitCode::from(exit::FAILED)
-        }
-    }
+    exit::finish(result, exit::code_of)
 }

@@ -5,14 +5,15 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use bundle_format::records::MAX_CERTIFICATE_BYTES;
+use keys::exit::{NotFound, Refused, stdout};
 
-use super::{Context, NotFound, Refused};
+use super::Context;
 
 /// Certificate subcommands.
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
     /// Print a filing's current certificate (the exact bytes to publish as
-    /// /cert/bazs.cert), or with --json its whole history.
+    /// /cert/bazs.cert), or with --json its whole history ({"certificates": [...]}, newest first).
     Show(ShowArgs),
     /// Verify a certificate file against an inner-cert public key and print its text.
     Verify(VerifyArgs),
@@ -72,7 +73,10 @@ pub fn run(command: Command, context: &mut Context) -> anyhow::Result<()> {
                         })
                     })
                     .collect();
-                return super::print_json(&list);
+                return keys::exit::print_json(&serde_json::json!({
+                    "filing_number": args.filing_number,
+                    "certificates": list,
+                }));
             }
             let newest = &history[0];
             if newest.status != "current" {
@@ -82,7 +86,7 @@ pub fn run(command: Command, context: &mut Context) -> anyhow::Result<()> {
                 ))
                 .into());
             }
-            std::io::stdout().write_all(&newest.document)?;
+            stdout().write_all(&newest.document)?;
             Ok(())
         }
         Command::Verify(args) => {
@@ -102,9 +106,9 @@ pub fn run(command: Command, context: &mut Context) -> anyhow::Result<()> {
             let text = inner::certificates::verify(&document, &key)
                 .map_err(|e| Refused(format!("{}: {e}", args.file.display())))?;
             if context.json {
-                return super::print_json(&serde_json::json!({ "valid": true, "text": text }));
+                return keys::exit::print_json(&serde_json::json!({ "valid": true, "text": text }));
             }
-            print!("{text}");
+            write!(stdout(), "{text}")?;
             Ok(())
         }
         Command::Reissue(args) => {
@@ -125,19 +129,20 @@ pub fn run(command: Command, context: &mut Context) -> anyhow::Result<()> {
                     })?;
             tx.commit()?;
             if context.json {
-                return super::print_json(&serde_json::json!({
+                return keys::exit::print_json(&serde_json::json!({
                     "certificate_id": issued.certificate_id,
                     "filing_number": issued.filing_number,
                     "supersedes": issued.supersedes,
                     "expires_at": issued.expires_at,
                 }));
             }
-            println!(
+            writeln!(
+                stdout(),
                 "certificate {} issued for {}, expires {}",
                 issued.certificate_id,
                 issued.filing_number,
                 super::timestamp(issued.expires_at)
-            );
+            )?;
             Ok(())
         }
     }

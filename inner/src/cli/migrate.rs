@@ -1,5 +1,9 @@
 //! `sluice-inner migrate`.
 
+use std::io::Write as _;
+
+use keys::exit::stdout;
+
 use super::Context;
 
 /// Arguments of `migrate` (none).
@@ -17,18 +21,22 @@ pub fn run(_args: Args, context: &mut Context) -> anyhow::Result<()> {
             current: 0,
         });
     if context.json {
-        return super::print_json(&serde_json::json!({
+        return keys::exit::print_json(&serde_json::json!({
             "applied": report.applied,
             "schema_version": report.current,
         }));
     }
     if report.applied.is_empty() {
-        println!("schema is up to date at version {}", report.current);
+        writeln!(
+            stdout(),
+            "schema is up to date at version {}",
+            report.current
+        )?;
     } else {
         for version in &report.applied {
-            println!("applied migration {version}");
+            writeln!(stdout(), "applied migration {version}")?;
         }
-        println!("schema is at version {}", report.current);
+        writeln!(stdout(), "schema is at version {}", report.current)?;
     }
     Ok(())
 }

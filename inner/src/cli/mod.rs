@@ -1,4 +1,5 @@
-//! Argument parsing and dispatch; one module per subcommand.
+//! Argument parsing and dispatch; one module per subcommand. Exit codes, error lines, `--json`
+//! and stdout follow the convention every Sluice tool shares (`keys::exit`).
 
 use std::str::FromStr as _;
 
@@ -11,7 +12,7 @@ mod review;
 
 /// The inner store of Sluice: migrations, review, certificates and the public query.
 #[derive(Debug, clap::Parser)]
-#[command(name = "sluice-inner", version, after_help = EXIT_CODES)]
+#[command(name = "sluice-inner", version, after_help = keys::exit::HELP)]
 pub struct Args {
     /// PostgreSQL connection string (`host=/run/postgresql dbname=sluice` or a
     /// `postgresql://` URL).
@@ -22,20 +23,12 @@ pub struct Args {
         hide_env_values = true
     )]
     database_url: Option<String>,
-    /// Print machine-readable JSON instead of text.
+    /// Print machine-readable JSON instead of text (one object per command).
     #[arg(long, global = true)]
     json: bool,
     #[command(subcommand)]
     command: Command,
 }
-
-/// The exit codes, as `--help` shows them ([`exit_code`] maps errors to them).
-const EXIT_CODES: &str = "Exit codes:
-  0  done
-  1  failed (the whole error chain is printed; nothing was half-applied)
-  2  bad command line
-  3  refused (the workflow does not allow the action, or a conflict blocks it)
-  4  not found";
 
 #[derive(Debug, clap::Subcommand)]
 enum Command {
@@ -81,28 +74,6 @@ impl Context {
     }
 }
 
-/// Something the workflow or the store refused, for exit code 3.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct Refused(pub String);
-
-/// Something that does not exist, for exit code 4.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct NotFound(pub String);
-
-/// Maps an error to the documented exit code.
-pub fn exit_code(error: &anyhow::Error) -> u8 {
-    // EXIT_CODES is what --help says of these.
-    if error.downcast_ref::<Refused>().is_some() {
-        3
-    } else if error.downcast_ref::<NotFound>().is_some() {
-        4
-    } else {
-        1
-    }
-}
-
 /// The clock, Unix seconds.
 fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
@@ -143,10 +114,4 @@ fn timestamp(seconds: i64) -> String {
                 .ok()
         })
         .unwrap_or_else(|| seconds.to_string())
-}
-
-/// Prints a value as pretty JSON.
-fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
-    Ok(())
 }

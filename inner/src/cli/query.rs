@@ -1,8 +1,10 @@
 //! `sluice-inner query`: the public query.
 
+use std::io::Write as _;
 use std::net::IpAddr;
 
 use inner::query::QueryKey;
+use keys::exit::stdout;
 
 use super::Context;
 
@@ -51,19 +53,20 @@ pub fn run(args: Args, context: &mut Context) -> anyhow::Result<()> {
     };
     let records = inner::query::query(context.client()?, &key)?;
     if context.json {
-        return super::print_json(&records);
+        return keys::exit::print_json(&serde_json::json!({ "websites": records }));
     }
     if records.is_empty() {
-        println!("no approved filing matches");
+        writeln!(stdout(), "no approved filing matches")?;
     }
     for record in &records {
-        println!(
+        writeln!(
+            stdout(),
             "{}\t{}\t{}\t{}",
             record.website_number,
             record.website_name,
             record.organiser,
             record.domains.join(",")
-        );
+        )?;
     }
     Ok(())
 }

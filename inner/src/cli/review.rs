@@ -1,12 +1,14 @@
 //! `sluice-inner review list|show|approve|return|reject`.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
 use inner::review::ReviewError;
 use inner::workflow::{self, ReturnTo};
+use keys::exit::{NotFound, Refused, stdout};
 
-use super::{Context, NotFound, Refused};
+use super::Context;
 
 /// Review subcommands.
 #[derive(Debug, clap::Subcommand)]
@@ -181,13 +183,14 @@ fn list(args: ListArgs, context: &mut Context) -> anyhow::Result<()> {
     };
     let entries = inner::queue::list(context.client()?, &filter, super::now())?;
     if context.json {
-        return super::print_json(&entries);
+        return keys::exit::print_json(&serde_json::json!({ "submissions": entries }));
     }
     if entries.is_empty() {
-        println!("no submissions match");
+        writeln!(stdout(), "no submissions match")?;
     }
     for e in &entries {
-        println!(
+        writeln!(
+            stdout(),
             "{}\tv{}\t{}\t{}\t{}\tsince {}{}",
             e.receipt,
             e.version,
@@ -199,7 +202,7 @@ fn list(args: ListArgs, context: &mut Context) -> anyhow::Result<()> {
                 .as_deref()
                 .map(|c| format!("\tCONFLICT {c}"))
                 .unwrap_or_default()
-        );
+        )?;
     }
     Ok(())
 }
@@ -212,35 +215,43 @@ fn show(args: ShowArgs, context: &mut Context) -> anyhow::Result<()> {
         other => other?,
     };
     if context.json {
-        return super::print_json(&view);
+        return keys::exit::print_json(&view);
     }
     let e = &view.entry;
-    println!("receipt {} version {} ({})", e.receipt, e.version, e.kind);
-    println!(
+    writeln!(
+        stdout(),
+        "receipt {} version {} ({})",
+        e.receipt,
+        e.version,
+        e.kind
+    )?;
+    writeln!(
+        stdout(),
         "state {} since {}",
         e.state,
         super::timestamp(e.state_since)
-    );
-    println!("province {}", e.province);
+    )?;
+    writeln!(stdout(), "province {}", e.province)?;
     if let Some(number) = &e.filing_number {
-        println!("filing number {number}");
+        writeln!(stdout(), "filing number {number}")?;
     }
     if let Some(organiser) = &view.organiser {
-        println!("organiser {organiser}");
+        writeln!(stdout(), "organiser {organiser}")?;
     }
     for w in &view.websites {
         let seq = w.website_seq.map(|s| format!("-{s} ")).unwrap_or_default();
-        println!("website {seq}{} [{}]", w.name, w.status);
+        writeln!(stdout(), "website {seq}{} [{}]", w.name, w.status)?;
         for d in &w.domains {
-            println!("  domain {d}");
+            writeln!(stdout(), "  domain {d}")?;
         }
         for ip in &w.ip_ranges {
-            println!("  ip {ip}");
+            writeln!(stdout(), "  ip {ip}")?;
         }
     }
-    println!("history:");
+    writeln!(stdout(), "history:")?;
     for h in &view.history {
-        println!(
+        writeln!(
+            stdout(),
             "  {} {} -> {} by {}{}",
             super::timestamp(h.at),
             h.from_state.as_deref().unwrap_or("(new)"),
@@ -250,14 +261,14 @@ fn show(args: ShowArgs, context: &mut Context) -> anyhow::Result<()> {
                 .as_deref()
                 .map(|r| format!(": {r}"))
                 .unwrap_or_default()
-        );
+        )?;
     }
     if view.conflicts.is_empty() {
-        println!("conflicts: none");
+        writeln!(stdout(), "conflicts: none")?;
     } else {
-        println!("conflicts:");
+        writeln!(stdout(), "conflicts:")?;
         for c in &view.conflicts {
-            println!("  {} {} ({})", c.kind, c.value, c.other);
+            writeln!(stdout(), "  {} {} ({})", c.kind, c.value, c.other)?;
         }
     }
     Ok(())
@@ -285,7 +296,7 @@ fn decide(
     let from = workflow::state_name(decision.from);
     let to = workflow::state_name(decision.to);
     if context.json {
-        return super::print_json(&serde_json::json!({
+        return keys::exit::print_json(&serde_json::json!({
             "receipt": decision.receipt,
             "from": from,
             "to": to,
@@ -294,12 +305,12 @@ fn decide(
             "certificate_id": decision.certificate_id,
         }));
     }
-    println!("{}: {from} -> {to}", decision.receipt);
+    writeln!(stdout(), "{}: {from} -> {to}", decision.receipt)?;
     if let Some(number) = &decision.filing_number {
-        println!("filing number {number}");
+        writeln!(stdout(), "filing number {number}")?;
     }
     if let Some(id) = decision.certificate_id {
-        println!("certificate {id} issued");
+        writeln!(stdout(), "certificate {id} issued")?;
     }
     Ok(())
 }

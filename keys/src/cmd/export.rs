@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use keys::PublicKey;
+use serde_json::json;
 
 use super::Output;
 
@@ -11,7 +12,8 @@ use super::Output;
 ///
 /// `--openssl` prints the key as an SPKI PEM, so a signature can be checked with
 /// `openssl pkeyutl -verify -pubin -inkey KEY.pem -rawin -in MESSAGE -sigfile SIG`, where SIG
-/// holds the raw 64 signature bytes.
+/// holds the raw 64 signature bytes. With --json the PEM is printed inside a JSON object with the
+/// key id and fingerprint (or, with --out, the object names the file written).
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Write the key as an OpenSSL SPKI PEM (the only export format so far).
@@ -26,13 +28,31 @@ pub struct Args {
 }
 
 /// Runs `export`.
-pub fn run(args: Args, _out: &Output) -> anyhow::Result<()> {
+pub fn run(args: Args, out: &Output) -> anyhow::Result<()> {
     let public = PublicKey::read_file(&args.file)?;
     let pem = public.to_openssl_pem();
-    match &args.out {
-        Some(path) => std::fs::write(path, &pem)
-            .with_context(|| format!("cannot write {}", path.display()))?,
-        None => print!("{pem}"),
+    if let Some(path) = &args.out {
+        std::fs::write(path, &pem).with_context(|| format!("cannot write {}", path.display()))?;
     }
-    Ok(())
+    // Text output stays exactly the PEM (or nothing when it went to a file), so that it can be
+    // piped into openssl.
+    out.print(
+        || match &args.out {
+            Some(_) => String::new(),
+            None => pem.clone(),
+        },
+        || {
+            let mut value = json!({
+                "file": args.file,
+                "key_id": public.key_id().to_string(),
+                "fingerprint": public.fingerprint().to_string(),
+                "format": "openssl-spki-pem",
+            });
+            match &args.out {
+                Some(path) => value["out"] = json!(path),
+                None => value["pem"] = json!(pem),
+            }
+            value
+        },
+    )
 }

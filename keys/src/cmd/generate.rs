@@ -83,6 +83,5 @@ pub fn run(args: Args, out: &Output) -> anyhow::Result<()> {
                 "role": args.role.as_str(),
             })
         },
-    );
-    Ok(())
+    )
 }

@@ -1,29 +1,17 @@
 //! The subcommands of `sluice-keys` and what they share: time and passphrase arguments, output,
-//! exit codes.
+//! and which library errors count as refusals (the exit codes themselves are `keys::exit`).
 
 mod export;
 mod generate;
 mod keyset;
 mod show;
 
-use std::io::Read as _;
+use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
+use keys::exit::{self, Refused};
 use keys::{KeyFileError, KeysetError};
-
-/// Exit code: a key, keyset or signature was refused (bad file, failed verification, a rule
-/// broken). The message says which and why.
-pub const EXIT_REFUSED: u8 = 1;
-/// Exit code: something operational failed: a file could not be read or written.
-pub const EXIT_FAILED: u8 = 3;
-
-const EXIT_CODES_HELP: &str = "\
-Exit codes:
-  0  done
-  1  refused: a key, keyset or signature was rejected (the message says why)
-  2  usage error
-  3  failed: a file could not be read or written";
 
 /// Manage Sluice's Ed25519 keys (in OpenBSD signify's file formats) and keysets.
 ///
@@ -31,7 +19,7 @@ Exit codes:
 /// A keyset says which key may sign for which role, channel and time; new keyset versions are
 /// signed by a threshold of root keys. See KEYSET.md for the format and the rules.
 #[derive(clap::Parser, Debug)]
-#[command(name = "sluice-keys", version, after_help = EXIT_CODES_HELP)]
+#[command(name = "sluice-keys", version, after_help = keys::exit::HELP)]
 pub struct Cli {
     /// Print machine-readable JSON on stdout instead of text.
     #[arg(long, global = true)]
@@ -60,46 +48,48 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// The exit code for an error: refusals of keys, keysets and signatures are 1, failures to
-/// read or write are 3.
+/// The exit code for an error (the table is `keys::exit`): a key, keyset or signature the
+/// library rejected, or a refusal the command decided itself, is "refused"; a file that could not
+/// be read or written is "failed".
 pub fn exit_code(error: &anyhow::Error) -> u8 {
     for cause in error.chain() {
         if let Some(error) = cause.downcast_ref::<KeyFileError>() {
             return match error {
-                KeyFileError::Read { .. } | KeyFileError::Write { .. } => EXIT_FAILED,
-                _ => EXIT_REFUSED,
+                KeyFileError::Read { .. } | KeyFileError::Write { .. } => exit::FAILED,
+                _ => exit::REFUSED,
             };
         }
         if let Some(error) = cause.downcast_ref::<KeysetError>() {
             return match error.innermost() {
-                KeysetError::Read(_) | KeysetError::Write(_) => EXIT_FAILED,
-                _ => EXIT_REFUSED,
+                KeysetError::Read(_) | KeysetError::Write(_) => exit::FAILED,
+                _ => exit::REFUSED,
             };
         }
-        if cause.downcast_ref::<Refused>().is_some() {
-            return EXIT_REFUSED;
+        if cause.is::<Refused>() {
+            return exit::REFUSED;
         }
     }
-    EXIT_FAILED
+    exit::code_of(error)
 }
 
-/// A refusal decided by the command itself rather than by the library.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct Refused(pub String);
-
-/// Where results go: text for people or JSON for scripts.
+/// Where results go: text for people or JSON for scripts, both through `keys::exit::stdout`, so
+/// a closed pipe ends the output quietly.
 pub struct Output {
     json: bool,
 }
 
 impl Output {
-    /// Prints `text` for people, or `json` for scripts.
-    pub fn print(&self, text: impl FnOnce() -> String, json: impl FnOnce() -> serde_json::Value) {
+    /// Prints `text` for people, or `json` (one line) for scripts.
+    pub fn print(
+        &self,
+        text: impl FnOnce() -> String,
+        json: impl FnOnce() -> serde_json::Value,
+    ) -> anyhow::Result<()> {
         if self.json {
-            println!("{}", json());
+            exit::print_json(&json())
         } else {
-            print!("{}", text());
+            exit::stdout().write_all(text().as_bytes())?;
+            Ok(())
         }
     }
 }

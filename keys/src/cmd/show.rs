@@ -111,6 +111,5 @@ pub fn run(args: Args, out: &Output) -> anyhow::Result<()> {
             }
             value
         },
-    );
-    Ok(())
+    )
 }

@@ -1,6 +1,9 @@
 //! `sluice-outer accounts add|list|disable|enable`
 
+use std::io::Write as _;
+
 use anyhow::Context as _;
+use keys::exit::stdout;
 use outer::store::AccountKind;
 
 use super::ConfigArgs;
@@ -17,13 +20,10 @@ pub enum Command {
         #[arg(long, value_parser = ["website-owner", "access-provider", "operator"])]
         kind: String,
     },
-    /// List accounts.
+    /// List accounts (with --json, one object holding the list).
     List {
         #[command(flatten)]
         config: ConfigArgs,
-        /// Print JSON lines instead of a table.
-        #[arg(long)]
-        json: bool,
     },
     /// Disable an account: its tokens stop working at once.
     Disable {
@@ -54,7 +54,9 @@ fn check_name(name: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn run(command: Command) -> anyhow::Result<()> {
+/// Runs an `accounts` subcommand.
+pub fn run(command: Command, json: bool) -> anyhow::Result<()> {
+    let mut out = stdout();
     match command {
         Command::Add { config, name, kind } => {
             check_name(&name)?;
@@ -63,42 +65,58 @@ pub fn run(command: Command) -> anyhow::Result<()> {
             })?;
             let store = config.open_store()?;
             let account = store.add_account(&name, kind)?;
-            println!(
-                "added account {} ({}), id {}",
-                account.name, account.kind, account.id
-            );
+            if json {
+                keys::exit::print_json(&serde_json::json!({
+                    "id": account.id,
+                    "name": account.name,
+                    "kind": account.kind.as_str(),
+                }))?;
+            } else {
+                writeln!(
+                    out,
+                    "added account {} ({}), id {}",
+                    account.name, account.kind, account.id
+                )?;
+            }
         }
-        Command::List { config, json } => {
+        Command::List { config } => {
             let store = config.open_store()?;
-            for account in store.accounts()? {
-                if json {
-                    println!(
-                        "{}",
+            let accounts = store.accounts()?;
+            if json {
+                let list: Vec<_> = accounts
+                    .iter()
+                    .map(|account| {
                         serde_json::json!({"id": account.id, "name": account.name,
                             "kind": account.kind.as_str(), "disabled": account.disabled,
                             "created_at": account.created_at})
-                    );
+                    })
+                    .collect();
+                return keys::exit::print_json(&serde_json::json!({ "accounts": list }));
+            }
+            for account in accounts {
+                let state = if account.disabled {
+                    "disabled"
                 } else {
-                    println!(
-                        "{}\t{}\t{}",
-                        account.name,
-                        account.kind,
-                        if account.disabled {
-                            "disabled"
-                        } else {
-                            "enabled"
-                        }
-                    );
-                }
+                    "enabled"
+                };
+                writeln!(out, "{}\t{}\t{state}", account.name, account.kind)?;
             }
         }
         Command::Disable { config, name } => {
             config.open_store()?.set_account_disabled(&name, true)?;
-            println!("disabled account {name}");
+            if json {
+                keys::exit::print_json(&serde_json::json!({ "name": name, "disabled": true }))?;
+            } else {
+                writeln!(out, "disabled account {name}")?;
+            }
         }
         Command::Enable { config, name } => {
             config.open_store()?.set_account_disabled(&name, false)?;
-            println!("enabled account {name}");
+            if json {
+                keys::exit::print_json(&serde_json::json!({ "name": name, "disabled": false }))?;
+            } else {
+                writeln!(out, "enabled account {name}")?;
+            }
         }
     }
     Ok(())

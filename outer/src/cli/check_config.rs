@@ -1,7 +1,9 @@
 //! `sluice-outer check-config FILE`
 
+use std::io::Write as _;
 use std::path::PathBuf;
 
+use keys::exit::stdout;
 use outer::config::Config;
 
 #[derive(Debug, clap::Args)]
@@ -10,13 +12,23 @@ pub struct Args {
     file: PathBuf,
 }
 
-pub fn run(args: Args) -> anyhow::Result<()> {
+/// Runs `check-config`.
+pub fn run(args: Args, json: bool) -> anyhow::Result<()> {
     let config = Config::load(&args.file)?;
-    println!(
+    if json {
+        return keys::exit::print_json(&serde_json::json!({
+            "file": args.file,
+            "ok": true,
+            "listen": config.listen.to_string(),
+            "database": config.database,
+        }));
+    }
+    writeln!(
+        stdout(),
         "{}: ok (listen {}, database {})",
         args.file.display(),
         config.listen,
         config.database.display()
-    );
+    )?;
     Ok(())
 }

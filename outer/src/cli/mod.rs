@@ -1,4 +1,5 @@
-//! Command-line parsing; one module per subcommand.
+//! Command-line parsing; one module per subcommand. Output goes through `keys::exit::stdout`
+//! and `--json` through `keys::exit::print_json`, the convention all Sluice tools share.
 
 mod accounts;
 mod check_config;
@@ -13,17 +14,14 @@ use outer::config::Config;
 
 /// The outer intake service of Sluice.
 #[derive(Debug, Parser)]
-#[command(name = "sluice-outer", version, about, after_help = EXIT_CODES)]
+#[command(name = "sluice-outer", version, about, after_help = keys::exit::HELP)]
 pub struct Cli {
+    /// Print machine-readable JSON on stdout instead of text (one object per command).
+    #[arg(long, global = true)]
+    json: bool,
     #[command(subcommand)]
     command: Command,
 }
-
-/// The exit codes, as `--help` shows them (main.rs maps errors to them).
-const EXIT_CODES: &str = "Exit codes:
-  0  done
-  1  failed (the whole error chain is printed; nothing was half-applied)
-  2  bad command line";
 
 #[derive(Debug, Subcommand)]
 enum Command {
@@ -70,11 +68,13 @@ impl ConfigArgs {
     }
 }
 
+/// Runs the parsed command.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let json = cli.json;
     match cli.command {
-        Command::Serve(args) => serve::run(args),
-        Command::CheckConfig(args) => check_config::run(args),
-        Command::Accounts(command) => accounts::run(command),
-        Command::Tokens(command) => tokens::run(command),
+        Command::Serve(args) => serve::run(args, json),
+        Command::CheckConfig(args) => check_config::run(args, json),
+        Command::Accounts(command) => accounts::run(command, json),
+        Command::Tokens(command) => tokens::run(command, json),
     }
 }

@@ -1,8 +1,10 @@
 //! `sluice-outer serve`
 
+use std::io::Write as _;
 use std::net::SocketAddr;
 
 use anyhow::Context as _;
+use keys::exit::stdout;
 
 use super::ConfigArgs;
 
@@ -34,7 +36,8 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing in-flight requests and commits");
 }
 
-pub fn run(args: Args) -> anyhow::Result<()> {
+/// Runs `serve`.
+pub fn run(args: Args, json: bool) -> anyhow::Result<()> {
     let mut config = args.config.load()?;
     if let Some(listen) = args.listen {
         config.listen = listen;
@@ -50,13 +53,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
         let local = listener.local_addr().context("reading the bound address")?;
-        // Tests and scripts read this line to learn the port when listening on port 0.
-        println!("listening on {local}");
+        // Tests and scripts read this line to learn the port when listening on port 0. With
+        // --json it is the run's one object: "stopped" below would be a second.
+        if json {
+            keys::exit::print_json(&serde_json::json!({ "listening": local.to_string() }))?;
+        } else {
+            writeln!(stdout(), "listening on {local}")?;
+        }
         let state = outer::server::AppState::new(store, config.limits.clone());
         outer::server::serve(listener, state, shutdown_signal())
             .await
             .context("serving")
     })?;
-    println!("stopped");
+    if !json {
+        writeln!(stdout(), "stopped")?;
+    }
     Ok(())
 }

@@ -1,5 +1,9 @@
 //! `sluice-outer tokens issue|revoke`
 
+use std::io::Write as _;
+
+use keys::exit::stdout;
+
 use super::ConfigArgs;
 
 #[derive(Debug, clap::Subcommand)]
@@ -23,7 +27,8 @@ pub enum Command {
     },
 }
 
-pub fn run(command: Command) -> anyhow::Result<()> {
+/// Runs a `tokens` subcommand.
+pub fn run(command: Command, json: bool) -> anyhow::Result<()> {
     match command {
         Command::Issue {
             config,
@@ -35,11 +40,24 @@ pub fn run(command: Command) -> anyhow::Result<()> {
                 "issued token {} for {account}; it is shown only now",
                 token.id
             );
-            println!("{}", token.secret);
+            if json {
+                keys::exit::print_json(&serde_json::json!({
+                    "id": token.id,
+                    "account": account,
+                    "label": label,
+                    "secret": token.secret,
+                }))?;
+            } else {
+                writeln!(stdout(), "{}", token.secret)?;
+            }
         }
         Command::Revoke { config, id } => {
             config.open_store()?.revoke_token(id)?;
-            println!("revoked token {id}");
+            if json {
+                keys::exit::print_json(&serde_json::json!({ "revoked_token": id }))?;
+            } else {
+                writeln!(stdout(), "revoked token {id}")?;
+            }
         }
     }
     Ok(())

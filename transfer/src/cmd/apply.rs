@@ -1,6 +1,8 @@
 //! `apply` (outer host): inbox return bundles → the outer SQLite.
 
-use transfer::exit::Outcome;
+use std::io::Write as _;
+
+use keys::exit::{Outcome, stdout};
 use transfer::outer_side::{self, ApplySettings, OuterHost};
 
 use crate::Global;
@@ -35,26 +37,33 @@ pub fn run(global: &Global, _args: &Args) -> anyhow::Result<Outcome> {
     )?;
     progress.finish();
     if global.json() {
-        super::print_json(&serde_json::to_value(&report)?);
+        keys::exit::print_json(&serde_json::to_value(&report)?)?;
     } else {
         for f in &report.files {
             match f.result.as_str() {
-                "quarantined" => println!(
+                "quarantined" => writeln!(
+                    stdout(),
                     "QUARANTINED {}: {}",
                     f.file,
                     f.reason.as_deref().unwrap_or("-")
-                ),
+                )?,
                 result => match &f.keyset {
-                    Some(keyset) => println!(
+                    Some(keyset) => writeln!(
+                        stdout(),
                         "{result} {} (sequence {}){}",
                         f.file,
                         f.sequence.unwrap_or_default(),
                         super::keyset_line(keyset)
-                    ),
-                    None => println!(
+                    )?,
+                    None => writeln!(
+                        stdout(),
                         "{result} {}: {} payload(s) deleted, {} status change(s), {} certificate(s), re-published {:?}",
-                        f.file, f.payloads_deleted, f.status_changes, f.certificates, f.republished
-                    ),
+                        f.file,
+                        f.payloads_deleted,
+                        f.status_changes,
+                        f.certificates,
+                        f.republished
+                    )?,
                 },
             }
         }

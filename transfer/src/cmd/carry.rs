@@ -1,8 +1,9 @@
 //! `carry --from DIR --to DIR`: move complete bundles between directories durably.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 
-use transfer::exit::Outcome;
+use keys::exit::{Outcome, stdout};
 
 use crate::Global;
 
@@ -25,16 +26,17 @@ pub struct Args {
 pub fn run(global: &Global, args: &Args) -> anyhow::Result<Outcome> {
     let report = transfer::carry::carry(&args.from, &args.to, args.keep)?;
     if global.json() {
-        super::print_json(&serde_json::to_value(&report)?);
+        keys::exit::print_json(&serde_json::to_value(&report)?)?;
     } else {
-        println!(
+        writeln!(
+            stdout(),
             "carried {} bundle(s), {} already there, {} incomplete left in place",
             report.carried.len(),
             report.already_there.len(),
             report.incomplete.len()
-        );
+        )?;
         for (name, reason) in &report.incomplete {
-            println!("  incomplete: {name}: {reason}");
+            writeln!(stdout(), "  incomplete: {name}: {reason}")?;
         }
     }
     Ok(Outcome::of(

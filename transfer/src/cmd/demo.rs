@@ -1,8 +1,9 @@
 //! `demo`: the whole appliance round trip on one machine, on embedded defaults.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 
-use transfer::exit::Outcome;
+use keys::exit::{Outcome, stdout};
 
 use crate::Global;
 
@@ -33,49 +34,57 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<Outcome> {
     let url = global.inner_database_url.clone();
     let json = global.json();
     let summary = transfer::demo::run(&dir, url.as_deref(), &|step| {
+        // The callback cannot fail the run; a stdout that stops taking lines for good (a full
+        // disk) fails the summary written below, so ignoring the error here loses nothing.
         if !json {
-            println!("==> {step}");
+            let _ = writeln!(stdout(), "==> {step}");
         }
     })?;
     if json {
-        super::print_json(&serde_json::to_value(&summary)?);
+        keys::exit::print_json(&serde_json::to_value(&summary)?)?;
         return Ok(Outcome::Done);
     }
-    println!();
-    println!(
+    writeln!(stdout())?;
+    writeln!(
+        stdout(),
         "receipt              state                     version  filing number          certificate"
-    );
+    )?;
     for s in &summary.statuses {
-        println!(
+        writeln!(
+            stdout(),
             "{:<20} {:<25} {:>7}  {:<22} {}",
             s.receipt,
             s.state,
             s.version,
             s.filing_number.as_deref().unwrap_or("-"),
             if s.certificate_ready { "ready" } else { "-" }
-        );
+        )?;
     }
-    println!();
-    println!(
+    writeln!(stdout())?;
+    writeln!(
+        stdout(),
         "{} submissions accepted over HTTP, {} batch rows refused at intake",
-        summary.accepted, summary.batch_rows_refused
-    );
-    println!(
+        summary.accepted,
+        summary.batch_rows_refused
+    )?;
+    writeln!(
+        stdout(),
         "{} bundles exported, {} imported, {} return bundles applied, {} payloads deleted outside after signed acks",
         summary.bundles_exported,
         summary.bundles_imported,
         summary.returns_applied,
         summary.payloads_deleted
-    );
+    )?;
     match &summary.certificate_checked {
-        Some((number, key)) => println!(
+        Some((number, key)) => writeln!(
+            stdout(),
             "certificate {number} downloaded outside verifies against inner-cert key {key}"
-        ),
-        None => println!("no certificate was ready to check"),
+        )?,
+        None => writeln!(stdout(), "no certificate was ready to check")?,
     }
-    println!("finished in {:.1} s", summary.seconds);
+    writeln!(stdout(), "finished in {:.1} s", summary.seconds)?;
     if let Some(dir) = &args.dir {
-        println!("everything is kept in {}", dir.display());
+        writeln!(stdout(), "everything is kept in {}", dir.display())?;
     }
     Ok(Outcome::Done)
 }

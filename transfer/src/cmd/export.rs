@@ -1,6 +1,8 @@
 //! `export` (outer host): pending submission versions → signed bundles in the outbox.
 
-use transfer::exit::Outcome;
+use std::io::Write as _;
+
+use keys::exit::{Outcome, stdout};
 use transfer::outer_side::{self, ExportSettings, OuterHost};
 
 use crate::Global;
@@ -33,19 +35,24 @@ pub fn run(global: &Global, _args: &Args) -> anyhow::Result<Outcome> {
     )?;
     progress.finish();
     if global.json() {
-        super::print_json(&serde_json::to_value(&report)?);
+        keys::exit::print_json(&serde_json::to_value(&report)?)?;
     } else {
         for b in &report.written {
-            println!(
+            writeln!(
+                stdout(),
                 "published {} bundle sequence {} with {} record(s): {}",
-                b.kind, b.sequence, b.records, b.file
-            );
+                b.kind,
+                b.sequence,
+                b.records,
+                b.file
+            )?;
         }
-        println!(
+        writeln!(
+            stdout(),
             "{} submission version(s) now in transit; {} bundle(s) re-published",
             report.versions,
             report.republished.len()
-        );
+        )?;
     }
     Ok(if report.heartbeat && report.republished.is_empty() {
         Outcome::NothingToDo

@@ -1,6 +1,8 @@
 //! `import` (inner host): inbox bundles → PostgreSQL, each in one transaction.
 
-use transfer::exit::Outcome;
+use std::io::Write as _;
+
+use keys::exit::{Outcome, stdout};
 use transfer::inner_side::{self, ImportSettings};
 
 use crate::Global;
@@ -46,16 +48,18 @@ pub fn run(global: &Global, _args: &Args) -> anyhow::Result<Outcome> {
     )?;
     progress.finish();
     if global.json() {
-        super::print_json(&serde_json::to_value(&report)?);
+        keys::exit::print_json(&serde_json::to_value(&report)?)?;
     } else {
         for f in &report.files {
             match f.result.as_str() {
-                "quarantined" => println!(
+                "quarantined" => writeln!(
+                    stdout(),
                     "QUARANTINED {}: {}",
                     f.file,
                     f.reason.as_deref().unwrap_or("-")
-                ),
-                result => println!(
+                )?,
+                result => writeln!(
+                    stdout(),
                     "{result} {} (channel {}, sequence {}){}{}",
                     f.file,
                     f.channel.unwrap_or_default(),
@@ -69,15 +73,16 @@ pub fn run(global: &Global, _args: &Args) -> anyhow::Result<Outcome> {
                         .as_ref()
                         .map(super::keyset_line)
                         .unwrap_or_default()
-                ),
+                )?,
             }
         }
-        println!(
+        writeln!(
+            stdout(),
             "{} applied, {} duplicate(s), {} quarantined",
             report.count("applied"),
             report.count("duplicate"),
             report.count("quarantined")
-        );
+        )?;
     }
     Ok(Outcome::of(
         report.count("applied") + report.count("duplicate"),

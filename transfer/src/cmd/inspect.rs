@@ -1,8 +1,9 @@
 //! `inspect FILE`: what a bundle file holds, without keys or a database.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 
-use transfer::exit::Outcome;
+use keys::exit::{Outcome, stdout};
 
 use crate::Global;
 
@@ -34,37 +35,48 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<Outcome> {
                     .collect(),
             );
         }
-        super::print_json(&value);
+        keys::exit::print_json(&value)?;
     } else {
         let i = &inspection;
-        println!("file:        {}", args.file.display());
-        println!("signature:   NOT verified by inspect (use `sluice-transfer verify`)");
-        println!("bundle id:   {}", i.bundle_id);
-        println!("comment:     {}", i.comment);
-        println!("signer key:  {}", i.signer_key_id);
-        println!("kind:        {}", i.kind);
-        println!(
+        writeln!(stdout(), "file:        {}", args.file.display())?;
+        writeln!(
+            stdout(),
+            "signature:   NOT verified by inspect (use `sluice-transfer verify`)"
+        )?;
+        writeln!(stdout(), "bundle id:   {}", i.bundle_id)?;
+        writeln!(stdout(), "comment:     {}", i.comment)?;
+        writeln!(stdout(), "signer key:  {}", i.signer_key_id)?;
+        writeln!(stdout(), "kind:        {}", i.kind)?;
+        writeln!(
+            stdout(),
             "channel:     {}  epoch {}  sequence {}  part {}/{}",
-            i.channel, i.epoch, i.sequence, i.part.0, i.part.1
-        );
-        println!("previous:    {}", i.previous);
-        println!("created:     {}", i.created);
-        println!("expires:     {}", i.expires);
-        println!(
+            i.channel,
+            i.epoch,
+            i.sequence,
+            i.part.0,
+            i.part.1
+        )?;
+        writeln!(stdout(), "previous:    {}", i.previous)?;
+        writeln!(stdout(), "created:     {}", i.created)?;
+        writeln!(stdout(), "expires:     {}", i.expires)?;
+        writeln!(
+            stdout(),
             "payload:     {} bytes compressed, {} bytes of records",
-            i.payload_bytes, i.content_bytes
-        );
+            i.payload_bytes,
+            i.content_bytes
+        )?;
         if let Some(problem) = &i.payload_problem {
-            println!("records:     do not decode: {problem}");
+            writeln!(stdout(), "records:     do not decode: {problem}")?;
         } else if i.records.is_empty() {
-            println!("records:     none");
+            writeln!(stdout(), "records:     none")?;
         } else {
             for (kind, count) in &i.records {
-                println!("records:     {count} {kind}");
+                writeln!(stdout(), "records:     {count} {kind}")?;
             }
         }
         if let Some(keyset) = &i.keyset {
-            println!(
+            writeln!(
+                stdout(),
                 "keyset:      version {}, threshold {}, {} key(s), signed by {} (NOT verified)",
                 keyset.version,
                 keyset.threshold,
@@ -74,17 +86,17 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<Outcome> {
                 } else {
                     keyset.signed_by.join(", ")
                 }
-            );
+            )?;
             for line in keyset.key_lines() {
-                println!("             {line}");
+                writeln!(stdout(), "             {line}")?;
             }
         }
         if let Some(problem) = &i.keyset_problem {
-            println!("keyset:      does not parse: {problem}");
+            writeln!(stdout(), "keyset:      does not parse: {problem}")?;
         }
         if args.show_records {
             for (n, record) in records.iter().enumerate() {
-                println!("--- record {n}\n{record:#?}");
+                writeln!(stdout(), "--- record {n}\n{record:#?}")?;
             }
         }
     }

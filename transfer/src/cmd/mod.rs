@@ -28,11 +28,6 @@ pub fn init_logging(json: bool, quiet: bool) {
     }
 }
 
-/// Prints a JSON value on stdout, one line.
-pub fn print_json(value: &serde_json::Value) {
-    println!("{value}");
-}
-
 /// Now, Unix seconds.
 pub fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()

@@ -1,9 +1,10 @@
 //! `publish-keyset FILE` (either host): a new keyset version → a keyset bundle across the gap.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use transfer::exit::Outcome;
+use keys::exit::{Outcome, stdout};
 use transfer::outer_side::{ExportSettings, OuterHost};
 use transfer::{inner_side, outer_side};
 
@@ -101,14 +102,18 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<Outcome> {
         }
     };
     if global.json() {
-        super::print_json(&serde_json::json!({ "keyset": keyset, "bundle": bundle }));
+        keys::exit::print_json(&serde_json::json!({ "keyset": keyset, "bundle": bundle }))?;
     } else {
-        println!(
+        writeln!(
+            stdout(),
             "published keyset version {} in keyset bundle sequence {}: {}",
-            keyset.version, bundle.sequence, bundle.file
-        );
+            keyset.version,
+            bundle.sequence,
+            bundle.file
+        )?;
         if keyset.result == "installed" {
-            println!(
+            writeln!(
+                stdout(),
                 "installed here{} (was version {}); added {:?}, revoked {:?}, removed {:?}",
                 keyset
                     .file
@@ -119,12 +124,13 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<Outcome> {
                 keyset.changes.added,
                 keyset.changes.revoked,
                 keyset.changes.removed
-            );
+            )?;
         } else {
-            println!(
+            writeln!(
+                stdout(),
                 "version {} was installed here by the interrupted run",
                 keyset.version
-            );
+            )?;
         }
     }
     Ok(Outcome::Done)

@@ -1,6 +1,8 @@
 //! `replay ID|FILE`: run an archived or quarantined bundle through import or apply again.
 
-use transfer::exit::Outcome;
+use std::io::Write as _;
+
+use keys::exit::{Outcome, stdout};
 use transfer::{examine, inner_side, outer_side, spool};
 
 use crate::Global;
@@ -79,10 +81,10 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<Outcome> {
         (report.result.clone(), serde_json::to_value(&report)?)
     };
     if global.json() {
-        super::print_json(&detail);
+        keys::exit::print_json(&detail)?;
     } else {
-        println!("replayed {name}: {result}");
-        println!("{}", serde_json::to_string_pretty(&detail)?);
+        writeln!(stdout(), "replayed {name}: {result}")?;
+        writeln!(stdout(), "{}", serde_json::to_string_pretty(&detail)?)?;
     }
     Ok(match result.as_str() {
         "quarantined" => Outcome::Quarantined,

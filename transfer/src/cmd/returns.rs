@@ -1,6 +1,8 @@
 //! `return` (inner host): the return queue → one signed return bundle in the outbox.
 
-use transfer::exit::Outcome;
+use std::io::Write as _;
+
+use keys::exit::{Outcome, stdout};
 use transfer::inner_side::{self, ReturnSettings};
 
 use crate::Global;
@@ -30,28 +32,38 @@ pub fn run(global: &Global, _args: &Args) -> anyhow::Result<Outcome> {
         &settings,
     )?;
     if global.json() {
-        super::print_json(&serde_json::to_value(&report)?);
+        keys::exit::print_json(&serde_json::to_value(&report)?)?;
     } else if report.heartbeat {
         for b in &report.written {
-            println!(
+            writeln!(
+                stdout(),
                 "nothing to return; published heartbeat sequence {}: {}",
-                b.sequence, b.file
-            );
+                b.sequence,
+                b.file
+            )?;
         }
     } else {
         for b in &report.written {
-            println!(
+            writeln!(
+                stdout(),
                 "published return bundle sequence {}: {}",
-                b.sequence, b.file
-            );
+                b.sequence,
+                b.file
+            )?;
         }
-        println!(
+        writeln!(
+            stdout(),
             "{} ack(s), {} status change(s), {} certificate(s)",
-            report.acks, report.status_changes, report.certificates
-        );
+            report.acks,
+            report.status_changes,
+            report.certificates
+        )?;
         for (channel, epoch, missing) in &report.sequence_reports {
             if !missing.is_empty() {
-                println!("channel {channel} epoch {epoch}: missing sequences {missing:?}");
+                writeln!(
+                    stdout(),
+                    "channel {channel} epoch {epoch}: missing sequences {missing:?}"
+                )?;
             }
         }
     }

@@ -1,6 +1,8 @@
 //! `status`: both sides' view of the transfer.
 
-use transfer::exit::Outcome;
+use std::io::Write as _;
+
+use keys::exit::{Outcome, stdout};
 use transfer::{inner_side, metrics, outer_side, spool};
 
 use crate::Global;
@@ -99,14 +101,14 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<Outcome> {
                 })?;
                 spool::write_atomic(dir, name, |f| std::io::Write::write_all(f, text.as_bytes()))?;
             }
-            None => print!("{text}"),
+            None => write!(stdout(), "{text}")?,
         }
         return Ok(Outcome::Done);
     }
     if global.json() {
-        super::print_json(&value);
+        keys::exit::print_json(&value)?;
     } else {
-        println!("{}", serde_json::to_string_pretty(&value)?);
+        writeln!(stdout(), "{}", serde_json::to_string_pretty(&value)?)?;
     }
     Ok(Outcome::Done)
 }

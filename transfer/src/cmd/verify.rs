@@ -1,8 +1,9 @@
 //! `verify FILE… --keyset K`: full verification of bundle files, no database.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 
-use transfer::exit::Outcome;
+use keys::exit::{Outcome, stdout};
 
 use crate::Global;
 
@@ -28,13 +29,14 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<Outcome> {
         .collect();
     let failed = results.iter().filter(|r| !r.ok).count();
     if global.json() {
-        super::print_json(&serde_json::json!({ "files": results, "failed": failed }));
+        keys::exit::print_json(&serde_json::json!({ "files": results, "failed": failed }))?;
     } else {
         for r in &results {
             if r.ok {
                 let records: Vec<String> =
                     r.records.iter().map(|(k, n)| format!("{n} {k}")).collect();
-                println!(
+                writeln!(
+                    stdout(),
                     "OK   {}\n     bundle {} signed by {} ({}), {} on channel {} epoch {} sequence {}\n     created {} expires {}; records: {}",
                     r.file,
                     r.bundle_id.as_deref().unwrap_or("-"),
@@ -51,29 +53,31 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<Outcome> {
                     } else {
                         records.join(", ")
                     },
-                );
+                )?;
                 if let Some(keyset) = &r.keyset {
-                    println!(
+                    writeln!(
+                        stdout(),
                         "     keyset version {}, threshold {}, {} key(s), signed by {}",
                         keyset.version,
                         keyset.threshold,
                         keyset.keys.len(),
                         keyset.signed_by.join(", ")
-                    );
+                    )?;
                     for line in keyset.key_lines() {
-                        println!("       {line}");
+                        writeln!(stdout(), "       {line}")?;
                     }
                 }
                 if let Some(judgement) = &r.keyset_judgement {
-                    println!("     here: {judgement}");
+                    writeln!(stdout(), "     here: {judgement}")?;
                 }
             } else {
-                println!(
+                writeln!(
+                    stdout(),
                     "FAIL {}: {} ({})",
                     r.file,
                     r.reason.as_deref().unwrap_or("-"),
                     r.code.as_deref().unwrap_or("-")
-                );
+                )?;
             }
         }
     }

@@ -3,9 +3,10 @@
 use std::path::PathBuf;
 
 use anyhow::Context as _;
+use keys::exit::Refused;
 use keys::{KeyEntry, KeysetDocument, KeysetFile, PublicKey, Role};
 
-use crate::cmd::{Output, Refused, now, parse_time};
+use crate::cmd::{Output, now, parse_time};
 
 /// Start a keyset: an unsigned version 1 listing the root keys.
 ///
@@ -65,6 +66,5 @@ pub fn run(args: Args, out: &Output) -> anyhow::Result<()> {
             if args.roots.len() == 1 { "" } else { "s" },
             args.threshold
         ),
-    );
-    Ok(())
+    )
 }

@@ -10,10 +10,11 @@ mod verify;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
+use keys::exit::Refused;
 use keys::{KeysetDocument, KeysetFile};
 use serde_json::json;
 
-use super::{Output, Refused};
+use super::Output;
 
 /// Make, edit, sign and verify keysets.
 ///
@@ -73,11 +74,10 @@ fn edit(
     KeysetFile::unsigned(document)
         .write_file(target)
         .context("cannot write the keyset draft")?;
-    print_draft(out, target, version, what);
-    Ok(())
+    print_draft(out, target, version, what)
 }
 
-fn print_draft(out: &Output, path: &Path, version: u64, what: &str) {
+fn print_draft(out: &Output, path: &Path, version: u64, what: &str) -> anyhow::Result<()> {
     out.print(
         || {
             format!(
@@ -87,7 +87,7 @@ fn print_draft(out: &Output, path: &Path, version: u64, what: &str) {
             )
         },
         || json!({ "file": path, "version": version, "signatures": 0, "change": what }),
-    );
+    )
 }
 
 /// The `--out` argument shared by the editing commands.

@@ -3,10 +3,11 @@
 use std::path::PathBuf;
 
 use anyhow::Context as _;
+use keys::exit::Refused;
 use keys::{KeysetFile, Role, SecretKey};
 use serde_json::json;
 
-use crate::cmd::{Output, Refused, now, read_passphrase};
+use crate::cmd::{Output, now, read_passphrase};
 
 /// Sign a keyset with a root secret key; the signature is appended to the file.
 ///
@@ -77,6 +78,5 @@ pub fn run(args: Args, out: &Output) -> anyhow::Result<()> {
                 "threshold": file.document().threshold(),
             })
         },
-    );
-    Ok(())
+    )
 }

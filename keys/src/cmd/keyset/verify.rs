@@ -11,8 +11,8 @@ use crate::cmd::{Output, format_time, now, parse_time, status_word};
 /// Verify a keyset chain from version 1 and print the keys of the last version.
 ///
 /// The first file must be version 1 (the trust anchor), each next one the version after it,
-/// signed as KEYSET.md requires. Exit code 0 means every file was accepted; 1 means one was refused, and the message says
-/// which file and why.
+/// signed as KEYSET.md requires. Exit code 0 means every file was accepted; 5 means one was
+/// refused, and the message says which file and why.
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Keyset files in version order, starting with version 1.
@@ -94,6 +94,5 @@ pub fn run(args: Args, out: &Output) -> anyhow::Result<()> {
                 "keys": keys,
             })
         },
-    );
-    Ok(())
+    )
 }
