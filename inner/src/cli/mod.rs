@@ -105,13 +105,5 @@ fn describe(error: &postgres::Error) -> String {
     }
 }
 
-/// Formats Unix seconds for people.
-fn timestamp(seconds: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(seconds)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| seconds.to_string())
-}
+/// Formats Unix seconds for people: the workspace's one RFC 3339 formatter.
+use keys::time::rfc3339 as timestamp;

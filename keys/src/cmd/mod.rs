@@ -99,13 +99,9 @@ pub fn parse_time(text: &str) -> Result<i64, String> {
     if let Ok(seconds) = text.parse::<i64>() {
         return Ok(seconds);
     }
-    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-        .map(|t| t.unix_timestamp())
-        .map_err(|_| {
-            format!(
-                "expected Unix seconds or an RFC 3339 time like 2027-01-01T00:00:00Z, not {text:?}"
-            )
-        })
+    keys::time::parse_rfc3339(text).ok_or_else(|| {
+        format!("expected Unix seconds or an RFC 3339 time like 2027-01-01T00:00:00Z, not {text:?}")
+    })
 }
 
 /// Formats Unix seconds as RFC 3339 UTC (or the number if it is out of range).
