@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use common::*;
-use inner::testing::TestDatabase;
+use testkit::pg::TestDatabase;
 
 fn sluice(db: Option<&TestDatabase>, args: &[&str]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_sluice-inner"));
@@ -54,7 +54,7 @@ fn reviewer_flow_from_queue_to_published_certificate() {
             &[version(
                 "R1",
                 1,
-                filing(
+                new_filing(
                     "北京甲科技有限公司",
                     "C1",
                     110_108,

@@ -8,7 +8,7 @@ use bundle_format::records::{
 use common::*;
 use inner::import::{ApplyError, ApplyStatus, apply_bundle, reason};
 use inner::review;
-use inner::testing::TestDatabase;
+use testkit::pg::TestDatabase;
 
 fn approve(db: &TestDatabase, receipt: &str) -> review::Decision {
     let key = signer();
@@ -43,7 +43,7 @@ fn jia_website_filing(
     version(
         "R1",
         number,
-        filing(
+        new_filing(
             "甲公司",
             "C1",
             110_108,
@@ -59,7 +59,7 @@ fn new_filings_are_stored_with_their_websites_and_acked() {
         version(
             "R1",
             1,
-            filing(
+            new_filing(
                 "北京甲科技有限公司",
                 "91110108MA00000001",
                 110_108,
@@ -72,7 +72,7 @@ fn new_filings_are_stored_with_their_websites_and_acked() {
         version(
             "R2",
             1,
-            filing(
+            new_filing(
                 "广州乙贸易有限公司",
                 "91440101MA00000002",
                 440_106,
@@ -294,7 +294,7 @@ fn domain_filed_by_another_subject_is_a_conflict_not_an_abort() {
                 version(
                     "R2",
                     1,
-                    filing(
+                    new_filing(
                         "乙公司",
                         "C2",
                         110_108,
@@ -304,7 +304,7 @@ fn domain_filed_by_another_subject_is_a_conflict_not_an_abort() {
                 version(
                     "R3",
                     1,
-                    filing(
+                    new_filing(
                         "丙公司",
                         "C3",
                         110_108,
@@ -377,7 +377,7 @@ fn changes_and_cancellations_of_unknown_numbers_are_rejected_with_reasons() {
                 version(
                     "R4",
                     1,
-                    filing(
+                    new_filing(
                         "丁公司",
                         "C4",
                         710_000,
@@ -451,7 +451,7 @@ fn change_cancel_and_withdraw_an_approved_filing() {
             &[version(
                 "R1",
                 1,
-                filing(
+                new_filing(
                     "甲公司",
                     "C1",
                     110_108,
@@ -666,7 +666,7 @@ fn nul_in_a_text_field_rejects_that_submission_only() {
                 version(
                     "R1",
                     1,
-                    filing(
+                    new_filing(
                         "甲公司\0",
                         "C1",
                         110_108,
@@ -676,7 +676,7 @@ fn nul_in_a_text_field_rejects_that_submission_only() {
                 version(
                     "R2",
                     1,
-                    filing(
+                    new_filing(
                         "乙公司",
                         "C2",
                         110_108,
@@ -686,7 +686,7 @@ fn nul_in_a_text_field_rejects_that_submission_only() {
                 version(
                     "R3\0",
                     1,
-                    filing(
+                    new_filing(
                         "丙公司",
                         "C3",
                         110_108,

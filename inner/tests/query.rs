@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use bundle_format::records::{Change, IpRange, Submission};
 use common::*;
 use inner::query::{QueryKey, query};
-use inner::testing::TestDatabase;
+use testkit::pg::TestDatabase;
 
 fn approve(db: &TestDatabase, receipt: &str) -> String {
     let key = signer();
@@ -43,7 +43,7 @@ fn public_query_answers_by_every_key_from_approved_records_only() {
                 version(
                     "R1",
                     1,
-                    filing(
+                    new_filing(
                         "北京甲科技有限公司",
                         "C1",
                         110_108,
@@ -53,7 +53,7 @@ fn public_query_answers_by_every_key_from_approved_records_only() {
                 version(
                     "R2",
                     1,
-                    filing(
+                    new_filing(
                         "北京乙科技有限公司",
                         "C2",
                         110_108,
@@ -148,7 +148,7 @@ fn reviewers_see_history_and_conflicts() {
             &[version(
                 "R1",
                 1,
-                filing(
+                new_filing(
                     "甲公司",
                     "C1",
                     110_108,
@@ -166,7 +166,7 @@ fn reviewers_see_history_and_conflicts() {
                 version(
                     "R2",
                     1,
-                    filing(
+                    new_filing(
                         "乙公司",
                         "C2",
                         440_106,
@@ -176,7 +176,7 @@ fn reviewers_see_history_and_conflicts() {
                 version(
                     "R3",
                     1,
-                    filing(
+                    new_filing(
                         "丙公司",
                         "C3",
                         110_108,

@@ -2,8 +2,8 @@
 //! home URLs, pre-approvals), which the schema checks once per statement rather than with
 //! per-row foreign keys (migration 4). Each test tries to write what the foreign keys refused.
 
-use inner::testing::TestDatabase;
 use postgres::Client;
+use testkit::pg::TestDatabase;
 
 /// Two pending filings (1 and 2), each with one website record (10 and 20) and its child rows.
 fn two_filings() -> (TestDatabase, Client) {

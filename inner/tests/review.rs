@@ -10,8 +10,8 @@ use bundle_format::records::{
 };
 use common::*;
 use inner::review::{self, ReviewError};
-use inner::testing::TestDatabase;
 use inner::workflow::ReturnTo;
+use testkit::pg::TestDatabase;
 
 fn decide(
     db: &TestDatabase,
@@ -44,7 +44,7 @@ fn direct_submission_with_news_passes_every_stage_and_each_step_goes_out() {
     let db = TestDatabase::with_schema().expect("db");
     let mut site = website("甲新闻", &["news.jia.example.cn"], 1);
     site.service_types = vec![ServiceType::News];
-    let mut v = version("R1", 1, filing("甲公司", "C1", 110_108, vec![site]));
+    let mut v = version("R1", 1, new_filing("甲公司", "C1", 110_108, vec![site]));
     v.access_provider = None;
     apply(&db, &incoming(1, &[v]));
     let key = signer();
@@ -101,7 +101,7 @@ fn refused_transitions_change_nothing() {
             &[version(
                 "R1",
                 1,
-                filing(
+                new_filing(
                     "甲公司",
                     "C1",
                     110_108,
@@ -135,7 +135,7 @@ fn refused_transitions_change_nothing() {
         "{error}"
     );
     // A corrected version puts it back in the queue.
-    let mut corrected = filing(
+    let mut corrected = new_filing(
         "甲公司",
         "C1",
         110_108,
@@ -165,7 +165,7 @@ fn refused_transitions_change_nothing() {
             &[version(
                 "R1",
                 3,
-                filing(
+                new_filing(
                     "甲公司",
                     "C1",
                     110_108,
@@ -196,7 +196,7 @@ fn concurrent_approvals_never_share_a_number() {
             version(
                 &format!("R{i}"),
                 1,
-                filing(
+                new_filing(
                     &format!("公司{i}"),
                     &format!("C{i}"),
                     110_108,
@@ -278,7 +278,7 @@ fn certificates_verify_with_signify_and_are_reissued_and_revoked() {
             &[version(
                 "R1",
                 1,
-                filing(
+                new_filing(
                     "北京甲科技有限公司",
                     "C1",
                     110_108,
@@ -400,7 +400,7 @@ fn a_certificate_needs_an_approved_filing() {
             &[version(
                 "R1",
                 1,
-                filing(
+                new_filing(
                     "甲公司",
                     "C1",
                     110_108,
@@ -436,7 +436,7 @@ fn a_subject_files_once_a_second_filing_is_a_conflict_and_cannot_be_approved() {
             &[version(
                 "R1",
                 1,
-                filing(
+                new_filing(
                     "甲公司",
                     "C1",
                     110_108,
@@ -457,7 +457,7 @@ fn a_subject_files_once_a_second_filing_is_a_conflict_and_cannot_be_approved() {
             &[version(
                 "R2",
                 1,
-                filing(
+                new_filing(
                     "甲公司",
                     "C1",
                     110_108,

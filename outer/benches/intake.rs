@@ -15,28 +15,18 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 const CONNECTIONS: usize = 64;
 const REQUESTS_PER_CONNECTION: usize = 250;
 
-/// A valid credit code for subject number `n`: one subject files once, so every submission of
-/// the benchmark is for a subject of its own.
-fn credit_code(n: usize) -> String {
-    let first17 = format!("91330100{n:09}");
-    let check = outer::validate::uscc_check_char(&first17).unwrap();
-    format!("{first17}{check}")
-}
-
+/// A valid new filing for subject number `subject`: one subject files once, so every
+/// submission of the benchmark is for a subject of its own. Its website also serves the
+/// internationalised domain 例子.中国, as it always has in this benchmark (the recorded
+/// results are for that body).
 fn filing(subject: usize) -> serde_json::Value {
-    let person = json!({"name": "张三丰", "certificate_type": "resident_id",
-        "certificate_number": "11010519491231002X", "mobile_phones": ["13905711234"],
-        "office_phones": ["0571-88216688"], "email": "zhangsanfeng@example.cn"});
-    json!({"submission": {"kind": "new_filing", "filing": {
-        "subject": {"name": "杭州示例网络科技有限公司", "nature": "enterprise",
-            "certificate_type": "unified_social_credit_code", "certificate_number": credit_code(subject),
-            "region_code": "330106", "address": "浙江省杭州市西湖区文三路90号",
-            "investor": "杭州示例网络科技有限公司", "principal": person},
-        "websites": [{"name": "示例科技官网", "home_urls": ["https://www.example.cn/"],
-            "domains": ["example.cn", "www.example.cn", "例子.中国"], "service_types": ["showcase"],
-            "access": {"provider": "provider_1", "method": "cloud", "server_region_code": "330106",
-                "ip_ranges": ["202.96.128.86"]},
-            "principal": person}]}}})
+    let subject = u32::try_from(subject).expect("fewer than 2^32 subjects");
+    let mut filing = testkit::api::new_filing_for("example.cn", subject);
+    filing["submission"]["filing"]["websites"][0]["domains"]
+        .as_array_mut()
+        .expect("a website lists its domains")
+        .push(json!("例子.中国"));
+    filing
 }
 
 /// One keep-alive connection sending its requests in order; returns each request's latency.

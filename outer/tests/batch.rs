@@ -6,12 +6,13 @@ mod common;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use common::{Tokens, credit_code, store_with_accounts};
+use common::{Tokens, store_with_accounts};
 use outer::batch::{COLUMNS, XLSX_MEDIA_TYPE};
 use outer::config::Limits;
 use outer::server::{AppState, router, served_routes};
 use outer::store::Store;
 use serde_json::Value;
+use testkit::api::credit_code;
 use tower::ServiceExt;
 
 struct App {

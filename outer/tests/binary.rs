@@ -11,9 +11,10 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use common::{http, new_filing, new_filing_for};
+use common::http;
 use outer::store::Store;
 use serde_json::Value;
+use testkit::api::{new_filing, new_filing_for};
 
 const BIN: &str = env!("CARGO_BIN_EXE_sluice-outer");
 

@@ -6,11 +6,12 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use bundle_format::records::{self, ImportOutcome, ReceiptAck, ReviewState, StatusChange};
-use common::{Tokens, new_filing, new_filing_for, person, store_with_accounts, subject, website};
+use common::{Tokens, store_with_accounts};
 use outer::config::Limits;
 use outer::server::{AppState, router};
 use outer::store::Store;
 use serde_json::{Value, json};
+use testkit::api::{new_filing, new_filing_for, person, subject, website};
 use tower::ServiceExt;
 
 struct App {

@@ -7,11 +7,12 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use bundle_format::records::{ReviewState, StatusChange};
-use common::{http, new_filing, new_filing_for, store_with_accounts};
+use common::{http, store_with_accounts};
 use outer::config::Limits;
 use outer::server::{AppState, serve};
 use outer::store::Store;
 use serde_json::Value;
+use testkit::api::{new_filing, new_filing_for};
 
 struct Running {
     addr: SocketAddr,

@@ -647,21 +647,3 @@ pub fn database_checksum(client: &mut postgres::Client) -> anyhow::Result<Vec<(S
     }
     Ok(sums)
 }
-
-/// The path of a workspace binary built beside this test executable (`cargo test --workspace`
-/// builds them; `cargo build -p transfer -p outer --bins` does it by hand).
-pub fn workspace_binary(name: &str) -> anyhow::Result<PathBuf> {
-    let exe = std::env::current_exe()?;
-    let mut dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();
-    if dir.ends_with("deps") {
-        dir.pop();
-    }
-    let path = dir.join(name);
-    anyhow::ensure!(
-        path.is_file(),
-        "{} is not built; run `cargo build -p transfer -p outer --bins` (or the whole \
-         `cargo test --workspace`) first",
-        path.display()
-    );
-    Ok(path)
-}

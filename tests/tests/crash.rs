@@ -5,10 +5,12 @@
 //! domains or IP ranges, no outer payload was deleted without its ack, and every receipt still
 //! has its status.
 //!
-//! The binaries must be built with the `failpoints` feature, which this crate's
-//! dev-dependencies turn on: `cargo test --workspace` does that; for this file alone run
-//! `cargo build -p transfer -p outer --bins --features transfer/failpoints,outer/failpoints`
-//! first. `SLUICE_CRASH_SEED` picks other random kill moments (the seed is printed).
+//! The binaries must be built with the `failpoints` feature. Before anything runs, the test
+//! looks inside the ones beside it (`cargo test --workspace` builds them with the feature, a
+//! plain `cargo build` without); if they lack it, the test builds its own into
+//! `target/failpoints` (`testkit::binaries::failpoint_binary`), so
+//! `cargo test -p tests --test crash` works after any other build. `SLUICE_CRASH_SEED` picks
+//! other random kill moments (the seed is printed).
 
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -18,7 +20,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use keys::ChannelId;
-use tests::hostile::workspace_binary;
+use testkit::binaries::failpoint_binary;
 use tests::outer_versions;
 use transfer::demo;
 
@@ -116,7 +118,7 @@ impl Rig {
         let database = inner::testing::TestDatabase::new().unwrap();
         let outer_db = dir.path().join("outer.sqlite");
         let outer = |args: &[&str]| -> String {
-            let output = Command::new(workspace_binary("sluice-outer").unwrap())
+            let output = Command::new(failpoint_binary("sluice-outer"))
                 .args(args)
                 .arg("--database")
                 .arg(&outer_db)
@@ -192,7 +194,7 @@ impl Rig {
     }
 
     fn serve_command(&self, failpoint: Option<&str>) -> Command {
-        let mut command = Command::new(workspace_binary("sluice-outer").unwrap());
+        let mut command = Command::new(failpoint_binary("sluice-outer"));
         command
             .arg("serve")
             .arg("--config")
@@ -281,7 +283,7 @@ impl Rig {
     }
 
     fn transfer(&self, side: &str, command: &str, failpoint: Option<&str>) -> Command {
-        let mut cmd = Command::new(workspace_binary("sluice-transfer").unwrap());
+        let mut cmd = Command::new(failpoint_binary("sluice-transfer"));
         cmd.arg("--config")
             .arg(self.dir.path().join(format!("{side}-transfer.toml")))
             .arg(command)
@@ -313,8 +315,8 @@ impl Rig {
         let (reached, seen) = kill_at(&mut child, &lines, name);
         assert!(
             reached,
-            "{side} {command}: {name} not reached (is sluice-transfer built with the failpoints \
-             feature? `cargo build -p transfer --bins --features failpoints`): {seen:?}"
+            "{side} {command}: {name} not reached (the binary has failure points, so this one \
+             is missing or named differently in the code): {seen:?}"
         );
         self.kills += 1;
     }

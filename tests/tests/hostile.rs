@@ -61,7 +61,7 @@ impl InnerHost {
     /// `sluice-transfer --json` with this host's settings and `args`; checks the exit code
     /// and returns the JSON it printed.
     fn run(&self, args: &[&std::ffi::OsStr], exit: i32) -> serde_json::Value {
-        let output = Command::new(hostile::workspace_binary("sluice-transfer").unwrap())
+        let output = Command::new(testkit::binaries::workspace_binary("sluice-transfer").unwrap())
             .arg("--json")
             .arg("--spool-dir")
             .arg(self.dir.path().join("spool"))

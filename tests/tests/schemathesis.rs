@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use tests::hostile::workspace_binary;
+use testkit::binaries::workspace_binary;
 
 const INSTALL: &str = "install it with `python3 -m pip install schemathesis==4.32.5`";
 /// Generated requests per operation and token.

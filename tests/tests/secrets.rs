@@ -10,7 +10,7 @@ use std::process::{Command, Output};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use keys::SecretKey;
-use tests::hostile::workspace_binary;
+use testkit::binaries::workspace_binary;
 
 fn transfer() -> Command {
     Command::new(workspace_binary("sluice-transfer").unwrap())

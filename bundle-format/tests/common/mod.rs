@@ -8,7 +8,6 @@ use std::process::Command;
 
 use ed25519_dalek::{Signature, VerifyingKey};
 use keys::{ChannelId, KeyId, KeyLookup, KeyRejection, PublicKey, Role, SecretKey, Signer};
-use sha2::{Digest, Sha256};
 
 /// The instant the test vectors are judged at (2026-11-22T00:00:00Z).
 pub const NOW: i64 = 1_795_305_600;
@@ -21,13 +20,14 @@ pub struct TestSigner {
 }
 
 impl TestSigner {
-    /// The key named `name`: seed and key number are hashes of the name.
+    /// The key named `name` (`testkit::keys::named_key`: seed and key number are hashes of
+    /// the name).
     pub fn named(name: &str) -> TestSigner {
-        let seed: [u8; 32] = Sha256::digest(format!("sluice test key seed: {name}")).into();
-        let id_hash = Sha256::digest(format!("sluice test key number: {name}"));
-        let mut key_id = [0u8; 8];
-        key_id.copy_from_slice(&id_hash[..8]);
-        TestSigner::from_seed(KeyId(key_id), &seed)
+        let secret = testkit::keys::named_key(name);
+        TestSigner {
+            key_id: secret.key_id(),
+            secret,
+        }
     }
 
     pub fn from_seed(key_id: KeyId, seed: &[u8; 32]) -> TestSigner {
@@ -165,65 +165,46 @@ pub fn run_tool(program: &str, package: &str, args: &[&str], dir: &Path) -> std:
 }
 
 pub mod samples {
-    //! Realistic records: a new filing with one website, and the return records that answer it.
-    use std::net::{IpAddr, Ipv4Addr};
-
+    //! Realistic records: a new filing with one website (testkit's sample with this file's
+    //! values, which the committed vectors are made of), and the return records that answer it.
     use bundle_format::records::*;
+    use testkit::records;
 
     pub fn person(name: &str) -> Person {
         Person {
-            name: name.to_owned(),
-            certificate_type: CertificateType::ResidentId,
             certificate_number: "110101199003074518".to_owned(),
-            mobile_phones: vec!["13800138000".to_owned()],
-            office_phones: vec!["010-62345678".to_owned()],
             email: "zhangwei@example.cn".to_owned(),
+            ..records::person(name)
         }
     }
 
     pub fn filing(i: u64) -> Filing {
-        Filing {
-            subject: Subject {
-                name: format!("北京星河科技有限公司{i}"),
-                nature: SubjectNature::Enterprise,
-                certificate_type: CertificateType::UnifiedSocialCreditCode,
-                certificate_number: "91110108MA01ABCD2X".to_owned(),
-                region_code: 110108,
-                address: "北京市海淀区中关村大街27号".to_owned(),
-                investor: "北京星河科技有限公司".to_owned(),
-                principal: person("张伟"),
-            },
-            websites: vec![Website {
-                name: "星河科技官网".to_owned(),
-                home_urls: vec![format!("https://www.xinghe{i}.cn/")],
-                domains: vec![format!("xinghe{i}.cn"), format!("www.xinghe{i}.cn")],
-                service_types: vec![ServiceType::Showcase],
-                pre_approvals: vec![],
-                access: Access {
-                    provider: "华北云接入".to_owned(),
-                    method: AccessMethod::Cloud,
-                    server_region_code: 110108,
-                    ip_ranges: vec![IpRange {
-                        first: IpAddr::V4(Ipv4Addr::new(203, 0, 113, 10)),
-                        last: IpAddr::V4(Ipv4Addr::new(203, 0, 113, 12)),
-                    }],
-                },
-                principal: person("李娜"),
-            }],
-            attachments: vec![],
-        }
+        let domains = [format!("xinghe{i}.cn"), format!("www.xinghe{i}.cn")];
+        let mut website = records::website("星河科技官网", &[&domains[0], &domains[1]], 10);
+        website.home_urls = vec![format!("https://www.xinghe{i}.cn/")];
+        website.access.provider = "华北云接入".to_owned();
+        website.access.ip_ranges = vec![records::ipv4_range([203, 0, 113, 10], [203, 0, 113, 12])];
+        website.principal = person("李娜");
+        let subject = Subject {
+            address: "北京市海淀区中关村大街27号".to_owned(),
+            investor: "北京星河科技有限公司".to_owned(),
+            principal: person("张伟"),
+            ..records::subject(
+                &format!("北京星河科技有限公司{i}"),
+                "91110108MA01ABCD2X",
+                110108,
+            )
+        };
+        records::filing(subject, vec![website])
     }
 
     pub fn submission(i: u64) -> Record {
         let body = Submission::NewFiling(filing(i));
         Record::Submission(SubmissionVersion {
-            receipt: format!("R20261122-{i:08}"),
-            version: 1,
-            content_hash: content_hash(&body),
             submitted_at: 1_795_300_000 + i as i64,
             submitter: "xinghe_admin".to_owned(),
             access_provider: None,
-            body,
+            ..records::version(&format!("R20261122-{i:08}"), 1, body)
         })
     }
 
@@ -343,27 +324,16 @@ impl<'a> Member<'a> {
 }
 
 /// A real `keys::Keyset`: version 1 holding the test root key and `members`, signed by the root
-/// key and anchored at [`NOW`].
+/// key (`testkit::keys::signed_keyset`) and anchored at [`NOW`].
 pub fn real_keyset(members: &[Member<'_>]) -> keys::Keyset {
-    let root = TestSigner::named("root");
-    let mut entries = vec![keys::KeyEntry {
-        public_key: root.public_key(),
-        role: Role::Root,
-        channels: vec![],
-        not_before: 0,
-        not_after: i64::MAX,
-        revoked_at: None,
-    }];
-    entries.extend(members.iter().map(|member| keys::KeyEntry {
-        public_key: member.signer.public_key(),
-        role: member.role,
-        channels: member.channel.map(ChannelId).into_iter().collect(),
-        not_before: member.window.0,
-        not_after: member.window.1,
-        revoked_at: member.revoked_at,
-    }));
-    let document = keys::KeysetDocument::new(1, entries).expect("a well-formed keyset");
-    let mut file = keys::KeysetFile::unsigned(document);
-    file.sign(&root.secret).expect("root signs the keyset");
-    keys::Keyset::anchor(file, NOW).expect("the keyset anchors")
+    let entries = members
+        .iter()
+        .map(|member| keys::KeyEntry {
+            not_before: member.window.0,
+            not_after: member.window.1,
+            revoked_at: member.revoked_at,
+            ..testkit::keys::entry(member.signer.public_key(), member.role, member.channel)
+        })
+        .collect();
+    keys::Keyset::anchor(testkit::keys::signed_keyset(entries), NOW).expect("the keyset anchors")
 }

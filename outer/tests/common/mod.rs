@@ -1,12 +1,12 @@
-//! Shared helpers: a store with one account of each kind, a valid filing, and a minimal
-//! HTTP/1.1 client for tests over a real socket.
+//! Shared helpers: a store with one account of each kind and a minimal HTTP/1.1 client for
+//! tests over a real socket. The sample filings are `testkit::api`'s.
 
 #![allow(dead_code, reason = "each test binary uses a different subset")]
 
 use std::path::Path;
 
 use outer::store::{AccountKind, Store};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 pub struct Tokens {
     pub owner: String,
@@ -43,68 +43,6 @@ fn blocking_setup(path: &Path) -> (Store, Tokens) {
         operator: store.issue_token("ops", "test").unwrap().secret,
     };
     (store, tokens)
-}
-
-pub fn person() -> Value {
-    json!({
-        "name": "张三丰",
-        "certificate_type": "resident_id",
-        "certificate_number": "11010519491231002X",
-        "mobile_phones": ["13905711234"],
-        "office_phones": ["0571-88216688"],
-        "email": "zhangsanfeng@example.cn"
-    })
-}
-
-pub fn subject() -> Value {
-    json!({
-        "name": "杭州示例网络科技有限公司",
-        "nature": "enterprise",
-        "certificate_type": "unified_social_credit_code",
-        "certificate_number": "91330100799655058B",
-        "region_code": "330106",
-        "address": "浙江省杭州市西湖区文三路90号",
-        "investor": "杭州示例网络科技有限公司",
-        "principal": person()
-    })
-}
-
-pub fn website(domain: &str) -> Value {
-    json!({
-        "name": "示例科技官网",
-        "home_urls": [format!("https://www.{domain}/")],
-        "domains": [domain, format!("www.{domain}")],
-        "service_types": ["showcase"],
-        "access": {
-            "provider": "provider_1",
-            "method": "cloud",
-            "server_region_code": "330106",
-            "ip_ranges": ["202.96.128.86"]
-        },
-        "principal": person()
-    })
-}
-
-/// A valid unified social credit code for subject number `n` (check character per GB 32100).
-pub fn credit_code(n: u32) -> String {
-    let first17 = format!("91330100{n:09}");
-    let check = outer::validate::uscc_check_char(&first17).unwrap();
-    format!("{first17}{check}")
-}
-
-/// A new filing for subject number `n`: one subject files once, so distinct filings need
-/// distinct subjects.
-pub fn new_filing_for(domain: &str, n: u32) -> Value {
-    let mut filing = new_filing(domain);
-    filing["submission"]["filing"]["subject"]["certificate_number"] = json!(credit_code(n));
-    filing
-}
-
-pub fn new_filing(domain: &str) -> Value {
-    json!({"submission": {"kind": "new_filing", "filing": {
-        "subject": subject(),
-        "websites": [website(domain)]
-    }}})
 }
 
 /// One HTTP/1.1 request over a fresh connection; returns status and body.
