@@ -89,12 +89,12 @@ fn main() {
     write(
         &dir("batch"),
         "template.csv",
-        &outer::batch::template_csv_bytes(),
+        &outer::http::batch::template_csv_bytes(),
     );
     write(
         &dir("batch"),
         "template.xlsx",
-        &outer::batch::template_xlsx_bytes().expect("the template writes"),
+        &outer::http::batch::template_xlsx_bytes().expect("the template writes"),
     );
     println!("seed corpora written under {}", root.display());
 }

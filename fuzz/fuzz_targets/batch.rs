@@ -5,8 +5,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use outer::batch::{COLUMNS, read_rows, row_to_request};
-use outer::server::check_submission;
+use outer::http::batch::{COLUMNS, read_rows, row_to_request};
+use outer::http::check_submission;
 use outer::store::{AccountKind, Principal};
 
 /// Fewer rows than the service's default of 5000, so that one input stays fast; the limit

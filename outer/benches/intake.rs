@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use outer::config::Limits;
-use outer::server::{AppState, serve};
+use outer::http::{AppState, serve};
 use outer::store::{AccountKind, Store};
 use serde_json::json;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};

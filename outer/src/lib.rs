@@ -17,11 +17,3 @@ pub mod store;
 /// The filing manuals' field rules, as the intake applies them; they live in the `filing` crate,
 /// which the import's re-check uses too.
 pub use filing as validate;
-
-/// The HTTP service's former path; it lives in [`http`] now. Kept so that callers outside this
-/// crate (the CLI, the transfer tool's demo, benches and fuzz targets) compile unchanged while
-/// they move to the new path.
-pub use http as server;
-/// The batch upload's former path; it lives in [`http::batch`] now. Kept so that callers outside
-/// this crate compile unchanged while they move to the new path.
-pub use http::batch;

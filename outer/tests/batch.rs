@@ -7,9 +7,9 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use common::{Tokens, store_with_accounts};
-use outer::batch::{COLUMNS, XLSX_MEDIA_TYPE};
 use outer::config::Limits;
-use outer::server::{AppState, router, served_routes};
+use outer::http::batch::{COLUMNS, XLSX_MEDIA_TYPE};
+use outer::http::{AppState, router, served_routes};
 use outer::store::Store;
 use serde_json::Value;
 use testkit::api::credit_code;
@@ -350,7 +350,7 @@ async fn xlsx_shared_string_index_out_of_range_is_refused_with_its_cell_named() 
     let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../fuzz/regressions/batch/xlsx_shared_string_index_out_of_range.xlsx");
     let bytes = std::fs::read(&file).unwrap();
-    let error = outer::batch::read_rows(&bytes, 100)
+    let error = outer::http::batch::read_rows(&bytes, 100)
         .unwrap_err()
         .to_string();
     assert!(

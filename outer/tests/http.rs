@@ -8,7 +8,7 @@ use axum::http::{Request, StatusCode};
 use bundle_format::records::{self, ImportOutcome, ReceiptAck, ReviewState, StatusChange};
 use common::{Tokens, store_with_accounts};
 use outer::config::Limits;
-use outer::server::{AppState, router};
+use outer::http::{AppState, router};
 use outer::store::Store;
 use serde_json::{Value, json};
 use testkit::api::{new_filing, new_filing_for, person, subject, website};

@@ -9,7 +9,7 @@ use std::path::Path;
 use bundle_format::records::{ReviewState, StatusChange};
 use common::{http, store_with_accounts};
 use outer::config::Limits;
-use outer::server::{AppState, serve};
+use outer::http::{AppState, serve};
 use outer::store::Store;
 use serde_json::Value;
 use testkit::api::{new_filing, new_filing_for};

@@ -130,7 +130,7 @@ pub fn version(receipt: &str, version: u32, body: Submission) -> SubmissionVersi
 /// If `first8` is not eight characters of the code's alphabet.
 pub fn credit_code(first8: &str, serial: u32) -> String {
     let first17 = format!("{first8}{serial:09}");
-    let check = outer::validate::uscc_check_char(&first17)
+    let check = filing::uscc_check_char(&first17)
         .unwrap_or_else(|| panic!("{first17:?} is not the start of a credit code"));
     format!("{first17}{check}")
 }
@@ -142,7 +142,7 @@ pub fn credit_code(first8: &str, serial: u32) -> String {
 ///
 /// If `first17` is not 17 digits.
 pub fn resident_id(first17: &str) -> String {
-    let check = outer::validate::resident_id_check_char(first17)
+    let check = filing::resident_id_check_char(first17)
         .unwrap_or_else(|| panic!("{first17:?} is not the start of a resident ID"));
     format!("{first17}{check}")
 }
@@ -157,10 +157,7 @@ mod tests {
         assert_eq!(resident_id("11010519491231002"), "11010519491231002X");
         let code = credit_code("91330100", 1);
         assert_eq!(code.len(), 18);
-        assert_eq!(
-            outer::validate::uscc_check_char(&code[..17]),
-            code.chars().last()
-        );
+        assert_eq!(filing::uscc_check_char(&code[..17]), code.chars().last());
     }
 
     #[test]

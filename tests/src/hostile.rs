@@ -129,7 +129,7 @@ pub fn filing(n: u32) -> Filing {
 /// domains canonical, public addresses): the base the filing-rule attacks change one field of.
 pub fn accepted_filing(n: u32) -> Filing {
     let first17 = format!("91330106{:09}", 800_000_000 + n);
-    let check = outer::validate::uscc_check_char(&first17).unwrap_or('0');
+    let check = filing::uscc_check_char(&first17).unwrap_or('0');
     let mut accepted = filing(n);
     accepted.subject.certificate_number = format!("{first17}{check}");
     for person in [
@@ -233,7 +233,7 @@ pub struct CorpusEntry {
     /// What the attack is.
     pub attack: &'static str,
     /// For `expect: quarantined record.breaks-filing-rule`: the code of the filing rule the
-    /// quarantine reason must name (`outer::validate`'s, e.g. `ip.not_public`).
+    /// quarantine reason must name (the `filing` crate's, e.g. `ip.not_public`).
     pub rule: Option<&'static str>,
     /// Which run it belongs to.
     pub stage: Stage,

@@ -145,7 +145,7 @@ pub fn subject_name(n: u32) -> String {
 /// A valid unified social credit code for sample subject `n`.
 pub fn credit_code(n: u32) -> String {
     let first17 = format!("91330106{:09}", 700_000_000 + n);
-    let check = outer::validate::uscc_check_char(&first17).unwrap_or('0');
+    let check = filing::uscc_check_char(&first17).unwrap_or('0');
     format!("{first17}{check}")
 }
 
@@ -397,8 +397,8 @@ impl OuterNode {
                 .build()?;
             runtime.block_on(async move {
                 let listener = tokio::net::TcpListener::from_std(listener)?;
-                let state = outer::server::AppState::new(store, limits);
-                outer::server::serve(listener, state, async move {
+                let state = outer::http::AppState::new(store, limits);
+                outer::http::serve(listener, state, async move {
                     let _ = rx.await;
                 })
                 .await?;

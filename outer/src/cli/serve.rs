@@ -60,8 +60,8 @@ pub fn run(args: Args, json: bool) -> anyhow::Result<()> {
         } else {
             writeln!(stdout(), "listening on {local}")?;
         }
-        let state = outer::server::AppState::new(store, config.limits.clone());
-        outer::server::serve(listener, state, shutdown_signal())
+        let state = outer::http::AppState::new(store, config.limits.clone());
+        outer::http::serve(listener, state, shutdown_signal())
             .await
             .context("serving")
     })?;
