@@ -1,0 +1,48 @@
+//! A service stopped by its supervisor after whoever read its standard output went away (a
+//! closed journal pipe, `| head`) still stops cleanly: the last line it writes meets a closed
+//! pipe and is dropped, it does not panic (trust boundaries, clean stops).
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_sluice-outer");
+
+#[test]
+fn sigterm_after_the_stdout_reader_went_away_stops_without_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("outer.db");
+    let mut child = Command::new(BIN)
+        .args([
+            "serve",
+            "--database",
+            db.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .env_remove("SLUICE_OUTER_CONFIG")
+        .env("SLUICE_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    assert!(first.starts_with("listening on "), "{first:?}");
+    // The reader goes away: the service's "stopped" line will meet a closed pipe.
+    drop(stdout);
+    let term = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!stderr.contains("Broken pipe"), "{stderr}");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "SIGTERM is a clean stop even with stdout closed: {stderr}"
+    );
+}
