@@ -5,7 +5,7 @@
 //!
 //! The outer intake calls the field rules while it turns a submitter's request into a record
 //! (each returns the normalised value or the [`Rule`] broken, with a stable code); the import
-//! re-checks every record of a bundle with [`check`]; the inner side uses the same province
+//! re-checks every record of a bundle with [`check()`]; the inner side uses the same province
 //! table, filing-number format and duplicate-domain rule. A rule changes here, with its test
 //! beside it, and nowhere else.
 //!

@@ -36,7 +36,7 @@ pub const REGION_CODE: u32 = 110_108;
 const PROVINCE: &str = "11";
 
 /// Filings `0..MAX_FILINGS` have distinct credit codes and public IP addresses; beyond it
-/// [`filing`] repeats credit codes.
+/// [`filing()`] repeats credit codes.
 pub const MAX_FILINGS: usize = 10_000_000;
 
 /// The unified social credit code of filing `i`'s subject, check character included.
@@ -260,7 +260,7 @@ pub struct ChainEntry {
 /// Turns bundles of new filings into exactly the rows the import writes for them when every
 /// filing applies, numbering filings, website records and review events as a fresh database
 /// does: from 1, in the order the bundles are given. Filings are taken to need no
-/// pre-approval, as those of [`filing`] do, so each enters awaiting regional review.
+/// pre-approval, as those of [`filing()`] do, so each enters awaiting regional review.
 #[derive(Debug, Default)]
 pub struct Rows {
     filings: u64,

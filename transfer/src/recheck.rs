@@ -7,7 +7,7 @@
 //! applied, no ledger row is written.
 //!
 //! The rules re-checked, and those left out on purpose, are the `filing` crate's
-//! [`filing::check`]: the same rule functions the intake uses, written once. This module keeps
+//! [`filing::check()`]: the same rule functions the intake uses, written once. This module keeps
 //! only what the import makes of them: the first breach of a bundle, with the others counted.
 
 use bundle_format::records::SubmissionVersion;
