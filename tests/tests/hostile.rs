@@ -8,6 +8,7 @@
 //! Regenerate the corpus (only to add entries; committed ones never change):
 //! `SLUICE_BLESS_CORPUS=1 cargo test -p tests --test hostile`
 
+mod common;
 #[path = "hostile/corpus.rs"]
 mod corpus;
 

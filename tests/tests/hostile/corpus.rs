@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use bundle_format::records::{
     Filing, IpRange, Person, Record, SequenceReport, Subject, Submission, SubmissionVersion,
 };
-use bundle_format::{BundleId, BundleWriter, Kind, SealedBundle, WriterConfig};
+use bundle_format::{BundleId, Kind, WriterConfig};
 use keys::{ChannelId, KeyEntry, Role, SecretKey};
 use testkit::keys::{appliance_entries, entry, named_key, signed_keyset};
 use testkit::records::{self, credit_code, ipv4_range};
@@ -123,11 +123,16 @@ fn at(epoch: u64, sequence: u64, previous: BundleId) -> Position {
     }
 }
 
-/// Signs `records` as one submissions bundle at `at` with the `outer-bundle` key, created at
-/// [`CORPUS_CREATED`] and expiring at [`CORPUS_EXPIRES`]: what the outer host would export.
-fn submissions_bundle(at: Position, records: &[Record]) -> anyhow::Result<Vec<u8>> {
+/// Signs `records` as one submissions bundle at `at` with `key`, created at [`CORPUS_CREATED`]
+/// and expiring at [`CORPUS_EXPIRES`]: with the `outer-bundle` key, what the outer host would
+/// export.
+fn submissions_bundle(
+    key: &SecretKey,
+    at: Position,
+    records: &[Record],
+) -> anyhow::Result<Vec<u8>> {
     bundle(
-        &named_key("outer-bundle"),
+        key,
         Kind::Submissions,
         at,
         CORPUS_CREATED,
@@ -145,7 +150,6 @@ pub fn bundle(
     expires: i64,
     records: &[Record],
 ) -> anyhow::Result<Vec<u8>> {
-    let mut file = Vec::new();
     let config = WriterConfig {
         kind,
         channel: ChannelId(CHANNEL),
@@ -157,16 +161,7 @@ pub fn bundle(
         part_content_bytes: bundle_format::bundle::DEFAULT_PART_CONTENT_BYTES,
         part_records: 1000,
     };
-    let sink = |sealed: &SealedBundle<'_>| -> std::io::Result<()> {
-        file = sealed.to_vec();
-        Ok(())
-    };
-    let mut writer = BundleWriter::new(key, config, sink)?;
-    for record in records {
-        writer.push(record)?;
-    }
-    writer.finish()?;
-    Ok(file)
+    crate::common::sign_bundle(key, config, records)
 }
 
 /// The id of a bundle file (SHA-256 of its signed message).
@@ -212,9 +207,9 @@ pub fn generate() -> anyhow::Result<Vec<CorpusEntry>> {
     let (created, expires) = (CORPUS_CREATED, CORPUS_EXPIRES);
     let submissions =
         |n: u32| -> anyhow::Result<Vec<Record>> { Ok(vec![submission(n, filing(n))]) };
-    let e1s1 = submissions_bundle(at(1, 1, BundleId::ZERO), &submissions(1)?)?;
+    let e1s1 = submissions_bundle(&outer, at(1, 1, BundleId::ZERO), &submissions(1)?)?;
     // Epoch 2 starts (the outer store was rebuilt): now epoch 1 is history.
-    let e2s1 = submissions_bundle(at(2, 1, BundleId::ZERO), &submissions(2)?)?;
+    let e2s1 = submissions_bundle(&outer, at(2, 1, BundleId::ZERO), &submissions(2)?)?;
     let after_e2s1 = at(2, 2, id_of(&e2s1)?);
     let planted = submissions(66)?;
     let mut v = Vec::new();
@@ -247,28 +242,14 @@ pub fn generate() -> anyhow::Result<Vec<CorpusEntry>> {
         "expect: quarantined envelope.key-revoked",
         "the next bundle, signed by an outer-bundle key revoked at 2026-11-22",
         Stage::Attack,
-        bundle(
-            &named_key("outer-bundle-revoked"),
-            Kind::Submissions,
-            after_e2s1,
-            created,
-            expires,
-            &planted,
-        )?,
+        submissions_bundle(&named_key("outer-bundle-revoked"), after_e2s1, &planted)?,
     );
     add(
         "certificate_key_signs_submissions",
         "expect: quarantined envelope.key-wrong-role",
         "the next bundle, signed by the inner-cert key (a key of another role)",
         Stage::Attack,
-        bundle(
-            &named_key("inner-cert"),
-            Kind::Submissions,
-            after_e2s1,
-            created,
-            expires,
-            &planted,
-        )?,
+        submissions_bundle(&named_key("inner-cert"), after_e2s1, &planted)?,
     );
     add(
         "replayed_bundle",
@@ -282,14 +263,14 @@ pub fn generate() -> anyhow::Result<Vec<CorpusEntry>> {
         "expect: quarantined chain.fork",
         "a second, different bundle for epoch 2 sequence 1, properly signed",
         Stage::Attack,
-        submissions_bundle(at(2, 1, BundleId::ZERO), &planted)?,
+        submissions_bundle(&outer, at(2, 1, BundleId::ZERO), &planted)?,
     );
     add(
         "rollback_old_epoch_new_content",
         "expect: quarantined chain.rollback",
         "epoch 1 sequence 2 with new content, after epoch 2 began",
         Stage::Attack,
-        submissions_bundle(at(1, 2, id_of(&e1s1)?), &planted)?,
+        submissions_bundle(&outer, at(1, 2, id_of(&e1s1)?), &planted)?,
     );
     add(
         "freeze_expired_heartbeat",
@@ -325,7 +306,7 @@ pub fn generate() -> anyhow::Result<Vec<CorpusEntry>> {
             })],
         )?,
     );
-    let mut edited = submissions_bundle(after_e2s1, &submissions(3)?)?;
+    let mut edited = submissions_bundle(&outer, after_e2s1, &submissions(3)?)?;
     let newline = edited.iter().position(|&b| b == b'\n').unwrap_or(0);
     edited.splice(
         ..newline,
@@ -360,6 +341,7 @@ pub fn generate() -> anyhow::Result<Vec<CorpusEntry>> {
          backwards and a province that does not exist",
         Stage::After,
         submissions_bundle(
+            &outer,
             at(2, 3, edited_id),
             &[
                 submission(4, duplicate_domain),
@@ -382,6 +364,7 @@ fn broken_submission(n: u32, change: impl FnOnce(&mut Filing)) -> Record {
 /// Signed bundles for the next sequence number whose records each break one filing rule the
 /// outer intake enforces (issue 6): each must be quarantined whole, naming that rule.
 fn filing_rule_attacks(v: &mut Vec<CorpusEntry>, next: Position) -> anyhow::Result<()> {
+    let outer = named_key("outer-bundle");
     let v4 = |a, b, c, d| IpAddr::V4(Ipv4Addr::new(a, b, c, d));
     let mut access_change = accepted_filing(106).websites[0].access.clone();
     access_change.ip_ranges = vec![IpRange {
@@ -473,7 +456,7 @@ fn filing_rule_attacks(v: &mut Vec<CorpusEntry>, next: Position) -> anyhow::Resu
             attack,
             rule: Some(rule),
             stage: Stage::Attack,
-            bytes: submissions_bundle(next, &records)?,
+            bytes: submissions_bundle(&outer, next, &records)?,
         });
     }
     Ok(())
