@@ -10,14 +10,9 @@ use inner::import::{ApplyError, ApplyStatus, apply_bundle, reason};
 use inner::review;
 use testkit::pg::TestDatabase;
 
-fn approve(db: &TestDatabase, receipt: &str) -> review::Decision {
-    let key = signer();
-    let mut client = db.connect().expect("connect");
-    let mut tx = client.transaction().expect("begin");
-    let decision =
-        review::approve(&mut tx, receipt, "reviewer-li", None, &key, NOW + 60).expect("approve");
-    tx.commit().expect("commit");
-    decision
+/// An outcome with its reason, as [`outcome_of`] gives it.
+fn with_reason(outcome: ImportOutcome, reason: &str) -> (ImportOutcome, Option<String>) {
+    (outcome, Some(reason.to_owned()))
 }
 
 fn outcome_of(
@@ -33,54 +28,29 @@ fn outcome_of(
     (ack.outcome, ack.reason.clone())
 }
 
-/// Version `number` of receipt R1: 甲公司 (certificate C1, region 110108) filing its one website
-/// 甲网 with `domains`, its IP address ending in `last_octet`.
-fn jia_website_filing(
-    number: u32,
-    domains: &[&str],
-    last_octet: u8,
-) -> bundle_format::records::SubmissionVersion {
-    version(
-        "R1",
-        number,
-        new_filing(
-            "甲公司",
-            "C1",
-            110_108,
-            vec![website("甲网", domains, last_octet)],
-        ),
-    )
-}
-
 #[test]
 fn new_filings_are_stored_with_their_websites_and_acked() {
     let db = TestDatabase::with_schema().expect("db");
     let submissions = vec![
-        version(
+        first_version(
             "R1",
-            1,
-            new_filing(
-                "北京甲科技有限公司",
-                "91110108MA00000001",
-                110_108,
-                vec![
-                    website("甲官网", &["jia.example.cn", "www.jia.example.cn"], 1),
-                    website("甲商城", &["shop.jia.example.cn"], 2),
-                ],
-            ),
+            "北京甲科技有限公司",
+            "91110108MA00000001",
+            110_108,
+            vec![
+                website("甲官网", &["jia.example.cn", "www.jia.example.cn"], 1),
+                website("甲商城", &["shop.jia.example.cn"], 2),
+            ],
         ),
-        version(
+        first_version(
             "R2",
-            1,
-            new_filing(
-                "广州乙贸易有限公司",
-                "91440101MA00000002",
-                440_106,
-                vec![website("乙官网", &["yi.example.cn"], 3)],
-            ),
+            "广州乙贸易有限公司",
+            "91440101MA00000002",
+            440_106,
+            vec![website("乙官网", &["yi.example.cn"], 3)],
         ),
     ];
-    let report = apply(&db, &incoming(1, &submissions));
+    let report = apply_at(&db, 1, &submissions);
     assert_eq!(report.status, ApplyStatus::Applied);
     assert_eq!(report.count(ImportOutcome::Applied), 2);
     assert_eq!(
@@ -148,11 +118,11 @@ fn new_filings_are_stored_with_their_websites_and_acked() {
 #[test]
 fn replayed_bundle_is_a_no_op_that_says_so() {
     let db = TestDatabase::with_schema().expect("db");
-    let submissions = vec![jia_website_filing(1, &["jia.example.cn"], 1)];
-    apply(&db, &incoming(1, &submissions));
+    let submissions = vec![jia_filing(1, &["jia.example.cn"], 1)];
+    apply_at(&db, 1, &submissions);
     let before = count(&db, "SELECT count(*) FROM return_queue")
         + count(&db, "SELECT count(*) FROM website_records");
-    let again = apply(&db, &incoming(1, &submissions));
+    let again = apply_at(&db, 1, &submissions);
     assert_eq!(
         again.status,
         ApplyStatus::AlreadyApplied { imported_at: NOW }
@@ -165,15 +135,12 @@ fn replayed_bundle_is_a_no_op_that_says_so() {
 #[test]
 fn resent_version_in_a_new_bundle_is_already_applied() {
     let db = TestDatabase::with_schema().expect("db");
-    let submissions = vec![jia_website_filing(1, &["jia.example.cn"], 1)];
-    apply(&db, &incoming(1, &submissions));
-    let report = apply(&db, &incoming(2, &submissions));
+    let submissions = vec![jia_filing(1, &["jia.example.cn"], 1)];
+    apply_at(&db, 1, &submissions);
+    let report = apply_at(&db, 2, &submissions);
     assert_eq!(
         outcome_of(&report, "R1", 1),
-        (
-            ImportOutcome::AlreadyApplied,
-            Some(reason::ALREADY_APPLIED.to_owned())
-        )
+        with_reason(ImportOutcome::AlreadyApplied, reason::ALREADY_APPLIED)
     );
     assert_eq!(count(&db, "SELECT count(*) FROM website_records"), 1);
 }
@@ -181,17 +148,14 @@ fn resent_version_in_a_new_bundle_is_already_applied() {
 #[test]
 fn older_version_after_newer_never_rolls_back() {
     let db = TestDatabase::with_schema().expect("db");
-    let v1 = jia_website_filing(1, &["old.example.cn"], 1);
-    let v2 = jia_website_filing(2, &["new.example.cn", "www.new.example.cn"], 9);
-    let report = apply(&db, &incoming(1, std::slice::from_ref(&v2)));
+    let v1 = jia_filing(1, &["old.example.cn"], 1);
+    let v2 = jia_filing(2, &["new.example.cn", "www.new.example.cn"], 9);
+    let report = apply_at(&db, 1, std::slice::from_ref(&v2));
     assert_eq!(outcome_of(&report, "R1", 2).0, ImportOutcome::Applied);
-    let report = apply(&db, &incoming(2, std::slice::from_ref(&v1)));
+    let report = apply_at(&db, 2, std::slice::from_ref(&v1));
     assert_eq!(
         outcome_of(&report, "R1", 1),
-        (
-            ImportOutcome::Superseded,
-            Some(reason::NEWER_VERSION_STORED.to_owned())
-        )
+        with_reason(ImportOutcome::Superseded, reason::NEWER_VERSION_STORED)
     );
     assert_eq!(
         count(
@@ -224,24 +188,21 @@ fn older_version_after_newer_never_rolls_back() {
 #[test]
 fn resent_bundle_with_superseded_versions_stores_each_version_once() {
     let db = TestDatabase::with_schema().expect("db");
-    let v1 = jia_website_filing(1, &["old.example.cn"], 1);
-    let v2 = jia_website_filing(2, &["new.example.cn"], 2);
+    let v1 = jia_filing(1, &["old.example.cn"], 1);
+    let v2 = jia_filing(2, &["new.example.cn"], 2);
     // The older version twice: both are superseded, and it is kept for audit once.
     let submissions = vec![v1.clone(), v1, v2];
-    let report = apply(&db, &incoming(1, &submissions));
+    let report = apply_at(&db, 1, &submissions);
     assert_eq!(report.count(ImportOutcome::Superseded), 2);
     assert_eq!(outcome_of(&report, "R1", 2).0, ImportOutcome::Applied);
     let versions = "SELECT count(*) FROM submission_versions WHERE receipt = 'R1'";
     assert_eq!(count(&db, versions), 2);
     // Sent again in a new bundle: the superseded version is stored already, and stays once.
-    let report = apply(&db, &incoming(2, &submissions));
+    let report = apply_at(&db, 2, &submissions);
     assert_eq!(report.count(ImportOutcome::Superseded), 2);
     assert_eq!(
         outcome_of(&report, "R1", 2),
-        (
-            ImportOutcome::AlreadyApplied,
-            Some(reason::ALREADY_APPLIED.to_owned())
-        )
+        with_reason(ImportOutcome::AlreadyApplied, reason::ALREADY_APPLIED)
     );
     assert_eq!(count(&db, versions), 2);
     assert_eq!(
@@ -258,10 +219,10 @@ fn resent_bundle_with_superseded_versions_stores_each_version_once() {
 #[test]
 fn newer_version_replaces_the_websites_child_rows_as_a_unit() {
     let db = TestDatabase::with_schema().expect("db");
-    let v1 = jia_website_filing(1, &["a.example.cn", "b.example.cn"], 1);
-    let v2 = jia_website_filing(2, &["c.example.cn"], 2);
-    apply(&db, &incoming(1, &[v1]));
-    apply(&db, &incoming(2, &[v2]));
+    let v1 = jia_filing(1, &["a.example.cn", "b.example.cn"], 1);
+    let v2 = jia_filing(2, &["c.example.cn"], 2);
+    apply_at(&db, 1, &[v1]);
+    apply_at(&db, 2, &[v2]);
     let mut client = db.connect().unwrap();
     let domains: Vec<String> = client
         .query("SELECT domain FROM website_domains ORDER BY domain", &[])
@@ -281,45 +242,19 @@ fn newer_version_replaces_the_websites_child_rows_as_a_unit() {
 #[test]
 fn domain_filed_by_another_subject_is_a_conflict_not_an_abort() {
     let db = TestDatabase::with_schema().expect("db");
-    apply(
-        &db,
-        &incoming(1, &[jia_website_filing(1, &["jia.example.cn"], 1)]),
-    );
+    apply_at(&db, 1, &[jia_filing(1, &["jia.example.cn"], 1)]);
     approve(&db, "R1");
-    let report = apply(
+    let report = apply_at(
         &db,
-        &incoming(
-            2,
-            &[
-                version(
-                    "R2",
-                    1,
-                    new_filing(
-                        "乙公司",
-                        "C2",
-                        110_108,
-                        vec![website("乙网", &["jia.example.cn"], 2)],
-                    ),
-                ),
-                version(
-                    "R3",
-                    1,
-                    new_filing(
-                        "丙公司",
-                        "C3",
-                        110_108,
-                        vec![website("丙网", &["bing.example.cn"], 3)],
-                    ),
-                ),
-            ],
-        ),
+        2,
+        &[
+            one_site_filing("R2", "乙公司", "C2", "乙网", &["jia.example.cn"], 2),
+            one_site_filing("R3", "丙公司", "C3", "丙网", &["bing.example.cn"], 3),
+        ],
     );
     assert_eq!(
         outcome_of(&report, "R2", 1),
-        (
-            ImportOutcome::Conflict,
-            Some(reason::DOMAIN_CONFLICT.to_owned())
-        )
+        with_reason(ImportOutcome::Conflict, reason::DOMAIN_CONFLICT)
     );
     assert_eq!(outcome_of(&report, "R3", 1).0, ImportOutcome::Applied);
     // The conflicting filing waits for the authority, flagged.
@@ -344,77 +279,56 @@ fn domain_filed_by_another_subject_is_a_conflict_not_an_abort() {
 #[test]
 fn changes_and_cancellations_of_unknown_numbers_are_rejected_with_reasons() {
     let db = TestDatabase::with_schema().expect("db");
-    let report = apply(
+    let report = apply_at(
         &db,
-        &incoming(
-            1,
-            &[
-                version(
-                    "R1",
-                    1,
-                    Submission::Change {
-                        filing_number: "京ICP备2026999999号".to_owned(),
-                        change: Change::AddedWebsite(website("新网", &["x.example.cn"], 1)),
-                    },
-                ),
-                version(
-                    "R2",
-                    1,
-                    Submission::Cancellation {
-                        filing_number: "京ICP备2026999998号-1".to_owned(),
-                        scope: CancellationScope::Website,
-                        reason: "网站关闭".to_owned(),
-                    },
-                ),
-                version(
-                    "R3",
-                    1,
-                    Submission::Withdrawal {
-                        receipt: "R-none".to_owned(),
-                        reason: "填错".to_owned(),
-                    },
-                ),
-                version(
-                    "R4",
-                    1,
-                    new_filing(
-                        "丁公司",
-                        "C4",
-                        710_000,
-                        vec![website("丁网", &["ding.example.cn"], 4)],
-                    ),
-                ),
-            ],
-        ),
+        1,
+        &[
+            version(
+                "R1",
+                1,
+                Submission::Change {
+                    filing_number: "京ICP备2026999999号".to_owned(),
+                    change: Change::AddedWebsite(website("新网", &["x.example.cn"], 1)),
+                },
+            ),
+            version(
+                "R2",
+                1,
+                Submission::Cancellation {
+                    filing_number: "京ICP备2026999998号-1".to_owned(),
+                    scope: CancellationScope::Website,
+                    reason: "网站关闭".to_owned(),
+                },
+            ),
+            version(
+                "R3",
+                1,
+                Submission::Withdrawal {
+                    receipt: "R-none".to_owned(),
+                    reason: "填错".to_owned(),
+                },
+            ),
+            first_version(
+                "R4",
+                "丁公司",
+                "C4",
+                710_000,
+                vec![website("丁网", &["ding.example.cn"], 4)],
+            ),
+        ],
     );
-    assert_eq!(
-        outcome_of(&report, "R1", 1),
-        (
-            ImportOutcome::Rejected,
-            Some(reason::UNKNOWN_FILING_NUMBER.to_owned())
-        )
-    );
-    assert_eq!(
-        outcome_of(&report, "R2", 1),
-        (
-            ImportOutcome::Rejected,
-            Some(reason::UNKNOWN_FILING_NUMBER.to_owned())
-        )
-    );
-    assert_eq!(
-        outcome_of(&report, "R3", 1),
-        (
-            ImportOutcome::Rejected,
-            Some(reason::UNKNOWN_RECEIPT.to_owned())
-        )
-    );
-    assert_eq!(
-        outcome_of(&report, "R4", 1),
-        (
-            ImportOutcome::Rejected,
-            Some(reason::UNKNOWN_PROVINCE.to_owned())
-        )
-    );
+    for (receipt, why) in [
+        ("R1", reason::UNKNOWN_FILING_NUMBER),
+        ("R2", reason::UNKNOWN_FILING_NUMBER),
+        ("R3", reason::UNKNOWN_RECEIPT),
+        ("R4", reason::UNKNOWN_PROVINCE),
+    ] {
+        assert_eq!(
+            outcome_of(&report, receipt, 1),
+            with_reason(ImportOutcome::Rejected, why),
+            "{receipt}"
+        );
+    }
     assert_eq!(count(&db, "SELECT count(*) FROM receipts"), 0);
     assert_eq!(
         count(
@@ -429,89 +343,72 @@ fn changes_and_cancellations_of_unknown_numbers_are_rejected_with_reasons() {
 #[test]
 fn tampered_content_hash_is_rejected() {
     let db = TestDatabase::with_schema().expect("db");
-    let mut v = jia_website_filing(1, &["jia.example.cn"], 1);
+    let mut v = jia_filing(1, &["jia.example.cn"], 1);
     v.content_hash[0] ^= 1;
-    let report = apply(&db, &incoming(1, &[v]));
+    let report = apply_at(&db, 1, &[v]);
     assert_eq!(
         outcome_of(&report, "R1", 1),
-        (
-            ImportOutcome::Rejected,
-            Some(reason::CONTENT_HASH_MISMATCH.to_owned())
-        )
+        with_reason(ImportOutcome::Rejected, reason::CONTENT_HASH_MISMATCH)
     );
 }
 
 #[test]
 fn change_cancel_and_withdraw_an_approved_filing() {
     let db = TestDatabase::with_schema().expect("db");
-    apply(
-        &db,
-        &incoming(
-            1,
-            &[version(
-                "R1",
-                1,
-                new_filing(
-                    "甲公司",
-                    "C1",
-                    110_108,
-                    vec![
-                        website("甲网", &["jia.example.cn"], 1),
-                        website("甲店", &["shop.jia.example.cn"], 2),
-                    ],
-                ),
-            )],
-        ),
+    let jia_with_shop = first_version(
+        "R1",
+        "甲公司",
+        "C1",
+        REGION_CODE,
+        vec![
+            website("甲网", &["jia.example.cn"], 1),
+            website("甲店", &["shop.jia.example.cn"], 2),
+        ],
     );
+    apply_at(&db, 1, &[jia_with_shop]);
     let number = approve(&db, "R1").filing_number.expect("number");
     let website_2 = format!("{number}-2");
-    let report = apply(
+    let report = apply_at(
         &db,
-        &incoming(
-            2,
-            &[
-                version(
-                    "R2",
-                    1,
-                    Submission::Change {
-                        filing_number: number.clone(),
-                        change: Change::Website {
-                            website_number: format!("{number}-1"),
-                            website: website("甲网", &["jia.example.cn", "m.jia.example.cn"], 1),
-                        },
+        2,
+        &[
+            version(
+                "R2",
+                1,
+                Submission::Change {
+                    filing_number: number.clone(),
+                    change: Change::Website {
+                        website_number: format!("{number}-1"),
+                        website: website("甲网", &["jia.example.cn", "m.jia.example.cn"], 1),
                     },
-                ),
-                version(
-                    "R3",
-                    1,
-                    Submission::Cancellation {
-                        filing_number: website_2.clone(),
-                        scope: CancellationScope::Website,
-                        reason: "不再运营".to_owned(),
-                    },
-                ),
-                version(
-                    "R4",
-                    1,
-                    Submission::Change {
-                        filing_number: number.clone(),
-                        change: Change::AddedWebsite(website(
-                            "甲博客",
-                            &["blog.jia.example.cn"],
-                            3,
-                        )),
-                    },
-                ),
-                version(
-                    "R5",
-                    1,
-                    Submission::Withdrawal {
-                        receipt: "R4".to_owned(),
-                        reason: "暂不新增".to_owned(),
-                    },
-                ),
-            ],
-        ),
+                },
+            ),
+            version(
+                "R3",
+                1,
+                Submission::Cancellation {
+                    filing_number: website_2.clone(),
+                    scope: CancellationScope::Website,
+                    reason: "不再运营".to_owned(),
+                },
+            ),
+            version(
+                "R4",
+                1,
+                Submission::Change {
+                    filing_number: number.clone(),
+                    change: Change::AddedWebsite(website("甲博客", &["blog.jia.example.cn"], 3)),
+                },
+            ),
+            version(
+                "R5",
+                1,
+                Submission::Withdrawal {
+                    receipt: "R4".to_owned(),
+                    reason: "暂不新增".to_owned(),
+                },
+            ),
+        ],
     );
     for receipt in ["R2", "R3", "R4", "R5"] {
         assert_eq!(
@@ -565,7 +462,7 @@ fn change_cancel_and_withdraw_an_approved_filing() {
 #[test]
 fn forked_sequence_is_refused() {
     let db = TestDatabase::with_schema().expect("db");
-    apply(&db, &incoming(1, &[]));
+    apply_at(&db, 1, &[]);
     let mut other = incoming(1, &[]);
     other.bundle_id = bundle_id(7, 1, 0xcd);
     let mut client = db.connect().unwrap();
@@ -580,7 +477,7 @@ fn forked_sequence_is_refused() {
 #[test]
 fn failed_apply_leaves_nothing_behind() {
     let db = TestDatabase::with_schema().expect("db");
-    let submissions = vec![jia_website_filing(1, &["jia.example.cn"], 1)];
+    let submissions = vec![jia_filing(1, &["jia.example.cn"], 1)];
     let mut client = db.connect().unwrap();
     // Make the very last write of an apply (queueing the ack) fail.
     client
@@ -616,7 +513,7 @@ fn failed_apply_leaves_nothing_behind() {
     client
         .batch_execute("ALTER TABLE return_queue DROP CONSTRAINT injected_fault")
         .unwrap();
-    let report = apply(&db, &incoming(1, &submissions));
+    let report = apply_at(&db, 1, &submissions);
     assert_eq!(
         report.status,
         ApplyStatus::Applied,
@@ -628,7 +525,7 @@ fn failed_apply_leaves_nothing_behind() {
 fn sequence_reports_name_the_gaps_and_entries_are_marked_sent() {
     let db = TestDatabase::with_schema().expect("db");
     for sequence in [1, 2, 4, 7] {
-        apply(&db, &incoming(sequence, &[]));
+        apply_at(&db, sequence, &[]);
     }
     let mut client = db.connect().unwrap();
     let pending = inner::returns::pending_returns(&mut client, 1000).unwrap();
@@ -658,74 +555,33 @@ fn sequence_reports_name_the_gaps_and_entries_are_marked_sent() {
 #[test]
 fn nul_in_a_text_field_rejects_that_submission_only() {
     let db = TestDatabase::with_schema().expect("db");
-    let report = apply(
+    let report = apply_at(
         &db,
-        &incoming(
-            1,
-            &[
-                version(
-                    "R1",
-                    1,
-                    new_filing(
-                        "甲公司\0",
-                        "C1",
-                        110_108,
-                        vec![website("甲网", &["jia.example.cn"], 1)],
-                    ),
-                ),
-                version(
-                    "R2",
-                    1,
-                    new_filing(
-                        "乙公司",
-                        "C2",
-                        110_108,
-                        vec![website("乙网", &["yi.example.cn"], 2)],
-                    ),
-                ),
-                version(
-                    "R3\0",
-                    1,
-                    new_filing(
-                        "丙公司",
-                        "C3",
-                        110_108,
-                        vec![website("丙网", &["bing.example.cn"], 3)],
-                    ),
-                ),
-            ],
-        ),
+        1,
+        &[
+            one_site_filing("R1", "甲公司\0", "C1", "甲网", &["jia.example.cn"], 1),
+            one_site_filing("R2", "乙公司", "C2", "乙网", &["yi.example.cn"], 2),
+            one_site_filing("R3\0", "丙公司", "C3", "丙网", &["bing.example.cn"], 3),
+        ],
     );
     assert_eq!(
         outcome_of(&report, "R1", 1),
-        (
-            ImportOutcome::Rejected,
-            Some(reason::NUL_IN_TEXT.to_owned())
-        )
+        with_reason(ImportOutcome::Rejected, reason::NUL_IN_TEXT)
     );
     assert_eq!(outcome_of(&report, "R2", 1).0, ImportOutcome::Applied);
     assert_eq!(
         outcome_of(&report, "R3\u{fffd}", 1),
-        (
-            ImportOutcome::Rejected,
-            Some(reason::NUL_IN_TEXT.to_owned())
-        )
+        with_reason(ImportOutcome::Rejected, reason::NUL_IN_TEXT)
     );
 }
 
 #[test]
 fn access_change_keeps_the_website_and_replaces_its_ip_list() {
     let db = TestDatabase::with_schema().expect("db");
-    apply(
+    apply_at(
         &db,
-        &incoming(
-            1,
-            &[jia_website_filing(
-                1,
-                &["jia.example.cn", "www.jia.example.cn"],
-                1,
-            )],
-        ),
+        1,
+        &[jia_filing(1, &["jia.example.cn", "www.jia.example.cn"], 1)],
     );
     let number = approve(&db, "R1").filing_number.expect("number");
     let mut access = website("甲网", &[], 0).access;
@@ -734,22 +590,20 @@ fn access_change_keeps_the_website_and_replaces_its_ip_list() {
         first: "192.0.2.10".parse().unwrap(),
         last: "192.0.2.20".parse().unwrap(),
     }];
-    let report = apply(
+    let report = apply_at(
         &db,
-        &incoming(
-            2,
-            &[version(
-                "R2",
-                1,
-                Submission::Change {
-                    filing_number: number.clone(),
-                    change: Change::Access {
-                        website_number: format!("{number}-1"),
-                        access,
-                    },
+        2,
+        &[version(
+            "R2",
+            1,
+            Submission::Change {
+                filing_number: number.clone(),
+                change: Change::Access {
+                    website_number: format!("{number}-1"),
+                    access,
                 },
-            )],
-        ),
+            },
+        )],
     );
     assert_eq!(outcome_of(&report, "R2", 1).0, ImportOutcome::Applied);
     approve(&db, "R2");

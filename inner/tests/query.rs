@@ -9,15 +9,6 @@ use common::*;
 use inner::query::{QueryKey, query};
 use testkit::pg::TestDatabase;
 
-fn approve(db: &TestDatabase, receipt: &str) -> String {
-    let key = signer();
-    let mut client = db.connect().unwrap();
-    let mut tx = client.transaction().unwrap();
-    let d = inner::review::approve(&mut tx, receipt, "reviewer", None, &key, NOW).unwrap();
-    tx.commit().unwrap();
-    d.filing_number.unwrap()
-}
-
 fn numbers(db: &TestDatabase, key: QueryKey) -> Vec<String> {
     let mut client = db.connect().unwrap();
     query(&mut client, &key)
@@ -35,53 +26,44 @@ fn public_query_answers_by_every_key_from_approved_records_only() {
         first: "198.51.100.0".parse().unwrap(),
         last: "198.51.100.255".parse().unwrap(),
     }];
-    apply(
+    apply_at(
         &db,
-        &incoming(
-            1,
-            &[
-                version(
-                    "R1",
-                    1,
-                    new_filing(
-                        "北京甲科技有限公司",
-                        "C1",
-                        110_108,
-                        vec![website("甲官网", &["jia.example.cn"], 1), ranged],
-                    ),
-                ),
-                version(
-                    "R2",
-                    1,
-                    new_filing(
-                        "北京乙科技有限公司",
-                        "C2",
-                        110_108,
-                        vec![website("乙官网", &["yi.example.cn"], 9)],
-                    ),
-                ),
-            ],
-        ),
+        1,
+        &[
+            first_version(
+                "R1",
+                "北京甲科技有限公司",
+                "C1",
+                110_108,
+                vec![website("甲官网", &["jia.example.cn"], 1), ranged],
+            ),
+            one_site_filing(
+                "R2",
+                "北京乙科技有限公司",
+                "C2",
+                "乙官网",
+                &["yi.example.cn"],
+                9,
+            ),
+        ],
     );
-    let number = approve(&db, "R1");
+    let number = approve(&db, "R1").filing_number.expect("number");
     let (first, second) = (format!("{number}-1"), format!("{number}-2"));
     // A pending change must not show either.
-    apply(
+    apply_at(
         &db,
-        &incoming(
-            2,
-            &[version(
-                "R3",
-                1,
-                Submission::Change {
-                    filing_number: number.clone(),
-                    change: Change::Website {
-                        website_number: first.clone(),
-                        website: website("甲新官网", &["new.jia.example.cn"], 1),
-                    },
+        2,
+        &[version(
+            "R3",
+            1,
+            Submission::Change {
+                filing_number: number.clone(),
+                change: Change::Website {
+                    website_number: first.clone(),
+                    website: website("甲新官网", &["new.jia.example.cn"], 1),
                 },
-            )],
-        ),
+            },
+        )],
     );
 
     assert_eq!(
@@ -141,50 +123,21 @@ fn public_query_answers_by_every_key_from_approved_records_only() {
 #[test]
 fn reviewers_see_history_and_conflicts() {
     let db = TestDatabase::with_schema().expect("db");
-    apply(
+    apply_at(&db, 1, &[jia_filing(1, &["jia.example.cn"], 5)]);
+    let number = approve(&db, "R1").filing_number.expect("number");
+    apply_at(
         &db,
-        &incoming(
-            1,
-            &[version(
-                "R1",
-                1,
-                new_filing(
-                    "甲公司",
-                    "C1",
-                    110_108,
-                    vec![website("甲网", &["jia.example.cn"], 5)],
-                ),
-            )],
-        ),
-    );
-    let number = approve(&db, "R1");
-    apply(
-        &db,
-        &incoming(
-            2,
-            &[
-                version(
-                    "R2",
-                    1,
-                    new_filing(
-                        "乙公司",
-                        "C2",
-                        440_106,
-                        vec![website("乙网", &["jia.example.cn", "yi.example.cn"], 5)],
-                    ),
-                ),
-                version(
-                    "R3",
-                    1,
-                    new_filing(
-                        "丙公司",
-                        "C3",
-                        110_108,
-                        vec![website("丙网", &["yi.example.cn"], 7)],
-                    ),
-                ),
-            ],
-        ),
+        2,
+        &[
+            first_version(
+                "R2",
+                "乙公司",
+                "C2",
+                440_106,
+                vec![website("乙网", &["jia.example.cn", "yi.example.cn"], 5)],
+            ),
+            one_site_filing("R3", "丙公司", "C3", "丙网", &["yi.example.cn"], 7),
+        ],
     );
     let mut client = db.connect().unwrap();
     let view = inner::queue::show(&mut client, "R2").unwrap();

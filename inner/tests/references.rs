@@ -46,20 +46,28 @@ fn refused(client: &mut Client, sql: &str) -> String {
 
 const FOREIGN_KEY_VIOLATION: &str = "23503";
 
+/// Runs each of `statements` on its own and checks that each fails as a foreign key would.
+fn assert_all_refused(client: &mut Client, statements: &[&str]) {
+    for sql in statements {
+        assert_eq!(refused(client, sql), FOREIGN_KEY_VIOLATION, "{sql}");
+    }
+}
+
 #[test]
 fn child_rows_of_a_missing_website_record_are_refused() {
     let (_db, mut client) = two_filings();
-    for sql in [
-        "INSERT INTO website_access (record_id, provider, method, server_region_code)
+    assert_all_refused(
+        &mut client,
+        &[
+            "INSERT INTO website_access (record_id, provider, method, server_region_code)
          VALUES (99, 'isp', 'dedicated', 110108)",
-        "INSERT INTO website_domains (record_id, filing_id, domain) VALUES (99, 1, 'x.example.cn')",
-        "INSERT INTO website_ips (record_id, filing_id, ips) VALUES (99, 1, '[3.3.3.3,3.3.3.3]')",
-        "INSERT INTO website_home_urls (record_id, url) VALUES (99, 'https://x.example.cn/')",
-        "INSERT INTO website_pre_approvals (record_id, item, document_number)
+            "INSERT INTO website_domains (record_id, filing_id, domain) VALUES (99, 1, 'x.example.cn')",
+            "INSERT INTO website_ips (record_id, filing_id, ips) VALUES (99, 1, '[3.3.3.3,3.3.3.3]')",
+            "INSERT INTO website_home_urls (record_id, url) VALUES (99, 'https://x.example.cn/')",
+            "INSERT INTO website_pre_approvals (record_id, item, document_number)
          VALUES (99, 'news', 'N2')",
-    ] {
-        assert_eq!(refused(&mut client, sql), FOREIGN_KEY_VIOLATION, "{sql}");
-    }
+        ],
+    );
 }
 
 #[test]
@@ -86,15 +94,16 @@ fn domain_or_ip_range_naming_another_filing_than_its_record_is_refused() {
     let (_db, mut client) = two_filings();
     // Record 10 belongs to filing 1; a row claiming it for filing 2 would make the conflict
     // checks (`filing_id <> ...`) see filing 2 holding the domain.
-    for sql in [
-        "INSERT INTO website_domains (record_id, filing_id, domain) VALUES (10, 2, 'x.example.cn')",
-        "INSERT INTO website_ips (record_id, filing_id, ips) VALUES (10, 2, '[3.3.3.3,3.3.3.3]')",
-        "UPDATE website_domains SET filing_id = 2 WHERE record_id = 10",
-        "UPDATE website_ips SET filing_id = 2 WHERE record_id = 10",
-        "UPDATE website_domains SET record_id = 20 WHERE record_id = 10",
-    ] {
-        assert_eq!(refused(&mut client, sql), FOREIGN_KEY_VIOLATION, "{sql}");
-    }
+    assert_all_refused(
+        &mut client,
+        &[
+            "INSERT INTO website_domains (record_id, filing_id, domain) VALUES (10, 2, 'x.example.cn')",
+            "INSERT INTO website_ips (record_id, filing_id, ips) VALUES (10, 2, '[3.3.3.3,3.3.3.3]')",
+            "UPDATE website_domains SET filing_id = 2 WHERE record_id = 10",
+            "UPDATE website_ips SET filing_id = 2 WHERE record_id = 10",
+            "UPDATE website_domains SET record_id = 20 WHERE record_id = 10",
+        ],
+    );
     // Moving a row to another record, with that record's filing, is allowed, as a foreign key allowed it.
     client
         .batch_execute(
@@ -156,12 +165,13 @@ fn deleting_a_website_record_deletes_its_child_rows() {
 #[test]
 fn website_record_with_child_rows_keeps_its_keys() {
     let (_db, mut client) = two_filings();
-    for sql in [
-        "UPDATE website_records SET record_id = 11 WHERE record_id = 10",
-        "UPDATE website_records SET filing_id = 2 WHERE record_id = 10",
-    ] {
-        assert_eq!(refused(&mut client, sql), FOREIGN_KEY_VIOLATION, "{sql}");
-    }
+    assert_all_refused(
+        &mut client,
+        &[
+            "UPDATE website_records SET record_id = 11 WHERE record_id = 10",
+            "UPDATE website_records SET filing_id = 2 WHERE record_id = 10",
+        ],
+    );
     // Review updates of a record's status name neither key.
     client
         .batch_execute("UPDATE website_records SET status = 'discarded' WHERE record_id = 10")
@@ -201,7 +211,9 @@ fn one_receipt(client: &mut Client) {
 fn rows_naming_a_missing_filing_bundle_receipt_or_event_are_refused() {
     let (_db, mut client) = two_filings();
     one_receipt(&mut client);
-    for sql in [
+    assert_all_refused(
+        &mut client,
+        &[
         "INSERT INTO subject_records (filing_id, receipt, status, name, nature, certificate_type,
              certificate_number, region_code, address, investor, principal_name,
              principal_certificate_type, principal_certificate_number, principal_mobile_phones,
@@ -233,9 +245,8 @@ fn rows_naming_a_missing_filing_bundle_receipt_or_event_are_refused() {
         "UPDATE submission_versions SET bundle_id = decode(repeat('cc', 32), 'hex')",
         "UPDATE review_events SET receipt = 'R9'",
         "UPDATE return_queue SET event_id = 99",
-    ] {
-        assert_eq!(refused(&mut client, sql), FOREIGN_KEY_VIOLATION, "{sql}");
-    }
+    ],
+    );
     // A receipt without a filing (a change to an unknown number) names nothing, and passes.
     client
         .batch_execute(
@@ -250,18 +261,19 @@ fn rows_naming_a_missing_filing_bundle_receipt_or_event_are_refused() {
 fn named_filings_bundles_receipts_and_events_are_neither_deleted_nor_rekeyed() {
     let (_db, mut client) = two_filings();
     one_receipt(&mut client);
-    for sql in [
-        "DELETE FROM filings WHERE filing_id = 1",
-        "UPDATE filings SET filing_id = 3 WHERE filing_id = 2",
-        "DELETE FROM bundles",
-        "UPDATE bundles SET bundle_id = decode(repeat('cc', 32), 'hex')",
-        "DELETE FROM receipts",
-        "UPDATE receipts SET receipt = 'R9'",
-        "DELETE FROM review_events",
-        "UPDATE review_events SET event_id = 8",
-    ] {
-        assert_eq!(refused(&mut client, sql), FOREIGN_KEY_VIOLATION, "{sql}");
-    }
+    assert_all_refused(
+        &mut client,
+        &[
+            "DELETE FROM filings WHERE filing_id = 1",
+            "UPDATE filings SET filing_id = 3 WHERE filing_id = 2",
+            "DELETE FROM bundles",
+            "UPDATE bundles SET bundle_id = decode(repeat('cc', 32), 'hex')",
+            "DELETE FROM receipts",
+            "UPDATE receipts SET receipt = 'R9'",
+            "DELETE FROM review_events",
+            "UPDATE review_events SET event_id = 8",
+        ],
+    );
     // A filing nothing names yet can go, as with the foreign keys.
     client
         .batch_execute(

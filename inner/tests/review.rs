@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::process::Command;
-
 use bundle_format::records::{
     CancellationScope, Change, Record, ReviewState, ServiceType, Submission,
 };
@@ -46,7 +44,7 @@ fn direct_submission_with_news_passes_every_stage_and_each_step_goes_out() {
     site.service_types = vec![ServiceType::News];
     let mut v = version("R1", 1, new_filing("甲公司", "C1", 110_108, vec![site]));
     v.access_provider = None;
-    apply(&db, &incoming(1, &[v]));
+    apply_at(&db, 1, &[v]);
     let key = signer();
     let mut states = Vec::new();
     for _ in 0..3 {
@@ -94,22 +92,7 @@ fn direct_submission_with_news_passes_every_stage_and_each_step_goes_out() {
 #[test]
 fn refused_transitions_change_nothing() {
     let db = TestDatabase::with_schema().expect("db");
-    apply(
-        &db,
-        &incoming(
-            1,
-            &[version(
-                "R1",
-                1,
-                new_filing(
-                    "甲公司",
-                    "C1",
-                    110_108,
-                    vec![website("甲网", &["jia.example.cn"], 1)],
-                ),
-            )],
-        ),
-    );
+    apply_at(&db, 1, &[jia_filing(1, &["jia.example.cn"], 1)]);
     let returned = decide(&db, |tx| {
         review::return_submission(
             tx,
@@ -144,7 +127,7 @@ fn refused_transitions_change_nothing() {
     if let Submission::NewFiling(f) = &mut corrected {
         f.subject.address = "北京市海淀区中关村大街1号院2号楼".to_owned();
     }
-    apply(&db, &incoming(2, &[version("R1", 2, corrected)]));
+    apply_at(&db, 2, &[version("R1", 2, corrected)]);
     decide(&db, |tx| {
         review::approve(tx, "R1", "reviewer-li", None, &key, NOW)
     })
@@ -158,22 +141,7 @@ fn refused_transitions_change_nothing() {
         "{error}"
     );
     // A decided receipt does not reopen by a new version.
-    let report = apply(
-        &db,
-        &incoming(
-            3,
-            &[version(
-                "R1",
-                3,
-                new_filing(
-                    "甲公司",
-                    "C1",
-                    110_108,
-                    vec![website("甲网", &["jia2.example.cn"], 1)],
-                ),
-            )],
-        ),
-    );
+    let report = apply_at(&db, 3, &[jia_filing(3, &["jia2.example.cn"], 1)]);
     assert_eq!(report.outcomes[0].reason.as_deref(), Some("receipt-closed"));
     let error = decide(&db, |tx| {
         review::reject(tx, "R-nope", "reviewer-li", "x", NOW)
@@ -193,19 +161,17 @@ fn concurrent_approvals_never_share_a_number() {
     let submissions: Vec<_> = (0..FILINGS)
         .map(|i| {
             let domain = format!("site{i}.example.cn");
-            version(
+            one_site_filing(
                 &format!("R{i}"),
+                &format!("公司{i}"),
+                &format!("C{i}"),
+                "网站",
+                &[domain.as_str()],
                 1,
-                new_filing(
-                    &format!("公司{i}"),
-                    &format!("C{i}"),
-                    110_108,
-                    vec![website("网站", &[domain.as_str()], 1)],
-                ),
             )
         })
         .collect();
-    apply(&db, &incoming(1, &submissions));
+    apply_at(&db, 1, &submissions);
     let db = std::sync::Arc::new(db);
     let handles: Vec<_> = (0..THREADS)
         .map(|t| {
@@ -239,29 +205,6 @@ fn concurrent_approvals_never_share_a_number() {
     );
 }
 
-fn write(path: &std::path::Path, bytes: &[u8]) {
-    std::fs::write(path, bytes).expect("write");
-}
-
-fn signify_verify(dir: &std::path::Path, cert: &[u8]) -> std::process::Output {
-    write(&dir.join("bazs.cert"), cert);
-    let _ = std::fs::remove_file(dir.join("bazs.txt"));
-    Command::new("signify-openbsd")
-        .current_dir(dir)
-        .args([
-            "-V",
-            "-e",
-            "-p",
-            "cert.pub",
-            "-x",
-            "bazs.cert",
-            "-m",
-            "bazs.txt",
-        ])
-        .output()
-        .expect("signify-openbsd not found: install Debian's `signify-openbsd` package")
-}
-
 #[test]
 fn certificates_verify_with_signify_and_are_reissued_and_revoked() {
     let db = TestDatabase::with_schema().expect("db");
@@ -271,25 +214,17 @@ fn certificates_verify_with_signify_and_are_reissued_and_revoked() {
         .write_file(&dir.path().join("cert.pub"), "inner-cert public key")
         .unwrap();
 
-    apply(
+    apply_at(
         &db,
-        &incoming(
+        1,
+        &[one_site_filing(
+            "R1",
+            "北京甲科技有限公司",
+            "C1",
+            "甲官网",
+            &["jia.example.cn", "www.jia.example.cn"],
             1,
-            &[version(
-                "R1",
-                1,
-                new_filing(
-                    "北京甲科技有限公司",
-                    "C1",
-                    110_108,
-                    vec![website(
-                        "甲官网",
-                        &["jia.example.cn", "www.jia.example.cn"],
-                        1,
-                    )],
-                ),
-            )],
-        ),
+        )],
     );
     let approved = decide(&db, |tx| {
         review::approve(tx, "R1", "reviewer-li", None, &key, NOW)
@@ -327,19 +262,17 @@ fn certificates_verify_with_signify_and_are_reissued_and_revoked() {
     assert!(inner::certificates::verify(&forged, &key.public_key()).is_err());
 
     // An approved change re-issues it; the old one is superseded.
-    apply(
+    apply_at(
         &db,
-        &incoming(
-            2,
-            &[version(
-                "R2",
-                1,
-                Submission::Change {
-                    filing_number: number.clone(),
-                    change: Change::AddedWebsite(website("甲商城", &["shop.jia.example.cn"], 2)),
-                },
-            )],
-        ),
+        2,
+        &[version(
+            "R2",
+            1,
+            Submission::Change {
+                filing_number: number.clone(),
+                change: Change::AddedWebsite(website("甲商城", &["shop.jia.example.cn"], 2)),
+            },
+        )],
     );
     decide(&db, |tx| {
         review::approve(tx, "R2", "reviewer-li", None, &key, NOW + 86_400)
@@ -362,20 +295,18 @@ fn certificates_verify_with_signify_and_are_reissued_and_revoked() {
     );
 
     // Cancelling the subject revokes it.
-    apply(
+    apply_at(
         &db,
-        &incoming(
-            3,
-            &[version(
-                "R3",
-                1,
-                Submission::Cancellation {
-                    filing_number: number.clone(),
-                    scope: CancellationScope::Subject,
-                    reason: "公司注销".to_owned(),
-                },
-            )],
-        ),
+        3,
+        &[version(
+            "R3",
+            1,
+            Submission::Cancellation {
+                filing_number: number.clone(),
+                scope: CancellationScope::Subject,
+                reason: "公司注销".to_owned(),
+            },
+        )],
     );
     let cancelled = decide(&db, |tx| {
         review::approve(tx, "R3", "reviewer-li", None, &key, NOW + 2 * 86_400)
@@ -393,22 +324,7 @@ fn certificates_verify_with_signify_and_are_reissued_and_revoked() {
 #[test]
 fn a_certificate_needs_an_approved_filing() {
     let db = TestDatabase::with_schema().expect("db");
-    apply(
-        &db,
-        &incoming(
-            1,
-            &[version(
-                "R1",
-                1,
-                new_filing(
-                    "甲公司",
-                    "C1",
-                    110_108,
-                    vec![website("甲网", &["jia.example.cn"], 1)],
-                ),
-            )],
-        ),
-    );
+    apply_at(&db, 1, &[jia_filing(1, &["jia.example.cn"], 1)]);
     let mut client = db.connect().unwrap();
     let error = client
         .execute(
@@ -429,42 +345,23 @@ fn a_certificate_needs_an_approved_filing() {
 #[test]
 fn a_subject_files_once_a_second_filing_is_a_conflict_and_cannot_be_approved() {
     let db = TestDatabase::with_schema().expect("db");
-    apply(
-        &db,
-        &incoming(
-            1,
-            &[version(
-                "R1",
-                1,
-                new_filing(
-                    "甲公司",
-                    "C1",
-                    110_108,
-                    vec![website("甲网", &["jia.example.cn"], 1)],
-                ),
-            )],
-        ),
-    );
+    apply_at(&db, 1, &[jia_filing(1, &["jia.example.cn"], 1)]);
     let key = signer();
     let number = decide(&db, |tx| review::approve(tx, "R1", "li", None, &key, NOW))
         .unwrap()
         .filing_number
         .unwrap();
-    let report = apply(
+    let report = apply_at(
         &db,
-        &incoming(
+        2,
+        &[one_site_filing(
+            "R2",
+            "甲公司",
+            "C1",
+            "甲二网",
+            &["jia2.example.cn"],
             2,
-            &[version(
-                "R2",
-                1,
-                new_filing(
-                    "甲公司",
-                    "C1",
-                    110_108,
-                    vec![website("甲二网", &["jia2.example.cn"], 2)],
-                ),
-            )],
-        ),
+        )],
     );
     assert_eq!(
         report.outcomes[0].reason.as_deref(),

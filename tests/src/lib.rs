@@ -6,8 +6,6 @@
 
 #![deny(missing_docs)]
 
-pub mod hostile;
-
 use std::path::{Path, PathBuf};
 
 use keys::{ChannelId, Keyset};

@@ -1,13 +1,14 @@
 //! Fault injection: dropped bundles, attacks on the channel, and two outer nodes feeding one
 //! inner database — each on real SQLite and PostgreSQL.
 
+mod common;
+
 use bundle_format::records::Record;
-use bundle_format::{
-    BundleId, BundleWriter, Expectation, Kind, ReadLimits, SealedBundle, WriterConfig,
-};
+use bundle_format::{BundleId, Expectation, Kind, ReadLimits, WriterConfig};
+use common::*;
 use keys::{ChannelId, Role, SecretKey, Signer};
 use tests::{Appliance, outer_versions};
-use transfer::demo::{self, new_filing};
+use transfer::demo;
 
 /// Signs `records` into one submissions bundle file on `channel`.
 fn bundle_file(
@@ -19,7 +20,6 @@ fn bundle_file(
     expires: i64,
     records: &[Record],
 ) -> Vec<u8> {
-    let mut file = Vec::new();
     let config = WriterConfig {
         kind: Kind::Submissions,
         channel: ChannelId(channel),
@@ -31,25 +31,13 @@ fn bundle_file(
         part_content_bytes: bundle_format::bundle::DEFAULT_PART_CONTENT_BYTES,
         part_records: 1000,
     };
-    let sink = |sealed: &SealedBundle<'_>| -> std::io::Result<()> {
-        file = sealed.to_vec();
-        Ok(())
-    };
-    let mut writer = BundleWriter::new(signer, config, sink).unwrap();
-    for record in records {
-        writer.push(record).unwrap();
-    }
-    writer.finish().unwrap();
-    file
+    sign_bundle(signer, config, records).unwrap()
 }
 
 #[test]
 fn forged_tampered_expired_wrong_role_and_forked_bundles_are_quarantined_and_apply_nothing() {
     let mut app = Appliance::new(&[1]).unwrap();
-    app.outer()
-        .node
-        .submit(&new_filing(1, "企业展示网站"))
-        .unwrap();
+    submit_filings(app.outer(), [1]);
     app.outer().export().unwrap();
     let legit_path = transfer::spool::list_bundles(&app.outer().spool.outbox)
         .unwrap()
@@ -183,24 +171,14 @@ fn forged_tampered_expired_wrong_role_and_forked_bundles_are_quarantined_and_app
 #[test]
 fn a_dropped_bundle_is_reported_missing_inside_and_re_sent_from_outside() {
     let mut app = Appliance::new(&[1]).unwrap();
-    for n in 1..=2 {
-        app.outer()
-            .node
-            .submit(&new_filing(n, "企业展示网站"))
-            .unwrap();
-    }
+    submit_filings(app.outer(), 1..=2);
     app.outer().export().unwrap();
     // The carrier loses sequence 1.
     transfer::carry::carry(&app.outer().spool.outbox, &app.medium, false).unwrap();
     for lost in transfer::spool::list_bundles(&app.medium).unwrap() {
         std::fs::remove_file(lost).unwrap();
     }
-    for n in 3..=4 {
-        app.outer()
-            .node
-            .submit(&new_filing(n, "企业展示网站"))
-            .unwrap();
-    }
+    submit_filings(app.outer(), 3..=4);
     app.outer().export().unwrap();
     app.carry_in(0).unwrap();
     let import = app.import().unwrap();
@@ -216,9 +194,7 @@ fn a_dropped_bundle_is_reported_missing_inside_and_re_sent_from_outside() {
 
     app.carry_in(0).unwrap();
     assert_eq!(app.import().unwrap().count("applied"), 1);
-    app.inner.write_return().unwrap();
-    app.carry_out().unwrap();
-    app.apply(0).unwrap();
+    return_to_first_outer(&mut app);
 
     let versions = outer_versions(&app.outer().node.database).unwrap();
     assert_eq!(versions.len(), 4);
@@ -244,21 +220,10 @@ fn a_dropped_bundle_is_reported_missing_inside_and_re_sent_from_outside() {
 #[test]
 fn two_outer_nodes_on_two_channels_feed_one_inner_database() {
     let mut app = Appliance::new(&[1, 2]).unwrap();
-    let mut receipts: [Vec<String>; 2] = [Vec::new(), Vec::new()];
-    for n in 1..=3 {
-        receipts[0].push(
-            app.outers[0]
-                .node
-                .submit(&new_filing(n, "企业展示网站"))
-                .unwrap(),
-        );
-        receipts[1].push(
-            app.outers[1]
-                .node
-                .submit(&new_filing(n + 20, "企业展示网站"))
-                .unwrap(),
-        );
-    }
+    let receipts = [
+        submit_filings(&app.outers[0], 1..=3),
+        submit_filings(&app.outers[1], 21..=23),
+    ];
     app.outers[0].export().unwrap();
     app.outers[1].export().unwrap();
     app.carry_in(0).unwrap();
@@ -296,15 +261,7 @@ fn two_outer_nodes_on_two_channels_feed_one_inner_database() {
 #[test]
 fn a_lost_return_bundle_is_healed_when_the_outer_side_sends_its_unacknowledged_bundle_again() {
     let mut app = Appliance::new(&[1]).unwrap();
-    let mut receipts = Vec::new();
-    for n in 1..=2 {
-        receipts.push(
-            app.outer()
-                .node
-                .submit(&new_filing(n, "企业展示网站"))
-                .unwrap(),
-        );
-    }
+    let receipts = submit_filings(app.outer(), 1..=2);
     app.outer().export().unwrap();
     app.carry_in(0).unwrap();
     app.import().unwrap();
@@ -334,9 +291,7 @@ fn a_lost_return_bundle_is_healed_when_the_outer_side_sends_its_unacknowledged_b
         .find(|f| f.result == "duplicate")
         .unwrap();
     assert_eq!(duplicate.returns_resent.len(), 1);
-    app.inner.write_return().unwrap();
-    app.carry_out().unwrap();
-    let applied = app.apply(0).unwrap();
+    let applied = return_to_first_outer(&mut app);
     assert_eq!(applied.count("applied"), 2, "{applied:?}");
 
     let versions = outer_versions(&app.outer().node.database).unwrap();
@@ -344,25 +299,13 @@ fn a_lost_return_bundle_is_healed_when_the_outer_side_sends_its_unacknowledged_b
         versions.iter().all(|v| v.acknowledged && !v.payload_stored),
         "{versions:?}"
     );
-    for receipt in &receipts {
-        let status = app.outer().node.status(receipt).unwrap();
-        assert_eq!(status["state"], "approved", "{status}");
-        assert_eq!(status["certificate_ready"], true);
-    }
+    assert_approved_with_certificates(&app, &receipts);
 }
 
 #[test]
 fn a_return_queue_longer_than_one_bundle_goes_out_in_several_chained_bundles() {
     let mut app = Appliance::new(&[1]).unwrap();
-    let mut receipts = Vec::new();
-    for n in 1..=3 {
-        receipts.push(
-            app.outer()
-                .node
-                .submit(&new_filing(n, "企业展示网站"))
-                .unwrap(),
-        );
-    }
+    let receipts = submit_filings(app.outer(), 1..=3);
     app.outer().export().unwrap();
     app.carry_in(0).unwrap();
     app.import().unwrap();
@@ -389,9 +332,5 @@ fn a_return_queue_longer_than_one_bundle_goes_out_in_several_chained_bundles() {
     app.carry_out().unwrap();
     let applied = app.apply(0).unwrap();
     assert_eq!(applied.count("applied"), report.written.len());
-    for receipt in &receipts {
-        let status = app.outer().node.status(receipt).unwrap();
-        assert_eq!(status["state"], "approved", "{status}");
-        assert_eq!(status["certificate_ready"], true);
-    }
+    assert_approved_with_certificates(&app, &receipts);
 }

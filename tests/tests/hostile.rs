@@ -8,12 +8,16 @@
 //! Regenerate the corpus (only to add entries; committed ones never change):
 //! `SLUICE_BLESS_CORPUS=1 cargo test -p tests --test hostile`
 
+mod common;
+#[path = "hostile/corpus.rs"]
+mod corpus;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use bundle_format::records::{ImportOutcome, Record};
-use tests::hostile::{self, CorpusEntry};
+use corpus::CorpusEntry;
 
 /// The inner host: a spool directory, the test keyset and its own PostgreSQL database.
 struct InnerHost {
@@ -41,7 +45,7 @@ impl InnerHost {
         } else {
             tempfile::tempdir().unwrap()
         };
-        hostile::write_keyset(&dir.path().join("keyset")).unwrap();
+        corpus::write_keyset(&dir.path().join("keyset")).unwrap();
         let host = InnerHost {
             dir,
             database: inner::testing::TestDatabase::new().unwrap(),
@@ -106,7 +110,7 @@ impl InnerHost {
     fn checksum(&self) -> Vec<(String, String)> {
         let mut client =
             postgres::Client::connect(&self.database.connection_string(), postgres::NoTls).unwrap();
-        hostile::database_checksum(&mut client).unwrap()
+        corpus::database_checksum(&mut client).unwrap()
     }
 
     /// The reasons of the rejected acks queued for the return channel for `receipts`.
@@ -155,12 +159,12 @@ fn outcome(file: &serde_json::Value) -> Outcome {
 }
 
 fn corpus() -> Vec<CorpusEntry> {
-    hostile::generate().unwrap()
+    corpus::generate().unwrap()
 }
 
 #[test]
 fn the_committed_corpus_is_what_the_generator_makes() {
-    let dir = hostile::corpus_dir();
+    let dir = corpus::corpus_dir();
     let bless = std::env::var_os("SLUICE_BLESS_CORPUS").is_some();
     for entry in corpus() {
         let bundle = dir.join(format!("{}.bundle", entry.name));
@@ -168,7 +172,7 @@ fn the_committed_corpus_is_what_the_generator_makes() {
         if bless {
             std::fs::create_dir_all(&dir).unwrap();
             std::fs::write(&bundle, &entry.bytes).unwrap();
-            std::fs::write(&expected, hostile::sidecar(&entry)).unwrap();
+            std::fs::write(&expected, corpus::sidecar(&entry)).unwrap();
         }
         assert_eq!(
             std::fs::read(&bundle).ok().as_deref(),
@@ -178,7 +182,7 @@ fn the_committed_corpus_is_what_the_generator_makes() {
         );
         assert_eq!(
             std::fs::read_to_string(&expected).unwrap(),
-            hostile::sidecar(&entry)
+            corpus::sidecar(&entry)
         );
     }
 }
@@ -224,7 +228,7 @@ fn read_committed(dir: &Path) -> Vec<Committed> {
 /// The format vectors that `read_bundle` refuses, with the code it refuses each with.
 fn refused_vectors() -> Vec<(String, String, Vec<u8>)> {
     let mut vectors = Vec::new();
-    for entry in std::fs::read_dir(hostile::vectors_dir()).unwrap() {
+    for entry in std::fs::read_dir(corpus::vectors_dir()).unwrap() {
         let path = entry.unwrap().path();
         if path.extension().and_then(|e| e.to_str()) != Some("expected") {
             continue;
@@ -250,8 +254,8 @@ fn refused_vectors() -> Vec<(String, String, Vec<u8>)> {
 fn import_names_a_broken_signature_before_an_unverified_header() {
     let dir = tempfile::tempdir().unwrap();
     let keyset_path = dir.path().join("keyset");
-    hostile::write_keyset(&keyset_path).unwrap();
-    let keyset = transfer::config::load_keyset(&[keyset_path], hostile::CORPUS_CREATED).unwrap();
+    corpus::write_keyset(&keyset_path).unwrap();
+    let keyset = transfer::config::load_keyset(&[keyset_path], corpus::CORPUS_CREATED).unwrap();
     let vectors = refused_vectors();
     assert!(
         vectors.len() >= 40,
@@ -263,8 +267,8 @@ fn import_names_a_broken_signature_before_an_unverified_header() {
             bytes,
             &keyset,
             keys::Role::OuterBundle,
-            &[keys::ChannelId(hostile::CHANNEL)],
-            hostile::CORPUS_CREATED,
+            &[keys::ChannelId(corpus::CHANNEL)],
+            corpus::CORPUS_CREATED,
         );
         match got {
             Err(refusal) if refusal.code == *code => {}
@@ -280,7 +284,7 @@ fn import_names_a_broken_signature_before_an_unverified_header() {
 #[test]
 fn every_hostile_bundle_is_quarantined_with_its_reason_and_changes_nothing() {
     let host = InnerHost::new();
-    let committed = read_committed(&hostile::corpus_dir());
+    let committed = read_committed(&corpus::corpus_dir());
     assert!(committed.len() >= 10, "the corpus is in tests/corpus/");
 
     // The chain the attacks aim at.

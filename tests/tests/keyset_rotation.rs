@@ -2,12 +2,15 @@
 //! the next keyset version travels in the channel's own sequence, is checked against the one
 //! each side trusts, installed, acknowledged, and judges every bundle after it.
 
+mod common;
+
 use bundle_format::records::{KeysetRecord, Record};
 use bundle_format::{BundleId, BundleWriter, Kind, SealedBundle, WriterConfig};
+use common::*;
 use keys::{ChannelId, KeyEntry, KeysetDocument, KeysetFile, Role, SecretKey, Signer};
 use rusqlite::OptionalExtension;
 use tests::Appliance;
-use transfer::demo::{self, new_filing};
+use transfer::demo;
 
 const YEAR: i64 = 366 * 24 * 3600;
 
@@ -167,16 +170,10 @@ fn the_outer_bundle_key_is_rotated_across_the_gap_and_the_revoked_key_is_refused
 
     // Then a bundle signed with B, and (a mistake) one still signed with A.
     app.outers[0].key = key_b;
-    app.outer()
-        .node
-        .submit(&new_filing(1, "企业展示网站"))
-        .unwrap();
+    submit_filings(app.outer(), [1]);
     assert_eq!(app.outer().export().unwrap().written[0].sequence, 2);
     app.outers[0].key = key_a;
-    app.outer()
-        .node
-        .submit(&new_filing(2, "企业展示网站"))
-        .unwrap();
+    submit_filings(app.outer(), [2]);
     assert_eq!(app.outer().export().unwrap().written[0].sequence, 3);
 
     assert_eq!(app.carry_in(0).unwrap(), 3);
@@ -234,9 +231,7 @@ fn the_outer_bundle_key_is_rotated_across_the_gap_and_the_revoked_key_is_refused
     assert_eq!(reloaded.version(), 2);
 
     // The ack of the keyset bundle reaches the outer host, which stops retaining it.
-    app.inner.write_return().unwrap();
-    app.carry_out().unwrap();
-    let applied = app.apply(0).unwrap();
+    let applied = return_to_first_outer(&mut app);
     assert_eq!(applied.count("applied"), 1, "{applied:#?}");
     let conn = rusqlite::Connection::open(&app.outer().node.database).unwrap();
     let acknowledged: Vec<(i64, String, bool)> = conn
@@ -271,21 +266,7 @@ fn the_outer_bundle_key_is_rotated_across_the_gap_and_the_revoked_key_is_refused
     // The same keyset bundle delivered again (its signer A is revoked by now) is a duplicate:
     // nothing changes, nothing is quarantined.
     let before = app.inner_counts().unwrap();
-    let archived = transfer::spool::list_bundles(&app.inner.spool.archive)
-        .unwrap()
-        .into_iter()
-        .find(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("keyset-")
-        })
-        .unwrap();
-    std::fs::copy(
-        &archived,
-        app.inner.spool.inbox.join(archived.file_name().unwrap()),
-    )
-    .unwrap();
+    deliver_archived_again(&app.inner.spool.archive, &app.inner.spool.inbox, "keyset-");
     let again = app.import().unwrap();
     assert_eq!(again.count("duplicate"), 1, "{again:#?}");
     assert_eq!(app.inner_counts().unwrap(), before);
@@ -351,10 +332,7 @@ fn a_keyset_that_skips_a_version_or_lacks_root_signatures_is_quarantined_and_ins
     );
 
     // Version 1 still rules: the next bundle signed with A imports (and reports the gap).
-    app.outer()
-        .node
-        .submit(&new_filing(1, "企业展示网站"))
-        .unwrap();
+    submit_filings(app.outer(), [1]);
     app.outer().export().unwrap();
     app.carry_in(0).unwrap();
     let import = app.import().unwrap();
@@ -423,12 +401,7 @@ fn the_inner_return_key_is_rotated_across_the_gap_and_the_revoked_key_is_refused
     let keyset_2 = rotation(&app, entry, old.key_id());
 
     // Something to acknowledge and review.
-    for n in 1..=2 {
-        app.outer()
-            .node
-            .submit(&new_filing(n, "企业展示网站"))
-            .unwrap();
-    }
+    submit_filings(app.outer(), 1..=2);
     app.outer().export().unwrap();
     app.carry_in(0).unwrap();
     app.import().unwrap();
@@ -479,21 +452,11 @@ fn the_inner_return_key_is_rotated_across_the_gap_and_the_revoked_key_is_refused
     assert_eq!(recorded[0].sequence, Some(1));
 
     // Applying the keyset bundle again changes nothing.
-    let archived = transfer::spool::list_bundles(&app.outer().spool.archive)
-        .unwrap()
-        .into_iter()
-        .find(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("keyset-")
-        })
-        .unwrap();
-    std::fs::copy(
-        &archived,
-        app.outer().spool.inbox.join(archived.file_name().unwrap()),
-    )
-    .unwrap();
+    deliver_archived_again(
+        &app.outer().spool.archive,
+        &app.outer().spool.inbox,
+        "keyset-",
+    );
     let again = app.apply(0).unwrap();
     assert_eq!(again.count("duplicate"), 1, "{again:#?}");
     assert_eq!(

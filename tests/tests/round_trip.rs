@@ -1,23 +1,18 @@
 //! The round trip, on real SQLite and PostgreSQL: what a submitter sees at the end, what the
 //! inner side stored, what the outer side deleted.
 
+mod common;
+
 use std::collections::BTreeSet;
 
+use common::*;
 use tests::{Appliance, outer_versions, signify_verifies};
 use transfer::demo::{batch_csv, new_filing};
 
 #[test]
 fn every_accepted_submission_is_imported_once_acknowledged_deleted_outside_and_certified() {
     let mut app = Appliance::new(&[1]).unwrap();
-    let mut receipts = Vec::new();
-    for n in 1..=4 {
-        receipts.push(
-            app.outer()
-                .node
-                .submit(&new_filing(n, "企业展示网站"))
-                .unwrap(),
-        );
-    }
+    let mut receipts = submit_filings(app.outer(), 1..=4);
     let batch = app.outer().node.batch(&batch_csv(&[5, 6], &[7])).unwrap();
     assert_eq!(batch["rejected"], 1, "{batch}");
     for row in batch["results"].as_array().unwrap() {
@@ -41,9 +36,7 @@ fn every_accepted_submission_is_imported_once_acknowledged_deleted_outside_and_c
     assert_eq!(import.files[0].outcomes.get("applied"), Some(&6));
     let numbers = app.approve_all().unwrap();
     assert_eq!(numbers.len(), 6);
-    app.inner.write_return().unwrap();
-    app.carry_out().unwrap();
-    let applied = app.apply(0).unwrap();
+    let applied = return_to_first_outer(&mut app);
     assert_eq!(applied.count("applied"), 1);
     assert_eq!(applied.files[0].payloads_deleted, 6);
 
@@ -96,11 +89,7 @@ fn every_accepted_submission_is_imported_once_acknowledged_deleted_outside_and_c
 #[test]
 fn an_edit_made_while_its_first_version_is_in_transit_survives_and_goes_out_next_time() {
     let mut app = Appliance::new(&[1]).unwrap();
-    let receipt = app
-        .outer()
-        .node
-        .submit(&new_filing(1, "企业展示网站"))
-        .unwrap();
+    let receipt = submit_filings(app.outer(), [1]).remove(0);
     app.outer().export().unwrap();
     app.carry_in(0).unwrap();
     let version = app
@@ -110,9 +99,7 @@ fn an_edit_made_while_its_first_version_is_in_transit_survives_and_goes_out_next
         .unwrap();
     assert_eq!(version, 2);
     app.import().unwrap();
-    app.inner.write_return().unwrap();
-    app.carry_out().unwrap();
-    app.apply(0).unwrap();
+    return_to_first_outer(&mut app);
 
     // Version 1 was acknowledged and deleted; version 2 is untouched and waits to go out.
     let versions = outer_versions(&app.outer().node.database).unwrap();
@@ -139,9 +126,7 @@ fn an_edit_made_while_its_first_version_is_in_transit_survives_and_goes_out_next
         .get(0);
     assert_eq!(stored, 2, "both versions are kept inside");
     app.approve_all().unwrap();
-    app.inner.write_return().unwrap();
-    app.carry_out().unwrap();
-    app.apply(0).unwrap();
+    return_to_first_outer(&mut app);
     let versions = outer_versions(&app.outer().node.database).unwrap();
     assert!(versions.iter().all(|v| v.acknowledged && !v.payload_stored));
     let status = app.outer().node.status(&receipt).unwrap();
@@ -152,12 +137,7 @@ fn an_edit_made_while_its_first_version_is_in_transit_survives_and_goes_out_next
 #[test]
 fn replaying_archived_bundles_and_importing_the_same_file_twice_change_nothing() {
     let mut app = Appliance::new(&[1]).unwrap();
-    for n in 1..=3 {
-        app.outer()
-            .node
-            .submit(&new_filing(n, "企业展示网站"))
-            .unwrap();
-    }
+    submit_filings(app.outer(), 1..=3);
     app.outer().export().unwrap();
     // The carrier delivers the same file twice (once under another name).
     transfer::carry::carry(&app.outer().spool.outbox, &app.medium, false).unwrap();
@@ -170,9 +150,7 @@ fn replaying_archived_bundles_and_importing_the_same_file_twice_change_nothing()
     assert_eq!(import.count("applied"), 1);
     assert_eq!(import.count("duplicate"), 1);
     app.approve_all().unwrap();
-    app.inner.write_return().unwrap();
-    app.carry_out().unwrap();
-    app.apply(0).unwrap();
+    return_to_first_outer(&mut app);
 
     let inner_before = app.inner_counts().unwrap();
     let outer_before = outer_versions(&app.outer().node.database).unwrap();

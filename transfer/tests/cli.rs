@@ -2,10 +2,11 @@
 //! JSON summaries, and what `inspect` will and will not print. Help text and the errors that need
 //! no database are pinned in `cli_snapshots.rs`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use transfer::demo::{self, OuterNode, new_filing};
+use inner::testing::TestDatabase;
+use transfer::demo::{self, DemoKeys, OuterNode, new_filing};
 
 fn sluice_transfer(config: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_sluice-transfer"))
@@ -35,6 +36,47 @@ fn toml_path(path: &Path) -> String {
     format!("{:?}", path.display().to_string())
 }
 
+/// Writes `dir/outer.toml`, the outer host of channel 1 (spool `dir/outer-spool`, database
+/// `dir/outer.sqlite`, returns on channel 100), and returns its path.
+fn write_outer_config(dir: &Path, keys: &DemoKeys) -> PathBuf {
+    let path = dir.join("outer.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "spool_dir = {}\nsigning_key = {}\nkeyset = [{}]\nouter_database = {}\nchannel = 1\nreturn_channel = 100\n",
+            toml_path(&dir.join("outer-spool")),
+            toml_path(keys.outer_key(keys::ChannelId(1)).unwrap()),
+            toml_path(&keys.keyset),
+            toml_path(&dir.join("outer.sqlite")),
+        ),
+    )
+    .unwrap();
+    path
+}
+
+/// Writes `dir/inner.toml`, the inner host accepting channel 1 (spool `dir/inner-spool`,
+/// `database`, returns on channel 100) with the settings `extra` added, and returns its path.
+fn write_inner_config(
+    dir: &Path,
+    keys: &DemoKeys,
+    database: &TestDatabase,
+    extra: &str,
+) -> PathBuf {
+    let path = dir.join("inner.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "spool_dir = {}\nsigning_key = {}\nkeyset = [{}]\ninner_database_url = {:?}\naccept_channels = [1]\nreturn_channel = 100\n{extra}",
+            toml_path(&dir.join("inner-spool")),
+            toml_path(&keys.inner_return),
+            toml_path(&keys.keyset),
+            database.connection_string(),
+        ),
+    )
+    .unwrap();
+    path
+}
+
 #[test]
 fn the_scheduled_commands_run_a_round_trip_from_configuration_files() {
     let dir = tempfile::tempdir().unwrap();
@@ -45,30 +87,8 @@ fn the_scheduled_commands_run_a_round_trip_from_configuration_files() {
     let node = OuterNode::start(&outer_db).unwrap();
     let receipt = node.submit(&new_filing(1, "企业展示网站")).unwrap();
 
-    let outer_config = dir.path().join("outer.toml");
-    std::fs::write(
-        &outer_config,
-        format!(
-            "spool_dir = {}\nsigning_key = {}\nkeyset = [{}]\nouter_database = {}\nchannel = 1\nreturn_channel = 100\n",
-            toml_path(&dir.path().join("outer-spool")),
-            toml_path(keys.outer_key(keys::ChannelId(1)).unwrap()),
-            toml_path(&keys.keyset),
-            toml_path(&outer_db),
-        ),
-    )
-    .unwrap();
-    let inner_config = dir.path().join("inner.toml");
-    std::fs::write(
-        &inner_config,
-        format!(
-            "spool_dir = {}\nsigning_key = {}\nkeyset = [{}]\ninner_database_url = {:?}\naccept_channels = [1]\nreturn_channel = 100\n",
-            toml_path(&dir.path().join("inner-spool")),
-            toml_path(&keys.inner_return),
-            toml_path(&keys.keyset),
-            database.connection_string(),
-        ),
-    )
-    .unwrap();
+    let outer_config = write_outer_config(dir.path(), &keys);
+    let inner_config = write_inner_config(dir.path(), &keys, &database, "");
     let outer_spool = transfer::spool::Spool::under(&dir.path().join("outer-spool"));
     let inner_spool = transfer::spool::Spool::under(&dir.path().join("inner-spool"));
 
@@ -298,31 +318,12 @@ fn publish_keyset_sends_the_next_version_that_import_installs_and_status_inspect
     let now = demo::now();
     let keys = demo::generate_keys(&dir.path().join("keys"), &[1], 100, now).unwrap();
     let database = inner::testing::TestDatabase::new().unwrap();
-    let outer_config = dir.path().join("outer.toml");
-    std::fs::write(
-        &outer_config,
-        format!(
-            "spool_dir = {}\nsigning_key = {}\nkeyset = [{}]\nouter_database = {}\nchannel = 1\nreturn_channel = 100\n",
-            toml_path(&dir.path().join("outer-spool")),
-            toml_path(keys.outer_key(keys::ChannelId(1)).unwrap()),
-            toml_path(&keys.keyset),
-            toml_path(&dir.path().join("outer.sqlite")),
-        ),
-    )
-    .unwrap();
-    let inner_config = dir.path().join("inner.toml");
-    std::fs::write(
-        &inner_config,
-        format!(
-            "spool_dir = {}\nsigning_key = {}\nkeyset = [{}]\nkeyset_dir = {}\ninner_database_url = {:?}\naccept_channels = [1]\nreturn_channel = 100\n",
-            toml_path(&dir.path().join("inner-spool")),
-            toml_path(&keys.inner_return),
-            toml_path(&keys.keyset),
-            toml_path(&dir.path().join("inner-keysets")),
-            database.connection_string(),
-        ),
-    )
-    .unwrap();
+    let outer_config = write_outer_config(dir.path(), &keys);
+    let keyset_dir = format!(
+        "keyset_dir = {}\n",
+        toml_path(&dir.path().join("inner-keysets"))
+    );
+    let inner_config = write_inner_config(dir.path(), &keys, &database, &keyset_dir);
 
     // Version 2: a second outer-bundle key for channel 1, signed by the root key.
     let keyset_1 = keys.load_keyset(now).unwrap();

@@ -1,22 +1,22 @@
-//! Hostile bundles for the real `sluice-transfer import`: fixed test keys, the keyset that
-//! trusts them, the deterministic generator of the committed corpus in `tests/corpus/`, and a
+//! Hostile bundles for the real `sluice-transfer import`: the keyset that trusts testkit's
+//! named keys, the deterministic generator of the committed corpus in `tests/corpus/`, and a
 //! checksum of everything in the inner database.
 //!
-//! Keys follow the scheme of `bundle-format/tests/vectors/` (seed = SHA-256 of
-//! `sluice test key seed: NAME`, key number = first 8 bytes of SHA-256 of
-//! `sluice test key number: NAME`), so the keyset written here also judges those vectors and the
-//! import test reuses their files instead of copying them.
+//! The keys are `testkit::keys::named_key`s, the scheme `bundle-format/tests/vectors/` is signed
+//! with, so the keyset written here also judges those vectors and the import test reuses their
+//! files instead of copying them. The filings are `testkit::records` samples with the values
+//! the committed bundles were made from: changing one changes the corpus bytes.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 
 use bundle_format::records::{
-    Access, AccessMethod, CertificateType, Filing, IpRange, Person, Record, SequenceReport,
-    ServiceType, Subject, SubjectNature, Submission, SubmissionVersion, Website, content_hash,
+    Filing, IpRange, Person, Record, SequenceReport, Subject, Submission, SubmissionVersion,
 };
-use bundle_format::{BundleId, BundleWriter, Kind, SealedBundle, WriterConfig};
-use keys::{ChannelId, KeyEntry, KeyId, KeysetDocument, KeysetFile, Role, SecretKey};
-use sha2::{Digest, Sha256};
+use bundle_format::{BundleId, Kind, WriterConfig};
+use keys::{ChannelId, KeyEntry, Role, SecretKey};
+use testkit::keys::{appliance_entries, entry, named_key, signed_keyset};
+use testkit::records::{self, credit_code, ipv4_range};
 
 /// The instant the corpus was made (2026-11-22T00:00:00Z); bundles are created then.
 pub const CORPUS_CREATED: i64 = 1_795_305_600;
@@ -25,140 +25,82 @@ pub const CORPUS_EXPIRES: i64 = 2_082_758_400;
 /// The channel every corpus bundle travels on.
 pub const CHANNEL: u32 = 1;
 
-/// The test key named `name`.
-pub fn test_key(name: &str) -> SecretKey {
-    let seed: [u8; 32] = Sha256::digest(format!("sluice test key seed: {name}")).into();
-    let number = Sha256::digest(format!("sluice test key number: {name}"));
-    let mut key_id = [0u8; 8];
-    key_id.copy_from_slice(&number[..8]);
-    SecretKey::from_seed(KeyId(key_id), &seed)
-}
-
-fn entry(name: &str, role: Role, window: (i64, i64), revoked_at: Option<i64>) -> KeyEntry {
-    KeyEntry {
-        public_key: test_key(name).public_key(),
-        role,
-        channels: if matches!(role, Role::OuterBundle | Role::InnerReturn) {
-            vec![ChannelId(CHANNEL)]
-        } else {
-            vec![]
-        },
-        not_before: window.0,
-        not_after: window.1,
-        revoked_at,
-    }
-}
-
 /// Writes the keyset the inner host trusts in the hostile-input tests to `path`: version 1,
-/// signed by the test `root`, with `outer-bundle` and `inner-return` for channel 1, the
-/// vectors' `outer-bundle-expired` (window ended 2026-11-21), `outer-bundle-revoked` (revoked
-/// 2026-11-22) and `inner-cert`. `not-in-the-keyset` is, as its name says, left out.
+/// signed by the test root, with the appliance's `outer-bundle` and `inner-return` for
+/// channel 1 and `inner-cert`, and the vectors' `outer-bundle-expired` (window ended
+/// 2026-11-21) and `outer-bundle-revoked` (revoked 2026-11-22). `not-in-the-keyset` is, as its
+/// name says, left out.
 pub fn write_keyset(path: &Path) -> anyhow::Result<()> {
-    let always = (0, i64::MAX);
-    let document = KeysetDocument::new(
-        1,
-        vec![
-            entry("root", Role::Root, always, None),
-            entry("outer-bundle", Role::OuterBundle, always, None),
-            entry("inner-return", Role::InnerReturn, always, None),
-            entry(
-                "outer-bundle-expired",
-                Role::OuterBundle,
-                (0, CORPUS_CREATED - 86_400),
-                None,
-            ),
-            entry(
-                "outer-bundle-revoked",
-                Role::OuterBundle,
-                always,
-                Some(CORPUS_CREATED),
-            ),
-            entry("inner-cert", Role::InnerCert, always, None),
-        ],
-    )?;
-    let mut file = KeysetFile::unsigned(document);
-    file.sign(&test_key("root"))?;
-    file.write_file(path)?;
+    let outer_bundle = |name: &str| {
+        entry(
+            named_key(name).public_key(),
+            Role::OuterBundle,
+            Some(CHANNEL),
+        )
+    };
+    let mut members = appliance_entries(CHANNEL);
+    members.push(KeyEntry {
+        not_after: CORPUS_CREATED - 86_400,
+        ..outer_bundle("outer-bundle-expired")
+    });
+    members.push(KeyEntry {
+        revoked_at: Some(CORPUS_CREATED),
+        ..outer_bundle("outer-bundle-revoked")
+    });
+    signed_keyset(members).write_file(path)?;
     Ok(())
 }
 
-/// A new filing whose subject and domains are numbered `n`.
+/// A new filing whose subject and domains are numbered `n`: 杭州远山信息技术有限公司`n` in
+/// Xihu, Hangzhou, filing its website 远山信息 on 华东云接入's cloud.
 pub fn filing(n: u32) -> Filing {
     let person = |name: &str| Person {
-        name: name.to_owned(),
-        certificate_type: CertificateType::ResidentId,
         // The example printed in GB 11643.
         certificate_number: "11010519491231002X".to_owned(),
-        mobile_phones: vec!["13800138000".to_owned()],
-        office_phones: vec!["010-62345678".to_owned()],
         email: "zhaomin@example.cn".to_owned(),
+        ..records::person(name)
     };
-    Filing {
-        subject: Subject {
-            name: format!("杭州远山信息技术有限公司{n}"),
-            nature: SubjectNature::Enterprise,
-            certificate_type: CertificateType::UnifiedSocialCreditCode,
-            certificate_number: "91330106MA27XK5L3M".to_owned(),
-            region_code: 330_106,
-            address: "浙江省杭州市西湖区文三路90号".to_owned(),
-            investor: "杭州远山信息技术有限公司".to_owned(),
-            principal: person("赵敏"),
-        },
-        websites: vec![Website {
-            name: "远山信息".to_owned(),
-            home_urls: vec![format!("https://www.yuanshan{n}.cn/")],
-            domains: vec![format!("yuanshan{n}.cn"), format!("www.yuanshan{n}.cn")],
-            service_types: vec![ServiceType::Showcase],
-            pre_approvals: vec![],
-            access: Access {
-                provider: "华东云接入".to_owned(),
-                method: AccessMethod::Cloud,
-                server_region_code: 330_106,
-                ip_ranges: vec![IpRange {
-                    first: IpAddr::V4(Ipv4Addr::new(202, 96, 128, 20)),
-                    last: IpAddr::V4(Ipv4Addr::new(202, 96, 128, 21)),
-                }],
-            },
-            principal: person("钱进"),
-        }],
-        attachments: vec![],
-    }
+    let company = "杭州远山信息技术有限公司";
+    let subject = Subject {
+        address: "浙江省杭州市西湖区文三路90号".to_owned(),
+        investor: company.to_owned(),
+        principal: person("赵敏"),
+        ..records::subject(&format!("{company}{n}"), "91330106MA27XK5L3M", 330_106)
+    };
+    let (domain, www) = (format!("yuanshan{n}.cn"), format!("www.yuanshan{n}.cn"));
+    let mut website = records::website("远山信息", &[&domain, &www], 0);
+    website.home_urls = vec![format!("https://{www}/")];
+    website.access.provider = "华东云接入".to_owned();
+    website.access.server_region_code = 330_106;
+    website.access.ip_ranges = vec![ipv4_range([202, 96, 128, 20], [202, 96, 128, 21])];
+    website.principal = person("钱进");
+    records::filing(subject, vec![website])
 }
 
 /// A new filing numbered `n` that the outer intake accepts as it is (check characters right,
 /// domains canonical, public addresses): the base the filing-rule attacks change one field of.
 pub fn accepted_filing(n: u32) -> Filing {
-    let first17 = format!("91330106{:09}", 800_000_000 + n);
-    let check = filing::uscc_check_char(&first17).unwrap_or('0');
     let mut accepted = filing(n);
-    accepted.subject.certificate_number = format!("{first17}{check}");
-    for person in [
-        &mut accepted.subject.principal,
-        &mut accepted.websites[0].principal,
-    ] {
-        // The example printed in GB 11643.
-        person.certificate_number = "11010519491231002X".to_owned();
-    }
+    accepted.subject.certificate_number = credit_code("91330106", 800_000_000 + n);
     let last_octet = u8::try_from(n % 250).unwrap_or(0) + 1;
-    accepted.websites[0].access.ip_ranges = vec![IpRange {
-        first: IpAddr::V4(Ipv4Addr::new(202, 96, 128, last_octet)),
-        last: IpAddr::V4(Ipv4Addr::new(202, 96, 128, last_octet)),
-    }];
+    let address = [202, 96, 128, last_octet];
+    accepted.websites[0].access.ip_ranges = vec![ipv4_range(address, address)];
     accepted
+}
+
+/// Submission version 1 of receipt number `n`, carrying `body`.
+pub fn submission_of(n: u32, body: Submission) -> Record {
+    Record::Submission(SubmissionVersion {
+        submitted_at: CORPUS_CREATED - 600 + i64::from(n),
+        submitter: "yuanshan_admin".to_owned(),
+        access_provider: None,
+        ..records::version(&format!("R20261122-H{n:07}"), 1, body)
+    })
 }
 
 /// Submission version 1 of receipt number `n`, filing `filing`.
 pub fn submission(n: u32, filing: Filing) -> Record {
-    let body = Submission::NewFiling(filing);
-    Record::Submission(SubmissionVersion {
-        receipt: format!("R20261122-H{n:07}"),
-        version: 1,
-        content_hash: content_hash(&body),
-        submitted_at: CORPUS_CREATED - 600 + i64::from(n),
-        submitter: "yuanshan_admin".to_owned(),
-        access_provider: None,
-        body,
-    })
+    submission_of(n, Submission::NewFiling(filing))
 }
 
 /// Where a corpus bundle sits in channel 1's chain.
@@ -172,6 +114,33 @@ pub struct Position {
     pub previous: BundleId,
 }
 
+/// Position `sequence` of `epoch`, after the bundle `previous`.
+fn at(epoch: u64, sequence: u64, previous: BundleId) -> Position {
+    Position {
+        epoch,
+        sequence,
+        previous,
+    }
+}
+
+/// Signs `records` as one submissions bundle at `at` with `key`, created at [`CORPUS_CREATED`]
+/// and expiring at [`CORPUS_EXPIRES`]: with the `outer-bundle` key, what the outer host would
+/// export.
+fn submissions_bundle(
+    key: &SecretKey,
+    at: Position,
+    records: &[Record],
+) -> anyhow::Result<Vec<u8>> {
+    bundle(
+        key,
+        Kind::Submissions,
+        at,
+        CORPUS_CREATED,
+        CORPUS_EXPIRES,
+        records,
+    )
+}
+
 /// Signs `records` as one bundle of `kind` with `key`.
 pub fn bundle(
     key: &SecretKey,
@@ -181,7 +150,6 @@ pub fn bundle(
     expires: i64,
     records: &[Record],
 ) -> anyhow::Result<Vec<u8>> {
-    let mut file = Vec::new();
     let config = WriterConfig {
         kind,
         channel: ChannelId(CHANNEL),
@@ -193,16 +161,7 @@ pub fn bundle(
         part_content_bytes: bundle_format::bundle::DEFAULT_PART_CONTENT_BYTES,
         part_records: 1000,
     };
-    let sink = |sealed: &SealedBundle<'_>| -> std::io::Result<()> {
-        file = sealed.to_vec();
-        Ok(())
-    };
-    let mut writer = BundleWriter::new(key, config, sink)?;
-    for record in records {
-        writer.push(record)?;
-    }
-    writer.finish()?;
-    Ok(file)
+    crate::common::sign_bundle(key, config, records)
 }
 
 /// The id of a bundle file (SHA-256 of its signed message).
@@ -244,40 +203,14 @@ pub struct CorpusEntry {
 /// The corpus, deterministically (Ed25519 signatures are deterministic and the compressor is
 /// pinned by `Cargo.lock`).
 pub fn generate() -> anyhow::Result<Vec<CorpusEntry>> {
-    let outer = test_key("outer-bundle");
+    let outer = named_key("outer-bundle");
     let (created, expires) = (CORPUS_CREATED, CORPUS_EXPIRES);
     let submissions =
         |n: u32| -> anyhow::Result<Vec<Record>> { Ok(vec![submission(n, filing(n))]) };
-    let e1s1 = bundle(
-        &outer,
-        Kind::Submissions,
-        Position {
-            epoch: 1,
-            sequence: 1,
-            previous: BundleId::ZERO,
-        },
-        created,
-        expires,
-        &submissions(1)?,
-    )?;
+    let e1s1 = submissions_bundle(&outer, at(1, 1, BundleId::ZERO), &submissions(1)?)?;
     // Epoch 2 starts (the outer store was rebuilt): now epoch 1 is history.
-    let e2s1 = bundle(
-        &outer,
-        Kind::Submissions,
-        Position {
-            epoch: 2,
-            sequence: 1,
-            previous: BundleId::ZERO,
-        },
-        created,
-        expires,
-        &submissions(2)?,
-    )?;
-    let after_e2s1 = Position {
-        epoch: 2,
-        sequence: 2,
-        previous: id_of(&e2s1)?,
-    };
+    let e2s1 = submissions_bundle(&outer, at(2, 1, BundleId::ZERO), &submissions(2)?)?;
+    let after_e2s1 = at(2, 2, id_of(&e2s1)?);
     let planted = submissions(66)?;
     let mut v = Vec::new();
     let mut add = |name, expect: &str, attack, stage, bytes| {
@@ -309,28 +242,14 @@ pub fn generate() -> anyhow::Result<Vec<CorpusEntry>> {
         "expect: quarantined envelope.key-revoked",
         "the next bundle, signed by an outer-bundle key revoked at 2026-11-22",
         Stage::Attack,
-        bundle(
-            &test_key("outer-bundle-revoked"),
-            Kind::Submissions,
-            after_e2s1,
-            created,
-            expires,
-            &planted,
-        )?,
+        submissions_bundle(&named_key("outer-bundle-revoked"), after_e2s1, &planted)?,
     );
     add(
         "certificate_key_signs_submissions",
         "expect: quarantined envelope.key-wrong-role",
         "the next bundle, signed by the inner-cert key (a key of another role)",
         Stage::Attack,
-        bundle(
-            &test_key("inner-cert"),
-            Kind::Submissions,
-            after_e2s1,
-            created,
-            expires,
-            &planted,
-        )?,
+        submissions_bundle(&named_key("inner-cert"), after_e2s1, &planted)?,
     );
     add(
         "replayed_bundle",
@@ -344,36 +263,14 @@ pub fn generate() -> anyhow::Result<Vec<CorpusEntry>> {
         "expect: quarantined chain.fork",
         "a second, different bundle for epoch 2 sequence 1, properly signed",
         Stage::Attack,
-        bundle(
-            &outer,
-            Kind::Submissions,
-            Position {
-                epoch: 2,
-                sequence: 1,
-                previous: BundleId::ZERO,
-            },
-            created,
-            expires,
-            &planted,
-        )?,
+        submissions_bundle(&outer, at(2, 1, BundleId::ZERO), &planted)?,
     );
     add(
         "rollback_old_epoch_new_content",
         "expect: quarantined chain.rollback",
         "epoch 1 sequence 2 with new content, after epoch 2 began",
         Stage::Attack,
-        bundle(
-            &outer,
-            Kind::Submissions,
-            Position {
-                epoch: 1,
-                sequence: 2,
-                previous: id_of(&e1s1)?,
-            },
-            created,
-            expires,
-            &planted,
-        )?,
+        submissions_bundle(&outer, at(1, 2, id_of(&e1s1)?), &planted)?,
     );
     add(
         "freeze_expired_heartbeat",
@@ -396,7 +293,7 @@ pub fn generate() -> anyhow::Result<Vec<CorpusEntry>> {
          import inbox as if it were submissions",
         Stage::Attack,
         bundle(
-            &test_key("inner-return"),
+            &named_key("inner-return"),
             Kind::Return,
             after_e2s1,
             created,
@@ -409,14 +306,7 @@ pub fn generate() -> anyhow::Result<Vec<CorpusEntry>> {
             })],
         )?,
     );
-    let mut edited = bundle(
-        &outer,
-        Kind::Submissions,
-        after_e2s1,
-        created,
-        expires,
-        &submissions(3)?,
-    )?;
+    let mut edited = submissions_bundle(&outer, after_e2s1, &submissions(3)?)?;
     let newline = edited.iter().position(|&b| b == b'\n').unwrap_or(0);
     edited.splice(
         ..newline,
@@ -450,16 +340,9 @@ pub fn generate() -> anyhow::Result<Vec<CorpusEntry>> {
         "a valid bundle whose three submissions list one domain twice, an IP range that runs \
          backwards and a province that does not exist",
         Stage::After,
-        bundle(
+        submissions_bundle(
             &outer,
-            Kind::Submissions,
-            Position {
-                epoch: 2,
-                sequence: 3,
-                previous: edited_id,
-            },
-            created,
-            expires,
+            at(2, 3, edited_id),
             &[
                 submission(4, duplicate_domain),
                 submission(5, reversed_range),
@@ -481,7 +364,7 @@ fn broken_submission(n: u32, change: impl FnOnce(&mut Filing)) -> Record {
 /// Signed bundles for the next sequence number whose records each break one filing rule the
 /// outer intake enforces (issue 6): each must be quarantined whole, naming that rule.
 fn filing_rule_attacks(v: &mut Vec<CorpusEntry>, next: Position) -> anyhow::Result<()> {
-    let outer = test_key("outer-bundle");
+    let outer = named_key("outer-bundle");
     let v4 = |a, b, c, d| IpAddr::V4(Ipv4Addr::new(a, b, c, d));
     let mut access_change = accepted_filing(106).websites[0].access.clone();
     access_change.ip_ranges = vec![IpRange {
@@ -495,15 +378,7 @@ fn filing_rule_attacks(v: &mut Vec<CorpusEntry>, next: Position) -> anyhow::Resu
             access: access_change,
         },
     };
-    let access_change = Record::Submission(SubmissionVersion {
-        receipt: "R20261122-H0000106".to_owned(),
-        version: 1,
-        content_hash: content_hash(&access_change_body),
-        submitted_at: CORPUS_CREATED - 600 + 106,
-        submitter: "yuanshan_admin".to_owned(),
-        access_provider: None,
-        body: access_change_body,
-    });
+    let access_change = submission_of(106, access_change_body);
     let attacks: [(&'static str, &'static str, &'static str, Vec<Record>); 6] = [
         (
             "record_private_ip_range",
@@ -581,14 +456,7 @@ fn filing_rule_attacks(v: &mut Vec<CorpusEntry>, next: Position) -> anyhow::Resu
             attack,
             rule: Some(rule),
             stage: Stage::Attack,
-            bytes: bundle(
-                &outer,
-                Kind::Submissions,
-                next,
-                CORPUS_CREATED,
-                CORPUS_EXPIRES,
-                &records,
-            )?,
+            bytes: submissions_bundle(&outer, next, &records)?,
         });
     }
     Ok(())

@@ -1,0 +1,70 @@
+//! Steps the end-to-end tests share: submitting the demo's filings, sending the inner host's
+//! return out, checking what the submitter sees, delivering a bundle again, and signing
+//! bundles by hand.
+#![allow(dead_code)] // each test binary uses a different part
+
+use std::path::Path;
+
+use bundle_format::records::Record;
+use bundle_format::{BundleWriter, SealedBundle, WriterConfig};
+use keys::Signer;
+use tests::Appliance;
+use transfer::demo::{OuterSide, new_filing};
+use transfer::outer_side::ApplyReport;
+
+/// Submits the demo's new filing number `n` (a showcase website, 企业展示网站) at `outer` for
+/// each of `numbers`; returns the receipts in that order.
+pub fn submit_filings(outer: &OuterSide, numbers: impl IntoIterator<Item = u32>) -> Vec<String> {
+    numbers
+        .into_iter()
+        .map(|n| outer.node.submit(&new_filing(n, "企业展示网站")).unwrap())
+        .collect()
+}
+
+/// Writes the inner host's return bundles, carries them out and applies them at the first
+/// outer host.
+pub fn return_to_first_outer(app: &mut Appliance) -> ApplyReport {
+    app.inner.write_return().unwrap();
+    app.carry_out().unwrap();
+    app.apply(0).unwrap()
+}
+
+/// Checks that the first outer host tells the submitter of each of `receipts` that it is
+/// approved and its certificate ready.
+pub fn assert_approved_with_certificates(app: &Appliance, receipts: &[String]) {
+    for receipt in receipts {
+        let status = app.outer().node.status(receipt).unwrap();
+        assert_eq!(status["state"], "approved", "{status}");
+        assert_eq!(status["certificate_ready"], true, "{status}");
+    }
+}
+
+/// Copies the bundle in `archive` whose file name starts with `prefix` into `inbox`, under its
+/// own name: the carrier delivers it again.
+pub fn deliver_archived_again(archive: &Path, inbox: &Path, prefix: &str) {
+    let archived = transfer::spool::list_bundles(archive)
+        .unwrap()
+        .into_iter()
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(prefix))
+        .unwrap_or_else(|| panic!("no {prefix}* bundle in {}", archive.display()));
+    std::fs::copy(&archived, inbox.join(archived.file_name().unwrap())).unwrap();
+}
+
+/// Signs `records` into one bundle file with `signer`, as `config` says.
+pub fn sign_bundle(
+    signer: &dyn Signer,
+    config: WriterConfig,
+    records: &[Record],
+) -> anyhow::Result<Vec<u8>> {
+    let mut file = Vec::new();
+    let sink = |sealed: &SealedBundle<'_>| -> std::io::Result<()> {
+        file = sealed.to_vec();
+        Ok(())
+    };
+    let mut writer = BundleWriter::new(signer, config, sink)?;
+    for record in records {
+        writer.push(record)?;
+    }
+    writer.finish()?;
+    Ok(file)
+}
