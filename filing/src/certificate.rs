@@ -4,7 +4,7 @@
 
 use bundle_format::records::{CertificateType, SubjectNature};
 
-use crate::{Rule, rule};
+use crate::{Rule, privacy::masked, rule};
 
 /// Weights of GB 11643 for the 17 digits before the check character.
 pub const RESIDENT_ID_WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
@@ -26,17 +26,18 @@ pub fn resident_id_check_char(first17: &str) -> Option<char> {
 /// An 18-character resident identity number (GB 11643): region, birth date, sequence, check.
 pub fn resident_id(input: &str) -> Result<String, Rule> {
     let id = input.trim().to_ascii_uppercase();
+    let shown = masked(input);
     if id.len() != 18 || !id.is_ascii() {
         return Err(rule(
             "resident_id.format",
-            format!("{input:?} is not an 18-character resident ID number"),
+            format!("{shown:?} is not an 18-character resident ID number"),
         ));
     }
     let (first17, check) = id.split_at(17);
     let Some(expected) = resident_id_check_char(first17) else {
         return Err(rule(
             "resident_id.format",
-            format!("{input:?}: the first 17 characters must be digits"),
+            format!("{shown:?}: the first 17 characters must be digits"),
         ));
     };
     let year: i32 = first17[6..10].parse().unwrap_or(0);
@@ -50,13 +51,13 @@ pub fn resident_id(input: &str) -> Result<String, Rule> {
     if !date_ok {
         return Err(rule(
             "resident_id.birth_date",
-            format!("{input:?} does not hold a valid birth date"),
+            format!("{shown:?} does not hold a valid birth date"),
         ));
     }
     if !check.starts_with(expected) {
         return Err(rule(
             "resident_id.check_digit",
-            format!("{input:?}: the check character should be {expected}; the number is mistyped"),
+            format!("{shown:?}: the check character should be {expected}; the number is mistyped"),
         ));
     }
     Ok(id)
@@ -168,7 +169,7 @@ pub fn certificate_number(kind: CertificateType, input: &str) -> Result<String, 
         } else {
             Err(rule(
                 code,
-                format!("{value:?} is not a valid {what} number"),
+                format!("{:?} is not a valid {what} number", masked(value)),
             ))
         }
     };
@@ -198,7 +199,8 @@ pub fn certificate_number(kind: CertificateType, input: &str) -> Result<String, 
                 Err(rule(
                     "permit.format",
                     format!(
-                        "{value:?} is not a Hong Kong/Macao permit number (H or M and 8 to 10 digits)"
+                        "{:?} is not a Hong Kong/Macao permit number (H or M and 8 to 10 digits)",
+                        masked(value)
                     ),
                 ))
             }
@@ -211,7 +213,10 @@ pub fn certificate_number(kind: CertificateType, input: &str) -> Result<String, 
             } else {
                 Err(rule(
                     "permit.format",
-                    format!("{value:?} is not a Taiwan permit number (8 or 10 digits)"),
+                    format!(
+                        "{:?} is not a Taiwan permit number (8 or 10 digits)",
+                        masked(value)
+                    ),
                 ))
             }
         }

@@ -22,6 +22,7 @@ pub mod domain;
 pub mod ip;
 pub mod number;
 pub mod person;
+pub mod privacy;
 pub mod province;
 pub mod text;
 pub mod url;

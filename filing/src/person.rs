@@ -2,7 +2,7 @@
 
 use bundle_format::records::CertificateType;
 
-use crate::{Rule, domain::domain, rule};
+use crate::{Rule, domain::domain, privacy::masked, rule};
 
 pub(crate) fn is_cjk(c: char) -> bool {
     matches!(c, '\u{4e00}'..='\u{9fff}' | '\u{3400}'..='\u{4dbf}' | '\u{20000}'..='\u{2a6df}')
@@ -104,13 +104,16 @@ pub fn mobile_phone(input: &str) -> Result<String, Rule> {
     if !well_formed {
         return Err(rule(
             "phone.mobile_format",
-            format!("{input:?} is not a mainland mobile number (11 digits starting 13 to 19)"),
+            format!(
+                "{:?} is not a mainland mobile number (11 digits starting 13 to 19)",
+                masked(input)
+            ),
         ));
     }
     if digits[3..].bytes().all(|b| b == digits.as_bytes()[3]) {
         return Err(rule(
             "phone.fake",
-            format!("{input:?} is not a real number"),
+            format!("{:?} is not a real number", masked(input)),
         ));
     }
     Ok(digits.to_owned())
@@ -145,20 +148,21 @@ pub fn office_phone(input: &str) -> Result<String, Rule> {
         if digits(subscriber) && subscriber.starts_with('0') && is_fake_subscriber(subscriber) {
             return Err(rule(
                 "phone.fake",
-                format!("{value:?} is not a real number"),
+                format!("{:?} is not a real number", masked(value)),
             ));
         }
         return Err(rule(
             "phone.office_format",
             format!(
-                "{value:?} is not an office number like 010-65881234 (area code, dash, 7 or 8 digits)"
+                "{:?} is not an office number like 010-65881234 (area code, dash, 7 or 8 digits)",
+                masked(value)
             ),
         ));
     }
     if is_fake_subscriber(subscriber) {
         return Err(rule(
             "phone.fake",
-            format!("{value:?} is not a real number"),
+            format!("{:?} is not a real number", masked(value)),
         ));
     }
     Ok(value.to_owned())
