@@ -5,6 +5,8 @@
 
 use std::fmt;
 
+#[cfg(feature = "failpoints")]
+pub mod failpoint;
 mod fsutil;
 pub mod keyset;
 pub mod report;
