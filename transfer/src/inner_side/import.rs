@@ -255,15 +255,12 @@ pub fn import_file(
         }
     }
 
-    let incoming = inner::import::IncomingBundle {
-        bundle_id: verified.id.0,
-        channel: header.channel.0,
-        epoch: header.epoch,
-        sequence: header.sequence,
-        signer: verified.signer,
-        created: header.created,
-        submissions: &submissions,
-    };
+    let incoming = inner::import::IncomingBundle::verified(
+        verified.id,
+        &header,
+        verified.signer,
+        &submissions,
+    );
     let applied = match inner::import::apply_bundle(&mut tx, &incoming, settings.now) {
         Ok(applied) => applied,
         Err(inner::import::ApplyError::Fork {
