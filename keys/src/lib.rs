@@ -6,6 +6,8 @@
 use std::fmt;
 
 pub mod exit;
+#[cfg(feature = "failpoints")]
+pub mod failpoint;
 mod fsutil;
 pub mod keyset;
 pub mod report;

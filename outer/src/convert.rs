@@ -68,7 +68,14 @@ fn repeated_domains(problems: &mut Problems, listed: &[(String, String)]) {
     }
 }
 
-fn list_limit<T>(problems: &mut Problems, field: &str, list: &[T], max: usize) {
+/// Reports a list at `field` that is longer than `max`, then yields its first `max` entries,
+/// each with its own field path (`field[i]`); entries past the limit are never looked at.
+fn bounded<'a, T>(
+    problems: &mut Problems,
+    field: &str,
+    list: &'a [T],
+    max: usize,
+) -> impl Iterator<Item = (String, &'a T)> + use<'a, T> {
     if list.len() > max {
         problems.add(
             field,
@@ -76,6 +83,11 @@ fn list_limit<T>(problems: &mut Problems, field: &str, list: &[T], max: usize) {
             format!("{} entries; at most {max}", list.len()),
         );
     }
+    let field = field.to_owned();
+    list.iter()
+        .take(max)
+        .enumerate()
+        .map(move |(i, entry)| (format!("{field}[{i}]"), entry))
 }
 
 /// Context a submission is checked in.
@@ -119,22 +131,10 @@ pub fn submission(
                     website_number,
                     website,
                 } => {
-                    let website_number = website_number_of(
-                        &mut problems,
-                        &format!("{path}.website_number"),
-                        website_number,
-                        &number,
-                    );
-                    let mut listed = Vec::new();
-                    let website = self::website(
-                        &mut problems,
-                        &format!("{path}.website"),
-                        website,
-                        None,
-                        &mut listed,
-                        context,
-                    );
-                    repeated_domains(&mut problems, &listed);
+                    let website_number =
+                        website_number_of(&mut problems, &path, website_number, &number);
+                    let website =
+                        website_alone(&mut problems, &format!("{path}.website"), website, context);
                     rec::Change::Website {
                         website_number,
                         website,
@@ -144,12 +144,8 @@ pub fn submission(
                     website_number,
                     access,
                 } => {
-                    let website_number = website_number_of(
-                        &mut problems,
-                        &format!("{path}.website_number"),
-                        website_number,
-                        &number,
-                    );
+                    let website_number =
+                        website_number_of(&mut problems, &path, website_number, &number);
                     let access =
                         self::access(&mut problems, &format!("{path}.access"), access, context);
                     rec::Change::Access {
@@ -158,16 +154,8 @@ pub fn submission(
                     }
                 }
                 api::ChangeBody::AddedWebsite { website } => {
-                    let mut listed = Vec::new();
-                    let website = self::website(
-                        &mut problems,
-                        &format!("{path}.website"),
-                        website,
-                        None,
-                        &mut listed,
-                        context,
-                    );
-                    repeated_domains(&mut problems, &listed);
+                    let website =
+                        website_alone(&mut problems, &format!("{path}.website"), website, context);
                     rec::Change::AddedWebsite(website)
                 }
             };
@@ -206,12 +194,28 @@ pub fn submission(
     }
 }
 
+/// Checks a website a change names on its own (not in a filing's list of websites): the domains
+/// it lists twice are reported here.
+fn website_alone(
+    problems: &mut Problems,
+    at: &str,
+    website: &api::WebsiteBody,
+    context: &Context,
+) -> rec::Website {
+    let mut listed = Vec::new();
+    let website = self::website(problems, at, website, None, &mut listed, context);
+    repeated_domains(problems, &listed);
+    website
+}
+
+/// Checks the `website_number` a change at `at` names: a website's number under the filing's.
 fn website_number_of(
     problems: &mut Problems,
-    field: &str,
+    at: &str,
     value: &str,
     subject_number: &str,
 ) -> String {
+    let field = &format!("{at}.website_number");
     let number = problems.check(field, validate::filing_number(value, Some(true)));
     if !number.is_empty() && !subject_number.is_empty() {
         problems.check(field, filing::number::website_of(&number, subject_number));
@@ -233,63 +237,50 @@ fn filing(
             "a filing lists at least one website",
         );
     }
-    list_limit(
+    let mut listed = Vec::new();
+    let mut website_names = HashSet::new();
+    let websites: Vec<rec::Website> = bounded(
         problems,
         &format!("{at}.websites"),
         &filing.websites,
         rec::MAX_WEBSITES,
-    );
-    let mut listed = Vec::new();
-    let mut website_names = HashSet::new();
-    let websites: Vec<rec::Website> = filing
-        .websites
-        .iter()
-        .take(rec::MAX_WEBSITES)
-        .enumerate()
-        .map(|(i, website)| {
-            let path = format!("{at}.websites[{i}]");
-            if !website_names.insert(website.name.trim().to_owned()) {
-                problems.add(
-                    &format!("{path}.name"),
-                    "website.duplicate_name",
-                    format!("{:?} is listed twice in this filing", website.name),
-                );
-            }
-            if website.name.trim() == filing.subject.name.trim()
-                && filing.subject.nature != api::SubjectNature::Individual
-            {
-                problems.add(
-                    &format!("{at}.subject.name"),
-                    "subject.name_is_website",
-                    "the subject's name is the registered name, not the website's name",
-                );
-            }
-            self::website(
-                problems,
-                &path,
-                website,
-                Some(&subject),
-                &mut listed,
-                context,
-            )
-        })
-        .collect();
+    )
+    .map(|(path, website)| {
+        if !website_names.insert(website.name.trim().to_owned()) {
+            problems.add(
+                &format!("{path}.name"),
+                "website.duplicate_name",
+                format!("{:?} is listed twice in this filing", website.name),
+            );
+        }
+        if website.name.trim() == filing.subject.name.trim()
+            && filing.subject.nature != api::SubjectNature::Individual
+        {
+            problems.add(
+                &format!("{at}.subject.name"),
+                "subject.name_is_website",
+                "the subject's name is the registered name, not the website's name",
+            );
+        }
+        self::website(
+            problems,
+            &path,
+            website,
+            Some(&subject),
+            &mut listed,
+            context,
+        )
+    })
+    .collect();
     repeated_domains(problems, &listed);
-    list_limit(
+    let attachments = bounded(
         problems,
         &format!("{at}.attachments"),
         &filing.attachments,
         rec::MAX_ATTACHMENTS,
-    );
-    let attachments = filing
-        .attachments
-        .iter()
-        .take(rec::MAX_ATTACHMENTS)
-        .enumerate()
-        .map(|(i, attachment)| {
-            self::attachment(problems, &format!("{at}.attachments[{i}]"), attachment)
-        })
-        .collect();
+    )
+    .map(|(path, attachment)| self::attachment(problems, &path, attachment))
+    .collect();
     rec::Filing {
         subject,
         websites,
@@ -475,41 +466,24 @@ fn person(problems: &mut Problems, at: &str, person: &api::PersonBody) -> rec::P
             "give at least one mobile number",
         );
     }
-    list_limit(
+    // Both lists are checked for length before either's numbers are.
+    let mobile_entries = bounded(
         problems,
         &format!("{at}.mobile_phones"),
         &person.mobile_phones,
         rec::MAX_SMALL_LIST,
     );
-    list_limit(
+    let office_entries = bounded(
         problems,
         &format!("{at}.office_phones"),
         &person.office_phones,
         rec::MAX_SMALL_LIST,
     );
-    let mobile_phones = person
-        .mobile_phones
-        .iter()
-        .take(rec::MAX_SMALL_LIST)
-        .enumerate()
-        .map(|(i, phone)| {
-            problems.check(
-                &format!("{at}.mobile_phones[{i}]"),
-                validate::mobile_phone(phone),
-            )
-        })
+    let mobile_phones = mobile_entries
+        .map(|(field, phone)| problems.check(&field, validate::mobile_phone(phone)))
         .collect();
-    let office_phones = person
-        .office_phones
-        .iter()
-        .take(rec::MAX_SMALL_LIST)
-        .enumerate()
-        .map(|(i, phone)| {
-            problems.check(
-                &format!("{at}.office_phones[{i}]"),
-                validate::office_phone(phone),
-            )
-        })
+    let office_phones = office_entries
+        .map(|(field, phone)| problems.check(&field, validate::office_phone(phone)))
         .collect();
     let email = problems.check(&format!("{at}.email"), validate::email(&person.email));
     rec::Person {
@@ -536,20 +510,13 @@ fn website(
         problems.rule(&name_field, rule);
     }
 
-    list_limit(
+    let mut domains = Vec::new();
+    for (field, typed) in bounded(
         problems,
         &format!("{at}.domains"),
         &website.domains,
         rec::MAX_DOMAINS_PER_WEBSITE,
-    );
-    let mut domains = Vec::new();
-    for (i, typed) in website
-        .domains
-        .iter()
-        .take(rec::MAX_DOMAINS_PER_WEBSITE)
-        .enumerate()
-    {
-        let field = format!("{at}.domains[{i}]");
+    ) {
         match validate::domain(typed) {
             Ok(ascii) => {
                 listed.push((field, ascii.clone()));
@@ -559,7 +526,8 @@ fn website(
         }
     }
 
-    list_limit(
+    // The list's length is reported before the access's problems; its URLs, after.
+    let home_url_entries = bounded(
         problems,
         &format!("{at}.home_urls"),
         &website.home_urls,
@@ -567,13 +535,7 @@ fn website(
     );
     let access = self::access(problems, &format!("{at}.access"), &website.access, context);
     let mut home_urls = Vec::new();
-    for (i, typed) in website
-        .home_urls
-        .iter()
-        .take(rec::MAX_HOME_URLS_PER_WEBSITE)
-        .enumerate()
-    {
-        let field = format!("{at}.home_urls[{i}]");
+    for (field, typed) in home_url_entries {
         match validate::home_url(typed) {
             Ok((url, host)) => {
                 problems.check(
@@ -597,26 +559,16 @@ fn website(
             "declare at least one service type",
         );
     }
-    list_limit(
+    let mut service_types: Vec<rec::ServiceType> = Vec::new();
+    for (field, service) in bounded(
         problems,
         &format!("{at}.service_types"),
         &website.service_types,
         rec::MAX_SMALL_LIST,
-    );
-    let mut service_types: Vec<rec::ServiceType> = Vec::new();
-    for (i, service) in website
-        .service_types
-        .iter()
-        .take(rec::MAX_SMALL_LIST)
-        .enumerate()
-    {
+    ) {
         let service = service_type(*service);
         if service_types.contains(&service) {
-            problems.add(
-                &format!("{at}.service_types[{i}]"),
-                "service_type.duplicate",
-                "listed twice",
-            );
+            problems.add(&field, "service_type.duplicate", "listed twice");
         } else {
             service_types.push(service);
         }
@@ -626,26 +578,21 @@ fn website(
         filing::website::public_affairs_service(&service_types, subject.map(|s| s.nature)),
     );
 
-    list_limit(
+    let pre_approvals: Vec<rec::PreApproval> = bounded(
         problems,
         &format!("{at}.pre_approvals"),
         &website.pre_approvals,
         rec::MAX_SMALL_LIST,
-    );
-    let pre_approvals: Vec<rec::PreApproval> = website
-        .pre_approvals
-        .iter()
-        .take(rec::MAX_SMALL_LIST)
-        .enumerate()
-        .map(|(i, approval)| rec::PreApproval {
-            item: pre_approval_item(approval.item),
-            document_number: text(
-                problems,
-                &format!("{at}.pre_approvals[{i}].document_number"),
-                &approval.document_number,
-            ),
-        })
-        .collect();
+    )
+    .map(|(path, approval)| rec::PreApproval {
+        item: pre_approval_item(approval.item),
+        document_number: text(
+            problems,
+            &format!("{path}.document_number"),
+            &approval.document_number,
+        ),
+    })
+    .collect();
     let held: Vec<rec::PreApprovalItem> = pre_approvals.iter().map(|p| p.item).collect();
     for rule in filing::website::missing_pre_approvals(
         &name,
@@ -696,20 +643,13 @@ fn access(
         &format!("{at}.server_region_code"),
         validate::region_code(&access.server_region_code),
     );
-    list_limit(
+    let mut ip_ranges: Vec<rec::IpRange> = Vec::new();
+    for (field, typed) in bounded(
         problems,
         &format!("{at}.ip_ranges"),
         &access.ip_ranges,
         rec::MAX_IP_RANGES_PER_WEBSITE,
-    );
-    let mut ip_ranges: Vec<rec::IpRange> = Vec::new();
-    for (i, typed) in access
-        .ip_ranges
-        .iter()
-        .take(rec::MAX_IP_RANGES_PER_WEBSITE)
-        .enumerate()
-    {
-        let field = format!("{at}.ip_ranges[{i}]");
+    ) {
         match validate::ip_range(typed) {
             Ok(range) => {
                 if ip_ranges.contains(&range) {

@@ -105,6 +105,26 @@ pub struct IncomingBundle<'a> {
     pub submissions: &'a [SubmissionVersion],
 }
 
+impl<'a> IncomingBundle<'a> {
+    /// The verified bundle `id` with `header`, signed by `signer`, holding `submissions`.
+    pub fn verified(
+        id: bundle_format::BundleId,
+        header: &bundle_format::Header,
+        signer: keys::KeyId,
+        submissions: &'a [SubmissionVersion],
+    ) -> Self {
+        IncomingBundle {
+            bundle_id: id.0,
+            channel: header.channel.0,
+            epoch: header.epoch,
+            sequence: header.sequence,
+            signer,
+            created: header.created,
+            submissions,
+        }
+    }
+}
+
 /// Whether the bundle was applied now or had been before.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ApplyStatus {

@@ -13,7 +13,7 @@ use keys::time::rfc3339;
 use super::{AppError, AppState, Auth, new_receipt_id, prepare, status_view};
 use crate::api::{self, ReceiptResponse};
 use crate::convert;
-use crate::store::{AccountKind, Inserted, NewSubmission};
+use crate::store::{AccountKind, Inserted, NewSubmission, ReceiptRecord};
 
 /// Most bytes of an `Idempotency-Key` header.
 pub const MAX_IDEMPOTENCY_KEY_BYTES: usize = 128;
@@ -97,6 +97,16 @@ fn checked_receipt(receipt: &str) -> Result<&str, AppError> {
         .map_err(|_| AppError::NotFound(format!("no receipt {receipt:?}")))
 }
 
+/// The stored receipt named in a path, or not found (a malformed id too).
+async fn stored_receipt(state: &AppState, receipt: &str) -> Result<ReceiptRecord, AppError> {
+    let receipt = checked_receipt(receipt)?;
+    state
+        .store
+        .receipt(receipt)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no receipt {receipt}")))
+}
+
 /// `PUT /api/v1/submissions/{receipt}`: the next version of the caller's own receipt.
 pub(super) async fn edit_submission(
     State(state): State<AppState>,
@@ -137,12 +147,7 @@ pub(super) async fn get_submission(
     auth: Auth,
     Path(receipt): Path<String>,
 ) -> Result<Json<api::SubmissionView>, AppError> {
-    let receipt = checked_receipt(&receipt)?;
-    let record = state
-        .store
-        .receipt(receipt)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("no receipt {receipt}")))?;
+    let record = stored_receipt(&state, &receipt).await?;
     if record.status.account_id != auth.0.account_id && auth.0.kind != AccountKind::Operator {
         return Err(AppError::Forbidden(format!(
             "receipt {receipt} belongs to another account"
@@ -187,12 +192,7 @@ pub(super) async fn submission_status(
     State(state): State<AppState>,
     Path(receipt): Path<String>,
 ) -> Result<Json<api::StatusView>, AppError> {
-    let receipt = checked_receipt(&receipt)?;
-    let record = state
-        .store
-        .receipt(receipt)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("no receipt {receipt}")))?;
+    let record = stored_receipt(&state, &receipt).await?;
     Ok(Json(status_view(&record)))
 }
 

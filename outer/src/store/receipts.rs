@@ -224,16 +224,7 @@ impl Store {
                 params![version.receipt, next, ReceiptState::Received.as_str(), version.submitted_at],
             )
             .map_err(db("updating a status row"))?;
-            add_history(
-                conn,
-                &version.receipt,
-                next,
-                ReceiptState::Received,
-                version.submitted_at,
-                None,
-                None,
-                None,
-            )?;
+            add_received_history(conn, &version.receipt, next, version.submitted_at)?;
             Ok(next)
         })
         .await
@@ -350,15 +341,11 @@ fn insert_submission(conn: &Connection, submission: NewSubmission) -> Result<Ins
     })
     .map_err(db("creating a status row"))?;
     insert_version(conn, version)?;
-    add_history(
+    add_received_history(
         conn,
         &version.receipt,
         version.version,
-        ReceiptState::Received,
         version.submitted_at,
-        None,
-        None,
-        None,
     )?;
     if let Some((key, request_hash)) = &submission.idempotency {
         conn.prepare_cached(
@@ -450,4 +437,23 @@ fn read_receipt(conn: &Connection, receipt: &str) -> Result<Option<ReceiptRecord
         versions,
         latest,
     }))
+}
+
+/// A new version's first history entry: received at `at`, with no reason, filing number or bundle.
+fn add_received_history(
+    conn: &Connection,
+    receipt: &str,
+    version: u32,
+    at: i64,
+) -> Result<(), StoreError> {
+    add_history(
+        conn,
+        receipt,
+        version,
+        ReceiptState::Received,
+        at,
+        None,
+        None,
+        None,
+    )
 }

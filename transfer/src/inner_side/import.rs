@@ -12,7 +12,7 @@ use postgres::Client;
 
 use super::keysets::install_recorded_keysets;
 use super::ledger::{channel_state, record_keyset};
-use super::{InnerError, TRANSFER_LOCK, db};
+use super::{InnerError, db, locked_transaction};
 use crate::common::i64_of;
 use crate::common::receive::{self, InboxFileReport, chain_refusal};
 use crate::examine::Refusal;
@@ -127,7 +127,9 @@ pub fn import_file(
     )?;
     let verified = match received {
         Ok(verified) => verified,
-        Err(refusal) => return quarantined(spool, path, &name, refusal, settings.now, file_report),
+        Err(refusal) => {
+            return receive::quarantine(spool, path, &name, refusal, settings.now, file_report);
+        }
     };
     let header = verified.header;
     file_report.bundle_id = Some(verified.id.to_string());
@@ -148,7 +150,7 @@ pub fn import_file(
             id: Some(verified.id),
             filing_rule: None,
         };
-        return quarantined(spool, path, &name, refusal, settings.now, file_report);
+        return receive::quarantine(spool, path, &name, refusal, settings.now, file_report);
     }
     // A keyset bundle's keyset is judged here too and acted on after the chain verdict, like
     // the re-check.
@@ -166,9 +168,7 @@ pub fn import_file(
     // for what it is.
     let breach = recheck::recheck(&submissions).err();
 
-    let mut tx = client.transaction().map_err(db("starting a transaction"))?;
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&TRANSFER_LOCK])
-        .map_err(db("taking the transfer lock"))?;
+    let mut tx = locked_transaction(client)?;
     let (state, recorded, successor_claims) = channel_state(&mut tx, &header)?;
     let mut verdict = chain::judge(&header, verified.id, &state, recorded, settings.now);
     if receive::may_apply(&verdict)
@@ -192,7 +192,7 @@ pub fn import_file(
             id: Some(verified.id),
             filing_rule: Some(breach),
         };
-        return quarantined(spool, path, &name, refusal, settings.now, file_report);
+        return receive::quarantine(spool, path, &name, refusal, settings.now, file_report);
     }
     // A keyset that would not be installed quarantines its bundle, which then takes no place
     // in the chain (the sender's next bundle reports the gap, operators see the reason); an
@@ -202,7 +202,7 @@ pub fn import_file(
         Err(refusal) if receive::may_apply(&verdict) => {
             drop(tx);
             let refusal = receive::keyset_refusal(refusal, header, verified.id);
-            return quarantined(spool, path, &name, refusal, settings.now, file_report);
+            return receive::quarantine(spool, path, &name, refusal, settings.now, file_report);
         }
         // Any other verdict is acted on below without the keyset.
         Err(_) => None,
@@ -251,19 +251,16 @@ pub fn import_file(
         other => {
             drop(tx);
             let refusal = chain_refusal(other, header, verified.id);
-            return quarantined(spool, path, &name, refusal, settings.now, file_report);
+            return receive::quarantine(spool, path, &name, refusal, settings.now, file_report);
         }
     }
 
-    let incoming = inner::import::IncomingBundle {
-        bundle_id: verified.id.0,
-        channel: header.channel.0,
-        epoch: header.epoch,
-        sequence: header.sequence,
-        signer: verified.signer,
-        created: header.created,
-        submissions: &submissions,
-    };
+    let incoming = inner::import::IncomingBundle::verified(
+        verified.id,
+        &header,
+        verified.signer,
+        &submissions,
+    );
     let applied = match inner::import::apply_bundle(&mut tx, &incoming, settings.now) {
         Ok(applied) => applied,
         Err(inner::import::ApplyError::Fork {
@@ -281,7 +278,7 @@ pub fn import_file(
                 id: Some(verified.id),
                 filing_rule: None,
             };
-            return quarantined(spool, path, &name, refusal, settings.now, file_report);
+            return receive::quarantine(spool, path, &name, refusal, settings.now, file_report);
         }
         Err(other) => return Err(InnerError::Apply(other)),
     };
@@ -371,16 +368,4 @@ impl InboxFileReport for ImportFileReport {
         self.reason = Some(refusal.summary());
         self.filing_rule = refusal.filing_rule.map(|breach| *breach);
     }
-}
-
-/// Quarantines an import file and says so in its report.
-fn quarantined(
-    spool: &Spool,
-    path: &Path,
-    name: &str,
-    refusal: Refusal,
-    now: i64,
-    file_report: ImportFileReport,
-) -> Result<ImportFileReport, InnerError> {
-    receive::quarantine(spool, path, name, refusal, now, file_report)
 }

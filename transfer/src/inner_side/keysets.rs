@@ -2,16 +2,16 @@
 //! to the keyset directory after a crash, listed for `status`) and `publish-keyset`, which
 //! carries a new version to the outer side in a keyset bundle on the return channel.
 
+use bundle_format::Kind;
 use bundle_format::records::Record;
-use bundle_format::{BundleWriter, Kind, SealedBundle, WriterConfig};
 use keys::Signer;
 use postgres::Client;
 
 use super::ledger::{publish_recorded, record_keyset, return_position};
-use super::returns::ReturnSettings;
-use super::{InnerError, TRANSFER_LOCK, db};
+use super::returns::{ReturnSettings, return_writer};
+use super::{InnerError, db, locked_transaction};
 use crate::common::i64_of;
-use crate::common::send::{BundleSummary, write_retained};
+use crate::common::send::BundleSummary;
 use crate::keysets::{KeysetReceipt, KeysetStore, Offer};
 use crate::spool::{self, Spool};
 
@@ -97,9 +97,7 @@ pub fn publish_keyset(
     let mut receipt = KeysetReceipt::of(&offer, keysets);
     match offer {
         Offer::Next(next) => {
-            let mut tx = client.transaction().map_err(db("starting a transaction"))?;
-            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&TRANSFER_LOCK])
-                .map_err(db("taking the transfer lock"))?;
+            let mut tx = locked_transaction(client)?;
             record_keyset(
                 &mut tx,
                 next.version(),
@@ -135,29 +133,19 @@ pub fn publish_keyset(
         }
     }
 
-    let mut tx = client.transaction().map_err(db("starting a transaction"))?;
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&TRANSFER_LOCK])
-        .map_err(db("taking the transfer lock"))?;
+    let mut tx = locked_transaction(client)?;
     let (epoch, next_sequence, previous, last_reports) =
         return_position(&mut tx, settings.channel)?;
-    let config = WriterConfig {
-        kind: Kind::Keyset,
-        channel: settings.channel,
-        epoch,
-        next_sequence,
-        previous,
-        created: settings.now,
-        expires: settings.now.saturating_add(settings.validity_seconds),
-        part_content_bytes: bundle_format::bundle::DEFAULT_PART_CONTENT_BYTES,
-        part_records: 1,
-    };
     let mut names: Vec<String> = Vec::new();
-    let retained = spool.retained.clone();
-    let sink = |sealed: &SealedBundle<'_>| -> std::io::Result<()> {
-        names.push(write_retained(&retained, sealed)?);
-        Ok(())
-    };
-    let mut writer = BundleWriter::new(signer, config, sink)?;
+    let mut writer = return_writer(
+        signer,
+        spool,
+        settings,
+        Kind::Keyset,
+        (epoch, next_sequence, previous),
+        1,
+        &mut names,
+    )?;
     writer.push(&Record::Keyset(bundle_format::records::KeysetRecord {
         document: file.to_vec(),
     }))?;

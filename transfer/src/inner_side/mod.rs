@@ -32,7 +32,7 @@ mod ledger;
 mod returns;
 mod status;
 
-use postgres::{Client, NoTls};
+use postgres::{Client, NoTls, Transaction};
 
 use crate::spool::SpoolError;
 
@@ -86,7 +86,16 @@ pub(super) fn db(step: &'static str) -> impl FnOnce(postgres::Error) -> InnerErr
 }
 
 /// Key of the advisory lock transfer's import and return take ("sluice-T").
-pub(super) const TRANSFER_LOCK: i64 = 0x736c_7569_6365_2d54;
+const TRANSFER_LOCK: i64 = 0x736c_7569_6365_2d54;
+
+/// Starts a transaction that holds the transfer lock until it ends, so that imports, returns
+/// and keyset publications on one database run one at a time.
+pub(super) fn locked_transaction(client: &mut Client) -> Result<Transaction<'_>, InnerError> {
+    let mut tx = client.transaction().map_err(db("starting a transaction"))?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&TRANSFER_LOCK])
+        .map_err(db("taking the transfer lock"))?;
+    Ok(tx)
+}
 
 /// Connects to the inner database and applies the inner schema's migrations (which include
 /// transfer's tables).

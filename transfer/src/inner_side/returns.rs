@@ -3,12 +3,12 @@
 //! transaction and then published; a heartbeat when there is nothing new to say.
 
 use bundle_format::records::Record;
-use bundle_format::{BundleWriter, Kind, SealedBundle, WriterConfig};
+use bundle_format::{BundleId, BundleSink, BundleWriter, Kind, SealedBundle, WriterConfig};
 use keys::{ChannelId, Signer};
 use postgres::Client;
 
 use super::ledger::{publish_recorded, return_position};
-use super::{InnerError, TRANSFER_LOCK, db};
+use super::{InnerError, db, locked_transaction};
 use crate::common::i64_of;
 use crate::common::send::{BundleSummary, write_retained};
 use crate::spool::{self, Spool};
@@ -72,6 +72,38 @@ pub(super) fn max_entries(settings: &ReturnSettings) -> usize {
         .min(bundle_format::payload::MAX_RECORDS_PER_BUNDLE.saturating_sub(1024))
 }
 
+/// A writer for the next bundles of `kind` on the return channel, starting at `position`
+/// (epoch, next sequence number, previous bundle id): created now and valid for the configured
+/// time, with at most `part_records` records a part. Each part goes into the retained outbox,
+/// its file name noted in `names`.
+pub(super) fn return_writer<'a>(
+    signer: &'a dyn Signer,
+    spool: &Spool,
+    settings: &ReturnSettings,
+    kind: Kind,
+    (epoch, next_sequence, previous): (u64, u64, BundleId),
+    part_records: usize,
+    names: &'a mut Vec<String>,
+) -> Result<BundleWriter<'a, impl BundleSink + 'a>, InnerError> {
+    let config = WriterConfig {
+        kind,
+        channel: settings.channel,
+        epoch,
+        next_sequence,
+        previous,
+        created: settings.now,
+        expires: settings.now.saturating_add(settings.validity_seconds),
+        part_content_bytes: bundle_format::bundle::DEFAULT_PART_CONTENT_BYTES,
+        part_records,
+    };
+    let retained = spool.retained.clone();
+    let sink = move |sealed: &SealedBundle<'_>| -> std::io::Result<()> {
+        names.push(write_retained(&retained, sealed)?);
+        Ok(())
+    };
+    Ok(BundleWriter::new(signer, config, sink)?)
+}
+
 /// Writes one return bundle; returns how many queue entries it carried.
 pub(super) fn write_one_return(
     client: &mut Client,
@@ -80,9 +112,7 @@ pub(super) fn write_one_return(
     settings: &ReturnSettings,
     report: &mut ReturnReport,
 ) -> Result<usize, InnerError> {
-    let mut tx = client.transaction().map_err(db("starting a transaction"))?;
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&TRANSFER_LOCK])
-        .map_err(db("taking the transfer lock"))?;
+    let mut tx = locked_transaction(client)?;
     let pending = inner::returns::pending_returns(&mut tx, max_entries(settings))?;
     let reports_encoded = bincode::encode_to_vec(
         &pending.sequence_reports,
@@ -101,24 +131,16 @@ pub(super) fn write_one_return(
     // heartbeat: the sequence reports alone, so that the outer side can tell a quiet inner
     // side from a dead one (its `status` shows when the last return bundle was applied).
     report.heartbeat = pending.entries.is_empty() && unchanged;
-    let config = WriterConfig {
-        kind: Kind::Return,
-        channel: settings.channel,
-        epoch,
-        next_sequence,
-        previous,
-        created: settings.now,
-        expires: settings.now.saturating_add(settings.validity_seconds),
-        part_content_bytes: bundle_format::bundle::DEFAULT_PART_CONTENT_BYTES,
-        part_records: bundle_format::payload::MAX_RECORDS_PER_BUNDLE,
-    };
     let mut names: Vec<String> = Vec::new();
-    let retained = spool.retained.clone();
-    let sink = |sealed: &SealedBundle<'_>| -> std::io::Result<()> {
-        names.push(write_retained(&retained, sealed)?);
-        Ok(())
-    };
-    let mut writer = BundleWriter::new(signer, config, sink)?;
+    let mut writer = return_writer(
+        signer,
+        spool,
+        settings,
+        Kind::Return,
+        (epoch, next_sequence, previous),
+        bundle_format::payload::MAX_RECORDS_PER_BUNDLE,
+        &mut names,
+    )?;
     report.sequence_reports.clear();
     for sequence_report in &pending.sequence_reports {
         writer.push(&Record::SequenceReport(sequence_report.clone()))?;

@@ -138,7 +138,9 @@ pub fn apply_file(
     )?;
     let verified = match received {
         Ok(verified) => verified,
-        Err(refusal) => return quarantined(spool, path, &name, refusal, settings.now, file_report),
+        Err(refusal) => {
+            return receive::quarantine(spool, path, &name, refusal, settings.now, file_report);
+        }
     };
     let header = verified.header;
     file_report.bundle_id = Some(verified.id.to_string());
@@ -158,7 +160,7 @@ pub fn apply_file(
         verdict if receive::may_apply(&verdict) => {}
         other => {
             let refusal = chain_refusal(&other, header, verified.id);
-            return quarantined(spool, path, &name, refusal, settings.now, file_report);
+            return receive::quarantine(spool, path, &name, refusal, settings.now, file_report);
         }
     }
     let ledger = LedgerRow {
@@ -245,7 +247,7 @@ pub(super) fn apply_keyset_file(
         Ok(offer) => offer,
         Err(refusal) => {
             let refusal = receive::keyset_refusal(refusal, header, verified.id);
-            return quarantined(spool, path, &name, refusal, now, file_report);
+            return receive::quarantine(spool, path, &name, refusal, now, file_report);
         }
     };
     let next = match &offer.0 {
@@ -297,16 +299,4 @@ impl InboxFileReport for ApplyFileReport {
         self.sequence = reason.sequence;
         self.reason = Some(refusal.summary());
     }
-}
-
-/// Quarantines an apply file and says so in its report.
-fn quarantined(
-    spool: &Spool,
-    path: &Path,
-    name: &str,
-    refusal: Refusal,
-    now: i64,
-    file_report: ApplyFileReport,
-) -> Result<ApplyFileReport, OuterError> {
-    receive::quarantine(spool, path, name, refusal, now, file_report)
 }

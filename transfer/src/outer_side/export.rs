@@ -9,7 +9,7 @@ use outer::store::{self, PendingVersion};
 use rusqlite::params;
 
 use super::ledger::send_state;
-use super::resend::{recover, resend_due};
+use super::resend::{record_publication, recover, resend_due};
 use super::{BundleSummary, OuterError, OuterHost, db};
 use crate::common::i64_of;
 use crate::common::send::write_retained;
@@ -288,15 +288,7 @@ pub(super) fn write_bundle(
     for b in &bundles {
         spool::copy_durable(&spool.retained.join(&b.name), &spool.outbox, &b.name)?;
         crate::failpoint::hit("export.after-outbox-copy");
-        let id = b.id.0.to_vec();
-        host.store.write_blocking(move |conn| {
-            conn.execute(
-                "UPDATE transfer_outbox SET published_at = ?2, last_sent_at = ?2,
-                        send_count = send_count + 1 WHERE bundle_id = ?1",
-                params![id, now],
-            )
-            .map_err(db("recording a publication"))
-        })?;
+        record_publication(host, b.id.0.to_vec(), now)?;
         tracing::info!(target: "sluice::audit", event = "bundle.exported", kind = kind_name,
             channel = channel.0, epoch, sequence = b.header.sequence, bundle = %b.id,
             records = b.records, file = %b.name, "published bundle");

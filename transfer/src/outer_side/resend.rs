@@ -54,15 +54,7 @@ pub(super) fn recover(
     for (id, sequence, name) in unpublished {
         let path = spool.retained.join(&name);
         spool::copy_durable(&path, &spool.outbox, &name)?;
-        let at = now;
-        host.store.write_blocking(move |conn| {
-            conn.execute(
-                "UPDATE transfer_outbox SET published_at = ?2, last_sent_at = ?2,
-                        send_count = send_count + 1 WHERE bundle_id = ?1",
-                params![id, at],
-            )
-            .map_err(db("recording a publication"))
-        })?;
+        record_publication(host, id, now)?;
         report.republished.push(u64_of(sequence));
     }
     for path in spool::list_bundles(&spool.retained)? {
@@ -101,6 +93,23 @@ pub(super) fn resend_due(
     })?;
     let sent = republish(host, spool, settings.channel, &due, settings.now)?;
     report.republished.extend(sent);
+    Ok(())
+}
+
+/// Records the first publication of the retained bundle `id` (copied to the outbox at `now`).
+pub(super) fn record_publication(
+    host: &OuterHost,
+    id: Vec<u8>,
+    now: i64,
+) -> Result<(), OuterError> {
+    host.store.write_blocking(move |conn| {
+        conn.execute(
+            "UPDATE transfer_outbox SET published_at = ?2, last_sent_at = ?2,
+                    send_count = send_count + 1 WHERE bundle_id = ?1",
+            params![id, now],
+        )
+        .map_err(db("recording a publication"))
+    })?;
     Ok(())
 }
 
