@@ -4,47 +4,17 @@
 
 use bundle_format::records::Record;
 use bundle_format::{BundleId, BundleWriter, Header, Kind, SealedBundle, WriterConfig};
-use keys::{ChannelId, Signer};
+use keys::Signer;
 use outer::store::{self, PendingVersion};
 use rusqlite::params;
 
 use super::ledger::send_state;
 use super::resend::{record_publication, recover, resend_due};
+use super::settings::{ExportReport, ExportSettings};
 use super::{BundleSummary, OuterError, OuterHost, db};
 use crate::common::i64_of;
 use crate::common::send::write_retained;
 use crate::spool::{self, Spool};
-
-/// What `export` is told.
-#[derive(Debug, Clone, Copy)]
-pub struct ExportSettings {
-    /// The submissions channel.
-    pub channel: ChannelId,
-    /// Lifetime of each bundle, seconds.
-    pub validity_seconds: i64,
-    /// Age after which an unacknowledged bundle is published again, seconds.
-    pub resend_after_seconds: i64,
-    /// Most submission versions per bundle.
-    pub records_per_bundle: usize,
-    /// Now, Unix seconds.
-    pub now: i64,
-}
-
-/// What one `export` run did.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
-pub struct ExportReport {
-    /// New bundles written and published.
-    pub written: Vec<BundleSummary>,
-    /// Submission versions marked in transit.
-    pub versions: usize,
-    /// Whether the only new bundle is a heartbeat (nothing was pending).
-    pub heartbeat: bool,
-    /// Bundles published again (unacknowledged past the resend age, or recovered after a
-    /// crash), by sequence.
-    pub republished: Vec<u64>,
-    /// Orphan files removed from the retained outbox (written by a run that did not commit).
-    pub orphans_removed: usize,
-}
 
 /// Exports every pending submission version of the outer store into bundles in the outbox;
 /// with nothing pending, writes one heartbeat. Also publishes again what is due.

@@ -9,7 +9,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use outer::store::StoreError;
 
-use super::export::{ExportReport, ExportSettings, write_bundle};
+use super::export::write_bundle;
+use super::settings::{ExportReport, ExportSettings};
 use super::{BundleSummary, OuterError, OuterHost, db, u64_of};
 use crate::common::i64_of;
 use crate::keysets::{KeysetReceipt, KeysetStore, Offer};

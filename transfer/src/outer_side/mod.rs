@@ -24,6 +24,7 @@ mod export;
 mod keysets;
 mod ledger;
 mod resend;
+mod settings;
 mod status;
 
 use std::path::Path;
@@ -37,11 +38,12 @@ pub use crate::common::send::BundleSummary;
 pub use apply::{
     ApplyFileReport, ApplyReport, ApplySettings, apply, apply_file, apply_with_progress,
 };
-pub use export::{ExportReport, ExportSettings, export, export_with_progress};
+pub use export::{export, export_with_progress};
 pub use keysets::{
     PublishKeysetReport, install_recorded_keysets, publish_keyset, recorded_keysets,
 };
 pub use resend::republish;
+pub use settings::{ExportReport, ExportSettings};
 pub use status::{OuterStatus, Unacknowledged, status};
 
 /// Why an outer-side operation failed (nothing was half-applied).

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use keys::ChannelId;
 use rusqlite::{OptionalExtension, params};
 
-use super::export::{ExportReport, ExportSettings};
+use super::settings::{ExportReport, ExportSettings};
 use super::{OuterError, OuterHost, db, u64_of};
 use crate::common::i64_of;
 use crate::spool::{self, Spool};

@@ -1,34 +1,9 @@
 //! Reading an uploaded batch file into rows of cells, CSV (UTF-8) or XLSX told apart by the zip
 //! signature, with the row limit applied as it reads; and mapping the header row to columns.
 
+use super::error::BatchError;
 use super::template::COLUMNS;
 use super::xlsx::{MAX_XLSX_EXPANDED_BYTES, check_xlsx, read_xlsx_rows};
-
-/// What is wrong with a batch file as a whole.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum BatchError {
-    /// Not CSV or XLSX.
-    #[error("the file is neither CSV (UTF-8) nor XLSX: {0}")]
-    Unreadable(String),
-    /// No header row.
-    #[error("the file is empty; start from the template")]
-    Empty,
-    /// Header problems.
-    #[error("the header row is wrong: {0}")]
-    Header(String),
-    /// The file expands beyond its limits.
-    #[error("{0}")]
-    TooLarge(String),
-    /// Too many rows.
-    #[error(
-        "the file has more than {limit} data rows; split it into files of at most {limit} rows"
-    )]
-    TooManyRows {
-        /// The limit.
-        limit: usize,
-    },
-}
 
 /// Reads the rows of a batch file (header first), at most `max_rows` data rows.
 pub fn read_rows(bytes: &[u8], max_rows: usize) -> Result<Vec<Vec<String>>, BatchError> {

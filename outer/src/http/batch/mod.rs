@@ -7,6 +7,7 @@
 //! upload before calamine sees it), and `row` turns one row into a submission request. This
 //! module has the endpoints, which check each request with [`super::check_submission`].
 
+mod error;
 mod file;
 mod row;
 mod template;
@@ -23,7 +24,8 @@ use super::{AppError, AppState, Auth, SUBJECT_ALREADY_FILED, check_submission, n
 use crate::api::{BatchResponse, BatchRowResult, Problem};
 use crate::store::{AccountKind, Inserted, NewSubmission, Principal, StoreError};
 
-pub use file::{BatchError, read_rows};
+pub use error::BatchError;
+pub use file::read_rows;
 pub use row::row_to_request;
 pub use template::{COLUMNS, XLSX_MEDIA_TYPE, template_csv_bytes, template_xlsx_bytes};
 pub use xlsx::{MAX_XLSX_COLUMNS, MAX_XLSX_EXPANDED_BYTES, MAX_XLSX_PARTS, check_xlsx};

@@ -4,7 +4,7 @@
 
 use std::io::Cursor;
 
-use super::file::BatchError;
+use super::error::BatchError;
 use super::template::COLUMNS;
 
 /// Most bytes an uploaded XLSX file may expand to, all its parts together.

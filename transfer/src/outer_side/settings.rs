@@ -1,0 +1,37 @@
+//! What an `export` run is told and what it reports, shared by its two halves: writing new
+//! bundles (`export`) and publishing again what is due (`resend`).
+
+use keys::ChannelId;
+
+use super::BundleSummary;
+
+/// What `export` is told.
+#[derive(Debug, Clone, Copy)]
+pub struct ExportSettings {
+    /// The submissions channel.
+    pub channel: ChannelId,
+    /// Lifetime of each bundle, seconds.
+    pub validity_seconds: i64,
+    /// Age after which an unacknowledged bundle is published again, seconds.
+    pub resend_after_seconds: i64,
+    /// Most submission versions per bundle.
+    pub records_per_bundle: usize,
+    /// Now, Unix seconds.
+    pub now: i64,
+}
+
+/// What one `export` run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ExportReport {
+    /// New bundles written and published.
+    pub written: Vec<BundleSummary>,
+    /// Submission versions marked in transit.
+    pub versions: usize,
+    /// Whether the only new bundle is a heartbeat (nothing was pending).
+    pub heartbeat: bool,
+    /// Bundles published again (unacknowledged past the resend age, or recovered after a
+    /// crash), by sequence.
+    pub republished: Vec<u64>,
+    /// Orphan files removed from the retained outbox (written by a run that did not commit).
+    pub orphans_removed: usize,
+}
