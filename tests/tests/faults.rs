@@ -9,6 +9,7 @@ use common::*;
 use keys::{ChannelId, Role, SecretKey, Signer};
 use tests::{Appliance, outer_versions};
 use transfer::demo;
+use transfer::outcome::FileResult;
 
 /// Signs `records` into one submissions bundle file on `channel`.
 fn bundle_file(
@@ -56,7 +57,7 @@ fn forged_tampered_expired_wrong_role_and_forked_bundles_are_quarantined_and_app
     )
     .unwrap();
     app.carry_in(0).unwrap();
-    assert_eq!(app.import().unwrap().count("applied"), 1);
+    assert_eq!(app.import().unwrap().count(FileResult::Applied), 1);
     let before = app.inner_counts().unwrap();
 
     // What an attacker would want applied: a submission under a receipt never issued outside.
@@ -182,7 +183,11 @@ fn a_dropped_bundle_is_reported_missing_inside_and_re_sent_from_outside() {
     app.outer().export().unwrap();
     app.carry_in(0).unwrap();
     let import = app.import().unwrap();
-    assert_eq!(import.count("applied"), 1, "later bundles still apply");
+    assert_eq!(
+        import.count(FileResult::Applied),
+        1,
+        "later bundles still apply"
+    );
     assert_eq!(import.files[0].gap, Some((1, 1)));
 
     let ret = app.inner.write_return().unwrap();
@@ -193,7 +198,7 @@ fn a_dropped_bundle_is_reported_missing_inside_and_re_sent_from_outside() {
     assert_eq!(applied.files[0].payloads_deleted, 2);
 
     app.carry_in(0).unwrap();
-    assert_eq!(app.import().unwrap().count("applied"), 1);
+    assert_eq!(app.import().unwrap().count(FileResult::Applied), 1);
     return_to_first_outer(&mut app);
 
     let versions = outer_versions(&app.outer().node.database).unwrap();
@@ -229,13 +234,13 @@ fn two_outer_nodes_on_two_channels_feed_one_inner_database() {
     app.carry_in(0).unwrap();
     app.carry_in(1).unwrap();
     let import = app.import().unwrap();
-    assert_eq!(import.count("applied"), 2);
+    assert_eq!(import.count(FileResult::Applied), 2);
     assert_eq!(app.approve_all().unwrap().len(), 6);
     app.inner.write_return().unwrap();
     app.carry_out().unwrap();
     for (i, own) in receipts.iter().enumerate() {
         let applied = app.apply(i).unwrap();
-        assert_eq!(applied.count("applied"), 1);
+        assert_eq!(applied.count(FileResult::Applied), 1);
         // Each node deletes its own three payloads and is told nothing about the other's.
         assert_eq!(applied.files[0].payloads_deleted, 3);
         assert_eq!(applied.files[0].ack_mismatches, 0);
@@ -292,7 +297,7 @@ fn a_lost_return_bundle_is_healed_when_the_outer_side_sends_its_unacknowledged_b
         .unwrap();
     assert_eq!(duplicate.returns_resent.len(), 1);
     let applied = return_to_first_outer(&mut app);
-    assert_eq!(applied.count("applied"), 2, "{applied:?}");
+    assert_eq!(applied.count(FileResult::Applied), 2, "{applied:?}");
 
     let versions = outer_versions(&app.outer().node.database).unwrap();
     assert!(
@@ -331,6 +336,6 @@ fn a_return_queue_longer_than_one_bundle_goes_out_in_several_chained_bundles() {
     );
     app.carry_out().unwrap();
     let applied = app.apply(0).unwrap();
-    assert_eq!(applied.count("applied"), report.written.len());
+    assert_eq!(applied.count(FileResult::Applied), report.written.len());
     assert_approved_with_certificates(&app, &receipts);
 }

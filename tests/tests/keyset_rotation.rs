@@ -11,6 +11,7 @@ use keys::{ChannelId, KeyEntry, KeysetDocument, KeysetFile, Role, SecretKey, Sig
 use rusqlite::OptionalExtension;
 use tests::Appliance;
 use transfer::demo;
+use transfer::outcome::FileResult;
 
 const YEAR: i64 = 366 * 24 * 3600;
 
@@ -232,7 +233,7 @@ fn the_outer_bundle_key_is_rotated_across_the_gap_and_the_revoked_key_is_refused
 
     // The ack of the keyset bundle reaches the outer host, which stops retaining it.
     let applied = return_to_first_outer(&mut app);
-    assert_eq!(applied.count("applied"), 1, "{applied:#?}");
+    assert_eq!(applied.count(FileResult::Applied), 1, "{applied:#?}");
     let conn = rusqlite::Connection::open(&app.outer().node.database).unwrap();
     let acknowledged: Vec<(i64, String, bool)> = conn
         .prepare(
@@ -268,7 +269,7 @@ fn the_outer_bundle_key_is_rotated_across_the_gap_and_the_revoked_key_is_refused
     let before = app.inner_counts().unwrap();
     deliver_archived_again(&app.inner.spool.archive, &app.inner.spool.inbox, "keyset-");
     let again = app.import().unwrap();
-    assert_eq!(again.count("duplicate"), 1, "{again:#?}");
+    assert_eq!(again.count(FileResult::Duplicate), 1, "{again:#?}");
     assert_eq!(app.inner_counts().unwrap(), before);
     assert_eq!(inner_keyset_rows(&mut app), 1);
     assert_eq!(installed(&inner_keysets), ["keyset-2.txt"]);
@@ -312,7 +313,7 @@ fn a_keyset_that_skips_a_version_or_lacks_root_signatures_is_quarantined_and_ins
     forge_keyset_bundle(&app, &key_a, &skipping);
     forge_keyset_bundle(&app, &key_a, &short);
     let import = app.import().unwrap();
-    assert_eq!(import.count("quarantined"), 2, "{import:#?}");
+    assert_eq!(import.count(FileResult::Quarantined), 2, "{import:#?}");
     assert_eq!(
         quarantine_codes(&app.inner.spool),
         ["keyset.not-next-version", "keyset.threshold-not-met"]
@@ -336,7 +337,7 @@ fn a_keyset_that_skips_a_version_or_lacks_root_signatures_is_quarantined_and_ins
     app.outer().export().unwrap();
     app.carry_in(0).unwrap();
     let import = app.import().unwrap();
-    assert_eq!(import.count("applied"), 1, "{import:#?}");
+    assert_eq!(import.count(FileResult::Applied), 1, "{import:#?}");
     assert_eq!(import.files[0].gap, Some((1, 2)));
 }
 
@@ -351,13 +352,13 @@ fn a_keyset_version_trusted_already_is_a_no_op_that_is_still_acknowledged() {
 
     app.outers[0].publish_keyset(&keyset_2).unwrap();
     app.carry_in(0).unwrap();
-    assert_eq!(app.import().unwrap().count("applied"), 1);
+    assert_eq!(app.import().unwrap().count(FileResult::Applied), 1);
     // Version 2 again in a new bundle, and version 1 (the anchor) in another.
     let anchor = std::fs::read(&app.keys.keyset).unwrap();
     let second = forge_keyset_bundle(&app, &key_a, &keyset_2);
     let third = forge_keyset_bundle(&app, &key_a, &anchor);
     let import = app.import().unwrap();
-    assert_eq!(import.count("applied"), 2, "{import:#?}");
+    assert_eq!(import.count(FileResult::Applied), 2, "{import:#?}");
     for file in &import.files {
         let keyset = file.keyset.as_ref().unwrap();
         assert_eq!(keyset.result, "already-trusted", "{file:?}");
@@ -458,7 +459,7 @@ fn the_inner_return_key_is_rotated_across_the_gap_and_the_revoked_key_is_refused
         "keyset-",
     );
     let again = app.apply(0).unwrap();
-    assert_eq!(again.count("duplicate"), 1, "{again:#?}");
+    assert_eq!(again.count(FileResult::Duplicate), 1, "{again:#?}");
     assert_eq!(
         transfer::outer_side::recorded_keysets(&app.outer().host)
             .unwrap()

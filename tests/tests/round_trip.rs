@@ -4,6 +4,7 @@
 mod common;
 
 use std::collections::BTreeSet;
+use transfer::outcome::FileResult;
 
 use common::*;
 use tests::{Appliance, outer_versions, signify_verifies};
@@ -32,12 +33,12 @@ fn every_accepted_submission_is_imported_once_acknowledged_deleted_outside_and_c
     }
     assert_eq!(app.carry_in(0).unwrap(), 1);
     let import = app.import().unwrap();
-    assert_eq!(import.count("applied"), 1);
+    assert_eq!(import.count(FileResult::Applied), 1);
     assert_eq!(import.files[0].outcomes.get("applied"), Some(&6));
     let numbers = app.approve_all().unwrap();
     assert_eq!(numbers.len(), 6);
     let applied = return_to_first_outer(&mut app);
-    assert_eq!(applied.count("applied"), 1);
+    assert_eq!(applied.count(FileResult::Applied), 1);
     assert_eq!(applied.files[0].payloads_deleted, 6);
 
     // Inside: each receipt stored exactly once.
@@ -147,8 +148,8 @@ fn replaying_archived_bundles_and_importing_the_same_file_twice_change_nothing()
     std::fs::copy(&name, app.inner.spool.inbox.join("again.bundle")).unwrap();
     transfer::carry::carry(&app.medium, &app.inner.spool.inbox, false).unwrap();
     let import = app.import().unwrap();
-    assert_eq!(import.count("applied"), 1);
-    assert_eq!(import.count("duplicate"), 1);
+    assert_eq!(import.count(FileResult::Applied), 1);
+    assert_eq!(import.count(FileResult::Duplicate), 1);
     app.approve_all().unwrap();
     return_to_first_outer(&mut app);
 

@@ -41,6 +41,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
+use transfer::outcome::FileResult;
 
 use bundle_format::records::{Record, Submission, SubmissionVersion};
 use bundle_format::{Expectation, ReadLimits};
@@ -380,7 +381,7 @@ fn import(run: &Run, layout: &Layout) -> (f64, Value) {
     }
     (
         seconds,
-        json!({ "applied": report.count("applied"), "files": report.files.len() }),
+        json!({ "applied": report.count(FileResult::Applied), "files": report.files.len() }),
     )
 }
 

@@ -5,6 +5,7 @@
 //! This module is a harness, not a library API for production: its functions return
 //! `anyhow::Result` and its sample data is synthetic (valid check digits, invented names).
 
+use crate::outcome::FileResult;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -875,7 +876,7 @@ pub fn run(
     outer
         .node
         .edit(&receipts[0], &new_filing(1, "企业展示门户网站"))?;
-    summary.bundles_imported += inner.import()?.count("applied");
+    summary.bundles_imported += inner.import()?.count(FileResult::Applied);
 
     progress("review: approve some, return others to their submitters");
     let waiting = inner.awaiting_review()?;
@@ -894,7 +895,7 @@ pub fn run(
     inner.write_return()?;
     carry(&inner.spool, &medium, &outer.spool)?;
     let applied = outer.apply()?;
-    summary.returns_applied += applied.count("applied");
+    summary.returns_applied += applied.count(FileResult::Applied);
     summary.payloads_deleted += applied
         .files
         .iter()
@@ -904,12 +905,12 @@ pub fn run(
     progress("second round: the edit goes out, is approved, and comes back");
     summary.bundles_exported += outer.export()?.written.len();
     carry(&outer.spool, &medium, &inner.spool)?;
-    summary.bundles_imported += inner.import()?.count("applied");
+    summary.bundles_imported += inner.import()?.count(FileResult::Applied);
     inner.approve(&receipts[0])?;
     inner.write_return()?;
     carry(&inner.spool, &medium, &outer.spool)?;
     let applied = outer.apply()?;
-    summary.returns_applied += applied.count("applied");
+    summary.returns_applied += applied.count(FileResult::Applied);
     summary.payloads_deleted += applied
         .files
         .iter()

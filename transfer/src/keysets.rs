@@ -20,6 +20,8 @@ use std::path::{Path, PathBuf};
 
 use keys::{Keyset, KeysetDocument, KeysetError, KeysetFile};
 
+use crate::outcome::KeysetResult;
+
 /// File name prefix of an installed keyset version (`keyset-7.txt`).
 const INSTALLED_PREFIX: &str = "keyset-";
 /// File name suffix of an installed keyset version.
@@ -273,8 +275,8 @@ pub struct KeysetReceipt {
     pub version: u64,
     /// The version trusted before.
     pub previous: u64,
-    /// `installed`, or `already-trusted` for a version this host had (nothing changed).
-    pub result: String,
+    /// Installed, or already trusted (a version this host had: nothing changed).
+    pub result: KeysetResult,
     /// What the installed version changed (empty when nothing was installed).
     pub changes: KeysetChanges,
     /// The file written in the keyset directory, if any.
@@ -288,14 +290,14 @@ impl KeysetReceipt {
             Offer::Next(next) => KeysetReceipt {
                 version: next.version(),
                 previous: store.version(),
-                result: "installed".into(),
+                result: KeysetResult::Installed,
                 changes: KeysetChanges::between(store.current().document(), next.document()),
                 file: None,
             },
             Offer::AlreadyTrusted { version } => KeysetReceipt {
                 version: *version,
                 previous: store.version(),
-                result: "already-trusted".into(),
+                result: KeysetResult::AlreadyTrusted,
                 changes: KeysetChanges::default(),
                 file: None,
             },
@@ -305,7 +307,7 @@ impl KeysetReceipt {
     /// Writes the audit line: `keyset.installed` with the old and new version and the keys
     /// added, revoked and removed, or `keyset.already-trusted`.
     pub fn audit(&self, bundle: Option<&str>, how: &str) {
-        if self.result == "installed" {
+        if self.result == KeysetResult::Installed {
             tracing::info!(target: "sluice::audit", event = "keyset.installed",
                 old_version = self.previous, new_version = self.version,
                 added = ?self.changes.added, revoked = ?self.changes.revoked,

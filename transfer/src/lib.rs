@@ -16,6 +16,7 @@ pub mod failpoint;
 pub mod inner_side;
 pub mod keysets;
 pub mod metrics;
+pub mod outcome;
 pub mod outer_side;
 pub mod recheck;
 pub mod spool;

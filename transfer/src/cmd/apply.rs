@@ -1,6 +1,7 @@
 //! `apply` (outer host): inbox return bundles → the outer SQLite.
 
 use std::io::Write as _;
+use transfer::outcome::FileResult;
 
 use keys::exit::{Outcome, stdout};
 use transfer::outer_side::{self, ApplySettings, OuterHost};
@@ -40,14 +41,14 @@ pub fn run(global: &Global, _args: &Args) -> anyhow::Result<Outcome> {
         keys::exit::print_json(&serde_json::to_value(&report)?)?;
     } else {
         for f in &report.files {
-            match f.result.as_str() {
-                "quarantined" => writeln!(
+            match f.result {
+                FileResult::Quarantined => writeln!(
                     stdout(),
                     "QUARANTINED {}: {}",
                     f.file,
                     f.reason.as_deref().unwrap_or("-")
                 )?,
-                result => match &f.keyset {
+                result @ (FileResult::Applied | FileResult::Duplicate) => match &f.keyset {
                     Some(keyset) => writeln!(
                         stdout(),
                         "{result} {} (sequence {}){}",
@@ -69,7 +70,7 @@ pub fn run(global: &Global, _args: &Args) -> anyhow::Result<Outcome> {
         }
     }
     Ok(Outcome::of(
-        report.count("applied") + report.count("duplicate"),
-        report.count("quarantined"),
+        report.count(FileResult::Applied) + report.count(FileResult::Duplicate),
+        report.count(FileResult::Quarantined),
     ))
 }

@@ -1,6 +1,7 @@
 //! `import` (inner host): inbox bundles → PostgreSQL, each in one transaction.
 
 use std::io::Write as _;
+use transfer::outcome::FileResult;
 
 use keys::exit::{Outcome, stdout};
 use transfer::inner_side::{self, ImportSettings};
@@ -51,14 +52,14 @@ pub fn run(global: &Global, _args: &Args) -> anyhow::Result<Outcome> {
         keys::exit::print_json(&serde_json::to_value(&report)?)?;
     } else {
         for f in &report.files {
-            match f.result.as_str() {
-                "quarantined" => writeln!(
+            match f.result {
+                FileResult::Quarantined => writeln!(
                     stdout(),
                     "QUARANTINED {}: {}",
                     f.file,
                     f.reason.as_deref().unwrap_or("-")
                 )?,
-                result => writeln!(
+                result @ (FileResult::Applied | FileResult::Duplicate) => writeln!(
                     stdout(),
                     "{result} {} (channel {}, sequence {}){}{}",
                     f.file,
@@ -79,13 +80,13 @@ pub fn run(global: &Global, _args: &Args) -> anyhow::Result<Outcome> {
         writeln!(
             stdout(),
             "{} applied, {} duplicate(s), {} quarantined",
-            report.count("applied"),
-            report.count("duplicate"),
-            report.count("quarantined")
+            report.count(FileResult::Applied),
+            report.count(FileResult::Duplicate),
+            report.count(FileResult::Quarantined)
         )?;
     }
     Ok(Outcome::of(
-        report.count("applied") + report.count("duplicate"),
-        report.count("quarantined"),
+        report.count(FileResult::Applied) + report.count(FileResult::Duplicate),
+        report.count(FileResult::Quarantined),
     ))
 }

@@ -35,7 +35,7 @@ pub fn now() -> i64 {
 
 /// `: keyset version 3 installed (was 2; added …; revoked …)` for a keyset bundle's report.
 pub fn keyset_line(keyset: &transfer::keysets::KeysetReceipt) -> String {
-    if keyset.result == "installed" {
+    if keyset.result == transfer::outcome::KeysetResult::Installed {
         format!(
             ": keyset version {} installed (was {}; added {:?}; revoked {:?}; removed {:?})",
             keyset.version,

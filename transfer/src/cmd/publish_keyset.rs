@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use keys::exit::{Outcome, stdout};
+use transfer::outcome::KeysetResult;
 use transfer::outer_side::{ExportSettings, OuterHost};
 use transfer::{inner_side, outer_side};
 
@@ -111,7 +112,7 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<Outcome> {
             bundle.sequence,
             bundle.file
         )?;
-        if keyset.result == "installed" {
+        if keyset.result == KeysetResult::Installed {
             writeln!(
                 stdout(),
                 "installed here{} (was version {}); added {:?}, revoked {:?}, removed {:?}",

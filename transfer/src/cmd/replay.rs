@@ -1,6 +1,7 @@
 //! `replay ID|FILE`: run an archived or quarantined bundle through import or apply again.
 
 use std::io::Write as _;
+use transfer::outcome::FileResult;
 
 use keys::exit::{Outcome, stdout};
 use transfer::{examine, inner_side, outer_side, spool};
@@ -68,7 +69,7 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<Outcome> {
         };
         outer_side::install_recorded_keysets(&host, &mut keysets, now)?;
         let report = outer_side::apply_file(&host, &spool, &mut keysets, &settings, &staged)?;
-        (report.result.clone(), serde_json::to_value(&report)?)
+        (report.result, serde_json::to_value(&report)?)
     } else {
         let mut client = inner_side::connect(config.inner_database_url()?)?;
         let settings = inner_side::ImportSettings {
@@ -78,7 +79,7 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<Outcome> {
         inner_side::install_recorded_keysets(&mut client, &mut keysets, now)?;
         let report =
             inner_side::import_file(&mut client, &spool, &mut keysets, &settings, &staged)?;
-        (report.result.clone(), serde_json::to_value(&report)?)
+        (report.result, serde_json::to_value(&report)?)
     };
     if global.json() {
         keys::exit::print_json(&detail)?;
@@ -86,9 +87,9 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<Outcome> {
         writeln!(stdout(), "replayed {name}: {result}")?;
         writeln!(stdout(), "{}", serde_json::to_string_pretty(&detail)?)?;
     }
-    Ok(match result.as_str() {
-        "quarantined" => Outcome::Quarantined,
-        "duplicate" => Outcome::NothingToDo,
-        _ => Outcome::Done,
+    Ok(match result {
+        FileResult::Quarantined => Outcome::Quarantined,
+        FileResult::Duplicate => Outcome::NothingToDo,
+        FileResult::Applied => Outcome::Done,
     })
 }

@@ -17,6 +17,7 @@ use crate::common::i64_of;
 use crate::common::receive::{self, InboxFileReport, chain_refusal};
 use crate::examine::Refusal;
 use crate::keysets::{KeysetReceipt, KeysetStore, Offer};
+use crate::outcome::FileResult;
 use crate::recheck;
 use crate::spool::{self, QuarantineReason, Spool};
 
@@ -34,8 +35,8 @@ pub struct ImportSettings {
 pub struct ImportFileReport {
     /// File name as found.
     pub file: String,
-    /// `applied`, `duplicate` or `quarantined`.
-    pub result: String,
+    /// Applied, a duplicate, or quarantined.
+    pub result: FileResult,
     /// Bundle id, if known.
     pub bundle_id: Option<String>,
     /// Kind, if verified.
@@ -69,7 +70,7 @@ pub struct ImportReport {
 
 impl ImportReport {
     /// Files with `result`.
-    pub fn count(&self, result: &str) -> usize {
+    pub fn count(&self, result: FileResult) -> usize {
         self.files.iter().filter(|f| f.result == result).count()
     }
 }
@@ -238,7 +239,7 @@ pub fn import_file(
                 channel = header.channel.0, sequence = header.sequence, file = %name,
                 returns_resent = file_report.returns_resent.len(),
                 "bundle imported before; nothing changed");
-            file_report.result = "duplicate".into();
+            file_report.result = FileResult::Duplicate;
             return Ok(file_report);
         }
         Verdict::Gap { missing } => {
@@ -326,7 +327,7 @@ pub fn import_file(
         kind = header.kind.as_str(), channel = header.channel.0, epoch = header.epoch,
         sequence = header.sequence, submissions = submissions.len(),
         outcomes = ?file_report.outcomes, "imported bundle");
-    file_report.result = "applied".into();
+    file_report.result = FileResult::Applied;
     Ok(file_report)
 }
 
@@ -361,7 +362,7 @@ pub(super) fn keyset_offer(
 
 impl InboxFileReport for ImportFileReport {
     fn quarantined(&mut self, reason: QuarantineReason, refusal: Refusal) {
-        self.result = "quarantined".into();
+        self.result = FileResult::Quarantined;
         self.bundle_id = reason.bundle_id;
         self.channel = reason.channel;
         self.sequence = reason.sequence;

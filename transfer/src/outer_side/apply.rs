@@ -17,6 +17,7 @@ use super::{OuterError, OuterHost};
 use crate::common::receive::{self, InboxFileReport, chain_refusal};
 use crate::examine::Refusal;
 use crate::keysets::{KeysetReceipt, KeysetStore, Offer};
+use crate::outcome::FileResult;
 use crate::spool::{self, QuarantineReason, Spool};
 
 /// What `apply` is told.
@@ -35,8 +36,8 @@ pub struct ApplySettings {
 pub struct ApplyFileReport {
     /// The file name as found in the inbox.
     pub file: String,
-    /// `applied`, `duplicate` or `quarantined`.
-    pub result: String,
+    /// Applied, a duplicate, or quarantined.
+    pub result: FileResult,
     /// Bundle id, if known.
     pub bundle_id: Option<String>,
     /// Sequence number, if known.
@@ -66,7 +67,7 @@ pub struct ApplyReport {
 
 impl ApplyReport {
     /// Files with `result`.
-    pub fn count(&self, result: &str) -> usize {
+    pub fn count(&self, result: FileResult) -> usize {
         self.files.iter().filter(|f| f.result == result).count()
     }
 }
@@ -113,7 +114,7 @@ pub fn apply_file(
     let name = receive::file_name(path);
     let mut file_report = ApplyFileReport {
         file: name.clone(),
-        result: String::new(),
+        result: FileResult::default(),
         bundle_id: None,
         sequence: None,
         payloads_deleted: 0,
@@ -154,7 +155,7 @@ pub fn apply_file(
             receive::archive(spool, path, &name)?;
             tracing::info!(target: "sluice::audit", event = "bundle.duplicate", bundle = %verified.id,
                 sequence = header.sequence, file = %name, "return bundle applied before; nothing changed");
-            file_report.result = "duplicate".into();
+            file_report.result = FileResult::Duplicate;
             return Ok(file_report);
         }
         verdict if receive::may_apply(&verdict) => {}
@@ -192,7 +193,7 @@ pub fn apply_file(
     let Some(applied) = applied else {
         // Another apply recorded it between the chain check and this transaction.
         receive::archive(spool, path, &name)?;
-        file_report.result = "duplicate".into();
+        file_report.result = FileResult::Duplicate;
         return Ok(file_report);
     };
     file_report.payloads_deleted = applied.payloads_deleted;
@@ -222,7 +223,7 @@ pub fn apply_file(
         channel = header.channel.0, sequence = header.sequence,
         payloads_deleted = file_report.payloads_deleted, status_changes = file_report.status_changes,
         certificates = file_report.certificates, "applied return bundle");
-    file_report.result = "applied".into();
+    file_report.result = FileResult::Applied;
     Ok(file_report)
 }
 
@@ -284,17 +285,17 @@ pub(super) fn apply_keyset_file(
         tracing::info!(target: "sluice::audit", event = "bundle.applied", bundle = %verified.id,
             kind = "keyset", channel = header.channel.0, sequence = header.sequence,
             "applied keyset bundle");
-        file_report.result = "applied".into();
+        file_report.result = FileResult::Applied;
     } else {
         // Another apply recorded it between the chain check and this transaction.
-        file_report.result = "duplicate".into();
+        file_report.result = FileResult::Duplicate;
     }
     Ok(file_report)
 }
 
 impl InboxFileReport for ApplyFileReport {
     fn quarantined(&mut self, reason: QuarantineReason, refusal: Refusal) {
-        self.result = "quarantined".into();
+        self.result = FileResult::Quarantined;
         self.bundle_id = reason.bundle_id;
         self.sequence = reason.sequence;
         self.reason = Some(refusal.summary());
