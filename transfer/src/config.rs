@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use keys::{ChannelId, Keyset, KeysetFile, SecretKey};
 
 use crate::keysets::KeysetStore;
+use crate::outer_side::ExportSettings;
 use crate::spool::Spool;
 
 /// Largest configuration file read.
@@ -284,6 +285,17 @@ impl Config {
             });
         }
         Ok(value)
+    }
+
+    /// What an `export` run (and a keyset publication on the outer host) is told, at `now`.
+    pub fn export_settings(&self, now: i64) -> Result<ExportSettings, ConfigError> {
+        Ok(ExportSettings {
+            channel: self.channel()?,
+            validity_seconds: self.validity_seconds()?,
+            resend_after_seconds: self.resend_after_seconds()?,
+            records_per_bundle: self.records_per_bundle()?,
+            now,
+        })
     }
 
     /// Most entries per return bundle.

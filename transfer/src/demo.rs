@@ -587,13 +587,7 @@ impl OuterSide {
 
     /// Runs `export` as if the clock said `at`.
     pub fn export_at(&self, at: i64) -> anyhow::Result<outer_side::ExportReport> {
-        let settings = ExportSettings {
-            channel: self.channel,
-            validity_seconds: crate::config::DEFAULT_VALIDITY_SECONDS,
-            resend_after_seconds: crate::config::DEFAULT_RESEND_AFTER_SECONDS,
-            records_per_bundle: crate::config::DEFAULT_RECORDS_PER_BUNDLE,
-            now: at,
-        };
+        let settings = ExportSettings::defaults(self.channel, at);
         Ok(outer_side::export(
             &self.host,
             &self.spool,
@@ -622,13 +616,7 @@ impl OuterSide {
         &mut self,
         file: &[u8],
     ) -> anyhow::Result<outer_side::PublishKeysetReport> {
-        let settings = ExportSettings {
-            channel: self.channel,
-            validity_seconds: crate::config::DEFAULT_VALIDITY_SECONDS,
-            resend_after_seconds: crate::config::DEFAULT_RESEND_AFTER_SECONDS,
-            records_per_bundle: crate::config::DEFAULT_RECORDS_PER_BUNDLE,
-            now: now(),
-        };
+        let settings = ExportSettings::defaults(self.channel, now());
         Ok(outer_side::publish_keyset(
             &self.host,
             &self.spool,

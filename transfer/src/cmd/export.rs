@@ -3,7 +3,7 @@
 use std::io::Write as _;
 
 use keys::exit::{Outcome, stdout};
-use transfer::outer_side::{self, ExportSettings, OuterHost};
+use transfer::outer_side::{self, OuterHost};
 
 use crate::Global;
 
@@ -18,13 +18,7 @@ pub struct Args {}
 pub fn run(global: &Global, _args: &Args) -> anyhow::Result<Outcome> {
     let config = global.config()?;
     let host = OuterHost::open(config.outer_database()?)?;
-    let settings = ExportSettings {
-        channel: config.channel()?,
-        validity_seconds: config.validity_seconds()?,
-        resend_after_seconds: config.resend_after_seconds()?,
-        records_per_bundle: config.records_per_bundle()?,
-        now: super::now(),
-    };
+    let settings = config.export_settings(super::now())?;
     let mut progress = super::progress::Progress::new("submission versions");
     let report = outer_side::export_with_progress(
         &host,

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use keys::exit::{Outcome, stdout};
 use transfer::outcome::KeysetResult;
-use transfer::outer_side::{ExportSettings, OuterHost};
+use transfer::outer_side::OuterHost;
 use transfer::{inner_side, outer_side};
 
 use crate::Global;
@@ -70,13 +70,7 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<Outcome> {
     let (keyset, bundle) = match side {
         Side::Outer => {
             let host = OuterHost::open(config.outer_database()?)?;
-            let settings = ExportSettings {
-                channel: config.channel()?,
-                validity_seconds: config.validity_seconds()?,
-                resend_after_seconds: config.resend_after_seconds()?,
-                records_per_bundle: config.records_per_bundle()?,
-                now,
-            };
+            let settings = config.export_settings(now)?;
             let report =
                 outer_side::publish_keyset(&host, &spool, &signer, &settings, &mut keysets, &file)
                     .with_context(|| format!("publishing {}", args.file.display()))?;

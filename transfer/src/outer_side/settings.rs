@@ -20,6 +20,20 @@ pub struct ExportSettings {
     pub now: i64,
 }
 
+impl ExportSettings {
+    /// The settings a configuration that names only its channel gets: the configuration's
+    /// defaults for validity, resend age and bundle size.
+    pub fn defaults(channel: ChannelId, now: i64) -> ExportSettings {
+        ExportSettings {
+            channel,
+            validity_seconds: crate::config::DEFAULT_VALIDITY_SECONDS,
+            resend_after_seconds: crate::config::DEFAULT_RESEND_AFTER_SECONDS,
+            records_per_bundle: crate::config::DEFAULT_RECORDS_PER_BUNDLE,
+            now,
+        }
+    }
+}
+
 /// What one `export` run did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct ExportReport {
