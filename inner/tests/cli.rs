@@ -147,17 +147,13 @@ fn reviewer_flow_from_queue_to_published_certificate() {
 /// `sluice-inner ARGS` against `db` with its stdout a pipe whose reading end is already closed,
 /// so the first write fails with a broken pipe (the reader of `| head -1` gone).
 fn sluice_with_stdout_closed(db: &TestDatabase, args: &[&str]) -> Output {
-    let (reader, writer) = std::io::pipe().expect("make a pipe");
-    drop(reader);
-    Command::new(env!("CARGO_BIN_EXE_sluice-inner"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sluice-inner"));
+    command
         .env_remove("SLUICE_DATABASE_URL")
         .arg("--database-url")
         .arg(db.connection_string())
-        .args(args)
-        .stdout(std::process::Stdio::from(writer))
-        .stderr(std::process::Stdio::piped())
-        .output()
-        .expect("run sluice-inner")
+        .args(args);
+    testkit::cli::with_stdout_closed(command)
 }
 
 #[test]

@@ -1,81 +1,40 @@
 //! `sluice-keys` keeps the command-line convention all four Sluice tools share (`keys::exit`):
 //! its `--help` ends with the one exit-code table, `--json` prints one JSON object per run, and a
 //! stdout closed before anything is written ends the run quietly with its usual code. The other
-//! three binaries have the same tests against the same `keys::exit::HELP`.
+//! three binaries have the same tests against the same `keys::exit::HELP`, through `testkit::cli`.
 
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use testkit::cli::Tool;
 
-const BIN: &str = env!("CARGO_BIN_EXE_sluice-keys");
-
-/// Runs `sluice-keys` with its stdout a pipe whose reading end is already closed, so the first
-/// write to it fails with a broken pipe (the reader of `| head -1` gone).
-fn run_with_stdout_closed(args: &[&str], dir: &Path) -> Output {
-    let (reader, writer) = std::io::pipe().expect("make a pipe");
-    drop(reader);
-    Command::new(BIN)
-        .args(args)
-        .current_dir(dir)
-        .stdout(Stdio::from(writer))
-        .stderr(Stdio::piped())
-        .output()
-        .expect("run sluice-keys")
-}
-
-fn run(args: &[&str], dir: &Path) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run sluice-keys")
-}
+const KEYS: Tool = Tool {
+    bin: env!("CARGO_BIN_EXE_sluice-keys"),
+};
 
 #[test]
 fn help_ends_with_the_shared_exit_code_table() {
-    let dir = tempfile::tempdir().unwrap();
-    let output = run(&["--help"], dir.path());
-    assert_eq!(output.status.code(), Some(0));
-    let help = String::from_utf8(output.stdout).unwrap();
-    assert!(
-        help.trim_end().ends_with(keys::exit::HELP),
-        "sluice-keys --help does not end with keys::exit::HELP:\n{help}"
-    );
+    KEYS.assert_help_ends_with_the_exit_code_table();
 }
 
 #[test]
 fn a_closed_stdout_ends_every_kind_of_output_quietly() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let generated = run_with_stdout_closed(&["generate", "--role", "root", "--out", "root"], d);
-    assert_eq!(
-        (
-            generated.status.code(),
-            String::from_utf8_lossy(&generated.stderr)
-        ),
-        (Some(0), "".into())
+    KEYS.assert_quiet_with_stdout_closed(
+        &[(&["generate", "--role", "root", "--out", "root"], 0)],
+        d,
     );
     // The work was done although nobody read the report.
     assert!(d.join("root.sec").is_file() && d.join("root.pub").is_file());
-    for args in [
-        &["show", "root.pub"][..],
-        &["--json", "show", "root.pub"],
-        &["export", "--openssl", "root.pub"],
-        &["--help"],
-    ] {
-        let output = run_with_stdout_closed(args, d);
-        assert_eq!(
-            (
-                output.status.code(),
-                String::from_utf8_lossy(&output.stderr)
-            ),
-            (Some(0), "".into()),
-            "sluice-keys {args:?}"
-        );
-    }
+    KEYS.assert_quiet_with_stdout_closed(
+        &[
+            (&["show", "root.pub"], 0),
+            (&["--json", "show", "root.pub"], 0),
+            (&["export", "--openssl", "root.pub"], 0),
+            (&["--help"], 0),
+        ],
+        d,
+    );
     // A failure still says so on stderr, with its own code.
-    let refused = run_with_stdout_closed(&["show", "root.sec"], d);
-    assert_eq!(refused.status.code(), Some(5));
-    assert!(String::from_utf8_lossy(&refused.stderr).starts_with("error: "));
+    KEYS.assert_fails_with_stdout_closed(&["show", "root.sec"], d, 5);
 }
 
 #[test]
@@ -117,16 +76,9 @@ fn json_output_is_one_object_per_run() {
         ],
         &["--json", "keyset", "verify", "keyset-1"],
     ] {
-        let output = run(args, d);
-        assert_eq!(output.status.code(), Some(0), "sluice-keys {args:?}");
-        let text = String::from_utf8(output.stdout).unwrap();
-        assert_eq!(text.lines().count(), 1, "sluice-keys {args:?}: {text}");
-        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
-        assert!(value.is_object(), "sluice-keys {args:?}: {text}");
+        KEYS.json_object(args, d);
     }
-    let exported: serde_json::Value =
-        serde_json::from_slice(&run(&["--json", "export", "--openssl", "root.pub"], d).stdout)
-            .unwrap();
+    let exported = KEYS.json_object(&["--json", "export", "--openssl", "root.pub"], d);
     assert_eq!(
         exported["pem"].as_str().unwrap(),
         std::fs::read_to_string(d.join("root.pem")).unwrap()

@@ -12,6 +12,7 @@
 
 pub mod api;
 pub mod binaries;
+pub mod cli;
 pub mod keys;
 pub mod pg;
 pub mod records;
