@@ -1,7 +1,7 @@
-//! The one place where API shapes ([`crate::api`]) and wire shapes
-//! (`bundle_format::records`) meet. Inbound, every field is validated with [`crate::validate`]
-//! and every problem is collected, so a submitter sees the whole list at once; outbound, a stored
-//! version is shown in API form (lossless: converting it back yields the same record).
+//! The one place where API shapes ([`crate::api`]) and wire shapes (`bundle_format::records`)
+//! meet. Inbound, every field is validated with the `filing` crate's rules and every problem is
+//! collected, so a submitter sees the whole list at once; outbound, a stored version is shown in
+//! API form (lossless: converting it back yields the same record).
 
 use std::collections::HashSet;
 
@@ -10,7 +10,7 @@ use bundle_format::records as rec;
 
 use crate::api;
 use crate::api::Problem;
-use crate::validate::{self, Rule};
+use filing::{self as validate, Rule};
 
 /// Collects problems with their field paths.
 #[derive(Debug, Default)]

@@ -13,7 +13,3 @@ pub mod convert;
 pub mod failpoint;
 pub mod http;
 pub mod store;
-
-/// The filing manuals' field rules, as the intake applies them; they live in the `filing` crate,
-/// which the import's re-check uses too.
-pub use filing as validate;

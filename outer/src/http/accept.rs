@@ -30,7 +30,7 @@ pub async fn prepare(
 ) -> Result<Prepared, AppError> {
     let mut problems = Vec::new();
     if let api::SubmissionBody::Withdrawal { receipt, .. } = &request.submission
-        && crate::validate::receipt_id(receipt).is_ok()
+        && filing::receipt_id(receipt).is_ok()
     {
         match state.store.receipt(receipt).await? {
             None => problems.push(Problem {
@@ -77,7 +77,7 @@ pub fn check_submission(
     let is_provider = principal.kind == AccountKind::AccessProvider;
     let submitter = match &request.on_behalf_of {
         Some(customer) if is_provider => {
-            match crate::validate::required_text(customer, records::MAX_TEXT_BYTES) {
+            match filing::required_text(customer, records::MAX_TEXT_BYTES) {
                 Ok(customer) => customer,
                 Err(rule) => {
                     problems.push(Problem {
@@ -160,9 +160,7 @@ pub fn new_receipt_id() -> String {
         date.day()
     );
     for byte in random {
-        id.push(char::from(
-            crate::validate::RECEIPT_ALPHABET[usize::from(byte & 31)],
-        ));
+        id.push(char::from(filing::RECEIPT_ALPHABET[usize::from(byte & 31)]));
     }
     id
 }

@@ -188,7 +188,7 @@ pub(super) async fn status_page(
     if q.len() > 200 {
         return Ok(Html(render("", &[])));
     }
-    let found = if crate::validate::receipt_id(q).is_ok() {
+    let found = if filing::receipt_id(q).is_ok() {
         state.store.receipt(q).await?.into_iter().collect()
     } else {
         state.store.receipts_for_filing_number(q).await?

@@ -92,7 +92,7 @@ pub(super) async fn create_submission(
 }
 
 fn checked_receipt(receipt: &str) -> Result<&str, AppError> {
-    crate::validate::receipt_id(receipt)
+    filing::receipt_id(receipt)
         .map(|_| receipt)
         .map_err(|_| AppError::NotFound(format!("no receipt {receipt:?}")))
 }
