@@ -836,7 +836,8 @@ async fn status_page_finds_receipts_by_filing_number_and_escapes_the_query() {
             .starts_with("text/html")
     );
     let page = String::from_utf8(page).unwrap();
-    assert!(page.contains(receipt), "{page}");
+    // The filing number is public; the receipt id would open the whole status to anyone.
+    assert!(!page.contains(receipt), "{page}");
     assert!(page.contains("注销备案") && page.contains("Cancellation"));
     assert!(page.contains("已接收") && page.contains("Received"));
 
@@ -847,6 +848,37 @@ async fn status_page_finds_receipts_by_filing_number_and_escapes_the_query() {
     let page = String::from_utf8(page).unwrap();
     assert!(!page.contains("<script>"), "{page}");
     assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+}
+
+/// Anyone can read a filing number off a website. Looking it up must not hand out the receipt
+/// ids filed under it (each opens that receipt's whole status), nor reasons or history.
+#[tokio::test]
+async fn filing_number_lookup_reveals_no_receipt_id_reason_or_history() {
+    let app = app();
+    let change = json!({"submission": {"kind": "cancellation", "filing_number": "浙ICP备2026000124号",
+        "scope": "subject", "reason": "公司注销"}});
+    let (status, created) = app.submit(&app.tokens.owner, change).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let receipt = created["receipt"].as_str().unwrap().to_owned();
+    let page = |q: String| {
+        let request = Request::get(format!("/status?q={q}"))
+            .body(Body::empty())
+            .unwrap();
+        let app = &app;
+        async move { String::from_utf8(app.raw(request).await.1).unwrap() }
+    };
+    let public = page("%E6%B5%99ICP%E5%A4%872026000124%E5%8F%B7".to_owned()).await;
+    assert!(public.contains("浙ICP备2026000124号"), "{public}");
+    assert!(
+        public.contains("已接收") && public.contains("Received"),
+        "{public}"
+    );
+    assert!(!public.contains(&receipt), "receipt id revealed: {public}");
+    assert!(!public.contains("<table"), "history revealed: {public}");
+    assert!(!public.contains("原因"), "reason revealed: {public}");
+    // The submitter, who holds the receipt id, still sees everything.
+    let own = page(receipt.clone()).await;
+    assert!(own.contains(&receipt) && own.contains("<table"), "{own}");
 }
 
 #[tokio::test]

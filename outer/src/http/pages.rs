@@ -56,8 +56,9 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-/// The page for query `q` with the receipts found (none: a form, or "not found" if `q` is set).
-pub fn render(q: &str, found: &[StatusView]) -> String {
+/// The page for query `q` with the receipts found (none: a form, or "not found" if `q` is set);
+/// a lookup by filing number shows each receipt's public fields only.
+pub fn render(q: &str, found: &[StatusView], lookup: Lookup) -> String {
     let mut page = String::new();
     let _ = write!(
         page,
@@ -99,6 +100,10 @@ th {{ background: #eeeeee; }}
         );
     }
     for view in found {
+        if lookup == Lookup::FilingNumber {
+            public_section(&mut page, view);
+            continue;
+        }
         let (state_zh, state_en) = state_label(&view.state);
         let (kind_zh, kind_en) = kind_label(&view.kind);
         let _ = write!(
@@ -168,6 +173,43 @@ th {{ background: #eeeeee; }}
     page
 }
 
+/// How a status lookup named what it looks for, which decides how much it may show.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lookup {
+    /// By receipt id: the id is the submitter's own secret, so the whole status is shown.
+    Receipt,
+    /// By filing number, which is public (it is printed on the website): only public fields,
+    /// never a receipt id (which would open the whole status), a reason or the history.
+    FilingNumber,
+}
+
+/// One receipt's public fields: what kind of submission it is, its state, its filing number and
+/// whether the certificate is ready.
+fn public_section(page: &mut String, view: &StatusView) {
+    let (state_zh, state_en) = state_label(&view.state);
+    let (kind_zh, kind_en) = kind_label(&view.kind);
+    let _ = writeln!(
+        page,
+        r#"<section id="result">
+<p>{kind_zh} <span class="en">{kind_en}</span></p>
+<p class="state" id="state">{state_zh} <span class="en">{state_en}</span></p>"#
+    );
+    if let Some(number) = &view.filing_number {
+        let _ = writeln!(
+            page,
+            "<p>备案号 <span class=\"en\">Filing number</span>: {}</p>",
+            escape(number)
+        );
+    }
+    if view.certificate_ready {
+        let _ = writeln!(
+            page,
+            "<p>电子证书已可下载 <span class=\"en\">The certificate is ready for download</span></p>"
+        );
+    }
+    page.push_str("</section>\n");
+}
+
 /// Query of the status page.
 #[derive(Debug, serde::Deserialize)]
 pub struct StatusQuery {
@@ -183,16 +225,18 @@ pub(super) async fn status_page(
 ) -> Result<Html<String>, AppError> {
     let q = query.q.trim();
     if q.is_empty() {
-        return Ok(Html(render(q, &[])));
+        return Ok(Html(render(q, &[], Lookup::Receipt)));
     }
     if q.len() > 200 {
-        return Ok(Html(render("", &[])));
+        return Ok(Html(render("", &[], Lookup::Receipt)));
     }
-    let found = if filing::receipt_id(q).is_ok() {
-        state.store.receipt(q).await?.into_iter().collect()
+    let (found, lookup) = if filing::receipt_id(q).is_ok() {
+        let found = state.store.receipt(q).await?.into_iter().collect();
+        (found, Lookup::Receipt)
     } else {
-        state.store.receipts_for_filing_number(q).await?
+        let found = state.store.receipts_for_filing_number(q).await?;
+        (found, Lookup::FilingNumber)
     };
     let views: Vec<StatusView> = found.iter().map(status_view).collect();
-    Ok(Html(render(q, &views)))
+    Ok(Html(render(q, &views, lookup)))
 }
