@@ -106,11 +106,6 @@ pub fn repeated<'a>(listings: &mut [Listing<'a>]) -> Vec<Listing<'a>> {
     if listings.len() < 2 {
         return Vec::new();
     }
-    let folded = |d: &str| {
-        d.bytes()
-            .map(|b| b.to_ascii_lowercase())
-            .collect::<Vec<u8>>()
-    };
     listings.sort_by(|a, b| {
         let by_name =
             a.2.bytes()
@@ -120,7 +115,7 @@ pub fn repeated<'a>(listings: &mut [Listing<'a>]) -> Vec<Listing<'a>> {
     });
     let mut again: Vec<Listing<'a>> = listings
         .windows(2)
-        .filter(|pair| folded(pair[0].2) == folded(pair[1].2))
+        .filter(|pair| pair[0].2.eq_ignore_ascii_case(pair[1].2))
         .map(|pair| pair[1])
         .collect();
     again.sort_by_key(|(website, index, _)| (*website, *index));

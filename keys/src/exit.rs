@@ -211,17 +211,19 @@ pub fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
 mod tests {
     use super::*;
 
+    const EVERY_CODE: [u8; 7] = [
+        DONE,
+        FAILED,
+        USAGE,
+        NOTHING_TO_DO,
+        QUARANTINED,
+        REFUSED,
+        NOT_FOUND,
+    ];
+
     #[test]
     fn help_lists_every_code_once_with_its_number() {
-        for code in [
-            DONE,
-            FAILED,
-            USAGE,
-            NOTHING_TO_DO,
-            QUARANTINED,
-            REFUSED,
-            NOT_FOUND,
-        ] {
+        for code in EVERY_CODE {
             let prefix = format!("  {code}  ");
             assert_eq!(
                 HELP.lines().filter(|l| l.starts_with(&prefix)).count(),
@@ -234,15 +236,7 @@ mod tests {
 
     #[test]
     fn the_codes_are_distinct() {
-        let mut codes = vec![
-            DONE,
-            FAILED,
-            USAGE,
-            NOTHING_TO_DO,
-            QUARANTINED,
-            REFUSED,
-            NOT_FOUND,
-        ];
+        let mut codes = EVERY_CODE.to_vec();
         codes.sort_unstable();
         codes.dedup();
         assert_eq!(codes.len(), 7);

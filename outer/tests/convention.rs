@@ -9,6 +9,17 @@ const OUTER: Tool = Tool {
     bin: env!("CARGO_BIN_EXE_sluice-outer"),
 };
 
+/// A scratch directory holding `outer.toml` for a store `outer.db` beside it.
+fn scratch_with_config() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("outer.toml"),
+        "database = \"outer.db\"\nlisten = \"127.0.0.1:0\"\n",
+    )
+    .unwrap();
+    dir
+}
+
 #[test]
 fn help_ends_with_the_shared_exit_code_table() {
     OUTER.assert_help_ends_with_the_exit_code_table();
@@ -16,13 +27,8 @@ fn help_ends_with_the_shared_exit_code_table() {
 
 #[test]
 fn a_closed_stdout_ends_the_run_quietly_with_its_usual_code() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = scratch_with_config();
     let d = dir.path();
-    std::fs::write(
-        d.join("outer.toml"),
-        "database = \"outer.db\"\nlisten = \"127.0.0.1:0\"\n",
-    )
-    .unwrap();
     let db = ["--database", "outer.db"];
     OUTER.assert_quiet_with_stdout_closed(
         &[
@@ -57,13 +63,8 @@ fn a_closed_stdout_ends_the_run_quietly_with_its_usual_code() {
 
 #[test]
 fn json_output_is_one_object_per_run() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = scratch_with_config();
     let d = dir.path();
-    std::fs::write(
-        d.join("outer.toml"),
-        "database = \"outer.db\"\nlisten = \"127.0.0.1:0\"\n",
-    )
-    .unwrap();
     let db = ["--database", "outer.db"];
     for args in [
         &["--json", "check-config", "outer.toml"][..],
