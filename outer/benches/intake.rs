@@ -1,7 +1,9 @@
 //! Durable submissions per second and latency at 64 concurrent keep-alive connections, beside
 //! the same load against `/healthz` on the same server in the same run.
 //!
-//! Run with `cargo bench -p outer --bench intake`; results go in `outer/BENCHMARKS.md`.
+//! Run with `cargo bench -p outer --bench intake`; the figures are printed, written to
+//! `target/sluice-bench/intake.json` (`submissions_per_second`, `p50_ms`, `p99_ms`, and the
+//! `/healthz` baseline of the same run) and kept by hand in `outer/BENCHMARKS.md`.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -131,6 +133,7 @@ fn main() {
             .collect();
 
         // Warm up, then measure the baseline and the submissions in the same run.
+        let load_before = testkit::bench::load_average();
         load(addr, health.clone(), "HTTP/1.1 200").await;
         let baseline = load(addr, health, "HTTP/1.1 200").await;
         let submissions = load(addr, submissions, "HTTP/1.1 201").await;
@@ -154,6 +157,27 @@ fn main() {
             "submissions reach {:.1}% of the baseline's rate",
             100.0 * submissions.per_second / baseline.per_second
         );
+        let millis = |d: Duration| d.as_secs_f64() * 1e3;
+        let written = testkit::bench::write_json(
+            "intake",
+            &json!({
+                "connections": CONNECTIONS,
+                "requests_per_connection": REQUESTS_PER_CONNECTION,
+                "durability": "SQLite WAL, synchronous=FULL; each answer after its group commit",
+                "submissions_per_second": submissions.per_second,
+                "p50_ms": millis(submissions.p50),
+                "p99_ms": millis(submissions.p99),
+                "baseline": {
+                    "request": "GET /healthz",
+                    "requests_per_second": baseline.per_second,
+                    "p50_ms": millis(baseline.p50),
+                    "p99_ms": millis(baseline.p99),
+                },
+                "goal": {"submissions_per_second": 10_000, "p99_ms": 50},
+                "load_average_at_start": load_before,
+            }),
+        );
+        println!("results written to {}", written.display());
         stop.send(()).unwrap();
         server.await.unwrap().unwrap();
     });

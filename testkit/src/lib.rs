@@ -11,6 +11,7 @@
 #![deny(missing_docs)]
 
 pub mod api;
+pub mod bench;
 pub mod binaries;
 pub mod cli;
 pub mod keys;
