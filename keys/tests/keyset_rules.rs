@@ -795,3 +795,82 @@ fn signer_trait_objects_sign_keysets() {
     file.sign(&key(3)).unwrap();
     Keyset::anchor(file, NOW).unwrap();
 }
+
+#[test]
+fn a_revoked_key_dropped_and_listed_again_stays_revoked() {
+    // Version 2 revokes key 10 from NOW + 500; version 3 drops it; version 4 lists it again.
+    let v2 = installed_anchor()
+        .accept_next(signed(rotated_document(), &[2, 3, 4]), NOW)
+        .unwrap();
+    let mut dropped = rotated_document().next_version();
+    dropped.remove_key(KeyId([10; 8])).unwrap();
+    let v3 = v2
+        .accept_next(signed(dropped.clone(), &[2, 3, 4]), NOW)
+        .unwrap();
+    let listed_again = |key_entry: KeyEntry| {
+        let mut document = dropped.next_version();
+        document.add_key(key_entry).unwrap();
+        signed(document, &[2, 3, 4])
+    };
+    let bundle_key = entry(10, Role::OuterBundle, &[1, 2]);
+
+    // Under its old key number, unrevoked: refused.
+    let error = v3
+        .accept_next(listed_again(bundle_key.clone()), NOW)
+        .unwrap_err();
+    assert!(
+        matches!(error, KeysetError::Unrevoked { key_id, revoked_at }
+            if key_id == KeyId([10; 8]) && revoked_at == NOW + 500),
+        "{error:?}"
+    );
+    // The same Ed25519 key under a new key number: still the revoked key, still refused.
+    let renumbered = KeyEntry {
+        public_key: keys::PublicKey::from_parts(
+            KeyId([99; 8]),
+            key(10).public_key().verifying_key().to_bytes(),
+        )
+        .unwrap(),
+        ..bundle_key.clone()
+    };
+    let error = v3.accept_next(listed_again(renumbered), NOW).unwrap_err();
+    assert!(
+        matches!(error, KeysetError::Unrevoked { key_id, revoked_at }
+            if key_id == KeyId([99; 8]) && revoked_at == NOW + 500),
+        "{error:?}"
+    );
+    // Revoked later than before: the revocation may not move later either.
+    let later = KeyEntry {
+        revoked_at: Some(NOW + 501),
+        ..bundle_key.clone()
+    };
+    assert!(matches!(
+        v3.accept_next(listed_again(later), NOW).unwrap_err(),
+        KeysetError::Unrevoked { .. }
+    ));
+    // Listed again with its revocation, the version is accepted and the key refused from then.
+    let revoked = KeyEntry {
+        revoked_at: Some(NOW + 500),
+        ..bundle_key
+    };
+    let v4 = v3.accept_next(listed_again(revoked), NOW).unwrap();
+    assert_eq!(v4.version(), 4);
+    assert!(matches!(
+        v4.verifying_key(
+            KeyId([10; 8]),
+            Role::OuterBundle,
+            Some(ChannelId(1)),
+            NOW + 600
+        ),
+        Err(KeyRejection::Revoked { .. })
+    ));
+}
+
+#[test]
+fn an_accepted_version_remembers_when_it_was_accepted() {
+    let anchor = installed_anchor();
+    assert_eq!(anchor.accepted_at(), NOW);
+    let next = anchor
+        .accept_next(signed(rotated_document(), &[2, 3, 4]), NOW + 7)
+        .unwrap();
+    assert_eq!(next.accepted_at(), NOW + 7);
+}

@@ -110,13 +110,14 @@ fn forge_keyset_bundle(app: &Appliance, signer: &dyn Signer, keyset: &[u8]) -> B
     id
 }
 
-/// Installed keyset files in a host's keyset directory.
+/// Installed keyset files in a host's keyset directory (not the `keyset-N.accepted` records
+/// of when each was accepted, nor temporary files).
 fn installed(dir: &std::path::Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .map(|entries| {
             entries
                 .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                .filter(|n| !n.starts_with('.'))
+                .filter(|n| !n.starts_with('.') && n.ends_with(".txt"))
                 .collect()
         })
         .unwrap_or_default();
@@ -162,6 +163,10 @@ fn the_outer_bundle_key_is_rotated_across_the_gap_and_the_revoked_key_is_refused
     assert_eq!(app.outers[0].keysets.version(), 2);
     let outer_keysets = app.dir().join("outer-1").join("keysets");
     assert_eq!(installed(&outer_keysets), ["keyset-2.txt"]);
+    assert!(
+        outer_keysets.join("keyset-2.accepted").is_file(),
+        "the time of acceptance is recorded beside the installed version"
+    );
     // The same file again is refused: it is trusted here already and already on its way.
     let again = app.outers[0].publish_keyset(&keyset_2).unwrap_err();
     assert!(

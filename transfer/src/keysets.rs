@@ -10,6 +10,13 @@
 //! of where it lies. Installed files are never replaced or removed: the directory is also the
 //! history of every version this host has trusted.
 //!
+//! Each version is checked at the time it was accepted, recorded beside it as
+//! `keyset-N.accepted`, not at the time of the load: a root key that expired after it signed
+//! version N+1 does not undo version N+1, so keys rotated in time keep the appliance running
+//! for as long as the newest version's keys are valid. A recorded time is never earlier than
+//! the previous version's nor later than the load's, so rewriting it buys nothing a signature
+//! did not grant.
+//!
 //! The database of each side records every version it installed (`transfer_keysets`, with the
 //! keyset file itself) in the same transaction as the ledger row of the bundle that carried it.
 //! The file is written after that commit; a run killed in between leaves a recorded version
@@ -26,6 +33,9 @@ use crate::outcome::KeysetResult;
 const INSTALLED_PREFIX: &str = "keyset-";
 /// File name suffix of an installed keyset version.
 const INSTALLED_SUFFIX: &str = ".txt";
+/// File name suffix of the file beside an installed version that says when it was accepted
+/// (`keyset-7.accepted`: Unix seconds).
+const ACCEPTED_SUFFIX: &str = ".accepted";
 
 /// Why the trusted keysets could not be loaded or a version not installed.
 #[derive(Debug, thiserror::Error)]
@@ -354,63 +364,85 @@ pub struct KeysetStore {
 
 impl KeysetStore {
     /// Loads the configured chain (`configured`, version 1 first), then every version installed
-    /// in `dir` above it, each checked on top of the one before at `at`.
+    /// in `dir` above it, each checked on top of the one before at the time it was accepted.
+    ///
+    /// An installed version's time is the one recorded beside it (`keyset-N.accepted`) when it
+    /// was installed, kept between the time of the version before it and `at`; a version with
+    /// no recorded time (installed by an older release) is checked at `at`. The configured
+    /// chain is checked at the time the first installed version was accepted, or at `at` when
+    /// nothing is installed: once a later version has been accepted on top of it, the
+    /// configured chain's keys need not stay valid, and a properly rotated keyset keeps
+    /// working after version 1's root keys expire.
     pub fn load(
         configured: &[PathBuf],
         dir: Option<&Path>,
         at: i64,
     ) -> Result<KeysetStore, KeysetStoreError> {
+        let configured = configured
+            .iter()
+            .map(|path| Ok((path.clone(), read_keyset(path)?)))
+            .collect::<Result<Vec<_>, KeysetStoreError>>()?;
+        let Some(last_configured) = configured.last().map(|(_, f)| f.document().version()) else {
+            return Err(KeysetStoreError::NotConfigured);
+        };
+        let installed = match dir {
+            Some(dir) => installed_files(dir)?
+                .into_iter()
+                // Also configured (an operator added it to the chain): checked with that chain.
+                .filter(|(found, _)| *found > last_configured)
+                .collect(),
+            None => Vec::new(),
+        };
+        let configured_at = installed
+            .first()
+            .and_then(|(_, path)| recorded_acceptance(path))
+            .map_or(at, |first| first.min(at));
         let mut chain: Vec<Keyset> = Vec::new();
-        for path in configured {
-            let file = read_keyset(path)?;
+        for (path, file) in configured {
             let next = match chain.last() {
-                None => Keyset::anchor(file, at),
-                Some(last) => last.accept_next(file, at),
+                None => Keyset::anchor(file, configured_at),
+                Some(last) => last.accept_next(file, configured_at),
             }
             .map_err(|source| KeysetStoreError::Keyset {
-                path: path.clone(),
+                path,
                 source: Box::new(source),
             })?;
             chain.push(next);
         }
-        let Some(current) = chain.pop() else {
-            return Err(KeysetStoreError::NotConfigured);
-        };
-        let mut version = current.version();
+        let current = chain.pop().expect("at least one configured file was read");
         let mut store = KeysetStore {
             earlier: chain,
             current,
             dir: dir.map(Path::to_owned),
         };
-        if let Some(dir) = dir {
-            for (found, path) in installed_files(dir)? {
-                if found <= version {
-                    // Also configured (an operator added it to the chain): already checked.
-                    continue;
-                }
-                if found != version + 1 {
-                    return Err(KeysetStoreError::Gap {
-                        dir: dir.to_owned(),
-                        found,
-                        missing: version + 1,
-                    });
-                }
-                let file = read_keyset(&path)?;
-                if file.document().version() != found {
-                    return Err(KeysetStoreError::MisnamedFile {
-                        path,
-                        inside: file.document().version(),
-                    });
-                }
-                let next = store.current().accept_next(file, at).map_err(|source| {
-                    KeysetStoreError::Keyset {
-                        path: path.clone(),
-                        source: Box::new(source),
-                    }
-                })?;
-                store.trust(next);
-                version = found;
+        for (found, path) in installed {
+            let version = store.version();
+            if found != version + 1 {
+                return Err(KeysetStoreError::Gap {
+                    dir: dir
+                        .expect("installed versions come from a directory")
+                        .to_owned(),
+                    found,
+                    missing: version + 1,
+                });
             }
+            let file = read_keyset(&path)?;
+            if file.document().version() != found {
+                return Err(KeysetStoreError::MisnamedFile {
+                    path,
+                    inside: file.document().version(),
+                });
+            }
+            let accepted_at = recorded_acceptance(&path)
+                .map_or(at, |t| t.clamp(store.current().accepted_at().min(at), at));
+            let next = store
+                .current()
+                .accept_next(file, accepted_at)
+                .map_err(|source| KeysetStoreError::Keyset {
+                    path: path.clone(),
+                    source: Box::new(source),
+                })?;
+            store.trust(next);
         }
         Ok(store)
     }
@@ -507,6 +539,8 @@ impl KeysetStore {
                     source,
                 })?;
                 let path = dir.join(installed_name(next.version()));
+                // The time of acceptance first: a version file never stands without it.
+                write_acceptance(dir, next.version(), next.accepted_at())?;
                 let same = KeysetFile::read_file(&path)
                     .is_ok_and(|f| f.document_bytes() == next.file().document_bytes());
                 if !same {
@@ -593,6 +627,43 @@ pub fn install_offer(
 /// The file name of installed version `version`.
 pub fn installed_name(version: u64) -> String {
     format!("{INSTALLED_PREFIX}{version}{INSTALLED_SUFFIX}")
+}
+
+/// The name of the file beside `keyset-N.txt` that records when version N was accepted.
+fn acceptance_name(version: u64) -> String {
+    format!("{INSTALLED_PREFIX}{version}{ACCEPTED_SUFFIX}")
+}
+
+/// Records, durably, that `version` was accepted at `at` (Unix seconds, decimal, one line).
+fn write_acceptance(dir: &Path, version: u64, at: i64) -> Result<(), KeysetStoreError> {
+    crate::spool::write_atomic(dir, &acceptance_name(version), |f| {
+        std::io::Write::write_all(f, format!("{at}\n").as_bytes())
+    })
+    .map(|_| ())
+    .map_err(|source| KeysetStoreError::Io {
+        action: "recording the acceptance time in",
+        path: dir.join(acceptance_name(version)),
+        source: std::io::Error::other(source),
+    })
+}
+
+/// When the installed keyset file `keyset_path` was accepted, from the file recorded beside
+/// it; `None` when there is none or it does not hold one decimal number (it is at most a few
+/// bytes; anything longer is not read).
+fn recorded_acceptance(keyset_path: &Path) -> Option<i64> {
+    use std::io::Read as _;
+    let name = keyset_path.file_name()?.to_str()?;
+    let version = name
+        .strip_prefix(INSTALLED_PREFIX)?
+        .strip_suffix(INSTALLED_SUFFIX)?;
+    let path = keyset_path.with_file_name(format!("{INSTALLED_PREFIX}{version}{ACCEPTED_SUFFIX}"));
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .ok()?
+        .take(32)
+        .read_to_string(&mut text)
+        .ok()?;
+    text.strip_suffix('\n')?.parse().ok()
 }
 
 /// Installed versions in `dir`, ascending, by file name; a missing directory holds none.

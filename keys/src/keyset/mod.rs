@@ -43,11 +43,15 @@
 //! - Version N+1 is accepted only on top of an installed version N, and only with signatures
 //!   from `threshold(N)` distinct root keys of N *and* `threshold(N+1)` distinct root keys of
 //!   N+1. A key number signing twice counts once.
-//! - Only root keys valid at the verifier's time (inside their window, not revoked) count.
+//! - Only root keys valid at the time of acceptance (inside their window, not revoked) count.
+//!   A version once accepted stays trusted when those roots later expire: a verifier that
+//!   loads the chain again checks each version at the time it was accepted.
 //! - Every signature in the file must verify and come from a root key of the versions being
 //!   checked; anything else is an error, not something to skip.
 //! - Versions only go up, one at a time. A key number keeps its public key across versions, and
-//!   a revocation is never withdrawn or moved later.
+//!   a revocation is never withdrawn or moved later. Revocation is by key (its fingerprint),
+//!   forever: a key revoked in any earlier version, then dropped and listed again, under its
+//!   old key number or a new one, must carry that revocation again.
 
 mod document;
 mod error;

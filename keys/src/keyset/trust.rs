@@ -3,15 +3,24 @@
 //! for which role, channel and time. The rules are listed in the module documentation of
 //! [`crate::keyset`].
 
-use crate::{ChannelId, KeyId, KeyLookup, KeyRejection, Role};
+use std::collections::HashMap;
+
+use crate::{ChannelId, Fingerprint, KeyId, KeyLookup, KeyRejection, Role};
 
 use super::{KeysetDocument, KeysetError, KeysetFile, Result};
 
 /// A keyset whose signatures have been checked: the installed anchor (version 1) or a version
 /// accepted on top of the one before. Only this type answers key lookups.
+///
+/// It remembers when it was accepted (the time its signatures were checked at) and every
+/// revocation of its own and of every version accepted before it, by key fingerprint: a key
+/// revoked once stays revoked in every later version, even one that dropped it and listed it
+/// again, under the same key number or another.
 #[derive(Clone, Debug)]
 pub struct Keyset {
     file: KeysetFile,
+    accepted_at: i64,
+    revoked: HashMap<Fingerprint, i64>,
 }
 
 impl Keyset {
@@ -23,11 +32,29 @@ impl Keyset {
             return Err(KeysetError::NotAnAnchor { version });
         }
         check_signatures(&file, None, at)?;
-        Ok(Keyset { file })
+        Ok(Keyset::accepted(file, at, HashMap::new()))
+    }
+
+    /// The keyset of `file`, accepted at `at`, with the revocations of the versions before it
+    /// (`earlier`) and its own, the earliest time for each key.
+    fn accepted(file: KeysetFile, at: i64, earlier: HashMap<Fingerprint, i64>) -> Keyset {
+        let mut revoked = earlier;
+        for entry in file.document.keys() {
+            if let Some(at) = entry.revoked_at {
+                let since = revoked.entry(entry.public_key.fingerprint()).or_insert(at);
+                *since = (*since).min(at);
+            }
+        }
+        Keyset {
+            file,
+            accepted_at: at,
+            revoked,
+        }
     }
 
     /// Accepts `next` as the version after this one (see [`crate::keyset`] for the
-    /// rules). `at` is the verifier's time in Unix seconds.
+    /// rules). `at` is the verifier's time in Unix seconds: the time of acceptance, at which
+    /// the root keys of both versions must be valid.
     pub fn accept_next(&self, next: KeysetFile, at: i64) -> Result<Keyset> {
         let installed = self.version();
         let offered = next.document.version;
@@ -55,8 +82,20 @@ impl Keyset {
                 });
             }
         }
+        // Revocation is by key, forever: a key revoked by any earlier version may come back
+        // only revoked from the same time or earlier, whatever its key number now.
+        for new in next.document.keys() {
+            if let Some(&revoked_at) = self.revoked.get(&new.public_key.fingerprint())
+                && new.revoked_at.is_none_or(|t| t > revoked_at)
+            {
+                return Err(KeysetError::Unrevoked {
+                    key_id: new.key_id(),
+                    revoked_at,
+                });
+            }
+        }
         check_signatures(&next, Some(self.document()), at)?;
-        Ok(Keyset { file: next })
+        Ok(Keyset::accepted(next, at, self.revoked.clone()))
     }
 
     /// Installs the anchor and accepts each following file in turn.
@@ -70,6 +109,12 @@ impl Keyset {
             keyset = keyset.accept_next(file, at)?;
         }
         Ok(keyset)
+    }
+
+    /// When this version was accepted (Unix seconds): the time its signatures, and the root
+    /// keys of the version before it, were checked at.
+    pub fn accepted_at(&self) -> i64 {
+        self.accepted_at
     }
 
     /// The version number.
