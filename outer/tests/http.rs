@@ -903,9 +903,9 @@ async fn one_subject_files_once_until_its_filing_is_rejected() {
         .await;
     assert_eq!(status, StatusCode::CREATED);
     let first = first["receipt"].as_str().unwrap().to_owned();
-    // The same subject again, even from another account and with other websites.
+    // The same subject again from the same account, with other websites: edit the first.
     let (status, body) = app
-        .submit(&app.tokens.other_owner, new_filing("example.com.cn"))
+        .submit(&app.tokens.owner, new_filing("example.com.cn"))
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(codes(&body), ["subject.already_filed"]);
@@ -931,6 +931,10 @@ async fn one_subject_files_once_until_its_filing_is_rejected() {
         .await;
     assert_eq!(status, StatusCode::OK);
     // Once the first is rejected the subject may file anew.
+    let (status, _) = app
+        .submit(&app.tokens.owner, new_filing("example.org.cn"))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "still live");
     app.store
         .apply_status_change(StatusChange {
             event_id: 1,
@@ -944,7 +948,39 @@ async fn one_subject_files_once_until_its_filing_is_rejected() {
         .await
         .unwrap();
     let (status, body) = app
-        .submit(&app.tokens.other_owner, new_filing("example.com.cn"))
+        .submit(&app.tokens.owner, new_filing("example.org.cn"))
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
+}
+
+#[tokio::test]
+async fn a_stranger_filing_someone_elses_subject_first_neither_locks_the_owner_out_nor_learns_of_it()
+ {
+    let app = app();
+    // A stranger files the owner's subject (its credit code) first.
+    let (status, squatter) = app
+        .submit(&app.tokens.other_owner, new_filing("example.cn"))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{squatter}");
+    let squatter = squatter["receipt"].as_str().unwrap().to_owned();
+    // The real owner still files; both go inside, where the reviewer decides.
+    let (status, owner) = app
+        .submit(&app.tokens.owner, new_filing("example.com.cn"))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{owner}");
+    assert!(
+        !owner.to_string().contains(&squatter),
+        "the answer names no other account's receipt: {owner}"
+    );
+    // And a third account's filing of the subject learns of neither receipt.
+    let (status, third) = app
+        .submit(&app.tokens.provider, new_filing("example.org.cn"))
+        .await;
+    let owner = owner["receipt"].as_str().unwrap();
+    for receipt in [squatter.as_str(), owner] {
+        assert!(
+            !third.to_string().contains(receipt),
+            "{status}: the answer names no other account's receipt: {third}"
+        );
+    }
 }

@@ -10,7 +10,8 @@ use axum::response::{IntoResponse, Response};
 use crate::api::{ErrorBody, Problem};
 use crate::store::StoreError;
 
-/// Problem code of a new filing for a subject that another live receipt already files.
+/// Problem code of a new filing for a subject that another live receipt of the same account
+/// already files.
 pub const SUBJECT_ALREADY_FILED: &str = "subject.already_filed";
 
 /// Every error a handler can answer with; the only place errors become responses.

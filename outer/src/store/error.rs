@@ -100,10 +100,11 @@ pub enum StoreError {
         /// Kind in the edit.
         requested: String,
     },
-    /// Another receipt already files this subject and is neither rejected, cancelled nor
-    /// withdrawn: edit that receipt, or file a change once it is approved.
+    /// Another receipt of the same account already files this subject and is neither
+    /// rejected, cancelled nor withdrawn: edit that receipt, or file a change once it is
+    /// approved. (Receipts of other accounts are never named: see the store's subject rule.)
     #[error(
-        "receipt {receipt} already files this subject ({state}); edit it, or file a change once it is approved"
+        "your receipt {receipt} already files this subject ({state}); edit it, or file a change once it is approved"
     )]
     SubjectAlreadyFiled {
         /// The receipt that files the subject.

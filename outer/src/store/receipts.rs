@@ -207,7 +207,7 @@ impl Store {
                 });
             }
             if let Some(subject_key) = &subject_key {
-                check_subject_free(conn, subject_key, &version.receipt)?;
+                check_subject_free(conn, account_id, subject_key, &version.receipt)?;
                 conn.execute(
                     "UPDATE receipts SET subject_key = ?2 WHERE receipt = ?1",
                     params![version.receipt, subject_key],
@@ -265,21 +265,28 @@ impl Store {
     }
 }
 
-/// Refuses a subject that another live receipt (not `except`) already files.
+/// Refuses a subject that another live receipt (not `except`) of the same account already
+/// files: an account edits its receipt instead of filing twice.
+///
+/// Receipts of other accounts are not looked at. A stranger who files someone else's subject
+/// first must not lock the real owner out, nor learn that the subject is filed, by whom or under
+/// which receipt: both filings go inside, where the reviewer sees them side by side and the
+/// register decides.
 fn check_subject_free(
     conn: &Connection,
+    account_id: i64,
     subject_key: &str,
     except: &str,
 ) -> Result<(), StoreError> {
     let found: Option<(String, String)> = conn
         .prepare_cached(
             "SELECT receipt, state FROM receipts
-             WHERE subject_key = ?1 AND receipt <> ?2
+             WHERE subject_key = ?1 AND account_id = ?3 AND receipt <> ?2
                AND state NOT IN ('rejected', 'cancelled', 'withdrawn')
              LIMIT 1",
         )
         .and_then(|mut stmt| {
-            stmt.query_row(params![subject_key, except], |row| {
+            stmt.query_row(params![subject_key, except, account_id], |row| {
                 Ok((row.get(0)?, row.get(1)?))
             })
             .optional()
@@ -320,7 +327,7 @@ fn insert_submission(conn: &Connection, submission: NewSubmission) -> Result<Ins
         }
     }
     if let Some(subject_key) = &submission.subject_key {
-        check_subject_free(conn, subject_key, &version.receipt)?;
+        check_subject_free(conn, submission.account_id, subject_key, &version.receipt)?;
     }
     conn.prepare_cached(
         "INSERT INTO receipts (receipt, account_id, kind, latest_version, state, state_version,
