@@ -5,6 +5,7 @@
 #   sqlite3                                   looking into the outer store by hand
 #   chromium, fonts-wqy-microhei               the status page test in a real browser
 #   systemd                                   systemd-analyze, to check the units
+#   prometheus                                promtool, to check and test the alert rules
 # from PyPI: schemathesis, which probes the outer service against its OpenAPI description;
 # and from crates.io: cargo-deny, at the version pinned below, which checks the dependency graph
 # against deny.toml (built from source: a few minutes the first time).
@@ -19,6 +20,7 @@ have zstd || need+=(zstd)
 have openssl || need+=(openssl)
 have sqlite3 || need+=(sqlite3)
 have systemd-analyze || need+=(systemd)
+have promtool || need+=(prometheus)
 have chromium || need+=(chromium)
 { have pg_config && [ -x "$(pg_config --bindir)/initdb" ]; } || need+=(postgresql)
 fc-list :lang=zh 2>/dev/null | grep -q . || need+=(fonts-wqy-microhei)

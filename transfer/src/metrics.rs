@@ -16,8 +16,8 @@ use crate::outer_side::OuterStatus;
 pub struct Snapshot<'a> {
     /// Now, Unix seconds (ages are measured from here).
     pub now: i64,
-    /// The keyset version this host trusts.
-    pub keyset_version: Option<u64>,
+    /// The keyset this host trusts (its version, and when each of its keys expires).
+    pub keyset: Option<&'a keys::Keyset>,
     /// The outer side's status, on an outer host.
     pub outer: Option<&'a OuterStatus>,
     /// The inner side's status, on an inner host.
@@ -61,17 +61,43 @@ fn escape(text: &str) -> String {
         .replace('\n', "\\n")
 }
 
+/// The trusted version, and the end of the validity window of each key in it that is not
+/// revoked: what an alert on keys about to expire watches.
+fn keyset_metrics(out: &mut String, keyset: &keys::Keyset) {
+    family(
+        out,
+        "sluice_keyset_trusted_version",
+        "gauge",
+        "Version of the keyset this host trusts.",
+    )
+    .sample("sluice_keyset_trusted_version", &[], keyset.version());
+    let name = "sluice_keyset_key_not_after_timestamp_seconds";
+    let mut f = family(
+        out,
+        name,
+        "gauge",
+        "When each key of the trusted keyset that is not revoked stops being valid (Unix \
+         seconds), by role, key number and channels.",
+    );
+    for key in keyset.document().keys() {
+        if key.revoked_at.is_some() {
+            continue;
+        }
+        let channels: Vec<String> = key.channels.iter().map(|c| c.0.to_string()).collect();
+        let labels = [
+            ("role", key.role.to_string()),
+            ("key", key.key_id().to_string()),
+            ("channels", channels.join(",")),
+        ];
+        f.sample(name, &labels, key.not_after);
+    }
+}
+
 /// Renders the snapshot.
 pub fn render(snapshot: &Snapshot<'_>) -> String {
     let mut out = String::new();
-    if let Some(version) = snapshot.keyset_version {
-        family(
-            &mut out,
-            "sluice_keyset_trusted_version",
-            "gauge",
-            "Version of the keyset this host trusts.",
-        )
-        .sample("sluice_keyset_trusted_version", &[], version);
+    if let Some(keyset) = snapshot.keyset {
+        keyset_metrics(&mut out, keyset);
     }
     if let Some(outer) = snapshot.outer {
         outer_metrics(&mut out, outer, snapshot.now);
@@ -267,19 +293,73 @@ fn inner_metrics(out: &mut String, inner: &InnerStatus) {
 mod tests {
     use super::*;
 
+    /// Version 1 with a root key (valid until 2,000,000,000), an outer-bundle key on channels
+    /// 1 and 2 (until 1,900,000,000) and a revoked inner-return key.
+    fn keyset() -> keys::Keyset {
+        use keys::{ChannelId, KeyEntry, KeyId, KeysetDocument, KeysetFile, Role, SecretKey};
+        let key = |n: u8| SecretKey::from_seed(KeyId([n; 8]), &[n; 32]);
+        let entry = |n: u8, role, channels: &[u32], not_after, revoked_at| KeyEntry {
+            public_key: key(n).public_key(),
+            role,
+            channels: channels.iter().copied().map(ChannelId).collect(),
+            not_before: 0,
+            not_after,
+            revoked_at,
+        };
+        let document = KeysetDocument::new(
+            1,
+            vec![
+                entry(1, Role::Root, &[], 2_000_000_000, None),
+                entry(2, Role::OuterBundle, &[1, 2], 1_900_000_000, None),
+                entry(3, Role::InnerReturn, &[7], 1_900_000_000, Some(50)),
+            ],
+        )
+        .unwrap();
+        let mut file = KeysetFile::unsigned(document);
+        file.sign(&key(1)).unwrap();
+        keys::Keyset::anchor(file, 100).unwrap()
+    }
+
+    #[test]
+    fn every_key_not_revoked_reports_when_it_expires() {
+        let keyset = keyset();
+        let text = render(&Snapshot {
+            now: 100,
+            keyset: Some(&keyset),
+            ..Snapshot::default()
+        });
+        assert!(
+            text.contains("\nsluice_keyset_trusted_version 1\n"),
+            "{text}"
+        );
+        let expiry: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("sluice_keyset_key_not_after_timestamp_seconds{"))
+            .collect();
+        assert_eq!(
+            expiry,
+            [
+                format!(
+                    "sluice_keyset_key_not_after_timestamp_seconds{{role=\"root\",key=\"{}\",channels=\"\"}} 2000000000",
+                    keys::KeyId([1; 8])
+                ),
+                format!(
+                    "sluice_keyset_key_not_after_timestamp_seconds{{role=\"outer-bundle\",key=\"{}\",channels=\"1,2\"}} 1900000000",
+                    keys::KeyId([2; 8])
+                ),
+            ],
+            "the revoked key is left out: {text}"
+        );
+    }
+
     #[test]
     fn label_values_are_escaped_and_an_empty_quarantine_reads_zero() {
         let mut quarantine = BTreeMap::new();
         let text = render(&Snapshot {
             now: 100,
-            keyset_version: Some(3),
             quarantine: Some(quarantine.clone()),
             ..Snapshot::default()
         });
-        assert!(
-            text.contains("\nsluice_keyset_trusted_version 3\n"),
-            "{text}"
-        );
         assert!(text.contains("\nsluice_quarantined_bundles 0\n"), "{text}");
         quarantine.insert("odd\"code\\\n".to_owned(), 2);
         let text = render(&Snapshot {

@@ -250,9 +250,15 @@ fn the_scheduled_commands_run_a_round_trip_from_configuration_files() {
         "sluice_outer_in_transit_versions 0",
         "sluice_outer_unacknowledged_bundles 0",
         "sluice_outer_last_return_sequence 2",
+        "# TYPE sluice_keyset_key_not_after_timestamp_seconds gauge",
     ] {
         assert!(metrics.lines().any(|l| l == line), "{line:?} in\n{metrics}");
     }
+    assert!(
+        metrics.lines().any(|l| l
+            .starts_with("sluice_keyset_key_not_after_timestamp_seconds{role=\"outer-bundle\"")),
+        "the outer-bundle key's expiry is reported:\n{metrics}"
+    );
     let inner_metrics = sluice_transfer(&inner_config, &["status", "--prometheus"]);
     assert_eq!(code(&inner_metrics), 0);
     let inner_metrics = String::from_utf8_lossy(&inner_metrics.stdout).into_owned();

@@ -29,16 +29,17 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<Outcome> {
     let config = global.config()?;
     let now = super::now();
     let mut value = serde_json::json!({});
-    let mut snapshot_keyset = None;
+    let mut trusted = None;
     if !config.keyset.is_empty() {
         // A keyset that does not load is what the operator most needs to see, not a failure.
         value["keyset"] = match config.keysets(now) {
             Ok(keysets) => {
-                snapshot_keyset = Some(keysets.version());
-                serde_json::json!({
+                let summary = serde_json::json!({
                     "trusted_version": keysets.version(),
                     "keyset_dir": keysets.dir().map(|d| d.display().to_string()),
-                })
+                });
+                trusted = Some(keysets.current().clone());
+                summary
             }
             Err(error) => serde_json::json!({ "error": keys::report::one_line(&error) }),
         };
@@ -85,7 +86,7 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<Outcome> {
     if args.prometheus {
         let text = metrics::render(&metrics::Snapshot {
             now,
-            keyset_version: snapshot_keyset,
+            keyset: trusted.as_ref(),
             outer: outer.as_ref(),
             inner: inner.as_ref(),
             quarantine: quarantine_codes,
