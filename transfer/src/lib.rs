@@ -11,6 +11,7 @@ pub mod carry;
 mod common;
 pub mod config;
 pub mod demo;
+pub mod diode;
 pub mod examine;
 pub mod failpoint;
 pub mod inner_side;

@@ -9,6 +9,19 @@ const TRANSFER: Tool = Tool {
     bin: env!("CARGO_BIN_EXE_sluice-transfer"),
 };
 
+/// `send-udp` with an empty outbox: heartbeats only, nothing sent.
+const SEND_NOTHING: &[&str] = &["send-udp", "--from", "outbox", "--to", "127.0.0.1:9"];
+/// `receive-udp` that hears nothing for a second and exits.
+const RECEIVE_NOTHING: &[&str] = &[
+    "receive-udp",
+    "--listen",
+    "127.0.0.1:0",
+    "--to",
+    "medium",
+    "--idle-exit",
+    "1",
+];
+
 #[test]
 fn help_ends_with_the_shared_exit_code_table() {
     TRANSFER.assert_help_ends_with_the_exit_code_table();
@@ -30,6 +43,9 @@ fn a_closed_stdout_ends_the_run_quietly_with_its_usual_code() {
                 &["--json", "carry", "--from", "outbox", "--to", "medium"],
                 3,
             ),
+            // Nothing to send, nothing received: exit 3 as well.
+            (SEND_NOTHING, 3),
+            (RECEIVE_NOTHING, 3),
             (&["--help"], 0),
         ],
         d,
@@ -48,18 +64,24 @@ fn json_output_is_one_object_per_run() {
     std::fs::create_dir(d.join("outbox")).unwrap();
     std::fs::create_dir(d.join("medium")).unwrap();
     TRANSFER.json_object(&["--json", "status"], d);
-    // Nothing to carry: exit 3, and still one object.
-    let output = TRANSFER.run(
-        &["--json", "carry", "--from", "outbox", "--to", "medium"],
-        d,
-    );
-    assert_eq!(output.status.code(), Some(3));
-    let text = String::from_utf8(output.stdout).unwrap();
-    assert_eq!(text.lines().count(), 1, "{text}");
-    assert!(
-        serde_json::from_str::<serde_json::Value>(&text)
-            .unwrap()
-            .is_object(),
-        "{text}"
-    );
+    // Nothing to carry, send or receive: exit 3, and still one object.
+    for command in [
+        &["carry", "--from", "outbox", "--to", "medium"][..],
+        SEND_NOTHING,
+        RECEIVE_NOTHING,
+    ] {
+        let args: Vec<&str> = std::iter::once("--json")
+            .chain(command.iter().copied())
+            .collect();
+        let output = TRANSFER.run(&args, d);
+        assert_eq!(output.status.code(), Some(3), "{args:?}");
+        let text = String::from_utf8(output.stdout).unwrap();
+        assert_eq!(text.lines().count(), 1, "{args:?}: {text}");
+        assert!(
+            serde_json::from_str::<serde_json::Value>(&text)
+                .unwrap()
+                .is_object(),
+            "{args:?}: {text}"
+        );
+    }
 }

@@ -11,6 +11,7 @@ pub mod publish_keyset;
 pub mod replay;
 pub mod returns;
 pub mod status;
+pub mod udp;
 pub mod verify;
 
 /// Sends log lines (including the `sluice::audit` target) to stderr; `RUST_LOG` filters them.

@@ -1,0 +1,507 @@
+//! The receiving end: sessions decoded as their symbols arrive, in any order, and a file written
+//! only when it is whole and matches its header.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::net::UdpSocket;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use raptorq::{Decoder, EncodingPacket, ObjectTransmissionInformation};
+
+use super::{DATAGRAM_BYTES, Datagram, DiodeError, Header, PAYLOAD_ID_BYTES, sha256};
+use crate::{examine, spool};
+
+/// How `receive-udp` receives.
+#[derive(Debug, Clone)]
+pub struct ReceiveSettings {
+    /// Where complete files are written (an inbox).
+    pub to: PathBuf,
+    /// A session with no datagram for this long is given up and reported incomplete.
+    pub session_timeout: Duration,
+    /// The largest file accepted (a header announcing more is refused).
+    pub max_file_bytes: u64,
+    /// Sessions decoded at once (each holds up to one file in memory); more are refused.
+    pub max_sessions: usize,
+    /// Symbols kept per session while its header has not arrived yet.
+    pub max_early_symbols: usize,
+}
+
+impl ReceiveSettings {
+    /// Into `to`: sessions time out after 30 s, files up to the largest bundle the format
+    /// allows, four sessions at once, 4,096 symbols kept before a header.
+    pub fn defaults(to: PathBuf) -> ReceiveSettings {
+        ReceiveSettings {
+            to,
+            session_timeout: Duration::from_secs(30),
+            max_file_bytes: bundle_format::bundle::MAX_FILE_BYTES as u64,
+            max_sessions: 4,
+            max_early_symbols: 4096,
+        }
+    }
+}
+
+/// Something the receiver did or saw.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum ReceiveEvent {
+    /// A complete file was written.
+    Written {
+        /// Its name in the directory.
+        name: String,
+        /// Its length.
+        bytes: u64,
+    },
+    /// A complete file was already in the directory with the same bytes.
+    AlreadyThere {
+        /// Its name.
+        name: String,
+    },
+    /// A session ended without a file: timed out, or decoded to something that does not match
+    /// its header or is not a complete bundle. Nothing of it was written.
+    Incomplete {
+        /// The file name its header gave, if one arrived.
+        name: Option<String>,
+        /// Why.
+        reason: String,
+    },
+    /// A datagram or a session was refused (malformed, over a limit).
+    Refused {
+        /// Why.
+        reason: String,
+    },
+    /// The sender's heartbeat.
+    Heartbeat {
+        /// Sender's clock, Unix seconds.
+        sent_at: i64,
+        /// Files its run has sent so far.
+        files_sent: u64,
+    },
+}
+
+/// What a `receive-udp` run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ReceiveReport {
+    /// Files written.
+    pub written: Vec<String>,
+    /// Files that were there already.
+    pub already_there: Vec<String>,
+    /// Sessions that ended without a file, with the reason.
+    pub incomplete: Vec<(Option<String>, String)>,
+    /// Datagrams and sessions refused.
+    pub refused: u64,
+    /// Heartbeats seen.
+    pub heartbeats: u64,
+    /// Datagrams received.
+    pub datagrams: u64,
+}
+
+impl ReceiveReport {
+    fn record(&mut self, event: &ReceiveEvent) {
+        match event {
+            ReceiveEvent::Written { name, .. } => self.written.push(name.clone()),
+            ReceiveEvent::AlreadyThere { name } => self.already_there.push(name.clone()),
+            ReceiveEvent::Incomplete { name, reason } => {
+                self.incomplete.push((name.clone(), reason.clone()));
+            }
+            ReceiveEvent::Refused { .. } => self.refused += 1,
+            ReceiveEvent::Heartbeat { .. } => self.heartbeats += 1,
+        }
+    }
+}
+
+/// A session whose header has arrived.
+struct Decoding {
+    header: Header,
+    config: ObjectTransmissionInformation,
+    decoder: Decoder,
+}
+
+/// One file being received.
+struct Session {
+    decoding: Option<Decoding>,
+    /// Symbols that came before the header, kept (up to a limit) to be decoded once it comes.
+    early: Vec<Vec<u8>>,
+    symbols: u64,
+    last_seen: Instant,
+}
+
+/// Sessions remembered as finished, so that their late datagrams are ignored.
+const DONE_REMEMBERED: usize = 4096;
+
+/// The receiver's state: open sessions and the ones finished lately.
+pub struct Receiver {
+    settings: ReceiveSettings,
+    sessions: HashMap<u64, Session>,
+    done: HashSet<u64>,
+    done_order: VecDeque<u64>,
+}
+
+impl Receiver {
+    /// A receiver writing into `settings.to`.
+    pub fn new(settings: ReceiveSettings) -> Receiver {
+        Receiver {
+            settings,
+            sessions: HashMap::new(),
+            done: HashSet::new(),
+            done_order: VecDeque::new(),
+        }
+    }
+
+    /// Whether any session is still open.
+    pub fn busy(&self) -> bool {
+        !self.sessions.is_empty()
+    }
+
+    fn finish(&mut self, session: u64) {
+        self.sessions.remove(&session);
+        if self.done.insert(session) {
+            self.done_order.push_back(session);
+            if self.done_order.len() > DONE_REMEMBERED
+                && let Some(old) = self.done_order.pop_front()
+            {
+                self.done.remove(&old);
+            }
+        }
+    }
+
+    /// Handles one datagram received at `now`.
+    pub fn handle(
+        &mut self,
+        bytes: &[u8],
+        now: Instant,
+    ) -> Result<Option<ReceiveEvent>, DiodeError> {
+        let datagram = match Datagram::parse(bytes) {
+            Ok(datagram) => datagram,
+            Err(error) => {
+                return Ok(Some(ReceiveEvent::Refused {
+                    reason: error.to_string(),
+                }));
+            }
+        };
+        let (session, symbol) = match datagram {
+            Datagram::Heartbeat {
+                sent_at,
+                files_sent,
+                ..
+            } => {
+                return Ok(Some(ReceiveEvent::Heartbeat {
+                    sent_at,
+                    files_sent,
+                }));
+            }
+            Datagram::Header { session, header } => {
+                if self.done.contains(&session) {
+                    return Ok(None);
+                }
+                return self.header(session, header, now);
+            }
+            Datagram::Symbol { session, packet } => (session, packet),
+        };
+        if self.done.contains(&session) {
+            return Ok(None);
+        }
+        if !self.sessions.contains_key(&session)
+            && self.sessions.len() >= self.settings.max_sessions
+        {
+            return Ok(Some(self.too_many_sessions()));
+        }
+        let limit = self.settings.max_early_symbols;
+        let open = self.sessions.entry(session).or_insert_with(|| Session {
+            decoding: None,
+            early: Vec::new(),
+            symbols: 0,
+            last_seen: now,
+        });
+        open.last_seen = now;
+        open.symbols += 1;
+        let Some(decoding) = &mut open.decoding else {
+            if open.early.len() < limit {
+                open.early.push(symbol.to_vec());
+            }
+            return Ok(None);
+        };
+        if let Err(reason) = check_packet(decoding, symbol) {
+            return Ok(Some(ReceiveEvent::Refused { reason }));
+        }
+        match decoding.decoder.decode(EncodingPacket::deserialize(symbol)) {
+            Some(file) => self.complete(session, file).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn too_many_sessions(&self) -> ReceiveEvent {
+        ReceiveEvent::Refused {
+            reason: format!(
+                "more than {} sessions at once; a new one waits for its header to be repeated",
+                self.settings.max_sessions
+            ),
+        }
+    }
+
+    /// A session's header: checked against the limits; the first one opens the decoder and
+    /// decodes the symbols that came before it.
+    fn header(
+        &mut self,
+        session: u64,
+        header: Header,
+        now: Instant,
+    ) -> Result<Option<ReceiveEvent>, DiodeError> {
+        if let Some(open) = self.sessions.get_mut(&session) {
+            open.last_seen = now;
+            if let Some(decoding) = &open.decoding {
+                if decoding.header == header {
+                    return Ok(None);
+                }
+                let name = Some(decoding.header.name.clone());
+                self.finish(session);
+                return Ok(Some(ReceiveEvent::Incomplete {
+                    name,
+                    reason: "two different headers for one session".into(),
+                }));
+            }
+        } else if self.sessions.len() >= self.settings.max_sessions {
+            return Ok(Some(self.too_many_sessions()));
+        }
+        if let Err(reason) = check_header(&header, self.settings.max_file_bytes) {
+            self.finish(session);
+            return Ok(Some(ReceiveEvent::Refused { reason }));
+        }
+        let config =
+            ObjectTransmissionInformation::with_defaults(header.length, header.symbol_size);
+        let mut decoding = Decoding {
+            decoder: Decoder::new(config),
+            config,
+            header,
+        };
+        let open = self.sessions.entry(session).or_insert_with(|| Session {
+            decoding: None,
+            early: Vec::new(),
+            symbols: 0,
+            last_seen: now,
+        });
+        let mut decoded = None;
+        for symbol in std::mem::take(&mut open.early) {
+            if check_packet(&decoding, &symbol).is_ok()
+                && let Some(file) = decoding
+                    .decoder
+                    .decode(EncodingPacket::deserialize(&symbol))
+            {
+                decoded = Some(file);
+                break;
+            }
+        }
+        open.decoding = Some(decoding);
+        match decoded {
+            Some(file) => self.complete(session, file).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// A session decoded to `file`: written if it matches its header and is a complete bundle.
+    fn complete(&mut self, session: u64, file: Vec<u8>) -> Result<ReceiveEvent, DiodeError> {
+        let header = self
+            .sessions
+            .get(&session)
+            .and_then(|s| s.decoding.as_ref())
+            .map(|d| d.header.clone())
+            .expect("a session decodes only once its header is there");
+        self.finish(session);
+        let incomplete = |reason: String| ReceiveEvent::Incomplete {
+            name: Some(header.name.clone()),
+            reason,
+        };
+        if file.len() as u64 != header.length || sha256(&file) != header.sha256 {
+            return Ok(incomplete(
+                "decoded bytes do not match the header's length and SHA-256".into(),
+            ));
+        }
+        if let Err(refusal) = examine::check_complete(&file) {
+            return Ok(incomplete(format!(
+                "not a complete bundle: {}",
+                refusal.reason
+            )));
+        }
+        let target = self.settings.to.join(&header.name);
+        if std::fs::read(&target).is_ok_and(|existing| existing == file) {
+            return Ok(ReceiveEvent::AlreadyThere { name: header.name });
+        }
+        let name = spool::free_name(&self.settings.to, &header.name);
+        spool::publish_bytes(&self.settings.to, &name, &file)?;
+        tracing::info!(target: "sluice::audit", event = "receive-udp.written", file = %name,
+            bytes = file.len(), "received bundle over UDP");
+        Ok(ReceiveEvent::Written {
+            name,
+            bytes: file.len() as u64,
+        })
+    }
+
+    /// Gives up the sessions with no datagram for the session timeout; nothing of them is
+    /// written.
+    pub fn expire(&mut self, now: Instant) -> Vec<ReceiveEvent> {
+        let timeout = self.settings.session_timeout;
+        let stale: Vec<u64> = self
+            .sessions
+            .iter()
+            .filter(|(_, s)| now.duration_since(s.last_seen) >= timeout)
+            .map(|(id, _)| *id)
+            .collect();
+        let mut events = Vec::new();
+        for id in stale {
+            let session = &self.sessions[&id];
+            let (name, needed) = match &session.decoding {
+                Some(d) => (
+                    Some(d.header.name.clone()),
+                    d.header
+                        .length
+                        .div_ceil(u64::from(d.header.symbol_size))
+                        .to_string(),
+                ),
+                None => (None, "an unknown number of".into()),
+            };
+            let reason = format!(
+                "no datagram for {} s: {} symbol(s) received of at least {needed} needed{}",
+                timeout.as_secs(),
+                session.symbols,
+                if session.decoding.is_none() {
+                    "; its header never arrived"
+                } else {
+                    ""
+                }
+            );
+            tracing::warn!(target: "sluice::audit", event = "receive-udp.incomplete",
+                file = name.as_deref().unwrap_or("-"), "gave up a UDP session: {reason}");
+            self.finish(id);
+            events.push(ReceiveEvent::Incomplete { name, reason });
+        }
+        events
+    }
+}
+
+/// A header's limits: a bundle file name, a length within the limit, a symbol size a datagram
+/// can carry.
+fn check_header(header: &Header, max_file_bytes: u64) -> Result<(), String> {
+    if !spool::is_bundle_name(&header.name) {
+        return Err(format!("{:?} is not a bundle file name", header.name));
+    }
+    if header.length == 0 || header.length > max_file_bytes {
+        return Err(format!(
+            "{}: length {} is outside 1 to {max_file_bytes} bytes",
+            header.name, header.length
+        ));
+    }
+    let size = usize::from(header.symbol_size);
+    let largest = DATAGRAM_BYTES.end() - super::PREFIX_BYTES - PAYLOAD_ID_BYTES;
+    if size < 64 || size > largest || size % 8 != 0 {
+        return Err(format!(
+            "{}: symbol size {size} is not a multiple of 8 from 64 to {largest}",
+            header.name
+        ));
+    }
+    let config = ObjectTransmissionInformation::with_defaults(header.length, header.symbol_size);
+    if config.symbol_size() != header.symbol_size || config.source_blocks() == 0 {
+        return Err(format!(
+            "{}: no transmission parameters for length {} and symbol size {size}",
+            header.name, header.length
+        ));
+    }
+    Ok(())
+}
+
+/// A symbol datagram fits its session: a known source block and a whole symbol.
+fn check_packet(decoding: &Decoding, packet: &[u8]) -> Result<(), String> {
+    let expected = PAYLOAD_ID_BYTES + usize::from(decoding.config.symbol_size());
+    if packet.len() != expected {
+        return Err(format!(
+            "{}: a symbol of {} bytes, not {expected}",
+            decoding.header.name,
+            packet.len()
+        ));
+    }
+    if packet[0] >= decoding.config.source_blocks() {
+        return Err(format!(
+            "{}: source block {} of {}",
+            decoding.header.name,
+            packet[0],
+            decoding.config.source_blocks()
+        ));
+    }
+    Ok(())
+}
+
+/// Receives on `socket` until `stop` is set, or, with `idle_exit`, until that long has passed
+/// without a datagram and no session is open; calls `on_event` for everything that happens.
+pub fn receive(
+    socket: &UdpSocket,
+    settings: ReceiveSettings,
+    idle_exit: Option<Duration>,
+    stop: &AtomicBool,
+    mut on_event: impl FnMut(&ReceiveEvent),
+) -> Result<ReceiveReport, DiodeError> {
+    let address = socket
+        .local_addr()
+        .map_or_else(|_| "the socket".to_owned(), |a| a.to_string());
+    socket
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .map_err(|source| DiodeError::Socket {
+            action: "setting a read timeout on",
+            address: address.clone(),
+            source,
+        })?;
+    let mut receiver = Receiver::new(settings);
+    let mut report = ReceiveReport::default();
+    // One byte more than the largest datagram, so that an oversized one is seen as such.
+    let mut buffer = vec![0u8; DATAGRAM_BYTES.end() + 1];
+    let mut last_datagram = Instant::now();
+    let mut last_expiry = Instant::now();
+    let mut emit = |event: ReceiveEvent, report: &mut ReceiveReport| {
+        report.record(&event);
+        on_event(&event);
+    };
+    while !stop.load(Ordering::Relaxed) {
+        match socket.recv_from(&mut buffer) {
+            Ok((n, _from)) => {
+                last_datagram = Instant::now();
+                report.datagrams += 1;
+                let event = if n > *DATAGRAM_BYTES.end() {
+                    Some(ReceiveEvent::Refused {
+                        reason: format!("a datagram over {} bytes", DATAGRAM_BYTES.end()),
+                    })
+                } else {
+                    receiver.handle(&buffer[..n], last_datagram)?
+                };
+                if let Some(event) = event {
+                    emit(event, &mut report);
+                }
+            }
+            Err(error)
+                if matches!(
+                    error.kind(),
+                    std::io::ErrorKind::WouldBlock
+                        | std::io::ErrorKind::TimedOut
+                        | std::io::ErrorKind::Interrupted
+                ) => {}
+            Err(source) => {
+                return Err(DiodeError::Socket {
+                    action: "receiving on",
+                    address,
+                    source,
+                });
+            }
+        }
+        let now = Instant::now();
+        if now.duration_since(last_expiry) >= Duration::from_millis(200) {
+            last_expiry = now;
+            for event in receiver.expire(now) {
+                emit(event, &mut report);
+            }
+        }
+        if let Some(idle) = idle_exit
+            && !receiver.busy()
+            && now.duration_since(last_datagram) >= idle
+        {
+            break;
+        }
+    }
+    Ok(report)
+}
