@@ -36,3 +36,22 @@ pub fn load_average() -> Option<[f64; 3]> {
         fields.next()?.ok()?,
     ])
 }
+
+/// Puts `text` into the Markdown file at `path` between the lines `<!-- NAME -->` and
+/// `<!-- /NAME -->` (markers included in `text`'s place), replacing what a previous run wrote
+/// there or appending the section at the end; everything else in the file stays.
+pub fn write_section(path: &Path, name: &str, text: &str) {
+    let open = format!("<!-- {name} -->");
+    let close = format!("<!-- /{name} -->");
+    let section = format!("{open}\n{}\n{close}", text.trim_end());
+    let existing = std::fs::read_to_string(path).unwrap_or_default();
+    let updated = match (existing.find(&open), existing.find(&close)) {
+        (Some(start), Some(end)) if end > start => format!(
+            "{}{section}{}",
+            &existing[..start],
+            &existing[end + close.len()..]
+        ),
+        _ => format!("{}\n\n{section}\n", existing.trim_end()),
+    };
+    std::fs::write(path, updated).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+}

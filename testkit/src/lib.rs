@@ -15,5 +15,6 @@ pub mod bench;
 pub mod binaries;
 pub mod cli;
 pub mod keys;
+pub mod net;
 pub mod pg;
 pub mod records;

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use bundle_format::records::Record;
 use bundle_format::{BundleId, BundleWriter, Kind, SealedBundle, WriterConfig};
 use keys::{ChannelId, SecretKey};
+use testkit::net::LossyLink;
 use transfer::diode::{self, ReceiveEvent, ReceiveSettings, SendSettings};
 
 const NOW: i64 = 1_795_334_400;
@@ -52,74 +53,6 @@ fn bundles(dir: &Path) -> Vec<PathBuf> {
         writer.finish().unwrap();
     }
     paths
-}
-
-/// A link between sender and receiver that drops `loss_per_mille` of the datagrams (from a
-/// fixed pseudo-random sequence) and reorders the rest within a window of eight.
-struct LossyLink {
-    address: SocketAddr,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<(u64, u64)>>,
-}
-
-impl LossyLink {
-    fn start(to: SocketAddr, loss_per_mille: u64) -> LossyLink {
-        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-        socket
-            .set_read_timeout(Some(Duration::from_millis(20)))
-            .unwrap();
-        let address = socket.local_addr().unwrap();
-        let stop = Arc::new(AtomicBool::new(false));
-        let stopping = Arc::clone(&stop);
-        let thread = std::thread::spawn(move || {
-            let mut state: u64 = 0x2545_f491_4f6c_dd1d;
-            let mut next = move || {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                state
-            };
-            let mut held: Vec<Vec<u8>> = Vec::new();
-            let (mut passed, mut dropped) = (0u64, 0u64);
-            let mut buffer = vec![0u8; 65_536];
-            while !stopping.load(Ordering::Relaxed) {
-                match socket.recv_from(&mut buffer) {
-                    Ok((n, _)) => {
-                        if next() % 1000 < loss_per_mille {
-                            dropped += 1;
-                            continue;
-                        }
-                        held.push(buffer[..n].to_vec());
-                        if held.len() >= 8 {
-                            let pick = usize::try_from(next() % 8).unwrap();
-                            socket.send_to(&held.swap_remove(pick), to).unwrap();
-                            passed += 1;
-                        }
-                    }
-                    // Quiet: let everything held through, in a shuffled order.
-                    Err(_) => {
-                        while !held.is_empty() {
-                            let pick = usize::try_from(next()).unwrap() % held.len();
-                            socket.send_to(&held.swap_remove(pick), to).unwrap();
-                            passed += 1;
-                        }
-                    }
-                }
-            }
-            (passed, dropped)
-        });
-        LossyLink {
-            address,
-            stop,
-            thread: Some(thread),
-        }
-    }
-
-    /// Stops the link; returns how many datagrams it passed and dropped.
-    fn stop(mut self) -> (u64, u64) {
-        self.stop.store(true, Ordering::Relaxed);
-        self.thread.take().unwrap().join().unwrap()
-    }
 }
 
 /// A receiver on its own thread, writing into `inbox`; its events arrive on the channel.
