@@ -2,7 +2,7 @@
 //! with nothing from the environment but `PATH`, in a scratch directory, with its stdout read or
 //! already closed (the reader of `| head -1` gone), and checking what the convention promises.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 /// A Sluice binary under test, by the path cargo gives (`env!("CARGO_BIN_EXE_sluice-outer")`).
@@ -14,7 +14,7 @@ pub struct Tool {
 
 impl Tool {
     /// The binary at `bin`.
-    pub fn new(bin: &'static str) -> Tool {
+    pub const fn new(bin: &'static str) -> Tool {
         Tool { bin }
     }
 
@@ -109,6 +109,22 @@ impl Tool {
             .unwrap_or_else(|e| panic!("{} {args:?}: {e}: {text}", self.name()));
         assert!(value.is_object(), "{} {args:?}: {text}", self.name());
         value
+    }
+}
+
+/// Runs the trycmd snapshot cases matching each of `cases` (globs relative to the crate, such as
+/// `tests/cmd/*.toml`) against the binary at `bin`, under its own name. clap wraps help text to
+/// the terminal's width, so `COLUMNS` is fixed at 100; each case clears the rest of the
+/// environment itself.
+pub fn snapshots(bin: &'static str, cases: &[&str]) {
+    let tool = Tool::new(bin);
+    let snapshots = trycmd::TestCases::new();
+    snapshots
+        .register_bin(tool.name(), PathBuf::from(bin))
+        .default_bin_name(tool.name())
+        .env("COLUMNS", "100");
+    for case in cases {
+        snapshots.case(case);
     }
 }
 

@@ -16,3 +16,4 @@ pub mod cli;
 pub mod keys;
 pub mod pg;
 pub mod records;
+pub mod tools;

@@ -5,21 +5,12 @@
 
 use testkit::cli::Tool;
 
-const TRANSFER: Tool = Tool {
-    bin: env!("CARGO_BIN_EXE_sluice-transfer"),
-};
-
-#[test]
-fn help_ends_with_the_shared_exit_code_table() {
-    TRANSFER.assert_help_ends_with_the_exit_code_table();
-}
+const TRANSFER: Tool = Tool::new(env!("CARGO_BIN_EXE_sluice-transfer"));
 
 #[test]
 fn a_closed_stdout_ends_the_run_quietly_with_its_usual_code() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = scratch_with_outbox_and_medium();
     let d = dir.path();
-    std::fs::create_dir(d.join("outbox")).unwrap();
-    std::fs::create_dir(d.join("medium")).unwrap();
     TRANSFER.assert_quiet_with_stdout_closed(
         &[
             (&["status"], 0),
@@ -43,10 +34,8 @@ fn a_closed_stdout_ends_the_run_quietly_with_its_usual_code() {
 
 #[test]
 fn json_output_is_one_object_per_run() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = scratch_with_outbox_and_medium();
     let d = dir.path();
-    std::fs::create_dir(d.join("outbox")).unwrap();
-    std::fs::create_dir(d.join("medium")).unwrap();
     TRANSFER.json_object(&["--json", "status"], d);
     // Nothing to carry: exit 3, and still one object.
     let output = TRANSFER.run(
@@ -62,4 +51,17 @@ fn json_output_is_one_object_per_run() {
             .is_object(),
         "{text}"
     );
+}
+
+#[test]
+fn help_ends_with_the_shared_exit_code_table() {
+    TRANSFER.assert_help_ends_with_the_exit_code_table();
+}
+
+/// A scratch directory holding an empty `outbox/` and `medium/` to carry between.
+fn scratch_with_outbox_and_medium() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("outbox")).unwrap();
+    std::fs::create_dir(dir.path().join("medium")).unwrap();
+    dir
 }
