@@ -128,6 +128,17 @@ pub fn snapshots(bin: &'static str, cases: &[&str]) {
     }
 }
 
+/// Fails the test unless a run of a Sluice binary ended done (exit 0) or with nothing to do
+/// (exit 3), showing `what` and its stderr.
+pub fn assert_done_or_nothing_to_do(output: &Output, what: &str) {
+    assert!(
+        matches!(output.status.code(), Some(0 | 3)),
+        "{what} ({}): {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 /// Runs `command` with its stdout a pipe whose reading end is already closed.
 pub fn with_stdout_closed(mut command: Command) -> Output {
     let (reader, writer) = std::io::pipe().expect("make a pipe");

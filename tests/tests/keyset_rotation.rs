@@ -333,8 +333,7 @@ fn a_keyset_that_skips_a_version_or_lacks_root_signatures_is_quarantined_and_ins
     );
 
     // Version 1 still rules: the next bundle signed with A imports (and reports the gap).
-    submit_filings(app.outer(), [1]);
-    app.outer().export().unwrap();
+    submit_and_export(app.outer(), [1]);
     app.carry_in(0).unwrap();
     let import = app.import().unwrap();
     assert_eq!(import.count(FileResult::Applied), 1, "{import:#?}");
@@ -402,8 +401,7 @@ fn the_inner_return_key_is_rotated_across_the_gap_and_the_revoked_key_is_refused
     let keyset_2 = rotation(&app, entry, old.key_id());
 
     // Something to acknowledge and review.
-    submit_filings(app.outer(), 1..=2);
-    app.outer().export().unwrap();
+    submit_and_export(app.outer(), 1..=2);
     app.carry_in(0).unwrap();
     app.import().unwrap();
 
