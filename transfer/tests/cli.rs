@@ -30,6 +30,13 @@ fn run_expecting(config: &Path, args: &[&str], expected: i32) -> Output {
     output
 }
 
+/// Fails unless each of `lines` is a whole line of `text` (Prometheus metrics, say).
+fn assert_whole_lines(text: &str, lines: &[&str]) {
+    for line in lines {
+        assert!(text.lines().any(|l| l == *line), "{line:?} in\n{text}");
+    }
+}
+
 fn code(output: &Output) -> i32 {
     output.status.code().expect("exit code")
 }
@@ -233,30 +240,27 @@ fn the_scheduled_commands_run_a_round_trip_from_configuration_files() {
         0,
     );
     let metrics = std::fs::read_to_string(&prom).unwrap();
-    for line in [
-        "# TYPE sluice_outer_pending_versions gauge",
-        "sluice_outer_pending_versions 0",
-        "sluice_outer_in_transit_versions 0",
-        "sluice_outer_unacknowledged_bundles 0",
-        "sluice_outer_last_return_sequence 2",
-    ] {
-        assert!(metrics.lines().any(|l| l == line), "{line:?} in\n{metrics}");
-    }
-    let inner_metrics = sluice_transfer(&inner_config, &["status", "--prometheus"]);
-    assert_eq!(code(&inner_metrics), 0);
-    let inner_metrics = String::from_utf8_lossy(&inner_metrics.stdout).into_owned();
-    for line in [
-        "sluice_inner_highest_contiguous_sequence{channel=\"1\"} 1",
-        "sluice_inner_missing_bundles{channel=\"1\"} 0",
-        "sluice_inner_pending_returns 0",
-        "sluice_inner_return_bundles_sent_total 2",
-        "sluice_quarantined_bundles{code=\"envelope.missing-comment-prefix\"} 1",
-    ] {
-        assert!(
-            inner_metrics.lines().any(|l| l == line),
-            "{line:?} in\n{inner_metrics}"
-        );
-    }
+    assert_whole_lines(
+        &metrics,
+        &[
+            "# TYPE sluice_outer_pending_versions gauge",
+            "sluice_outer_pending_versions 0",
+            "sluice_outer_in_transit_versions 0",
+            "sluice_outer_unacknowledged_bundles 0",
+            "sluice_outer_last_return_sequence 2",
+        ],
+    );
+    let inner_metrics = run_expecting(&inner_config, &["status", "--prometheus"], 0);
+    assert_whole_lines(
+        &String::from_utf8_lossy(&inner_metrics.stdout),
+        &[
+            "sluice_inner_highest_contiguous_sequence{channel=\"1\"} 1",
+            "sluice_inner_missing_bundles{channel=\"1\"} 0",
+            "sluice_inner_pending_returns 0",
+            "sluice_inner_return_bundles_sent_total 2",
+            "sluice_quarantined_bundles{code=\"envelope.missing-comment-prefix\"} 1",
+        ],
+    );
     // Delivered inside: the status shows the inner side's state, no longer "in transit".
     let state = node.status(&receipt).unwrap()["state"].clone();
     assert!(
