@@ -16,8 +16,9 @@ use bundle_format::{
 };
 use common::bundles::{CHANNEL, config, write_all, write_one};
 use common::samples::{return_records, submission};
-use common::{KeyTable, Member, NOW, TestSigner, real_keyset, run_tool};
+use common::{KeyTable, Member, NOW, TestSigner, real_keyset};
 use keys::{ChannelId, Role};
+use testkit::tools::{self, words};
 
 fn outer() -> TestSigner {
     TestSigner::named("outer-bundle")
@@ -366,19 +367,13 @@ fn stock_tools_verify_and_decode_what_the_library_writes() {
     .unwrap();
 
     let signify = |sig: &str, out: &str| {
-        run_tool(
-            "signify-openbsd",
-            "signify-openbsd",
+        tools::signify(
             &["-V", "-e", "-p", "outer.pub", "-x", sig, "-m", out],
+            b"",
             dir.path(),
         )
     };
-    let out = signify("b.sluice", "m.bin");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    tools::assert_success(&signify("b.sluice", "m.bin"), "signify -V of a bundle");
     let message = std::fs::read(path("m.bin")).unwrap();
     assert_eq!(BundleId::of_message(&message), bundle.id);
     assert_eq!(&file[file.len() - message.len()..], message.as_slice());
@@ -388,11 +383,9 @@ fn stock_tools_verify_and_decode_what_the_library_writes() {
     let mut edited = b"untrusted comment: relabelled by the carrier".to_vec();
     edited.extend_from_slice(&file[newline..]);
     std::fs::write(path("edited.sluice"), &edited).unwrap();
-    let out = signify("edited.sluice", "m2.bin");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    tools::assert_success(
+        &signify("edited.sluice", "m2.bin"),
+        "signify -V of a bundle with an edited comment",
     );
     let again = read_bundle(
         &edited,
@@ -406,63 +399,28 @@ fn stock_tools_verify_and_decode_what_the_library_writes() {
     // openssl: the raw Ed25519 signature from line 2 over M.
     let opened = bundle_format::envelope::open(&file, usize::MAX).unwrap();
     std::fs::write(path("sig.bin"), opened.signature.to_bytes()).unwrap();
-    let out = run_tool(
-        "openssl",
-        "openssl",
-        &[
-            "pkeyutl",
-            "-verify",
-            "-pubin",
-            "-inkey",
-            "outer.pem",
-            "-rawin",
-            "-in",
-            "m.bin",
-            "-sigfile",
-            "sig.bin",
-        ],
-        dir.path(),
-    );
-    assert!(
-        out.status.success(),
-        "openssl: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let openssl_verify = |message: &str| {
+        tools::openssl(
+            &words(&format!(
+                "pkeyutl -verify -pubin -inkey outer.pem -rawin -in {message} -sigfile sig.bin"
+            )),
+            dir.path(),
+        )
+    };
+    tools::assert_success(&openssl_verify("m.bin"), "openssl pkeyutl -verify");
     let mut flipped = message.clone();
     flipped[HEADER_V1_BYTES + 10] ^= 1;
     std::fs::write(path("m-flipped.bin"), &flipped).unwrap();
-    let out = run_tool(
-        "openssl",
-        "openssl",
-        &[
-            "pkeyutl",
-            "-verify",
-            "-pubin",
-            "-inkey",
-            "outer.pem",
-            "-rawin",
-            "-in",
-            "m-flipped.bin",
-            "-sigfile",
-            "sig.bin",
-        ],
-        dir.path(),
+    assert!(
+        !openssl_verify("m-flipped.bin").status.success(),
+        "openssl accepted a changed message"
     );
-    assert!(!out.status.success(), "openssl accepted a changed message");
 
     // zstd: the payload is one ordinary frame whose content has the header's length and hash.
     std::fs::write(path("payload.zst"), &message[HEADER_V1_BYTES..]).unwrap();
-    let out = run_tool(
-        "zstd",
-        "zstd",
-        &["-q", "-d", "payload.zst", "-o", "content.bin"],
-        dir.path(),
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    tools::assert_success(
+        &tools::zstd(&words("-q -d payload.zst -o content.bin"), dir.path()),
+        "zstd -d of a bundle's payload",
     );
     let content = std::fs::read(path("content.bin")).unwrap();
     assert_eq!(content.len() as u64, bundle.header.content_length);

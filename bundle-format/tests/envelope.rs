@@ -4,8 +4,9 @@
 mod common;
 
 use bundle_format::envelope::{self, EnvelopeError};
-use common::{KeyTable, NOW, TestSigner, run_tool};
+use common::{KeyTable, NOW, TestSigner};
 use keys::{ChannelId, KeyId, Role, Signer};
+use testkit::tools::{self, words};
 
 const MAX: usize = envelope::SIGNIFY_MAX_FILE_BYTES;
 
@@ -176,18 +177,10 @@ fn signify_openbsd_agrees_with_us_in_both_directions() {
     let message = b"a message with\nnewlines and \x00 bytes\xff".to_vec();
     let file = envelope::seal(&signer, "sealed by sluice", &message).unwrap();
     std::fs::write(dir.path().join("ours.sig"), &file).unwrap();
-    let out = run_tool(
-        "signify-openbsd",
-        "signify-openbsd",
-        &[
-            "-V", "-e", "-p", "ours.pub", "-x", "ours.sig", "-m", "ours.out",
-        ],
-        dir.path(),
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let signify = |line: &str| tools::signify(&words(line), b"", dir.path());
+    tools::assert_success(
+        &signify("-V -e -p ours.pub -x ours.sig -m ours.out"),
+        "signify -V of our envelope",
     );
     assert_eq!(std::fs::read(dir.path().join("ours.out")).unwrap(), message);
 
@@ -195,64 +188,22 @@ fn signify_openbsd_agrees_with_us_in_both_directions() {
     let mut forged = file.clone();
     *forged.last_mut().unwrap() ^= 1;
     std::fs::write(dir.path().join("forged.sig"), &forged).unwrap();
-    let out = run_tool(
-        "signify-openbsd",
-        "signify-openbsd",
-        &[
-            "-V",
-            "-e",
-            "-p",
-            "ours.pub",
-            "-x",
-            "forged.sig",
-            "-m",
-            "forged.out",
-        ],
-        dir.path(),
+    assert!(
+        !signify("-V -e -p ours.pub -x forged.sig -m forged.out")
+            .status
+            .success(),
+        "signify accepted a forged message"
     );
-    assert!(!out.status.success(), "signify accepted a forged message");
 
     // signify → ours.
-    let out = run_tool(
-        "signify-openbsd",
-        "signify-openbsd",
-        &[
-            "-G",
-            "-n",
-            "-c",
-            "made by signify",
-            "-p",
-            "theirs.pub",
-            "-s",
-            "theirs.sec",
-        ],
-        dir.path(),
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let mut generate = words("-G -n -p theirs.pub -s theirs.sec");
+    generate.extend(["-c", "made by signify"]);
+    let made = tools::signify(&generate, b"", dir.path());
+    tools::assert_success(&made, "signify -G");
     std::fs::write(dir.path().join("msg"), &message).unwrap();
-    let out = run_tool(
-        "signify-openbsd",
-        "signify-openbsd",
-        &[
-            "-S",
-            "-e",
-            "-s",
-            "theirs.sec",
-            "-m",
-            "msg",
-            "-x",
-            "theirs.sig",
-        ],
-        dir.path(),
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    tools::assert_success(
+        &signify("-S -e -s theirs.sec -m msg -x theirs.sig"),
+        "signify -S -e",
     );
     let theirs = keys::PublicKey::read_file(&dir.path().join("theirs.pub")).unwrap();
     let their_key = TheirKey {

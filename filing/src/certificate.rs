@@ -272,6 +272,7 @@ pub const PERSON_CERTIFICATE_TYPES: [CertificateType; 4] = [
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::broken;
 
     /// GB 11643 check character computed here from the standard's weights 2^(17-i) mod 11,
     /// independently of the table in the module.
@@ -327,11 +328,8 @@ mod tests {
     fn resident_id_with_impossible_birth_date_is_refused() {
         let first17 = "11010519490231002"; // 31 February
         let id = format!("{first17}{}", gb11643_check(first17));
-        assert_eq!(resident_id(&id).unwrap_err().code, "resident_id.birth_date");
-        assert_eq!(
-            resident_id("1101051949").unwrap_err().code,
-            "resident_id.format"
-        );
+        assert_eq!(broken(resident_id(&id)), "resident_id.birth_date");
+        assert_eq!(broken(resident_id("1101051949")), "resident_id.format");
     }
 
     #[test]
@@ -371,7 +369,7 @@ mod tests {
         assert!(organization_code("19220382-1").is_ok());
         assert!(organization_code("71526726-X").is_ok());
         assert_eq!(
-            organization_code("19220382-2").unwrap_err().code,
+            broken(organization_code("19220382-2")),
             "organization_code.check_digit"
         );
     }

@@ -200,6 +200,7 @@ pub fn contains(range: &IpRange, ip: IpAddr) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::broken;
 
     #[test]
     fn public_addresses_pass_and_private_or_reserved_space_is_refused() {
@@ -227,24 +228,18 @@ mod tests {
             );
         }
         // A range that only touches private space at one end is still refused.
+        assert_eq!(broken(ip_range("9.255.255.250-10.0.0.1")), "ip.not_public");
         assert_eq!(
-            ip_range("9.255.255.250-10.0.0.1").unwrap_err().code,
-            "ip.not_public"
-        );
-        assert_eq!(
-            ip_range("202.96.128.20-202.96.128.10").unwrap_err().code,
+            broken(ip_range("202.96.128.20-202.96.128.10")),
             "ip.reversed"
         );
         assert_eq!(
-            ip_range("202.96.128.1-240e::1").unwrap_err().code,
+            broken(ip_range("202.96.128.1-240e::1")),
             "ip.mixed_families"
         );
-        assert_eq!(ip_range("202.96.0.0/8").unwrap_err().code, "ip.invalid");
-        assert_eq!(
-            ip_range("58.0.0.0/8").unwrap_err().code,
-            "ip.range_too_large"
-        );
-        assert_eq!(ip_range("not an address").unwrap_err().code, "ip.invalid");
+        assert_eq!(broken(ip_range("202.96.0.0/8")), "ip.invalid");
+        assert_eq!(broken(ip_range("58.0.0.0/8")), "ip.range_too_large");
+        assert_eq!(broken(ip_range("not an address")), "ip.invalid");
     }
 
     #[test]
@@ -283,16 +278,13 @@ mod tests {
 
     #[test]
     fn the_whole_address_space_is_refused_not_a_panic() {
-        assert_eq!(ip_range("::/0").unwrap_err().code, "ip.range_too_large");
+        assert_eq!(broken(ip_range("::/0")), "ip.range_too_large");
         assert_eq!(
             ip_range("::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff")
                 .unwrap_err()
                 .code,
             "ip.range_too_large"
         );
-        assert_eq!(
-            ip_range("0.0.0.0/0").unwrap_err().code,
-            "ip.range_too_large"
-        );
+        assert_eq!(broken(ip_range("0.0.0.0/0")), "ip.range_too_large");
     }
 }

@@ -52,6 +52,12 @@ pub struct Rule {
     pub message: String,
 }
 
+/// The code of the rule `result` broke, failing the test if it broke none.
+#[cfg(test)]
+pub(crate) fn broken<T: std::fmt::Debug>(result: Result<T, Rule>) -> &'static str {
+    result.unwrap_err().code
+}
+
 pub(crate) fn rule(code: &'static str, message: impl Into<String>) -> Rule {
     Rule {
         code,

@@ -8,14 +8,6 @@
 
 #[test]
 fn cli_snapshots() {
-    trycmd::TestCases::new()
-        .register_bin(
-            "sluice-inner",
-            std::path::PathBuf::from(env!("CARGO_BIN_EXE_sluice-inner")),
-        )
-        .default_bin_name("sluice-inner")
-        // clap wraps help text to the terminal's width; this fixes it (each case also clears the
-        // rest of the environment, SLUICE_DATABASE_URL and SLUICE_CERT_KEY included).
-        .env("COLUMNS", "100")
-        .case("tests/cmd/*.toml");
+    // Each case clears the environment, SLUICE_DATABASE_URL and SLUICE_CERT_KEY included.
+    testkit::cli::snapshots(env!("CARGO_BIN_EXE_sluice-inner"), &["tests/cmd/*.toml"]);
 }

@@ -6,14 +6,7 @@
 
 use testkit::cli::Tool;
 
-const INNER: Tool = Tool {
-    bin: env!("CARGO_BIN_EXE_sluice-inner"),
-};
-
-#[test]
-fn help_ends_with_the_shared_exit_code_table() {
-    INNER.assert_help_ends_with_the_exit_code_table();
-}
+const INNER: Tool = Tool::new(env!("CARGO_BIN_EXE_sluice-inner"));
 
 #[test]
 fn a_closed_stdout_gives_a_clean_exit() {
@@ -25,4 +18,9 @@ fn a_closed_stdout_gives_a_clean_exit() {
         String::from_utf8_lossy(&failed.stderr),
         "error: no database given: pass --database-url or set SLUICE_DATABASE_URL\n"
     );
+}
+
+#[test]
+fn help_ends_with_the_shared_exit_code_table() {
+    INNER.assert_help_ends_with_the_exit_code_table();
 }

@@ -2,18 +2,18 @@
 //! with the real `signify-openbsd` and `openssl` checking the keys it makes. Help text, usage
 //! errors and an unreadable file are pinned as snapshots in `cli_snapshots.rs`.
 
-mod common;
-
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Output};
 
 use base64::Engine as _;
+use testkit::tools::{self, words};
 
-fn sluice_keys(args: &[&str], dir: &Path) -> Output {
+/// Runs `sluice-keys` with the words of `line` as its arguments, in `dir`.
+fn sluice_keys(line: &str, dir: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_sluice-keys"))
-        .args(args)
+        .args(words(line))
         .current_dir(dir)
         .output()
         .expect("run sluice-keys")
@@ -27,41 +27,35 @@ fn stderr(output: &Output) -> String {
     String::from_utf8(output.stderr.clone()).unwrap()
 }
 
-fn ok(args: &[&str], dir: &Path) -> String {
-    let output = sluice_keys(args, dir);
+fn ok(line: &str, dir: &Path) -> String {
+    let output = sluice_keys(line, dir);
     assert_eq!(
         output.status.code(),
         Some(0),
-        "sluice-keys {args:?}\nstdout: {}\nstderr: {}",
+        "sluice-keys {line}\nstdout: {}\nstderr: {}",
         stdout(&output),
         stderr(&output)
     );
     stdout(&output)
 }
 
-fn json(args: &[&str], dir: &Path) -> serde_json::Value {
-    let mut with_json = vec!["--json"];
-    with_json.extend_from_slice(args);
-    serde_json::from_str(&ok(&with_json, dir)).unwrap()
+fn json(line: &str, dir: &Path) -> serde_json::Value {
+    serde_json::from_str(&ok(&format!("--json {line}"), dir)).unwrap()
+}
+
+/// `line` is refused with exit 5 and exactly `message` on stderr.
+fn refused(line: &str, dir: &Path, message: &str) {
+    let output = sluice_keys(line, dir);
+    assert_eq!(output.status.code(), Some(5), "sluice-keys {line}");
+    assert_eq!(stderr(&output), message, "sluice-keys {line}");
 }
 
 #[test]
 fn exposed_secret_key_is_refused_with_exit_5_and_the_chmod() {
     let dir = tempfile::tempdir().unwrap();
-    ok(&["generate", "--role", "root", "--out", "root"], dir.path());
+    ok("generate --role root --out root", dir.path());
     ok(
-        &[
-            "keyset",
-            "init",
-            "--root",
-            "root.pub",
-            "--threshold",
-            "1",
-            "--not-after",
-            "2099-01-01T00:00:00Z",
-            "--out",
-            "keyset-1",
-        ],
+        "keyset init --root root.pub --threshold 1 --not-after 2099-01-01T00:00:00Z --out keyset-1",
         dir.path(),
     );
     fs::set_permissions(
@@ -69,28 +63,23 @@ fn exposed_secret_key_is_refused_with_exit_5_and_the_chmod() {
         fs::Permissions::from_mode(0o644),
     )
     .unwrap();
-    let output = sluice_keys(
-        &["keyset", "sign", "keyset-1", "--secret-key", "root.sec"],
+    refused(
+        "keyset sign keyset-1 --secret-key root.sec",
         dir.path(),
-    );
-    assert_eq!(output.status.code(), Some(5));
-    assert_eq!(
-        stderr(&output),
         "error: root.sec has mode 0644, so group or others can access the secret key; \
-         run `chmod 600 root.sec` (and consider the key compromised if others could read it)\n"
+         run `chmod 600 root.sec` (and consider the key compromised if others could read it)\n",
     );
 }
 
 #[test]
 fn generate_refuses_to_overwrite_a_key() {
     let dir = tempfile::tempdir().unwrap();
-    ok(&["generate", "--role", "root", "--out", "root"], dir.path());
+    ok("generate --role root --out root", dir.path());
     let before = fs::read(dir.path().join("root.sec")).unwrap();
-    let output = sluice_keys(&["generate", "--role", "root", "--out", "root"], dir.path());
-    assert_eq!(output.status.code(), Some(5));
-    assert_eq!(
-        stderr(&output),
-        "error: root.sec already exists; move it away first if you mean to replace that key\n"
+    refused(
+        "generate --role root --out root",
+        dir.path(),
+        "error: root.sec already exists; move it away first if you mean to replace that key\n",
     );
     assert_eq!(fs::read(dir.path().join("root.sec")).unwrap(), before);
 }
@@ -100,17 +89,9 @@ fn keyset_life_cycle_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     fs::write(d.join("passphrase"), "root two passphrase\n").unwrap();
-    let root1 = json(&["generate", "--role", "root", "--out", "root1"], d);
+    let root1 = json("generate --role root --out root1", d);
     let root2 = json(
-        &[
-            "generate",
-            "--role",
-            "root",
-            "--out",
-            "root2",
-            "--passphrase-file",
-            "passphrase",
-        ],
+        "generate --role root --out root2 --passphrase-file passphrase",
         d,
     );
     assert_eq!(root2["encrypted"], true);
@@ -122,125 +103,58 @@ fn keyset_life_cycle_from_the_command_line() {
             & 0o777,
         0o600
     );
-    let outer = json(&["generate", "--role", "outer-bundle", "--out", "outer"], d);
+    let outer = json("generate --role outer-bundle --out outer", d);
     let outer_id = outer["key_id"].as_str().unwrap().to_owned();
 
     ok(
-        &[
-            "keyset",
-            "init",
-            "--root",
-            "root1.pub",
-            "--root",
-            "root2.pub",
-            "--threshold",
-            "2",
-            "--not-before",
-            "2026-01-01T00:00:00Z",
-            "--not-after",
-            "2099-01-01T00:00:00Z",
-            "--out",
-            "keyset-1",
-        ],
+        "keyset init --root root1.pub --root root2.pub --threshold 2 --not-before 2026-01-01T00:00:00Z --not-after 2099-01-01T00:00:00Z --out keyset-1",
         d,
     );
     ok(
-        &[
-            "keyset",
-            "add",
-            "keyset-1",
-            "--key",
-            "outer.pub",
-            "--role",
-            "outer-bundle",
-            "--channel",
-            "3",
-            "--not-before",
-            "1767225600",
-            "--not-after",
-            "4070908800",
-        ],
+        "keyset add keyset-1 --key outer.pub --role outer-bundle --channel 3 --not-before 1767225600 --not-after 4070908800",
         d,
     );
 
     // A root key bound to a channel makes no sense; the draft stays as it was.
     let before = fs::read(d.join("keyset-1")).unwrap();
-    let output = sluice_keys(
-        &[
-            "keyset",
-            "add",
-            "keyset-1",
-            "--key",
-            "outer.pub",
-            "--role",
-            "root",
-            "--channel",
-            "1",
-            "--not-after",
-            "4070908800",
-        ],
+    refused(
+        "keyset add keyset-1 --key outer.pub --role root --channel 1 --not-after 4070908800",
         d,
-    );
-    assert_eq!(output.status.code(), Some(5));
-    assert_eq!(
-        stderr(&output),
-        "error: root keys are not bound to channels\n"
+        "error: root keys are not bound to channels\n",
     );
     assert_eq!(fs::read(d.join("keyset-1")).unwrap(), before);
 
     // Unsigned, or signed by one root of two: refused.
-    let output = sluice_keys(&["keyset", "verify", "keyset-1"], d);
-    assert_eq!(output.status.code(), Some(5));
-    assert_eq!(
-        stderr(&output),
+    refused(
+        "keyset verify keyset-1",
+        d,
         "error: keyset keyset-1 refused\n  caused by: version 1 is signed by 0 distinct valid \
-         root keys of version 1; 2 are needed\n"
+         root keys of version 1; 2 are needed\n",
     );
-    ok(
-        &["keyset", "sign", "keyset-1", "--secret-key", "root1.sec"],
-        d,
-    );
+    ok("keyset sign keyset-1 --secret-key root1.sec", d);
     // The outer-bundle key may not sign a keyset.
-    let output = sluice_keys(
-        &["keyset", "sign", "keyset-1", "--secret-key", "outer.sec"],
+    refused(
+        "keyset sign keyset-1 --secret-key outer.sec",
         d,
-    );
-    assert_eq!(output.status.code(), Some(5));
-    assert_eq!(
-        stderr(&output),
-        format!(
+        &format!(
             "error: key {outer_id} is listed with role outer-bundle; only root keys sign keysets\n"
-        )
+        ),
     );
     assert_eq!(
-        sluice_keys(&["keyset", "verify", "keyset-1"], d)
-            .status
-            .code(),
+        sluice_keys("keyset verify keyset-1", d).status.code(),
         Some(5)
     );
     // The encrypted root needs its passphrase.
-    let output = sluice_keys(
-        &["keyset", "sign", "keyset-1", "--secret-key", "root2.sec"],
+    refused(
+        "keyset sign keyset-1 --secret-key root2.sec",
         d,
-    );
-    assert_eq!(output.status.code(), Some(5));
-    assert_eq!(
-        stderr(&output),
-        "error: root2.sec is encrypted with a passphrase; provide the passphrase\n"
+        "error: root2.sec is encrypted with a passphrase; provide the passphrase\n",
     );
     ok(
-        &[
-            "keyset",
-            "sign",
-            "keyset-1",
-            "--secret-key",
-            "root2.sec",
-            "--passphrase-file",
-            "passphrase",
-        ],
+        "keyset sign keyset-1 --secret-key root2.sec --passphrase-file passphrase",
         d,
     );
-    let verified = json(&["keyset", "verify", "keyset-1"], d);
+    let verified = json("keyset verify keyset-1", d);
     assert_eq!(verified["version"], 1);
     assert_eq!(verified["keys"].as_array().unwrap().len(), 3);
     assert_eq!(verified["keys"][2]["role"], "outer-bundle");
@@ -248,56 +162,27 @@ fn keyset_life_cycle_from_the_command_line() {
     assert_eq!(verified["keys"][0]["fingerprint"], root1["fingerprint"]);
 
     // Editing a signed keyset in place is refused; the next version goes to a new file.
-    let output = sluice_keys(&["keyset", "revoke", "keyset-1", "--key-id", &outer_id], d);
-    assert_eq!(output.status.code(), Some(5));
-    assert_eq!(
-        stderr(&output),
+    refused(
+        &format!("keyset revoke keyset-1 --key-id {outer_id}"),
+        d,
         "error: keyset-1 is signed (version 1, 2 signatures); write the draft of version 2 to \
-         a new file with --out\n"
+         a new file with --out\n",
     );
     ok(
-        &[
-            "keyset",
-            "revoke",
-            "keyset-1",
-            "--key-id",
-            &outer_id,
-            "--at",
-            "1800000000",
-            "--out",
-            "keyset-2",
-        ],
+        &format!("keyset revoke keyset-1 --key-id {outer_id} --at 1800000000 --out keyset-2"),
         d,
     );
-    ok(
-        &["keyset", "sign", "keyset-2", "--secret-key", "root1.sec"],
-        d,
-    );
+    ok("keyset sign keyset-2 --secret-key root1.sec", d);
     // An empty passphrase on stdin is refused; the real one signs.
-    let output = sluice_keys(
-        &[
-            "keyset",
-            "sign",
-            "keyset-2",
-            "--secret-key",
-            "root2.sec",
-            "--passphrase-file",
-            "-",
-        ],
+    refused(
+        "keyset sign keyset-2 --secret-key root2.sec --passphrase-file -",
         d,
+        "error: the passphrase in - is empty\n",
     );
-    assert_eq!(output.status.code(), Some(5));
-    assert_eq!(stderr(&output), "error: the passphrase in - is empty\n");
     let output = Command::new(env!("CARGO_BIN_EXE_sluice-keys"))
-        .args([
-            "keyset",
-            "sign",
-            "keyset-2",
-            "--secret-key",
-            "root2.sec",
-            "--passphrase-file",
-            "-",
-        ])
+        .args(words(
+            "keyset sign keyset-2 --secret-key root2.sec --passphrase-file -",
+        ))
         .current_dir(d)
         .stdin(fs::File::open(d.join("passphrase")).unwrap())
         .output()
@@ -305,39 +190,29 @@ fn keyset_life_cycle_from_the_command_line() {
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
 
     // Version 2 alone is not an anchor; the chain from version 1 is accepted.
-    let output = sluice_keys(&["keyset", "verify", "keyset-2"], d);
+    let output = sluice_keys("keyset verify keyset-2", d);
     assert_eq!(output.status.code(), Some(5));
     assert!(
         stderr(&output)
             .contains("only version 1 can be installed as the trust anchor; this is version 2")
     );
-    let verified = json(
-        &[
-            "keyset",
-            "verify",
-            "keyset-1",
-            "keyset-2",
-            "--at",
-            "1800000001",
-        ],
-        d,
-    );
+    let verified = json("keyset verify keyset-1 keyset-2 --at 1800000001", d);
     assert_eq!(verified["version"], 2);
     assert_eq!(verified["keys"][2]["status"], "revoked");
     // And in the wrong order it is refused.
     assert_eq!(
-        sluice_keys(&["keyset", "verify", "keyset-2", "keyset-1"], d)
+        sluice_keys("keyset verify keyset-2 keyset-1", d)
             .status
             .code(),
         Some(5)
     );
 
-    let shown = json(&["show", "outer.pub", "--keyset", "keyset-2"], d);
+    let shown = json("show outer.pub --keyset keyset-2", d);
     assert_eq!(shown["key_id"], outer["key_id"]);
     assert_eq!(shown["fingerprint"], outer["fingerprint"]);
     assert_eq!(shown["role"], "outer-bundle");
     assert_eq!(shown["revoked_at"], 1_800_000_000);
-    let text = ok(&["show", "outer.pub", "--keyset", "keyset-2"], d);
+    let text = ok("show outer.pub --keyset keyset-2", d);
     assert!(
         text.contains("revoked at:  2027-01-15T08:00:00Z\n"),
         "{text}"
@@ -348,21 +223,14 @@ fn keyset_life_cycle_from_the_command_line() {
 fn generated_key_signs_with_signify_and_checks_with_openssl_via_export() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    ok(&["generate", "--role", "outer-bundle", "--out", "outer"], d);
+    ok("generate --role outer-bundle --out outer", d);
     fs::write(d.join("msg"), b"bundle bytes").unwrap();
-    let output = common::signify(
-        &["-S", "-s", "outer.sec", "-m", "msg", "-x", "msg.sig"],
-        b"",
-        d,
-    );
-    common::assert_success(&output, "signify -S with a generated key");
+    let output = tools::signify(&words("-S -s outer.sec -m msg -x msg.sig"), b"", d);
+    tools::assert_success(&output, "signify -S with a generated key");
 
-    let pem = ok(&["export", "--openssl", "outer.pub"], d);
+    let pem = ok("export --openssl outer.pub", d);
     fs::write(d.join("outer.pem"), &pem).unwrap();
-    ok(
-        &["export", "--openssl", "outer.pub", "--out", "outer2.pem"],
-        d,
-    );
+    ok("export --openssl outer.pub --out outer2.pem", d);
     assert_eq!(fs::read_to_string(d.join("outer2.pem")).unwrap(), pem);
 
     let sig_text = fs::read_to_string(d.join("msg.sig")).unwrap();
@@ -370,20 +238,9 @@ fn generated_key_signs_with_signify_and_checks_with_openssl_via_export() {
         .decode(sig_text.lines().nth(1).unwrap())
         .unwrap();
     fs::write(d.join("msg.raw"), &record[10..]).unwrap();
-    let output = common::openssl(
-        &[
-            "pkeyutl",
-            "-verify",
-            "-pubin",
-            "-inkey",
-            "outer.pem",
-            "-rawin",
-            "-in",
-            "msg",
-            "-sigfile",
-            "msg.raw",
-        ],
+    let output = tools::openssl(
+        &words("pkeyutl -verify -pubin -inkey outer.pem -rawin -in msg -sigfile msg.raw"),
         d,
     );
-    common::assert_success(&output, "openssl pkeyutl -verify");
+    tools::assert_success(&output, "openssl pkeyutl -verify");
 }

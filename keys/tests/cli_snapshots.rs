@@ -8,15 +8,9 @@
 
 #[test]
 fn cli_snapshots() {
-    trycmd::TestCases::new()
-        .register_bin(
-            "sluice-keys",
-            std::path::PathBuf::from(env!("CARGO_BIN_EXE_sluice-keys")),
-        )
-        .default_bin_name("sluice-keys")
-        // clap wraps help text to the terminal's width; this fixes it (the `.toml` cases also
-        // clear the rest of the environment).
-        .env("COLUMNS", "100")
-        .case("tests/cmd/*.toml")
-        .case("tests/cmd/*.md");
+    // The `.toml` cases clear the environment.
+    testkit::cli::snapshots(
+        env!("CARGO_BIN_EXE_sluice-keys"),
+        &["tests/cmd/*.toml", "tests/cmd/*.md"],
+    );
 }

@@ -5,14 +5,7 @@
 
 use testkit::cli::Tool;
 
-const KEYS: Tool = Tool {
-    bin: env!("CARGO_BIN_EXE_sluice-keys"),
-};
-
-#[test]
-fn help_ends_with_the_shared_exit_code_table() {
-    KEYS.assert_help_ends_with_the_exit_code_table();
-}
+const KEYS: Tool = Tool::new(env!("CARGO_BIN_EXE_sluice-keys"));
 
 #[test]
 fn a_closed_stdout_ends_every_kind_of_output_quietly() {
@@ -83,4 +76,9 @@ fn json_output_is_one_object_per_run() {
         exported["pem"].as_str().unwrap(),
         std::fs::read_to_string(d.join("root.pem")).unwrap()
     );
+}
+
+#[test]
+fn help_ends_with_the_shared_exit_code_table() {
+    KEYS.assert_help_ends_with_the_exit_code_table();
 }

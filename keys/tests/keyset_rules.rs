@@ -1,8 +1,6 @@
 //! The keyset trust rules, each tried as the attack it stops, plus the parser's limits and
 //! round trips.
 
-mod common;
-
 use std::fs;
 
 use keys::keyset::{MAX_FILE_LEN, MAX_KEYS, MAX_SIGNATURES};
@@ -693,7 +691,7 @@ fn keyset_signatures_verify_with_signify() {
         .public_key()
         .write_file(&dir.path().join("root.pub"), "root 1")
         .unwrap();
-    let output = common::signify(
+    let output = testkit::tools::signify(
         &[
             "-V",
             "-p",
@@ -706,7 +704,7 @@ fn keyset_signatures_verify_with_signify() {
         b"",
         dir.path(),
     );
-    common::assert_success(&output, "signify -V of a keyset signature");
+    testkit::tools::assert_success(&output, "signify -V of a keyset signature");
 }
 
 fn arbitrary_entry() -> impl Strategy<Value = KeyEntry> {

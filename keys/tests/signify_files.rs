@@ -1,15 +1,13 @@
 //! Key files against the real `signify-openbsd` and `openssl`, in both directions, plus the
 //! RFC 8032 vectors and the refusals a user would run into.
 
-mod common;
-
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use common::{assert_success, openssl, signify};
 use keys::{KeyFileError, KeyId, PublicKey, SecretKey, SignatureFile, Signer};
 use sha2::Digest as _;
+use testkit::tools::{assert_success, openssl, signify};
 
 const MESSAGE: &[u8] = b"filing 11-2026-000123, version 4\n";
 
@@ -141,17 +139,23 @@ fn signify_signs_and_sluice_verifies(secret_file: &str, passphrase: &[u8], dir: 
     assert_success(&output, "signify -V with a Sluice public key");
 }
 
-#[test]
-fn unencrypted_sluice_key_works_with_signify() {
-    let dir = tempfile::tempdir().unwrap();
+/// A new Sluice key written to `key.sec` (encrypted with `passphrase`, if any) and `key.pub`.
+fn sluice_key_files(dir: &Path, passphrase: Option<&[u8]>) -> SecretKey {
     let secret = SecretKey::generate();
     secret
-        .write_file(&dir.path().join("key.sec"), "sluice secret key", None)
+        .write_file(&dir.join("key.sec"), "sluice secret key", passphrase)
         .unwrap();
     secret
         .public_key()
-        .write_file(&dir.path().join("key.pub"), "sluice public key")
+        .write_file(&dir.join("key.pub"), "sluice public key")
         .unwrap();
+    secret
+}
+
+#[test]
+fn unencrypted_sluice_key_works_with_signify() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = sluice_key_files(dir.path(), None);
     signify_signs_and_sluice_verifies("key.sec", b"", dir.path());
     sign_with_sluice_and_check_with_signify(&secret, &dir.path().join("key.pub"), dir.path());
 }
@@ -159,18 +163,7 @@ fn unencrypted_sluice_key_works_with_signify() {
 #[test]
 fn encrypted_sluice_key_works_with_signify() {
     let dir = tempfile::tempdir().unwrap();
-    let secret = SecretKey::generate();
-    secret
-        .write_file(
-            &dir.path().join("key.sec"),
-            "sluice secret key",
-            Some(b"s3cret phrase"),
-        )
-        .unwrap();
-    secret
-        .public_key()
-        .write_file(&dir.path().join("key.pub"), "sluice public key")
-        .unwrap();
+    sluice_key_files(dir.path(), Some(b"s3cret phrase"));
     signify_signs_and_sluice_verifies("key.sec", b"s3cret phrase\n", dir.path());
 
     // signify refuses the wrong passphrase for a key Sluice encrypted.

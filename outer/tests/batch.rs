@@ -3,35 +3,14 @@
 
 mod common;
 
-use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use common::{Tokens, store_with_accounts};
+use common::{App, app_with};
 use outer::config::Limits;
 use outer::http::batch::{COLUMNS, XLSX_MEDIA_TYPE};
-use outer::http::{AppState, router, served_routes};
-use outer::store::Store;
+use outer::http::served_routes;
 use serde_json::Value;
 use testkit::api::credit_code;
-use tower::ServiceExt;
-
-struct App {
-    _dir: tempfile::TempDir,
-    router: Router,
-    store: Store,
-    tokens: Tokens,
-}
-
-fn app_with(limits: Limits) -> App {
-    let dir = tempfile::tempdir().unwrap();
-    let (store, tokens) = store_with_accounts(&dir.path().join("outer.db"));
-    App {
-        router: router(AppState::new(store.clone(), limits)),
-        _dir: dir,
-        store,
-        tokens,
-    }
-}
 
 impl App {
     async fn upload(&self, token: &str, content_type: &str, file: Vec<u8>) -> (StatusCode, Value) {
@@ -40,11 +19,7 @@ impl App {
             .header("content-type", content_type)
             .body(Body::from(file))
             .unwrap();
-        let response = self.router.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let bytes = axum::body::to_bytes(response.into_body(), 1 << 26)
-            .await
-            .unwrap();
+        let (status, bytes, _) = self.raw(request).await;
         (
             status,
             serde_json::from_slice(&bytes).unwrap_or(Value::Null),
@@ -52,22 +27,14 @@ impl App {
     }
 
     async fn get(&self, path: &str) -> (StatusCode, Vec<u8>, String) {
-        let response = self
-            .router
-            .clone()
-            .oneshot(Request::get(path).body(Body::empty()).unwrap())
-            .await
-            .unwrap();
-        let status = response.status();
-        let content_type = response
-            .headers()
+        let (status, bytes, headers) = self
+            .raw(Request::get(path).body(Body::empty()).unwrap())
+            .await;
+        let content_type = headers
             .get("content-type")
             .map(|v| v.to_str().unwrap().to_owned())
             .unwrap_or_default();
-        let bytes = axum::body::to_bytes(response.into_body(), 1 << 26)
-            .await
-            .unwrap();
-        (status, bytes.to_vec(), content_type)
+        (status, bytes, content_type)
     }
 }
 

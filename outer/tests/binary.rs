@@ -102,16 +102,11 @@ struct Server {
     addr: SocketAddr,
 }
 
-fn start_server(db: &Path) -> Server {
-    let mut child = Command::new(BIN)
-        .args([
-            "serve",
-            "--database",
-            db.to_str().unwrap(),
-            "--listen",
-            "127.0.0.1:0",
-        ])
-        .env("SLUICE_LOG", "warn")
+/// Starts the service on the store at `db` after adding a website owner `owner` through the
+/// CLI; returns the service and the owner's token.
+fn serve_with_an_owner(db: &Path) -> (Server, String) {
+    let token = account_with_token(db, "owner", "website-owner");
+    let mut child = common::serve(db)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -125,15 +120,14 @@ fn start_server(db: &Path) -> Server {
         .unwrap();
     // Keep draining stdout so the server never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});
-    Server { child, addr }
+    (Server { child, addr }, token)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_during_a_burst_loses_no_acknowledged_submission() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("outer.db");
-    let token = account_with_token(&db, "owner", "website-owner");
-    let mut server = start_server(&db);
+    let (mut server, token) = serve_with_an_owner(&db);
     let addr = server.addr;
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -210,8 +204,7 @@ async fn sigkill_during_a_burst_loses_no_acknowledged_submission() {
 async fn sigterm_stops_the_service_cleanly_after_its_commits() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("outer.db");
-    let token = account_with_token(&db, "owner", "website-owner");
-    let mut server = start_server(&db);
+    let (mut server, token) = serve_with_an_owner(&db);
     let (status, body) = http(
         server.addr,
         "POST",

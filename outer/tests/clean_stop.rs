@@ -2,25 +2,17 @@
 //! closed journal pipe, `| head`) still stops cleanly: the last line it writes meets a closed
 //! pipe and is dropped, it does not panic (trust boundaries, clean stops).
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-
-const BIN: &str = env!("CARGO_BIN_EXE_sluice-outer");
 
 #[test]
 fn sigterm_after_the_stdout_reader_went_away_stops_without_a_panic() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("outer.db");
-    let mut child = Command::new(BIN)
-        .args([
-            "serve",
-            "--database",
-            db.to_str().unwrap(),
-            "--listen",
-            "127.0.0.1:0",
-        ])
+    let mut child = common::serve(&db)
         .env_remove("SLUICE_OUTER_CONFIG")
-        .env("SLUICE_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -5,9 +5,7 @@
 
 use testkit::cli::Tool;
 
-const OUTER: Tool = Tool {
-    bin: env!("CARGO_BIN_EXE_sluice-outer"),
-};
+const OUTER: Tool = Tool::new(env!("CARGO_BIN_EXE_sluice-outer"));
 
 /// A scratch directory holding `outer.toml` for a store `outer.db` beside it.
 fn scratch_with_config() -> tempfile::TempDir {
@@ -18,11 +16,6 @@ fn scratch_with_config() -> tempfile::TempDir {
     )
     .unwrap();
     dir
-}
-
-#[test]
-fn help_ends_with_the_shared_exit_code_table() {
-    OUTER.assert_help_ends_with_the_exit_code_table();
 }
 
 #[test]
@@ -89,4 +82,9 @@ fn json_output_is_one_object_per_run() {
     let listed = OUTER.json_object(&["--json", "accounts", "list", db[0], db[1]], d);
     assert_eq!(listed["accounts"][0]["name"], "乙站长");
     assert_eq!(listed["accounts"][0]["disabled"], false);
+}
+
+#[test]
+fn help_ends_with_the_shared_exit_code_table() {
+    OUTER.assert_help_ends_with_the_exit_code_table();
 }

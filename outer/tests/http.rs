@@ -2,52 +2,15 @@
 
 mod common;
 
-use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use bundle_format::records::{self, ImportOutcome, ReceiptAck, ReviewState, StatusChange};
-use common::{Tokens, store_with_accounts};
+use common::{App, app, app_with};
 use outer::config::Limits;
-use outer::http::{AppState, router};
-use outer::store::Store;
 use serde_json::{Value, json};
 use testkit::api::{new_filing, new_filing_for, person, subject, website};
-use tower::ServiceExt;
-
-struct App {
-    _dir: tempfile::TempDir,
-    router: Router,
-    store: Store,
-    tokens: Tokens,
-}
-
-fn app_with(limits: Limits) -> App {
-    let dir = tempfile::tempdir().unwrap();
-    let (store, tokens) = store_with_accounts(&dir.path().join("outer.db"));
-    let router = router(AppState::new(store.clone(), limits));
-    App {
-        _dir: dir,
-        router,
-        store,
-        tokens,
-    }
-}
-
-fn app() -> App {
-    app_with(Limits::default())
-}
 
 impl App {
-    async fn raw(&self, request: Request<Body>) -> (StatusCode, Vec<u8>, axum::http::HeaderMap) {
-        let response = self.router.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = axum::body::to_bytes(response.into_body(), 64 * 1024 * 1024)
-            .await
-            .unwrap();
-        (status, body.to_vec(), headers)
-    }
-
     async fn call(
         &self,
         method: &str,

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use bundle_format::records::{ReviewState, StatusChange};
-use common::{http, store_with_accounts};
+use common::{Tokens, http, store_with_accounts};
 use outer::config::Limits;
 use outer::http::{AppState, serve};
 use outer::store::Store;
@@ -21,14 +21,7 @@ struct Running {
 }
 
 async fn start(store: Store) -> Running {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let state = AppState::new(store, Limits::default());
-    let task = tokio::spawn(serve(listener, state, async move {
-        let _ = stopped.await;
-    }));
-    Running { addr, stop, task }
+    start_with(store, Limits::default()).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -271,17 +264,20 @@ async fn start_with(store: Store, limits: Limits) -> Running {
     Running { addr, stop, task }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn requests_over_the_concurrency_limit_are_shed_with_503() {
+/// The service with `limits` over a new store with one account of each kind (the directory
+/// holding it goes with the first value).
+async fn start_fresh(limits: Limits) -> (tempfile::TempDir, Tokens, Running) {
     let dir = tempfile::tempdir().unwrap();
     let (store, tokens) = store_with_accounts(&dir.path().join("outer.db"));
-    let running = start_with(
-        store,
-        Limits {
-            max_concurrent_requests: 1,
-            ..Limits::default()
-        },
-    )
+    (dir, tokens, start_with(store, limits).await)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_over_the_concurrency_limit_are_shed_with_503() {
+    let (_dir, tokens, running) = start_fresh(Limits {
+        max_concurrent_requests: 1,
+        ..Limits::default()
+    })
     .await;
     // The stalled request takes the only slot once the server has read its head; until then a
     // probe may still get through, so probe until one is shed. A probe can also win the race
@@ -336,16 +332,11 @@ async fn requests_over_the_concurrency_limit_are_shed_with_503() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_that_never_finishes_gets_408() {
     use tokio::io::AsyncReadExt;
-    let dir = tempfile::tempdir().unwrap();
-    let (store, tokens) = store_with_accounts(&dir.path().join("outer.db"));
-    let running = start_with(
-        store,
-        Limits {
-            request_timeout_secs: 1,
-            ..Limits::default()
-        },
-    )
-    .await;
+    let limits = Limits {
+        request_timeout_secs: 1,
+        ..Limits::default()
+    };
+    let (_dir, tokens, running) = start_fresh(limits).await;
     let mut stalled = stalled_request(running.addr, &tokens.owner).await;
     let mut answer = Vec::new();
     let mut buffer = [0u8; 1024];

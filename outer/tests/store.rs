@@ -4,7 +4,9 @@
 use bundle_format::records::{
     self, Ack, ImportOutcome, ReceiptAck, ReviewState, StatusChange, Submission, SubmissionVersion,
 };
-use outer::store::{AccountKind, Inserted, NewSubmission, ReceiptState, Store, StoreError};
+use outer::store::{
+    Account, AccountKind, Inserted, NewSubmission, ReceiptState, Store, StoreError,
+};
 
 fn withdrawal(receipt: &str, version: u32, reason: &str, at: i64) -> SubmissionVersion {
     let body = Submission::Withdrawal {
@@ -33,6 +35,23 @@ fn new_submission(account_id: i64, receipt: &str, key: Option<&str>) -> NewSubmi
     }
 }
 
+/// Opens (creating) the store at `path` with one website owner account, `owner`.
+fn store_with_owner(path: &std::path::Path) -> (Store, Account) {
+    let store = Store::open(path).unwrap();
+    let account = store
+        .add_account("owner", AccountKind::WebsiteOwner)
+        .unwrap();
+    (store, account)
+}
+
+/// Stores the sample first version of `receipt` (a withdrawal) for `account`.
+async fn insert(store: &Store, account: &Account, receipt: &str) {
+    store
+        .insert_submission(new_submission(account.id, receipt, None))
+        .await
+        .unwrap();
+}
+
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -44,16 +63,10 @@ fn runtime() -> tokio::runtime::Runtime {
 fn versions_survive_reopen_and_convert_back_to_wire_records() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("outer.db");
-    let store = Store::open(&path).unwrap();
-    let account = store
-        .add_account("owner", AccountKind::WebsiteOwner)
-        .unwrap();
+    let (store, account) = store_with_owner(&path);
     let rt = runtime();
     rt.block_on(async {
-        store
-            .insert_submission(new_submission(account.id, "R20261122-AAAAAAAA", None))
-            .await
-            .unwrap();
+        insert(&store, &account, "R20261122-AAAAAAAA").await;
         let edit = withdrawal("R20261122-AAAAAAAA", 0, "second thoughts", 1_790_000_005);
         assert_eq!(
             store
@@ -105,16 +118,10 @@ fn ack(receipt: &str, version: u32, content_hash: [u8; 32], sequence: u64) -> Ac
 #[test]
 fn ack_removes_only_the_exact_version_and_an_edit_in_transit_is_kept() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("outer.db")).unwrap();
-    let account = store
-        .add_account("owner", AccountKind::WebsiteOwner)
-        .unwrap();
+    let (store, account) = store_with_owner(&dir.path().join("outer.db"));
     let receipt = "R20261122-BBBBBBBB";
     runtime().block_on(async {
-        store
-            .insert_submission(new_submission(account.id, receipt, None))
-            .await
-            .unwrap();
+        insert(&store, &account, receipt).await;
         let v1 = withdrawal(receipt, 1, "first", 1_790_000_000);
         let marked = store
             .mark_in_transit(vec![(receipt.into(), 1)], 17, [1; 32], 1_790_000_100)
@@ -173,16 +180,10 @@ fn ack_removes_only_the_exact_version_and_an_edit_in_transit_is_kept() {
 #[test]
 fn status_row_answers_after_every_payload_is_gone() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("outer.db")).unwrap();
-    let account = store
-        .add_account("owner", AccountKind::WebsiteOwner)
-        .unwrap();
+    let (store, account) = store_with_owner(&dir.path().join("outer.db"));
     let receipt = "R20261122-CCCCCCCC";
     runtime().block_on(async {
-        store
-            .insert_submission(new_submission(account.id, receipt, None))
-            .await
-            .unwrap();
+        insert(&store, &account, receipt).await;
         store
             .mark_in_transit(vec![(receipt.into(), 1)], 3, [2; 32], 10)
             .await
@@ -236,10 +237,7 @@ fn status_row_answers_after_every_payload_is_gone() {
 #[test]
 fn idempotency_key_returns_the_first_receipt_and_refuses_a_different_request() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("outer.db")).unwrap();
-    let account = store
-        .add_account("owner", AccountKind::WebsiteOwner)
-        .unwrap();
+    let (store, account) = store_with_owner(&dir.path().join("outer.db"));
     runtime().block_on(async {
         let first = store
             .insert_submission(new_submission(account.id, "R20261122-DDDDDDDD", Some("k1")))
@@ -269,10 +267,7 @@ fn idempotency_key_returns_the_first_receipt_and_refuses_a_different_request() {
 fn concurrent_writes_share_commits_and_all_are_durable() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("outer.db");
-    let store = Store::open(&path).unwrap();
-    let account = store
-        .add_account("owner", AccountKind::WebsiteOwner)
-        .unwrap();
+    let (store, account) = store_with_owner(&path);
     let rt = runtime();
     rt.block_on(async {
         let mut tasks = Vec::new();
@@ -355,16 +350,10 @@ fn accounts_and_tokens() {
 fn a_failing_write_does_not_undo_the_others_in_its_group_commit() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("outer.db");
-    let store = Store::open(&path).unwrap();
-    let account = store
-        .add_account("owner", AccountKind::WebsiteOwner)
-        .unwrap();
+    let (store, account) = store_with_owner(&path);
     let rt = runtime();
     rt.block_on(async {
-        store
-            .insert_submission(new_submission(account.id, "R20261122-TAKEN000", None))
-            .await
-            .unwrap();
+        insert(&store, &account, "R20261122-TAKEN000").await;
         // Interleave writes that fail (the receipt id exists) with writes that succeed, all
         // queued at once so that they share commits.
         let mut tasks = Vec::new();
@@ -436,16 +425,10 @@ fn one_ack_applied_as_a_set_has_the_same_effects_as_entry_by_entry() {
         withdrawal(receipt, version, reason, 0).content_hash
     };
     {
-        let store = Store::open(&first).unwrap();
-        let account = store
-            .add_account("owner", AccountKind::WebsiteOwner)
-            .unwrap();
+        let (store, account) = store_with_owner(&first);
         runtime().block_on(async {
             for receipt in ["R-A", "R-B", "R-C", "R-D"] {
-                store
-                    .insert_submission(new_submission(account.id, receipt, None))
-                    .await
-                    .unwrap();
+                insert(&store, &account, receipt).await;
             }
             let sent = vec![
                 ("R-A".to_owned(), 1),

@@ -2,7 +2,7 @@
 //! with nothing from the environment but `PATH`, in a scratch directory, with its stdout read or
 //! already closed (the reader of `| head -1` gone), and checking what the convention promises.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 /// A Sluice binary under test, by the path cargo gives (`env!("CARGO_BIN_EXE_sluice-outer")`).
@@ -14,7 +14,7 @@ pub struct Tool {
 
 impl Tool {
     /// The binary at `bin`.
-    pub fn new(bin: &'static str) -> Tool {
+    pub const fn new(bin: &'static str) -> Tool {
         Tool { bin }
     }
 
@@ -110,6 +110,33 @@ impl Tool {
         assert!(value.is_object(), "{} {args:?}: {text}", self.name());
         value
     }
+}
+
+/// Runs the trycmd snapshot cases matching each of `cases` (globs relative to the crate, such as
+/// `tests/cmd/*.toml`) against the binary at `bin`, under its own name. clap wraps help text to
+/// the terminal's width, so `COLUMNS` is fixed at 100; each case clears the rest of the
+/// environment itself.
+pub fn snapshots(bin: &'static str, cases: &[&str]) {
+    let tool = Tool::new(bin);
+    let snapshots = trycmd::TestCases::new();
+    snapshots
+        .register_bin(tool.name(), PathBuf::from(bin))
+        .default_bin_name(tool.name())
+        .env("COLUMNS", "100");
+    for case in cases {
+        snapshots.case(case);
+    }
+}
+
+/// Fails the test unless a run of a Sluice binary ended done (exit 0) or with nothing to do
+/// (exit 3), showing `what` and its stderr.
+pub fn assert_done_or_nothing_to_do(output: &Output, what: &str) {
+    assert!(
+        matches!(output.status.code(), Some(0 | 3)),
+        "{what} ({}): {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 /// Runs `command` with its stdout a pipe whose reading end is already closed.

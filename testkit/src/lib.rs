@@ -18,3 +18,4 @@ pub mod keys;
 pub mod net;
 pub mod pg;
 pub mod records;
+pub mod tools;

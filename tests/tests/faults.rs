@@ -38,8 +38,7 @@ fn bundle_file(
 #[test]
 fn forged_tampered_expired_wrong_role_and_forked_bundles_are_quarantined_and_apply_nothing() {
     let mut app = Appliance::new(&[1]).unwrap();
-    submit_filings(app.outer(), [1]);
-    app.outer().export().unwrap();
+    submit_and_export(app.outer(), [1]);
     let legit_path = transfer::spool::list_bundles(&app.outer().spool.outbox)
         .unwrap()
         .remove(0);
@@ -127,26 +126,18 @@ fn forged_tampered_expired_wrong_role_and_forked_bundles_are_quarantined_and_app
             (f.file.clone(), f.reason.clone().unwrap_or_default())
         })
         .collect();
-    assert!(
-        codes["forged_bundle.bundle"].contains("not in the keyset"),
-        "{codes:?}"
-    );
-    assert!(
-        codes["tampered_bundle.bundle"].contains("signature"),
-        "{codes:?}"
-    );
-    assert!(
-        codes["expired_bundle.bundle"].contains("chain.expired"),
-        "{codes:?}"
-    );
-    assert!(
-        codes["ack_key_signed_submissions.bundle"].contains("inner-return key, not a outer-bundle"),
-        "{codes:?}"
-    );
-    assert!(
-        codes["forked_bundle.bundle"].contains("chain.fork"),
-        "{codes:?}"
-    );
+    for (file, reason) in [
+        ("forged_bundle.bundle", "not in the keyset"),
+        ("tampered_bundle.bundle", "signature"),
+        ("expired_bundle.bundle", "chain.expired"),
+        (
+            "ack_key_signed_submissions.bundle",
+            "inner-return key, not a outer-bundle",
+        ),
+        ("forked_bundle.bundle", "chain.fork"),
+    ] {
+        assert!(codes[file].contains(reason), "{file}: {codes:?}");
+    }
 
     // Each sits in quarantine with its reason beside it; nothing reached the database.
     for name in codes.keys() {
@@ -172,15 +163,13 @@ fn forged_tampered_expired_wrong_role_and_forked_bundles_are_quarantined_and_app
 #[test]
 fn a_dropped_bundle_is_reported_missing_inside_and_re_sent_from_outside() {
     let mut app = Appliance::new(&[1]).unwrap();
-    submit_filings(app.outer(), 1..=2);
-    app.outer().export().unwrap();
+    submit_and_export(app.outer(), 1..=2);
     // The carrier loses sequence 1.
     transfer::carry::carry(&app.outer().spool.outbox, &app.medium, false).unwrap();
     for lost in transfer::spool::list_bundles(&app.medium).unwrap() {
         std::fs::remove_file(lost).unwrap();
     }
-    submit_filings(app.outer(), 3..=4);
-    app.outer().export().unwrap();
+    submit_and_export(app.outer(), 3..=4);
     app.carry_in(0).unwrap();
     let import = app.import().unwrap();
     assert_eq!(
@@ -266,11 +255,7 @@ fn two_outer_nodes_on_two_channels_feed_one_inner_database() {
 #[test]
 fn a_lost_return_bundle_is_healed_when_the_outer_side_sends_its_unacknowledged_bundle_again() {
     let mut app = Appliance::new(&[1]).unwrap();
-    let receipts = submit_filings(app.outer(), 1..=2);
-    app.outer().export().unwrap();
-    app.carry_in(0).unwrap();
-    app.import().unwrap();
-    app.approve_all().unwrap();
+    let receipts = imported_and_approved(&mut app, 1..=2);
     app.inner.write_return().unwrap();
     // The return carrier loses the bundle with the acks, status changes and certificates.
     transfer::carry::carry(&app.inner.spool.outbox, &app.medium, false).unwrap();
@@ -310,11 +295,7 @@ fn a_lost_return_bundle_is_healed_when_the_outer_side_sends_its_unacknowledged_b
 #[test]
 fn a_return_queue_longer_than_one_bundle_goes_out_in_several_chained_bundles() {
     let mut app = Appliance::new(&[1]).unwrap();
-    let receipts = submit_filings(app.outer(), 1..=3);
-    app.outer().export().unwrap();
-    app.carry_in(0).unwrap();
-    app.import().unwrap();
-    app.approve_all().unwrap();
+    let receipts = imported_and_approved(&mut app, 1..=3);
     let settings = transfer::inner_side::ReturnSettings {
         channel: ChannelId(demo::DEMO_RETURN_CHANNEL),
         validity_seconds: 3600,

@@ -56,6 +56,15 @@ fn rotation(app: &Appliance, add: KeyEntry, revoke: keys::KeyId) -> Vec<u8> {
     keyset_file(next, &[&root(app)])
 }
 
+/// The outer-bundle key rotation both outer tests start from: the appliance's channel-1 key A,
+/// a new key B for channel 1, and keyset version 2 adding B and revoking A.
+fn outer_key_rotation(app: &Appliance) -> (SecretKey, SecretKey, Vec<u8>) {
+    let key_a = outer_key(app);
+    let (key_b, entry_b) = new_key(Role::OuterBundle, &[1]);
+    let keyset_2 = rotation(app, entry_b, key_a.key_id());
+    (key_a, key_b, keyset_2)
+}
+
 /// Signs a keyset bundle carrying `keyset` as the outer host's next bundle on channel 1 and
 /// puts it in the inner inbox, advancing the outer host's send state as a (careless) outer
 /// host would: what `publish-keyset` refuses to write, delivered anyway.
@@ -144,9 +153,7 @@ fn quarantine_codes(spool: &transfer::spool::Spool) -> Vec<String> {
 #[test]
 fn the_outer_bundle_key_is_rotated_across_the_gap_and_the_revoked_key_is_refused() {
     let mut app = Appliance::new(&[1]).unwrap();
-    let key_a = outer_key(&app);
-    let (key_b, entry_b) = new_key(Role::OuterBundle, &[1]);
-    let keyset_2 = rotation(&app, entry_b, key_a.key_id());
+    let (key_a, key_b, keyset_2) = outer_key_rotation(&app);
 
     // Outer host: version 2 is installed there and goes out as the channel's next bundle,
     // signed with key A (the key the inner side trusts until it has version 2).
@@ -338,8 +345,7 @@ fn a_keyset_that_skips_a_version_or_lacks_root_signatures_is_quarantined_and_ins
     );
 
     // Version 1 still rules: the next bundle signed with A imports (and reports the gap).
-    submit_filings(app.outer(), [1]);
-    app.outer().export().unwrap();
+    submit_and_export(app.outer(), [1]);
     app.carry_in(0).unwrap();
     let import = app.import().unwrap();
     assert_eq!(import.count(FileResult::Applied), 1, "{import:#?}");
@@ -407,8 +413,7 @@ fn the_inner_return_key_is_rotated_across_the_gap_and_the_revoked_key_is_refused
     let keyset_2 = rotation(&app, entry, old.key_id());
 
     // Something to acknowledge and review.
-    submit_filings(app.outer(), 1..=2);
-    app.outer().export().unwrap();
+    submit_and_export(app.outer(), 1..=2);
     app.carry_in(0).unwrap();
     app.import().unwrap();
 
@@ -477,9 +482,7 @@ fn the_inner_return_key_is_rotated_across_the_gap_and_the_revoked_key_is_refused
 #[test]
 fn a_keyset_recorded_but_not_yet_written_is_installed_by_the_next_run() {
     let mut app = Appliance::new(&[1]).unwrap();
-    let key_a = outer_key(&app);
-    let (_, entry_b) = new_key(Role::OuterBundle, &[1]);
-    let keyset_2 = rotation(&app, entry_b, key_a.key_id());
+    let (_, _, keyset_2) = outer_key_rotation(&app);
     app.outers[0].publish_keyset(&keyset_2).unwrap();
     app.carry_in(0).unwrap();
     app.import().unwrap();

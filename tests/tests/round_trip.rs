@@ -138,8 +138,7 @@ fn an_edit_made_while_its_first_version_is_in_transit_survives_and_goes_out_next
 #[test]
 fn replaying_archived_bundles_and_importing_the_same_file_twice_change_nothing() {
     let mut app = Appliance::new(&[1]).unwrap();
-    submit_filings(app.outer(), 1..=3);
-    app.outer().export().unwrap();
+    submit_and_export(app.outer(), 1..=3);
     // The carrier delivers the same file twice (once under another name).
     transfer::carry::carry(&app.outer().spool.outbox, &app.medium, false).unwrap();
     let name = transfer::spool::list_bundles(&app.medium)

@@ -34,11 +34,7 @@ fn outer(database: &Path, args: &[&str]) -> String {
         .arg(database)
         .output()
         .unwrap();
-    assert!(
-        output.status.success(),
-        "sluice-outer {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    testkit::tools::assert_success(&output, &format!("sluice-outer {args:?}"));
     String::from_utf8(output.stdout).unwrap()
 }
 

@@ -155,7 +155,9 @@ pub fn domain(n: u32) -> String {
     format!("qingshan{n}.cn")
 }
 
-fn person() -> Value {
+/// The principal every sample names: a real-looking full name, GB 11643's example resident ID,
+/// well-formed phones.
+pub fn person() -> Value {
     json!({
         "name": "张三丰",
         "certificate_type": "resident_id",
@@ -168,7 +170,13 @@ fn person() -> Value {
 
 /// The website of sample subject `n` with the given site name.
 pub fn website(n: u32, site_name: &str) -> Value {
-    let domain = domain(n);
+    let ip = format!("202.96.{}.{}", 128 + n / 200, 1 + n % 200);
+    website_serving(&domain(n), site_name, &ip)
+}
+
+/// A showcase website named `site_name` serving `domain` and `www.{domain}` from `ip`, hosted
+/// in Xihu district, Hangzhou, by `provider_1`.
+pub fn website_serving(domain: &str, site_name: &str, ip: &str) -> Value {
     json!({
         "name": site_name,
         "home_urls": [format!("https://www.{domain}/")],
@@ -178,8 +186,22 @@ pub fn website(n: u32, site_name: &str) -> Value {
             "provider": "provider_1",
             "method": "cloud",
             "server_region_code": "330106",
-            "ip_ranges": [format!("202.96.{}.{}", 128 + n / 200, 1 + n % 200)]
+            "ip_ranges": [ip]
         },
+        "principal": person()
+    })
+}
+
+/// An enterprise in Xihu district, Hangzhou, with its own name as investor.
+pub fn subject(name: &str, credit_code: &str) -> Value {
+    json!({
+        "name": name,
+        "nature": "enterprise",
+        "certificate_type": "unified_social_credit_code",
+        "certificate_number": credit_code,
+        "region_code": "330106",
+        "address": "浙江省杭州市西湖区文三路90号",
+        "investor": name,
         "principal": person()
     })
 }
@@ -187,16 +209,7 @@ pub fn website(n: u32, site_name: &str) -> Value {
 /// A new-filing request for sample subject `n`.
 pub fn new_filing(n: u32, site_name: &str) -> Value {
     json!({"submission": {"kind": "new_filing", "filing": {
-        "subject": {
-            "name": subject_name(n),
-            "nature": "enterprise",
-            "certificate_type": "unified_social_credit_code",
-            "certificate_number": credit_code(n),
-            "region_code": "330106",
-            "address": "浙江省杭州市西湖区文三路90号",
-            "investor": subject_name(n),
-            "principal": person()
-        },
+        "subject": subject(&subject_name(n), &credit_code(n)),
         "websites": [website(n, site_name)]
     }}})
 }
@@ -280,17 +293,7 @@ pub fn http(
 ) -> anyhow::Result<(u16, Vec<u8>)> {
     let mut stream = TcpStream::connect(addr).with_context(|| format!("connecting to {addr}"))?;
     stream.set_read_timeout(Some(Duration::from_secs(60)))?;
-    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
-    if let Some(token) = token {
-        request.push_str(&format!("Authorization: Bearer {token}\r\n"));
-    }
-    if !body.is_empty() {
-        request.push_str(&format!(
-            "Content-Type: {content_type}\r\nContent-Length: {}\r\n",
-            body.len()
-        ));
-    }
-    request.push_str("\r\n");
+    let request = request_head(addr, method, path, token, content_type, body.len());
     stream.write_all(request.as_bytes())?;
     stream.write_all(body)?;
     let mut response = Vec::new();
@@ -313,6 +316,29 @@ pub fn http(
         body = dechunk(&body)?;
     }
     Ok((status, body))
+}
+
+/// The head of an HTTP/1.1 request that closes the connection after its answer, with a bearer
+/// `token` if given and, for a body of `body_len` bytes, its type and length.
+pub fn request_head(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    content_type: &str,
+    body_len: usize,
+) -> String {
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    if let Some(token) = token {
+        head.push_str(&format!("Authorization: Bearer {token}\r\n"));
+    }
+    if body_len > 0 {
+        head.push_str(&format!(
+            "Content-Type: {content_type}\r\nContent-Length: {body_len}\r\n"
+        ));
+    }
+    head.push_str("\r\n");
+    head
 }
 
 fn dechunk(mut data: &[u8]) -> anyhow::Result<Vec<u8>> {

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use crate::inner_side::InnerStatus;
+use crate::inner_side::{ChannelStatus, InnerStatus};
 use crate::outer_side::OuterStatus;
 
 /// Everything one host's metrics are made of; each part is present when this host has it.
@@ -211,64 +211,53 @@ fn outer_metrics(out: &mut String, outer: &OuterStatus, now: i64) {
     }
 }
 
+/// A gauge family with one sample per channel, labelled with the channel, for each channel
+/// `value` gives a value for.
+fn per_channel_gauge<T: std::fmt::Display>(
+    out: &mut String,
+    name: &str,
+    help: &str,
+    channels: &[ChannelStatus],
+    value: impl Fn(&ChannelStatus) -> Option<T>,
+) {
+    let mut f = family(out, name, "gauge", help);
+    for c in channels {
+        if let Some(v) = value(c) {
+            f.sample(name, &[("channel", c.channel.to_string())], v);
+        }
+    }
+}
+
 fn inner_metrics(out: &mut String, inner: &InnerStatus) {
-    let channel = |c: u32| [("channel", c.to_string())];
-    let mut f = family(
+    let channels = &inner.channels;
+    per_channel_gauge(
         out,
         "sluice_inner_highest_contiguous_sequence",
-        "gauge",
         "Highest sequence number received with none missing below it, per channel.",
+        channels,
+        |c| Some(c.highest_contiguous),
     );
-    for c in &inner.channels {
-        f.sample(
-            "sluice_inner_highest_contiguous_sequence",
-            &channel(c.channel),
-            c.highest_contiguous,
-        );
-    }
-    let mut f = family(
+    per_channel_gauge(
         out,
         "sluice_inner_missing_bundles",
-        "gauge",
         "Sequence numbers missing above the highest contiguous one (gaps), per channel.",
+        channels,
+        |c| Some(c.missing.len()),
     );
-    for c in &inner.channels {
-        f.sample(
-            "sluice_inner_missing_bundles",
-            &channel(c.channel),
-            c.missing.len(),
-        );
-    }
-    let mut f = family(
+    per_channel_gauge(
         out,
         "sluice_inner_last_import_timestamp_seconds",
-        "gauge",
         "When the last bundle of any kind was imported, per channel (Unix seconds).",
+        channels,
+        |c| c.last_import,
     );
-    for c in &inner.channels {
-        if let Some(at) = c.last_import {
-            f.sample(
-                "sluice_inner_last_import_timestamp_seconds",
-                &channel(c.channel),
-                at,
-            );
-        }
-    }
-    let mut f = family(
+    per_channel_gauge(
         out,
         "sluice_inner_last_heartbeat_timestamp_seconds",
-        "gauge",
         "When the last heartbeat was imported, per channel (Unix seconds).",
+        channels,
+        |c| c.last_heartbeat,
     );
-    for c in &inner.channels {
-        if let Some(at) = c.last_heartbeat {
-            f.sample(
-                "sluice_inner_last_heartbeat_timestamp_seconds",
-                &channel(c.channel),
-                at,
-            );
-        }
-    }
     family(
         out,
         "sluice_inner_pending_returns",

@@ -30,17 +30,24 @@ impl FileResult {
     }
 }
 
-impl fmt::Display for FileResult {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
+/// Shows a state by the name reports use, and compares it with a name (`result == "applied"`).
+macro_rules! named_state {
+    ($state:ty) => {
+        impl fmt::Display for $state {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl PartialEq<&str> for $state {
+            fn eq(&self, name: &&str) -> bool {
+                self.as_str() == *name
+            }
+        }
+    };
 }
 
-impl PartialEq<&str> for FileResult {
-    fn eq(&self, name: &&str) -> bool {
-        self.as_str() == *name
-    }
-}
+named_state!(FileResult);
 
 /// What receiving (or publishing) a keyset version did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -62,17 +69,7 @@ impl KeysetResult {
     }
 }
 
-impl fmt::Display for KeysetResult {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl PartialEq<&str> for KeysetResult {
-    fn eq(&self, name: &&str) -> bool {
-        self.as_str() == *name
-    }
-}
+named_state!(KeysetResult);
 
 #[cfg(test)]
 mod tests {

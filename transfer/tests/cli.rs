@@ -18,6 +18,25 @@ fn sluice_transfer(config: &Path, args: &[&str]) -> Output {
         .expect("run sluice-transfer")
 }
 
+/// Runs `args` with `config` and checks that it ends with exit code `expected`.
+fn run_expecting(config: &Path, args: &[&str], expected: i32) -> Output {
+    let output = sluice_transfer(config, args);
+    assert_eq!(
+        code(&output),
+        expected,
+        "sluice-transfer {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+/// Fails unless each of `lines` is a whole line of `text` (Prometheus metrics, say).
+fn assert_whole_lines(text: &str, lines: &[&str]) {
+    for line in lines {
+        assert!(text.lines().any(|l| l == *line), "{line:?} in\n{text}");
+    }
+}
+
 fn code(output: &Output) -> i32 {
     output.status.code().expect("exit code")
 }
@@ -32,6 +51,12 @@ fn json(output: &Output) -> serde_json::Value {
     })
 }
 
+/// Writes the configuration `text` to `path` and returns the path.
+fn write_config(path: PathBuf, text: String) -> PathBuf {
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
 fn toml_path(path: &Path) -> String {
     format!("{:?}", path.display().to_string())
 }
@@ -39,9 +64,8 @@ fn toml_path(path: &Path) -> String {
 /// Writes `dir/outer.toml`, the outer host of channel 1 (spool `dir/outer-spool`, database
 /// `dir/outer.sqlite`, returns on channel 100), and returns its path.
 fn write_outer_config(dir: &Path, keys: &DemoKeys) -> PathBuf {
-    let path = dir.join("outer.toml");
-    std::fs::write(
-        &path,
+    write_config(
+        dir.join("outer.toml"),
         format!(
             "spool_dir = {}\nsigning_key = {}\nkeyset = [{}]\nouter_database = {}\nchannel = 1\nreturn_channel = 100\n",
             toml_path(&dir.join("outer-spool")),
@@ -50,8 +74,6 @@ fn write_outer_config(dir: &Path, keys: &DemoKeys) -> PathBuf {
             toml_path(&dir.join("outer.sqlite")),
         ),
     )
-    .unwrap();
-    path
 }
 
 /// Writes `dir/inner.toml`, the inner host accepting channel 1 (spool `dir/inner-spool`,
@@ -62,9 +84,8 @@ fn write_inner_config(
     database: &TestDatabase,
     extra: &str,
 ) -> PathBuf {
-    let path = dir.join("inner.toml");
-    std::fs::write(
-        &path,
+    write_config(
+        dir.join("inner.toml"),
         format!(
             "spool_dir = {}\nsigning_key = {}\nkeyset = [{}]\ninner_database_url = {:?}\naccept_channels = [1]\nreturn_channel = 100\n{extra}",
             toml_path(&dir.join("inner-spool")),
@@ -73,16 +94,20 @@ fn write_inner_config(
             database.connection_string(),
         ),
     )
-    .unwrap();
-    path
+}
+
+/// A scratch directory with the demo's keys made at `now` (channel 1, returns on channel 100)
+/// in `keys/`, and an empty inner database.
+fn scratch_keys_and_database(now: i64) -> (tempfile::TempDir, DemoKeys, TestDatabase) {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = demo::generate_keys(&dir.path().join("keys"), &[1], 100, now).unwrap();
+    (dir, keys, TestDatabase::new().unwrap())
 }
 
 #[test]
 fn the_scheduled_commands_run_a_round_trip_from_configuration_files() {
-    let dir = tempfile::tempdir().unwrap();
     let now = demo::now();
-    let keys = demo::generate_keys(&dir.path().join("keys"), &[1], 100, now).unwrap();
-    let database = inner::testing::TestDatabase::new().unwrap();
+    let (dir, keys, database) = scratch_keys_and_database(now);
     let outer_db = dir.path().join("outer.sqlite");
     let node = OuterNode::start(&outer_db).unwrap();
     let receipt = node.submit(&new_filing(1, "企业展示网站")).unwrap();
@@ -95,13 +120,7 @@ fn the_scheduled_commands_run_a_round_trip_from_configuration_files() {
     // Nothing has arrived yet: import says so with its own exit code.
     assert_eq!(code(&sluice_transfer(&inner_config, &["import"])), 3);
 
-    let export = sluice_transfer(&outer_config, &["--json", "export"]);
-    assert_eq!(
-        code(&export),
-        0,
-        "{}",
-        String::from_utf8_lossy(&export.stderr)
-    );
+    let export = run_expecting(&outer_config, &["--json", "export"], 0);
     assert_eq!(json(&export)["versions"], 1);
     let stderr = String::from_utf8_lossy(&export.stderr);
     assert!(
@@ -167,7 +186,7 @@ fn the_scheduled_commands_run_a_round_trip_from_configuration_files() {
     let medium = dir.path().join("medium");
     std::fs::create_dir_all(&medium).unwrap();
     let carry = |from: &Path, to: &Path| {
-        let output = sluice_transfer(
+        run_expecting(
             &outer_config,
             &[
                 "carry",
@@ -176,25 +195,14 @@ fn the_scheduled_commands_run_a_round_trip_from_configuration_files() {
                 "--to",
                 to.to_str().unwrap(),
             ],
-        );
-        assert_eq!(
-            code(&output),
             0,
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
         );
     };
     carry(&outer_spool.outbox, &medium);
     carry(&medium, &inner_spool.inbox);
     // A file that is not a bundle at all arrives too.
     std::fs::write(inner_spool.inbox.join("garbage.bundle"), b"not a bundle").unwrap();
-    let import = sluice_transfer(&inner_config, &["--json", "import"]);
-    assert_eq!(
-        code(&import),
-        4,
-        "{}",
-        String::from_utf8_lossy(&import.stderr)
-    );
+    let import = run_expecting(&inner_config, &["--json", "import"], 4);
     let files = json(&import)["files"].as_array().unwrap().clone();
     assert_eq!(files.len(), 2);
     assert!(files.iter().any(|f| f["result"] == "applied"));
@@ -204,8 +212,7 @@ fn the_scheduled_commands_run_a_round_trip_from_configuration_files() {
             .any(|f| f["result"] == "quarantined" && f["file"] == "garbage.bundle")
     );
 
-    let ret = sluice_transfer(&inner_config, &["--json", "return"]);
-    assert_eq!(code(&ret), 0, "{}", String::from_utf8_lossy(&ret.stderr));
+    let ret = run_expecting(&inner_config, &["--json", "return"], 0);
     assert_eq!(json(&ret)["acks"], 1);
     // Nothing new: the return channel's heartbeat, so the outer side can tell a quiet inner
     // side from a dead one.
@@ -217,13 +224,7 @@ fn the_scheduled_commands_run_a_round_trip_from_configuration_files() {
     assert_eq!(heartbeat["written"][0]["sequence"], 2);
     carry(&inner_spool.outbox, &medium);
     carry(&medium, &outer_spool.inbox);
-    let apply = sluice_transfer(&outer_config, &["--json", "apply"]);
-    assert_eq!(
-        code(&apply),
-        0,
-        "{}",
-        String::from_utf8_lossy(&apply.stderr)
-    );
+    let apply = run_expecting(&outer_config, &["--json", "apply"], 0);
     let applied = json(&apply);
     assert_eq!(applied["files"][0]["payloads_deleted"], 1);
     assert_eq!(applied["files"][1]["result"], "applied", "{applied}");
@@ -233,47 +234,39 @@ fn the_scheduled_commands_run_a_round_trip_from_configuration_files() {
     // The same as Prometheus metrics, written atomically for a textfile collector.
     let prom = dir.path().join("textfile").join("sluice_outer.prom");
     std::fs::create_dir_all(prom.parent().unwrap()).unwrap();
-    let written = sluice_transfer(
+    run_expecting(
         &outer_config,
         &["status", "--prometheus", "--output", prom.to_str().unwrap()],
-    );
-    assert_eq!(
-        code(&written),
         0,
-        "{}",
-        String::from_utf8_lossy(&written.stderr)
     );
     let metrics = std::fs::read_to_string(&prom).unwrap();
-    for line in [
-        "# TYPE sluice_outer_pending_versions gauge",
-        "sluice_outer_pending_versions 0",
-        "sluice_outer_in_transit_versions 0",
-        "sluice_outer_unacknowledged_bundles 0",
-        "sluice_outer_last_return_sequence 2",
-        "# TYPE sluice_keyset_key_not_after_timestamp_seconds gauge",
-    ] {
-        assert!(metrics.lines().any(|l| l == line), "{line:?} in\n{metrics}");
-    }
+    assert_whole_lines(
+        &metrics,
+        &[
+            "# TYPE sluice_outer_pending_versions gauge",
+            "sluice_outer_pending_versions 0",
+            "sluice_outer_in_transit_versions 0",
+            "sluice_outer_unacknowledged_bundles 0",
+            "sluice_outer_last_return_sequence 2",
+            "# TYPE sluice_keyset_key_not_after_timestamp_seconds gauge",
+        ],
+    );
     assert!(
         metrics.lines().any(|l| l
             .starts_with("sluice_keyset_key_not_after_timestamp_seconds{role=\"outer-bundle\"")),
         "the outer-bundle key's expiry is reported:\n{metrics}"
     );
-    let inner_metrics = sluice_transfer(&inner_config, &["status", "--prometheus"]);
-    assert_eq!(code(&inner_metrics), 0);
-    let inner_metrics = String::from_utf8_lossy(&inner_metrics.stdout).into_owned();
-    for line in [
-        "sluice_inner_highest_contiguous_sequence{channel=\"1\"} 1",
-        "sluice_inner_missing_bundles{channel=\"1\"} 0",
-        "sluice_inner_pending_returns 0",
-        "sluice_inner_return_bundles_sent_total 2",
-        "sluice_quarantined_bundles{code=\"envelope.missing-comment-prefix\"} 1",
-    ] {
-        assert!(
-            inner_metrics.lines().any(|l| l == line),
-            "{line:?} in\n{inner_metrics}"
-        );
-    }
+    let inner_metrics = run_expecting(&inner_config, &["status", "--prometheus"], 0);
+    assert_whole_lines(
+        &String::from_utf8_lossy(&inner_metrics.stdout),
+        &[
+            "sluice_inner_highest_contiguous_sequence{channel=\"1\"} 1",
+            "sluice_inner_missing_bundles{channel=\"1\"} 0",
+            "sluice_inner_pending_returns 0",
+            "sluice_inner_return_bundles_sent_total 2",
+            "sluice_quarantined_bundles{code=\"envelope.missing-comment-prefix\"} 1",
+        ],
+    );
     // Delivered inside: the status shows the inner side's state, no longer "in transit".
     let state = node.status(&receipt).unwrap()["state"].clone();
     assert!(
@@ -285,15 +278,10 @@ fn the_scheduled_commands_run_a_round_trip_from_configuration_files() {
     let archived = transfer::spool::list_bundles(&inner_spool.archive)
         .unwrap()
         .remove(0);
-    let replay = sluice_transfer(
+    let replay = run_expecting(
         &inner_config,
         &["--json", "replay", archived.to_str().unwrap()],
-    );
-    assert_eq!(
-        code(&replay),
         3,
-        "{}",
-        String::from_utf8_lossy(&replay.stderr)
     );
     assert_eq!(json(&replay)["result"], "duplicate");
 
@@ -320,10 +308,8 @@ fn the_scheduled_commands_run_a_round_trip_from_configuration_files() {
 fn publish_keyset_sends_the_next_version_that_import_installs_and_status_inspect_verify_show() {
     use keys::{KeyEntry, KeysetFile, Role, SecretKey};
 
-    let dir = tempfile::tempdir().unwrap();
     let now = demo::now();
-    let keys = demo::generate_keys(&dir.path().join("keys"), &[1], 100, now).unwrap();
-    let database = inner::testing::TestDatabase::new().unwrap();
+    let (dir, keys, database) = scratch_keys_and_database(now);
     let outer_config = write_outer_config(dir.path(), &keys);
     let keyset_dir = format!(
         "keyset_dir = {}\n",
@@ -367,15 +353,10 @@ fn publish_keyset_sends_the_next_version_that_import_installs_and_status_inspect
         String::from_utf8_lossy(&refused.stderr)
     );
 
-    let published = sluice_transfer(
+    let published = run_expecting(
         &outer_config,
         &["--json", "publish-keyset", keyset_2.to_str().unwrap()],
-    );
-    assert_eq!(
-        code(&published),
         0,
-        "{}",
-        String::from_utf8_lossy(&published.stderr)
     );
     let published = json(&published);
     assert_eq!(published["keyset"]["version"], 2);
@@ -429,13 +410,7 @@ fn publish_keyset_sends_the_next_version_that_import_installs_and_status_inspect
     let inner_inbox = dir.path().join("inner-spool/inbox");
     std::fs::create_dir_all(&inner_inbox).unwrap();
     std::fs::copy(&bundle, inner_inbox.join(bundle.file_name().unwrap())).unwrap();
-    let import = sluice_transfer(&inner_config, &["import"]);
-    assert_eq!(
-        code(&import),
-        0,
-        "{}",
-        String::from_utf8_lossy(&import.stderr)
-    );
+    let import = run_expecting(&inner_config, &["import"], 0);
     assert!(
         String::from_utf8_lossy(&import.stdout).contains("keyset version 2 installed (was 1"),
         "{}",

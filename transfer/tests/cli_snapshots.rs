@@ -9,14 +9,6 @@
 
 #[test]
 fn cli_snapshots() {
-    trycmd::TestCases::new()
-        .register_bin(
-            "sluice-transfer",
-            std::path::PathBuf::from(env!("CARGO_BIN_EXE_sluice-transfer")),
-        )
-        .default_bin_name("sluice-transfer")
-        // clap wraps help text to the terminal's width; this fixes it (each case also clears the
-        // rest of the environment: the SLUICE_* settings, and RUST_LOG for the audit lines).
-        .env("COLUMNS", "100")
-        .case("tests/cmd/*.toml");
+    // Each case clears the environment: the SLUICE_* settings, and RUST_LOG for the audit lines.
+    testkit::cli::snapshots(env!("CARGO_BIN_EXE_sluice-transfer"), &["tests/cmd/*.toml"]);
 }

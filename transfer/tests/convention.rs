@@ -5,9 +5,7 @@
 
 use testkit::cli::Tool;
 
-const TRANSFER: Tool = Tool {
-    bin: env!("CARGO_BIN_EXE_sluice-transfer"),
-};
+const TRANSFER: Tool = Tool::new(env!("CARGO_BIN_EXE_sluice-transfer"));
 
 /// `send-udp` with an empty outbox: heartbeats only, nothing sent.
 const SEND_NOTHING: &[&str] = &["send-udp", "--from", "outbox", "--to", "127.0.0.1:9"];
@@ -23,16 +21,9 @@ const RECEIVE_NOTHING: &[&str] = &[
 ];
 
 #[test]
-fn help_ends_with_the_shared_exit_code_table() {
-    TRANSFER.assert_help_ends_with_the_exit_code_table();
-}
-
-#[test]
 fn a_closed_stdout_ends_the_run_quietly_with_its_usual_code() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = scratch_with_outbox_and_medium();
     let d = dir.path();
-    std::fs::create_dir(d.join("outbox")).unwrap();
-    std::fs::create_dir(d.join("medium")).unwrap();
     TRANSFER.assert_quiet_with_stdout_closed(
         &[
             (&["status"], 0),
@@ -59,10 +50,8 @@ fn a_closed_stdout_ends_the_run_quietly_with_its_usual_code() {
 
 #[test]
 fn json_output_is_one_object_per_run() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = scratch_with_outbox_and_medium();
     let d = dir.path();
-    std::fs::create_dir(d.join("outbox")).unwrap();
-    std::fs::create_dir(d.join("medium")).unwrap();
     TRANSFER.json_object(&["--json", "status"], d);
     // Nothing to carry, send or receive: exit 3, and still one object.
     for command in [
@@ -84,4 +73,17 @@ fn json_output_is_one_object_per_run() {
             "{args:?}: {text}"
         );
     }
+}
+
+#[test]
+fn help_ends_with_the_shared_exit_code_table() {
+    TRANSFER.assert_help_ends_with_the_exit_code_table();
+}
+
+/// A scratch directory holding an empty `outbox/` and `medium/` to carry between.
+fn scratch_with_outbox_and_medium() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("outbox")).unwrap();
+    std::fs::create_dir(dir.path().join("medium")).unwrap();
+    dir
 }

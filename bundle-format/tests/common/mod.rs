@@ -3,9 +3,6 @@
 //! Keys are derived from fixed seeds so that the committed test vectors stay byte-stable.
 #![allow(dead_code)] // each test binary uses a different part of this module
 
-use std::path::Path;
-use std::process::Command;
-
 use ed25519_dalek::{Signature, VerifyingKey};
 use keys::{ChannelId, KeyId, KeyLookup, KeyRejection, PublicKey, Role, SecretKey, Signer};
 
@@ -150,17 +147,6 @@ impl KeyLookup for KeyTable {
             });
         }
         Ok(entry.key)
-    }
-}
-
-/// Runs an external tool, failing the test with the Debian package to install if it is missing.
-pub fn run_tool(program: &str, package: &str, args: &[&str], dir: &Path) -> std::process::Output {
-    match Command::new(program).args(args).current_dir(dir).output() {
-        Ok(output) => output,
-        Err(e) => panic!(
-            "cannot run `{program}` ({e}); install the Debian package `{package}` \
-             (apt-get install {package})"
-        ),
     }
 }
 

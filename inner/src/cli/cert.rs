@@ -112,12 +112,7 @@ pub fn run(command: Command, context: &mut Context) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Reissue(args) => {
-            let passphrase = std::env::var("SLUICE_CERT_KEY_PASSPHRASE").ok();
-            let key = keys::SecretKey::read_file(
-                &args.cert_key,
-                passphrase.as_deref().map(str::as_bytes),
-            )
-            .with_context(|| format!("reading the inner-cert key {}", args.cert_key.display()))?;
+            let key = super::read_cert_key(&args.cert_key)?;
             let mut tx = context.client()?.transaction()?;
             let issued =
                 inner::certificates::reissue(&mut tx, &args.filing_number, &key, super::now())

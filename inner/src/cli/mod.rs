@@ -1,6 +1,7 @@
 //! Argument parsing and dispatch; one module per subcommand. Exit codes, error lines, `--json`
 //! and stdout follow the convention every Sluice tool shares (`keys::exit`).
 
+use std::io::Write as _;
 use std::str::FromStr as _;
 
 use anyhow::Context as _;
@@ -75,6 +76,35 @@ impl Context {
 }
 
 /// The clock, Unix seconds.
+/// The inner-cert secret key at `path`, decrypted with SLUICE_CERT_KEY_PASSPHRASE if that is
+/// set.
+fn read_cert_key(path: &std::path::Path) -> anyhow::Result<keys::SecretKey> {
+    let passphrase = std::env::var("SLUICE_CERT_KEY_PASSPHRASE").ok();
+    keys::SecretKey::read_file(path, passphrase.as_deref().map(str::as_bytes))
+        .with_context(|| format!("reading the inner-cert key {}", path.display()))
+}
+
+/// Prints `rows` as one JSON object `{ key: rows }` under `--json`; otherwise one line per row
+/// as `line` writes it, after `none` if there are none.
+fn print_rows<T: serde::Serialize>(
+    context: &Context,
+    key: &str,
+    rows: &[T],
+    none: &str,
+    line: impl Fn(&T) -> String,
+) -> anyhow::Result<()> {
+    if context.json {
+        return keys::exit::print_json(&serde_json::json!({ key: rows }));
+    }
+    if rows.is_empty() {
+        writeln!(keys::exit::stdout(), "{none}")?;
+    }
+    for row in rows {
+        writeln!(keys::exit::stdout(), "{}", line(row))?;
+    }
+    Ok(())
+}
+
 fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }

@@ -1,10 +1,8 @@
 //! `sluice-inner query`: the public query.
 
-use std::io::Write as _;
 use std::net::IpAddr;
 
 use inner::query::QueryKey;
-use keys::exit::stdout;
 
 use super::Context;
 
@@ -52,21 +50,19 @@ pub fn run(args: Args, context: &mut Context) -> anyhow::Result<()> {
         );
     };
     let records = inner::query::query(context.client()?, &key)?;
-    if context.json {
-        return keys::exit::print_json(&serde_json::json!({ "websites": records }));
-    }
-    if records.is_empty() {
-        writeln!(stdout(), "no approved filing matches")?;
-    }
-    for record in &records {
-        writeln!(
-            stdout(),
-            "{}\t{}\t{}\t{}",
-            record.website_number,
-            record.website_name,
-            record.organiser,
-            record.domains.join(",")
-        )?;
-    }
-    Ok(())
+    super::print_rows(
+        context,
+        "websites",
+        &records,
+        "no approved filing matches",
+        |record| {
+            format!(
+                "{}\t{}\t{}\t{}",
+                record.website_number,
+                record.website_name,
+                record.organiser,
+                record.domains.join(",")
+            )
+        },
+    )
 }

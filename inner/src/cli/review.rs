@@ -126,12 +126,7 @@ pub fn run(command: Command, context: &mut Context) -> anyhow::Result<()> {
         Command::List(args) => list(args, context),
         Command::Show(args) => show(args, context),
         Command::Approve(args) => {
-            let passphrase = std::env::var("SLUICE_CERT_KEY_PASSPHRASE").ok();
-            let key = keys::SecretKey::read_file(
-                &args.cert_key,
-                passphrase.as_deref().map(str::as_bytes),
-            )
-            .with_context(|| format!("reading the inner-cert key {}", args.cert_key.display()))?;
+            let key = super::read_cert_key(&args.cert_key)?;
             decide(context, |tx| {
                 inner::review::approve(
                     tx,
@@ -182,29 +177,27 @@ fn list(args: ListArgs, context: &mut Context) -> anyhow::Result<()> {
         min_age_seconds: args.older_than,
     };
     let entries = inner::queue::list(context.client()?, &filter, super::now())?;
-    if context.json {
-        return keys::exit::print_json(&serde_json::json!({ "submissions": entries }));
-    }
-    if entries.is_empty() {
-        writeln!(stdout(), "no submissions match")?;
-    }
-    for e in &entries {
-        writeln!(
-            stdout(),
-            "{}\tv{}\t{}\t{}\t{}\tsince {}{}",
-            e.receipt,
-            e.version,
-            e.kind,
-            e.province,
-            e.state,
-            super::timestamp(e.state_since),
-            e.conflict
-                .as_deref()
-                .map(|c| format!("\tCONFLICT {c}"))
-                .unwrap_or_default()
-        )?;
-    }
-    Ok(())
+    super::print_rows(
+        context,
+        "submissions",
+        &entries,
+        "no submissions match",
+        |e| {
+            format!(
+                "{}\tv{}\t{}\t{}\t{}\tsince {}{}",
+                e.receipt,
+                e.version,
+                e.kind,
+                e.province,
+                e.state,
+                super::timestamp(e.state_since),
+                e.conflict
+                    .as_deref()
+                    .map(|c| format!("\tCONFLICT {c}"))
+                    .unwrap_or_default()
+            )
+        },
+    )
 }
 
 fn show(args: ShowArgs, context: &mut Context) -> anyhow::Result<()> {

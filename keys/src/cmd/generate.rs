@@ -30,11 +30,7 @@ pub struct Args {
 
 /// Runs `generate`.
 pub fn run(args: Args, out: &Output) -> anyhow::Result<()> {
-    let passphrase = args
-        .passphrase_file
-        .as_deref()
-        .map(read_passphrase)
-        .transpose()?;
+    let passphrase = read_passphrase(args.passphrase_file.as_deref())?;
     let secret_path = with_extension(&args.out, ".sec");
     let public_path = with_extension(&args.out, ".pub");
     // Refuse before writing either file, so a half-made pair is not left behind.

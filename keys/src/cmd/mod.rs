@@ -114,8 +114,15 @@ pub fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
-/// Reads a passphrase from a file (`-` for stdin), without its final newline.
-pub fn read_passphrase(path: &Path) -> anyhow::Result<zeroize::Zeroizing<Vec<u8>>> {
+/// A passphrase, wiped from memory when dropped.
+pub type Passphrase = zeroize::Zeroizing<Vec<u8>>;
+
+/// Reads the passphrase from `path` if one is given (`-` for stdin), without its final newline.
+pub fn read_passphrase(path: Option<&Path>) -> anyhow::Result<Option<Passphrase>> {
+    path.map(read_passphrase_file).transpose()
+}
+
+fn read_passphrase_file(path: &Path) -> anyhow::Result<Passphrase> {
     let mut passphrase = zeroize::Zeroizing::new(Vec::new());
     if path == Path::new("-") {
         std::io::stdin()
@@ -166,6 +173,16 @@ pub fn parse_key_id(text: &str) -> Result<keys::KeyId, String> {
             keys::KeyId(id)
         })
         .ok_or_else(|| format!("expected a key id of 16 hex digits, not {text:?}"))
+}
+
+/// A key's channels for text output: `1,2`, or `-` for none.
+pub fn channel_list(channels: &[keys::ChannelId]) -> String {
+    if channels.is_empty() {
+        "-".to_owned()
+    } else {
+        let channels: Vec<String> = channels.iter().map(|c| c.to_string()).collect();
+        channels.join(",")
+    }
 }
 
 /// One word for a key's standing at `at`, for JSON output: `valid`, `revoked`, `expired` or

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use keys::{KeysetFile, PublicKey};
 use serde_json::json;
 
-use super::{Output, format_time, now, status_word};
+use super::{Output, channel_list, format_time, now, status_word};
 
 /// Show a public key's key id and fingerprint, and with --keyset its role and validity.
 ///
@@ -64,8 +64,6 @@ pub fn run(args: Args, out: &Output) -> anyhow::Result<()> {
                         "keyset:      not listed in keyset version {version}\n"
                     )),
                     Some(entry) => {
-                        let channels: Vec<String> =
-                            entry.channels.iter().map(|c| c.to_string()).collect();
                         text.push_str(&format!(
                             "keyset:      version {version} (signatures not checked here)\n\
                              role:        {}\n\
@@ -75,11 +73,7 @@ pub fn run(args: Args, out: &Output) -> anyhow::Result<()> {
                              revoked at:  {}\n\
                              status:      {}\n",
                             entry.role,
-                            if channels.is_empty() {
-                                "-".to_owned()
-                            } else {
-                                channels.join(",")
-                            },
+                            channel_list(&entry.channels),
                             format_time(entry.not_before),
                             format_time(entry.not_after),
                             entry.revoked_at.map_or_else(|| "-".to_owned(), format_time),

@@ -102,22 +102,20 @@ pub fn run(command: Command, json: bool) -> anyhow::Result<()> {
                 writeln!(out, "{}\t{}\t{state}", account.name, account.kind)?;
             }
         }
-        Command::Disable { config, name } => {
-            config.open_store()?.set_account_disabled(&name, true)?;
-            if json {
-                keys::exit::print_json(&serde_json::json!({ "name": name, "disabled": true }))?;
-            } else {
-                writeln!(out, "disabled account {name}")?;
-            }
-        }
-        Command::Enable { config, name } => {
-            config.open_store()?.set_account_disabled(&name, false)?;
-            if json {
-                keys::exit::print_json(&serde_json::json!({ "name": name, "disabled": false }))?;
-            } else {
-                writeln!(out, "enabled account {name}")?;
-            }
-        }
+        Command::Disable { config, name } => set_disabled(&config, &name, true, json)?,
+        Command::Enable { config, name } => set_disabled(&config, &name, false, json)?,
+    }
+    Ok(())
+}
+
+/// Disables or enables the account `name` and says so.
+fn set_disabled(config: &ConfigArgs, name: &str, disabled: bool, json: bool) -> anyhow::Result<()> {
+    config.open_store()?.set_account_disabled(name, disabled)?;
+    if json {
+        keys::exit::print_json(&serde_json::json!({ "name": name, "disabled": disabled }))?;
+    } else {
+        let done = if disabled { "disabled" } else { "enabled" };
+        writeln!(stdout(), "{done} account {name}")?;
     }
     Ok(())
 }

@@ -153,6 +153,17 @@ fn hash_col(bytes: Vec<u8>) -> [u8; 32] {
     hash
 }
 
+/// Starts the store's thread `sluice-store-{name}`.
+fn spawn_thread<T: Send + 'static>(
+    name: &'static str,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<std::thread::JoinHandle<T>, StoreError> {
+    std::thread::Builder::new()
+        .name(format!("sluice-store-{name}"))
+        .spawn(work)
+        .map_err(|source| StoreError::Thread { name, source })
+}
+
 impl Store {
     /// Opens (creating if needed) the store at `path`, applies migrations and starts the
     /// writer thread.
@@ -163,21 +174,11 @@ impl Store {
             .map_err(db("handing checkpoints to the checkpointer"))?;
         let checkpoint_conn = open_connection(path)?;
         let (stop_checkpoints, checkpoint_stop) = mpsc::channel::<()>();
-        let checkpointer = std::thread::Builder::new()
-            .name("sluice-store-checkpoint".into())
-            .spawn(move || checkpoint_loop(checkpoint_conn, checkpoint_stop))
-            .map_err(|source| StoreError::Thread {
-                name: "checkpoint",
-                source,
-            })?;
+        let checkpointer = spawn_thread("checkpoint", move || {
+            checkpoint_loop(checkpoint_conn, checkpoint_stop)
+        })?;
         let (sender, receiver) = mpsc::sync_channel::<Box<dyn WriteJob>>(MAX_QUEUED_WRITES);
-        let thread = std::thread::Builder::new()
-            .name("sluice-store-writer".into())
-            .spawn(move || writer_loop(conn, receiver))
-            .map_err(|source| StoreError::Thread {
-                name: "writer",
-                source,
-            })?;
+        let thread = spawn_thread("writer", move || writer_loop(conn, receiver))?;
         Ok(Store {
             shared: Arc::new(Shared {
                 path: path.to_owned(),

@@ -1,12 +1,20 @@
-//! Shared helpers: a store with one account of each kind and a minimal HTTP/1.1 client for
-//! tests over a real socket. The sample filings are `testkit::api`'s.
+//! Shared helpers: a store with one account of each kind, the intake's router over it for tests
+//! through `oneshot`, and a minimal HTTP/1.1 client for tests over a real socket. The sample
+//! filings are `testkit::api`'s.
 
 #![allow(dead_code, reason = "each test binary uses a different subset")]
 
 use std::path::Path;
+use std::process::Command;
 
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode};
+use outer::config::Limits;
+use outer::http::{AppState, router};
 use outer::store::{AccountKind, Store};
 use serde_json::Value;
+use tower::ServiceExt;
 
 pub struct Tokens {
     pub owner: String,
@@ -45,6 +53,60 @@ fn blocking_setup(path: &Path) -> (Store, Tokens) {
     (store, tokens)
 }
 
+/// The intake's real router over a store in a temporary directory (removed with the app), with
+/// one account and token of each kind.
+pub struct App {
+    _dir: tempfile::TempDir,
+    pub router: Router,
+    pub store: Store,
+    pub tokens: Tokens,
+}
+
+/// An [`App`] with these limits.
+pub fn app_with(limits: Limits) -> App {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, tokens) = store_with_accounts(&dir.path().join("outer.db"));
+    let router = router(AppState::new(store.clone(), limits));
+    App {
+        _dir: dir,
+        router,
+        store,
+        tokens,
+    }
+}
+
+/// An [`App`] with the default limits.
+pub fn app() -> App {
+    app_with(Limits::default())
+}
+
+impl App {
+    /// Sends `request` through the router; returns the status, the body (up to 64 MiB) and the
+    /// headers.
+    pub async fn raw(&self, request: Request<Body>) -> (StatusCode, Vec<u8>, HeaderMap) {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = axum::body::to_bytes(response.into_body(), 64 * 1024 * 1024)
+            .await
+            .unwrap();
+        (status, body.to_vec(), headers)
+    }
+}
+
+/// `sluice-outer serve` for the store at `database` on a loopback port the system picks (its
+/// first line on stdout names it), logging warnings only.
+pub fn serve(database: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sluice-outer"));
+    command
+        .arg("serve")
+        .arg("--database")
+        .arg(database)
+        .args(["--listen", "127.0.0.1:0"])
+        .env("SLUICE_LOG", "warn");
+    command
+}
+
 /// One HTTP/1.1 request over a fresh connection; returns status and body.
 pub async fn http(
     addr: std::net::SocketAddr,
@@ -56,17 +118,8 @@ pub async fn http(
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = tokio::net::TcpStream::connect(addr).await?;
     let body = body.map(|b| b.to_string()).unwrap_or_default();
-    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
-    if let Some(token) = token {
-        request.push_str(&format!("Authorization: Bearer {token}\r\n"));
-    }
-    if !body.is_empty() {
-        request.push_str(&format!(
-            "Content-Type: application/json\r\nContent-Length: {}\r\n",
-            body.len()
-        ));
-    }
-    request.push_str("\r\n");
+    let mut request =
+        testkit::api::request_head(addr, method, path, token, "application/json", body.len());
     request.push_str(&body);
     stream.write_all(request.as_bytes()).await?;
     let mut response = Vec::new();

@@ -21,6 +21,27 @@ pub fn submit_filings(outer: &OuterSide, numbers: impl IntoIterator<Item = u32>)
         .collect()
 }
 
+/// Submits the demo's filings `numbers` at `outer` and exports them into its outbox; returns
+/// the receipts in that order.
+pub fn submit_and_export(outer: &OuterSide, numbers: impl IntoIterator<Item = u32>) -> Vec<String> {
+    let receipts = submit_filings(outer, numbers);
+    outer.export().unwrap();
+    receipts
+}
+
+/// Submits and exports the demo's filings `numbers` at the first outer host, carries them in,
+/// imports and approves them all; returns the receipts.
+pub fn imported_and_approved(
+    app: &mut Appliance,
+    numbers: impl IntoIterator<Item = u32>,
+) -> Vec<String> {
+    let receipts = submit_and_export(app.outer(), numbers);
+    app.carry_in(0).unwrap();
+    app.import().unwrap();
+    app.approve_all().unwrap();
+    receipts
+}
+
 /// Writes the inner host's return bundles, carries them out and applies them at the first
 /// outer host.
 pub fn return_to_first_outer(app: &mut Appliance) -> ApplyReport {

@@ -20,34 +20,21 @@ pub struct Args {}
 /// Runs `apply`.
 pub fn run(global: &Global, _args: &Args) -> anyhow::Result<Outcome> {
     let config = global.config()?;
-    let now = super::now();
-    let mut keysets = config.keysets(now)?;
+    let (now, mut keysets) = super::keysets_now(&config)?;
     let host = OuterHost::open(config.outer_database()?)?;
     let settings = ApplySettings {
         channel: config.channel()?,
         return_channel: config.return_channel()?,
         now,
     };
-    let mut progress = super::progress::Progress::new("bundles");
-    let report = outer_side::apply_with_progress(
-        &host,
-        &config.spool()?,
-        &mut keysets,
-        &settings,
-        &mut |d, t| progress.update(d, t),
-    )?;
-    progress.finish();
-    if global.json() {
-        keys::exit::print_json(&serde_json::to_value(&report)?)?;
-    } else {
+    let spool = config.spool()?;
+    let report = super::with_progress("bundles", |progress| {
+        outer_side::apply_with_progress(&host, &spool, &mut keysets, &settings, progress)
+    })?;
+    super::print_report(global, &report, |report| {
         for f in &report.files {
             match f.result {
-                FileResult::Quarantined => writeln!(
-                    stdout(),
-                    "QUARANTINED {}: {}",
-                    f.file,
-                    f.reason.as_deref().unwrap_or("-")
-                )?,
+                FileResult::Quarantined => super::print_quarantined(&f.file, f.reason.as_deref())?,
                 result @ (FileResult::Applied | FileResult::Duplicate) => match &f.keyset {
                     Some(keyset) => writeln!(
                         stdout(),
@@ -68,7 +55,8 @@ pub fn run(global: &Global, _args: &Args) -> anyhow::Result<Outcome> {
                 },
             }
         }
-    }
+        Ok(())
+    })?;
     Ok(Outcome::of(
         report.count(FileResult::Applied) + report.count(FileResult::Duplicate),
         report.count(FileResult::Quarantined),

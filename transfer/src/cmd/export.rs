@@ -19,18 +19,12 @@ pub fn run(global: &Global, _args: &Args) -> anyhow::Result<Outcome> {
     let config = global.config()?;
     let host = OuterHost::open(config.outer_database()?)?;
     let settings = config.export_settings(super::now())?;
-    let mut progress = super::progress::Progress::new("submission versions");
-    let report = outer_side::export_with_progress(
-        &host,
-        &config.spool()?,
-        &config.signing_key()?,
-        &settings,
-        &mut |d, t| progress.update(d, t),
-    )?;
-    progress.finish();
-    if global.json() {
-        keys::exit::print_json(&serde_json::to_value(&report)?)?;
-    } else {
+    let spool = config.spool()?;
+    let signing_key = config.signing_key()?;
+    let report = super::with_progress("submission versions", |progress| {
+        outer_side::export_with_progress(&host, &spool, &signing_key, &settings, progress)
+    })?;
+    super::print_report(global, &report, |report| {
         for b in &report.written {
             writeln!(
                 stdout(),
@@ -47,7 +41,8 @@ pub fn run(global: &Global, _args: &Args) -> anyhow::Result<Outcome> {
             report.versions,
             report.republished.len()
         )?;
-    }
+        Ok(())
+    })?;
     Ok(if report.heartbeat && report.republished.is_empty() {
         Outcome::NothingToDo
     } else {

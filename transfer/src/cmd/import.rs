@@ -31,34 +31,20 @@ pub struct Args {}
 /// Runs `import`.
 pub fn run(global: &Global, _args: &Args) -> anyhow::Result<Outcome> {
     let config = global.config()?;
-    let now = super::now();
-    let mut keysets = config.keysets(now)?;
+    let (now, mut keysets) = super::keysets_now(&config)?;
     let spool = config.spool()?;
     let mut client = inner_side::connect(config.inner_database_url()?)?;
     let settings = ImportSettings {
         channels: config.accept_channels()?,
         now,
     };
-    let mut progress = super::progress::Progress::new("bundles");
-    let report = inner_side::import_with_progress(
-        &mut client,
-        &spool,
-        &mut keysets,
-        &settings,
-        &mut |d, t| progress.update(d, t),
-    )?;
-    progress.finish();
-    if global.json() {
-        keys::exit::print_json(&serde_json::to_value(&report)?)?;
-    } else {
+    let report = super::with_progress("bundles", |progress| {
+        inner_side::import_with_progress(&mut client, &spool, &mut keysets, &settings, progress)
+    })?;
+    super::print_report(global, &report, |report| {
         for f in &report.files {
             match f.result {
-                FileResult::Quarantined => writeln!(
-                    stdout(),
-                    "QUARANTINED {}: {}",
-                    f.file,
-                    f.reason.as_deref().unwrap_or("-")
-                )?,
+                FileResult::Quarantined => super::print_quarantined(&f.file, f.reason.as_deref())?,
                 result @ (FileResult::Applied | FileResult::Duplicate) => writeln!(
                     stdout(),
                     "{result} {} (channel {}, sequence {}){}{}",
@@ -84,7 +70,8 @@ pub fn run(global: &Global, _args: &Args) -> anyhow::Result<Outcome> {
             report.count(FileResult::Duplicate),
             report.count(FileResult::Quarantined)
         )?;
-    }
+        Ok(())
+    })?;
     Ok(Outcome::of(
         report.count(FileResult::Applied) + report.count(FileResult::Duplicate),
         report.count(FileResult::Quarantined),

@@ -38,61 +38,58 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<Outcome> {
         keys::exit::print_json(&value)?;
     } else {
         let i = &inspection;
-        writeln!(stdout(), "file:        {}", args.file.display())?;
-        writeln!(
-            stdout(),
-            "signature:   NOT verified by inspect (use `sluice-transfer verify`)"
+        let position = format!(
+            "{}  epoch {}  sequence {}  part {}/{}",
+            i.channel, i.epoch, i.sequence, i.part.0, i.part.1
+        );
+        let sizes = format!(
+            "{} bytes compressed, {} bytes of records",
+            i.payload_bytes, i.content_bytes
+        );
+        field("file:", args.file.display())?;
+        field(
+            "signature:",
+            "NOT verified by inspect (use `sluice-transfer verify`)",
         )?;
-        writeln!(stdout(), "bundle id:   {}", i.bundle_id)?;
-        writeln!(stdout(), "comment:     {}", i.comment)?;
-        writeln!(stdout(), "signer key:  {}", i.signer_key_id)?;
-        writeln!(stdout(), "kind:        {}", i.kind)?;
-        writeln!(
-            stdout(),
-            "channel:     {}  epoch {}  sequence {}  part {}/{}",
-            i.channel,
-            i.epoch,
-            i.sequence,
-            i.part.0,
-            i.part.1
-        )?;
-        writeln!(stdout(), "previous:    {}", i.previous)?;
-        writeln!(stdout(), "created:     {}", i.created)?;
-        writeln!(stdout(), "expires:     {}", i.expires)?;
-        writeln!(
-            stdout(),
-            "payload:     {} bytes compressed, {} bytes of records",
-            i.payload_bytes,
-            i.content_bytes
-        )?;
+        field("bundle id:", &i.bundle_id)?;
+        field("comment:", &i.comment)?;
+        field("signer key:", &i.signer_key_id)?;
+        field("kind:", &i.kind)?;
+        field("channel:", position)?;
+        field("previous:", &i.previous)?;
+        field("created:", &i.created)?;
+        field("expires:", &i.expires)?;
+        field("payload:", sizes)?;
         if let Some(problem) = &i.payload_problem {
-            writeln!(stdout(), "records:     do not decode: {problem}")?;
+            field("records:", format_args!("do not decode: {problem}"))?;
         } else if i.records.is_empty() {
-            writeln!(stdout(), "records:     none")?;
+            field("records:", "none")?;
         } else {
             for (kind, count) in &i.records {
-                writeln!(stdout(), "records:     {count} {kind}")?;
+                field("records:", format_args!("{count} {kind}"))?;
             }
         }
         if let Some(keyset) = &i.keyset {
-            writeln!(
-                stdout(),
-                "keyset:      version {}, threshold {}, {} key(s), signed by {} (NOT verified)",
-                keyset.version,
-                keyset.threshold,
-                keyset.keys.len(),
-                if keyset.signed_by.is_empty() {
-                    "nobody".to_owned()
-                } else {
-                    keyset.signed_by.join(", ")
-                }
+            let signers = if keyset.signed_by.is_empty() {
+                "nobody".to_owned()
+            } else {
+                keyset.signed_by.join(", ")
+            };
+            field(
+                "keyset:",
+                format_args!(
+                    "version {}, threshold {}, {} key(s), signed by {signers} (NOT verified)",
+                    keyset.version,
+                    keyset.threshold,
+                    keyset.keys.len(),
+                ),
             )?;
             for line in keyset.key_lines() {
-                writeln!(stdout(), "             {line}")?;
+                field("", line)?;
             }
         }
         if let Some(problem) = &i.keyset_problem {
-            writeln!(stdout(), "keyset:      does not parse: {problem}")?;
+            field("keyset:", format_args!("does not parse: {problem}"))?;
         }
         if args.show_records {
             for (n, record) in records.iter().enumerate() {
@@ -101,4 +98,9 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<Outcome> {
         }
     }
     Ok(Outcome::Done)
+}
+
+/// One `label:     value` line, values lined up in the column after the longest label.
+fn field(label: &str, value: impl std::fmt::Display) -> std::io::Result<()> {
+    writeln!(stdout(), "{label:<13}{value}")
 }

@@ -29,6 +29,52 @@ pub fn init_logging(json: bool, quiet: bool) {
     }
 }
 
+/// Runs `work` with a progress display over `what` (a bar on a terminal, log lines otherwise),
+/// and removes the display once it has succeeded.
+pub fn with_progress<T, E>(
+    what: &'static str,
+    work: impl FnOnce(&mut dyn FnMut(usize, usize)) -> Result<T, E>,
+) -> anyhow::Result<T>
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    let mut progress = progress::Progress::new(what);
+    let done = work(&mut |d, t| progress.update(d, t))?;
+    progress.finish();
+    Ok(done)
+}
+
+/// Prints `report` as one JSON object under `--json`, else as `text` writes it.
+pub fn print_report<R: serde::Serialize>(
+    global: &crate::Global,
+    report: &R,
+    text: impl FnOnce(&R) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    if global.json() {
+        keys::exit::print_json(&serde_json::to_value(report)?)
+    } else {
+        text(report)
+    }
+}
+
+/// The line for an inbox file that was quarantined: `QUARANTINED file: reason`.
+pub fn print_quarantined(file: &str, reason: Option<&str>) -> std::io::Result<()> {
+    use std::io::Write as _;
+    writeln!(
+        keys::exit::stdout(),
+        "QUARANTINED {file}: {}",
+        reason.unwrap_or("-")
+    )
+}
+
+/// Now, and the keysets trusted now: where every command that verifies bundles starts.
+pub fn keysets_now(
+    config: &transfer::config::Config,
+) -> anyhow::Result<(i64, transfer::keysets::KeysetStore)> {
+    let now = now();
+    Ok((now, config.keysets(now)?))
+}
+
 /// Now, Unix seconds.
 pub fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()

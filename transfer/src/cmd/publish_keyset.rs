@@ -63,8 +63,7 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<Outcome> {
     };
     let file = std::fs::read(&args.file)
         .with_context(|| format!("reading the keyset file {}", args.file.display()))?;
-    let now = super::now();
-    let mut keysets = config.keysets(now)?;
+    let (now, mut keysets) = super::keysets_now(&config)?;
     let spool = config.spool()?;
     let signer = config.signing_key()?;
     let (keyset, bundle) = match side {

@@ -50,8 +50,7 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<Outcome> {
     // Through the inbox, so the normal path archives or quarantines it afresh.
     let staged = spool::move_durable(&path, &spool.inbox, &spool::free_name(&spool.inbox, &name))?;
     spool::remove_reason(&path)?;
-    let now = super::now();
-    let mut keysets = config.keysets(now)?;
+    let (now, mut keysets) = super::keysets_now(&config)?;
     // Return bundles, and keyset bundles that came on the return channel, are applied outside;
     // everything else is imported inside.
     let outward = header.is_some_and(|h| {

@@ -31,42 +31,43 @@ pub fn run(global: &Global, _args: &Args) -> anyhow::Result<Outcome> {
         &config.signing_key()?,
         &settings,
     )?;
-    if global.json() {
-        keys::exit::print_json(&serde_json::to_value(&report)?)?;
-    } else if report.heartbeat {
-        for b in &report.written {
-            writeln!(
-                stdout(),
-                "nothing to return; published heartbeat sequence {}: {}",
-                b.sequence,
-                b.file
-            )?;
-        }
-    } else {
-        for b in &report.written {
-            writeln!(
-                stdout(),
-                "published return bundle sequence {}: {}",
-                b.sequence,
-                b.file
-            )?;
-        }
-        writeln!(
-            stdout(),
-            "{} ack(s), {} status change(s), {} certificate(s)",
-            report.acks,
-            report.status_changes,
-            report.certificates
-        )?;
-        for (channel, epoch, missing) in &report.sequence_reports {
-            if !missing.is_empty() {
+    super::print_report(global, &report, |report| {
+        if report.heartbeat {
+            for b in &report.written {
                 writeln!(
                     stdout(),
-                    "channel {channel} epoch {epoch}: missing sequences {missing:?}"
+                    "nothing to return; published heartbeat sequence {}: {}",
+                    b.sequence,
+                    b.file
                 )?;
             }
+        } else {
+            for b in &report.written {
+                writeln!(
+                    stdout(),
+                    "published return bundle sequence {}: {}",
+                    b.sequence,
+                    b.file
+                )?;
+            }
+            writeln!(
+                stdout(),
+                "{} ack(s), {} status change(s), {} certificate(s)",
+                report.acks,
+                report.status_changes,
+                report.certificates
+            )?;
+            for (channel, epoch, missing) in &report.sequence_reports {
+                if !missing.is_empty() {
+                    writeln!(
+                        stdout(),
+                        "channel {channel} epoch {epoch}: missing sequences {missing:?}"
+                    )?;
+                }
+            }
         }
-    }
+        Ok(())
+    })?;
     Ok(if report.heartbeat && report.recovered == 0 {
         Outcome::NothingToDo
     } else {

@@ -20,8 +20,7 @@ pub struct Args {
 /// Runs `verify`.
 pub fn run(global: &Global, args: &Args) -> anyhow::Result<Outcome> {
     let config = global.config()?;
-    let now = super::now();
-    let keysets = config.keysets(now)?;
+    let (now, keysets) = super::keysets_now(&config)?;
     let results: Vec<_> = args
         .files
         .iter()

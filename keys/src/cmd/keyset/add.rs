@@ -50,17 +50,11 @@ pub fn run(args: Args, out: &Output) -> anyhow::Result<()> {
         revoked_at: None,
     };
     let what = format!("added {} key {}", args.role, public_key.key_id());
-    super::edit(
-        &args.keyset,
-        args.out.out.as_deref(),
-        out,
-        &what,
-        |document| {
-            document.add_key(entry)?;
-            if let Some(threshold) = args.threshold {
-                document.set_threshold(threshold)?;
-            }
-            Ok(())
-        },
-    )
+    super::edit(&args.keyset, &args.out, out, &what, |document| {
+        document.add_key(entry)?;
+        if let Some(threshold) = args.threshold {
+            document.set_threshold(threshold)?;
+        }
+        Ok(())
+    })
 }

@@ -44,10 +44,10 @@ pub fn run(command: Command, out: &Output) -> anyhow::Result<()> {
 }
 
 /// Applies `change` to the keyset in `input` and writes the draft: in place if `input` is
-/// unsigned, to `output` (which must differ) if it is signed.
+/// unsigned, to `output.out` (which must differ) if it is signed.
 fn edit(
     input: &Path,
-    output: Option<&Path>,
+    output: &OutArg,
     out: &Output,
     what: &str,
     change: impl FnOnce(&mut KeysetDocument) -> anyhow::Result<()>,
@@ -59,7 +59,7 @@ fn edit(
     } else {
         file.document().next_version()
     };
-    let target = output.unwrap_or(input);
+    let target = output.out.as_deref().unwrap_or(input);
     if signatures > 0 && target == input {
         anyhow::bail!(Refused(format!(
             "{} is signed (version {}, {signatures} signatures); \

@@ -28,17 +28,11 @@ pub struct Args {
 /// Runs `keyset remove`.
 pub fn run(args: Args, out: &Output) -> anyhow::Result<()> {
     let what = format!("removed key {}", args.key_id);
-    super::edit(
-        &args.keyset,
-        args.out.out.as_deref(),
-        out,
-        &what,
-        |document| {
-            if let Some(threshold) = args.threshold {
-                document.set_threshold(threshold)?;
-            }
-            document.remove_key(args.key_id)?;
-            Ok(())
-        },
-    )
+    super::edit(&args.keyset, &args.out, out, &what, |document| {
+        if let Some(threshold) = args.threshold {
+            document.set_threshold(threshold)?;
+        }
+        document.remove_key(args.key_id)?;
+        Ok(())
+    })
 }

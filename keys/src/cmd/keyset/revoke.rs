@@ -29,11 +29,7 @@ pub struct Args {
 pub fn run(args: Args, out: &Output) -> anyhow::Result<()> {
     let at = args.at.unwrap_or_else(now);
     let what = format!("revoked key {} from {}", args.key_id, format_time(at));
-    super::edit(
-        &args.keyset,
-        args.out.out.as_deref(),
-        out,
-        &what,
-        |document| Ok(document.revoke(args.key_id, at)?),
-    )
+    super::edit(&args.keyset, &args.out, out, &what, |document| {
+        Ok(document.revoke(args.key_id, at)?)
+    })
 }

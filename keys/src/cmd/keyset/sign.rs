@@ -28,11 +28,7 @@ pub struct Args {
 
 /// Runs `keyset sign`.
 pub fn run(args: Args, out: &Output) -> anyhow::Result<()> {
-    let passphrase = args
-        .passphrase_file
-        .as_deref()
-        .map(read_passphrase)
-        .transpose()?;
+    let passphrase = read_passphrase(args.passphrase_file.as_deref())?;
     let key = SecretKey::read_file(&args.secret_key, passphrase.as_ref().map(|p| p.as_slice()))?;
     let mut file = KeysetFile::read_file(&args.keyset)?;
     let key_id = key.key_id();

@@ -6,7 +6,7 @@ use anyhow::Context as _;
 use keys::{Keyset, KeysetFile};
 use serde_json::json;
 
-use crate::cmd::{Output, format_time, now, parse_time, status_word};
+use crate::cmd::{Output, channel_list, format_time, now, parse_time, status_word};
 
 /// Verify a keyset chain from version 1 and print the keys of the last version.
 ///
@@ -48,16 +48,11 @@ pub fn run(args: Args, out: &Output) -> anyhow::Result<()> {
                 format_time(at)
             );
             for entry in document.keys() {
-                let channels: Vec<String> = entry.channels.iter().map(|c| c.to_string()).collect();
                 text.push_str(&format!(
                     "  {}  {:<12}  channels {:<8}  {} .. {}  {}\n",
                     entry.key_id(),
                     entry.role.as_str(),
-                    if channels.is_empty() {
-                        "-".to_owned()
-                    } else {
-                        channels.join(",")
-                    },
+                    channel_list(&entry.channels),
                     format_time(entry.not_before),
                     format_time(entry.not_after),
                     match entry.revoked_at {
