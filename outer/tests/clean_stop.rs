@@ -38,3 +38,35 @@ fn sigterm_after_the_stdout_reader_went_away_stops_without_a_panic() {
         "SIGTERM is a clean stop even with stdout closed: {stderr}"
     );
 }
+
+#[test]
+fn sigterm_the_moment_listening_is_printed_stops_cleanly() {
+    // A supervisor may stop the service as soon as it says it is listening. The signal handlers
+    // must be in place by then, or the signal's default action kills the process (no exit
+    // code) before it can finish its commits. Repeated, because the gap was a race.
+    let dir = tempfile::tempdir().unwrap();
+    for round in 0..5 {
+        let mut child = common::serve(&dir.path().join("outer.db"))
+            .env_remove("SLUICE_OUTER_CONFIG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        stdout.read_line(&mut first).unwrap();
+        assert!(first.starts_with("listening on "), "{first:?}");
+        let term = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(term.success());
+        let output = child.wait_with_output().unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "round {round}: stopped by SIGTERM right after listening: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}

@@ -25,7 +25,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the intake HTTP service until SIGTERM or Ctrl-C.
+    /// Run the intake HTTP service until SIGTERM or SIGINT (Ctrl-C).
     Serve(serve::Args),
     /// Check a configuration file and say everything that is wrong with it.
     CheckConfig(check_config::Args),

@@ -17,23 +17,21 @@ pub struct Args {
     listen: Option<SocketAddr>,
 }
 
-async fn shutdown_signal() {
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(error) => {
-                tracing::error!(%error, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
+/// Resolves on SIGTERM or SIGINT. The handlers are installed when this is called, not when the
+/// future is first polled, so a signal that arrives the moment "listening on" is printed (a
+/// supervisor, or a test, acting on that line) stops the service cleanly instead of killing it.
+/// Must be called inside the runtime.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+    let mut interrupt = signal(SignalKind::interrupt()).context("listening for SIGINT")?;
+    Ok(async move {
+        tokio::select! {
+            _ = terminate.recv() => {}
+            _ = interrupt.recv() => {}
         }
-    };
-    tokio::select! {
-        () = terminate => {}
-        _ = tokio::signal::ctrl_c() => {}
-    }
-    tracing::info!("shutting down: finishing in-flight requests and commits");
+        tracing::info!("shutting down: finishing in-flight requests and commits");
+    })
 }
 
 /// Runs `serve`.
@@ -53,6 +51,7 @@ pub fn run(args: Args, json: bool) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
         let local = listener.local_addr().context("reading the bound address")?;
+        let shutdown = shutdown_signal()?;
         // Tests and scripts read this line to learn the port when listening on port 0. With
         // --json it is the run's one object: "stopped" below would be a second.
         if json {
@@ -61,7 +60,7 @@ pub fn run(args: Args, json: bool) -> anyhow::Result<()> {
             writeln!(stdout(), "listening on {local}")?;
         }
         let state = outer::http::AppState::new(store, config.limits.clone());
-        outer::http::serve(listener, state, shutdown_signal())
+        outer::http::serve(listener, state, shutdown)
             .await
             .context("serving")
     })?;
