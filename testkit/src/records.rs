@@ -147,6 +147,50 @@ pub fn resident_id(first17: &str) -> String {
     format!("{first17}{check}")
 }
 
+/// Writes a chain of signed submissions bundles on channel 1 into `dir`, one per entry of
+/// `filings` holding that many filings from [`inner::bench_support::filing`] (distinct across
+/// bundles), signed by a fresh key; returns the files in order. For carriers, which move the
+/// files without reading them: the chain and the signature are real, the key is trusted
+/// nowhere.
+pub fn signed_bundle_files(dir: &std::path::Path, filings: &[usize]) -> Vec<std::path::PathBuf> {
+    use bundle_format::{BundleId, BundleWriter, Kind, SealedBundle, WriterConfig};
+    std::fs::create_dir_all(dir).expect("creating the bundle folder");
+    let key = keys::SecretKey::generate();
+    let mut previous = BundleId::ZERO;
+    let mut paths = Vec::new();
+    let mut first = 0;
+    for (sequence, &count) in (1u64..).zip(filings) {
+        let config = WriterConfig {
+            kind: Kind::Submissions,
+            channel: keys::ChannelId(1),
+            epoch: 1,
+            next_sequence: sequence,
+            previous,
+            created: SUBMITTED_AT,
+            expires: SUBMITTED_AT + 3600,
+            part_content_bytes: bundle_format::bundle::DEFAULT_PART_CONTENT_BYTES,
+            part_records: bundle_format::payload::MAX_RECORDS_PER_BUNDLE,
+        };
+        let sink = |sealed: &SealedBundle<'_>| -> std::io::Result<()> {
+            let name = transfer::spool::bundle_file_name(&sealed.header, &sealed.id);
+            std::fs::write(dir.join(&name), sealed.to_vec())?;
+            paths.push(dir.join(name));
+            previous = sealed.id;
+            Ok(())
+        };
+        let mut writer = BundleWriter::new(&key, config, sink).expect("a bundle writer");
+        for i in first..first + count {
+            let filing = inner::bench_support::filing(i, SUBMITTED_AT);
+            writer
+                .push(&bundle_format::records::Record::Submission(filing))
+                .expect("a sample filing fits a bundle");
+        }
+        writer.finish().expect("sealing the bundle");
+        first += count;
+    }
+    paths
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

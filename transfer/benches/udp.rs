@@ -18,51 +18,19 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use bundle_format::records::Record;
-use bundle_format::{BundleId, BundleWriter, Kind, SealedBundle, WriterConfig};
-use keys::{ChannelId, SecretKey};
 use serde_json::json;
 use testkit::net::LossyLink;
 use transfer::diode::{self, ReceiveEvent, ReceiveSettings, SendSettings};
 
-const NOW: i64 = 1_795_334_400;
 const BUNDLES: usize = 4;
 
 /// `filings` filings in four signed submissions bundles in `dir`; returns their total bytes.
 fn bundles(dir: &Path, filings: usize) -> u64 {
-    std::fs::create_dir_all(dir).unwrap();
-    let key = SecretKey::generate();
-    let mut previous = BundleId::ZERO;
-    let mut total = 0;
     let per_bundle = filings.div_ceil(BUNDLES);
-    for sequence in 1..=BUNDLES {
-        let config = WriterConfig {
-            kind: Kind::Submissions,
-            channel: ChannelId(1),
-            epoch: 1,
-            next_sequence: sequence as u64,
-            previous,
-            created: NOW,
-            expires: NOW + 3600,
-            part_content_bytes: bundle_format::bundle::DEFAULT_PART_CONTENT_BYTES,
-            part_records: 100_000,
-        };
-        let sink = |sealed: &SealedBundle<'_>| -> std::io::Result<()> {
-            let bytes = sealed.to_vec();
-            total += bytes.len() as u64;
-            let name = transfer::spool::bundle_file_name(&sealed.header, &sealed.id);
-            std::fs::write(dir.join(name), bytes)?;
-            previous = sealed.id;
-            Ok(())
-        };
-        let mut writer = BundleWriter::new(&key, config, sink).unwrap();
-        for i in 0..per_bundle {
-            let filing = inner::bench_support::filing(sequence * per_bundle + i, NOW);
-            writer.push(&Record::Submission(filing)).unwrap();
-        }
-        writer.finish().unwrap();
-    }
-    total
+    testkit::records::signed_bundle_files(dir, &[per_bundle; BUNDLES])
+        .iter()
+        .map(|path| std::fs::metadata(path).unwrap().len())
+        .sum()
 }
 
 struct Run {

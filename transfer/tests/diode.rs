@@ -10,49 +10,12 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use bundle_format::records::Record;
-use bundle_format::{BundleId, BundleWriter, Kind, SealedBundle, WriterConfig};
-use keys::{ChannelId, SecretKey};
 use testkit::net::LossyLink;
 use transfer::diode::{self, ReceiveEvent, ReceiveSettings, SendSettings};
 
-const NOW: i64 = 1_795_334_400;
-
-/// Three signed submissions bundles of different sizes (10, 200 and 600 filings) in `dir`, a
-/// chain on channel 1; returns their paths.
+/// Three signed submissions bundles of different sizes (10, 200 and 600 filings) in `dir`.
 fn bundles(dir: &Path) -> Vec<PathBuf> {
-    std::fs::create_dir_all(dir).unwrap();
-    let key = SecretKey::generate();
-    let mut previous = BundleId::ZERO;
-    let mut paths = Vec::new();
-    for (sequence, filings) in [(1u64, 10usize), (2, 200), (3, 600)] {
-        let config = WriterConfig {
-            kind: Kind::Submissions,
-            channel: ChannelId(1),
-            epoch: 1,
-            next_sequence: sequence,
-            previous,
-            created: NOW,
-            expires: NOW + 3600,
-            part_content_bytes: bundle_format::bundle::DEFAULT_PART_CONTENT_BYTES,
-            part_records: 100_000,
-        };
-        let sink = |sealed: &SealedBundle<'_>| -> std::io::Result<()> {
-            let name = transfer::spool::bundle_file_name(&sealed.header, &sealed.id);
-            std::fs::write(dir.join(&name), sealed.to_vec())?;
-            paths.push(dir.join(name));
-            previous = sealed.id;
-            Ok(())
-        };
-        let mut writer = BundleWriter::new(&key, config, sink).unwrap();
-        for i in 0..filings {
-            let filing =
-                inner::bench_support::filing(usize::try_from(sequence).unwrap() * 1000 + i, NOW);
-            writer.push(&Record::Submission(filing)).unwrap();
-        }
-        writer.finish().unwrap();
-    }
-    paths
+    testkit::records::signed_bundle_files(dir, &[10, 200, 600])
 }
 
 /// A receiver on its own thread, writing into `inbox`; its events arrive on the channel.
