@@ -417,6 +417,57 @@ pub fn quarantine(
     move_durable(path, quarantine_dir, &name)
 }
 
+/// How much one spool directory holds: its regular files (temporary and reason files
+/// included; links, FIFOs and subdirectories not counted, nothing followed) and the disk space
+/// they take, in bytes of allocated blocks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct DiskUse {
+    /// Regular files.
+    pub files: u64,
+    /// Bytes of disk they take (a sparse file counts what it really uses).
+    pub bytes: u64,
+}
+
+/// The [`DiskUse`] of `dir`.
+pub fn disk_use(dir: &Path) -> Result<DiskUse, SpoolError> {
+    use std::os::unix::fs::MetadataExt as _;
+    let mut used = DiskUse::default();
+    for entry in fs::read_dir(dir).map_err(io_err("listing", dir))? {
+        let entry = entry.map_err(io_err("listing", dir))?;
+        // DirEntry::metadata does not follow a symbolic link.
+        let Ok(found) = entry.metadata() else {
+            continue; // removed since it was listed
+        };
+        if found.is_file() {
+            used.files += 1;
+            used.bytes = used
+                .bytes
+                .saturating_add(found.blocks().saturating_mul(512));
+        }
+    }
+    Ok(used)
+}
+
+impl Spool {
+    /// Each directory that exists, by its role (`outbox`, `retained`, `inbox`, `archive`,
+    /// `quarantine`), with its [`DiskUse`].
+    pub fn disk_use(&self) -> Result<Vec<(&'static str, DiskUse)>, SpoolError> {
+        let mut used = Vec::new();
+        for (role, dir) in [
+            ("outbox", &self.outbox),
+            ("retained", &self.retained),
+            ("inbox", &self.inbox),
+            ("archive", &self.archive),
+            ("quarantine", &self.quarantine),
+        ] {
+            if dir.is_dir() {
+                used.push((role, disk_use(dir)?));
+            }
+        }
+        Ok(used)
+    }
+}
+
 /// Reads the reason file beside a quarantined bundle, if there is one.
 pub fn read_reason(bundle_path: &Path) -> Option<QuarantineReason> {
     let mut reason_path = bundle_path.as_os_str().to_owned();

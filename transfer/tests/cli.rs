@@ -262,6 +262,25 @@ fn the_scheduled_commands_run_a_round_trip_from_configuration_files() {
         "sluice_inner_pending_returns 0",
         "sluice_inner_return_bundles_sent_total 2",
         "sluice_quarantined_bundles{code=\"envelope.missing-comment-prefix\"} 1",
+        "sluice_spool_files{dir=\"inbox\"} 0",
+    ] {
+        assert!(
+            inner_metrics.lines().any(|l| l == line),
+            "{line:?} in\n{inner_metrics}"
+        );
+    }
+    // Spool disk use: the quarantined file and its reason file, taking real blocks.
+    let quarantine_bytes = inner_metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("sluice_spool_bytes{dir=\"quarantine\"} "))
+        .unwrap_or_else(|| panic!("no quarantine disk use in\n{inner_metrics}"));
+    assert!(
+        quarantine_bytes.parse::<u64>().unwrap() > 0,
+        "{inner_metrics}"
+    );
+    for line in [
+        "sluice_spool_files{dir=\"quarantine\"} 2",
+        "# TYPE sluice_spool_bytes gauge",
     ] {
         assert!(
             inner_metrics.lines().any(|l| l == line),
