@@ -17,9 +17,12 @@ pub struct Args {
     listen: Option<SocketAddr>,
 }
 
-async fn shutdown_signal() {
+/// Resolves on SIGTERM or Ctrl-C. The SIGTERM handler is `terminate`, installed before the
+/// service says it is listening: a supervisor may stop it the moment it has said so, and a
+/// SIGTERM before the handler exists would kill it without its clean stop.
+async fn shutdown_signal(terminate: std::io::Result<tokio::signal::unix::Signal>) {
     let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        match terminate {
             Ok(mut signal) => {
                 signal.recv().await;
             }
@@ -53,6 +56,7 @@ pub fn run(args: Args, json: bool) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
         let local = listener.local_addr().context("reading the bound address")?;
+        let terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate());
         // Tests and scripts read this line to learn the port when listening on port 0. With
         // --json it is the run's one object: "stopped" below would be a second.
         if json {
@@ -61,7 +65,7 @@ pub fn run(args: Args, json: bool) -> anyhow::Result<()> {
             writeln!(stdout(), "listening on {local}")?;
         }
         let state = outer::http::AppState::new(store, config.limits.clone());
-        outer::http::serve(listener, state, shutdown_signal())
+        outer::http::serve(listener, state, shutdown_signal(terminate))
             .await
             .context("serving")
     })?;
