@@ -84,6 +84,19 @@ pub struct Limits {
     pub rate_per_minute: u32,
     /// Requests one token may make in a burst above the sustained rate.
     pub rate_burst: u32,
+    /// Connections open at once. At the cap, a new connection takes the place of the one that
+    /// has waited longest with no request being handled. Lowered at start to what the
+    /// process's open-file limit leaves room for (keep `LimitNOFILE=` above it).
+    pub max_connections: usize,
+    /// Connections open at once from one IP address; more are closed as soon as accepted.
+    pub max_connections_per_client: usize,
+    /// Seconds a request's head (request line and headers) may take to arrive, counted from
+    /// when the connection starts waiting for it, so it also bounds the wait between two
+    /// requests on a kept-alive connection.
+    pub header_read_timeout_secs: u64,
+    /// Seconds a connection may stay open with no request being handled (waiting for one, or
+    /// writing a response the client does not read).
+    pub idle_timeout_secs: u64,
 }
 
 impl Default for Limits {
@@ -96,6 +109,10 @@ impl Default for Limits {
             max_concurrent_requests: 1024,
             rate_per_minute: 6000,
             rate_burst: 1000,
+            max_connections: 2048,
+            max_connections_per_client: 256,
+            header_read_timeout_secs: 10,
+            idle_timeout_secs: 30,
         }
     }
 }
@@ -190,6 +207,25 @@ impl Config {
             10_000_000,
         );
         range("rate_burst", u64::from(limits.rate_burst), 1, 10_000_000);
+        range(
+            "max_connections",
+            as_u64(limits.max_connections),
+            1,
+            1_000_000,
+        );
+        range(
+            "max_connections_per_client",
+            as_u64(limits.max_connections_per_client),
+            1,
+            1_000_000,
+        );
+        range(
+            "header_read_timeout_secs",
+            limits.header_read_timeout_secs,
+            1,
+            3600,
+        );
+        range("idle_timeout_secs", limits.idle_timeout_secs, 1, 3600);
         if self.database.as_os_str().is_empty() {
             problems.push("database is empty; name the SQLite file".into());
         } else if self.database.is_dir() {

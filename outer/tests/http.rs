@@ -535,17 +535,23 @@ async fn a_token_over_its_rate_gets_429_while_others_go_on() {
             .await;
         assert_eq!(status, StatusCode::NOT_FOUND);
     }
-    let (status, body) = app
-        .call(
-            "GET",
-            "/api/v1/submissions/R20261122-00000000",
-            Some(&app.tokens.owner),
-            None,
-            &[],
+    let (status, body, headers) = app
+        .raw(
+            Request::get("/api/v1/submissions/R20261122-00000000")
+                .header("authorization", format!("Bearer {}", app.tokens.owner))
+                .body(Body::empty())
+                .unwrap(),
         )
         .await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    let body: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(body["error"], "rate_limited");
+    // At one request a minute, the next one is allowed about a minute later, not in a second.
+    let retry_after: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!(
+        (55..=60).contains(&retry_after),
+        "Retry-After: {retry_after}"
+    );
     let (status, _) = app
         .call(
             "GET",

@@ -320,3 +320,60 @@ fn a_return_queue_longer_than_one_bundle_goes_out_in_several_chained_bundles() {
     assert_eq!(applied.count(FileResult::Applied), report.written.len());
     assert_approved_with_certificates(&app, &receipts);
 }
+
+#[test]
+fn a_bundle_whose_epoch_no_ledger_holds_is_quarantined_and_the_rest_of_the_spool_imports() {
+    let mut app = Appliance::new(&[1, 2]).unwrap();
+    submit_filings(&app.outers[0], [1]);
+    submit_filings(&app.outers[1], [21]);
+    app.outers[0].export().unwrap();
+    app.outers[1].export().unwrap();
+    app.carry_in(0).unwrap();
+    app.carry_in(1).unwrap();
+    // Correctly signed by channel 1's key, at epoch 2^63: chain order puts it after channel
+    // 1's bundle and before channel 2's.
+    let outer_key = SecretKey::read_file(app.keys.outer_key(ChannelId(1)).unwrap(), None).unwrap();
+    let now = demo::now();
+    let config = WriterConfig {
+        kind: Kind::Heartbeat,
+        channel: ChannelId(1),
+        epoch: 1 << 63,
+        next_sequence: 1,
+        previous: BundleId::ZERO,
+        created: now,
+        expires: now + 24 * 3600,
+        part_content_bytes: bundle_format::bundle::DEFAULT_PART_CONTENT_BYTES,
+        part_records: 1000,
+    };
+    let huge_epoch = sign_bundle(&outer_key, config, &[]).unwrap();
+    let name = "heartbeat-c1-huge-epoch.bundle";
+    std::fs::write(app.inner.spool.inbox.join(name), huge_epoch).unwrap();
+
+    let report = app.import().unwrap();
+
+    let results: Vec<(Option<u32>, FileResult)> =
+        report.files.iter().map(|f| (f.channel, f.result)).collect();
+    assert_eq!(
+        results,
+        vec![
+            (Some(1), FileResult::Applied),
+            (Some(1), FileResult::Quarantined),
+            (Some(2), FileResult::Applied),
+        ],
+        "{report:?}"
+    );
+    let refused = transfer::spool::read_reason(&app.inner.spool.quarantine.join(name)).unwrap();
+    assert_eq!(refused.code, "header.out-of-range");
+    assert!(
+        refused.reason.contains("epoch 9223372036854775808"),
+        "{refused:?}"
+    );
+    // Nothing is left to hold the next run back.
+    assert!(app.import().unwrap().files.is_empty());
+    let reports = inner::returns::sequence_reports(&mut app.inner.client).unwrap();
+    let channels: Vec<(u32, u64)> = reports
+        .iter()
+        .map(|r| (r.channel, r.highest_contiguous))
+        .collect();
+    assert_eq!(channels, vec![(1, 1), (2, 1)]);
+}

@@ -2,6 +2,11 @@
 //! to removable media, media to an inbox) and removes each source file only once its copy is
 //! durable. A file that is not a complete bundle (still being written by a non-atomic carrier,
 //! truncated on the medium) is left where it is and reported.
+//!
+//! Only regular files are read, at the source and at the destination, and never more than a
+//! bundle's size: a symbolic link is not followed, a FIFO or device neither blocks nor feeds the
+//! run. A destination name taken by something that is not a regular file is left alone, and
+//! the bundle is carried under a free name beside it.
 
 use std::path::{Path, PathBuf};
 
@@ -18,6 +23,10 @@ pub struct CarryReport {
     pub already_there: Vec<String>,
     /// Files left in the source because they are not complete bundles, with the reason.
     pub incomplete: Vec<(String, String)>,
+    /// Destination entries with a carried file's name that are not regular files (a symbolic
+    /// link, a FIFO, a device), left alone and not read: the file's name and what was found.
+    /// The file itself is carried under a free name beside them.
+    pub destination_refused: Vec<(String, String)>,
 }
 
 /// Carries every complete bundle from `from` to `to`. With `keep`, sources stay.
@@ -39,7 +48,18 @@ pub fn carry(from: &Path, to: &Path, keep: bool) -> Result<CarryReport, SpoolErr
             continue;
         }
         let target: PathBuf = to.join(&name);
-        let same = std::fs::read(&target).is_ok_and(|existing| existing == bytes);
+        if let Ok(found) = std::fs::symlink_metadata(&target)
+            && !found.is_file()
+        {
+            let found = spool::describe(found.file_type());
+            tracing::warn!(target: "sluice::audit", event = "carry.destination-refused", file = %name,
+                to = %to.display(), found, "the destination name is not a regular file; left alone");
+            report.destination_refused.push((
+                name.clone(),
+                format!("{found} at the destination, left alone"),
+            ));
+        }
+        let same = spool::holds_bytes(&target, &bytes);
         if same {
             report.already_there.push(name.clone());
         } else {

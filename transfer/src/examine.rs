@@ -83,6 +83,7 @@ impl Refusal {
     fn from_spool(error: &SpoolError) -> Refusal {
         let code = match error {
             SpoolError::TooLarge { .. } => "file.too-large",
+            SpoolError::NotRegular { .. } => "file.not-regular",
             _ => "file.unreadable",
         };
         Refusal {

@@ -22,6 +22,8 @@ pub struct Snapshot<'a> {
     pub outer: Option<&'a OuterStatus>,
     /// The inner side's status, on an inner host.
     pub inner: Option<&'a InnerStatus>,
+    /// Files and disk space in each spool directory, by its role.
+    pub spool: Option<Vec<(&'static str, crate::spool::DiskUse)>>,
     /// Quarantined bundles by reason code (`unknown` for a missing reason file).
     pub quarantine: Option<BTreeMap<String, u64>>,
 }
@@ -104,6 +106,34 @@ pub fn render(snapshot: &Snapshot<'_>) -> String {
     }
     if let Some(inner) = snapshot.inner {
         inner_metrics(&mut out, inner);
+    }
+    if let Some(spool) = &snapshot.spool {
+        let mut f = family(
+            &mut out,
+            "sluice_spool_files",
+            "gauge",
+            "Regular files in each spool directory.",
+        );
+        for (dir, used) in spool {
+            f.sample(
+                "sluice_spool_files",
+                &[("dir", (*dir).to_owned())],
+                used.files,
+            );
+        }
+        let mut f = family(
+            &mut out,
+            "sluice_spool_bytes",
+            "gauge",
+            "Disk space the files in each spool directory take (allocated blocks), in bytes.",
+        );
+        for (dir, used) in spool {
+            f.sample(
+                "sluice_spool_bytes",
+                &[("dir", (*dir).to_owned())],
+                used.bytes,
+            );
+        }
     }
     if let Some(quarantine) = &snapshot.quarantine {
         let mut f = family(

@@ -9,9 +9,14 @@
 //! Every file is written atomically: a temporary file in the same directory, `fsync`, `rename`,
 //! `fsync` of the directory. Names that start with `.` are temporary and never listed, so a
 //! reader never sees a half-written bundle.
+//!
+//! Every file is opened for reading with [`open_regular`]: a symbolic link is never followed and
+//! a FIFO or device never blocks the run (a carrier or an attacker with write access to a medium
+//! can put either where a bundle is expected), and every read stops at a limit.
 
-use std::fs::{self, File};
+use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
+use std::os::unix::fs::{FileTypeExt as _, OpenOptionsExt as _};
 use std::path::{Path, PathBuf};
 
 use bundle_format::{BundleId, Header};
@@ -47,6 +52,14 @@ pub enum SpoolError {
         size: u64,
         /// The limit.
         max: u64,
+    },
+    /// Something other than a regular file is where a file was expected.
+    #[error("{path} is {kind}, not a regular file; it is not opened")]
+    NotRegular {
+        /// The path.
+        path: PathBuf,
+        /// What it is: `a symbolic link`, `a FIFO`, `a device`, …
+        kind: &'static str,
     },
     /// A directory holds more files than one scan takes.
     #[error("{path} holds more than {max} entries; carry or clean some and run again")]
@@ -157,9 +170,62 @@ pub fn list_bundles(dir: &Path) -> Result<Vec<PathBuf>, SpoolError> {
     Ok(found)
 }
 
-/// Reads a whole file, refusing one larger than `max` bytes before reading it.
+/// Opens `path` for reading if it is a regular file, and refuses anything else without being
+/// stopped by it: a symbolic link is not followed (`O_NOFOLLOW`), and the open never waits
+/// (`O_NONBLOCK`, which a FIFO without a writer would otherwise block on), so a FIFO or device
+/// is opened, seen for what it is by `fstat` and refused before anything is read from it.
+pub fn open_regular(path: &Path) -> Result<File, SpoolError> {
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|source| {
+            if source.raw_os_error() == Some(libc::ELOOP) {
+                SpoolError::NotRegular {
+                    path: path.to_owned(),
+                    kind: "a symbolic link",
+                }
+            } else {
+                io_err("opening", path)(source)
+            }
+        })?;
+    let kind = file
+        .metadata()
+        .map_err(io_err("reading metadata of", path))?
+        .file_type();
+    if !kind.is_file() {
+        return Err(SpoolError::NotRegular {
+            path: path.to_owned(),
+            kind: describe(kind),
+        });
+    }
+    // O_NONBLOCK changes nothing for a regular file's reads, so it can stay set.
+    Ok(file)
+}
+
+/// What a directory entry that is not a regular file is, for messages.
+pub fn describe(kind: fs::FileType) -> &'static str {
+    if kind.is_file() {
+        "a regular file"
+    } else if kind.is_symlink() {
+        "a symbolic link"
+    } else if kind.is_fifo() {
+        "a FIFO"
+    } else if kind.is_block_device() || kind.is_char_device() {
+        "a device"
+    } else if kind.is_socket() {
+        "a socket"
+    } else if kind.is_dir() {
+        "a directory"
+    } else {
+        "not a file"
+    }
+}
+
+/// Reads a whole regular file ([`open_regular`]), refusing one larger than `max` bytes before
+/// reading it.
 pub fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>, SpoolError> {
-    let file = File::open(path).map_err(io_err("opening", path))?;
+    let file = open_regular(path)?;
     let size = file
         .metadata()
         .map_err(io_err("reading metadata of", path))?
@@ -220,10 +286,30 @@ pub fn write_atomic(
     Ok(target)
 }
 
-/// Copies `source` to `dir/name` durably (atomic write as in [`write_atomic`]).
+/// Copies the regular file `source` to `dir/name` durably (atomic write as in
+/// [`write_atomic`]), refusing a source larger than a bundle file may be.
 pub fn copy_durable(source: &Path, dir: &Path, name: &str) -> Result<PathBuf, SpoolError> {
-    let mut input = File::open(source).map_err(io_err("opening", source))?;
-    write_atomic(dir, name, |out| io::copy(&mut input, out).map(|_| ()))
+    let max = bundle_format::bundle::MAX_FILE_BYTES as u64;
+    let input = open_regular(source)?;
+    let mut copied = 0;
+    let written = write_atomic(dir, name, |out| {
+        copied = io::copy(&mut input.take(max.saturating_add(1)), out)?;
+        if copied > max {
+            // Nothing is renamed into place: the temporary file goes with the error.
+            return Err(io::ErrorKind::FileTooLarge.into());
+        }
+        Ok(())
+    });
+    match written {
+        Err(SpoolError::Io { source: e, .. }) if e.kind() == io::ErrorKind::FileTooLarge => {
+            Err(SpoolError::TooLarge {
+                path: source.to_owned(),
+                size: copied,
+                max,
+            })
+        }
+        other => other,
+    }
 }
 
 /// Moves `source` into `dir` under `name` durably, never losing it: a rename when both are on
@@ -262,17 +348,22 @@ pub fn remove_durable(path: &Path) -> Result<(), SpoolError> {
     Ok(())
 }
 
-/// A name in `dir` that is not taken yet: `name` itself, or `name` with `.1`, `.2`… inserted
-/// before the bundle suffix.
+/// Whether `path` names a directory entry of any kind (a dangling symbolic link included).
+fn taken(path: &Path) -> bool {
+    fs::symlink_metadata(path).is_ok()
+}
+
+/// A name in `dir` that is not taken yet by any entry (a symbolic link, followed or not, takes
+/// its name): `name` itself, or `name` with `.1`, `.2`… inserted before the bundle suffix.
 pub fn free_name(dir: &Path, name: &str) -> String {
-    if !dir.join(name).exists() {
+    if !taken(&dir.join(name)) {
         return name.to_owned();
     }
     let stem = name.strip_suffix(BUNDLE_SUFFIX).unwrap_or(name);
     let mut n = 1u32;
     loop {
         let candidate = format!("{stem}.{n}{BUNDLE_SUFFIX}");
-        if !dir.join(&candidate).exists() {
+        if !taken(&dir.join(&candidate)) {
             return candidate;
         }
         n = n.saturating_add(1);
@@ -326,6 +417,57 @@ pub fn quarantine(
     move_durable(path, quarantine_dir, &name)
 }
 
+/// How much one spool directory holds: its regular files (temporary and reason files
+/// included; links, FIFOs and subdirectories not counted, nothing followed) and the disk space
+/// they take, in bytes of allocated blocks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct DiskUse {
+    /// Regular files.
+    pub files: u64,
+    /// Bytes of disk they take (a sparse file counts what it really uses).
+    pub bytes: u64,
+}
+
+/// The [`DiskUse`] of `dir`.
+pub fn disk_use(dir: &Path) -> Result<DiskUse, SpoolError> {
+    use std::os::unix::fs::MetadataExt as _;
+    let mut used = DiskUse::default();
+    for entry in fs::read_dir(dir).map_err(io_err("listing", dir))? {
+        let entry = entry.map_err(io_err("listing", dir))?;
+        // DirEntry::metadata does not follow a symbolic link.
+        let Ok(found) = entry.metadata() else {
+            continue; // removed since it was listed
+        };
+        if found.is_file() {
+            used.files += 1;
+            used.bytes = used
+                .bytes
+                .saturating_add(found.blocks().saturating_mul(512));
+        }
+    }
+    Ok(used)
+}
+
+impl Spool {
+    /// Each directory that exists, by its role (`outbox`, `retained`, `inbox`, `archive`,
+    /// `quarantine`), with its [`DiskUse`].
+    pub fn disk_use(&self) -> Result<Vec<(&'static str, DiskUse)>, SpoolError> {
+        let mut used = Vec::new();
+        for (role, dir) in [
+            ("outbox", &self.outbox),
+            ("retained", &self.retained),
+            ("inbox", &self.inbox),
+            ("archive", &self.archive),
+            ("quarantine", &self.quarantine),
+        ] {
+            if dir.is_dir() {
+                used.push((role, disk_use(dir)?));
+            }
+        }
+        Ok(used)
+    }
+}
+
 /// Reads the reason file beside a quarantined bundle, if there is one.
 pub fn read_reason(bundle_path: &Path) -> Option<QuarantineReason> {
     let mut reason_path = bundle_path.as_os_str().to_owned();
@@ -334,13 +476,17 @@ pub fn read_reason(bundle_path: &Path) -> Option<QuarantineReason> {
     serde_json::from_slice(&bytes).ok()
 }
 
-/// Writes a bundle file into `dir` atomically, unless a file with that name and the same bytes
-/// is there already. Returns its path.
+/// Whether `path` is a regular file holding exactly `bytes`; reads no more than that (and
+/// nothing through a symbolic link, from a FIFO or from a device).
+pub fn holds_bytes(path: &Path, bytes: &[u8]) -> bool {
+    read_bounded(path, bytes.len() as u64).is_ok_and(|existing| existing == bytes)
+}
+
+/// Writes a bundle file into `dir` atomically, unless a regular file with that name and the
+/// same bytes is there already. Returns its path.
 pub fn publish_bytes(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, SpoolError> {
     let target = dir.join(name);
-    if let Ok(existing) = fs::read(&target)
-        && existing == bytes
-    {
+    if holds_bytes(&target, bytes) {
         return Ok(target);
     }
     write_atomic(dir, name, |f| f.write_all(bytes))
@@ -456,6 +602,39 @@ mod tests {
         for path in &placed {
             assert_eq!(read_reason(path).unwrap(), reason);
         }
+    }
+
+    #[test]
+    fn only_regular_files_are_opened_and_nothing_blocks() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a.bundle");
+        fs::write(&file, b"bundle").unwrap();
+        let link = dir.path().join("link.bundle");
+        std::os::unix::fs::symlink(&file, &link).unwrap();
+        let fifo = dir.path().join("fifo.bundle");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(
+            made.is_ok_and(|s| s.success()),
+            "cannot run mkfifo; install the Debian package coreutils"
+        );
+        assert_eq!(read_bounded(&file, 100).unwrap(), b"bundle");
+        for (path, kind) in [
+            (link.as_path(), "a symbolic link"),
+            (fifo.as_path(), "a FIFO"),
+            (Path::new("/dev/zero"), "a device"),
+        ] {
+            match read_bounded(path, 100) {
+                Err(SpoolError::NotRegular { kind: found, .. }) => assert_eq!(found, kind),
+                other => panic!("{}: {other:?}", path.display()),
+            }
+        }
+        let out = dir.path().join("out");
+        fs::create_dir(&out).unwrap();
+        assert!(matches!(
+            copy_durable(&fifo, &out, "copy.bundle"),
+            Err(SpoolError::NotRegular { .. })
+        ));
+        assert!(!holds_bytes(&link, b"bundle"), "a link is not followed");
     }
 
     #[test]

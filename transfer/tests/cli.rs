@@ -257,15 +257,28 @@ fn the_scheduled_commands_run_a_round_trip_from_configuration_files() {
         "the outer-bundle key's expiry is reported:\n{metrics}"
     );
     let inner_metrics = run_expecting(&inner_config, &["status", "--prometheus"], 0);
+    let inner_metrics = String::from_utf8_lossy(&inner_metrics.stdout).into_owned();
     assert_whole_lines(
-        &String::from_utf8_lossy(&inner_metrics.stdout),
+        &inner_metrics,
         &[
             "sluice_inner_highest_contiguous_sequence{channel=\"1\"} 1",
             "sluice_inner_missing_bundles{channel=\"1\"} 0",
             "sluice_inner_pending_returns 0",
             "sluice_inner_return_bundles_sent_total 2",
             "sluice_quarantined_bundles{code=\"envelope.missing-comment-prefix\"} 1",
+            "sluice_spool_files{dir=\"inbox\"} 0",
+            "sluice_spool_files{dir=\"quarantine\"} 2",
+            "# TYPE sluice_spool_bytes gauge",
         ],
+    );
+    // Spool disk use: the quarantined file and its reason file, taking real blocks.
+    let quarantine_bytes = inner_metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("sluice_spool_bytes{dir=\"quarantine\"} "))
+        .unwrap_or_else(|| panic!("no quarantine disk use in\n{inner_metrics}"));
+    assert!(
+        quarantine_bytes.parse::<u64>().unwrap() > 0,
+        "{inner_metrics}"
     );
     // Delivered inside: the status shows the inner side's state, no longer "in transit".
     let state = node.status(&receipt).unwrap()["state"].clone();

@@ -59,10 +59,11 @@ impl RateLimiter {
         }
     }
 
-    /// Takes one request from the token's bucket; false when it is empty.
-    fn allow(&self, token_id: i64) -> bool {
+    /// Takes one request from the token's bucket; when it is empty, the whole seconds until
+    /// it holds one again (at least 1).
+    fn allow(&self, token_id: i64) -> Result<(), u64> {
         let Ok(mut buckets) = self.buckets.lock() else {
-            return true;
+            return Ok(());
         };
         let now = Instant::now();
         let (tokens, last) = buckets.entry(token_id).or_insert((self.burst, now));
@@ -71,9 +72,17 @@ impl RateLimiter {
         *last = now;
         if *tokens >= 1.0 {
             *tokens -= 1.0;
-            true
+            Ok(())
         } else {
-            false
+            // per_second is at least 1/60 (config checks rate_per_minute >= 1), so this is at
+            // most a minute.
+            let wait = ((1.0 - *tokens) / self.per_second).ceil();
+            #[expect(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                reason = "wait is between 0 and 60"
+            )]
+            Err((wait as u64).max(1))
         }
     }
 }
@@ -109,8 +118,8 @@ impl FromRequestParts<AppState> for Auth {
                 principal
             }
         };
-        if !state.rate.allow(principal.token_id) {
-            return Err(AppError::RateLimited);
+        if let Err(retry_after_secs) = state.rate.allow(principal.token_id) {
+            return Err(AppError::RateLimited { retry_after_secs });
         }
         Ok(Auth(principal))
     }

@@ -50,8 +50,11 @@ pub enum AppError {
     #[error("{0}")]
     PayloadTooLarge(String),
     /// The token made too many requests.
-    #[error("too many requests for this token; slow down and retry")]
-    RateLimited,
+    #[error("too many requests for this token; retry in {retry_after_secs} s")]
+    RateLimited {
+        /// Seconds until the token's rate allows its next request (sent as `Retry-After`).
+        retry_after_secs: u64,
+    },
     /// The service is overloaded.
     #[error("the service is busy; retry shortly")]
     Busy,
@@ -133,7 +136,7 @@ impl IntoResponse for AppError {
             AppError::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, *code),
             AppError::Conflict { code, .. } => (StatusCode::CONFLICT, *code),
             AppError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
-            AppError::RateLimited => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            AppError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             AppError::Busy => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
             AppError::Internal(detail) => {
                 tracing::error!(%detail, "request failed");
@@ -160,7 +163,11 @@ impl IntoResponse for AppError {
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
-        if status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::SERVICE_UNAVAILABLE {
+        if let AppError::RateLimited { retry_after_secs } = self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        } else if status == StatusCode::SERVICE_UNAVAILABLE {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));

@@ -143,6 +143,7 @@ pub(super) async fn scrape(
     auth: Auth,
 ) -> Result<Response, AppError> {
     auth.require(&[AccountKind::Operator], "read metrics")?;
-    let text = state.metrics.render(state.store.size_on_disk());
+    let mut text = state.metrics.render(state.store.size_on_disk());
+    text.push_str(&state.connections.render());
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response())
 }

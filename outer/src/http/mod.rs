@@ -13,6 +13,7 @@ mod accept;
 mod auth;
 pub mod batch;
 mod certificates;
+pub mod connections;
 mod error;
 pub mod metrics;
 pub mod openapi;
@@ -54,6 +55,8 @@ pub struct AppState {
     pub limits: Limits,
     /// Counters for `/metrics`.
     pub metrics: Arc<Metrics>,
+    /// Connections refused or closed early by the limits of [`connections`].
+    pub connections: Arc<connections::ConnectionCounters>,
     rate: Arc<RateLimiter>,
     tokens: Arc<TokenCache>,
 }
@@ -67,6 +70,7 @@ impl AppState {
             store,
             limits,
             metrics: Arc::new(Metrics::default()),
+            connections: Arc::new(connections::ConnectionCounters::default()),
         }
     }
 }
@@ -220,18 +224,27 @@ async fn healthz() -> &'static str {
 
 /// Serves `router` on `listener` until `shutdown` resolves, then finishes in-flight requests
 /// and lets the store commit everything queued.
+///
+/// Connections are held within the limits of [`connections`]: header-read and idle timeouts, a
+/// global and a per-client cap, accept errors that neither stop nor spin the loop.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let store = state.store.clone();
+    let limits = connections::ConnectionLimits::for_this_process(&state.limits);
+    let counters = Arc::clone(&state.connections);
     let app = router(state);
-    let result = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        // Nobody listening any more means the service has stopped already.
+        let _ = stop.send(true);
+    });
+    connections::serve_bounded(listener, app, limits, counters, stopped).await;
     tokio::task::spawn_blocking(move || store.close())
         .await
         .map_err(std::io::Error::other)?;
-    result
+    Ok(())
 }

@@ -38,6 +38,9 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<Outcome> {
         for (name, reason) in &report.incomplete {
             writeln!(stdout(), "  incomplete: {name}: {reason}")?;
         }
+        for (name, found) in &report.destination_refused {
+            writeln!(stdout(), "  destination refused: {name}: {found}")?;
+        }
     }
     Ok(Outcome::of(
         report.carried.len() + report.already_there.len(),

@@ -62,6 +62,16 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<Outcome> {
             serde_json::to_value(inner_side::recorded_keysets(&mut client)?)?;
         inner = Some(status);
     }
+    let mut spool_use = None;
+    if let Ok(spool) = config.spool() {
+        let used = spool.disk_use()?;
+        value["spool_disk_use"] = used
+            .iter()
+            .map(|(dir, used)| Ok(((*dir).to_owned(), serde_json::to_value(used)?)))
+            .collect::<Result<serde_json::Map<_, _>, serde_json::Error>>()?
+            .into();
+        spool_use = Some(used);
+    }
     let mut quarantine_codes = None;
     if let Ok(spool) = config.spool()
         && spool.quarantine.is_dir()
@@ -89,6 +99,7 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<Outcome> {
             keyset: trusted.as_ref(),
             outer: outer.as_ref(),
             inner: inner.as_ref(),
+            spool: spool_use,
             quarantine: quarantine_codes,
         });
         match &args.output {

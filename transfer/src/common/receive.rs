@@ -59,7 +59,7 @@ pub(crate) fn read_and_verify<E>(
         Err(refusal) => return Ok(Err(refusal)),
     };
     let refusal = match examine::verify_bytes(&bytes, keysets.current(), role, channels, now) {
-        Ok(verified) => return Ok(Ok(verified)),
+        Ok(verified) => return Ok(within_ledger_range(verified)),
         Err(refusal) => refusal,
     };
     let Some(id) = refusal
@@ -71,7 +71,32 @@ pub(crate) fn read_and_verify<E>(
     if !in_ledger(&id)? {
         return Ok(Err(refusal));
     }
-    Ok(examine::verify_recorded(&bytes, keysets, role, channels).or(Err(refusal)))
+    Ok(examine::verify_recorded(&bytes, keysets, role, channels)
+        .or(Err(refusal))
+        .and_then(within_ledger_range))
+}
+
+/// Refuses a verified bundle whose epoch or sequence number no ledger can record: both sides
+/// keep them in signed 64-bit SQL integers, so a value at or above 2^63 (which only a signer
+/// gone wrong would write) would fail every run that met it, or be stored as another number.
+fn within_ledger_range(verified: VerifiedBundle) -> Result<VerifiedBundle, Refusal> {
+    let header = &verified.header;
+    let too_large = [("epoch", header.epoch), ("sequence", header.sequence)]
+        .into_iter()
+        .find(|(_, value)| i64::try_from(*value).is_err());
+    let Some((field, value)) = too_large else {
+        return Ok(verified);
+    };
+    Err(Refusal {
+        code: "header.out-of-range".into(),
+        reason: format!(
+            "the bundle's {field} {value} is larger than the largest a ledger records ({})",
+            i64::MAX
+        ),
+        header: Some(Box::new(verified.header)),
+        id: Some(verified.id),
+        filing_rule: None,
+    })
 }
 
 /// Whether a chain verdict lets a bundle be applied: the next one, the first of a new epoch, or

@@ -281,6 +281,22 @@ pub fn import_file(
             };
             return receive::quarantine(spool, path, &name, refusal, settings.now, file_report);
         }
+        // What the bundle itself holds and the store cannot take: this file is refused, and
+        // the files after it in the run still import.
+        Err(
+            refused @ (inner::import::ApplyError::OutOfRange { .. }
+            | inner::import::ApplyError::TooManySubmissions { .. }),
+        ) => {
+            drop(tx);
+            let refusal = Refusal {
+                code: "bundle.not-storable".into(),
+                reason: refused.to_string(),
+                header: Some(Box::new(header)),
+                id: Some(verified.id),
+                filing_rule: None,
+            };
+            return receive::quarantine(spool, path, &name, refusal, settings.now, file_report);
+        }
         Err(other) => return Err(InnerError::Apply(other)),
     };
     let previous: &[u8] = &header.previous.0;
