@@ -21,6 +21,7 @@ mod acks;
 mod certificates;
 mod error;
 mod export;
+pub mod ledger;
 mod receipts;
 mod schema;
 mod status;

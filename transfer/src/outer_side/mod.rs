@@ -5,9 +5,10 @@
 //! keyset version) and `publish-keyset` (a new keyset version → a keyset bundle on the
 //! submissions channel).
 //!
-//! Transfer keeps its own bookkeeping in the outer SQLite file, in tables prefixed `transfer_`
-//! created here: the send state of the submissions channel, the retained outbox index, the
-//! return-channel ledger and the keyset versions installed. Export records a bundle and marks its
+//! Transfer's bookkeeping lives in the outer SQLite file, in the ledger tables of the outer
+//! store, reached only through [`outer::store::ledger`]'s typed functions: the send state of
+//! the submissions channel, the retained outbox index, the return-channel ledger and the keyset
+//! versions installed. Export records a bundle and marks its
 //! versions in transit in one transaction; the file is written to the retained outbox before
 //! that transaction and published to the outbox after it, so a crash leaves either no trace of
 //! the bundle (an orphan file in `retained/` that the next run removes) or a recorded bundle the
@@ -15,7 +16,7 @@
 //!
 //! The stages live in their own modules: [`export`](export()) and the resending of retained
 //! bundles, [`apply`](apply()) of return bundles, the keyset versions this host publishes and
-//! installs, `status`, and the SQL of the ledger tables they share. What the outer side does
+//! installs, `status`, and the applying of one return bundle's records. What the outer side does
 //! exactly as the inner side does (reading and judging inbox files, quarantining, archiving,
 //! writing bundles into the retained outbox) is in the crate's shared module, not here.
 
@@ -81,14 +82,6 @@ pub enum OuterError {
     /// `publish-keyset` publishes nothing: not the next version, or trusted here already.
     #[error(transparent)]
     Publish(#[from] crate::keysets::PublishRefusal),
-}
-
-fn db(operation: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
-    move |source| StoreError::Database { operation, source }
-}
-
-fn u64_of(value: i64) -> u64 {
-    u64::try_from(value).unwrap_or(0)
 }
 
 /// The outer store opened for transfer work.
