@@ -1,5 +1,6 @@
 //! The transfer ledgers of the outer store, behind typed functions: the send state of each
-//! submissions channel, the outbox index of bundles written and kept until acknowledged, the
+//! submissions channel (with its exported-through mark), the outbox index (one row per bundle,
+//! with the range of version sequence numbers it holds) of bundles written and kept until acknowledged, the
 //! ledger of return bundles applied (what makes apply exactly-once), and the keyset versions
 //! installed here. `sluice-transfer` drives these; it never reads or writes the tables itself.
 //!
@@ -67,6 +68,20 @@ pub fn send_state_on(conn: &Connection, channel: ChannelId) -> Result<SendState,
     })
 }
 
+/// The submission versions one bundle holds: an unbroken range of the store's version
+/// sequence numbers (export sends versions in that order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VersionRange {
+    /// Sequence number of its first version.
+    pub first_seq: u64,
+    /// Sequence number of its last version.
+    pub last_seq: u64,
+    /// How many versions it holds.
+    pub versions: u64,
+    /// [`bundle_format::records::members_digest`] over them, in order.
+    pub members_digest: [u8; 32],
+}
+
 /// A bundle written into the retained outbox, as its outbox row records it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutboxBundle {
@@ -82,11 +97,15 @@ pub struct OutboxBundle {
     pub records: usize,
     /// When it was created, Unix seconds.
     pub created: i64,
+    /// The submission versions it holds; `None` for a bundle without any.
+    pub range: Option<VersionRange>,
 }
 
-/// Records `bundles` (written in this order, in `epoch`) in the outbox index of `channel` and
-/// moves the channel's send state past the last of them. The caller runs it in the
-/// transaction that also records what went into them.
+/// Records `bundles` (written in this order, in `epoch`) in the outbox index of `channel`,
+/// each with the range of versions it holds, moves the channel's send state past the last of
+/// them and its exported-through mark to the end of the last range: one row per bundle, nothing
+/// per version. The caller runs it in the transaction that wrote nothing else about them, so a
+/// crash leaves either all of it or none.
 pub fn record_bundles_on(
     conn: &Connection,
     channel: ChannelId,
@@ -96,8 +115,9 @@ pub fn record_bundles_on(
     let mut insert = conn
         .prepare_cached(
             "INSERT INTO transfer_outbox (bundle_id, channel, epoch, sequence, kind, file_name,
-                                          records, created)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                                          records, created, first_seq, last_seq, versions,
+                                          members_digest)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         )
         .map_err(db("recording a bundle in the outbox index"))?;
     for bundle in bundles {
@@ -110,23 +130,38 @@ pub fn record_bundles_on(
                 bundle.kind,
                 bundle.file_name,
                 i64::try_from(bundle.records).unwrap_or(i64::MAX),
-                bundle.created
+                bundle.created,
+                bundle.range.map(|r| i64_of(r.first_seq)),
+                bundle.range.map(|r| i64_of(r.last_seq)),
+                i64_of(bundle.range.map_or(0, |r| r.versions)),
+                bundle.range.map(|r| r.members_digest.to_vec())
             ])
             .map_err(db("recording a bundle in the outbox index"))?;
     }
     if let Some(last) = bundles.last() {
+        let through = bundles
+            .iter()
+            .filter_map(|b| b.range.map(|r| r.last_seq))
+            .max()
+            .unwrap_or(0);
+        // A new channel row starts at the store's mark, so that a changed channel setting
+        // never sends a version twice.
         conn.prepare_cached(
-            "INSERT INTO transfer_send_state (channel, epoch, next_sequence, previous)
-             VALUES (?1, ?2, ?3, ?4)
+            "INSERT INTO transfer_send_state (channel, epoch, next_sequence, previous,
+                                              exported_through)
+             VALUES (?1, ?2, ?3, ?4, max(?5, (SELECT coalesce(max(exported_through), 0)
+                                              FROM transfer_send_state)))
              ON CONFLICT (channel) DO UPDATE SET epoch = excluded.epoch,
-                 next_sequence = excluded.next_sequence, previous = excluded.previous",
+                 next_sequence = excluded.next_sequence, previous = excluded.previous,
+                 exported_through = max(exported_through, excluded.exported_through)",
         )
         .and_then(|mut stmt| {
             stmt.execute(params![
                 channel.0,
                 i64_of(epoch),
                 i64_of(last.sequence.saturating_add(1)),
-                &last.id.0[..]
+                &last.id.0[..],
+                i64_of(through)
             ])
         })
         .map_err(db("advancing the send state"))?;
@@ -241,6 +276,44 @@ pub fn record_publication_on(
         .and_then(|mut stmt| stmt.execute(params![&id.0[..], now]))
         .map_err(db("recording a publication"))?;
     Ok(())
+}
+
+/// The range of versions bundle `id` of `channel` holds: `None` if the outbox index has no such
+/// bundle, `Some(None)` for a bundle without versions.
+pub fn bundle_range_on(
+    conn: &Connection,
+    channel: ChannelId,
+    id: &BundleId,
+) -> Result<Option<Option<VersionRange>>, StoreError> {
+    conn.prepare_cached(
+        "SELECT first_seq, last_seq, versions, members_digest FROM transfer_outbox
+         WHERE bundle_id = ?1 AND channel = ?2",
+    )
+    .and_then(|mut stmt| {
+        stmt.query_row(params![&id.0[..], channel.0], |row| {
+            let first: Option<i64> = row.get(0)?;
+            let last: Option<i64> = row.get(1)?;
+            let versions: i64 = row.get(2)?;
+            let digest: Option<Vec<u8>> = row.get(3)?;
+            Ok(first.zip(last).map(|(first, last)| VersionRange {
+                first_seq: u64_of(first),
+                last_seq: u64_of(last),
+                versions: u64_of(versions),
+                members_digest: digest.map(|d| id_of(&d).0).unwrap_or_default(),
+            }))
+        })
+        .optional()
+    })
+    .map_err(db("reading the outbox index"))
+}
+
+/// The retained file name of bundle `id`, while it is not acknowledged.
+pub fn bundle_file_on(conn: &Connection, id: &BundleId) -> Result<Option<String>, StoreError> {
+    conn.prepare_cached(
+        "SELECT file_name FROM transfer_outbox WHERE bundle_id = ?1 AND acknowledged_at IS NULL",
+    )
+    .and_then(|mut stmt| stmt.query_row([&id.0[..]], |row| row.get(0)).optional())
+    .map_err(db("reading the outbox index"))
 }
 
 /// Records an ack of bundle `id` at `now`; returns the bundle's retained file name if it was
@@ -586,15 +659,17 @@ pub struct VersionCounts {
     pub in_transit: u64,
 }
 
-/// Counts versions waiting for export and versions in transit.
+/// Counts versions waiting for export (above the exported-through mark) and versions in
+/// transit (at or below it, without an ack).
 pub fn version_counts_on(conn: &Connection) -> Result<VersionCounts, StoreError> {
+    let mark = i64_of(super::export::exported_through_on(conn)?);
     conn.prepare_cached(
-        "SELECT count(*) FILTER (WHERE exported_sequence IS NULL AND payload_removed_at IS NULL),
-                count(*) FILTER (WHERE exported_sequence IS NOT NULL AND acknowledged_at IS NULL)
+        "SELECT count(*) FILTER (WHERE seq > ?1 AND payload_removed_at IS NULL),
+                count(*) FILTER (WHERE seq <= ?1 AND acknowledged_at IS NULL)
          FROM submission_versions",
     )
     .and_then(|mut stmt| {
-        stmt.query_row([], |row| {
+        stmt.query_row([mark], |row| {
             Ok(VersionCounts {
                 pending: u64_of(row.get(0)?),
                 in_transit: u64_of(row.get(1)?),
@@ -604,25 +679,35 @@ pub fn version_counts_on(conn: &Connection) -> Result<VersionCounts, StoreError>
     .map_err(db("counting versions"))
 }
 
-/// Counts versions waiting for export.
+/// Counts versions waiting for export (above the exported-through mark).
 pub fn pending_version_count_on(conn: &Connection) -> Result<u64, StoreError> {
+    let mark = i64_of(super::export::exported_through_on(conn)?);
     conn.prepare_cached(
-        "SELECT count(*) FROM submission_versions
-         WHERE exported_sequence IS NULL AND payload_removed_at IS NULL",
+        "SELECT count(*) FROM submission_versions WHERE seq > ?1 AND payload_removed_at IS NULL",
     )
-    .and_then(|mut stmt| stmt.query_row([], |row| row.get::<_, i64>(0)))
+    .and_then(|mut stmt| stmt.query_row([mark], |row| row.get::<_, i64>(0)))
     .map(u64_of)
     .map_err(db("counting pending versions"))
 }
 
-/// Receipts by state name.
+/// Receipts by state name; "in transit" derived (a receipt waiting in "received" on a version
+/// at or below the exported-through mark that has no ack).
 pub fn receipt_counts_on(conn: &Connection) -> Result<BTreeMap<String, u64>, StoreError> {
-    conn.prepare_cached("SELECT state, count(*) FROM receipts GROUP BY state ORDER BY state")
-        .and_then(|mut stmt| {
-            stmt.query_map([], |row| {
-                Ok((row.get::<_, String>(0)?, u64_of(row.get(1)?)))
-            })?
-            .collect()
-        })
-        .map_err(db("counting receipts"))
+    let mark = i64_of(super::export::exported_through_on(conn)?);
+    conn.prepare_cached(
+        "SELECT CASE WHEN r.state = 'received' AND EXISTS (
+                         SELECT 1 FROM submission_versions v
+                         WHERE v.receipt = r.receipt AND v.version = r.state_version
+                           AND v.seq <= ?1 AND v.acknowledged_at IS NULL)
+                     THEN 'in_transit' ELSE r.state END AS shown,
+                count(*)
+         FROM receipts r GROUP BY shown ORDER BY shown",
+    )
+    .and_then(|mut stmt| {
+        stmt.query_map([mark], |row| {
+            Ok((row.get::<_, String>(0)?, u64_of(row.get(1)?)))
+        })?
+        .collect()
+    })
+    .map_err(db("counting receipts"))
 }

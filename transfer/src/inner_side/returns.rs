@@ -2,7 +2,7 @@
 //! every incoming channel into a signed return bundle, recorded and marked sent in one
 //! transaction and then published; a heartbeat when there is nothing new to say.
 
-use bundle_format::records::Record;
+use bundle_format::records::{RangeAck, Record};
 use bundle_format::{BundleId, BundleSink, BundleWriter, Kind, SealedBundle, WriterConfig};
 use keys::{ChannelId, Signer};
 use postgres::Client;
@@ -162,7 +162,12 @@ pub(super) fn write_one_return(
             Record::Certificate(_) => report.certificates += 1,
             _ => {}
         }
-        let sequence = writer.push(&entry.record)?;
+        // An ack goes out in its range form (wire version 2): the bundle's members digest
+        // and only the versions that are exceptions, instead of one entry per version.
+        let sequence = match &entry.record {
+            Record::Ack(ack) => writer.push(&Record::RangeAck(RangeAck::of_ack(ack)))?,
+            record => writer.push(record)?,
+        };
         placed.push((entry.entry_id, sequence));
     }
     let written = writer.finish()?;

@@ -11,7 +11,7 @@ use keys::{ChannelId, Role};
 use outer::store::ledger::{self, KeysetOrigin, ReturnLedgerRow};
 
 use super::keysets::install_recorded_keysets;
-use super::ledger::{apply_return_records, return_state};
+use super::ledger::{RangeFallback, apply_return_records, return_state};
 use super::resend::republish;
 use super::{OuterError, OuterHost};
 use crate::common::receive::{self, InboxFileReport, chain_refusal};
@@ -46,6 +46,9 @@ pub struct ApplyFileReport {
     pub payloads_deleted: usize,
     /// Ack entries that named nothing stored here (nothing was deleted for them).
     pub ack_mismatches: usize,
+    /// Range acks that did not match this store's range for their bundle, with why and
+    /// whether the bundle's retained copy stood in for them entry by entry.
+    pub range_fallbacks: Vec<RangeFallback>,
     /// Status changes applied.
     pub status_changes: usize,
     /// Certificates stored.
@@ -119,6 +122,7 @@ pub fn apply_file(
         sequence: None,
         payloads_deleted: 0,
         ack_mismatches: 0,
+        range_fallbacks: Vec::new(),
         status_changes: 0,
         certificates: 0,
         republished: Vec::new(),
@@ -187,9 +191,10 @@ pub fn apply_file(
     let records = verified.records;
     let channel = settings.channel;
     let now = settings.now;
-    let applied = host
-        .store
-        .write_blocking(move |conn| apply_return_records(conn, &records, channel, &row, now))?;
+    let retained = spool.retained.clone();
+    let applied = host.store.write_blocking(move |conn| {
+        apply_return_records(conn, &records, channel, &row, &retained, now)
+    })?;
     let Some(applied) = applied else {
         // Another apply recorded it between the chain check and this transaction.
         receive::archive(spool, path, &name)?;
@@ -198,6 +203,7 @@ pub fn apply_file(
     };
     file_report.payloads_deleted = applied.payloads_deleted;
     file_report.ack_mismatches = applied.mismatched.len();
+    file_report.range_fallbacks = applied.fallbacks;
     file_report.status_changes = applied.status_changes;
     file_report.certificates = applied.certificates;
     for (receipt, version) in &applied.mismatched {

@@ -1,6 +1,7 @@
 //! `export`: every pending submission version into signed bundles in the retained outbox, each
-//! recorded with its versions marked in transit in one transaction and then published to the
-//! outbox; a heartbeat when nothing is pending.
+//! recorded as one outbox row naming the range of versions it holds (which moves the channel's
+//! exported-through mark; nothing is written per version) and then published to the outbox; a
+//! heartbeat when nothing is pending.
 
 use bundle_format::records::Record;
 use bundle_format::{BundleId, BundleWriter, Header, Kind, SealedBundle, WriterConfig};
@@ -48,11 +49,10 @@ pub fn export_with_progress(
         scope.spawn(move || {
             let mut after = None;
             loop {
-                let batch = store.read_blocking(|conn| {
-                    store::pending_versions_after(conn, after.as_ref(), limit)
-                });
+                let batch =
+                    store.read_blocking(|conn| store::pending_versions_after(conn, after, limit));
                 let last = match &batch {
-                    Ok(versions) => versions.last().map(PendingVersion::export_position),
+                    Ok(versions) => versions.last().map(|v| v.seq),
                     Err(_) => None,
                 };
                 // A closed channel: the export stopped on an error of its own.
@@ -105,7 +105,7 @@ pub(super) struct Written {
 }
 
 /// Writes `leading` records (a keyset bundle's keyset) and then `versions` into bundles of
-/// `kind`, records them and marks the versions in transit in one transaction, and publishes them.
+/// `kind`, records them with their version ranges in one transaction, and publishes them.
 #[allow(clippy::too_many_arguments)] // each is one thing the bundle needs; a struct would only rename them
 pub(super) fn write_bundle(
     host: &OuterHost,
@@ -143,17 +143,20 @@ pub(super) fn write_bundle(
         writer.push(record)?;
     }
     // Which bundle (by sequence) each version went into, in runs: the writer fills one bundle
-    // before it starts the next.
-    let mut placed: Vec<(u64, Vec<(String, u32)>)> = Vec::new();
+    // before it starts the next, so each bundle's versions are one range of sequence numbers.
+    let mut placed: Vec<(u64, Vec<PendingVersion>)> = Vec::new();
     for pending in versions {
         let sequence = writer.push_submission(&pending.checked()?)?;
         match placed.last_mut() {
-            Some((last, members)) if *last == sequence => {
-                members.push((pending.receipt, pending.version));
-            }
-            _ => placed.push((sequence, vec![(pending.receipt, pending.version)])),
+            Some((last, members)) if *last == sequence => members.push(pending),
+            _ => placed.push((sequence, vec![pending])),
         }
     }
+    let ranges: std::collections::BTreeMap<u64, ledger::VersionRange> = placed
+        .iter()
+        .filter_map(|(sequence, members)| Some((*sequence, store::range_of(members)?)))
+        .collect();
+    drop(placed);
     let written = writer.finish()?;
     crate::failpoint::hit("export.after-bundle-written");
     let bundles: Vec<Written> = written
@@ -176,12 +179,13 @@ pub(super) fn write_bundle(
             file_name: b.name.clone(),
             records: b.records,
             created: b.header.created,
+            range: ranges.get(&b.header.sequence).copied(),
         })
         .collect();
-    let bundle_ids: Vec<(u64, [u8; 32])> = bundles
-        .iter()
-        .map(|b| (b.header.sequence, b.id.0))
-        .collect();
+    let marked: usize = ranges
+        .values()
+        .map(|r| usize::try_from(r.versions).unwrap_or(usize::MAX))
+        .sum();
     let epoch = state.epoch;
     let kind_name = kind.as_str();
     let now = settings.now;
@@ -191,12 +195,6 @@ pub(super) fn write_bundle(
             return Ok(Err(current.next_sequence));
         }
         ledger::record_bundles_on(conn, channel, epoch, &rows)?;
-        let ids: std::collections::BTreeMap<u64, [u8; 32]> = bundle_ids.into_iter().collect();
-        let mut marked = 0usize;
-        for (sequence, members) in &placed {
-            let id = ids.get(sequence).copied().unwrap_or_default();
-            marked += store::mark_in_transit_on(conn, members, *sequence, &id, now)?;
-        }
         Ok(Ok(marked))
     })?;
     let marked = match marked {

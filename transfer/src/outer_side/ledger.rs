@@ -1,12 +1,14 @@
 //! Applying the records of one return bundle together with its ledger row, in the caller's
 //! transaction, through the outer store's typed ledger functions.
 
+use std::path::Path;
+
 use bundle_format::chain::ChannelState;
-use bundle_format::records::Record;
+use bundle_format::records::{self, ImportOutcome, RangeAck, ReceiptAck, Record};
 use bundle_format::{BundleId, Header};
 use keys::ChannelId;
 use outer::store::ledger::{self, ReturnLedgerRow};
-use outer::store::{self, AckEffect, StoreError};
+use outer::store::{self, AckEffect, RangeAckEffect, StoreError};
 use rusqlite::Connection;
 
 use crate::common::receive::contiguous_state;
@@ -22,10 +24,26 @@ pub(super) fn return_state(
     Ok((state, chain.recorded))
 }
 
+/// A range ack that did not match this store's range for its bundle.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RangeFallback {
+    /// The submissions bundle it acknowledges.
+    pub bundle_id: String,
+    /// Its sequence number.
+    pub sequence: u64,
+    /// What differed.
+    pub reason: String,
+    /// Whether the bundle's members were read from its retained copy and applied entry by
+    /// entry (each deleting only a version whose stored hash matches); if not, nothing was
+    /// deleted and the bundle stays unacknowledged.
+    pub entry_by_entry: bool,
+}
+
 /// What applying the records of one return bundle did.
 pub(super) struct AppliedReturn {
     pub(super) payloads_deleted: usize,
     pub(super) mismatched: Vec<(String, u32)>,
+    pub(super) fallbacks: Vec<RangeFallback>,
     pub(super) status_changes: usize,
     pub(super) certificates: usize,
     pub(super) acknowledged_files: Vec<String>,
@@ -34,11 +52,14 @@ pub(super) struct AppliedReturn {
 
 /// Applies every record of one verified return bundle and its ledger row in the caller's
 /// transaction (DESIGN.md invariant 1). `None` if the ledger already holds the bundle.
+/// `retained` is the retained outbox, where a range ack that does not match the store's range
+/// finds the bundle's members for the entry-by-entry fallback.
 pub(super) fn apply_return_records(
     conn: &Connection,
     records: &[Record],
     channel: ChannelId,
     row: &ReturnLedgerRow,
+    retained: &Path,
     now: i64,
 ) -> Result<Option<AppliedReturn>, StoreError> {
     if ledger::return_ledger_holds_on(conn, &row.id)? {
@@ -47,6 +68,7 @@ pub(super) fn apply_return_records(
     let mut applied = AppliedReturn {
         payloads_deleted: 0,
         mismatched: Vec::new(),
+        fallbacks: Vec::new(),
         status_changes: 0,
         certificates: 0,
         acknowledged_files: Vec::new(),
@@ -56,18 +78,12 @@ pub(super) fn apply_return_records(
     for record in records {
         match record {
             Record::Ack(ack) if ack.channel == channel.0 => {
-                let effects = store::apply_ack_entries_on(conn, &ack.receipts, now)?;
-                for (entry, effect) in ack.receipts.iter().zip(effects) {
-                    match effect {
-                        AckEffect::Removed => applied.payloads_deleted += 1,
-                        AckEffect::Already => {}
-                        AckEffect::Mismatch => applied
-                            .mismatched
-                            .push((entry.receipt.clone(), entry.version)),
-                    }
-                }
+                apply_entries(conn, &ack.receipts, now, &mut applied)?;
                 let name = ledger::acknowledge_bundle_on(conn, &BundleId(ack.bundle_id), now)?;
                 applied.acknowledged_files.extend(name);
+            }
+            Record::RangeAck(ack) if ack.channel == channel.0 => {
+                apply_range(conn, ack, retained, now, &mut applied)?;
             }
             Record::SequenceReport(report)
                 if report.channel == channel.0 && report.epoch == epoch =>
@@ -87,4 +103,125 @@ pub(super) fn apply_return_records(
     crate::failpoint::hit("apply.after-payloads-deleted");
     ledger::record_return_on(conn, row, now)?;
     Ok(Some(applied))
+}
+
+/// Applies per-version ack entries (the wire version 1 ack, and the fallback of a range ack).
+fn apply_entries(
+    conn: &Connection,
+    entries: &[ReceiptAck],
+    now: i64,
+    applied: &mut AppliedReturn,
+) -> Result<(), StoreError> {
+    let effects = store::apply_ack_entries_on(conn, entries, now)?;
+    for (entry, effect) in entries.iter().zip(effects) {
+        match effect {
+            AckEffect::Removed => applied.payloads_deleted += 1,
+            AckEffect::Already => {}
+            AckEffect::Mismatch => applied
+                .mismatched
+                .push((entry.receipt.clone(), entry.version)),
+        }
+    }
+    Ok(())
+}
+
+/// Applies a range ack: the whole range in one go when the store's range matches; otherwise
+/// entry by entry from the bundle's retained copy, if that copy has the ack's digest.
+fn apply_range(
+    conn: &Connection,
+    ack: &RangeAck,
+    retained: &Path,
+    now: i64,
+    applied: &mut AppliedReturn,
+) -> Result<(), StoreError> {
+    let bundle = BundleId(ack.bundle_id);
+    let reason = match store::apply_range_ack_on(conn, ack, now)? {
+        RangeAckEffect::Applied { removed, .. } => {
+            applied.payloads_deleted += removed;
+            let name = ledger::acknowledge_bundle_on(conn, &bundle, now)?;
+            applied.acknowledged_files.extend(name);
+            return Ok(());
+        }
+        RangeAckEffect::Mismatch { reason } => reason,
+    };
+    let members = match ledger::bundle_file_on(conn, &bundle)? {
+        Some(name) => retained_members(&retained.join(&name), ack),
+        None => Err("the bundle is not in the outbox index".to_owned()),
+    };
+    let entry_by_entry = match members {
+        Ok(entries) => {
+            apply_entries(conn, &entries, now, applied)?;
+            let name = ledger::acknowledge_bundle_on(conn, &bundle, now)?;
+            applied.acknowledged_files.extend(name);
+            tracing::warn!(target: "sluice::audit", event = "ack.range-fallback",
+                bundle = %bundle, sequence = ack.sequence, reason = %reason,
+                "range ack does not match the store's range; applied entry by entry from the \
+                 retained bundle");
+            Some(reason)
+        }
+        Err(why) => {
+            tracing::error!(target: "sluice::audit", event = "ack.range-refused",
+                bundle = %bundle, sequence = ack.sequence, reason = %reason, fallback = %why,
+                "range ack does not match the store's range and the retained bundle cannot \
+                 stand in; nothing deleted, the bundle stays unacknowledged");
+            applied.fallbacks.push(RangeFallback {
+                bundle_id: bundle.to_string(),
+                sequence: ack.sequence,
+                reason: format!("{reason}; no entry-by-entry fallback: {why}"),
+                entry_by_entry: false,
+            });
+            None
+        }
+    };
+    if let Some(reason) = entry_by_entry {
+        applied.fallbacks.push(RangeFallback {
+            bundle_id: bundle.to_string(),
+            sequence: ack.sequence,
+            reason,
+            entry_by_entry: true,
+        });
+    }
+    Ok(())
+}
+
+/// The per-version entries a range ack stands for, from the bundle's retained copy: each of
+/// its submission versions with the ack's exception for it, or a plain `Applied`. Refused
+/// (with why) when the copy is missing or unreadable, or its members do not give the ack's
+/// count and digest.
+fn retained_members(path: &Path, ack: &RangeAck) -> Result<Vec<ReceiptAck>, String> {
+    let file = std::fs::read(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+    let versions = crate::examine::own_submissions(&file)
+        .map_err(|e| format!("reading {}: {e}", path.display()))?;
+    let digest = records::members_digest(
+        versions
+            .iter()
+            .map(|v| (v.receipt.as_str(), v.version, &v.content_hash)),
+    );
+    if versions.len() as u64 != ack.members || digest != ack.members_digest {
+        return Err(format!(
+            "the retained copy {} holds {} versions with another members digest",
+            path.display(),
+            versions.len()
+        ));
+    }
+    let mut exceptions: std::collections::HashMap<(&str, u32), &ReceiptAck> = ack
+        .exceptions
+        .iter()
+        .map(|e| ((e.receipt.as_str(), e.version), e))
+        .collect();
+    Ok(versions
+        .iter()
+        .map(|v| {
+            // The retained copy's hash, never the ack's: each entry then deletes only a version
+            // whose stored hash is the one this bundle carried.
+            let exception = exceptions.remove(&(v.receipt.as_str(), v.version));
+            ReceiptAck {
+                receipt: v.receipt.clone(),
+                version: v.version,
+                content_hash: v.content_hash,
+                outcome: exception.map_or(ImportOutcome::Applied, |e| e.outcome),
+                reason: exception.and_then(|e| e.reason.clone()),
+            }
+        })
+        .collect())
 }

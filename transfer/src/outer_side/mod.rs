@@ -1,6 +1,7 @@
 //! The outer host's half: `export` (submission versions → signed bundles in the outbox, kept in
 //! the retained outbox until acknowledged), `apply` (verified return bundles → the SQLite
-//! store: acks delete exactly the acknowledged versions' payloads, statuses, certificates, and
+//! store: acks delete exactly the acknowledged versions' payloads (a range ack a whole bundle's
+//! at once when its members digest matches), statuses, certificates, and
 //! re-publication of whatever the inner side reports missing; keyset bundles install the next
 //! keyset version) and `publish-keyset` (a new keyset version → a keyset bundle on the
 //! submissions channel).
@@ -8,8 +9,8 @@
 //! Transfer's bookkeeping lives in the outer SQLite file, in the ledger tables of the outer
 //! store, reached only through [`outer::store::ledger`]'s typed functions: the send state of
 //! the submissions channel, the retained outbox index, the return-channel ledger and the keyset
-//! versions installed. Export records a bundle and marks its
-//! versions in transit in one transaction; the file is written to the retained outbox before
+//! versions installed. Export records each bundle as one outbox row naming the range of
+//! versions it holds, in one transaction; the file is written to the retained outbox before
 //! that transaction and published to the outbox after it, so a crash leaves either no trace of
 //! the bundle (an orphan file in `retained/` that the next run removes) or a recorded bundle the
 //! next run publishes.
@@ -43,6 +44,7 @@ pub use export::{export, export_with_progress};
 pub use keysets::{
     PublishKeysetReport, install_recorded_keysets, publish_keyset, recorded_keysets,
 };
+pub use ledger::RangeFallback;
 pub use resend::republish;
 pub use settings::{ExportReport, ExportSettings};
 pub use status::{OuterStatus, Unacknowledged, status};
