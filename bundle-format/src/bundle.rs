@@ -11,7 +11,8 @@ use keys::{ChannelId, KeyId, KeyLookup, Role, Signer};
 
 use crate::envelope::{self, Envelope, EnvelopeError};
 use crate::header::{
-    BundleId, HEADER_V1_BYTES, Header, HeaderError, Kind, MAX_CONTENT_BYTES, MAX_PAYLOAD_BYTES,
+    BundleId, FORMAT_VERSION_1, HEADER_V1_BYTES, Header, HeaderError, Kind, MAX_CONTENT_BYTES,
+    MAX_PAYLOAD_BYTES,
 };
 use crate::payload::{self, EncodeError, MAX_RECORDS_PER_BUNDLE, PayloadError};
 use crate::records::{EncodedSubmission, Record};
@@ -183,6 +184,8 @@ pub struct BundleWriter<'a, S: BundleSink> {
     config: WriterConfig,
     content: Vec<u8>,
     part_records: usize,
+    /// The highest format version a record of the current part needs.
+    part_format_version: u16,
     records_total: u64,
     part_index: u32,
     sequence: u64,
@@ -217,6 +220,7 @@ impl<'a, S: BundleSink> BundleWriter<'a, S> {
             config,
             content: Vec::new(),
             part_records: 0,
+            part_format_version: FORMAT_VERSION_1,
             records_total: 0,
             part_index: 0,
             sequence: config.next_sequence,
@@ -229,9 +233,12 @@ impl<'a, S: BundleSink> BundleWriter<'a, S> {
     /// the current part first if the record would take it over its targets.
     pub fn push(&mut self, record: &Record) -> Result<u64, WriteError> {
         let allowed = self.config.kind.allows(record);
-        self.append(record.kind_name(), allowed, |content| {
-            payload::encode_record(record, content)
-        })
+        self.append(
+            record.kind_name(),
+            allowed,
+            record.format_version(),
+            |content| payload::encode_record(record, content),
+        )
     }
 
     /// Adds a `Record::Submission` whose encoding was stored and checked beforehand, carrying
@@ -242,7 +249,7 @@ impl<'a, S: BundleSink> BundleWriter<'a, S> {
         submission: &EncodedSubmission<'_>,
     ) -> Result<u64, WriteError> {
         let allowed = self.config.kind == Kind::Submissions;
-        self.append("submission", allowed, |content| {
+        self.append("submission", allowed, FORMAT_VERSION_1, |content| {
             payload::encode_submission(submission, content)
         })
     }
@@ -251,6 +258,7 @@ impl<'a, S: BundleSink> BundleWriter<'a, S> {
         &mut self,
         record: &'static str,
         allowed: bool,
+        format_version: u16,
         encode: impl FnOnce(&mut Vec<u8>) -> Result<usize, EncodeError>,
     ) -> Result<u64, WriteError> {
         let kind = self.config.kind;
@@ -277,6 +285,7 @@ impl<'a, S: BundleSink> BundleWriter<'a, S> {
             self.seal_part(false)?;
             self.content = record_bytes;
         }
+        self.part_format_version = self.part_format_version.max(format_version);
         self.part_records += 1;
         self.records_total += 1;
         Ok(self.sequence)
@@ -306,6 +315,7 @@ impl<'a, S: BundleSink> BundleWriter<'a, S> {
             0
         };
         let header = Header {
+            format_version: self.part_format_version,
             kind: self.config.kind,
             channel: self.config.channel,
             epoch: self.config.epoch,
@@ -349,6 +359,7 @@ impl<'a, S: BundleSink> BundleWriter<'a, S> {
         self.previous = sealed.id;
         self.content.clear();
         self.part_records = 0;
+        self.part_format_version = FORMAT_VERSION_1;
         if !last {
             self.sequence = self
                 .sequence
@@ -479,7 +490,7 @@ pub fn read_bundle(
         });
     }
     let content = payload::decompress(payload, header.content_length, &header.content_sha256)?;
-    let records = payload::decode_records(&content, header.kind)?;
+    let records = payload::decode_records_of_version(&content, header.kind, header.format_version)?;
     Ok(VerifiedBundle {
         id: BundleId::of_message(opened.message),
         header,

@@ -196,6 +196,7 @@ mod tests {
 
     fn header(epoch: u64, sequence: u64, previous: BundleId) -> Header {
         Header {
+            format_version: crate::header::FORMAT_VERSION_1,
             kind: Kind::Submissions,
             channel: ChannelId(1),
             epoch,

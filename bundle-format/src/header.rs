@@ -15,9 +15,15 @@ use crate::records::Record;
 /// The 8 magic bytes that open every message (SPEC.md §3.1). The high first byte catches 7-bit
 /// channels and the trailing newline catches newline translation.
 pub const MAGIC: [u8; 8] = *b"\x89SLUICE\n";
-/// The only format version this crate reads and writes.
+/// Format version 1: the first published format.
 pub const FORMAT_VERSION_1: u16 = 1;
-/// Bytes of a version 1 header.
+/// Format version 3: the version 1 header layout, and content that may also hold the record
+/// types of wire version 2 (a range ack). Writers use it only for bundles that hold such a
+/// record, so everything else is still written, byte for byte, as version 1. Version 2 is
+/// never assigned: the published vector `unknown_version` stands for an unknown version with
+/// it, and published vectors never change (SPEC.md §3.2).
+pub const FORMAT_VERSION_3: u16 = 3;
+/// Bytes of a version 1 (and version 3) header.
 pub const HEADER_V1_BYTES: usize = 160;
 /// Format ceiling on a bundle's decompressed content (SPEC.md §4.4). A reader may set a lower
 /// limit; none may set a higher one.
@@ -129,6 +135,7 @@ impl Kind {
                         | Record::StatusChange(_)
                         | Record::Certificate(_)
                 )
+                | (Kind::Return, Record::RangeAck(_))
                 | (Kind::Keyset, Record::Keyset(_))
         )
     }
@@ -149,9 +156,12 @@ impl fmt::Display for Kind {
     }
 }
 
-/// A parsed, checked version 1 header (SPEC.md §3.2).
+/// A parsed, checked header (SPEC.md §3.2; versions 1 and 3 share the layout).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct Header {
+    /// The format version it was written in ([`FORMAT_VERSION_1`] or [`FORMAT_VERSION_3`]):
+    /// which record types its content may hold (SPEC.md §6).
+    pub format_version: u16,
     /// What the bundle carries.
     pub kind: Kind,
     /// The channel it travels on.
@@ -349,14 +359,17 @@ impl Header {
             });
         }
         match reader.u16("format_version")? {
-            FORMAT_VERSION_1 => Header::parse_v1(reader, max_content_bytes),
+            version @ (FORMAT_VERSION_1 | FORMAT_VERSION_3) => {
+                Header::parse_v1(reader, version, max_content_bytes)
+            }
             found => Err(HeaderError::UnsupportedVersion { found }),
         }
     }
 
-    /// §3.2: the version 1 layout, from offset 10.
+    /// §3.2: the version 1 layout (also version 3's), from offset 10.
     fn parse_v1(
         mut reader: Reader<'_>,
+        format_version: u16,
         max_content_bytes: u64,
     ) -> Result<(Header, &[u8]), HeaderError> {
         let mut fields = reader.sub(HEADER_V1_BYTES - 10, "header")?;
@@ -389,6 +402,7 @@ impl Header {
             });
         }
         let header = Header {
+            format_version,
             kind,
             channel,
             epoch,
@@ -459,14 +473,15 @@ impl Header {
         self.part_count != 0
     }
 
-    /// The 160 bytes of this header in the version 1 layout (SPEC.md §3.2).
+    /// The 160 bytes of this header in the version 1 layout (SPEC.md §3.2), with its format
+    /// version.
     pub fn encode(&self) -> [u8; HEADER_V1_BYTES] {
         let mut out = [0u8; HEADER_V1_BYTES];
         let mut put = |offset: usize, bytes: &[u8]| {
             out[offset..offset + bytes.len()].copy_from_slice(bytes);
         };
         put(0, &MAGIC);
-        put(8, &FORMAT_VERSION_1.to_le_bytes());
+        put(8, &self.format_version.to_le_bytes());
         put(10, &0u16.to_le_bytes());
         put(12, &self.channel.0.to_le_bytes());
         put(16, &[self.kind.code()]);
@@ -490,6 +505,7 @@ mod tests {
 
     fn sample() -> Header {
         Header {
+            format_version: FORMAT_VERSION_1,
             kind: Kind::Submissions,
             channel: ChannelId(7),
             epoch: 3,

@@ -218,6 +218,18 @@ pub enum PayloadError {
         /// The bundle's kind.
         kind: Kind,
     },
+    /// A record type of a later wire version than the bundle's format version.
+    #[error(
+        "record {index} ({record}) needs a newer format version than the bundle's {format_version}"
+    )]
+    RecordNewerThanFormat {
+        /// Record index.
+        index: usize,
+        /// The record's variant name.
+        record: &'static str,
+        /// The bundle's format version.
+        format_version: u16,
+    },
     /// More records than the bundle kind or the format allows.
     #[error("a {kind} bundle may hold at most {max} records")]
     TooManyRecords {
@@ -263,6 +275,7 @@ impl PayloadError {
             PayloadError::RecordTrailingBytes { .. } => "payload.record-trailing-bytes",
             PayloadError::RecordShape { .. } => "payload.record-shape",
             PayloadError::RecordNotAllowed { .. } => "payload.record-not-allowed",
+            PayloadError::RecordNewerThanFormat { .. } => "payload.record-newer-than-format",
             PayloadError::TooManyRecords { .. } => "payload.too-many-records",
             PayloadError::MissingKeyset => "payload.missing-keyset",
         }
@@ -515,8 +528,19 @@ pub enum EncodeError {
     Bincode(String),
 }
 
-/// Decodes the records of a bundle of `kind` from its decompressed content (SPEC.md §5.2).
+/// Decodes the records of a format version 1 bundle of `kind` from its decompressed content
+/// (SPEC.md §5.2).
 pub fn decode_records(content: &[u8], kind: Kind) -> Result<Vec<Record>, PayloadError> {
+    decode_records_of_version(content, kind, crate::header::FORMAT_VERSION_1)
+}
+
+/// Decodes the records of a bundle of `kind` and `format_version` (SPEC.md §5.2): a record
+/// type newer than the bundle's format version is refused like one its kind may not hold.
+pub fn decode_records_of_version(
+    content: &[u8],
+    kind: Kind,
+    format_version: u16,
+) -> Result<Vec<Record>, PayloadError> {
     let config = wire_config().with_limit::<RECORD_DECODE_BUDGET>();
     let mut reader = Reader::new(content, 0);
     let mut records = Vec::new();
@@ -572,6 +596,13 @@ pub fn decode_records(content: &[u8], kind: Kind) -> Result<Vec<Record>, Payload
         record
             .check()
             .map_err(|shape| PayloadError::RecordShape { index, shape })?;
+        if record.format_version() > format_version {
+            return Err(PayloadError::RecordNewerThanFormat {
+                index,
+                record: record.kind_name(),
+                format_version,
+            });
+        }
         if !kind.allows(&record) {
             return Err(PayloadError::RecordNotAllowed {
                 index,

@@ -14,8 +14,9 @@ use std::net::IpAddr;
 use bincode::{Decode, Encode};
 use sha2::{Digest, Sha256};
 
-/// Wire version of the record types in this module.
-pub const RECORDS_VERSION: u16 = 1;
+/// Wire version of the record types in this module: 2 since [`RangeAck`] (carried only in
+/// format version 3 bundles; SPEC.md §6).
+pub const RECORDS_VERSION: u16 = 2;
 
 /// Most websites one filing may list.
 pub const MAX_WEBSITES: usize = 64;
@@ -80,6 +81,10 @@ pub enum Record {
     Certificate(CertificateRecord),
     /// A signed keyset document, carried verbatim.
     Keyset(KeysetRecord),
+    /// The inner side's confirmation of a whole submissions bundle by its members digest,
+    /// naming only the versions whose outcome is not a plain `Applied` (wire version 2; a
+    /// bundle holding one has format version 3, SPEC.md §3.2).
+    RangeAck(RangeAck),
 }
 
 impl Record {
@@ -139,6 +144,34 @@ impl Record {
                 keyset.document.len(),
                 MAX_KEYSET_BYTES,
             ),
+            Record::RangeAck(ack) => {
+                let root = "range_ack.exceptions";
+                at_most(
+                    &Path::Root("range_ack.members"),
+                    usize::try_from(ack.members).unwrap_or(usize::MAX),
+                    MAX_ACKED_RECEIPTS,
+                )?;
+                at_most(&Path::Root(root), ack.exceptions.len(), MAX_ACKED_RECEIPTS)?;
+                for (i, receipt) in ack.exceptions.iter().enumerate() {
+                    text_field(
+                        &Path::Root(root).index(i).field("receipt"),
+                        &receipt.receipt,
+                    )?;
+                    if let Some(reason) = &receipt.reason {
+                        text_field(&Path::Root(root).index(i).field("reason"), reason)?;
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// The lowest format version (SPEC.md §3.2) whose bundles may hold this record: 2 for a
+    /// [`RangeAck`] (3), 1 for everything else.
+    pub fn format_version(&self) -> u16 {
+        match self {
+            Record::RangeAck(_) => 3,
+            _ => 1,
         }
     }
 
@@ -151,6 +184,7 @@ impl Record {
             Record::StatusChange(_) => "status-change",
             Record::Certificate(_) => "certificate",
             Record::Keyset(_) => "keyset",
+            Record::RangeAck(_) => "range-ack",
         }
     }
 }
@@ -827,6 +861,98 @@ pub struct Ack {
     pub receipts: Vec<ReceiptAck>,
 }
 
+/// The inner side's confirmation of one whole submissions bundle (wire version 2): instead of
+/// one entry per version, the number of versions it held and a digest over them
+/// ([`members_digest`]), plus an entry for each version whose outcome is not a plain
+/// `Applied` (refused, superseded, conflicting, seen before, or applied with a reason).
+///
+/// The outer side deletes the payloads of the bundle's versions only if the versions it holds
+/// for that bundle give the same count and digest; the digest covers every receipt, version and
+/// content hash, so this still names each exact version (DESIGN.md invariant 3).
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct RangeAck {
+    /// Bundle id (SHA-256 of the signed message) of the submissions bundle acknowledged.
+    pub bundle_id: Sha256Digest,
+    /// Channel the bundle came on.
+    pub channel: u32,
+    /// Sequence number of the bundle on its channel.
+    pub sequence: u64,
+    /// How many submission versions the bundle held.
+    pub members: u64,
+    /// [`members_digest`] over the bundle's versions, in bundle order.
+    pub members_digest: Sha256Digest,
+    /// The versions whose outcome is not a plain `Applied`, in bundle order.
+    pub exceptions: Vec<ReceiptAck>,
+}
+
+impl RangeAck {
+    /// The range form of a per-version ack: its entries' count and digest, and the entries
+    /// that are exceptions.
+    pub fn of_ack(ack: &Ack) -> RangeAck {
+        RangeAck {
+            bundle_id: ack.bundle_id,
+            channel: ack.channel,
+            sequence: ack.sequence,
+            members: ack.receipts.len() as u64,
+            members_digest: members_digest(
+                ack.receipts
+                    .iter()
+                    .map(|entry| (entry.receipt.as_str(), entry.version, &entry.content_hash)),
+            ),
+            exceptions: ack
+                .receipts
+                .iter()
+                .filter(|entry| entry.is_exception())
+                .cloned()
+                .collect(),
+        }
+    }
+}
+
+/// The members digest of a submissions bundle (SPEC.md §6.3): SHA-256 over the tag
+/// `sluice members v1` and a zero byte, then for each version in bundle order its receipt id
+/// (`u64` byte length, little-endian, then the UTF-8 bytes), its version (`u32` little-endian)
+/// and its 32-byte content hash.
+pub fn members_digest<'a>(
+    members: impl IntoIterator<Item = (&'a str, u32, &'a Sha256Digest)>,
+) -> Sha256Digest {
+    let mut digest = MembersDigest::new();
+    for (receipt, version, content_hash) in members {
+        digest.add(receipt, version, content_hash);
+    }
+    digest.finish()
+}
+
+/// [`members_digest`] fed one version at a time, for a reader that streams the members.
+#[derive(Clone, Debug)]
+pub struct MembersDigest(Sha256);
+
+impl MembersDigest {
+    /// An empty digest (of a bundle without versions, until versions are added).
+    pub fn new() -> MembersDigest {
+        MembersDigest(Sha256::new_with_prefix(b"sluice members v1\0"))
+    }
+
+    /// Adds the next version of the bundle.
+    pub fn add(&mut self, receipt: &str, version: u32, content_hash: &Sha256Digest) {
+        self.0.update((receipt.len() as u64).to_le_bytes());
+        self.0.update(receipt.as_bytes());
+        self.0.update(version.to_le_bytes());
+        self.0.update(content_hash);
+    }
+
+    /// The digest of the versions added.
+    pub fn finish(self) -> Sha256Digest {
+        self.0.finalize().into()
+    }
+}
+
+impl Default for MembersDigest {
+    fn default() -> MembersDigest {
+        MembersDigest::new()
+    }
+}
+
 /// The inner side's outcome for one submission version.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct ReceiptAck {
@@ -840,6 +966,13 @@ pub struct ReceiptAck {
     pub outcome: ImportOutcome,
     /// Machine-readable reason code for outcomes other than `Applied`, e.g. `domain-conflict`.
     pub reason: Option<String>,
+}
+
+impl ReceiptAck {
+    /// Whether a range ack must name this entry: anything but `Applied` without a reason.
+    pub fn is_exception(&self) -> bool {
+        self.outcome != ImportOutcome::Applied || self.reason.is_some()
+    }
 }
 
 /// What importing one submission version did. In every case the version is stored inside for

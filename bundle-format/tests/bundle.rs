@@ -513,3 +513,73 @@ fn decompress_refuses_a_content_length_over_the_ceiling_without_allocating_it() 
     let err = bundle_format::payload::decompress(&[], u64::MAX, &[0; 32]).unwrap_err();
     assert_eq!(err.code(), "payload.content-too-large");
 }
+
+/// A range ack (wire version 2) makes its bundle format version 3; every other bundle is
+/// still version 1, and a version 1 ack still reads. Content of a version 1 bundle that holds a
+/// range ack is refused: the record is newer than the format.
+#[test]
+fn a_range_ack_needs_format_version_3_and_an_old_ack_still_reads() {
+    use bundle_format::header::{FORMAT_VERSION_1, FORMAT_VERSION_3};
+    use bundle_format::payload::{PayloadError, decode_records_of_version, encode_record};
+    use bundle_format::records::RangeAck;
+
+    let old = return_records();
+    let file = write_one(&inner(), config(Kind::Return), &old);
+    let bundle = read_bundle(
+        &file,
+        &keyset(),
+        &expect(Role::InnerReturn),
+        &ReadLimits::default(),
+    )
+    .unwrap();
+    assert_eq!(bundle.header.format_version, FORMAT_VERSION_1);
+    assert_eq!(bundle.records, old);
+    let Record::Ack(ack) = &old[0] else {
+        panic!("the sample return records open with an ack")
+    };
+
+    let range = Record::RangeAck(RangeAck::of_ack(ack));
+    let mut records = old.clone();
+    records.push(range.clone());
+    let file = write_one(&inner(), config(Kind::Return), &records);
+    let bundle = read_bundle(
+        &file,
+        &keyset(),
+        &expect(Role::InnerReturn),
+        &ReadLimits::default(),
+    )
+    .unwrap();
+    assert_eq!(bundle.header.format_version, FORMAT_VERSION_3);
+    assert_eq!(bundle.records, records);
+    let Record::RangeAck(decoded) = &bundle.records[old.len()] else {
+        panic!("range ack lost")
+    };
+    assert_eq!(decoded.members, 1);
+    assert!(
+        decoded.exceptions.is_empty(),
+        "a plain applied entry is no exception"
+    );
+    assert_eq!(
+        decoded.members_digest,
+        bundle_format::records::members_digest(ack.receipts.iter().map(|r| (
+            r.receipt.as_str(),
+            r.version,
+            &r.content_hash
+        )))
+    );
+
+    let mut content = Vec::new();
+    encode_record(&range, &mut content).unwrap();
+    assert!(matches!(
+        decode_records_of_version(&content, Kind::Return, FORMAT_VERSION_1),
+        Err(PayloadError::RecordNewerThanFormat { index: 0, .. })
+    ));
+    assert_eq!(
+        decode_records_of_version(&content, Kind::Return, FORMAT_VERSION_3).unwrap(),
+        vec![range.clone()]
+    );
+    assert!(matches!(
+        decode_records_of_version(&content, Kind::Submissions, FORMAT_VERSION_3),
+        Err(PayloadError::RecordNotAllowed { .. })
+    ));
+}

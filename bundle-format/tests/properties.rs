@@ -6,7 +6,9 @@ mod common;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use bundle_format::header::{HEADER_V1_BYTES, Header, MAX_CONTENT_BYTES};
-use bundle_format::payload::{decode_records, decompress, encode_record, frame_info};
+use bundle_format::payload::{
+    decode_records, decode_records_of_version, decompress, encode_record, frame_info,
+};
 use bundle_format::records::*;
 use bundle_format::{Expectation, Kind, ReadLimits, envelope, read_bundle};
 use common::bundles::{CHANNEL, config, write_all};
@@ -237,6 +239,35 @@ fn return_record() -> impl Strategy<Value = Record> {
                     })
                     .collect(),
             })),
+        // A range ack (wire version 2: its bundle becomes format version 3).
+        (
+            any::<[u8; 32]>(),
+            any::<u64>(),
+            any::<u64>(),
+            any::<[u8; 32]>(),
+            prop::collection::vec((text(), any::<u32>(), any::<[u8; 32]>()), 0..3)
+        )
+            .prop_map(
+                |(bundle_id, sequence, members, members_digest, exceptions)| {
+                    Record::RangeAck(RangeAck {
+                        bundle_id,
+                        channel: 1,
+                        sequence,
+                        members: members % 100_000,
+                        members_digest,
+                        exceptions: exceptions
+                            .into_iter()
+                            .map(|(receipt, version, content_hash)| ReceiptAck {
+                                receipt,
+                                version,
+                                content_hash,
+                                outcome: ImportOutcome::Rejected,
+                                reason: Some("domain-conflict".into()),
+                            })
+                            .collect(),
+                    })
+                }
+            ),
         (
             any::<u64>(),
             any::<u64>(),
@@ -386,7 +417,8 @@ proptest! {
             let i = index.index(content.len());
             content[i] = value;
         }
-        if let Ok(decoded) = decode_records(&content, Kind::Return) {
+        let latest = bundle_format::header::FORMAT_VERSION_3;
+        if let Ok(decoded) = decode_records_of_version(&content, Kind::Return, latest) {
             prop_assert_eq!(content_of(&decoded), content);
         }
     }

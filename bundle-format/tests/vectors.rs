@@ -222,6 +222,7 @@ fn content_of(records: &[Record]) -> Vec<u8> {
 
 fn header_for(kind: Kind, content: &[u8], frame: &[u8]) -> Header {
     Header {
+        format_version: bundle_format::header::FORMAT_VERSION_1,
         kind,
         channel: ChannelId(CHANNEL),
         epoch: 1,

@@ -5,7 +5,8 @@
 //! domain be actively filed twice.
 //!
 //! The modules form two layers. The core — [`store`] (database errors, the stored names of
-//! submission kinds, review events), [`returns`] (the return queue), [`workflow`], [`schema`],
+//! submission kinds, review events), [`returns`] (the return queue), [`ledger`] (the transfer
+//! ledgers: bundles imported, return bundles sent, keysets), [`workflow`], [`schema`],
 //! [`filing_number`], [`names`] and [`failpoint`] — uses no feature. The features — [`import`],
 //! [`review`], [`certificates`], [`query`], [`queue`] and the command line — use the core and
 //! not each other, with one exception that follows the filing system itself: an approval in
@@ -16,6 +17,7 @@ pub mod certificates;
 pub mod failpoint;
 pub mod filing_number;
 pub mod import;
+pub mod ledger;
 pub mod names;
 pub mod query;
 pub mod queue;

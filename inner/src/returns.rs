@@ -276,3 +276,14 @@ pub fn sequence_reports(
         })
         .collect())
 }
+
+/// How many queue entries wait to go out.
+pub fn pending_count(client: &mut impl GenericClient) -> Result<i64, ReturnError> {
+    Ok(client
+        .query_one(
+            "SELECT count(*) FROM return_queue WHERE sent_in IS NULL",
+            &[],
+        )
+        .map_err(rdb("counting the return queue"))?
+        .get(0))
+}

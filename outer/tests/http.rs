@@ -338,7 +338,7 @@ async fn an_edit_is_a_new_version_and_never_touches_an_exported_one() {
     let receipt = created["receipt"].as_str().unwrap().to_owned();
     let v1 = app.store.versions_to_export(1).await.unwrap().remove(0);
     app.store
-        .mark_in_transit(vec![(receipt.clone(), 1)], 4, [4; 32], 100)
+        .record_export(keys::ChannelId(1), 4, [4; 32], 1, 100)
         .await
         .unwrap();
     let (status, view) = app
@@ -595,7 +595,7 @@ async fn unknown_receipt_is_404_and_a_known_one_keeps_its_status_after_the_paylo
     let receipt = created["receipt"].as_str().unwrap().to_owned();
     let version = app.store.versions_to_export(1).await.unwrap().remove(0);
     app.store
-        .mark_in_transit(vec![(receipt.clone(), 1)], 9, [9; 32], 1_790_000_000)
+        .record_export(keys::ChannelId(1), 9, [9; 32], 1, 1_790_000_000)
         .await
         .unwrap();
     app.store

@@ -127,7 +127,7 @@ async fn status_page_renders_in_headless_chromium() {
     let body: Value = serde_json::from_str(&body).unwrap();
     let receipt = body["receipt"].as_str().unwrap().to_owned();
     store
-        .mark_in_transit(vec![(receipt.clone(), 1)], 12, [3; 32], 1_790_000_000)
+        .record_export(keys::ChannelId(1), 12, [3; 32], 1, 1_790_000_000)
         .await
         .unwrap();
     store

@@ -2,10 +2,12 @@
 //! idempotency and group commit.
 
 use bundle_format::records::{
-    self, Ack, ImportOutcome, ReceiptAck, ReviewState, StatusChange, Submission, SubmissionVersion,
+    self, Ack, ImportOutcome, RangeAck, ReceiptAck, ReviewState, StatusChange, Submission,
+    SubmissionVersion,
 };
+use keys::ChannelId;
 use outer::store::{
-    Account, AccountKind, Inserted, NewSubmission, ReceiptState, Store, StoreError,
+    Account, AccountKind, Inserted, NewSubmission, RangeAckEffect, ReceiptState, Store, StoreError,
 };
 
 fn withdrawal(receipt: &str, version: u32, reason: &str, at: i64) -> SubmissionVersion {
@@ -124,7 +126,7 @@ fn ack_removes_only_the_exact_version_and_an_edit_in_transit_is_kept() {
         insert(&store, &account, receipt).await;
         let v1 = withdrawal(receipt, 1, "first", 1_790_000_000);
         let marked = store
-            .mark_in_transit(vec![(receipt.into(), 1)], 17, [1; 32], 1_790_000_100)
+            .record_export(ChannelId(1), 17, [1; 32], 10, 1_790_000_100)
             .await
             .unwrap();
         assert_eq!(marked, 1);
@@ -185,7 +187,7 @@ fn status_row_answers_after_every_payload_is_gone() {
     runtime().block_on(async {
         insert(&store, &account, receipt).await;
         store
-            .mark_in_transit(vec![(receipt.into(), 1)], 3, [2; 32], 10)
+            .record_export(ChannelId(1), 3, [2; 32], 10, 10)
             .await
             .unwrap();
         let hash = withdrawal(receipt, 1, "first", 0).content_hash;
@@ -430,12 +432,12 @@ fn one_ack_applied_as_a_set_has_the_same_effects_as_entry_by_entry() {
             for receipt in ["R-A", "R-B", "R-C", "R-D"] {
                 insert(&store, &account, receipt).await;
             }
-            let sent = vec![
-                ("R-A".to_owned(), 1),
-                ("R-B".to_owned(), 1),
-                ("R-C".to_owned(), 1),
-            ];
-            store.mark_in_transit(sent, 4, [4; 32], 100).await.unwrap();
+            // R-A, R-B and R-C (stored first) go out in bundle 4; R-D waits.
+            let sent = store
+                .record_export(ChannelId(1), 4, [4; 32], 3, 100)
+                .await
+                .unwrap();
+            assert_eq!(sent, 3);
             // An edit of R-B while its first version is in transit.
             store
                 .add_version(
@@ -498,7 +500,7 @@ fn one_ack_applied_as_a_set_has_the_same_effects_as_entry_by_entry() {
     for expected in [
         "R-A delivered v1 at 200",
         "R-B received v2 at 150",
-        "10 R-A/1 delivered 200 domain-conflict",
+        "7 R-A/1 delivered 200 domain-conflict",
     ] {
         assert!(
             state.contains(&expected.to_owned()),
@@ -515,5 +517,203 @@ fn one_ack_applied_as_a_set_has_the_same_effects_as_entry_by_entry() {
     assert_eq!(
         outer::store::apply_ack_entries_on(&conn, &twice, 300).unwrap(),
         vec![Removed, Already]
+    );
+}
+
+/// Three receipts exported in one bundle, as a range; what the inner side would acknowledge
+/// for it: the members digest over the three versions, in order.
+fn exported_range(store: &Store, rt: &tokio::runtime::Runtime) -> (Vec<&'static str>, RangeAck) {
+    let account = store
+        .add_account("owner", AccountKind::WebsiteOwner)
+        .unwrap();
+    let receipts = vec!["R-RANGE-1", "R-RANGE-2", "R-RANGE-3"];
+    rt.block_on(async {
+        for receipt in &receipts {
+            store
+                .insert_submission(new_submission(account.id, receipt, None))
+                .await
+                .unwrap();
+        }
+        assert_eq!(
+            store
+                .record_export(ChannelId(1), 5, [5; 32], 10, 100)
+                .await
+                .unwrap(),
+            3
+        );
+    });
+    let hashes: Vec<[u8; 32]> = receipts
+        .iter()
+        .map(|r| withdrawal(r, 1, "first", 0).content_hash)
+        .collect();
+    let ack = RangeAck {
+        bundle_id: [5; 32],
+        channel: 1,
+        sequence: 5,
+        members: 3,
+        members_digest: records::members_digest(
+            receipts.iter().zip(&hashes).map(|(r, h)| (*r, 1, h)),
+        ),
+        exceptions: Vec::new(),
+    };
+    (receipts, ack)
+}
+
+fn stored_payloads(store: &Store) -> Vec<String> {
+    store
+        .read_blocking(|conn| {
+            let mut stmt = conn
+                .prepare("SELECT receipt FROM submission_payloads ORDER BY receipt")
+                .unwrap();
+            let rows = stmt
+                .query_map([], |row| row.get(0))
+                .unwrap()
+                .collect::<Result<Vec<String>, _>>()
+                .unwrap();
+            Ok(rows)
+        })
+        .unwrap()
+}
+
+#[test]
+fn a_range_ack_deletes_the_whole_bundles_payloads() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("outer.db")).unwrap();
+    let rt = runtime();
+    let (receipts, ack) = exported_range(&store, &rt);
+    let effect = store
+        .write_blocking(move |conn| outer::store::apply_range_ack_on(conn, &ack, 200))
+        .unwrap();
+    assert_eq!(
+        effect,
+        RangeAckEffect::Applied {
+            removed: 3,
+            already: 0
+        }
+    );
+    assert!(stored_payloads(&store).is_empty());
+    rt.block_on(async {
+        for receipt in receipts {
+            let record = store.receipt(receipt).await.unwrap().unwrap();
+            assert_eq!(
+                record.status.state,
+                ReceiptState::Review(ReviewState::Delivered)
+            );
+            let states: Vec<_> = record.history.iter().map(|h| h.state.as_str()).collect();
+            assert_eq!(states, ["received", "in_transit", "delivered"]);
+            assert!(!record.versions[0].payload_stored);
+            assert_eq!(record.versions[0].exported_sequence, Some(5));
+        }
+    });
+}
+
+#[test]
+fn a_range_ack_whose_digest_differs_deletes_nothing_and_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("outer.db")).unwrap();
+    let rt = runtime();
+    let (receipts, mut ack) = exported_range(&store, &rt);
+    // The inner side hashed another version than the one stored here.
+    ack.members_digest[0] ^= 1;
+    let wrong_count = RangeAck {
+        members: 2,
+        ..ack.clone()
+    };
+    for ack in [ack, wrong_count] {
+        let effect = store
+            .write_blocking(move |conn| outer::store::apply_range_ack_on(conn, &ack, 200))
+            .unwrap();
+        let RangeAckEffect::Mismatch { reason } = effect else {
+            panic!("a wrong digest applied: {effect:?}");
+        };
+        assert!(reason.contains("members digest"), "{reason}");
+        assert!(reason.contains("holds 3 versions"), "{reason}");
+    }
+    assert_eq!(stored_payloads(&store), receipts);
+    rt.block_on(async {
+        for receipt in receipts {
+            let status = store.receipt(receipt).await.unwrap().unwrap().status;
+            assert_eq!(status.state, ReceiptState::InTransit);
+        }
+    });
+}
+
+#[test]
+fn a_refused_version_named_as_an_exception_keeps_its_outcome_and_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("outer.db")).unwrap();
+    let rt = runtime();
+    let (receipts, mut ack) = exported_range(&store, &rt);
+    ack.exceptions.push(ReceiptAck {
+        receipt: receipts[1].into(),
+        version: 1,
+        content_hash: withdrawal(receipts[1], 1, "first", 0).content_hash,
+        outcome: ImportOutcome::Rejected,
+        reason: Some("domain-conflict".into()),
+    });
+    let mut stranger = ack.clone();
+    stranger.exceptions[0].version = 2;
+    let effect = store
+        .write_blocking(move |conn| outer::store::apply_range_ack_on(conn, &stranger, 150))
+        .unwrap();
+    assert!(
+        matches!(&effect, RangeAckEffect::Mismatch { reason } if reason.contains("exception")),
+        "an exception outside the bundle must not apply: {effect:?}"
+    );
+    assert_eq!(stored_payloads(&store).len(), 3);
+
+    let again = ack.clone();
+    let effect = store
+        .write_blocking(move |conn| outer::store::apply_range_ack_on(conn, &ack, 200))
+        .unwrap();
+    assert_eq!(
+        effect,
+        RangeAckEffect::Applied {
+            removed: 3,
+            already: 0
+        }
+    );
+    let outcomes: Vec<(String, String)> = store
+        .read_blocking(|conn| {
+            let mut stmt = conn
+                .prepare("SELECT receipt, ack_outcome FROM submission_versions ORDER BY receipt")
+                .unwrap();
+            let rows = stmt
+                .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+                .unwrap()
+                .collect::<Result<Vec<_>, _>>()
+                .unwrap();
+            Ok(rows)
+        })
+        .unwrap();
+    assert_eq!(
+        outcomes,
+        [
+            ("R-RANGE-1".to_owned(), "applied".to_owned()),
+            ("R-RANGE-2".to_owned(), "rejected".to_owned()),
+            ("R-RANGE-3".to_owned(), "applied".to_owned()),
+        ]
+    );
+    rt.block_on(async {
+        let record = store.receipt(receipts[1]).await.unwrap().unwrap();
+        let delivered = record.history.last().unwrap();
+        assert_eq!(
+            delivered.state,
+            ReceiptState::Review(ReviewState::Delivered)
+        );
+        assert_eq!(delivered.reason.as_deref(), Some("domain-conflict"));
+        let other = store.receipt(receipts[0]).await.unwrap().unwrap();
+        assert_eq!(other.history.last().unwrap().reason, None);
+    });
+    // The same range acknowledged again (a resent return bundle): nothing more to do.
+    let effect = store
+        .write_blocking(move |conn| outer::store::apply_range_ack_on(conn, &again, 300))
+        .unwrap();
+    assert_eq!(
+        effect,
+        RangeAckEffect::Applied {
+            removed: 0,
+            already: 3
+        }
     );
 }

@@ -155,7 +155,7 @@ pub struct OuterVersion {
     pub receipt: String,
     /// Version.
     pub version: i64,
-    /// Sequence of the bundle it went out in.
+    /// Sequence of the bundle it went out in (the one whose range holds it).
     pub exported_sequence: Option<i64>,
     /// Whether an ack was applied.
     pub acknowledged: bool,
@@ -167,7 +167,11 @@ pub struct OuterVersion {
 pub fn outer_versions(database: &Path) -> anyhow::Result<Vec<OuterVersion>> {
     let conn = rusqlite::Connection::open(database)?;
     let mut stmt = conn.prepare(
-        "SELECT receipt, version, exported_sequence, acknowledged_at IS NOT NULL,
+        // The bundle a version went out in is the one whose range holds its sequence number.
+        "SELECT receipt, version,
+                (SELECT o.sequence FROM transfer_outbox o
+                 WHERE o.last_seq IS NOT NULL AND o.last_seq >= v.seq AND o.first_seq <= v.seq),
+                acknowledged_at IS NOT NULL,
                 EXISTS (SELECT 1 FROM submission_payloads p
                         WHERE p.receipt = v.receipt AND p.version = v.version)
          FROM submission_versions v ORDER BY receipt, version",

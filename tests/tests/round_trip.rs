@@ -4,6 +4,8 @@
 mod common;
 
 use std::collections::BTreeSet;
+
+use bundle_format::records::Record;
 use transfer::outcome::FileResult;
 
 use common::*;
@@ -189,4 +191,116 @@ fn replaying_archived_bundles_and_importing_the_same_file_twice_change_nothing()
         .map(|v| app.outer().node.status(&v.receipt).unwrap())
         .collect();
     assert_eq!(statuses_after, statuses_before);
+}
+
+/// The inner side acknowledges a bundle as a range (its members digest, no entry per
+/// version); when the outer store's own record of the bundle's range no longer matches, apply
+/// falls back to the members of the bundle's retained copy, entry by entry, and says why.
+#[test]
+fn a_range_ack_that_does_not_match_the_stored_range_falls_back_to_the_retained_bundle() {
+    let mut app = Appliance::new(&[1]).unwrap();
+    let receipts = submit_filings(app.outer(), 1..=3);
+    app.outer().export().unwrap();
+    app.carry_in(0).unwrap();
+    app.import().unwrap();
+    app.inner.write_return().unwrap();
+    let returned = transfer::spool::list_bundles(&app.inner.spool.outbox).unwrap();
+    let file = std::fs::read(&returned[0]).unwrap();
+    let (_, header) =
+        bundle_format::bundle::peek_unverified(&file, &bundle_format::ReadLimits::default())
+            .unwrap();
+    assert_eq!(
+        header.format_version,
+        bundle_format::header::FORMAT_VERSION_3,
+        "a return bundle with an ack is a range ack, format version 3"
+    );
+    // The outer store's record of the bundle loses its last version.
+    rusqlite::Connection::open(&app.outer().node.database)
+        .unwrap()
+        .execute(
+            "UPDATE transfer_outbox SET last_seq = last_seq - 1, versions = versions - 1
+             WHERE kind = 'submissions'",
+            [],
+        )
+        .unwrap();
+    app.carry_out().unwrap();
+    let applied = app.apply(0).unwrap();
+    let file = &applied.files[0];
+    assert_eq!(file.result, FileResult::Applied);
+    assert_eq!(file.payloads_deleted, 3, "{file:?}");
+    assert_eq!(file.range_fallbacks.len(), 1, "{file:?}");
+    let fallback = &file.range_fallbacks[0];
+    assert!(fallback.entry_by_entry, "{fallback:?}");
+    assert!(
+        fallback.reason.contains("holds 2 versions") && fallback.reason.contains("names 3"),
+        "{fallback:?}"
+    );
+    let versions = outer_versions(&app.outer().node.database).unwrap();
+    assert!(
+        versions.iter().all(|v| v.acknowledged && !v.payload_stored),
+        "{versions:?}"
+    );
+    // Delivered, and already past it: the same return bundle carries the review states.
+    for receipt in &receipts {
+        let status = app.outer().node.status(receipt).unwrap();
+        assert_eq!(status["state"], "awaiting_provider_check", "{status}");
+    }
+    assert!(
+        transfer::spool::list_bundles(&app.outer().spool.retained)
+            .unwrap()
+            .is_empty(),
+        "the acknowledged bundle's retained copy goes"
+    );
+}
+
+/// A return bundle written before range acks (format version 1, one ack entry per version)
+/// still applies: it deletes exactly the versions it names.
+#[test]
+fn an_old_format_ack_with_an_entry_per_version_still_applies() {
+    let mut app = Appliance::new(&[1]).unwrap();
+    let receipts = submit_filings(app.outer(), 1..=2);
+    app.outer().export().unwrap();
+    app.carry_in(0).unwrap();
+    app.import().unwrap();
+    let queued = inner::returns::pending_returns(&mut app.inner.client, 100).unwrap();
+    let acks: Vec<Record> = queued
+        .entries
+        .into_iter()
+        .map(|entry| entry.record)
+        .filter(|record| matches!(record, Record::Ack(_)))
+        .collect();
+    assert_eq!(acks.len(), 1);
+    let return_key = keys::SecretKey::read_file(&app.keys.inner_return, None).unwrap();
+    let config = bundle_format::WriterConfig {
+        kind: bundle_format::Kind::Return,
+        channel: keys::ChannelId(transfer::demo::DEMO_RETURN_CHANNEL),
+        epoch: 1,
+        next_sequence: 1,
+        previous: bundle_format::BundleId::ZERO,
+        created: transfer::demo::now(),
+        expires: transfer::demo::now() + 86_400,
+        part_content_bytes: bundle_format::bundle::DEFAULT_PART_CONTENT_BYTES,
+        part_records: 1000,
+    };
+    let file = sign_bundle(&return_key, config, &acks).unwrap();
+    let (_, header) =
+        bundle_format::bundle::peek_unverified(&file, &bundle_format::ReadLimits::default())
+            .unwrap();
+    assert_eq!(
+        header.format_version,
+        bundle_format::header::FORMAT_VERSION_1
+    );
+    std::fs::write(app.outer().spool.inbox.join("old-ack.bundle"), &file).unwrap();
+    let applied = app.apply(0).unwrap();
+    let file = &applied.files[0];
+    assert_eq!(file.result, FileResult::Applied, "{file:?}");
+    assert_eq!(file.payloads_deleted, 2);
+    assert!(file.range_fallbacks.is_empty());
+    assert_eq!(file.ack_mismatches, 0);
+    for receipt in &receipts {
+        assert_eq!(
+            app.outer().node.status(receipt).unwrap()["state"],
+            "delivered"
+        );
+    }
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use bundle_format::bundle::{MAX_FILE_BYTES, peek_unverified};
 use bundle_format::header::HEADER_V1_BYTES;
-use bundle_format::records::Record;
+use bundle_format::records::{Record, SubmissionVersion};
 use bundle_format::{BundleError, BundleId, Expectation, Header, Kind, ReadLimits, VerifiedBundle};
 use keys::time::rfc3339;
 use keys::{ChannelId, KeyId, KeyLookup, Keyset, KeysetFile, Role};
@@ -308,12 +308,27 @@ fn content(file: &[u8], header: &Header) -> Result<Vec<u8>, BundleError> {
     )?)
 }
 
+/// The submission versions of a bundle this host wrote itself (its retained copy), read
+/// without verifying the signature: the file never left this host. Used where the outer store's
+/// own record of a bundle's range does not match an ack, to apply the ack entry by entry.
+pub(crate) fn own_submissions(file: &[u8]) -> Result<Vec<SubmissionVersion>, BundleError> {
+    let (_, header) = peek_unverified(file, &ReadLimits::default())?;
+    Ok(content_records(file, &header)?
+        .into_iter()
+        .filter_map(|record| match record {
+            Record::Submission(version) => Some(version),
+            _ => None,
+        })
+        .collect())
+}
+
 /// Decompresses and decodes the records of a file whose header is `header`, unverified.
 fn content_records(file: &[u8], header: &Header) -> Result<Vec<Record>, BundleError> {
     let content = content(file, header)?;
-    Ok(bundle_format::payload::decode_records(
+    Ok(bundle_format::payload::decode_records_of_version(
         &content,
         header.kind,
+        header.format_version,
     )?)
 }
 

@@ -1,12 +1,15 @@
 //! Signed acknowledgements from the inner side: the only thing that removes a payload
-//! (DESIGN.md invariant 3), and only of the exact version and content hash an entry names. A
-//! receipt still waiting on that version moves to "delivered".
+//! (DESIGN.md invariant 3), and only of the exact version and content hash an entry names (a
+//! wire version 1 ack) or of exactly the versions a members digest covers (a range ack, wire
+//! version 2). A receipt still waiting on an acknowledged version moves to "delivered".
 
 use bundle_format::records::{self, Ack, ImportOutcome, ReviewState};
+use keys::ChannelId;
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::ledger;
 use super::status::add_history;
-use super::{ReceiptState, Store, StoreError, db, hash_col};
+use super::{ReceiptState, Store, StoreError, db, hash_col, i64_of, u32_col};
 
 /// What applying an ack did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -240,6 +243,208 @@ pub fn apply_ack_entry_on(
         )?;
     }
     Ok(AckEffect::Removed)
+}
+
+/// What applying a range ack did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RangeAckEffect {
+    /// The versions this store holds for the bundle gave the ack's count and digest: every
+    /// payload of the range not removed before is removed now.
+    Applied {
+        /// Versions whose payload was removed now.
+        removed: usize,
+        /// Versions acknowledged before.
+        already: usize,
+    },
+    /// Nothing was deleted: the store's range for the bundle does not match the ack (or the
+    /// store has no such bundle). The reason says what differs; the caller may fall back to
+    /// the bundle's members one by one.
+    Mismatch {
+        /// What differs, for the audit trail.
+        reason: String,
+    },
+}
+
+/// Applies a range ack on `conn` (SPEC.md §6.3, [`records::RangeAck`]): finds the bundle's range
+/// in the outbox index, recomputes the members digest over the versions stored for it, and only
+/// if count and digest equal the ack's removes the whole range's payloads in one statement,
+/// records each version's outcome (the ack's exceptions keep theirs and their reasons) and
+/// moves the receipts still waiting on those versions to "delivered". A mismatch changes
+/// nothing. The outbox row itself is the caller's to mark acknowledged.
+pub fn apply_range_ack_on(
+    conn: &Connection,
+    ack: &records::RangeAck,
+    at: i64,
+) -> Result<RangeAckEffect, StoreError> {
+    let bundle = bundle_format::BundleId(ack.bundle_id);
+    let Some(range) = ledger::bundle_range_on(conn, ChannelId(ack.channel), &bundle)? else {
+        return Ok(RangeAckEffect::Mismatch {
+            reason: format!(
+                "bundle {bundle} (channel {}, sequence {}) is not in the outbox index",
+                ack.channel, ack.sequence
+            ),
+        });
+    };
+    let (first, last) = match range {
+        Some(range) => (i64_of(range.first_seq), i64_of(range.last_seq)),
+        // A bundle without versions (heartbeat, keyset): an empty range.
+        None => (1, 0),
+    };
+    let mut members = 0u64;
+    let digest = {
+        let read = "reading the versions of an acknowledged range";
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT receipt, version, content_hash FROM submission_versions
+                 WHERE seq BETWEEN ?1 AND ?2 ORDER BY seq",
+            )
+            .map_err(db(read))?;
+        let mut rows = stmt.query(params![first, last]).map_err(db(read))?;
+        let mut hasher = records::MembersDigest::new();
+        while let Some(row) = rows.next().map_err(db(read))? {
+            let receipt: String = row.get(0).map_err(db(read))?;
+            let version = u32_col(row.get(1).map_err(db(read))?);
+            let hash = hash_col(row.get(2).map_err(db(read))?);
+            hasher.add(&receipt, version, &hash);
+            members += 1;
+        }
+        hasher.finish()
+    };
+    if members != ack.members || digest != ack.members_digest {
+        return Ok(RangeAckEffect::Mismatch {
+            reason: format!(
+                "bundle {bundle}: this store holds {members} versions for it with members digest \
+                 {}, the ack names {} with {}",
+                hex::encode(digest),
+                ack.members,
+                hex::encode(ack.members_digest)
+            ),
+        });
+    }
+    // The digest covers every member; an exception must be one of them, with its hash.
+    for exception in &ack.exceptions {
+        let member: Option<Vec<u8>> = conn
+            .prepare_cached(
+                "SELECT content_hash FROM submission_versions
+                 WHERE receipt = ?1 AND version = ?2 AND seq BETWEEN ?3 AND ?4",
+            )
+            .and_then(|mut stmt| {
+                stmt.query_row(
+                    params![exception.receipt, exception.version, first, last],
+                    |row| row.get(0),
+                )
+                .optional()
+            })
+            .map_err(db("reading the versions of an acknowledged range"))?;
+        if member.map(hash_col) != Some(exception.content_hash) {
+            return Ok(RangeAckEffect::Mismatch {
+                reason: format!(
+                    "bundle {bundle}: the ack's exception {}/{} is not one of its versions",
+                    exception.receipt, exception.version
+                ),
+            });
+        }
+    }
+    conn.execute_batch(
+        "CREATE TEMP TABLE IF NOT EXISTS range_exceptions (
+             receipt TEXT NOT NULL, version INTEGER NOT NULL, outcome TEXT NOT NULL, reason TEXT,
+             PRIMARY KEY (receipt, version)
+         ) WITHOUT ROWID;
+         DELETE FROM temp.range_exceptions;",
+    )
+    .map_err(db("preparing to apply a range ack"))?;
+    {
+        let mut insert = conn
+            .prepare_cached(
+                "INSERT OR REPLACE INTO temp.range_exceptions (receipt, version, outcome, reason)
+                 VALUES (?1, ?2, ?3, ?4)",
+            )
+            .map_err(db("applying a range ack"))?;
+        for exception in &ack.exceptions {
+            insert
+                .execute(params![
+                    exception.receipt,
+                    exception.version,
+                    outcome_name(exception.outcome),
+                    exception.reason
+                ])
+                .map_err(db("applying a range ack"))?;
+        }
+    }
+    let delivered = ReceiptState::Review(ReviewState::Delivered);
+    let already: i64 = conn
+        .prepare_cached(
+            "SELECT count(*) FROM submission_versions
+             WHERE seq BETWEEN ?1 AND ?2 AND acknowledged_at IS NOT NULL",
+        )
+        .and_then(|mut stmt| stmt.query_row(params![first, last], |row| row.get(0)))
+        .map_err(db("reading the versions of an acknowledged range"))?;
+    // Status first, while "not acknowledged yet" still picks the versions this ack moves.
+    conn.prepare_cached(
+        "INSERT INTO status_history (receipt, version, state, at, reason, filing_number,
+                                     bundle_sequence)
+         SELECT r.receipt, v.version, ?3, ?4, e.reason, NULL, NULL
+         FROM submission_versions v CROSS JOIN receipts r
+           ON r.receipt = v.receipt AND r.state_version = v.version
+         LEFT JOIN temp.range_exceptions e ON e.receipt = v.receipt AND e.version = v.version
+         WHERE v.seq BETWEEN ?1 AND ?2 AND v.acknowledged_at IS NULL AND r.state IN (?5, ?6)
+         ORDER BY v.seq",
+    )
+    .and_then(|mut stmt| {
+        stmt.execute(params![
+            first,
+            last,
+            delivered.as_str(),
+            at,
+            ReceiptState::Received.as_str(),
+            ReceiptState::InTransit.as_str()
+        ])
+    })
+    .map_err(db("writing status history"))?;
+    conn.prepare_cached(
+        "UPDATE receipts SET state = ?3, updated_at = ?4
+         WHERE rowid IN (SELECT r.rowid FROM submission_versions v CROSS JOIN receipts r
+                           ON r.receipt = v.receipt AND r.state_version = v.version
+                         WHERE v.seq BETWEEN ?1 AND ?2 AND v.acknowledged_at IS NULL
+                           AND r.state IN (?5, ?6))",
+    )
+    .and_then(|mut stmt| {
+        stmt.execute(params![
+            first,
+            last,
+            delivered.as_str(),
+            at,
+            ReceiptState::Received.as_str(),
+            ReceiptState::InTransit.as_str()
+        ])
+    })
+    .map_err(db("updating a status row"))?;
+    let removed = conn
+        .prepare_cached(
+            "UPDATE submission_versions SET acknowledged_at = ?3, payload_removed_at = ?3,
+                    ack_outcome = coalesce(
+                        (SELECT e.outcome FROM temp.range_exceptions e
+                         WHERE e.receipt = submission_versions.receipt
+                           AND e.version = submission_versions.version),
+                        'applied')
+             WHERE seq BETWEEN ?1 AND ?2 AND acknowledged_at IS NULL",
+        )
+        .and_then(|mut stmt| stmt.execute(params![first, last, at]))
+        .map_err(db("applying a range ack"))?;
+    // The whole range's payloads in one statement (DESIGN.md invariant 3: the digest named
+    // each of these exact versions and content hashes).
+    conn.prepare_cached(
+        "DELETE FROM submission_payloads WHERE rowid IN (
+             SELECT p.rowid FROM submission_versions v JOIN submission_payloads p
+               ON p.receipt = v.receipt AND p.version = v.version
+             WHERE v.seq BETWEEN ?1 AND ?2)",
+    )
+    .and_then(|mut stmt| stmt.execute(params![first, last]))
+    .map_err(db("removing acknowledged payloads"))?;
+    Ok(RangeAckEffect::Applied {
+        removed,
+        already: usize::try_from(already).unwrap_or(0),
+    })
 }
 
 fn outcome_name(outcome: ImportOutcome) -> &'static str {

@@ -1,22 +1,34 @@
 //! What the transfer tool's export reads and writes: the versions still waiting to go out, in
-//! export order and in their stored encoding, and marking them in transit in the transaction that
-//! records their bundle.
+//! the order of their sequence numbers and in their stored encoding, and the recording of a
+//! bundle as one range of those numbers.
+//!
+//! Every stored version gets the next sequence number of the store in the commit that stores it
+//! (an outer store feeds one submissions channel). Export sends versions in that order, so the
+//! versions of one bundle are one unbroken range; recording the bundle writes one outbox row
+//! with the range and moves the channel's exported-through mark (see [`super::ledger`]).
+//! "Pending" is above the mark; "in transit" is at or below it without an ack. Nothing is
+//! written per version.
 
+use bundle_format::BundleId;
 use bundle_format::records::{self, SubmissionVersion};
+use keys::ChannelId;
 use rusqlite::{Connection, params};
 
+use super::ledger::{self, OutboxBundle, VersionRange};
 use super::receipts::decode_version;
-use super::{ReceiptState, Store, StoreError, db, i64_of, u32_col};
+use super::{Store, StoreError, db, hash_col, i64_of, u32_col};
 
 /// A stored version waiting to be exported, still in its stored encoding.
 #[derive(Debug, Clone)]
 pub struct PendingVersion {
+    /// Its sequence number in the store: its place in export order.
+    pub seq: u64,
     /// Receipt id.
     pub receipt: String,
     /// Version of the receipt.
     pub version: u32,
-    /// When it was accepted, Unix seconds: with receipt and version, its place in export order.
-    pub submitted_at: i64,
+    /// Content hash of its body.
+    pub content_hash: [u8; 32],
     /// The stored bincode encoding of the [`SubmissionVersion`].
     pub payload: Vec<u8>,
 }
@@ -26,15 +38,6 @@ impl PendingVersion {
     /// matches the body. A row that fails is reported as [`StoreError::Corrupt`].
     pub fn decode(&self) -> Result<SubmissionVersion, StoreError> {
         decode_version(&self.receipt, self.version, &self.payload)
-    }
-
-    /// Where this version stands in export order; [`pending_versions_after`] continues from it.
-    pub fn export_position(&self) -> ExportPosition {
-        ExportPosition {
-            submitted_at: self.submitted_at,
-            receipt: self.receipt.clone(),
-            version: self.version,
-        }
     }
 
     /// Checks the stored encoding without decoding its body, for carrying it verbatim into a
@@ -51,20 +54,18 @@ impl PendingVersion {
     }
 }
 
-/// A place in export order (submission time, then receipt and version).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExportPosition {
-    /// Submission time, Unix seconds.
-    pub submitted_at: i64,
-    /// Receipt id.
-    pub receipt: String,
-    /// Version.
-    pub version: u32,
+/// The store's exported-through mark: every version numbered at or below it went out in a
+/// recorded bundle. The highest mark of any channel, so that a store whose channel setting
+/// changed never sends a version twice.
+pub fn exported_through_on(conn: &Connection) -> Result<u64, StoreError> {
+    conn.prepare_cached("SELECT coalesce(max(exported_through), 0) FROM transfer_send_state")
+        .and_then(|mut stmt| stmt.query_row([], |row| row.get::<_, i64>(0)))
+        .map(|mark| u64::try_from(mark).unwrap_or(0))
+        .map_err(db("reading the exported-through mark"))
 }
 
-/// Reads the oldest `limit` versions not yet exported that still hold their payload, on
-/// `conn` (so that an export can read inside its own transaction), in export order: by
-/// submission time, then receipt and version.
+/// Reads the oldest `limit` versions not yet exported, on `conn` (so that an export can read
+/// inside its own transaction), in sequence order.
 pub fn pending_versions(
     conn: &Connection,
     limit: usize,
@@ -72,144 +73,59 @@ pub fn pending_versions(
     pending_versions_after(conn, None, limit)
 }
 
-/// [`pending_versions`] after `position` in export order: what an export reads for its next
-/// bundle while the versions it read for the previous one are not marked yet. A version
-/// accepted meanwhile with an earlier position waits for the next export.
+/// [`pending_versions`] after sequence number `after` (default: the exported-through mark):
+/// what an export reads for its next bundle while the versions it read for the previous one
+/// are not recorded yet.
 pub fn pending_versions_after(
     conn: &Connection,
-    position: Option<&ExportPosition>,
+    after: Option<u64>,
     limit: usize,
 ) -> Result<Vec<PendingVersion>, StoreError> {
-    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    let read = |row: &rusqlite::Row<'_>| {
-        Ok(PendingVersion {
-            receipt: row.get(0)?,
-            version: u32_col(row.get(1)?),
-            submitted_at: row.get(2)?,
-            payload: row.get(3)?,
-        })
+    let after = match after {
+        Some(after) => after,
+        None => exported_through_on(conn)?,
     };
-    let select = "SELECT v.receipt, v.version, v.submitted_at, p.payload
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    conn.prepare_cached(
+        "SELECT v.seq, v.receipt, v.version, v.content_hash, p.payload
          FROM submission_versions v
          JOIN submission_payloads p ON p.receipt = v.receipt AND p.version = v.version
-         WHERE v.exported_sequence IS NULL AND v.payload_removed_at IS NULL";
-    let order = "ORDER BY v.submitted_at, v.receipt, v.version LIMIT ?1";
-    match position {
-        None => conn
-            .prepare_cached(&format!("{select} {order}"))
-            .and_then(|mut stmt| stmt.query_map([limit], read)?.collect()),
-        Some(after) => conn
-            .prepare_cached(&format!(
-                "{select} AND (v.submitted_at, v.receipt, v.version) > (?2, ?3, ?4) {order}"
-            ))
-            .and_then(|mut stmt| {
-                stmt.query_map(
-                    params![limit, after.submitted_at, after.receipt, after.version],
-                    read,
-                )?
-                .collect()
-            }),
-    }
+         WHERE v.seq > ?1 ORDER BY v.seq LIMIT ?2",
+    )
+    .and_then(|mut stmt| {
+        stmt.query_map(params![i64_of(after), limit], |row| {
+            Ok(PendingVersion {
+                seq: u64::try_from(row.get::<_, i64>(0)?).unwrap_or(0),
+                receipt: row.get(1)?,
+                version: u32_col(row.get(2)?),
+                content_hash: hash_col(row.get(3)?),
+                payload: row.get(4)?,
+            })
+        })?
+        .collect()
+    })
     .map_err(db("listing versions to export"))
 }
 
-/// Marks `versions` exported in bundle `sequence` (id `bundle_id`) at `at`, on `conn`, so that
-/// the caller can do it in the transaction that records the bundle. Each receipt whose newest
-/// version is among them and that still shows "received" moves to "in transit" with a history
-/// entry. A version exported already is left alone. Returns how many versions were marked.
-///
-/// Set-based: the pairs go into a temporary table and four statements do the rest, so marking
-/// a bundle of 100,000 versions costs a few index lookups per version, not four parsed
-/// statements.
-pub fn mark_in_transit_on(
-    conn: &Connection,
-    versions: &[(String, u32)],
-    sequence: u64,
-    bundle_id: &[u8; 32],
-    at: i64,
-) -> Result<usize, StoreError> {
-    conn.execute_batch(
-        "CREATE TEMP TABLE IF NOT EXISTS exporting (
-             receipt TEXT NOT NULL, version INTEGER NOT NULL, PRIMARY KEY (receipt, version)
-         ) WITHOUT ROWID;
-         DELETE FROM temp.exporting;",
-    )
-    .map_err(db("preparing to mark versions in transit"))?;
-    {
-        let mut insert = conn
-            .prepare_cached(
-                "INSERT OR IGNORE INTO temp.exporting (receipt, version) VALUES (?1, ?2)",
-            )
-            .map_err(db("marking a version in transit"))?;
-        for (receipt, version) in versions {
-            insert
-                .execute(params![receipt, version])
-                .map_err(db("marking a version in transit"))?;
-        }
-    }
-    let sequence = i64_of(sequence);
-    let steps: [(&str, &'static str); 4] = [
-        (
-            "DELETE FROM temp.exporting WHERE NOT EXISTS (
-                 SELECT 1 FROM submission_versions v
-                 WHERE v.receipt = exporting.receipt AND v.version = exporting.version
-                   AND v.exported_sequence IS NULL)",
-            "marking a version in transit",
+/// The range of `versions` (consecutive pending versions, in sequence order) as an outbox row
+/// records it: first and last sequence number, count and members digest.
+pub fn range_of(versions: &[PendingVersion]) -> Option<VersionRange> {
+    let (first, last) = (versions.first()?, versions.last()?);
+    Some(VersionRange {
+        first_seq: first.seq,
+        last_seq: last.seq,
+        versions: versions.len() as u64,
+        members_digest: records::members_digest(
+            versions
+                .iter()
+                .map(|v| (v.receipt.as_str(), v.version, &v.content_hash)),
         ),
-        (
-            "UPDATE submission_versions
-             SET exported_bundle_id = ?1, exported_sequence = ?2, in_transit_since = ?3
-             WHERE rowid IN (SELECT v.rowid FROM temp.exporting e JOIN submission_versions v
-                             ON v.receipt = e.receipt AND v.version = e.version)",
-            "marking a version in transit",
-        ),
-        (
-            // CROSS JOIN keeps the bundle's rows the outer loop (SQLite does not reorder it):
-            // ordered by r.receipt, the planner walked every receipt in key order instead, so
-            // marking slowed down as the store grew.
-            "INSERT INTO status_history (receipt, version, state, at, reason, filing_number,
-                                         bundle_sequence)
-             SELECT r.receipt, r.latest_version, ?4, ?3, NULL, NULL, ?2
-             FROM temp.exporting e CROSS JOIN receipts r
-               ON r.receipt = e.receipt AND r.latest_version = e.version
-             WHERE r.state = ?5
-             ORDER BY e.receipt",
-            "writing status history",
-        ),
-        (
-            "UPDATE receipts SET state = ?4, state_version = latest_version, bundle_sequence = ?2,
-                    in_transit_since = ?3, updated_at = ?3
-             WHERE state = ?5 AND receipt IN (SELECT receipt FROM temp.exporting)
-               AND EXISTS (SELECT 1 FROM temp.exporting e
-                           WHERE e.receipt = receipts.receipt AND e.version = receipts.latest_version)",
-            "updating a status row",
-        ),
-    ];
-    let mut marked = 0;
-    for (index, (sql, operation)) in steps.into_iter().enumerate() {
-        let mut stmt = conn.prepare_cached(sql).map_err(db(operation))?;
-        let changed = match index {
-            0 => stmt.execute([]),
-            1 => stmt.execute(params![&bundle_id[..], sequence, at]),
-            _ => stmt.execute(params![
-                &bundle_id[..],
-                sequence,
-                at,
-                ReceiptState::InTransit.as_str(),
-                ReceiptState::Received.as_str()
-            ]),
-        }
-        .map_err(db(operation))?;
-        if index == 1 {
-            marked = changed;
-        }
-    }
-    Ok(marked)
+    })
 }
 
 impl Store {
-    /// The oldest `limit` versions not yet exported that still hold their payload, decoded and
-    /// checked (see [`pending_versions`]).
+    /// The oldest `limit` versions not yet exported, decoded and checked (see
+    /// [`pending_versions`]).
     pub async fn versions_to_export(
         &self,
         limit: usize,
@@ -223,17 +139,40 @@ impl Store {
         .await
     }
 
-    /// Records that these versions went out in bundle `sequence` (id `bundle_id`) at `at`;
-    /// each receipt whose newest version is among them shows "in transit". Returns how many
-    /// versions were marked (one already exported is left as it is and not counted).
-    pub async fn mark_in_transit(
+    /// Records that the next `limit` pending versions went out on `channel` in one submissions
+    /// bundle (`sequence`, id `bundle_id`, created `at`) without writing a bundle file: the
+    /// ledger effect of an export, for tools and tests that carry versions some other way.
+    /// Each of those versions shows "in transit" until an ack names it. Returns how many
+    /// versions the bundle holds.
+    pub async fn record_export(
         &self,
-        versions: Vec<(String, u32)>,
+        channel: ChannelId,
         sequence: u64,
         bundle_id: [u8; 32],
+        limit: usize,
         at: i64,
     ) -> Result<usize, StoreError> {
-        self.write(move |conn| mark_in_transit_on(conn, &versions, sequence, &bundle_id, at))
-            .await
+        self.write(move |conn| {
+            let state = ledger::send_state_on(conn, channel)?;
+            let versions = pending_versions(conn, limit)?;
+            let range = range_of(&versions);
+            ledger::record_bundles_on(
+                conn,
+                channel,
+                state.epoch,
+                &[OutboxBundle {
+                    id: BundleId(bundle_id),
+                    sequence,
+                    kind: "submissions".into(),
+                    file_name: format!("recorded-{sequence}.bundle"),
+                    records: versions.len(),
+                    created: at,
+                    range,
+                }],
+            )?;
+            ledger::record_publication_on(conn, &BundleId(bundle_id), at, true)?;
+            Ok(versions.len())
+        })
+        .await
     }
 }

@@ -1,6 +1,7 @@
 //! The outer SQLite store: submission versions, the status row every receipt keeps for good,
 //! status history, accounts and hashed API tokens, idempotency keys, certificates, and the
-//! per-version transfer columns (exported in which bundle, in transit since, acknowledged).
+//! transfer ledgers ([`ledger`]): each version's sequence number, one outbox row per bundle
+//! naming the range of versions it holds, and each version's ack.
 //!
 //! One writer thread owns the only write connection. Callers queue write jobs; the thread takes
 //! every job waiting, runs each inside its own savepoint of one transaction and commits once, so
@@ -21,6 +22,7 @@ mod acks;
 mod certificates;
 mod error;
 mod export;
+pub mod ledger;
 mod receipts;
 mod schema;
 mod status;
@@ -34,11 +36,14 @@ use std::thread::JoinHandle;
 use rusqlite::Connection;
 
 pub use accounts::{Account, AccountKind, IssuedToken, Principal, token_hash};
-pub use acks::{AckEffect, AckSummary, apply_ack_entries_on, apply_ack_entry_on};
+pub use acks::{
+    AckEffect, AckSummary, RangeAckEffect, apply_ack_entries_on, apply_ack_entry_on,
+    apply_range_ack_on,
+};
 pub use certificates::store_certificate_on;
 pub use error::StoreError;
 pub use export::{
-    ExportPosition, PendingVersion, mark_in_transit_on, pending_versions, pending_versions_after,
+    PendingVersion, exported_through_on, pending_versions, pending_versions_after, range_of,
 };
 pub use receipts::{Inserted, NewSubmission, ReceiptRecord, VersionInfo};
 pub use status::{HistoryEntry, ReceiptState, ReceiptStatus, apply_status_change_on};

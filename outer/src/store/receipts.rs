@@ -5,7 +5,9 @@
 use bundle_format::records::{self, SubmissionVersion};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::status::{add_history, parse_state, read_status};
+use super::status::{
+    EXPORTED_IN, Exported, add_history, add_transit_entries, parse_state, read_status,
+};
 use super::{
     HistoryEntry, MAX_STORED_VERSION_BYTES, ReceiptState, ReceiptStatus, Store, StoreError, db,
     hash_col, u32_col, u64_opt,
@@ -24,9 +26,11 @@ pub struct VersionInfo {
     pub submitter: String,
     /// The access provider that submitted it, if any.
     pub access_provider: Option<String>,
-    /// Sequence of the bundle it was exported in.
+    /// Its sequence number in the store (its place in export order).
+    pub seq: u64,
+    /// Sequence of the bundle it was exported in (derived from the bundle ranges).
     pub exported_sequence: Option<u64>,
-    /// When it was exported.
+    /// When that bundle was made.
     pub in_transit_since: Option<i64>,
     /// When the inner side acknowledged it.
     pub acknowledged_at: Option<i64>,
@@ -111,11 +115,15 @@ pub(super) fn decode_version(
     Ok(decoded)
 }
 
+/// Stores a version with the store's next sequence number, in the caller's commit: the
+/// single writer numbers versions in commit order, so export, which sends them in that order,
+/// never finds a version numbered below one it already sent.
 fn insert_version(conn: &Connection, version: &SubmissionVersion) -> Result<(), StoreError> {
     conn.prepare_cached(
         "INSERT INTO submission_versions
-           (receipt, version, content_hash, submitted_at, submitter, access_provider)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+           (receipt, version, content_hash, submitted_at, submitter, access_provider, seq)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6,
+                 (SELECT coalesce(max(seq), 0) + 1 FROM submission_versions))",
     )
     .and_then(|mut stmt| {
         stmt.execute(params![
@@ -381,7 +389,7 @@ fn read_receipt(conn: &Connection, receipt: &str) -> Result<Option<ReceiptRecord
     let Some(status) = read_status(conn, receipt)? else {
         return Ok(None);
     };
-    let history = conn
+    let mut history = conn
         .prepare_cached(
             "SELECT version, state, at, reason, filing_number, bundle_sequence
              FROM status_history WHERE receipt = ?1 ORDER BY id",
@@ -401,14 +409,19 @@ fn read_receipt(conn: &Connection, receipt: &str) -> Result<Option<ReceiptRecord
         })
         .map_err(db("reading status history"))?;
     let mut latest_payload: Option<(u32, Vec<u8>)> = None;
+    let mut exported: Vec<(u32, Exported)> = Vec::new();
+    let mut seqs: Vec<(u32, u64)> = Vec::new();
     let versions = conn
-        .prepare_cached(
-            "SELECT v.version, v.content_hash, v.submitted_at, v.submitter, v.access_provider,
-                    v.exported_sequence, v.in_transit_since, v.acknowledged_at, p.payload
-             FROM submission_versions v
-             LEFT JOIN submission_payloads p ON p.receipt = v.receipt AND p.version = v.version
-             WHERE v.receipt = ?1 ORDER BY v.version",
-        )
+        .prepare_cached(&format!(
+            "SELECT v.version, v.content_hash, v.submitted_at, v.submitter,
+                        v.access_provider, o.sequence, o.created, v.acknowledged_at, p.payload,
+                        v.seq, o.last_seq
+                 FROM submission_versions v
+                 LEFT JOIN transfer_outbox o ON o.rowid = {EXPORTED_IN} AND o.first_seq <= v.seq
+                 LEFT JOIN submission_payloads p
+                   ON p.receipt = v.receipt AND p.version = v.version
+                 WHERE v.receipt = ?1 ORDER BY v.version"
+        ))
         .and_then(|mut stmt| {
             let mut rows = stmt.query([receipt])?;
             let mut versions = Vec::new();
@@ -419,14 +432,31 @@ fn read_receipt(conn: &Connection, receipt: &str) -> Result<Option<ReceiptRecord
                 if let Some(payload) = payload {
                     latest_payload = Some((version, payload));
                 }
+                let seq = u64_opt(row.get(9)?).unwrap_or(0);
+                let exported_sequence = u64_opt(row.get(5)?);
+                let in_transit_since: Option<i64> = row.get(6)?;
+                if let (Some(bundle_sequence), Some(at), Some(last_seq)) =
+                    (exported_sequence, in_transit_since, u64_opt(row.get(10)?))
+                {
+                    exported.push((
+                        version,
+                        Exported {
+                            bundle_sequence,
+                            at,
+                            last_seq,
+                        },
+                    ));
+                }
+                seqs.push((version, seq));
                 versions.push(VersionInfo {
                     version,
                     content_hash: hash_col(row.get(1)?),
                     submitted_at: row.get(2)?,
                     submitter: row.get(3)?,
                     access_provider: row.get(4)?,
-                    exported_sequence: u64_opt(row.get(5)?),
-                    in_transit_since: row.get(6)?,
+                    seq,
+                    exported_sequence,
+                    in_transit_since,
                     acknowledged_at: row.get(7)?,
                     payload_stored,
                 });
@@ -434,6 +464,7 @@ fn read_receipt(conn: &Connection, receipt: &str) -> Result<Option<ReceiptRecord
             Ok(versions)
         })
         .map_err(db("reading versions"))?;
+    add_transit_entries(&mut history, &exported, &seqs);
     let latest = match latest_payload {
         Some((version, payload)) => Some(decode_version(receipt, version, &payload)?),
         None => None,

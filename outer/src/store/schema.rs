@@ -19,6 +19,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0003_export_order_and_transfer.sql"),
     include_str!("../../migrations/0004_transfer_keysets.sql"),
     include_str!("../../migrations/0005_payload_table.sql"),
+    include_str!("../../migrations/0006_version_sequence_and_ranges.sql"),
 ];
 
 /// Applies every migration the store at `path` (open on `conn`) has not had yet; refuses a
@@ -108,14 +109,200 @@ mod tests {
             .collect::<Result<_, _>>()
             .unwrap();
         assert_eq!(payloads, vec![(2, vec![0xc0, 0xff, 0xee])]);
-        let pending: i64 = conn
-            .query_row(
-                "SELECT count(*) FROM submission_versions
-                 WHERE exported_sequence IS NULL AND payload_removed_at IS NULL",
-                [],
-                |row| row.get(0),
+        // What export reads next (it asked the per-version mark before ranges, which is gone):
+        // only version 2. Version 1 is numbered too, below it, and counts as acknowledged.
+        let pending: Vec<u32> = crate::store::pending_versions(&conn, 10)
+            .unwrap()
+            .into_iter()
+            .map(|v| v.version)
+            .collect();
+        assert_eq!(pending, vec![2], "only version 2 still waits for export");
+    }
+
+    /// A store written by the schema before ranges (version 5: export marked every version)
+    /// opens with its versions numbered and each bundle recorded as a range: what was in
+    /// transit still shows "in transit" and keeps its payload until an ack, what was
+    /// acknowledged stays delivered, what was never exported is what export reads next, and a
+    /// range ack for the old bundle deletes exactly its payloads.
+    #[test]
+    fn a_store_written_before_ranges_keeps_its_transit_state_and_accepts_range_acks() {
+        use bundle_format::records::{ImportOutcome, RangeAck, ReceiptAck, members_digest};
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("outer.sqlite");
+        {
+            let conn = Connection::open(&path).unwrap();
+            for (index, sql) in MIGRATIONS.iter().take(5).enumerate() {
+                conn.execute_batch(sql).unwrap();
+                conn.pragma_update(None, "user_version", index + 1).unwrap();
+            }
+            // Bundle 1 (acknowledged) held R1/1; bundle 2 (in transit) held R2/1 and R3/1, and
+            // R3 was edited while in transit; R4 was never exported.
+            conn.execute_batch(
+                "INSERT INTO accounts (id, name, kind, created_at)
+                     VALUES (1, 'owner', 'website_owner', 0);
+                 INSERT INTO receipts (receipt, account_id, kind, latest_version, state,
+                                       state_version, bundle_sequence, in_transit_since,
+                                       created_at, updated_at)
+                     VALUES ('R1', 1, 'withdrawal', 1, 'delivered', 1, 1, 10, 0, 20),
+                            ('R2', 1, 'withdrawal', 1, 'in_transit', 1, 2, 30, 0, 30),
+                            ('R3', 1, 'withdrawal', 2, 'received', 2, NULL, NULL, 0, 35),
+                            ('R4', 1, 'withdrawal', 1, 'received', 1, NULL, NULL, 0, 40);
+                 INSERT INTO status_history (receipt, version, state, at, bundle_sequence)
+                     VALUES ('R1', 1, 'received', 1, NULL), ('R2', 1, 'received', 2, NULL),
+                            ('R3', 1, 'received', 3, NULL), ('R1', 1, 'in_transit', 10, 1),
+                            ('R1', 1, 'delivered', 20, NULL), ('R2', 1, 'in_transit', 30, 2),
+                            ('R3', 1, 'in_transit', 30, 2), ('R3', 2, 'received', 35, NULL),
+                            ('R4', 1, 'received', 40, NULL);
+                 INSERT INTO submission_versions (receipt, version, content_hash, submitted_at,
+                                                  submitter, exported_bundle_id,
+                                                  exported_sequence, in_transit_since,
+                                                  acknowledged_at, ack_outcome,
+                                                  payload_removed_at)
+                     VALUES ('R1', 1, zeroblob(32), 1, 'owner', x'b1', 1, 10, 20, 'applied', 20),
+                            ('R2', 1, randomblob(32), 2, 'owner', x'b2', 2, 30, NULL, NULL, NULL),
+                            ('R3', 1, randomblob(32), 3, 'owner', x'b2', 2, 30, NULL, NULL, NULL),
+                            ('R3', 2, randomblob(32), 35, 'owner', NULL, NULL, NULL, NULL, NULL,
+                             NULL),
+                            ('R4', 1, randomblob(32), 40, 'owner', NULL, NULL, NULL, NULL, NULL,
+                             NULL);
+                 INSERT INTO submission_payloads (receipt, version, payload)
+                     VALUES ('R2', 1, x'02'), ('R3', 1, x'03'), ('R3', 2, x'32'),
+                            ('R4', 1, x'04');
+                 INSERT INTO transfer_send_state (channel, epoch, next_sequence, previous)
+                     VALUES (1, 1, 3, x'b2');
+                 INSERT INTO transfer_outbox (bundle_id, channel, epoch, sequence, kind,
+                                              file_name, records, created, published_at,
+                                              last_sent_at, send_count, acknowledged_at)
+                     VALUES (x'b1', 1, 1, 1, 'submissions', 'one.bundle', 1, 10, 10, 10, 1, 20),
+                            (x'b2', 1, 1, 2, 'submissions', 'two.bundle', 2, 30, 30, 30, 1,
+                             NULL);",
             )
             .unwrap();
-        assert_eq!(pending, 1, "only version 2 still waits for export");
+        }
+        let store = Store::open(&path).unwrap();
+        let status = |receipt: &str| {
+            store
+                .read_blocking(|conn| super::super::status::read_status(conn, receipt))
+                .unwrap()
+                .unwrap()
+        };
+        assert_eq!(status("R1").state.as_str(), "delivered");
+        let r2 = status("R2");
+        assert_eq!(r2.state, crate::store::ReceiptState::InTransit);
+        assert_eq!(
+            (r2.bundle_sequence, r2.in_transit_since),
+            (Some(2), Some(30))
+        );
+        assert_eq!(
+            status("R3").state.as_str(),
+            "received",
+            "the edit waits for export"
+        );
+        assert_eq!(status("R4").state.as_str(), "received");
+        let pending: Vec<(String, u32)> = store
+            .read_blocking(|conn| crate::store::pending_versions(conn, 10))
+            .unwrap()
+            .into_iter()
+            .map(|v| (v.receipt, v.version))
+            .collect();
+        assert_eq!(pending, [("R3".to_owned(), 2), ("R4".to_owned(), 1)]);
+        let counts = store
+            .read_blocking(crate::store::ledger::version_counts_on)
+            .unwrap();
+        assert_eq!((counts.pending, counts.in_transit), (2, 2));
+
+        // The old bundle's range, acknowledged as a range: R2/1 and R3/1 go, nothing else.
+        let members: Vec<(String, u32, [u8; 32])> = store
+            .read_blocking(|conn| {
+                let mut stmt = conn
+                    .prepare(
+                        "SELECT receipt, version, content_hash FROM submission_versions
+                         WHERE receipt IN ('R2', 'R3') AND version = 1 ORDER BY receipt",
+                    )
+                    .unwrap();
+                let rows = stmt
+                    .query_map([], |row| {
+                        Ok((
+                            row.get(0)?,
+                            row.get(1)?,
+                            super::super::hash_col(row.get(2)?),
+                        ))
+                    })
+                    .unwrap()
+                    .collect::<Result<Vec<_>, _>>()
+                    .unwrap();
+                Ok(rows)
+            })
+            .unwrap();
+        let mut bundle_id = [0u8; 32];
+        bundle_id[0] = 0xb2;
+        let ack = RangeAck {
+            bundle_id,
+            channel: 1,
+            sequence: 2,
+            members: 2,
+            members_digest: members_digest(members.iter().map(|(r, v, h)| (r.as_str(), *v, h))),
+            exceptions: vec![ReceiptAck {
+                receipt: "R3".into(),
+                version: 1,
+                content_hash: members[1].2,
+                outcome: ImportOutcome::Superseded,
+                reason: Some("newer-version-stored".into()),
+            }],
+        };
+        // The fixture gave the old bundle a one-byte id; give it a full one, as the ack names.
+        store
+            .write_blocking(move |conn| {
+                conn.execute(
+                    "UPDATE transfer_outbox SET bundle_id = ?1 WHERE sequence = 2",
+                    [&bundle_id[..]],
+                )
+                .unwrap();
+                Ok(())
+            })
+            .unwrap();
+        let effect = store
+            .write_blocking(move |conn| crate::store::apply_range_ack_on(conn, &ack, 50))
+            .unwrap();
+        assert_eq!(
+            effect,
+            crate::store::RangeAckEffect::Applied {
+                removed: 2,
+                already: 0
+            }
+        );
+        assert_eq!(status("R2").state.as_str(), "delivered");
+        assert_eq!(status("R3").state.as_str(), "received");
+        let payloads: Vec<String> = store
+            .read_blocking(|conn| {
+                let mut stmt = conn
+                    .prepare(
+                        "SELECT receipt || '/' || version FROM submission_payloads
+                         ORDER BY receipt, version",
+                    )
+                    .unwrap();
+                let rows = stmt
+                    .query_map([], |row| row.get(0))
+                    .unwrap()
+                    .collect::<Result<Vec<_>, _>>()
+                    .unwrap();
+                Ok(rows)
+            })
+            .unwrap();
+        assert_eq!(payloads, ["R3/2", "R4/1"]);
+        let outcome: String = store
+            .read_blocking(|conn| {
+                Ok(conn
+                    .query_row(
+                        "SELECT ack_outcome FROM submission_versions
+                         WHERE receipt = 'R3' AND version = 1",
+                        [],
+                        |row| row.get(0),
+                    )
+                    .unwrap())
+            })
+            .unwrap();
+        assert_eq!(outcome, "superseded");
     }
 }

@@ -178,7 +178,75 @@ pub(super) fn add_history(
     Ok(())
 }
 
-/// The status row of `receipt`, if this store issued it.
+/// Where a stored version went out, derived from the outbox ranges: the bundle's sequence,
+/// when it was created, and the last sequence number it holds.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Exported {
+    pub(super) bundle_sequence: u64,
+    pub(super) at: i64,
+    pub(super) last_seq: u64,
+}
+
+/// The outbox row whose range holds the version numbered `seq` (ranges never overlap).
+pub(super) const EXPORTED_IN: &str = "(SELECT o2.rowid FROM transfer_outbox o2
+      WHERE o2.last_seq IS NOT NULL AND o2.last_seq >= v.seq ORDER BY o2.last_seq LIMIT 1)";
+
+/// The in-transit entries of a receipt's history, derived: export writes no history row, so a
+/// version that went out while the receipt waited on it in "received" gets its "in transit"
+/// entry here, where export would have written it (after its "received" entry and anything
+/// recorded before the bundle was made; only if no later version had arrived by then). A
+/// history that holds an "in transit" entry for the version already (written before ranges)
+/// is left as it is.
+pub(super) fn add_transit_entries(
+    history: &mut Vec<HistoryEntry>,
+    exported: &[(u32, Exported)],
+    seqs: &[(u32, u64)],
+) {
+    for &(version, bundle) in exported {
+        let written = history
+            .iter()
+            .any(|h| h.version == version && h.state == ReceiptState::InTransit);
+        // A later version stored before the bundle was made: the receipt no longer waited on
+        // this one when it went out.
+        let superseded = seqs
+            .iter()
+            .any(|&(other, seq)| other > version && seq <= bundle.last_seq);
+        if written || superseded {
+            continue;
+        }
+        let Some(received) = history
+            .iter()
+            .position(|h| h.version == version && h.state == ReceiptState::Received)
+        else {
+            continue;
+        };
+        let mut at = received + 1;
+        while let Some(next) = history.get(at) {
+            if next.state == ReceiptState::Received
+                || next.version == version
+                || next.at > bundle.at
+            {
+                break;
+            }
+            at += 1;
+        }
+        history.insert(
+            at,
+            HistoryEntry {
+                version,
+                state: ReceiptState::InTransit,
+                at: bundle.at,
+                reason: None,
+                filing_number: None,
+                bundle_sequence: Some(bundle.bundle_sequence),
+            },
+        );
+    }
+}
+
+/// The status row of `receipt`, if this store issued it. A receipt waiting in "received" on a
+/// version that lies in an exported range without an ack shows "in transit", with that
+/// bundle's sequence and time: export writes nothing per version or receipt.
 pub(super) fn read_status(
     conn: &Connection,
     receipt: &str,
@@ -210,6 +278,38 @@ pub(super) fn read_status(
         .optional()
     })
     .map_err(db("reading a status row"))
+    .and_then(|status| match status {
+        Some(status) if status.state == ReceiptState::Received => {
+            derive_transit(conn, status).map(Some)
+        }
+        other => Ok(other),
+    })
+}
+
+/// [`read_status`]'s derivation of "in transit" for a receipt stored as "received".
+fn derive_transit(
+    conn: &Connection,
+    mut status: ReceiptStatus,
+) -> Result<ReceiptStatus, StoreError> {
+    let bundle: Option<(i64, i64)> = conn
+        .prepare_cached(&format!(
+            "SELECT o.sequence, o.created FROM submission_versions v
+             JOIN transfer_outbox o ON o.rowid = {EXPORTED_IN} AND o.first_seq <= v.seq
+             WHERE v.receipt = ?1 AND v.version = ?2 AND v.acknowledged_at IS NULL"
+        ))
+        .and_then(|mut stmt| {
+            stmt.query_row(params![status.receipt, status.state_version], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
+            .optional()
+        })
+        .map_err(db("reading where a version went out"))?;
+    if let Some((sequence, since)) = bundle {
+        status.state = ReceiptState::InTransit;
+        status.bundle_sequence = u64::try_from(sequence).ok();
+        status.in_transit_since = Some(since);
+    }
+    Ok(status)
 }
 
 impl Store {

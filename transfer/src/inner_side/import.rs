@@ -11,9 +11,8 @@ use keys::{ChannelId, Role};
 use postgres::Client;
 
 use super::keysets::install_recorded_keysets;
-use super::ledger::{channel_state, record_keyset};
+use super::ledger::channel_state;
 use super::{InnerError, db, locked_transaction};
-use crate::common::i64_of;
 use crate::common::receive::{self, InboxFileReport, chain_refusal};
 use crate::examine::Refusal;
 use crate::keysets::{KeysetReceipt, KeysetStore, Offer};
@@ -214,18 +213,7 @@ pub fn import_file(
             // bundle that carried the ack, or one after it, was lost. Publishing every return
             // bundle sent since this one was imported heals that (the outer side skips the ones
             // it has as duplicates).
-            let id: &[u8] = &verified.id.0;
-            let resend: Vec<String> = tx
-                .query(
-                    "SELECT r.file_name FROM transfer_return_sent r
-                     WHERE r.created >= (SELECT imported_at FROM transfer_inbound WHERE bundle_id = $1)
-                     ORDER BY r.epoch, r.sequence",
-                    &[&id],
-                )
-                .map_err(db("finding return bundles to send again"))?
-                .iter()
-                .map(|row| row.get(0))
-                .collect();
+            let resend = inner::ledger::returns_since_import(&mut tx, &verified.id)?;
             drop(tx);
             for retained in &resend {
                 let source = spool.retained.join(retained);
@@ -299,26 +287,21 @@ pub fn import_file(
         }
         Err(other) => return Err(InnerError::Apply(other)),
     };
-    let previous: &[u8] = &header.previous.0;
-    let id: &[u8] = &verified.id.0;
-    tx.execute(
-        "INSERT INTO transfer_inbound (bundle_id, channel, epoch, sequence, previous, kind,
-                                       file_name, imported_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        &[
-            &id,
-            &i64::from(header.channel.0),
-            &i64_of(header.epoch),
-            &i64_of(header.sequence),
-            &previous,
-            &header.kind.as_str(),
-            &name,
-            &settings.now,
-        ],
-    )
-    .map_err(db("recording the bundle in the chain ledger"))?;
+    inner::ledger::record_inbound(
+        &mut tx,
+        &inner::ledger::InboundRow {
+            id: verified.id,
+            channel: header.channel,
+            epoch: header.epoch,
+            sequence: header.sequence,
+            previous: header.previous,
+            kind: header.kind.as_str().to_owned(),
+            file_name: name.clone(),
+        },
+        settings.now,
+    )?;
     if let Some((Offer::Next(next), file)) = &offer {
-        record_keyset(
+        inner::ledger::record_keyset(
             &mut tx,
             next.version(),
             file,
@@ -352,14 +335,7 @@ fn chain_ledger_holds(
     client: &mut Client,
     id: &bundle_format::BundleId,
 ) -> Result<bool, InnerError> {
-    let id: &[u8] = &id.0;
-    Ok(client
-        .query_opt(
-            "SELECT 1 FROM transfer_inbound WHERE bundle_id = $1",
-            &[&id],
-        )
-        .map_err(db("looking up the chain ledger"))?
-        .is_some())
+    Ok(inner::ledger::inbound_holds(client, id)?)
 }
 
 /// For a keyset bundle, what its keyset is to `keysets` and the keyset file it carries; `None`

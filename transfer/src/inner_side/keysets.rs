@@ -7,10 +7,11 @@ use bundle_format::records::Record;
 use keys::Signer;
 use postgres::Client;
 
-use super::ledger::{publish_recorded, record_keyset, return_position};
+use inner::ledger::{ReturnPosition, ReturnSentRow};
+
+use super::ledger::publish_recorded;
 use super::returns::{ReturnSettings, return_writer};
 use super::{InnerError, db, locked_transaction};
-use crate::common::i64_of;
 use crate::common::send::BundleSummary;
 use crate::keysets::{KeysetReceipt, KeysetStore, Offer};
 use crate::spool::{self, Spool};
@@ -24,16 +25,7 @@ pub fn install_recorded_keysets(
     keysets: &mut KeysetStore,
     now: i64,
 ) -> Result<Vec<u64>, InnerError> {
-    let trusted = i64_of(keysets.version());
-    let recorded: Vec<(u64, Vec<u8>)> = client
-        .query(
-            "SELECT version, file FROM transfer_keysets WHERE version > $1 ORDER BY version",
-            &[&trusted],
-        )
-        .map_err(db("reading the installed keysets"))?
-        .iter()
-        .map(|row| (row.get::<_, i64>(0).unsigned_abs(), row.get(1)))
-        .collect();
+    let recorded = inner::ledger::keyset_files_after(client, keysets.version())?;
     Ok(crate::common::send::install_recorded(
         keysets, &recorded, now,
     )?)
@@ -43,22 +35,14 @@ pub fn install_recorded_keysets(
 pub fn recorded_keysets(
     client: &mut Client,
 ) -> Result<Vec<crate::keysets::RecordedKeyset>, InnerError> {
-    Ok(client
-        .query(
-            "SELECT version, origin, channel, sequence, recorded_at FROM transfer_keysets
-             ORDER BY version",
-            &[],
-        )
-        .map_err(db("reading the installed keysets"))?
-        .iter()
+    Ok(inner::ledger::recorded_keysets(client)?
+        .into_iter()
         .map(|row| crate::keysets::RecordedKeyset {
-            version: row.get::<_, i64>(0).unsigned_abs(),
-            origin: row.get(1),
-            channel: row
-                .get::<_, Option<i64>>(2)
-                .and_then(|c| u32::try_from(c).ok()),
-            sequence: row.get::<_, Option<i64>>(3).map(i64::unsigned_abs),
-            recorded_at: row.get(4),
+            version: row.version,
+            origin: row.origin,
+            channel: row.channel,
+            sequence: row.sequence,
+            recorded_at: row.recorded_at,
             acknowledged: None,
         })
         .collect())
@@ -98,7 +82,7 @@ pub fn publish_keyset(
     match offer {
         Offer::Next(next) => {
             let mut tx = locked_transaction(client)?;
-            record_keyset(
+            inner::ledger::record_keyset(
                 &mut tx,
                 next.version(),
                 file,
@@ -114,18 +98,7 @@ pub fn publish_keyset(
         Offer::AlreadyTrusted { version } => {
             // Only a publication stopped after installing and before writing its bundle may go
             // on; anything else is trusted here already and needs no second bundle.
-            let row = client
-                .query_opt(
-                    "SELECT origin, bundle_id FROM transfer_keysets WHERE version = $1",
-                    &[&i64_of(version)],
-                )
-                .map_err(db("reading the installed keysets"))?;
-            let row = row.map(|row| {
-                (
-                    row.get::<_, String>(0),
-                    row.get::<_, Option<Vec<u8>>>(1).is_some(),
-                )
-            });
+            let row = inner::ledger::keyset_origin(client, version)?;
             crate::keysets::already_trusted(
                 version,
                 row.as_ref().map(|(origin, sent)| (origin.as_str(), *sent)),
@@ -134,8 +107,12 @@ pub fn publish_keyset(
     }
 
     let mut tx = locked_transaction(client)?;
-    let (epoch, next_sequence, previous, last_reports) =
-        return_position(&mut tx, settings.channel)?;
+    let ReturnPosition {
+        epoch,
+        next_sequence,
+        previous,
+        last_reports,
+    } = inner::ledger::return_position(&mut tx, settings.channel)?;
     let mut names: Vec<String> = Vec::new();
     let mut writer = return_writer(
         signer,
@@ -153,43 +130,46 @@ pub fn publish_keyset(
     let (Some(bundle), Some(name)) = (written.first(), names.first()) else {
         return Err(InnerError::Write(bundle_format::WriteError::MissingKeyset));
     };
-    let id: &[u8] = &bundle.id.0;
     // The keyset bundle carries no sequence reports; keep the last ones, so the next return
     // run sends its reports only if they changed (none sent yet: an empty value, never equal).
     let reports = last_reports.unwrap_or_default();
-    let stored = tx
-        .execute(
-            "INSERT INTO transfer_return_sent (bundle_id, channel, epoch, sequence, file_name,
-                                               entries, reports, created)
-             VALUES ($1, $2, $3, $4, $5, 0, $6, $7)",
-            &[
-                &id,
-                &i64::from(settings.channel.0),
-                &i64_of(epoch),
-                &i64_of(bundle.header.sequence),
-                name,
-                &reports,
-                &settings.now,
-            ],
+    let stored = inner::ledger::record_return_sent(
+        &mut tx,
+        &ReturnSentRow {
+            id: bundle.id,
+            channel: settings.channel,
+            epoch,
+            sequence: bundle.header.sequence,
+            file_name: name.clone(),
+            entries: 0,
+            reports,
+        },
+        settings.now,
+    )
+    .and_then(|()| {
+        inner::ledger::record_keyset_bundle(
+            &mut tx,
+            receipt.version,
+            &bundle.id,
+            settings.channel,
+            bundle.header.sequence,
         )
-        .and_then(|_| {
-            tx.execute(
-                "UPDATE transfer_keysets SET bundle_id = $2, channel = $3, sequence = $4
-                 WHERE version = $1",
-                &[
-                    &i64_of(receipt.version),
-                    &id,
-                    &i64::from(settings.channel.0),
-                    &i64_of(bundle.header.sequence),
-                ],
-            )
-        });
-    if let Err(error) = stored.and_then(|_| tx.commit()) {
+    });
+    let stored = match stored {
+        Ok(()) => tx
+            .commit()
+            .map_err(|source| inner::store::StoreError::Database {
+                step: "committing the keyset bundle",
+                source,
+            }),
+        Err(error) => {
+            drop(tx);
+            Err(error)
+        }
+    };
+    if let Err(error) = stored {
         spool::remove_durable(&spool.retained.join(name))?;
-        return Err(InnerError::Database {
-            step: "recording the keyset bundle",
-            source: error,
-        });
+        return Err(InnerError::Ledger(error));
     }
     publish_recorded(client, spool, settings.now)?;
     tracing::info!(target: "sluice::audit", event = "bundle.returned", kind = "keyset",

@@ -64,6 +64,9 @@ pub enum InnerError {
     /// Applying a bundle failed for a reason that is not the bundle's fault.
     #[error(transparent)]
     Apply(inner::import::ApplyError),
+    /// Reading or writing a transfer ledger failed.
+    #[error(transparent)]
+    Ledger(#[from] inner::store::StoreError),
     /// Reading or marking the return queue failed.
     #[error(transparent)]
     Returns(#[from] inner::returns::ReturnError),

@@ -2,14 +2,15 @@
 //! every incoming channel into a signed return bundle, recorded and marked sent in one
 //! transaction and then published; a heartbeat when there is nothing new to say.
 
-use bundle_format::records::Record;
+use bundle_format::records::{RangeAck, Record};
 use bundle_format::{BundleId, BundleSink, BundleWriter, Kind, SealedBundle, WriterConfig};
 use keys::{ChannelId, Signer};
 use postgres::Client;
 
-use super::ledger::{publish_recorded, return_position};
-use super::{InnerError, db, locked_transaction};
-use crate::common::i64_of;
+use inner::ledger::{ReturnPosition, ReturnSentRow};
+
+use super::ledger::publish_recorded;
+use super::{InnerError, locked_transaction};
 use crate::common::send::{BundleSummary, write_retained};
 use crate::spool::{self, Spool};
 
@@ -119,9 +120,12 @@ pub(super) fn write_one_return(
         bundle_format::records::wire_config(),
     )
     .unwrap_or_default();
-    let channel = i64::from(settings.channel.0);
-    let (epoch, next_sequence, previous, last_reports) =
-        return_position(&mut tx, settings.channel)?;
+    let ReturnPosition {
+        epoch,
+        next_sequence,
+        previous,
+        last_reports,
+    } = inner::ledger::return_position(&mut tx, settings.channel)?;
     let unchanged = last_reports.as_deref() == Some(&reports_encoded[..]);
     if pending.entries.is_empty() && unchanged && !report.written.is_empty() {
         // This run has published already; the queue is drained.
@@ -158,7 +162,12 @@ pub(super) fn write_one_return(
             Record::Certificate(_) => report.certificates += 1,
             _ => {}
         }
-        let sequence = writer.push(&entry.record)?;
+        // An ack goes out in its range form (wire version 2): the bundle's members digest
+        // and only the versions that are exceptions, instead of one entry per version.
+        let sequence = match &entry.record {
+            Record::Ack(ack) => writer.push(&Record::RangeAck(RangeAck::of_ack(ack)))?,
+            record => writer.push(record)?,
+        };
         placed.push((entry.entry_id, sequence));
     }
     let written = writer.finish()?;
@@ -172,23 +181,19 @@ pub(super) fn write_one_return(
         if !ids.is_empty() {
             inner::returns::mark_sent(&mut tx, &ids, bundle.id.0, settings.now)?;
         }
-        let id: &[u8] = &bundle.id.0;
-        tx.execute(
-            "INSERT INTO transfer_return_sent (bundle_id, channel, epoch, sequence, file_name,
-                                               entries, reports, created)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            &[
-                &id,
-                &channel,
-                &i64_of(epoch),
-                &i64_of(bundle.header.sequence),
-                name,
-                &i32::try_from(bundle.records).unwrap_or(i32::MAX),
-                &reports_encoded,
-                &settings.now,
-            ],
-        )
-        .map_err(db("recording the return bundle"))?;
+        inner::ledger::record_return_sent(
+            &mut tx,
+            &ReturnSentRow {
+                id: bundle.id,
+                channel: settings.channel,
+                epoch,
+                sequence: bundle.header.sequence,
+                file_name: name.clone(),
+                entries: bundle.records,
+                reports: reports_encoded.clone(),
+            },
+            settings.now,
+        )?;
         report.written.push(BundleSummary {
             bundle_id: bundle.id.to_string(),
             kind: Kind::Return.as_str().into(),

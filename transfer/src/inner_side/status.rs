@@ -3,7 +3,7 @@
 
 use postgres::Client;
 
-use super::{InnerError, db};
+use super::InnerError;
 
 /// One channel's state as the inner side sees it, for `status`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -38,37 +38,20 @@ pub fn status(client: &mut Client) -> Result<InnerStatus, InnerError> {
     let reports = inner::returns::sequence_reports(client)?;
     let mut channels = Vec::new();
     for report in reports {
-        let channel = i64::from(report.channel);
-        let row = client
-            .query_one(
-                "SELECT max(imported_at), max(imported_at) FILTER (WHERE kind = 'heartbeat')
-                 FROM transfer_inbound WHERE channel = $1",
-                &[&channel],
-            )
-            .map_err(db("reading the chain ledger"))?;
+        let (last_import, last_heartbeat) =
+            inner::ledger::inbound_activity(client, keys::ChannelId(report.channel))?;
         channels.push(ChannelStatus {
             channel: report.channel,
             epoch: report.epoch,
             highest_contiguous: report.highest_contiguous,
             missing: report.missing,
-            last_import: row.get(0),
-            last_heartbeat: row.get(1),
+            last_import,
+            last_heartbeat,
         });
     }
-    let pending: i64 = client
-        .query_one(
-            "SELECT count(*) FROM return_queue WHERE sent_in IS NULL",
-            &[],
-        )
-        .map_err(db("reading the return queue"))?
-        .get(0);
-    let sent: i64 = client
-        .query_one("SELECT count(*) FROM transfer_return_sent", &[])
-        .map_err(db("reading the return chain"))?
-        .get(0);
     Ok(InnerStatus {
         channels,
-        pending_returns: pending,
-        return_bundles_sent: sent,
+        pending_returns: inner::returns::pending_count(client)?,
+        return_bundles_sent: inner::ledger::return_bundles_sent(client)?,
     })
 }

@@ -8,10 +8,10 @@ use bundle_format::Kind;
 use bundle_format::chain::{self, Verdict};
 use keys::{ChannelId, Role};
 
-use super::keysets::{install_recorded_keysets, record_keyset};
-use super::ledger::{
-    LedgerRow, apply_return_records, record_return, return_ledger_holds, return_state,
-};
+use outer::store::ledger::{self, KeysetOrigin, ReturnLedgerRow};
+
+use super::keysets::install_recorded_keysets;
+use super::ledger::{RangeFallback, apply_return_records, return_state};
 use super::resend::republish;
 use super::{OuterError, OuterHost};
 use crate::common::receive::{self, InboxFileReport, chain_refusal};
@@ -46,6 +46,9 @@ pub struct ApplyFileReport {
     pub payloads_deleted: usize,
     /// Ack entries that named nothing stored here (nothing was deleted for them).
     pub ack_mismatches: usize,
+    /// Range acks that did not match this store's range for their bundle, with why and
+    /// whether the bundle's retained copy stood in for them entry by entry.
+    pub range_fallbacks: Vec<RangeFallback>,
     /// Status changes applied.
     pub status_changes: usize,
     /// Certificates stored.
@@ -119,6 +122,7 @@ pub fn apply_file(
         sequence: None,
         payloads_deleted: 0,
         ack_mismatches: 0,
+        range_fallbacks: Vec::new(),
         status_changes: 0,
         certificates: 0,
         republished: Vec::new(),
@@ -133,7 +137,7 @@ pub fn apply_file(
         settings.now,
         |id| {
             host.store
-                .read_blocking(|conn| return_ledger_holds(conn, id))
+                .read_blocking(|conn| ledger::return_ledger_holds_on(conn, id))
                 .map_err(OuterError::from)
         },
     )?;
@@ -164,9 +168,9 @@ pub fn apply_file(
             return receive::quarantine(spool, path, &name, refusal, settings.now, file_report);
         }
     }
-    let ledger = LedgerRow {
+    let row = ReturnLedgerRow {
         id: verified.id,
-        channel: settings.return_channel.0,
+        channel: settings.return_channel,
         epoch: header.epoch,
         sequence: header.sequence,
         previous: header.previous,
@@ -180,16 +184,17 @@ pub fn apply_file(
             settings.now,
             path,
             verified,
-            ledger,
+            row,
             file_report,
         );
     }
     let records = verified.records;
     let channel = settings.channel;
     let now = settings.now;
-    let applied = host
-        .store
-        .write_blocking(move |conn| apply_return_records(conn, &records, channel, &ledger, now))?;
+    let retained = spool.retained.clone();
+    let applied = host.store.write_blocking(move |conn| {
+        apply_return_records(conn, &records, channel, &row, &retained, now)
+    })?;
     let Some(applied) = applied else {
         // Another apply recorded it between the chain check and this transaction.
         receive::archive(spool, path, &name)?;
@@ -198,6 +203,7 @@ pub fn apply_file(
     };
     file_report.payloads_deleted = applied.payloads_deleted;
     file_report.ack_mismatches = applied.mismatched.len();
+    file_report.range_fallbacks = applied.fallbacks;
     file_report.status_changes = applied.status_changes;
     file_report.certificates = applied.certificates;
     for (receipt, version) in &applied.mismatched {
@@ -239,11 +245,11 @@ pub(super) fn apply_keyset_file(
     now: i64,
     path: &Path,
     verified: bundle_format::VerifiedBundle,
-    ledger: LedgerRow,
+    row: ReturnLedgerRow,
     mut file_report: ApplyFileReport,
 ) -> Result<ApplyFileReport, OuterError> {
     let header = verified.header;
-    let name = ledger.file_name.clone();
+    let name = row.file_name.clone();
     let offer = match crate::keysets::judge_carried(keysets, &verified.records, now) {
         Ok(offer) => offer,
         Err(refusal) => {
@@ -256,17 +262,17 @@ pub(super) fn apply_keyset_file(
         Offer::AlreadyTrusted { .. } => None,
     };
     let recorded = host.store.write_blocking(move |conn| {
-        if return_ledger_holds(conn, &ledger.id)? {
+        if ledger::return_ledger_holds_on(conn, &row.id)? {
             return Ok(false);
         }
-        record_return(conn, &ledger, now)?;
+        ledger::record_return_on(conn, &row, now)?;
         if let Some((version, file)) = &next {
-            record_keyset(
+            ledger::record_keyset_on(
                 conn,
                 *version,
                 file,
-                "received",
-                Some((&ledger.id, ledger.channel, ledger.sequence)),
+                KeysetOrigin::Received,
+                Some((&row.id, row.channel, row.sequence)),
                 now,
             )?;
         }

@@ -1,18 +1,17 @@
 //! `export`: every pending submission version into signed bundles in the retained outbox, each
-//! recorded with its versions marked in transit in one transaction and then published to the
-//! outbox; a heartbeat when nothing is pending.
+//! recorded as one outbox row naming the range of versions it holds (which moves the channel's
+//! exported-through mark; nothing is written per version) and then published to the outbox; a
+//! heartbeat when nothing is pending.
 
 use bundle_format::records::Record;
 use bundle_format::{BundleId, BundleWriter, Header, Kind, SealedBundle, WriterConfig};
 use keys::Signer;
+use outer::store::ledger::{self, OutboxBundle};
 use outer::store::{self, PendingVersion};
-use rusqlite::params;
 
-use super::ledger::send_state;
 use super::resend::{record_publication, recover, resend_due};
 use super::settings::{ExportReport, ExportSettings};
-use super::{BundleSummary, OuterError, OuterHost, db};
-use crate::common::i64_of;
+use super::{BundleSummary, OuterError, OuterHost};
 use crate::common::send::write_retained;
 use crate::spool::{self, Spool};
 
@@ -39,15 +38,7 @@ pub fn export_with_progress(
     let mut report = ExportReport::default();
     recover(host, spool, settings.channel, settings.now, &mut report)?;
     resend_due(host, spool, settings, &mut report)?;
-    let pending: i64 = host.store.read_blocking(|conn| {
-        conn.query_row(
-            "SELECT count(*) FROM submission_versions
-             WHERE exported_sequence IS NULL AND payload_removed_at IS NULL",
-            [],
-            |row| row.get(0),
-        )
-        .map_err(db("counting pending versions"))
-    })?;
+    let pending = host.store.read_blocking(ledger::pending_version_count_on)?;
     let pending = usize::try_from(pending).unwrap_or(0);
     let limit = settings.records_per_bundle;
     // A reader thread reads the next bundle's versions (from where the last batch ended) while
@@ -58,11 +49,10 @@ pub fn export_with_progress(
         scope.spawn(move || {
             let mut after = None;
             loop {
-                let batch = store.read_blocking(|conn| {
-                    store::pending_versions_after(conn, after.as_ref(), limit)
-                });
+                let batch =
+                    store.read_blocking(|conn| store::pending_versions_after(conn, after, limit));
                 let last = match &batch {
-                    Ok(versions) => versions.last().map(PendingVersion::export_position),
+                    Ok(versions) => versions.last().map(|v| v.seq),
                     Err(_) => None,
                 };
                 // A closed channel: the export stopped on an error of its own.
@@ -115,7 +105,7 @@ pub(super) struct Written {
 }
 
 /// Writes `leading` records (a keyset bundle's keyset) and then `versions` into bundles of
-/// `kind`, records them and marks the versions in transit in one transaction, and publishes them.
+/// `kind`, records them with their version ranges in one transaction, and publishes them.
 #[allow(clippy::too_many_arguments)] // each is one thing the bundle needs; a struct would only rename them
 pub(super) fn write_bundle(
     host: &OuterHost,
@@ -128,7 +118,9 @@ pub(super) fn write_bundle(
     report: &mut ExportReport,
 ) -> Result<(), OuterError> {
     let channel = settings.channel;
-    let state = host.store.read_blocking(|conn| send_state(conn, channel))?;
+    let state = host
+        .store
+        .read_blocking(|conn| ledger::send_state_on(conn, channel))?;
     let config = WriterConfig {
         kind,
         channel,
@@ -151,17 +143,20 @@ pub(super) fn write_bundle(
         writer.push(record)?;
     }
     // Which bundle (by sequence) each version went into, in runs: the writer fills one bundle
-    // before it starts the next.
-    let mut placed: Vec<(u64, Vec<(String, u32)>)> = Vec::new();
+    // before it starts the next, so each bundle's versions are one range of sequence numbers.
+    let mut placed: Vec<(u64, Vec<PendingVersion>)> = Vec::new();
     for pending in versions {
         let sequence = writer.push_submission(&pending.checked()?)?;
         match placed.last_mut() {
-            Some((last, members)) if *last == sequence => {
-                members.push((pending.receipt, pending.version));
-            }
-            _ => placed.push((sequence, vec![(pending.receipt, pending.version)])),
+            Some((last, members)) if *last == sequence => members.push(pending),
+            _ => placed.push((sequence, vec![pending])),
         }
     }
+    let ranges: std::collections::BTreeMap<u64, ledger::VersionRange> = placed
+        .iter()
+        .filter_map(|(sequence, members)| Some((*sequence, store::range_of(members)?)))
+        .collect();
+    drop(placed);
     let written = writer.finish()?;
     crate::failpoint::hit("export.after-bundle-written");
     let bundles: Vec<Written> = written
@@ -175,70 +170,31 @@ pub(super) fn write_bundle(
         })
         .collect();
     let expected = state.next_sequence;
-    let rows: Vec<(Vec<u8>, u64, String, usize, i64)> = bundles
+    let rows: Vec<OutboxBundle> = bundles
         .iter()
-        .map(|b| {
-            (
-                b.id.0.to_vec(),
-                b.header.sequence,
-                b.name.clone(),
-                b.records,
-                b.header.created,
-            )
+        .map(|b| OutboxBundle {
+            id: b.id,
+            sequence: b.header.sequence,
+            kind: kind.as_str().to_owned(),
+            file_name: b.name.clone(),
+            records: b.records,
+            created: b.header.created,
+            range: ranges.get(&b.header.sequence).copied(),
         })
         .collect();
-    let bundle_ids: Vec<(u64, [u8; 32])> = bundles
-        .iter()
-        .map(|b| (b.header.sequence, b.id.0))
-        .collect();
+    let marked: usize = ranges
+        .values()
+        .map(|r| usize::try_from(r.versions).unwrap_or(usize::MAX))
+        .sum();
     let epoch = state.epoch;
-    let last = bundles.last().map(|b| (b.header.sequence, b.id));
     let kind_name = kind.as_str();
     let now = settings.now;
     let marked = host.store.write_blocking(move |conn| {
-        let current = send_state(conn, channel)?;
+        let current = ledger::send_state_on(conn, channel)?;
         if current.next_sequence != expected {
             return Ok(Err(current.next_sequence));
         }
-        for (id, sequence, name, records, created) in &rows {
-            conn.execute(
-                "INSERT INTO transfer_outbox (bundle_id, channel, epoch, sequence, kind, file_name,
-                                              records, created)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                params![
-                    id,
-                    channel.0,
-                    i64_of(epoch),
-                    i64_of(*sequence),
-                    kind_name,
-                    name,
-                    i64::try_from(*records).unwrap_or(i64::MAX),
-                    created
-                ],
-            )
-            .map_err(db("recording a bundle in the outbox index"))?;
-        }
-        if let Some((sequence, id)) = last {
-            conn.execute(
-                "INSERT INTO transfer_send_state (channel, epoch, next_sequence, previous)
-                 VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (channel) DO UPDATE SET epoch = excluded.epoch,
-                     next_sequence = excluded.next_sequence, previous = excluded.previous",
-                params![
-                    channel.0,
-                    i64_of(epoch),
-                    i64_of(sequence.saturating_add(1)),
-                    &id.0[..]
-                ],
-            )
-            .map_err(db("advancing the send state"))?;
-        }
-        let ids: std::collections::BTreeMap<u64, [u8; 32]> = bundle_ids.into_iter().collect();
-        let mut marked = 0usize;
-        for (sequence, members) in &placed {
-            let id = ids.get(sequence).copied().unwrap_or_default();
-            marked += store::mark_in_transit_on(conn, members, *sequence, &id, now)?;
-        }
+        ledger::record_bundles_on(conn, channel, epoch, &rows)?;
         Ok(Ok(marked))
     })?;
     let marked = match marked {
@@ -258,7 +214,7 @@ pub(super) fn write_bundle(
     for b in &bundles {
         spool::copy_durable(&spool.retained.join(&b.name), &spool.outbox, &b.name)?;
         crate::failpoint::hit("export.after-outbox-copy");
-        record_publication(host, b.id.0.to_vec(), now)?;
+        record_publication(host, b.id, now)?;
         tracing::info!(target: "sluice::audit", event = "bundle.exported", kind = kind_name,
             channel = channel.0, epoch, sequence = b.header.sequence, bundle = %b.id,
             records = b.records, file = %b.name, "published bundle");

@@ -2,17 +2,14 @@
 //! the keyset directory after a crash, listed for `status`) and `publish-keyset`, which carries
 //! a new version to the inner side in a keyset bundle on the submissions channel.
 
+use bundle_format::Kind;
 use bundle_format::records::Record;
-use bundle_format::{BundleId, Kind};
 use keys::Signer;
-use rusqlite::{Connection, OptionalExtension, params};
-
-use outer::store::StoreError;
+use outer::store::ledger::{self, KeysetOrigin};
 
 use super::export::write_bundle;
 use super::settings::{ExportReport, ExportSettings};
-use super::{BundleSummary, OuterError, OuterHost, db, u64_of};
-use crate::common::i64_of;
+use super::{BundleSummary, OuterError, OuterHost};
 use crate::keysets::{KeysetReceipt, KeysetStore, Offer};
 use crate::spool::Spool;
 
@@ -25,46 +22,13 @@ pub fn install_recorded_keysets(
     keysets: &mut KeysetStore,
     now: i64,
 ) -> Result<Vec<u64>, OuterError> {
-    let trusted = i64_of(keysets.version());
-    let recorded: Vec<(u64, Vec<u8>)> = host.store.read_blocking(|conn| {
-        let mut stmt = conn
-            .prepare(
-                "SELECT version, file FROM transfer_keysets WHERE version > ?1 ORDER BY version",
-            )
-            .map_err(db("reading the installed keysets"))?;
-        stmt.query_map([trusted], |row| Ok((u64_of(row.get(0)?), row.get(1)?)))
-            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
-            .map_err(db("reading the installed keysets"))
-    })?;
+    let trusted = keysets.version();
+    let recorded = host
+        .store
+        .read_blocking(|conn| ledger::keyset_files_after_on(conn, trusted))?;
     Ok(crate::common::send::install_recorded(
         keysets, &recorded, now,
     )?)
-}
-
-pub(super) fn record_keyset(
-    conn: &Connection,
-    version: u64,
-    file: &[u8],
-    origin: &str,
-    bundle: Option<(&BundleId, u32, u64)>,
-    now: i64,
-) -> Result<(), StoreError> {
-    conn.execute(
-        "INSERT INTO transfer_keysets (version, file, origin, bundle_id, channel, sequence,
-                                       recorded_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![
-            i64_of(version),
-            file,
-            origin,
-            bundle.map(|(id, _, _)| id.0.to_vec()),
-            bundle.map(|(_, channel, _)| channel),
-            bundle.map(|(_, _, sequence)| i64_of(sequence)),
-            now
-        ],
-    )
-    .map_err(db("recording the installed keyset"))?;
-    Ok(())
 }
 
 /// The keyset versions this store records as installed, oldest first, with whether the bundle
@@ -72,29 +36,18 @@ pub(super) fn record_keyset(
 pub fn recorded_keysets(
     host: &OuterHost,
 ) -> Result<Vec<crate::keysets::RecordedKeyset>, OuterError> {
-    Ok(host.store.read_blocking(|conn| {
-        let mut stmt = conn
-            .prepare(
-                "SELECT k.version, k.origin, k.channel, k.sequence, k.recorded_at,
-                        CASE WHEN k.origin = 'published' AND k.bundle_id IS NOT NULL
-                             THEN o.acknowledged_at IS NOT NULL END
-                 FROM transfer_keysets k LEFT JOIN transfer_outbox o ON o.bundle_id = k.bundle_id
-                 ORDER BY k.version",
-            )
-            .map_err(db("reading the installed keysets"))?;
-        stmt.query_map([], |row| {
-            Ok(crate::keysets::RecordedKeyset {
-                version: u64_of(row.get(0)?),
-                origin: row.get(1)?,
-                channel: row.get(2)?,
-                sequence: row.get::<_, Option<i64>>(3)?.map(u64_of),
-                recorded_at: row.get(4)?,
-                acknowledged: row.get(5)?,
-            })
+    let rows = host.store.read_blocking(ledger::recorded_keysets_on)?;
+    Ok(rows
+        .into_iter()
+        .map(|row| crate::keysets::RecordedKeyset {
+            version: row.version,
+            origin: row.origin,
+            channel: row.channel,
+            sequence: row.sequence,
+            recorded_at: row.recorded_at,
+            acknowledged: row.acknowledged,
         })
-        .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
-        .map_err(db("reading the installed keysets"))
-    })?)
+        .collect())
 }
 
 /// What `publish-keyset` did on the outer host.
@@ -134,7 +87,7 @@ pub fn publish_keyset(
             let bytes = file.to_vec();
             let now = settings.now;
             host.store.write_blocking(move |conn| {
-                record_keyset(conn, version, &bytes, "published", None, now)
+                ledger::record_keyset_on(conn, version, &bytes, KeysetOrigin::Published, None, now)
             })?;
             let written = keysets.install(*next)?;
             receipt.file = written.map(|p| p.display().to_string());
@@ -143,19 +96,13 @@ pub fn publish_keyset(
         Offer::AlreadyTrusted { version } => {
             // Only a publication stopped after installing and before writing its bundle may go
             // on; anything else is trusted here already and needs no second bundle.
-            let row: Option<(String, Option<Vec<u8>>)> = host.store.read_blocking(|conn| {
-                conn.query_row(
-                    "SELECT origin, bundle_id FROM transfer_keysets WHERE version = ?1",
-                    [i64_of(version)],
-                    |row| Ok((row.get(0)?, row.get(1)?)),
-                )
-                .optional()
-                .map_err(db("reading the installed keysets"))
-            })?;
+            let row = host
+                .store
+                .read_blocking(|conn| ledger::keyset_origin_on(conn, version))?;
             crate::keysets::already_trusted(
                 version,
                 row.as_ref()
-                    .map(|(origin, bundle)| (origin.as_str(), bundle.is_some())),
+                    .map(|(origin, carried)| (origin.as_str(), *carried)),
             )?;
         }
     }
@@ -176,15 +123,10 @@ pub fn publish_keyset(
     let Some(bundle) = export.written.pop() else {
         return Err(OuterError::Write(bundle_format::WriteError::MissingKeyset));
     };
-    let id = hex::decode(&bundle.bundle_id).unwrap_or_default();
-    let (version, channel, sequence) = (receipt.version, settings.channel.0, bundle.sequence);
+    let id = crate::common::id_of(&hex::decode(&bundle.bundle_id).unwrap_or_default());
+    let (version, channel, sequence) = (receipt.version, settings.channel, bundle.sequence);
     host.store.write_blocking(move |conn| {
-        conn.execute(
-            "UPDATE transfer_keysets SET bundle_id = ?2, channel = ?3, sequence = ?4
-             WHERE version = ?1",
-            params![i64_of(version), id, channel, i64_of(sequence)],
-        )
-        .map_err(db("recording the keyset bundle"))
+        ledger::record_keyset_bundle_on(conn, version, &id, channel, sequence)
     })?;
     Ok(PublishKeysetReport {
         keyset: receipt,

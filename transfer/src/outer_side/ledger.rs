@@ -1,189 +1,89 @@
-//! The SQL of transfer's own tables in the outer store that export and apply share: the send
-//! state of the submissions channel, the return-channel ledger and its chain state, and the
-//! records of one return bundle applied together with its ledger row.
+//! Applying the records of one return bundle together with its ledger row, in the caller's
+//! transaction, through the outer store's typed ledger functions.
+
+use std::path::Path;
 
 use bundle_format::chain::ChannelState;
-use bundle_format::records::Record;
+use bundle_format::records::{self, ImportOutcome, RangeAck, ReceiptAck, Record};
 use bundle_format::{BundleId, Header};
 use keys::ChannelId;
-use outer::store::{self, AckEffect, StoreError};
-use rusqlite::{Connection, OptionalExtension, params};
+use outer::store::ledger::{self, ReturnLedgerRow};
+use outer::store::{self, AckEffect, RangeAckEffect, StoreError};
+use rusqlite::Connection;
 
-use super::{db, u64_of};
 use crate::common::receive::contiguous_state;
-use crate::common::{i64_of, id_of};
 
-pub(super) struct SendState {
-    pub(super) epoch: u64,
-    pub(super) next_sequence: u64,
-    pub(super) previous: BundleId,
-}
-
-pub(super) fn send_state(conn: &Connection, channel: ChannelId) -> Result<SendState, StoreError> {
-    let row: Option<(i64, i64, Vec<u8>)> = conn
-        .query_row(
-            "SELECT epoch, next_sequence, previous FROM transfer_send_state WHERE channel = ?1",
-            [channel.0],
-            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
-        )
-        .optional()
-        .map_err(db("reading the send state"))?;
-    Ok(match row {
-        Some((epoch, next, previous)) => SendState {
-            epoch: u64_of(epoch),
-            next_sequence: u64_of(next),
-            previous: id_of(&previous),
-        },
-        None => SendState {
-            epoch: 1,
-            next_sequence: 1,
-            previous: BundleId::ZERO,
-        },
-    })
-}
-
+/// The return channel's chain state and the bundle recorded at `header`'s place, if any.
 pub(super) fn return_state(
     conn: &Connection,
     channel: ChannelId,
     header: &Header,
 ) -> Result<(ChannelState, Option<BundleId>), StoreError> {
-    let epoch: Option<i64> = conn
-        .query_row(
-            "SELECT max(epoch) FROM transfer_return_ledger WHERE channel = ?1",
-            [channel.0],
-            |row| row.get(0),
-        )
-        .map_err(db("reading the return ledger"))?;
-    let mut rows = Vec::new();
-    if let Some(epoch) = epoch {
-        let mut stmt = conn
-            .prepare(
-                "SELECT sequence, bundle_id FROM transfer_return_ledger
-                 WHERE channel = ?1 AND epoch = ?2 ORDER BY sequence",
-            )
-            .map_err(db("reading the return ledger"))?;
-        rows = stmt
-            .query_map(params![channel.0, epoch], |row| {
-                Ok((row.get::<_, i64>(0)?, row.get::<_, Vec<u8>>(1)?))
-            })
-            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
-            .map_err(db("reading the return ledger"))?;
-    }
-    let state = contiguous_state(
-        epoch.map(u64_of),
-        rows.iter()
-            .map(|(sequence, id)| (u64_of(*sequence), id_of(id))),
-    );
-    let recorded: Option<Vec<u8>> = conn
-        .query_row(
-            "SELECT bundle_id FROM transfer_return_ledger
-             WHERE channel = ?1 AND epoch = ?2 AND sequence = ?3",
-            params![channel.0, i64_of(header.epoch), i64_of(header.sequence)],
-            |row| row.get(0),
-        )
-        .optional()
-        .map_err(db("reading the return ledger"))?;
-    Ok((state, recorded.map(|id| id_of(&id))))
+    let chain = ledger::return_chain_on(conn, channel, header.epoch, header.sequence)?;
+    let state = contiguous_state(chain.epoch, chain.applied.iter().copied());
+    Ok((state, chain.recorded))
 }
 
-/// The return-ledger row written with the records of one return bundle.
-pub(super) struct LedgerRow {
-    pub(super) id: BundleId,
-    pub(super) channel: u32,
-    pub(super) epoch: u64,
-    pub(super) sequence: u64,
-    pub(super) previous: BundleId,
-    pub(super) file_name: String,
+/// A range ack that did not match this store's range for its bundle.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RangeFallback {
+    /// The submissions bundle it acknowledges.
+    pub bundle_id: String,
+    /// Its sequence number.
+    pub sequence: u64,
+    /// What differed.
+    pub reason: String,
+    /// Whether the bundle's members were read from its retained copy and applied entry by
+    /// entry (each deleting only a version whose stored hash matches); if not, nothing was
+    /// deleted and the bundle stays unacknowledged.
+    pub entry_by_entry: bool,
 }
 
 /// What applying the records of one return bundle did.
 pub(super) struct AppliedReturn {
     pub(super) payloads_deleted: usize,
     pub(super) mismatched: Vec<(String, u32)>,
+    pub(super) fallbacks: Vec<RangeFallback>,
     pub(super) status_changes: usize,
     pub(super) certificates: usize,
     pub(super) acknowledged_files: Vec<String>,
     pub(super) missing: Vec<u64>,
 }
 
-/// Writes the return ledger row of an applied return bundle (what makes apply exactly-once).
-pub(super) fn record_return(
-    conn: &Connection,
-    ledger: &LedgerRow,
-    now: i64,
-) -> Result<(), StoreError> {
-    conn.execute(
-        "INSERT INTO transfer_return_ledger (bundle_id, channel, epoch, sequence, previous,
-                                             file_name, applied_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![
-            &ledger.id.0[..],
-            ledger.channel,
-            i64_of(ledger.epoch),
-            i64_of(ledger.sequence),
-            &ledger.previous.0[..],
-            ledger.file_name,
-            now
-        ],
-    )
-    .map_err(db("recording the return bundle"))?;
-    Ok(())
-}
-
 /// Applies every record of one verified return bundle and its ledger row in the caller's
 /// transaction (DESIGN.md invariant 1). `None` if the ledger already holds the bundle.
-///
-/// The statements are those of `outer::store::Store::{apply_ack, apply_status_change,
-/// store_certificate}`, repeated here because those methods each open their own transaction;
-/// they should move into the outer crate as functions over a `&Connection`.
+/// `retained` is the retained outbox, where a range ack that does not match the store's range
+/// finds the bundle's members for the entry-by-entry fallback.
 pub(super) fn apply_return_records(
     conn: &Connection,
     records: &[Record],
     channel: ChannelId,
-    ledger: &LedgerRow,
+    row: &ReturnLedgerRow,
+    retained: &Path,
     now: i64,
 ) -> Result<Option<AppliedReturn>, StoreError> {
-    if return_ledger_holds(conn, &ledger.id)? {
+    if ledger::return_ledger_holds_on(conn, &row.id)? {
         return Ok(None);
     }
     let mut applied = AppliedReturn {
         payloads_deleted: 0,
         mismatched: Vec::new(),
+        fallbacks: Vec::new(),
         status_changes: 0,
         certificates: 0,
         acknowledged_files: Vec::new(),
         missing: Vec::new(),
     };
-    let epoch = send_state(conn, channel)?.epoch;
+    let epoch = ledger::send_state_on(conn, channel)?.epoch;
     for record in records {
         match record {
             Record::Ack(ack) if ack.channel == channel.0 => {
-                let effects = store::apply_ack_entries_on(conn, &ack.receipts, now)?;
-                for (entry, effect) in ack.receipts.iter().zip(effects) {
-                    match effect {
-                        AckEffect::Removed => applied.payloads_deleted += 1,
-                        AckEffect::Already => {}
-                        AckEffect::Mismatch => applied
-                            .mismatched
-                            .push((entry.receipt.clone(), entry.version)),
-                    }
-                }
-                let name: Option<String> = conn
-                    .query_row(
-                        "SELECT file_name FROM transfer_outbox
-                         WHERE bundle_id = ?1 AND acknowledged_at IS NULL",
-                        [&ack.bundle_id[..]],
-                        |row| row.get(0),
-                    )
-                    .optional()
-                    .map_err(db("reading the outbox index"))?;
-                conn.execute(
-                    "UPDATE transfer_outbox SET acknowledged_at = ?2
-                     WHERE bundle_id = ?1 AND acknowledged_at IS NULL",
-                    params![&ack.bundle_id[..], now],
-                )
-                .map_err(db("recording an ack"))?;
+                apply_entries(conn, &ack.receipts, now, &mut applied)?;
+                let name = ledger::acknowledge_bundle_on(conn, &BundleId(ack.bundle_id), now)?;
                 applied.acknowledged_files.extend(name);
+            }
+            Record::RangeAck(ack) if ack.channel == channel.0 => {
+                apply_range(conn, ack, retained, now, &mut applied)?;
             }
             Record::SequenceReport(report)
                 if report.channel == channel.0 && report.epoch == epoch =>
@@ -201,19 +101,127 @@ pub(super) fn apply_return_records(
         }
     }
     crate::failpoint::hit("apply.after-payloads-deleted");
-    record_return(conn, ledger, now)?;
+    ledger::record_return_on(conn, row, now)?;
     Ok(Some(applied))
 }
 
-/// Whether the return ledger holds the bundle `id` (applied before).
-pub(super) fn return_ledger_holds(conn: &Connection, id: &BundleId) -> Result<bool, StoreError> {
-    let seen: Option<i64> = conn
-        .query_row(
-            "SELECT 1 FROM transfer_return_ledger WHERE bundle_id = ?1",
-            [&id.0[..]],
-            |row| row.get(0),
-        )
-        .optional()
-        .map_err(db("reading the return ledger"))?;
-    Ok(seen.is_some())
+/// Applies per-version ack entries (the wire version 1 ack, and the fallback of a range ack).
+fn apply_entries(
+    conn: &Connection,
+    entries: &[ReceiptAck],
+    now: i64,
+    applied: &mut AppliedReturn,
+) -> Result<(), StoreError> {
+    let effects = store::apply_ack_entries_on(conn, entries, now)?;
+    for (entry, effect) in entries.iter().zip(effects) {
+        match effect {
+            AckEffect::Removed => applied.payloads_deleted += 1,
+            AckEffect::Already => {}
+            AckEffect::Mismatch => applied
+                .mismatched
+                .push((entry.receipt.clone(), entry.version)),
+        }
+    }
+    Ok(())
+}
+
+/// Applies a range ack: the whole range in one go when the store's range matches; otherwise
+/// entry by entry from the bundle's retained copy, if that copy has the ack's digest.
+fn apply_range(
+    conn: &Connection,
+    ack: &RangeAck,
+    retained: &Path,
+    now: i64,
+    applied: &mut AppliedReturn,
+) -> Result<(), StoreError> {
+    let bundle = BundleId(ack.bundle_id);
+    let reason = match store::apply_range_ack_on(conn, ack, now)? {
+        RangeAckEffect::Applied { removed, .. } => {
+            applied.payloads_deleted += removed;
+            let name = ledger::acknowledge_bundle_on(conn, &bundle, now)?;
+            applied.acknowledged_files.extend(name);
+            return Ok(());
+        }
+        RangeAckEffect::Mismatch { reason } => reason,
+    };
+    let members = match ledger::bundle_file_on(conn, &bundle)? {
+        Some(name) => retained_members(&retained.join(&name), ack),
+        None => Err("the bundle is not in the outbox index".to_owned()),
+    };
+    let entry_by_entry = match members {
+        Ok(entries) => {
+            apply_entries(conn, &entries, now, applied)?;
+            let name = ledger::acknowledge_bundle_on(conn, &bundle, now)?;
+            applied.acknowledged_files.extend(name);
+            tracing::warn!(target: "sluice::audit", event = "ack.range-fallback",
+                bundle = %bundle, sequence = ack.sequence, reason = %reason,
+                "range ack does not match the store's range; applied entry by entry from the \
+                 retained bundle");
+            Some(reason)
+        }
+        Err(why) => {
+            tracing::error!(target: "sluice::audit", event = "ack.range-refused",
+                bundle = %bundle, sequence = ack.sequence, reason = %reason, fallback = %why,
+                "range ack does not match the store's range and the retained bundle cannot \
+                 stand in; nothing deleted, the bundle stays unacknowledged");
+            applied.fallbacks.push(RangeFallback {
+                bundle_id: bundle.to_string(),
+                sequence: ack.sequence,
+                reason: format!("{reason}; no entry-by-entry fallback: {why}"),
+                entry_by_entry: false,
+            });
+            None
+        }
+    };
+    if let Some(reason) = entry_by_entry {
+        applied.fallbacks.push(RangeFallback {
+            bundle_id: bundle.to_string(),
+            sequence: ack.sequence,
+            reason,
+            entry_by_entry: true,
+        });
+    }
+    Ok(())
+}
+
+/// The per-version entries a range ack stands for, from the bundle's retained copy: each of
+/// its submission versions with the ack's exception for it, or a plain `Applied`. Refused
+/// (with why) when the copy is missing or unreadable, or its members do not give the ack's
+/// count and digest.
+fn retained_members(path: &Path, ack: &RangeAck) -> Result<Vec<ReceiptAck>, String> {
+    let file = std::fs::read(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+    let versions = crate::examine::own_submissions(&file)
+        .map_err(|e| format!("reading {}: {e}", path.display()))?;
+    let digest = records::members_digest(
+        versions
+            .iter()
+            .map(|v| (v.receipt.as_str(), v.version, &v.content_hash)),
+    );
+    if versions.len() as u64 != ack.members || digest != ack.members_digest {
+        return Err(format!(
+            "the retained copy {} holds {} versions with another members digest",
+            path.display(),
+            versions.len()
+        ));
+    }
+    let mut exceptions: std::collections::HashMap<(&str, u32), &ReceiptAck> = ack
+        .exceptions
+        .iter()
+        .map(|e| ((e.receipt.as_str(), e.version), e))
+        .collect();
+    Ok(versions
+        .iter()
+        .map(|v| {
+            // The retained copy's hash, never the ack's: each entry then deletes only a version
+            // whose stored hash is the one this bundle carried.
+            let exception = exceptions.remove(&(v.receipt.as_str(), v.version));
+            ReceiptAck {
+                receipt: v.receipt.clone(),
+                version: v.version,
+                content_hash: v.content_hash,
+                outcome: exception.map_or(ImportOutcome::Applied, |e| e.outcome),
+                reason: exception.and_then(|e| e.reason.clone()),
+            }
+        })
+        .collect())
 }

@@ -1,21 +1,23 @@
 //! The outer host's half: `export` (submission versions → signed bundles in the outbox, kept in
 //! the retained outbox until acknowledged), `apply` (verified return bundles → the SQLite
-//! store: acks delete exactly the acknowledged versions' payloads, statuses, certificates, and
+//! store: acks delete exactly the acknowledged versions' payloads (a range ack a whole bundle's
+//! at once when its members digest matches), statuses, certificates, and
 //! re-publication of whatever the inner side reports missing; keyset bundles install the next
 //! keyset version) and `publish-keyset` (a new keyset version → a keyset bundle on the
 //! submissions channel).
 //!
-//! Transfer keeps its own bookkeeping in the outer SQLite file, in tables prefixed `transfer_`
-//! created here: the send state of the submissions channel, the retained outbox index, the
-//! return-channel ledger and the keyset versions installed. Export records a bundle and marks its
-//! versions in transit in one transaction; the file is written to the retained outbox before
+//! Transfer's bookkeeping lives in the outer SQLite file, in the ledger tables of the outer
+//! store, reached only through [`outer::store::ledger`]'s typed functions: the send state of
+//! the submissions channel, the retained outbox index, the return-channel ledger and the keyset
+//! versions installed. Export records each bundle as one outbox row naming the range of
+//! versions it holds, in one transaction; the file is written to the retained outbox before
 //! that transaction and published to the outbox after it, so a crash leaves either no trace of
 //! the bundle (an orphan file in `retained/` that the next run removes) or a recorded bundle the
 //! next run publishes.
 //!
 //! The stages live in their own modules: [`export`](export()) and the resending of retained
 //! bundles, [`apply`](apply()) of return bundles, the keyset versions this host publishes and
-//! installs, `status`, and the SQL of the ledger tables they share. What the outer side does
+//! installs, `status`, and the applying of one return bundle's records. What the outer side does
 //! exactly as the inner side does (reading and judging inbox files, quarantining, archiving,
 //! writing bundles into the retained outbox) is in the crate's shared module, not here.
 
@@ -42,6 +44,7 @@ pub use export::{export, export_with_progress};
 pub use keysets::{
     PublishKeysetReport, install_recorded_keysets, publish_keyset, recorded_keysets,
 };
+pub use ledger::RangeFallback;
 pub use resend::republish;
 pub use settings::{ExportReport, ExportSettings};
 pub use status::{OuterStatus, Unacknowledged, status};
@@ -81,14 +84,6 @@ pub enum OuterError {
     /// `publish-keyset` publishes nothing: not the next version, or trusted here already.
     #[error(transparent)]
     Publish(#[from] crate::keysets::PublishRefusal),
-}
-
-fn db(operation: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
-    move |source| StoreError::Database { operation, source }
-}
-
-fn u64_of(value: i64) -> u64 {
-    u64::try_from(value).unwrap_or(0)
 }
 
 /// The outer store opened for transfer work.
