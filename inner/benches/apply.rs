@@ -1,9 +1,9 @@
 //! Applying one large submissions bundle, against two baselines on the same rows in the same
 //! run, each into a fresh database with the same schema and indexes:
 //!
-//! - `apply`: [`inner::import::apply_bundle`] (binary COPY of what the checks read into
-//!   staging, set-based checks, binary COPY of the accepted rows into their tables, audit
-//!   copies, receipts, review events, ack) in one transaction;
+//! - `apply`: [`inner::import::apply_bundle`] (the bundle's message stored once, binary COPY of
+//!   what the checks read into staging, set-based checks, binary COPY of the version rows,
+//!   receipts and review events, ack) in one transaction;
 //! - `psql COPY`: `psql` loading exactly the rows `apply` writes, from CSV files prepared
 //!   beforehand (untimed), with `\copy` in one transaction — the speed limit;
 //! - `per-row INSERT`: the same rows, one prepared `INSERT` each, in one transaction.
@@ -24,18 +24,18 @@ use inner::import::{IncomingBundle, apply_bundle};
 use inner::testing::TestDatabase;
 
 const NOW: i64 = 1_795_334_400;
-const BUNDLE_ID: [u8; 32] = [0x5a; 32];
 
-/// The one bundle every method loads.
-fn bundle(submissions: &[SubmissionVersion]) -> IncomingBundle<'_> {
+/// The one bundle every method loads, whose signed message is `message`.
+fn bundle<'a>(submissions: &'a [SubmissionVersion], message: &'a [u8]) -> IncomingBundle<'a> {
     IncomingBundle {
-        bundle_id: BUNDLE_ID,
+        bundle_id: bundle_format::BundleId::of_message(message).0,
         channel: 1,
         epoch: 1,
         sequence: 1,
         signer: keys::KeyId(*b"benchkey"),
         created: NOW,
         submissions,
+        message,
     }
 }
 
@@ -145,15 +145,11 @@ fn main() {
     let submissions: Vec<SubmissionVersion> = (0..filings)
         .map(|i| bench_support::filing(i, NOW))
         .collect();
-    let bundle = bundle(&submissions);
+    let message =
+        inner::testing::submissions_message(1, 1, 1, NOW, &submissions).expect("bundle message");
+    let bundle = bundle(&submissions, &message);
     let tables = bench_support::rows_of(&[bundle], NOW).expect("rows");
     let row_count: usize = tables.iter().map(|t| t.rows.len()).sum();
-    let count = |name: &str| {
-        tables
-            .iter()
-            .find(|t| t.table.name() == name)
-            .map_or(0, |t| t.rows.len())
-    };
     eprintln!("{row_count} rows in {} tables", tables.len());
 
     eprintln!("psql COPY baseline");
@@ -178,9 +174,21 @@ fn main() {
          | `apply_bundle` (staging + set-based checks + binary COPY of the accepted rows + audit + ack) | {a:.2} | {ar:.0} | {ax:.2} |\n\
          | per-row prepared `INSERT` of the same rows | {i:.2} | {ir:.0} | {ix:.2} |\n\n\
          apply_bundle / per-row INSERT speed-up: {speedup:.2}x\n",
-        websites = count("website_records"),
-        domains = count("website_domains"),
-        ips = count("website_ips"),
+        websites = submissions
+            .iter()
+            .map(websites_of)
+            .map(<[_]>::len)
+            .sum::<usize>(),
+        domains = submissions
+            .iter()
+            .flat_map(websites_of)
+            .map(|w| w.domains.len())
+            .sum::<usize>(),
+        ips = submissions
+            .iter()
+            .flat_map(websites_of)
+            .map(|w| w.access.ip_ranges.len())
+            .sum::<usize>(),
         tables = tables.len(),
         c = copy.as_secs_f64(),
         cr = rate(copy),
@@ -196,5 +204,13 @@ fn main() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("BENCHMARKS.md");
     if let Err(error) = std::fs::write(&path, &report) {
         eprintln!("cannot write {}: {error}", path.display());
+    }
+}
+
+/// The websites of a new filing (every filing of the bench is one).
+fn websites_of(version: &SubmissionVersion) -> &[bundle_format::records::Website] {
+    match &version.body {
+        bundle_format::records::Submission::NewFiling(filing) => &filing.websites,
+        _ => &[],
     }
 }

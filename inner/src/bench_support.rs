@@ -27,7 +27,6 @@ use bundle_format::records::{
 };
 
 use crate::import::IncomingBundle;
-use crate::names;
 
 /// Region code of every generated subject and server location (Haidian, Beijing).
 pub const REGION_CODE: u32 = 110_108;
@@ -141,21 +140,7 @@ pub enum Table {
     Bundles,
     /// The transfer tool's chain ledger.
     TransferInbound,
-    /// One row per new filing.
-    Filings,
-    /// The subject of each filing.
-    SubjectRecords,
-    /// Each website.
-    WebsiteRecords,
-    /// Each website's access.
-    WebsiteAccess,
-    /// Each website's domains.
-    WebsiteDomains,
-    /// Each website's IP ranges.
-    WebsiteIps,
-    /// Each website's home URLs.
-    WebsiteHomeUrls,
-    /// The verbatim submission versions, for audit.
+    /// One row per submission version (its record stays in the bundle's stored message).
     SubmissionVersions,
     /// One row per receipt.
     Receipts,
@@ -167,16 +152,9 @@ pub enum Table {
 
 impl Table {
     /// Every table, in loading order.
-    pub const ALL: [Table; 13] = [
+    pub const ALL: [Table; 6] = [
         Table::Bundles,
         Table::TransferInbound,
-        Table::Filings,
-        Table::SubjectRecords,
-        Table::WebsiteRecords,
-        Table::WebsiteAccess,
-        Table::WebsiteDomains,
-        Table::WebsiteIps,
-        Table::WebsiteHomeUrls,
         Table::SubmissionVersions,
         Table::Receipts,
         Table::ReviewEvents,
@@ -188,13 +166,6 @@ impl Table {
         match self {
             Table::Bundles => "bundles",
             Table::TransferInbound => "transfer_inbound",
-            Table::Filings => "filings",
-            Table::SubjectRecords => "subject_records",
-            Table::WebsiteRecords => "website_records",
-            Table::WebsiteAccess => "website_access",
-            Table::WebsiteDomains => "website_domains",
-            Table::WebsiteIps => "website_ips",
-            Table::WebsiteHomeUrls => "website_home_urls",
             Table::SubmissionVersions => "submission_versions",
             Table::Receipts => "receipts",
             Table::ReviewEvents => "review_events",
@@ -207,33 +178,18 @@ impl Table {
         match self {
             Table::Bundles => {
                 "bundle_id, channel, epoch, sequence, signer_key_id, created, imported_at, \
-                 submission_count"
+                 submission_count, message"
             }
             Table::TransferInbound => {
                 "bundle_id, channel, epoch, sequence, previous, kind, file_name, imported_at"
             }
-            Table::Filings => "filing_id, origin_receipt, province, status",
-            Table::SubjectRecords => {
-                "record_id, filing_id, receipt, status, name, nature, certificate_type, \
-                 certificate_number, region_code, address, investor, principal_name, \
-                 principal_certificate_type, principal_certificate_number, \
-                 principal_mobile_phones, principal_office_phones, principal_email"
-            }
-            Table::WebsiteRecords => {
-                "record_id, filing_id, receipt, status, name, service_types, principal_name, \
-                 principal_certificate_type, principal_certificate_number, \
-                 principal_mobile_phones, principal_office_phones, principal_email"
-            }
-            Table::WebsiteAccess => "record_id, provider, method, server_region_code",
-            Table::WebsiteDomains => "record_id, filing_id, domain",
-            Table::WebsiteIps => "record_id, filing_id, ips",
-            Table::WebsiteHomeUrls => "record_id, url",
             Table::SubmissionVersions => {
                 "receipt, version, content_hash, bundle_id, bundle_position, submitted_at, \
-                 submitter, access_provider, encoded, outcome, received_at"
+                 submitter, access_provider, outcome, received_at, channel, kind, province, \
+                 subject_key, domains, ip_ranges"
             }
             Table::Receipts => {
-                "receipt, version, content_hash, kind, filing_id, province, state, state_since, \
+                "receipt, version, content_hash, kind, province, state, state_since, \
                  needs_pre_approval, submitted_at, submitter, access_provider, received_at"
             }
             Table::ReviewEvents => "event_id, receipt, version, to_state, reviewer, at",
@@ -258,13 +214,12 @@ pub struct ChainEntry {
 }
 
 /// Turns bundles of new filings into exactly the rows the import writes for them when every
-/// filing applies, numbering filings, website records and review events as a fresh database
-/// does: from 1, in the order the bundles are given. Filings are taken to need no
+/// filing applies (the bundle's ledger row with its message, a version row, a receipt, a review
+/// event and its queued status change per filing, and the ack), numbering review events as a
+/// fresh database does: from 1, in the order the bundles are given. Filings are taken to need no
 /// pre-approval, as those of [`filing()`] do, so each enters awaiting regional review.
 #[derive(Debug, Default)]
 pub struct Rows {
-    filings: u64,
-    websites: u64,
     events: u64,
 }
 
@@ -314,10 +269,7 @@ impl Rows {
                 }
             }
         }
-        let first_filing = self.filings + 1;
-        let first_website = self.websites + 1;
         let first_event = self.events + 1;
-        let filing_ids = || (first_filing..).zip(filings.iter().copied());
 
         sink(
             Table::Bundles,
@@ -330,6 +282,7 @@ impl Rows {
                 Some(bundle.created.to_string()),
                 now_text.clone(),
                 Some(bundle.submissions.len().to_string()),
+                s(&bytea(bundle.message)),
             ],
         )?;
         if let Some(chain) = chain {
@@ -347,118 +300,21 @@ impl Rows {
                 ],
             )?;
         }
-        for (id, (version, _)) in filing_ids() {
-            sink(
-                Table::Filings,
-                vec![n(id), s(&version.receipt), s(PROVINCE), s("pending")],
-            )?;
-        }
-        for (id, (version, filing)) in filing_ids() {
-            let subject = &filing.subject;
-            let p = &subject.principal;
-            sink(
-                Table::SubjectRecords,
-                vec![
-                    n(id),
-                    n(id),
-                    s(&version.receipt),
-                    s("pending"),
-                    s(&subject.name),
-                    s(names::nature(subject.nature)),
-                    s(names::certificate_type(subject.certificate_type)),
-                    s(&subject.certificate_number),
-                    Some(subject.region_code.to_string()),
-                    s(&subject.address),
-                    s(&subject.investor),
-                    s(&p.name),
-                    s(names::certificate_type(p.certificate_type)),
-                    s(&p.certificate_number),
-                    Some(text_array(&p.mobile_phones)),
-                    Some(text_array(&p.office_phones)),
-                    s(&p.email),
-                ],
-            )?;
-        }
-        // Website tables: each walks the websites in the same order, numbering them alike.
-        let websites = || {
-            filing_ids()
-                .flat_map(|(id, (_, filing))| filing.websites.iter().map(move |w| (id, w)))
-                .zip(first_website..)
-                .map(|((filing_id, website), record_id)| (record_id, filing_id, website))
-        };
-        for (record_id, filing_id, website) in websites() {
-            let p = &website.principal;
-            let receipt = &filings[usize::try_from(filing_id - first_filing).unwrap_or(0)]
-                .0
-                .receipt;
-            let services: Vec<String> = website
-                .service_types
+        for (position, (version, filing)) in filings.iter().enumerate() {
+            let mut domains: Vec<String> = filing
+                .websites
                 .iter()
-                .map(|&t| names::service_type(t).to_owned())
+                .flat_map(|w| &w.domains)
+                .map(|d| d.to_ascii_lowercase())
                 .collect();
-            sink(
-                Table::WebsiteRecords,
-                vec![
-                    n(record_id),
-                    n(filing_id),
-                    s(receipt),
-                    s("pending"),
-                    s(&website.name),
-                    Some(text_array(&services)),
-                    s(&p.name),
-                    s(names::certificate_type(p.certificate_type)),
-                    s(&p.certificate_number),
-                    Some(text_array(&p.mobile_phones)),
-                    Some(text_array(&p.office_phones)),
-                    s(&p.email),
-                ],
-            )?;
-        }
-        for (record_id, _, website) in websites() {
-            sink(
-                Table::WebsiteAccess,
-                vec![
-                    n(record_id),
-                    s(&website.access.provider),
-                    s(names::access_method(website.access.method)),
-                    Some(website.access.server_region_code.to_string()),
-                ],
-            )?;
-        }
-        for (record_id, filing_id, website) in websites() {
-            for domain in &website.domains {
-                sink(
-                    Table::WebsiteDomains,
-                    vec![
-                        n(record_id),
-                        n(filing_id),
-                        Some(domain.to_ascii_lowercase()),
-                    ],
-                )?;
-            }
-        }
-        for (record_id, filing_id, website) in websites() {
-            for range in &website.access.ip_ranges {
-                sink(
-                    Table::WebsiteIps,
-                    vec![
-                        n(record_id),
-                        n(filing_id),
-                        Some(format!("[{},{}]", range.first, range.last)),
-                    ],
-                )?;
-            }
-        }
-        for (record_id, _, website) in websites() {
-            for url in &website.home_urls {
-                sink(Table::WebsiteHomeUrls, vec![n(record_id), s(url)])?;
-            }
-        }
-        let mut encoded = Vec::new();
-        for (position, (version, _)) in filings.iter().enumerate() {
-            encoded.clear();
-            bincode::encode_into_std_write(*version, &mut encoded, wire_config())
-                .map_err(std::io::Error::other)?;
+            domains.sort_unstable();
+            let mut ip_ranges: Vec<String> = filing
+                .websites
+                .iter()
+                .flat_map(|w| &w.access.ip_ranges)
+                .map(|r| format!("{}-{}", r.first, r.last))
+                .collect();
+            ip_ranges.sort_unstable();
             sink(
                 Table::SubmissionVersions,
                 vec![
@@ -470,13 +326,18 @@ impl Rows {
                     Some(version.submitted_at.to_string()),
                     s(&version.submitter),
                     version.access_provider.clone(),
-                    s(&bytea(&encoded)),
                     s("applied"),
                     now_text.clone(),
+                    Some(bundle.channel.to_string()),
+                    s("new-filing"),
+                    s(PROVINCE),
+                    s(&filing.subject.certificate_number),
+                    Some(text_array(&domains)),
+                    Some(text_array(&ip_ranges)),
                 ],
             )?;
         }
-        for (id, (version, _)) in filing_ids() {
+        for (version, _) in &filings {
             sink(
                 Table::Receipts,
                 vec![
@@ -484,7 +345,6 @@ impl Rows {
                     Some(version.version.to_string()),
                     s(&bytea(&version.content_hash)),
                     s("new-filing"),
-                    n(id),
                     s(PROVINCE),
                     s("awaiting-regional-review"),
                     now_text.clone(),
@@ -538,10 +398,7 @@ impl Rows {
         )?;
 
         let count = filings.len() as u64;
-        let website_count = websites().count() as u64;
-        self.filings += count;
         self.events += count;
-        self.websites += website_count;
         Ok(())
     }
 }

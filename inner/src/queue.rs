@@ -1,7 +1,10 @@
 //! What reviewers see: the review queue with its filters, and one submission with its history
-//! and the conflicts the authority must weigh (the same domain filed elsewhere, the same IP
-//! address filed by an unrelated subject).
+//! and the conflicts the authority must weigh (the same domain filed elsewhere or pending in
+//! another submission, the same IP address filed by an unrelated subject). A submission not yet
+//! approved is read from its stored record (the bundle it came in), since approval is what
+//! writes a filing's normalised rows.
 
+use bundle_format::records::{Access, Change, ReviewState, Submission, Website};
 use postgres::GenericClient;
 use serde::Serialize;
 
@@ -117,6 +120,9 @@ pub enum QueueError {
     /// No such receipt.
     #[error("no submission with receipt {0} is stored here")]
     UnknownReceipt(String),
+    /// The submission's stored record cannot be read.
+    #[error(transparent)]
+    Stored(#[from] crate::store::StoreError),
 }
 
 const ENTRY_COLUMNS: &str = "r.receipt, r.version, r.kind, r.province, r.state, r.state_since,
@@ -165,12 +171,16 @@ pub fn list(
     Ok(rows.iter().map(entry).collect())
 }
 
-/// One submission with its websites, history and conflicts.
+/// One submission with its websites, history and conflicts. An approved submission is shown
+/// from the filing's normalised rows (written by its approval); any other is read from its
+/// stored record, with its websites `pending` while it is open and `discarded` once rejected or
+/// withdrawn, as the import used to store them.
 pub fn show(client: &mut impl GenericClient, receipt: &str) -> Result<SubmissionView, QueueError> {
     let row = client
         .query_opt(
             &format!(
-                "SELECT {ENTRY_COLUMNS}, r.filing_id FROM receipts r
+                "SELECT {ENTRY_COLUMNS}, r.filing_id, r.content_hash, r.target_website_seq
+                 FROM receipts r
                  LEFT JOIN filings f ON f.filing_id = r.filing_id WHERE r.receipt = $1"
             ),
             &[&receipt],
@@ -178,15 +188,68 @@ pub fn show(client: &mut impl GenericClient, receipt: &str) -> Result<Submission
         .ok_or_else(|| QueueError::UnknownReceipt(receipt.to_owned()))?;
     let entry = entry(&row);
     let filing_id: Option<i64> = row.get(10);
-    let organiser: Option<String> = client
-        .query_opt(
-            "SELECT name FROM subject_records
-             WHERE receipt = $1 OR (filing_id = $2 AND status = 'active')
-             ORDER BY (receipt = $1) DESC LIMIT 1",
-            &[&receipt, &filing_id],
+    let content_hash: Vec<u8> = row.get(11);
+    let target_seq: Option<i32> = row.get(12);
+    let state = crate::workflow::parse_state(&entry.state);
+    let mut organiser = None;
+    let mut websites = stored_websites(client, receipt)?;
+    if websites.is_empty() && state != Some(ReviewState::Approved) {
+        let version =
+            crate::store::versions::read_version(client, receipt, entry.version, &content_hash)?;
+        let status = if state.is_some_and(crate::workflow::is_open) {
+            "pending"
+        } else {
+            "discarded"
+        };
+        let (subject, submitted) =
+            submitted_websites(client, &version.body, filing_id, target_seq, status)?;
+        organiser = subject;
+        websites = submitted;
+    }
+    if organiser.is_none() {
+        organiser = client
+            .query_opt(
+                "SELECT name FROM subject_records
+                 WHERE receipt = $1 OR (filing_id = $2 AND status = 'active')
+                 ORDER BY (receipt = $1) DESC LIMIT 1",
+                &[&receipt, &filing_id],
+            )?
+            .map(|r| r.get(0));
+    }
+    let history = client
+        .query(
+            "SELECT event_id, version, from_state, to_state, reviewer, reason, at
+             FROM review_events WHERE receipt = $1 ORDER BY event_id",
+            &[&receipt],
         )?
-        .map(|r| r.get(0));
-    let websites = client
+        .iter()
+        .map(|r| HistoryEntry {
+            event_id: r.get(0),
+            version: r.get(1),
+            from_state: r.get(2),
+            to_state: r.get(3),
+            reviewer: r.get(4),
+            reason: r.get(5),
+            at: r.get(6),
+        })
+        .collect();
+    let subject_keys = organiser_keys(client, receipt, filing_id)?;
+    let conflicts = conflicts(client, receipt, filing_id, &websites, &subject_keys)?;
+    Ok(SubmissionView {
+        entry,
+        organiser,
+        websites,
+        history,
+        conflicts,
+    })
+}
+
+/// The website records an approval wrote for `receipt`, with their current status.
+fn stored_websites(
+    client: &mut impl GenericClient,
+    receipt: &str,
+) -> Result<Vec<WebsiteView>, QueueError> {
+    Ok(client
         .query(
             "SELECT w.website_seq, w.name, w.status,
                     ARRAY(SELECT domain FROM website_domains d WHERE d.record_id = w.record_id ORDER BY domain),
@@ -206,52 +269,144 @@ pub fn show(client: &mut impl GenericClient, receipt: &str) -> Result<Submission
             ip_ranges: r.get(4),
             provider: r.get(5),
         })
-        .collect();
-    let history = client
+        .collect())
+}
+
+/// The organiser name and websites a submission not approved files, from its stored record.
+/// An access change shows the website it changes (its name and domains) with the new access.
+fn submitted_websites(
+    client: &mut impl GenericClient,
+    body: &Submission,
+    filing_id: Option<i64>,
+    target_seq: Option<i32>,
+    status: &str,
+) -> Result<(Option<String>, Vec<WebsiteView>), QueueError> {
+    let view = |website_seq: Option<i32>, name: String, domains: Vec<String>, access: &Access| {
+        let mut domains: Vec<String> = domains.iter().map(|d| d.to_ascii_lowercase()).collect();
+        domains.sort_unstable();
+        let mut ip_ranges: Vec<String> = access
+            .ip_ranges
+            .iter()
+            .map(|r| format!("{}-{}", r.first, r.last))
+            .collect();
+        ip_ranges.sort_unstable();
+        WebsiteView {
+            website_seq,
+            name,
+            status: status.to_owned(),
+            domains,
+            ip_ranges,
+            provider: Some(access.provider.clone()),
+        }
+    };
+    let site =
+        |seq: Option<i32>, w: &Website| view(seq, w.name.clone(), w.domains.clone(), &w.access);
+    Ok(match body {
+        Submission::NewFiling(filing) => (
+            Some(filing.subject.name.clone()),
+            filing.websites.iter().map(|w| site(None, w)).collect(),
+        ),
+        Submission::Change { change, .. } => match change {
+            Change::Subject(subject) => (Some(subject.name.clone()), Vec::new()),
+            Change::Website { website, .. } => (None, vec![site(target_seq, website)]),
+            Change::AddedWebsite(website) => (None, vec![site(None, website)]),
+            Change::Access { access, .. } => {
+                let changed = client.query_opt(
+                    "SELECT w.name, ARRAY(SELECT domain FROM website_domains d
+                                          WHERE d.record_id = w.record_id ORDER BY domain)
+                     FROM website_records w WHERE w.filing_id = $1 AND w.website_seq = $2
+                     ORDER BY (w.status = 'active') DESC, w.record_id DESC LIMIT 1",
+                    &[&filing_id, &target_seq],
+                )?;
+                let (name, domains) = changed.map(|r| (r.get(0), r.get(1))).unwrap_or_default();
+                (None, vec![view(target_seq, name, domains, access)])
+            }
+        },
+        Submission::Cancellation { .. } | Submission::Withdrawal { .. } => (None, Vec::new()),
+    })
+}
+
+/// The certificate numbers of the subject of `receipt`'s filing: every subject record of the
+/// filing, and the subject the receipt's stored version files (a pending new filing or subject
+/// change has no subject record yet).
+fn organiser_keys(
+    client: &mut impl GenericClient,
+    receipt: &str,
+    filing_id: Option<i64>,
+) -> Result<Vec<String>, QueueError> {
+    Ok(client
         .query(
-            "SELECT event_id, version, from_state, to_state, reviewer, reason, at
-             FROM review_events WHERE receipt = $1 ORDER BY event_id",
-            &[&receipt],
+            "SELECT certificate_number FROM subject_records WHERE filing_id = $1
+             UNION
+             SELECT v.subject_key FROM receipts r
+             JOIN submission_versions v ON v.receipt = r.receipt AND v.version = r.version
+                                       AND v.content_hash = r.content_hash
+             WHERE r.receipt = $2 AND v.subject_key IS NOT NULL",
+            &[&filing_id, &receipt],
         )?
         .iter()
-        .map(|r| HistoryEntry {
-            event_id: r.get(0),
-            version: r.get(1),
-            from_state: r.get(2),
-            to_state: r.get(3),
-            reviewer: r.get(4),
-            reason: r.get(5),
-            at: r.get(6),
-        })
+        .map(|r| r.get(0))
+        .collect())
+}
+
+/// What a reviewer must weigh about `websites` of `receipt` (of filing `filing_id`, if it has
+/// one yet): its domains actively filed by another filing, its domains in another open
+/// submission (the version rows' domain arrays, GIN-indexed), and its IP ranges actively filed
+/// by a filing of another subject (one not holding any of `subject_keys`).
+fn conflicts(
+    client: &mut impl GenericClient,
+    receipt: &str,
+    filing_id: Option<i64>,
+    websites: &[WebsiteView],
+    subject_keys: &[String],
+) -> Result<Vec<Conflict>, QueueError> {
+    let domains: Vec<&str> = websites
+        .iter()
+        .flat_map(|w| &w.domains)
+        .map(String::as_str)
         .collect();
-    let conflicts = client
+    let ip_ranges: Vec<&str> = websites
+        .iter()
+        .flat_map(|w| &w.ip_ranges)
+        .map(String::as_str)
+        .collect();
+    let open: Vec<&str> = crate::workflow::STATES
+        .iter()
+        .filter(|(state, _)| crate::workflow::is_open(*state))
+        .map(|(_, name)| *name)
+        .collect();
+    Ok(client
         .query(
-            "SELECT DISTINCT 'domain-filed-elsewhere', d.domain, f.filing_number
-             FROM website_records w
-             JOIN website_domains d ON d.record_id = w.record_id
-             JOIN website_domains o ON o.domain = d.domain AND o.active AND o.filing_id <> w.filing_id
-             JOIN filings f ON f.filing_id = o.filing_id
-             WHERE w.receipt = $1
+            "SELECT DISTINCT 'domain-filed-elsewhere', o.domain, f.filing_number
+             FROM website_domains o JOIN filings f ON f.filing_id = o.filing_id
+             WHERE o.domain = ANY($1) AND o.active AND o.filing_id IS DISTINCT FROM $3
              UNION
-             SELECT DISTINCT 'domain-pending-elsewhere', d.domain, ow.receipt
-             FROM website_records w
-             JOIN website_domains d ON d.record_id = w.record_id
-             JOIN website_domains o ON o.domain = d.domain AND NOT o.active AND o.filing_id <> w.filing_id
-             JOIN website_records ow ON ow.record_id = o.record_id AND ow.status = 'pending'
-             WHERE w.receipt = $1
+             SELECT DISTINCT 'domain-pending-elsewhere', d.domain, r.receipt
+             FROM submission_versions v
+             JOIN receipts r ON r.receipt = v.receipt AND r.version = v.version
+                            AND r.content_hash = v.content_hash
+             CROSS JOIN LATERAL unnest(v.domains) AS d (domain)
+             WHERE v.domains && $1 AND d.domain = ANY($1) AND r.state = ANY($5)
+               AND r.receipt <> $4
+               AND (r.filing_id IS NULL OR $3::bigint IS NULL OR r.filing_id <> $3)
              UNION
-             SELECT DISTINCT 'ip-filed-by-unrelated-subject',
-                    host(lower(i.ips)) || '-' || host(upper(i.ips)), f.filing_number
-             FROM website_records w
-             JOIN website_ips i ON i.record_id = w.record_id
-             JOIN website_ips o ON o.active AND o.ips && i.ips AND o.filing_id <> w.filing_id
+             SELECT DISTINCT 'ip-filed-by-unrelated-subject', m.range, f.filing_number
+             FROM unnest($2::text[]) AS m (range)
+             JOIN website_ips o ON o.active AND o.filing_id IS DISTINCT FROM $3
+                  AND o.ips && inetrange(split_part(m.range, '-', 1)::inet,
+                                         split_part(m.range, '-', 2)::inet, '[]')
              JOIN filings f ON f.filing_id = o.filing_id
              JOIN subject_records os ON os.filing_id = o.filing_id AND os.status = 'active'
-             WHERE w.receipt = $1 AND NOT EXISTS (
-                 SELECT 1 FROM subject_records ms
-                 WHERE ms.filing_id = w.filing_id AND ms.certificate_number = os.certificate_number)
+             WHERE NOT (os.certificate_number = ANY($6))
              ORDER BY 1, 2, 3",
-            &[&receipt],
+            &[
+                &domains,
+                &ip_ranges,
+                &filing_id,
+                &receipt,
+                &open,
+                &subject_keys,
+            ],
         )?
         .iter()
         .map(|r| Conflict {
@@ -259,12 +414,5 @@ pub fn show(client: &mut impl GenericClient, receipt: &str) -> Result<Submission
             value: r.get(1),
             other: r.get::<_, Option<String>>(2).unwrap_or_default(),
         })
-        .collect();
-    Ok(SubmissionView {
-        entry,
-        organiser,
-        websites,
-        history,
-        conflicts,
-    })
+        .collect())
 }

@@ -41,6 +41,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "set-based references",
         sql: include_str!("../migrations/0004_set_based_references.sql"),
     },
+    Migration {
+        version: 5,
+        name: "slim pending filings",
+        sql: include_str!("../migrations/0005_slim_pending_filings.sql"),
+    },
 ];
 
 /// Key of the advisory lock migrations run under (an arbitrary constant: "sluice-i").

@@ -477,3 +477,53 @@ fn extra_server_options() -> Vec<String> {
         .flat_map(|setting| ["-c".to_owned(), setting.to_owned()])
         .collect()
 }
+
+/// The signed message `M` (header and zstd payload, SPEC.md §3-§5) of a submissions bundle on
+/// `channel` at (`epoch`, `sequence`), made at `created` and holding `submissions` in order, for
+/// tests and benchmarks that hand [`crate::import::apply_bundle`] a bundle of their own (its id
+/// is [`bundle_format::BundleId::of_message`] of this). Records are written without the
+/// writer's shape checks, so that tests can carry versions the import must refuse. A bundle
+/// after the first of its epoch names an arbitrary previous bundle.
+pub fn submissions_message(
+    channel: u32,
+    epoch: u64,
+    sequence: u64,
+    created: i64,
+    submissions: &[bundle_format::records::SubmissionVersion],
+) -> std::io::Result<Vec<u8>> {
+    use bundle_format::{BundleId, Header, Kind};
+    use sha2::Digest as _;
+    const SUBMISSION_VARIANT: u32 = 0;
+    let mut content = Vec::new();
+    for version in submissions {
+        let body = bincode::encode_to_vec(version, bundle_format::records::wire_config())
+            .map_err(std::io::Error::other)?;
+        let length = u32::try_from(body.len() + 4).map_err(std::io::Error::other)?;
+        content.extend_from_slice(&length.to_le_bytes());
+        content.extend_from_slice(&SUBMISSION_VARIANT.to_le_bytes());
+        content.extend_from_slice(&body);
+    }
+    let frame = bundle_format::payload::compress(&content)?;
+    let header = Header {
+        format_version: bundle_format::header::FORMAT_VERSION_1,
+        kind: Kind::Submissions,
+        channel: keys::ChannelId(channel),
+        epoch,
+        sequence,
+        previous: if sequence == 1 {
+            BundleId::ZERO
+        } else {
+            BundleId([1; 32])
+        },
+        created,
+        expires: created.saturating_add(86_400),
+        payload_length: frame.len() as u64,
+        content_length: content.len() as u64,
+        content_sha256: sha2::Sha256::digest(&content).into(),
+        part_index: 0,
+        part_count: 1,
+    };
+    let mut message = header.encode().to_vec();
+    message.extend_from_slice(&frame);
+    Ok(message)
+}

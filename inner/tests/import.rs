@@ -53,14 +53,44 @@ fn new_filings_are_stored_with_their_websites_and_acked() {
     let report = apply_at(&db, 1, &submissions);
     assert_eq!(report.status, ApplyStatus::Applied);
     assert_eq!(report.count(ImportOutcome::Applied), 2);
+    // A reviewer sees each filing with its websites, read from the stored bundle.
+    let r1 = show(&db, "R1");
+    assert_eq!(r1.organiser.as_deref(), Some("北京甲科技有限公司"));
+    assert_eq!(r1.entry.filing_number, None);
     assert_eq!(
-        count(&db, "SELECT count(*) FROM filings WHERE status = 'pending'"),
-        2
+        shown_websites(&db, "R1"),
+        [
+            (
+                "pending".to_owned(),
+                vec!["jia.example.cn".to_owned(), "www.jia.example.cn".to_owned()]
+            ),
+            ("pending".to_owned(), vec!["shop.jia.example.cn".to_owned()]),
+        ]
     );
-    assert_eq!(count(&db, "SELECT count(*) FROM website_records"), 3);
-    assert_eq!(count(&db, "SELECT count(*) FROM website_domains"), 4);
-    assert_eq!(count(&db, "SELECT count(*) FROM website_ips"), 3);
+    assert_eq!(
+        shown_websites(&db, "R2"),
+        [("pending".to_owned(), vec!["yi.example.cn".to_owned()])]
+    );
+    let ip_ranges: usize = ["R1", "R2"]
+        .iter()
+        .flat_map(|r| show(&db, r).websites)
+        .map(|w| w.ip_ranges.len())
+        .sum();
+    assert_eq!(ip_ranges, 3);
     assert_eq!(count(&db, "SELECT count(*) FROM submission_versions"), 2);
+    // Nothing is normalised before approval: those tables hold approved filings only.
+    for table in [
+        "filings",
+        "subject_records",
+        "website_records",
+        "website_domains",
+    ] {
+        assert_eq!(
+            count(&db, &format!("SELECT count(*) FROM {table}")),
+            0,
+            "{table}"
+        );
+    }
     assert_eq!(
         count(
             &db,
@@ -68,18 +98,29 @@ fn new_filings_are_stored_with_their_websites_and_acked() {
         ),
         1
     );
-    // The verbatim copy decodes back to exactly what arrived.
+    // The bundle's message is stored once, and the version's record in it decodes back to
+    // exactly what arrived.
     let mut client = db.connect().unwrap();
-    let encoded: Vec<u8> = client
+    let row = client
         .query_one(
-            "SELECT encoded FROM submission_versions WHERE receipt = 'R1'",
+            "SELECT b.message, v.bundle_position, v.encoded IS NULL
+             FROM submission_versions v JOIN bundles b USING (bundle_id) WHERE v.receipt = 'R1'",
             &[],
         )
-        .unwrap()
-        .get(0);
-    let (decoded, _): (bundle_format::records::SubmissionVersion, usize) =
-        bincode::decode_from_slice(&encoded, bundle_format::records::wire_config()).unwrap();
-    assert_eq!(decoded, submissions[0]);
+        .unwrap();
+    let message: Vec<u8> = row.get(0);
+    let position: i32 = row.get(1);
+    assert!(row.get::<_, bool>(2), "no second copy of the version");
+    let (header, payload) =
+        bundle_format::Header::parse(&message, bundle_format::header::MAX_CONTENT_BYTES).unwrap();
+    let content =
+        bundle_format::payload::decompress(payload, header.content_length, &header.content_sha256)
+            .unwrap();
+    let records = bundle_format::payload::decode_records(&content, header.kind).unwrap();
+    assert_eq!(
+        records[usize::try_from(position).unwrap()],
+        Record::Submission(submissions[0].clone())
+    );
     // One ack is queued, naming both versions with their hashes.
     let pending = inner::returns::pending_returns(&mut client, 100).unwrap();
     let acks: Vec<_> = pending
@@ -121,14 +162,16 @@ fn replayed_bundle_is_a_no_op_that_says_so() {
     let submissions = vec![jia_filing(1, &["jia.example.cn"], 1)];
     apply_at(&db, 1, &submissions);
     let before = count(&db, "SELECT count(*) FROM return_queue")
-        + count(&db, "SELECT count(*) FROM website_records");
+        + count(&db, "SELECT count(*) FROM submission_versions")
+        + count(&db, "SELECT count(*) FROM review_events");
     let again = apply_at(&db, 1, &submissions);
     assert_eq!(
         again.status,
         ApplyStatus::AlreadyApplied { imported_at: NOW }
     );
     let after = count(&db, "SELECT count(*) FROM return_queue")
-        + count(&db, "SELECT count(*) FROM website_records");
+        + count(&db, "SELECT count(*) FROM submission_versions")
+        + count(&db, "SELECT count(*) FROM review_events");
     assert_eq!(before, after, "a replay changes nothing");
 }
 
@@ -142,7 +185,11 @@ fn resent_version_in_a_new_bundle_is_already_applied() {
         outcome_of(&report, "R1", 1),
         with_reason(ImportOutcome::AlreadyApplied, reason::ALREADY_APPLIED)
     );
-    assert_eq!(count(&db, "SELECT count(*) FROM website_records"), 1);
+    assert_eq!(count(&db, "SELECT count(*) FROM submission_versions"), 1);
+    assert_eq!(
+        shown_websites(&db, "R1"),
+        [("pending".to_owned(), vec!["jia.example.cn".to_owned()])]
+    );
 }
 
 #[test]
@@ -158,18 +205,19 @@ fn older_version_after_newer_never_rolls_back() {
         with_reason(ImportOutcome::Superseded, reason::NEWER_VERSION_STORED)
     );
     assert_eq!(
-        count(
-            &db,
-            "SELECT count(*) FROM website_domains WHERE domain = 'old.example.cn'"
-        ),
-        0
+        shown_websites(&db, "R1"),
+        [(
+            "pending".to_owned(),
+            vec!["new.example.cn".to_owned(), "www.new.example.cn".to_owned()]
+        )]
     );
+    // Only the applied version's domains count in the competitor check.
     assert_eq!(
         count(
             &db,
-            "SELECT count(*) FROM website_domains WHERE domain LIKE '%new.example.cn'"
+            "SELECT count(*) FROM submission_versions WHERE 'old.example.cn' = ANY(domains)"
         ),
-        2
+        0
     );
     assert_eq!(
         count(&db, "SELECT version FROM receipts WHERE receipt = 'R1'"),
@@ -223,6 +271,12 @@ fn newer_version_replaces_the_websites_child_rows_as_a_unit() {
     let v2 = jia_filing(2, &["c.example.cn"], 2);
     apply_at(&db, 1, &[v1]);
     apply_at(&db, 2, &[v2]);
+    let shown = show(&db, "R1");
+    assert_eq!(shown.websites.len(), 1);
+    assert_eq!(shown.websites[0].domains, ["c.example.cn"]);
+    assert_eq!(shown.websites[0].ip_ranges.len(), 1);
+    // Approval files exactly the newer version's website, under one filing.
+    approve(&db, "R1");
     let mut client = db.connect().unwrap();
     let domains: Vec<String> = client
         .query("SELECT domain FROM website_domains ORDER BY domain", &[])
@@ -232,11 +286,7 @@ fn newer_version_replaces_the_websites_child_rows_as_a_unit() {
         .collect();
     assert_eq!(domains, ["c.example.cn"]);
     assert_eq!(count(&db, "SELECT count(*) FROM website_ips"), 1);
-    assert_eq!(
-        count(&db, "SELECT count(*) FROM filings"),
-        1,
-        "the pending filing is reused"
-    );
+    assert_eq!(count(&db, "SELECT count(*) FROM filings"), 1);
 }
 
 #[test]
@@ -453,9 +503,16 @@ fn change_cancel_and_withdraw_an_approved_filing() {
     assert_eq!(
         count(
             &db,
-            "SELECT count(*) FROM website_records WHERE receipt = 'R4' AND status = 'discarded'"
+            "SELECT count(*) FROM website_records WHERE receipt = 'R4'"
         ),
-        1
+        0
+    );
+    assert_eq!(
+        shown_websites(&db, "R4"),
+        [(
+            "discarded".to_owned(),
+            vec!["blog.jia.example.cn".to_owned()]
+        )]
     );
 }
 
@@ -463,11 +520,10 @@ fn change_cancel_and_withdraw_an_approved_filing() {
 fn forked_sequence_is_refused() {
     let db = TestDatabase::with_schema().expect("db");
     apply_at(&db, 1, &[]);
-    let mut other = incoming(1, &[]);
-    other.bundle_id = bundle_id(7, 1, 0xcd);
+    let other = made_at(1, &[], NOW - 59);
     let mut client = db.connect().unwrap();
     let mut tx = client.transaction().unwrap();
-    let error = apply_bundle(&mut tx, &other, NOW).unwrap_err();
+    let error = apply_bundle(&mut tx, &other.incoming(), NOW).unwrap_err();
     assert!(
         matches!(error, ApplyError::Fork { sequence: 1, .. }),
         "{error}"
@@ -487,7 +543,7 @@ fn failed_apply_leaves_nothing_behind() {
         .unwrap();
     {
         let mut tx = client.transaction().unwrap();
-        let error = apply_bundle(&mut tx, &incoming(1, &submissions), NOW).unwrap_err();
+        let error = apply_bundle(&mut tx, &bundle_at(1, &submissions).incoming(), NOW).unwrap_err();
         assert!(
             error.to_string().contains("queueing a return record"),
             "{error}"

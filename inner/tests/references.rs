@@ -187,9 +187,9 @@ fn one_receipt(client: &mut Client) {
                  imported_at, submission_count)
              VALUES (decode(repeat('aa', 32), 'hex'), 1, 1, 1, '\\x0102030405060708', 0, 0, 1);
              INSERT INTO submission_versions (receipt, version, content_hash, bundle_id,
-                 bundle_position, submitted_at, submitter, encoded, outcome, received_at)
+                 bundle_position, submitted_at, submitter, encoded, outcome, received_at, channel)
              VALUES ('R1', 1, decode(repeat('bb', 32), 'hex'), decode(repeat('aa', 32), 'hex'), 0, 0, 's',
-                 '\\x00', 'applied', 0);
+                 '\\x00', 'applied', 0, 1);
              INSERT INTO receipts (receipt, version, content_hash, kind, filing_id, province,
                  state, state_since, needs_pre_approval, submitted_at, submitter, received_at)
              VALUES ('R1', 1, decode(repeat('bb', 32), 'hex'), 'new-filing', 1, 11,
@@ -233,9 +233,9 @@ fn rows_naming_a_missing_filing_bundle_receipt_or_event_are_refused() {
          VALUES ('R1', 2, '\\x00', 'new-filing', 99, 11, 'delivered', 0, false, 0, 's', 0)
          ON CONFLICT (receipt) DO UPDATE SET filing_id = EXCLUDED.filing_id",
         "INSERT INTO submission_versions (receipt, version, content_hash, bundle_id,
-             bundle_position, submitted_at, submitter, encoded, outcome, received_at)
+             bundle_position, submitted_at, submitter, encoded, outcome, received_at, channel)
          VALUES ('R9', 1, decode(repeat('dd', 32), 'hex'), decode(repeat('cc', 32), 'hex'), 0, 0,
-             's', '\\x00', 'applied', 0)",
+             's', '\\x00', 'applied', 0, 1)",
         "INSERT INTO review_events (receipt, version, to_state, reviewer, at)
          VALUES ('R9', 1, 'delivered', 'import', 0)",
         "INSERT INTO return_queue (kind, event_id, queued_at) VALUES ('status-change', 99, 0)",

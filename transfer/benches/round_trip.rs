@@ -319,15 +319,11 @@ fn prepare_baselines(run: &Run, layout: &Layout) -> (f64, Value) {
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default(),
         };
-        let bundle = IncomingBundle {
-            bundle_id: verified.id.0,
-            channel: header.channel.0,
-            epoch: header.epoch,
-            sequence: header.sequence,
-            signer: verified.signer,
-            created: header.created,
-            submissions: &submissions,
-        };
+        let message = bundle_format::envelope::open(&file, bundle_format::bundle::MAX_FILE_BYTES)
+            .expect("open bundle")
+            .message;
+        let bundle =
+            IncomingBundle::verified(verified.id, header, verified.signer, &submissions, message);
         copy_files
             .add_bundle(&bundle, Some(&chain), run.now)
             .expect("write CSV");

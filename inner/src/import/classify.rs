@@ -132,8 +132,8 @@ pub(super) fn classify(
     for (step, sql, params) in steps {
         tx.execute(sql, params).map_err(db(step))?;
     }
-    // Each accepted new filing keeps the pending filing of an earlier version, if there is one;
-    // the others get a new filing below.
+    // An accepted new filing whose earlier version was imported before migration 5 keeps the
+    // pending filing that import made for it. Filings are otherwise made by approval.
     tx.execute(
         "UPDATE stage_versions s SET filing_id = f.filing_id
          FROM filings f
@@ -142,16 +142,9 @@ pub(super) fn classify(
         &[],
     )
     .map_err(db("finding pending filings"))?;
-    // One pass over every staged row: what is still undecided applies, and each accepted new
-    // filing without a filing gets a new one (`creates_filing` reads the row as it was).
+    // What is still undecided applies.
     tx.execute(
-        "UPDATE stage_versions s SET
-             outcome = coalesce(s.outcome, 'applied'),
-             creates_filing = s.kind = 'new-filing' AND s.filing_id IS NULL,
-             filing_id = CASE WHEN s.kind = 'new-filing' AND s.filing_id IS NULL
-                              THEN nextval('filings_filing_id_seq')
-                              ELSE s.filing_id END
-         WHERE s.outcome IS NULL OR s.outcome = 'conflict'",
+        "UPDATE stage_versions SET outcome = 'applied' WHERE outcome IS NULL",
         &[],
     )
     .map_err(db("marking applied submissions"))?;

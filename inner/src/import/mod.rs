@@ -1,21 +1,25 @@
 //! Applying one submissions bundle to the store, inside the caller's transaction.
 //!
-//! [`apply_bundle`] writes the ledger row, every submission version verbatim for audit, the
-//! normalised filing rows, the review queue entries and the ack for the return channel — all in
-//! the one transaction the caller commits, or none of it. Business problems of one submission
+//! [`apply_bundle`] writes the ledger row with the bundle's signed message (stored once), one
+//! row per submission version (what review, conflicts, status and audit need, and where its
+//! record lies in the stored message), the receipts and review queue entries and the ack for
+//! the return channel — all in the one transaction the caller commits, or none of it. It writes
+//! no normalised filing rows: a pending filing is read from its stored record, and approval
+//! ([`crate::review`]) writes the filing's subject, website, domain and IP rows. Business problems of one submission
 //! (a domain filed by another subject, a change to an unknown filing number, an old version)
 //! become that submission's outcome with a reason code; they never abort the bundle.
 //!
 //! Large bundles cost close to `COPY` itself rather than one `INSERT` round trip per row: what
 //! the checks read is written with binary `COPY` into temporary staging tables, a fixed number
-//! of set-based statements decide every submission's outcome, and the rows of the accepted
-//! submissions are then written with binary `COPY` straight into their tables.
+//! of set-based statements decide every submission's outcome, and the version rows, receipts and
+//! review events are then written with binary `COPY` straight into their tables.
 //!
 //! One file per stage, in the order they run: `checks` (what one submission decides without the
 //! database), `staging` (binary `COPY` of what the set-based checks read), `classify` (those
 //! checks: replays, version order, references, conflicts), `write` (the accepted submissions'
-//! rows), `withdraw` (withdrawals of receipts) and `outcomes` (each version's outcome, its audit
-//! copy and the ack); `copier` is the binary `COPY` writer they share.
+//! receipts and review events), `withdraw` (withdrawals of receipts) and `outcomes` (each
+//! version's outcome, its version row and the ack); `copier` is the binary `COPY` writer they
+//! share.
 
 mod checks;
 mod classify;
@@ -37,10 +41,10 @@ pub const MAX_SUBMISSIONS_PER_BUNDLE: usize = 1_000_000;
 pub const IMPORT_ACTOR: &str = "import";
 
 /// Key of the advisory lock that makes imports take turns ("sluice-I"): the conflict checks read
-/// what earlier imports wrote. The schema's per-statement reference checks (migration 4) rely
-/// on it too: they take no row locks, which is safe because website records are deleted, and
-/// their child rows written, only here under this lock. Code that does either elsewhere must
-/// take it as well.
+/// what earlier imports wrote. The schema's per-statement reference checks (migration 4) take
+/// no row locks; that is safe because website records are never deleted since migration 5 (the
+/// import no longer writes them; approval inserts them and only changes their status). Code
+/// that deletes website records must take this lock.
 const IMPORT_LOCK: i64 = 0x736c_7569_6365_2d49;
 
 /// Machine-readable reason codes of per-submission outcomes, as they appear in acks.
@@ -101,17 +105,23 @@ pub struct IncomingBundle<'a> {
     pub signer: keys::KeyId,
     /// When the sender made it, Unix seconds.
     pub created: i64,
-    /// The submission versions it holds, in bundle order.
+    /// The submission versions it holds, in bundle order: record `i` of the bundle is
+    /// `submissions[i]` (a submissions bundle holds nothing else).
     pub submissions: &'a [SubmissionVersion],
+    /// The signed message `M` (header and payload) exactly as verified, whose SHA-256 is
+    /// `bundle_id`. It is stored once, and a pending submission is read back from it.
+    pub message: &'a [u8],
 }
 
 impl<'a> IncomingBundle<'a> {
-    /// The verified bundle `id` with `header`, signed by `signer`, holding `submissions`.
+    /// The verified bundle `id` with `header`, signed by `signer`, holding `submissions`, whose
+    /// signed message is `message`.
     pub fn verified(
         id: bundle_format::BundleId,
         header: &bundle_format::Header,
         signer: keys::KeyId,
         submissions: &'a [SubmissionVersion],
+        message: &'a [u8],
     ) -> Self {
         IncomingBundle {
             bundle_id: id.0,
@@ -121,6 +131,7 @@ impl<'a> IncomingBundle<'a> {
             signer,
             created: header.created,
             submissions,
+            message,
         }
     }
 }
@@ -214,6 +225,12 @@ pub enum ApplyError {
         /// What went wrong.
         message: String,
     },
+    /// The message handed over is not the bundle's: its SHA-256 is not the bundle id.
+    #[error("the signed message given for bundle {bundle} is not that bundle's")]
+    MessageNotBundle {
+        /// The bundle id, hex.
+        bundle: String,
+    },
     /// A record could not be encoded.
     #[error("cannot encode {what}: {message}")]
     Encode {
@@ -232,6 +249,10 @@ impl From<StoreError> for ApplyError {
         match error {
             StoreError::Database { step, source } => ApplyError::Database { step, source },
             StoreError::Encode { what, message } => ApplyError::Encode { what, message },
+            StoreError::StoredVersion { .. } => ApplyError::Encode {
+                what: "a stored version",
+                message: error.to_string(),
+            },
             StoreError::StateMoved { ref receipt, .. } => ApplyError::Withdrawal {
                 receipt: receipt.clone(),
                 message: error.to_string(),
@@ -316,8 +337,8 @@ pub fn apply_bundle(
     let signer: &[u8] = &bundle.signer.0;
     tx.execute(
         "INSERT INTO bundles (bundle_id, channel, epoch, sequence, signer_key_id, created,
-                              imported_at, submission_count)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                              imported_at, submission_count, message)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         &[
             &bundle_id,
             &channel,
@@ -327,9 +348,21 @@ pub fn apply_bundle(
             &bundle.created,
             &now,
             &submission_count,
+            &bundle.message,
         ],
     )
-    .map_err(db("writing the ledger row"))?;
+    .map_err(|source| match source.as_db_error() {
+        // The schema holds a stored message to its id (SHA-256).
+        Some(e) if e.constraint() == Some("bundles_message_check") => {
+            ApplyError::MessageNotBundle {
+                bundle: hex::encode(bundle.bundle_id),
+            }
+        }
+        _ => ApplyError::Database {
+            step: "writing the ledger row",
+            source,
+        },
+    })?;
 
     tx.batch_execute(staging::STAGING)
         .map_err(db("creating staging tables"))?;
@@ -340,7 +373,7 @@ pub fn apply_bundle(
     returns::queue_status_changes(tx, &withdrawn, now)?;
 
     let outcomes = outcomes::read_outcomes(tx)?;
-    outcomes::store_versions(tx, bundle, &outcomes, now)?;
+    outcomes::store_versions(tx, &staged, bundle, &outcomes, now)?;
     let ack = Record::Ack(Ack {
         bundle_id: bundle.bundle_id,
         channel: bundle.channel,
@@ -348,7 +381,7 @@ pub fn apply_bundle(
         receipts: outcomes.clone(),
     });
     returns::queue(tx, returns::EntryKind::Ack, &ack, now)?;
-    tx.batch_execute("DROP TABLE stage_versions, stage_access_changes")
+    tx.batch_execute("DROP TABLE stage_versions")
         .map_err(db("dropping staging tables"))?;
     Ok(ApplyReport {
         bundle_id: bundle.bundle_id,

@@ -1,19 +1,24 @@
 //! What the import reports: each submission version's outcome as read back from the staging
-//! table, and the verbatim audit copy of every version with that outcome. The names outcomes
+//! table, and the version row of every version with that outcome. The names outcomes
 //! are stored under are kept here ([`outcome_name`]); the SQL of the set-based checks writes the
 //! same names.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
-use bundle_format::records::{ImportOutcome, ReceiptAck, wire_config};
+use bundle_format::records::{Change, ImportOutcome, ReceiptAck, Submission};
 use postgres::Transaction;
 use postgres::types::Type;
 
 use super::copier::Copier;
+use super::staging::{Staged, filed_ip_ranges, filed_websites};
 use super::{ApplyError, IncomingBundle, db, ordinal, storable};
 
-/// Stores every submission version of the bundle verbatim for audit, with what the import did
-/// with it; the versions reported as already applied are stored already.
+/// Writes the version row of every submission version of the bundle, with what the import did
+/// with it; the versions reported as already applied are stored already. The version itself is
+/// not copied: it is record `bundle_position` of the bundle's stored message. An accepted
+/// version's row carries what review and the competitor check read without decoding it (kind,
+/// province, the filing number it names, the subject's certificate number, its domains and IP
+/// ranges).
 ///
 /// A version's key (receipt, version, content hash) may be stored before even when it is not
 /// reported as already applied (a version refused by the local checks, or superseded in a resent
@@ -21,11 +26,12 @@ use super::{ApplyError, IncomingBundle, db, ordinal, storable};
 /// `INSERT ... ON CONFLICT DO NOTHING` did before the rows were copied.
 pub(super) fn store_versions(
     tx: &mut Transaction<'_>,
+    staged: &Staged<'_>,
     bundle: &IncomingBundle<'_>,
     outcomes: &[ReceiptAck],
     now: i64,
 ) -> Result<(), ApplyError> {
-    const STEP: &str = "storing submission versions for audit";
+    const STEP: &str = "storing submission versions";
     let stored: HashSet<i32> = tx
         .query(
             "SELECT s.ord FROM stage_versions s
@@ -38,12 +44,37 @@ pub(super) fn store_versions(
         .iter()
         .map(|row| row.get(0))
         .collect();
+    // Provinces as the checks resolved them (a change's is its filing's), and the domains an
+    // accepted access change keeps: those of the website record it changes.
+    let mut provinces: Vec<Option<i16>> = vec![None; bundle.submissions.len()];
+    let mut kept_domains: HashMap<i32, Vec<String>> = HashMap::new();
+    for row in tx
+        .query(
+            "SELECT s.ord, s.province,
+                    CASE WHEN s.kind = 'change-access' AND s.outcome IN ('applied', 'conflict')
+                         THEN ARRAY(SELECT d.domain FROM website_domains d
+                                    WHERE d.record_id = s.source_record_id ORDER BY d.domain)
+                    END
+             FROM stage_versions s",
+            &[],
+        )
+        .map_err(db(STEP))?
+    {
+        let ord: i32 = row.get(0);
+        if let Some(slot) = usize::try_from(ord).ok().and_then(|i| provinces.get_mut(i)) {
+            *slot = row.get(1);
+        }
+        if let Some(domains) = row.get::<_, Option<Vec<String>>>(2) {
+            kept_domains.insert(ord, domains);
+        }
+    }
     let mut copy = Copier::new(
         tx,
         STEP,
         "submission_versions",
         "receipt, version, content_hash, bundle_id, bundle_position, submitted_at, submitter, \
-         access_provider, encoded, outcome, reason, received_at",
+         access_provider, outcome, reason, received_at, channel, kind, province, filing_ref, \
+         subject_key, domains, ip_ranges",
         &[
             Type::TEXT,
             Type::INT8,
@@ -53,16 +84,28 @@ pub(super) fn store_versions(
             Type::INT8,
             Type::TEXT,
             Type::TEXT,
-            Type::BYTEA,
             Type::TEXT,
             Type::TEXT,
             Type::INT8,
+            Type::INT8,
+            Type::TEXT,
+            Type::INT2,
+            Type::TEXT,
+            Type::TEXT,
+            Type::TEXT_ARRAY,
+            Type::TEXT_ARRAY,
         ],
     )?;
     let bundle_id: &[u8] = &bundle.bundle_id;
+    let channel = i64::from(bundle.channel);
     let mut keys: HashSet<(&str, u32, [u8; 32])> = HashSet::new();
-    let mut encoded = Vec::new();
-    for (i, (version, ack)) in bundle.submissions.iter().zip(outcomes).enumerate() {
+    for (i, ((version, ack), local)) in bundle
+        .submissions
+        .iter()
+        .zip(outcomes)
+        .zip(&staged.locals)
+        .enumerate()
+    {
         let ord = ordinal(i);
         let outcome = match ack.outcome {
             ImportOutcome::AlreadyApplied => continue,
@@ -71,14 +114,30 @@ pub(super) fn store_versions(
         if stored.contains(&ord) || !keys.insert((&ack.receipt, ack.version, ack.content_hash)) {
             continue;
         }
-        encoded.clear();
-        bincode::encode_into_std_write(version, &mut encoded, wire_config()).map_err(|e| {
-            ApplyError::Encode {
-                what: "submission version",
-                message: e.to_string(),
-            }
-        })?;
+        let accepted = matches!(
+            ack.outcome,
+            ImportOutcome::Applied | ImportOutcome::Conflict
+        );
+        // Only an accepted version's text is known to be storable (no NUL).
+        let (subject_key, domains, ip_ranges) = if accepted {
+            let mut domains: Vec<String> = match kept_domains.remove(&ord) {
+                Some(kept) => kept,
+                None => filed_websites(&version.body)
+                    .flat_map(|w| &w.domains)
+                    .map(|d| d.to_ascii_lowercase())
+                    .collect(),
+            };
+            domains.sort_unstable();
+            let mut ip_ranges: Vec<String> = filed_ip_ranges(&version.body)
+                .map(|r| format!("{}-{}", r.first, r.last))
+                .collect();
+            ip_ranges.sort_unstable();
+            (subject_key(&version.body), Some(domains), Some(ip_ranges))
+        } else {
+            (None, None, None)
+        };
         let hash: &[u8] = &version.content_hash;
+        let province = provinces.get(i).copied().flatten();
         copy.row(&[
             &ack.receipt,
             &i64::from(version.version),
@@ -88,14 +147,32 @@ pub(super) fn store_versions(
             &version.submitted_at,
             &storable(&version.submitter),
             &version.access_provider.as_deref().map(storable),
-            &encoded,
             &outcome,
             &ack.reason,
             &now,
+            &channel,
+            &local.kind.name(),
+            &province,
+            &local.filing_ref.as_deref().map(storable),
+            &subject_key,
+            &domains,
+            &ip_ranges,
         ])?;
     }
     copy.finish()?;
     Ok(())
+}
+
+/// The certificate number of the subject a new filing or a subject change files.
+fn subject_key(body: &Submission) -> Option<&str> {
+    match body {
+        Submission::NewFiling(filing) => Some(&filing.subject.certificate_number),
+        Submission::Change {
+            change: Change::Subject(subject),
+            ..
+        } => Some(&subject.certificate_number),
+        _ => None,
+    }
 }
 
 pub(super) fn read_outcomes(tx: &mut Transaction<'_>) -> Result<Vec<ReceiptAck>, ApplyError> {

@@ -1,9 +1,9 @@
-//! Staging: runs the local checks and writes what the set-based checks read into temporary
-//! tables with binary `COPY`, and takes the website record ids the accepted rows will use.
+//! Staging: runs the local checks and writes what the set-based checks read into a temporary
+//! table with binary `COPY`.
 
 use std::collections::HashMap;
 
-use bundle_format::records::{Access, Change, Submission, SubmissionVersion, Website};
+use bundle_format::records::{Change, IpRange, Submission, SubmissionVersion, Website};
 use postgres::Transaction;
 use postgres::types::Type;
 
@@ -35,12 +35,10 @@ const VERSION_TYPES: [Type; 18] = [
     Type::TEXT,  // certificate_number
 ];
 
-// Only what the set-based checks read is staged: one row per submission version, and the
-// website records that access changes copy (the domains go to their check as parameters). The rows that end up in
-// the filing tables are copied straight into them once the checks have decided which
-// submissions apply (see `write_records`): staging them first and moving them with
-// `INSERT ... SELECT` wrote every row twice, and on a 50,000-filing bundle that was a quarter of
-// the import's time.
+// Only what the set-based checks read is staged: one row per submission version (the domains go
+// to their check as parameters). The rows the import keeps are copied straight into their
+// tables once the checks have decided (see `write_records` and `store_versions`): staging them
+// first and moving them with `INSERT ... SELECT` wrote every row twice.
 pub(super) const STAGING: &str = "
 CREATE TEMP TABLE stage_versions (
     ord integer PRIMARY KEY, receipt text NOT NULL, version bigint NOT NULL,
@@ -48,29 +46,15 @@ CREATE TEMP TABLE stage_versions (
     access_provider text, kind text, province smallint, filing_ref text,
     target_seq integer, target_receipt text, submitter_reason text, needs_pre_approval boolean,
     entry_state text, outcome text, reason text, certificate_number text,
-    filing_id bigint, source_record_id bigint, prev_state text, target_state text,
-    creates_filing boolean
+    filing_id bigint, source_record_id bigint, prev_state text, target_state text
 ) ON COMMIT DROP;
-CREATE TEMP TABLE stage_access_changes (ord integer NOT NULL, record_id bigint NOT NULL) ON COMMIT DROP;
 ";
-
-/// One website a submission writes: the websites of a new filing, or the one of a website
-/// change, an added website or an access change (which has no details of its own and keeps
-/// those of the website record it changes).
-pub(super) struct StagedWebsite<'a> {
-    pub(super) ord: i32,
-    pub(super) record_id: i64,
-    pub(super) details: Option<&'a Website>,
-    pub(super) access: &'a Access,
-}
 
 /// What [`stage`] decided in Rust and keeps for writing the accepted submissions.
 pub(super) struct Staged<'a> {
     pub(super) submissions: &'a [SubmissionVersion],
     /// One per submission, in bundle order.
     pub(super) locals: Vec<Local>,
-    /// Websites of the submissions that passed the local checks, in bundle order.
-    pub(super) websites: Vec<StagedWebsite<'a>>,
     /// Their domains, for the domain-conflict check.
     pub(super) domains: StagedDomains,
 }
@@ -162,82 +146,17 @@ pub(super) fn stage<'a>(
         copy.finish()?;
     }
 
-    // Websites: a new filing's, in order, or the one website a change names.
-    let mut website_rows: Vec<(i32, Option<&Website>, &Access)> = Vec::new();
-    for (i, (version, local)) in submissions.iter().zip(&locals).enumerate() {
-        if local.verdict.is_some() {
-            continue;
-        }
-        let ord = ordinal(i);
-        match &version.body {
-            Submission::NewFiling(filing) => {
-                for website in &filing.websites {
-                    website_rows.push((ord, Some(website), &website.access));
-                }
-            }
-            Submission::Change { change, .. } => match change {
-                Change::Website { website, .. } | Change::AddedWebsite(website) => {
-                    website_rows.push((ord, Some(website), &website.access));
-                }
-                Change::Access { access, .. } => website_rows.push((ord, None, access)),
-                Change::Subject(_) => {}
-            },
-            _ => {}
-        }
-    }
-    // Website record ids are taken from their sequence up front (one round trip for the whole
-    // bundle), so that every child row can be written with its record id in the same pass as
-    // the record. Ids of submissions the checks then refuse are simply never used.
-    let wanted = i64::try_from(website_rows.len()).unwrap_or(i64::MAX);
-    let record_ids: Vec<i64> = tx
-        .query(
-            "SELECT nextval('website_records_record_id_seq') FROM generate_series(1, $1::bigint)",
-            &[&wanted],
-        )
-        .map_err(db("taking website record ids"))?
-        .iter()
-        .map(|row| row.get(0))
-        .collect();
-    if record_ids.len() != website_rows.len() {
-        return Err(ApplyError::Encode {
-            what: "website record ids",
-            message: format!(
-                "asked for {} ids, got {}",
-                website_rows.len(),
-                record_ids.len()
-            ),
-        });
-    }
-    let websites: Vec<StagedWebsite<'a>> = website_rows
-        .into_iter()
-        .zip(record_ids)
-        .map(|((ord, details, access), record_id)| StagedWebsite {
-            ord,
-            record_id,
-            details,
-            access,
-        })
-        .collect();
+    // The domains of the websites each submission that passed the local checks files, for the
+    // domain-conflict check.
     let mut domains = StagedDomains::default();
-    for website in &websites {
-        for domain in website.details.iter().flat_map(|w| &w.domains) {
-            domains.ords.push(website.ord);
-            // Domains compare case-insensitively; the store holds the canonical lower case.
-            domains.names.push(domain.to_ascii_lowercase());
+    for (i, (version, local)) in submissions.iter().zip(&locals).enumerate() {
+        if local.verdict.is_none() {
+            for domain in filed_websites(&version.body).flat_map(|w| &w.domains) {
+                domains.ords.push(ordinal(i));
+                // Domains compare case-insensitively; the store holds the canonical lower case.
+                domains.names.push(domain.to_ascii_lowercase());
+            }
         }
-    }
-    {
-        let mut copy = Copier::new(
-            tx,
-            "staging access changes",
-            "stage_access_changes",
-            "ord, record_id",
-            &[Type::INT4, Type::INT8],
-        )?;
-        for website in websites.iter().filter(|w| w.details.is_none()) {
-            copy.row(&[&website.ord, &website.record_id])?;
-        }
-        copy.finish()?;
     }
     // The checks join this with the store. Statistics cost a scan (about 0.05-0.1 s for 50,000
     // filings), and are kept: without them the planner guesses the staged rows' distinct values,
@@ -247,7 +166,36 @@ pub(super) fn stage<'a>(
     Ok(Staged {
         submissions,
         locals,
-        websites,
         domains,
     })
+}
+
+/// The websites a submission files with their details: a new filing's, in order, or the one
+/// of a website change or an added website. An access change has no website details of its
+/// own (it keeps those of the website it changes).
+pub(super) fn filed_websites(body: &Submission) -> impl Iterator<Item = &Website> {
+    let websites: &[Website] = match body {
+        Submission::NewFiling(filing) => &filing.websites,
+        Submission::Change {
+            change: Change::Website { website, .. } | Change::AddedWebsite(website),
+            ..
+        } => std::slice::from_ref(website),
+        _ => &[],
+    };
+    websites.iter()
+}
+
+/// The IP ranges a submission files: its websites' and an access change's.
+pub(super) fn filed_ip_ranges(body: &Submission) -> impl Iterator<Item = &IpRange> {
+    let access_change = match body {
+        Submission::Change {
+            change: Change::Access { access, .. },
+            ..
+        } => Some(access),
+        _ => None,
+    };
+    filed_websites(body)
+        .map(|w| &w.access)
+        .chain(access_change)
+        .flat_map(|a| &a.ip_ranges)
 }

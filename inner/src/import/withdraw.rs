@@ -1,5 +1,5 @@
 //! Withdrawals: a submitter takes back a submission not yet decided. The classification has
-//! checked the receipt; this stage records the transition and discards the pending rows.
+//! checked the receipt; this stage records the transition.
 
 use postgres::Transaction;
 
@@ -53,16 +53,8 @@ pub(super) fn withdraw(tx: &mut Transaction<'_>, now: i64) -> Result<Vec<i64>, A
             None,
             now,
         )?;
-        tx.execute(
-            "UPDATE website_records SET status = 'discarded' WHERE receipt = $1 AND status = 'pending'",
-            &[&target],
-        )
-        .map_err(db("discarding withdrawn website rows"))?;
-        tx.execute(
-            "UPDATE subject_records SET status = 'discarded' WHERE receipt = $1 AND status = 'pending'",
-            &[&target],
-        )
-        .map_err(db("discarding withdrawn subject rows"))?;
+        // A pending filing exists only for a receipt imported before migration 5; its
+        // normalised rows are made by approval, so a withdrawal has none to discard.
         tx.execute(
             "UPDATE filings SET status = 'withdrawn' WHERE origin_receipt = $1 AND status = 'pending'",
             &[&target],

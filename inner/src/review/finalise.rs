@@ -1,12 +1,16 @@
 //! The last stage of an approval: what becomes of the filing's records when a submission of
-//! each kind is finally approved (numbers assigned, records activated, superseded or
-//! cancelled), and whether the certificate is then issued, revoked or kept.
+//! each kind is finally approved (numbers assigned, the submission's normalised rows written
+//! from its stored record, the rows it replaces superseded or cancelled), and whether the
+//! certificate is then issued, revoked or kept.
 
+use bundle_format::records::{Change, Submission};
 use postgres::Transaction;
 
+use super::normalise::{domains_of, insert_access_change, insert_subject, insert_website};
 use super::{ReceiptRow, ReviewError, db};
 use crate::filing_number;
 use crate::store::kinds::SubmissionKind;
+use crate::store::versions::read_version;
 
 /// What an approval does to the filing's certificate.
 pub(super) enum CertificateEffect {
@@ -15,28 +19,40 @@ pub(super) enum CertificateEffect {
     Keep,
 }
 
-/// Makes an approved submission's records the filed ones. Returns the subject's filing number.
+/// Makes an approved submission the filed one: writes its normalised rows (read from its
+/// stored record) and retires the ones it replaces. Returns the subject's filing number and the
+/// filing's id (a new filing gets its filing here).
 pub(super) fn finalise(
     tx: &mut Transaction<'_>,
     receipt: &str,
     row: &ReceiptRow,
     now: i64,
-) -> Result<(String, CertificateEffect), ReviewError> {
-    let filing_id = row.filing_id.ok_or_else(|| ReviewError::Inconsistent {
+) -> Result<(String, i64, CertificateEffect), ReviewError> {
+    let inconsistent = |problem: &str| ReviewError::Inconsistent {
         receipt: receipt.to_owned(),
-        problem: "has no filing".to_owned(),
-    })?;
-    let effect = match row.kind {
-        SubmissionKind::NewFiling => {
-            check_domains(tx, receipt)?;
+        problem: problem.to_owned(),
+    };
+    let needs_filing = || row.filing_id.ok_or_else(|| inconsistent("has no filing"));
+    let body = match row.kind {
+        SubmissionKind::NewFiling
+        | SubmissionKind::ChangeSubject
+        | SubmissionKind::ChangeWebsite
+        | SubmissionKind::ChangeAccess
+        | SubmissionKind::AddedWebsite => {
+            Some(read_version(&mut *tx, receipt, row.version, &row.content_hash)?.body)
+        }
+        _ => None,
+    };
+    let wrong_body = || inconsistent(&format!("its stored record is not a {}", row.kind.name()));
+    let (filing_id, effect) = match (row.kind, &body) {
+        (SubmissionKind::NewFiling, Some(Submission::NewFiling(filing))) => {
+            check_domains(tx, receipt, &domains_of(&filing.websites), None)?;
             if let Some(row) = tx
                 .query_opt(
-                    "SELECT f.filing_number FROM subject_records mine
-                     JOIN subject_records other ON other.certificate_number = mine.certificate_number
-                          AND other.status = 'active'
+                    "SELECT f.filing_number FROM subject_records other
                      JOIN filings f ON f.filing_id = other.filing_id
-                     WHERE mine.receipt = $1 AND mine.status = 'pending' LIMIT 1",
-                    &[&receipt],
+                     WHERE other.certificate_number = $1 AND other.status = 'active' LIMIT 1",
+                    &[&filing.subject.certificate_number],
                 )
                 .map_err(db("checking for an existing filing of the subject"))?
             {
@@ -45,6 +61,11 @@ pub(super) fn finalise(
                     holder: row.get::<_, Option<String>>(0).unwrap_or_default(),
                 });
             }
+            // A receipt imported before migration 5 has its pending filing already.
+            let filing_id = match row.filing_id {
+                Some(id) => id,
+                None => create_filing(tx, receipt, row.province)?,
+            };
             let number = allocate_number(tx, row.province, now)?;
             tx.execute(
                 "UPDATE filings SET status = 'active', filing_number = $2,
@@ -53,33 +74,76 @@ pub(super) fn finalise(
                 &[&filing_id, &number, &now],
             )
             .map_err(db("approving the filing"))?;
-            number_new_websites(tx, receipt, filing_id)?;
-            activate(tx, receipt)?;
-            CertificateEffect::Issue
+            insert_subject(tx, filing_id, receipt, &filing.subject)?;
+            let first = take_website_seqs(tx, filing_id, filing.websites.len())?;
+            for (seq, website) in (first..).zip(&filing.websites) {
+                insert_website(tx, filing_id, receipt, seq, website)?;
+            }
+            (filing_id, CertificateEffect::Issue)
         }
-        SubmissionKind::ChangeSubject => {
+        (
+            SubmissionKind::ChangeSubject,
+            Some(Submission::Change {
+                change: Change::Subject(subject),
+                ..
+            }),
+        ) => {
+            let filing_id = needs_filing()?;
             tx.execute(
                 "UPDATE subject_records SET status = 'superseded'
                  WHERE filing_id = $1 AND status = 'active'",
                 &[&filing_id],
             )
             .map_err(db("superseding the subject record"))?;
-            activate(tx, receipt)?;
-            CertificateEffect::Issue
+            insert_subject(tx, filing_id, receipt, subject)?;
+            (filing_id, CertificateEffect::Issue)
         }
-        SubmissionKind::ChangeWebsite | SubmissionKind::ChangeAccess => {
-            check_domains(tx, receipt)?;
+        (
+            SubmissionKind::ChangeWebsite,
+            Some(Submission::Change {
+                change: Change::Website { website, .. },
+                ..
+            }),
+        ) => {
+            let filing_id = needs_filing()?;
+            let seq = row
+                .target_seq
+                .ok_or_else(|| inconsistent("names no website"))?;
+            check_domains(tx, receipt, &domains_of([website]), Some((filing_id, seq)))?;
             retire_website(tx, filing_id, row.target_seq, Retirement::Superseded)?;
-            activate(tx, receipt)?;
-            CertificateEffect::Issue
+            insert_website(tx, filing_id, receipt, seq, website)?;
+            (filing_id, CertificateEffect::Issue)
         }
-        SubmissionKind::AddedWebsite => {
-            check_domains(tx, receipt)?;
-            number_new_websites(tx, receipt, filing_id)?;
-            activate(tx, receipt)?;
-            CertificateEffect::Issue
+        (
+            SubmissionKind::ChangeAccess,
+            Some(Submission::Change {
+                change: Change::Access { access, .. },
+                ..
+            }),
+        ) => {
+            let filing_id = needs_filing()?;
+            let retired = retire_website(tx, filing_id, row.target_seq, Retirement::Superseded)?;
+            let [replaced] = retired[..] else {
+                return Err(inconsistent("names a website that is not filed"));
+            };
+            insert_access_change(tx, replaced, receipt, access)?;
+            (filing_id, CertificateEffect::Issue)
         }
-        SubmissionKind::CancelSubject => {
+        (
+            SubmissionKind::AddedWebsite,
+            Some(Submission::Change {
+                change: Change::AddedWebsite(website),
+                ..
+            }),
+        ) => {
+            let filing_id = needs_filing()?;
+            check_domains(tx, receipt, &domains_of([website]), None)?;
+            let seq = take_website_seqs(tx, filing_id, 1)?;
+            insert_website(tx, filing_id, receipt, seq, website)?;
+            (filing_id, CertificateEffect::Issue)
+        }
+        (SubmissionKind::CancelSubject, _) => {
+            let filing_id = needs_filing()?;
             for table in ["website_records", "subject_records"] {
                 tx.execute(
                     &format!(
@@ -100,9 +164,10 @@ pub(super) fn finalise(
                 &[&filing_id],
             )
             .map_err(db("cancelling the filing"))?;
-            CertificateEffect::Revoke
+            (filing_id, CertificateEffect::Revoke)
         }
-        SubmissionKind::CancelWebsite => {
+        (SubmissionKind::CancelWebsite, _) => {
+            let filing_id = needs_filing()?;
             retire_website(tx, filing_id, row.target_seq, Retirement::Cancelled)?;
             let left: i64 = tx
                 .query_one(
@@ -112,12 +177,13 @@ pub(super) fn finalise(
                 .map_err(db("counting websites left"))?
                 .get(0);
             if left == 0 {
-                CertificateEffect::Revoke
+                (filing_id, CertificateEffect::Revoke)
             } else {
-                CertificateEffect::Issue
+                (filing_id, CertificateEffect::Issue)
             }
         }
-        SubmissionKind::CancelAccess => {
+        (SubmissionKind::CancelAccess, _) => {
+            let filing_id = needs_filing()?;
             tx.execute(
                 "UPDATE website_ips SET active = false WHERE record_id IN (
                      SELECT record_id FROM website_records
@@ -132,14 +198,15 @@ pub(super) fn finalise(
                 &[&filing_id, &row.target_seq],
             )
             .map_err(db("cancelling access"))?;
-            CertificateEffect::Keep
+            (filing_id, CertificateEffect::Keep)
         }
-        SubmissionKind::Withdrawal => {
-            return Err(ReviewError::Inconsistent {
-                receipt: receipt.to_owned(),
-                problem: format!("a {} submission cannot be approved", row.kind.name()),
-            });
+        (SubmissionKind::Withdrawal, _) => {
+            return Err(inconsistent(&format!(
+                "a {} submission cannot be approved",
+                row.kind.name()
+            )));
         }
+        _ => return Err(wrong_body()),
     };
     if !row.kind.is_cancellation() {
         tx.execute(
@@ -155,28 +222,54 @@ pub(super) fn finalise(
         )
         .map_err(db("reading the filing number"))?
         .get(0);
-    let number = number.ok_or_else(|| ReviewError::Inconsistent {
-        receipt: receipt.to_owned(),
-        problem: "filing has no number".to_owned(),
-    })?;
-    Ok((number, effect))
+    let number = number.ok_or_else(|| inconsistent("filing has no number"))?;
+    Ok((number, filing_id, effect))
 }
 
-/// Refuses approval while a domain of the receipt is actively filed elsewhere. The unique index
-/// on active domains stands behind this check; this only names the culprit.
-fn check_domains(tx: &mut Transaction<'_>, receipt: &str) -> Result<(), ReviewError> {
+/// Makes the filing of a new filing being approved, and names it on its receipt.
+fn create_filing(
+    tx: &mut Transaction<'_>,
+    receipt: &str,
+    province: i16,
+) -> Result<i64, ReviewError> {
+    let filing_id: i64 = tx
+        .query_one(
+            "INSERT INTO filings (origin_receipt, province, status) VALUES ($1, $2, 'pending')
+             RETURNING filing_id",
+            &[&receipt, &province],
+        )
+        .map_err(db("creating the filing"))?
+        .get(0);
+    tx.execute(
+        "UPDATE receipts SET filing_id = $2 WHERE receipt = $1",
+        &[&receipt, &filing_id],
+    )
+    .map_err(db("naming the filing on its receipt"))?;
+    Ok(filing_id)
+}
+
+/// Refuses approval while one of `domains` is actively filed elsewhere: by another filing, or
+/// by another website of this one than the website `replacing` names (filing id, website
+/// number) when the approval replaces it. The unique index on active domains stands behind
+/// this check; this only names the culprit.
+fn check_domains(
+    tx: &mut Transaction<'_>,
+    receipt: &str,
+    domains: &[String],
+    replacing: Option<(i64, i32)>,
+) -> Result<(), ReviewError> {
+    let (filing_id, website_seq) = replacing.unzip();
     let conflict = tx
         .query_opt(
-            "SELECT d.domain, f.filing_number, a.record_id
-             FROM website_records w
-             JOIN website_domains d ON d.record_id = w.record_id
+            "SELECT d.domain, f.filing_number
+             FROM unnest($1::text[]) AS d (domain)
              JOIN website_domains a ON a.domain = d.domain AND a.active
              JOIN website_records aw ON aw.record_id = a.record_id
              JOIN filings f ON f.filing_id = a.filing_id
-             WHERE w.receipt = $1 AND w.status = 'pending'
-               AND NOT (aw.filing_id = w.filing_id AND aw.website_seq IS NOT DISTINCT FROM w.website_seq)
+             WHERE NOT (aw.filing_id IS NOT DISTINCT FROM $2
+                        AND aw.website_seq IS NOT DISTINCT FROM $3)
              LIMIT 1",
-            &[&receipt],
+            &[&domains, &filing_id, &website_seq],
         )
         .map_err(db("checking domains"))?;
     match conflict {
@@ -230,71 +323,24 @@ fn allocate_number(
     .ok_or(ReviewError::NumbersExhausted { province, year })
 }
 
-/// Gives the receipt's new website records the filing's next suffixes, in the order they were
-/// submitted. Suffixes are never reused: the counter lives on the filing and only grows.
-fn number_new_websites(
+/// Takes the filing's next `count` website numbers (suffixes) and returns the first. Suffixes
+/// are never reused: the counter lives on the filing and only grows, and its row lock makes
+/// concurrent approvals of one filing take turns.
+fn take_website_seqs(
     tx: &mut Transaction<'_>,
-    receipt: &str,
     filing_id: i64,
-) -> Result<(), ReviewError> {
-    tx.execute(
-        "WITH counter AS (
-             SELECT next_website_seq AS next FROM filings WHERE filing_id = $2 FOR UPDATE
-         ), numbered AS (
-             SELECT record_id, row_number() OVER (ORDER BY record_id) - 1 AS offset_in_receipt
-             FROM website_records WHERE receipt = $1 AND status = 'pending'
-         )
-         UPDATE website_records w SET website_seq = counter.next + numbered.offset_in_receipt
-         FROM numbered, counter WHERE w.record_id = numbered.record_id",
-        &[&receipt, &filing_id],
-    )
-    .map_err(db("numbering websites"))?;
-    tx.execute(
-        "UPDATE filings SET next_website_seq = next_website_seq + (
-             SELECT count(*) FROM website_records WHERE receipt = $1 AND status = 'pending')
-         WHERE filing_id = $2",
-        &[&receipt, &filing_id],
-    )
-    .map_err(db("advancing the website counter"))?;
-    Ok(())
-}
-
-fn activate(tx: &mut Transaction<'_>, receipt: &str) -> Result<(), ReviewError> {
-    tx.execute(
-        "UPDATE subject_records SET status = 'active' WHERE receipt = $1 AND status = 'pending'",
-        &[&receipt],
-    )
-    .map_err(db("activating the subject record"))?;
-    let records: Vec<i64> = tx
-        .query(
-            "UPDATE website_records SET status = 'active' WHERE receipt = $1 AND status = 'pending'
-             RETURNING record_id",
-            &[&receipt],
+    count: usize,
+) -> Result<i32, ReviewError> {
+    let count = i32::try_from(count).unwrap_or(i32::MAX);
+    let first: i32 = tx
+        .query_one(
+            "UPDATE filings SET next_website_seq = next_website_seq + $2 WHERE filing_id = $1
+             RETURNING next_website_seq - $2",
+            &[&filing_id, &count],
         )
-        .map_err(db("activating website records"))?
-        .into_iter()
-        .map(|row| row.get(0))
-        .collect();
-    for table in ["website_domains", "website_ips", "website_home_urls"] {
-        tx.execute(
-            &format!("UPDATE {table} SET active = true WHERE record_id = ANY($1)"),
-            &[&records],
-        )
-        .map_err(|source| match source.as_db_error() {
-            Some(e) if e.constraint() == Some("website_domains_one_active") => {
-                ReviewError::DomainConflict {
-                    receipt: receipt.to_owned(),
-                    domain: e.detail().unwrap_or_default().to_owned(),
-                    holder: "another filing".to_owned(),
-                }
-            }
-            _ => ReviewError::Database {
-                step: "activating child rows",
-                source,
-            },
-        })?;
-    }
-    Ok(())
+        .map_err(db("numbering websites"))?
+        .get(0);
+    Ok(first)
 }
 
 /// Why an approval takes a website record out of service.
@@ -316,12 +362,13 @@ impl Retirement {
     }
 }
 
+/// Takes the filing's active website `website_seq` out of service; returns the record retired.
 fn retire_website(
     tx: &mut Transaction<'_>,
     filing_id: i64,
     website_seq: Option<i32>,
     retirement: Retirement,
-) -> Result<(), ReviewError> {
+) -> Result<Vec<i64>, ReviewError> {
     let status = retirement.status();
     let retired: Vec<i64> = tx
         .query(
@@ -341,7 +388,7 @@ fn retire_website(
         )
         .map_err(db("retiring child rows"))?;
     }
-    Ok(())
+    Ok(retired)
 }
 
 fn deactivate_children(

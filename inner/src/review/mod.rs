@@ -1,12 +1,16 @@
 //! Reviewers' decisions: approve, return, reject. Each one is checked by
 //! [`workflow::transition`], recorded as a review event, and queued as a status change for the
 //! outer side, in the caller's transaction. The final approval of a filing assigns its number,
-//! makes its records public and issues its certificate.
+//! writes its normalised rows (subject, websites, domains, IP ranges, home URLs, access,
+//! pre-approvals) from the submission's stored record, so that they hold approved filings only,
+//! and issues its certificate. An approval that fails leaves none of them: the caller rolls
+//! the transaction back.
 
 use bundle_format::records::ReviewState;
 use postgres::Transaction;
 
 mod finalise;
+mod normalise;
 
 use self::finalise::{CertificateEffect, finalise};
 use crate::certificates::{self, CertificateError};
@@ -101,6 +105,14 @@ impl From<StoreError> for ReviewError {
                 receipt,
                 problem: format!("is no longer {from}"),
             },
+            StoreError::StoredVersion {
+                receipt,
+                version,
+                problem,
+            } => ReviewError::Inconsistent {
+                receipt,
+                problem: format!("stored version {version} {problem}"),
+            },
             other => ReviewError::Queue(other),
         }
     }
@@ -134,12 +146,15 @@ struct ReceiptRow {
     target_seq: Option<i32>,
     province: i16,
     needs_pre_approval: bool,
+    version: i64,
+    content_hash: Vec<u8>,
 }
 
 fn load(tx: &mut Transaction<'_>, receipt: &str) -> Result<ReceiptRow, ReviewError> {
     let row = tx
         .query_opt(
-            "SELECT kind, state, filing_id, target_website_seq, province, needs_pre_approval
+            "SELECT kind, state, filing_id, target_website_seq, province, needs_pre_approval,
+                    version, content_hash
              FROM receipts WHERE receipt = $1 FOR UPDATE",
             &[&receipt],
         )
@@ -162,6 +177,8 @@ fn load(tx: &mut Transaction<'_>, receipt: &str) -> Result<ReceiptRow, ReviewErr
         target_seq: row.get(3),
         province: row.get(4),
         needs_pre_approval: row.get(5),
+        version: row.get(6),
+        content_hash: row.get(7),
     })
 }
 
@@ -250,11 +267,7 @@ fn decide(
     let mut filing_number = None;
     let mut certificate_id = None;
     if matches!(to, ReviewState::Approved | ReviewState::Cancelled) {
-        let (number, effect) = finalise(tx, receipt, &row, now)?;
-        let filing_id = row.filing_id.ok_or_else(|| ReviewError::Inconsistent {
-            receipt: receipt.to_owned(),
-            problem: "has no filing".to_owned(),
-        })?;
+        let (number, filing_id, effect) = finalise(tx, receipt, &row, now)?;
         certificate_id = match (effect, certifier) {
             (CertificateEffect::Issue, Some(signer)) => {
                 Some(certificates::issue(tx, filing_id, receipt, signer, now)?.certificate_id)
@@ -290,17 +303,9 @@ fn decide(
     })
 }
 
+/// A rejected new filing imported before migration 5 has a pending filing: it is rejected too.
+/// (Since then a pending submission has no normalised rows to discard.)
 fn discard_pending(tx: &mut Transaction<'_>, receipt: &str) -> Result<(), ReviewError> {
-    tx.execute(
-        "UPDATE website_records SET status = 'discarded' WHERE receipt = $1 AND status = 'pending'",
-        &[&receipt],
-    )
-    .map_err(db("discarding rejected website rows"))?;
-    tx.execute(
-        "UPDATE subject_records SET status = 'discarded' WHERE receipt = $1 AND status = 'pending'",
-        &[&receipt],
-    )
-    .map_err(db("discarding rejected subject rows"))?;
     tx.execute(
         "UPDATE filings SET status = 'rejected' WHERE origin_receipt = $1 AND status = 'pending'",
         &[&receipt],

@@ -8,6 +8,7 @@
 
 pub(crate) mod events;
 pub(crate) mod kinds;
+pub(crate) mod versions;
 
 /// Why a core step (recording a review event, queueing a record for the return channel)
 /// failed. Each feature's own error type takes it in through `From`, so a caller sees the same
@@ -31,6 +32,16 @@ pub enum StoreError {
         what: &'static str,
         /// The encoder's message.
         message: String,
+    },
+    /// A stored submission version cannot be read back.
+    #[error("stored version {version} of receipt {receipt} {problem}")]
+    StoredVersion {
+        /// The receipt.
+        receipt: String,
+        /// The version.
+        version: i64,
+        /// What is wrong.
+        problem: String,
     },
     /// The receipt left the state a transition starts from before it could be recorded.
     #[error("receipt {receipt}: is no longer {from}")]

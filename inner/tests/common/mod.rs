@@ -14,22 +14,43 @@ pub use testkit::records::{REGION_CODE, new_filing, version, website};
 /// 2026-11-22T08:00:00Z, an hour after `testkit::records::SUBMITTED_AT`.
 pub const NOW: i64 = 1_795_334_400;
 
-pub fn bundle_id(channel: u32, sequence: u64, salt: u8) -> [u8; 32] {
-    let mut id = [salt; 32];
-    id[..4].copy_from_slice(&channel.to_le_bytes());
-    id[4..12].copy_from_slice(&sequence.to_le_bytes());
-    id
+/// A submissions bundle of the tests on channel 7, epoch 1: its signed message (unsigned
+/// here: the import takes a verified message and stores it) and the versions it holds.
+pub struct TestBundle {
+    pub sequence: u64,
+    pub message: Vec<u8>,
+    pub submissions: Vec<SubmissionVersion>,
 }
 
-pub fn incoming(sequence: u64, submissions: &[SubmissionVersion]) -> IncomingBundle<'_> {
-    IncomingBundle {
-        bundle_id: bundle_id(7, sequence, 0xab),
-        channel: 7,
-        epoch: 1,
+impl TestBundle {
+    /// The bundle as the importer hands it over.
+    pub fn incoming(&self) -> IncomingBundle<'_> {
+        let header = bundle_format::Header::parse(&self.message, u64::MAX)
+            .expect("test bundle header")
+            .0;
+        IncomingBundle::verified(
+            bundle_format::BundleId::of_message(&self.message),
+            &header,
+            keys::KeyId(*b"outerkey"),
+            &self.submissions,
+            &self.message,
+        )
+    }
+}
+
+/// Bundle `sequence` holding `submissions`, made a minute before [`NOW`].
+pub fn bundle_at(sequence: u64, submissions: &[SubmissionVersion]) -> TestBundle {
+    made_at(sequence, submissions, NOW - 60)
+}
+
+/// Bundle `sequence` holding `submissions`, made at `created` (another time makes another
+/// bundle with the same contents).
+pub fn made_at(sequence: u64, submissions: &[SubmissionVersion], created: i64) -> TestBundle {
+    TestBundle {
         sequence,
-        signer: keys::KeyId(*b"outerkey"),
-        created: NOW - 60,
-        submissions,
+        message: inner::testing::submissions_message(7, 1, sequence, created, submissions)
+            .expect("test bundle message"),
+        submissions: submissions.to_vec(),
     }
 }
 
@@ -48,7 +69,7 @@ pub fn apply_at(
     sequence: u64,
     submissions: &[SubmissionVersion],
 ) -> ApplyReport {
-    apply(db, &incoming(sequence, submissions))
+    apply(db, &bundle_at(sequence, submissions).incoming())
 }
 
 /// Version 1 of `receipt`: a new filing of the enterprise `subject` (credit code `certificate`,
@@ -144,4 +165,18 @@ pub fn count(db: &TestDatabase, sql: &str) -> i64 {
 
 pub fn signer() -> keys::SecretKey {
     keys::SecretKey::generate()
+}
+
+/// What a reviewer sees of `receipt` (what `sluice-inner review show` prints).
+pub fn show(db: &TestDatabase, receipt: &str) -> inner::queue::SubmissionView {
+    inner::queue::show(&mut db.connect().expect("connect"), receipt).expect("review show")
+}
+
+/// The domains of each website a reviewer sees for `receipt`, with the website's status.
+pub fn shown_websites(db: &TestDatabase, receipt: &str) -> Vec<(String, Vec<String>)> {
+    show(db, receipt)
+        .websites
+        .into_iter()
+        .map(|w| (w.status, w.domains))
+        .collect()
 }

@@ -53,13 +53,15 @@ pub(crate) fn read_and_verify<E>(
     channels: &[ChannelId],
     now: i64,
     in_ledger: impl FnOnce(&BundleId) -> Result<bool, E>,
-) -> Result<Result<VerifiedBundle, Refusal>, E> {
+) -> Result<Result<Received, Refusal>, E> {
     let bytes = match examine::read_file(path) {
         Ok(bytes) => bytes,
         Err(refusal) => return Ok(Err(refusal)),
     };
     let refusal = match examine::verify_bytes(&bytes, keysets.current(), role, channels, now) {
-        Ok(verified) => return Ok(within_ledger_range(verified)),
+        Ok(verified) => {
+            return Ok(within_ledger_range(verified).and_then(|v| Received::of(v, bytes)));
+        }
         Err(refusal) => refusal,
     };
     let Some(id) = refusal
@@ -71,9 +73,45 @@ pub(crate) fn read_and_verify<E>(
     if !in_ledger(&id)? {
         return Ok(Err(refusal));
     }
-    Ok(examine::verify_recorded(&bytes, keysets, role, channels)
-        .or(Err(refusal))
-        .and_then(within_ledger_range))
+    Ok(
+        match examine::verify_recorded(&bytes, keysets, role, channels) {
+            Ok(verified) => within_ledger_range(verified).and_then(|v| Received::of(v, bytes)),
+            Err(_) => Err(refusal),
+        },
+    )
+}
+
+/// A verified bundle with its signed message `M`, exactly the bytes verified (the inner import
+/// stores it; the outer side does not need it).
+pub(crate) struct Received {
+    /// What verification found.
+    pub(crate) bundle: VerifiedBundle,
+    /// The signed message: the file without its two envelope lines.
+    pub(crate) message: Vec<u8>,
+}
+
+impl Received {
+    /// `verified` with the message of its `file`.
+    fn of(verified: VerifiedBundle, mut file: Vec<u8>) -> Result<Received, Refusal> {
+        match bundle_format::envelope::open(&file, bundle_format::bundle::MAX_FILE_BYTES) {
+            Ok(envelope) => {
+                let lines = file.len() - envelope.message.len();
+                file.drain(..lines);
+                Ok(Received {
+                    bundle: verified,
+                    message: file,
+                })
+            }
+            // Verification opened this very envelope; this cannot happen.
+            Err(error) => Err(Refusal {
+                code: error.code().into(),
+                reason: error.to_string(),
+                header: Some(Box::new(verified.header)),
+                id: Some(verified.id),
+                filing_rule: None,
+            }),
+        }
+    }
 }
 
 /// Refuses a verified bundle whose epoch or sequence number no ledger can record: both sides

@@ -125,8 +125,8 @@ pub fn import_file(
         settings.now,
         |id| chain_ledger_holds(client, id),
     )?;
-    let verified = match received {
-        Ok(verified) => verified,
+    let (verified, message) = match received {
+        Ok(received) => (received.bundle, received.message),
         Err(refusal) => {
             return receive::quarantine(spool, path, &name, refusal, settings.now, file_report);
         }
@@ -249,6 +249,7 @@ pub fn import_file(
         &header,
         verified.signer,
         &submissions,
+        &message,
     );
     let applied = match inner::import::apply_bundle(&mut tx, &incoming, settings.now) {
         Ok(applied) => applied,

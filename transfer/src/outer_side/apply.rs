@@ -142,7 +142,7 @@ pub fn apply_file(
         },
     )?;
     let verified = match received {
-        Ok(verified) => verified,
+        Ok(received) => received.bundle,
         Err(refusal) => {
             return receive::quarantine(spool, path, &name, refusal, settings.now, file_report);
         }

@@ -1,49 +1,22 @@
-//! Writing the accepted submissions (outcome `applied` or `conflict`): their filings, subject
-//! records, website records with everything under them, receipts and review events.
+//! Writing what the accepted submissions (outcome `applied` or `conflict`) change in review:
+//! their receipts and the review events of their arrival. The submission itself stays in its
+//! bundle's stored message and its version row (`store_versions`); the filing's normalised rows
+//! are written by approval.
 //!
 //! The rows come from the bundle itself, with binary COPY straight into their tables: once the
 //! checks have decided, the outcomes, filing ids and previous states are read back (one row per
-//! accepted submission) and everything else is already in memory. Only what depends on rows
-//! stored before goes through SQL: deleting the pending rows of older versions, the details an
-//! access change copies from the website record it changes, and the receipts that exist
-//! already (an upsert, which COPY cannot do).
+//! accepted submission) and everything else is already in memory. Only the receipts that exist
+//! already go through SQL (an upsert, which COPY cannot do).
 
 mod receipts;
-mod websites;
 
-use bundle_format::records::{
-    Change, ImportOutcome, Person, Subject, Submission, SubmissionVersion,
-};
+use bundle_format::records::{ImportOutcome, SubmissionVersion};
 use postgres::Transaction;
-use postgres::types::Type;
 
 use super::checks::Local;
-use super::copier::Copier;
 use super::outcomes::parse_outcome;
-use super::staging::{Staged, StagedWebsite};
+use super::staging::Staged;
 use super::{ApplyError, db};
-use crate::names;
-
-/// A person's columns, borrowed from the submission.
-struct PersonColumns<'a> {
-    name: &'a str,
-    certificate_type: &'static str,
-    certificate_number: &'a str,
-    mobiles: &'a [String],
-    offices: &'a [String],
-    email: &'a str,
-}
-
-fn person(p: &Person) -> PersonColumns<'_> {
-    PersonColumns {
-        name: &p.name,
-        certificate_type: names::certificate_type(p.certificate_type),
-        certificate_number: &p.certificate_number,
-        mobiles: &p.mobile_phones,
-        offices: &p.office_phones,
-        email: &p.email,
-    }
-}
 
 /// What the checks decided for one accepted submission (outcome `applied` or `conflict`), as
 /// [`write_records`] reads it back from `stage_versions`.
@@ -53,7 +26,6 @@ struct Accepted {
     filing_id: Option<i64>,
     province: Option<i16>,
     prev_state: Option<String>,
-    creates_filing: bool,
 }
 
 /// The staged bundle together with what the checks decided for each accepted submission.
@@ -73,61 +45,20 @@ impl<'a> Decided<'_, 'a> {
             .zip(&self.accepted)
             .filter_map(|((version, local), accepted)| Some((version, local, accepted.as_ref()?)))
     }
-
-    /// Websites of accepted submissions, with their submission and what was decided for it.
-    fn websites(
-        &self,
-    ) -> impl Iterator<Item = (&StagedWebsite<'a>, &SubmissionVersion, &Local, &Accepted)> {
-        self.staged.websites.iter().filter_map(|website| {
-            let i = usize::try_from(website.ord).ok()?;
-            Some((
-                website,
-                self.staged.submissions.get(i)?,
-                self.staged.locals.get(i)?,
-                self.accepted.get(i)?.as_ref()?,
-            ))
-        })
-    }
 }
 
-/// Writes the normalised rows, receipts and review events of every accepted submission, table
-/// by table in an order the schema's references accept.
+/// Writes the receipts and review events of every accepted submission.
 pub(super) fn write_records(
     tx: &mut Transaction<'_>,
     staged: &Staged<'_>,
     now: i64,
 ) -> Result<(), ApplyError> {
-    discard_older_versions(tx)?;
     let decided = Decided {
         staged,
         accepted: read_accepted(tx, staged.submissions.len())?,
     };
-    create_filings(tx, &decided)?;
-    write_subjects(tx, &decided)?;
-    websites::write_websites(tx, &decided)?;
     receipts::write_receipts(tx, &decided, now)?;
     receipts::record_arrivals(tx, &decided, now)
-}
-
-/// Deletes the pending rows that older versions of the accepted receipts left.
-fn discard_older_versions(tx: &mut Transaction<'_>) -> Result<(), ApplyError> {
-    for (step, sql) in [
-        (
-            "discarding pending rows of older versions",
-            "DELETE FROM website_records w USING stage_versions s
-             WHERE s.outcome IN ('applied', 'conflict') AND w.receipt = s.receipt
-               AND w.status = 'pending'",
-        ),
-        (
-            "discarding pending subject rows of older versions",
-            "DELETE FROM subject_records r USING stage_versions s
-             WHERE s.outcome IN ('applied', 'conflict') AND r.receipt = s.receipt
-               AND r.status = 'pending'",
-        ),
-    ] {
-        tx.execute(sql, &[]).map_err(db(step))?;
-    }
-    Ok(())
 }
 
 /// Reads back what the checks decided for the accepted submissions, by bundle position.
@@ -139,7 +70,7 @@ fn read_accepted(
     accepted.resize_with(submissions, || None);
     for row in tx
         .query(
-            "SELECT ord, outcome, reason, filing_id, province, prev_state, creates_filing
+            "SELECT ord, outcome, reason, filing_id, province, prev_state
              FROM stage_versions WHERE outcome IN ('applied', 'conflict')",
             &[],
         )
@@ -163,92 +94,7 @@ fn read_accepted(
             filing_id: row.get(3),
             province: row.get(4),
             prev_state: row.get(5),
-            creates_filing: row.get::<_, Option<bool>>(6).unwrap_or(false),
         });
     }
     Ok(accepted)
-}
-
-/// Creates the filing of each accepted new filing that has none yet.
-fn create_filings(tx: &mut Transaction<'_>, decided: &Decided<'_, '_>) -> Result<(), ApplyError> {
-    let mut copy = Copier::new(
-        tx,
-        "creating filings",
-        "filings",
-        "filing_id, origin_receipt, province, status",
-        &[Type::INT8, Type::TEXT, Type::INT2, Type::TEXT],
-    )?;
-    for (version, _, accepted) in decided.submissions().filter(|(.., a)| a.creates_filing) {
-        copy.row(&[
-            &accepted.filing_id,
-            &version.receipt,
-            &accepted.province,
-            &"pending",
-        ])?;
-    }
-    copy.finish()?;
-    Ok(())
-}
-
-/// Writes the subject records of new filings and subject changes.
-fn write_subjects(tx: &mut Transaction<'_>, decided: &Decided<'_, '_>) -> Result<(), ApplyError> {
-    let mut copy = Copier::new(
-        tx,
-        "writing subject records",
-        "subject_records",
-        "filing_id, receipt, status, name, nature, certificate_type, certificate_number, \
-         region_code, address, investor, principal_name, principal_certificate_type, \
-         principal_certificate_number, principal_mobile_phones, principal_office_phones, \
-         principal_email",
-        &[
-            Type::INT8,
-            Type::TEXT,
-            Type::TEXT,
-            Type::TEXT,
-            Type::TEXT,
-            Type::TEXT,
-            Type::TEXT,
-            Type::INT4,
-            Type::TEXT,
-            Type::TEXT,
-            Type::TEXT,
-            Type::TEXT,
-            Type::TEXT,
-            Type::TEXT_ARRAY,
-            Type::TEXT_ARRAY,
-            Type::TEXT,
-        ],
-    )?;
-    for (version, _, accepted) in decided.submissions() {
-        let subject: &Subject = match &version.body {
-            Submission::NewFiling(filing) => &filing.subject,
-            Submission::Change {
-                change: Change::Subject(subject),
-                ..
-            } => subject,
-            _ => continue,
-        };
-        let p = person(&subject.principal);
-        let region = i32::try_from(subject.region_code).unwrap_or(i32::MAX);
-        copy.row(&[
-            &accepted.filing_id,
-            &version.receipt,
-            &"pending",
-            &subject.name,
-            &names::nature(subject.nature),
-            &names::certificate_type(subject.certificate_type),
-            &subject.certificate_number,
-            &region,
-            &subject.address,
-            &subject.investor,
-            &p.name,
-            &p.certificate_type,
-            &p.certificate_number,
-            &p.mobiles,
-            &p.offices,
-            &p.email,
-        ])?;
-    }
-    copy.finish()?;
-    Ok(())
 }
