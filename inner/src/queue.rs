@@ -87,7 +87,9 @@ pub struct WebsiteView {
 /// Something a reviewer must weigh before approving.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Conflict {
-    /// `domain-filed-elsewhere`, `domain-pending-elsewhere` or `ip-filed-by-unrelated-subject`.
+    /// `domain-filed-elsewhere`, `domain-pending-elsewhere`, `subject-pending-elsewhere` (the
+    /// same subject filed in another open submission, such as a stranger's filing made first)
+    /// or `ip-filed-by-unrelated-subject`.
     pub kind: String,
     /// The domain or IP range.
     pub value: String,
@@ -351,8 +353,9 @@ fn organiser_keys(
 
 /// What a reviewer must weigh about `websites` of `receipt` (of filing `filing_id`, if it has
 /// one yet): its domains actively filed by another filing, its domains in another open
-/// submission (the version rows' domain arrays, GIN-indexed), and its IP ranges actively filed
-/// by a filing of another subject (one not holding any of `subject_keys`).
+/// submission (the version rows' domain arrays, GIN-indexed), its subject (`subject_keys`) in
+/// another open submission, and its IP ranges actively filed by a filing of another subject
+/// (one not holding any of `subject_keys`).
 fn conflicts(
     client: &mut impl GenericClient,
     receipt: &str,
@@ -388,6 +391,13 @@ fn conflicts(
              CROSS JOIN LATERAL unnest(v.domains) AS d (domain)
              WHERE v.domains && $1 AND d.domain = ANY($1) AND r.state = ANY($5)
                AND r.receipt <> $4
+               AND (r.filing_id IS NULL OR $3::bigint IS NULL OR r.filing_id <> $3)
+             UNION
+             SELECT DISTINCT 'subject-pending-elsewhere', v.subject_key, r.receipt
+             FROM submission_versions v
+             JOIN receipts r ON r.receipt = v.receipt AND r.version = v.version
+                            AND r.content_hash = v.content_hash
+             WHERE v.subject_key = ANY($6) AND r.state = ANY($5) AND r.receipt <> $4
                AND (r.filing_id IS NULL OR $3::bigint IS NULL OR r.filing_id <> $3)
              UNION
              SELECT DISTINCT 'ip-filed-by-unrelated-subject', m.range, f.filing_number

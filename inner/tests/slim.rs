@@ -592,3 +592,32 @@ fn a_store_written_by_the_import_before_migration_5_stays_reviewable_and_approva
         2
     );
 }
+
+#[test]
+fn a_squatters_pending_filing_and_the_owners_both_reach_the_reviewer_as_a_subject_conflict() {
+    // The intake accepts both (one subject files once per account only); the reviewer sees each
+    // against the other, whichever came first.
+    let db = TestDatabase::with_schema().expect("db");
+    apply_at(
+        &db,
+        1,
+        &[
+            one_site_filing("R8", "丁公司", "C8", "冒名网", &["squat.example.cn"], 8),
+            one_site_filing("R9", "丁公司", "C8", "丁网", &["ding.example.cn"], 9),
+        ],
+    );
+    assert_eq!(
+        conflicts_of(&db, "R8"),
+        [conflict("subject-pending-elsewhere", "C8", "R9")]
+    );
+    assert_eq!(
+        conflicts_of(&db, "R9"),
+        [conflict("subject-pending-elsewhere", "C8", "R8")]
+    );
+    // Rejecting the squatter's filing leaves the owner's without a conflict.
+    let mut client = db.connect().unwrap();
+    let mut tx = client.transaction().unwrap();
+    review::reject(&mut tx, "R8", "reviewer-li", "冒用主体证件", NOW).unwrap();
+    tx.commit().unwrap();
+    assert!(conflicts_of(&db, "R9").is_empty());
+}
