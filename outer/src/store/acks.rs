@@ -379,8 +379,24 @@ pub fn apply_range_ack_on(
         )
         .and_then(|mut stmt| stmt.query_row(params![first, last], |row| row.get(0)))
         .map_err(db("reading the versions of an acknowledged range"))?;
+    // Both statements pick the receipts whose current version lies in the range, has no ack
+    // yet and is still waiting or in transit: ?1..?2 the range, ?3 the new state, ?4 the time.
+    let move_receipts = |sql: &str, operation: &'static str| {
+        conn.prepare_cached(sql)
+            .and_then(|mut stmt| {
+                stmt.execute(params![
+                    first,
+                    last,
+                    delivered.as_str(),
+                    at,
+                    ReceiptState::Received.as_str(),
+                    ReceiptState::InTransit.as_str()
+                ])
+            })
+            .map_err(db(operation))
+    };
     // Status first, while "not acknowledged yet" still picks the versions this ack moves.
-    conn.prepare_cached(
+    move_receipts(
         "INSERT INTO status_history (receipt, version, state, at, reason, filing_number,
                                      bundle_sequence)
          SELECT r.receipt, v.version, ?3, ?4, e.reason, NULL, NULL
@@ -389,36 +405,16 @@ pub fn apply_range_ack_on(
          LEFT JOIN temp.range_exceptions e ON e.receipt = v.receipt AND e.version = v.version
          WHERE v.seq BETWEEN ?1 AND ?2 AND v.acknowledged_at IS NULL AND r.state IN (?5, ?6)
          ORDER BY v.seq",
-    )
-    .and_then(|mut stmt| {
-        stmt.execute(params![
-            first,
-            last,
-            delivered.as_str(),
-            at,
-            ReceiptState::Received.as_str(),
-            ReceiptState::InTransit.as_str()
-        ])
-    })
-    .map_err(db("writing status history"))?;
-    conn.prepare_cached(
+        "writing status history",
+    )?;
+    move_receipts(
         "UPDATE receipts SET state = ?3, updated_at = ?4
          WHERE rowid IN (SELECT r.rowid FROM submission_versions v CROSS JOIN receipts r
                            ON r.receipt = v.receipt AND r.state_version = v.version
                          WHERE v.seq BETWEEN ?1 AND ?2 AND v.acknowledged_at IS NULL
                            AND r.state IN (?5, ?6))",
-    )
-    .and_then(|mut stmt| {
-        stmt.execute(params![
-            first,
-            last,
-            delivered.as_str(),
-            at,
-            ReceiptState::Received.as_str(),
-            ReceiptState::InTransit.as_str()
-        ])
-    })
-    .map_err(db("updating a status row"))?;
+        "updating a status row",
+    )?;
     let removed = conn
         .prepare_cached(
             "UPDATE submission_versions SET acknowledged_at = ?3, payload_removed_at = ?3,
