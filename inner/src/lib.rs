@@ -14,6 +14,7 @@
 
 pub mod bench_support;
 pub mod certificates;
+pub mod db;
 pub mod failpoint;
 pub mod filing_number;
 pub mod import;

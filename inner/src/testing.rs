@@ -219,6 +219,62 @@ fn external_server(url: &str) -> Result<Server, HarnessError> {
 }
 
 fn start_cluster() -> Result<Server, HarnessError> {
+    start_cluster_with(None)
+}
+
+/// A PostgreSQL cluster of its own that also listens on `127.0.0.1` and speaks TLS there with
+/// the certificate it was given, for tests of the client's TLS ([`crate::db`]). Its databases
+/// are reached as user `postgres`, database `postgres`. It stops when dropped, or when the
+/// process ends (the same watchdog as the shared cluster's).
+pub struct TlsCluster {
+    server: Server,
+    port: u16,
+}
+
+impl TlsCluster {
+    /// Starts a cluster whose server certificate (chain) and key are `certificate_pem` and
+    /// `key_pem`.
+    pub fn start(certificate_pem: &str, key_pem: &str) -> Result<TlsCluster, HarnessError> {
+        let port = free_tcp_port()?;
+        let server = start_cluster_with(Some(&TlsOptions {
+            port,
+            certificate_pem,
+            key_pem,
+        }))?;
+        Ok(TlsCluster { server, port })
+    }
+
+    /// The TCP port it listens on, at `127.0.0.1`.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A plain connection over its Unix socket, as the administrator.
+    pub fn connect_locally(&self) -> Result<Client, HarnessError> {
+        self.server
+            .admin_config
+            .connect(NoTls)
+            .map_err(|e| HarnessError::Cluster(format!("cannot connect over the socket: {e}")))
+    }
+}
+
+/// What a cluster needs to listen on TCP with TLS.
+struct TlsOptions<'a> {
+    port: u16,
+    certificate_pem: &'a str,
+    key_pem: &'a str,
+}
+
+/// A TCP port on `127.0.0.1` that nothing listened on a moment ago.
+fn free_tcp_port() -> Result<u16, HarnessError> {
+    std::net::TcpListener::bind(("127.0.0.1", 0))
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .map_err(|e| HarnessError::Cluster(format!("cannot find a free TCP port: {e}")))
+}
+
+fn start_cluster_with(tls: Option<&TlsOptions<'_>>) -> Result<Server, HarnessError> {
+    let port = tls.map_or(SOCKET_PORT, |t| t.port);
     let bindir = server_bindir()?;
     let dir = tempfile::Builder::new()
         .prefix("sluice-pg-")
@@ -294,6 +350,28 @@ done"#;
     let log_err = log
         .try_clone()
         .map_err(|e| HarnessError::Cluster(format!("cannot open the log twice: {e}")))?;
+    let mut listen = vec!["-c".to_owned(), "listen_addresses=".to_owned()];
+    if let Some(tls) = tls {
+        let mut files = Vec::new();
+        for (name, pem) in [
+            ("server.crt", tls.certificate_pem),
+            ("server.key", tls.key_pem),
+        ] {
+            let path = data.join(name);
+            write_private(&path, pem.as_bytes(), run_as)?;
+            files.push(path);
+        }
+        listen = vec![
+            "-c".to_owned(),
+            "listen_addresses=127.0.0.1".to_owned(),
+            "-c".to_owned(),
+            "ssl=on".to_owned(),
+            "-c".to_owned(),
+            format!("ssl_cert_file={}", files[0].display()),
+            "-c".to_owned(),
+            format!("ssl_key_file={}", files[1].display()),
+        ];
+    }
     let mut postgres = Command::new(bindir.join("postgres"));
     postgres
         .arg("-D")
@@ -301,8 +379,8 @@ done"#;
         .arg("-k")
         .arg(&dir)
         .arg("-p")
-        .arg(SOCKET_PORT.to_string())
-        .args(["-c", "listen_addresses="])
+        .arg(port.to_string())
+        .args(&listen)
         .args(["-c", "fsync=off", "-c", "synchronous_commit=off"])
         .args(["-c", "full_page_writes=off", "-c", "max_connections=200"])
         .args(["-c", "shared_buffers=64MB", "-c", "max_wal_size=2GB"])
@@ -327,7 +405,7 @@ done"#;
     let mut admin_config = Config::new();
     admin_config
         .host_path(&dir)
-        .port(SOCKET_PORT)
+        .port(port)
         .user("postgres")
         .dbname("postgres");
     wait_until_ready(&admin_config, &mut cluster, &log_path)?;
@@ -337,6 +415,29 @@ done"#;
         external: false,
         _cluster: Some(cluster),
     })
+}
+
+/// Writes `bytes` to `path` readable by its owner only (PostgreSQL refuses a key file others
+/// can read), owned by the user the server runs as.
+fn write_private(
+    path: &Path,
+    bytes: &[u8],
+    run_as: Option<(u32, u32)>,
+) -> Result<(), HarnessError> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let fail =
+        |e: std::io::Error| HarnessError::Cluster(format!("cannot write {}: {e}", path.display()));
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(fail)?;
+    std::io::Write::write_all(&mut file, bytes).map_err(fail)?;
+    if let Some((uid, gid)) = run_as {
+        std::os::unix::fs::chown(path, Some(uid), Some(gid)).map_err(fail)?;
+    }
+    Ok(())
 }
 
 fn wait_until_ready(

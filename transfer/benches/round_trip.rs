@@ -521,6 +521,8 @@ struct Baselines {
     zstd_seconds: f64,
     /// Binary `COPY` of the import's rows.
     copy_seconds: f64,
+    /// Seconds of the `COPY` into each table.
+    copy_tables: Vec<(&'static str, f64)>,
     copy_bytes: u64,
     copy_wal_bytes: u64,
     content_bytes: u64,
@@ -647,13 +649,19 @@ fn parent(options: &Options) {
         drop_database(&scratch);
         eprintln!("baseline: binary COPY");
         let copy_db = inner::testing::TestDatabase::with_schema().expect("PostgreSQL");
-        let (copy_seconds, copy_wal_bytes) = {
+        let (times, copy_wal_bytes) = {
             let mut client = copy_db.connect().expect("connect");
             let before = floor::wal_position(&mut client).expect("WAL position");
-            let elapsed = binary.load(&mut client).expect("binary COPY baseline");
+            let times = binary.load(&mut client).expect("binary COPY baseline");
             let wal = floor::wal_bytes_since(&mut client, &before).expect("WAL position");
-            (elapsed.as_secs_f64(), wal)
+            (times, wal)
         };
+        let copy_seconds = times.total.as_secs_f64();
+        let copy_tables = times
+            .tables
+            .iter()
+            .map(|(table, spent)| (table.name(), spent.as_secs_f64()))
+            .collect();
         eprintln!("  {copy_seconds:.2} s");
         let copy_bytes = binary.bytes();
         binary.remove();
@@ -662,6 +670,7 @@ fn parent(options: &Options) {
         Baselines {
             zstd_seconds,
             copy_seconds,
+            copy_tables,
             copy_bytes,
             copy_wal_bytes,
             content_bytes: prepared.count("content_bytes"),
@@ -819,6 +828,12 @@ fn results(report: &Report<'_>) -> Value {
         "floor_wal_bytes_per_filing": report
             .baselines
             .map(|b| b.copy_wal_bytes as f64 / report.n as f64),
+        "floor_seconds_by_table": report.baselines.map(|b| {
+            b.copy_tables
+                .iter()
+                .map(|(table, seconds)| ((*table).to_owned(), Value::from(*seconds)))
+                .collect::<serde_json::Map<String, Value>>()
+        }),
         "pg_settings": import.map(|d| d["pg_settings"].clone()),
         "goals": {
             "export_ratio": EXPORT_GOAL,
@@ -1013,6 +1028,19 @@ fn section(report: &Report<'_>) -> String {
         peak as f64 / 1024.0,
         yes_no(all_within),
     );
+    if let Some(b) = report.baselines {
+        let tables: Vec<String> = b
+            .copy_tables
+            .iter()
+            .filter(|(_, seconds)| *seconds > 0.0)
+            .map(|(table, seconds)| format!("`{table}` {seconds:.2} s"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "\nWhere the floor's time goes (binary `COPY` per table): {}.",
+            tables.join(", ")
+        );
+    }
     let per = |field: &str| {
         report
             .per_filing(field)

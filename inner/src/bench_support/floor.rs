@@ -144,12 +144,16 @@ impl BinaryFloor {
     }
 
     /// Loads every bundle's set into `target` (a database with the store's schema, empty),
-    /// each in one transaction, and returns how long that took.
-    pub fn load(&self, target: &mut Client) -> Result<Duration, FloorError> {
+    /// each in one transaction, and returns how long that took, in all and table by table
+    /// (the `COPY` statements only, in [`Table::ALL`] order).
+    pub fn load(&self, target: &mut Client) -> Result<FloorTimes, FloorError> {
         let started = Instant::now();
+        let mut tables: Vec<(Table, Duration)> =
+            Table::ALL.iter().map(|t| (*t, Duration::ZERO)).collect();
         for set in &self.sets {
             let mut tx = target.transaction().map_err(db("beginning a load"))?;
             for (table, path) in set {
+                let copy_started = Instant::now();
                 let mut file = std::fs::File::open(path).map_err(io(path))?;
                 let mut writer = tx
                     .copy_in(&format!(
@@ -162,10 +166,16 @@ impl BinaryFloor {
                 writer
                     .finish()
                     .map_err(db(format!("loading {}", table.name())))?;
+                if let Some((_, spent)) = tables.iter_mut().find(|(t, _)| t == table) {
+                    *spent += copy_started.elapsed();
+                }
             }
             tx.commit().map_err(db("committing a load"))?;
         }
-        Ok(started.elapsed())
+        Ok(FloorTimes {
+            total: started.elapsed(),
+            tables,
+        })
     }
 
     /// Deletes the binary files.
@@ -174,6 +184,15 @@ impl BinaryFloor {
             let _ = std::fs::remove_file(path);
         }
     }
+}
+
+/// How long a [`BinaryFloor::load`] took.
+#[derive(Debug, Clone)]
+pub struct FloorTimes {
+    /// From the first `BEGIN` to the last `COMMIT`.
+    pub total: Duration,
+    /// The `COPY` into each table, summed over the bundles.
+    pub tables: Vec<(Table, Duration)>,
 }
 
 /// CSV file `csv` of `table`'s rows, as binary `COPY` data in `binary`.

@@ -2,7 +2,6 @@
 //! and stdout follow the convention every Sluice tool shares (`keys::exit`).
 
 use std::io::Write as _;
-use std::str::FromStr as _;
 
 use anyhow::Context as _;
 
@@ -62,11 +61,13 @@ impl Context {
                 .database_url
                 .as_deref()
                 .context("no database given: pass --database-url or set SLUICE_DATABASE_URL")?;
-            let config = postgres::Config::from_str(url).context("parsing the database URL")?;
-            let mut client = config
-                .connect(postgres::NoTls)
-                .map_err(|e| anyhow::anyhow!("{}", describe(&e)))
-                .context("connecting to the database")?;
+            let target = inner::db::Target::parse(url)?;
+            let mut client = target.connect().map_err(|e| match e {
+                inner::db::DbError::Connect(e) => {
+                    anyhow::anyhow!("connecting to the database: {}", describe(&e))
+                }
+                other => other.into(),
+            })?;
             self.migration =
                 Some(inner::schema::migrate(&mut client).context("migrating the schema")?);
             self.client = Some(client);
