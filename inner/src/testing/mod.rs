@@ -179,6 +179,9 @@ impl Drop for TestDatabase {
     }
 }
 
+mod replication;
+pub use replication::ReplicatedPair;
+
 static DATABASE_COUNTER: AtomicU64 = AtomicU64::new(0);
 static SERVER: OnceLock<Result<Server, HarnessError>> = OnceLock::new();
 
@@ -193,8 +196,19 @@ struct Server {
 
 struct Cluster {
     _watchdog: Child,
-    _watchdog_pipe: ChildStdin,
-    _postgres: Child,
+    /// Closing it tells the watchdog to stop the server.
+    watchdog_pipe: Option<ChildStdin>,
+    postgres: Child,
+}
+
+impl Drop for Cluster {
+    /// Stops the server (through the watchdog) and waits for it, so that it does not linger
+    /// as a zombie the watchdog would wait on. The shared cluster is never dropped: the
+    /// watchdog stops it when this process ends.
+    fn drop(&mut self) {
+        drop(self.watchdog_pipe.take());
+        let _ = self.postgres.wait();
+    }
 }
 
 fn server() -> Result<&'static Server, HarnessError> {
@@ -219,7 +233,7 @@ fn external_server(url: &str) -> Result<Server, HarnessError> {
 }
 
 fn start_cluster() -> Result<Server, HarnessError> {
-    start_cluster_with(None)
+    start_cluster_with(&ClusterOptions::default())
 }
 
 /// A PostgreSQL cluster of its own that also listens on `127.0.0.1` and speaks TLS there with
@@ -236,11 +250,14 @@ impl TlsCluster {
     /// `key_pem`.
     pub fn start(certificate_pem: &str, key_pem: &str) -> Result<TlsCluster, HarnessError> {
         let port = free_tcp_port()?;
-        let server = start_cluster_with(Some(&TlsOptions {
-            port,
-            certificate_pem,
-            key_pem,
-        }))?;
+        let server = start_cluster_with(&ClusterOptions {
+            port: Some(port),
+            tls: Some(TlsOptions {
+                certificate_pem,
+                key_pem,
+            }),
+            ..ClusterOptions::default()
+        })?;
         Ok(TlsCluster { server, port })
     }
 
@@ -258,11 +275,23 @@ impl TlsCluster {
     }
 }
 
-/// What a cluster needs to listen on TCP with TLS.
+/// What a cluster needs to speak TLS (on `127.0.0.1`, at its port).
 struct TlsOptions<'a> {
-    port: u16,
     certificate_pem: &'a str,
     key_pem: &'a str,
+}
+
+/// How [`start_cluster_with`] sets up a cluster. The default is the shared cluster's.
+#[derive(Default)]
+struct ClusterOptions<'a> {
+    /// Its port ([`SOCKET_PORT`] when none); with TLS, the TCP port too.
+    port: Option<u16>,
+    tls: Option<TlsOptions<'a>>,
+    /// Server settings after the harness's own (so they win), as `name=value`.
+    settings: Vec<String>,
+    /// Start as a streaming standby of the server at this socket directory and port (its data
+    /// copied with `pg_basebackup --write-recovery-conf`) instead of a new cluster.
+    standby_of: Option<(PathBuf, u16)>,
 }
 
 /// A TCP port on `127.0.0.1` that nothing listened on a moment ago.
@@ -273,8 +302,9 @@ fn free_tcp_port() -> Result<u16, HarnessError> {
         .map_err(|e| HarnessError::Cluster(format!("cannot find a free TCP port: {e}")))
 }
 
-fn start_cluster_with(tls: Option<&TlsOptions<'_>>) -> Result<Server, HarnessError> {
-    let port = tls.map_or(SOCKET_PORT, |t| t.port);
+fn start_cluster_with(options: &ClusterOptions<'_>) -> Result<Server, HarnessError> {
+    let port = options.port.unwrap_or(SOCKET_PORT);
+    let tls = options.tls.as_ref();
     let bindir = server_bindir()?;
     let dir = tempfile::Builder::new()
         .prefix("sluice-pg-")
@@ -321,21 +351,38 @@ done"#;
         })?;
     }
 
-    let mut initdb = Command::new(bindir.join("initdb"));
-    initdb
-        .arg("--pgdata")
-        .arg(&data)
-        .args(["--username=postgres", "--auth=trust", "--encoding=UTF8"])
-        .args(["--locale=C", "--no-sync"])
-        .env("LC_ALL", "C")
-        .stdin(Stdio::null());
+    let mut initdb = match &options.standby_of {
+        None => {
+            let mut initdb = Command::new(bindir.join("initdb"));
+            initdb
+                .arg("--pgdata")
+                .arg(&data)
+                .args(["--username=postgres", "--auth=trust", "--encoding=UTF8"])
+                .args(["--locale=C", "--no-sync"]);
+            initdb
+        }
+        Some((socket_dir, primary_port)) => {
+            let mut copy = Command::new(bindir.join("pg_basebackup"));
+            copy.arg("--pgdata")
+                .arg(&data)
+                .arg("--host")
+                .arg(socket_dir)
+                .arg("--port")
+                .arg(primary_port.to_string())
+                .args(["--username=postgres", "--write-recovery-conf", "--no-sync"])
+                .args(["--checkpoint=fast", "--wal-method=stream"]);
+            copy
+        }
+    };
+    initdb.env("LC_ALL", "C").stdin(Stdio::null());
     as_user(&mut initdb, run_as);
     let output = initdb
         .output()
-        .map_err(|e| HarnessError::Cluster(format!("cannot run initdb: {e}")))?;
+        .map_err(|e| HarnessError::Cluster(format!("cannot run {initdb:?}: {e}")))?;
     if !output.status.success() {
         return Err(HarnessError::Cluster(format!(
-            "initdb failed ({}): {}",
+            "{:?} failed ({}): {}",
+            initdb.get_program(),
             output.status,
             String::from_utf8_lossy(&output.stderr).trim()
         )));
@@ -385,6 +432,12 @@ done"#;
         .args(["-c", "full_page_writes=off", "-c", "max_connections=200"])
         .args(["-c", "shared_buffers=64MB", "-c", "max_wal_size=2GB"])
         .args(extra_server_options())
+        .args(
+            options
+                .settings
+                .iter()
+                .flat_map(|setting| ["-c".to_owned(), setting.clone()]),
+        )
         .env("LC_ALL", "C")
         .stdin(Stdio::null())
         .stdout(log)
@@ -398,8 +451,8 @@ done"#;
         .map_err(|e| HarnessError::Cluster(format!("cannot start postgres: {e}")))?;
     let mut cluster = Cluster {
         _watchdog: watchdog,
-        _watchdog_pipe: pipe,
-        _postgres: postgres,
+        watchdog_pipe: Some(pipe),
+        postgres,
     };
 
     let mut admin_config = Config::new();
@@ -450,7 +503,7 @@ fn wait_until_ready(
         match config.connect(NoTls) {
             Ok(_) => return Ok(()),
             Err(error) => {
-                let exited = cluster._postgres.try_wait().ok().flatten();
+                let exited = cluster.postgres.try_wait().ok().flatten();
                 if exited.is_some() || started.elapsed() > START_TIMEOUT {
                     let mut log = String::new();
                     if let Ok(mut file) = std::fs::File::open(log_path) {
