@@ -141,8 +141,9 @@ impl Decoding {
 
     /// Takes one checked packet; the whole file once its last block decodes.
     fn add(&mut self, packet: &[u8]) -> Option<Vec<u8>> {
-        let block = usize::from(packet[0]);
-        if self.blocks[block].add(EncodingPacket::deserialize(packet)) {
+        // `check_packet` has held the block number to the header's count.
+        let block = self.blocks.get_mut(usize::from(packet[0]))?;
+        if block.add(EncodingPacket::deserialize(packet)) {
             self.remaining -= 1;
         }
         self.whole_file()
@@ -208,8 +209,8 @@ struct Block {
 
 impl Block {
     fn new(index: usize, config: &ObjectTransmissionInformation, length: u64) -> Block {
-        let source_symbols = usize::try_from(length.div_ceil(u64::from(config.symbol_size())))
-            .unwrap_or(usize::MAX);
+        let source_symbols =
+            usize::try_from(length.div_ceil(u64::from(config.symbol_size()))).unwrap_or(usize::MAX);
         Block {
             // Fewer than 256 blocks: `check_header` refuses anything else.
             decoder: SourceBlockDecoder::new(
@@ -632,33 +633,33 @@ pub fn receive(
         let reader = std::thread::Builder::new()
             .name("udp-reader".into())
             .spawn_scoped(scope, || -> Result<(), DiodeError> {
-            // One byte more than the largest datagram, so that an oversized one is seen as such.
-            let mut buffer = vec![0u8; DATAGRAM_BYTES.end() + 1];
-            while !stop.load(Ordering::Relaxed) && !finished.load(Ordering::Relaxed) {
-                match socket.recv_from(&mut buffer) {
-                    Ok((n, _from)) => {
-                        if queue.try_send(buffer[..n].to_vec()).is_err() {
-                            overflowed.fetch_add(1, Ordering::Relaxed);
+                // One byte more than the largest datagram, so that an oversized one is seen as such.
+                let mut buffer = vec![0u8; DATAGRAM_BYTES.end() + 1];
+                while !stop.load(Ordering::Relaxed) && !finished.load(Ordering::Relaxed) {
+                    match socket.recv_from(&mut buffer) {
+                        Ok((n, _from)) => {
+                            if queue.try_send(buffer[..n].to_vec()).is_err() {
+                                overflowed.fetch_add(1, Ordering::Relaxed);
+                            }
+                        }
+                        Err(error)
+                            if matches!(
+                                error.kind(),
+                                std::io::ErrorKind::WouldBlock
+                                    | std::io::ErrorKind::TimedOut
+                                    | std::io::ErrorKind::Interrupted
+                            ) => {}
+                        Err(source) => {
+                            return Err(DiodeError::Socket {
+                                action: "receiving on",
+                                address: address.clone(),
+                                source,
+                            });
                         }
                     }
-                    Err(error)
-                        if matches!(
-                            error.kind(),
-                            std::io::ErrorKind::WouldBlock
-                                | std::io::ErrorKind::TimedOut
-                                | std::io::ErrorKind::Interrupted
-                        ) => {}
-                    Err(source) => {
-                        return Err(DiodeError::Socket {
-                            action: "receiving on",
-                            address: address.clone(),
-                            source,
-                        });
-                    }
                 }
-            }
-            Ok(())
-        })
+                Ok(())
+            })
             .map_err(|source| DiodeError::Socket {
                 action: "starting the reading thread for",
                 address: address.clone(),
