@@ -232,7 +232,9 @@ pub fn send_dir(
                         _ => 0,
                     };
                     for packet in &packets {
-                        if symbols_sent > 0 && symbols_sent % settings.header_every.max(1) == 0 {
+                        if symbols_sent > 0
+                            && symbols_sent.is_multiple_of(settings.header_every.max(1))
+                        {
                             link.send(header)?;
                         }
                         link.send(&Datagram::Symbol { session, packet })?;
@@ -319,6 +321,9 @@ fn encode_files(
     }
 }
 
+/// The sending side has gone (it failed, or stopped): nothing more to encode.
+struct Stopped;
+
 /// One file: its start, each source block's packets, its end.
 fn encode_file(
     path: PathBuf,
@@ -327,7 +332,8 @@ fn encode_file(
     symbol: u16,
     repair_percent: u32,
     queue: &std::sync::mpsc::SyncSender<Encoded>,
-) -> Result<(), std::sync::mpsc::SendError<Encoded>> {
+) -> Result<(), Stopped> {
+    let hand = |item: Encoded| queue.send(item).map_err(|_| Stopped);
     let header = Header {
         length: bytes.len() as u64,
         symbol_size: symbol,
@@ -342,7 +348,7 @@ fn encode_file(
     let per_block = source_symbols.div_ceil(blocks);
     let repair_per_block = (per_block * u64::from(repair_percent)).div_ceil(100).max(2);
     let repair = u32::try_from(repair_per_block).unwrap_or(u32::MAX);
-    queue.send(Encoded::Start {
+    hand(Encoded::Start {
         path,
         sent: SentFile {
             name,
@@ -376,10 +382,10 @@ fn encode_file(
                     EncodingPacket::new(PayloadId::new(number, id), chunk.to_vec()).serialize()
                 })
                 .collect();
-            queue.send(Encoded::Block(source))?;
+            hand(Encoded::Block(source))?;
             let encoder = SourceBlockEncoder::new(number, &config, block);
             let repair = encoder.repair_packets(0, repair);
-            queue.send(Encoded::Block(
+            hand(Encoded::Block(
                 repair.iter().map(EncodingPacket::serialize).collect(),
             ))?;
         } else {
@@ -392,10 +398,10 @@ fn encode_file(
                 .chain(encoder.repair_packets(0, repair))
                 .map(|packet| packet.serialize())
                 .collect();
-            queue.send(Encoded::Block(packets))?;
+            hand(Encoded::Block(packets))?;
         }
     }
-    queue.send(Encoded::End)
+    hand(Encoded::End)
 }
 
 #[cfg(test)]
