@@ -9,7 +9,7 @@
 //! `transfer_return_sent` only where one exists.
 
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -69,10 +69,6 @@ pub const CHARTS: [Chart; 5] = [
     },
 ];
 
-/// How much history the page shows by default, and at most.
-pub const DEFAULT_HOURS: i64 = 48;
-const MAX_HOURS: i64 = 24 * 30;
-
 /// What every response of the page carries: run no script, load nothing from elsewhere,
 /// never be framed, never sniff, send no referrer, keep no copy.
 const HEADERS: [(&str, &str); 5] = [
@@ -85,12 +81,6 @@ const HEADERS: [(&str, &str); 5] = [
     ("x-frame-options", "DENY"),
     ("cache-control", "no-store"),
 ];
-
-/// `?hours=N`: the window shown (anything else is the default).
-#[derive(Debug, serde::Deserialize)]
-pub struct OpsQuery {
-    hours: Option<String>,
-}
 
 /// The page's router: `GET /ops` (also `/`) and `GET /healthz`, reading the database at
 /// `database_url`.
@@ -113,12 +103,8 @@ fn with_headers(status: StatusCode, body: String) -> Response {
     response
 }
 
-async fn page(State(database_url): State<String>, Query(query): Query<OpsQuery>) -> Response {
-    let hours = query
-        .hours
-        .and_then(|h| h.parse::<i64>().ok())
-        .unwrap_or(DEFAULT_HOURS)
-        .clamp(1, MAX_HOURS);
+async fn page(State(database_url): State<String>, RawQuery(query): RawQuery) -> Response {
+    let hours = keys::ops::hours_asked(query.as_deref());
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let window = hours * 3600;
     let read = tokio::task::spawn_blocking(move || read(&database_url, now - window)).await;

@@ -116,6 +116,23 @@ pub struct Page<'a> {
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; \
      img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
+/// How much history a page shows by default, in hours.
+pub const DEFAULT_HOURS: i64 = 48;
+/// The most history a page shows, in hours (the samples are kept 30 days).
+pub const MAX_HOURS: i64 = 24 * 30;
+
+/// The window asked for in a page's query string with `hours=N`, from 1 to [`MAX_HOURS`];
+/// anything else (missing, malformed, repeated: the first counts) is [`DEFAULT_HOURS`].
+pub fn hours_asked(query: Option<&str>) -> i64 {
+    query
+        .unwrap_or_default()
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("hours="))
+        .and_then(|hours| hours.parse::<i64>().ok())
+        .unwrap_or(DEFAULT_HOURS)
+        .clamp(1, MAX_HOURS)
+}
+
 /// Escapes text for HTML and SVG element content and attribute values.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -353,6 +370,15 @@ td.num {{ text-align: right; font-variant-numeric: tabular-nums; }}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_window_is_the_first_hours_given_within_thirty_days() {
+        assert_eq!(hours_asked(None), DEFAULT_HOURS);
+        assert_eq!(hours_asked(Some("hours=6&hours=9")), 6);
+        assert_eq!(hours_asked(Some("x=1&hours=100000")), MAX_HOURS);
+        assert_eq!(hours_asked(Some("hours=-5")), 1);
+        assert_eq!(hours_asked(Some("hours=abc")), DEFAULT_HOURS);
+    }
 
     #[test]
     fn every_sample_line_is_read_and_comments_and_damage_are_left_out() {

@@ -72,7 +72,7 @@ pub fn document() -> Value {
             "/metrics": {"get": {"summary": "Prometheus metrics (operator tokens)", "security": bearer,
                 "responses": with(json!({"200": {"description": "text/plain; version=0.0.4"}}), error_responses(&["401", "403", "429"]))}},
             "/ops": {"get": {"summary": "Operations page (HTML, Chinese and English; operator tokens)", "security": [{"bearer": []}, {"basic": []}],
-                "parameters": [{"name": "hours", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 720}, "description": "history shown, in hours (default 48)"}],
+                "parameters": [{"name": "hours", "in": "query", "schema": {"type": "string", "example": "48"}, "description": "history shown, in hours: a whole number held to 1 to 720; anything else shows the default, 48"}],
                 "responses": with(json!({"200": {"description": "text/html"}}), error_responses(&["401", "403", "429"]))}},
             "/api/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI document"}}}},
             "/status": {"get": {"summary": "Status page (HTML, Chinese and English)",

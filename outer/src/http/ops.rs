@@ -3,7 +3,7 @@
 //! metrics runs keep, and when each timer last ran, from the ledger. For operator tokens only,
 //! like `/metrics`; a browser may send the token as the password of HTTP Basic credentials.
 
-use axum::extract::{Query, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use keys::ops::{Chart, LastRun, Page, Transform};
@@ -57,20 +57,10 @@ pub const CHARTS: [Chart; 4] = [
     },
 ];
 
-/// How much history the page shows by default, and at most.
-pub const DEFAULT_HOURS: i64 = 48;
-const MAX_HOURS: i64 = 24 * 30;
-
-/// `?hours=N`: the window shown (anything else is the default).
-#[derive(Debug, serde::Deserialize)]
-pub struct OpsQuery {
-    hours: Option<String>,
-}
-
 /// `GET /ops`.
 pub(super) async fn ops_page(
     State(state): State<AppState>,
-    Query(query): Query<OpsQuery>,
+    RawQuery(query): RawQuery,
     auth: Result<Auth, AppError>,
 ) -> Result<Response, AppError> {
     let auth = match auth {
@@ -87,11 +77,7 @@ pub(super) async fn ops_page(
         Err(error) => return Err(error),
     };
     auth.require(&[AccountKind::Operator], "read the operations page")?;
-    let hours = query
-        .hours
-        .and_then(|h| h.parse::<i64>().ok())
-        .unwrap_or(DEFAULT_HOURS)
-        .clamp(1, MAX_HOURS);
+    let hours = keys::ops::hours_asked(query.as_deref());
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let window = hours * 3600;
     let (samples, runs) = state
