@@ -51,6 +51,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "pending indexes",
         sql: include_str!("../migrations/0006_pending_indexes.sql"),
     },
+    Migration {
+        version: 7,
+        name: "ops samples",
+        sql: include_str!("../migrations/0007_ops_samples.sql"),
+    },
 ];
 
 /// Key of the advisory lock migrations run under (an arbitrary constant: "sluice-i").

@@ -9,6 +9,7 @@ mod cert;
 mod migrate;
 mod query;
 mod review;
+mod serve_ops;
 
 /// The inner store of Sluice: migrations, review, certificates and the public query.
 #[derive(Debug, clap::Parser)]
@@ -42,6 +43,8 @@ enum Command {
     Cert(cert::Command),
     /// The public query, answered from approved records only.
     Query(query::Args),
+    /// Serve the read-only operations page.
+    ServeOps(serve_ops::Args),
 }
 
 /// What every subcommand gets. The database is connected (and migrated) on first use, so
@@ -123,6 +126,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Command::Review(command) => review::run(command, &mut context),
         Command::Cert(command) => cert::run(command, &mut context),
         Command::Query(args) => query::run(args, &mut context),
+        Command::ServeOps(args) => serve_ops::run(args, &mut context),
     }
 }
 

@@ -43,7 +43,7 @@ pub use keysets::{
     PublishKeysetReport, install_recorded_keysets, publish_keyset, recorded_keysets,
 };
 pub use returns::{ReturnReport, ReturnSettings, write_return};
-pub use status::{ChannelStatus, InnerStatus, status};
+pub use status::{ChannelStatus, InnerStatus, record_ops_samples, status};
 
 /// Why an inner-side operation failed (its transaction was rolled back).
 #[derive(Debug, thiserror::Error)]
