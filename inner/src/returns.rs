@@ -7,7 +7,7 @@
 //! id; an entry is never sent by two committed return bundles.
 
 use bundle_format::records::{
-    MAX_MISSING_SEQUENCES, Record, SequenceReport, StatusChange, wire_config,
+    BundleRefusal, MAX_MISSING_SEQUENCES, Record, SequenceReport, StatusChange, wire_config,
 };
 use postgres::{GenericClient, Transaction};
 
@@ -79,6 +79,8 @@ pub(crate) enum EntryKind {
     StatusChange,
     /// A certificate issued for an approved filing.
     Certificate,
+    /// The notice that a whole submissions bundle was refused for its signer.
+    BundleRefusal,
 }
 
 impl EntryKind {
@@ -88,6 +90,7 @@ impl EntryKind {
             EntryKind::Ack => "ack",
             EntryKind::StatusChange => "status-change",
             EntryKind::Certificate => "certificate",
+            EntryKind::BundleRefusal => "bundle-refusal",
         }
     }
 }
@@ -111,6 +114,22 @@ pub(crate) fn queue(
         )
         .map_err(db("queueing a return record"))?;
     Ok(row.get(0))
+}
+
+/// Queues the notice that the submissions bundle `refusal` names was refused as a whole for
+/// its signer, for the return channel (SPEC.md §6.3): the outer side then sends its versions
+/// again under its current key. Returns the queue entry's id.
+pub fn queue_bundle_refusal(
+    tx: &mut Transaction<'_>,
+    refusal: &BundleRefusal,
+    now: i64,
+) -> Result<i64, StoreError> {
+    queue(
+        tx,
+        EntryKind::BundleRefusal,
+        &Record::BundleRefusal(refusal.clone()),
+        now,
+    )
 }
 
 /// Queues a status change for each of the given review events. (The statement names the kind

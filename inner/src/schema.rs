@@ -46,6 +46,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "slim pending filings",
         sql: include_str!("../migrations/0005_slim_pending_filings.sql"),
     },
+    Migration {
+        version: 6,
+        name: "bundle refusals",
+        sql: include_str!("../migrations/0006_bundle_refusals.sql"),
+    },
 ];
 
 /// Key of the advisory lock migrations run under (an arbitrary constant: "sluice-i").
