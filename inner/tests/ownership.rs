@@ -170,3 +170,96 @@ fn a_withdrawal_of_a_receipt_under_regional_review_is_refused_inside_too() {
     assert_eq!(receipt_state(&db, "R1").0, "awaiting-regional-review");
     assert_eq!(receipt_state(&db, "R2").0, "awaiting-regional-review");
 }
+
+/// A change of `filing_number` adding a website, as `receipt` version 1, submitted by
+/// `submitter` (through `access_provider`, if any).
+fn added_website(
+    receipt: &str,
+    filing_number: &str,
+    submitter: &str,
+    access_provider: Option<&str>,
+    last_octet: u8,
+) -> SubmissionVersion {
+    let mut change = version(
+        receipt,
+        1,
+        Submission::Change {
+            filing_number: filing_number.to_owned(),
+            change: bundle_format::records::Change::AddedWebsite(website(
+                "新增网站",
+                &[&format!("site{last_octet}.example.cn")],
+                last_octet,
+            )),
+        },
+    );
+    change.submitter = submitter.to_owned();
+    change.access_provider = access_provider.map(str::to_owned);
+    change
+}
+
+#[test]
+fn a_change_by_anyone_but_the_filer_is_refused_inside_whatever_name_it_types() {
+    let db = TestDatabase::with_schema().expect("db");
+    // R1 filed by the access provider bjcloud for its customer "owner1" (a name typed in);
+    // R2 filed by the account "owner2" directly.
+    let mut direct = one_site_filing("R2", "乙公司", "C2", "乙网", &["yi.example.cn"], 2);
+    direct.submitter = "owner2".to_owned();
+    direct.access_provider = None;
+    apply_on(
+        &db,
+        OWNER,
+        1,
+        &[jia_filing(1, &["jia.example.cn"], 1), direct],
+    );
+    let through_provider = approve(&db, "R1").filing_number.expect("number");
+    // R2 passes its provider check, then the authority's review.
+    let mut client = db.connect().expect("connect");
+    let mut tx = client.transaction().expect("begin");
+    inner::review::approve(&mut tx, "R2", "provider-zhao", None, &signer(), NOW).expect("check");
+    tx.commit().expect("commit");
+    let direct_number = approve(&db, "R2").filing_number.expect("number");
+
+    let refused_for_owner = refused(reason::FILING_OF_ANOTHER_OWNER);
+    assert_eq!(
+        apply_on(
+            &db,
+            OWNER,
+            2,
+            &[
+                // Another access provider, and the customer's own account typing its name.
+                added_website("R10", &through_provider, "owner1", Some("otherisp"), 10),
+                added_website("R11", &through_provider, "owner1", None, 11),
+                // Someone else directly, and a provider typing the owner's name.
+                added_website("R12", &direct_number, "mallory", None, 12),
+                added_website("R13", &direct_number, "owner2", Some("bjcloud"), 13),
+                // The filers themselves.
+                added_website("R14", &through_provider, "owner1", Some("bjcloud"), 14),
+                added_website("R15", &direct_number, "owner2", None, 15),
+            ]
+        ),
+        [
+            refused_for_owner.clone(),
+            refused_for_owner.clone(),
+            refused_for_owner.clone(),
+            refused_for_owner.clone(),
+            (ImportOutcome::Applied, None),
+            (ImportOutcome::Applied, None),
+        ]
+    );
+    // The filer itself on another channel is someone else.
+    assert_eq!(
+        apply_on(
+            &db,
+            STRANGER,
+            1,
+            &[added_website(
+                "R16",
+                &through_provider,
+                "owner1",
+                Some("bjcloud"),
+                16
+            )]
+        ),
+        [refused_for_owner]
+    );
+}

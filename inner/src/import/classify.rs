@@ -25,7 +25,7 @@ pub(super) fn classify(
     let open: &[&(dyn ToSql + Sync)] = &[&open_states];
     let this_channel: &[&(dyn ToSql + Sync)] = &[&channel];
     let import_actor: &[&(dyn ToSql + Sync)] = &[&super::IMPORT_ACTOR];
-    let steps: [(&str, &str, &[&(dyn ToSql + Sync)]); 15] = [
+    let steps: [(&str, &str, &[&(dyn ToSql + Sync)]); 16] = [
         (
             // A receipt belongs to the channel whose version of it was stored first (DESIGN.md
             // invariant 8); versions refused for coming on another channel never count. This
@@ -87,6 +87,26 @@ pub(super) fn classify(
             "UPDATE stage_versions s SET outcome = 'rejected', reason = 'unknown-filing-number'
              WHERE s.outcome IS NULL AND s.filing_ref IS NOT NULL AND s.filing_id IS NULL",
             none,
+        ),
+        (
+            // A filing belongs to whoever filed it (DESIGN.md invariant 8), as the register
+            // knows its origin receipt: on the origin's channel, the access provider that
+            // submitted it, or, for a filing its owner submitted directly, that same account
+            // submitting directly. A name typed in for a customer (`on_behalf_of`) is no link.
+            "checking who owns the filing a change or cancellation names",
+            "UPDATE stage_versions s SET outcome = 'rejected', reason = 'filing-of-another-owner'
+             WHERE s.outcome IS NULL AND s.filing_id IS NOT NULL AND s.kind <> 'new-filing'
+               AND NOT EXISTS (
+                 SELECT 1 FROM filings f JOIN receipts r ON r.receipt = f.origin_receipt
+                 WHERE f.filing_id = s.filing_id
+                   AND (SELECT v.channel FROM submission_versions v
+                        WHERE v.receipt = r.receipt
+                          AND v.reason IS DISTINCT FROM 'receipt-of-another-channel'
+                        ORDER BY v.received_at, v.version LIMIT 1) = $1
+                   AND CASE WHEN s.access_provider IS NOT NULL
+                            THEN r.access_provider = s.access_provider
+                            ELSE r.access_provider IS NULL AND r.submitter = s.submitter END)",
+            this_channel,
         ),
         (
             "resolving website numbers",

@@ -90,6 +90,9 @@ pub mod reason {
     /// A withdrawal names a receipt already under review (awaiting the regional authority,
     /// returned, or moved on by a reviewer): it must be cancelled instead, as outside.
     pub const RECEIPT_UNDER_REVIEW: &str = "receipt-under-review";
+    /// A change or cancellation names a filing that is not the submitter's: it was filed on
+    /// another channel, by another account, or through another access provider.
+    pub const FILING_OF_ANOTHER_OWNER: &str = "filing-of-another-owner";
     /// A domain is actively filed by another filing.
     pub const DOMAIN_CONFLICT: &str = "domain-conflict";
     /// The subject already holds an approved filing; a second filing must be a change.
