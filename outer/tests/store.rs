@@ -736,3 +736,87 @@ fn a_refused_version_named_as_an_exception_keeps_its_payload_and_the_submitter_s
     );
     assert_eq!(stored_payloads(&store), [receipts[1]]);
 }
+
+/// A bundle the inner side refused for its signer: its versions wait again, with the reason on
+/// their status, until it is signed again. A refusal naming a bundle this store did not write,
+/// or one of another channel, changes nothing.
+#[test]
+fn a_refused_bundle_puts_its_versions_back_to_waiting_until_it_is_signed_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("outer.db")).unwrap();
+    let rt = runtime();
+    let (receipts, _) = exported_range(&store, &rt);
+    let epoch = store
+        .read_blocking(|conn| outer::store::ledger::send_state_on(conn, ChannelId(1)))
+        .unwrap()
+        .epoch;
+    let refusal = records::BundleRefusal {
+        bundle_id: [5; 32],
+        channel: 1,
+        epoch,
+        sequence: 5,
+        code: "envelope.key-revoked".into(),
+        reason: "outer-bundle key revoked".into(),
+    };
+    let state = |receipt: &'static str| {
+        rt.block_on(async {
+            let status = store.receipt(receipt).await.unwrap().unwrap().status;
+            (status.state, status.reason)
+        })
+    };
+    for stranger in [
+        records::BundleRefusal {
+            bundle_id: [6; 32],
+            ..refusal.clone()
+        },
+        records::BundleRefusal {
+            channel: 2,
+            ..refusal.clone()
+        },
+    ] {
+        let channel = ChannelId(stranger.channel);
+        let done = store
+            .write_blocking(move |conn| {
+                outer::store::refuse_bundle_on(conn, channel, &stranger, 150)
+            })
+            .unwrap();
+        assert_eq!(done, None);
+        assert_eq!(state(receipts[0]), (ReceiptState::InTransit, None));
+    }
+
+    let refused = refusal.clone();
+    let done = store
+        .write_blocking(move |conn| {
+            outer::store::refuse_bundle_on(conn, ChannelId(1), &refused, 200)
+        })
+        .unwrap()
+        .unwrap();
+    assert_eq!((done.sequence, done.receipts), (5, 3));
+    for receipt in &receipts {
+        let (shown, reason) = state(receipt);
+        assert_eq!(shown, ReceiptState::Received, "{receipt}");
+        let reason = reason.unwrap_or_default();
+        assert!(
+            reason.contains("bundle 5 was refused inside")
+                && reason.contains("(envelope.key-revoked)"),
+            "{reason}"
+        );
+    }
+    // Neither a resend nor a gap report publishes the refused copy; the export signs it again.
+    let (due, retained, to_sign) = store
+        .read_blocking(|conn| {
+            Ok((
+                outer::store::ledger::bundles_due_on(conn, ChannelId(1), i64::MAX)?,
+                outer::store::ledger::retained_bundle_on(conn, ChannelId(1), 5)?,
+                outer::store::refused_bundles_on(conn, ChannelId(1))?,
+            ))
+        })
+        .unwrap();
+    assert!(due.is_empty() && retained.is_none(), "{due:?} {retained:?}");
+    assert_eq!(to_sign.iter().map(|b| b.sequence).collect::<Vec<_>>(), [5]);
+    let id = bundle_format::BundleId([5; 32]);
+    store
+        .write_blocking(move |conn| outer::store::record_signed_again_on(conn, &id, 300))
+        .unwrap();
+    assert_eq!(state(receipts[2]), (ReceiptState::InTransit, None));
+}
