@@ -8,6 +8,24 @@ ALTER TABLE return_queue DROP CONSTRAINT return_queue_kind_check;
 ALTER TABLE return_queue ADD CONSTRAINT return_queue_kind_check
     CHECK (kind IN ('ack', 'status-change', 'certificate', 'bundle-refusal'));
 
+-- Which intake node each entry is for: the submissions channel that created the receipt it is
+-- about (an ack or a refusal: the channel of the bundle). A return run for one intake node's
+-- return channel takes only that node's entries, so its return bundles carry only its own
+-- receipts. NULL for entries queued before this migration: they go to whichever run comes first.
+ALTER TABLE return_queue ADD COLUMN destination bigint
+    CHECK (destination BETWEEN 0 AND 4294967295);
+CREATE INDEX return_queue_pending_for ON return_queue (destination, entry_id)
+    WHERE sent_in IS NULL;
+
+-- The channel that created a receipt: that of its first stored version not refused for coming
+-- from another channel (NULL for a receipt no version of which is stored).
+CREATE FUNCTION receipt_channel(receipt text) RETURNS bigint LANGUAGE sql STABLE AS $$
+    SELECT v.channel FROM submission_versions v
+    WHERE v.receipt = receipt_channel.receipt
+      AND v.reason IS DISTINCT FROM 'receipt-of-another-channel'
+    ORDER BY v.received_at, v.version LIMIT 1
+$$;
+
 -- The creating channel of a receipt is the channel of its first stored version that was not
 -- refused for coming from another channel; the import looks it up per receipt.
 CREATE INDEX submission_versions_receipt_received

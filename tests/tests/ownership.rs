@@ -230,3 +230,63 @@ fn an_intake_node_takes_from_the_shared_return_channel_only_what_concerns_its_ow
         );
     }
 }
+
+/// With a return channel of its own (`return_for_channel`), each intake node's return bundles
+/// carry its own channel's acks, status changes, certificates and sequence report, and nothing
+/// about another node's receipts.
+#[test]
+fn return_bundles_for_an_intake_node_carry_only_its_own_channels_receipts() {
+    let mut app = Appliance::new(&[1, 2]).unwrap();
+    let own = [
+        submit_and_export(&app.outers[0], [1]),
+        submit_and_export(&app.outers[1], [21]),
+    ];
+    app.carry_in(0).unwrap();
+    app.carry_in(1).unwrap();
+    app.import().unwrap();
+    assert_eq!(app.approve_all().unwrap().len(), 2);
+    for (node, own) in [1u32, 2].into_iter().zip(&own) {
+        let settings = transfer::inner_side::ReturnSettings {
+            channel: ChannelId(100 + node),
+            for_channel: Some(ChannelId(node)),
+            validity_seconds: 3600,
+            max_entries: 1000,
+            now: demo::now(),
+        };
+        let report = transfer::inner_side::write_return(
+            &mut app.inner.client,
+            &app.inner.spool,
+            &app.inner.key,
+            &settings,
+        )
+        .unwrap();
+        let (mut acks, mut reports, mut receipts, mut certificates) =
+            (Vec::new(), Vec::new(), Vec::new(), 0);
+        for written in &report.written {
+            let file = std::fs::read(app.inner.spool.outbox.join(&written.file)).unwrap();
+            let (inspection, records) = transfer::examine::inspect(&file).unwrap();
+            assert_eq!(inspection.channel, 100 + node);
+            for record in records {
+                match record {
+                    Record::RangeAck(ack) => acks.push(ack.channel),
+                    Record::SequenceReport(report) => reports.push(report.channel),
+                    Record::StatusChange(change) => receipts.push(change.receipt),
+                    Record::Certificate(certificate) => {
+                        receipts.push(certificate.receipt);
+                        certificates += 1;
+                    }
+                    other => panic!("unexpected {other:?}"),
+                }
+            }
+        }
+        assert_eq!((acks, reports, certificates), (vec![node], vec![node], 1));
+        assert!(
+            receipts.len() > 1 && receipts.iter().all(|r| own.contains(r)),
+            "channel {node}: {receipts:?}, its own {own:?}"
+        );
+    }
+    assert_eq!(
+        inner::returns::pending_count(&mut app.inner.client).unwrap(),
+        0
+    );
+}

@@ -377,7 +377,7 @@ pub fn apply_bundle(
         .map_err(db("creating staging tables"))?;
     let staged = staging::stage(tx, bundle.submissions)?;
     classify::classify(tx, &staged.domains, channel)?;
-    write::write_records(tx, &staged, now)?;
+    write::write_records(tx, &staged, channel, now)?;
     let withdrawn = withdraw::withdraw(tx, now)?;
     returns::queue_status_changes(tx, &withdrawn, now)?;
 

@@ -147,8 +147,8 @@ fn return_signer_refusal(
         channel: header.channel.0,
         epoch: header.epoch,
         sequence: header.sequence,
-        code: refusal.code.clone(),
-        reason: refusal.reason.clone(),
+        code: within_text_limit(&refusal.code),
+        reason: within_text_limit(&refusal.reason),
     };
     let mut tx = locked_transaction(client)?;
     inner::returns::queue_bundle_refusal(&mut tx, &notice, settings.now)?;
@@ -158,6 +158,16 @@ fn return_signer_refusal(
         code = %refusal.code, "refused a submissions bundle for its signer; the refusal goes back \
         so that its sender signs it again with its current key");
     Ok(true)
+}
+
+/// `text` cut to the wire's text limit at a character boundary, so that a long refusal reason
+/// cannot make the return bundle carrying it unwritable.
+fn within_text_limit(text: &str) -> String {
+    let mut end = text.len().min(bundle_format::records::MAX_TEXT_BYTES);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_owned()
 }
 
 /// Verifies, judges and imports one file from wherever it is, then archives or quarantines it.
