@@ -290,3 +290,54 @@ fn return_bundles_for_an_intake_node_carry_only_its_own_channels_receipts() {
         0
     );
 }
+
+/// An intake node that does not know a filing accepts a cancellation of it; the inner side
+/// re-checks who filed it and refuses, and the refusal reaches the submitter's status while the
+/// refused version's payload stays outside.
+#[test]
+fn a_cancellation_of_another_nodes_filing_is_refused_inside_and_its_submitter_sees_why() {
+    let mut app = Appliance::new(&[1, 2]).unwrap();
+    let owners = submit_and_export(&app.outers[0], [1]).remove(0);
+    app.carry_in(0).unwrap();
+    app.import().unwrap();
+    let number = app.approve_all().unwrap().remove(0);
+
+    let cancel = json!({"submission": {"kind": "cancellation", "filing_number": number,
+        "scope": "subject", "reason": "公司注销"}});
+    let strangers = app.outers[1].node.submit(&cancel).unwrap();
+    app.outers[1].export().unwrap();
+    app.carry_in(1).unwrap();
+    let import = app.import().unwrap();
+    assert_eq!(
+        import.files[0].outcomes.get("rejected"),
+        Some(&1),
+        "{import:#?}"
+    );
+    app.inner.write_return().unwrap();
+    app.carry_out().unwrap();
+    app.apply(0).unwrap();
+    app.apply(1).unwrap();
+
+    let status = app.outers[1].node.status(&strangers).unwrap();
+    assert_eq!(status["state"], "rejected", "{status}");
+    assert_eq!(status["reason"], "filing-of-another-owner", "{status}");
+    let versions = tests::outer_versions(&app.outers[1].node.database).unwrap();
+    assert!(
+        versions.iter().all(|v| v.acknowledged && v.payload_stored),
+        "{versions:?}"
+    );
+    let filing: String = app
+        .inner
+        .client
+        .query_one(
+            "SELECT status FROM filings WHERE filing_number = $1",
+            &[&number],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(filing, "active");
+    assert_eq!(
+        app.outers[0].node.status(&owners).unwrap()["state"],
+        "approved"
+    );
+}
