@@ -12,10 +12,11 @@ ALTER TABLE return_queue ADD CONSTRAINT return_queue_kind_check
 -- about (an ack or a refusal: the channel of the bundle). A return run for one intake node's
 -- return channel takes only that node's entries, so its return bundles carry only its own
 -- receipts. NULL for entries queued before this migration: they go to whichever run comes first.
+-- The pending entries' index (entry_id, WHERE sent_in IS NULL) serves that run too: it reads
+-- the pending entries in order and passes over other nodes' (no index of its own to keep up on
+-- every import).
 ALTER TABLE return_queue ADD COLUMN destination bigint
     CHECK (destination BETWEEN 0 AND 4294967295);
-CREATE INDEX return_queue_pending_for ON return_queue (destination, entry_id)
-    WHERE sent_in IS NULL;
 
 -- The channel that created a receipt: that of its first stored version not refused for coming
 -- from another channel (NULL for a receipt no version of which is stored).
@@ -26,7 +27,5 @@ CREATE FUNCTION receipt_channel(receipt text) RETURNS bigint LANGUAGE sql STABLE
     ORDER BY v.received_at, v.version LIMIT 1
 $$;
 
--- The creating channel of a receipt is the channel of its first stored version that was not
--- refused for coming from another channel; the import looks it up per receipt.
-CREATE INDEX submission_versions_receipt_received
-    ON submission_versions (receipt, received_at, version);
+-- The import looks the creating channel up per receipt; the primary key's index (receipt first)
+-- finds a receipt's few versions, so no index of its own is kept up for it on every import.
