@@ -6,6 +6,7 @@
 #   chromium, fonts-wqy-microhei               the status page test in a real browser
 #   systemd                                   systemd-analyze, to check the units
 #   prometheus                                promtool, to check and test the alert rules
+#   dpkg-dev, lintian                         building the .deb packages and checking them
 # from PyPI: schemathesis, which probes the outer service against its OpenAPI description;
 # and from crates.io: cargo-deny, at the version pinned below, which checks the dependency graph
 # against deny.toml (built from source: a few minutes the first time).
@@ -21,6 +22,8 @@ have openssl || need+=(openssl)
 have sqlite3 || need+=(sqlite3)
 have systemd-analyze || need+=(systemd)
 have promtool || need+=(prometheus)
+have dpkg-shlibdeps || need+=(dpkg-dev)
+have lintian || need+=(lintian)
 have chromium || need+=(chromium)
 { have pg_config && [ -x "$(pg_config --bindir)/initdb" ]; } || need+=(postgresql)
 fc-list :lang=zh 2>/dev/null | grep -q . || need+=(fonts-wqy-microhei)

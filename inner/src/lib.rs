@@ -6,19 +6,23 @@
 //!
 //! The modules form two layers. The core — [`store`] (database errors, the stored names of
 //! submission kinds, review events), [`returns`] (the return queue), [`ledger`] (the transfer
-//! ledgers: bundles imported, return bundles sent, keysets), [`workflow`], [`schema`],
-//! [`filing_number`], [`names`] and [`failpoint`] — uses no feature. The features — [`import`],
-//! [`review`], [`certificates`], [`query`], [`queue`] and the command line — use the core and
-//! not each other, with one exception that follows the filing system itself: an approval in
-//! [`review`] issues or revokes the filing's certificate in [`certificates`].
+//! ledgers: bundles imported, return bundles sent, keysets), [`ops`] (the operations page's
+//! history), [`workflow`], [`schema`], [`filing_number`], [`names`] and [`failpoint`] — uses no
+//! feature. The features — [`import`], [`review`], [`certificates`], [`query`], [`queue`],
+//! [`ops_page`] and the command line — use the core and not each other, with one exception that
+//! follows the filing system itself: an approval in [`review`] issues or revokes the filing's
+//! certificate in [`certificates`].
 
 pub mod bench_support;
 pub mod certificates;
+pub mod db;
 pub mod failpoint;
 pub mod filing_number;
 pub mod import;
 pub mod ledger;
 pub mod names;
+pub mod ops;
+pub mod ops_page;
 pub mod query;
 pub mod queue;
 pub mod returns;

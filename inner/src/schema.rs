@@ -48,8 +48,18 @@ pub const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 6,
+        name: "pending indexes",
+        sql: include_str!("../migrations/0006_pending_indexes.sql"),
+    },
+    Migration {
+        version: 7,
+        name: "ops samples",
+        sql: include_str!("../migrations/0007_ops_samples.sql"),
+    },
+    Migration {
+        version: 8,
         name: "bundle refusals",
-        sql: include_str!("../migrations/0006_bundle_refusals.sql"),
+        sql: include_str!("../migrations/0008_bundle_refusals.sql"),
     },
 ];
 

@@ -10,6 +10,7 @@ pub mod exit;
 pub mod failpoint;
 mod fsutil;
 pub mod keyset;
+pub mod ops;
 pub mod report;
 pub mod signify;
 pub mod time;

@@ -13,6 +13,7 @@
 pub mod api;
 pub mod bench;
 pub mod binaries;
+pub mod browser;
 pub mod cli;
 pub mod keys;
 pub mod net;

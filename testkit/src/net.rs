@@ -27,6 +27,10 @@ impl LossyLink {
         socket
             .set_read_timeout(Some(Duration::from_millis(20)))
             .expect("setting the link's read timeout");
+        // A burst must be lost only where the test says: the default buffer (about 200 KB)
+        // would drop datagrams of its own at tens of MB/s while this thread is not scheduled.
+        // The kernel caps the size at net.core.rmem_max.
+        let _ = rustix::net::sockopt::set_socket_recv_buffer_size(&socket, 16 << 20);
         let address = socket.local_addr().expect("the link's address");
         let stop = Arc::new(AtomicBool::new(false));
         let stopping = Arc::clone(&stop);

@@ -23,14 +23,31 @@ pub struct Appliance {
     pub inner: InnerSide,
     /// The carrier directory between them.
     pub medium: PathBuf,
-    // Dropped last: the database and the directory everything lives in.
-    _database: inner::testing::TestDatabase,
+    // Dropped last: the database (when this appliance made its own) and the directory
+    // everything lives in.
+    _database: Option<inner::testing::TestDatabase>,
     dir: tempfile::TempDir,
 }
 
 impl Appliance {
     /// An appliance with one outer host per channel in `channels`.
     pub fn new(channels: &[u32]) -> anyhow::Result<Appliance> {
+        let database = inner::testing::TestDatabase::new()?;
+        let url = database.connection_string();
+        Appliance::build(channels, &url, Some(database))
+    }
+
+    /// An appliance with one outer host per channel in `channels` whose inner host uses the
+    /// database at `url` (a replicated pair, say), which outlives it.
+    pub fn on_database(channels: &[u32], url: &str) -> anyhow::Result<Appliance> {
+        Appliance::build(channels, url, None)
+    }
+
+    fn build(
+        channels: &[u32],
+        url: &str,
+        database: Option<inner::testing::TestDatabase>,
+    ) -> anyhow::Result<Appliance> {
         let dir = tempfile::tempdir()?;
         let now = demo::now();
         let keys = demo::generate_keys(
@@ -40,7 +57,6 @@ impl Appliance {
             now,
         )?;
         let keyset = keys.load_keyset(now)?;
-        let database = inner::testing::TestDatabase::new()?;
         let mut outers = Vec::new();
         for &channel in channels {
             outers.push(OuterSide::start(
@@ -51,7 +67,7 @@ impl Appliance {
         }
         let inner = InnerSide::start(
             &dir.path().join("inner"),
-            &database.connection_string(),
+            url,
             channels.iter().copied().map(ChannelId).collect(),
             &keys,
         )?;

@@ -3,12 +3,14 @@
 //! baselines on the same data in the same run.
 //!
 //! Usage: `cargo bench -p transfer --bench round_trip -- [N] [--baselines | --no-baselines]
-//! [--until STEP]` (N defaults to 200000; `--until` stops after that step, keeps the work
-//! directory and writes no results). Baselines are on by default for N ≤ 200,000 and off above, where
-//! their files alone take gigabytes (the record content, and CSV with the hex of every
-//! submission). Other flags (cargo passes `--bench`) are ignored. Needs `zstd`, `psql` and the
-//! PostgreSQL server binaries (Debian's `zstd` and `postgresql`). Work files go to a temporary
-//! directory (`TMPDIR`); a 1,000,000-submission run needs several GB there.
+//! [--production-pg] [--until STEP]` (N defaults to 200000; `--until` stops after that step,
+//! keeps the work directory and writes no results). Baselines are on by default for N ≤ 200,000
+//! and off above, where their files take gigabytes (the record content, and the rows as CSV and
+//! as binary COPY data). `--production-pg` runs PostgreSQL with `fsync`, `full_page_writes` and
+//! `synchronous_commit` on and 1 GB of `shared_buffers` (the section and JSON file are then
+//! labelled `N-production`). Other flags (cargo passes `--bench`) are ignored. Needs `zstd`,
+//! `psql` and the PostgreSQL server binaries (Debian's `zstd` and `postgresql`). Work files go
+//! to a temporary directory (`TMPDIR`); a 1,000,000-submission run needs several GB there.
 //!
 //! The parent process starts the throwaway PostgreSQL cluster ([`inner::testing`]), generates
 //! the keys ([`transfer::demo::generate_keys`]) and runs each step by running this binary again
@@ -29,10 +31,16 @@
 //!
 //! - bare `zstd -3 -T1` compressing the record content of the exported bundles (what export
 //!   compresses) to `/dev/null`; export ratio = zstd seconds / export seconds (goal ≥ 0.8);
-//! - `psql` loading, with `\copy` from CSV, exactly the rows the import writes for those bundles
-//!   ([`inner::bench_support::Rows`], ledger and chain rows included) into a fresh database with
-//!   the same schema, one transaction per bundle as the import does; import ratio = psql seconds
-//!   / import seconds (goal ≥ 0.75).
+//! - binary `COPY` of exactly the rows the import writes for those bundles
+//!   ([`inner::bench_support::Rows`], ledger and chain rows included), one transaction per
+//!   bundle as the import does, into a fresh database with the same schema and indexes; the
+//!   binary data is made from CSV by the server beforehand, untimed
+//!   ([`inner::bench_support::floor::BinaryFloor`]); import ratio = COPY seconds / import
+//!   seconds (goal ≥ 0.75).
+//!
+//! The import step also reports the rows and index entries the import's tables hold after it,
+//! and the WAL bytes written while it ran (`pg_current_wal_lsn()` before and after), and the
+//! server settings. Results go to `target/sluice-bench/round_trip-N.json` too.
 //!
 //! The results are printed and written into `BENCHMARKS.md` beside this crate's manifest, in a
 //! section of their own for this N (between `<!-- round_trip N=… -->` markers), so runs at
@@ -45,6 +53,7 @@ use transfer::outcome::FileResult;
 
 use bundle_format::records::{Record, Submission, SubmissionVersion};
 use bundle_format::{Expectation, ReadLimits};
+use inner::bench_support::floor::{self, BinaryFloor};
 use inner::bench_support::{self, ChainEntry, CopyFiles};
 use inner::import::IncomingBundle;
 use keys::{ChannelId, Role, SecretKey};
@@ -63,13 +72,20 @@ const POPULATE_CHUNK: usize = 10_000;
 /// The memory goal for each step, bytes (512 MB read as 512 × 10⁶ bytes).
 const MEMORY_GOAL_BYTES: f64 = 512e6;
 /// The round trip's time goal, seconds, at [`GOAL_SUBMISSIONS`].
-const ROUND_TRIP_GOAL_SECONDS: f64 = 60.0;
+const ROUND_TRIP_GOAL_SECONDS: f64 = 45.0;
+/// The round trip's hard limit, seconds, at [`GOAL_SUBMISSIONS`].
+const ROUND_TRIP_LIMIT_SECONDS: f64 = 60.0;
 /// The number of submissions the round trip's time goal is set for.
 const GOAL_SUBMISSIONS: usize = 1_000_000;
 /// Export beside `zstd -3 -T1`, at least.
 const EXPORT_GOAL: f64 = 0.8;
-/// Import beside `psql \copy`, at least.
+/// Import beside binary `COPY` of the rows it writes, at least.
 const IMPORT_GOAL: f64 = 0.75;
+/// PostgreSQL settings of the `--production-pg` run (applied after the test harness's own,
+/// so they win): durable commits and writes, and a buffer cache a production server would have.
+const PRODUCTION_PG: &str = "fsync=on synchronous_commit=on full_page_writes=on shared_buffers=1GB";
+/// The test harness's variable for extra server settings.
+const PG_OPTIONS_VARIABLE: &str = "SLUICE_TEST_PG_OPTIONS";
 /// Steps that make up the round trip, in order.
 const ROUND_TRIP: [&str; 6] = [
     "export",
@@ -123,6 +139,9 @@ struct Options {
     /// `--step NAME --dir DIR` on a copy of the directory (PostgreSQL is stopped by then, so
     /// the steps that need it, import and return, cannot).
     until: Option<String>,
+    /// Run PostgreSQL with production settings ([`PRODUCTION_PG`]) instead of the test
+    /// harness's fast ones.
+    production: bool,
     step: Option<String>,
     dir: Option<PathBuf>,
 }
@@ -136,6 +155,7 @@ impl Options {
                 "--no-baselines" => options.baselines = Some(false),
                 "--step" => options.step = args.next(),
                 "--until" => options.until = args.next(),
+                "--production-pg" => options.production = true,
                 "--dir" => options.dir = args.next().map(PathBuf::from),
                 other => {
                     if let Ok(n) = other.replace(['_', ','], "").parse() {
@@ -271,7 +291,8 @@ fn export(run: &Run, layout: &Layout) -> (f64, Value) {
 }
 
 /// Writes the baselines' inputs from the exported bundles: the record content zstd
-/// compresses, and the CSV files and script psql loads. Not timed for any comparison.
+/// compresses, and the rows the import writes as CSV files (turned into binary COPY data later).
+/// Not timed for any comparison.
 fn prepare_baselines(run: &Run, layout: &Layout) -> (f64, Value) {
     use std::io::Write as _;
     let started = Instant::now();
@@ -363,6 +384,8 @@ fn carry_between(from: &Path, to: &Path, layout: &Layout) -> (f64, Value) {
 
 fn import(run: &Run, layout: &Layout) -> (f64, Value) {
     let mut keysets = keyset_store(run);
+    let mut observer = inner_side::connect(&run.database_url).expect("connect");
+    let wal_before = floor::wal_position(&mut observer).expect("WAL position");
     let started = Instant::now();
     let mut client = inner_side::connect(&run.database_url).expect("connect");
     let settings = ImportSettings {
@@ -375,9 +398,23 @@ fn import(run: &Run, layout: &Layout) -> (f64, Value) {
     for file in &report.files {
         assert_eq!(file.result, "applied", "{}: {:?}", file.file, file.reason);
     }
+    let wal_bytes = floor::wal_bytes_since(&mut observer, &wal_before).expect("WAL position");
+    let footprint = floor::footprint(&mut observer).expect("rows and index entries");
+    let settings: serde_json::Map<String, Value> = floor::settings(&mut observer)
+        .expect("server settings")
+        .into_iter()
+        .map(|(name, value)| (name, Value::from(value)))
+        .collect();
     (
         seconds,
-        json!({ "applied": report.count(FileResult::Applied), "files": report.files.len() }),
+        json!({
+            "applied": report.count(FileResult::Applied),
+            "files": report.files.len(),
+            "wal_bytes": wal_bytes,
+            "rows": footprint.rows,
+            "index_entries": footprint.index_entries,
+            "pg_settings": settings,
+        }),
     )
 }
 
@@ -483,12 +520,31 @@ fn run_step(name: &'static str, dir: &Path) -> StepResult {
 /// The baselines' results.
 struct Baselines {
     zstd_seconds: f64,
-    psql_seconds: f64,
+    /// Binary `COPY` of the import's rows.
+    copy_seconds: f64,
+    /// Seconds of the `COPY` into each table.
+    copy_tables: Vec<(&'static str, f64)>,
+    copy_bytes: u64,
+    copy_wal_bytes: u64,
     content_bytes: u64,
     rows: u64,
 }
 
 fn parent(options: &Options) {
+    let options_now = std::env::var(PG_OPTIONS_VARIABLE).unwrap_or_default();
+    if options.production && !options_now.contains(PRODUCTION_PG) {
+        // The harness reads its settings from the environment when it starts the server:
+        // run again with them there (this process never starts a server).
+        let status = Command::new(std::env::current_exe().expect("path of this benchmark"))
+            .args(std::env::args().skip(1))
+            .env(
+                PG_OPTIONS_VARIABLE,
+                format!("{options_now} {PRODUCTION_PG}"),
+            )
+            .status()
+            .expect("run the benchmark again with production settings");
+        std::process::exit(status.code().unwrap_or(1));
+    }
     let n = options.submissions.unwrap_or(200_000);
     let with_baselines = options.baselines.unwrap_or(n <= 200_000);
     let load_average = std::fs::read_to_string("/proc/loadavg")
@@ -551,7 +607,7 @@ fn parent(options: &Options) {
         .map(|m| m.len())
         .sum();
 
-    // zstd runs right after the export, psql right before the import, each on its own input.
+    // zstd runs right after the export, binary COPY right before the import, each on its own input.
     let mut zstd = None;
     if with_baselines {
         let prepared = run_step("prepare-baselines", dir);
@@ -583,16 +639,41 @@ fn parent(options: &Options) {
         return;
     }
     let baselines = zstd.map(|(prepared, zstd_seconds)| {
-        eprintln!("baseline: psql \\copy");
+        eprintln!("baseline: binary COPY (converting the rows, untimed)");
         let script = PathBuf::from(prepared.detail["script"].as_str().unwrap_or_default());
+        let csv_dir = script.parent().expect("the script's directory");
+        let scratch = inner::testing::TestDatabase::with_schema().expect("PostgreSQL");
+        let binary = {
+            let mut client = scratch.connect().expect("connect");
+            BinaryFloor::prepare(&mut client, csv_dir).expect("binary COPY data")
+        };
+        drop_database(&scratch);
+        eprintln!("baseline: binary COPY");
         let copy_db = inner::testing::TestDatabase::with_schema().expect("PostgreSQL");
-        let psql =
-            bench_support::psql_copy(&copy_db.connection_string(), &script).expect("psql baseline");
+        let (times, copy_wal_bytes) = {
+            let mut client = copy_db.connect().expect("connect");
+            let before = floor::wal_position(&mut client).expect("WAL position");
+            let times = binary.load(&mut client).expect("binary COPY baseline");
+            let wal = floor::wal_bytes_since(&mut client, &before).expect("WAL position");
+            (times, wal)
+        };
+        let copy_seconds = times.total.as_secs_f64();
+        let copy_tables = times
+            .tables
+            .iter()
+            .map(|(table, spent)| (table.name(), spent.as_secs_f64()))
+            .collect();
+        eprintln!("  {copy_seconds:.2} s");
+        let copy_bytes = binary.bytes();
+        binary.remove();
         drop_database(&copy_db);
         let _ = std::fs::remove_dir_all(&layout.baseline);
         Baselines {
             zstd_seconds,
-            psql_seconds: psql.as_secs_f64(),
+            copy_seconds,
+            copy_tables,
+            copy_bytes,
+            copy_wal_bytes,
             content_bytes: prepared.count("content_bytes"),
             rows: prepared.count("rows"),
         }
@@ -621,21 +702,26 @@ fn parent(options: &Options) {
         "every payload deleted on the outer side"
     );
 
-    let section = section(&Report {
+    let report = Report {
         n,
         date,
         cores,
         load_average,
+        production: options.production,
         bundles,
         bundle_bytes,
         populate: &populate,
         steps: &steps,
         baselines: baselines.as_ref(),
-    });
+    };
+    let label = report.label();
+    let json_path = testkit::bench::write_json(&format!("round_trip-{label}"), &results(&report));
+    eprintln!("results in {}", json_path.display());
+    let section = section(&report);
     println!("{section}");
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("BENCHMARKS.md");
     let existing = std::fs::read_to_string(&path).unwrap_or_default();
-    std::fs::write(&path, with_section(&existing, n, &section)).expect("write BENCHMARKS.md");
+    std::fs::write(&path, with_section(&existing, &label, &section)).expect("write BENCHMARKS.md");
     eprintln!("written to {}", path.display());
 }
 
@@ -659,11 +745,105 @@ struct Report<'a> {
     date: time::Date,
     cores: usize,
     load_average: String,
+    production: bool,
     bundles: u64,
     bundle_bytes: u64,
     populate: &'a StepResult,
     steps: &'a [StepResult],
     baselines: Option<&'a Baselines>,
+}
+
+impl Report<'_> {
+    /// The run's name in BENCHMARKS.md and its JSON file: `N`, or `N-production`.
+    fn label(&self) -> String {
+        if self.production {
+            format!("{}-production", self.n)
+        } else {
+            self.n.to_string()
+        }
+    }
+
+    fn step(&self, name: &str) -> Option<&StepResult> {
+        self.steps.iter().find(|s| s.name == name)
+    }
+
+    /// Seconds of the six round-trip steps together.
+    fn round_trip_seconds(&self) -> f64 {
+        self.steps
+            .iter()
+            .filter(|s| ROUND_TRIP.contains(&s.name))
+            .map(|s| s.seconds)
+            .sum()
+    }
+
+    /// A step's floor, measured in this run: `zstd` for the export, binary `COPY` for the
+    /// import; none for the others.
+    fn floor_seconds(&self, name: &str) -> Option<f64> {
+        let baselines = self.baselines?;
+        match name {
+            "export" => Some(baselines.zstd_seconds),
+            "import" => Some(baselines.copy_seconds),
+            _ => None,
+        }
+    }
+
+    /// The import's figure `field` per filing.
+    fn per_filing(&self, field: &str) -> Option<f64> {
+        let value = self.step("import")?.detail.get(field)?.as_u64()?;
+        Some(value as f64 / self.n as f64)
+    }
+}
+
+/// The run's results as `target/sluice-bench/round_trip-LABEL.json` holds them.
+fn results(report: &Report<'_>) -> Value {
+    let mut steps = serde_json::Map::new();
+    for name in ROUND_TRIP {
+        let Some(step) = report.step(name) else {
+            continue;
+        };
+        let floor = report.floor_seconds(name);
+        steps.insert(
+            name.replace('-', "_"),
+            json!({
+                "seconds": step.seconds,
+                "peak_rss_bytes": step.peak_kib * 1024,
+                "floor_seconds": floor,
+                "ratio": floor.map(|f| f / step.seconds),
+            }),
+        );
+    }
+    let import = report.step("import").map(|s| &s.detail);
+    json!({
+        "n": report.n,
+        "date": report.date.to_string(),
+        "load_average": report.load_average,
+        "cores": report.cores,
+        "production_settings": report.production,
+        "bundles": report.bundles,
+        "bundle_bytes": report.bundle_bytes,
+        "steps": steps,
+        "round_trip_seconds": report.round_trip_seconds(),
+        "rows_per_filing": report.per_filing("rows"),
+        "index_entries_per_filing": report.per_filing("index_entries"),
+        "wal_bytes_per_filing": report.per_filing("wal_bytes"),
+        "floor_wal_bytes_per_filing": report
+            .baselines
+            .map(|b| b.copy_wal_bytes as f64 / report.n as f64),
+        "floor_seconds_by_table": report.baselines.map(|b| {
+            b.copy_tables
+                .iter()
+                .map(|(table, seconds)| ((*table).to_owned(), Value::from(*seconds)))
+                .collect::<serde_json::Map<String, Value>>()
+        }),
+        "pg_settings": import.map(|d| d["pg_settings"].clone()),
+        "goals": {
+            "export_ratio": EXPORT_GOAL,
+            "import_ratio": IMPORT_GOAL,
+            "round_trip_seconds_at_1000000": ROUND_TRIP_GOAL_SECONDS,
+            "round_trip_hard_limit_seconds_at_1000000": ROUND_TRIP_LIMIT_SECONDS,
+            "peak_rss_bytes": MEMORY_GOAL_BYTES,
+        },
+    })
 }
 
 fn yes_no(met: bool) -> &'static str {
@@ -691,22 +871,33 @@ fn thousands(n: usize) -> String {
 fn section(report: &Report<'_>) -> String {
     use std::fmt::Write as _;
     let n = report.n;
+    let label = report.label();
     let rate = |seconds: f64| n as f64 / seconds;
     let mut out = String::new();
-    let _ = writeln!(out, "<!-- round_trip N={n} -->");
-    let _ = writeln!(out, "## {} submissions\n", thousands(n));
+    let _ = writeln!(out, "<!-- round_trip N={label} -->");
+    let settings = if report.production {
+        "production PostgreSQL settings"
+    } else {
+        "the test harness's fast PostgreSQL settings"
+    };
+    let _ = writeln!(out, "## {} submissions, {settings}\n", thousands(n));
     let populated = &report.populate.detail;
     let _ = writeln!(
         out,
-        "`cargo bench -p transfer --bench round_trip -- {n}{flag}` on {date}: {cores} cores, \
-         load average {load} at the start (the machine is shared; compare ratios, not seconds \
-         across runs). {n} new filings with {websites} websites, {domains} domains and {ips} IP \
-         addresses; {bundles} bundle(s) of at most {per_bundle} submissions, {bundle_mib:.1} MiB of bundle \
-         files.\n",
+        "`cargo bench -p transfer --bench round_trip -- {n}{flag}{production}` on {date}: {cores} \
+         cores, load average {load} at the start (the machine is shared; compare ratios, not \
+         seconds across runs). {n} new filings with {websites} websites, {domains} domains and \
+         {ips} IP addresses; {bundles} bundle(s) of at most {per_bundle} submissions, \
+         {bundle_mib:.1} MiB of bundle files. PostgreSQL: {pg}.\n",
         flag = match (report.baselines.is_some(), n <= 200_000) {
             (true, true) | (false, false) => "",
             (true, false) => " --baselines",
             (false, true) => " --no-baselines",
+        },
+        production = if report.production {
+            " --production-pg"
+        } else {
+            ""
         },
         date = report.date,
         cores = report.cores,
@@ -717,25 +908,38 @@ fn section(report: &Report<'_>) -> String {
         bundles = report.bundles,
         per_bundle = thousands(PER_BUNDLE),
         bundle_mib = mib(report.bundle_bytes),
+        pg = report
+            .step("import")
+            .and_then(|s| s.detail["pg_settings"].as_object())
+            .map(|m| m
+                .iter()
+                .map(|(k, v)| format!("`{k}={}`", v.as_str().unwrap_or_default()))
+                .collect::<Vec<_>>()
+                .join(", "))
+            .unwrap_or_default(),
     );
     out.push_str(
-        "| step | seconds | submissions/s | peak RSS MiB (its own process) | ≤ 512 MB |\n\
-         |---|---:|---:|---:|---|\n",
+        "| step | seconds | submissions/s | floor seconds | floor ÷ step | peak RSS MiB (its own \
+         process) | ≤ 512 MB |\n|---|---:|---:|---:|---:|---:|---|\n",
     );
     let _ = writeln!(
         out,
-        "| populate the outer SQLite (setup, not in the round trip) | {:.2} | {:.0} | {:.0} | — |",
+        "| populate the outer SQLite (setup, not in the round trip) | {:.2} | {:.0} | — | — | \
+         {:.0} | — |",
         report.populate.seconds,
         rate(report.populate.seconds),
         report.populate.peak_mib(),
     );
     for step in report.steps {
+        let floor = report.floor_seconds(step.name);
         let _ = writeln!(
             out,
-            "| {} | {:.2} | {:.0} | {:.0} | {} |",
+            "| {} | {:.2} | {:.0} | {} | {} | {:.0} | {} |",
             step.name,
             step.seconds,
             rate(step.seconds),
+            floor.map_or("—".to_owned(), |f| format!("{f:.2}")),
+            floor.map_or("—".to_owned(), |f| format!("{:.2}x", f / step.seconds)),
             step.peak_mib(),
             yes_no(step.within_memory_goal()),
         );
@@ -745,7 +949,7 @@ fn section(report: &Report<'_>) -> String {
         .iter()
         .filter(|s| ROUND_TRIP.contains(&s.name))
         .collect();
-    let total: f64 = round_trip.iter().map(|s| s.seconds).sum();
+    let total = report.round_trip_seconds();
     let peak = round_trip
         .iter()
         .map(|s| s.peak_kib)
@@ -754,7 +958,8 @@ fn section(report: &Report<'_>) -> String {
     let all_within = round_trip.iter().all(|s| s.within_memory_goal());
     let _ = writeln!(
         out,
-        "| **whole round trip** (sum of the six steps) | **{total:.2}** | {:.0} | {:.0} (largest) | {} |\n",
+        "| **whole round trip** (sum of the six steps) | **{total:.2}** | {:.0} | | | {:.0} \
+         (largest) | {} |\n",
         rate(total),
         peak as f64 / 1024.0,
         yes_no(all_within),
@@ -763,10 +968,12 @@ fn section(report: &Report<'_>) -> String {
     out.push_str("| against | measured | goal | met |\n|---|---:|---|---|\n");
     match report.baselines {
         Some(b) => {
-            let export = round_trip.iter().find(|s| s.name == "export");
-            let import = round_trip.iter().find(|s| s.name == "import");
-            let export_ratio = export.map_or(f64::NAN, |s| b.zstd_seconds / s.seconds);
-            let import_ratio = import.map_or(f64::NAN, |s| b.psql_seconds / s.seconds);
+            let ratio = |name: &str| {
+                let step = report.step(name)?;
+                Some(report.floor_seconds(name)? / step.seconds)
+            };
+            let export_ratio = ratio("export").unwrap_or(f64::NAN);
+            let import_ratio = ratio("import").unwrap_or(f64::NAN);
             let _ = writeln!(
                 out,
                 "| export beside bare `zstd -3 -T1` of the same record content ({:.1} MiB; \
@@ -777,27 +984,43 @@ fn section(report: &Report<'_>) -> String {
             );
             let _ = writeln!(
                 out,
-                "| import beside `psql \\copy` of exactly the rows it writes ({} rows from CSV \
-                 prepared untimed, a transaction per bundle, fresh database; psql took {:.2} s) \
+                "| import beside binary `COPY` of exactly the rows it writes ({} rows, {:.1} MiB \
+                 of COPY data prepared untimed, a transaction per bundle, fresh database with \
+                 the same schema; COPY took {:.2} s and wrote {:.0} bytes of WAL per filing) \
                  | {import_ratio:.2}x | ≥ {IMPORT_GOAL}x | {} |",
                 b.rows,
-                b.psql_seconds,
+                mib(b.copy_bytes),
+                b.copy_seconds,
+                b.copy_wal_bytes as f64 / n as f64,
                 yes_no(import_ratio >= IMPORT_GOAL),
             );
         }
         None => out.push_str(
-            "| export beside `zstd -3 -T1`, import beside `psql \\copy` | not measured \
+            "| export beside `zstd -3 -T1`, import beside binary `COPY` | not measured \
              (baselines off; `--baselines` turns them on) | ≥ 0.8x, ≥ 0.75x | — |\n",
         ),
     }
     let time_met = if n == GOAL_SUBMISSIONS {
-        yes_no(total <= ROUND_TRIP_GOAL_SECONDS).to_owned()
+        if total <= ROUND_TRIP_GOAL_SECONDS {
+            "yes".to_owned()
+        } else {
+            format!(
+                "**no**: {:.1}x the goal{}",
+                total / ROUND_TRIP_GOAL_SECONDS,
+                if total <= ROUND_TRIP_LIMIT_SECONDS {
+                    ", within the hard limit"
+                } else {
+                    ", over the 60 s hard limit too"
+                }
+            )
+        }
     } else {
         format!("— (the goal is for {})", thousands(GOAL_SUBMISSIONS))
     };
     let _ = writeln!(
         out,
-        "| whole round trip | {total:.2} s | ≤ {ROUND_TRIP_GOAL_SECONDS} s for {} | {time_met} |",
+        "| whole round trip | {total:.2} s | ≤ {ROUND_TRIP_GOAL_SECONDS} s for {} (hard limit \
+         {ROUND_TRIP_LIMIT_SECONDS} s) | {time_met} |",
         thousands(GOAL_SUBMISSIONS),
     );
     let _ = writeln!(
@@ -806,7 +1029,32 @@ fn section(report: &Report<'_>) -> String {
         peak as f64 / 1024.0,
         yes_no(all_within),
     );
-    let _ = write!(out, "<!-- /round_trip N={n} -->");
+    if let Some(b) = report.baselines {
+        let tables: Vec<String> = b
+            .copy_tables
+            .iter()
+            .filter(|(_, seconds)| *seconds > 0.0)
+            .map(|(table, seconds)| format!("`{table}` {seconds:.2} s"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "\nWhere the floor's time goes (binary `COPY` per table): {}.",
+            tables.join(", ")
+        );
+    }
+    let per = |field: &str| {
+        report
+            .per_filing(field)
+            .map_or("—".to_owned(), |v| format!("{v:.1}"))
+    };
+    let _ = writeln!(
+        out,
+        "\nWhat the import left per filing: {} rows, {} index entries, {} bytes of WAL.",
+        per("rows"),
+        per("index_entries"),
+        per("wal_bytes"),
+    );
+    let _ = write!(out, "<!-- /round_trip N={label} -->");
     out
 }
 
@@ -814,33 +1062,43 @@ fn section(report: &Report<'_>) -> String {
 const INTRO: &str = "# transfer benchmarks\n\n\
 Written by `cargo bench -p transfer --bench round_trip -- N` (see the bench's documentation);
 each run replaces the section for its N and leaves the others.\n\n\
-Method: the parent process starts a throwaway PostgreSQL cluster (`fsync=off`), generates keys
+Method: the parent process starts a throwaway PostgreSQL cluster (`fsync=off`; with
+`--production-pg`, `fsync`, `full_page_writes` and `synchronous_commit` on and 1 GB of
+`shared_buffers`), generates keys
 and runs every step in a process of its own. A step's seconds are measured inside its process,
 around opening its stores and doing its work; its peak RSS is that process's `VmHWM`, so no
 step's figure includes another's (the PostgreSQL server's own memory is not counted). The
 filings come from `inner::bench_support::filing`; they pass the import's re-check of the filing
 rules. Baselines run in the same run on the same data: bare `zstd -3 -T1` of the exported record
-content (to `/dev/null`), and `psql \\copy` of exactly the rows the import writes, into a fresh
-database with the same schema. A ratio is baseline seconds / our seconds: above 1 is faster
-than the baseline. Baselines are on by default up to 200,000 submissions (`--baselines`,
+content (to `/dev/null`), and binary `COPY` of exactly the rows the import writes, a transaction
+per bundle, into a fresh database with the same schema. A ratio is floor seconds / our seconds:
+above 1 is faster than the floor. Each run also writes `target/sluice-bench/round_trip-N.json`
+(`round_trip-N-production.json`) with every step's seconds, peak RSS, floor and ratio, and the
+import's rows, index entries and WAL bytes per filing. Baselines are on by default up to 200,000 submissions (`--baselines`,
 `--no-baselines`).\n";
 
-/// `existing` with this run's section put in: in place of the section for the same N, else
-/// before the first section for a larger N, else at the end. A file without sections (or none)
-/// starts again from the introduction.
-fn with_section(existing: &str, n: usize, section: &str) -> String {
+/// `existing` with this run's section put in: in place of the section with the same label,
+/// else before the first section for a larger N, else at the end. A file without sections (or
+/// none) starts again from the introduction.
+fn with_section(existing: &str, label: &str, section: &str) -> String {
     const OPEN: &str = "<!-- round_trip N=";
     if !existing.contains(OPEN) {
         return format!("{INTRO}\n{section}\n");
     }
-    let begin = format!("{OPEN}{n} -->");
-    let end = format!("<!-- /round_trip N={n} -->");
+    let begin = format!("{OPEN}{label} -->");
+    let end = format!("<!-- /round_trip N={label} -->");
     if let Some(b) = existing.find(&begin)
         && let Some(e) = existing[b..].find(&end)
     {
         let after = b + e + end.len();
         return format!("{}{section}{}", &existing[..b], &existing[after..]);
     }
+    let n: usize = label
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect::<String>()
+        .parse()
+        .unwrap_or(usize::MAX);
     let mut at = existing.len();
     let mut search = 0;
     while let Some(found) = existing[search..].find(OPEN) {

@@ -236,10 +236,32 @@ fn the_scheduled_commands_run_a_round_trip_from_configuration_files() {
     std::fs::create_dir_all(prom.parent().unwrap()).unwrap();
     run_expecting(
         &outer_config,
-        &["status", "--prometheus", "--output", prom.to_str().unwrap()],
+        &[
+            "status",
+            "--prometheus",
+            "--output",
+            prom.to_str().unwrap(),
+            "--record-history",
+        ],
         0,
     );
     let metrics = std::fs::read_to_string(&prom).unwrap();
+    // The same samples are kept as the operations page's history in the outer store.
+    let history = outer::store::Store::open(&outer_db)
+        .unwrap()
+        .read_blocking(|conn| outer::store::ops::samples_since_on(conn, 0))
+        .unwrap();
+    assert!(
+        history
+            .iter()
+            .any(|s| s.metric == "sluice_outer_last_return_sequence" && s.value == 2.0),
+        "{history:?}"
+    );
+    assert_eq!(
+        history.len(),
+        metrics.lines().filter(|l| !l.starts_with('#')).count(),
+        "one sample per metric line"
+    );
     assert_whole_lines(
         &metrics,
         &[
@@ -256,7 +278,20 @@ fn the_scheduled_commands_run_a_round_trip_from_configuration_files() {
             .starts_with("sluice_keyset_key_not_after_timestamp_seconds{role=\"outer-bundle\"")),
         "the outer-bundle key's expiry is reported:\n{metrics}"
     );
-    let inner_metrics = run_expecting(&inner_config, &["status", "--prometheus"], 0);
+    let inner_metrics = run_expecting(
+        &inner_config,
+        &["status", "--prometheus", "--record-history"],
+        0,
+    );
+    let history = inner::ops::samples_since(&mut database.connect().unwrap(), 0).unwrap();
+    assert!(
+        history
+            .iter()
+            .any(|s| s.metric == "sluice_inner_missing_bundles"
+                && s.labels == "channel=\"1\""
+                && s.value == 0.0),
+        "the inner database keeps the history too: {history:?}"
+    );
     let inner_metrics = String::from_utf8_lossy(&inner_metrics.stdout).into_owned();
     assert_whole_lines(
         &inner_metrics,

@@ -2,7 +2,6 @@
 //! and stdout follow the convention every Sluice tool shares (`keys::exit`).
 
 use std::io::Write as _;
-use std::str::FromStr as _;
 
 use anyhow::Context as _;
 
@@ -10,6 +9,7 @@ mod cert;
 mod migrate;
 mod query;
 mod review;
+mod serve_ops;
 
 /// The inner store of Sluice: migrations, review, certificates and the public query.
 #[derive(Debug, clap::Parser)]
@@ -43,6 +43,8 @@ enum Command {
     Cert(cert::Command),
     /// The public query, answered from approved records only.
     Query(query::Args),
+    /// Serve the read-only operations page.
+    ServeOps(serve_ops::Args),
 }
 
 /// What every subcommand gets. The database is connected (and migrated) on first use, so
@@ -62,11 +64,13 @@ impl Context {
                 .database_url
                 .as_deref()
                 .context("no database given: pass --database-url or set SLUICE_DATABASE_URL")?;
-            let config = postgres::Config::from_str(url).context("parsing the database URL")?;
-            let mut client = config
-                .connect(postgres::NoTls)
-                .map_err(|e| anyhow::anyhow!("{}", describe(&e)))
-                .context("connecting to the database")?;
+            let target = inner::db::Target::parse(url)?;
+            let mut client = target.connect().map_err(|e| match e {
+                inner::db::DbError::Connect(e) => {
+                    anyhow::anyhow!("connecting to the database: {}", describe(&e))
+                }
+                other => other.into(),
+            })?;
             self.migration =
                 Some(inner::schema::migrate(&mut client).context("migrating the schema")?);
             self.client = Some(client);
@@ -122,6 +126,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Command::Review(command) => review::run(command, &mut context),
         Command::Cert(command) => cert::run(command, &mut context),
         Command::Query(args) => query::run(args, &mut context),
+        Command::ServeOps(args) => serve_ops::run(args, &mut context),
     }
 }
 

@@ -100,9 +100,11 @@ impl FromRequestParts<AppState> for Auth {
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .ok_or(AppError::Unauthorized)?;
+        let basic = header.strip_prefix("Basic ").and_then(basic_password);
         let secret = header
             .strip_prefix("Bearer ")
             .map(str::trim)
+            .or(basic.as_deref())
             .filter(|s| !s.is_empty() && s.len() <= 256)
             .ok_or(AppError::Unauthorized)?;
         let hash = crate::store::token_hash(secret);
@@ -123,6 +125,22 @@ impl FromRequestParts<AppState> for Auth {
         }
         Ok(Auth(principal))
     }
+}
+
+/// The password of HTTP Basic credentials (`base64(user:password)`), which a browser sends for
+/// a page such as `/ops`: the password is the token, the user name is not looked at.
+fn basic_password(encoded: &str) -> Option<String> {
+    use base64::Engine as _;
+    let encoded = encoded.trim();
+    if encoded.len() > 512 {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (_user, password) = text.split_once(':')?;
+    Some(password.to_owned())
 }
 
 impl Auth {

@@ -17,6 +17,7 @@ pub mod connections;
 mod error;
 pub mod metrics;
 pub mod openapi;
+pub mod ops;
 pub mod pages;
 mod submissions;
 mod views;
@@ -104,6 +105,7 @@ fn routes(limits: &Limits) -> Routes {
     routes
         .route("/healthz", &["get"], get(healthz))
         .route("/metrics", &["get"], get(metrics::scrape))
+        .route("/ops", &["get"], get(ops::ops_page))
         .route("/api/openapi.json", &["get"], get(openapi::serve_document))
         .route("/status", &["get"], get(pages::status_page))
         .route(

@@ -47,7 +47,7 @@ pub fn document() -> Value {
             "description": "Website filings (new, change, cancellation, withdrawal), batches for access providers, and the status of every receipt."
         },
         "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}, "basic": {"type": "http", "scheme": "basic", "description": "for a browser: any user name, the token as the password"}},
             "schemas": {
                 "Error": {"type": "object", "required": ["error", "message"], "properties": {
                     "error": {"type": "string"}, "message": {"type": "string"},
@@ -71,6 +71,9 @@ pub fn document() -> Value {
             "/healthz": {"get": {"summary": "Liveness", "responses": {"200": {"description": "ok"}}}},
             "/metrics": {"get": {"summary": "Prometheus metrics (operator tokens)", "security": bearer,
                 "responses": with(json!({"200": {"description": "text/plain; version=0.0.4"}}), error_responses(&["401", "403", "429"]))}},
+            "/ops": {"get": {"summary": "Operations page (HTML, Chinese and English; operator tokens)", "security": [{"bearer": []}, {"basic": []}],
+                "parameters": [{"name": "hours", "in": "query", "schema": {"type": "string", "example": "48"}, "description": "history shown, in hours: a whole number held to 1 to 720; anything else shows the default, 48"}],
+                "responses": with(json!({"200": {"description": "text/html"}}), error_responses(&["401", "403", "429"]))}},
             "/api/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI document"}}}},
             "/status": {"get": {"summary": "Status page (HTML, Chinese and English)",
                 "parameters": [{"name": "q", "in": "query", "schema": {"type": "string"}, "description": "receipt id or filing number"}],

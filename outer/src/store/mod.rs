@@ -23,6 +23,7 @@ mod certificates;
 mod error;
 mod export;
 pub mod ledger;
+pub mod ops;
 mod receipts;
 mod refusals;
 mod schema;

@@ -22,6 +22,11 @@ pub struct Args {
     /// instead of printing them, e.g. into node_exporter's textfile collector directory.
     #[arg(long, value_name = "FILE", requires = "prometheus")]
     output: Option<std::path::PathBuf>,
+    /// With --prometheus: also keep every sample as one point of the operations page's history,
+    /// in the outer store and in the inner database (whichever this host has); samples older
+    /// than 30 days are deleted.
+    #[arg(long, requires = "prometheus")]
+    record_history: bool,
 }
 
 /// Runs `status`.
@@ -45,6 +50,7 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<Outcome> {
         };
     }
     let mut outer = None;
+    let mut outer_host = None;
     if config.outer_database.is_some() {
         let host = outer_side::OuterHost::open(config.outer_database()?)?;
         let status = outer_side::status(&host, config.channel()?, now)?;
@@ -52,8 +58,10 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<Outcome> {
         value["outer"]["keysets_installed"] =
             serde_json::to_value(outer_side::recorded_keysets(&host)?)?;
         outer = Some(status);
+        outer_host = Some(host);
     }
     let mut inner = None;
+    let mut inner_client = None;
     if config.inner_database_url.is_some() {
         let mut client = inner_side::connect(config.inner_database_url()?)?;
         let status = inner_side::status(&mut client)?;
@@ -61,6 +69,7 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<Outcome> {
         value["inner"]["keysets_installed"] =
             serde_json::to_value(inner_side::recorded_keysets(&mut client)?)?;
         inner = Some(status);
+        inner_client = Some(client);
     }
     let mut spool_use = None;
     if let Ok(spool) = config.spool() {
@@ -102,6 +111,15 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<Outcome> {
             spool: spool_use,
             quarantine: quarantine_codes,
         });
+        if args.record_history {
+            let samples = keys::ops::parse_exposition(&text, now);
+            if let Some(host) = &outer_host {
+                outer_side::record_ops_samples(host, samples.clone())?;
+            }
+            if let Some(client) = &mut inner_client {
+                inner_side::record_ops_samples(client, &samples)?;
+            }
+        }
         match &args.output {
             Some(path) => {
                 let dir = match path.parent() {

@@ -5,10 +5,14 @@
 //! `sluice-transfer send-udp` reads each complete bundle in a directory, encodes it into
 //! fixed-size datagrams (its source symbols and a configured share of repair symbols) and sends
 //! them at a configured rate, with the file's session header repeated among them and heartbeats
-//! before and after. `sluice-transfer receive-udp` listens, decodes each session as its symbols
-//! arrive in any order, and writes a bundle into its directory only once it is complete, its
-//! length and SHA-256 match the header, and it is a complete bundle file; a session that stops
-//! short is reported as incomplete after a timeout and nothing of it is written.
+//! before and after. Encoding runs on a thread of its own, one source block ahead of the socket,
+//! and the pacing never bursts to make up for time lost (a burst is what a receiving socket
+//! drops). `sluice-transfer receive-udp` reads its socket on a thread that never waits for
+//! decoding, decodes each session as its symbols arrive in any order (each source block solved
+//! once, when K distinct symbols are in), and writes a bundle into its directory only once it
+//! is complete, its length and SHA-256 match the header, and it is a complete bundle file; a
+//! session that stops short is reported as incomplete after a timeout and nothing of it is
+//! written.
 //!
 //! # Datagrams
 //!

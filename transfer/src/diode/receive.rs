@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use raptorq::{Decoder, EncodingPacket, ObjectTransmissionInformation};
+use raptorq::{EncodingPacket, ObjectTransmissionInformation, SourceBlockDecoder};
 
 use super::{DATAGRAM_BYTES, Datagram, DiodeError, Header, PAYLOAD_ID_BYTES, sha256};
 use crate::{examine, spool};
@@ -117,7 +117,148 @@ impl ReceiveReport {
 struct Decoding {
     header: Header,
     config: ObjectTransmissionInformation,
-    decoder: Decoder,
+    blocks: Vec<Block>,
+    /// Blocks not decoded yet.
+    remaining: usize,
+}
+
+impl Decoding {
+    fn new(header: Header) -> Decoding {
+        let config =
+            ObjectTransmissionInformation::with_defaults(header.length, header.symbol_size);
+        let blocks: Vec<Block> = block_lengths(&config)
+            .into_iter()
+            .enumerate()
+            .map(|(i, length)| Block::new(i, &config, length))
+            .collect();
+        Decoding {
+            remaining: blocks.len(),
+            header,
+            config,
+            blocks,
+        }
+    }
+
+    /// Takes one checked packet; the whole file once its last block decodes.
+    fn add(&mut self, packet: &[u8]) -> Option<Vec<u8>> {
+        // `check_packet` has held the block number to the header's count.
+        let block = self.blocks.get_mut(usize::from(packet[0]))?;
+        if block.add(EncodingPacket::deserialize(packet)) {
+            self.remaining -= 1;
+        }
+        self.whole_file()
+    }
+
+    /// Tries every block holding enough symbols that is waiting for more before its next
+    /// attempt (the sender may have nothing more to send); the whole file if that finishes it.
+    fn flush(&mut self) -> Option<Vec<u8>> {
+        for block in &mut self.blocks {
+            if block.flush() {
+                self.remaining -= 1;
+            }
+        }
+        self.whole_file()
+    }
+
+    fn whole_file(&mut self) -> Option<Vec<u8>> {
+        if self.remaining > 0 {
+            return None;
+        }
+        let length = usize::try_from(self.header.length).ok()?;
+        let mut file = Vec::with_capacity(length);
+        for block in &mut self.blocks {
+            file.extend_from_slice(&block.decoded.take().unwrap_or_default());
+        }
+        file.truncate(length);
+        Some(file)
+    }
+}
+
+/// The byte lengths of an object's source blocks, as RFC 6330's partition gives them (the
+/// same split the encoder makes).
+fn block_lengths(config: &ObjectTransmissionInformation) -> Vec<u64> {
+    let symbol = u64::from(config.symbol_size());
+    let total = u32::try_from(config.transfer_length().div_ceil(symbol)).unwrap_or(u32::MAX);
+    let (long, short, long_blocks, short_blocks) =
+        raptorq::partition(total, u32::from(config.source_blocks()));
+    let long = std::iter::repeat_n(u64::from(long) * symbol, long_blocks as usize);
+    let short = std::iter::repeat_n(u64::from(short) * symbol, short_blocks as usize);
+    long.chain(short).collect()
+}
+
+/// One source block being decoded.
+///
+/// RaptorQ's block decoder runs a whole decode (a matrix solve over every symbol held) each
+/// time it is given symbols while it holds at least K of them. So symbols are collected here
+/// and handed over in one batch once K distinct ones are in; should that attempt fail (about
+/// one time in a hundred at exactly K), the next waits for a few more symbols rather than
+/// solving again on every one.
+struct Block {
+    decoder: SourceBlockDecoder,
+    /// K: source symbols in the block.
+    source_symbols: usize,
+    /// Encoding symbol ids received (a repeat is dropped before it costs anything).
+    seen: HashSet<u32>,
+    /// Packets received since the last attempt.
+    batch: Vec<EncodingPacket>,
+    /// Distinct symbols to hold before the next attempt.
+    next_attempt: usize,
+    decoded: Option<Vec<u8>>,
+    done: bool,
+}
+
+impl Block {
+    fn new(index: usize, config: &ObjectTransmissionInformation, length: u64) -> Block {
+        let source_symbols =
+            usize::try_from(length.div_ceil(u64::from(config.symbol_size()))).unwrap_or(usize::MAX);
+        Block {
+            // Fewer than 256 blocks: `check_header` refuses anything else.
+            decoder: SourceBlockDecoder::new(
+                u8::try_from(index).unwrap_or(u8::MAX),
+                config,
+                length,
+            ),
+            source_symbols,
+            seen: HashSet::new(),
+            batch: Vec::new(),
+            next_attempt: source_symbols,
+            decoded: None,
+            done: false,
+        }
+    }
+
+    /// Takes one packet; true when this one completes the block.
+    fn add(&mut self, packet: EncodingPacket) -> bool {
+        if self.done || !self.seen.insert(packet.payload_id().encoding_symbol_id()) {
+            return false;
+        }
+        self.batch.push(packet);
+        self.seen.len() >= self.next_attempt && self.attempt()
+    }
+
+    /// Decodes with what is held if that is at least K symbols and some came since the last
+    /// attempt; true when the block is complete now.
+    fn flush(&mut self) -> bool {
+        !self.done
+            && !self.batch.is_empty()
+            && self.seen.len() >= self.source_symbols
+            && self.attempt()
+    }
+
+    fn attempt(&mut self) -> bool {
+        match self.decoder.decode(self.batch.drain(..)) {
+            Some(bytes) => {
+                self.decoded = Some(bytes);
+                self.done = true;
+                self.seen = HashSet::new();
+                true
+            }
+            None => {
+                self.next_attempt = self.seen.len() + 1 + self.source_symbols / 256;
+                false
+            }
+        }
+    }
 }
 
 /// One file being received.
@@ -227,7 +368,7 @@ impl Receiver {
         if let Err(reason) = check_packet(decoding, symbol) {
             return Ok(Some(ReceiveEvent::Refused { reason }));
         }
-        match decoding.decoder.decode(EncodingPacket::deserialize(symbol)) {
+        match decoding.add(symbol) {
             Some(file) => self.complete(session, file).map(Some),
             None => Ok(None),
         }
@@ -270,13 +411,7 @@ impl Receiver {
             self.finish(session);
             return Ok(Some(ReceiveEvent::Refused { reason }));
         }
-        let config =
-            ObjectTransmissionInformation::with_defaults(header.length, header.symbol_size);
-        let mut decoding = Decoding {
-            decoder: Decoder::new(config),
-            config,
-            header,
-        };
+        let mut decoding = Decoding::new(header);
         let open = self.sessions.entry(session).or_insert_with(|| Session {
             decoding: None,
             early: Vec::new(),
@@ -286,9 +421,7 @@ impl Receiver {
         let mut decoded = None;
         for symbol in std::mem::take(&mut open.early) {
             if check_packet(&decoding, &symbol).is_ok()
-                && let Some(file) = decoding
-                    .decoder
-                    .decode(EncodingPacket::deserialize(&symbol))
+                && let Some(file) = decoding.add(&symbol)
             {
                 decoded = Some(file);
                 break;
@@ -303,12 +436,18 @@ impl Receiver {
 
     /// A session decoded to `file`: written if it matches its header and is a complete bundle.
     fn complete(&mut self, session: u64, file: Vec<u8>) -> Result<ReceiveEvent, DiodeError> {
-        let header = self
+        // A session decodes only once its header is there.
+        let Some(header) = self
             .sessions
             .get(&session)
             .and_then(|s| s.decoding.as_ref())
             .map(|d| d.header.clone())
-            .expect("a session decodes only once its header is there");
+        else {
+            self.finish(session);
+            return Ok(ReceiveEvent::Refused {
+                reason: "a session decoded without a header".into(),
+            });
+        };
         self.finish(session);
         let incomplete = |reason: String| ReceiveEvent::Incomplete {
             name: Some(header.name.clone()),
@@ -337,6 +476,25 @@ impl Receiver {
             name,
             bytes: file.len() as u64,
         })
+    }
+
+    /// Decodes the blocks of sessions quiet for at least `quiet` that hold enough symbols but
+    /// were waiting for a few more before their next attempt: no more may come.
+    pub fn flush(
+        &mut self,
+        now: Instant,
+        quiet: Duration,
+    ) -> Result<Vec<ReceiveEvent>, DiodeError> {
+        let decoded: Vec<(u64, Vec<u8>)> = self
+            .sessions
+            .iter_mut()
+            .filter(|(_, s)| now.duration_since(s.last_seen) >= quiet)
+            .filter_map(|(id, s)| Some((*id, s.decoding.as_mut()?.flush()?)))
+            .collect();
+        decoded
+            .into_iter()
+            .map(|(session, file)| self.complete(session, file))
+            .collect()
     }
 
     /// Gives up the sessions with no datagram for the session timeout; nothing of them is
@@ -472,34 +630,41 @@ pub fn receive(
     let finished = AtomicBool::new(false);
     let overflowed = std::sync::atomic::AtomicU64::new(0);
     std::thread::scope(|scope| {
-        let reader = scope.spawn(|| -> Result<(), DiodeError> {
-            // One byte more than the largest datagram, so that an oversized one is seen as such.
-            let mut buffer = vec![0u8; DATAGRAM_BYTES.end() + 1];
-            while !stop.load(Ordering::Relaxed) && !finished.load(Ordering::Relaxed) {
-                match socket.recv_from(&mut buffer) {
-                    Ok((n, _from)) => {
-                        if queue.try_send(buffer[..n].to_vec()).is_err() {
-                            overflowed.fetch_add(1, Ordering::Relaxed);
+        let reader = std::thread::Builder::new()
+            .name("udp-reader".into())
+            .spawn_scoped(scope, || -> Result<(), DiodeError> {
+                // One byte more than the largest datagram, so that an oversized one is seen as such.
+                let mut buffer = vec![0u8; DATAGRAM_BYTES.end() + 1];
+                while !stop.load(Ordering::Relaxed) && !finished.load(Ordering::Relaxed) {
+                    match socket.recv_from(&mut buffer) {
+                        Ok((n, _from)) => {
+                            if queue.try_send(buffer[..n].to_vec()).is_err() {
+                                overflowed.fetch_add(1, Ordering::Relaxed);
+                            }
+                        }
+                        Err(error)
+                            if matches!(
+                                error.kind(),
+                                std::io::ErrorKind::WouldBlock
+                                    | std::io::ErrorKind::TimedOut
+                                    | std::io::ErrorKind::Interrupted
+                            ) => {}
+                        Err(source) => {
+                            return Err(DiodeError::Socket {
+                                action: "receiving on",
+                                address: address.clone(),
+                                source,
+                            });
                         }
                     }
-                    Err(error)
-                        if matches!(
-                            error.kind(),
-                            std::io::ErrorKind::WouldBlock
-                                | std::io::ErrorKind::TimedOut
-                                | std::io::ErrorKind::Interrupted
-                        ) => {}
-                    Err(source) => {
-                        return Err(DiodeError::Socket {
-                            action: "receiving on",
-                            address: address.clone(),
-                            source,
-                        });
-                    }
                 }
-            }
-            Ok(())
-        });
+                Ok(())
+            })
+            .map_err(|source| DiodeError::Socket {
+                action: "starting the reading thread for",
+                address: address.clone(),
+                source,
+            })?;
         let decoded = decode_queue(
             &queued,
             settings,
@@ -549,12 +714,19 @@ fn decode_queue(
                     emit(event, &mut report);
                 }
             }
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                for event in receiver.flush(Instant::now(), Duration::ZERO)? {
+                    emit(event, &mut report);
+                }
+            }
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
         }
         let now = Instant::now();
         if now.duration_since(last_expiry) >= Duration::from_millis(200) {
             last_expiry = now;
+            for event in receiver.flush(now, Duration::from_millis(100))? {
+                emit(event, &mut report);
+            }
             for event in receiver.expire(now) {
                 emit(event, &mut report);
             }

@@ -32,7 +32,7 @@ mod ledger;
 mod returns;
 mod status;
 
-use postgres::{Client, NoTls, Transaction};
+use postgres::{Client, Transaction};
 
 use crate::spool::SpoolError;
 
@@ -43,7 +43,7 @@ pub use keysets::{
     PublishKeysetReport, install_recorded_keysets, publish_keyset, recorded_keysets,
 };
 pub use returns::{ReturnReport, ReturnSettings, write_return};
-pub use status::{ChannelStatus, InnerStatus, status};
+pub use status::{ChannelStatus, InnerStatus, record_ops_samples, status};
 
 /// Why an inner-side operation failed (its transaction was rolled back).
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +61,13 @@ pub enum InnerError {
     /// The inner schema could not be migrated.
     #[error(transparent)]
     Migration(#[from] inner::schema::MigrationError),
+    /// The database could not be reached (a bad URL, a refused TLS certificate, a server down).
+    #[error("inner database: {error}{}", connect_detail(error))]
+    Connect {
+        /// What failed.
+        #[from]
+        error: inner::db::DbError,
+    },
     /// Applying a bundle failed for a reason that is not the bundle's fault.
     #[error(transparent)]
     Apply(inner::import::ApplyError),
@@ -103,7 +110,7 @@ pub(super) fn locked_transaction(client: &mut Client) -> Result<Transaction<'_>,
 /// Connects to the inner database and applies the inner schema's migrations (which include
 /// transfer's tables).
 pub fn connect(url: &str) -> Result<Client, InnerError> {
-    let mut client = Client::connect(url, NoTls).map_err(db("connecting"))?;
+    let mut client = inner::db::connect(url)?;
     prepare(&mut client)?;
     Ok(client)
 }
@@ -113,4 +120,16 @@ pub fn prepare(client: &mut Client) -> Result<(), InnerError> {
     inner::import::configure_session(client).map_err(InnerError::Apply)?;
     inner::schema::migrate(client)?;
     Ok(())
+}
+
+/// What lies under a connection error (a TLS refusal's reason, say), for its message.
+fn connect_detail(error: &inner::db::DbError) -> String {
+    let mut detail = String::new();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        detail.push_str(": ");
+        detail.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    detail
 }

@@ -55,3 +55,12 @@ pub fn status(client: &mut Client) -> Result<InnerStatus, InnerError> {
         return_bundles_sent: inner::ledger::return_bundles_sent(client)?,
     })
 }
+
+/// Keeps one metrics run's samples as history for the operations page (`sluice-inner
+/// serve-ops`).
+pub fn record_ops_samples(
+    client: &mut Client,
+    samples: &[keys::ops::Sample],
+) -> Result<(), InnerError> {
+    Ok(inner::ops::record_samples(client, samples)?)
+}

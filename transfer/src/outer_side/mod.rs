@@ -47,7 +47,7 @@ pub use keysets::{
 pub use ledger::RangeFallback;
 pub use resend::republish;
 pub use settings::{ExportReport, ExportSettings};
-pub use status::{OuterStatus, Unacknowledged, status};
+pub use status::{OuterStatus, Unacknowledged, record_ops_samples, status};
 
 /// Why an outer-side operation failed (nothing was half-applied).
 #[derive(Debug, thiserror::Error)]

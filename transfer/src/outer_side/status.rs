@@ -64,3 +64,13 @@ pub fn status(host: &OuterHost, channel: ChannelId, now: i64) -> Result<OuterSta
         })
     })?)
 }
+
+/// Keeps one metrics run's samples as history for the operations page (`/ops`).
+pub fn record_ops_samples(
+    host: &OuterHost,
+    samples: Vec<keys::ops::Sample>,
+) -> Result<(), OuterError> {
+    Ok(host
+        .store
+        .write_blocking(move |conn| outer::store::ops::record_samples_on(conn, &samples))?)
+}

@@ -12,7 +12,8 @@
 //! around it) stores for a bundle of new filings that all apply to a fresh database; change it
 //! together with the import's SQL, or the baseline loads something else. [`CopyFiles`] writes
 //! those rows as CSV files with a `psql` script that loads each bundle in one transaction, and
-//! [`psql_copy`] runs it.
+//! [`psql_copy`] runs it. [`floor`] turns the same files into binary `COPY` data and loads that,
+//! the import's floor, and measures what a load leaves behind (rows, index entries, WAL).
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -27,6 +28,8 @@ use bundle_format::records::{
 };
 
 use crate::import::IncomingBundle;
+
+pub mod floor;
 
 /// Region code of every generated subject and server location (Haidian, Beijing).
 pub const REGION_CODE: u32 = 110_108;
@@ -160,6 +163,11 @@ impl Table {
         Table::ReviewEvents,
         Table::ReturnQueue,
     ];
+
+    /// The table of that name in the schema.
+    pub fn named(name: &str) -> Option<Table> {
+        Table::ALL.into_iter().find(|t| t.name() == name)
+    }
 
     /// Its name in the schema.
     pub fn name(self) -> &'static str {
@@ -460,6 +468,8 @@ pub struct CopyFiles {
     rows: Rows,
     bundles: usize,
     row_count: u64,
+    /// `bundle<TAB>table<TAB>file` per line, in loading order (written as `sets.tsv`).
+    sets: String,
 }
 
 impl CopyFiles {
@@ -471,6 +481,7 @@ impl CopyFiles {
             rows: Rows::new(),
             bundles: 0,
             row_count: 0,
+            sets: String::new(),
         }
     }
 
@@ -515,6 +526,11 @@ impl CopyFiles {
             }
         }
         self.script.push_str("COMMIT;\n");
+        for table in Table::ALL {
+            if let Some((_, path, _)) = files.iter().find(|(t, _, _)| *t == table) {
+                let _ = writeln!(self.sets, "{number}\t{}\t{}", table.name(), path.display());
+            }
+        }
         Ok(())
     }
 
@@ -523,8 +539,10 @@ impl CopyFiles {
         self.row_count
     }
 
-    /// Writes the script (`load.sql` in the directory) and returns its path.
+    /// Writes the script (`load.sql` in the directory) and the list of files per bundle
+    /// (`sets.tsv`, read by [`floor::BinaryFloor::prepare`]) and returns the script's path.
     pub fn finish(self) -> std::io::Result<PathBuf> {
+        std::fs::write(self.dir.join(floor::SETS_FILE), &self.sets)?;
         let path = self.dir.join("load.sql");
         let mut file = std::fs::File::create(&path)?;
         file.write_all(self.script.as_bytes())?;

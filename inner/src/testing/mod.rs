@@ -179,6 +179,9 @@ impl Drop for TestDatabase {
     }
 }
 
+mod replication;
+pub use replication::ReplicatedPair;
+
 static DATABASE_COUNTER: AtomicU64 = AtomicU64::new(0);
 static SERVER: OnceLock<Result<Server, HarnessError>> = OnceLock::new();
 
@@ -193,8 +196,19 @@ struct Server {
 
 struct Cluster {
     _watchdog: Child,
-    _watchdog_pipe: ChildStdin,
-    _postgres: Child,
+    /// Closing it tells the watchdog to stop the server.
+    watchdog_pipe: Option<ChildStdin>,
+    postgres: Child,
+}
+
+impl Drop for Cluster {
+    /// Stops the server (through the watchdog) and waits for it, so that it does not linger
+    /// as a zombie the watchdog would wait on. The shared cluster is never dropped: the
+    /// watchdog stops it when this process ends.
+    fn drop(&mut self) {
+        drop(self.watchdog_pipe.take());
+        let _ = self.postgres.wait();
+    }
 }
 
 fn server() -> Result<&'static Server, HarnessError> {
@@ -219,6 +233,78 @@ fn external_server(url: &str) -> Result<Server, HarnessError> {
 }
 
 fn start_cluster() -> Result<Server, HarnessError> {
+    start_cluster_with(&ClusterOptions::default())
+}
+
+/// A PostgreSQL cluster of its own that also listens on `127.0.0.1` and speaks TLS there with
+/// the certificate it was given, for tests of the client's TLS ([`crate::db`]). Its databases
+/// are reached as user `postgres`, database `postgres`. It stops when dropped, or when the
+/// process ends (the same watchdog as the shared cluster's).
+pub struct TlsCluster {
+    server: Server,
+    port: u16,
+}
+
+impl TlsCluster {
+    /// Starts a cluster whose server certificate (chain) and key are `certificate_pem` and
+    /// `key_pem`.
+    pub fn start(certificate_pem: &str, key_pem: &str) -> Result<TlsCluster, HarnessError> {
+        let port = free_tcp_port()?;
+        let server = start_cluster_with(&ClusterOptions {
+            port: Some(port),
+            tls: Some(TlsOptions {
+                certificate_pem,
+                key_pem,
+            }),
+            ..ClusterOptions::default()
+        })?;
+        Ok(TlsCluster { server, port })
+    }
+
+    /// The TCP port it listens on, at `127.0.0.1`.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A plain connection over its Unix socket, as the administrator.
+    pub fn connect_locally(&self) -> Result<Client, HarnessError> {
+        self.server
+            .admin_config
+            .connect(NoTls)
+            .map_err(|e| HarnessError::Cluster(format!("cannot connect over the socket: {e}")))
+    }
+}
+
+/// What a cluster needs to speak TLS (on `127.0.0.1`, at its port).
+struct TlsOptions<'a> {
+    certificate_pem: &'a str,
+    key_pem: &'a str,
+}
+
+/// How [`start_cluster_with`] sets up a cluster. The default is the shared cluster's.
+#[derive(Default)]
+struct ClusterOptions<'a> {
+    /// Its port ([`SOCKET_PORT`] when none); with TLS, the TCP port too.
+    port: Option<u16>,
+    tls: Option<TlsOptions<'a>>,
+    /// Server settings after the harness's own (so they win), as `name=value`.
+    settings: Vec<String>,
+    /// Start as a streaming standby of the server at this socket directory and port (its data
+    /// copied with `pg_basebackup --write-recovery-conf`) instead of a new cluster.
+    standby_of: Option<(PathBuf, u16)>,
+}
+
+/// A TCP port on `127.0.0.1` that nothing listened on a moment ago.
+fn free_tcp_port() -> Result<u16, HarnessError> {
+    std::net::TcpListener::bind(("127.0.0.1", 0))
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .map_err(|e| HarnessError::Cluster(format!("cannot find a free TCP port: {e}")))
+}
+
+fn start_cluster_with(options: &ClusterOptions<'_>) -> Result<Server, HarnessError> {
+    let port = options.port.unwrap_or(SOCKET_PORT);
+    let tls = options.tls.as_ref();
     let bindir = server_bindir()?;
     let dir = tempfile::Builder::new()
         .prefix("sluice-pg-")
@@ -265,21 +351,38 @@ done"#;
         })?;
     }
 
-    let mut initdb = Command::new(bindir.join("initdb"));
-    initdb
-        .arg("--pgdata")
-        .arg(&data)
-        .args(["--username=postgres", "--auth=trust", "--encoding=UTF8"])
-        .args(["--locale=C", "--no-sync"])
-        .env("LC_ALL", "C")
-        .stdin(Stdio::null());
+    let mut initdb = match &options.standby_of {
+        None => {
+            let mut initdb = Command::new(bindir.join("initdb"));
+            initdb
+                .arg("--pgdata")
+                .arg(&data)
+                .args(["--username=postgres", "--auth=trust", "--encoding=UTF8"])
+                .args(["--locale=C", "--no-sync"]);
+            initdb
+        }
+        Some((socket_dir, primary_port)) => {
+            let mut copy = Command::new(bindir.join("pg_basebackup"));
+            copy.arg("--pgdata")
+                .arg(&data)
+                .arg("--host")
+                .arg(socket_dir)
+                .arg("--port")
+                .arg(primary_port.to_string())
+                .args(["--username=postgres", "--write-recovery-conf", "--no-sync"])
+                .args(["--checkpoint=fast", "--wal-method=stream"]);
+            copy
+        }
+    };
+    initdb.env("LC_ALL", "C").stdin(Stdio::null());
     as_user(&mut initdb, run_as);
     let output = initdb
         .output()
-        .map_err(|e| HarnessError::Cluster(format!("cannot run initdb: {e}")))?;
+        .map_err(|e| HarnessError::Cluster(format!("cannot run {initdb:?}: {e}")))?;
     if !output.status.success() {
         return Err(HarnessError::Cluster(format!(
-            "initdb failed ({}): {}",
+            "{:?} failed ({}): {}",
+            initdb.get_program(),
             output.status,
             String::from_utf8_lossy(&output.stderr).trim()
         )));
@@ -294,6 +397,28 @@ done"#;
     let log_err = log
         .try_clone()
         .map_err(|e| HarnessError::Cluster(format!("cannot open the log twice: {e}")))?;
+    let mut listen = vec!["-c".to_owned(), "listen_addresses=".to_owned()];
+    if let Some(tls) = tls {
+        let mut files = Vec::new();
+        for (name, pem) in [
+            ("server.crt", tls.certificate_pem),
+            ("server.key", tls.key_pem),
+        ] {
+            let path = data.join(name);
+            write_private(&path, pem.as_bytes(), run_as)?;
+            files.push(path);
+        }
+        listen = vec![
+            "-c".to_owned(),
+            "listen_addresses=127.0.0.1".to_owned(),
+            "-c".to_owned(),
+            "ssl=on".to_owned(),
+            "-c".to_owned(),
+            format!("ssl_cert_file={}", files[0].display()),
+            "-c".to_owned(),
+            format!("ssl_key_file={}", files[1].display()),
+        ];
+    }
     let mut postgres = Command::new(bindir.join("postgres"));
     postgres
         .arg("-D")
@@ -301,12 +426,18 @@ done"#;
         .arg("-k")
         .arg(&dir)
         .arg("-p")
-        .arg(SOCKET_PORT.to_string())
-        .args(["-c", "listen_addresses="])
+        .arg(port.to_string())
+        .args(&listen)
         .args(["-c", "fsync=off", "-c", "synchronous_commit=off"])
         .args(["-c", "full_page_writes=off", "-c", "max_connections=200"])
         .args(["-c", "shared_buffers=64MB", "-c", "max_wal_size=2GB"])
         .args(extra_server_options())
+        .args(
+            options
+                .settings
+                .iter()
+                .flat_map(|setting| ["-c".to_owned(), setting.clone()]),
+        )
         .env("LC_ALL", "C")
         .stdin(Stdio::null())
         .stdout(log)
@@ -320,14 +451,14 @@ done"#;
         .map_err(|e| HarnessError::Cluster(format!("cannot start postgres: {e}")))?;
     let mut cluster = Cluster {
         _watchdog: watchdog,
-        _watchdog_pipe: pipe,
-        _postgres: postgres,
+        watchdog_pipe: Some(pipe),
+        postgres,
     };
 
     let mut admin_config = Config::new();
     admin_config
         .host_path(&dir)
-        .port(SOCKET_PORT)
+        .port(port)
         .user("postgres")
         .dbname("postgres");
     wait_until_ready(&admin_config, &mut cluster, &log_path)?;
@@ -337,6 +468,29 @@ done"#;
         external: false,
         _cluster: Some(cluster),
     })
+}
+
+/// Writes `bytes` to `path` readable by its owner only (PostgreSQL refuses a key file others
+/// can read), owned by the user the server runs as.
+fn write_private(
+    path: &Path,
+    bytes: &[u8],
+    run_as: Option<(u32, u32)>,
+) -> Result<(), HarnessError> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let fail =
+        |e: std::io::Error| HarnessError::Cluster(format!("cannot write {}: {e}", path.display()));
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(fail)?;
+    std::io::Write::write_all(&mut file, bytes).map_err(fail)?;
+    if let Some((uid, gid)) = run_as {
+        std::os::unix::fs::chown(path, Some(uid), Some(gid)).map_err(fail)?;
+    }
+    Ok(())
 }
 
 fn wait_until_ready(
@@ -349,7 +503,7 @@ fn wait_until_ready(
         match config.connect(NoTls) {
             Ok(_) => return Ok(()),
             Err(error) => {
-                let exited = cluster._postgres.try_wait().ok().flatten();
+                let exited = cluster.postgres.try_wait().ok().flatten();
                 if exited.is_some() || started.elapsed() > START_TIMEOUT {
                     let mut log = String::new();
                     if let Ok(mut file) = std::fs::File::open(log_path) {
