@@ -23,6 +23,10 @@ pub const FORMAT_VERSION_1: u16 = 1;
 /// never assigned: the published vector `unknown_version` stands for an unknown version with
 /// it, and published vectors never change (SPEC.md §3.2).
 pub const FORMAT_VERSION_3: u16 = 3;
+/// Format version 4: the version 1 header layout, and content that may also hold the record
+/// types of wire version 3 (a bundle refusal). Writers use it only for bundles that hold such
+/// a record; everything else keeps the lowest version its records allow (SPEC.md §3.2).
+pub const FORMAT_VERSION_4: u16 = 4;
 /// Bytes of a version 1 (and version 3) header.
 pub const HEADER_V1_BYTES: usize = 160;
 /// Format ceiling on a bundle's decompressed content (SPEC.md §4.4). A reader may set a lower
@@ -135,7 +139,7 @@ impl Kind {
                         | Record::StatusChange(_)
                         | Record::Certificate(_)
                 )
-                | (Kind::Return, Record::RangeAck(_))
+                | (Kind::Return, Record::RangeAck(_) | Record::BundleRefusal(_))
                 | (Kind::Keyset, Record::Keyset(_))
         )
     }
@@ -156,11 +160,11 @@ impl fmt::Display for Kind {
     }
 }
 
-/// A parsed, checked header (SPEC.md §3.2; versions 1 and 3 share the layout).
+/// A parsed, checked header (SPEC.md §3.2; versions 1, 3 and 4 share the layout).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct Header {
-    /// The format version it was written in ([`FORMAT_VERSION_1`] or [`FORMAT_VERSION_3`]):
-    /// which record types its content may hold (SPEC.md §6).
+    /// The format version it was written in ([`FORMAT_VERSION_1`], [`FORMAT_VERSION_3`] or
+    /// [`FORMAT_VERSION_4`]): which record types its content may hold (SPEC.md §6).
     pub format_version: u16,
     /// What the bundle carries.
     pub kind: Kind,
@@ -359,7 +363,7 @@ impl Header {
             });
         }
         match reader.u16("format_version")? {
-            version @ (FORMAT_VERSION_1 | FORMAT_VERSION_3) => {
+            version @ (FORMAT_VERSION_1 | FORMAT_VERSION_3 | FORMAT_VERSION_4) => {
                 Header::parse_v1(reader, version, max_content_bytes)
             }
             found => Err(HeaderError::UnsupportedVersion { found }),

@@ -89,6 +89,9 @@ pub enum Record {
     /// naming only the versions whose outcome is not a plain `Applied` (wire version 2; a
     /// bundle holding one has format version 3, SPEC.md §3.2).
     RangeAck(RangeAck),
+    /// The inner side refused a whole submissions bundle for its signer (wire version 3; a
+    /// bundle holding one has format version 4, SPEC.md §3.2).
+    BundleRefusal(BundleRefusal),
 }
 
 impl Record {
@@ -167,15 +170,20 @@ impl Record {
                 }
                 Ok(())
             }
+            Record::BundleRefusal(refusal) => {
+                text_field(&Path::Root("bundle_refusal.code"), &refusal.code)?;
+                text_field(&Path::Root("bundle_refusal.reason"), &refusal.reason)
+            }
         }
     }
 
-    /// The lowest format version (SPEC.md §3.2) whose bundles may hold this record: 2 for a
-    /// [`RangeAck`] (3), 1 for everything else.
+    /// The lowest format version (SPEC.md §3.2) whose bundles may hold this record: 3 for a
+    /// [`RangeAck`], 4 for a [`BundleRefusal`], 1 for everything else.
     pub fn format_version(&self) -> u16 {
         match self {
-            Record::RangeAck(_) => 3,
-            _ => 1,
+            Record::RangeAck(_) => crate::header::FORMAT_VERSION_3,
+            Record::BundleRefusal(_) => crate::header::FORMAT_VERSION_4,
+            _ => crate::header::FORMAT_VERSION_1,
         }
     }
 
@@ -189,6 +197,7 @@ impl Record {
             Record::Certificate(_) => "certificate",
             Record::Keyset(_) => "keyset",
             Record::RangeAck(_) => "range-ack",
+            Record::BundleRefusal(_) => "bundle-refusal",
         }
     }
 }

@@ -583,3 +583,44 @@ fn a_range_ack_needs_format_version_3_and_an_old_ack_still_reads() {
         Err(PayloadError::RecordNotAllowed { .. })
     ));
 }
+
+/// A bundle refusal (wire version 3) makes its return bundle format version 4; a reader
+/// refuses one in the content of an older version, and older records still read in version 4.
+#[test]
+fn a_bundle_refusal_needs_format_version_4_and_older_records_still_read() {
+    use bundle_format::header::{FORMAT_VERSION_3, FORMAT_VERSION_4};
+    use bundle_format::payload::{PayloadError, decode_records_of_version, encode_record};
+    use bundle_format::records::BundleRefusal;
+
+    let refusal = Record::BundleRefusal(BundleRefusal {
+        bundle_id: [7; 32],
+        channel: CHANNEL,
+        epoch: 1,
+        sequence: 3,
+        code: "envelope.key-revoked".into(),
+        reason: "signed by a revoked outer-bundle key".into(),
+    });
+    let mut records = return_records();
+    records.push(refusal.clone());
+    let file = write_one(&inner(), config(Kind::Return), &records);
+    let bundle = read_bundle(
+        &file,
+        &keyset(),
+        &expect(Role::InnerReturn),
+        &ReadLimits::default(),
+    )
+    .unwrap();
+    assert_eq!(bundle.header.format_version, FORMAT_VERSION_4);
+    assert_eq!(bundle.records, records);
+
+    let mut content = Vec::new();
+    encode_record(&refusal, &mut content).unwrap();
+    assert!(matches!(
+        decode_records_of_version(&content, Kind::Return, FORMAT_VERSION_3),
+        Err(PayloadError::RecordNewerThanFormat { index: 0, .. })
+    ));
+    assert!(matches!(
+        decode_records_of_version(&content, Kind::Submissions, FORMAT_VERSION_4),
+        Err(PayloadError::RecordNotAllowed { .. })
+    ));
+}

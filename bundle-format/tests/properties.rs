@@ -320,6 +320,24 @@ fn return_record() -> impl Strategy<Value = Record> {
                     })
                 }
             ),
+        // A bundle refusal (wire version 3: its bundle becomes format version 4).
+        (
+            any::<[u8; 32]>(),
+            any::<u64>(),
+            any::<u64>(),
+            text(),
+            text()
+        )
+            .prop_map(|(bundle_id, epoch, sequence, code, reason)| {
+                Record::BundleRefusal(BundleRefusal {
+                    bundle_id,
+                    channel: 1,
+                    epoch,
+                    sequence,
+                    code,
+                    reason,
+                })
+            }),
     ]
 }
 

@@ -8,9 +8,10 @@ use std::sync::OnceLock;
 
 use bundle_format::header::{HEADER_V1_BYTES, Header};
 use bundle_format::records::{
-    Access, AccessMethod, Ack, CertificateRecord, CertificateType, Filing, ImportOutcome, IpRange,
-    KeysetRecord, Person, ReceiptAck, Record, ReviewState, SequenceReport, ServiceType,
-    StatusChange, Subject, SubjectNature, Submission, SubmissionVersion, Website, content_hash,
+    Access, AccessMethod, Ack, BundleRefusal, CertificateRecord, CertificateType, Filing,
+    ImportOutcome, IpRange, KeysetRecord, Person, RangeAck, ReceiptAck, Record, ReviewState,
+    SequenceReport, ServiceType, StatusChange, Subject, SubjectNature, Submission,
+    SubmissionVersion, Website, content_hash,
 };
 use bundle_format::{BundleId, BundleWriter, Expectation, Kind, SealedBundle, WriterConfig};
 use keys::{ChannelId, KeyEntry, KeyId, Keyset, KeysetDocument, KeysetFile, Role, SecretKey};
@@ -170,19 +171,31 @@ fn submission(i: u32) -> Record {
 }
 
 fn return_records() -> Vec<Record> {
+    let ack = Ack {
+        bundle_id: [3; 32],
+        channel: CHANNEL.0,
+        sequence: 2,
+        receipts: vec![ReceiptAck {
+            receipt: "R20261122-FZ000001".to_owned(),
+            version: 1,
+            content_hash: [4; 32],
+            outcome: ImportOutcome::Applied,
+            reason: None,
+        }],
+    };
     vec![
-        Record::Ack(Ack {
-            bundle_id: [3; 32],
+        // The newer record types too (so the seed is a format version 4 bundle): a range ack
+        // and a bundle refusal.
+        Record::RangeAck(RangeAck::of_ack(&ack)),
+        Record::BundleRefusal(BundleRefusal {
+            bundle_id: [5; 32],
             channel: CHANNEL.0,
-            sequence: 2,
-            receipts: vec![ReceiptAck {
-                receipt: "R20261122-FZ000001".to_owned(),
-                version: 1,
-                content_hash: [4; 32],
-                outcome: ImportOutcome::Applied,
-                reason: None,
-            }],
+            epoch: 1,
+            sequence: 3,
+            code: "envelope.key-revoked".to_owned(),
+            reason: "signed by a revoked outer-bundle key".to_owned(),
         }),
+        Record::Ack(ack),
         Record::SequenceReport(SequenceReport {
             channel: CHANNEL.0,
             epoch: 1,

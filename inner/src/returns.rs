@@ -7,7 +7,7 @@
 //! id; an entry is never sent by two committed return bundles.
 
 use bundle_format::records::{
-    MAX_MISSING_SEQUENCES, Record, SequenceReport, StatusChange, wire_config,
+    BundleRefusal, MAX_MISSING_SEQUENCES, Record, SequenceReport, StatusChange, wire_config,
 };
 use postgres::{GenericClient, Transaction};
 
@@ -79,6 +79,8 @@ pub(crate) enum EntryKind {
     StatusChange,
     /// A certificate issued for an approved filing.
     Certificate,
+    /// The notice that a whole submissions bundle was refused for its signer.
+    BundleRefusal,
 }
 
 impl EntryKind {
@@ -88,11 +90,14 @@ impl EntryKind {
             EntryKind::Ack => "ack",
             EntryKind::StatusChange => "status-change",
             EntryKind::Certificate => "certificate",
+            EntryKind::BundleRefusal => "bundle-refusal",
         }
     }
 }
 
-/// Queues one record for the return channel.
+/// Queues one record for the return channel, for the intake node it concerns: the channel of
+/// the bundle an ack or a refusal names, the channel that created the receipt a certificate
+/// was issued for.
 pub(crate) fn queue(
     tx: &mut Transaction<'_>,
     kind: EntryKind,
@@ -103,27 +108,52 @@ pub(crate) fn queue(
         what: "return record",
         message: e.to_string(),
     })?;
+    let (channel, receipt) = match record {
+        Record::Ack(ack) => (Some(i64::from(ack.channel)), None),
+        Record::BundleRefusal(refusal) => (Some(i64::from(refusal.channel)), None),
+        Record::Certificate(certificate) => (None, Some(certificate.receipt.as_str())),
+        _ => (None, None),
+    };
     let row = tx
         .query_one(
-            "INSERT INTO return_queue (kind, record, queued_at) VALUES ($1, $2, $3)
+            "INSERT INTO return_queue (kind, record, queued_at, destination)
+             VALUES ($1, $2, $3, coalesce($4::bigint, receipt_channel($5::text)))
              RETURNING entry_id",
-            &[&kind.name(), &bytes, &now],
+            &[&kind.name(), &bytes, &now, &channel, &receipt],
         )
         .map_err(db("queueing a return record"))?;
     Ok(row.get(0))
 }
 
-/// Queues a status change for each of the given review events. (The statement names the kind
-/// itself, as [`EntryKind::StatusChange`] spells it.)
+/// Queues the notice that the submissions bundle `refusal` names was refused as a whole for
+/// its signer, for the return channel (SPEC.md §6.3): the outer side then sends its versions
+/// again under its current key. Returns the queue entry's id.
+pub fn queue_bundle_refusal(
+    tx: &mut Transaction<'_>,
+    refusal: &BundleRefusal,
+    now: i64,
+) -> Result<i64, StoreError> {
+    queue(
+        tx,
+        EntryKind::BundleRefusal,
+        &Record::BundleRefusal(refusal.clone()),
+        now,
+    )
+}
+
+/// Queues a status change for each of the given review events, each for the intake node whose
+/// channel created its receipt. (The statement names the kind itself, as
+/// [`EntryKind::StatusChange`] spells it.)
 pub(crate) fn queue_status_changes(
     tx: &mut Transaction<'_>,
     event_ids: &[i64],
     now: i64,
 ) -> Result<(), StoreError> {
     tx.execute(
-        "INSERT INTO return_queue (kind, event_id, queued_at)
-         SELECT 'status-change', event_id, $2 FROM unnest($1::bigint[]) AS event_id
-         ORDER BY event_id",
+        "INSERT INTO return_queue (kind, event_id, queued_at, destination)
+         SELECT 'status-change', e.event_id, $2, receipt_channel(e.receipt)
+         FROM unnest($1::bigint[]) AS u (event_id) JOIN review_events e ON e.event_id = u.event_id
+         ORDER BY e.event_id",
         &[&event_ids, &now],
     )
     .map_err(db("queueing status changes"))?;
@@ -135,15 +165,29 @@ pub fn pending_returns(
     client: &mut impl GenericClient,
     max_entries: usize,
 ) -> Result<PendingReturns, ReturnError> {
+    pending_returns_for(client, max_entries, None)
+}
+
+/// [`pending_returns`] for the intake node of submissions channel `destination` only: the
+/// entries about the receipts that channel created and the bundles it sent (and entries queued
+/// before entries had a destination), and that channel's sequence report. `None` takes every
+/// channel's, for a return channel all intake nodes share.
+pub fn pending_returns_for(
+    client: &mut impl GenericClient,
+    max_entries: usize,
+    destination: Option<keys::ChannelId>,
+) -> Result<PendingReturns, ReturnError> {
     let limit = i64::try_from(max_entries).unwrap_or(i64::MAX);
+    let destination = destination.map(|channel| i64::from(channel.0));
     let rows = client
         .query(
             "SELECT q.entry_id, q.record, e.event_id, e.receipt, e.version, e.to_state, e.at,
                     e.reason, e.filing_number
              FROM return_queue q LEFT JOIN review_events e ON e.event_id = q.event_id
              WHERE q.sent_in IS NULL
+               AND ($2::bigint IS NULL OR q.destination IS NULL OR q.destination = $2)
              ORDER BY q.entry_id LIMIT $1",
-            &[&limit],
+            &[&limit, &destination],
         )
         .map_err(rdb("reading the return queue"))?;
     let mut entries = Vec::with_capacity(rows.len());
@@ -170,9 +214,13 @@ pub fn pending_returns(
         }
         entries.push(PendingEntry { entry_id, record });
     }
+    let mut sequence_reports = sequence_reports(client)?;
+    if let Some(destination) = destination {
+        sequence_reports.retain(|report| i64::from(report.channel) == destination);
+    }
     Ok(PendingReturns {
         entries,
-        sequence_reports: sequence_reports(client)?,
+        sequence_reports,
     })
 }
 

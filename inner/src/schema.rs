@@ -56,6 +56,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "ops samples",
         sql: include_str!("../migrations/0007_ops_samples.sql"),
     },
+    Migration {
+        version: 8,
+        name: "bundle refusals",
+        sql: include_str!("../migrations/0008_bundle_refusals.sql"),
+    },
 ];
 
 /// Key of the advisory lock migrations run under (an arbitrary constant: "sluice-i").

@@ -487,20 +487,23 @@ fn one_ack_applied_as_a_set_has_the_same_effects_as_entry_by_entry() {
         outer::store::apply_ack_entries_on(&conn, &entries, 200).unwrap()
     };
 
-    use outer::store::AckEffect::{Already, Mismatch, Removed};
+    use outer::store::AckEffect::{Already, Mismatch, Refused, Removed};
     assert_eq!(
         by_entry,
-        vec![Removed, Removed, Already, Mismatch, Mismatch, Mismatch]
+        vec![Removed, Refused, Already, Mismatch, Mismatch, Mismatch]
     );
     assert_eq!(as_set, by_entry);
     let state = ack_visible_state(&second);
     assert_eq!(state, ack_visible_state(&first));
     assert!(state.contains(&"payload R-B/2".to_owned()), "{state:#?}");
     assert!(!state.contains(&"payload R-B/1".to_owned()), "{state:#?}");
+    // R-A/1 was refused inside: its payload stays and its submitter sees the refusal.
     for expected in [
-        "R-A delivered v1 at 200",
+        "payload R-A/1",
+        "R-A/1 acked 200 rejected removed -",
+        "R-A rejected v1 at 200",
         "R-B received v2 at 150",
-        "7 R-A/1 delivered 200 domain-conflict",
+        "7 R-A/1 rejected 200 domain-conflict",
     ] {
         assert!(
             state.contains(&expected.to_owned()),
@@ -638,8 +641,10 @@ fn a_range_ack_whose_digest_differs_deletes_nothing_and_says_why() {
     });
 }
 
+/// A version the inner side refused is not safe inside: the range ack keeps its payload, and
+/// its submitter sees "rejected" with the reason rather than "delivered".
 #[test]
-fn a_refused_version_named_as_an_exception_keeps_its_outcome_and_reason() {
+fn a_refused_version_named_as_an_exception_keeps_its_payload_and_the_submitter_sees_the_refusal() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("outer.db")).unwrap();
     let rt = runtime();
@@ -649,7 +654,7 @@ fn a_refused_version_named_as_an_exception_keeps_its_outcome_and_reason() {
         version: 1,
         content_hash: withdrawal(receipts[1], 1, "first", 0).content_hash,
         outcome: ImportOutcome::Rejected,
-        reason: Some("domain-conflict".into()),
+        reason: Some("receipt-of-another-channel".into()),
     });
     let mut stranger = ack.clone();
     stranger.exceptions[0].version = 2;
@@ -669,10 +674,11 @@ fn a_refused_version_named_as_an_exception_keeps_its_outcome_and_reason() {
     assert_eq!(
         effect,
         RangeAckEffect::Applied {
-            removed: 3,
+            removed: 2,
             already: 0
         }
     );
+    assert_eq!(stored_payloads(&store), [receipts[1]]);
     let outcomes: Vec<(String, String)> = store
         .read_blocking(|conn| {
             let mut stmt = conn
@@ -696,14 +702,26 @@ fn a_refused_version_named_as_an_exception_keeps_its_outcome_and_reason() {
     );
     rt.block_on(async {
         let record = store.receipt(receipts[1]).await.unwrap().unwrap();
-        let delivered = record.history.last().unwrap();
         assert_eq!(
-            delivered.state,
+            record.status.state,
+            ReceiptState::Review(ReviewState::Rejected)
+        );
+        assert_eq!(
+            record.status.reason.as_deref(),
+            Some("receipt-of-another-channel")
+        );
+        let refused = record.history.last().unwrap();
+        assert_eq!(refused.state, ReceiptState::Review(ReviewState::Rejected));
+        assert_eq!(
+            refused.reason.as_deref(),
+            Some("receipt-of-another-channel")
+        );
+        let delivered = store.receipt(receipts[0]).await.unwrap().unwrap();
+        assert_eq!(
+            delivered.status.state,
             ReceiptState::Review(ReviewState::Delivered)
         );
-        assert_eq!(delivered.reason.as_deref(), Some("domain-conflict"));
-        let other = store.receipt(receipts[0]).await.unwrap().unwrap();
-        assert_eq!(other.history.last().unwrap().reason, None);
+        assert_eq!(delivered.history.last().unwrap().reason, None);
     });
     // The same range acknowledged again (a resent return bundle): nothing more to do.
     let effect = store
@@ -716,4 +734,89 @@ fn a_refused_version_named_as_an_exception_keeps_its_outcome_and_reason() {
             already: 3
         }
     );
+    assert_eq!(stored_payloads(&store), [receipts[1]]);
+}
+
+/// A bundle the inner side refused for its signer: its versions wait again, with the reason on
+/// their status, until it is signed again. A refusal naming a bundle this store did not write,
+/// or one of another channel, changes nothing.
+#[test]
+fn a_refused_bundle_puts_its_versions_back_to_waiting_until_it_is_signed_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("outer.db")).unwrap();
+    let rt = runtime();
+    let (receipts, _) = exported_range(&store, &rt);
+    let epoch = store
+        .read_blocking(|conn| outer::store::ledger::send_state_on(conn, ChannelId(1)))
+        .unwrap()
+        .epoch;
+    let refusal = records::BundleRefusal {
+        bundle_id: [5; 32],
+        channel: 1,
+        epoch,
+        sequence: 5,
+        code: "envelope.key-revoked".into(),
+        reason: "outer-bundle key revoked".into(),
+    };
+    let state = |receipt: &'static str| {
+        rt.block_on(async {
+            let status = store.receipt(receipt).await.unwrap().unwrap().status;
+            (status.state, status.reason)
+        })
+    };
+    for stranger in [
+        records::BundleRefusal {
+            bundle_id: [6; 32],
+            ..refusal.clone()
+        },
+        records::BundleRefusal {
+            channel: 2,
+            ..refusal.clone()
+        },
+    ] {
+        let channel = ChannelId(stranger.channel);
+        let done = store
+            .write_blocking(move |conn| {
+                outer::store::refuse_bundle_on(conn, channel, &stranger, 150)
+            })
+            .unwrap();
+        assert_eq!(done, None);
+        assert_eq!(state(receipts[0]), (ReceiptState::InTransit, None));
+    }
+
+    let refused = refusal.clone();
+    let done = store
+        .write_blocking(move |conn| {
+            outer::store::refuse_bundle_on(conn, ChannelId(1), &refused, 200)
+        })
+        .unwrap()
+        .unwrap();
+    assert_eq!((done.sequence, done.receipts), (5, 3));
+    for receipt in &receipts {
+        let (shown, reason) = state(receipt);
+        assert_eq!(shown, ReceiptState::Received, "{receipt}");
+        let reason = reason.unwrap_or_default();
+        assert!(
+            reason.contains("bundle 5 was refused inside")
+                && reason.contains("(envelope.key-revoked)"),
+            "{reason}"
+        );
+    }
+    // Neither a resend nor a gap report publishes the refused copy; the export signs it again.
+    let (due, retained, to_sign) = store
+        .read_blocking(|conn| {
+            Ok((
+                outer::store::ledger::bundles_due_on(conn, ChannelId(1), i64::MAX)?,
+                outer::store::ledger::retained_bundle_on(conn, ChannelId(1), 5)?,
+                outer::store::refused_bundles_on(conn, ChannelId(1))?,
+            ))
+        })
+        .unwrap();
+    assert!(due.is_empty() && retained.is_none(), "{due:?} {retained:?}");
+    assert_eq!(to_sign.iter().map(|b| b.sequence).collect::<Vec<_>>(), [5]);
+    let id = bundle_format::BundleId([5; 32]);
+    store
+        .write_blocking(move |conn| outer::store::record_signed_again_on(conn, &id, 300))
+        .unwrap();
+    assert_eq!(state(receipts[2]), (ReceiptState::InTransit, None));
 }

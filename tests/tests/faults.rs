@@ -298,6 +298,7 @@ fn a_return_queue_longer_than_one_bundle_goes_out_in_several_chained_bundles() {
     let receipts = imported_and_approved(&mut app, 1..=3);
     let settings = transfer::inner_side::ReturnSettings {
         channel: ChannelId(demo::DEMO_RETURN_CHANNEL),
+        for_channel: None,
         validity_seconds: 3600,
         max_entries: 2,
         now: demo::now(),

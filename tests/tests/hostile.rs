@@ -3,7 +3,8 @@
 //! every single-bit flip and every truncation of a small valid bundle, appended data, and files
 //! on the medium that are not plain finished files. Every attack must be quarantined with its
 //! own reason (or, for a replay, recognised as a duplicate) and leave every row of the inner
-//! database exactly as it was.
+//! database exactly as it was, but for one thing: a bundle signed with a key trusted for its
+//! channel once, since revoked or expired, is refused with a notice queued for its sender.
 //!
 //! Regenerate the corpus (only to add entries; committed ones never change):
 //! `SLUICE_BLESS_CORPUS=1 cargo test -p tests --test hostile`
@@ -105,6 +106,32 @@ impl InnerHost {
     /// quarantined (exit code 4), and returns what it reported.
     fn replay(&self, file: &Path) -> Outcome {
         outcome(&self.run(&["replay".as_ref(), file.as_os_str()], 4))
+    }
+
+    /// Takes the bundle refusals the import queued for the return channel out of the queue:
+    /// each refused bundle's id and code, sorted.
+    fn take_bundle_refusals(&self) -> Vec<(bundle_format::BundleId, String)> {
+        let mut client =
+            postgres::Client::connect(&self.database.connection_string(), postgres::NoTls).unwrap();
+        let pending = inner::returns::pending_returns(&mut client, 10_000).unwrap();
+        let mut notices: Vec<(bundle_format::BundleId, String)> = pending
+            .entries
+            .into_iter()
+            .filter_map(|entry| match entry.record {
+                Record::BundleRefusal(notice) => {
+                    Some((bundle_format::BundleId(notice.bundle_id), notice.code))
+                }
+                _ => None,
+            })
+            .collect();
+        notices.sort();
+        client
+            .execute(
+                "DELETE FROM return_queue WHERE kind = 'bundle-refusal'",
+                &[],
+            )
+            .unwrap();
+        notices
     }
 
     fn checksum(&self) -> Vec<(String, String)> {
@@ -398,6 +425,34 @@ fn every_hostile_bundle_is_quarantined_with_its_reason_and_changes_nothing() {
     );
 
     let report = host.import(4);
+    // Signed by a key once trusted for the channel, refused for that key now: the refusal goes
+    // back to the sender (and is the only thing queued), so that it signs again with its
+    // current key. No other hostile file gets one.
+    let signed_with = |bytes: &[u8]| transfer::examine::peek(bytes).unwrap().1;
+    let mut once_trusted = vec![
+        (
+            signed_with(
+                &committed
+                    .iter()
+                    .find(|c| c.name == "revoked_key")
+                    .unwrap()
+                    .bytes,
+            ),
+            "envelope.key-revoked".to_owned(),
+        ),
+        (
+            signed_with(
+                &refused_vectors()
+                    .into_iter()
+                    .find(|(stem, ..)| stem == "expired_key")
+                    .unwrap()
+                    .2,
+            ),
+            "envelope.key-expired".to_owned(),
+        ),
+    ];
+    once_trusted.sort();
+    assert_eq!(host.take_bundle_refusals(), once_trusted);
     assert_eq!(
         host.checksum(),
         before,

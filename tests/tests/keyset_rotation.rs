@@ -185,8 +185,8 @@ fn the_outer_bundle_key_is_rotated_across_the_gap_and_the_revoked_key_is_refused
     app.outers[0].key = key_b;
     submit_filings(app.outer(), [1]);
     assert_eq!(app.outer().export().unwrap().written[0].sequence, 2);
-    app.outers[0].key = key_a;
-    submit_filings(app.outer(), [2]);
+    let key_b = std::mem::replace(&mut app.outers[0].key, key_a);
+    let late = submit_filings(app.outer(), [2]);
     assert_eq!(app.outer().export().unwrap().written[0].sequence, 3);
 
     assert_eq!(app.carry_in(0).unwrap(), 3);
@@ -220,6 +220,11 @@ fn the_outer_bundle_key_is_rotated_across_the_gap_and_the_revoked_key_is_refused
         import.files[2].reason
     );
     assert_eq!(quarantine_codes(&app.inner.spool), ["envelope.key-revoked"]);
+    assert!(
+        import.files[2].refusal_returned,
+        "the refusal of a bundle its sender signed goes back: {:?}",
+        import.files[2]
+    );
     assert_eq!(app.inner.keysets.version(), 2);
     let inner_keysets = app.dir().join("inner").join("keysets");
     assert_eq!(installed(&inner_keysets), ["keyset-2.txt"]);
@@ -243,9 +248,18 @@ fn the_outer_bundle_key_is_rotated_across_the_gap_and_the_revoked_key_is_refused
     let reloaded = app.keys.keyset_store(&inner_keysets, demo::now()).unwrap();
     assert_eq!(reloaded.version(), 2);
 
-    // The ack of the keyset bundle reaches the outer host, which stops retaining it.
+    // The ack of the keyset bundle reaches the outer host, which stops retaining it, and so
+    // does the refusal of bundle 3: its filing waits again, the reason on its status.
     let applied = return_to_first_outer(&mut app);
     assert_eq!(applied.count(FileResult::Applied), 1, "{applied:#?}");
+    assert_eq!(applied.files[0].bundles_refused, [3]);
+    let waiting = app.outer().node.status(&late[0]).unwrap();
+    assert_eq!(waiting["state"], "received", "{waiting}");
+    let reason = waiting["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("bundle 3 was refused inside") && reason.contains("envelope.key-revoked"),
+        "{waiting}"
+    );
     let conn = rusqlite::Connection::open(&app.outer().node.database).unwrap();
     let acknowledged: Vec<(i64, String, bool)> = conn
         .prepare(
@@ -269,7 +283,7 @@ fn the_outer_bundle_key_is_rotated_across_the_gap_and_the_revoked_key_is_refused
     assert_eq!(
         retained.len(),
         1,
-        "only the refused bundle is kept: {retained:?}"
+        "only the refused bundle is kept, to be signed again: {retained:?}"
     );
     let recorded = transfer::outer_side::recorded_keysets(&app.outer().host).unwrap();
     assert_eq!(recorded.len(), 1);
@@ -286,6 +300,46 @@ fn the_outer_bundle_key_is_rotated_across_the_gap_and_the_revoked_key_is_refused
     assert_eq!(inner_keyset_rows(&mut app), 1);
     assert_eq!(installed(&inner_keysets), ["keyset-2.txt"]);
     assert_eq!(quarantine_codes(&app.inner.spool).len(), 1);
+
+    // With key B configured again, the next export signs bundle 3's message again (its id,
+    // sequence and range stay), and its filing reaches the inner side and is acknowledged.
+    app.outers[0].key = key_b;
+    let export = app.outer().export().unwrap();
+    assert_eq!(export.signed_again, [3], "{export:#?}");
+    assert!(export.not_signed_again.is_empty());
+    assert_eq!(
+        app.outer().node.status(&late[0]).unwrap()["state"],
+        "in_transit"
+    );
+    app.carry_in(0).unwrap();
+    let import = app.import().unwrap();
+    let resent = import
+        .files
+        .iter()
+        .find(|f| f.sequence == Some(3))
+        .unwrap_or_else(|| panic!("bundle 3 arrives again: {import:#?}"));
+    assert_eq!(resent.result, FileResult::Applied, "{import:#?}");
+    assert_eq!(resent.outcomes.get("applied"), Some(&1));
+    return_to_first_outer(&mut app);
+    let delivered = app.outer().node.status(&late[0]).unwrap();
+    assert!(
+        !["received", "in_transit"].contains(&delivered["state"].as_str().unwrap()),
+        "{delivered}"
+    );
+    assert!(delivered["reason"].is_null(), "{delivered}");
+    let unacknowledged: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM transfer_outbox WHERE acknowledged_at IS NULL",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(unacknowledged, 0);
+    assert!(
+        transfer::spool::list_bundles(&app.outer().spool.retained)
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[test]

@@ -428,6 +428,7 @@ fn write_return(run: &Run, layout: &Layout) -> (f64, Value) {
     let mut client = inner_side::connect(&run.database_url).expect("connect");
     let settings = ReturnSettings {
         channel: ChannelId(100),
+        for_channel: None,
         validity_seconds: 7 * 24 * 3600,
         max_entries: PER_BUNDLE,
         now: run.now,

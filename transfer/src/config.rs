@@ -110,6 +110,11 @@ pub struct Config {
     pub accept_channels: Vec<u32>,
     /// Both hosts: the channel return bundles travel on.
     pub return_channel: Option<u32>,
+    /// Inner host: the submissions channel of the one intake node `return_channel` serves. Set
+    /// it (and give each intake node a return channel of its own) and a `return` run carries
+    /// only that node's acks, refusals, status changes, certificates and sequence report;
+    /// unset, one return channel carries every node's.
+    pub return_for_channel: Option<u32>,
     /// Lifetime of a bundle from its creation, seconds.
     pub validity_seconds: Option<i64>,
     /// Age after which an unacknowledged bundle is published again, seconds.
@@ -242,6 +247,11 @@ impl Config {
                 setting: "return_channel",
                 flag: "--return-channel (SLUICE_RETURN_CHANNEL)",
             })
+    }
+
+    /// The intake node's channel a return run serves, if only one (`return_for_channel`).
+    pub fn return_for_channel(&self) -> Option<ChannelId> {
+        self.return_for_channel.map(ChannelId)
     }
 
     /// Lifetime of a new bundle, seconds.

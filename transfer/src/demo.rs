@@ -780,6 +780,7 @@ impl InnerSide {
 fn return_settings() -> ReturnSettings {
     ReturnSettings {
         channel: ChannelId(DEMO_RETURN_CHANNEL),
+        for_channel: None,
         validity_seconds: crate::config::DEFAULT_VALIDITY_SECONDS,
         max_entries: crate::config::DEFAULT_RETURN_ENTRIES,
         now: now(),

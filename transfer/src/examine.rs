@@ -251,6 +251,43 @@ pub fn signer_refused_since(refusal: &Refusal) -> bool {
     )
 }
 
+/// Whether `file`'s signature holds under a key that some trusted keyset version lists for
+/// `role` on `channel`, whatever that key's validity window or revocation says now: the file was
+/// made by the holder of a key once trusted for that channel. Never use it to accept anything:
+/// the import uses it only to decide whether to tell a sender that its bundle was refused for
+/// its signer.
+pub fn signed_by_a_listed_key(
+    file: &[u8],
+    keysets: &KeysetStore,
+    role: Role,
+    channel: ChannelId,
+) -> bool {
+    struct EverListed<'a>(&'a KeysetStore);
+    impl keys::KeyLookup for EverListed<'_> {
+        fn verifying_key(
+            &self,
+            key_id: keys::KeyId,
+            role: Role,
+            channel: Option<ChannelId>,
+            _at: i64,
+        ) -> Result<ed25519_dalek::VerifyingKey, keys::KeyRejection> {
+            self.0
+                .newest_first()
+                .filter_map(|keyset| keyset.document().entry(key_id))
+                .find(|entry| {
+                    entry.role == role && channel.is_some_and(|c| entry.channels.contains(&c))
+                })
+                .map(|entry| entry.public_key.verifying_key())
+                .ok_or(keys::KeyRejection::UnknownKey { key_id })
+        }
+    }
+    bundle_format::envelope::open(file, MAX_FILE_BYTES).is_ok_and(|envelope| {
+        envelope
+            .verify(&EverListed(keysets), role, Some(channel), 0)
+            .is_ok()
+    })
+}
+
 /// Verifies a file as of the time its header says it was created, with each trusted keyset
 /// version from the newest down. Only for a bundle whose id the receiver's ledger already
 /// holds (it was verified when it was applied): a copy delivered again after its signer was

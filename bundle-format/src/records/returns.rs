@@ -116,6 +116,27 @@ impl Default for MembersDigest {
     }
 }
 
+/// The inner side's notice that it refused a whole submissions bundle for its signer (wire
+/// version 3, SPEC.md §6.3): the signature holds, but under a key that was revoked or expired
+/// by the time the bundle arrived, so nothing of it was applied. The outer side puts the
+/// bundle's versions back to waiting, with `reason` on their status, and sends them again
+/// under its current key.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct BundleRefusal {
+    /// Bundle id (SHA-256 of the signed message) of the submissions bundle refused.
+    pub bundle_id: Sha256Digest,
+    /// Channel the bundle came on.
+    pub channel: u32,
+    /// Its epoch.
+    pub epoch: u64,
+    /// Its sequence number on the channel.
+    pub sequence: u64,
+    /// The refusal's stable code, e.g. `envelope.key-revoked`.
+    pub code: String,
+    /// The refusal, as the inner side's quarantine recorded it.
+    pub reason: String,
+}
+
 /// The inner side's outcome for one submission version.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct ReceiptAck {

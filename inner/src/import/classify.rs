@@ -14,6 +14,7 @@ use crate::workflow;
 pub(super) fn classify(
     tx: &mut Transaction<'_>,
     domains: &StagedDomains,
+    channel: i64,
 ) -> Result<(), ApplyError> {
     let open_states: Vec<&str> = workflow::STATES
         .iter()
@@ -22,23 +23,43 @@ pub(super) fn classify(
         .collect();
     let none: &[&(dyn ToSql + Sync)] = &[];
     let open: &[&(dyn ToSql + Sync)] = &[&open_states];
-    let steps: [(&str, &str, &[&(dyn ToSql + Sync)]); 12] = [
+    let this_channel: &[&(dyn ToSql + Sync)] = &[&channel];
+    let import_actor: &[&(dyn ToSql + Sync)] = &[&super::IMPORT_ACTOR];
+    let steps: [(&str, &str, &[&(dyn ToSql + Sync)]); 16] = [
         (
+            // A receipt belongs to the channel whose version of it was stored first (DESIGN.md
+            // invariant 8); versions refused for coming on another channel never count. This
+            // decides before the bundle's own verdicts of version order and repeats: another
+            // channel's version is refused as such whatever else is true of it.
+            "checking the channel of each receipt",
+            "UPDATE stage_versions s SET outcome = 'rejected', reason = 'receipt-of-another-channel'
+             WHERE (s.outcome IS NULL OR s.outcome <> 'rejected') AND (
+                 SELECT v.channel FROM submission_versions v
+                 WHERE v.receipt = s.receipt
+                   AND v.reason IS DISTINCT FROM 'receipt-of-another-channel'
+                 ORDER BY v.received_at, v.version LIMIT 1) <> $1",
+            this_channel,
+        ),
+        (
+            // Only the owner's versions count from here on (what is left came on the channel
+            // that owns its receipt, or names a receipt no channel owns yet): a version another
+            // channel sent neither conflicts with nor supersedes the owner's.
             "checking for versions stored before",
             "UPDATE stage_versions s
              SET outcome = CASE WHEN v.content_hash = s.content_hash THEN 'already-applied' ELSE 'rejected' END,
                  reason = CASE WHEN v.content_hash = s.content_hash THEN 'already-applied' ELSE 'version-hash-conflict' END
              FROM submission_versions v
-             WHERE s.outcome IS NULL AND v.receipt = s.receipt AND v.version = s.version",
-            none,
+             WHERE s.outcome IS NULL AND v.receipt = s.receipt AND v.version = s.version
+               AND v.channel = $1",
+            this_channel,
         ),
         (
             "checking version order",
             "UPDATE stage_versions s SET outcome = 'superseded', reason = 'newer-version-stored'
              WHERE s.outcome IS NULL AND EXISTS (
                  SELECT 1 FROM submission_versions v
-                 WHERE v.receipt = s.receipt AND v.version > s.version)",
-            none,
+                 WHERE v.receipt = s.receipt AND v.version > s.version AND v.channel = $1)",
+            this_channel,
         ),
         (
             "reading receipt states",
@@ -66,6 +87,26 @@ pub(super) fn classify(
             "UPDATE stage_versions s SET outcome = 'rejected', reason = 'unknown-filing-number'
              WHERE s.outcome IS NULL AND s.filing_ref IS NOT NULL AND s.filing_id IS NULL",
             none,
+        ),
+        (
+            // A filing belongs to whoever filed it (DESIGN.md invariant 8), as the register
+            // knows its origin receipt: on the origin's channel, the access provider that
+            // submitted it, or, for a filing its owner submitted directly, that same account
+            // submitting directly. A name typed in for a customer (`on_behalf_of`) is no link.
+            "checking who owns the filing a change or cancellation names",
+            "UPDATE stage_versions s SET outcome = 'rejected', reason = 'filing-of-another-owner'
+             WHERE s.outcome IS NULL AND s.filing_id IS NOT NULL AND s.kind <> 'new-filing'
+               AND NOT EXISTS (
+                 SELECT 1 FROM filings f JOIN receipts r ON r.receipt = f.origin_receipt
+                 WHERE f.filing_id = s.filing_id
+                   AND (SELECT v.channel FROM submission_versions v
+                        WHERE v.receipt = r.receipt
+                          AND v.reason IS DISTINCT FROM 'receipt-of-another-channel'
+                        ORDER BY v.received_at, v.version LIMIT 1) = $1
+                   AND CASE WHEN s.access_provider IS NOT NULL
+                            THEN r.access_provider = s.access_provider
+                            ELSE r.access_provider IS NULL AND r.submitter = s.submitter END)",
+            this_channel,
         ),
         (
             "resolving website numbers",
@@ -100,6 +141,17 @@ pub(super) fn classify(
             none,
         ),
         (
+            // Only the channel that created a receipt may withdraw it.
+            "checking the channel of withdrawn receipts",
+            "UPDATE stage_versions s SET outcome = 'rejected', reason = 'receipt-of-another-channel'
+             WHERE s.outcome IS NULL AND s.kind = 'withdrawal' AND (
+                 SELECT v.channel FROM submission_versions v
+                 WHERE v.receipt = s.target_receipt
+                   AND v.reason IS DISTINCT FROM 'receipt-of-another-channel'
+                 ORDER BY v.received_at, v.version LIMIT 1) <> $1",
+            this_channel,
+        ),
+        (
             "checking withdrawn receipts",
             "UPDATE stage_versions s
              SET outcome = 'rejected',
@@ -108,6 +160,23 @@ pub(super) fn classify(
              WHERE s.outcome IS NULL AND s.kind = 'withdrawal'
                AND (s.target_state IS NULL OR NOT (s.target_state = ANY($1)))",
             open,
+        ),
+        (
+            // The outer side's rule (a receipt under review is cancelled, not withdrawn),
+            // as the inner side knows it: a stored receipt awaiting the authority's regional
+            // review, returned, or moved on by a reviewer since its version arrived. A receipt
+            // arriving earlier in the same bundle has not been in front of anyone.
+            "checking withdrawn receipts under review",
+            "UPDATE stage_versions s SET outcome = 'rejected', reason = 'receipt-under-review'
+             WHERE s.outcome IS NULL AND s.kind = 'withdrawal' AND EXISTS (
+                 SELECT 1 FROM receipts r
+                 WHERE r.receipt = s.target_receipt
+                   AND (r.state IN ('awaiting-regional-review', 'returned-to-provider',
+                                    'returned-to-submitter')
+                        OR EXISTS (SELECT 1 FROM review_events e
+                                   WHERE e.receipt = r.receipt AND e.version = r.version
+                                     AND e.reviewer <> $1)))",
+            import_actor,
         ),
         (
             "checking for domains filed elsewhere",

@@ -84,6 +84,15 @@ pub mod reason {
     pub const UNKNOWN_RECEIPT: &str = "unknown-receipt";
     /// A withdrawal names a receipt that was already decided.
     pub const RECEIPT_ALREADY_DECIDED: &str = "receipt-already-decided";
+    /// The version, edit or withdrawal names a receipt another channel created: only the
+    /// channel whose signed bundle created a receipt may add to it or withdraw it.
+    pub const RECEIPT_OF_ANOTHER_CHANNEL: &str = "receipt-of-another-channel";
+    /// A withdrawal names a receipt already under review (awaiting the regional authority,
+    /// returned, or moved on by a reviewer): it must be cancelled instead, as outside.
+    pub const RECEIPT_UNDER_REVIEW: &str = "receipt-under-review";
+    /// A change or cancellation names a filing that is not the submitter's: it was filed on
+    /// another channel, by another account, or through another access provider.
+    pub const FILING_OF_ANOTHER_OWNER: &str = "filing-of-another-owner";
     /// A domain is actively filed by another filing.
     pub const DOMAIN_CONFLICT: &str = "domain-conflict";
     /// The subject already holds an approved filing; a second filing must be a change.
@@ -367,8 +376,8 @@ pub fn apply_bundle(
     tx.batch_execute(staging::STAGING)
         .map_err(db("creating staging tables"))?;
     let staged = staging::stage(tx, bundle.submissions)?;
-    classify::classify(tx, &staged.domains)?;
-    write::write_records(tx, &staged, now)?;
+    classify::classify(tx, &staged.domains, channel)?;
+    write::write_records(tx, &staged, channel, now)?;
     let withdrawn = withdraw::withdraw(tx, now)?;
     returns::queue_status_changes(tx, &withdrawn, now)?;
 

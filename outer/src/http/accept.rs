@@ -22,7 +22,8 @@ pub struct Prepared {
 }
 
 /// Validates a request for `principal` and builds the version to store (receipt left empty).
-/// Withdrawals are checked against the receipt they name; everything else is pure.
+/// Withdrawals are checked against the receipt they name, changes and cancellations against
+/// who filed the filing they name (when this store knows); everything else is pure.
 pub async fn prepare(
     state: &AppState,
     principal: &Principal,
@@ -56,6 +57,19 @@ pub async fn prepare(
             Some(_) => {}
         }
     }
+    if let Some(number) = named_filing(&request.submission)
+        && let Some(owner) = state.store.filing_owner(number).await?
+        && owner != principal.account_id
+    {
+        problems.push(Problem {
+            field: "submission.filing_number".into(),
+            code: "filing.other_account".into(),
+            message: format!(
+                "filing {number} belongs to another account; only the account that filed it \
+                 may change or cancel it"
+            ),
+        });
+    }
     check_submission(principal, request, problems).map_err(|problems| {
         state
             .metrics
@@ -65,6 +79,19 @@ pub async fn prepare(
         }
         AppError::Validation(problems)
     })
+}
+
+/// The subject's filing number a change or cancellation names (a website number without its
+/// `-n` suffix).
+fn named_filing(body: &api::SubmissionBody) -> Option<&str> {
+    let number = match body {
+        api::SubmissionBody::Change { filing_number, .. }
+        | api::SubmissionBody::Cancellation { filing_number, .. } => filing_number.trim(),
+        api::SubmissionBody::NewFiling { .. } | api::SubmissionBody::Withdrawal { .. } => {
+            return None;
+        }
+    };
+    Some(filing::number::split_website_number(number).map_or(number, |(base, _)| base))
 }
 
 /// The pure part of [`prepare`]: validates and converts, adding `problems` found elsewhere.

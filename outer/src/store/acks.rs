@@ -1,7 +1,9 @@
 //! Signed acknowledgements from the inner side: the only thing that removes a payload
 //! (DESIGN.md invariant 3), and only of the exact version and content hash an entry names (a
 //! wire version 1 ack) or of exactly the versions a members digest covers (a range ack, wire
-//! version 2). A receipt still waiting on an acknowledged version moves to "delivered".
+//! version 2). A receipt still waiting on an acknowledged version moves to "delivered", or to
+//! "rejected" with the inner side's reason when the inner side refused that version: a refused
+//! version keeps its payload (the inner side did not accept it, so it is not safe inside).
 
 use bundle_format::records::{self, Ack, ImportOutcome, ReviewState};
 use keys::ChannelId;
@@ -20,6 +22,9 @@ pub struct AckSummary {
     pub already: usize,
     /// Entries naming a version or hash the store does not have; nothing was deleted for them.
     pub mismatched: Vec<(String, u32)>,
+    /// Versions the inner side refused: acknowledged, their payload kept, the refusal on the
+    /// receipt's status.
+    pub refused: usize,
 }
 
 /// What one ack entry did to the store.
@@ -31,6 +36,21 @@ pub enum AckEffect {
     Already,
     /// The store has no such version, or its content hash differs: nothing was deleted.
     Mismatch,
+    /// The inner side refused this version (outcome `Rejected`): it is acknowledged with the
+    /// reason, its payload is kept, and a receipt waiting on it shows "rejected" with the
+    /// reason.
+    Refused,
+}
+
+/// The state a receipt waiting on an acknowledged version moves to, as SQL over the ack's
+/// outcome column `outcome_column` (outcome names as [`outcome_name`] writes them): "rejected"
+/// when the inner side refused the version, else the state in parameter `delivered_parameter`
+/// ("delivered").
+fn acked_state(outcome_column: &str, delivered_parameter: &str) -> String {
+    format!(
+        "CASE WHEN {outcome_column} = 'rejected' THEN '{}' ELSE {delivered_parameter} END",
+        ReceiptState::Review(ReviewState::Rejected).as_str()
+    )
 }
 
 /// Applies the entries of one ack on `conn`, returning each entry's effect in order: what
@@ -85,6 +105,30 @@ pub fn apply_ack_entries_on(
         }
     }
     let delivered = ReceiptState::Review(ReviewState::Delivered);
+    let history = format!(
+        "INSERT INTO status_history (receipt, version, state, at, reason, filing_number,
+                                     bundle_sequence)
+         SELECT a.receipt, a.version, {}, ?1, a.reason, NULL, NULL
+         FROM temp.acking a JOIN receipts r
+           ON r.receipt = a.receipt AND r.state_version = a.version
+         WHERE a.effect = 'removed' AND r.state IN (?3, ?4)
+         ORDER BY a.position",
+        acked_state("a.outcome", "?2")
+    );
+    let status = format!(
+        "UPDATE receipts SET state = (SELECT {} FROM temp.acking a
+                                      WHERE a.receipt = receipts.receipt
+                                        AND a.version = receipts.state_version),
+                reason = (SELECT a.reason FROM temp.acking a
+                          WHERE a.receipt = receipts.receipt
+                            AND a.version = receipts.state_version
+                            AND a.outcome = 'rejected'),
+                updated_at = ?1
+         WHERE rowid IN (SELECT r.rowid FROM temp.acking a JOIN receipts r
+                           ON r.receipt = a.receipt AND r.state_version = a.version
+                         WHERE a.effect = 'removed' AND r.state IN (?3, ?4))",
+        acked_state("a.outcome", "?2")
+    );
     let steps: [(&str, &'static str); 6] = [
         (
             // No such version, or another content hash: nothing is deleted.
@@ -103,10 +147,14 @@ pub fn apply_ack_entries_on(
         ),
         (
             // Driven from the ack's rows (rowid IN …): an UPDATE … FROM would scan every version.
-            "UPDATE submission_versions SET acknowledged_at = ?1, payload_removed_at = ?1,
+            "UPDATE submission_versions SET acknowledged_at = ?1,
                     ack_outcome = (SELECT a.outcome FROM temp.acking a
                                    WHERE a.receipt = submission_versions.receipt
-                                     AND a.version = submission_versions.version)
+                                     AND a.version = submission_versions.version),
+                    payload_removed_at = CASE WHEN (SELECT a.outcome FROM temp.acking a
+                                   WHERE a.receipt = submission_versions.receipt
+                                     AND a.version = submission_versions.version) = 'rejected'
+                                   THEN NULL ELSE ?1 END
              WHERE rowid IN (SELECT v.rowid FROM temp.acking a JOIN submission_versions v
                                ON v.receipt = a.receipt AND v.version = a.version
                              WHERE a.effect = 'removed')",
@@ -116,26 +164,11 @@ pub fn apply_ack_entries_on(
             "DELETE FROM submission_payloads WHERE rowid IN (
                  SELECT p.rowid FROM temp.acking a JOIN submission_payloads p
                    ON p.receipt = a.receipt AND p.version = a.version
-                 WHERE a.effect = 'removed')",
+                 WHERE a.effect = 'removed' AND a.outcome <> 'rejected')",
             "removing an acknowledged payload",
         ),
-        (
-            "INSERT INTO status_history (receipt, version, state, at, reason, filing_number,
-                                         bundle_sequence)
-             SELECT a.receipt, a.version, ?2, ?1, a.reason, NULL, NULL
-             FROM temp.acking a JOIN receipts r
-               ON r.receipt = a.receipt AND r.state_version = a.version
-             WHERE a.effect = 'removed' AND r.state IN (?3, ?4)
-             ORDER BY a.position",
-            "writing status history",
-        ),
-        (
-            "UPDATE receipts SET state = ?2, updated_at = ?1
-             WHERE rowid IN (SELECT r.rowid FROM temp.acking a JOIN receipts r
-                               ON r.receipt = a.receipt AND r.state_version = a.version
-                             WHERE a.effect = 'removed' AND r.state IN (?3, ?4))",
-            "updating a status row",
-        ),
+        (&history, "writing status history"),
+        (&status, "updating a status row"),
     ];
     for (index, (sql, operation)) in steps.into_iter().enumerate() {
         let mut stmt = conn.prepare_cached(sql).map_err(db(operation))?;
@@ -152,14 +185,17 @@ pub fn apply_ack_entries_on(
         .map_err(db(operation))?;
     }
     let effects = conn
-        .prepare_cached("SELECT effect FROM temp.acking ORDER BY position")
+        .prepare_cached("SELECT effect, outcome FROM temp.acking ORDER BY position")
         .and_then(|mut stmt| {
             stmt.query_map([], |row| {
-                Ok(match row.get_ref(0)?.as_str()? {
-                    "mismatch" => AckEffect::Mismatch,
-                    "already" => AckEffect::Already,
-                    _ => AckEffect::Removed,
-                })
+                Ok(
+                    match (row.get_ref(0)?.as_str()?, row.get_ref(1)?.as_str()?) {
+                        ("mismatch", _) => AckEffect::Mismatch,
+                        ("already", _) => AckEffect::Already,
+                        (_, "rejected") => AckEffect::Refused,
+                        _ => AckEffect::Removed,
+                    },
+                )
             })?
             .collect::<Result<Vec<_>, _>>()
         })
@@ -196,9 +232,11 @@ pub fn apply_ack_entry_on(
     if acknowledged.is_some() {
         return Ok(AckEffect::Already);
     }
+    // A refused version is not safe inside: it keeps its payload.
+    let refused = entry.outcome == ImportOutcome::Rejected;
     conn.prepare_cached(
         "UPDATE submission_versions SET acknowledged_at = ?3, ack_outcome = ?4,
-                payload_removed_at = ?3
+                payload_removed_at = CASE WHEN ?5 THEN NULL ELSE ?3 END
          WHERE receipt = ?1 AND version = ?2",
     )
     .and_then(|mut stmt| {
@@ -206,27 +244,37 @@ pub fn apply_ack_entry_on(
             entry.receipt,
             entry.version,
             at,
-            outcome_name(entry.outcome)
+            outcome_name(entry.outcome),
+            refused
         ])
     })
     .map_err(db("applying an ack"))?;
-    conn.prepare_cached("DELETE FROM submission_payloads WHERE receipt = ?1 AND version = ?2")
-        .and_then(|mut stmt| stmt.execute(params![entry.receipt, entry.version]))
-        .map_err(db("removing an acknowledged payload"))?;
-    let delivered = ReceiptState::Review(ReviewState::Delivered);
+    if !refused {
+        conn.prepare_cached("DELETE FROM submission_payloads WHERE receipt = ?1 AND version = ?2")
+            .and_then(|mut stmt| stmt.execute(params![entry.receipt, entry.version]))
+            .map_err(db("removing an acknowledged payload"))?;
+    }
+    let next = if refused {
+        ReceiptState::Review(ReviewState::Rejected)
+    } else {
+        ReceiptState::Review(ReviewState::Delivered)
+    };
     let moved = conn
         .prepare_cached(
-            "UPDATE receipts SET state = ?3, state_version = ?2, updated_at = ?4
+            "UPDATE receipts SET state = ?3, state_version = ?2, updated_at = ?4,
+                    reason = CASE WHEN ?7 THEN ?8 END
              WHERE receipt = ?1 AND state_version = ?2 AND state IN (?5, ?6)",
         )
         .and_then(|mut stmt| {
             stmt.execute(params![
                 entry.receipt,
                 entry.version,
-                delivered.as_str(),
+                next.as_str(),
                 at,
                 ReceiptState::Received.as_str(),
-                ReceiptState::InTransit.as_str()
+                ReceiptState::InTransit.as_str(),
+                refused,
+                entry.reason
             ])
         })
         .map_err(db("updating a status row"))?;
@@ -235,14 +283,18 @@ pub fn apply_ack_entry_on(
             conn,
             &entry.receipt,
             entry.version,
-            delivered,
+            next,
             at,
             entry.reason.as_deref(),
             None,
             None,
         )?;
     }
-    Ok(AckEffect::Removed)
+    Ok(if refused {
+        AckEffect::Refused
+    } else {
+        AckEffect::Removed
+    })
 }
 
 /// What applying a range ack did.
@@ -395,48 +447,71 @@ pub fn apply_range_ack_on(
             })
             .map_err(db(operation))
     };
-    // Status first, while "not acknowledged yet" still picks the versions this ack moves.
+    // Status first, while "not acknowledged yet" still picks the versions this ack moves. A
+    // version the inner side refused moves its receipt to "rejected" with the reason.
     move_receipts(
-        "INSERT INTO status_history (receipt, version, state, at, reason, filing_number,
-                                     bundle_sequence)
-         SELECT r.receipt, v.version, ?3, ?4, e.reason, NULL, NULL
-         FROM submission_versions v CROSS JOIN receipts r
-           ON r.receipt = v.receipt AND r.state_version = v.version
-         LEFT JOIN temp.range_exceptions e ON e.receipt = v.receipt AND e.version = v.version
-         WHERE v.seq BETWEEN ?1 AND ?2 AND v.acknowledged_at IS NULL AND r.state IN (?5, ?6)
-         ORDER BY v.seq",
+        &format!(
+            "INSERT INTO status_history (receipt, version, state, at, reason, filing_number,
+                                         bundle_sequence)
+             SELECT r.receipt, v.version, {}, ?4, e.reason, NULL, NULL
+             FROM submission_versions v CROSS JOIN receipts r
+               ON r.receipt = v.receipt AND r.state_version = v.version
+             LEFT JOIN temp.range_exceptions e ON e.receipt = v.receipt AND e.version = v.version
+             WHERE v.seq BETWEEN ?1 AND ?2 AND v.acknowledged_at IS NULL AND r.state IN (?5, ?6)
+             ORDER BY v.seq",
+            acked_state("e.outcome", "?3")
+        ),
         "writing status history",
     )?;
     move_receipts(
-        "UPDATE receipts SET state = ?3, updated_at = ?4
-         WHERE rowid IN (SELECT r.rowid FROM submission_versions v CROSS JOIN receipts r
-                           ON r.receipt = v.receipt AND r.state_version = v.version
-                         WHERE v.seq BETWEEN ?1 AND ?2 AND v.acknowledged_at IS NULL
-                           AND r.state IN (?5, ?6))",
+        &format!(
+            "UPDATE receipts SET
+                 state = (SELECT {} FROM (SELECT NULL) LEFT JOIN temp.range_exceptions e
+                            ON e.receipt = receipts.receipt
+                           AND e.version = receipts.state_version),
+                 reason = (SELECT e.reason FROM temp.range_exceptions e
+                           WHERE e.receipt = receipts.receipt
+                             AND e.version = receipts.state_version
+                             AND e.outcome = 'rejected'),
+                 updated_at = ?4
+             WHERE rowid IN (SELECT r.rowid FROM submission_versions v CROSS JOIN receipts r
+                               ON r.receipt = v.receipt AND r.state_version = v.version
+                             WHERE v.seq BETWEEN ?1 AND ?2 AND v.acknowledged_at IS NULL
+                               AND r.state IN (?5, ?6))",
+            acked_state("e.outcome", "?3")
+        ),
         "updating a status row",
     )?;
+    conn.prepare_cached(
+        "UPDATE submission_versions SET acknowledged_at = ?3,
+                ack_outcome = coalesce(
+                    (SELECT e.outcome FROM temp.range_exceptions e
+                     WHERE e.receipt = submission_versions.receipt
+                       AND e.version = submission_versions.version),
+                    'applied')
+         WHERE seq BETWEEN ?1 AND ?2 AND acknowledged_at IS NULL",
+    )
+    .and_then(|mut stmt| stmt.execute(params![first, last, at]))
+    .map_err(db("applying a range ack"))?;
+    // The whole range's payloads in one statement (DESIGN.md invariant 3: the digest named
+    // each of these exact versions and content hashes), but never one of a version the inner
+    // side refused: that one is not safe inside.
+    conn.prepare_cached(
+        "UPDATE submission_versions SET payload_removed_at = ?3
+         WHERE seq BETWEEN ?1 AND ?2 AND payload_removed_at IS NULL
+           AND ack_outcome IS NOT 'rejected'",
+    )
+    .and_then(|mut stmt| stmt.execute(params![first, last, at]))
+    .map_err(db("applying a range ack"))?;
     let removed = conn
         .prepare_cached(
-            "UPDATE submission_versions SET acknowledged_at = ?3, payload_removed_at = ?3,
-                    ack_outcome = coalesce(
-                        (SELECT e.outcome FROM temp.range_exceptions e
-                         WHERE e.receipt = submission_versions.receipt
-                           AND e.version = submission_versions.version),
-                        'applied')
-             WHERE seq BETWEEN ?1 AND ?2 AND acknowledged_at IS NULL",
+            "DELETE FROM submission_payloads WHERE rowid IN (
+                 SELECT p.rowid FROM submission_versions v JOIN submission_payloads p
+                   ON p.receipt = v.receipt AND p.version = v.version
+                 WHERE v.seq BETWEEN ?1 AND ?2 AND v.ack_outcome IS NOT 'rejected')",
         )
-        .and_then(|mut stmt| stmt.execute(params![first, last, at]))
-        .map_err(db("applying a range ack"))?;
-    // The whole range's payloads in one statement (DESIGN.md invariant 3: the digest named
-    // each of these exact versions and content hashes).
-    conn.prepare_cached(
-        "DELETE FROM submission_payloads WHERE rowid IN (
-             SELECT p.rowid FROM submission_versions v JOIN submission_payloads p
-               ON p.receipt = v.receipt AND p.version = v.version
-             WHERE v.seq BETWEEN ?1 AND ?2)",
-    )
-    .and_then(|mut stmt| stmt.execute(params![first, last]))
-    .map_err(db("removing acknowledged payloads"))?;
+        .and_then(|mut stmt| stmt.execute(params![first, last]))
+        .map_err(db("removing acknowledged payloads"))?;
     Ok(RangeAckEffect::Applied {
         removed,
         already: usize::try_from(already).unwrap_or(0),
@@ -465,6 +540,7 @@ impl Store {
                 match effect {
                     AckEffect::Removed => summary.removed += 1,
                     AckEffect::Already => summary.already += 1,
+                    AckEffect::Refused => summary.refused += 1,
                     AckEffect::Mismatch => summary
                         .mismatched
                         .push((entry.receipt.clone(), entry.version)),

@@ -213,7 +213,7 @@ pub fn unacknowledged_file_names_on(conn: &Connection) -> Result<BTreeSet<String
 }
 
 /// Sequence numbers of the published, unacknowledged bundles of `channel` last sent before
-/// `cutoff`, in order.
+/// `cutoff`, in order; refused ones are signed again by the export instead.
 pub fn bundles_due_on(
     conn: &Connection,
     channel: ChannelId,
@@ -222,7 +222,7 @@ pub fn bundles_due_on(
     conn.prepare_cached(
         "SELECT sequence FROM transfer_outbox
          WHERE channel = ?1 AND acknowledged_at IS NULL AND published_at IS NOT NULL
-           AND last_sent_at < ?2 ORDER BY sequence",
+           AND refused_at IS NULL AND last_sent_at < ?2 ORDER BY sequence",
     )
     .and_then(|mut stmt| {
         stmt.query_map(params![channel.0, cutoff], |row| {
@@ -233,7 +233,8 @@ pub fn bundles_due_on(
     .map_err(db("reading the outbox index"))
 }
 
-/// The unacknowledged bundle of `channel` with `sequence` in the channel's current epoch.
+/// The unacknowledged bundle of `channel` with `sequence` in the channel's current epoch, unless
+/// the inner side refused it (its copy must be signed again first, see `refused_bundles_on`).
 pub fn retained_bundle_on(
     conn: &Connection,
     channel: ChannelId,
@@ -242,7 +243,8 @@ pub fn retained_bundle_on(
     conn.prepare_cached(
         "SELECT o.bundle_id, o.sequence, o.file_name FROM transfer_outbox o
          JOIN transfer_send_state s ON s.channel = o.channel AND s.epoch = o.epoch
-         WHERE o.channel = ?1 AND o.sequence = ?2 AND o.acknowledged_at IS NULL",
+         WHERE o.channel = ?1 AND o.sequence = ?2 AND o.acknowledged_at IS NULL
+           AND o.refused_at IS NULL",
     )
     .and_then(|mut stmt| {
         stmt.query_row(params![channel.0, i64_of(sequence)], |row| {

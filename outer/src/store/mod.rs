@@ -12,8 +12,8 @@
 //!
 //! Each concern has its own file: [`Store`] itself (opening, the writer and reader plumbing) lives
 //! here; the schema and its migrations (numbered SQL files in `outer/migrations/`) in `schema`;
-//! accounts and tokens, receipts and their versions, status and its history, export, acks and
-//! certificates each in a module of that name. Every public item is re-exported here, so callers
+//! accounts and tokens, receipts and their versions, status and its history, export, acks,
+//! refused bundles and certificates each in a module of that name. Every public item is re-exported here, so callers
 //! name it `outer::store::Item` whatever file it lives in. Functions ending in `_on` take a
 //! connection, so the transfer tool can run them inside its own transaction.
 
@@ -25,6 +25,7 @@ mod export;
 pub mod ledger;
 pub mod ops;
 mod receipts;
+mod refusals;
 mod schema;
 mod status;
 mod writer;
@@ -47,6 +48,7 @@ pub use export::{
     PendingVersion, exported_through_on, pending_versions, pending_versions_after, range_of,
 };
 pub use receipts::{Inserted, NewSubmission, ReceiptRecord, VersionInfo};
+pub use refusals::{RefusedBundle, record_signed_again_on, refuse_bundle_on, refused_bundles_on};
 pub use status::{HistoryEntry, ReceiptState, ReceiptStatus, apply_status_change_on};
 
 use writer::{Job, WriteJob, writer_loop};

@@ -244,6 +244,27 @@ impl Store {
         self.read(move |conn| read_receipt(conn, &receipt)).await
     }
 
+    /// The account that filed the approved filing `filing_number` here: the account of the new
+    /// filing's receipt that the inner side approved under that number, if this store issued
+    /// it. `None` for a filing this store does not know (the inner side, which holds the
+    /// register, then decides).
+    pub async fn filing_owner(&self, filing_number: &str) -> Result<Option<i64>, StoreError> {
+        let filing_number = filing_number.to_owned();
+        self.read(move |conn| {
+            conn.prepare_cached(
+                "SELECT account_id FROM receipts
+                 WHERE filing_number = ?1 AND kind = 'new_filing' AND state = 'approved'
+                 ORDER BY updated_at DESC LIMIT 1",
+            )
+            .and_then(|mut stmt| {
+                stmt.query_row([&filing_number], |row| row.get(0))
+                    .optional()
+            })
+            .map_err(db("finding who filed a filing number"))
+        })
+        .await
+    }
+
     /// The receipts that name a filing number, newest first.
     pub async fn receipts_for_filing_number(
         &self,

@@ -246,7 +246,8 @@ pub(super) fn add_transit_entries(
 
 /// The status row of `receipt`, if this store issued it. A receipt waiting in "received" on a
 /// version that lies in an exported range without an ack shows "in transit", with that
-/// bundle's sequence and time: export writes nothing per version or receipt.
+/// bundle's sequence and time: export writes nothing per version or receipt. A bundle the inner
+/// side refused for its signer holds nothing in transit until it is sent again.
 pub(super) fn read_status(
     conn: &Connection,
     receipt: &str,
@@ -295,7 +296,8 @@ fn derive_transit(
         .prepare_cached(&format!(
             "SELECT o.sequence, o.created FROM submission_versions v
              JOIN transfer_outbox o ON o.rowid = {EXPORTED_IN} AND o.first_seq <= v.seq
-             WHERE v.receipt = ?1 AND v.version = ?2 AND v.acknowledged_at IS NULL"
+             WHERE v.receipt = ?1 AND v.version = ?2 AND v.acknowledged_at IS NULL
+               AND o.refused_at IS NULL"
         ))
         .and_then(|mut stmt| {
             stmt.query_row(params![status.receipt, status.state_version], |row| {

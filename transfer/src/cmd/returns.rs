@@ -21,6 +21,7 @@ pub fn run(global: &Global, _args: &Args) -> anyhow::Result<Outcome> {
     let mut client = inner_side::connect(config.inner_database_url()?)?;
     let settings = ReturnSettings {
         channel: config.return_channel()?,
+        for_channel: config.return_for_channel(),
         validity_seconds: config.validity_seconds()?,
         max_entries: config.return_entries()?,
         now: super::now(),

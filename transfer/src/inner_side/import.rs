@@ -6,7 +6,7 @@ use std::path::Path;
 
 use bundle_format::Kind;
 use bundle_format::chain::{self, Verdict};
-use bundle_format::records::{Record, SubmissionVersion};
+use bundle_format::records::{BundleRefusal, Record, SubmissionVersion};
 use keys::{ChannelId, Role};
 use postgres::Client;
 
@@ -58,6 +58,9 @@ pub struct ImportFileReport {
     pub returns_resent: Vec<String>,
     /// For a keyset bundle: the version it carried and whether it was installed.
     pub keyset: Option<KeysetReceipt>,
+    /// For a submissions bundle refused as a whole for its signer: whether the refusal was
+    /// queued for the return channel, so that its sender sends it again under its current key.
+    pub refusal_returned: bool,
 }
 
 /// What one `import` run did.
@@ -102,6 +105,71 @@ pub fn import_with_progress(
     Ok(ImportReport { files })
 }
 
+/// Queues a [`BundleRefusal`] for the return channel when `refusal` refuses a submissions
+/// bundle of an accepted channel as a whole for its signer (a key revoked, expired or no longer
+/// listed by now) and its signature holds under a key a trusted keyset lists for that channel:
+/// a bundle its sender really wrote, of which nothing was applied. The sender then signs it
+/// again with its current key, so no version stays in transit for good. Anything else (a forged
+/// or tampered file) returns nothing: only the quarantine says why. Returns whether a refusal
+/// was queued.
+///
+/// The notice names the bundle by its id, the SHA-256 of its signed message; the outer side acts
+/// only on an unacknowledged bundle of its own with that id, and what it does (send the same
+/// message again) is harmless even for a notice it did not need.
+fn return_signer_refusal(
+    client: &mut Client,
+    keysets: &KeysetStore,
+    settings: &ImportSettings,
+    path: &Path,
+    refusal: &Refusal,
+) -> Result<bool, InnerError> {
+    let (Some(header), Some(id)) = (refusal.header.as_deref(), refusal.id) else {
+        return Ok(false);
+    };
+    if !crate::examine::signer_refused_since(refusal)
+        || header.kind != Kind::Submissions
+        || !settings.channels.contains(&header.channel)
+    {
+        return Ok(false);
+    }
+    let Ok(bytes) = crate::examine::read_file(path) else {
+        return Ok(false);
+    };
+    let made_by_its_sender =
+        crate::examine::signed_by_a_listed_key(&bytes, keysets, Role::OuterBundle, header.channel)
+            && bundle_format::envelope::open(&bytes, bundle_format::bundle::MAX_FILE_BYTES)
+                .is_ok_and(|envelope| bundle_format::BundleId::of_message(envelope.message) == id);
+    if !made_by_its_sender {
+        return Ok(false);
+    }
+    let notice = BundleRefusal {
+        bundle_id: id.0,
+        channel: header.channel.0,
+        epoch: header.epoch,
+        sequence: header.sequence,
+        code: within_text_limit(&refusal.code),
+        reason: within_text_limit(&refusal.reason),
+    };
+    let mut tx = locked_transaction(client)?;
+    inner::returns::queue_bundle_refusal(&mut tx, &notice, settings.now)?;
+    tx.commit().map_err(db("queueing a bundle refusal"))?;
+    tracing::warn!(target: "sluice::audit", event = "bundle.refusal-returned",
+        channel = header.channel.0, sequence = header.sequence, bundle = %id,
+        code = %refusal.code, "refused a submissions bundle for its signer; the refusal goes back \
+        so that its sender signs it again with its current key");
+    Ok(true)
+}
+
+/// `text` cut to the wire's text limit at a character boundary, so that a long refusal reason
+/// cannot make the return bundle carrying it unwritable.
+fn within_text_limit(text: &str) -> String {
+    let mut end = text.len().min(bundle_format::records::MAX_TEXT_BYTES);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_owned()
+}
+
 /// Verifies, judges and imports one file from wherever it is, then archives or quarantines it.
 /// A keyset bundle's keyset is judged against the current version of `keysets` and, if it is
 /// the next one, recorded with the bundle's ledger row and installed after the commit.
@@ -128,6 +196,8 @@ pub fn import_file(
     let (verified, message) = match received {
         Ok(received) => (received.bundle, received.message),
         Err(refusal) => {
+            file_report.refusal_returned =
+                return_signer_refusal(client, keysets, settings, path, &refusal)?;
             return receive::quarantine(spool, path, &name, refusal, settings.now, file_report);
         }
     };

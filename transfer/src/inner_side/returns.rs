@@ -19,6 +19,9 @@ use crate::spool::{self, Spool};
 pub struct ReturnSettings {
     /// The return channel.
     pub channel: ChannelId,
+    /// The submissions channel of the one intake node this return channel serves: only its
+    /// entries and its sequence report go out. `None`: every node's (a shared return channel).
+    pub for_channel: Option<ChannelId>,
     /// Lifetime of the bundle, seconds.
     pub validity_seconds: i64,
     /// Most queue entries in one return bundle.
@@ -38,6 +41,8 @@ pub struct ReturnReport {
     pub status_changes: usize,
     /// Certificates carried.
     pub certificates: usize,
+    /// Notices of submissions bundles refused as a whole for their signer carried.
+    pub bundle_refusals: usize,
     /// Whether the only bundle written is a heartbeat: nothing was pending and the sequence
     /// state is what the last return bundle said.
     pub heartbeat: bool,
@@ -114,7 +119,8 @@ pub(super) fn write_one_return(
     report: &mut ReturnReport,
 ) -> Result<usize, InnerError> {
     let mut tx = locked_transaction(client)?;
-    let pending = inner::returns::pending_returns(&mut tx, max_entries(settings))?;
+    let pending =
+        inner::returns::pending_returns_for(&mut tx, max_entries(settings), settings.for_channel)?;
     let reports_encoded = bincode::encode_to_vec(
         &pending.sequence_reports,
         bundle_format::records::wire_config(),
@@ -160,6 +166,7 @@ pub(super) fn write_one_return(
             Record::Ack(_) => report.acks += 1,
             Record::StatusChange(_) => report.status_changes += 1,
             Record::Certificate(_) => report.certificates += 1,
+            Record::BundleRefusal(_) => report.bundle_refusals += 1,
             _ => {}
         }
         // An ack goes out in its range form (wire version 2): the bundle's members digest

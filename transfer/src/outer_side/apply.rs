@@ -55,6 +55,10 @@ pub struct ApplyFileReport {
     pub certificates: usize,
     /// Bundles re-published because the inner side reported them missing.
     pub republished: Vec<u64>,
+    /// This host's bundles the inner side refused as a whole for their signer, by sequence:
+    /// their versions wait again, with the reason on their status, until the next export signs
+    /// them again with the current key.
+    pub bundles_refused: Vec<u64>,
     /// Why it was quarantined.
     pub reason: Option<String>,
     /// For a keyset bundle: the version it carried and whether it was installed.
@@ -126,6 +130,7 @@ pub fn apply_file(
         status_changes: 0,
         certificates: 0,
         republished: Vec::new(),
+        bundles_refused: Vec::new(),
         reason: None,
         keyset: None,
     };
@@ -206,6 +211,13 @@ pub fn apply_file(
     file_report.range_fallbacks = applied.fallbacks;
     file_report.status_changes = applied.status_changes;
     file_report.certificates = applied.certificates;
+    for refused in &applied.refused {
+        tracing::warn!(target: "sluice::audit", event = "bundle.refused-inside", channel = channel.0,
+            sequence = refused.sequence, receipts = refused.receipts,
+            "the inner side refused a bundle for its signer; its versions wait to go out again \
+             under the current key");
+        file_report.bundles_refused.push(refused.sequence);
+    }
     for (receipt, version) in &applied.mismatched {
         tracing::warn!(target: "sluice::audit", event = "ack.mismatch", receipt = %receipt,
             version, "ack names a version or hash not stored here; nothing deleted");

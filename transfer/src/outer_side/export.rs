@@ -9,7 +9,7 @@ use keys::Signer;
 use outer::store::ledger::{self, OutboxBundle};
 use outer::store::{self, PendingVersion};
 
-use super::resend::{record_publication, recover, resend_due};
+use super::resend::{record_publication, recover, resend_due, sign_refused_again};
 use super::settings::{ExportReport, ExportSettings};
 use super::{BundleSummary, OuterError, OuterHost};
 use crate::common::send::write_retained;
@@ -37,6 +37,7 @@ pub fn export_with_progress(
     spool.create_all()?;
     let mut report = ExportReport::default();
     recover(host, spool, settings.channel, settings.now, &mut report)?;
+    sign_refused_again(host, spool, signer, settings, &mut report)?;
     resend_due(host, spool, settings, &mut report)?;
     let pending = host.store.read_blocking(ledger::pending_version_count_on)?;
     let pending = usize::try_from(pending).unwrap_or(0);

@@ -48,6 +48,7 @@ pub(super) struct AppliedReturn {
     pub(super) certificates: usize,
     pub(super) acknowledged_files: Vec<String>,
     pub(super) missing: Vec<u64>,
+    pub(super) refused: Vec<outer::store::RefusedBundle>,
 }
 
 /// Applies every record of one verified return bundle and its ledger row in the caller's
@@ -73,6 +74,7 @@ pub(super) fn apply_return_records(
         certificates: 0,
         acknowledged_files: Vec::new(),
         missing: Vec::new(),
+        refused: Vec::new(),
     };
     let epoch = ledger::send_state_on(conn, channel)?.epoch;
     for record in records {
@@ -89,6 +91,11 @@ pub(super) fn apply_return_records(
                 if report.channel == channel.0 && report.epoch == epoch =>
             {
                 applied.missing.extend(report.missing.iter().copied());
+            }
+            Record::BundleRefusal(refusal) => {
+                applied
+                    .refused
+                    .extend(store::refuse_bundle_on(conn, channel, refusal, now)?);
             }
             Record::StatusChange(change) => {
                 applied.status_changes += usize::from(store::apply_status_change_on(conn, change)?);
@@ -116,7 +123,8 @@ fn apply_entries(
     for (entry, effect) in entries.iter().zip(effects) {
         match effect {
             AckEffect::Removed => applied.payloads_deleted += 1,
-            AckEffect::Already => {}
+            // Refused inside: acknowledged with its reason, its payload kept.
+            AckEffect::Already | AckEffect::Refused => {}
             AckEffect::Mismatch => applied
                 .mismatched
                 .push((entry.receipt.clone(), entry.version)),

@@ -1,8 +1,9 @@
 //! Publishing retained bundles again: those a crashed export recorded but never published, those
-//! unacknowledged past the resend age, and those the inner side reports missing. Orphan files a
-//! run wrote without recording them are removed here too.
+//! unacknowledged past the resend age, those the inner side reports missing, and those it
+//! refused for their signer (signed again with the current key first). Orphan files a run wrote
+//! without recording them are removed here too.
 
-use keys::ChannelId;
+use keys::{ChannelId, Signer};
 use outer::store::ledger::{self, RetainedBundle};
 
 use super::settings::{ExportReport, ExportSettings};
@@ -46,6 +47,74 @@ pub(super) fn recover(
         }
     }
     Ok(())
+}
+
+/// Signs every bundle the inner side refused for its signer again with `signer` (the current
+/// key) and publishes it. The signed message stays exactly what it was, so the bundle keeps its
+/// id, sequence number, chain link and range, and its ack later names what this store holds. A
+/// bundle whose own validity has passed cannot go again this way: it stays refused, its
+/// versions waiting with the reason on their status, and the run reports it.
+pub(super) fn sign_refused_again(
+    host: &OuterHost,
+    spool: &Spool,
+    signer: &dyn Signer,
+    settings: &ExportSettings,
+    report: &mut ExportReport,
+) -> Result<(), OuterError> {
+    let channel = settings.channel;
+    let refused = host
+        .store
+        .read_blocking(|conn| outer::store::refused_bundles_on(conn, channel))?;
+    for RetainedBundle {
+        id,
+        sequence,
+        file_name,
+    } in refused
+    {
+        let path = spool.retained.join(&file_name);
+        let resealed = std::fs::read(&path)
+            .map_err(|e| format!("reading {}: {e}", path.display()))
+            .and_then(|file| reseal(&file, signer, settings.now));
+        let file = match resealed {
+            Ok(file) => file,
+            Err(why) => {
+                tracing::error!(target: "sluice::audit", event = "bundle.not-signed-again",
+                    channel = channel.0, sequence, bundle = %id, reason = %why,
+                    "a bundle the inner side refused cannot be signed again");
+                report.not_signed_again.push((sequence, why));
+                continue;
+            }
+        };
+        spool::write_atomic(&spool.retained, &file_name, |f| {
+            std::io::Write::write_all(f, &file)
+        })?;
+        spool::copy_durable(&path, &spool.outbox, &file_name)?;
+        let now = settings.now;
+        host.store
+            .write_blocking(move |conn| outer::store::record_signed_again_on(conn, &id, now))?;
+        tracing::warn!(target: "sluice::audit", event = "bundle.signed-again",
+            channel = channel.0, sequence, bundle = %id, key = %signer.key_id(),
+            "signed a bundle the inner side refused again with the current key");
+        report.signed_again.push(sequence);
+    }
+    Ok(())
+}
+
+/// The bundle `file` with its signed message sealed again by `signer`, or why not.
+fn reseal(file: &[u8], signer: &dyn Signer, now: i64) -> Result<Vec<u8>, String> {
+    let envelope = bundle_format::envelope::open(file, bundle_format::bundle::MAX_FILE_BYTES)
+        .map_err(|e| format!("the retained copy does not open: {e}"))?;
+    let (header, _) =
+        bundle_format::Header::parse(envelope.message, bundle_format::header::MAX_CONTENT_BYTES)
+            .map_err(|e| format!("the retained copy's header does not parse: {e}"))?;
+    if now > header.expires {
+        return Err(format!(
+            "its validity ended at {} (Unix seconds); the inner side would refuse it as expired",
+            header.expires
+        ));
+    }
+    bundle_format::envelope::seal(signer, &envelope.comment_text(), envelope.message)
+        .map_err(|e| format!("signing it again: {e}"))
 }
 
 /// Publishes again every unacknowledged bundle last sent more than the resend age ago.

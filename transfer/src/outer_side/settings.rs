@@ -48,4 +48,10 @@ pub struct ExportReport {
     pub republished: Vec<u64>,
     /// Orphan files removed from the retained outbox (written by a run that did not commit).
     pub orphans_removed: usize,
+    /// Bundles the inner side refused for their signer, signed again with the current key
+    /// (same message, id and sequence) and published, by sequence.
+    pub signed_again: Vec<u64>,
+    /// Refused bundles that could not be signed again, by sequence, with why (their versions
+    /// keep waiting, the reason on their status).
+    pub not_signed_again: Vec<(u64, String)>,
 }

@@ -48,9 +48,12 @@ impl<'a> Decided<'_, 'a> {
 }
 
 /// Writes the receipts and review events of every accepted submission.
+/// `channel` is the bundle's, which created or owns every receipt it writes to: their status
+/// changes go to that channel's intake node.
 pub(super) fn write_records(
     tx: &mut Transaction<'_>,
     staged: &Staged<'_>,
+    channel: i64,
     now: i64,
 ) -> Result<(), ApplyError> {
     let decided = Decided {
@@ -58,7 +61,7 @@ pub(super) fn write_records(
         accepted: read_accepted(tx, staged.submissions.len())?,
     };
     receipts::write_receipts(tx, &decided, now)?;
-    receipts::record_arrivals(tx, &decided, now)
+    receipts::record_arrivals(tx, &decided, channel, now)
 }
 
 /// Reads back what the checks decided for the accepted submissions, by bundle position.

@@ -102,6 +102,7 @@ pub(super) fn write_receipts(
 pub(super) fn record_arrivals(
     tx: &mut Transaction<'_>,
     decided: &Decided<'_, '_>,
+    channel: i64,
     now: i64,
 ) -> Result<(), ApplyError> {
     // Review events are numbered in bundle order, and their status changes queued in that
@@ -153,11 +154,11 @@ pub(super) fn record_arrivals(
             tx,
             "queueing status changes",
             "return_queue",
-            "kind, event_id, queued_at",
-            &[Type::TEXT, Type::INT8, Type::INT8],
+            "kind, event_id, queued_at, destination",
+            &[Type::TEXT, Type::INT8, Type::INT8, Type::INT8],
         )?;
         for event_id in &event_ids {
-            copy.row(&[&EntryKind::StatusChange.name(), event_id, &now])?;
+            copy.row(&[&EntryKind::StatusChange.name(), event_id, &now, &channel])?;
         }
         copy.finish()?;
     }
