@@ -139,7 +139,12 @@ impl Kind {
                         | Record::StatusChange(_)
                         | Record::Certificate(_)
                 )
-                | (Kind::Return, Record::RangeAck(_) | Record::BundleRefusal(_))
+                | (
+                    Kind::Return,
+                    Record::RangeAck(_)
+                        | Record::BundleRefusal(_)
+                        | Record::CertificateRevocation(_)
+                )
                 | (Kind::Keyset, Record::Keyset(_))
         )
     }

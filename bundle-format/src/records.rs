@@ -92,6 +92,9 @@ pub enum Record {
     /// The inner side refused a whole submissions bundle for its signer (wire version 3; a
     /// bundle holding one has format version 4, SPEC.md §3.2).
     BundleRefusal(BundleRefusal),
+    /// A certificate the inner side issued was revoked (wire version 3; a bundle holding one
+    /// has format version 4, SPEC.md §3.2).
+    CertificateRevocation(CertificateRevocation),
 }
 
 impl Record {
@@ -174,15 +177,27 @@ impl Record {
                 text_field(&Path::Root("bundle_refusal.code"), &refusal.code)?;
                 text_field(&Path::Root("bundle_refusal.reason"), &refusal.reason)
             }
+            Record::CertificateRevocation(revocation) => {
+                let root = "certificate_revocation";
+                text_field(
+                    &Path::Root(root).field("filing_number"),
+                    &revocation.filing_number,
+                )?;
+                text_field(&Path::Root(root).field("receipt"), &revocation.receipt)?;
+                text_field(&Path::Root(root).field("reason"), &revocation.reason)
+            }
         }
     }
 
     /// The lowest format version (SPEC.md §3.2) whose bundles may hold this record: 3 for a
-    /// [`RangeAck`], 4 for a [`BundleRefusal`], 1 for everything else.
+    /// [`RangeAck`], 4 for a [`BundleRefusal`] or a [`CertificateRevocation`], 1 for everything
+    /// else.
     pub fn format_version(&self) -> u16 {
         match self {
             Record::RangeAck(_) => crate::header::FORMAT_VERSION_3,
-            Record::BundleRefusal(_) => crate::header::FORMAT_VERSION_4,
+            Record::BundleRefusal(_) | Record::CertificateRevocation(_) => {
+                crate::header::FORMAT_VERSION_4
+            }
             _ => crate::header::FORMAT_VERSION_1,
         }
     }
@@ -198,6 +213,7 @@ impl Record {
             Record::Keyset(_) => "keyset",
             Record::RangeAck(_) => "range-ack",
             Record::BundleRefusal(_) => "bundle-refusal",
+            Record::CertificateRevocation(_) => "certificate-revocation",
         }
     }
 }

@@ -624,3 +624,42 @@ fn a_bundle_refusal_needs_format_version_4_and_older_records_still_read() {
         Err(PayloadError::RecordNotAllowed { .. })
     ));
 }
+
+/// A certificate revocation travels in a return bundle of format version 4, beside the older
+/// records, and never in an older version or another kind of bundle.
+#[test]
+fn a_certificate_revocation_needs_format_version_4_and_only_a_return_bundle_holds_it() {
+    use bundle_format::header::{FORMAT_VERSION_3, FORMAT_VERSION_4};
+    use bundle_format::payload::{PayloadError, decode_records_of_version, encode_record};
+    use bundle_format::records::CertificateRevocation;
+
+    let revocation = Record::CertificateRevocation(CertificateRevocation {
+        filing_number: "京ICP备2026000001号".into(),
+        receipt: "R-0001".into(),
+        revoked_at: 1_796_000_000,
+        reason: "filing-cancelled".into(),
+    });
+    let mut records = return_records();
+    records.push(revocation.clone());
+    let file = write_one(&inner(), config(Kind::Return), &records);
+    let bundle = read_bundle(
+        &file,
+        &keyset(),
+        &expect(Role::InnerReturn),
+        &ReadLimits::default(),
+    )
+    .unwrap();
+    assert_eq!(bundle.header.format_version, FORMAT_VERSION_4);
+    assert_eq!(bundle.records, records);
+
+    let mut content = Vec::new();
+    encode_record(&revocation, &mut content).unwrap();
+    assert!(matches!(
+        decode_records_of_version(&content, Kind::Return, FORMAT_VERSION_3),
+        Err(PayloadError::RecordNewerThanFormat { index: 0, .. })
+    ));
+    assert!(matches!(
+        decode_records_of_version(&content, Kind::Submissions, FORMAT_VERSION_4),
+        Err(PayloadError::RecordNotAllowed { .. })
+    ));
+}

@@ -338,6 +338,17 @@ fn return_record() -> impl Strategy<Value = Record> {
                     reason,
                 })
             }),
+        // A certificate revocation (wire version 3 too).
+        (text(), text(), any::<i64>(), text()).prop_map(
+            |(filing_number, receipt, revoked_at, reason)| {
+                Record::CertificateRevocation(CertificateRevocation {
+                    filing_number,
+                    receipt,
+                    revoked_at,
+                    reason,
+                })
+            }
+        ),
     ]
 }
 

@@ -11,7 +11,9 @@
 use std::fmt::Write as _;
 
 use bundle_format::envelope;
-use bundle_format::records::{CertificateRecord, MAX_CERTIFICATE_BYTES, Record};
+use bundle_format::records::{
+    CertificateRecord, CertificateRevocation, MAX_CERTIFICATE_BYTES, Record,
+};
 use keys::{ChannelId, KeyId, KeyLookup, KeyRejection, Role};
 use postgres::{GenericClient, Transaction};
 
@@ -238,15 +240,42 @@ pub fn reissue(
     issue(tx, row.get(0), &receipt, signer, now)
 }
 
-/// Revokes the filing's current certificate, if it has one. Returns whether one was revoked.
-pub fn revoke(tx: &mut Transaction<'_>, filing_id: i64) -> Result<bool, CertificateError> {
-    let revoked = tx
-        .execute(
-            "UPDATE certificates SET status = 'revoked' WHERE filing_id = $1 AND status = 'current'",
+/// Why a certificate was revoked when its filing was cancelled (the reason a
+/// [`CertificateRevocation`] carries).
+pub const REVOKED_FILING_CANCELLED: &str = "filing-cancelled";
+
+/// Revokes the filing's current certificate, if it has one, and queues the revocation for the
+/// return channel so that the outer side stops serving it. Returns whether one was revoked.
+pub fn revoke(
+    tx: &mut Transaction<'_>,
+    filing_id: i64,
+    reason: &str,
+    now: i64,
+) -> Result<bool, CertificateError> {
+    let Some(row) = tx
+        .query_opt(
+            "UPDATE certificates SET status = 'revoked'
+             WHERE filing_id = $1 AND status = 'current'
+             RETURNING filing_number, receipt",
             &[&filing_id],
         )
-        .map_err(db("revoking the certificate"))?;
-    Ok(revoked > 0)
+        .map_err(db("revoking the certificate"))?
+    else {
+        return Ok(false);
+    };
+    let record = Record::CertificateRevocation(CertificateRevocation {
+        filing_number: row.get(0),
+        receipt: row.get(1),
+        revoked_at: now,
+        reason: reason.to_owned(),
+    });
+    crate::returns::queue(
+        tx,
+        crate::returns::EntryKind::CertificateRevocation,
+        &record,
+        now,
+    )?;
+    Ok(true)
 }
 
 /// Every certificate of a filing number, newest first.

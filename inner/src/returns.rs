@@ -81,6 +81,8 @@ pub(crate) enum EntryKind {
     Certificate,
     /// The notice that a whole submissions bundle was refused for its signer.
     BundleRefusal,
+    /// The notice that a certificate was revoked.
+    CertificateRevocation,
 }
 
 impl EntryKind {
@@ -91,13 +93,14 @@ impl EntryKind {
             EntryKind::StatusChange => "status-change",
             EntryKind::Certificate => "certificate",
             EntryKind::BundleRefusal => "bundle-refusal",
+            EntryKind::CertificateRevocation => "certificate-revocation",
         }
     }
 }
 
 /// Queues one record for the return channel, for the intake node it concerns: the channel of
 /// the bundle an ack or a refusal names, the channel that created the receipt a certificate
-/// was issued for.
+/// (or its revocation) was issued for.
 pub(crate) fn queue(
     tx: &mut Transaction<'_>,
     kind: EntryKind,
@@ -112,6 +115,7 @@ pub(crate) fn queue(
         Record::Ack(ack) => (Some(i64::from(ack.channel)), None),
         Record::BundleRefusal(refusal) => (Some(i64::from(refusal.channel)), None),
         Record::Certificate(certificate) => (None, Some(certificate.receipt.as_str())),
+        Record::CertificateRevocation(revocation) => (None, Some(revocation.receipt.as_str())),
         _ => (None, None),
     };
     let row = tx

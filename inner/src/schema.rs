@@ -61,6 +61,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "bundle refusals",
         sql: include_str!("../migrations/0008_bundle_refusals.sql"),
     },
+    Migration {
+        version: 9,
+        name: "certificate revocations",
+        sql: include_str!("../migrations/0009_certificate_revocations.sql"),
+    },
 ];
 
 /// Key of the advisory lock migrations run under (an arbitrary constant: "sluice-i").

@@ -448,6 +448,10 @@ pub struct StatusView {
     pub in_transit_since: Option<String>,
     /// Whether a signed certificate can be downloaded.
     pub certificate_ready: bool,
+    /// Whether the certificate this receipt's approval issued was revoked (the filing was
+    /// cancelled inside); it is no longer served.
+    #[serde(default)]
+    pub certificate_revoked: bool,
     /// Every state change, oldest first.
     pub history: Vec<HistoryView>,
 }

@@ -741,7 +741,8 @@ impl InnerSide {
         Ok(entries.into_iter().map(|e| e.receipt).collect())
     }
 
-    /// Passes every review stage of `receipt` until it is approved; returns the filing number.
+    /// Passes every review stage of `receipt` until it is approved (a cancellation: until the
+    /// filing is cancelled); returns the filing number.
     pub fn approve(&mut self, receipt: &str) -> anyhow::Result<Option<String>> {
         for _ in 0..8 {
             let mut tx = self.client.transaction()?;
@@ -754,7 +755,12 @@ impl InnerSide {
                 now(),
             )?;
             tx.commit()?;
-            if decision.to == bundle_format::records::ReviewState::Approved {
+            // A cancellation's last stage ends in "cancelled" rather than "approved".
+            if matches!(
+                decision.to,
+                bundle_format::records::ReviewState::Approved
+                    | bundle_format::records::ReviewState::Cancelled
+            ) {
                 return Ok(decision.filing_number);
             }
         }

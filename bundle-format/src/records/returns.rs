@@ -137,6 +137,23 @@ pub struct BundleRefusal {
     pub reason: String,
 }
 
+/// The inner side's notice that a certificate it issued no longer holds (wire version 3,
+/// SPEC.md §6.3): the filing was cancelled, or revoked by the authority. The outer side stops
+/// serving the certificate and its receipt's status says revoked. A certificate issued later
+/// for the same filing number (a [`CertificateRecord`]) takes its place again.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct CertificateRevocation {
+    /// The filing number the certificate was issued under.
+    pub filing_number: String,
+    /// The receipt whose approval issued the revoked certificate (the outer side holds the
+    /// certificate under it).
+    pub receipt: String,
+    /// When it was revoked, Unix seconds.
+    pub revoked_at: i64,
+    /// Why, e.g. `filing-cancelled`.
+    pub reason: String,
+}
+
 /// The inner side's outcome for one submission version.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct ReceiptAck {

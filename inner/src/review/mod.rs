@@ -273,7 +273,7 @@ fn decide(
                 Some(certificates::issue(tx, filing_id, receipt, signer, now)?.certificate_id)
             }
             (CertificateEffect::Revoke, _) => {
-                certificates::revoke(tx, filing_id)?;
+                certificates::revoke(tx, filing_id, certificates::REVOKED_FILING_CANCELLED, now)?;
                 None
             }
             _ => None,

@@ -17,11 +17,18 @@ pub(super) async fn certificate(
     if filing_number.len() > records::MAX_TEXT_BYTES {
         return Err(AppError::NotFound("no such certificate".into()));
     }
-    let certificate = state
-        .store
-        .certificate(&filing_number)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("no certificate for {filing_number} yet")))?;
+    let Some(certificate) = state.store.certificate(&filing_number).await? else {
+        if let Some(revoked) = state.store.certificate_revoked(&filing_number).await? {
+            return Err(AppError::Gone(format!(
+                "the certificate for {filing_number} was revoked at {} ({})",
+                keys::time::rfc3339(revoked.at),
+                revoked.reason
+            )));
+        }
+        return Err(AppError::NotFound(format!(
+            "no certificate for {filing_number} yet"
+        )));
+    };
     Ok((
         [
             (header::CONTENT_TYPE, "application/octet-stream"),

@@ -27,6 +27,9 @@ pub enum AppError {
     /// Nothing by that id.
     #[error("{0}")]
     NotFound(String),
+    /// It existed and was withdrawn for good (a revoked certificate).
+    #[error("{0}")]
+    Gone(String),
     /// The submission breaks rules; every problem is listed.
     #[error("the submission has {} problem(s)", .0.len())]
     Validation(Vec<Problem>),
@@ -132,6 +135,7 @@ impl IntoResponse for AppError {
             AppError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             AppError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            AppError::Gone(_) => (StatusCode::GONE, "gone"),
             AppError::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
             AppError::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, *code),
             AppError::Conflict { code, .. } => (StatusCode::CONFLICT, *code),

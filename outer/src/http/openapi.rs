@@ -16,6 +16,7 @@ fn error_responses(codes: &[&str]) -> Value {
             "413" => "Body or file too large, or too many rows",
             "422" => "Validation failed; every problem is listed",
             "429" => "Rate limit for this token exceeded",
+            "410" => "It existed and was withdrawn for good",
             _ => "Error",
         };
         responses.insert(
@@ -63,6 +64,8 @@ pub fn document() -> Value {
                 "Status": {"type": "object", "required": ["receipt", "state", "history"], "properties": {
                     "receipt": {"type": "string"},
                     "state": {"enum": ["received", "in_transit", "delivered", "awaiting_provider_check", "awaiting_pre_approval", "awaiting_regional_review", "returned_to_provider", "returned_to_submitter", "approved", "rejected", "cancelled", "withdrawn"]},
+                    "certificate_ready": {"type": "boolean"},
+                    "certificate_revoked": {"type": "boolean"},
                     "history": {"type": "array"}}},
                 "BatchResult": {"type": "object", "required": ["rows", "accepted", "rejected", "results"]}
             }
@@ -102,7 +105,7 @@ pub fn document() -> Value {
             "/api/v1/batches/template.csv": {"get": {"summary": "Batch template (CSV)", "responses": {"200": {"description": "CSV file"}}}},
             "/api/v1/certificates/{filing_number}": {"get": {"summary": "Signed certificate for an approved filing",
                 "parameters": [{"name": "filing_number", "in": "path", "required": true, "schema": {"type": "string"}}],
-                "responses": with(json!({"200": {"description": "The certificate, published at /cert/bazs.cert"}}), error_responses(&["404"]))}}
+                "responses": with(json!({"200": {"description": "The certificate, published at /cert/bazs.cert"}}), error_responses(&["404", "410"]))}}
         }
     })
 }

@@ -143,6 +143,9 @@ th {{ background: #eeeeee; }}
                 "<p>电子证书已可下载 <span class=\"en\">The certificate is ready for download</span></p>"
             );
         }
+        if view.certificate_revoked {
+            let _ = writeln!(page, "{CERTIFICATE_REVOKED}");
+        }
         let _ = writeln!(
             page,
             "<table><thead><tr><th>时间 <span class=\"en\">Time</span></th><th>版本 <span class=\"en\">Version</span></th><th>状态 <span class=\"en\">State</span></th><th>说明 <span class=\"en\">Note</span></th></tr></thead><tbody>"
@@ -207,6 +210,9 @@ fn public_section(page: &mut String, view: &StatusView) {
             "<p>电子证书已可下载 <span class=\"en\">The certificate is ready for download</span></p>"
         );
     }
+    if view.certificate_revoked {
+        let _ = writeln!(page, "{CERTIFICATE_REVOKED}");
+    }
     page.push_str("</section>\n");
 }
 
@@ -240,3 +246,6 @@ pub(super) async fn status_page(
     let views: Vec<StatusView> = found.iter().map(status_view).collect();
     Ok(Html(render(q, &views, lookup)))
 }
+
+/// What a status page says of a revoked certificate.
+const CERTIFICATE_REVOKED: &str = "<p class=\"revoked\">电子证书已撤销，不再提供下载 <span class=\"en\">The certificate was revoked and is no longer served</span></p>";

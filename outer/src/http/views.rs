@@ -19,6 +19,7 @@ pub fn status_view(record: &ReceiptRecord) -> api::StatusView {
         bundle_sequence: status.bundle_sequence,
         in_transit_since: status.in_transit_since.map(rfc3339),
         certificate_ready: status.certificate_ready,
+        certificate_revoked: status.certificate_revoked,
         history: record
             .history
             .iter()

@@ -1,7 +1,7 @@
 //! Signed certificates that came back from the inner side, kept by filing number for download,
 //! and the "certificate ready" mark on their receipt.
 
-use bundle_format::records::CertificateRecord;
+use bundle_format::records::{CertificateRecord, CertificateRevocation};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{Store, StoreError, db};
@@ -27,7 +27,8 @@ pub fn store_certificate_on(
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          ON CONFLICT (filing_number) DO UPDATE SET receipt = excluded.receipt,
             issued_at = excluded.issued_at, expires_at = excluded.expires_at,
-            supersedes = excluded.supersedes, document = excluded.document",
+            supersedes = excluded.supersedes, document = excluded.document,
+            revoked_at = NULL, revocation_reason = NULL",
     )
     .and_then(|mut stmt| {
         stmt.execute(params![
@@ -49,8 +50,71 @@ pub fn store_certificate_on(
     Ok(true)
 }
 
+/// Marks the certificate `revocation` names as revoked on `conn`, so that it is no longer
+/// served, and takes "certificate ready" off its receipt; false, changing nothing, when this
+/// store holds no such certificate (another intake node's, or one never received).
+pub fn revoke_certificate_on(
+    conn: &Connection,
+    revocation: &CertificateRevocation,
+) -> Result<bool, StoreError> {
+    let changed = conn
+        .prepare_cached(
+            "UPDATE certificates SET revoked_at = ?3, revocation_reason = ?4
+             WHERE filing_number = ?1 AND receipt = ?2",
+        )
+        .and_then(|mut stmt| {
+            stmt.execute(params![
+                revocation.filing_number,
+                revocation.receipt,
+                revocation.revoked_at,
+                revocation.reason
+            ])
+        })
+        .map_err(db("revoking a certificate"))?;
+    if changed == 0 {
+        return Ok(false);
+    }
+    conn.prepare_cached("UPDATE receipts SET certificate_ready = 0 WHERE receipt = ?1")
+        .and_then(|mut stmt| stmt.execute([&revocation.receipt]))
+        .map_err(db("updating a status row"))?;
+    Ok(true)
+}
+
+/// When and why a certificate was revoked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Revoked {
+    /// Unix seconds.
+    pub at: i64,
+    /// The inner side's reason, e.g. `filing-cancelled`.
+    pub reason: String,
+}
+
 impl Store {
-    /// A stored certificate document by filing number.
+    /// Whether the certificate stored under `filing_number` was revoked, and when and why.
+    pub async fn certificate_revoked(
+        &self,
+        filing_number: &str,
+    ) -> Result<Option<Revoked>, StoreError> {
+        let filing_number = filing_number.to_owned();
+        self.read(move |conn| {
+            conn.query_row(
+                "SELECT revoked_at, coalesce(revocation_reason, '') FROM certificates
+                 WHERE filing_number = ?1 AND revoked_at IS NOT NULL",
+                [&filing_number],
+                |row| {
+                    Ok(Revoked {
+                        at: row.get(0)?,
+                        reason: row.get(1)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(db("reading a certificate"))
+        })
+        .await
+    }
+
+    /// A stored certificate document by filing number, unless it was revoked.
     pub async fn certificate(
         &self,
         filing_number: &str,
@@ -59,7 +123,7 @@ impl Store {
         self.read(move |conn| {
             conn.query_row(
                 "SELECT filing_number, receipt, issued_at, expires_at, supersedes, document
-                 FROM certificates WHERE filing_number = ?1",
+                 FROM certificates WHERE filing_number = ?1 AND revoked_at IS NULL",
                 [&filing_number],
                 |row| {
                     Ok(CertificateRecord {

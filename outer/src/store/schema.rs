@@ -22,6 +22,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0006_version_sequence_and_ranges.sql"),
     include_str!("../../migrations/0007_ops_samples.sql"),
     include_str!("../../migrations/0008_refused_bundles.sql"),
+    include_str!("../../migrations/0009_certificate_revocations.sql"),
 ];
 
 /// Applies every migration the store at `path` (open on `conn`) has not had yet; refuses a

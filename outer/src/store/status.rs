@@ -116,6 +116,9 @@ pub struct ReceiptStatus {
     pub in_transit_since: Option<i64>,
     /// Whether a certificate for the filing number is stored.
     pub certificate_ready: bool,
+    /// Whether the certificate this receipt's approval issued was revoked inside (the filing
+    /// cancelled): it is no longer served.
+    pub certificate_revoked: bool,
     /// Unix seconds.
     pub created_at: i64,
     /// Unix seconds.
@@ -255,7 +258,9 @@ pub(super) fn read_status(
     conn.prepare_cached(
         "SELECT receipt, account_id, kind, latest_version, state, state_version, reason,
                 filing_number, bundle_sequence, in_transit_since, certificate_ready,
-                created_at, updated_at
+                created_at, updated_at,
+                EXISTS (SELECT 1 FROM certificates c
+                        WHERE c.receipt = receipts.receipt AND c.revoked_at IS NOT NULL)
          FROM receipts WHERE receipt = ?1",
     )
     .and_then(|mut stmt| {
@@ -274,6 +279,7 @@ pub(super) fn read_status(
                 certificate_ready: row.get::<_, i64>(10)? != 0,
                 created_at: row.get(11)?,
                 updated_at: row.get(12)?,
+                certificate_revoked: row.get::<_, i64>(13)? != 0,
             })
         })
         .optional()

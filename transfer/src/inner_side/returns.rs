@@ -41,6 +41,8 @@ pub struct ReturnReport {
     pub status_changes: usize,
     /// Certificates carried.
     pub certificates: usize,
+    /// Certificate revocations carried.
+    pub certificate_revocations: usize,
     /// Notices of submissions bundles refused as a whole for their signer carried.
     pub bundle_refusals: usize,
     /// Whether the only bundle written is a heartbeat: nothing was pending and the sequence
@@ -167,6 +169,7 @@ pub(super) fn write_one_return(
             Record::StatusChange(_) => report.status_changes += 1,
             Record::Certificate(_) => report.certificates += 1,
             Record::BundleRefusal(_) => report.bundle_refusals += 1,
+            Record::CertificateRevocation(_) => report.certificate_revocations += 1,
             _ => {}
         }
         // An ack goes out in its range form (wire version 2): the bundle's members digest

@@ -53,6 +53,8 @@ pub struct ApplyFileReport {
     pub status_changes: usize,
     /// Certificates stored.
     pub certificates: usize,
+    /// Certificates revoked inside and no longer served here.
+    pub certificates_revoked: usize,
     /// Bundles re-published because the inner side reported them missing.
     pub republished: Vec<u64>,
     /// This host's bundles the inner side refused as a whole for their signer, by sequence:
@@ -129,6 +131,7 @@ pub fn apply_file(
         range_fallbacks: Vec::new(),
         status_changes: 0,
         certificates: 0,
+        certificates_revoked: 0,
         republished: Vec::new(),
         bundles_refused: Vec::new(),
         reason: None,
@@ -211,6 +214,7 @@ pub fn apply_file(
     file_report.range_fallbacks = applied.fallbacks;
     file_report.status_changes = applied.status_changes;
     file_report.certificates = applied.certificates;
+    file_report.certificates_revoked = applied.certificates_revoked;
     for refused in &applied.refused {
         tracing::warn!(target: "sluice::audit", event = "bundle.refused-inside", channel = channel.0,
             sequence = refused.sequence, receipts = refused.receipts,
@@ -240,7 +244,8 @@ pub fn apply_file(
     tracing::info!(target: "sluice::audit", event = "bundle.applied", bundle = %verified.id,
         channel = header.channel.0, sequence = header.sequence,
         payloads_deleted = file_report.payloads_deleted, status_changes = file_report.status_changes,
-        certificates = file_report.certificates, "applied return bundle");
+        certificates = file_report.certificates,
+        certificates_revoked = file_report.certificates_revoked, "applied return bundle");
     file_report.result = FileResult::Applied;
     Ok(file_report)
 }

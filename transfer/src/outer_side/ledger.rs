@@ -46,6 +46,7 @@ pub(super) struct AppliedReturn {
     pub(super) fallbacks: Vec<RangeFallback>,
     pub(super) status_changes: usize,
     pub(super) certificates: usize,
+    pub(super) certificates_revoked: usize,
     pub(super) acknowledged_files: Vec<String>,
     pub(super) missing: Vec<u64>,
     pub(super) refused: Vec<outer::store::RefusedBundle>,
@@ -72,6 +73,7 @@ pub(super) fn apply_return_records(
         fallbacks: Vec::new(),
         status_changes: 0,
         certificates: 0,
+        certificates_revoked: 0,
         acknowledged_files: Vec::new(),
         missing: Vec::new(),
         refused: Vec::new(),
@@ -103,6 +105,10 @@ pub(super) fn apply_return_records(
             Record::Certificate(certificate) => {
                 applied.certificates +=
                     usize::from(store::store_certificate_on(conn, certificate)?);
+            }
+            Record::CertificateRevocation(revocation) => {
+                applied.certificates_revoked +=
+                    usize::from(store::revoke_certificate_on(conn, revocation)?);
             }
             _ => {}
         }
