@@ -584,24 +584,15 @@ fn a_range_ack_needs_format_version_3_and_an_old_ack_still_reads() {
     ));
 }
 
-/// A bundle refusal (wire version 3) makes its return bundle format version 4; a reader
-/// refuses one in the content of an older version, and older records still read in version 4.
-#[test]
-fn a_bundle_refusal_needs_format_version_4_and_older_records_still_read() {
+/// A record of wire version 3 (`record`) makes its return bundle format version 4 beside the
+/// older records, which still read there; a reader refuses it in the content of an older
+/// version, and in any bundle but a return bundle.
+fn needs_format_version_4_in_a_return_bundle(record: Record) {
     use bundle_format::header::{FORMAT_VERSION_3, FORMAT_VERSION_4};
     use bundle_format::payload::{PayloadError, decode_records_of_version, encode_record};
-    use bundle_format::records::BundleRefusal;
 
-    let refusal = Record::BundleRefusal(BundleRefusal {
-        bundle_id: [7; 32],
-        channel: CHANNEL,
-        epoch: 1,
-        sequence: 3,
-        code: "envelope.key-revoked".into(),
-        reason: "signed by a revoked outer-bundle key".into(),
-    });
     let mut records = return_records();
-    records.push(refusal.clone());
+    records.push(record.clone());
     let file = write_one(&inner(), config(Kind::Return), &records);
     let bundle = read_bundle(
         &file,
@@ -614,7 +605,7 @@ fn a_bundle_refusal_needs_format_version_4_and_older_records_still_read() {
     assert_eq!(bundle.records, records);
 
     let mut content = Vec::new();
-    encode_record(&refusal, &mut content).unwrap();
+    encode_record(&record, &mut content).unwrap();
     assert!(matches!(
         decode_records_of_version(&content, Kind::Return, FORMAT_VERSION_3),
         Err(PayloadError::RecordNewerThanFormat { index: 0, .. })
@@ -625,41 +616,28 @@ fn a_bundle_refusal_needs_format_version_4_and_older_records_still_read() {
     ));
 }
 
-/// A certificate revocation travels in a return bundle of format version 4, beside the older
-/// records, and never in an older version or another kind of bundle.
+#[test]
+fn a_bundle_refusal_needs_format_version_4_and_older_records_still_read() {
+    needs_format_version_4_in_a_return_bundle(Record::BundleRefusal(
+        bundle_format::records::BundleRefusal {
+            bundle_id: [7; 32],
+            channel: CHANNEL,
+            epoch: 1,
+            sequence: 3,
+            code: "envelope.key-revoked".into(),
+            reason: "signed by a revoked outer-bundle key".into(),
+        },
+    ));
+}
+
 #[test]
 fn a_certificate_revocation_needs_format_version_4_and_only_a_return_bundle_holds_it() {
-    use bundle_format::header::{FORMAT_VERSION_3, FORMAT_VERSION_4};
-    use bundle_format::payload::{PayloadError, decode_records_of_version, encode_record};
-    use bundle_format::records::CertificateRevocation;
-
-    let revocation = Record::CertificateRevocation(CertificateRevocation {
-        filing_number: "京ICP备2026000001号".into(),
-        receipt: "R-0001".into(),
-        revoked_at: 1_796_000_000,
-        reason: "filing-cancelled".into(),
-    });
-    let mut records = return_records();
-    records.push(revocation.clone());
-    let file = write_one(&inner(), config(Kind::Return), &records);
-    let bundle = read_bundle(
-        &file,
-        &keyset(),
-        &expect(Role::InnerReturn),
-        &ReadLimits::default(),
-    )
-    .unwrap();
-    assert_eq!(bundle.header.format_version, FORMAT_VERSION_4);
-    assert_eq!(bundle.records, records);
-
-    let mut content = Vec::new();
-    encode_record(&revocation, &mut content).unwrap();
-    assert!(matches!(
-        decode_records_of_version(&content, Kind::Return, FORMAT_VERSION_3),
-        Err(PayloadError::RecordNewerThanFormat { index: 0, .. })
-    ));
-    assert!(matches!(
-        decode_records_of_version(&content, Kind::Submissions, FORMAT_VERSION_4),
-        Err(PayloadError::RecordNotAllowed { .. })
+    needs_format_version_4_in_a_return_bundle(Record::CertificateRevocation(
+        bundle_format::records::CertificateRevocation {
+            filing_number: "京ICP备2026000001号".into(),
+            receipt: "R-0001".into(),
+            revoked_at: 1_796_000_000,
+            reason: "filing-cancelled".into(),
+        },
     ));
 }

@@ -78,35 +78,13 @@ async fn submissions_over_a_socket_survive_a_graceful_shutdown() {
     }
 }
 
-const CHROMIUM: &str = "/usr/bin/chromium";
-
-/// Runs headless Chromium with the flags of a locked-down test browser plus `extra`.
+/// Headless Chromium ([`testkit::browser::chromium`]) on a blocking thread, so that the
+/// service under test keeps running on the runtime meanwhile.
 async fn chromium(profile: &Path, extra: &[String]) -> std::process::Output {
-    assert!(
-        Path::new(CHROMIUM).exists(),
-        "{CHROMIUM} is missing: install the Debian package `chromium` (apt-get install chromium)"
-    );
-    let mut command = tokio::process::Command::new(CHROMIUM);
-    command
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            "--hide-scrollbars",
-            "--window-size=1000,800",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .args(extra)
-        .kill_on_drop(true);
-    // A guard against a hung browser, not a speed assertion.
-    tokio::time::timeout(std::time::Duration::from_secs(120), command.output())
+    let (profile, extra) = (profile.to_owned(), extra.to_vec());
+    tokio::task::spawn_blocking(move || testkit::browser::chromium(&profile, &extra))
         .await
-        .expect("chromium did not finish within two minutes")
-        .expect("chromium could not be started")
+        .expect("the browser's thread")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -190,7 +168,7 @@ async fn status_page_renders_in_headless_chromium() {
         "chromium failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let (dark, colours) = screenshot_ink(&shot);
+    let (dark, colours) = testkit::browser::screenshot_ink(&shot);
     assert!(
         dark > 2000,
         "the screenshot shows almost no text ({dark} dark pixels)"
@@ -204,31 +182,6 @@ async fn status_page_renders_in_headless_chromium() {
     running.task.await.unwrap().unwrap();
 }
 
-/// Counts dark pixels and distinct coarse colours in a PNG screenshot.
-fn screenshot_ink(path: &Path) -> (usize, usize) {
-    let file = std::fs::File::open(path)
-        .unwrap_or_else(|e| panic!("no screenshot at {}: {e}", path.display()));
-    let mut decoder = png::Decoder::new(std::io::BufReader::new(file));
-    decoder.set_transformations(png::Transformations::normalize_to_color8());
-    let mut reader = decoder.read_info().unwrap();
-    let mut pixels = vec![0; reader.output_buffer_size()];
-    let frame = reader.next_frame(&mut pixels).unwrap();
-    let channels = frame.color_type.samples();
-    let mut dark = 0;
-    let mut colours = std::collections::HashSet::new();
-    for pixel in pixels[..frame.buffer_size()].chunks(channels) {
-        let (r, g, b) = if channels >= 3 {
-            (pixel[0], pixel[1], pixel[2])
-        } else {
-            (pixel[0], pixel[0], pixel[0])
-        };
-        if u16::from(r) + u16::from(g) + u16::from(b) < 300 {
-            dark += 1;
-        }
-        colours.insert((r >> 5, g >> 5, b >> 5));
-    }
-    (dark, colours.len())
-}
 
 /// Opens a connection and sends a request whose body never finishes, holding one request slot.
 async fn stalled_request(addr: SocketAddr, token: &str) -> tokio::net::TcpStream {
