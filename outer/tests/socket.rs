@@ -182,7 +182,6 @@ async fn status_page_renders_in_headless_chromium() {
     running.task.await.unwrap().unwrap();
 }
 
-
 /// Opens a connection and sends a request whose body never finishes, holding one request slot.
 async fn stalled_request(addr: SocketAddr, token: &str) -> tokio::net::TcpStream {
     use tokio::io::AsyncWriteExt;
