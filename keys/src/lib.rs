@@ -5,6 +5,7 @@
 
 use std::fmt;
 
+pub mod age_identity;
 pub mod exit;
 #[cfg(feature = "failpoints")]
 pub mod failpoint;
