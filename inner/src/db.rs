@@ -64,20 +64,25 @@ impl std::fmt::Debug for Target {
     }
 }
 
+/// The causes of `error` (its source chain, without itself), each after `: `; empty when it has
+/// none. The connection errors of `postgres` say what went wrong only in their sources.
+pub fn causes(error: &dyn std::error::Error) -> String {
+    let mut text = String::new();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 impl Target {
     /// Reads `url` (see the module documentation), and the CA file it names, if any.
     pub fn parse(url: &str) -> Result<Target, DbError> {
         let (rest, settings) = take_tls_settings(url)?;
-        let mut config = Config::from_str(&rest).map_err(|e| {
-            let mut text = e.to_string();
-            let mut source = std::error::Error::source(&e);
-            while let Some(cause) = source {
-                text.push_str(": ");
-                text.push_str(&cause.to_string());
-                source = cause.source();
-            }
-            DbError::Url(text)
-        })?;
+        let mut config =
+            Config::from_str(&rest).map_err(|e| DbError::Url(format!("{e}{}", causes(&e))))?;
         let tls = match (settings.mode.as_deref(), settings.root_cert) {
             (Some("verify-full"), Some(path)) => {
                 config.ssl_mode(SslMode::Require);

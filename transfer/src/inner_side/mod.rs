@@ -62,7 +62,7 @@ pub enum InnerError {
     #[error(transparent)]
     Migration(#[from] inner::schema::MigrationError),
     /// The database could not be reached (a bad URL, a refused TLS certificate, a server down).
-    #[error("inner database: {error}{}", connect_detail(error))]
+    #[error("inner database: {error}{}", inner::db::causes(error))]
     Connect {
         /// What failed.
         #[from]
@@ -120,16 +120,4 @@ pub fn prepare(client: &mut Client) -> Result<(), InnerError> {
     inner::import::configure_session(client).map_err(InnerError::Apply)?;
     inner::schema::migrate(client)?;
     Ok(())
-}
-
-/// What lies under a connection error (a TLS refusal's reason, say), for its message.
-fn connect_detail(error: &inner::db::DbError) -> String {
-    let mut detail = String::new();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        detail.push_str(": ");
-        detail.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    detail
 }
