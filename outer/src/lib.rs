@@ -7,9 +7,11 @@
 
 #![deny(missing_docs)]
 
+pub mod accounts;
 pub mod api;
 pub mod config;
 pub mod convert;
 pub mod failpoint;
 pub mod http;
+pub mod mail;
 pub mod store;

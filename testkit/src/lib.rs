@@ -19,4 +19,5 @@ pub mod keys;
 pub mod net;
 pub mod pg;
 pub mod records;
+pub mod smtp;
 pub mod tools;
