@@ -14,6 +14,7 @@ pub mod api;
 pub mod bench;
 pub mod binaries;
 pub mod browser;
+pub mod cdp;
 pub mod cli;
 pub mod keys;
 pub mod net;

@@ -282,8 +282,10 @@ fn same(a: &str, b: &str) -> bool {
     !a.is_empty() && bool::from(subtle::ConstantTimeEq::ct_eq(a.as_bytes(), b.as_bytes()))
 }
 
-/// Refuses a form sent from another site: an `Origin` header, when the browser sends one,
-/// must name this host; `Sec-Fetch-Site`, when sent, must not say `cross-site`.
+/// Refuses a form sent from another site: an `Origin` header naming a host must name this
+/// one, and `Sec-Fetch-Site`, when sent, must not say `cross-site`. `Origin: null` says
+/// nothing here: browsers send it for every form of a page served with
+/// `Referrer-Policy: no-referrer`, as these are; the CSRF token decides then.
 fn same_origin(headers: &HeaderMap) -> Result<(), PageError> {
     if headers
         .get("sec-fetch-site")
@@ -297,7 +299,7 @@ fn same_origin(headers: &HeaderMap) -> Result<(), PageError> {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
         let origin_host = origin.split_once("://").map_or("", |(_, rest)| rest);
-        if origin == "null" || origin_host != host {
+        if origin != "null" && origin_host != host {
             return Err(PageError::csrf());
         }
     }
