@@ -406,6 +406,22 @@ mod tests {
         let err = Config::load(&path).unwrap_err().to_string();
         assert!(err.contains("line 2"), "{err}");
 
+        std::fs::write(
+            &path,
+            "database = \"outer.db\"\n[accounts]\nsession_ttl_secs = 5\n\
+             [mail]\nrelay_host = \"\"\nfrom = \"nobody\"\ntls = \"starttls\"\n",
+        )
+        .unwrap();
+        let err = Config::load(&path).unwrap_err().to_string();
+        for named in [
+            "accounts.session_ttl_secs is 5",
+            "mail.relay_host is empty",
+            "mail.from \"nobody\"",
+            "mail.tls is \"starttls\"",
+        ] {
+            assert!(err.contains(named), "{err}");
+        }
+
         std::fs::write(&path, "database = \"outer.db\"\ncolour = \"blue\"\n").unwrap();
         let err = Config::load(&path).unwrap_err().to_string();
         assert!(err.contains("colour"), "{err}");
