@@ -334,7 +334,7 @@ async fn a_guessed_verification_code_dies_after_five_wrong_tries() {
         )
         .await;
     assert!(page.problem("code").unwrap().contains("No code is waiting"));
-    // A new code, sent again, works.
+    // A new code, sent again (at once, since the dead one is gone), works.
     let page = browser
         .submit(
             "/account/verify?name=owner_a",
@@ -358,6 +358,54 @@ async fn a_guessed_verification_code_dies_after_five_wrong_tries() {
         "{}",
         page.body
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn asking_again_and_again_for_a_code_does_not_flood_the_inbox() {
+    let site = site();
+    let mut owner = Browser::new(&site);
+    owner.owner("owner_a", "a@example.cn", "secret-1").await;
+    let mut stranger = Browser::at(&site, "203.0.113.4");
+    for _ in 0..3 {
+        let page = stranger
+            .submit(
+                "/account/reset",
+                "/account/reset",
+                &[("name", "owner_a"), ("email", "a@example.cn")],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER);
+    }
+    site.smtp.wait_for_message_to("a@example.cn", 1);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert_eq!(
+        site.smtp.count_to("a@example.cn"),
+        2,
+        "the verification and one reset code: a second code waits a minute"
+    );
+    // And one address cannot make the site send mail without end to many accounts.
+    let mut sprayer = Browser::at(&site, "203.0.113.8");
+    let mut refused = false;
+    for i in 0..12 {
+        let page = sprayer
+            .submit(
+                "/account/register",
+                "/account/register",
+                &[
+                    ("name", &format!("spray_{i}")),
+                    ("email", &format!("victim{i}@example.cn")),
+                    ("password", "secret-1"),
+                    ("password2", "secret-1"),
+                ],
+            )
+            .await;
+        if page.status == StatusCode::TOO_MANY_REQUESTS {
+            assert!(page.body.contains("Too many e-mails from this address"));
+            refused = true;
+            break;
+        }
+    }
+    assert!(refused, "an address's e-mails are limited");
 }
 
 #[tokio::test(flavor = "multi_thread")]

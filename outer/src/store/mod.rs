@@ -54,7 +54,8 @@ pub use refusals::{RefusedBundle, record_signed_again_on, refuse_bundle_on, refu
 pub use status::{HistoryEntry, ReceiptState, ReceiptStatus, apply_status_change_on};
 pub use web_accounts::{
     CodeOutcome, CodePurpose, LoginRecord, MAX_CODE_FAILURES, MAX_LISTED_ACCOUNTS,
-    MAX_LIVE_TOKENS_PER_ACCOUNT, NewWebAccount, Session, TokenInfo, WebAccount,
+    MAX_LIVE_TOKENS_PER_ACCOUNT, MIN_SECS_BETWEEN_CODES, NewWebAccount, Session, TokenInfo,
+    WebAccount,
 };
 
 use writer::{Job, WriteJob, writer_loop};

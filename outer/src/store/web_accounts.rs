@@ -12,6 +12,8 @@ use super::{Store, StoreError, db, now};
 pub const MAX_LIVE_TOKENS_PER_ACCOUNT: i64 = 20;
 /// Most wrong guesses of one e-mailed code; the code is then thrown away.
 pub const MAX_CODE_FAILURES: i64 = 5;
+/// Fewest seconds between two codes e-mailed to one account for one purpose.
+pub const MIN_SECS_BETWEEN_CODES: i64 = 60;
 /// Most accounts one account's page lists as created by it.
 pub const MAX_LISTED_ACCOUNTS: i64 = 1000;
 
@@ -202,16 +204,34 @@ impl Store {
         .await
     }
 
-    /// Replaces the code waiting for `purpose` with a new one valid for `ttl_secs`.
+    /// Replaces the code waiting for `purpose` with a new one valid for `ttl_secs`, unless
+    /// the one waiting was made less than [`MIN_SECS_BETWEEN_CODES`] ago: then nothing
+    /// changes and the answer is `false` (send nothing), so nobody can flood an inbox or
+    /// reset the wrong-guess count by asking again and again.
     pub async fn replace_code(
         &self,
         account_id: i64,
         purpose: CodePurpose,
         code_hash: [u8; 32],
         ttl_secs: i64,
-    ) -> Result<(), StoreError> {
-        self.write(move |conn| put_code(conn, account_id, purpose, &code_hash, ttl_secs))
-            .await
+    ) -> Result<bool, StoreError> {
+        self.write(move |conn| {
+            let recent: Option<i64> = conn
+                .query_row(
+                    "SELECT created_at FROM email_codes
+                     WHERE account_id = ?1 AND purpose = ?2 AND created_at > ?3",
+                    params![account_id, purpose.as_str(), now() - MIN_SECS_BETWEEN_CODES],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(db("reading a code"))?;
+            if recent.is_some() {
+                return Ok(false);
+            }
+            put_code(conn, account_id, purpose, &code_hash, ttl_secs)?;
+            Ok(true)
+        })
+        .await
     }
 
     /// Checks a code typed in. When it matches, it is used up and its purpose done in the same

@@ -242,7 +242,7 @@ pub(in crate::http) async fn reset_request(
     let code = accounts::new_code();
     let id = record.account.id;
     let ttl = state.accounts.code_ttl_secs;
-    state
+    let replaced = state
         .store
         .replace_code(
             id,
@@ -251,6 +251,10 @@ pub(in crate::http) async fn reset_request(
             i64::try_from(ttl).unwrap_or(i64::MAX),
         )
         .await?;
+    if !replaced {
+        // A code went out less than a minute ago; it is still the one to type.
+        return Ok(after);
+    }
     send_mail(
         &state,
         stored,

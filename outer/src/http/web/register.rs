@@ -264,7 +264,7 @@ pub(in crate::http) async fn verify(
 }
 
 /// `POST /account/verify/resend`: a new code for an account still waiting, at most once a
-/// minute. Says the same whatever the name, so it tells nobody which names exist.
+/// minute ([`crate::store::MIN_SECS_BETWEEN_CODES`]). Says the same whatever the name, so it tells nobody which names exist.
 pub(in crate::http) async fn resend_code(
     State(state): State<AppState>,
     ClientAddress(address): ClientAddress,
@@ -288,7 +288,7 @@ pub(in crate::http) async fn resend_code(
     let code = accounts::new_code();
     let id = record.account.id;
     let ttl = state.accounts.code_ttl_secs;
-    state
+    let replaced = state
         .store
         .replace_code(
             id,
@@ -297,6 +297,10 @@ pub(in crate::http) async fn resend_code(
             i64::try_from(ttl).unwrap_or(i64::MAX),
         )
         .await?;
+    if !replaced {
+        // The code sent less than a minute ago is still the one to type.
+        return Ok(after);
+    }
     send_mail(
         &state,
         email,
