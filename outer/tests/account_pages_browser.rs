@@ -1,8 +1,9 @@
 //! The account pages in a real browser: headless Chromium, driven over its DevTools pipe,
-//! registers a website owner, reads the code from a real SMTP server, verifies, logs in, issues
-//! an API token and logs out, as a person would with the keyboard. The session cookie must
-//! work in the browser (Secure, `__Host-` and SameSite included) and stay out of the page's
-//! reach (HttpOnly). Screenshots of each page stay under `target/tmp/` as the test's artefacts.
+//! registers a website owner, reads the code from a real SMTP server, verifies, logs in,
+//! issues an API token, enters a new filing in the form and finds it in the list, and logs
+//! out, as a person would with the keyboard. The session cookie must work in the browser
+//! (Secure, `__Host-` and SameSite included) and stay out of the page's reach (HttpOnly).
+//! Screenshots of each page stay under `target/tmp/` as the test's artefacts.
 
 use std::path::Path;
 
@@ -113,11 +114,58 @@ fn an_owner_registers_verifies_logs_in_and_issues_a_token_in_headless_chromium()
     assert!(token.starts_with("sluice_"), "{token}");
     tab.screenshot(shots, "account-token.png");
 
+    // A new filing typed into the form, then seen in the owner's list.
     tab.goto(&format!("{base}/account/filings"));
     assert!(
         tab.text_of("notice")
             .unwrap()
             .contains("No submissions yet")
+    );
+    tab.goto(&format!("{base}/account/filings/new"));
+    let person = |at: &str| {
+        [
+            (format!("{at}.name"), "李四"),
+            (format!("{at}.certificate_type"), "resident_id"),
+            (format!("{at}.certificate_number"), "11010519491231002X"),
+            (format!("{at}.mobile_phones"), "13905711234"),
+            (format!("{at}.office_phones"), "0571-88216688"),
+            (format!("{at}.email"), "lisi@example.cn"),
+        ]
+    };
+    let mut fields: Vec<(String, &str)> = [
+        ("subject.name", "杭州示例网络科技有限公司"),
+        ("subject.nature", "enterprise"),
+        ("subject.certificate_type", "unified_social_credit_code"),
+        ("subject.certificate_number", "91330100799655058B"),
+        ("subject.region_code", "330106"),
+        ("subject.address", "浙江省杭州市西湖区文三路90号"),
+        ("subject.investor", "杭州示例网络科技有限公司"),
+        ("website.name", "示例科技官网"),
+        ("website.home_urls", "https://www.lisi-site.cn/"),
+        ("website.domains", "lisi-site.cn\nwww.lisi-site.cn"),
+        ("website.service_types", "showcase"),
+        ("website.access.provider", "provider_1"),
+        ("website.access.method", "cloud"),
+        ("website.access.server_region_code", "330106"),
+        ("website.access.ip_ranges", "202.96.128.86"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    fields.extend(person("subject.principal"));
+    fields.extend(person("website.principal"));
+    let typed: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    tab.screenshot(shots, "account-new-filing.png");
+    tab.submit("new-filing", &typed, "/account/filings");
+    let listed = tab.text_of("filings").unwrap_or_else(|| {
+        panic!(
+            "no list of filings: {}",
+            tab.eval("document.body.innerText")
+        )
+    });
+    assert!(
+        listed.contains("新增备案") && listed.contains("已接收"),
+        "{listed}"
     );
     tab.screenshot(shots, "account-filings.png");
 

@@ -155,8 +155,9 @@ impl Tab {
         }
     }
 
-    /// Types `fields` (input name, value) into the form `#form_id`, presses its button, and
-    /// waits for the next page whose address contains `next`.
+    /// Types `fields` (input name, value; a check box's value ticks it) into the form
+    /// `#form_id`, presses its button, and waits for the next page whose address contains
+    /// `next`.
     pub fn submit(&mut self, form_id: &str, fields: &[(&str, &str)], next: &str) {
         let before = self.eval("performance.timeOrigin");
         let mut script = format!(
@@ -164,10 +165,15 @@ impl Tab {
             json!(form_id)
         );
         for (name, value) in fields {
+            // A check box is ticked by its value; any other field takes the value typed.
             script.push_str(&format!(
-                "form.querySelector('[name=' + {} + ']').value = {}; ",
-                json!(name),
-                json!(value)
+                "{{ const name = '[name=' + JSON.stringify({name}) + ']'; \
+                   const field = form.querySelector(name); \
+                   if (field.type === 'checkbox') {{ \
+                     form.querySelector(name + '[value=' + JSON.stringify({value}) + ']').checked = true; \
+                   }} else {{ field.value = {value}; }} }} ",
+                name = json!(name),
+                value = json!(value)
             ));
         }
         script.push_str("form.querySelector('button[type=submit]').click(); return true; })()");

@@ -206,6 +206,13 @@ fn routes(limits: &Limits) -> Routes {
         )
         .route("/account/filings", &["get"], get(web::filings_page))
         .route(
+            "/account/filings/new",
+            &["get", "post"],
+            get(web::new_filing_page)
+                .post(web::submit_new_filing)
+                .layer(DefaultBodyLimit::max(web::MAX_FILING_FORM_BYTES)),
+        )
+        .route(
             "/api/v1/submissions",
             &["post"],
             post(submissions::create_submission),

@@ -169,6 +169,17 @@ fn account_pages() -> Vec<(&'static str, Value)> {
             "/account/filings",
             json!({"get": get("The logged-in account's own filings and their states")}),
         ),
+        (
+            "/account/filings/new",
+            json!({
+            "get": get("Form for a new filing (owners and access providers)"),
+            "post": {
+                "summary": "Submit a new filing from the form; the API's checks, problems beside their fields",
+                "requestBody": {"required": true, "content": {"application/x-www-form-urlencoded": {"schema": {
+                    "type": "object", "required": ["csrf"], "properties": {"csrf": {"type": "string", "maxLength": 64}},
+                    "additionalProperties": {"type": "string", "maxLength": 4096}}}}},
+                "responses": page_responses(&logged_in)}}),
+        ),
     ]
 }
 

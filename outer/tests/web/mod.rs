@@ -82,13 +82,23 @@ impl Page {
             .map_or("", |v| v.to_str().unwrap())
     }
 
-    /// The problem shown beside a field (`id="FIELD-problem"`).
+    /// The problem shown beside a field (`id="FIELD-problem"`), as a person reads it.
     pub fn problem(&self, field: &str) -> Option<String> {
         let marker = format!("id=\"{field}-problem\">");
         let at = self.body.find(&marker)?;
         let rest = &self.body[at + marker.len()..];
-        Some(rest[..rest.find("</span>")?].to_owned())
+        Some(unescape(&rest[..rest.find("</span>")?]))
     }
+}
+
+/// HTML text back to what it says.
+fn unescape(html: &str) -> String {
+    html.replace("&#34;", "\"")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
 }
 
 /// A browser: its cookies and its address.

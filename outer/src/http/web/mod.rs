@@ -8,6 +8,7 @@
 //! (the session's token once logged in, a double-submit cookie before), the form reader with a
 //! limit on every field, the client's address for throttling, and the error page.
 
+mod filing_form;
 mod home;
 mod login;
 mod register;
@@ -26,6 +27,7 @@ use super::{AppError, AppState};
 use crate::accounts::{self, FieldProblem};
 use crate::store::{Session, StoreError};
 
+pub(super) use filing_form::{MAX_FILING_FORM_BYTES, new_filing_page, submit_new_filing};
 pub(super) use home::{
     account_page, change_password, create_account, delete_account, filings_page, issue_token,
     revoke_token,
@@ -244,6 +246,11 @@ impl<S: Send + Sync> FromRequest<S> for FormFields {
 }
 
 impl FormFields {
+    /// A form of one field, for checks shared with forms read another way.
+    fn single(name: &str, value: &str) -> FormFields {
+        FormFields(HashMap::from([(name.to_owned(), value.to_owned())]))
+    }
+
     /// Field `name`, trimmed, within `max_chars` characters (a missing field is empty).
     fn get(&self, name: &'static str, max_chars: usize) -> Result<&str, FieldProblem> {
         let value = self.0.get(name).map_or("", |v| v.trim());
