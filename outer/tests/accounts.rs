@@ -181,6 +181,65 @@ async fn a_taken_user_name_cannot_be_registered_again() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_name_squatted_by_a_registration_never_verified_is_freed_after_a_day() {
+    let site = site();
+    let mut squatter = Browser::at(&site, "203.0.113.7");
+    squatter
+        .register("good_name", "nobody@example.cn", "secret-1")
+        .await;
+    let mut owner = Browser::new(&site);
+    let fields = [
+        ("name", "good_name"),
+        ("email", "owner@example.cn"),
+        ("password", "secret-2"),
+        ("password2", "secret-2"),
+    ];
+    let page = owner
+        .submit("/account/register", "/account/register", &fields)
+        .await;
+    assert_eq!(
+        page.status,
+        StatusCode::CONFLICT,
+        "taken while the code may still come"
+    );
+    // A day later (the row aged in the store's own file), the name is free again.
+    rusqlite::Connection::open(site.store.path())
+        .unwrap()
+        .execute(
+            "UPDATE accounts SET created_at = created_at - ?1 WHERE name = 'good_name'",
+            [outer::store::UNVERIFIED_REGISTRATION_SECS + 1],
+        )
+        .unwrap();
+    owner
+        .owner("good_name", "owner@example.cn", "secret-2")
+        .await;
+    let record = site.store.login_record("good_name").await.unwrap().unwrap();
+    assert_eq!(record.account.email.as_deref(), Some("owner@example.cn"));
+    // A verified account's name is never freed, however old.
+    rusqlite::Connection::open(site.store.path())
+        .unwrap()
+        .execute(
+            "UPDATE accounts SET created_at = 0 WHERE name = 'good_name'",
+            [],
+        )
+        .unwrap();
+    let mut late = Browser::at(&site, "203.0.113.9");
+    let page = late
+        .submit(
+            "/account/register",
+            "/account/register",
+            &[
+                ("name", "good_name"),
+                ("email", "late@example.cn"),
+                ("password", "secret-3"),
+                ("password2", "secret-3"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::CONFLICT);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn login_form_without_csrf_token_is_refused() {
     let site = site();
     let mut browser = Browser::new(&site);

@@ -55,7 +55,7 @@ pub use status::{HistoryEntry, ReceiptState, ReceiptStatus, apply_status_change_
 pub use web_accounts::{
     CodeOutcome, CodePurpose, LoginRecord, MAX_CODE_FAILURES, MAX_LISTED_ACCOUNTS,
     MAX_LIVE_TOKENS_PER_ACCOUNT, MIN_SECS_BETWEEN_CODES, NewWebAccount, Session, TokenInfo,
-    WebAccount,
+    UNVERIFIED_REGISTRATION_SECS, WebAccount,
 };
 
 use writer::{Job, WriteJob, writer_loop};

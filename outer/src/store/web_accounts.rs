@@ -12,6 +12,9 @@ use super::{Store, StoreError, db, now};
 pub const MAX_LIVE_TOKENS_PER_ACCOUNT: i64 = 20;
 /// Most wrong guesses of one e-mailed code; the code is then thrown away.
 pub const MAX_CODE_FAILURES: i64 = 5;
+/// Seconds after which a self-registration whose e-mailed code never came back frees its
+/// user name for someone else.
+pub const UNVERIFIED_REGISTRATION_SECS: i64 = 24 * 3600;
 /// Fewest seconds between two codes e-mailed to one account for one purpose.
 pub const MIN_SECS_BETWEEN_CODES: i64 = 60;
 /// Most accounts one account's page lists as created by it.
@@ -148,10 +151,35 @@ fn live_account(conn: &Connection, id: i64) -> Result<WebAccount, StoreError> {
 
 impl Store {
     /// Stores a new account. A name taken by any account, deleted ones included, is
-    /// [`StoreError::AccountExists`].
+    /// [`StoreError::AccountExists`], with one exception: a self-registration whose code
+    /// never came back within [`UNVERIFIED_REGISTRATION_SECS`] frees its name (nobody could
+    /// log in to it, so it never filed anything and the inner side never saw the name).
     pub async fn create_web_account(&self, new: NewWebAccount) -> Result<WebAccount, StoreError> {
         self.write(move |conn| {
             let created_at = now();
+            let stale = "name = ?1 AND kind = 'website_owner' AND created_by IS NULL
+                 AND password_hash IS NOT NULL AND email_verified_at IS NULL
+                 AND deleted_at IS NULL AND created_at < ?2
+                 AND NOT EXISTS (SELECT 1 FROM receipts r WHERE r.account_id = accounts.id)
+                 AND NOT EXISTS (SELECT 1 FROM tokens t WHERE t.account_id = accounts.id)
+                 AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.account_id = accounts.id)
+                 AND NOT EXISTS (SELECT 1 FROM idempotency_keys k
+                                 WHERE k.account_id = accounts.id)
+                 AND NOT EXISTS (SELECT 1 FROM accounts c WHERE c.created_by = accounts.id)";
+            let cutoff = created_at - UNVERIFIED_REGISTRATION_SECS;
+            conn.execute(
+                &format!(
+                    "DELETE FROM email_codes WHERE account_id IN
+                         (SELECT id FROM accounts WHERE {stale})"
+                ),
+                params![new.name, cutoff],
+            )
+            .map_err(db("freeing an unverified registration's name"))?;
+            conn.execute(
+                &format!("DELETE FROM accounts WHERE {stale}"),
+                params![new.name, cutoff],
+            )
+            .map_err(db("freeing an unverified registration's name"))?;
             let inserted = conn.execute(
                 "INSERT INTO accounts (name, kind, email, province, created_by, password_hash,
                                        created_at)
