@@ -8,6 +8,7 @@ mod web;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use bundle_format::records::{CertificateRecord, ReviewState, StatusChange};
 use outer::store::AccountKind;
 use tower::ServiceExt as _;
 use web::{Browser, Site, site};
@@ -326,7 +327,7 @@ async fn an_account_holds_at_most_twenty_live_tokens() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn an_owner_sees_their_own_filings_with_their_states_and_nobody_elses() {
+async fn an_owner_sees_their_filings_numbers_review_dates_and_certificates_and_nobody_elses() {
     let site = site();
     let mut owner = Browser::new(&site);
     owner.owner("owner_a", "a@example.cn", "secret-1").await;
@@ -362,6 +363,67 @@ async fn an_owner_sees_their_own_filings_with_their_states_and_nobody_elses() {
         "{}",
         page.body
     );
+
+    // Approved inside, its certificate carried back: the list shows the filing number, the
+    // annual review date (when the certificate expires, a year after the approval) and the
+    // certificate to download.
+    site.store
+        .apply_status_change(StatusChange {
+            event_id: 1,
+            receipt: receipt.to_owned(),
+            version: 1,
+            state: ReviewState::Approved,
+            at: 1_790_000_200,
+            reason: None,
+            filing_number: Some("浙ICP备2026000123号".into()),
+        })
+        .await
+        .unwrap();
+    site.store
+        .store_certificate(CertificateRecord {
+            filing_number: "浙ICP备2026000123号".into(),
+            receipt: receipt.to_owned(),
+            issued_at: 1_790_000_200,
+            expires_at: 1_821_536_200,
+            supersedes: None,
+            document: b"untrusted comment: test certificate\n".to_vec(),
+        })
+        .await
+        .unwrap();
+    let page = owner.get("/account/filings").await;
+    assert!(
+        page.body
+            .contains("已通过 <span class=\"en\">Approved</span>"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains("<td class=\"filing-number\">浙ICP备2026000123号</td>")
+    );
+    assert!(
+        page.body
+            .contains("<td class=\"review-date\">2027-09-21</td>"),
+        "{}",
+        page.body
+    );
+    let link = page
+        .body
+        .split("class=\"certificate\" href=\"")
+        .nth(1)
+        .unwrap();
+    let link = &link[..link.find('"').unwrap()];
+    let response = site
+        .router
+        .clone()
+        .oneshot(Request::get(link).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "{link}");
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    assert_eq!(&bytes[..], b"untrusted comment: test certificate\n");
 
     let mut other = Browser::at(&site, "198.51.100.9");
     other.owner("owner_b", "b@example.cn", "secret-2").await;

@@ -459,7 +459,11 @@ struct FilingRow {
     state_zh: &'static str,
     state_en: &'static str,
     filing_number: String,
-    certificate_ready: bool,
+    /// The annual review date: one year after the last approval, when the certificate
+    /// issued by it expires.
+    review_date: String,
+    /// Where the certificate (`bazs.cert`) is downloaded, while it is served.
+    certificate_url: Option<String>,
     updated: String,
 }
 
@@ -480,23 +484,38 @@ pub(in crate::http) async fn filings_page(
         .store
         .receipts_of_account(user.session.account.id, MAX_LISTED_RECEIPTS)
         .await?;
-    let rows: Vec<FilingRow> = statuses
-        .iter()
-        .map(|status| {
-            let (kind_zh, kind_en) = kind_label(&status.kind);
-            let (state_zh, state_en) = state_label(status.state.as_str());
-            FilingRow {
-                receipt: status.receipt.clone(),
-                kind_zh,
-                kind_en,
-                state_zh,
-                state_en,
-                filing_number: status.filing_number.clone().unwrap_or_default(),
-                certificate_ready: status.certificate_ready && !status.certificate_revoked,
-                updated: keys::time::rfc3339(status.updated_at),
-            }
-        })
-        .collect();
+    let mut rows = Vec::with_capacity(statuses.len());
+    for status in &statuses {
+        let (kind_zh, kind_en) = kind_label(&status.kind);
+        let (state_zh, state_en) = state_label(status.state.as_str());
+        let certificate_ready = status.certificate_ready && !status.certificate_revoked;
+        let certificate = match (&status.filing_number, certificate_ready) {
+            (Some(number), true) => state
+                .store
+                .certificate(number)
+                .await?
+                .filter(|c| c.receipt == status.receipt),
+            _ => None,
+        };
+        rows.push(FilingRow {
+            receipt: status.receipt.clone(),
+            kind_zh,
+            kind_en,
+            state_zh,
+            state_en,
+            filing_number: status.filing_number.clone().unwrap_or_default(),
+            review_date: certificate.as_ref().map_or(String::new(), |c| {
+                keys::time::rfc3339(c.expires_at).chars().take(10).collect()
+            }),
+            certificate_url: certificate.map(|c| {
+                format!(
+                    "/api/v1/certificates/{}",
+                    super::register::query_value(&c.filing_number).replace('+', "%20")
+                )
+            }),
+            updated: keys::time::rfc3339(status.updated_at),
+        });
+    }
     let page = FilingsPage {
         rows: &rows,
         user: Some(&user.session.account.name),
