@@ -116,11 +116,7 @@ fn an_owner_registers_verifies_logs_in_and_issues_a_token_in_headless_chromium()
 
     // A new filing typed into the form, then seen in the owner's list.
     tab.goto(&format!("{base}/account/filings"));
-    assert!(
-        tab.text_of("notice")
-            .unwrap()
-            .contains("No submissions yet")
-    );
+    assert!(tab.text_of("empty").unwrap().contains("No submissions yet"));
     tab.goto(&format!("{base}/account/filings/new"));
     let person = |at: &str| {
         [

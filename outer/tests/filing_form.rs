@@ -1,11 +1,13 @@
-//! The owner's new-filing page: a filing entered in the form goes through the API's own checks
+//! The owner's filing pages: a filing entered in the form goes through the API's own checks
 //! and into the owner's list, and each problem the API would report comes back as the API's
-//! message beside the field it concerns.
+//! message beside the field it concerns; from the list, a submission not yet reviewed is
+//! withdrawn and an approved filing's cancellation requested, by its owner only.
 
 mod web;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use bundle_format::records::{ReviewState, StatusChange};
 use outer::store::AccountKind;
 use tower::ServiceExt as _;
 use web::{Browser, Site, site};
@@ -234,5 +236,169 @@ async fn only_owners_and_providers_file_and_a_hand_made_choice_is_refused() {
             .await
             .unwrap()
             .is_empty()
+    );
+}
+
+/// Files the sample through the form as `browser` and returns its receipt.
+async fn filed(
+    site: &Site,
+    browser: &mut Browser<'_>,
+    account_id: i64,
+    domain: &str,
+    n: u32,
+) -> String {
+    let mut fields = sample_form(domain);
+    set(
+        &mut fields,
+        "subject.certificate_number",
+        &testkit::api::credit_code(n),
+    );
+    let page = send_form(browser, &fields).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    site.store.receipts_of_account(account_id, 1).await.unwrap()[0]
+        .receipt
+        .clone()
+}
+
+async fn review(
+    site: &Site,
+    receipt: &str,
+    event_id: u64,
+    state: ReviewState,
+    number: Option<&str>,
+) {
+    site.store
+        .apply_status_change(StatusChange {
+            event_id,
+            receipt: receipt.to_owned(),
+            version: 1,
+            state,
+            at: 1_790_000_000 + i64::try_from(event_id).unwrap(),
+            reason: None,
+            filing_number: number.map(str::to_owned),
+        })
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_owner_withdraws_a_submission_not_yet_reviewed_and_not_one_under_review() {
+    let site = site();
+    let mut owner = Browser::new(&site);
+    owner.owner("owner_a", "a@example.cn", "secret-1").await;
+    let receipt = filed(&site, &mut owner, 1, "owner-a.example.cn", 1).await;
+    let page = owner.get("/account/filings").await;
+    assert!(
+        page.body
+            .contains(&format!("/account/filings/{receipt}/withdraw"))
+    );
+
+    let action = format!("/account/filings/{receipt}/withdraw");
+    let page = owner.account_form(&action, &[("reason", "填错了")]).await;
+    assert_eq!(page.status, StatusCode::CREATED, "{}", page.body);
+    assert!(page.body.contains("Sent; its receipt is"), "{}", page.body);
+    assert!(
+        page.body.contains("撤回申请"),
+        "the withdrawal is listed: {}",
+        page.body
+    );
+    assert_eq!(
+        site.store.receipts_of_account(1, 10).await.unwrap().len(),
+        2
+    );
+
+    // Once a reviewer has it, it can no longer be withdrawn, only cancelled: no button, and
+    // the API's refusal if sent anyway.
+    let second = filed(&site, &mut owner, 1, "owner-a2.example.cn", 2).await;
+    review(&site, &second, 1, ReviewState::AwaitingRegionalReview, None).await;
+    let page = owner.get("/account/filings").await;
+    assert!(
+        !page
+            .body
+            .contains(&format!("/account/filings/{second}/withdraw"))
+    );
+    let action = format!("/account/filings/{second}/withdraw");
+    let page = owner.account_form(&action, &[("reason", "改主意")]).await;
+    assert_eq!(
+        page.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("submission.receipt"), "{}", page.body);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_owner_asks_to_cancel_an_approved_filing_and_nobody_else_can() {
+    let site = site();
+    let mut owner = Browser::new(&site);
+    owner.owner("owner_a", "a@example.cn", "secret-1").await;
+    let receipt = filed(&site, &mut owner, 1, "owner-a.example.cn", 1).await;
+    review(
+        &site,
+        &receipt,
+        1,
+        ReviewState::Approved,
+        Some("浙ICP备2026000123号"),
+    )
+    .await;
+    let page = owner.get("/account/filings").await;
+    assert!(
+        page.body.contains("action=\"/account/filings/cancel\""),
+        "{}",
+        page.body
+    );
+
+    // Another owner: neither the withdrawal of my receipt nor the cancellation of my filing.
+    let mut other = Browser::at(&site, "198.51.100.9");
+    other.owner("owner_b", "b@example.cn", "secret-2").await;
+    let page = other
+        .account_form(
+            "/account/filings/cancel",
+            &[
+                ("filing_number", "浙ICP备2026000123号"),
+                ("scope", "subject"),
+                ("reason", "恶意注销"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        page.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("another account"), "{}", page.body);
+    let action = format!("/account/filings/{receipt}/withdraw");
+    let page = other.account_form(&action, &[("reason", "恶意撤回")]).await;
+    assert_eq!(
+        page.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        page.body
+    );
+    assert!(
+        site.store
+            .receipts_of_account(2, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let page = owner
+        .account_form(
+            "/account/filings/cancel",
+            &[
+                ("filing_number", "浙ICP备2026000123号"),
+                ("scope", "subject"),
+                ("reason", "网站停办"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::CREATED, "{}", page.body);
+    assert!(
+        page.body.contains("注销备案"),
+        "the cancellation is listed: {}",
+        page.body
     );
 }

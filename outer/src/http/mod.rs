@@ -206,6 +206,16 @@ fn routes(limits: &Limits) -> Routes {
         )
         .route("/account/filings", &["get"], get(web::filings_page))
         .route(
+            "/account/filings/{receipt}/withdraw",
+            &["post"],
+            post(web::withdraw).layer(form_limit()),
+        )
+        .route(
+            "/account/filings/cancel",
+            &["post"],
+            post(web::cancel).layer(form_limit()),
+        )
+        .route(
             "/account/filings/new",
             &["get", "post"],
             get(web::new_filing_page)

@@ -170,6 +170,19 @@ fn account_pages() -> Vec<(&'static str, Value)> {
             json!({"get": get("The logged-in account's own filings and their states")}),
         ),
         (
+            "/account/filings/{receipt}/withdraw",
+            json!({"post": {
+            "summary": "Withdraw one of this account's submissions not yet reviewed (the API's checks)",
+            "parameters": [{"name": "receipt", "in": "path", "required": true, "schema": {"type": "string"}}],
+            "requestBody": form_body(&[("reason", 500)]), "responses": page_responses(&logged_in)}}),
+        ),
+        (
+            "/account/filings/cancel",
+            json!({"post": post(
+            "Ask for the cancellation of this account's approved subject or website (the API's checks)",
+            &[("filing_number", 64), ("scope", 16), ("reason", 500)], &logged_in)}),
+        ),
+        (
             "/account/filings/new",
             json!({
             "get": get("Form for a new filing (owners and access providers)"),

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use super::{CurrentUser, PageError, html};
 use crate::api;
 use crate::http::{AppError, AppState, new_receipt_id, prepare};
-use crate::store::{AccountKind, NewSubmission, Principal};
+use crate::store::{AccountKind, Inserted, NewSubmission, Principal};
 
 /// Most bytes of the new-filing form's body.
 pub const MAX_FILING_FORM_BYTES: usize = 64 * 1024;
@@ -459,7 +459,7 @@ fn api_request(form: &FilingForm) -> Result<api::SubmissionRequest, Vec<(String,
         .map_err(|error| vec![("subject.name".to_owned(), error.to_string())])
 }
 
-fn may_file(user: &CurrentUser) -> Result<(), PageError> {
+pub(super) fn may_file(user: &CurrentUser) -> Result<(), PageError> {
     match user.session.account.kind {
         AccountKind::WebsiteOwner | AccountKind::AccessProvider => Ok(()),
         _ => Err(PageError::new(
@@ -566,6 +566,43 @@ pub(in crate::http) async fn submit_new_filing(
             ));
         }
     };
+    match file(&state, &user, &request).await {
+        Ok(_) => Ok(Redirect::to("/account/filings").into_response()),
+        Err(Refused::Problems(problems)) => Ok(render(
+            &user,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some(&form),
+            &problems,
+            None,
+        )),
+        Err(Refused::Conflict(message)) => Ok(render(
+            &user,
+            StatusCode::CONFLICT,
+            Some(&form),
+            &[],
+            Some(&message),
+        )),
+        Err(Refused::Page(error)) => Err(error),
+    }
+}
+
+/// Why a submission from a page was not stored.
+pub(super) enum Refused {
+    /// The API's problems, each with the form field its path names.
+    Problems(Vec<(String, String)>),
+    /// It conflicts with what is stored (the API's 409), with its message.
+    Conflict(String),
+    /// Anything else, as an error page.
+    Page(PageError),
+}
+
+/// Checks `request` for the logged-in account exactly as `POST /api/v1/submissions` does
+/// (`outer::http::prepare`) and stores it as a new receipt, whose id is returned.
+pub(super) async fn file(
+    state: &AppState,
+    user: &CurrentUser,
+    request: &api::SubmissionRequest,
+) -> Result<String, Refused> {
     let account = &user.session.account;
     let principal = Principal {
         account_id: account.id,
@@ -573,32 +610,17 @@ pub(in crate::http) async fn submit_new_filing(
         kind: account.kind,
         token_id: 0,
     };
-    let prepared = match prepare(&state, &principal, &request).await {
-        Ok(prepared) => prepared,
-        Err(AppError::Validation(problems)) => {
-            let problems: Vec<(String, String)> = problems
+    let refused = |error: AppError| match error {
+        AppError::Validation(problems) => Refused::Problems(
+            problems
                 .into_iter()
                 .map(|p| (form_field(&p.field), p.message))
-                .collect();
-            return Ok(render(
-                &user,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Some(&form),
-                &problems,
-                None,
-            ));
-        }
-        Err(AppError::Conflict { message, .. }) => {
-            return Ok(render(
-                &user,
-                StatusCode::CONFLICT,
-                Some(&form),
-                &[],
-                Some(&message),
-            ));
-        }
-        Err(error) => return Err(error.into()),
+                .collect(),
+        ),
+        AppError::Conflict { message, .. } => Refused::Conflict(message),
+        error => Refused::Page(error.into()),
     };
+    let prepared = prepare(state, &principal, request).await.map_err(refused)?;
     let mut version = prepared.version;
     version.receipt = new_receipt_id();
     let inserted = state
@@ -611,37 +633,12 @@ pub(in crate::http) async fn submit_new_filing(
             version,
             idempotency: None,
         })
-        .await;
-    match inserted {
-        Ok(_) => {
-            state.metrics.submission(prepared.kind, "created");
-            Ok(Redirect::to("/account/filings").into_response())
-        }
-        Err(error) => match AppError::from(error) {
-            // The store's own refusal (this account files the subject already) names a field.
-            AppError::Validation(problems) => {
-                let problems: Vec<(String, String)> = problems
-                    .into_iter()
-                    .map(|p| (form_field(&p.field), p.message))
-                    .collect();
-                Ok(render(
-                    &user,
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    Some(&form),
-                    &problems,
-                    None,
-                ))
-            }
-            AppError::Conflict { message, .. } => Ok(render(
-                &user,
-                StatusCode::CONFLICT,
-                Some(&form),
-                &[],
-                Some(&message),
-            )),
-            error => Err(error.into()),
-        },
-    }
+        .await
+        .map_err(|error| refused(AppError::from(error)))?;
+    state.metrics.submission(prepared.kind, "created");
+    Ok(match inserted {
+        Inserted::Created { receipt, .. } | Inserted::Replayed { receipt, .. } => receipt,
+    })
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 //! The logged-in account's own page and its forms: password change, deletion, the accounts the
-//! ministry and the authorities create, API tokens, and the list of the account's filings.
+//! ministry and the authorities create, and API tokens.
 
 use askama::Template;
 use axum::extract::{Path, State};
@@ -12,14 +12,11 @@ use super::{
     problem_for, send_mail,
 };
 use crate::accounts::{self, FieldProblem};
-use crate::http::pages::{kind_label, state_label};
 use crate::http::{AppError, AppState};
 use crate::store::{AccountKind, CodePurpose, NewWebAccount, StoreError, TokenInfo, WebAccount};
 
 /// Most characters of a token's label.
 pub const MAX_TOKEN_LABEL_CHARS: usize = 64;
-/// Most receipts the filings page lists.
-pub const MAX_LISTED_RECEIPTS: i64 = 200;
 
 /// Chinese and English names of an account kind.
 pub fn kind_names(kind: AccountKind) -> (&'static str, &'static str) {
@@ -449,76 +446,4 @@ pub(in crate::http) async fn revoke_token(
         Err(StoreError::NoSuchToken(_)) => Err(not_found()),
         Err(error) => Err(error.into()),
     }
-}
-
-/// One receipt in the filings list.
-struct FilingRow {
-    receipt: String,
-    kind_zh: &'static str,
-    kind_en: &'static str,
-    state_zh: &'static str,
-    state_en: &'static str,
-    filing_number: String,
-    /// The annual review date: one year after the last approval, when the certificate
-    /// issued by it expires.
-    review_date: String,
-    /// Where the certificate (`bazs.cert`) is downloaded, while it is served.
-    certificate_url: Option<String>,
-    updated: String,
-}
-
-#[derive(Template)]
-#[template(path = "filings.html")]
-struct FilingsPage<'a> {
-    rows: &'a [FilingRow],
-    user: Option<&'a str>,
-}
-
-/// `GET /account/filings`: the account's own submissions, newest first, with their states in
-/// the manuals' words.
-pub(in crate::http) async fn filings_page(
-    State(state): State<AppState>,
-    user: CurrentUser,
-) -> Result<Response, PageError> {
-    let statuses = state
-        .store
-        .receipts_of_account(user.session.account.id, MAX_LISTED_RECEIPTS)
-        .await?;
-    let mut rows = Vec::with_capacity(statuses.len());
-    for status in &statuses {
-        let (kind_zh, kind_en) = kind_label(&status.kind);
-        let (state_zh, state_en) = state_label(status.state.as_str());
-        let certificate_ready = status.certificate_ready && !status.certificate_revoked;
-        let certificate = match (&status.filing_number, certificate_ready) {
-            (Some(number), true) => state
-                .store
-                .certificate(number)
-                .await?
-                .filter(|c| c.receipt == status.receipt),
-            _ => None,
-        };
-        rows.push(FilingRow {
-            receipt: status.receipt.clone(),
-            kind_zh,
-            kind_en,
-            state_zh,
-            state_en,
-            filing_number: status.filing_number.clone().unwrap_or_default(),
-            review_date: certificate.as_ref().map_or(String::new(), |c| {
-                keys::time::rfc3339(c.expires_at).chars().take(10).collect()
-            }),
-            certificate_url: certificate.map(|c| {
-                format!(
-                    "/api/v1/certificates/{}",
-                    super::register::query_value(&c.filing_number).replace('+', "%20")
-                )
-            }),
-            updated: keys::time::rfc3339(status.updated_at),
-        });
-    }
-    let page = FilingsPage {
-        rows: &rows,
-        user: Some(&user.session.account.name),
-    };
-    Ok(html(&page))
 }

@@ -9,6 +9,7 @@
 //! limit on every field, the client's address for throttling, and the error page.
 
 mod filing_form;
+mod filings;
 mod home;
 mod login;
 mod register;
@@ -28,9 +29,9 @@ use crate::accounts::{self, FieldProblem};
 use crate::store::{Session, StoreError};
 
 pub(super) use filing_form::{MAX_FILING_FORM_BYTES, new_filing_page, submit_new_filing};
+pub(super) use filings::{cancel, filings_page, withdraw};
 pub(super) use home::{
-    account_page, change_password, create_account, delete_account, filings_page, issue_token,
-    revoke_token,
+    account_page, change_password, create_account, delete_account, issue_token, revoke_token,
 };
 pub(super) use login::{
     login, login_page, logout, reset_confirm, reset_confirm_page, reset_page, reset_request,
