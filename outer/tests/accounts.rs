@@ -700,3 +700,33 @@ async fn oversized_forms_and_fields_are_refused_naming_the_limit() {
         page.body
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_expired_session_or_a_disabled_account_is_logged_out() {
+    let site = site();
+    let mut owner = Browser::new(&site);
+    owner.owner("owner_a", "a@example.cn", "secret-1").await;
+    assert_eq!(owner.get("/account").await.status, StatusCode::OK);
+    // The session's end, as the store keeps it, has passed.
+    rusqlite::Connection::open(site.store.path())
+        .unwrap()
+        .execute("UPDATE sessions SET expires_at = 0", [])
+        .unwrap();
+    assert_eq!(owner.get("/account").await.location(), "/account/login");
+    let page = owner.post_raw("/account/tokens", &[("label", "x")]).await;
+    assert_eq!(page.status, StatusCode::UNAUTHORIZED);
+
+    // An operator disables the account on the command line: its sessions stop at once.
+    assert_eq!(
+        owner.login("owner_a", "secret-1").await.location(),
+        "/account"
+    );
+    let store = site.store.clone();
+    std::thread::spawn(move || store.set_account_disabled("owner_a", true).unwrap())
+        .join()
+        .unwrap();
+    assert_eq!(owner.get("/account").await.location(), "/account/login");
+    let page = owner.login("owner_a", "secret-1").await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert!(page.problem("login").unwrap().contains("disabled"));
+}
