@@ -14,4 +14,5 @@ pub mod convert;
 pub mod failpoint;
 pub mod http;
 pub mod mail;
+pub mod site_check;
 pub mod store;
