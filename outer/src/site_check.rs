@@ -89,8 +89,11 @@ pub struct SiteCheck<'a> {
     pub now: i64,
     /// What the outer store says of a certificate document for a filing number, if a store is
     /// at hand.
-    pub register: Option<&'a dyn Fn(&str, &[u8]) -> RegisterStanding>,
+    pub register: Option<&'a RegisterLookup<'a>>,
 }
+
+/// What the outer store says of a certificate document (its bytes) under a filing number.
+pub type RegisterLookup<'a> = dyn Fn(&str, &[u8]) -> RegisterStanding + 'a;
 
 impl SiteCheck<'_> {
     /// Fetches and checks the site; every finding is in the report.
