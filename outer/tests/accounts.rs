@@ -730,3 +730,56 @@ async fn an_expired_session_or_a_disabled_account_is_logged_out() {
     assert_eq!(page.status, StatusCode::FORBIDDEN);
     assert!(page.problem("login").unwrap().contains("disabled"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stolen_database_holds_no_password_session_or_code_in_the_clear() {
+    let site = site();
+    let mut owner = Browser::new(&site);
+    owner.owner("owner_a", "a@example.cn", "secret-1").await;
+    let page = owner
+        .submit(
+            "/account/reset",
+            "/account/reset",
+            &[("name", "owner_a"), ("email", "a@example.cn")],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    let mail = site.smtp.wait_for_message_to("a@example.cn", 1);
+    let code = testkit::smtp::code_in(&mail, 6).unwrap();
+    let cookie = owner.cookies["__Host-sluice-session"].clone();
+
+    let conn = rusqlite::Connection::open(site.store.path()).unwrap();
+    let hash: String = conn
+        .query_row(
+            "SELECT password_hash FROM accounts WHERE name = 'owner_a'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(
+        hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{hash}"
+    );
+    assert!(!hash.contains("secret-1"));
+    // The sessions and codes as the store holds them: the cookie's secret is in none of it,
+    // and the code is kept as a 32-byte hash.
+    let dump: Vec<String> = conn
+        .prepare(
+            "SELECT hex(session_hash) || csrf_token FROM sessions
+             UNION ALL SELECT hex(code_hash) FROM email_codes",
+        )
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(dump.len(), 2, "one session, one reset code");
+    for row in &dump {
+        assert!(!row.to_lowercase().contains(&cookie), "{row}");
+    }
+    let code_hash: Vec<u8> = conn
+        .query_row("SELECT code_hash FROM email_codes", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(code_hash.len(), 32);
+    assert_ne!(&code_hash[..6], code.as_bytes());
+}
