@@ -5,6 +5,7 @@
 #   postgresql                                the inner store (tests start throwaway clusters)
 #   sqlite3                                   looking into the outer store by hand
 #   chromium, fonts-wqy-microhei               the status page test in a real browser
+#   python3-aiosmtpd                          the SMTP server the account tests read codes from
 #   systemd                                   systemd-analyze, to check the units
 #   prometheus                                promtool, to check and test the alert rules
 #   dpkg-dev, lintian                         building the .deb packages and checking them
@@ -28,6 +29,7 @@ have dpkg-shlibdeps || need+=(dpkg-dev)
 have lintian || need+=(lintian)
 have chromium || need+=(chromium)
 { have pg_config && [ -x "$(pg_config --bindir)/initdb" ]; } || need+=(postgresql)
+/usr/bin/python3 -c 'import aiosmtpd' >/dev/null 2>&1 || need+=(python3-aiosmtpd)
 fc-list :lang=zh 2>/dev/null | grep -q . || need+=(fonts-wqy-microhei)
 
 if [ ${#need[@]} -gt 0 ]; then

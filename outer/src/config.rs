@@ -60,6 +60,88 @@ pub struct Config {
     /// Limits on requests.
     #[serde(default)]
     pub limits: Limits,
+    /// Accounts in a browser: sessions, codes and login throttling.
+    #[serde(default)]
+    pub accounts: AccountsConfig,
+    /// The SMTP relay e-mailed codes go through; without it nobody can register or reset a
+    /// password (the pages say so), while logins and API tokens still work.
+    #[serde(default)]
+    pub mail: Option<MailConfig>,
+}
+
+/// The SMTP relay the service hands its e-mail to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailConfig {
+    /// Host name or address of the relay.
+    pub relay_host: String,
+    /// Its port (25 for a relay on the site's network).
+    #[serde(default = "default_relay_port")]
+    pub relay_port: u16,
+    /// The sender, e.g. `备案系统 <noreply@beian.example.cn>`.
+    pub from: String,
+    /// Seconds the relay may take to accept a message.
+    #[serde(default = "default_mail_timeout")]
+    pub timeout_secs: u64,
+    /// Transport security to the relay. Only `"none"` (plain SMTP) is built: run a relay on
+    /// the same host or network (a local Postfix) and let it carry mail on with TLS.
+    #[serde(default = "default_mail_tls")]
+    pub tls: String,
+}
+
+fn default_relay_port() -> u16 {
+    25
+}
+
+fn default_mail_timeout() -> u64 {
+    10
+}
+
+fn default_mail_tls() -> String {
+    "none".to_owned()
+}
+
+/// Accounts used in a browser.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AccountsConfig {
+    /// Seconds a login lasts (it ends sooner with logout, a password change or deletion).
+    pub session_ttl_secs: u64,
+    /// Seconds an e-mailed code stays valid.
+    pub code_ttl_secs: u64,
+    /// Failed logins one account may have within `login_window_secs` before its logins are
+    /// refused until the window has passed.
+    pub max_failed_logins_per_account: u32,
+    /// Failed logins one client address may have within `login_window_secs`.
+    pub max_failed_logins_per_address: u32,
+    /// The window the failed logins are counted in, in seconds.
+    pub login_window_secs: u64,
+    /// Password hashes computed at once (each takes 19 MiB and a core for tens of
+    /// milliseconds); more logins wait their turn.
+    pub max_concurrent_password_hashes: usize,
+    /// Whether the session cookie is sent only over HTTPS (`Secure`). Leave it on: browsers
+    /// treat `localhost` as secure, so it works in tests too.
+    pub secure_cookies: bool,
+    /// A request header the TLS-terminating proxy in front of the service sets to the client's
+    /// address (e.g. `x-forwarded-for`; the last address listed is used). Unset, the
+    /// connection's peer is the client; set it only when every request comes through that
+    /// proxy, since a client can write the header itself.
+    pub client_address_header: Option<String>,
+}
+
+impl Default for AccountsConfig {
+    fn default() -> Self {
+        AccountsConfig {
+            session_ttl_secs: 8 * 3600,
+            code_ttl_secs: 30 * 60,
+            max_failed_logins_per_account: 5,
+            max_failed_logins_per_address: 20,
+            login_window_secs: 15 * 60,
+            max_concurrent_password_hashes: 4,
+            secure_cookies: true,
+            client_address_header: None,
+        }
+    }
 }
 
 fn default_listen() -> SocketAddr {
@@ -131,6 +213,8 @@ impl Config {
             listen: default_listen(),
             database,
             limits: Limits::default(),
+            accounts: AccountsConfig::default(),
+            mail: None,
         }
     }
 
@@ -226,6 +310,64 @@ impl Config {
             3600,
         );
         range("idle_timeout_secs", limits.idle_timeout_secs, 1, 3600);
+        let accounts = &self.accounts;
+        let mut range = |key: &str, value: u64, min: u64, max: u64| {
+            if value < min || value > max {
+                problems.push(format!(
+                    "accounts.{key} is {value}; it must be between {min} and {max}"
+                ));
+            }
+        };
+        range(
+            "session_ttl_secs",
+            accounts.session_ttl_secs,
+            60,
+            30 * 86_400,
+        );
+        range("code_ttl_secs", accounts.code_ttl_secs, 60, 86_400);
+        range(
+            "max_failed_logins_per_account",
+            u64::from(accounts.max_failed_logins_per_account),
+            1,
+            1000,
+        );
+        range(
+            "max_failed_logins_per_address",
+            u64::from(accounts.max_failed_logins_per_address),
+            1,
+            100_000,
+        );
+        range("login_window_secs", accounts.login_window_secs, 1, 86_400);
+        range(
+            "max_concurrent_password_hashes",
+            as_u64(accounts.max_concurrent_password_hashes),
+            1,
+            256,
+        );
+        if let Some(mail) = &self.mail {
+            if mail.relay_host.trim().is_empty() {
+                problems.push("mail.relay_host is empty; name the SMTP relay".into());
+            }
+            if mail.from.parse::<lettre::message::Mailbox>().is_err() {
+                problems.push(format!(
+                    "mail.from {:?} is not an e-mail address (like `Name <noreply@example.cn>`)",
+                    mail.from
+                ));
+            }
+            if !(1..=300).contains(&mail.timeout_secs) {
+                problems.push(format!(
+                    "mail.timeout_secs is {}; it must be between 1 and 300",
+                    mail.timeout_secs
+                ));
+            }
+            if mail.tls != "none" {
+                problems.push(format!(
+                    "mail.tls is {:?}; only \"none\" (plain SMTP to a relay on this host or \
+                     network, which carries the mail on with TLS) is supported",
+                    mail.tls
+                ));
+            }
+        }
         if self.database.as_os_str().is_empty() {
             problems.push("database is empty; name the SQLite file".into());
         } else if self.database.is_dir() {
@@ -263,6 +405,22 @@ mod tests {
         std::fs::write(&path, "database = \"outer.db\"\nlisten = \"nowhere\"\n").unwrap();
         let err = Config::load(&path).unwrap_err().to_string();
         assert!(err.contains("line 2"), "{err}");
+
+        std::fs::write(
+            &path,
+            "database = \"outer.db\"\n[accounts]\nsession_ttl_secs = 5\n\
+             [mail]\nrelay_host = \"\"\nfrom = \"nobody\"\ntls = \"starttls\"\n",
+        )
+        .unwrap();
+        let err = Config::load(&path).unwrap_err().to_string();
+        for named in [
+            "accounts.session_ttl_secs is 5",
+            "mail.relay_host is empty",
+            "mail.from \"nobody\"",
+            "mail.tls is \"starttls\"",
+        ] {
+            assert!(err.contains(named), "{err}");
+        }
 
         std::fs::write(&path, "database = \"outer.db\"\ncolour = \"blue\"\n").unwrap();
         let err = Config::load(&path).unwrap_err().to_string();

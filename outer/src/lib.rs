@@ -7,10 +7,12 @@
 
 #![deny(missing_docs)]
 
+pub mod accounts;
 pub mod api;
 pub mod config;
 pub mod convert;
 pub mod failpoint;
 pub mod http;
+pub mod mail;
 pub mod site_check;
 pub mod store;

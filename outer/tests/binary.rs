@@ -239,6 +239,11 @@ fn the_example_configuration_checks_out() {
         outer::config::Limits::default(),
         "the example shows the defaults"
     );
+    assert_eq!(
+        config.accounts,
+        outer::config::AccountsConfig::default(),
+        "the example shows the account pages' defaults"
+    );
     let checked = run(&["check-config", example.to_str().unwrap()]);
     assert!(checked.status.success(), "{}", stderr(&checked));
 }

@@ -16,9 +16,17 @@ pub enum Command {
         config: ConfigArgs,
         /// Account name: Chinese characters, Latin letters, digits and underscore.
         name: String,
-        /// What the account may do.
-        #[arg(long, value_parser = ["website-owner", "access-provider", "operator"])]
+        /// What the account may do. The ministry account creates the authority accounts
+        /// from its page, and an authority the access providers of its province.
+        #[arg(long, value_parser = ["ministry", "authority", "access-provider", "website-owner", "operator"])]
         kind: String,
+        /// E-mail address of the person behind the account: the password is set on the
+        /// account pages (/account/reset) with a code sent there.
+        #[arg(long)]
+        email: Option<String>,
+        /// Province code (two digits, GB/T 2260) an authority or access provider serves.
+        #[arg(long)]
+        province: Option<String>,
     },
     /// List accounts (with --json, one object holding the list).
     List {
@@ -58,13 +66,41 @@ fn check_name(name: &str) -> anyhow::Result<()> {
 pub fn run(command: Command, json: bool) -> anyhow::Result<()> {
     let mut out = stdout();
     match command {
-        Command::Add { config, name, kind } => {
+        Command::Add {
+            config,
+            name,
+            kind,
+            email,
+            province,
+        } => {
             check_name(&name)?;
             let kind = AccountKind::parse(&kind).with_context(|| {
-                format!("unknown kind {kind:?}: use website-owner, access-provider or operator")
+                format!(
+                    "unknown kind {kind:?}: use ministry, authority, access-provider, \
+                     website-owner or operator"
+                )
             })?;
+            if let Some(email) = &email {
+                outer::accounts::check_email(email)
+                    .map_err(|_| anyhow::anyhow!("--email {email:?} is not an e-mail address"))?;
+            }
+            if let Some(province) = &province {
+                let known = province
+                    .parse::<u32>()
+                    .ok()
+                    .and_then(filing::province::prefix_of_province)
+                    .is_some();
+                anyhow::ensure!(
+                    province.len() == 2 && known,
+                    "--province {province:?} is not a province code: use two digits such as 11 \
+                     (Beijing) or 44 (Guangdong)"
+                );
+            }
             let store = config.open_store()?;
             let account = store.add_account(&name, kind)?;
+            if email.is_some() || province.is_some() {
+                store.set_account_contact(&name, email.as_deref(), province.as_deref())?;
+            }
             if json {
                 keys::exit::print_json(&serde_json::json!({
                     "id": account.id,

@@ -59,7 +59,12 @@ pub fn run(args: Args, json: bool) -> anyhow::Result<()> {
         } else {
             writeln!(stdout(), "listening on {local}")?;
         }
-        let state = outer::http::AppState::new(store, config.limits.clone());
+        let state = outer::http::AppState::with_accounts(
+            store,
+            config.limits.clone(),
+            config.accounts.clone(),
+            config.mail.clone().map(outer::mail::Mailer::new),
+        );
         outer::http::serve(listener, state, shutdown)
             .await
             .context("serving")

@@ -296,7 +296,12 @@ async fn serve_connection(
         handling.busy.fetch_add(1, Ordering::AcqRel);
         async move {
             let _done = Handled(handling);
-            router.oneshot(request.map(axum::body::Body::new)).await
+            let mut request = request.map(axum::body::Body::new);
+            // The account pages throttle failed logins per client address.
+            request
+                .extensions_mut()
+                .insert(axum::extract::ConnectInfo(peer));
+            router.oneshot(request).await
         }
     });
     let conn = hyper::server::conn::http1::Builder::new()

@@ -7,7 +7,8 @@
 //! version to store) in `accept` ([`check_submission`]), which both the single-submission
 //! handlers and the batch upload use. The handlers are grouped by what they serve: submissions,
 //! certificates, [`batch`] uploads, the status [`pages`], [`metrics`] and the [`openapi`]
-//! description.
+//! description. The account pages for people in a browser (registration, login, passwords,
+//! the accounts the ministry and authorities create, API tokens) are in [`web`].
 
 mod accept;
 mod auth;
@@ -21,6 +22,7 @@ pub mod ops;
 pub mod pages;
 mod submissions;
 mod views;
+pub mod web;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -34,7 +36,8 @@ use axum::routing::{MethodRouter, get, post};
 use tower::ServiceBuilder;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use crate::config::Limits;
+use crate::config::{AccountsConfig, Limits};
+use crate::mail::Mailer;
 use crate::store::Store;
 
 pub use accept::{Prepared, check_submission, new_receipt_id, prepare};
@@ -58,14 +61,40 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Connections refused or closed early by the limits of [`connections`].
     pub connections: Arc<connections::ConnectionCounters>,
+    /// Sessions, codes and login throttling of the account pages.
+    pub accounts: AccountsConfig,
+    /// The SMTP relay codes are sent through; `None` turns registration and resets off.
+    pub mailer: Option<Mailer>,
     rate: Arc<RateLimiter>,
     tokens: Arc<TokenCache>,
+    throttle: Arc<web::throttle::Throttle>,
+    hashing: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
     /// State for a router over `store` with `limits`.
     pub fn new(store: Store, limits: Limits) -> AppState {
+        AppState::with_accounts(store, limits, AccountsConfig::default(), None)
+    }
+
+    /// State with the account pages' settings and, for registration and resets, a mailer.
+    pub fn with_accounts(
+        store: Store,
+        limits: Limits,
+        accounts: AccountsConfig,
+        mailer: Option<Mailer>,
+    ) -> AppState {
         AppState {
+            throttle: Arc::new(web::throttle::Throttle::new(
+                accounts.max_failed_logins_per_account,
+                accounts.max_failed_logins_per_address,
+                std::time::Duration::from_secs(accounts.login_window_secs),
+            )),
+            hashing: Arc::new(tokio::sync::Semaphore::new(
+                accounts.max_concurrent_password_hashes.max(1),
+            )),
+            accounts,
+            mailer,
             rate: Arc::new(RateLimiter::new(limits.rate_per_minute, limits.rate_burst)),
             tokens: Arc::new(TokenCache::default()),
             store,
@@ -108,6 +137,91 @@ fn routes(limits: &Limits) -> Routes {
         .route("/ops", &["get"], get(ops::ops_page))
         .route("/api/openapi.json", &["get"], get(openapi::serve_document))
         .route("/status", &["get"], get(pages::status_page))
+        .route("/account", &["get"], get(web::account_page))
+        .route(
+            "/account/register",
+            &["get", "post"],
+            get(web::register_page)
+                .post(web::register)
+                .layer(form_limit()),
+        )
+        .route(
+            "/account/verify",
+            &["get", "post"],
+            get(web::verify_page).post(web::verify).layer(form_limit()),
+        )
+        .route(
+            "/account/verify/resend",
+            &["post"],
+            post(web::resend_code).layer(form_limit()),
+        )
+        .route(
+            "/account/login",
+            &["get", "post"],
+            get(web::login_page).post(web::login).layer(form_limit()),
+        )
+        .route(
+            "/account/logout",
+            &["post"],
+            post(web::logout).layer(form_limit()),
+        )
+        .route(
+            "/account/reset",
+            &["get", "post"],
+            get(web::reset_page)
+                .post(web::reset_request)
+                .layer(form_limit()),
+        )
+        .route(
+            "/account/reset/confirm",
+            &["get", "post"],
+            get(web::reset_confirm_page)
+                .post(web::reset_confirm)
+                .layer(form_limit()),
+        )
+        .route(
+            "/account/password",
+            &["post"],
+            post(web::change_password).layer(form_limit()),
+        )
+        .route(
+            "/account/delete",
+            &["post"],
+            post(web::delete_account).layer(form_limit()),
+        )
+        .route(
+            "/account/accounts",
+            &["post"],
+            post(web::create_account).layer(form_limit()),
+        )
+        .route(
+            "/account/tokens",
+            &["post"],
+            post(web::issue_token).layer(form_limit()),
+        )
+        .route(
+            "/account/tokens/{id}/revoke",
+            &["post"],
+            post(web::revoke_token).layer(form_limit()),
+        )
+        .route("/account/filings", &["get"], get(web::filings_page))
+        .route(
+            "/account/filings/{receipt}/withdraw",
+            &["post"],
+            post(web::withdraw).layer(form_limit()),
+        )
+        .route(
+            "/account/filings/cancel",
+            &["post"],
+            post(web::cancel).layer(form_limit()),
+        )
+        .route(
+            "/account/filings/new",
+            &["get", "post"],
+            get(web::new_filing_page)
+                .post(web::submit_new_filing)
+                .layer(DefaultBodyLimit::max(web::MAX_FILING_FORM_BYTES)),
+        )
         .route(
             "/api/v1/submissions",
             &["post"],
@@ -143,6 +257,11 @@ fn routes(limits: &Limits) -> Routes {
             &["get"],
             get(certificates::certificate),
         )
+}
+
+/// The body limit of the account pages' forms.
+fn form_limit() -> DefaultBodyLimit {
+    DefaultBodyLimit::max(web::MAX_FORM_BYTES)
 }
 
 /// Every `(method, path)` the router serves, in the router's path syntax.

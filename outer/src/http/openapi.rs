@@ -36,8 +36,179 @@ fn with(mut base: Value, extra: Value) -> Value {
     base
 }
 
+/// Answers of an HTML account page: the page itself, or a page saying what is wrong.
+fn page_responses(codes: &[&str]) -> Value {
+    let mut responses = serde_json::Map::new();
+    for code in codes {
+        let description = match *code {
+            "200" => "The page (HTML, Chinese and English)",
+            "201" => "Created; the page says what (HTML)",
+            "303" => "Done; go to the page in Location",
+            "400" => "Malformed form or query (the page says which)",
+            "401" => "Not logged in, or a wrong user name or password",
+            "403" => {
+                "The form's CSRF token is missing or wrong, it came from another site, or the account may not do this"
+            }
+            "404" => "No such token of this account",
+            "409" => "The user name is taken, or the account holds its most tokens",
+            "413" => "The form is larger than 16 KiB",
+            "415" => "Not a URL-encoded form",
+            "422" => "A field breaks a rule; the page names it beside the field",
+            "429" => "Too many failed logins or e-mails; see Retry-After",
+            "502" => "The SMTP relay did not take the e-mail",
+            "503" => "No mail relay configured (registration and resets are off)",
+            _ => "Error page",
+        };
+        responses.insert((*code).to_owned(), json!({"description": description}));
+    }
+    Value::Object(responses)
+}
+
+/// A URL-encoded form with these string fields, each at most `max` characters.
+fn form_body(fields: &[(&str, u64)]) -> Value {
+    let mut properties = serde_json::Map::new();
+    for (name, max) in fields {
+        properties.insert(
+            (*name).to_owned(),
+            json!({"type": "string", "maxLength": max}),
+        );
+    }
+    properties.insert(
+        "csrf".to_owned(),
+        json!({"type": "string", "maxLength": 64}),
+    );
+    json!({"required": true, "content": {"application/x-www-form-urlencoded": {"schema": {
+        "type": "object", "required": ["csrf"], "properties": properties}}}})
+}
+
+/// The account pages (`outer::http::web`): server-rendered HTML forms for people in a
+/// browser, each answered with a page, never JSON.
+fn account_pages() -> Vec<(&'static str, Value)> {
+    let anonymous = [
+        "200", "303", "400", "403", "409", "413", "415", "422", "429", "502", "503",
+    ];
+    let logged_in = [
+        "200", "201", "303", "400", "401", "403", "404", "409", "413", "415", "422", "429", "502",
+        "503",
+    ];
+    let get = |summary: &str| json!({"summary": summary, "responses": page_responses(&["200", "303", "400"])});
+    let post = |summary: &str, fields: &[(&str, u64)], codes: &[&str]| json!({"summary": summary, "requestBody": form_body(fields), "responses": page_responses(codes)});
+    vec![
+        (
+            "/account",
+            json!({"get": get("The logged-in account's page (login page otherwise)")}),
+        ),
+        (
+            "/account/register",
+            json!({
+            "get": get("Registration form for website owners"),
+            "post": post("Register; a verification code is e-mailed",
+                &[("name", 32), ("email", 254), ("password", 128), ("password2", 128)], &anonymous)}),
+        ),
+        (
+            "/account/verify",
+            json!({
+            "get": get("Form for the e-mailed verification code"),
+            "post": post("Confirm the e-mail address with its code", &[("name", 32), ("code", 6)], &anonymous)}),
+        ),
+        (
+            "/account/verify/resend",
+            json!({
+            "post": post("Send the verification code again", &[("name", 32)], &anonymous)}),
+        ),
+        (
+            "/account/login",
+            json!({
+            "get": get("Login form"),
+            "post": post("Log in; sets the session cookie", &[("name", 32), ("password", 128)], &anonymous)}),
+        ),
+        (
+            "/account/logout",
+            json!({"post": post("Log out; ends the session", &[], &logged_in)}),
+        ),
+        (
+            "/account/reset",
+            json!({
+            "get": get("Form asking for a code to set a new password"),
+            "post": post("E-mail a code to set a new password", &[("name", 32), ("email", 254)], &anonymous)}),
+        ),
+        (
+            "/account/reset/confirm",
+            json!({
+            "get": get("Form for the code and the new password"),
+            "post": post("Set a new password with the e-mailed code",
+                &[("name", 32), ("code", 6), ("password", 128), ("password2", 128)], &anonymous)}),
+        ),
+        (
+            "/account/password",
+            json!({"post": post("Change the password",
+            &[("current", 128), ("password", 128), ("password2", 128)], &logged_in)}),
+        ),
+        (
+            "/account/delete",
+            json!({"post": post("Delete the account", &[("password", 128)], &logged_in)}),
+        ),
+        (
+            "/account/accounts",
+            json!({"post": post(
+            "Create an authority (ministry) or access-provider (authority) account",
+            &[("name", 32), ("email", 254), ("province", 2)], &logged_in)}),
+        ),
+        (
+            "/account/tokens",
+            json!({"post": post("Issue an API token to this account", &[("label", 64)], &logged_in)}),
+        ),
+        (
+            "/account/tokens/{id}/revoke",
+            json!({"post": {
+            "summary": "Revoke one of this account's API tokens",
+            "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+            "requestBody": form_body(&[]), "responses": page_responses(&logged_in)}}),
+        ),
+        (
+            "/account/filings",
+            json!({"get": get("The logged-in account's own filings and their states")}),
+        ),
+        (
+            "/account/filings/{receipt}/withdraw",
+            json!({"post": {
+            "summary": "Withdraw one of this account's submissions not yet reviewed (the API's checks)",
+            "parameters": [{"name": "receipt", "in": "path", "required": true, "schema": {"type": "string"}}],
+            "requestBody": form_body(&[("reason", 500)]), "responses": page_responses(&logged_in)}}),
+        ),
+        (
+            "/account/filings/cancel",
+            json!({"post": post(
+            "Ask for the cancellation of this account's approved subject or website (the API's checks)",
+            &[("filing_number", 64), ("scope", 16), ("reason", 500)], &logged_in)}),
+        ),
+        (
+            "/account/filings/new",
+            json!({
+            "get": get("Form for a new filing (owners and access providers)"),
+            "post": {
+                "summary": "Submit a new filing from the form; the API's checks, problems beside their fields",
+                "requestBody": {"required": true, "content": {"application/x-www-form-urlencoded": {"schema": {
+                    "type": "object", "required": ["csrf"], "properties": {"csrf": {"type": "string", "maxLength": 64}},
+                    "additionalProperties": {"type": "string", "maxLength": 4096}}}}},
+                "responses": page_responses(&logged_in)}}),
+        ),
+    ]
+}
+
 /// The document.
 pub fn document() -> Value {
+    let mut document = api_document();
+    if let Some(paths) = document["paths"].as_object_mut() {
+        for (path, item) in account_pages() {
+            paths.insert(path.to_owned(), item);
+        }
+    }
+    document
+}
+
+/// The JSON API's part of the document.
+fn api_document() -> Value {
     let receipt_param = json!({"name": "receipt", "in": "path", "required": true, "schema": {"type": "string", "example": "R20261122-3F9K2Q7M"}});
     let bearer = json!([{"bearer": []}]);
     json!({

@@ -30,7 +30,8 @@ pub fn state_label(state: &str) -> (&'static str, &'static str) {
     }
 }
 
-fn kind_label(kind: &str) -> (&'static str, &'static str) {
+/// Chinese and English labels of a submission kind.
+pub fn kind_label(kind: &str) -> (&'static str, &'static str) {
     match kind {
         "new_filing" => ("新增备案", "New filing"),
         "change" => ("变更备案", "Change"),

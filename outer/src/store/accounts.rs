@@ -7,9 +7,15 @@ use sha2::{Digest, Sha256};
 
 use super::{Store, StoreError, db, now};
 
-/// Kinds of account, which decide what a token may do.
+/// Kinds of account, which decide what a token may do. The first four are the filing manuals'
+/// outer user kinds, whose hierarchy is [`AccountKind::may_create`]; operators run the service.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum AccountKind {
+    /// The ministry: creates the provincial authority accounts.
+    Ministry,
+    /// A provincial communications authority: creates the access-provider accounts of its
+    /// province.
+    Authority,
     /// Submits its own filings one at a time.
     WebsiteOwner,
     /// Submits for its customers, one at a time or in batches.
@@ -20,7 +26,9 @@ pub enum AccountKind {
 
 impl AccountKind {
     /// Every kind.
-    pub const ALL: [AccountKind; 3] = [
+    pub const ALL: [AccountKind; 5] = [
+        AccountKind::Ministry,
+        AccountKind::Authority,
         AccountKind::WebsiteOwner,
         AccountKind::AccessProvider,
         AccountKind::Operator,
@@ -29,9 +37,23 @@ impl AccountKind {
     /// The kind's name in the database, on the command line and in JSON.
     pub fn as_str(self) -> &'static str {
         match self {
+            AccountKind::Ministry => "ministry",
+            AccountKind::Authority => "authority",
             AccountKind::WebsiteOwner => "website_owner",
             AccountKind::AccessProvider => "access_provider",
             AccountKind::Operator => "operator",
+        }
+    }
+
+    /// The kind of account this kind may create from its own page: the ministry creates
+    /// authorities, an authority creates access providers (of its own province); nobody else
+    /// creates accounts from a page (owners register themselves, operators and the ministry
+    /// are made on the command line).
+    pub fn may_create(self) -> Option<AccountKind> {
+        match self {
+            AccountKind::Ministry => Some(AccountKind::Authority),
+            AccountKind::Authority => Some(AccountKind::AccessProvider),
+            _ => None,
         }
     }
 
@@ -85,6 +107,14 @@ pub struct IssuedToken {
     pub id: i64,
     /// The bearer secret.
     pub secret: String,
+}
+
+/// A new random bearer token: 32 bytes from the operating system, in hex.
+pub(super) fn new_token_secret() -> String {
+    use rand_core::RngCore;
+    let mut secret_bytes = [0u8; 32];
+    rand_core::OsRng.fill_bytes(&mut secret_bytes);
+    format!("sluice_{}", hex::encode(secret_bytes))
 }
 
 /// SHA-256 of a bearer token, the only form the store keeps.
@@ -160,18 +190,48 @@ impl Store {
         })
     }
 
+    /// Records the e-mail address (and the province) of an account made on the command line,
+    /// so that its person can set a password from a code sent there (the ministry account).
+    pub fn set_account_contact(
+        &self,
+        name: &str,
+        email: Option<&str>,
+        province: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let (name, email, province) = (
+            name.to_owned(),
+            email.map(str::to_owned),
+            province.map(str::to_owned),
+        );
+        self.write_blocking(move |conn| {
+            let changed = conn
+                .execute(
+                    "UPDATE accounts SET email = COALESCE(?2, email),
+                                         province = COALESCE(?3, province)
+                     WHERE name = ?1 AND deleted_at IS NULL",
+                    params![name, email, province],
+                )
+                .map_err(db("recording an account's e-mail address"))?;
+            if changed == 0 {
+                return Err(StoreError::NoSuchAccount(name));
+            }
+            Ok(())
+        })
+    }
+
     /// Issues a new API token for an account; only its hash is stored.
     pub fn issue_token(&self, account: &str, label: &str) -> Result<IssuedToken, StoreError> {
-        use rand_core::RngCore;
-        let mut secret_bytes = [0u8; 32];
-        rand_core::OsRng.fill_bytes(&mut secret_bytes);
-        let secret = format!("sluice_{}", hex::encode(secret_bytes));
+        let secret = new_token_secret();
         let hash = token_hash(&secret);
         let account = account.to_owned();
         let label = label.to_owned();
         let id = self.write_blocking(move |conn| {
             let account_id: Option<i64> = conn
-                .query_row("SELECT id FROM accounts WHERE name = ?1", [&account], |row| row.get(0))
+                .query_row(
+                    "SELECT id FROM accounts WHERE name = ?1 AND deleted_at IS NULL",
+                    [&account],
+                    |row| row.get(0),
+                )
                 .optional()
                 .map_err(db("finding an account"))?;
             let account_id = account_id.ok_or_else(|| StoreError::NoSuchAccount(account.clone()))?;

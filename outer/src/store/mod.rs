@@ -12,7 +12,8 @@
 //!
 //! Each concern has its own file: [`Store`] itself (opening, the writer and reader plumbing) lives
 //! here; the schema and its migrations (numbered SQL files in `outer/migrations/`) in `schema`;
-//! accounts and tokens, receipts and their versions, status and its history, export, acks,
+//! accounts and tokens, the browser's accounts (`web_accounts`: passwords, e-mailed codes,
+//! sessions), receipts and their versions, status and its history, export, acks,
 //! refused bundles and certificates each in a module of that name. Every public item is re-exported here, so callers
 //! name it `outer::store::Item` whatever file it lives in. Functions ending in `_on` take a
 //! connection, so the transfer tool can run them inside its own transaction.
@@ -28,6 +29,7 @@ mod receipts;
 mod refusals;
 mod schema;
 mod status;
+mod web_accounts;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -52,6 +54,11 @@ pub use export::{
 pub use receipts::{Inserted, NewSubmission, ReceiptRecord, VersionInfo};
 pub use refusals::{RefusedBundle, record_signed_again_on, refuse_bundle_on, refused_bundles_on};
 pub use status::{HistoryEntry, ReceiptState, ReceiptStatus, apply_status_change_on};
+pub use web_accounts::{
+    CodeOutcome, CodePurpose, LoginRecord, MAX_CODE_FAILURES, MAX_LISTED_ACCOUNTS,
+    MAX_LIVE_TOKENS_PER_ACCOUNT, MIN_SECS_BETWEEN_CODES, NewWebAccount, Session, TokenInfo,
+    UNVERIFIED_REGISTRATION_SECS, WebAccount,
+};
 
 use writer::{Job, WriteJob, writer_loop};
 

@@ -23,6 +23,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0007_ops_samples.sql"),
     include_str!("../../migrations/0008_refused_bundles.sql"),
     include_str!("../../migrations/0009_certificate_revocations.sql"),
+    include_str!("../../migrations/0010_web_accounts.sql"),
 ];
 
 /// Applies every migration the store at `path` (open on `conn`) has not had yet; refuses a
@@ -307,5 +308,76 @@ mod tests {
             })
             .unwrap();
         assert_eq!(outcome, "superseded");
+    }
+
+    /// Accounts of a store written before migration 10 keep their kind, their tokens and
+    /// their receipts; the new kinds and a deleted account's row are accepted afterwards, and
+    /// a kind outside the manuals' list is still refused.
+    #[test]
+    fn accounts_made_before_migration_10_keep_their_kind_tokens_and_receipts() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("outer.sqlite");
+        {
+            let conn = Connection::open(&path).unwrap();
+            for (index, sql) in MIGRATIONS.iter().take(9).enumerate() {
+                conn.execute_batch(sql).unwrap();
+                conn.pragma_update(None, "user_version", index + 1).unwrap();
+            }
+            conn.execute_batch(
+                "INSERT INTO accounts (id, name, kind, disabled, created_at)
+                     VALUES (1, 'owner', 'website_owner', 0, 5),
+                            (2, 'provider_1', 'access_provider', 1, 6),
+                            (3, 'ops', 'operator', 0, 7);
+                 INSERT INTO tokens (account_id, token_hash, label, created_at)
+                     VALUES (3, x'00', 'metrics', 8);
+                 INSERT INTO receipts (receipt, account_id, kind, latest_version, state,
+                                       state_version, created_at, updated_at)
+                     VALUES ('R1', 1, 'new_filing', 1, 'received', 1, 9, 9);",
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        let kinds: Vec<(String, String, bool)> = store
+            .accounts()
+            .unwrap()
+            .into_iter()
+            .map(|a| (a.name, a.kind.as_str().to_owned(), a.disabled))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("ops".to_owned(), "operator".to_owned(), false),
+                ("owner".to_owned(), "website_owner".to_owned(), false),
+                ("provider_1".to_owned(), "access_provider".to_owned(), true),
+            ]
+        );
+        store
+            .add_account("ministry_1", crate::store::AccountKind::Ministry)
+            .unwrap();
+        store
+            .read_blocking(|conn| {
+                let owner: i64 = conn
+                    .query_row(
+                        "SELECT account_id FROM receipts WHERE receipt = 'R1'",
+                        [],
+                        |r| r.get(0),
+                    )
+                    .unwrap();
+                assert_eq!(owner, 1);
+                let refused = conn.execute(
+                    "INSERT INTO accounts (name, kind, created_at) VALUES ('x', 'admin', 0)",
+                    [],
+                );
+                let refused = refused.unwrap_err().to_string();
+                assert!(refused.contains("CHECK constraint"), "{refused}");
+                let violations: i64 = conn
+                    .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                        r.get(0)
+                    })
+                    .unwrap();
+                assert_eq!(violations, 0);
+                Ok(())
+            })
+            .unwrap();
     }
 }

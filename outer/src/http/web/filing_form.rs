@@ -1,0 +1,667 @@
+//! The owner's page for entering a new filing (issue 15 item 2, first part): one subject and
+//! one website, as the manuals' form has them. The form is turned into the API's request and
+//! goes through the very checks the API makes (`outer::http::prepare`), so every problem is the
+//! API's own message, shown beside the field it concerns.
+//!
+//! Field names are the API's field paths under `submission.filing`, with `websites[0]` written
+//! `website` and list indices left out; lists (domains, addresses, phones) are typed one per
+//! line, service types ticked.
+
+use askama::Template;
+use axum::extract::{FromRequest as _, Request, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde_json::{Value, json};
+
+use super::{CurrentUser, PageError, html};
+use crate::api;
+use crate::http::{AppError, AppState, new_receipt_id, prepare};
+use crate::store::{AccountKind, Inserted, NewSubmission, Principal};
+
+/// Most bytes of the new-filing form's body.
+pub const MAX_FILING_FORM_BYTES: usize = 64 * 1024;
+/// Most fields (name-value pairs, ticked boxes included) of the form.
+pub const MAX_FILING_FORM_FIELDS: usize = 80;
+/// Most characters of one field (a list typed one entry per line included).
+pub const MAX_FILING_FIELD_CHARS: usize = 4096;
+
+type Options = &'static [(&'static str, &'static str)];
+
+const NATURES: Options = &[
+    ("enterprise", "企业 Enterprise"),
+    ("government", "政府机关 Government body"),
+    ("public_institution", "事业单位 Public institution"),
+    ("social_group", "社会团体 Social group"),
+    ("individual", "个人 Individual"),
+    ("military", "军队 Military"),
+];
+
+const CERTIFICATES: Options = &[
+    (
+        "unified_social_credit_code",
+        "统一社会信用代码 Unified social credit code",
+    ),
+    ("business_license", "营业执照 Business licence"),
+    ("organization_code", "组织机构代码 Organisation code"),
+    (
+        "public_institution_certificate",
+        "事业单位法人证书 Public institution certificate",
+    ),
+    (
+        "social_group_certificate",
+        "社会团体法人登记证书 Social group certificate",
+    ),
+    ("military_code", "军队代号 Military code"),
+    ("resident_id", "居民身份证 Resident ID"),
+    ("passport", "护照 Passport"),
+    (
+        "hong_kong_macao_permit",
+        "港澳居民来往内地通行证 Hong Kong/Macao permit",
+    ),
+    ("taiwan_permit", "台湾居民来往大陆通行证 Taiwan permit"),
+];
+
+const SERVICES: Options = &[
+    ("showcase", "企业展示 Showcase"),
+    ("portal", "综合门户 Portal"),
+    ("news", "新闻 News"),
+    ("forum", "论坛 Forum"),
+    ("blog", "博客 Blog"),
+    ("ecommerce", "网上商城 E-commerce"),
+    ("education", "教育 Education"),
+    ("medical", "医疗 Medical"),
+    ("drugs", "药品 Drugs"),
+    ("culture", "文化 Culture"),
+    ("broadcasting", "广播电视 Broadcasting"),
+    ("publishing", "出版 Publishing"),
+    ("public_affairs", "政务 Public affairs"),
+    ("other", "其他 Other"),
+];
+
+const PRE_APPROVALS: Options = &[
+    ("", "无 None"),
+    ("news", "新闻 News"),
+    ("publishing", "出版 Publishing"),
+    ("education", "教育 Education"),
+    ("medical", "医疗 Medical"),
+    ("drugs", "药品 Drugs"),
+    ("culture", "文化 Culture"),
+    ("broadcasting", "广播电视 Broadcasting"),
+];
+
+const ACCESS_METHODS: Options = &[
+    ("cloud", "云主机 Cloud"),
+    ("virtual_host", "虚拟主机 Virtual host"),
+    ("colocation", "服务器托管 Colocation"),
+    ("dedicated", "专线 Dedicated line"),
+    ("other", "其他 Other"),
+];
+
+/// How a field is typed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Input {
+    Text,
+    Lines,
+    Select(Options),
+    Ticks(Options),
+}
+
+/// One field of the form, with its section heading if it opens one.
+struct Spec {
+    name: &'static str,
+    label: &'static str,
+    input: Input,
+    section: Option<&'static str>,
+}
+
+const fn spec(name: &'static str, label: &'static str, input: Input) -> Spec {
+    Spec {
+        name,
+        label,
+        input,
+        section: None,
+    }
+}
+
+const fn opens(section: &'static str, mut field: Spec) -> Spec {
+    field.section = Some(section);
+    field
+}
+
+/// The fields of a person (the subject's or the website's principal) under `at`.
+macro_rules! person {
+    ($at:literal) => {
+        [
+            spec(concat!($at, ".name"), "姓名 Full name", Input::Text),
+            spec(
+                concat!($at, ".certificate_type"),
+                "证件类型 Certificate type",
+                Input::Select(CERTIFICATES),
+            ),
+            spec(
+                concat!($at, ".certificate_number"),
+                "证件号码 Certificate number",
+                Input::Text,
+            ),
+            spec(
+                concat!($at, ".mobile_phones"),
+                "手机号码（每行一个） Mobile phones, one per line",
+                Input::Lines,
+            ),
+            spec(
+                concat!($at, ".office_phones"),
+                "办公电话（每行一个） Office phones, one per line",
+                Input::Lines,
+            ),
+            spec(concat!($at, ".email"), "电子邮箱 E-mail", Input::Text),
+        ]
+    };
+}
+
+fn specs() -> Vec<Spec> {
+    let mut all = vec![
+        opens(
+            "主办单位 Subject",
+            spec("subject.name", "主办单位名称 Subject name", Input::Text),
+        ),
+        spec("subject.nature", "单位性质 Nature", Input::Select(NATURES)),
+        spec(
+            "subject.certificate_type",
+            "证件类型 Certificate type",
+            Input::Select(CERTIFICATES),
+        ),
+        spec(
+            "subject.certificate_number",
+            "证件号码 Certificate number",
+            Input::Text,
+        ),
+        spec(
+            "subject.region_code",
+            "所在地行政区划代码 Region code (6 digits)",
+            Input::Text,
+        ),
+        spec("subject.address", "通信地址 Address", Input::Text),
+        spec(
+            "subject.investor",
+            "投资人或主管单位 Investor or supervisor",
+            Input::Text,
+        ),
+    ];
+    let mut principal = person!("subject.principal").into_iter();
+    if let Some(first) = principal.next() {
+        all.push(opens("主办单位负责人 Subject's principal", first));
+    }
+    all.extend(principal);
+    all.extend([
+        opens(
+            "网站 Website",
+            spec("website.name", "网站名称 Website name", Input::Text),
+        ),
+        spec(
+            "website.home_urls",
+            "首页网址（每行一个） Home URLs, one per line",
+            Input::Lines,
+        ),
+        spec(
+            "website.domains",
+            "网站域名（每行一个，含 www.） Domains, one per line (www. included)",
+            Input::Lines,
+        ),
+        spec(
+            "website.service_types",
+            "服务内容 Service types",
+            Input::Ticks(SERVICES),
+        ),
+        spec(
+            "website.pre_approvals.item",
+            "前置审批 Pre-approval",
+            Input::Select(PRE_APPROVALS),
+        ),
+        spec(
+            "website.pre_approvals.document_number",
+            "前置审批文号 Pre-approval document number",
+            Input::Text,
+        ),
+        opens(
+            "接入信息 Access",
+            spec(
+                "website.access.provider",
+                "接入服务商账户名 Access provider's account name",
+                Input::Text,
+            ),
+        ),
+        spec(
+            "website.access.method",
+            "接入方式 Access method",
+            Input::Select(ACCESS_METHODS),
+        ),
+        spec(
+            "website.access.server_region_code",
+            "服务器所在地行政区划代码 Server region code (6 digits)",
+            Input::Text,
+        ),
+        spec(
+            "website.access.ip_ranges",
+            "IP 地址（每行一个） IP addresses or ranges, one per line",
+            Input::Lines,
+        ),
+    ]);
+    let mut principal = person!("website.principal").into_iter();
+    if let Some(first) = principal.next() {
+        all.push(opens("网站负责人 Website's principal", first));
+    }
+    all.extend(principal);
+    all
+}
+
+/// A field as the page shows it.
+struct Field {
+    name: &'static str,
+    label: &'static str,
+    section: Option<&'static str>,
+    kind: &'static str,
+    value: String,
+    options: Vec<(&'static str, &'static str, bool)>,
+    problem: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "new_filing.html")]
+struct NewFilingPage<'a> {
+    csrf: &'a str,
+    fields: &'a [Field],
+    /// Problems with no field of their own on the form, with the API's field path.
+    others: &'a [(String, String)],
+    provider: bool,
+    on_behalf_of: &'a str,
+    on_behalf_of_problem: Option<&'a str>,
+    message: Option<&'a str>,
+    user: Option<&'a str>,
+}
+
+/// The form as sent: every name with every value (ticked boxes repeat a name).
+pub struct FilingForm(Vec<(String, String)>);
+
+impl FilingForm {
+    fn parse(bytes: &[u8]) -> Result<FilingForm, PageError> {
+        let mut pairs = Vec::new();
+        for (key, value) in form_urlencoded::parse(bytes) {
+            if pairs.len() >= MAX_FILING_FORM_FIELDS {
+                return Err(PageError::new(
+                    StatusCode::BAD_REQUEST,
+                    format!(
+                        "表单字段过多 · The form has more than {MAX_FILING_FORM_FIELDS} fields"
+                    ),
+                ));
+            }
+            pairs.push((key.into_owned(), value.into_owned()));
+        }
+        Ok(FilingForm(pairs))
+    }
+
+    fn first(&self, name: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(key, _)| key == name)
+            .map_or("", |(_, value)| value.trim())
+    }
+
+    fn all(&self, name: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(key, _)| key == name)
+            .map(|(_, value)| value.trim())
+            .collect()
+    }
+}
+
+/// The page's fields, filled with what was typed and the problems found.
+fn fields(form: Option<&FilingForm>, problems: &[(String, String)]) -> Vec<Field> {
+    specs()
+        .into_iter()
+        .map(|spec| {
+            let typed = form.map_or("", |f| f.first(spec.name));
+            let ticked = form.map(|f| f.all(spec.name)).unwrap_or_default();
+            let (kind, options): (&'static str, Options) = match spec.input {
+                Input::Text => ("text", &[]),
+                Input::Lines => ("lines", &[]),
+                Input::Select(options) => ("select", options),
+                Input::Ticks(options) => ("ticks", options),
+            };
+            let problem: Vec<&str> = problems
+                .iter()
+                .filter(|(field, _)| field == spec.name)
+                .map(|(_, message)| message.as_str())
+                .collect();
+            Field {
+                name: spec.name,
+                label: spec.label,
+                section: spec.section,
+                kind,
+                value: typed.to_owned(),
+                options: options
+                    .iter()
+                    .map(|(value, label)| {
+                        let chosen = if kind == "ticks" {
+                            ticked.contains(value)
+                        } else {
+                            typed == *value
+                        };
+                        (*value, *label, chosen)
+                    })
+                    .collect(),
+                problem: (!problem.is_empty()).then(|| problem.join("；")),
+            }
+        })
+        .collect()
+}
+
+/// The form field an API problem's path concerns: `submission.filing.websites[0].domains[1]`
+/// is `website.domains`.
+fn form_field(path: &str) -> String {
+    let path = path.strip_prefix("submission.filing.").unwrap_or(path);
+    let mut out = String::with_capacity(path.len());
+    let mut in_index = false;
+    for c in path.chars() {
+        match c {
+            '[' => in_index = true,
+            ']' => in_index = false,
+            c if !in_index => out.push(c),
+            _ => {}
+        }
+    }
+    match out.strip_prefix("websites") {
+        Some(rest) => format!("website{rest}"),
+        None => out,
+    }
+}
+
+fn lines(text: &str) -> Vec<String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn person(form: &FilingForm, at: &str) -> Value {
+    let get = |field: &str| form.first(&format!("{at}.{field}")).to_owned();
+    json!({
+        "name": get("name"),
+        "certificate_type": get("certificate_type"),
+        "certificate_number": get("certificate_number"),
+        "mobile_phones": lines(&get("mobile_phones")),
+        "office_phones": lines(&get("office_phones")),
+        "email": get("email"),
+    })
+}
+
+/// The API request the form stands for, or the problems of fields whose choices are not on
+/// the form's lists (only a hand-made form sends those).
+fn api_request(form: &FilingForm) -> Result<api::SubmissionRequest, Vec<(String, String)>> {
+    let mut problems = Vec::new();
+    for spec in specs() {
+        let allowed: Options = match spec.input {
+            Input::Select(options) | Input::Ticks(options) => options,
+            _ => continue,
+        };
+        for value in form.all(spec.name) {
+            if !allowed.iter().any(|(option, _)| *option == value) {
+                problems.push((
+                    spec.name.to_owned(),
+                    format!("请从列表中选择 · Choose one of the listed values, not {value:?}"),
+                ));
+            }
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let get = |name: &str| form.first(name).to_owned();
+    let pre_approvals = match get("website.pre_approvals.item").as_str() {
+        "" => json!([]),
+        item => {
+            json!([{"item": item, "document_number": get("website.pre_approvals.document_number")}])
+        }
+    };
+    let filing = json!({
+        "subject": {
+            "name": get("subject.name"),
+            "nature": get("subject.nature"),
+            "certificate_type": get("subject.certificate_type"),
+            "certificate_number": get("subject.certificate_number"),
+            "region_code": get("subject.region_code"),
+            "address": get("subject.address"),
+            "investor": get("subject.investor"),
+            "principal": person(form, "subject.principal"),
+        },
+        "websites": [{
+            "name": get("website.name"),
+            "home_urls": lines(&get("website.home_urls")),
+            "domains": lines(&get("website.domains")),
+            "service_types": form.all("website.service_types"),
+            "pre_approvals": pre_approvals,
+            "access": {
+                "provider": get("website.access.provider"),
+                "method": get("website.access.method"),
+                "server_region_code": get("website.access.server_region_code"),
+                "ip_ranges": lines(&get("website.access.ip_ranges")),
+            },
+            "principal": person(form, "website.principal"),
+        }],
+    });
+    let mut body = json!({"submission": {"kind": "new_filing", "filing": filing}});
+    let on_behalf_of = get("on_behalf_of");
+    if !on_behalf_of.is_empty() {
+        body["on_behalf_of"] = json!(on_behalf_of);
+    }
+    serde_json::from_value(body)
+        .map_err(|error| vec![("subject.name".to_owned(), error.to_string())])
+}
+
+pub(super) fn may_file(user: &CurrentUser) -> Result<(), PageError> {
+    match user.session.account.kind {
+        AccountKind::WebsiteOwner | AccountKind::AccessProvider => Ok(()),
+        _ => Err(PageError::new(
+            StatusCode::FORBIDDEN,
+            "只有网站主办者和接入服务商可以提交备案 · Only website owners and access providers \
+             submit filings",
+        )),
+    }
+}
+
+fn render(
+    user: &CurrentUser,
+    status: StatusCode,
+    form: Option<&FilingForm>,
+    problems: &[(String, String)],
+    message: Option<&str>,
+) -> Response {
+    let fields = fields(form, problems);
+    let others: Vec<(String, String)> = problems
+        .iter()
+        .filter(|(field, _)| field != "on_behalf_of" && !fields.iter().any(|f| f.name == field))
+        .cloned()
+        .collect();
+    let page = NewFilingPage {
+        csrf: &user.session.csrf_token,
+        fields: &fields,
+        others: &others,
+        provider: user.session.account.kind == AccountKind::AccessProvider,
+        on_behalf_of: form.map_or("", |f| f.first("on_behalf_of")),
+        on_behalf_of_problem: problems
+            .iter()
+            .find(|(field, _)| field == "on_behalf_of")
+            .map(|(_, message)| message.as_str()),
+        message,
+        user: Some(&user.session.account.name),
+    };
+    (status, html(&page)).into_response()
+}
+
+/// `GET /account/filings/new`.
+pub(in crate::http) async fn new_filing_page(user: CurrentUser) -> Result<Response, PageError> {
+    may_file(&user)?;
+    Ok(render(&user, StatusCode::OK, None, &[], None))
+}
+
+/// `POST /account/filings/new`: the API's checks, then the store, as `POST
+/// /api/v1/submissions` does; problems come back beside their fields.
+pub(in crate::http) async fn submit_new_filing(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    headers: HeaderMap,
+    body: Request,
+) -> Result<Response, PageError> {
+    may_file(&user)?;
+    let is_form = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return Err(PageError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "请通过本站页面上的表单提交 · Send this from the form on the site's page",
+        ));
+    }
+    let bytes = axum::body::Bytes::from_request(body, &state)
+        .await
+        .map_err(|_| {
+            PageError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("表单过大 · The form is larger than {MAX_FILING_FORM_BYTES} bytes"),
+            )
+        })?;
+    let form = FilingForm::parse(&bytes)?;
+    let csrf = super::FormFields::single("csrf", form.first("csrf"));
+    user.check_csrf(&headers, &csrf)?;
+    if let Some((name, _)) = form
+        .0
+        .iter()
+        .find(|(_, value)| value.chars().count() > MAX_FILING_FIELD_CHARS)
+    {
+        let problems = [(
+            name.clone(),
+            format!(
+                "过长，最多 {MAX_FILING_FIELD_CHARS} 个字符 · Longer than {MAX_FILING_FIELD_CHARS} characters"
+            ),
+        )];
+        return Ok(render(
+            &user,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some(&form),
+            &problems,
+            None,
+        ));
+    }
+    let request = match api_request(&form) {
+        Ok(request) => request,
+        Err(problems) => {
+            return Ok(render(
+                &user,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(&form),
+                &problems,
+                None,
+            ));
+        }
+    };
+    match file(&state, &user, &request).await {
+        Ok(_) => Ok(Redirect::to("/account/filings").into_response()),
+        Err(Refused::Problems(problems)) => Ok(render(
+            &user,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some(&form),
+            &problems,
+            None,
+        )),
+        Err(Refused::Conflict(message)) => Ok(render(
+            &user,
+            StatusCode::CONFLICT,
+            Some(&form),
+            &[],
+            Some(&message),
+        )),
+        Err(Refused::Page(error)) => Err(error),
+    }
+}
+
+/// Why a submission from a page was not stored.
+pub(super) enum Refused {
+    /// The API's problems, each with the form field its path names.
+    Problems(Vec<(String, String)>),
+    /// It conflicts with what is stored (the API's 409), with its message.
+    Conflict(String),
+    /// Anything else, as an error page.
+    Page(PageError),
+}
+
+/// Checks `request` for the logged-in account exactly as `POST /api/v1/submissions` does
+/// (`outer::http::prepare`) and stores it as a new receipt, whose id is returned.
+pub(super) async fn file(
+    state: &AppState,
+    user: &CurrentUser,
+    request: &api::SubmissionRequest,
+) -> Result<String, Refused> {
+    let account = &user.session.account;
+    let principal = Principal {
+        account_id: account.id,
+        account: account.name.clone(),
+        kind: account.kind,
+        token_id: 0,
+    };
+    let refused = |error: AppError| match error {
+        AppError::Validation(problems) => Refused::Problems(
+            problems
+                .into_iter()
+                .map(|p| (form_field(&p.field), p.message))
+                .collect(),
+        ),
+        AppError::Conflict { message, .. } => Refused::Conflict(message),
+        error => Refused::Page(error.into()),
+    };
+    let prepared = prepare(state, &principal, request).await.map_err(refused)?;
+    let mut version = prepared.version;
+    version.receipt = new_receipt_id();
+    let inserted = state
+        .store
+        .insert_submission(NewSubmission {
+            account_id: account.id,
+            kind: prepared.kind.to_owned(),
+            filing_number: prepared.filing_number,
+            subject_key: prepared.subject_key,
+            version,
+            idempotency: None,
+        })
+        .await
+        .map_err(|error| refused(AppError::from(error)))?;
+    state.metrics.submission(prepared.kind, "created");
+    Ok(match inserted {
+        Inserted::Created { receipt, .. } | Inserted::Replayed { receipt, .. } => receipt,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_paths_name_the_form_fields() {
+        assert_eq!(
+            form_field("submission.filing.websites[0].domains[1]"),
+            "website.domains"
+        );
+        assert_eq!(
+            form_field("submission.filing.subject.principal.mobile_phones[0]"),
+            "subject.principal.mobile_phones"
+        );
+        assert_eq!(
+            form_field("submission.filing.websites[0].pre_approvals[0].document_number"),
+            "website.pre_approvals.document_number"
+        );
+        let names: Vec<&str> = specs().iter().map(|s| s.name).collect();
+        for name in &names {
+            assert_eq!(names.iter().filter(|n| *n == name).count(), 1, "{name}");
+        }
+    }
+}

@@ -1,0 +1,214 @@
+//! The account's own filings: the list with each receipt's state in the manuals' words (an
+//! approved filing with its number, annual review date and certificate), and the requests
+//! sent from it: withdrawing a submission not yet reviewed, and asking to cancel an approved
+//! subject or website. Both go through the API's checks (`filing_form::file`), ownership
+//! included: only the account that filed may withdraw or cancel.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use bundle_format::records::ReviewState;
+
+use super::filing_form::{Refused, file, may_file};
+use super::{CurrentUser, FormFields, PageError, html};
+use crate::api;
+use crate::http::AppState;
+use crate::http::pages::{kind_label, state_label};
+use crate::store::ReceiptState;
+
+/// Most receipts the filings page lists.
+pub const MAX_LISTED_RECEIPTS: i64 = 200;
+/// Most characters of the reason given for a withdrawal or cancellation.
+pub const MAX_REASON_CHARS: usize = 500;
+
+/// One receipt in the filings list.
+struct FilingRow {
+    receipt: String,
+    kind_zh: &'static str,
+    kind_en: &'static str,
+    state_zh: &'static str,
+    state_en: &'static str,
+    filing_number: String,
+    /// The annual review date: one year after the last approval, when the certificate
+    /// issued by it expires.
+    review_date: String,
+    /// Where the certificate (`bazs.cert`) is downloaded, while it is served.
+    certificate_url: Option<String>,
+    /// Not yet reviewed, so it may be withdrawn.
+    withdrawable: bool,
+    /// Approved under a filing number, so its cancellation may be requested.
+    cancellable: bool,
+    updated: String,
+}
+
+#[derive(Template)]
+#[template(path = "filings.html")]
+struct FilingsPage<'a> {
+    rows: &'a [FilingRow],
+    csrf: &'a str,
+    problems: &'a [(String, String)],
+    message: Option<&'a str>,
+    user: Option<&'a str>,
+}
+
+/// `GET /account/filings`: the account's own submissions, newest first, with their states in
+/// the manuals' words.
+pub(in crate::http) async fn filings_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> Result<Response, PageError> {
+    render(&state, &user, StatusCode::OK, &[], None).await
+}
+
+/// The list, with the problems of a request sent from it, or a message.
+async fn render(
+    state: &AppState,
+    user: &CurrentUser,
+    status_code: StatusCode,
+    problems: &[(String, String)],
+    message: Option<&str>,
+) -> Result<Response, PageError> {
+    let statuses = state
+        .store
+        .receipts_of_account(user.session.account.id, MAX_LISTED_RECEIPTS)
+        .await?;
+    let mut rows = Vec::with_capacity(statuses.len());
+    for status in &statuses {
+        let (kind_zh, kind_en) = kind_label(&status.kind);
+        let (state_zh, state_en) = state_label(status.state.as_str());
+        let certificate_ready = status.certificate_ready && !status.certificate_revoked;
+        let certificate = match (&status.filing_number, certificate_ready) {
+            (Some(number), true) => state
+                .store
+                .certificate(number)
+                .await?
+                .filter(|c| c.receipt == status.receipt),
+            _ => None,
+        };
+        rows.push(FilingRow {
+            receipt: status.receipt.clone(),
+            kind_zh,
+            kind_en,
+            state_zh,
+            state_en,
+            filing_number: status.filing_number.clone().unwrap_or_default(),
+            review_date: certificate.as_ref().map_or(String::new(), |c| {
+                keys::time::rfc3339(c.expires_at).chars().take(10).collect()
+            }),
+            certificate_url: certificate.map(|c| {
+                format!(
+                    "/api/v1/certificates/{}",
+                    super::register::query_value(&c.filing_number).replace('+', "%20")
+                )
+            }),
+            withdrawable: status.kind != "withdrawal"
+                && !status.state.is_final()
+                && !status.state.is_under_review(),
+            cancellable: status.kind != "cancellation"
+                && status.state == ReceiptState::Review(ReviewState::Approved)
+                && status.filing_number.is_some(),
+            updated: keys::time::rfc3339(status.updated_at),
+        });
+    }
+    let page = FilingsPage {
+        rows: &rows,
+        csrf: &user.session.csrf_token,
+        problems,
+        message,
+        user: Some(&user.session.account.name),
+    };
+    Ok((status_code, html(&page)).into_response())
+}
+
+/// Stores a withdrawal or cancellation built from the list's form, or shows the list again
+/// with the API's problems.
+async fn request(
+    state: &AppState,
+    user: &CurrentUser,
+    submission: api::SubmissionBody,
+) -> Result<Response, PageError> {
+    may_file(user)?;
+    let request = api::SubmissionRequest {
+        on_behalf_of: None,
+        submission,
+    };
+    match file(state, user, &request).await {
+        Ok(receipt) => {
+            let message = format!("已提交，受理编号 {receipt} · Sent; its receipt is {receipt}");
+            render(state, user, StatusCode::CREATED, &[], Some(&message)).await
+        }
+        Err(Refused::Problems(problems)) => {
+            render(
+                state,
+                user,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &problems,
+                None,
+            )
+            .await
+        }
+        Err(Refused::Conflict(message)) => {
+            render(state, user, StatusCode::CONFLICT, &[], Some(&message)).await
+        }
+        Err(Refused::Page(error)) => Err(error),
+    }
+}
+
+/// `POST /account/filings/{receipt}/withdraw`: withdraws a submission not yet reviewed.
+pub(in crate::http) async fn withdraw(
+    State(state): State<AppState>,
+    Path(receipt): Path<String>,
+    user: CurrentUser,
+    headers: HeaderMap,
+    form: FormFields,
+) -> Result<Response, PageError> {
+    user.check_csrf(&headers, &form)?;
+    let reason = form.get("reason", MAX_REASON_CHARS).map_err(too_long)?;
+    request(
+        &state,
+        &user,
+        api::SubmissionBody::Withdrawal {
+            receipt,
+            reason: reason.to_owned(),
+        },
+    )
+    .await
+}
+
+/// `POST /account/filings/cancel`: asks for the cancellation of an approved subject (its
+/// filing number) or website (its number with the `-n` suffix).
+pub(in crate::http) async fn cancel(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    headers: HeaderMap,
+    form: FormFields,
+) -> Result<Response, PageError> {
+    user.check_csrf(&headers, &form)?;
+    let filing_number = form.get("filing_number", 64).map_err(too_long)?;
+    let reason = form.get("reason", MAX_REASON_CHARS).map_err(too_long)?;
+    let scope = match form.get("scope", 16).unwrap_or("") {
+        "subject" => api::CancellationScope::Subject,
+        "website" => api::CancellationScope::Website,
+        other => {
+            return Err(PageError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("注销范围须为主体或网站 · scope must be subject or website, not {other:?}"),
+            ));
+        }
+    };
+    request(
+        &state,
+        &user,
+        api::SubmissionBody::Cancellation {
+            filing_number: filing_number.to_owned(),
+            scope,
+            reason: reason.to_owned(),
+        },
+    )
+    .await
+}
+
+fn too_long(problem: crate::accounts::FieldProblem) -> PageError {
+    PageError::new(StatusCode::UNPROCESSABLE_ENTITY, problem.message)
+}

@@ -1,0 +1,312 @@
+//! Self-registration of website owners: the form, the e-mailed verification code, and sending
+//! the code again. An owner cannot log in until the code has come back.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+
+use super::{
+    ClientAddress, FormFields, PageError, anonymous_csrf, check_anonymous_csrf, hashing, html,
+    mail_allowance, mail_not_configured, problem_for, send_mail, with_cookie,
+};
+use crate::accounts::{self, FieldProblem};
+use crate::http::AppState;
+use crate::store::{AccountKind, CodeOutcome, CodePurpose, NewWebAccount, StoreError};
+
+#[derive(Template)]
+#[template(path = "register.html")]
+struct RegisterPage<'a> {
+    csrf: &'a str,
+    name: &'a str,
+    email: &'a str,
+    problems: &'a [FieldProblem],
+    user: Option<&'a str>,
+}
+
+impl RegisterPage<'_> {
+    fn problem(&self, field: &str) -> Option<&str> {
+        problem_for(self.problems, field)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "verify.html")]
+struct VerifyPage<'a> {
+    csrf: &'a str,
+    name: &'a str,
+    message: Option<&'a str>,
+    problem: Option<&'a str>,
+    user: Option<&'a str>,
+}
+
+/// A user name from a query string, to fill a form in (cut to the longest a name can be).
+pub(super) fn name_param(query: &HashMap<String, String>) -> String {
+    query
+        .get("name")
+        .map(|name| name.chars().take(accounts::MAX_NAME_CHARS).collect())
+        .unwrap_or_default()
+}
+
+/// The subject and text of the verification e-mail.
+fn verification_mail(name: &str, code: &str, ttl_secs: u64) -> String {
+    let minutes = ttl_secs / 60;
+    format!(
+        "{name}，您好：\n\n您的网站备案系统注册验证码是 {code}，{minutes} 分钟内有效。\n\
+         如非本人操作，请忽略本邮件。\n\n\
+         Hello {name},\n\nyour verification code for the website filing system is {code}; it is \
+         valid for {minutes} minutes. If you did not register, ignore this message.\n"
+    )
+}
+
+/// `GET /account/register`.
+pub(in crate::http) async fn register_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Response {
+    let (csrf, set) = anonymous_csrf(&state, &headers);
+    let page = RegisterPage {
+        csrf: &csrf,
+        name: "",
+        email: "",
+        problems: &[],
+        user: None,
+    };
+    with_cookie(html(&page), set)
+}
+
+/// `POST /account/register`: checks every field at once, stores the owner unverified with a
+/// code, and e-mails the code.
+pub(in crate::http) async fn register(
+    State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
+    headers: HeaderMap,
+    form: FormFields,
+) -> Result<Response, PageError> {
+    check_anonymous_csrf(&state, &headers, &form)?;
+    if state.mailer.is_none() {
+        return Err(mail_not_configured());
+    }
+    let mut problems = Vec::new();
+    let name = form
+        .get("name", accounts::MAX_NAME_CHARS)
+        .unwrap_or_else(|p| {
+            problems.push(p);
+            ""
+        });
+    let email = form
+        .get("email", accounts::MAX_EMAIL_BYTES)
+        .unwrap_or_else(|p| {
+            problems.push(p);
+            ""
+        });
+    let password = form.password("password").unwrap_or_else(|p| {
+        problems.push(p);
+        ""
+    });
+    let password2 = form.password("password2").unwrap_or("");
+    if problems.iter().all(|p| p.field != "name")
+        && let Err(p) = accounts::check_user_name(name)
+    {
+        problems.push(p);
+    }
+    if problems.iter().all(|p| p.field != "email")
+        && let Err(p) = accounts::check_email(email)
+    {
+        problems.push(p);
+    }
+    if problems.iter().all(|p| p.field != "password")
+        && let Err(p) = accounts::check_password(password, name, "password")
+    {
+        problems.push(p);
+    }
+    if password != password2 {
+        problems.push(FieldProblem::new(
+            "password2",
+            "两次输入的密码不一致 · The two passwords differ",
+        ));
+    }
+    let refuse = |problems: &[FieldProblem], status| {
+        let page = RegisterPage {
+            csrf: form.csrf(),
+            name,
+            email,
+            problems,
+            user: None,
+        };
+        (status, html(&page)).into_response()
+    };
+    if !problems.is_empty() {
+        return Ok(refuse(&problems, StatusCode::UNPROCESSABLE_ENTITY));
+    }
+    mail_allowance(&state, address)?;
+    let password_hash = {
+        let password = password.to_owned();
+        hashing(&state, move || accounts::hash_password(&password)).await?
+    }
+    .map_err(|error| PageError::from(crate::http::AppError::Internal(error.to_string())))?;
+    let code = accounts::new_code();
+    let new = NewWebAccount {
+        name: name.to_owned(),
+        kind: AccountKind::WebsiteOwner,
+        email: email.to_owned(),
+        province: None,
+        created_by: None,
+        password_hash: Some(password_hash),
+    };
+    // The code's hash is bound to the account id, known once the row exists: the code is
+    // stored right after it.
+    let account = match state.store.create_web_account(new).await {
+        Ok(account) => account,
+        Err(StoreError::AccountExists(_)) => {
+            let taken = [FieldProblem::new(
+                "name",
+                "该用户名已被使用，请换一个 · This user name is taken; choose another",
+            )];
+            return Ok(refuse(&taken, StatusCode::CONFLICT));
+        }
+        Err(error) => return Err(error.into()),
+    };
+    let ttl = state.accounts.code_ttl_secs;
+    state
+        .store
+        .replace_code(
+            account.id,
+            CodePurpose::Verify,
+            accounts::code_hash(account.id, "verify", &code),
+            i64::try_from(ttl).unwrap_or(i64::MAX),
+        )
+        .await?;
+    send_mail(
+        &state,
+        email.to_owned(),
+        "网站备案系统注册验证码 · Your verification code",
+        verification_mail(name, &code, ttl),
+    )
+    .await?;
+    Ok(Redirect::to(&format!("/account/verify?name={}", query_value(name))).into_response())
+}
+
+/// Percent-encodes a query value (user names may hold Chinese characters).
+pub(super) fn query_value(value: &str) -> String {
+    form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+/// `GET /account/verify?name=…`.
+pub(in crate::http) async fn verify_page(
+    State(state): State<AppState>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let (csrf, set) = anonymous_csrf(&state, &headers);
+    let name = name_param(&query);
+    let message = query.contains_key("resent").then_some(
+        "如该账户尚待验证，新的验证码已发送 · If the account waits for verification, a new code was sent",
+    );
+    let page = VerifyPage {
+        csrf: &csrf,
+        name: &name,
+        message: message.or(Some(
+            "验证码已发送到您的电子邮箱 · A code was sent to your e-mail address",
+        )),
+        problem: None,
+        user: None,
+    };
+    with_cookie(html(&page), set)
+}
+
+/// `POST /account/verify`: the code from the e-mail confirms the address.
+pub(in crate::http) async fn verify(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    form: FormFields,
+) -> Result<Response, PageError> {
+    check_anonymous_csrf(&state, &headers, &form)?;
+    let name = form.get("name", accounts::MAX_NAME_CHARS).unwrap_or("");
+    let code = form.get("code", accounts::CODE_DIGITS).unwrap_or("");
+    let record = state.store.login_record(name).await?;
+    let outcome = match &record {
+        Some(record) if !record.account.verified => {
+            let id = record.account.id;
+            state
+                .store
+                .use_code(
+                    id,
+                    CodePurpose::Verify,
+                    accounts::code_hash(id, "verify", code),
+                    None,
+                )
+                .await?
+        }
+        _ => CodeOutcome::NoneWaiting,
+    };
+    let problem = match outcome {
+        CodeOutcome::Accepted => {
+            return Ok(Redirect::to("/account/login?verified=1").into_response());
+        }
+        CodeOutcome::Wrong { left } => {
+            format!("验证码不正确，还可再试 {left} 次 · The code is wrong; {left} more tries")
+        }
+        CodeOutcome::NoneWaiting => "没有待验证的验证码，请重新发送 · No code is waiting for this \
+                                     name: send the code again"
+            .to_owned(),
+    };
+    let page = VerifyPage {
+        csrf: form.csrf(),
+        name,
+        message: None,
+        problem: Some(&problem),
+        user: None,
+    };
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, html(&page)).into_response())
+}
+
+/// `POST /account/verify/resend`: a new code for an account still waiting, at most once a
+/// minute ([`crate::store::MIN_SECS_BETWEEN_CODES`]). Says the same whatever the name, so it tells nobody which names exist.
+pub(in crate::http) async fn resend_code(
+    State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
+    headers: HeaderMap,
+    form: FormFields,
+) -> Result<Response, PageError> {
+    check_anonymous_csrf(&state, &headers, &form)?;
+    let name = form.get("name", accounts::MAX_NAME_CHARS).unwrap_or("");
+    let after = Redirect::to(&format!(
+        "/account/verify?name={}&resent=1",
+        query_value(name)
+    ))
+    .into_response();
+    let Some(record) = state.store.login_record(name).await? else {
+        return Ok(after);
+    };
+    let (false, Some(email)) = (record.account.verified, record.account.email.clone()) else {
+        return Ok(after);
+    };
+    mail_allowance(&state, address)?;
+    let code = accounts::new_code();
+    let id = record.account.id;
+    let ttl = state.accounts.code_ttl_secs;
+    let replaced = state
+        .store
+        .replace_code(
+            id,
+            CodePurpose::Verify,
+            accounts::code_hash(id, "verify", &code),
+            i64::try_from(ttl).unwrap_or(i64::MAX),
+        )
+        .await?;
+    if !replaced {
+        // The code sent less than a minute ago is still the one to type.
+        return Ok(after);
+    }
+    send_mail(
+        &state,
+        email,
+        "网站备案系统注册验证码 · Your verification code",
+        verification_mail(&record.account.name, &code, ttl),
+    )
+    .await?;
+    Ok(after)
+}

@@ -1,0 +1,176 @@
+//! The account pages in a real browser: headless Chromium, driven over its DevTools pipe,
+//! registers a website owner, reads the code from a real SMTP server, verifies, logs in,
+//! issues an API token, enters a new filing in the form and finds it in the list, and logs
+//! out, as a person would with the keyboard. The session cookie must work in the browser
+//! (Secure, `__Host-` and SameSite included) and stay out of the page's reach (HttpOnly).
+//! Screenshots of each page stay under `target/tmp/` as the test's artefacts.
+
+use std::path::Path;
+
+use outer::config::{AccountsConfig, Limits, MailConfig};
+use outer::http::AppState;
+use outer::mail::Mailer;
+use outer::store::Store;
+use testkit::browser::screenshot_ink;
+use testkit::cdp::Tab;
+use testkit::smtp::{SmtpServer, code_in};
+
+#[test]
+fn an_owner_registers_verifies_logs_in_and_issues_a_token_in_headless_chromium() {
+    let smtp = SmtpServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("outer.db")).unwrap();
+    let mail = MailConfig {
+        relay_host: "127.0.0.1".into(),
+        relay_port: smtp.port,
+        from: "备案系统 <noreply@beian.test>".into(),
+        timeout_secs: 10,
+        tls: "none".into(),
+    };
+    let state = AppState::with_accounts(
+        store,
+        Limits::default(),
+        AccountsConfig::default(),
+        Some(Mailer::new(mail)),
+    );
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    // Browsers count `localhost` as a secure context, where `Secure` cookies are kept over
+    // plain HTTP, as they are over HTTPS in production.
+    let base = format!("http://localhost:{}", listener.local_addr().unwrap().port());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = runtime.spawn(outer::http::serve(listener, state, async {
+        let _ = stopped.await;
+    }));
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let mut tab = Tab::open();
+
+    tab.goto(&format!("{base}/account/register"));
+    let shot = tab.screenshot(shots, "account-register.png");
+    let (dark, _) = screenshot_ink(&shot);
+    assert!(
+        dark > 2000,
+        "the registration page shows its text: {dark} dark pixels"
+    );
+
+    // A password of digits only: the page comes back naming the field, the name kept.
+    tab.submit(
+        "register",
+        &[
+            ("name", "李四_site"),
+            ("email", "lisi@example.cn"),
+            ("password", "12345678"),
+            ("password2", "12345678"),
+        ],
+        "/account/register",
+    );
+    let problem = tab.text_of("password-problem").unwrap_or_else(|| {
+        panic!(
+            "no problem beside the password: {}",
+            tab.eval("document.body.innerText")
+        )
+    });
+    assert!(problem.contains("all digits"), "{problem}");
+    assert_eq!(
+        tab.eval("document.getElementById('name').value"),
+        "李四_site"
+    );
+    tab.screenshot(shots, "account-register-refused.png");
+
+    tab.submit(
+        "register",
+        &[
+            ("name", "李四_site"),
+            ("email", "lisi@example.cn"),
+            ("password", "li-si-2026"),
+            ("password2", "li-si-2026"),
+        ],
+        "/account/verify",
+    );
+    let mail = smtp.wait_for_message_to("lisi@example.cn", 0);
+    let code = code_in(&mail, 6).expect("a code in the e-mail");
+    tab.screenshot(shots, "account-verify.png");
+    tab.submit("verify", &[("code", &code)], "/account/login?verified=1");
+    tab.submit(
+        "login",
+        &[("name", "李四_site"), ("password", "li-si-2026")],
+        "/account",
+    );
+    assert_eq!(
+        tab.text_of("account-name").as_deref(),
+        Some("李四_site"),
+        "the browser kept the session cookie: {}",
+        tab.url()
+    );
+    // The session cookie (and the CSRF cookie) are HttpOnly: no script on the page sees them.
+    assert_eq!(tab.eval("document.cookie"), "");
+    let shot = tab.screenshot(shots, "account-home.png");
+    assert!(screenshot_ink(&shot).0 > 2000);
+
+    tab.submit("issue-token", &[("label", "构建服务器")], "/account/tokens");
+    let token = tab.text_of("secret").expect("the token is shown once");
+    assert!(token.starts_with("sluice_"), "{token}");
+    tab.screenshot(shots, "account-token.png");
+
+    // A new filing typed into the form, then seen in the owner's list.
+    tab.goto(&format!("{base}/account/filings"));
+    assert!(tab.text_of("empty").unwrap().contains("No submissions yet"));
+    tab.goto(&format!("{base}/account/filings/new"));
+    let person = |at: &str| {
+        [
+            (format!("{at}.name"), "李四"),
+            (format!("{at}.certificate_type"), "resident_id"),
+            (format!("{at}.certificate_number"), "11010519491231002X"),
+            (format!("{at}.mobile_phones"), "13905711234"),
+            (format!("{at}.office_phones"), "0571-88216688"),
+            (format!("{at}.email"), "lisi@example.cn"),
+        ]
+    };
+    let mut fields: Vec<(String, &str)> = [
+        ("subject.name", "杭州示例网络科技有限公司"),
+        ("subject.nature", "enterprise"),
+        ("subject.certificate_type", "unified_social_credit_code"),
+        ("subject.certificate_number", "91330100799655058B"),
+        ("subject.region_code", "330106"),
+        ("subject.address", "浙江省杭州市西湖区文三路90号"),
+        ("subject.investor", "杭州示例网络科技有限公司"),
+        ("website.name", "示例科技官网"),
+        ("website.home_urls", "https://www.lisi-site.cn/"),
+        ("website.domains", "lisi-site.cn\nwww.lisi-site.cn"),
+        ("website.service_types", "showcase"),
+        ("website.access.provider", "provider_1"),
+        ("website.access.method", "cloud"),
+        ("website.access.server_region_code", "330106"),
+        ("website.access.ip_ranges", "202.96.128.86"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    fields.extend(person("subject.principal"));
+    fields.extend(person("website.principal"));
+    let typed: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    tab.screenshot(shots, "account-new-filing.png");
+    tab.submit("new-filing", &typed, "/account/filings");
+    let listed = tab.text_of("filings").unwrap_or_else(|| {
+        panic!(
+            "no list of filings: {}",
+            tab.eval("document.body.innerText")
+        )
+    });
+    assert!(
+        listed.contains("新增备案") && listed.contains("已接收"),
+        "{listed}"
+    );
+    tab.screenshot(shots, "account-filings.png");
+
+    tab.goto(&format!("{base}/account"));
+    tab.submit("logout", &[], "/account/login");
+    tab.goto(&format!("{base}/account"));
+    assert!(tab.url().ends_with("/account/login"), "{}", tab.url());
+
+    drop(tab);
+    let _ = stop.send(());
+    runtime.block_on(server).unwrap().unwrap();
+}

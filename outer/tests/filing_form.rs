@@ -1,0 +1,404 @@
+//! The owner's filing pages: a filing entered in the form goes through the API's own checks
+//! and into the owner's list, and each problem the API would report comes back as the API's
+//! message beside the field it concerns; from the list, a submission not yet reviewed is
+//! withdrawn and an approved filing's cancellation requested, by its owner only.
+
+mod web;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use bundle_format::records::{ReviewState, StatusChange};
+use outer::store::AccountKind;
+use tower::ServiceExt as _;
+use web::{Browser, Site, site};
+
+/// The form's fields for the sample filing the API tests use (`testkit::api::new_filing`).
+fn sample_form(domain: &str) -> Vec<(String, String)> {
+    let person = |at: &str| {
+        vec![
+            (format!("{at}.name"), "张三丰".to_owned()),
+            (format!("{at}.certificate_type"), "resident_id".to_owned()),
+            (
+                format!("{at}.certificate_number"),
+                "11010519491231002X".to_owned(),
+            ),
+            (format!("{at}.mobile_phones"), "13905711234".to_owned()),
+            (format!("{at}.office_phones"), "0571-88216688".to_owned()),
+            (format!("{at}.email"), "zhangsanfeng@example.cn".to_owned()),
+        ]
+    };
+    let mut fields: Vec<(String, String)> = [
+        ("subject.name", "杭州示例网络科技有限公司"),
+        ("subject.nature", "enterprise"),
+        ("subject.certificate_type", "unified_social_credit_code"),
+        ("subject.certificate_number", "91330100799655058B"),
+        ("subject.region_code", "330106"),
+        ("subject.address", "浙江省杭州市西湖区文三路90号"),
+        ("subject.investor", "杭州示例网络科技有限公司"),
+        ("website.name", "示例科技官网"),
+        ("website.service_types", "showcase"),
+        ("website.pre_approvals.item", ""),
+        ("website.pre_approvals.document_number", ""),
+        ("website.access.provider", "provider_1"),
+        ("website.access.method", "cloud"),
+        ("website.access.server_region_code", "330106"),
+        ("website.access.ip_ranges", "202.96.128.86"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    fields.push(("website.home_urls".into(), format!("https://www.{domain}/")));
+    fields.push(("website.domains".into(), format!("{domain}\nwww.{domain}")));
+    fields.extend(person("subject.principal"));
+    fields.extend(person("website.principal"));
+    fields
+}
+
+async fn send_form(browser: &mut Browser<'_>, fields: &[(String, String)]) -> web::Page {
+    let pairs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    browser
+        .submit("/account/filings/new", "/account/filings/new", &pairs)
+        .await
+}
+
+fn set(fields: &mut [(String, String)], name: &str, value: &str) {
+    for (key, current) in fields.iter_mut() {
+        if key == name {
+            *current = value.to_owned();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_owner_enters_a_new_filing_in_the_form_and_sees_it_in_their_list() {
+    let site = site();
+    let mut owner = Browser::new(&site);
+    owner.owner("owner_a", "a@example.cn", "secret-1").await;
+    let page = owner.get("/account/filings/new").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("主办单位名称 Subject name"));
+
+    let page = send_form(&mut owner, &sample_form("owner-a.example.cn")).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    assert_eq!(page.location(), "/account/filings");
+    let page = owner.get("/account/filings").await;
+    assert!(page.body.contains("新增备案"), "{}", page.body);
+    assert!(
+        page.body
+            .contains("已接收 <span class=\"en\">Received</span>")
+    );
+    let receipts = site.store.receipts_of_account(1, 10).await.unwrap();
+    assert_eq!(receipts.len(), 1);
+    assert_eq!(receipts[0].kind, "new_filing");
+
+    // The same subject again is refused as the API refuses it, with its message on the page.
+    let page = send_form(&mut owner, &sample_form("owner-a2.example.cn")).await;
+    assert_eq!(
+        page.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        page.body
+    );
+    let problem = page.problem("subject.certificate_number").unwrap();
+    assert!(problem.contains(&receipts[0].receipt), "{problem}");
+    assert_eq!(
+        site.store.receipts_of_account(1, 10).await.unwrap().len(),
+        1
+    );
+}
+
+/// Registers an owner with an API token, and returns the API's problems for `body`.
+async fn api_problems(site: &Site, token: &str, body: serde_json::Value) -> Vec<(String, String)> {
+    let request = Request::post("/api/v1/submissions")
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    let response = site.router.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    let answer: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    answer["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["field"].as_str().unwrap().to_owned(),
+                p["message"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_forms_problems_are_the_apis_own_messages_beside_their_fields() {
+    let site = site();
+    let mut owner = Browser::new(&site);
+    owner.owner("owner_a", "a@example.cn", "secret-1").await;
+    let page = owner
+        .account_form("/account/tokens", &[("label", "api")])
+        .await;
+    let token = page.body.split("id=\"secret\">").nth(1).unwrap();
+    let token = token[..token.find('<').unwrap()].to_owned();
+
+    let mut fields = sample_form("owner-a.example.cn");
+    set(&mut fields, "subject.name", "王先生");
+    set(
+        &mut fields,
+        "website.domains",
+        "owner-a.example.cn\nnot a domain",
+    );
+    set(&mut fields, "website.access.ip_ranges", "10.0.0.1");
+    set(&mut fields, "subject.principal.mobile_phones", "1234");
+    let page = send_form(&mut owner, &fields).await;
+    assert_eq!(
+        page.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        page.body
+    );
+
+    let mut body = testkit::api::new_filing("owner-a.example.cn");
+    let filing = &mut body["submission"]["filing"];
+    filing["subject"]["name"] = serde_json::json!("王先生");
+    filing["websites"][0]["domains"] = serde_json::json!(["owner-a.example.cn", "not a domain"]);
+    filing["websites"][0]["access"]["ip_ranges"] = serde_json::json!(["10.0.0.1"]);
+    filing["subject"]["principal"]["mobile_phones"] = serde_json::json!(["1234"]);
+    let problems = api_problems(&site, &token, body).await;
+    assert!(problems.len() >= 4, "{problems:?}");
+    for (path, message) in &problems {
+        // The form names a field by its API path under the filing, `websites[0]` written
+        // `website` and list indices left out.
+        let mut field = String::new();
+        let mut in_index = false;
+        for c in path.trim_start_matches("submission.filing.").chars() {
+            match c {
+                '[' => in_index = true,
+                ']' => in_index = false,
+                c if !in_index => field.push(c),
+                _ => {}
+            }
+        }
+        let field = field.replacen("websites", "website", 1);
+        let shown = page
+            .problem(&field)
+            .unwrap_or_else(|| panic!("no problem shown beside {field} for {path}: {}", page.body));
+        assert!(
+            shown.contains(message.as_str()),
+            "{field}: the page says {shown:?}, the API {message:?}"
+        );
+    }
+    // Nothing was stored, and what was typed is kept.
+    assert!(
+        site.store
+            .receipts_of_account(1, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(page.body.contains("value=\"王先生\""));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn only_owners_and_providers_file_and_a_hand_made_choice_is_refused() {
+    let site = site();
+    let store = site.store.clone();
+    std::thread::spawn(move || {
+        store
+            .add_account("ministry_1", AccountKind::Ministry)
+            .unwrap();
+    })
+    .join()
+    .unwrap();
+    let mut owner = Browser::new(&site);
+    owner.owner("owner_a", "a@example.cn", "secret-1").await;
+    let mut fields = sample_form("owner-a.example.cn");
+    set(&mut fields, "subject.nature", "pirate");
+    let page = send_form(&mut owner, &fields).await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.problem("subject.nature").unwrap().contains("pirate"));
+    // Without the session's CSRF token nothing is filed.
+    let pairs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let page = owner.post_raw("/account/filings/new", &pairs).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert!(
+        site.store
+            .receipts_of_account(2, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// Files the sample through the form as `browser` and returns its receipt.
+async fn filed(
+    site: &Site,
+    browser: &mut Browser<'_>,
+    account_id: i64,
+    domain: &str,
+    n: u32,
+) -> String {
+    let mut fields = sample_form(domain);
+    set(
+        &mut fields,
+        "subject.certificate_number",
+        &testkit::api::credit_code(n),
+    );
+    let page = send_form(browser, &fields).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    site.store.receipts_of_account(account_id, 1).await.unwrap()[0]
+        .receipt
+        .clone()
+}
+
+async fn review(
+    site: &Site,
+    receipt: &str,
+    event_id: u64,
+    state: ReviewState,
+    number: Option<&str>,
+) {
+    site.store
+        .apply_status_change(StatusChange {
+            event_id,
+            receipt: receipt.to_owned(),
+            version: 1,
+            state,
+            at: 1_790_000_000 + i64::try_from(event_id).unwrap(),
+            reason: None,
+            filing_number: number.map(str::to_owned),
+        })
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_owner_withdraws_a_submission_not_yet_reviewed_and_not_one_under_review() {
+    let site = site();
+    let mut owner = Browser::new(&site);
+    owner.owner("owner_a", "a@example.cn", "secret-1").await;
+    let receipt = filed(&site, &mut owner, 1, "owner-a.example.cn", 1).await;
+    let page = owner.get("/account/filings").await;
+    assert!(
+        page.body
+            .contains(&format!("/account/filings/{receipt}/withdraw"))
+    );
+
+    let action = format!("/account/filings/{receipt}/withdraw");
+    let page = owner.account_form(&action, &[("reason", "填错了")]).await;
+    assert_eq!(page.status, StatusCode::CREATED, "{}", page.body);
+    assert!(page.body.contains("Sent; its receipt is"), "{}", page.body);
+    assert!(
+        page.body.contains("撤回申请"),
+        "the withdrawal is listed: {}",
+        page.body
+    );
+    assert_eq!(
+        site.store.receipts_of_account(1, 10).await.unwrap().len(),
+        2
+    );
+
+    // Once a reviewer has it, it can no longer be withdrawn, only cancelled: no button, and
+    // the API's refusal if sent anyway.
+    let second = filed(&site, &mut owner, 1, "owner-a2.example.cn", 2).await;
+    review(&site, &second, 1, ReviewState::AwaitingRegionalReview, None).await;
+    let page = owner.get("/account/filings").await;
+    assert!(
+        !page
+            .body
+            .contains(&format!("/account/filings/{second}/withdraw"))
+    );
+    let action = format!("/account/filings/{second}/withdraw");
+    let page = owner.account_form(&action, &[("reason", "改主意")]).await;
+    assert_eq!(
+        page.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("submission.receipt"), "{}", page.body);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_owner_asks_to_cancel_an_approved_filing_and_nobody_else_can() {
+    let site = site();
+    let mut owner = Browser::new(&site);
+    owner.owner("owner_a", "a@example.cn", "secret-1").await;
+    let receipt = filed(&site, &mut owner, 1, "owner-a.example.cn", 1).await;
+    review(
+        &site,
+        &receipt,
+        1,
+        ReviewState::Approved,
+        Some("浙ICP备2026000123号"),
+    )
+    .await;
+    let page = owner.get("/account/filings").await;
+    assert!(
+        page.body.contains("action=\"/account/filings/cancel\""),
+        "{}",
+        page.body
+    );
+
+    // Another owner: neither the withdrawal of my receipt nor the cancellation of my filing.
+    let mut other = Browser::at(&site, "198.51.100.9");
+    other.owner("owner_b", "b@example.cn", "secret-2").await;
+    let page = other
+        .account_form(
+            "/account/filings/cancel",
+            &[
+                ("filing_number", "浙ICP备2026000123号"),
+                ("scope", "subject"),
+                ("reason", "恶意注销"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        page.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("another account"), "{}", page.body);
+    let action = format!("/account/filings/{receipt}/withdraw");
+    let page = other.account_form(&action, &[("reason", "恶意撤回")]).await;
+    assert_eq!(
+        page.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        page.body
+    );
+    assert!(
+        site.store
+            .receipts_of_account(2, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let page = owner
+        .account_form(
+            "/account/filings/cancel",
+            &[
+                ("filing_number", "浙ICP备2026000123号"),
+                ("scope", "subject"),
+                ("reason", "网站停办"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::CREATED, "{}", page.body);
+    assert!(
+        page.body.contains("注销备案"),
+        "the cancellation is listed: {}",
+        page.body
+    );
+}

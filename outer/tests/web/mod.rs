@@ -1,0 +1,243 @@
+//! A browser's part in the account tests, over the intake's real router: a cookie jar, forms
+//! sent URL-encoded with the CSRF token their page carried, and a client address per request.
+//! Codes arrive through a real SMTP server (`testkit::smtp`).
+
+#![allow(dead_code, reason = "each test binary uses a different subset")]
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{HeaderMap, Request, StatusCode, header};
+use outer::config::{AccountsConfig, Limits, MailConfig};
+use outer::http::{AppState, router};
+use outer::mail::Mailer;
+use outer::store::Store;
+use testkit::smtp::SmtpServer;
+use tower::ServiceExt as _;
+
+/// The intake with a real SMTP server behind it.
+pub struct Site {
+    pub router: Router,
+    pub store: Store,
+    pub smtp: SmtpServer,
+    _dir: tempfile::TempDir,
+}
+
+pub fn site_with(accounts: AccountsConfig) -> Site {
+    let smtp = SmtpServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("outer.db");
+    let store = std::thread::spawn(move || Store::open(&path).unwrap())
+        .join()
+        .unwrap();
+    let mail = MailConfig {
+        relay_host: "127.0.0.1".into(),
+        relay_port: smtp.port,
+        from: "备案系统 <noreply@beian.test>".into(),
+        timeout_secs: 10,
+        tls: "none".into(),
+    };
+    let state = AppState::with_accounts(
+        store.clone(),
+        Limits::default(),
+        accounts,
+        Some(Mailer::new(mail)),
+    );
+    Site {
+        router: router(state),
+        store,
+        smtp,
+        _dir: dir,
+    }
+}
+
+pub fn site() -> Site {
+    site_with(AccountsConfig::default())
+}
+
+/// One answer.
+pub struct Page {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Page {
+    /// The CSRF token of the page's forms.
+    pub fn csrf(&self) -> String {
+        let at = self
+            .body
+            .find("name=\"csrf\" value=\"")
+            .unwrap_or_else(|| panic!("no CSRF field on the page: {}", self.body));
+        let rest = &self.body[at + 19..];
+        rest[..rest.find('"').unwrap()].to_owned()
+    }
+
+    pub fn location(&self) -> &str {
+        self.headers
+            .get(header::LOCATION)
+            .map_or("", |v| v.to_str().unwrap())
+    }
+
+    /// The problem shown beside a field (`id="FIELD-problem"`), as a person reads it.
+    pub fn problem(&self, field: &str) -> Option<String> {
+        let marker = format!("id=\"{field}-problem\">");
+        let at = self.body.find(&marker)?;
+        let rest = &self.body[at + marker.len()..];
+        Some(unescape(&rest[..rest.find("</span>")?]))
+    }
+}
+
+/// HTML text back to what it says.
+fn unescape(html: &str) -> String {
+    html.replace("&#34;", "\"")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// A browser: its cookies and its address.
+pub struct Browser<'a> {
+    site: &'a Site,
+    pub cookies: BTreeMap<String, String>,
+    pub address: IpAddr,
+}
+
+impl<'a> Browser<'a> {
+    pub fn new(site: &'a Site) -> Browser<'a> {
+        Browser::at(site, "198.51.100.7")
+    }
+
+    pub fn at(site: &'a Site, address: &str) -> Browser<'a> {
+        Browser {
+            site,
+            cookies: BTreeMap::new(),
+            address: address.parse().unwrap(),
+        }
+    }
+
+    async fn send(&mut self, request: axum::http::request::Builder, body: Body) -> Page {
+        let cookie: Vec<String> = self
+            .cookies
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect();
+        let mut request = request
+            .header(header::HOST, "beian.test")
+            .extension(ConnectInfo(SocketAddr::new(self.address, 40000)));
+        if !cookie.is_empty() {
+            request = request.header(header::COOKIE, cookie.join("; "));
+        }
+        let response = self
+            .site
+            .router
+            .clone()
+            .oneshot(request.body(body).unwrap())
+            .await
+            .unwrap();
+        for set in response.headers().get_all(header::SET_COOKIE) {
+            let set = set.to_str().unwrap();
+            let (pair, attributes) = set.split_once(';').unwrap_or((set, ""));
+            let (name, value) = pair.split_once('=').unwrap();
+            if value.is_empty() || attributes.contains("Max-Age=0") {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_owned(), value.to_owned());
+            }
+        }
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        Page {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    pub async fn get(&mut self, path: &str) -> Page {
+        self.send(Request::get(path), Body::empty()).await
+    }
+
+    /// Sends a form as typed, with no CSRF token added.
+    pub async fn post_raw(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let body: String = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        self.send(
+            Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded"),
+            Body::from(body),
+        )
+        .await
+    }
+
+    /// Opens `page`, then sends its form to `action` with the page's CSRF token.
+    pub async fn submit(&mut self, page: &str, action: &str, fields: &[(&str, &str)]) -> Page {
+        let csrf = self.get(page).await.csrf();
+        let mut all = fields.to_vec();
+        all.push(("csrf", &csrf));
+        self.post_raw(action, &all).await
+    }
+
+    /// Registers an owner and returns the code e-mailed to them.
+    pub async fn register(&mut self, name: &str, email: &str, password: &str) -> String {
+        let before = self.site.smtp.count_to(email);
+        let page = self
+            .submit(
+                "/account/register",
+                "/account/register",
+                &[
+                    ("name", name),
+                    ("email", email),
+                    ("password", password),
+                    ("password2", password),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+        assert!(page.location().starts_with("/account/verify?name="));
+        let mail = self.site.smtp.wait_for_message_to(email, before);
+        testkit::smtp::code_in(&mail, 6).unwrap_or_else(|| panic!("no code in {mail}"))
+    }
+
+    /// Registers, verifies and logs in an owner.
+    pub async fn owner(&mut self, name: &str, email: &str, password: &str) {
+        let code = self.register(name, email, password).await;
+        let page = self
+            .submit(
+                "/account/verify",
+                "/account/verify",
+                &[("name", name), ("code", &code)],
+            )
+            .await;
+        assert_eq!(
+            page.location(),
+            "/account/login?verified=1",
+            "{}",
+            page.body
+        );
+        let page = self.login(name, password).await;
+        assert_eq!(page.location(), "/account", "{}", page.body);
+    }
+
+    pub async fn login(&mut self, name: &str, password: &str) -> Page {
+        self.submit(
+            "/account/login",
+            "/account/login",
+            &[("name", name), ("password", password)],
+        )
+        .await
+    }
+
+    /// Sends a form of the logged-in account page with its CSRF token.
+    pub async fn account_form(&mut self, action: &str, fields: &[(&str, &str)]) -> Page {
+        self.submit("/account", action, fields).await
+    }
+}
