@@ -9,9 +9,9 @@
 #   systemd                                   systemd-analyze, to check the units
 #   prometheus                                promtool, to check and test the alert rules
 #   dpkg-dev, lintian                         building the .deb packages and checking them
-# from PyPI: schemathesis, which probes the outer service against its OpenAPI description;
-# and from crates.io: cargo-deny, at the version pinned below, which checks the dependency graph
-# against deny.toml (built from source: a few minutes the first time).
+# and from PyPI: schemathesis, which probes the outer service against its OpenAPI description.
+# cargo-deny, which only CI's own checks use, is installed by .ci/run, so the demo's set-up
+# does not build it from source.
 # Prints what it installs; does nothing when everything is there.
 set -euo pipefail
 
@@ -45,11 +45,4 @@ if ! have schemathesis; then
   python3 -m pip install --quiet schemathesis==4.32.5
   # pyenv installs need their command shims refreshed.
   if command -v pyenv >/dev/null 2>&1; then pyenv rehash; fi
-fi
-
-# Pinned so that every machine applies deny.toml the same way; a new version may add checks.
-cargo_deny_version=0.20.2
-if [ "$(cargo deny --version 2>/dev/null)" != "cargo-deny $cargo_deny_version" ]; then
-  echo "installing: cargo-deny $cargo_deny_version (crates.io)"
-  cargo install --quiet --locked "cargo-deny@$cargo_deny_version"
 fi
