@@ -7,8 +7,8 @@
 //! The modules form two layers. The core — [`store`] (database errors, the stored names of
 //! submission kinds, review events), [`returns`] (the return queue), [`ledger`] (the transfer
 //! ledgers: bundles imported, return bundles sent, keysets), [`ops`] (the operations page's
-//! history), [`workflow`], [`schema`], [`filing_number`], [`names`] and [`failpoint`] — uses no
-//! feature. The features — [`import`], [`review`], [`certificates`], [`query`], [`queue`],
+//! history), [`reviewers`] (reviewer accounts, their logins and what each role may decide),
+//! [`workflow`], [`schema`], [`filing_number`], [`names`] and [`failpoint`] — uses no feature. The features — [`import`], [`review`], [`certificates`], [`query`], [`queue`],
 //! [`ops_page`] and the command line — use the core and not each other, with one exception that
 //! follows the filing system itself: an approval in [`review`] issues or revokes the filing's
 //! certificate in [`certificates`].
@@ -27,6 +27,7 @@ pub mod query;
 pub mod queue;
 pub mod returns;
 pub mod review;
+pub mod reviewers;
 pub mod schema;
 pub mod store;
 pub mod testing;

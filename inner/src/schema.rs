@@ -66,6 +66,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "certificate revocations",
         sql: include_str!("../migrations/0009_certificate_revocations.sql"),
     },
+    Migration {
+        version: 10,
+        name: "reviewer accounts",
+        sql: include_str!("../migrations/0010_reviewer_accounts.sql"),
+    },
 ];
 
 /// Key of the advisory lock migrations run under (an arbitrary constant: "sluice-i").

@@ -6,9 +6,11 @@ use std::io::Write as _;
 use anyhow::Context as _;
 
 mod cert;
+mod credentials;
 mod migrate;
 mod query;
 mod review;
+mod reviewers;
 mod serve_ops;
 
 /// The inner store of Sluice: migrations, review, certificates and the public query.
@@ -38,6 +40,9 @@ enum Command {
     /// The review queue and reviewers' decisions.
     #[command(subcommand)]
     Review(review::Command),
+    /// Reviewer accounts: the ministry, provincial authorities and pre-approval reviewers.
+    #[command(subcommand)]
+    Reviewers(reviewers::Command),
     /// Electronic filing certificates.
     #[command(subcommand)]
     Cert(cert::Command),
@@ -124,6 +129,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     match args.command {
         Command::Migrate(args) => migrate::run(args, &mut context),
         Command::Review(command) => review::run(command, &mut context),
+        Command::Reviewers(command) => reviewers::run(command, &mut context),
         Command::Cert(command) => cert::run(command, &mut context),
         Command::Query(args) => query::run(args, &mut context),
         Command::ServeOps(args) => serve_ops::run(args, &mut context),

@@ -9,6 +9,7 @@ use inner::workflow::{self, ReturnTo};
 use keys::exit::{NotFound, Refused, stdout};
 
 use super::Context;
+use super::credentials::Credentials;
 
 /// Review subcommands.
 #[derive(Debug, clap::Subcommand)]
@@ -51,9 +52,8 @@ pub struct ShowArgs {
 pub struct ApproveArgs {
     /// Receipt id.
     receipt: String,
-    /// Who decides.
-    #[arg(long)]
-    reviewer: String,
+    #[command(flatten)]
+    credentials: Credentials,
     /// Optional note.
     #[arg(long)]
     reason: Option<String>,
@@ -78,9 +78,8 @@ pub struct ReturnArgs {
     /// Who it goes back to.
     #[arg(long, value_enum, default_value = "provider")]
     to: ReturnTarget,
-    /// Who decides.
-    #[arg(long)]
-    reviewer: String,
+    #[command(flatten)]
+    credentials: Credentials,
     /// What must be corrected.
     #[arg(long)]
     reason: String,
@@ -91,9 +90,8 @@ pub struct ReturnArgs {
 pub struct RejectArgs {
     /// Receipt id.
     receipt: String,
-    /// Who decides.
-    #[arg(long)]
-    reviewer: String,
+    #[command(flatten)]
+    credentials: Credentials,
     /// Why.
     #[arg(long)]
     reason: String,
@@ -127,40 +125,41 @@ pub fn run(command: Command, context: &mut Context) -> anyhow::Result<()> {
         Command::Show(args) => show(args, context),
         Command::Approve(args) => {
             let key = super::read_cert_key(&args.cert_key)?;
+            let reviewer = args.credentials.login(context)?;
             decide(context, |tx| {
                 inner::review::approve(
                     tx,
                     &args.receipt,
-                    &args.reviewer,
+                    &reviewer,
                     args.reason.as_deref(),
                     &key,
                     super::now(),
                 )
             })
         }
-        Command::Return(args) => decide(context, |tx| {
-            let to = match args.to {
-                ReturnTarget::Provider => ReturnTo::Provider,
-                ReturnTarget::Submitter => ReturnTo::Submitter,
-            };
-            inner::review::return_submission(
-                tx,
-                &args.receipt,
-                to,
-                &args.reviewer,
-                &args.reason,
-                super::now(),
-            )
-        }),
-        Command::Reject(args) => decide(context, |tx| {
-            inner::review::reject(
-                tx,
-                &args.receipt,
-                &args.reviewer,
-                &args.reason,
-                super::now(),
-            )
-        }),
+        Command::Return(args) => {
+            let reviewer = args.credentials.login(context)?;
+            decide(context, |tx| {
+                let to = match args.to {
+                    ReturnTarget::Provider => ReturnTo::Provider,
+                    ReturnTarget::Submitter => ReturnTo::Submitter,
+                };
+                inner::review::return_submission(
+                    tx,
+                    &args.receipt,
+                    to,
+                    &reviewer,
+                    &args.reason,
+                    super::now(),
+                )
+            })
+        }
+        Command::Reject(args) => {
+            let reviewer = args.credentials.login(context)?;
+            decide(context, |tx| {
+                inner::review::reject(tx, &args.receipt, &reviewer, &args.reason, super::now())
+            })
+        }
     }
 }
 
@@ -276,6 +275,7 @@ fn decide(
         Ok(decision) => decision,
         Err(
             error @ (ReviewError::Refused { .. }
+            | ReviewError::NotAllowed { .. }
             | ReviewError::DomainConflict { .. }
             | ReviewError::SubjectAlreadyFiled { .. }
             | ReviewError::NumbersExhausted { .. }),
