@@ -12,6 +12,7 @@ mod query;
 mod review;
 mod reviewers;
 mod serve_ops;
+mod serve_review;
 
 /// The inner store of Sluice: migrations, review, certificates and the public query.
 #[derive(Debug, clap::Parser)]
@@ -50,6 +51,8 @@ enum Command {
     Query(query::Args),
     /// Serve the read-only operations page.
     ServeOps(serve_ops::Args),
+    /// Serve the review page: queues, whole submissions with their scans, decisions.
+    ServeReview(serve_review::Args),
 }
 
 /// What every subcommand gets. The database is connected (and migrated) on first use, so
@@ -133,6 +136,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Command::Cert(command) => cert::run(command, &mut context),
         Command::Query(args) => query::run(args, &mut context),
         Command::ServeOps(args) => serve_ops::run(args, &mut context),
+        Command::ServeReview(args) => serve_review::run(args, &mut context),
     }
 }
 

@@ -1,4 +1,4 @@
-//! `sluice-inner review list|show|approve|return|reject`.
+//! `sluice-inner review list|queues|show|approve|return|reject`.
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -16,8 +16,11 @@ use super::credentials::Credentials;
 pub enum Command {
     /// List submissions awaiting review, oldest first.
     List(ListArgs),
-    /// Show one submission with its websites, history and conflicts.
+    /// Show one submission whole: subject, principals, websites with domains, IP ranges,
+    /// access and pre-approvals, scans, versions with what changed, history and conflicts.
     Show(ShowArgs),
+    /// Count the submissions waiting at each stage in each province, with the oldest's age.
+    Queues(QueuesArgs),
     /// Pass the current stage; the last stage approves, numbers and certifies.
     Approve(ApproveArgs),
     /// Send a submission back to its access provider or submitter.
@@ -38,6 +41,14 @@ pub struct ListArgs {
     /// Only submissions in their state for at least this long (e.g. 90m, 36h, 7d).
     #[arg(long, value_parser = parse_age)]
     older_than: Option<i64>,
+}
+
+/// Arguments of `review queues`.
+#[derive(Debug, clap::Args)]
+pub struct QueuesArgs {
+    /// Only this province (two-digit GB/T 2260 code).
+    #[arg(long)]
+    province: Option<i16>,
 }
 
 /// Arguments of `review show`.
@@ -123,6 +134,7 @@ pub fn run(command: Command, context: &mut Context) -> anyhow::Result<()> {
     match command {
         Command::List(args) => list(args, context),
         Command::Show(args) => show(args, context),
+        Command::Queues(args) => queues(context, args.province),
         Command::Approve(args) => {
             let key = super::read_cert_key(&args.cert_key)?;
             let reviewer = args.credentials.login(context)?;
@@ -200,7 +212,7 @@ fn list(args: ListArgs, context: &mut Context) -> anyhow::Result<()> {
 }
 
 fn show(args: ShowArgs, context: &mut Context) -> anyhow::Result<()> {
-    let view = match inner::queue::show(context.client()?, &args.receipt) {
+    let view = match inner::filing_view::filing_view(context.client()?, &args.receipt) {
         Err(inner::queue::QueueError::UnknownReceipt(r)) => {
             return Err(NotFound(format!("no submission with receipt {r} is stored here")).into());
         }
@@ -209,41 +221,128 @@ fn show(args: ShowArgs, context: &mut Context) -> anyhow::Result<()> {
     if context.json {
         return keys::exit::print_json(&view);
     }
+    let mut out = String::new();
+    print_view(&mut out, &view);
+    stdout().write_all(out.as_bytes())?;
+    Ok(())
+}
+
+/// The text `review show` prints: the same content as the review page.
+fn print_view(out: &mut String, view: &inner::filing_view::FilingView) {
+    use std::fmt::Write as _;
     let e = &view.entry;
-    writeln!(
-        stdout(),
-        "receipt {} version {} ({})",
-        e.receipt,
-        e.version,
-        e.kind
-    )?;
-    writeln!(
-        stdout(),
+    let _ = writeln!(
+        out,
+        "receipt {} version {} ({}): {}",
+        e.receipt, e.version, e.kind, view.asks
+    );
+    let _ = writeln!(
+        out,
         "state {} since {}",
         e.state,
         super::timestamp(e.state_since)
-    )?;
-    writeln!(stdout(), "province {}", e.province)?;
+    );
+    let _ = writeln!(out, "province {}", e.province);
+    let via = e
+        .access_provider
+        .as_deref()
+        .map(|p| format!(" through {p}"))
+        .unwrap_or_default();
+    let _ = writeln!(out, "submitted by {}{via}", e.submitter);
     if let Some(number) = &e.filing_number {
-        writeln!(stdout(), "filing number {number}")?;
+        let _ = writeln!(out, "filing number {number}");
     }
-    if let Some(organiser) = &view.organiser {
-        writeln!(stdout(), "organiser {organiser}")?;
+    let person = |out: &mut String, label: &str, p: &inner::filing_view::PersonView| {
+        let _ = writeln!(
+            out,
+            "  {label} {} ({} {}) mobile {} office {} email {}",
+            p.name,
+            p.certificate_type,
+            p.certificate_number,
+            p.mobile_phones.join(","),
+            p.office_phones.join(","),
+            p.email
+        );
+    };
+    if let Some(s) = &view.subject {
+        let _ = writeln!(
+            out,
+            "subject {} ({}, {} {})",
+            s.name, s.nature, s.certificate_type, s.certificate_number
+        );
+        let _ = writeln!(out, "  region {} address {}", s.region_code, s.address);
+        let _ = writeln!(out, "  investor {}", s.investor);
+        person(out, "principal", &s.principal);
     }
     for w in &view.websites {
-        let seq = w.website_seq.map(|s| format!("-{s} ")).unwrap_or_default();
-        writeln!(stdout(), "website {seq}{} [{}]", w.name, w.status)?;
-        for d in &w.domains {
-            writeln!(stdout(), "  domain {d}")?;
+        let number = w
+            .website_number
+            .as_deref()
+            .map(|n| format!(" [{n}]"))
+            .unwrap_or_default();
+        let _ = writeln!(out, "website {}{number}", w.name);
+        for url in &w.home_urls {
+            let _ = writeln!(out, "  home {url}");
         }
-        for ip in &w.ip_ranges {
-            writeln!(stdout(), "  ip {ip}")?;
+        for d in &w.domains {
+            let _ = writeln!(out, "  domain {d}");
+        }
+        for ip in &w.access.ip_ranges {
+            let _ = writeln!(out, "  ip {ip}");
+        }
+        if !w.service_types.is_empty() {
+            let _ = writeln!(out, "  service types {}", w.service_types.join(","));
+        }
+        for p in &w.pre_approvals {
+            let _ = writeln!(
+                out,
+                "  pre-approval {} document {}",
+                p.item, p.document_number
+            );
+        }
+        let _ = writeln!(
+            out,
+            "  access {} {} servers in {}",
+            w.access.provider, w.access.method, w.access.server_region_code
+        );
+        if let Some(p) = &w.principal {
+            person(out, "principal", p);
         }
     }
-    writeln!(stdout(), "history:")?;
+    if view.scans.is_empty() {
+        let _ = writeln!(out, "scans: none");
+    } else {
+        let _ = writeln!(out, "scans (the review page shows them as images):");
+        for scan in &view.scans {
+            let _ = writeln!(
+                out,
+                "  {} {} {} {} bytes sha256 {}",
+                scan.index, scan.kind, scan.media_type, scan.bytes, scan.sha256
+            );
+        }
+    }
+    let _ = writeln!(out, "versions:");
+    for v in &view.versions {
+        let reason = v
+            .reason
+            .as_deref()
+            .map(|r| format!(" ({r})"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  v{} received {} {}{reason}",
+            v.version,
+            super::timestamp(v.received_at),
+            v.outcome
+        );
+        for change in &v.changes {
+            let _ = writeln!(out, "    {change}");
+        }
+    }
+    let _ = writeln!(out, "history:");
     for h in &view.history {
-        writeln!(
-            stdout(),
+        let _ = writeln!(
+            out,
             "  {} {} -> {} by {}{}",
             super::timestamp(h.at),
             h.from_state.as_deref().unwrap_or("(new)"),
@@ -253,17 +352,40 @@ fn show(args: ShowArgs, context: &mut Context) -> anyhow::Result<()> {
                 .as_deref()
                 .map(|r| format!(": {r}"))
                 .unwrap_or_default()
-        )?;
+        );
     }
     if view.conflicts.is_empty() {
-        writeln!(stdout(), "conflicts: none")?;
+        let _ = writeln!(out, "conflicts: none");
     } else {
-        writeln!(stdout(), "conflicts:")?;
+        let _ = writeln!(out, "conflicts:");
         for c in &view.conflicts {
-            writeln!(stdout(), "  {} {} ({})", c.kind, c.value, c.other)?;
+            let held = c
+                .holder
+                .as_deref()
+                .map(|h| format!(", held by {h}"))
+                .unwrap_or_default();
+            let _ = writeln!(out, "  {} {} ({}{held})", c.kind, c.value, c.other);
         }
     }
-    Ok(())
+}
+
+fn queues(context: &mut Context, province: Option<i16>) -> anyhow::Result<()> {
+    let counts = inner::queue::counts(context.client()?, province)?;
+    super::print_rows(
+        context,
+        "queues",
+        &counts,
+        "no submission awaits a reviewer",
+        |c| {
+            format!(
+                "{}\tprovince {}\t{} waiting\toldest since {}",
+                c.state,
+                c.province,
+                c.count,
+                super::timestamp(c.oldest_since)
+            )
+        },
+    )
 }
 
 fn decide(

@@ -107,6 +107,16 @@ impl Reviewer {
         }
     }
 
+    /// Whether this reviewer may see the filings of `province` (on the review page): the
+    /// ministry sees every province, every other reviewer its own.
+    pub fn may_see(&self, province: i16) -> Result<(), NotAllowed> {
+        if self.role == Role::Ministry || self.province == Some(province) {
+            Ok(())
+        } else {
+            Err(self.refuse(format!("may not see filing of province {province}")))
+        }
+    }
+
     /// Whether this reviewer may create an account of `role` for `province`. The ministry
     /// creates any account; an authority creates pre-approval reviewers of its own province.
     pub fn may_create(&self, role: Role, province: Option<i16>) -> Result<(), NotAllowed> {
