@@ -29,8 +29,6 @@ use crate::workflow::ReturnTo;
 
 /// Most bytes of a decision form.
 pub const MAX_FORM_BYTES: usize = 16 * 1024;
-/// Most characters of a decision's reason.
-pub const MAX_REASON_CHARS: usize = 1_000;
 /// Entries the queue page lists (the oldest); the counts cover every one.
 pub const MAX_QUEUE_SHOWN: usize = 500;
 
@@ -516,12 +514,6 @@ async fn decision(
         .into_response();
     }
     let reason = form.reason.trim().to_owned();
-    if reason.chars().count() > MAX_REASON_CHARS {
-        return Failure::BadRequest(format!(
-            "理由过长 the reason has more than {MAX_REASON_CHARS} characters"
-        ))
-        .into_response();
-    }
     let target = receipt.clone();
     let done = as_reviewer(&state, &headers, move |client, reviewer, state| {
         // Seeing comes first, so a refusal reveals nothing about another province's filing.
@@ -586,6 +578,9 @@ async fn decision(
                 | ReviewError::NumbersExhausted { .. }),
             ) => Err(Failure::Refused(e.to_string())),
             Err(e @ ReviewError::UnknownReceipt { .. }) => Err(Failure::NotFound(e.to_string())),
+            Err(e @ ReviewError::ReasonTooLong { .. }) => {
+                Err(Failure::BadRequest(format!("理由过长。 {e}")))
+            }
             Err(other) => Err(internal(other)),
         }
     })

@@ -407,3 +407,55 @@ fn accounts_with_bad_names_passwords_or_scopes_are_refused_with_the_rule() {
     }
     assert_eq!(reviewers::list(&mut client).unwrap().len(), 1);
 }
+
+#[test]
+fn a_reason_too_long_to_cross_back_is_refused_before_anything_changes() {
+    let db = TestDatabase::with_schema().expect("db");
+    apply_at(&db, 1, &[jia_filing(1, &["jia.example.cn"], 1)]);
+    let li = ministry(&db);
+    let before = events(&db);
+    let reason = "地址不完整".repeat(100);
+    let refused = decide(&db, |tx| review::reject(tx, "R1", &li, &reason, NOW)).unwrap_err();
+    assert_eq!(
+        refused.to_string(),
+        "receipt R1: the reason is 1500 bytes long; at most 1024 bytes (about 341 Chinese \
+         characters) cross back to the submitter"
+    );
+    assert_eq!(state_of(&db, "R1"), "awaiting-regional-review");
+    assert_eq!(events(&db), before);
+}
+
+#[test]
+fn a_locked_out_reviewer_gets_back_in_only_with_a_new_password_set_by_its_authority() {
+    let db = TestDatabase::with_schema().expect("db");
+    let zhejiang = account(&db, "zj-01", Role::Authority, Some(33), &[]);
+    let mut client = db.connect().unwrap();
+    let made = NewAccount {
+        name: "zj-med",
+        role: Role::PreApproval,
+        province: Some(33),
+        service_types: vec!["medical".to_owned()],
+        password: PASSWORD,
+    };
+    reviewers::create(&mut client, &zhejiang, &made, NOW).unwrap();
+    for guess in 0..reviewers::MAX_FAILED_LOGINS {
+        let _ = reviewers::authenticate(&mut client, "zj-med", &format!("guess-{guess}"), NOW);
+    }
+    assert!(matches!(
+        reviewers::authenticate(&mut client, "zj-med", PASSWORD, NOW),
+        Err(AuthError::Locked { .. })
+    ));
+    // Another province's authority may not set it; its own may, which lifts the lock.
+    let beijing = account(&db, "bj-01", Role::Authority, Some(11), &[]);
+    let refused = reviewers::set_password(&mut client, &beijing, "zj-med", "新的密码-2026-xyz");
+    assert_eq!(
+        refused.unwrap_err().to_string(),
+        "reviewer bj-01 (authority, province 11) may not set the password of account zj-med"
+    );
+    reviewers::set_password(&mut client, &zhejiang, "zj-med", "新的密码-2026-xyz").unwrap();
+    assert!(reviewers::authenticate(&mut client, "zj-med", PASSWORD, NOW).is_err());
+    let med = reviewers::authenticate(&mut client, "zj-med", "新的密码-2026-xyz", NOW).unwrap();
+    // A reviewer sets its own.
+    reviewers::set_password(&mut client, &med, "zj-med", "我自己的密码-2026").unwrap();
+    assert!(reviewers::authenticate(&mut client, "zj-med", "我自己的密码-2026", NOW).is_ok());
+}

@@ -1,4 +1,4 @@
-//! `sluice-inner reviewers bootstrap|create|disable|list`: reviewer accounts.
+//! `sluice-inner reviewers bootstrap|create|disable|password|list`: reviewer accounts.
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -19,6 +19,9 @@ pub enum Command {
     Create(CreateArgs),
     /// Disable an account: it logs in no more; its past decisions keep its name.
     Disable(DisableArgs),
+    /// Set a password: one's own, or (ministry, authority) that of an account one may disable.
+    /// This also lifts a lock after too many wrong passwords.
+    Password(PasswordArgs),
     /// List the accounts, oldest first (no password hashes).
     List,
 }
@@ -78,6 +81,19 @@ pub struct DisableArgs {
     account: String,
 }
 
+/// Arguments of `reviewers password`.
+#[derive(Debug, clap::Args)]
+pub struct PasswordArgs {
+    #[command(flatten)]
+    credentials: Credentials,
+    /// Whose password to set; by default the reviewer's own.
+    #[arg(long)]
+    account: Option<String>,
+    /// A file holding the new password (owner-only).
+    #[arg(long, value_name = "FILE")]
+    new_password_file: PathBuf,
+}
+
 /// Runs a reviewers subcommand.
 pub fn run(command: Command, context: &mut Context) -> anyhow::Result<()> {
     let now = super::now();
@@ -125,6 +141,18 @@ pub fn run(command: Command, context: &mut Context) -> anyhow::Result<()> {
                 return keys::exit::print_json(&serde_json::json!({ "disabled": args.account }));
             }
             writeln!(stdout(), "disabled {}", args.account)?;
+            Ok(())
+        }
+        Command::Password(args) => {
+            let by = args.credentials.login(context)?;
+            let password = read_password_file(&args.new_password_file)?;
+            let account = args.account.unwrap_or_else(|| by.name().to_owned());
+            inner::reviewers::set_password(context.client()?, &by, &account, &password)
+                .map_err(refusal)?;
+            if context.json {
+                return keys::exit::print_json(&serde_json::json!({ "password_set": account }));
+            }
+            writeln!(stdout(), "password of {account} set")?;
             Ok(())
         }
         Command::List => {

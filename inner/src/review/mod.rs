@@ -59,6 +59,19 @@ pub enum ReviewError {
         /// Who was refused and what is missing.
         refused: NotAllowed,
     },
+    /// The reason is longer than a status change may carry back out.
+    #[error(
+        "receipt {receipt}: the reason is {bytes} bytes long; at most {max} bytes (about {chars} \
+         Chinese characters) cross back to the submitter",
+        max = bundle_format::records::MAX_TEXT_BYTES,
+        chars = bundle_format::records::MAX_TEXT_BYTES / 3
+    )]
+    ReasonTooLong {
+        /// The receipt.
+        receipt: String,
+        /// The reason's length in bytes.
+        bytes: usize,
+    },
     /// Approving would file a domain that another filing holds.
     #[error(
         "receipt {receipt}: domain {domain} is filed under {holder}; resolve that filing first"
@@ -264,6 +277,16 @@ fn decide(
     certifier: Option<&dyn keys::Signer>,
     now: i64,
 ) -> Result<Decision, ReviewError> {
+    // The reason travels back in the status change, whose text fields the wire format bounds:
+    // a longer one would be refused when the return bundle is written.
+    if let Some(reason) = reason
+        && reason.len() > bundle_format::records::MAX_TEXT_BYTES
+    {
+        return Err(ReviewError::ReasonTooLong {
+            receipt: receipt.to_owned(),
+            bytes: reason.len(),
+        });
+    }
     let row = load(tx, receipt)?;
     let not_allowed = |refused| ReviewError::NotAllowed {
         receipt: receipt.to_owned(),

@@ -397,6 +397,53 @@ pub fn disable(
     Ok(())
 }
 
+/// Sets the password of the account `name` as `by`: its own, or one `by` may disable (the
+/// ministry any other account; an authority its province's pre-approval reviewers). Clears a
+/// lock, so it is also how a locked-out reviewer gets back in before the lock ends.
+pub fn set_password(
+    client: &mut postgres::Client,
+    by: &Reviewer,
+    name: &str,
+    password: &str,
+) -> Result<(), AccountError> {
+    password::check_new(name, password).map_err(|problem| AccountError::Invalid {
+        name: name.to_owned(),
+        problem,
+    })?;
+    let hash = password::hash(password).map_err(AccountError::Hash)?;
+    let mut tx = client.transaction().map_err(account_db("beginning"))?;
+    let by = current(&mut tx, by.account_id)
+        .map_err(account_db("reading the acting account"))?
+        .ok_or_else(|| AccountError::UnknownAccount(by.name.clone()))?;
+    if name != by.name {
+        let row = tx
+            .query_opt(
+                "SELECT role, province FROM reviewer_accounts WHERE name = $1 FOR UPDATE",
+                &[&name],
+            )
+            .map_err(account_db("reading the account"))?
+            .ok_or_else(|| AccountError::UnknownAccount(name.to_owned()))?;
+        let role: String = row.get(0);
+        by.may_disable(
+            name,
+            Role::parse(&role).unwrap_or(Role::PreApproval),
+            row.get(1),
+        )
+        .map_err(|refused| NotAllowed {
+            problem: format!("may not set the password of account {name}"),
+            ..refused
+        })?;
+    }
+    tx.execute(
+        "UPDATE reviewer_accounts SET password_hash = $2, failed_logins = 0, locked_until = NULL
+         WHERE name = $1",
+        &[&name, &hash],
+    )
+    .map_err(account_db("setting the password"))?;
+    tx.commit().map_err(account_db("committing"))?;
+    Ok(())
+}
+
 /// Every account, oldest first (at most [`MAX_LISTED`]). No password hash leaves the database.
 pub fn list(client: &mut impl GenericClient) -> Result<Vec<Account>, AccountError> {
     Ok(client
