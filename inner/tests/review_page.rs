@@ -360,11 +360,13 @@ fn a_decision_on_the_page_goes_through_the_same_checks_as_the_command_line() {
 #[test]
 fn review_show_prints_what_the_page_shows() {
     let db = fixture();
+    let scans = tempfile::tempdir().unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_sluice-inner"))
         .env_remove("SLUICE_DATABASE_URL")
         .arg("--database-url")
         .arg(db.connection_string())
-        .args(["review", "show", "R1"])
+        .args(["review", "show", "R1", "--save-scans"])
+        .arg(scans.path())
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
@@ -390,6 +392,13 @@ fn review_show_prints_what_the_page_shows() {
     ] {
         assert!(text.contains(shown), "{shown:?} missing from:\n{text}");
     }
+    // The scan, written as the image it is.
+    let saved = scans.path().join("R1-scan-0.png");
+    assert!(
+        text.contains(&format!("saved {}\n", saved.display())),
+        "{text}"
+    );
+    assert_eq!(std::fs::read(&saved).unwrap(), green_scan());
 
     let out = Command::new(env!("CARGO_BIN_EXE_sluice-inner"))
         .env_remove("SLUICE_DATABASE_URL")

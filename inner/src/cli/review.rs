@@ -56,6 +56,10 @@ pub struct QueuesArgs {
 pub struct ShowArgs {
     /// Receipt id.
     receipt: String,
+    /// Also write each scanned certificate as an image file into this directory
+    /// (RECEIPT-scan-N.png or .jpg), to open with an image viewer.
+    #[arg(long, value_name = "DIR")]
+    save_scans: Option<PathBuf>,
 }
 
 /// Arguments of `review approve`.
@@ -218,13 +222,62 @@ fn show(args: ShowArgs, context: &mut Context) -> anyhow::Result<()> {
         }
         other => other?,
     };
+    let mut saved = Vec::new();
+    if let Some(dir) = &args.save_scans {
+        for scan in &view.scans {
+            saved.push(save_scan(context, dir, &args.receipt, scan.index)?);
+        }
+    }
     if context.json {
         return keys::exit::print_json(&view);
     }
     let mut out = String::new();
     print_view(&mut out, &view);
+    for path in saved {
+        out.push_str(&format!("saved {}\n", path.display()));
+    }
     stdout().write_all(out.as_bytes())?;
     Ok(())
+}
+
+/// Writes scan `index` of `receipt` into `dir` (a temporary file synced and renamed, so a
+/// reader never sees half an image) and returns its path.
+fn save_scan(
+    context: &mut Context,
+    dir: &std::path::Path,
+    receipt: &str,
+    index: usize,
+) -> anyhow::Result<PathBuf> {
+    let (media_type, bytes) = inner::filing_view::scan(context.client()?, receipt, index)?
+        .with_context(|| format!("receipt {receipt} has no scan {index}"))?;
+    let extension = match media_type.as_str() {
+        "image/png" => "png",
+        "image/jpeg" => "jpg",
+        _ => "bin",
+    };
+    // Receipt ids are letters, digits and `-`; anything else is not put in a file name.
+    let stem: String = receipt
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let path = dir.join(format!("{stem}-scan-{index}.{extension}"));
+    let mut file = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("writing into {}", dir.display()))?;
+    file.write_all(&bytes)
+        .and_then(|()| file.as_file().sync_all())
+        .with_context(|| format!("writing {}", path.display()))?;
+    file.persist(&path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .with_context(|| format!("syncing {}", dir.display()))?;
+    Ok(path)
 }
 
 /// The text `review show` prints: the same content as the review page.
@@ -312,7 +365,10 @@ fn print_view(out: &mut String, view: &inner::filing_view::FilingView) {
     if view.scans.is_empty() {
         let _ = writeln!(out, "scans: none");
     } else {
-        let _ = writeln!(out, "scans (the review page shows them as images):");
+        let _ = writeln!(
+            out,
+            "scans (the review page shows them as images; --save-scans DIR writes them):"
+        );
         for scan in &view.scans {
             let _ = writeln!(
                 out,
