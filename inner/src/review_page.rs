@@ -31,6 +31,9 @@ use crate::workflow::ReturnTo;
 pub const MAX_FORM_BYTES: usize = 16 * 1024;
 /// Entries the queue page lists (the oldest); the counts cover every one.
 pub const MAX_QUEUE_SHOWN: usize = 500;
+/// Requests worked on at once; the others wait their turn. Each checks a password with
+/// Argon2id (19 MiB) on a blocking thread, so this bounds the page's memory and threads.
+pub const MAX_CONCURRENT_REQUESTS: usize = 8;
 
 /// What every response carries: no script at all, images and forms from this origin only,
 /// never framed, never sniffed, no referrer, no copy kept.
@@ -50,6 +53,7 @@ const HEADERS: [(&str, &str); 5] = [
 pub struct PageState {
     database: crate::db::Target,
     certifier: keys::SecretKey,
+    permits: tokio::sync::Semaphore,
 }
 
 impl PageState {
@@ -58,6 +62,7 @@ impl PageState {
         PageState {
             database,
             certifier,
+            permits: tokio::sync::Semaphore::new(MAX_CONCURRENT_REQUESTS),
         }
     }
 }
@@ -215,6 +220,11 @@ async fn as_reviewer<T: Send + 'static>(
     let Some((name, password)) = credentials(headers) else {
         return Err(Failure::Login("未登录 not signed in".to_owned()));
     };
+    let _permit = state
+        .permits
+        .acquire()
+        .await
+        .map_err(|e| Failure::Internal(e.to_string()))?;
     let state = Arc::clone(state);
     tokio::task::spawn_blocking(move || {
         let mut client = state
