@@ -71,6 +71,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "reviewer accounts",
         sql: include_str!("../migrations/0010_reviewer_accounts.sql"),
     },
+    Migration {
+        version: 11,
+        name: "reviewer sessions",
+        sql: include_str!("../migrations/0011_reviewer_sessions.sql"),
+    },
 ];
 
 /// Key of the advisory lock migrations run under (an arbitrary constant: "sluice-i").

@@ -49,7 +49,7 @@ fn reviewer_flow_from_queue_to_published_certificate() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(
         stdout(&out),
-        "applied migration 1\napplied migration 2\napplied migration 3\napplied migration 4\napplied migration 5\napplied migration 6\napplied migration 7\napplied migration 8\napplied migration 9\napplied migration 10\nschema is at version 10\n"
+        "applied migration 1\napplied migration 2\napplied migration 3\napplied migration 4\napplied migration 5\napplied migration 6\napplied migration 7\napplied migration 8\napplied migration 9\napplied migration 10\napplied migration 11\nschema is at version 11\n"
     );
     let out = sluice(Some(&db), &["migrate", "--json"]);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();

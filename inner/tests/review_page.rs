@@ -423,3 +423,111 @@ fn review_show_prints_what_the_page_shows() {
         "{queues}"
     );
 }
+
+/// The `name=value` of the cookie a response sets, and the whole header line.
+fn set_cookie(response: &str) -> Option<(String, String)> {
+    let line = response
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("set-cookie:"))?;
+    let value = line.split_once(':')?.1.trim();
+    let pair = value.split(';').next()?.to_owned();
+    Some((pair, line.to_owned()))
+}
+
+#[test]
+fn signing_in_on_the_form_gives_a_session_that_signing_out_or_disabling_ends() {
+    let db = fixture();
+    let serving = serve_review(&db);
+    let origin = format!("Origin: http://{}", serving.address);
+    let login =
+        |body: &str, extra: &[String]| request(&serving.address, "POST /login", extra, body);
+    let form = request(&serving.address, "GET /login", &[], "");
+    assert!(form.starts_with("HTTP/1.1 200"), "{form}");
+    assert!(
+        form.contains("<form id=\"login\" method=\"post\" action=\"/login\">"),
+        "{form}"
+    );
+
+    // From another site, or with a wrong password: no session.
+    let body = format!("name=bj-01&password={PAGE_PASSWORD}");
+    let forged = login(&body, &["Origin: http://evil.example".to_owned()]);
+    assert!(forged.starts_with("HTTP/1.1 403"), "{forged}");
+    let wrong = login(
+        "name=bj-01&password=wrong-password",
+        std::slice::from_ref(&origin),
+    );
+    assert!(wrong.starts_with("HTTP/1.1 401"), "{wrong}");
+    assert!(
+        wrong.contains("reviewer bj-01: wrong name or password"),
+        "{wrong}"
+    );
+    assert!(set_cookie(&wrong).is_none(), "{wrong}");
+    assert!(
+        !wrong.to_ascii_lowercase().contains("www-authenticate"),
+        "{wrong}"
+    );
+
+    let signed_in = login(&body, std::slice::from_ref(&origin));
+    assert!(signed_in.starts_with("HTTP/1.1 303"), "{signed_in}");
+    let (cookie, line) = set_cookie(&signed_in).expect("a session cookie");
+    assert!(
+        line.contains("HttpOnly") && line.contains("SameSite=Strict"),
+        "{line}"
+    );
+    let token = cookie.strip_prefix("sluice_review=").unwrap().to_owned();
+    assert_eq!(token.len(), 64, "{token}");
+    let with_cookie = vec![format!("Cookie: {cookie}")];
+    let queues = request(&serving.address, "GET /", &with_cookie, "");
+    assert!(queues.starts_with("HTTP/1.1 200"), "{queues}");
+    assert!(queues.contains("bj-01 · 管局 authority"), "{queues}");
+    // Only the token's digest is stored.
+    let mut client = db.connect().unwrap();
+    let stored: i64 = client
+        .query_one(
+            "SELECT count(*) FROM reviewer_sessions WHERE token_sha256 = sha256($1::bytea)",
+            &[&token.as_bytes()],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(stored, 1);
+    let verbatim: i64 = client
+        .query_one(
+            "SELECT count(*) FROM reviewer_sessions WHERE token_sha256 = $1",
+            &[&token.as_bytes()],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(verbatim, 0);
+
+    // A decision with the session, from the page.
+    let mut lines = with_cookie.clone();
+    lines.push(origin.clone());
+    let approved = request(
+        &serving.address,
+        "POST /filings/R2/decision",
+        &lines,
+        "action=approve",
+    );
+    assert!(approved.starts_with("HTTP/1.1 303"), "{approved}");
+    assert_eq!(state_of(&db, "R2"), "approved");
+
+    // Signing out ends the session; the cookie no longer works.
+    let out = request(&serving.address, "POST /logout", &lines, "");
+    assert!(out.starts_with("HTTP/1.1 303"), "{out}");
+    assert!(set_cookie(&out).unwrap().1.contains("Max-Age=0"), "{out}");
+    let after = request(&serving.address, "GET /", &with_cookie, "");
+    assert!(after.starts_with("HTTP/1.1 401"), "{after}");
+    assert!(
+        after.contains("the session has ended; sign in again"),
+        "{after}"
+    );
+
+    // Disabling the account ends its sessions at once.
+    let again = login(&body, std::slice::from_ref(&origin));
+    let (cookie, _) = set_cookie(&again).expect("a session cookie");
+    let with_cookie = vec![format!("Cookie: {cookie}")];
+    assert!(request(&serving.address, "GET /", &with_cookie, "").starts_with("HTTP/1.1 200"));
+    reviewers::disable(&mut client, &ministry(&db), "bj-01", NOW).unwrap();
+    let disabled = request(&serving.address, "GET /", &with_cookie, "");
+    assert!(disabled.starts_with("HTTP/1.1 401"), "{disabled}");
+}

@@ -459,3 +459,41 @@ fn a_locked_out_reviewer_gets_back_in_only_with_a_new_password_set_by_its_author
     reviewers::set_password(&mut client, &med, "zj-med", "我自己的密码-2026").unwrap();
     assert!(reviewers::authenticate(&mut client, "zj-med", "我自己的密码-2026", NOW).is_ok());
 }
+
+#[test]
+fn a_page_session_ends_when_idle_too_long_or_too_old_whatever_its_use() {
+    let db = TestDatabase::with_schema().expect("db");
+    let li = ministry(&db);
+    let mut client = db.connect().unwrap();
+    let token = reviewers::start_session(&mut client, &li, NOW).unwrap();
+    assert_eq!(
+        reviewers::session(&mut client, &token, NOW + 60)
+            .unwrap()
+            .name(),
+        "reviewer-li"
+    );
+    let idle = NOW + 60 + reviewers::IDLE_SECONDS + 1;
+    assert!(matches!(
+        reviewers::session(&mut client, &token, idle),
+        Err(AuthError::SessionEnded)
+    ));
+    // Used every twenty minutes, a session still ends after eight hours.
+    let token = reviewers::start_session(&mut client, &li, NOW).unwrap();
+    let mut at = NOW;
+    while at + 20 * 60 < NOW + reviewers::SESSION_SECONDS {
+        at += 20 * 60;
+        assert!(
+            reviewers::session(&mut client, &token, at).is_ok(),
+            "at {at}"
+        );
+    }
+    assert!(matches!(
+        reviewers::session(&mut client, &token, NOW + reviewers::SESSION_SECONDS),
+        Err(AuthError::SessionEnded)
+    ));
+    // A made-up token is no session.
+    assert!(matches!(
+        reviewers::session(&mut client, &"0".repeat(64), NOW),
+        Err(AuthError::SessionEnded)
+    ));
+}

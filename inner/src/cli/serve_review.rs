@@ -11,8 +11,9 @@ use super::Context;
 
 /// Serve the review page (queues per stage and province, each submission whole with its scans,
 /// and the decision forms) at http://ADDR/ until interrupted. Reviewers sign in with their
-/// account name and password (HTTP Basic: put it behind TLS unless it listens on the reviewers'
-/// own isolated network); the same rules as `review approve|return|reject` apply.
+/// account name and password (a form and a session cookie, or HTTP Basic: put it behind TLS
+/// unless it listens on the reviewers' own isolated network); the same rules as `review
+/// approve|return|reject` apply.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Address and port to listen on, e.g. 10.1.0.5:9190.

@@ -16,9 +16,11 @@ use serde::Serialize;
 
 mod password;
 mod rules;
+mod sessions;
 
 pub use self::password::{MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS};
 pub use self::rules::{NotAllowed, PRE_APPROVAL_SERVICE_TYPES};
+pub use self::sessions::{IDLE_SECONDS, SESSION_SECONDS, end_session, session, start_session};
 use crate::store::describe;
 
 /// Wrong passwords in a row after which an account refuses every login for [`LOCKOUT_SECONDS`].
@@ -201,6 +203,10 @@ pub enum AuthError {
     /// The account was disabled.
     #[error("reviewer {0}: the account is disabled")]
     Disabled(String),
+    /// A page session is unknown or has ended (signed out, too long idle or too old, or its
+    /// account was disabled).
+    #[error("the session has ended; sign in again")]
+    SessionEnded,
 }
 
 fn account_db(step: &'static str) -> impl FnOnce(postgres::Error) -> AccountError {

@@ -4,9 +4,11 @@
 //! rendered (askama templates in `inner/templates/`), in Chinese with English beside it, with
 //! no script.
 //!
-//! Every request carries a reviewer's name and password as HTTP Basic credentials (a browser
-//! asks for them once and sends them again), checked by [`crate::reviewers::authenticate`]
-//! with its lockout; a decision goes through [`crate::review`], so the page and the command line
+//! A reviewer signs in on the form with name and password, checked by
+//! [`crate::reviewers::authenticate`] with its lockout, and the browser then carries a session
+//! cookie ([`crate::reviewers::start_session`]: `HttpOnly`, `SameSite=Strict`, eight hours at
+//! most, thirty minutes idle). HTTP Basic credentials are accepted too, checked on every
+//! request (for tools, and for a browser given them in the address). A decision goes through [`crate::review`], so the page and the command line
 //! make the same checks. A reviewer other than the ministry sees only its own province's
 //! queues and filings. A form is accepted only from the page's own origin (`Origin` or
 //! `Sec-Fetch-Site`), since the browser would send the credentials with a forged one too.
@@ -21,10 +23,13 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
+mod auth;
+
+use self::auth::as_reviewer;
 use crate::filing_view::FilingView;
 use crate::queue::{ListFilter, QueueCount, QueueEntry};
 use crate::review::ReviewError;
-use crate::reviewers::{AuthError, Reviewer, Role};
+use crate::reviewers::{Reviewer, Role};
 use crate::workflow::ReturnTo;
 
 /// Most bytes of a decision form.
@@ -68,13 +73,16 @@ impl PageState {
 }
 
 /// The page's router: `GET /` (the queues), `GET /filings/{receipt}`,
-/// `GET /filings/{receipt}/scans/{index}`, `POST /filings/{receipt}/decision`, `GET /healthz`.
+/// `GET /filings/{receipt}/scans/{index}`, `POST /filings/{receipt}/decision`, `GET` and
+/// `POST /login`, `POST /logout`, `GET /healthz`.
 pub fn router(state: Arc<PageState>) -> Router {
     Router::new()
         .route("/", get(queues))
         .route("/filings/{receipt}", get(filing))
         .route("/filings/{receipt}/scans/{index}", get(scan))
         .route("/filings/{receipt}/decision", post(decision))
+        .route("/login", get(auth::login_form).post(auth::login))
+        .route("/logout", post(auth::logout))
         .route("/healthz", get(|| async { "ok\n" }))
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
         .with_state(state)
@@ -128,8 +136,9 @@ fn message(status: StatusCode, title_zh: &str, title_en: &str, text: &str, back:
 
 /// Why a request went no further.
 enum Failure {
-    /// No or wrong credentials: ask again.
-    Login(String),
+    /// No or wrong credentials, or the session ended: the sign-in form, and for a `GET` the
+    /// HTTP Basic challenge too (`true`).
+    Login(String, bool),
     /// The reviewer may not see or do this.
     Forbidden(String),
     /// No such receipt or scan.
@@ -145,18 +154,19 @@ enum Failure {
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
         match self {
-            Failure::Login(text) => {
-                let mut response = message(
-                    StatusCode::UNAUTHORIZED,
-                    "请登录",
-                    "Sign in",
-                    &format!("{text}. 请以审核员账号登录。 Sign in with your reviewer account."),
-                    false,
-                );
-                response.headers_mut().insert(
-                    header::WWW_AUTHENTICATE,
-                    HeaderValue::from_static("Basic realm=\"sluice review\", charset=\"UTF-8\""),
-                );
+            Failure::Login(text, challenge) => {
+                let page = auth::LoginPage { message: &text };
+                let body = page.render().unwrap_or(text);
+                let mut response =
+                    with_headers((StatusCode::UNAUTHORIZED, Html(body)).into_response());
+                if challenge {
+                    response.headers_mut().insert(
+                        header::WWW_AUTHENTICATE,
+                        HeaderValue::from_static(
+                            "Basic realm=\"sluice review\", charset=\"UTF-8\"",
+                        ),
+                    );
+                }
                 response
             }
             Failure::Forbidden(text) => message(
@@ -191,55 +201,6 @@ impl IntoResponse for Failure {
             }
         }
     }
-}
-
-/// Name and password of HTTP Basic credentials.
-fn credentials(headers: &HeaderMap) -> Option<(String, String)> {
-    use base64::Engine as _;
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let encoded = value.strip_prefix("Basic ")?;
-    if encoded.len() > 1024 {
-        return None;
-    }
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(encoded.trim())
-        .ok()?;
-    let text = String::from_utf8(decoded).ok()?;
-    let (name, password) = text.split_once(':')?;
-    Some((name.to_owned(), password.to_owned()))
-}
-
-/// Runs `work` with a connection and the logged-in reviewer, off the async threads.
-async fn as_reviewer<T: Send + 'static>(
-    state: &Arc<PageState>,
-    headers: &HeaderMap,
-    work: impl FnOnce(&mut postgres::Client, Reviewer, &PageState) -> Result<T, Failure>
-    + Send
-    + 'static,
-) -> Result<T, Failure> {
-    let Some((name, password)) = credentials(headers) else {
-        return Err(Failure::Login("未登录 not signed in".to_owned()));
-    };
-    let _permit = state
-        .permits
-        .acquire()
-        .await
-        .map_err(|e| Failure::Internal(e.to_string()))?;
-    let state = Arc::clone(state);
-    tokio::task::spawn_blocking(move || {
-        let mut client = state
-            .database
-            .connect()
-            .map_err(|e| Failure::Internal(e.to_string()))?;
-        let reviewer = crate::reviewers::authenticate(&mut client, &name, &password, now())
-            .map_err(|e| match e {
-                AuthError::Database { .. } => Failure::Internal(e.to_string()),
-                other => Failure::Login(other.to_string()),
-            })?;
-        work(&mut client, reviewer, &state)
-    })
-    .await
-    .map_err(|e| Failure::Internal(e.to_string()))?
 }
 
 fn internal(error: impl std::fmt::Display) -> Failure {
