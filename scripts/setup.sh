@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Sluice's demo and tests use, if any is missing:
 #   signify-openbsd, openssl, zstd, minisign  independent checks of signatures and payloads
+#   age                                       the stock decrypter, for bundles encrypted on the medium
 #   postgresql                                the inner store (tests start throwaway clusters)
 #   sqlite3                                   looking into the outer store by hand
 #   chromium, fonts-wqy-microhei               the status page test in a real browser
@@ -18,6 +19,7 @@ have() { command -v "$1" >/dev/null 2>&1; }
 have signify-openbsd || need+=(signify-openbsd)
 have minisign || need+=(minisign)
 have zstd || need+=(zstd)
+have age || need+=(age)
 have openssl || need+=(openssl)
 have sqlite3 || need+=(sqlite3)
 have systemd-analyze || need+=(systemd)

@@ -9,22 +9,23 @@ use std::io::{self, Write};
 
 use keys::{ChannelId, KeyId, KeyLookup, Role, Signer};
 
+use crate::encryption::{self, EncryptionError, Identity, Recipient};
 use crate::envelope::{self, Envelope, EnvelopeError};
 use crate::header::{
-    BundleId, FORMAT_VERSION_1, HEADER_V1_BYTES, Header, HeaderError, Kind, MAX_CONTENT_BYTES,
-    MAX_PAYLOAD_BYTES,
+    BundleId, FORMAT_VERSION_1, FORMAT_VERSION_5, HEADER_V1_BYTES, Header, HeaderError, Kind,
+    MAX_CONTENT_BYTES, MAX_ENCRYPTED_PAYLOAD_BYTES, MAX_PAYLOAD_BYTES,
 };
 use crate::payload::{self, EncodeError, MAX_RECORDS_PER_BUNDLE, PayloadError};
 use crate::records::{EncodedSubmission, Record};
 
 /// The writer's default content target per part: 64 MiB of uncompressed records.
 pub const DEFAULT_PART_CONTENT_BYTES: usize = 64 * 1024 * 1024;
-/// Largest bundle file a v1 reader accepts: header, the largest payload and both envelope lines
-/// with the longest comment. Well below signify's 1 GiB.
+/// Largest bundle file a reader accepts: header, the largest (encrypted) payload and both
+/// envelope lines with the longest comment. Well below signify's 1 GiB.
 // The payload ceiling is about 258 MiB, which fits a 32-bit usize; `try_from` is not const.
 #[allow(clippy::cast_possible_truncation)]
 pub const MAX_FILE_BYTES: usize = HEADER_V1_BYTES
-    + MAX_PAYLOAD_BYTES as usize
+    + MAX_ENCRYPTED_PAYLOAD_BYTES as usize
     + envelope::COMMENT_PREFIX.len()
     + envelope::MAX_COMMENT_BYTES
     + 1
@@ -98,6 +99,9 @@ pub enum WriteError {
     /// zstd failed.
     #[error("zstd compression failed: {0}")]
     Compress(#[source] io::Error),
+    /// Encrypting a part's payload failed.
+    #[error(transparent)]
+    Encrypt(EncryptionError),
     /// Signing failed (a comment signify would refuse, or a message too large).
     #[error(transparent)]
     Envelope(#[from] EnvelopeError),
@@ -191,6 +195,8 @@ pub struct BundleWriter<'a, S: BundleSink> {
     sequence: u64,
     previous: BundleId,
     written: Vec<WrittenBundle>,
+    /// Who each part's payload is encrypted to; empty: not encrypted.
+    recipients: Vec<Recipient>,
 }
 
 impl<'a, S: BundleSink> BundleWriter<'a, S> {
@@ -226,7 +232,30 @@ impl<'a, S: BundleSink> BundleWriter<'a, S> {
             sequence: config.next_sequence,
             previous: config.previous,
             written: Vec::new(),
+            recipients: Vec::new(),
         })
+    }
+
+    /// Encrypts the payload of every part to `recipients` (SPEC.md §4.5): the bundles are then
+    /// format version 5 with the encrypted flag. No recipients leaves them unencrypted. Only
+    /// submissions and return bundles may be encrypted, to 1 to
+    /// [`encryption::MAX_RECIPIENTS`] recipients.
+    pub fn encrypt_to(mut self, recipients: Vec<Recipient>) -> Result<Self, WriteError> {
+        if recipients.is_empty() {
+            return Ok(self);
+        }
+        if !matches!(self.config.kind, Kind::Submissions | Kind::Return) {
+            return Err(WriteError::Config {
+                problem: "only submissions and return bundles can be encrypted",
+            });
+        }
+        if recipients.len() > encryption::MAX_RECIPIENTS {
+            return Err(WriteError::Encrypt(EncryptionError::RecipientCount {
+                found: recipients.len(),
+            }));
+        }
+        self.recipients = recipients;
+        Ok(self)
     }
 
     /// Adds one record and returns the sequence number of the bundle it will travel in. Seals
@@ -302,7 +331,11 @@ impl<'a, S: BundleSink> BundleWriter<'a, S> {
     }
 
     fn seal_part(&mut self, last: bool) -> Result<(), WriteError> {
-        let frame = payload::compress(&self.content).map_err(WriteError::Compress)?;
+        let mut frame = payload::compress(&self.content).map_err(WriteError::Compress)?;
+        let encrypted = !self.recipients.is_empty();
+        if encrypted {
+            frame = encryption::encrypt(&frame, &self.recipients).map_err(WriteError::Encrypt)?;
+        }
         let content_sha256 = sha2::Digest::finalize(
             <sha2::Sha256 as sha2::Digest>::new_with_prefix(&self.content),
         )
@@ -314,8 +347,13 @@ impl<'a, S: BundleSink> BundleWriter<'a, S> {
         } else {
             0
         };
+        let format_version = if encrypted {
+            self.part_format_version.max(FORMAT_VERSION_5)
+        } else {
+            self.part_format_version
+        };
         let header = Header {
-            format_version: self.part_format_version,
+            format_version,
             kind: self.config.kind,
             channel: self.config.channel,
             epoch: self.config.epoch,
@@ -323,6 +361,7 @@ impl<'a, S: BundleSink> BundleWriter<'a, S> {
             previous: self.previous,
             created: self.config.created,
             expires: self.config.expires,
+            encrypted,
             payload_length: frame.len() as u64,
             content_length: self.content.len() as u64,
             content_sha256,
@@ -418,6 +457,25 @@ pub struct VerifiedBundle {
     pub comment: String,
     /// The records, in order.
     pub records: Vec<Record>,
+    /// For an encrypted bundle, the decrypted payload (the zstd frame): with the header it makes
+    /// the opened message a receiver keeps (SPEC.md §4.5). `None` for a bundle not encrypted.
+    pub opened_frame: Option<Vec<u8>>,
+}
+
+impl VerifiedBundle {
+    /// The message a receiver keeps: the signed message `message` itself, or for an encrypted
+    /// bundle its header followed by the decrypted frame (SPEC.md §4.5).
+    pub fn opened_message(&self, message: &[u8]) -> Vec<u8> {
+        match &self.opened_frame {
+            None => message.to_vec(),
+            Some(frame) => {
+                let mut opened = Vec::with_capacity(HEADER_V1_BYTES + frame.len());
+                opened.extend_from_slice(&message[..HEADER_V1_BYTES.min(message.len())]);
+                opened.extend_from_slice(frame);
+                opened
+            }
+        }
+    }
 }
 
 /// Why a bundle was refused. Each layer's variants are distinct; [`BundleError::code`] names
@@ -451,6 +509,9 @@ pub enum BundleError {
     /// The payload or its records.
     #[error(transparent)]
     Payload(#[from] PayloadError),
+    /// The encrypted payload could not be decrypted.
+    #[error(transparent)]
+    Encryption(#[from] EncryptionError),
 }
 
 impl BundleError {
@@ -462,17 +523,32 @@ impl BundleError {
             BundleError::ChannelMismatch { .. } => "bundle.channel-mismatch",
             BundleError::KindNotAllowedForSigner { .. } => "bundle.kind-not-allowed-for-signer",
             BundleError::Payload(e) => e.code(),
+            BundleError::Encryption(e) => e.code(),
         }
     }
 }
 
 /// Verifies and decodes one bundle file (SPEC.md §8): signature over the exact bytes first,
-/// then the header, then the payload and its records.
+/// then the header, then the payload and its records. An encrypted bundle is refused
+/// (`encryption.no-identity`); [`read_bundle_with`] reads those.
 pub fn read_bundle(
     file: &[u8],
     keys: &dyn KeyLookup,
     expect: &Expectation,
     limits: &ReadLimits,
+) -> Result<VerifiedBundle, BundleError> {
+    read_bundle_with(file, keys, expect, limits, &[])
+}
+
+/// [`read_bundle`] for a reader holding age identities: an encrypted payload is decrypted with
+/// the first of `identities` that opens it, after the signature and the header were checked
+/// and before anything is decompressed (SPEC.md §4.5).
+pub fn read_bundle_with(
+    file: &[u8],
+    keys: &dyn KeyLookup,
+    expect: &Expectation,
+    limits: &ReadLimits,
+    identities: &[Identity],
 ) -> Result<VerifiedBundle, BundleError> {
     let opened = envelope::open(file, limits.max_file_bytes.min(MAX_FILE_BYTES))?;
     opened.verify(keys, expect.role, Some(expect.channel), expect.at)?;
@@ -489,7 +565,13 @@ pub fn read_bundle(
             role: expect.role,
         });
     }
-    let content = payload::decompress(payload, header.content_length, &header.content_sha256)?;
+    let opened_frame = if header.encrypted {
+        Some(encryption::decrypt(payload, identities, MAX_PAYLOAD_BYTES)?)
+    } else {
+        None
+    };
+    let frame = opened_frame.as_deref().unwrap_or(payload);
+    let content = payload::decompress(frame, header.content_length, &header.content_sha256)?;
     let records = payload::decode_records_of_version(&content, header.kind, header.format_version)?;
     Ok(VerifiedBundle {
         id: BundleId::of_message(opened.message),
@@ -497,6 +579,7 @@ pub fn read_bundle(
         signer: opened.key_id,
         comment: opened.comment_text().into_owned(),
         records,
+        opened_frame,
     })
 }
 

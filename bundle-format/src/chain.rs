@@ -204,6 +204,7 @@ mod tests {
             previous,
             created: NOW - 60,
             expires: NOW + 3600,
+            encrypted: false,
             payload_length: 0,
             content_length: 0,
             content_sha256: [0; 32],

@@ -27,6 +27,12 @@ pub const FORMAT_VERSION_3: u16 = 3;
 /// types of wire version 3 (a bundle refusal). Writers use it only for bundles that hold such
 /// a record; everything else keeps the lowest version its records allow (SPEC.md §3.2).
 pub const FORMAT_VERSION_4: u16 = 4;
+/// Format version 5: the version 1 header layout, content as in version 4, and the flag
+/// [`FLAG_ENCRYPTED`]: the payload may be an age file whose plaintext is the zstd frame
+/// (SPEC.md §4.5). Writers use it only for encrypted bundles.
+pub const FORMAT_VERSION_5: u16 = 5;
+/// Flag bit 0 (version 5 on): the payload is encrypted to the channel's recipients.
+pub const FLAG_ENCRYPTED: u16 = 0x0001;
 /// Bytes of a version 1 (and version 3) header.
 pub const HEADER_V1_BYTES: usize = 160;
 /// Format ceiling on a bundle's decompressed content (SPEC.md §4.4). A reader may set a lower
@@ -35,6 +41,12 @@ pub const MAX_CONTENT_BYTES: u64 = 256 * 1024 * 1024;
 /// Format ceiling on a bundle's compressed payload: the content ceiling plus zstd's worst-case
 /// expansion and frame overhead, well below signify's 1 GiB file limit.
 pub const MAX_PAYLOAD_BYTES: u64 = MAX_CONTENT_BYTES + MAX_CONTENT_BYTES / 128 + 64 * 1024;
+/// Format ceiling on an encrypted payload: the largest frame, the longest age header the reader
+/// accepts, the 16-byte nonce and a 16-byte tag per 64 KiB chunk of the frame (SPEC.md §4.5).
+pub const MAX_ENCRYPTED_PAYLOAD_BYTES: u64 = MAX_PAYLOAD_BYTES
+    + crate::encryption::MAX_AGE_HEADER_BYTES as u64
+    + 16
+    + 16 * MAX_PAYLOAD_BYTES.div_ceil(64 * 1024);
 
 /// The id of a bundle: SHA-256 of its signed message `M` (never of the whole file: the comment
 /// line is unsigned and may change in transit).
@@ -185,7 +197,10 @@ pub struct Header {
     pub created: i64,
     /// After this instant (Unix seconds) receivers must not apply it.
     pub expires: i64,
-    /// Bytes of the zstd frame after the header.
+    /// Whether the payload is encrypted ([`FLAG_ENCRYPTED`]; version 5 on): an age file whose
+    /// plaintext is the zstd frame.
+    pub encrypted: bool,
+    /// Bytes of the payload after the header: the zstd frame, or the age file holding it.
     pub payload_length: u64,
     /// Bytes of the decompressed content (the length-prefixed records).
     pub content_length: u64,
@@ -226,16 +241,32 @@ pub enum HeaderError {
         found: [u8; 8],
     },
     /// A format version this crate does not know.
-    #[error("unsupported format version {found} at offset 8; this build reads version 1 only")]
+    #[error(
+        "unsupported format version {found} at offset 8; this build reads versions 1, 3, 4 and 5"
+    )]
     UnsupportedVersion {
         /// The version found.
         found: u16,
     },
-    /// A flag bit is set; version 1 defines none.
-    #[error("flags at offset 10 are {found:#06x}; version 1 defines no flags, they must be 0")]
+    /// A flag bit is set that the header's version does not define (versions 1 to 4 define
+    /// none, version 5 only [`FLAG_ENCRYPTED`]).
+    #[error(
+        "flags at offset 10 are {found:#06x}; format version {version} defines {defined:#06x} only"
+    )]
     UnknownFlags {
         /// The flags found.
         found: u16,
+        /// The header's format version.
+        version: u16,
+        /// The flags that version defines.
+        defined: u16,
+    },
+    /// Only submissions and return bundles may be encrypted: heartbeats hold nothing and keyset
+    /// bundles must stay readable to install the keys that decrypt.
+    #[error("a {kind} bundle cannot be encrypted; only submissions and return bundles are")]
+    EncryptedKind {
+        /// The bundle kind.
+        kind: Kind,
     },
     /// A kind code this crate does not know.
     #[error("unknown bundle kind {found} at offset 16; known kinds are 1 to 4")]
@@ -317,6 +348,7 @@ impl HeaderError {
             HeaderError::UnsupportedVersion { .. } => "header.unsupported-version",
             HeaderError::UnknownFlags { .. } => "header.unknown-flags",
             HeaderError::UnknownKind { .. } => "header.unknown-kind",
+            HeaderError::EncryptedKind { .. } => "header.encrypted-kind",
             HeaderError::ReservedNotZero { .. } => "header.reserved-not-zero",
             HeaderError::ZeroSequence => "header.zero-sequence",
             HeaderError::PreviousMismatch { .. } => "header.previous-mismatch",
@@ -368,28 +400,77 @@ impl Header {
             });
         }
         match reader.u16("format_version")? {
-            version @ (FORMAT_VERSION_1 | FORMAT_VERSION_3 | FORMAT_VERSION_4) => {
-                Header::parse_v1(reader, version, max_content_bytes)
+            version @ (FORMAT_VERSION_1 | FORMAT_VERSION_3 | FORMAT_VERSION_4
+            | FORMAT_VERSION_5) => {
+                let (header, payload) = Header::parse_v1(reader, version)?;
+                header.check(Some(payload.len()), max_content_bytes)?;
+                Ok((header, payload))
             }
             found => Err(HeaderError::UnsupportedVersion { found }),
         }
     }
 
-    /// §3.2: the version 1 layout (also version 3's), from offset 10.
+    /// Parses the header of an *opened* message (SPEC.md §4.5): what a receiver that decrypted
+    /// an encrypted bundle keeps, the header exactly as signed followed by the decrypted zstd
+    /// frame. For an encrypted header the bytes after it are the frame, whose length the header
+    /// does not give (it gives the ciphertext's); they are bounded by [`MAX_PAYLOAD_BYTES`]. For
+    /// a header that is not encrypted this is [`Header::parse`].
+    pub fn parse_opened(
+        message: &[u8],
+        max_content_bytes: u64,
+    ) -> Result<(Header, &[u8]), HeaderError> {
+        let (header, frame) = match Header::parse(message, max_content_bytes) {
+            Err(HeaderError::PayloadLengthMismatch { .. }) => {
+                let mut reader = Reader::new(message, 0);
+                let _magic: [u8; 8] = reader.array("magic")?;
+                let version = reader.u16("format_version")?;
+                Header::parse_v1(reader, version)?
+            }
+            other => return other,
+        };
+        if !header.encrypted {
+            // A plain message whose payload length does not match: report that.
+            return Header::parse(message, max_content_bytes);
+        }
+        header.check(None, max_content_bytes)?;
+        let frame_len = u64::try_from(frame.len()).unwrap_or(u64::MAX);
+        if frame_len > MAX_PAYLOAD_BYTES {
+            return Err(HeaderError::PayloadTooLarge {
+                declared: frame_len,
+                max: MAX_PAYLOAD_BYTES,
+            });
+        }
+        Ok((header, frame))
+    }
+
+    /// §3.2: the version 1 layout (also that of versions 3 to 5), from offset 10; the field
+    /// relations are [`Header::check`]'s.
     fn parse_v1(
         mut reader: Reader<'_>,
         format_version: u16,
-        max_content_bytes: u64,
     ) -> Result<(Header, &[u8]), HeaderError> {
         let mut fields = reader.sub(HEADER_V1_BYTES - 10, "header")?;
         let flags = fields.u16("flags")?;
-        if flags != 0 {
-            return Err(HeaderError::UnknownFlags { found: flags });
+        let defined = if format_version >= FORMAT_VERSION_5 {
+            FLAG_ENCRYPTED
+        } else {
+            0
+        };
+        if flags & !defined != 0 {
+            return Err(HeaderError::UnknownFlags {
+                found: flags,
+                version: format_version,
+                defined,
+            });
         }
+        let encrypted = flags & FLAG_ENCRYPTED != 0;
         let channel = ChannelId(fields.u32("channel")?);
         let kind_code = fields.u8("kind")?;
         let kind =
             Kind::from_code(kind_code).ok_or(HeaderError::UnknownKind { found: kind_code })?;
+        if encrypted && !matches!(kind, Kind::Submissions | Kind::Return) {
+            return Err(HeaderError::EncryptedKind { kind });
+        }
         reserved(&mut fields, 7, "reserved")?;
         let epoch = fields.u64("epoch")?;
         let sequence = fields.u64("sequence")?;
@@ -419,19 +500,19 @@ impl Header {
             previous,
             created,
             expires,
+            encrypted,
             payload_length,
             content_length,
             content_sha256,
             part_index,
             part_count,
         };
-        let payload = reader.rest();
-        header.check(payload.len(), max_content_bytes)?;
-        Ok((header, payload))
+        Ok((header, reader.rest()))
     }
 
-    /// §3.5: relations between fields.
-    fn check(&self, payload_len: usize, max_content_bytes: u64) -> Result<(), HeaderError> {
+    /// §3.5: relations between fields. `payload_len` is the number of bytes after the header,
+    /// `None` for an opened message (whose payload was replaced by its plaintext).
+    fn check(&self, payload_len: Option<usize>, max_content_bytes: u64) -> Result<(), HeaderError> {
         if self.sequence == 0 {
             return Err(HeaderError::ZeroSequence);
         }
@@ -446,18 +527,25 @@ impl Header {
                 expires: self.expires,
             });
         }
-        if self.payload_length > MAX_PAYLOAD_BYTES {
+        let max_payload = if self.encrypted {
+            MAX_ENCRYPTED_PAYLOAD_BYTES
+        } else {
+            MAX_PAYLOAD_BYTES
+        };
+        if self.payload_length > max_payload {
             return Err(HeaderError::PayloadTooLarge {
                 declared: self.payload_length,
-                max: MAX_PAYLOAD_BYTES,
+                max: max_payload,
             });
         }
-        let actual = u64::try_from(payload_len).unwrap_or(u64::MAX);
-        if self.payload_length != actual {
-            return Err(HeaderError::PayloadLengthMismatch {
-                declared: self.payload_length,
-                actual,
-            });
+        if let Some(payload_len) = payload_len {
+            let actual = u64::try_from(payload_len).unwrap_or(u64::MAX);
+            if self.payload_length != actual {
+                return Err(HeaderError::PayloadLengthMismatch {
+                    declared: self.payload_length,
+                    actual,
+                });
+            }
         }
         let max = max_content_bytes.min(MAX_CONTENT_BYTES);
         if self.content_length > max {
@@ -491,7 +579,8 @@ impl Header {
         };
         put(0, &MAGIC);
         put(8, &self.format_version.to_le_bytes());
-        put(10, &0u16.to_le_bytes());
+        let flags = if self.encrypted { FLAG_ENCRYPTED } else { 0 };
+        put(10, &flags.to_le_bytes());
         put(12, &self.channel.0.to_le_bytes());
         put(16, &[self.kind.code()]);
         put(24, &self.epoch.to_le_bytes());
@@ -522,6 +611,7 @@ mod tests {
             previous: BundleId([9; 32]),
             created: 1_800_000_000,
             expires: 1_800_086_400,
+            encrypted: false,
             payload_length: 5,
             content_length: 0,
             content_sha256: [1; 32],
@@ -573,7 +663,20 @@ mod tests {
         );
         assert_eq!(
             patched(10, &[0, 1]),
-            HeaderError::UnknownFlags { found: 0x100 }
+            HeaderError::UnknownFlags {
+                found: 0x100,
+                version: 1,
+                defined: 0
+            }
+        );
+        // The encrypted flag is version 5's; a version 1 header may not set it.
+        assert_eq!(
+            patched(10, &[1, 0]),
+            HeaderError::UnknownFlags {
+                found: 1,
+                version: 1,
+                defined: 0
+            }
         );
         assert_eq!(patched(16, &[0]), HeaderError::UnknownKind { found: 0 });
         assert_eq!(patched(16, &[5]), HeaderError::UnknownKind { found: 5 });

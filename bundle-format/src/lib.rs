@@ -10,6 +10,7 @@
 pub mod bundle;
 mod bytes;
 pub mod chain;
+pub mod encryption;
 pub mod envelope;
 pub mod header;
 pub mod payload;
@@ -17,6 +18,7 @@ pub mod records;
 
 pub use bundle::{
     BundleError, BundleSink, BundleWriter, Expectation, ReadLimits, SealedBundle, VerifiedBundle,
-    WriteError, WriterConfig, WrittenBundle, peek_unverified, read_bundle, read_file_limited,
+    WriteError, WriterConfig, WrittenBundle, peek_unverified, read_bundle, read_bundle_with,
+    read_file_limited,
 };
 pub use header::{BundleId, Header, Kind};

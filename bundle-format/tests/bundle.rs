@@ -641,3 +641,92 @@ fn a_certificate_revocation_needs_format_version_4_and_only_a_return_bundle_hold
         },
     ));
 }
+
+#[test]
+fn an_encrypted_bundle_reads_back_only_with_the_recipients_identity() {
+    use bundle_format::encryption::Identity;
+    use bundle_format::header::FORMAT_VERSION_5;
+
+    let identity = Identity::generate();
+    let records: Vec<Record> = (0..20).map(submission).collect();
+    let signer = outer();
+    let mut files = Vec::new();
+    let sink = |sealed: &bundle_format::SealedBundle<'_>| {
+        files.push(sealed.to_vec());
+        Ok(())
+    };
+    let mut writer = BundleWriter::new(&signer, config(Kind::Submissions), sink)
+        .unwrap()
+        .encrypt_to(vec![identity.to_public()])
+        .unwrap();
+    for record in &records {
+        writer.push(record).unwrap();
+    }
+    writer.finish().unwrap();
+    let file = files.remove(0);
+    let limits = ReadLimits::default();
+    let with = |identities: &[Identity]| {
+        bundle_format::read_bundle_with(
+            &file,
+            &keyset(),
+            &expect(Role::OuterBundle),
+            &limits,
+            identities,
+        )
+    };
+
+    let bundle = with(std::slice::from_ref(&identity)).unwrap();
+    assert_eq!(bundle.records, records);
+    assert!(bundle.header.encrypted);
+    assert_eq!(bundle.header.format_version, FORMAT_VERSION_5);
+    let frame = bundle.opened_frame.as_deref().expect("the decrypted frame");
+    assert_eq!(
+        bundle_format::payload::decompress(
+            frame,
+            bundle.header.content_length,
+            &bundle.header.content_sha256
+        )
+        .unwrap()
+        .len() as u64,
+        bundle.header.content_length
+    );
+
+    assert_eq!(
+        read_bundle(&file, &keyset(), &expect(Role::OuterBundle), &limits)
+            .unwrap_err()
+            .code(),
+        "encryption.no-identity"
+    );
+    assert_eq!(
+        with(&[Identity::generate()]).unwrap_err().code(),
+        "encryption.no-matching-identity"
+    );
+
+    // Clearing the flag (to make a reader take the ciphertext for a zstd frame) breaks the
+    // signature, which covers the header.
+    let mut tampered = file.clone();
+    let message_start = file.len() - HEADER_V1_BYTES - bundle.header.payload_length as usize;
+    tampered[message_start + 10] = 0;
+    let err = bundle_format::read_bundle_with(
+        &tampered,
+        &keyset(),
+        &expect(Role::OuterBundle),
+        &limits,
+        std::slice::from_ref(&identity),
+    )
+    .unwrap_err();
+    assert_eq!(err.code(), "envelope.bad-signature");
+}
+
+#[test]
+fn heartbeats_and_keysets_are_never_encrypted() {
+    let identity = bundle_format::encryption::Identity::generate();
+    let signer = outer();
+    let sink = |_: &bundle_format::SealedBundle<'_>| Ok(());
+    let err = BundleWriter::new(&signer, config(Kind::Heartbeat), sink)
+        .unwrap()
+        .encrypt_to(vec![identity.to_public()])
+        .err()
+        .unwrap();
+    assert!(matches!(err, WriteError::Config { .. }), "{err}");
+}

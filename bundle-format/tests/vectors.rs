@@ -230,6 +230,7 @@ fn header_for(kind: Kind, content: &[u8], frame: &[u8]) -> Header {
         previous: BundleId::ZERO,
         created: NOW - 3600,
         expires: NOW + 7 * 86_400,
+        encrypted: false,
         payload_length: frame.len() as u64,
         content_length: content.len() as u64,
         content_sha256: Sha256::digest(content).into(),

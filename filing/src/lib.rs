@@ -19,6 +19,7 @@
 pub mod certificate;
 pub mod check;
 pub mod domain;
+pub mod electronic_certificate;
 pub mod ip;
 pub mod number;
 pub mod person;

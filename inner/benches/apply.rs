@@ -36,6 +36,7 @@ fn bundle<'a>(submissions: &'a [SubmissionVersion], message: &'a [u8]) -> Incomi
         created: NOW,
         submissions,
         message,
+        encrypted: false,
     }
 }
 

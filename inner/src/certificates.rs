@@ -8,14 +8,14 @@
 //! One certificate per filing is current. A later approved change issues a new one and marks
 //! the old one superseded; cancelling the filing revokes it. Nothing is ever deleted.
 
-use std::fmt::Write as _;
-
 use bundle_format::envelope;
 use bundle_format::records::{
     CertificateRecord, CertificateRevocation, MAX_CERTIFICATE_BYTES, Record,
 };
-use keys::{ChannelId, KeyId, KeyLookup, KeyRejection, Role};
+use keys::{KeyId, Role};
 use postgres::{GenericClient, Transaction};
+
+use filing::electronic_certificate::{CertifiedWebsite, ElectronicCertificate};
 
 use crate::filing_number;
 
@@ -140,27 +140,22 @@ pub fn issue(
         .unwrap_or(now)
         .saturating_add(VALIDITY_SECONDS);
 
-    let mut text = String::new();
-    // Writing to a String cannot fail.
-    let _ = writeln!(text, "ICP备案电子证书 / ICP filing certificate");
-    let _ = writeln!(text, "serial: {certificate_id}");
-    let _ = writeln!(text, "filing-number: {number}");
-    let _ = writeln!(text, "subject: {subject}");
-    for website in &websites {
-        let seq: i32 = website.get(0);
-        let name: String = website.get(1);
-        let domains: Vec<String> = website.get(2);
-        let _ = writeln!(
-            text,
-            "website: {} {name}",
-            filing_number::website_number(&number, seq)
-        );
-        for domain in domains {
-            let _ = writeln!(text, "  domain: {domain}");
-        }
-    }
-    let _ = writeln!(text, "issued: {}", keys::time::rfc3339(now));
-    let _ = writeln!(text, "expires: {}", keys::time::rfc3339(expires_at));
+    let certificate = ElectronicCertificate {
+        serial: certificate_id,
+        filing_number: number.clone(),
+        subject,
+        websites: websites
+            .iter()
+            .map(|website| CertifiedWebsite {
+                number: filing_number::website_number(&number, website.get(0)),
+                name: website.get(1),
+                domains: website.get(2),
+            })
+            .collect(),
+        issued: now,
+        expires: expires_at,
+    };
+    let text = certificate.render();
     let document = envelope::seal(signer, COMMENT, text.as_bytes())?;
     if document.len() > MAX_CERTIFICATE_BYTES {
         return Err(CertificateError::TooLarge {
@@ -306,31 +301,6 @@ pub fn history(
         .collect())
 }
 
-/// Trusts exactly one `inner-cert` public key.
-struct CertificateKey<'a>(&'a keys::PublicKey);
-
-impl KeyLookup for CertificateKey<'_> {
-    fn verifying_key(
-        &self,
-        key_id: KeyId,
-        role: Role,
-        _channel: Option<ChannelId>,
-        _at: i64,
-    ) -> Result<ed25519_dalek::VerifyingKey, KeyRejection> {
-        if key_id != self.0.key_id() {
-            return Err(KeyRejection::UnknownKey { key_id });
-        }
-        if role != Role::InnerCert {
-            return Err(KeyRejection::WrongRole {
-                key_id,
-                actual: Role::InnerCert,
-                wanted: role,
-            });
-        }
-        Ok(self.0.verifying_key())
-    }
-}
-
 /// Verifies a certificate document against an `inner-cert` public key and returns its signed
 /// text.
 pub fn verify(document: &[u8], key: &keys::PublicKey) -> Result<String, CertificateError> {
@@ -347,6 +317,11 @@ pub fn verify(document: &[u8], key: &keys::PublicKey) -> Result<String, Certific
             expected: key.key_id(),
         });
     }
-    opened.verify(&CertificateKey(key), Role::InnerCert, None, 0)?;
+    opened.verify(
+        &keys::OneKey::new(key, Role::InnerCert),
+        Role::InnerCert,
+        None,
+        0,
+    )?;
     Ok(String::from_utf8_lossy(opened.message).into_owned())
 }

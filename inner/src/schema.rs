@@ -68,13 +68,18 @@ pub const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 10,
-        name: "reviewer accounts",
-        sql: include_str!("../migrations/0010_reviewer_accounts.sql"),
+        name: "encrypted bundles",
+        sql: include_str!("../migrations/0010_encrypted_bundles.sql"),
     },
     Migration {
         version: 11,
+        name: "reviewer accounts",
+        sql: include_str!("../migrations/0011_reviewer_accounts.sql"),
+    },
+    Migration {
+        version: 12,
         name: "reviewer sessions",
-        sql: include_str!("../migrations/0011_reviewer_sessions.sql"),
+        sql: include_str!("../migrations/0012_reviewer_sessions.sql"),
     },
 ];
 

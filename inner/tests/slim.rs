@@ -512,7 +512,8 @@ fn a_store_written_by_the_import_before_migration_5_stays_reviewable_and_approva
     let mut client = db.connect().unwrap();
     let report = inner::schema::migrate(&mut client).expect("migrate");
     // Migration 5 and every later one.
-    assert_eq!(report.applied, [5, 6, 7, 8, 9, 10, 11]);
+    let last = inner::schema::MIGRATIONS.last().unwrap().version;
+    assert_eq!(report.applied, (5..=last).collect::<Vec<i32>>());
     // The pending rows moved into the version rows; the normalised tables hold approved
     // filings only (the two pending filing rows stay: their receipts name them).
     for table in [

@@ -5,6 +5,7 @@
 
 use std::fmt;
 
+pub mod age_identity;
 pub mod exit;
 #[cfg(feature = "failpoints")]
 pub mod failpoint;
@@ -116,6 +117,44 @@ pub trait KeyLookup {
         channel: Option<ChannelId>,
         at: i64,
     ) -> Result<ed25519_dalek::VerifyingKey, KeyRejection>;
+}
+
+/// A [`KeyLookup`] that trusts exactly one public key, for one role, at any time: what checks a
+/// document sealed by a key published on its own (an electronic certificate and the
+/// `inner-cert` public key its checker holds).
+#[derive(Clone, Copy, Debug)]
+pub struct OneKey<'a> {
+    key: &'a PublicKey,
+    role: Role,
+}
+
+impl<'a> OneKey<'a> {
+    /// Trusts `key` for `role`.
+    pub fn new(key: &'a PublicKey, role: Role) -> OneKey<'a> {
+        OneKey { key, role }
+    }
+}
+
+impl KeyLookup for OneKey<'_> {
+    fn verifying_key(
+        &self,
+        key_id: KeyId,
+        role: Role,
+        _channel: Option<ChannelId>,
+        _at: i64,
+    ) -> Result<ed25519_dalek::VerifyingKey, KeyRejection> {
+        if key_id != self.key.key_id() {
+            return Err(KeyRejection::UnknownKey { key_id });
+        }
+        if role != self.role {
+            return Err(KeyRejection::WrongRole {
+                key_id,
+                actual: self.role,
+                wanted: role,
+            });
+        }
+        Ok(self.key.verifying_key())
+    }
 }
 
 /// Why a key lookup refused a key.

@@ -492,8 +492,8 @@ fn malformed_files_name_the_line_and_field() {
     KeysetFile::parse(text.as_bytes()).unwrap();
     let cases: Vec<(String, &str)> = vec![
         (
-            text.replace("sluice keyset v1", "sluice keyset v2"),
-            "line 1: expected `sluice keyset v1`, found \"sluice keyset v2\"",
+            text.replace("sluice keyset v1", "sluice keyset v3"),
+            "line 1: expected `sluice keyset v1` or `sluice keyset v2`, found \"sluice keyset v3\"",
         ),
         (
             text.replace("version 1", "version 01"),

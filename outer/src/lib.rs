@@ -12,4 +12,5 @@ pub mod config;
 pub mod convert;
 pub mod failpoint;
 pub mod http;
+pub mod site_check;
 pub mod store;

@@ -31,6 +31,11 @@ pub fn run(program: &str, package: &str, args: &[&str], stdin: &[u8], dir: &Path
     child.wait_with_output().expect("wait for the tool")
 }
 
+/// Runs the real `age` (the stock decrypter of age files).
+pub fn age(args: &[&str], dir: &Path) -> Output {
+    run("age", "age", args, &[], dir)
+}
+
 /// Runs the real `signify-openbsd`, feeding it `stdin` (a passphrase, say).
 pub fn signify(args: &[&str], stdin: &[u8], dir: &Path) -> Output {
     run("signify-openbsd", "signify-openbsd", args, stdin, dir)

@@ -34,23 +34,37 @@ impl Appliance {
     pub fn new(channels: &[u32]) -> anyhow::Result<Appliance> {
         let database = inner::testing::TestDatabase::new()?;
         let url = database.connection_string();
-        Appliance::build(channels, &url, Some(database))
+        Appliance::build(channels, &url, Some(database), false)
+    }
+
+    /// An appliance whose keyset names each side's age identity, so that every submissions and
+    /// return bundle is encrypted on the medium.
+    pub fn encrypted(channels: &[u32]) -> anyhow::Result<Appliance> {
+        let database = inner::testing::TestDatabase::new()?;
+        let url = database.connection_string();
+        Appliance::build(channels, &url, Some(database), true)
     }
 
     /// An appliance with one outer host per channel in `channels` whose inner host uses the
     /// database at `url` (a replicated pair, say), which outlives it.
     pub fn on_database(channels: &[u32], url: &str) -> anyhow::Result<Appliance> {
-        Appliance::build(channels, url, None)
+        Appliance::build(channels, url, None, false)
     }
 
     fn build(
         channels: &[u32],
         url: &str,
         database: Option<inner::testing::TestDatabase>,
+        encrypted: bool,
     ) -> anyhow::Result<Appliance> {
         let dir = tempfile::tempdir()?;
         let now = demo::now();
-        let keys = demo::generate_keys(
+        let generate = if encrypted {
+            demo::generate_keys_encrypted
+        } else {
+            demo::generate_keys
+        };
+        let keys = generate(
             &dir.path().join("keys"),
             channels,
             demo::DEMO_RETURN_CHANNEL,

@@ -302,6 +302,7 @@ fn a_return_queue_longer_than_one_bundle_goes_out_in_several_chained_bundles() {
         validity_seconds: 3600,
         max_entries: 2,
         now: demo::now(),
+        recipients: Vec::new(),
     };
     let report = transfer::inner_side::write_return(
         &mut app.inner.client,

@@ -296,6 +296,7 @@ fn import_names_a_broken_signature_before_an_unverified_header() {
             keys::Role::OuterBundle,
             &[keys::ChannelId(corpus::CHANNEL)],
             corpus::CORPUS_CREATED,
+            &[],
         );
         match got {
             Err(refusal) if refusal.code == *code => {}

@@ -252,6 +252,7 @@ fn return_bundles_for_an_intake_node_carry_only_its_own_channels_receipts() {
             validity_seconds: 3600,
             max_entries: 1000,
             now: demo::now(),
+            recipients: Vec::new(),
         };
         let report = transfer::inner_side::write_return(
             &mut app.inner.client,

@@ -284,6 +284,7 @@ fn export(run: &Run, layout: &Layout) -> (f64, Value) {
         resend_after_seconds: 24 * 3600,
         records_per_bundle: PER_BUNDLE,
         now: run.now,
+        recipients: Vec::new(),
     };
     let report = outer_side::export(&host, &layout.outer_spool, &key, &settings).expect("export");
     let seconds = started.elapsed().as_secs_f64();
@@ -395,6 +396,7 @@ fn import(run: &Run, layout: &Layout) -> (f64, Value) {
     let settings = ImportSettings {
         channels: vec![ChannelId(1)],
         now: run.now,
+        identities: Default::default(),
     };
     let report = inner_side::import(&mut client, &layout.inner_spool, &mut keysets, &settings)
         .expect("import");
@@ -432,6 +434,7 @@ fn write_return(run: &Run, layout: &Layout) -> (f64, Value) {
         validity_seconds: 7 * 24 * 3600,
         max_entries: PER_BUNDLE,
         now: run.now,
+        recipients: Vec::new(),
     };
     let report = inner_side::write_return(&mut client, &layout.inner_spool, &key, &settings)
         .expect("return");
@@ -450,6 +453,7 @@ fn apply(run: &Run, layout: &Layout) -> (f64, Value) {
         channel: ChannelId(1),
         return_channel: ChannelId(100),
         now: run.now,
+        identities: Default::default(),
     };
     let report =
         outer_side::apply(&host, &layout.outer_spool, &mut keysets, &settings).expect("apply");

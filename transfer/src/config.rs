@@ -4,8 +4,11 @@
 
 use std::path::{Path, PathBuf};
 
+use bundle_format::encryption::Recipient;
+use keys::keyset::Direction;
 use keys::{ChannelId, Keyset, KeysetFile, SecretKey};
 
+use crate::inner_side::ReturnSettings;
 use crate::keysets::KeysetStore;
 use crate::outer_side::ExportSettings;
 use crate::spool::Spool;
@@ -69,6 +72,9 @@ pub enum ConfigError {
         #[source]
         source: keys::KeyFileError,
     },
+    /// The age identity file could not be read.
+    #[error(transparent)]
+    AgeIdentity(keys::age_identity::IdentityFileError),
     /// The keyset could not be read or is not trusted.
     #[error("keyset {path}: {source}")]
     Keyset {
@@ -123,6 +129,10 @@ pub struct Config {
     pub records_per_bundle: Option<usize>,
     /// Most entries per return bundle.
     pub return_entries: Option<usize>,
+    /// The age identity file (`age-keygen` format, mode 0600) this host decrypts the bundles it
+    /// receives with, when the keyset names recipients for them: the inner's for submissions
+    /// bundles, the outer's for return bundles.
+    pub age_identity: Option<PathBuf>,
 }
 
 impl Config {
@@ -165,6 +175,16 @@ impl Config {
             path: path.to_owned(),
             source,
         })
+    }
+
+    /// Loads the age identities this host decrypts with; none when `age_identity` is not set.
+    pub fn age_identities(&self) -> Result<Vec<bundle_format::encryption::Identity>, ConfigError> {
+        match &self.age_identity {
+            None => Ok(Vec::new()),
+            Some(path) => {
+                keys::age_identity::read_identity_file(path).map_err(ConfigError::AgeIdentity)
+            }
+        }
     }
 
     /// Loads and checks the trusted keyset at time `at`: the configured chain and every
@@ -298,14 +318,51 @@ impl Config {
     }
 
     /// What an `export` run (and a keyset publication on the outer host) is told, at `now`.
+    /// When a keyset is configured, the submissions bundles are encrypted to the inward
+    /// recipients its current version names for the channel.
     pub fn export_settings(&self, now: i64) -> Result<ExportSettings, ConfigError> {
+        let channel = self.channel()?;
         Ok(ExportSettings {
-            channel: self.channel()?,
+            channel,
             validity_seconds: self.validity_seconds()?,
             resend_after_seconds: self.resend_after_seconds()?,
             records_per_bundle: self.records_per_bundle()?,
             now,
+            recipients: self.recipients(Direction::Inward, channel, now)?,
         })
+    }
+
+    /// What a `return` run (and a keyset publication on the inner host) is told, at `now`. When
+    /// a keyset is configured, the return bundles are encrypted to the outward recipients its
+    /// current version names for the return channel.
+    pub fn return_settings(&self, now: i64) -> Result<ReturnSettings, ConfigError> {
+        let channel = self.return_channel()?;
+        Ok(ReturnSettings {
+            channel,
+            for_channel: self.return_for_channel(),
+            validity_seconds: self.validity_seconds()?,
+            max_entries: self.return_entries()?,
+            now,
+            recipients: self.recipients(Direction::Outward, channel, now)?,
+        })
+    }
+
+    /// The recipients the current keyset names for `direction` on `channel`; none when no
+    /// keyset is configured.
+    fn recipients(
+        &self,
+        direction: Direction,
+        channel: ChannelId,
+        now: i64,
+    ) -> Result<Vec<Recipient>, ConfigError> {
+        if self.keyset.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(self
+            .keysets(now)?
+            .current()
+            .document()
+            .recipients_for(direction, channel))
     }
 
     /// Most entries per return bundle.

@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
+use bundle_format::encryption::Identities;
+use keys::keyset::{Direction, RecipientEntry};
 use keys::{ChannelId, KeyEntry, Keyset, KeysetDocument, KeysetFile, Role, SecretKey};
 use serde_json::{Value, json};
 
@@ -37,6 +39,12 @@ pub struct DemoKeys {
     pub inner_cert_pub: PathBuf,
     /// The signed keyset (version 1).
     pub keyset: PathBuf,
+    /// The inner host's age identity (decrypts submissions bundles when the keyset names its
+    /// recipient inward).
+    pub inner_identity: PathBuf,
+    /// The outer hosts' age identity (decrypts return bundles when the keyset names its
+    /// recipient outward).
+    pub outer_identity: PathBuf,
 }
 
 impl DemoKeys {
@@ -70,12 +78,35 @@ impl DemoKeys {
 
 /// Generates a root key, an `outer-bundle` key per channel, the `inner-return` key for
 /// `return_channel` and the `inner-cert` key, and a version-1 keyset signed by the root key,
-/// all valid from an hour before `now` for two years.
+/// all valid from an hour before `now` for two years; and an age identity for each side, which
+/// this keyset does not name (bundles travel unencrypted; see [`generate_keys_encrypted`]).
 pub fn generate_keys(
     dir: &Path,
     channels: &[u32],
     return_channel: u32,
     now: i64,
+) -> anyhow::Result<DemoKeys> {
+    make_keys(dir, channels, return_channel, now, false)
+}
+
+/// [`generate_keys`] with a keyset that names the inner's age identity as the inward recipient
+/// of every channel and the outer's as the outward recipient of the return channel: every
+/// submissions and return bundle is encrypted on the medium.
+pub fn generate_keys_encrypted(
+    dir: &Path,
+    channels: &[u32],
+    return_channel: u32,
+    now: i64,
+) -> anyhow::Result<DemoKeys> {
+    make_keys(dir, channels, return_channel, now, true)
+}
+
+fn make_keys(
+    dir: &Path,
+    channels: &[u32],
+    return_channel: u32,
+    now: i64,
+    encrypted: bool,
 ) -> anyhow::Result<DemoKeys> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let not_before = now - 3600;
@@ -115,7 +146,25 @@ pub fn generate_keys(
         vec![ChannelId(return_channel)],
     )?;
     let inner_cert = make("inner-cert", Role::InnerCert, Vec::new())?;
-    let document = KeysetDocument::new(1, entries)?;
+    let created = keys::time::rfc3339(now);
+    let inner_identity = dir.join("inner.age");
+    let inner_recipient = keys::age_identity::write_new_identity(&inner_identity, &created)?;
+    let outer_identity = dir.join("outer.age");
+    let outer_recipient = keys::age_identity::write_new_identity(&outer_identity, &created)?;
+    let mut document = KeysetDocument::new(1, entries)?;
+    if encrypted {
+        let all: Vec<ChannelId> = channels.iter().copied().map(ChannelId).collect();
+        document.add_recipient(RecipientEntry::new(
+            Direction::Inward,
+            all,
+            &inner_recipient.to_string(),
+        )?)?;
+        document.add_recipient(RecipientEntry::new(
+            Direction::Outward,
+            vec![ChannelId(return_channel)],
+            &outer_recipient.to_string(),
+        )?)?;
+    }
     let mut file = KeysetFile::unsigned(document);
     file.sign(&SecretKey::read_file(&root, None)?)?;
     let keyset = dir.join("keyset-1.txt");
@@ -128,6 +177,8 @@ pub fn generate_keys(
         inner_cert_pub: dir.join("inner-cert.pub"),
         inner_cert,
         keyset,
+        inner_identity,
+        outer_identity,
     })
 }
 
@@ -583,6 +634,8 @@ pub struct OuterSide {
     pub key: SecretKey,
     /// The keysets it trusts (installed versions in `keysets/` beside the spool).
     pub keysets: KeysetStore,
+    /// Its age identities (for encrypted return bundles).
+    pub identities: Identities,
 }
 
 impl OuterSide {
@@ -596,6 +649,9 @@ impl OuterSide {
         spool.create_all()?;
         let key = SecretKey::read_file(keys.outer_key(channel)?, None)?;
         let keysets = keys.keyset_store(&dir.join("keysets"), now())?;
+        let identities = Identities(keys::age_identity::read_identity_file(
+            &keys.outer_identity,
+        )?);
         Ok(OuterSide {
             node,
             host,
@@ -603,6 +659,7 @@ impl OuterSide {
             channel,
             key,
             keysets,
+            identities,
         })
     }
 
@@ -613,7 +670,7 @@ impl OuterSide {
 
     /// Runs `export` as if the clock said `at`.
     pub fn export_at(&self, at: i64) -> anyhow::Result<outer_side::ExportReport> {
-        let settings = ExportSettings::defaults(self.channel, at);
+        let settings = self.export_settings(at);
         Ok(outer_side::export(
             &self.host,
             &self.spool,
@@ -622,12 +679,26 @@ impl OuterSide {
         )?)
     }
 
+    /// The configuration's defaults, encrypting to the inward recipients the current keyset
+    /// names for this channel.
+    fn export_settings(&self, at: i64) -> ExportSettings {
+        ExportSettings {
+            recipients: self
+                .keysets
+                .current()
+                .document()
+                .recipients_for(Direction::Inward, self.channel),
+            ..ExportSettings::defaults(self.channel, at)
+        }
+    }
+
     /// Runs `apply` now, with the keysets this host trusts.
     pub fn apply(&mut self) -> anyhow::Result<outer_side::ApplyReport> {
         let settings = ApplySettings {
             channel: self.channel,
             return_channel: ChannelId(DEMO_RETURN_CHANNEL),
             now: now(),
+            identities: self.identities.clone(),
         };
         Ok(outer_side::apply(
             &self.host,
@@ -642,7 +713,7 @@ impl OuterSide {
         &mut self,
         file: &[u8],
     ) -> anyhow::Result<outer_side::PublishKeysetReport> {
-        let settings = ExportSettings::defaults(self.channel, now());
+        let settings = self.export_settings(now());
         Ok(outer_side::publish_keyset(
             &self.host,
             &self.spool,
@@ -668,6 +739,8 @@ pub struct InnerSide {
     pub channels: Vec<ChannelId>,
     /// The keysets it trusts (installed versions in `keysets/` beside the spool).
     pub keysets: KeysetStore,
+    /// Its age identities (for encrypted submissions bundles).
+    pub identities: Identities,
     /// The demo's reviewer: a ministry account, which may decide every stage of every province.
     pub reviewer: inner::reviewers::Reviewer,
 }
@@ -711,6 +784,9 @@ impl InnerSide {
             cert_key: SecretKey::read_file(&keys.inner_cert, None)?,
             channels,
             keysets: keys.keyset_store(&dir.join("keysets"), now())?,
+            identities: Identities(keys::age_identity::read_identity_file(
+                &keys.inner_identity,
+            )?),
             reviewer,
         })
     }
@@ -720,6 +796,7 @@ impl InnerSide {
         let settings = ImportSettings {
             channels: self.channels.clone(),
             now: now(),
+            identities: self.identities.clone(),
         };
         Ok(inner_side::import(
             &mut self.client,
@@ -734,11 +811,12 @@ impl InnerSide {
         &mut self,
         file: &[u8],
     ) -> anyhow::Result<inner_side::PublishKeysetReport> {
+        let settings = self.return_settings();
         Ok(inner_side::publish_keyset(
             &mut self.client,
             &self.spool,
             &self.key,
-            &return_settings(),
+            &settings,
             &mut self.keysets,
             file,
         )?)
@@ -746,7 +824,7 @@ impl InnerSide {
 
     /// Runs `return` now.
     pub fn write_return(&mut self) -> anyhow::Result<inner_side::ReturnReport> {
-        let settings = return_settings();
+        let settings = self.return_settings();
         Ok(inner_side::write_return(
             &mut self.client,
             &self.spool,
@@ -807,13 +885,22 @@ impl InnerSide {
     }
 }
 
-fn return_settings() -> ReturnSettings {
-    ReturnSettings {
-        channel: ChannelId(DEMO_RETURN_CHANNEL),
-        for_channel: None,
-        validity_seconds: crate::config::DEFAULT_VALIDITY_SECONDS,
-        max_entries: crate::config::DEFAULT_RETURN_ENTRIES,
-        now: now(),
+impl InnerSide {
+    /// The configuration's defaults, encrypting to the outward recipients the current keyset
+    /// names for the return channel.
+    fn return_settings(&self) -> ReturnSettings {
+        ReturnSettings {
+            channel: ChannelId(DEMO_RETURN_CHANNEL),
+            for_channel: None,
+            validity_seconds: crate::config::DEFAULT_VALIDITY_SECONDS,
+            max_entries: crate::config::DEFAULT_RETURN_ENTRIES,
+            now: now(),
+            recipients: self
+                .keysets
+                .current()
+                .document()
+                .recipients_for(Direction::Outward, ChannelId(DEMO_RETURN_CHANNEL)),
+        }
     }
 }
 

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use bundle_format::bundle::{MAX_FILE_BYTES, peek_unverified};
+use bundle_format::encryption::{EncryptionError, Identity};
 use bundle_format::header::HEADER_V1_BYTES;
 use bundle_format::records::{Record, SubmissionVersion};
 use bundle_format::{BundleError, BundleId, Expectation, Header, Kind, ReadLimits, VerifiedBundle};
@@ -147,16 +148,24 @@ pub fn signer_role_for(kind: Kind, channel_role: Role) -> Role {
 /// from the signature if the signature does not hold: a tampered file is named as tampered, not
 /// for whatever its altered header happens to say. The header's own reason is given only for a
 /// file whose signature is valid.
+///
+/// An encrypted payload is decrypted with the first of `identities` that opens it, after the
+/// signature and the header were checked.
 pub fn verify_bytes(
     file: &[u8],
     keys: &dyn KeyLookup,
     role: Role,
     channels: &[ChannelId],
     at: i64,
+    identities: &[Identity],
 ) -> Result<VerifiedBundle, Refusal> {
     let (header, id) = match peek(file) {
         Ok(peeked) => peeked,
-        Err(unverified) => return Err(signature_first(file, keys, role, channels, at, unverified)),
+        Err(unverified) => {
+            return Err(signature_first(
+                file, keys, role, channels, at, identities, unverified,
+            ));
+        }
     };
     if !channels.contains(&header.channel) {
         let not_accepted = Refusal {
@@ -186,6 +195,7 @@ pub fn verify_bytes(
             role,
             channels,
             at,
+            identities,
             not_accepted,
         ));
     }
@@ -194,7 +204,7 @@ pub fn verify_bytes(
         channel: header.channel,
         at,
     };
-    bundle_format::read_bundle(file, keys, &expect, &ReadLimits::default())
+    bundle_format::read_bundle_with(file, keys, &expect, &ReadLimits::default(), identities)
         .map_err(|e| Refusal::from_bundle(&e, Some(header), Some(id)))
 }
 
@@ -208,12 +218,14 @@ fn signature_first(
     role: Role,
     channels: &[ChannelId],
     at: i64,
+    identities: &[Identity],
     unverified: Refusal,
 ) -> Refusal {
     let mut envelope_refusal: Option<BundleError> = None;
     for &channel in channels {
         let expect = Expectation { role, channel, at };
-        match bundle_format::read_bundle(file, keys, &expect, &ReadLimits::default()) {
+        let limits = ReadLimits::default();
+        match bundle_format::read_bundle_with(file, keys, &expect, &limits, identities) {
             // Cannot happen for a header that failed to parse or names another channel; the
             // unverified reason is still true.
             Ok(_) => return unverified,
@@ -298,11 +310,12 @@ pub fn verify_recorded(
     keysets: &KeysetStore,
     role: Role,
     channels: &[ChannelId],
+    identities: &[Identity],
 ) -> Result<VerifiedBundle, Refusal> {
     let (header, _) = peek(file)?;
     let mut last = None;
     for keyset in keysets.newest_first() {
-        match verify_bytes(file, keyset, role, channels, header.created) {
+        match verify_bytes(file, keyset, role, channels, header.created, identities) {
             Ok(verified) => return Ok(verified),
             Err(refusal) => last = Some(refusal),
         }
@@ -322,14 +335,24 @@ fn join(channels: &[ChannelId]) -> String {
 }
 
 /// Checks that a file is a whole bundle without any key: the envelope opens, the header parses,
-/// and the payload decompresses to exactly the declared content with the declared SHA-256.
+/// and the payload decompresses to exactly the declared content with the declared SHA-256. Of
+/// an encrypted payload, which needs the receiver's identity to read, a carrier can know only
+/// that its length is the header's and that it opens with a whole age header.
 /// What carriers use to tell a complete file from a partial or damaged one. The records are not
 /// decoded: the content hash already proves the content is the one the header was written for,
 /// and judging the records (and the signature) is the importer's work, which quarantines with a
 /// reason; decoding them here made carrying cost as much as importing.
 pub fn check_complete(file: &[u8]) -> Result<(Header, BundleId), Refusal> {
     let (header, id) = peek(file)?;
-    content(file, &header).map_err(|e| Refusal::from_bundle(&e, Some(header), Some(id)))?;
+    let checked = if header.encrypted {
+        peek_unverified(file, &ReadLimits::default()).and_then(|(envelope, _)| {
+            let payload = envelope.message.get(HEADER_V1_BYTES..).unwrap_or_default();
+            Ok(bundle_format::encryption::check_shape(payload)?)
+        })
+    } else {
+        content(file, &header).map(drop)
+    };
+    checked.map_err(|e| Refusal::from_bundle(&e, Some(header), Some(id)))?;
     Ok((header, id))
 }
 
@@ -338,6 +361,9 @@ pub fn check_complete(file: &[u8]) -> Result<(Header, BundleId), Refusal> {
 fn content(file: &[u8], header: &Header) -> Result<Vec<u8>, BundleError> {
     let (envelope, _) = peek_unverified(file, &ReadLimits::default())?;
     let payload = envelope.message.get(HEADER_V1_BYTES..).unwrap_or_default();
+    if header.encrypted {
+        return Err(BundleError::Encryption(EncryptionError::NoIdentity));
+    }
     Ok(bundle_format::payload::decompress(
         payload,
         header.content_length,
@@ -501,6 +527,11 @@ pub struct Verification {
     /// For a keyset bundle: what receiving it would do here, judged against the keyset trusted
     /// now: `next version: would be installed`, `already trusted`, or the refusal and its code.
     pub keyset_judgement: Option<String>,
+    /// Whether the payload is encrypted on the medium, when the header was read.
+    pub encrypted: Option<bool>,
+    /// Set when the signature and header were verified but the encrypted content could not be
+    /// read (no identity given): why.
+    pub content_not_read: Option<String>,
 }
 
 /// The refusal `verify` gives a file whose header cannot be read (`error`): when the envelope
@@ -530,7 +561,15 @@ fn header_unreadable(file: &[u8], keyset: &Keyset, at: i64, error: &BundleError)
 /// header names (the keyset decides whether the signer may sign for it). The signer's role is
 /// the one the keyset gives its key; the kind must allow it. A keyset bundle's keyset is also
 /// judged as the receiving side would judge it.
-pub fn verify_path(path: &Path, keysets: &KeysetStore, at: i64) -> Verification {
+///
+/// An encrypted bundle is decrypted with `identities`; given none, its signature and header
+/// are still verified and the result says its content was not read.
+pub fn verify_path(
+    path: &Path,
+    keysets: &KeysetStore,
+    at: i64,
+    identities: &[Identity],
+) -> Verification {
     let keyset = keysets.current();
     let mut result = Verification {
         file: path.display().to_string(),
@@ -549,6 +588,8 @@ pub fn verify_path(path: &Path, keysets: &KeysetStore, at: i64) -> Verification 
         reason: None,
         keyset: None,
         keyset_judgement: None,
+        encrypted: None,
+        content_not_read: None,
     };
     let outcome = read_file(path).and_then(|file| {
         let (envelope, header) = peek_unverified(&file, &ReadLimits::default())
@@ -565,13 +606,46 @@ pub fn verify_path(path: &Path, keysets: &KeysetStore, at: i64) -> Verification 
                 filing_rule: None,
             })?;
         let role = signer_role_for(header.kind, role);
-        let verified = verify_bytes(&file, keyset, role, &[header.channel], at)?;
-        Ok((verified, role))
+        match verify_bytes(&file, keyset, role, &[header.channel], at, identities) {
+            Ok(verified) => Ok((verified, role)),
+            // Decryption comes after the signature and the header were checked: both hold.
+            Err(refusal)
+                if header.encrypted
+                    && identities.is_empty()
+                    && refusal.code == "encryption.no-identity" =>
+            {
+                Err(Refusal {
+                    code: String::new(),
+                    ..refusal
+                })
+            }
+            Err(refusal) => Err(refusal),
+        }
     });
     match outcome {
+        Err(refusal) if refusal.code.is_empty() => {
+            let header = refusal.header.as_deref().copied();
+            result.ok = true;
+            result.bundle_id = refusal.id.map(|id| id.to_string());
+            if let Some(header) = header {
+                result.kind = Some(header.kind.to_string());
+                result.channel = Some(header.channel.0);
+                result.epoch = Some(header.epoch);
+                result.sequence = Some(header.sequence);
+                result.created = Some(rfc3339(header.created));
+                result.expires = Some(rfc3339(header.expires));
+            }
+            result.encrypted = Some(true);
+            result.content_not_read = Some(
+                "the payload is encrypted and no identity was given (--identity): signature \
+                 and header verified, content not read"
+                    .to_owned(),
+            );
+        }
         Ok((verified, role)) => {
             let header = verified.header;
             result.ok = true;
+            result.encrypted = Some(header.encrypted);
             result.bundle_id = Some(verified.id.to_string());
             result.signer_key_id = Some(verified.signer.to_string());
             result.signer_role = Some(role.to_string());

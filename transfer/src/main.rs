@@ -36,6 +36,10 @@ pub struct Global {
     /// This host's signing key (signify secret key file).
     #[arg(long, env = "SLUICE_SIGNING_KEY", global = true)]
     signing_key: Option<PathBuf>,
+    /// This host's age identity file, to decrypt the bundles it receives when the keyset names
+    /// recipients for them (made by `sluice-keys age-keygen` or `age-keygen`).
+    #[arg(long, env = "SLUICE_AGE_IDENTITY", global = true, value_name = "FILE")]
+    age_identity: Option<PathBuf>,
     /// Keyset file; give the chain from version 1 up by repeating the flag.
     #[arg(
         long = "keyset",
@@ -85,6 +89,9 @@ impl Global {
         };
         if let Some(dir) = &self.spool_dir {
             config.spool_dir = Some(dir.clone());
+        }
+        if let Some(file) = &self.age_identity {
+            config.age_identity = Some(file.clone());
         }
         if let Some(key) = &self.signing_key {
             config.signing_key = Some(key.clone());

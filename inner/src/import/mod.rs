@@ -118,8 +118,12 @@ pub struct IncomingBundle<'a> {
     /// `submissions[i]` (a submissions bundle holds nothing else).
     pub submissions: &'a [SubmissionVersion],
     /// The signed message `M` (header and payload) exactly as verified, whose SHA-256 is
-    /// `bundle_id`. It is stored once, and a pending submission is read back from it.
+    /// `bundle_id`; for a bundle that was encrypted on the medium, its opened message (the
+    /// header as signed, then the decrypted zstd frame; bundle-format SPEC.md §4.5). It is
+    /// stored once, and a pending submission is read back from it.
     pub message: &'a [u8],
+    /// Whether the bundle was encrypted on the medium (`message` is then the opened message).
+    pub encrypted: bool,
 }
 
 impl<'a> IncomingBundle<'a> {
@@ -141,6 +145,7 @@ impl<'a> IncomingBundle<'a> {
             created: header.created,
             submissions,
             message,
+            encrypted: header.encrypted,
         }
     }
 }
@@ -346,8 +351,8 @@ pub fn apply_bundle(
     let signer: &[u8] = &bundle.signer.0;
     tx.execute(
         "INSERT INTO bundles (bundle_id, channel, epoch, sequence, signer_key_id, created,
-                              imported_at, submission_count, message)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                              imported_at, submission_count, message, encrypted)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         &[
             &bundle_id,
             &channel,
@@ -358,6 +363,7 @@ pub fn apply_bundle(
             &now,
             &submission_count,
             &bundle.message,
+            &bundle.encrypted,
         ],
     )
     .map_err(|source| match source.as_db_error() {

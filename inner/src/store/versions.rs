@@ -78,16 +78,17 @@ pub(crate) fn read_version(
     Ok(decoded)
 }
 
-/// Record number `index` of the submissions bundle whose signed message is `message`,
-/// decompressing only as far as that record.
+/// Record number `index` of the submissions bundle whose stored message is `message` (the
+/// signed message, or the opened message of a bundle encrypted on the medium), decompressing
+/// only as far as that record.
 fn record_at(message: &[u8], index: usize) -> Result<Record, String> {
     if index >= MAX_RECORDS_PER_BUNDLE {
         return Err(format!(
             "record number {index} is beyond the {MAX_RECORDS_PER_BUNDLE} a bundle holds"
         ));
     }
-    let (header, payload) =
-        Header::parse(message, MAX_CONTENT_BYTES).map_err(|e| format!("stored bundle: {e}"))?;
+    let (header, payload) = Header::parse_opened(message, MAX_CONTENT_BYTES)
+        .map_err(|e| format!("stored bundle: {e}"))?;
     if header.kind != Kind::Submissions {
         return Err(format!("stored bundle is a {} bundle", header.kind));
     }

@@ -671,6 +671,7 @@ pub fn submissions_message(
         },
         created,
         expires: created.saturating_add(86_400),
+        encrypted: false,
         payload_length: frame.len() as u64,
         content_length: content.len() as u64,
         content_sha256: sha2::Sha256::digest(&content).into(),

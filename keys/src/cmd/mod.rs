@@ -1,6 +1,7 @@
 //! The subcommands of `sluice-keys` and what they share: time and passphrase arguments, output,
 //! and which library errors count as refusals (the exit codes themselves are `keys::exit`).
 
+mod age_keygen;
 mod export;
 mod generate;
 mod keyset;
@@ -31,6 +32,7 @@ pub struct Cli {
 #[derive(clap::Subcommand, Debug)]
 enum Command {
     Generate(generate::Args),
+    AgeKeygen(age_keygen::Args),
     Show(show::Args),
     Export(export::Args),
     #[command(subcommand)]
@@ -42,6 +44,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     let out = Output { json: cli.json };
     match cli.command {
         Command::Generate(args) => generate::run(args, &out),
+        Command::AgeKeygen(args) => age_keygen::run(args, &out),
         Command::Show(args) => show::run(args, &out),
         Command::Export(args) => export::run(args, &out),
         Command::Keyset(command) => keyset::run(command, &out),

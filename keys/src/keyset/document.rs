@@ -9,7 +9,8 @@ use crate::signify::PublicKey;
 use crate::{ChannelId, KeyId, KeyRejection, Role};
 
 use super::{
-    FORMAT_LINE, KeysetError, MAX_CHANNELS_PER_KEY, MAX_KEYS, Result, role_is_channel_bound,
+    Direction, FORMAT_LINE, FORMAT_LINE_V2, KeysetError, MAX_CHANNELS_PER_KEY, MAX_KEYS,
+    RecipientEntry, Result, role_is_channel_bound,
 };
 
 /// One key of a keyset and what it may do.
@@ -128,6 +129,7 @@ pub struct KeysetDocument {
     pub(super) version: u64,
     pub(super) threshold: u8,
     pub(super) keys: Vec<KeyEntry>,
+    pub(super) recipients: Vec<RecipientEntry>,
 }
 
 impl KeysetDocument {
@@ -138,6 +140,7 @@ impl KeysetDocument {
             version: 1,
             threshold,
             keys,
+            recipients: Vec::new(),
         };
         document.check(&[])?;
         Ok(document)
@@ -156,6 +159,47 @@ impl KeysetDocument {
     /// The keys, in file order.
     pub fn keys(&self) -> &[KeyEntry] {
         &self.keys
+    }
+
+    /// The recipient lines, in file order.
+    pub fn recipients(&self) -> &[RecipientEntry] {
+        &self.recipients
+    }
+
+    /// The age recipients bundles travelling `direction` on `channel` are encrypted to; empty
+    /// when the keyset names none (the channel's bundles are then not encrypted).
+    pub fn recipients_for(
+        &self,
+        direction: Direction,
+        channel: ChannelId,
+    ) -> Vec<age::x25519::Recipient> {
+        self.recipients
+            .iter()
+            .filter(|entry| entry.direction == direction && entry.channels.contains(&channel))
+            .map(|entry| entry.public.clone())
+            .collect()
+    }
+
+    /// Adds a recipient line.
+    pub fn add_recipient(&mut self, entry: RecipientEntry) -> Result<()> {
+        self.recipients.push(entry);
+        if let Err(error) = super::recipients::check(&self.recipients, &[]) {
+            self.recipients.pop();
+            return Err(error);
+        }
+        Ok(())
+    }
+
+    /// Removes every recipient line of `direction` naming `public`; returns how many.
+    pub fn remove_recipient(
+        &mut self,
+        direction: Direction,
+        public: &age::x25519::Recipient,
+    ) -> usize {
+        let before = self.recipients.len();
+        self.recipients
+            .retain(|entry| !(entry.direction == direction && &entry.public == public));
+        before - self.recipients.len()
     }
 
     /// The entry for `key_id`.
@@ -229,11 +273,19 @@ impl KeysetDocument {
 
     /// The document bytes: the text from the format line through `end` and its newline.
     pub fn encode(&self) -> Vec<u8> {
+        let format_line = if self.recipients.is_empty() {
+            FORMAT_LINE
+        } else {
+            FORMAT_LINE_V2
+        };
         let mut out = format!(
-            "{FORMAT_LINE}\nversion {}\nthreshold {}\n",
+            "{format_line}\nversion {}\nthreshold {}\n",
             self.version, self.threshold
         );
         for entry in &self.keys {
+            entry.encode(&mut out);
+        }
+        for entry in &self.recipients {
             entry.encode(&mut out);
         }
         out.push_str("end\n");

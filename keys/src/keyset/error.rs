@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use crate::signify::KeyFileError;
 use crate::{KeyId, Role};
 
-use super::FORMAT_LINE;
+use super::{FORMAT_LINE, FORMAT_LINE_V2};
 
 /// Why a keyset was refused. Parse errors name the 1-based line and the field.
 #[derive(Debug, thiserror::Error)]
@@ -37,7 +37,7 @@ pub enum KeysetError {
     #[error("it is not UTF-8 text")]
     NotText,
     /// Line 1 is not [`FORMAT_LINE`].
-    #[error("line 1: expected `{FORMAT_LINE}`, found {found:?}")]
+    #[error("line 1: expected `{FORMAT_LINE}` or `{FORMAT_LINE_V2}`, found {found:?}")]
     UnknownFormat {
         /// Line 1, cut to 80 bytes.
         found: String,

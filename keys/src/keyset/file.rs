@@ -12,8 +12,8 @@ use crate::signify::{self, PublicKey, SignatureFile};
 use crate::{ChannelId, Role, Signer};
 
 use super::{
-    FORMAT_LINE, KeyEntry, KeysetDocument, KeysetError, MAX_CHANNELS_PER_KEY, MAX_FILE_LEN,
-    MAX_KEYS, MAX_SIGNATURES, Result,
+    FORMAT_LINE, FORMAT_LINE_V2, KeyEntry, KeysetDocument, KeysetError, MAX_CHANNELS_PER_KEY,
+    MAX_FILE_LEN, MAX_KEYS, MAX_RECIPIENT_LINES, MAX_SIGNATURES, Result,
 };
 
 /// A keyset file as read: the document, its exact bytes, and the signatures. Nothing about it
@@ -130,11 +130,15 @@ impl KeysetFile {
 
         // Dispatch on the format line first; an unknown format is an error, never a guess.
         let (_, format_line, _) = next_line(1)?;
-        if format_line != FORMAT_LINE {
-            return Err(KeysetError::UnknownFormat {
-                found: format_line.chars().take(80).collect(),
-            });
-        }
+        let with_recipients = match format_line {
+            FORMAT_LINE => false,
+            FORMAT_LINE_V2 => true,
+            _ => {
+                return Err(KeysetError::UnknownFormat {
+                    found: format_line.chars().take(80).collect(),
+                });
+            }
+        };
         let (_, line, _) = next_line(2)?;
         let version = parse_keyword_number(line, 2, "version")?;
         let (_, line, _) = next_line(3)?;
@@ -149,6 +153,8 @@ impl KeysetFile {
 
         let mut keys = Vec::new();
         let mut key_lines = Vec::new();
+        let mut recipients = Vec::new();
+        let mut recipient_lines = Vec::new();
         let mut number = 3;
         let end_offset = loop {
             let (line_number, line, end) = next_line(number + 1)?;
@@ -156,18 +162,53 @@ impl KeysetFile {
             if line == "end" {
                 break end;
             }
+            if line.starts_with("recipient ") {
+                if !with_recipients {
+                    return Err(KeysetError::Malformed {
+                        line: number,
+                        field: "line",
+                        problem: format!("recipient lines need the format line `{FORMAT_LINE_V2}`"),
+                    });
+                }
+                if recipients.len() == MAX_RECIPIENT_LINES {
+                    return Err(KeysetError::Malformed {
+                        line: number,
+                        field: "line",
+                        problem: format!("more than {MAX_RECIPIENT_LINES} recipient lines"),
+                    });
+                }
+                recipients.push(super::recipients::parse_line(line, number)?);
+                recipient_lines.push(number);
+                continue;
+            }
+            if !recipients.is_empty() {
+                return Err(KeysetError::Malformed {
+                    line: number,
+                    field: "line",
+                    problem: "key lines come before the recipient lines".to_owned(),
+                });
+            }
             if keys.len() == MAX_KEYS {
                 return Err(KeysetError::TooManyKeys { limit: MAX_KEYS });
             }
             keys.push(parse_key_line(line, number)?);
             key_lines.push(number);
         };
+        if with_recipients && recipients.is_empty() {
+            return Err(KeysetError::Malformed {
+                line: 1,
+                field: "format",
+                problem: format!("a keyset without recipient lines is written `{FORMAT_LINE}`"),
+            });
+        }
         let document = KeysetDocument {
             version,
             threshold,
             keys,
+            recipients,
         };
         document.check(&key_lines)?;
+        super::recipients::check(&document.recipients, &recipient_lines)?;
 
         let mut signatures = Vec::new();
         for item in lines {
@@ -318,28 +359,7 @@ fn parse_key_line(line: &str, number: usize) -> Result<KeyEntry> {
             "unknown role {role:?}; expected root, outer-bundle, inner-return or inner-cert"
         ),
     })?;
-    let channels = if channels == "-" {
-        Vec::new()
-    } else {
-        let mut list = Vec::new();
-        for item in channels.split(',') {
-            if list.len() == MAX_CHANNELS_PER_KEY {
-                return Err(KeysetError::Malformed {
-                    line: number,
-                    field: "channels",
-                    problem: format!("more than {MAX_CHANNELS_PER_KEY} channels"),
-                });
-            }
-            let value = parse_number(item, number, "channels")?;
-            let channel = u32::try_from(value).map_err(|_| KeysetError::Malformed {
-                line: number,
-                field: "channels",
-                problem: format!("channel {value} is larger than {}", u32::MAX),
-            })?;
-            list.push(ChannelId(channel));
-        }
-        list
-    };
+    let channels = parse_channels(channels, number)?;
     let not_before = parse_time(not_before, number, "not-before")?;
     let not_after = parse_time(not_after, number, "not-after")?;
     let revoked_at = if revoked_at == "-" {
@@ -361,4 +381,30 @@ fn parse_key_line(line: &str, number: usize) -> Result<KeyEntry> {
         not_after,
         revoked_at,
     })
+}
+
+/// A channel list: `-` for none, or comma-separated canonical decimals (ascending order is the
+/// document's check).
+pub(super) fn parse_channels(text: &str, number: usize) -> Result<Vec<ChannelId>> {
+    if text == "-" {
+        return Ok(Vec::new());
+    }
+    let mut list = Vec::new();
+    for item in text.split(',') {
+        if list.len() == MAX_CHANNELS_PER_KEY {
+            return Err(KeysetError::Malformed {
+                line: number,
+                field: "channels",
+                problem: format!("more than {MAX_CHANNELS_PER_KEY} channels"),
+            });
+        }
+        let value = parse_number(item, number, "channels")?;
+        let channel = u32::try_from(value).map_err(|_| KeysetError::Malformed {
+            line: number,
+            field: "channels",
+            problem: format!("channel {value} is larger than {}", u32::MAX),
+        })?;
+        list.push(ChannelId(channel));
+    }
+    Ok(list)
 }

@@ -32,6 +32,14 @@
 //!   (`"Ed"` · keynum · key), the same text as line 2 of the key's `.pub` file.
 //! - A key number and a public key each appear at most once. Numbers are canonical decimal
 //!   (no sign, no leading zeros).
+//! - A keyset may also name, per channel and direction, the age X25519 recipients bundles are
+//!   encrypted to on the medium. Such a keyset opens with `sluice keyset v2` and lists, after
+//!   the key lines, lines `recipient direction=inward channels=1,2 public=age1…`: `inward` for
+//!   the bundles the outer sends the inner (submissions), `outward` for those the inner sends
+//!   back (returns); channels as for keys; `public` the recipient as `age-keygen` prints it.
+//!   At most 16 recipients per direction and channel; a recipient appears at most once per
+//!   direction. A keyset without recipients keeps the format line `sluice keyset v1`, so files
+//!   made before stay byte for byte what their signatures cover.
 //! - Each `signature` line is the base64 of signify's 74-byte signature record, the same text as
 //!   line 2 of a `signify -S` `.sig` file over the document, so
 //!   `signify -V -p root.pub -m document -x document.sig` checks it too.
@@ -56,6 +64,7 @@
 mod document;
 mod error;
 mod file;
+mod recipients;
 mod trust;
 
 use crate::Role;
@@ -63,10 +72,17 @@ use crate::Role;
 pub use document::{KeyEntry, KeysetDocument};
 pub use error::KeysetError;
 pub use file::KeysetFile;
+pub use recipients::{Direction, RecipientEntry};
 pub use trust::Keyset;
 
 /// The first line of every keyset file of this format.
 pub const FORMAT_LINE: &str = "sluice keyset v1";
+/// The first line of a keyset that names recipients (see the format above).
+pub const FORMAT_LINE_V2: &str = "sluice keyset v2";
+/// The most recipients a bundle of one direction and channel is encrypted to.
+pub const MAX_RECIPIENTS_PER_CHANNEL: usize = 16;
+/// The most recipient lines one keyset may hold.
+pub const MAX_RECIPIENT_LINES: usize = 256;
 /// The largest keyset file accepted, in bytes.
 pub const MAX_FILE_LEN: usize = 1 << 20;
 /// The most keys one keyset may list.

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod check_config;
+mod check_site;
 mod serve;
 mod tokens;
 
@@ -35,6 +36,8 @@ enum Command {
     /// Issue and revoke API tokens.
     #[command(subcommand)]
     Tokens(tokens::Command),
+    /// Check a filed website's published certificate the way the authority's crawler does.
+    CheckSite(check_site::Args),
 }
 
 /// Where the configuration comes from: a TOML file, with flag or environment overrides.
@@ -76,5 +79,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::CheckConfig(args) => check_config::run(args, json),
         Command::Accounts(command) => accounts::run(command, json),
         Command::Tokens(command) => tokens::run(command, json),
+        Command::CheckSite(args) => check_site::run(args, json),
     }
 }

@@ -89,6 +89,33 @@ pub struct Revoked {
     pub reason: String,
 }
 
+/// What the store holds for `filing_number` compared with a published `document`: the
+/// register check of [`crate::site_check`].
+pub fn certificate_standing_on(
+    conn: &Connection,
+    filing_number: &str,
+    document: &[u8],
+) -> Result<crate::site_check::RegisterStanding, StoreError> {
+    use crate::site_check::RegisterStanding;
+    let stored: Option<(Vec<u8>, Option<String>, bool)> = conn
+        .query_row(
+            "SELECT document, revocation_reason, revoked_at IS NOT NULL FROM certificates
+             WHERE filing_number = ?1",
+            [filing_number],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+        )
+        .optional()
+        .map_err(db("reading a certificate"))?;
+    Ok(match stored {
+        None => RegisterStanding::Unknown,
+        Some((stored, reason, true)) if stored == document => {
+            RegisterStanding::Revoked(reason.unwrap_or_default())
+        }
+        Some((stored, _, false)) if stored == document => RegisterStanding::Current,
+        Some(_) => RegisterStanding::Superseded,
+    })
+}
+
 impl Store {
     /// Whether the certificate stored under `filing_number` was revoked, and when and why.
     pub async fn certificate_revoked(

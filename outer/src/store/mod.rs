@@ -42,7 +42,9 @@ pub use acks::{
     AckEffect, AckSummary, RangeAckEffect, apply_ack_entries_on, apply_ack_entry_on,
     apply_range_ack_on,
 };
-pub use certificates::{Revoked, revoke_certificate_on, store_certificate_on};
+pub use certificates::{
+    Revoked, certificate_standing_on, revoke_certificate_on, store_certificate_on,
+};
 pub use error::StoreError;
 pub use export::{
     PendingVersion, exported_through_on, pending_versions, pending_versions_after, range_of,

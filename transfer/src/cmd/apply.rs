@@ -26,6 +26,7 @@ pub fn run(global: &Global, _args: &Args) -> anyhow::Result<Outcome> {
         channel: config.channel()?,
         return_channel: config.return_channel()?,
         now,
+        identities: bundle_format::encryption::Identities(config.age_identities()?),
     };
     let spool = config.spool()?;
     let report = super::with_progress("bundles", |progress| {

@@ -77,13 +77,7 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<Outcome> {
         }
         Side::Inner => {
             let mut client = inner_side::connect(config.inner_database_url()?)?;
-            let settings = inner_side::ReturnSettings {
-                channel: config.return_channel()?,
-                for_channel: config.return_for_channel(),
-                validity_seconds: config.validity_seconds()?,
-                max_entries: config.return_entries()?,
-                now,
-            };
+            let settings = config.return_settings(now)?;
             let report = inner_side::publish_keyset(
                 &mut client,
                 &spool,

@@ -65,6 +65,7 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<Outcome> {
             channel: config.channel()?,
             return_channel: config.return_channel()?,
             now,
+            identities: bundle_format::encryption::Identities(config.age_identities()?),
         };
         outer_side::install_recorded_keysets(&host, &mut keysets, now)?;
         let report = outer_side::apply_file(&host, &spool, &mut keysets, &settings, &staged)?;
@@ -74,6 +75,7 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<Outcome> {
         let settings = inner_side::ImportSettings {
             channels: config.accept_channels()?,
             now,
+            identities: bundle_format::encryption::Identities(config.age_identities()?),
         };
         inner_side::install_recorded_keysets(&mut client, &mut keysets, now)?;
         let report =

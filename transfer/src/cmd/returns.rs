@@ -3,7 +3,7 @@
 use std::io::Write as _;
 
 use keys::exit::{Outcome, stdout};
-use transfer::inner_side::{self, ReturnSettings};
+use transfer::inner_side;
 
 use crate::Global;
 
@@ -19,13 +19,7 @@ pub struct Args {}
 pub fn run(global: &Global, _args: &Args) -> anyhow::Result<Outcome> {
     let config = global.config()?;
     let mut client = inner_side::connect(config.inner_database_url()?)?;
-    let settings = ReturnSettings {
-        channel: config.return_channel()?,
-        for_channel: config.return_for_channel(),
-        validity_seconds: config.validity_seconds()?,
-        max_entries: config.return_entries()?,
-        now: super::now(),
-    };
+    let settings = config.return_settings(super::now())?;
     let report = inner_side::write_return(
         &mut client,
         &config.spool()?,

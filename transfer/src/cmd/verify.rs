@@ -9,7 +9,9 @@ use crate::Global;
 
 /// Verify bundle files against a keyset: signature, signer key and role, channel, header and
 /// every record. For a keyset bundle, also show the keyset it carries (version, keys) and what
-/// receiving it would do here. Fails (exit 1) if any file does not verify.
+/// receiving it would do here. An encrypted bundle's records are read with --age-identity; without
+/// it, its signature and header are verified and its content is reported as not read. Fails
+/// (exit 1) if any file does not verify.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Bundle files.
@@ -21,10 +23,11 @@ pub struct Args {
 pub fn run(global: &Global, args: &Args) -> anyhow::Result<Outcome> {
     let config = global.config()?;
     let (now, keysets) = super::keysets_now(&config)?;
+    let identities = config.age_identities()?;
     let results: Vec<_> = args
         .files
         .iter()
-        .map(|path| transfer::examine::verify_path(path, &keysets, now))
+        .map(|path| transfer::examine::verify_path(path, &keysets, now, &identities))
         .collect();
     let failed = results.iter().filter(|r| !r.ok).count();
     if global.json() {
@@ -68,6 +71,13 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<Outcome> {
                 }
                 if let Some(judgement) = &r.keyset_judgement {
                     writeln!(stdout(), "     here: {judgement}")?;
+                }
+                if r.encrypted == Some(true) {
+                    let note = r
+                        .content_not_read
+                        .as_deref()
+                        .unwrap_or("decrypted and read");
+                    writeln!(stdout(), "     encrypted on the medium: {note}")?;
                 }
             } else {
                 writeln!(

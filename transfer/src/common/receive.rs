@@ -7,8 +7,10 @@
 use std::path::Path;
 
 use bundle_format::chain::{ChannelState, Verdict};
-use bundle_format::{BundleId, Header, VerifiedBundle};
-use keys::{ChannelId, Role};
+use bundle_format::encryption::Identity;
+use bundle_format::{BundleId, Header, Kind, VerifiedBundle};
+use keys::keyset::Direction;
+use keys::{ChannelId, Keyset, Role};
 
 use crate::examine::{self, Refusal};
 use crate::keysets::{KeysetRefusal, KeysetStore};
@@ -46,21 +48,29 @@ pub(crate) fn each_inbox_file<R, E: From<SpoolError>>(
 /// instead: the chain check then sees the duplicate it is rather than quarantining a bundle that
 /// was applied. This is what a resend of a bundle signed before a key rotation, or a run stopped
 /// after applying a keyset bundle, meets.
+///
+/// An encrypted payload is decrypted with `identities`. A submissions or return bundle that
+/// arrives unencrypted on a channel for which the current keyset names recipients is refused
+/// (`bundle.not-encrypted`): its sender was not following the keyset.
 pub(crate) fn read_and_verify<E>(
     path: &Path,
     keysets: &KeysetStore,
     role: Role,
     channels: &[ChannelId],
     now: i64,
+    identities: &[Identity],
     in_ledger: impl FnOnce(&BundleId) -> Result<bool, E>,
 ) -> Result<Result<Received, Refusal>, E> {
     let bytes = match examine::read_file(path) {
         Ok(bytes) => bytes,
         Err(refusal) => return Ok(Err(refusal)),
     };
-    let refusal = match examine::verify_bytes(&bytes, keysets.current(), role, channels, now) {
+    let current = keysets.current();
+    let refusal = match examine::verify_bytes(&bytes, current, role, channels, now, identities) {
         Ok(verified) => {
-            return Ok(within_ledger_range(verified).and_then(|v| Received::of(v, bytes)));
+            return Ok(within_ledger_range(verified)
+                .and_then(|v| encrypted_as_keyset_says(v, current))
+                .and_then(|v| Received::of(v, bytes)));
         }
         Err(refusal) => refusal,
     };
@@ -74,19 +84,56 @@ pub(crate) fn read_and_verify<E>(
         return Ok(Err(refusal));
     }
     Ok(
-        match examine::verify_recorded(&bytes, keysets, role, channels) {
+        match examine::verify_recorded(&bytes, keysets, role, channels, identities) {
             Ok(verified) => within_ledger_range(verified).and_then(|v| Received::of(v, bytes)),
             Err(_) => Err(refusal),
         },
     )
 }
 
-/// A verified bundle with its signed message `M`, exactly the bytes verified (the inner import
-/// stores it; the outer side does not need it).
+/// Refuses a submissions or return bundle that is not encrypted although the keyset names
+/// recipients for its direction and channel.
+fn encrypted_as_keyset_says(
+    verified: VerifiedBundle,
+    keyset: &Keyset,
+) -> Result<VerifiedBundle, Refusal> {
+    let header = verified.header;
+    let direction = match header.kind {
+        Kind::Submissions => Direction::Inward,
+        Kind::Return => Direction::Outward,
+        _ => return Ok(verified),
+    };
+    if header.encrypted
+        || keyset
+            .document()
+            .recipients_for(direction, header.channel)
+            .is_empty()
+    {
+        return Ok(verified);
+    }
+    Err(Refusal {
+        code: "bundle.not-encrypted".into(),
+        reason: format!(
+            "the {} bundle on channel {} is not encrypted, but keyset version {} names {direction} \
+             recipients for that channel: its sender must encrypt it (is the sender's keyset \
+             older than this host's?)",
+            header.kind,
+            header.channel,
+            keyset.version()
+        ),
+        header: Some(Box::new(header)),
+        id: Some(verified.id),
+        filing_rule: None,
+    })
+}
+
+/// A verified bundle with the message this host keeps of it: the signed message `M`, exactly the
+/// bytes verified, or for an encrypted bundle the opened message (its header and the decrypted
+/// frame; SPEC.md §4.5). The inner import stores it; the outer side does not need it.
 pub(crate) struct Received {
     /// What verification found.
     pub(crate) bundle: VerifiedBundle,
-    /// The signed message: the file without its two envelope lines.
+    /// The kept message.
     pub(crate) message: Vec<u8>,
 }
 
@@ -95,6 +142,16 @@ impl Received {
     fn of(verified: VerifiedBundle, mut file: Vec<u8>) -> Result<Received, Refusal> {
         match bundle_format::envelope::open(&file, bundle_format::bundle::MAX_FILE_BYTES) {
             Ok(envelope) => {
+                if verified.opened_frame.is_some() {
+                    let message = verified.opened_message(envelope.message);
+                    return Ok(Received {
+                        bundle: VerifiedBundle {
+                            opened_frame: None,
+                            ..verified
+                        },
+                        message,
+                    });
+                }
                 let lines = file.len() - envelope.message.len();
                 file.drain(..lines);
                 Ok(Received {

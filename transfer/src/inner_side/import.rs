@@ -19,6 +19,7 @@ use crate::keysets::{KeysetReceipt, KeysetStore, Offer};
 use crate::outcome::FileResult;
 use crate::recheck;
 use crate::spool::{self, QuarantineReason, Spool};
+use bundle_format::encryption::Identities;
 
 /// What `import` is told.
 #[derive(Debug, Clone)]
@@ -27,6 +28,8 @@ pub struct ImportSettings {
     pub channels: Vec<ChannelId>,
     /// Now, Unix seconds.
     pub now: i64,
+    /// The age identities encrypted submissions bundles are decrypted with.
+    pub identities: Identities,
 }
 
 /// What happened to one inbox file.
@@ -191,6 +194,7 @@ pub fn import_file(
         Role::OuterBundle,
         &settings.channels,
         settings.now,
+        &settings.identities,
         |id| chain_ledger_holds(client, id),
     )?;
     let (verified, message) = match received {

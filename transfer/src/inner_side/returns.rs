@@ -15,7 +15,7 @@ use crate::common::send::{BundleSummary, write_retained};
 use crate::spool::{self, Spool};
 
 /// What `return` is told.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ReturnSettings {
     /// The return channel.
     pub channel: ChannelId,
@@ -28,6 +28,9 @@ pub struct ReturnSettings {
     pub max_entries: usize,
     /// Now, Unix seconds.
     pub now: i64,
+    /// Who the return bundles are encrypted to on the medium (the outer's identities, as the
+    /// keyset names them); empty: not encrypted.
+    pub recipients: Vec<bundle_format::encryption::Recipient>,
 }
 
 /// What one `return` run did.
@@ -109,7 +112,12 @@ pub(super) fn return_writer<'a>(
         names.push(write_retained(&retained, sealed)?);
         Ok(())
     };
-    Ok(BundleWriter::new(signer, config, sink)?)
+    let recipients = if kind == Kind::Return {
+        settings.recipients.clone()
+    } else {
+        Vec::new()
+    };
+    Ok(BundleWriter::new(signer, config, sink)?.encrypt_to(recipients)?)
 }
 
 /// Writes one return bundle; returns how many queue entries it carried.

@@ -19,9 +19,10 @@ use crate::examine::Refusal;
 use crate::keysets::{KeysetReceipt, KeysetStore, Offer};
 use crate::outcome::FileResult;
 use crate::spool::{self, QuarantineReason, Spool};
+use bundle_format::encryption::Identities;
 
 /// What `apply` is told.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ApplySettings {
     /// This host's submissions channel (acks and sequence reports for it are applied).
     pub channel: ChannelId,
@@ -29,6 +30,8 @@ pub struct ApplySettings {
     pub return_channel: ChannelId,
     /// Now, Unix seconds.
     pub now: i64,
+    /// The age identities encrypted return bundles are decrypted with.
+    pub identities: Identities,
 }
 
 /// What happened to one return bundle.
@@ -143,6 +146,7 @@ pub fn apply_file(
         Role::InnerReturn,
         &[settings.return_channel],
         settings.now,
+        &settings.identities,
         |id| {
             host.store
                 .read_blocking(|conn| ledger::return_ledger_holds_on(conn, id))

@@ -139,7 +139,12 @@ pub(super) fn write_bundle(
         files.push((write_retained(&retained, sealed)?, sealed.id));
         Ok(())
     };
-    let mut writer = BundleWriter::new(signer, config, sink)?;
+    let recipients = if kind == Kind::Submissions {
+        settings.recipients.clone()
+    } else {
+        Vec::new()
+    };
+    let mut writer = BundleWriter::new(signer, config, sink)?.encrypt_to(recipients)?;
     for record in leading {
         writer.push(record)?;
     }

@@ -6,7 +6,7 @@ use keys::ChannelId;
 use super::BundleSummary;
 
 /// What `export` is told.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ExportSettings {
     /// The submissions channel.
     pub channel: ChannelId,
@@ -18,6 +18,9 @@ pub struct ExportSettings {
     pub records_per_bundle: usize,
     /// Now, Unix seconds.
     pub now: i64,
+    /// Who the submissions bundles are encrypted to on the medium (the inner's identities, as
+    /// the keyset names them); empty: not encrypted.
+    pub recipients: Vec<bundle_format::encryption::Recipient>,
 }
 
 impl ExportSettings {
@@ -30,6 +33,7 @@ impl ExportSettings {
             resend_after_seconds: crate::config::DEFAULT_RESEND_AFTER_SECONDS,
             records_per_bundle: crate::config::DEFAULT_RECORDS_PER_BUNDLE,
             now,
+            recipients: Vec::new(),
         }
     }
 }

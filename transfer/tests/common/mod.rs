@@ -15,6 +15,7 @@ pub fn export_settings(now: i64) -> ExportSettings {
         resend_after_seconds: 24 * 3600,
         records_per_bundle: 1000,
         now,
+        recipients: Vec::new(),
     }
 }
 

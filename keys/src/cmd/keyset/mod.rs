@@ -2,6 +2,7 @@
 
 mod add;
 mod init;
+mod recipient;
 mod remove;
 mod revoke;
 mod sign;
@@ -26,6 +27,8 @@ pub enum Command {
     Init(init::Args),
     Add(add::Args),
     Remove(remove::Args),
+    AddRecipient(recipient::AddArgs),
+    RemoveRecipient(recipient::RemoveArgs),
     Revoke(revoke::Args),
     Sign(sign::Args),
     Verify(verify::Args),
@@ -37,6 +40,8 @@ pub fn run(command: Command, out: &Output) -> anyhow::Result<()> {
         Command::Init(args) => init::run(args, out),
         Command::Add(args) => add::run(args, out),
         Command::Remove(args) => remove::run(args, out),
+        Command::AddRecipient(args) => recipient::run_add(args, out),
+        Command::RemoveRecipient(args) => recipient::run_remove(args, out),
         Command::Revoke(args) => revoke::run(args, out),
         Command::Sign(args) => sign::run(args, out),
         Command::Verify(args) => verify::run(args, out),

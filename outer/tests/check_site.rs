@@ -1,0 +1,212 @@
+//! The crawler's check (`sluice-outer check-site`) against real web servers on loopback: a
+//! correct site, one publishing an expired certificate, one publishing a forged certificate, one
+//! publishing none, one whose home page lacks the filing number, and a superseded certificate
+//! caught by the register check.
+
+use std::net::SocketAddr;
+use std::process::Command;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::routing::get;
+use filing::electronic_certificate::{CertifiedWebsite, ElectronicCertificate};
+use keys::SecretKey;
+use outer::site_check::{RegisterStanding, SiteCheck, SiteReport};
+
+const DOMAIN: &str = "qingshan.example.cn";
+const NUMBER: &str = "京ICP备2026000017号";
+const NOW: i64 = 1_796_000_000;
+
+fn certificate(key: &SecretKey, expires: i64) -> Vec<u8> {
+    let text = ElectronicCertificate {
+        serial: 17,
+        filing_number: NUMBER.to_owned(),
+        subject: "北京青山科技有限公司".to_owned(),
+        websites: vec![CertifiedWebsite {
+            number: format!("{NUMBER}-1"),
+            name: "青山官网".to_owned(),
+            domains: vec![DOMAIN.to_owned()],
+        }],
+        issued: NOW - 86_400,
+        expires,
+    }
+    .render();
+    bundle_format::envelope::seal(key, "sluice filing certificate", text.as_bytes()).unwrap()
+}
+
+/// A web server on loopback serving `certificate` at /cert/bazs.cert (404 when `None`) and
+/// `home` at /; runs until the test process ends.
+fn serve(certificate: Option<Vec<u8>>, home: &str) -> SocketAddr {
+    let home = home.to_owned();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let app = Router::new()
+                .route(
+                    "/cert/bazs.cert",
+                    get(move || {
+                        let certificate = certificate.clone();
+                        async move {
+                            match certificate {
+                                Some(bytes) => (StatusCode::OK, bytes),
+                                None => (StatusCode::NOT_FOUND, b"not here".to_vec()),
+                            }
+                        }
+                    }),
+                )
+                .route("/", get(move || async move { axum::response::Html(home) }));
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            axum::serve(listener, app).await.unwrap();
+        });
+    });
+    address
+}
+
+fn check(address: SocketAddr, key: &SecretKey) -> SiteReport {
+    SiteCheck {
+        domain: DOMAIN,
+        connect: Some(address),
+        certificate_key: &key.public_key(),
+        now: NOW,
+        register: None,
+    }
+    .run()
+}
+
+fn failed(report: &SiteReport) -> Vec<&'static str> {
+    report
+        .findings
+        .iter()
+        .filter(|f| !f.ok)
+        .map(|f| f.check)
+        .collect()
+}
+
+fn home_page() -> String {
+    format!(
+        "<html><body>青山科技 <a href=\"https://beian.miit.gov.cn/\">{NUMBER}-1</a></body></html>"
+    )
+}
+
+#[test]
+fn a_correct_site_passes_every_check() {
+    let key = SecretKey::generate();
+    let address = serve(Some(certificate(&key, NOW + 300 * 86_400)), &home_page());
+    let report = check(address, &key);
+    assert!(report.ok(), "{:#?}", report.findings);
+    assert_eq!(report.filing_number.as_deref(), Some(NUMBER));
+    let checks: Vec<&str> = report.findings.iter().map(|f| f.check).collect();
+    assert_eq!(
+        checks,
+        [
+            "certificate-fetched",
+            "signature",
+            "domain",
+            "expiry",
+            "home-page"
+        ]
+    );
+}
+
+#[test]
+fn an_expired_certificate_is_reported_stale() {
+    let key = SecretKey::generate();
+    let address = serve(Some(certificate(&key, NOW - 1)), &home_page());
+    let report = check(address, &key);
+    assert_eq!(failed(&report), ["expiry"], "{:#?}", report.findings);
+}
+
+#[test]
+fn a_forged_certificate_fails_its_signature() {
+    let key = SecretKey::generate();
+    let forger = SecretKey::generate();
+    let address = serve(Some(certificate(&forger, NOW + 86_400)), &home_page());
+    let report = check(address, &key);
+    assert_eq!(
+        failed(&report),
+        ["signature", "home-page"],
+        "{:#?}",
+        report.findings
+    );
+    assert!(
+        report.filing_number.is_none(),
+        "a forged certificate names nothing"
+    );
+}
+
+#[test]
+fn a_site_without_a_certificate_is_reported() {
+    let key = SecretKey::generate();
+    let address = serve(None, &home_page());
+    let report = check(address, &key);
+    assert_eq!(failed(&report), ["certificate-fetched", "home-page"]);
+    assert!(
+        report.findings[0].detail.contains("404"),
+        "{:#?}",
+        report.findings
+    );
+}
+
+#[test]
+fn a_home_page_without_the_filing_number_fails() {
+    let key = SecretKey::generate();
+    let address = serve(
+        Some(certificate(&key, NOW + 86_400)),
+        "<html><body>no number here</body></html>",
+    );
+    let report = check(address, &key);
+    assert_eq!(failed(&report), ["home-page"]);
+}
+
+#[test]
+fn a_superseded_certificate_fails_the_register_check() {
+    let key = SecretKey::generate();
+    let published = certificate(&key, NOW + 86_400);
+    let address = serve(Some(published.clone()), &home_page());
+    let newer = certificate(&key, NOW + 200 * 86_400);
+    let register = |number: &str, document: &[u8]| {
+        assert_eq!(number, NUMBER);
+        if document == newer.as_slice() {
+            RegisterStanding::Current
+        } else {
+            RegisterStanding::Superseded
+        }
+    };
+    let report = SiteCheck {
+        domain: DOMAIN,
+        connect: Some(address),
+        certificate_key: &key.public_key(),
+        now: NOW,
+        register: Some(&register),
+    }
+    .run();
+    assert_eq!(failed(&report), ["register"], "{:#?}", report.findings);
+}
+
+#[test]
+fn the_command_exits_refused_and_names_what_failed() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = SecretKey::generate();
+    let public = dir.path().join("inner-cert.pub");
+    key.public_key().write_file(&public, "inner-cert").unwrap();
+    let address = serve(Some(certificate(&key, NOW - 1)), &home_page());
+    let output = Command::new(env!("CARGO_BIN_EXE_sluice-outer"))
+        .args(["check-site", DOMAIN, "--certificate-key"])
+        .arg(&public)
+        .arg("--connect")
+        .arg(address.to_string())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(5), "{stdout}{stderr}");
+    assert!(stdout.contains("FAIL expiry"), "{stdout}");
+    assert!(stdout.contains("ok   signature"), "{stdout}");
+    assert!(stderr.contains("does not pass: expiry"), "{stderr}");
+}
