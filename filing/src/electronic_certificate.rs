@@ -144,7 +144,7 @@ impl ElectronicCertificate {
         let domain = domain.to_ascii_lowercase();
         self.websites
             .iter()
-            .any(|website| website.domains.iter().any(|d| *d == domain))
+            .any(|website| website.domains.contains(&domain))
     }
 }
 

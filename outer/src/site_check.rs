@@ -76,6 +76,10 @@ pub enum RegisterStanding {
     Unknown,
 }
 
+/// What the outer store says of a certificate document (second argument) published for a
+/// filing number (first).
+pub type Register<'a> = &'a dyn Fn(&str, &[u8]) -> RegisterStanding;
+
 /// How to reach the site and what to check it against.
 pub struct SiteCheck<'a> {
     /// The domain (sent as the `Host` header, and resolved unless `connect` is given).
@@ -89,7 +93,7 @@ pub struct SiteCheck<'a> {
     pub now: i64,
     /// What the outer store says of a certificate document for a filing number, if a store is
     /// at hand.
-    pub register: Option<&'a dyn Fn(&str, &[u8]) -> RegisterStanding>,
+    pub register: Option<Register<'a>>,
 }
 
 impl SiteCheck<'_> {

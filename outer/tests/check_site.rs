@@ -210,3 +210,34 @@ fn the_command_exits_refused_and_names_what_failed() {
     assert!(stdout.contains("ok   signature"), "{stdout}");
     assert!(stderr.contains("does not pass: expiry"), "{stderr}");
 }
+
+#[test]
+fn the_register_standing_comes_from_the_outer_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("outer.sqlite");
+    drop(outer::store::Store::open(&path).unwrap());
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let key = SecretKey::generate();
+    let old = certificate(&key, NOW + 86_400);
+    let current = certificate(&key, NOW + 2 * 86_400);
+    let standing =
+        |document: &[u8]| outer::store::certificate_standing_on(&conn, NUMBER, document).unwrap();
+    assert_eq!(standing(&current), RegisterStanding::Unknown);
+    conn.execute(
+        "INSERT INTO certificates (filing_number, receipt, issued_at, expires_at, document)
+         VALUES (?1, 'R-1', ?2, ?3, ?4)",
+        rusqlite::params![NUMBER, NOW, NOW + 2 * 86_400, current],
+    )
+    .unwrap();
+    assert_eq!(standing(&current), RegisterStanding::Current);
+    assert_eq!(standing(&old), RegisterStanding::Superseded);
+    conn.execute(
+        "UPDATE certificates SET revoked_at = ?1, revocation_reason = 'filing-cancelled'",
+        [NOW],
+    )
+    .unwrap();
+    assert_eq!(
+        standing(&current),
+        RegisterStanding::Revoked("filing-cancelled".to_owned())
+    );
+}

@@ -167,3 +167,19 @@ fn a_plaintext_bundle_on_an_encrypted_channel_is_refused() {
     assert!(reason.contains("bundle.not-encrypted"), "{reason}");
     assert_eq!(app.inner_counts().unwrap().receipts, 0);
 }
+
+#[test]
+fn inspect_reads_an_encrypted_bundle_only_with_the_receivers_identity() {
+    let app = Appliance::encrypted(&[1]).unwrap();
+    submit_and_export(app.outer(), [1]);
+    let file = std::fs::read(&bundle_files(&app.outer().spool.outbox)[0]).unwrap();
+    let (without, records) = transfer::examine::inspect(&file, &[]).unwrap();
+    assert!(without.encrypted);
+    assert!(records.is_empty());
+    let problem = without.payload_problem.unwrap_or_default();
+    assert!(problem.contains("encryption.no-identity"), "{problem}");
+    let identities = keys::age_identity::read_identity_file(&app.keys.inner_identity).unwrap();
+    let (with, records) = transfer::examine::inspect(&file, &identities).unwrap();
+    assert_eq!(with.records.get("submission"), Some(&1), "{with:?}");
+    assert_eq!(records.len(), 1);
+}

@@ -265,7 +265,7 @@ fn return_bundles_for_an_intake_node_carry_only_its_own_channels_receipts() {
             (Vec::new(), Vec::new(), Vec::new(), 0);
         for written in &report.written {
             let file = std::fs::read(app.inner.spool.outbox.join(&written.file)).unwrap();
-            let (inspection, records) = transfer::examine::inspect(&file).unwrap();
+            let (inspection, records) = transfer::examine::inspect(&file, &[]).unwrap();
             assert_eq!(inspection.channel, 100 + node);
             for record in records {
                 match record {

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use bundle_format::bundle::{MAX_FILE_BYTES, peek_unverified};
-use bundle_format::encryption::{EncryptionError, Identity};
+use bundle_format::encryption::Identity;
 use bundle_format::header::HEADER_V1_BYTES;
 use bundle_format::records::{Record, SubmissionVersion};
 use bundle_format::{BundleError, BundleId, Expectation, Header, Kind, ReadLimits, VerifiedBundle};
@@ -350,7 +350,7 @@ pub fn check_complete(file: &[u8]) -> Result<(Header, BundleId), Refusal> {
             Ok(bundle_format::encryption::check_shape(payload)?)
         })
     } else {
-        content(file, &header).map(drop)
+        content(file, &header, &[]).map(drop)
     };
     checked.map_err(|e| Refusal::from_bundle(&e, Some(header), Some(id)))?;
     Ok((header, id))
@@ -358,14 +358,24 @@ pub fn check_complete(file: &[u8]) -> Result<(Header, BundleId), Refusal> {
 
 /// Decompresses the content of a file whose header is `header`, unverified, checking its
 /// declared length and SHA-256.
-fn content(file: &[u8], header: &Header) -> Result<Vec<u8>, BundleError> {
+/// An encrypted payload is decrypted with `identities` first (unverified too; age still
+/// authenticates what it decrypts).
+fn content(file: &[u8], header: &Header, identities: &[Identity]) -> Result<Vec<u8>, BundleError> {
     let (envelope, _) = peek_unverified(file, &ReadLimits::default())?;
     let payload = envelope.message.get(HEADER_V1_BYTES..).unwrap_or_default();
-    if header.encrypted {
-        return Err(BundleError::Encryption(EncryptionError::NoIdentity));
-    }
+    let opened;
+    let frame = if header.encrypted {
+        opened = bundle_format::encryption::decrypt(
+            payload,
+            identities,
+            bundle_format::header::MAX_PAYLOAD_BYTES,
+        )?;
+        opened.as_slice()
+    } else {
+        payload
+    };
     Ok(bundle_format::payload::decompress(
-        payload,
+        frame,
         header.content_length,
         &header.content_sha256,
     )?)
@@ -376,7 +386,7 @@ fn content(file: &[u8], header: &Header) -> Result<Vec<u8>, BundleError> {
 /// own record of a bundle's range does not match an ack, to apply the ack entry by entry.
 pub(crate) fn own_submissions(file: &[u8]) -> Result<Vec<SubmissionVersion>, BundleError> {
     let (_, header) = peek_unverified(file, &ReadLimits::default())?;
-    Ok(content_records(file, &header)?
+    Ok(content_records(file, &header, &[])?
         .into_iter()
         .filter_map(|record| match record {
             Record::Submission(version) => Some(version),
@@ -386,8 +396,12 @@ pub(crate) fn own_submissions(file: &[u8]) -> Result<Vec<SubmissionVersion>, Bun
 }
 
 /// Decompresses and decodes the records of a file whose header is `header`, unverified.
-fn content_records(file: &[u8], header: &Header) -> Result<Vec<Record>, BundleError> {
-    let content = content(file, header)?;
+fn content_records(
+    file: &[u8],
+    header: &Header,
+    identities: &[Identity],
+) -> Result<Vec<Record>, BundleError> {
+    let content = content(file, header, identities)?;
     Ok(bundle_format::payload::decode_records_of_version(
         &content,
         header.kind,
@@ -420,7 +434,9 @@ pub struct Inspection {
     pub expires: String,
     /// Part index and count (0 while more parts follow).
     pub part: (u32, u32),
-    /// Compressed payload bytes.
+    /// Whether the payload is encrypted on the medium.
+    pub encrypted: bool,
+    /// Compressed payload bytes (encrypted, when it is).
     pub payload_bytes: u64,
     /// Uncompressed content bytes.
     pub content_bytes: u64,
@@ -451,14 +467,15 @@ fn carried_keyset(records: &[Record]) -> (Option<KeysetSummary>, Option<String>)
 }
 
 /// Describes a file without verifying its signature (say so when showing it). Records are
-/// returned only for `--show-records`; the caller decides.
-pub fn inspect(file: &[u8]) -> Result<(Inspection, Vec<Record>), Refusal> {
+/// returned only for `--show-records`; the caller decides. An encrypted payload is read with
+/// `identities`; without one that opens it, the description says why the records are missing.
+pub fn inspect(file: &[u8], identities: &[Identity]) -> Result<(Inspection, Vec<Record>), Refusal> {
     let (envelope, header) = peek_unverified(file, &ReadLimits::default())
         .map_err(|e| Refusal::from_bundle(&e, None, None))?;
     let id = BundleId::of_message(envelope.message);
     let signer: KeyId = envelope.key_id;
     let comment = envelope.comment_text().into_owned();
-    let (records, problem) = match content_records(file, &header) {
+    let (records, problem) = match content_records(file, &header, identities) {
         Ok(records) => (records, None),
         Err(error) => (Vec::new(), Some(format!("{} ({})", error, error.code()))),
     };
@@ -480,6 +497,7 @@ pub fn inspect(file: &[u8]) -> Result<(Inspection, Vec<Record>), Refusal> {
             created: rfc3339(header.created),
             expires: rfc3339(header.expires),
             part: (header.part_index, header.part_count),
+            encrypted: header.encrypted,
             payload_bytes: header.payload_length,
             content_bytes: header.content_length,
             records: counts,

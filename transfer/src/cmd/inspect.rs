@@ -8,7 +8,8 @@ use keys::exit::{Outcome, stdout};
 use crate::Global;
 
 /// Describe a bundle file: header, signer key number, record counts. The signature is NOT
-/// verified (use `verify`). Personal data is shown only with `--show-records`.
+/// verified (use `verify`). Personal data is shown only with `--show-records`. An encrypted
+/// bundle's records are read only with --age-identity.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The bundle file.
@@ -22,7 +23,8 @@ pub struct Args {
 pub fn run(global: &Global, args: &Args) -> anyhow::Result<Outcome> {
     let bytes = transfer::examine::read_file(&args.file)
         .map_err(|r| anyhow::anyhow!("{}: {} ({})", args.file.display(), r.reason, r.code))?;
-    let (inspection, records) = transfer::examine::inspect(&bytes)
+    let identities = global.config()?.age_identities()?;
+    let (inspection, records) = transfer::examine::inspect(&bytes, &identities)
         .map_err(|r| anyhow::anyhow!("{}: {} ({})", args.file.display(), r.reason, r.code))?;
     if global.json() {
         let mut value = serde_json::to_value(&inspection)?;
@@ -43,8 +45,10 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<Outcome> {
             i.channel, i.epoch, i.sequence, i.part.0, i.part.1
         );
         let sizes = format!(
-            "{} bytes compressed, {} bytes of records",
-            i.payload_bytes, i.content_bytes
+            "{} bytes compressed{}, {} bytes of records",
+            i.payload_bytes,
+            if i.encrypted { " and encrypted" } else { "" },
+            i.content_bytes
         );
         field("file:", args.file.display())?;
         field(
