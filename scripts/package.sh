@@ -142,7 +142,7 @@ build_package sluice-inner \
   "Sluice inner host: filing import, review and return across an air gap" \
   "The inner half of Sluice, the air-gapped sync appliance of a website-filing system: the import that applies each verified bundle to PostgreSQL in one transaction, the reviewers' tools, and the return channel that carries signed acknowledgements, review status and certificates back out." \
   "sluice-inner sluice-transfer sluice-keys" \
-  "sluice-import.service sluice-import.path sluice-return.service sluice-return.timer sluice-inner-ops.service" \
+  "sluice-import.service sluice-import.path sluice-return.service sluice-return.timer sluice-inner-ops.service sluice-inner-review.service" \
   "transfer/config/inner.toml:transfer.toml"
 
 if [ "$install" = yes ]; then

@@ -7,17 +7,21 @@
 //! The modules form two layers. The core — [`store`] (database errors, the stored names of
 //! submission kinds, review events), [`returns`] (the return queue), [`ledger`] (the transfer
 //! ledgers: bundles imported, return bundles sent, keysets), [`ops`] (the operations page's
-//! history), [`workflow`], [`schema`], [`filing_number`], [`names`] and [`failpoint`] — uses no
-//! feature. The features — [`import`], [`review`], [`certificates`], [`query`], [`queue`],
-//! [`ops_page`] and the command line — use the core and not each other, with one exception that
-//! follows the filing system itself: an approval in [`review`] issues or revokes the filing's
-//! certificate in [`certificates`].
+//! history), [`reviewers`] (reviewer accounts, their logins and what each role may decide),
+//! [`workflow`], [`schema`], [`filing_number`], [`names`] and [`failpoint`] — uses no feature.
+//! The features — [`import`], [`review`], [`certificates`], [`query`], [`queue`],
+//! [`ops_page`] and the command line — use the core and not each other, with these exceptions:
+//! an approval in [`review`] issues or revokes the filing's certificate in [`certificates`],
+//! as the filing system does; [`filing_view`] completes [`queue`]'s view of one submission;
+//! and the review page ([`review_page`]) is a front end of [`queue`], [`filing_view`] and
+//! [`review`], as the command line is.
 
 pub mod bench_support;
 pub mod certificates;
 pub mod db;
 pub mod failpoint;
 pub mod filing_number;
+pub mod filing_view;
 pub mod import;
 pub mod ledger;
 pub mod names;
@@ -27,6 +31,8 @@ pub mod query;
 pub mod queue;
 pub mod returns;
 pub mod review;
+pub mod review_page;
+pub mod reviewers;
 pub mod schema;
 pub mod store;
 pub mod testing;

@@ -173,6 +173,50 @@ pub fn list(
     Ok(rows.iter().map(entry).collect())
 }
 
+/// How many submissions wait at one stage in one province, and since when the oldest waits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct QueueCount {
+    /// The stage (a state that awaits a reviewer).
+    pub state: String,
+    /// The province.
+    pub province: i16,
+    /// How many wait.
+    pub count: i64,
+    /// Since when the oldest has been waiting, Unix seconds.
+    pub oldest_since: i64,
+}
+
+/// The queues per stage and province (only `province`, if given), in stage order and then by
+/// province.
+pub fn counts(
+    client: &mut impl GenericClient,
+    province: Option<i16>,
+) -> Result<Vec<QueueCount>, QueueError> {
+    let awaiting: Vec<&str> = crate::workflow::STATES
+        .iter()
+        .filter(|(state, _)| crate::workflow::awaits_review(*state))
+        .map(|(_, name)| *name)
+        .collect();
+    let mut counts: Vec<QueueCount> = client
+        .query(
+            "SELECT state, province, count(*), min(state_since) FROM receipts
+             WHERE state = ANY($1) AND ($2::smallint IS NULL OR province = $2)
+             GROUP BY state, province",
+            &[&awaiting, &province],
+        )?
+        .iter()
+        .map(|r| QueueCount {
+            state: r.get(0),
+            province: r.get(1),
+            count: r.get(2),
+            oldest_since: r.get(3),
+        })
+        .collect();
+    let stage = |name: &str| awaiting.iter().position(|n| *n == name);
+    counts.sort_by_key(|c| (stage(&c.state), c.province));
+    Ok(counts)
+}
+
 /// One submission with its websites, history and conflicts. An approved submission is shown
 /// from the filing's normalised rows (written by its approval); any other is read from its
 /// stored record, with its websites `pending` while it is open and `discarded` once rejected or

@@ -71,6 +71,16 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "encrypted bundles",
         sql: include_str!("../migrations/0010_encrypted_bundles.sql"),
     },
+    Migration {
+        version: 11,
+        name: "reviewer accounts",
+        sql: include_str!("../migrations/0011_reviewer_accounts.sql"),
+    },
+    Migration {
+        version: 12,
+        name: "reviewer sessions",
+        sql: include_str!("../migrations/0012_reviewer_sessions.sql"),
+    },
 ];
 
 /// Key of the advisory lock migrations run under (an arbitrary constant: "sluice-i").

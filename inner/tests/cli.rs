@@ -15,7 +15,8 @@ fn sluice(db: Option<&TestDatabase>, args: &[&str]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_sluice-inner"));
     command
         .env_remove("SLUICE_DATABASE_URL")
-        .env_remove("SLUICE_CERT_KEY");
+        .env_remove("SLUICE_CERT_KEY")
+        .env_remove("SLUICE_REVIEWER_PASSWORD");
     if let Some(db) = db {
         command.arg("--database-url").arg(db.connection_string());
     }
@@ -28,6 +29,13 @@ fn stdout(output: &Output) -> String {
 
 fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Writes `password` to `file`, readable by its owner only.
+fn write_password(file: &Path, password: &str) {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::write(file, format!("{password}\n")).expect("write the password file");
+    std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600)).expect("chmod 600");
 }
 
 fn path(p: &Path) -> &str {
@@ -76,12 +84,33 @@ fn reviewer_flow_from_queue_to_published_certificate() {
     let out = sluice(Some(&db), &["review", "show", "R1"]);
     assert!(stdout(&out).contains("conflicts: none"), "{}", stdout(&out));
 
+    let password_file = dir.path().join("li.password");
+    write_password(&password_file, PASSWORD);
+    let out = sluice(
+        Some(&db),
+        &[
+            "reviewers",
+            "bootstrap",
+            "--name",
+            "li",
+            "--password-file",
+            path(&password_file),
+        ],
+    );
+    assert_eq!(
+        stdout(&out),
+        "created ministry account li\n",
+        "{}",
+        stderr(&out)
+    );
     let approve = [
         "review",
         "approve",
         "R1",
         "--reviewer",
         "li",
+        "--password-file",
+        path(&password_file),
         "--cert-key",
         path(&key_file),
     ];
@@ -198,4 +227,166 @@ fn a_closed_stdout_ends_the_run_quietly_and_json_is_one_object() {
         let value: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert!(value.is_object(), "sluice-inner {args:?}: {text}");
     }
+}
+
+/// `sluice-inner ARGS` against `db` with SLUICE_REVIEWER_PASSWORD set to `password`.
+fn sluice_as(db: &TestDatabase, password: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sluice-inner"))
+        .env_remove("SLUICE_DATABASE_URL")
+        .env_remove("SLUICE_CERT_KEY")
+        .env("SLUICE_REVIEWER_PASSWORD", password)
+        .arg("--database-url")
+        .arg(db.connection_string())
+        .args(args)
+        .output()
+        .expect("run sluice-inner")
+}
+
+#[test]
+fn the_command_line_refuses_a_wrong_password_and_another_provinces_reviewer() {
+    let db = TestDatabase::with_schema().expect("db");
+    let dir = tempfile::tempdir().unwrap();
+    apply_at(&db, 1, &[jia_filing(1, &["jia.example.cn"], 1)]);
+    let key_file = dir.path().join("inner-cert.sec");
+    signer()
+        .write_file(&key_file, "inner-cert secret key", None)
+        .unwrap();
+    let li_password = dir.path().join("li.password");
+    write_password(&li_password, PASSWORD);
+    let bootstrap = [
+        "reviewers",
+        "bootstrap",
+        "--name",
+        "部-li",
+        "--password-file",
+        path(&li_password),
+    ];
+    let out = sluice(Some(&db), &bootstrap);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // Once there is a ministry account, the operator's bootstrap is refused.
+    let out = sluice(Some(&db), &bootstrap);
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    assert!(stderr(&out).contains("a ministry account exists already (部-li)"));
+
+    // The ministry creates Zhejiang's authority; the new password comes from a file.
+    let zj_password = dir.path().join("zj.password");
+    write_password(&zj_password, "浙江省通信管理局-01");
+    let create = |password: &str, name: &str, province: &str| {
+        sluice_as(
+            &db,
+            password,
+            &[
+                "reviewers",
+                "create",
+                "--reviewer",
+                "部-li",
+                "--name",
+                name,
+                "--role",
+                "authority",
+                "--province",
+                province,
+                "--new-password-file",
+                path(&zj_password),
+            ],
+        )
+    };
+    let out = create(PASSWORD, "zj-01", "33");
+    assert_eq!(
+        stdout(&out),
+        "created zj-01\tauthority\tprovince 33\n",
+        "{}",
+        stderr(&out)
+    );
+    let out = create("wrong-password", "zj-02", "33");
+    assert_eq!(out.status.code(), Some(5));
+    assert_eq!(
+        stderr(&out),
+        "error: reviewer 部-li: wrong name or password\n"
+    );
+
+    let approve = |password: &str, reviewer: &str| {
+        sluice_as(
+            &db,
+            password,
+            &[
+                "review",
+                "approve",
+                "R1",
+                "--reviewer",
+                reviewer,
+                "--cert-key",
+                path(&key_file),
+            ],
+        )
+    };
+    let out = approve("not-my-password", "zj-01");
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "error: reviewer zj-01: wrong name or password\n"
+    );
+    let out = approve("浙江省通信管理局-01", "zj-01");
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "error: receipt R1: reviewer zj-01 (authority, province 33) may not act on filing of \
+         province 11\n"
+    );
+    let out = sluice(
+        Some(&db),
+        &[
+            "review",
+            "approve",
+            "R1",
+            "--reviewer",
+            "zj-01",
+            "--cert-key",
+            path(&key_file),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("no password for reviewer zj-01: pass --password-file FILE or set SLUICE_REVIEWER_PASSWORD"),
+        "{}",
+        stderr(&out)
+    );
+    // A password file others may read is refused before it is used.
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&zj_password, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = sluice(
+        Some(&db),
+        &[
+            "review",
+            "approve",
+            "R1",
+            "--reviewer",
+            "zj-01",
+            "--password-file",
+            path(&zj_password),
+            "--cert-key",
+            path(&key_file),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("may be read by others (mode 644); chmod 600 it"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = sluice(Some(&db), &["review", "show", "R1"]);
+    assert!(
+        stdout(&out).contains("state awaiting-regional-review"),
+        "{}",
+        stdout(&out)
+    );
+    let out = approve(PASSWORD, "部-li");
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let out = sluice(Some(&db), &["--json", "reviewers", "list"]);
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(listed["accounts"][1]["name"], "zj-01");
+    assert_eq!(listed["accounts"][1]["created_by"], "部-li");
+    assert!(!stdout(&out).contains("argon2"), "no hash is ever printed");
 }

@@ -319,7 +319,7 @@ fn domain_filed_by_another_subject_is_a_conflict_not_an_abort() {
     let key = signer();
     let mut client = db.connect().unwrap();
     let mut tx = client.transaction().unwrap();
-    let error = review::approve(&mut tx, "R2", "reviewer-li", None, &key, NOW).unwrap_err();
+    let error = review::approve(&mut tx, "R2", &ministry(&db), None, &key, NOW).unwrap_err();
     assert!(
         matches!(error, review::ReviewError::DomainConflict { ref domain, .. } if domain == "jia.example.cn"),
         "{error}"

@@ -150,7 +150,7 @@ fn a_withdrawal_of_a_receipt_under_regional_review_is_refused_inside_too() {
     // R2 passes the provider's check: a reviewer has acted on it.
     let mut client = db.connect().expect("connect");
     let mut tx = client.transaction().expect("begin");
-    let passed = inner::review::approve(&mut tx, "R2", "provider-zhao", None, &signer(), NOW)
+    let passed = inner::review::approve(&mut tx, "R2", &ministry(&db), None, &signer(), NOW)
         .expect("provider check");
     tx.commit().expect("commit");
     assert_eq!(passed.to, ReviewState::AwaitingRegionalReview);
@@ -215,7 +215,7 @@ fn a_change_by_anyone_but_the_filer_is_refused_inside_whatever_name_it_types() {
     // R2 passes its provider check, then the authority's review.
     let mut client = db.connect().expect("connect");
     let mut tx = client.transaction().expect("begin");
-    inner::review::approve(&mut tx, "R2", "provider-zhao", None, &signer(), NOW).expect("check");
+    inner::review::approve(&mut tx, "R2", &ministry(&db), None, &signer(), NOW).expect("check");
     tx.commit().expect("commit");
     let direct_number = approve(&db, "R2").filing_number.expect("number");
 

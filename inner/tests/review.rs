@@ -49,7 +49,7 @@ fn direct_submission_with_news_passes_every_stage_and_each_step_goes_out() {
     let mut states = Vec::new();
     for _ in 0..3 {
         let d = decide(&db, |tx| {
-            review::approve(tx, "R1", "reviewer-li", None, &key, NOW)
+            review::approve(tx, "R1", &ministry(&db), None, &key, NOW)
         })
         .unwrap();
         states.push(d.to);
@@ -98,7 +98,7 @@ fn refused_transitions_change_nothing() {
             tx,
             "R1",
             ReturnTo::Provider,
-            "reviewer-li",
+            &ministry(&db),
             "地址不完整",
             NOW,
         )
@@ -107,7 +107,7 @@ fn refused_transitions_change_nothing() {
     assert_eq!(returned.to, ReviewState::ReturnedToProvider);
     let key = signer();
     let error = decide(&db, |tx| {
-        review::approve(tx, "R1", "reviewer-li", None, &key, NOW)
+        review::approve(tx, "R1", &ministry(&db), None, &key, NOW)
     })
     .unwrap_err();
     assert!(matches!(error, ReviewError::Refused { .. }), "{error}");
@@ -129,11 +129,11 @@ fn refused_transitions_change_nothing() {
     }
     apply_at(&db, 2, &[version("R1", 2, corrected)]);
     decide(&db, |tx| {
-        review::approve(tx, "R1", "reviewer-li", None, &key, NOW)
+        review::approve(tx, "R1", &ministry(&db), None, &key, NOW)
     })
     .unwrap();
     let error = decide(&db, |tx| {
-        review::reject(tx, "R1", "reviewer-li", "迟了", NOW)
+        review::reject(tx, "R1", &ministry(&db), "迟了", NOW)
     })
     .unwrap_err();
     assert!(
@@ -144,7 +144,7 @@ fn refused_transitions_change_nothing() {
     let report = apply_at(&db, 3, &[jia_filing(3, &["jia2.example.cn"], 1)]);
     assert_eq!(report.outcomes[0].reason.as_deref(), Some("receipt-closed"));
     let error = decide(&db, |tx| {
-        review::reject(tx, "R-nope", "reviewer-li", "x", NOW)
+        review::reject(tx, "R-nope", &ministry(&db), "x", NOW)
     })
     .unwrap_err();
     assert!(
@@ -182,7 +182,7 @@ fn concurrent_approvals_never_share_a_number() {
                 for i in (t..FILINGS).step_by(THREADS) {
                     let receipt = format!("R{i}");
                     let d = decide(&db, |tx| {
-                        review::approve(tx, &receipt, "reviewer", None, &key, NOW)
+                        review::approve(tx, &receipt, &ministry(&db), None, &key, NOW)
                     })
                     .expect("approve");
                     numbers.push(d.filing_number.expect("number"));
@@ -227,7 +227,7 @@ fn certificates_verify_with_signify_and_are_reissued_and_revoked() {
         )],
     );
     let approved = decide(&db, |tx| {
-        review::approve(tx, "R1", "reviewer-li", None, &key, NOW)
+        review::approve(tx, "R1", &ministry(&db), None, &key, NOW)
     })
     .unwrap();
     let number = approved.filing_number.clone().unwrap();
@@ -275,7 +275,7 @@ fn certificates_verify_with_signify_and_are_reissued_and_revoked() {
         )],
     );
     decide(&db, |tx| {
-        review::approve(tx, "R2", "reviewer-li", None, &key, NOW + 86_400)
+        review::approve(tx, "R2", &ministry(&db), None, &key, NOW + 86_400)
     })
     .unwrap();
     let history = inner::certificates::history(&mut client, &number).unwrap();
@@ -309,7 +309,7 @@ fn certificates_verify_with_signify_and_are_reissued_and_revoked() {
         )],
     );
     let cancelled = decide(&db, |tx| {
-        review::approve(tx, "R3", "reviewer-li", None, &key, NOW + 2 * 86_400)
+        review::approve(tx, "R3", &ministry(&db), None, &key, NOW + 2 * 86_400)
     })
     .unwrap();
     assert_eq!(cancelled.to, ReviewState::Cancelled);
@@ -354,10 +354,12 @@ fn a_subject_files_once_a_second_filing_is_a_conflict_and_cannot_be_approved() {
     let db = TestDatabase::with_schema().expect("db");
     apply_at(&db, 1, &[jia_filing(1, &["jia.example.cn"], 1)]);
     let key = signer();
-    let number = decide(&db, |tx| review::approve(tx, "R1", "li", None, &key, NOW))
-        .unwrap()
-        .filing_number
-        .unwrap();
+    let number = decide(&db, |tx| {
+        review::approve(tx, "R1", &ministry(&db), None, &key, NOW)
+    })
+    .unwrap()
+    .filing_number
+    .unwrap();
     let report = apply_at(
         &db,
         2,
@@ -374,7 +376,10 @@ fn a_subject_files_once_a_second_filing_is_a_conflict_and_cannot_be_approved() {
         report.outcomes[0].reason.as_deref(),
         Some(inner::import::reason::SUBJECT_ALREADY_FILED)
     );
-    let error = decide(&db, |tx| review::approve(tx, "R2", "li", None, &key, NOW)).unwrap_err();
+    let error = decide(&db, |tx| {
+        review::approve(tx, "R2", &ministry(&db), None, &key, NOW)
+    })
+    .unwrap_err();
     assert!(
         matches!(error, ReviewError::SubjectAlreadyFiled { ref holder, .. } if *holder == number),
         "{error}"

@@ -174,7 +174,7 @@ fn approval_writes_the_normalised_rows_in_its_own_transaction() {
     let key = signer();
     let mut client = db.connect().unwrap();
     let mut tx = client.transaction().unwrap();
-    let decision = review::approve(&mut tx, "R1", "reviewer-li", None, &key, NOW).unwrap();
+    let decision = review::approve(&mut tx, "R1", &ministry(&db), None, &key, NOW).unwrap();
     assert!(decision.filing_number.is_some());
     // Not visible to anyone else before the approval commits.
     assert_eq!(normalised_rows(&db), 0);
@@ -235,7 +235,7 @@ fn an_approval_that_fails_leaves_no_normalised_rows() {
         .unwrap();
     {
         let mut tx = client.transaction().unwrap();
-        let error = review::approve(&mut tx, "R1", "reviewer-li", None, &key, NOW).unwrap_err();
+        let error = review::approve(&mut tx, "R1", &ministry(&db), None, &key, NOW).unwrap_err();
         assert!(error.to_string().contains("injected_fault"), "{error}");
         tx.rollback().unwrap();
     }
@@ -255,7 +255,7 @@ fn an_approval_that_fails_leaves_no_normalised_rows() {
     // A failure before any row is written: the other pending filing's domain is filed now.
     {
         let mut tx = client.transaction().unwrap();
-        let error = review::approve(&mut tx, "R2", "reviewer-li", None, &key, NOW).unwrap_err();
+        let error = review::approve(&mut tx, "R2", &ministry(&db), None, &key, NOW).unwrap_err();
         assert!(
             matches!(error, review::ReviewError::DomainConflict { ref domain, .. } if domain == "jia.example.cn"),
             "{error}"
@@ -338,7 +338,7 @@ fn conflicts_between_pending_and_approved_filings_and_between_pending_ones_are_f
     // Once R2 is rejected it competes with nobody.
     let mut client = db.connect().unwrap();
     let mut tx = client.transaction().unwrap();
-    review::reject(&mut tx, "R2", "reviewer-li", "域名已备案", NOW).unwrap();
+    review::reject(&mut tx, "R2", &ministry(&db), "域名已备案", NOW).unwrap();
     tx.commit().unwrap();
     assert!(conflicts_of(&db, "R3").is_empty());
     assert!(conflicts_of(&db, "R1").is_empty());
@@ -578,7 +578,7 @@ fn a_store_written_by_the_import_before_migration_5_stays_reviewable_and_approva
     );
     let key = signer();
     let mut tx = client.transaction().unwrap();
-    let error = review::approve(&mut tx, "R2", "reviewer-li", None, &key, NOW).unwrap_err();
+    let error = review::approve(&mut tx, "R2", &ministry(&db), None, &key, NOW).unwrap_err();
     assert!(
         matches!(error, review::ReviewError::DomainConflict { .. }),
         "{error}"
@@ -619,7 +619,7 @@ fn a_squatters_pending_filing_and_the_owners_both_reach_the_reviewer_as_a_subjec
     // Rejecting the squatter's filing leaves the owner's without a conflict.
     let mut client = db.connect().unwrap();
     let mut tx = client.transaction().unwrap();
-    review::reject(&mut tx, "R8", "reviewer-li", "冒用主体证件", NOW).unwrap();
+    review::reject(&mut tx, "R8", &ministry(&db), "冒用主体证件", NOW).unwrap();
     tx.commit().unwrap();
     assert!(conflicts_of(&db, "R9").is_empty());
 }

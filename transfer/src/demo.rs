@@ -741,6 +741,28 @@ pub struct InnerSide {
     pub keysets: KeysetStore,
     /// Its age identities (for encrypted submissions bundles).
     pub identities: Identities,
+    /// The demo's reviewer: a ministry account, which may decide every stage of every province.
+    pub reviewer: inner::reviewers::Reviewer,
+}
+
+/// The demo's reviewer account, a ministry account made as the operator would make the first
+/// one (`sluice-inner reviewers bootstrap`).
+pub const DEMO_REVIEWER: &str = "demo-reviewer";
+/// Its password. A demo database is thrown away; a real one never has a password in the code.
+const DEMO_REVIEWER_PASSWORD: &str = "demo-ministry-2026";
+
+/// Logs in as [`DEMO_REVIEWER`], making the account first on a new database.
+fn demo_reviewer(client: &mut postgres::Client) -> anyhow::Result<inner::reviewers::Reviewer> {
+    use inner::reviewers::{AuthError, authenticate, bootstrap_ministry};
+    match authenticate(client, DEMO_REVIEWER, DEMO_REVIEWER_PASSWORD, now()) {
+        Err(AuthError::WrongCredentials(_)) => Ok(bootstrap_ministry(
+            client,
+            DEMO_REVIEWER,
+            DEMO_REVIEWER_PASSWORD,
+            now(),
+        )?),
+        other => Ok(other?),
+    }
 }
 
 impl InnerSide {
@@ -751,7 +773,8 @@ impl InnerSide {
         channels: Vec<ChannelId>,
         keys: &DemoKeys,
     ) -> anyhow::Result<InnerSide> {
-        let client = inner_side::connect(url)?;
+        let mut client = inner_side::connect(url)?;
+        let reviewer = demo_reviewer(&mut client)?;
         let spool = Spool::under(&dir.join("spool"));
         spool.create_all()?;
         Ok(InnerSide {
@@ -764,6 +787,7 @@ impl InnerSide {
             identities: Identities(keys::age_identity::read_identity_file(
                 &keys.inner_identity,
             )?),
+            reviewer,
         })
     }
 
@@ -827,7 +851,7 @@ impl InnerSide {
             let decision = inner::review::approve(
                 &mut tx,
                 receipt,
-                "demo-reviewer",
+                &self.reviewer,
                 None,
                 &self.cert_key,
                 now(),
@@ -852,7 +876,7 @@ impl InnerSide {
             &mut tx,
             receipt,
             inner::workflow::ReturnTo::Submitter,
-            "demo-reviewer",
+            &self.reviewer,
             reason,
             now(),
         )?;

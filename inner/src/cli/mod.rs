@@ -6,10 +6,13 @@ use std::io::Write as _;
 use anyhow::Context as _;
 
 mod cert;
+mod credentials;
 mod migrate;
 mod query;
 mod review;
+mod reviewers;
 mod serve_ops;
+mod serve_review;
 
 /// The inner store of Sluice: migrations, review, certificates and the public query.
 #[derive(Debug, clap::Parser)]
@@ -38,6 +41,9 @@ enum Command {
     /// The review queue and reviewers' decisions.
     #[command(subcommand)]
     Review(review::Command),
+    /// Reviewer accounts: the ministry, provincial authorities and pre-approval reviewers.
+    #[command(subcommand)]
+    Reviewers(reviewers::Command),
     /// Electronic filing certificates.
     #[command(subcommand)]
     Cert(cert::Command),
@@ -45,6 +51,8 @@ enum Command {
     Query(query::Args),
     /// Serve the read-only operations page.
     ServeOps(serve_ops::Args),
+    /// Serve the review page: queues, whole submissions with their scans, decisions.
+    ServeReview(serve_review::Args),
 }
 
 /// What every subcommand gets. The database is connected (and migrated) on first use, so
@@ -124,9 +132,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     match args.command {
         Command::Migrate(args) => migrate::run(args, &mut context),
         Command::Review(command) => review::run(command, &mut context),
+        Command::Reviewers(command) => reviewers::run(command, &mut context),
         Command::Cert(command) => cert::run(command, &mut context),
         Command::Query(args) => query::run(args, &mut context),
         Command::ServeOps(args) => serve_ops::run(args, &mut context),
+        Command::ServeReview(args) => serve_review::run(args, &mut context),
     }
 }
 

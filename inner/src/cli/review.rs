@@ -1,4 +1,4 @@
-//! `sluice-inner review list|show|approve|return|reject`.
+//! `sluice-inner review list|queues|show|approve|return|reject`.
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -9,14 +9,18 @@ use inner::workflow::{self, ReturnTo};
 use keys::exit::{NotFound, Refused, stdout};
 
 use super::Context;
+use super::credentials::Credentials;
 
 /// Review subcommands.
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
     /// List submissions awaiting review, oldest first.
     List(ListArgs),
-    /// Show one submission with its websites, history and conflicts.
+    /// Show one submission whole: subject, principals, websites with domains, IP ranges,
+    /// access and pre-approvals, scans, versions with what changed, history and conflicts.
     Show(ShowArgs),
+    /// Count the submissions waiting at each stage in each province, with the oldest's age.
+    Queues(QueuesArgs),
     /// Pass the current stage; the last stage approves, numbers and certifies.
     Approve(ApproveArgs),
     /// Send a submission back to its access provider or submitter.
@@ -39,11 +43,23 @@ pub struct ListArgs {
     older_than: Option<i64>,
 }
 
+/// Arguments of `review queues`.
+#[derive(Debug, clap::Args)]
+pub struct QueuesArgs {
+    /// Only this province (two-digit GB/T 2260 code).
+    #[arg(long)]
+    province: Option<i16>,
+}
+
 /// Arguments of `review show`.
 #[derive(Debug, clap::Args)]
 pub struct ShowArgs {
     /// Receipt id.
     receipt: String,
+    /// Also write each scanned certificate as an image file into this directory
+    /// (RECEIPT-scan-N.png or .jpg), to open with an image viewer.
+    #[arg(long, value_name = "DIR")]
+    save_scans: Option<PathBuf>,
 }
 
 /// Arguments of `review approve`.
@@ -51,9 +67,8 @@ pub struct ShowArgs {
 pub struct ApproveArgs {
     /// Receipt id.
     receipt: String,
-    /// Who decides.
-    #[arg(long)]
-    reviewer: String,
+    #[command(flatten)]
+    credentials: Credentials,
     /// Optional note.
     #[arg(long)]
     reason: Option<String>,
@@ -78,9 +93,8 @@ pub struct ReturnArgs {
     /// Who it goes back to.
     #[arg(long, value_enum, default_value = "provider")]
     to: ReturnTarget,
-    /// Who decides.
-    #[arg(long)]
-    reviewer: String,
+    #[command(flatten)]
+    credentials: Credentials,
     /// What must be corrected.
     #[arg(long)]
     reason: String,
@@ -91,9 +105,8 @@ pub struct ReturnArgs {
 pub struct RejectArgs {
     /// Receipt id.
     receipt: String,
-    /// Who decides.
-    #[arg(long)]
-    reviewer: String,
+    #[command(flatten)]
+    credentials: Credentials,
     /// Why.
     #[arg(long)]
     reason: String,
@@ -125,42 +138,44 @@ pub fn run(command: Command, context: &mut Context) -> anyhow::Result<()> {
     match command {
         Command::List(args) => list(args, context),
         Command::Show(args) => show(args, context),
+        Command::Queues(args) => queues(context, args.province),
         Command::Approve(args) => {
             let key = super::read_cert_key(&args.cert_key)?;
+            let reviewer = args.credentials.login(context)?;
             decide(context, |tx| {
                 inner::review::approve(
                     tx,
                     &args.receipt,
-                    &args.reviewer,
+                    &reviewer,
                     args.reason.as_deref(),
                     &key,
                     super::now(),
                 )
             })
         }
-        Command::Return(args) => decide(context, |tx| {
-            let to = match args.to {
-                ReturnTarget::Provider => ReturnTo::Provider,
-                ReturnTarget::Submitter => ReturnTo::Submitter,
-            };
-            inner::review::return_submission(
-                tx,
-                &args.receipt,
-                to,
-                &args.reviewer,
-                &args.reason,
-                super::now(),
-            )
-        }),
-        Command::Reject(args) => decide(context, |tx| {
-            inner::review::reject(
-                tx,
-                &args.receipt,
-                &args.reviewer,
-                &args.reason,
-                super::now(),
-            )
-        }),
+        Command::Return(args) => {
+            let reviewer = args.credentials.login(context)?;
+            decide(context, |tx| {
+                let to = match args.to {
+                    ReturnTarget::Provider => ReturnTo::Provider,
+                    ReturnTarget::Submitter => ReturnTo::Submitter,
+                };
+                inner::review::return_submission(
+                    tx,
+                    &args.receipt,
+                    to,
+                    &reviewer,
+                    &args.reason,
+                    super::now(),
+                )
+            })
+        }
+        Command::Reject(args) => {
+            let reviewer = args.credentials.login(context)?;
+            decide(context, |tx| {
+                inner::review::reject(tx, &args.receipt, &reviewer, &args.reason, super::now())
+            })
+        }
     }
 }
 
@@ -201,50 +216,189 @@ fn list(args: ListArgs, context: &mut Context) -> anyhow::Result<()> {
 }
 
 fn show(args: ShowArgs, context: &mut Context) -> anyhow::Result<()> {
-    let view = match inner::queue::show(context.client()?, &args.receipt) {
+    let view = match inner::filing_view::filing_view(context.client()?, &args.receipt) {
         Err(inner::queue::QueueError::UnknownReceipt(r)) => {
             return Err(NotFound(format!("no submission with receipt {r} is stored here")).into());
         }
         other => other?,
     };
+    let mut saved = Vec::new();
+    if let Some(dir) = &args.save_scans {
+        for scan in &view.scans {
+            saved.push(save_scan(context, dir, &args.receipt, scan.index)?);
+        }
+    }
     if context.json {
         return keys::exit::print_json(&view);
     }
+    let mut out = String::new();
+    print_view(&mut out, &view);
+    for path in saved {
+        out.push_str(&format!("saved {}\n", path.display()));
+    }
+    stdout().write_all(out.as_bytes())?;
+    Ok(())
+}
+
+/// Writes scan `index` of `receipt` into `dir` (a temporary file synced and renamed, so a
+/// reader never sees half an image) and returns its path.
+fn save_scan(
+    context: &mut Context,
+    dir: &std::path::Path,
+    receipt: &str,
+    index: usize,
+) -> anyhow::Result<PathBuf> {
+    let (media_type, bytes) = inner::filing_view::scan(context.client()?, receipt, index)?
+        .with_context(|| format!("receipt {receipt} has no scan {index}"))?;
+    let extension = match media_type.as_str() {
+        "image/png" => "png",
+        "image/jpeg" => "jpg",
+        _ => "bin",
+    };
+    // Receipt ids are letters, digits and `-`; anything else is not put in a file name.
+    let stem: String = receipt
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let path = dir.join(format!("{stem}-scan-{index}.{extension}"));
+    let mut file = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("writing into {}", dir.display()))?;
+    file.write_all(&bytes)
+        .and_then(|()| file.as_file().sync_all())
+        .with_context(|| format!("writing {}", path.display()))?;
+    file.persist(&path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .with_context(|| format!("syncing {}", dir.display()))?;
+    Ok(path)
+}
+
+/// The text `review show` prints: the same content as the review page.
+fn print_view(out: &mut String, view: &inner::filing_view::FilingView) {
+    use std::fmt::Write as _;
     let e = &view.entry;
-    writeln!(
-        stdout(),
-        "receipt {} version {} ({})",
-        e.receipt,
-        e.version,
-        e.kind
-    )?;
-    writeln!(
-        stdout(),
+    let _ = writeln!(
+        out,
+        "receipt {} version {} ({}): {}",
+        e.receipt, e.version, e.kind, view.asks
+    );
+    let _ = writeln!(
+        out,
         "state {} since {}",
         e.state,
         super::timestamp(e.state_since)
-    )?;
-    writeln!(stdout(), "province {}", e.province)?;
+    );
+    let _ = writeln!(out, "province {}", e.province);
+    let via = e
+        .access_provider
+        .as_deref()
+        .map(|p| format!(" through {p}"))
+        .unwrap_or_default();
+    let _ = writeln!(out, "submitted by {}{via}", e.submitter);
     if let Some(number) = &e.filing_number {
-        writeln!(stdout(), "filing number {number}")?;
+        let _ = writeln!(out, "filing number {number}");
     }
-    if let Some(organiser) = &view.organiser {
-        writeln!(stdout(), "organiser {organiser}")?;
+    let person = |out: &mut String, label: &str, p: &inner::filing_view::PersonView| {
+        let _ = writeln!(
+            out,
+            "  {label} {} ({} {}) mobile {} office {} email {}",
+            p.name,
+            p.certificate_type,
+            p.certificate_number,
+            p.mobile_phones.join(","),
+            p.office_phones.join(","),
+            p.email
+        );
+    };
+    if let Some(s) = &view.subject {
+        let _ = writeln!(
+            out,
+            "subject {} ({}, {} {})",
+            s.name, s.nature, s.certificate_type, s.certificate_number
+        );
+        let _ = writeln!(out, "  region {} address {}", s.region_code, s.address);
+        let _ = writeln!(out, "  investor {}", s.investor);
+        person(out, "principal", &s.principal);
     }
     for w in &view.websites {
-        let seq = w.website_seq.map(|s| format!("-{s} ")).unwrap_or_default();
-        writeln!(stdout(), "website {seq}{} [{}]", w.name, w.status)?;
-        for d in &w.domains {
-            writeln!(stdout(), "  domain {d}")?;
+        let number = w
+            .website_number
+            .as_deref()
+            .map(|n| format!(" [{n}]"))
+            .unwrap_or_default();
+        let _ = writeln!(out, "website {}{number}", w.name);
+        for url in &w.home_urls {
+            let _ = writeln!(out, "  home {url}");
         }
-        for ip in &w.ip_ranges {
-            writeln!(stdout(), "  ip {ip}")?;
+        for d in &w.domains {
+            let _ = writeln!(out, "  domain {d}");
+        }
+        for ip in &w.access.ip_ranges {
+            let _ = writeln!(out, "  ip {ip}");
+        }
+        if !w.service_types.is_empty() {
+            let _ = writeln!(out, "  service types {}", w.service_types.join(","));
+        }
+        for p in &w.pre_approvals {
+            let _ = writeln!(
+                out,
+                "  pre-approval {} document {}",
+                p.item, p.document_number
+            );
+        }
+        let _ = writeln!(
+            out,
+            "  access {} {} servers in {}",
+            w.access.provider, w.access.method, w.access.server_region_code
+        );
+        if let Some(p) = &w.principal {
+            person(out, "principal", p);
         }
     }
-    writeln!(stdout(), "history:")?;
+    if view.scans.is_empty() {
+        let _ = writeln!(out, "scans: none");
+    } else {
+        let _ = writeln!(
+            out,
+            "scans (the review page shows them as images; --save-scans DIR writes them):"
+        );
+        for scan in &view.scans {
+            let _ = writeln!(
+                out,
+                "  {} {} {} {} bytes sha256 {}",
+                scan.index, scan.kind, scan.media_type, scan.bytes, scan.sha256
+            );
+        }
+    }
+    let _ = writeln!(out, "versions:");
+    for v in &view.versions {
+        let reason = v
+            .reason
+            .as_deref()
+            .map(|r| format!(" ({r})"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  v{} received {} {}{reason}",
+            v.version,
+            super::timestamp(v.received_at),
+            v.outcome
+        );
+        for change in &v.changes {
+            let _ = writeln!(out, "    {change}");
+        }
+    }
+    let _ = writeln!(out, "history:");
     for h in &view.history {
-        writeln!(
-            stdout(),
+        let _ = writeln!(
+            out,
             "  {} {} -> {} by {}{}",
             super::timestamp(h.at),
             h.from_state.as_deref().unwrap_or("(new)"),
@@ -254,17 +408,40 @@ fn show(args: ShowArgs, context: &mut Context) -> anyhow::Result<()> {
                 .as_deref()
                 .map(|r| format!(": {r}"))
                 .unwrap_or_default()
-        )?;
+        );
     }
     if view.conflicts.is_empty() {
-        writeln!(stdout(), "conflicts: none")?;
+        let _ = writeln!(out, "conflicts: none");
     } else {
-        writeln!(stdout(), "conflicts:")?;
+        let _ = writeln!(out, "conflicts:");
         for c in &view.conflicts {
-            writeln!(stdout(), "  {} {} ({})", c.kind, c.value, c.other)?;
+            let held = c
+                .holder
+                .as_deref()
+                .map(|h| format!(", held by {h}"))
+                .unwrap_or_default();
+            let _ = writeln!(out, "  {} {} ({}{held})", c.kind, c.value, c.other);
         }
     }
-    Ok(())
+}
+
+fn queues(context: &mut Context, province: Option<i16>) -> anyhow::Result<()> {
+    let counts = inner::queue::counts(context.client()?, province)?;
+    super::print_rows(
+        context,
+        "queues",
+        &counts,
+        "no submission awaits a reviewer",
+        |c| {
+            format!(
+                "{}\tprovince {}\t{} waiting\toldest since {}",
+                c.state,
+                c.province,
+                c.count,
+                super::timestamp(c.oldest_since)
+            )
+        },
+    )
 }
 
 fn decide(
@@ -276,6 +453,7 @@ fn decide(
         Ok(decision) => decision,
         Err(
             error @ (ReviewError::Refused { .. }
+            | ReviewError::NotAllowed { .. }
             | ReviewError::DomainConflict { .. }
             | ReviewError::SubjectAlreadyFiled { .. }
             | ReviewError::NumbersExhausted { .. }),

@@ -50,7 +50,7 @@ pub fn run(args: Args, context: &mut Context) -> anyhow::Result<()> {
 }
 
 /// Resolves on SIGINT or SIGTERM.
-async fn shutdown() {
+pub(super) async fn shutdown() {
     use tokio::signal::unix::{SignalKind, signal};
     match signal(SignalKind::terminate()) {
         Ok(mut term) => {

@@ -49,6 +49,7 @@ pub(super) fn withdraw(tx: &mut Transaction<'_>, now: i64) -> Result<Vec<i64>, A
             current,
             next,
             &withdrawal_receipt,
+            None,
             why.as_deref(),
             None,
             now,

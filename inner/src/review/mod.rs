@@ -1,12 +1,14 @@
-//! Reviewers' decisions: approve, return, reject. Each one is checked by
-//! [`workflow::transition`], recorded as a review event, and queued as a status change for the
-//! outer side, in the caller's transaction. The final approval of a filing assigns its number,
+//! Reviewers' decisions: approve, return, reject. Each one is made by an authenticated
+//! [`Reviewer`], checked by [`workflow::transition`] and then by [`Reviewer::may_decide`] (the
+//! stage and the province of the filing, and for the pre-approval stage the service types it
+//! needs), recorded as a review event naming the reviewer's account, and queued as a status
+//! change for the outer side, in the caller's transaction. The final approval of a filing assigns its number,
 //! writes its normalised rows (subject, websites, domains, IP ranges, home URLs, access,
 //! pre-approvals) from the submission's stored record, so that they hold approved filings only,
 //! and issues its certificate. An approval that fails leaves none of them: the caller rolls
 //! the transaction back.
 
-use bundle_format::records::ReviewState;
+use bundle_format::records::{Change, ReviewState, Submission, Website};
 use postgres::Transaction;
 
 mod finalise;
@@ -15,6 +17,7 @@ mod normalise;
 use self::finalise::{CertificateEffect, finalise};
 use crate::certificates::{self, CertificateError};
 use crate::returns;
+use crate::reviewers::{NotAllowed, Reviewer, Role};
 use crate::store::events::record_transition;
 use crate::store::kinds::SubmissionKind;
 use crate::store::{self, StoreError};
@@ -46,6 +49,28 @@ pub enum ReviewError {
         receipt: String,
         /// What the workflow said.
         refused: Refused,
+    },
+    /// The reviewer may not decide this submission (another province, another stage, a
+    /// pre-approval it does not confirm, or the account was disabled).
+    #[error("receipt {receipt}: {refused}")]
+    NotAllowed {
+        /// The receipt.
+        receipt: String,
+        /// Who was refused and what is missing.
+        refused: NotAllowed,
+    },
+    /// The reason is longer than a status change may carry back out.
+    #[error(
+        "receipt {receipt}: the reason is {bytes} bytes long; at most {max} bytes (about {chars} \
+         Chinese characters) cross back to the submitter",
+        max = bundle_format::records::MAX_TEXT_BYTES,
+        chars = bundle_format::records::MAX_TEXT_BYTES / 3
+    )]
+    ReasonTooLong {
+        /// The receipt.
+        receipt: String,
+        /// The reason's length in bytes.
+        bytes: usize,
     },
     /// Approving would file a domain that another filing holds.
     #[error(
@@ -188,7 +213,7 @@ fn load(tx: &mut Transaction<'_>, receipt: &str) -> Result<ReceiptRow, ReviewErr
 pub fn approve(
     tx: &mut Transaction<'_>,
     receipt: &str,
-    reviewer: &str,
+    reviewer: &Reviewer,
     reason: Option<&str>,
     certifier: &dyn keys::Signer,
     now: i64,
@@ -209,7 +234,7 @@ pub fn return_submission(
     tx: &mut Transaction<'_>,
     receipt: &str,
     to: ReturnTo,
-    reviewer: &str,
+    reviewer: &Reviewer,
     reason: &str,
     now: i64,
 ) -> Result<Decision, ReviewError> {
@@ -228,7 +253,7 @@ pub fn return_submission(
 pub fn reject(
     tx: &mut Transaction<'_>,
     receipt: &str,
-    reviewer: &str,
+    reviewer: &Reviewer,
     reason: &str,
     now: i64,
 ) -> Result<Decision, ReviewError> {
@@ -247,12 +272,35 @@ fn decide(
     tx: &mut Transaction<'_>,
     receipt: &str,
     action: Action,
-    reviewer: &str,
+    reviewer: &Reviewer,
     reason: Option<&str>,
     certifier: Option<&dyn keys::Signer>,
     now: i64,
 ) -> Result<Decision, ReviewError> {
+    // The reason travels back in the status change, whose text fields the wire format bounds:
+    // a longer one would be refused when the return bundle is written.
+    if let Some(reason) = reason
+        && reason.len() > bundle_format::records::MAX_TEXT_BYTES
+    {
+        return Err(ReviewError::ReasonTooLong {
+            receipt: receipt.to_owned(),
+            bytes: reason.len(),
+        });
+    }
     let row = load(tx, receipt)?;
+    let not_allowed = |refused| ReviewError::NotAllowed {
+        receipt: receipt.to_owned(),
+        refused,
+    };
+    // The account as it is now: one disabled since its login decides nothing.
+    let reviewer = crate::reviewers::current(tx, reviewer.account_id())
+        .map_err(db("reading the reviewer account"))?
+        .ok_or_else(|| {
+            not_allowed(NotAllowed {
+                reviewer: reviewer.describe(),
+                problem: "is disabled".to_owned(),
+            })
+        })?;
     let facts = Facts {
         needs_provider_check: false,
         needs_pre_approval: row.needs_pre_approval,
@@ -264,6 +312,17 @@ fn decide(
             refused,
         }
     })?;
+    let needed =
+        if reviewer.role() == Role::PreApproval && row.state == ReviewState::AwaitingPreApproval {
+            let stored =
+                crate::store::versions::read_version(tx, receipt, row.version, &row.content_hash)?;
+            needed_pre_approvals(&stored.body)
+        } else {
+            Vec::new()
+        };
+    reviewer
+        .may_decide(row.state, row.province, &needed)
+        .map_err(not_allowed)?;
     let mut filing_number = None;
     let mut certificate_id = None;
     if matches!(to, ReviewState::Approved | ReviewState::Cancelled) {
@@ -287,7 +346,8 @@ fn decide(
         receipt,
         row.state,
         to,
-        reviewer,
+        reviewer.name(),
+        Some(reviewer.account_id()),
         reason,
         filing_number.as_deref(),
         now,
@@ -312,4 +372,33 @@ fn discard_pending(tx: &mut Transaction<'_>, receipt: &str) -> Result<(), Review
     )
     .map_err(db("rejecting a pending filing"))?;
     Ok(())
+}
+
+/// The pre-approvals (service type names, sorted) the websites of a submission need: those it
+/// lists and those its service types call for.
+fn needed_pre_approvals(body: &Submission) -> Vec<String> {
+    let websites: Vec<&Website> = match body {
+        Submission::NewFiling(filing) => filing.websites.iter().collect(),
+        Submission::Change {
+            change: Change::Website { website, .. } | Change::AddedWebsite(website),
+            ..
+        } => vec![website],
+        Submission::Change { .. }
+        | Submission::Cancellation { .. }
+        | Submission::Withdrawal { .. } => Vec::new(),
+    };
+    let mut needed: Vec<String> = websites
+        .iter()
+        .flat_map(|w| {
+            w.pre_approvals.iter().map(|p| p.item).chain(
+                w.service_types
+                    .iter()
+                    .filter_map(|s| filing::website::pre_approval_for(*s)),
+            )
+        })
+        .map(|item| crate::names::pre_approval_item(item).to_owned())
+        .collect();
+    needed.sort_unstable();
+    needed.dedup();
+    needed
 }

@@ -9,7 +9,8 @@ use super::{StoreError, db};
 use crate::workflow;
 
 /// Records a state change decided by [`workflow::transition`]: updates the receipt (only if it
-/// is still in `from`) and writes the review event. Returns the event id.
+/// is still in `from`) and writes the review event, naming the reviewer account that decided it
+/// (`None` for events nobody decided: arrivals, withdrawals). Returns the event id.
 #[allow(clippy::too_many_arguments)] // each is a column of the review event
 pub(crate) fn record_transition(
     tx: &mut Transaction<'_>,
@@ -17,6 +18,7 @@ pub(crate) fn record_transition(
     from: ReviewState,
     to: ReviewState,
     reviewer: &str,
+    reviewer_account: Option<i64>,
     reason: Option<&str>,
     filing_number: Option<&str>,
     now: i64,
@@ -38,8 +40,8 @@ pub(crate) fn record_transition(
     let row = tx
         .query_one(
             "INSERT INTO review_events (receipt, version, from_state, to_state, reviewer, reason,
-                                        at, filing_number)
-             SELECT receipt, version, $2, $3, $4, $5, $6, $7 FROM receipts WHERE receipt = $1
+                                        at, filing_number, reviewer_account)
+             SELECT receipt, version, $2, $3, $4, $5, $6, $7, $8 FROM receipts WHERE receipt = $1
              RETURNING event_id",
             &[
                 &receipt,
@@ -49,6 +51,7 @@ pub(crate) fn record_transition(
                 &reason,
                 &now,
                 &filing_number,
+                &reviewer_account,
             ],
         )
         .map_err(db("recording the review event"))?;

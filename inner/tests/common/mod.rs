@@ -8,6 +8,7 @@ use std::process::{Command, Output};
 use bundle_format::records::{SubmissionVersion, Website};
 use inner::import::{ApplyReport, IncomingBundle, apply_bundle};
 use inner::review;
+use inner::reviewers::{self, AccountError, AuthError, NewAccount, Reviewer, Role};
 use testkit::pg::TestDatabase;
 pub use testkit::records::{REGION_CODE, new_filing, version, website};
 
@@ -122,13 +123,59 @@ pub fn jia_filing(number: u32, domains: &[&str], last_octet: u8) -> SubmissionVe
     )
 }
 
-/// Approves `receipt` as reviewer-li a minute after [`NOW`], signing with a new key, and commits.
+/// The password of every reviewer account the tests make.
+pub const PASSWORD: &str = "审核员的密码-2026";
+
+/// The ministry account reviewer-li, logged in; made by the operator's bootstrap the first time.
+pub fn ministry(db: &TestDatabase) -> Reviewer {
+    let mut client = db.connect().expect("connect");
+    match reviewers::authenticate(&mut client, "reviewer-li", PASSWORD, NOW) {
+        Ok(reviewer) => reviewer,
+        Err(AuthError::WrongCredentials(_)) => {
+            match reviewers::bootstrap_ministry(&mut client, "reviewer-li", PASSWORD, NOW) {
+                Ok(reviewer) => reviewer,
+                // Another thread of the test made it meanwhile.
+                Err(AccountError::MinistryExists(_)) => {
+                    reviewers::authenticate(&mut client, "reviewer-li", PASSWORD, NOW)
+                        .expect("log in as reviewer-li")
+                }
+                Err(e) => panic!("bootstrapping reviewer-li: {e}"),
+            }
+        }
+        Err(e) => panic!("logging in as reviewer-li: {e}"),
+    }
+}
+
+/// A new account `name` of `role` for `province` (and `service_types`), made by reviewer-li.
+pub fn account(
+    db: &TestDatabase,
+    name: &str,
+    role: Role,
+    province: Option<i16>,
+    service_types: &[&str],
+) -> Reviewer {
+    let by = ministry(db);
+    let mut client = db.connect().expect("connect");
+    let new = NewAccount {
+        name,
+        role,
+        province,
+        service_types: service_types.iter().map(|s| (*s).to_owned()).collect(),
+        password: PASSWORD,
+    };
+    reviewers::create(&mut client, &by, &new, NOW).expect("create the account");
+    reviewers::authenticate(&mut client, name, PASSWORD, NOW).expect("log in")
+}
+
+/// Approves `receipt` as reviewer-li (the ministry) a minute after [`NOW`], signing with a new
+/// key, and commits.
 pub fn approve(db: &TestDatabase, receipt: &str) -> review::Decision {
     let key = signer();
+    let reviewer = ministry(db);
     let mut client = db.connect().expect("connect");
     let mut tx = client.transaction().expect("begin");
     let decision =
-        review::approve(&mut tx, receipt, "reviewer-li", None, &key, NOW + 60).expect("approve");
+        review::approve(&mut tx, receipt, &reviewer, None, &key, NOW + 60).expect("approve");
     tx.commit().expect("commit");
     decision
 }
