@@ -11,6 +11,8 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use rand_core::{OsRng, RngCore};
 use sha2::{Digest, Sha256};
 
+use crate::store::CodePurpose;
+
 /// Most characters of a user name (the manuals give no maximum; this one is ours).
 pub const MAX_NAME_CHARS: usize = 32;
 /// Fewest characters of a user name.
@@ -187,10 +189,10 @@ pub fn new_code() -> String {
 
 /// The form a code is stored in, bound to its account and purpose so that a code cannot be
 /// moved from one to the other.
-pub fn code_hash(account_id: i64, purpose: &str, code: &str) -> [u8; 32] {
+pub fn code_hash(account_id: i64, purpose: CodePurpose, code: &str) -> [u8; 32] {
     Sha256::new()
         .chain_update(account_id.to_le_bytes())
-        .chain_update(purpose.as_bytes())
+        .chain_update(purpose.as_str().as_bytes())
         .chain_update([0])
         .chain_update(code.trim().as_bytes())
         .finalize()
@@ -248,8 +250,9 @@ mod tests {
         let code = new_code();
         assert_eq!(code.len(), CODE_DIGITS);
         assert!(code.chars().all(|c| c.is_ascii_digit()));
-        assert_ne!(code_hash(1, "verify", &code), code_hash(2, "verify", &code));
-        assert_ne!(code_hash(1, "verify", &code), code_hash(1, "reset", &code));
+        let (verify, reset) = (CodePurpose::Verify, CodePurpose::Reset);
+        assert_ne!(code_hash(1, verify, &code), code_hash(2, verify, &code));
+        assert_ne!(code_hash(1, verify, &code), code_hash(1, reset, &code));
     }
 
     #[test]

@@ -104,7 +104,20 @@ impl SiteCheck<'_> {
             filing_number: None,
             findings: Vec::new(),
         };
-        let certificate = match self.get(CERTIFICATE_PATH, MAX_CERTIFICATE_BYTES) {
+        // One runtime for both requests.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the HTTP client: {e}"));
+        let get = |path: &str, limit: usize| -> Result<Vec<u8>, String> {
+            let runtime = runtime.as_ref().map_err(Clone::clone)?;
+            runtime.block_on(async {
+                tokio::time::timeout(REQUEST_TIMEOUT, self.fetch(path, limit))
+                    .await
+                    .unwrap_or_else(|_| Err(format!("no answer within {REQUEST_TIMEOUT:?}")))
+            })
+        };
+        let certificate = match get(CERTIFICATE_PATH, MAX_CERTIFICATE_BYTES) {
             Ok(body) => {
                 report.note(
                     "certificate-fetched",
@@ -129,7 +142,7 @@ impl SiteCheck<'_> {
         let parsed = certificate
             .as_deref()
             .and_then(|document| self.check_certificate(document, &mut report));
-        let home = self.get("/", MAX_HOME_PAGE_BYTES);
+        let home = get("/", MAX_HOME_PAGE_BYTES);
         match (&parsed, home) {
             (_, Err(why)) => report.note(
                 "home-page",
@@ -261,18 +274,6 @@ impl SiteCheck<'_> {
 
     /// `GET path` from the site, the body read to at most `limit` bytes; a status other than
     /// 200 is an error naming it.
-    fn get(&self, path: &str, limit: usize) -> Result<Vec<u8>, String> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| format!("cannot start the HTTP client: {e}"))?;
-        runtime.block_on(async {
-            tokio::time::timeout(REQUEST_TIMEOUT, self.fetch(path, limit))
-                .await
-                .unwrap_or_else(|_| Err(format!("no answer within {REQUEST_TIMEOUT:?}")))
-        })
-    }
-
     async fn fetch(&self, path: &str, limit: usize) -> Result<Vec<u8>, String> {
         let address = match self.connect {
             Some(address) => address.to_string(),

@@ -552,6 +552,27 @@ pub struct Verification {
     pub content_not_read: Option<String>,
 }
 
+impl Verification {
+    /// Fills in what the (verified) header says.
+    fn describe(&mut self, header: &Header) {
+        self.encrypted = Some(header.encrypted);
+        self.kind = Some(header.kind.to_string());
+        self.channel = Some(header.channel.0);
+        self.epoch = Some(header.epoch);
+        self.sequence = Some(header.sequence);
+        self.created = Some(rfc3339(header.created));
+        self.expires = Some(rfc3339(header.expires));
+    }
+}
+
+/// What `verify` could check of a file that verified.
+enum Checked {
+    /// Everything, records included, with the signer's role.
+    Read(VerifiedBundle, Role),
+    /// Its signature and header: an encrypted payload and no identity to read it with.
+    NotRead(Header, BundleId),
+}
+
 /// The refusal `verify` gives a file whose header cannot be read (`error`): when the envelope
 /// opens and its signer is in the keyset, the signature is checked first with that key's role
 /// (on its first channel), so a tampered file is named for its signature, as import names it
@@ -625,54 +646,39 @@ pub fn verify_path(
             })?;
         let role = signer_role_for(header.kind, role);
         match verify_bytes(&file, keyset, role, &[header.channel], at, identities) {
-            Ok(verified) => Ok((verified, role)),
+            Ok(verified) => Ok(Checked::Read(verified, role)),
             // Decryption comes after the signature and the header were checked: both hold.
             Err(refusal)
                 if header.encrypted
                     && identities.is_empty()
                     && refusal.code == "encryption.no-identity" =>
             {
-                Err(Refusal {
-                    code: String::new(),
-                    ..refusal
-                })
+                Ok(Checked::NotRead(
+                    header,
+                    BundleId::of_message(envelope.message),
+                ))
             }
             Err(refusal) => Err(refusal),
         }
     });
     match outcome {
-        Err(refusal) if refusal.code.is_empty() => {
-            let header = refusal.header.as_deref().copied();
+        Ok(Checked::NotRead(header, id)) => {
             result.ok = true;
-            result.bundle_id = refusal.id.map(|id| id.to_string());
-            if let Some(header) = header {
-                result.kind = Some(header.kind.to_string());
-                result.channel = Some(header.channel.0);
-                result.epoch = Some(header.epoch);
-                result.sequence = Some(header.sequence);
-                result.created = Some(rfc3339(header.created));
-                result.expires = Some(rfc3339(header.expires));
-            }
-            result.encrypted = Some(true);
+            result.bundle_id = Some(id.to_string());
+            result.describe(&header);
             result.content_not_read = Some(
-                "the payload is encrypted and no identity was given (--identity): signature \
-                 and header verified, content not read"
+                "the payload is encrypted and no identity was given (--age-identity): \
+                 signature and header verified, content not read"
                     .to_owned(),
             );
         }
-        Ok((verified, role)) => {
+        Ok(Checked::Read(verified, role)) => {
             let header = verified.header;
             result.ok = true;
-            result.encrypted = Some(header.encrypted);
+            result.describe(&header);
             result.bundle_id = Some(verified.id.to_string());
             result.signer_key_id = Some(verified.signer.to_string());
             result.signer_role = Some(role.to_string());
-            result.kind = Some(header.kind.to_string());
-            result.channel = Some(header.channel.0);
-            result.epoch = Some(header.epoch);
-            result.sequence = Some(header.sequence);
-            result.created = Some(rfc3339(header.created));
-            result.expires = Some(rfc3339(header.expires));
             for record in &verified.records {
                 *result
                     .records

@@ -23,6 +23,23 @@ pub fn run(args: Args, context: &mut Context) -> anyhow::Result<()> {
         .database_url
         .clone()
         .context("no database given: pass --database-url or set SLUICE_DATABASE_URL")?;
+    serve_page(args.listen, "the operations page", "/ops", |listener| {
+        inner::ops_page::serve(listener, url, shutdown())
+    })
+}
+
+/// Logs to stderr, listens on `listen`, says where `what` is served (at `path`), and runs
+/// `serve` on the listener until it ends (on SIGINT or SIGTERM): what `serve-ops` and
+/// `serve-review` share.
+pub(super) fn serve_page<F>(
+    listen: SocketAddr,
+    what: &str,
+    path: &str,
+    serve: impl FnOnce(tokio::net::TcpListener) -> F,
+) -> anyhow::Result<()>
+where
+    F: std::future::Future<Output = std::io::Result<()>>,
+{
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -33,19 +50,19 @@ pub fn run(args: Args, context: &mut Context) -> anyhow::Result<()> {
         .build()
         .context("starting the runtime")?;
     runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(args.listen)
+        let listener = tokio::net::TcpListener::bind(listen)
             .await
-            .with_context(|| format!("listening on {}", args.listen))?;
+            .with_context(|| format!("listening on {listen}"))?;
         let address = listener
             .local_addr()
             .context("reading the listening address")?;
         writeln!(
             keys::exit::stdout(),
-            "serving the operations page at http://{address}/ops"
+            "serving {what} at http://{address}{path}"
         )?;
-        inner::ops_page::serve(listener, url, shutdown())
+        serve(listener)
             .await
-            .context("serving the operations page")
+            .with_context(|| format!("serving {what}"))
     })
 }
 

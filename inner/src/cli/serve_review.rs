@@ -1,6 +1,5 @@
 //! `sluice-inner serve-review`: the review page.
 
-use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -36,28 +35,7 @@ pub fn run(args: Args, context: &mut Context) -> anyhow::Result<()> {
         .context("no database given: pass --database-url or set SLUICE_DATABASE_URL")?;
     let target = inner::db::Target::parse(&url)?;
     let state = Arc::new(inner::review_page::PageState::new(target, certifier));
-    let _ = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("starting the runtime")?;
-    runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(args.listen)
-            .await
-            .with_context(|| format!("listening on {}", args.listen))?;
-        let address = listener
-            .local_addr()
-            .context("reading the listening address")?;
-        writeln!(
-            keys::exit::stdout(),
-            "serving the review page at http://{address}/"
-        )?;
+    super::serve_ops::serve_page(args.listen, "the review page", "/", |listener| {
         inner::review_page::serve(listener, state, super::serve_ops::shutdown())
-            .await
-            .context("serving the review page")
     })
 }

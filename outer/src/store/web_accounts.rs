@@ -77,7 +77,8 @@ pub enum CodePurpose {
 }
 
 impl CodePurpose {
-    fn as_str(self) -> &'static str {
+    /// The word stored for it, and bound into its codes' hashes.
+    pub fn as_str(self) -> &'static str {
         match self {
             CodePurpose::Verify => "verify",
             CodePurpose::Reset => "reset",

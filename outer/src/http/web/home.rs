@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use super::login::{clear_session_cookie, reset_mail};
 use super::{
     ClientAddress, CurrentUser, FormFields, PageError, hashing, html, mail_allowance, notice,
-    problem_for, send_mail,
+    problem_for, send_code,
 };
 use crate::accounts::{self, FieldProblem};
 use crate::http::{AppError, AppState};
@@ -329,22 +329,13 @@ pub(in crate::http) async fn create_account(
         }
         Err(error) => return Err(error.into()),
     };
-    let code = accounts::new_code();
-    let ttl = state.accounts.code_ttl_secs;
-    state
-        .store
-        .replace_code(
-            account.id,
-            CodePurpose::Reset,
-            accounts::code_hash(account.id, "reset", &code),
-            i64::try_from(ttl).unwrap_or(i64::MAX),
-        )
-        .await?;
-    send_mail(
+    send_code(
         &state,
+        account.id,
+        CodePurpose::Reset,
         email.to_owned(),
         "网站备案系统账户已创建 · An account was created for you",
-        reset_mail(name, &code, ttl),
+        |code, ttl| reset_mail(name, code, ttl),
     )
     .await?;
     let (zh, en) = kind_names(kind);

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use super::register::{name_param, query_value};
 use super::{
     ClientAddress, CurrentUser, FormFields, PageError, anonymous_csrf, check_anonymous_csrf,
-    cookie_header, hashing, html, mail_allowance, problem_for, send_mail, session_cookie,
+    cookie_header, hashing, html, mail_allowance, problem_for, send_code, session_cookie,
     with_cookie,
 };
 use crate::accounts::{self, FieldProblem};
@@ -239,27 +239,13 @@ pub(in crate::http) async fn reset_request(
         return Ok(after);
     }
     mail_allowance(&state, address)?;
-    let code = accounts::new_code();
-    let id = record.account.id;
-    let ttl = state.accounts.code_ttl_secs;
-    let replaced = state
-        .store
-        .replace_code(
-            id,
-            CodePurpose::Reset,
-            accounts::code_hash(id, "reset", &code),
-            i64::try_from(ttl).unwrap_or(i64::MAX),
-        )
-        .await?;
-    if !replaced {
-        // A code went out less than a minute ago; it is still the one to type.
-        return Ok(after);
-    }
-    send_mail(
+    send_code(
         &state,
+        record.account.id,
+        CodePurpose::Reset,
         stored,
         "网站备案系统设置密码验证码 · Your code to set a password",
-        reset_mail(&record.account.name, &code, ttl),
+        |code, ttl| reset_mail(&record.account.name, code, ttl),
     )
     .await?;
     Ok(after)
@@ -331,7 +317,7 @@ pub(in crate::http) async fn reset_confirm(
                 .use_code(
                     id,
                     CodePurpose::Reset,
-                    accounts::code_hash(id, "reset", code),
+                    accounts::code_hash(id, CodePurpose::Reset, code),
                     Some(hash),
                 )
                 .await?

@@ -26,7 +26,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 use super::{AppError, AppState};
 use crate::accounts::{self, FieldProblem};
-use crate::store::{Session, StoreError};
+use crate::store::{CodePurpose, Session, StoreError};
 
 pub(super) use filing_form::{MAX_FILING_FORM_BYTES, new_filing_page, submit_new_filing};
 pub(super) use filings::{cancel, filings_page, withdraw};
@@ -443,6 +443,34 @@ async fn hashing<T: Send + 'static>(
     tokio::task::spawn_blocking(work)
         .await
         .map_err(|error| PageError::from(AppError::Internal(error.to_string())))
+}
+
+/// Makes a new code for `purpose`, stores it for `account_id` and e-mails it to `to` with
+/// `subject` and the body `body(code, ttl_secs)`. Sends nothing when the store keeps the code
+/// sent less than a minute ago (that one is still the one to type).
+async fn send_code(
+    state: &AppState,
+    account_id: i64,
+    purpose: CodePurpose,
+    to: String,
+    subject: &'static str,
+    body: impl FnOnce(&str, u64) -> String,
+) -> Result<(), PageError> {
+    let code = accounts::new_code();
+    let ttl = state.accounts.code_ttl_secs;
+    let replaced = state
+        .store
+        .replace_code(
+            account_id,
+            purpose,
+            accounts::code_hash(account_id, purpose, &code),
+            i64::try_from(ttl).unwrap_or(i64::MAX),
+        )
+        .await?;
+    if !replaced {
+        return Ok(());
+    }
+    send_mail(state, to, subject, body(&code, ttl)).await
 }
 
 /// Sends an e-mail on a blocking thread; the page says what to do when the relay fails.

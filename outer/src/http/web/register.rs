@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 use super::{
     ClientAddress, FormFields, PageError, anonymous_csrf, check_anonymous_csrf, hashing, html,
-    mail_allowance, mail_not_configured, problem_for, send_mail, with_cookie,
+    mail_allowance, mail_not_configured, problem_for, send_code, with_cookie,
 };
 use crate::accounts::{self, FieldProblem};
 use crate::http::AppState;
@@ -147,7 +147,6 @@ pub(in crate::http) async fn register(
         hashing(&state, move || accounts::hash_password(&password)).await?
     }
     .map_err(|error| PageError::from(crate::http::AppError::Internal(error.to_string())))?;
-    let code = accounts::new_code();
     let new = NewWebAccount {
         name: name.to_owned(),
         kind: AccountKind::WebsiteOwner,
@@ -169,21 +168,13 @@ pub(in crate::http) async fn register(
         }
         Err(error) => return Err(error.into()),
     };
-    let ttl = state.accounts.code_ttl_secs;
-    state
-        .store
-        .replace_code(
-            account.id,
-            CodePurpose::Verify,
-            accounts::code_hash(account.id, "verify", &code),
-            i64::try_from(ttl).unwrap_or(i64::MAX),
-        )
-        .await?;
-    send_mail(
+    send_code(
         &state,
+        account.id,
+        CodePurpose::Verify,
         email.to_owned(),
         "网站备案系统注册验证码 · Your verification code",
-        verification_mail(name, &code, ttl),
+        |code, ttl| verification_mail(name, code, ttl),
     )
     .await?;
     Ok(Redirect::to(&format!("/account/verify?name={}", query_value(name))).into_response())
@@ -235,7 +226,7 @@ pub(in crate::http) async fn verify(
                 .use_code(
                     id,
                     CodePurpose::Verify,
-                    accounts::code_hash(id, "verify", code),
+                    accounts::code_hash(id, CodePurpose::Verify, code),
                     None,
                 )
                 .await?
@@ -285,27 +276,13 @@ pub(in crate::http) async fn resend_code(
         return Ok(after);
     };
     mail_allowance(&state, address)?;
-    let code = accounts::new_code();
-    let id = record.account.id;
-    let ttl = state.accounts.code_ttl_secs;
-    let replaced = state
-        .store
-        .replace_code(
-            id,
-            CodePurpose::Verify,
-            accounts::code_hash(id, "verify", &code),
-            i64::try_from(ttl).unwrap_or(i64::MAX),
-        )
-        .await?;
-    if !replaced {
-        // The code sent less than a minute ago is still the one to type.
-        return Ok(after);
-    }
-    send_mail(
+    send_code(
         &state,
+        record.account.id,
+        CodePurpose::Verify,
         email,
         "网站备案系统注册验证码 · Your verification code",
-        verification_mail(&record.account.name, &code, ttl),
+        |code, ttl| verification_mail(&record.account.name, code, ttl),
     )
     .await?;
     Ok(after)
