@@ -299,7 +299,7 @@ impl<'a, S: BundleSink> BundleWriter<'a, S> {
                 kind,
             });
         }
-        if let Some(max) = kind.max_records()
+        if let Some(max) = kind.max_records(self.part_format_version.max(format_version))
             && index >= max as u64
         {
             return Err(WriteError::TooManyRecords { kind, max });

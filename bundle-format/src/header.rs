@@ -31,6 +31,10 @@ pub const FORMAT_VERSION_4: u16 = 4;
 /// [`FLAG_ENCRYPTED`]: the payload may be an age file whose plaintext is the zstd frame
 /// (SPEC.md §4.5). Writers use it only for encrypted bundles.
 pub const FORMAT_VERSION_5: u16 = 5;
+/// Format version 6: the version 1 header layout and flags of version 5, and content that may
+/// also hold the record type of wire version 4 (a return receipt, in submissions and heartbeat
+/// bundles). Writers use it only for bundles that hold such a record (SPEC.md §3.2).
+pub const FORMAT_VERSION_6: u16 = 6;
 /// Flag bit 0 (version 5 on): the payload is encrypted to the channel's recipients.
 pub const FLAG_ENCRYPTED: u16 = 0x0001;
 /// Bytes of a version 1 (and version 3) header.
@@ -145,6 +149,10 @@ impl Kind {
             (self, record),
             (Kind::Submissions, Record::Submission(_))
                 | (
+                    Kind::Submissions | Kind::Heartbeat,
+                    Record::ReturnReceipt(_)
+                )
+                | (
                     Kind::Return,
                     Record::Ack(_)
                         | Record::SequenceReport(_)
@@ -161,10 +169,13 @@ impl Kind {
         )
     }
 
-    /// Most records a bundle of this kind may hold, if the kind has its own limit.
-    pub fn max_records(self) -> Option<usize> {
+    /// Most records a bundle of this kind and `format_version` may hold, if the kind has its
+    /// own limit: a heartbeat none before version 6 and at most
+    /// [`crate::records::MAX_RETURN_RECEIPTS`] from it on.
+    pub fn max_records(self, format_version: u16) -> Option<usize> {
         match self {
-            Kind::Heartbeat => Some(0),
+            Kind::Heartbeat if format_version < FORMAT_VERSION_6 => Some(0),
+            Kind::Heartbeat => Some(crate::records::MAX_RETURN_RECEIPTS),
             Kind::Keyset => Some(1),
             Kind::Submissions | Kind::Return => None,
         }
@@ -180,8 +191,8 @@ impl fmt::Display for Kind {
 /// A parsed, checked header (SPEC.md §3.2; versions 1, 3 and 4 share the layout).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct Header {
-    /// The format version it was written in ([`FORMAT_VERSION_1`], [`FORMAT_VERSION_3`] or
-    /// [`FORMAT_VERSION_4`]): which record types its content may hold (SPEC.md §6).
+    /// The format version it was written in (1, 3, 4, 5 or 6): which record types its content
+    /// may hold (SPEC.md §6) and which flags it may set.
     pub format_version: u16,
     /// What the bundle carries.
     pub kind: Kind,
@@ -401,7 +412,7 @@ impl Header {
         }
         match reader.u16("format_version")? {
             version @ (FORMAT_VERSION_1 | FORMAT_VERSION_3 | FORMAT_VERSION_4
-            | FORMAT_VERSION_5) => {
+            | FORMAT_VERSION_5 | FORMAT_VERSION_6) => {
                 let (header, payload) = Header::parse_v1(reader, version)?;
                 header.check(Some(payload.len()), max_content_bytes)?;
                 Ok((header, payload))

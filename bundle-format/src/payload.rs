@@ -545,7 +545,7 @@ pub fn decode_records_of_version(
     let mut reader = Reader::new(content, 0);
     let mut records = Vec::new();
     let max = kind
-        .max_records()
+        .max_records(format_version)
         .unwrap_or(MAX_RECORDS_PER_BUNDLE)
         .min(MAX_RECORDS_PER_BUNDLE);
     while reader.remaining() > 0 {

@@ -14,13 +14,15 @@ use std::net::IpAddr;
 use bincode::{Decode, Encode};
 use sha2::{Digest, Sha256};
 
+mod receipts;
 mod returns;
 
+pub use receipts::*;
 pub use returns::*;
 
-/// Wire version of the record types in this module: 2 since [`RangeAck`] (carried only in
-/// format version 3 bundles; SPEC.md §6).
-pub const RECORDS_VERSION: u16 = 2;
+/// Wire version of the record types in this module: 4 since [`ReturnReceipt`] (carried only in
+/// format version 6 bundles; SPEC.md §6).
+pub const RECORDS_VERSION: u16 = 4;
 
 /// Most websites one filing may list.
 pub const MAX_WEBSITES: usize = 64;
@@ -65,9 +67,10 @@ pub fn wire_config() -> bincode::config::Configuration<
 pub type Sha256Digest = [u8; 32];
 
 /// One record of a bundle payload. Which variants a bundle may hold depends on its kind
-/// (SPEC.md §6.1): submissions bundles hold only `Submission`; return bundles hold `Ack`,
-/// `SequenceReport`, `StatusChange` and `Certificate`; keyset bundles hold one `Keyset`;
-/// heartbeat bundles hold none.
+/// (SPEC.md §3.3): submissions bundles hold `Submission` and, from version 6, `ReturnReceipt`;
+/// return bundles hold `Ack`, `SequenceReport`, `StatusChange`, `Certificate` and their later
+/// additions; keyset bundles hold one `Keyset`; heartbeat bundles hold nothing or, from version
+/// 6, `ReturnReceipt` only.
 // A submission is far larger than the other variants; boxing it would change the type that
 // the inner and outer crates construct and match on, for no gain: records are moved a few times.
 #[allow(clippy::large_enum_variant)]
@@ -95,6 +98,9 @@ pub enum Record {
     /// A certificate the inner side issued was revoked (wire version 3; a bundle holding one
     /// has format version 4, SPEC.md §3.2).
     CertificateRevocation(CertificateRevocation),
+    /// The outer side's receipt for the return bundles it applied (wire version 4; a bundle
+    /// holding one has format version 6, SPEC.md §3.2).
+    ReturnReceipt(ReturnReceipt),
 }
 
 impl Record {
@@ -186,18 +192,20 @@ impl Record {
                 text_field(&Path::Root(root).field("receipt"), &revocation.receipt)?;
                 text_field(&Path::Root(root).field("reason"), &revocation.reason)
             }
+            Record::ReturnReceipt(receipt) => receipt.check(),
         }
     }
 
     /// The lowest format version (SPEC.md §3.2) whose bundles may hold this record: 3 for a
-    /// [`RangeAck`], 4 for a [`BundleRefusal`] or a [`CertificateRevocation`], 1 for everything
-    /// else.
+    /// [`RangeAck`], 4 for a [`BundleRefusal`] or a [`CertificateRevocation`], 6 for a
+    /// [`ReturnReceipt`], 1 for everything else.
     pub fn format_version(&self) -> u16 {
         match self {
             Record::RangeAck(_) => crate::header::FORMAT_VERSION_3,
             Record::BundleRefusal(_) | Record::CertificateRevocation(_) => {
                 crate::header::FORMAT_VERSION_4
             }
+            Record::ReturnReceipt(_) => crate::header::FORMAT_VERSION_6,
             _ => crate::header::FORMAT_VERSION_1,
         }
     }
@@ -214,6 +222,7 @@ impl Record {
             Record::RangeAck(_) => "range-ack",
             Record::BundleRefusal(_) => "bundle-refusal",
             Record::CertificateRevocation(_) => "certificate-revocation",
+            Record::ReturnReceipt(_) => "return-receipt",
         }
     }
 }

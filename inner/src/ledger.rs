@@ -151,23 +151,221 @@ pub fn inbound_chain(
     })
 }
 
-/// File names of the return bundles written since bundle `id` was imported, in chain order:
-/// what to publish again when the sender evidently lacks their acks.
-pub fn returns_since_import(
+/// Most return bundles one duplicate submissions bundle publishes again: a replayed old bundle
+/// never floods the medium, and what is left goes with the next duplicate or receipt.
+pub const MAX_RESEND_PER_DUPLICATE: i64 = 256;
+
+/// File names of the return bundles to publish again because bundle `id`, imported before,
+/// arrived again on `channel` (its sender evidently lacks an ack), in chain order: those
+/// written since it was imported that are still retained and that the newest receipt from
+/// `channel` does not cover (a node that sent no receipt yet gets every one since the import),
+/// at most [`MAX_RESEND_PER_DUPLICATE`].
+pub fn returns_to_resend(
     client: &mut impl GenericClient,
     id: &BundleId,
+    channel: ChannelId,
 ) -> Result<Vec<String>, StoreError> {
     Ok(client
         .query(
             "SELECT r.file_name FROM transfer_return_sent r
              WHERE r.created >= (SELECT imported_at FROM transfer_inbound WHERE bundle_id = $1)
-             ORDER BY r.epoch, r.sequence",
-            &[&&id.0[..]],
+               AND r.pruned_at IS NULL
+               AND NOT EXISTS (
+                   SELECT 1 FROM transfer_return_receipts k
+                   WHERE k.channel = $2 AND k.return_channel = r.channel
+                     AND (r.epoch < k.epoch OR (r.epoch = k.epoch AND r.sequence <= k.through)))
+             ORDER BY r.channel, r.epoch, r.sequence
+             LIMIT $3",
+            &[&&id.0[..], &i64::from(channel.0), &MAX_RESEND_PER_DUPLICATE],
         )
         .map_err(db("finding return bundles to send again"))?
         .iter()
         .map(|row| row.get(0))
         .collect())
+}
+
+/// What became of a return receipt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReceiptTaken {
+    /// It moved the node's mark forward (its `through`, capped at the last bundle sent in
+    /// that epoch).
+    Recorded {
+        /// The mark now recorded.
+        through: u64,
+    },
+    /// The mark already stood at or beyond it.
+    Behind,
+    /// It names an epoch in which nothing was sent on that return channel: it covers nothing.
+    UnknownEpoch,
+}
+
+/// Takes the receipt for `receipt.channel` that came on submissions channel `channel` in bundle
+/// `id`: the node's mark moves forward only, and never past the last bundle sent, so a receipt
+/// cannot make this side drop a return bundle it has not yet written.
+pub fn record_return_receipt(
+    client: &mut impl GenericClient,
+    channel: ChannelId,
+    receipt: &bundle_format::records::ReturnReceipt,
+    id: &BundleId,
+    now: i64,
+) -> Result<ReceiptTaken, StoreError> {
+    let sent: Option<i64> = client
+        .query_one(
+            "SELECT max(sequence) FROM transfer_return_sent WHERE channel = $1 AND epoch = $2",
+            &[&i64::from(receipt.channel), &i64_of(receipt.epoch)],
+        )
+        .map_err(db("reading the return chain"))?
+        .get(0);
+    let Some(sent) = sent else {
+        return Ok(ReceiptTaken::UnknownEpoch);
+    };
+    let through = receipt.through.min(sent.unsigned_abs());
+    let moved = client
+        .execute(
+            "INSERT INTO transfer_return_receipts
+                 (channel, return_channel, epoch, through, bundle_id, received_at)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (channel, return_channel) DO UPDATE
+                 SET epoch = EXCLUDED.epoch, through = EXCLUDED.through,
+                     bundle_id = EXCLUDED.bundle_id, received_at = EXCLUDED.received_at
+                 WHERE (EXCLUDED.epoch, EXCLUDED.through)
+                     > (transfer_return_receipts.epoch, transfer_return_receipts.through)",
+            &[
+                &i64::from(channel.0),
+                &i64::from(receipt.channel),
+                &i64_of(receipt.epoch),
+                &i64_of(through),
+                &&id.0[..],
+                &now,
+            ],
+        )
+        .map_err(db("recording a return receipt"))?;
+    Ok(if moved == 1 {
+        ReceiptTaken::Recorded { through }
+    } else {
+        ReceiptTaken::Behind
+    })
+}
+
+/// The newest receipt of one intake node for one return channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReturnReceiptRow {
+    /// The submissions channel it came on.
+    pub channel: u32,
+    /// The return channel it acknowledges.
+    pub return_channel: u32,
+    /// Epoch on the return channel.
+    pub epoch: u64,
+    /// Every return bundle up to this sequence number was applied outside.
+    pub through: u64,
+    /// When it arrived, Unix seconds.
+    pub received_at: i64,
+}
+
+/// Every node's newest receipt, by submissions channel and return channel.
+pub fn return_receipts(
+    client: &mut impl GenericClient,
+) -> Result<Vec<ReturnReceiptRow>, StoreError> {
+    Ok(client
+        .query(
+            "SELECT channel, return_channel, epoch, through, received_at
+             FROM transfer_return_receipts ORDER BY channel, return_channel",
+            &[],
+        )
+        .map_err(db("reading the return receipts"))?
+        .iter()
+        .map(|row| ReturnReceiptRow {
+            channel: u32::try_from(row.get::<_, i64>(0)).unwrap_or(u32::MAX),
+            return_channel: u32::try_from(row.get::<_, i64>(1)).unwrap_or(u32::MAX),
+            epoch: row.get::<_, i64>(2).unsigned_abs(),
+            through: row.get::<_, i64>(3).unsigned_abs(),
+            received_at: row.get(4),
+        })
+        .collect())
+}
+
+/// The submissions channels that have sent anything here: the nodes a shared return channel
+/// serves.
+pub fn sending_channels(client: &mut impl GenericClient) -> Result<Vec<ChannelId>, StoreError> {
+    Ok(client
+        .query(
+            "SELECT DISTINCT channel FROM transfer_inbound
+             WHERE kind IN ('submissions', 'heartbeat') ORDER BY channel",
+            &[],
+        )
+        .map_err(db("reading the chain ledger"))?
+        .iter()
+        .filter_map(|row| u32::try_from(row.get::<_, i64>(0)).ok().map(ChannelId))
+        .collect())
+}
+
+/// Most retained return bundles one `return` run deletes; the rest go in the next run.
+pub const MAX_PRUNE_PER_RUN: i64 = 10_000;
+
+/// The published return bundles of `return_channel` still retained that every node in `served`
+/// has acknowledged with a receipt (id, file name), oldest first. A node that never sent a
+/// receipt holds every bundle back; so does an empty `served`.
+pub fn prunable_returns(
+    client: &mut impl GenericClient,
+    return_channel: ChannelId,
+    served: &[ChannelId],
+) -> Result<Vec<(BundleId, String)>, StoreError> {
+    if served.is_empty() {
+        return Ok(Vec::new());
+    }
+    let served: Vec<i64> = served.iter().map(|c| i64::from(c.0)).collect();
+    Ok(client
+        .query(
+            "SELECT r.bundle_id, r.file_name FROM transfer_return_sent r
+             WHERE r.channel = $1 AND r.pruned_at IS NULL AND r.published_at IS NOT NULL
+               AND NOT EXISTS (
+                   SELECT 1 FROM unnest($2::bigint[]) AS s(channel)
+                   WHERE NOT EXISTS (
+                       SELECT 1 FROM transfer_return_receipts k
+                       WHERE k.channel = s.channel AND k.return_channel = r.channel
+                         AND (r.epoch < k.epoch
+                              OR (r.epoch = k.epoch AND r.sequence <= k.through))))
+             ORDER BY r.epoch, r.sequence
+             LIMIT $3",
+            &[&i64::from(return_channel.0), &served, &MAX_PRUNE_PER_RUN],
+        )
+        .map_err(db("finding return bundles to delete"))?
+        .iter()
+        .map(|row| (id_of(row.get(0)), row.get(1)))
+        .collect())
+}
+
+/// Records that the retained copies of return bundles `ids` were deleted at `now`.
+pub fn record_returns_pruned(
+    client: &mut impl GenericClient,
+    ids: &[BundleId],
+    now: i64,
+) -> Result<(), StoreError> {
+    let ids: Vec<&[u8]> = ids.iter().map(|id| &id.0[..]).collect();
+    client
+        .execute(
+            "UPDATE transfer_return_sent SET pruned_at = $2 WHERE bundle_id = ANY($1)",
+            &[&ids, &now],
+        )
+        .map_err(db("recording deleted return bundles"))?;
+    Ok(())
+}
+
+/// How many return bundles of `return_channel` (of every return channel: `None`) are still
+/// retained (written, not yet deleted).
+pub fn retained_returns(
+    client: &mut impl GenericClient,
+    return_channel: Option<ChannelId>,
+) -> Result<i64, StoreError> {
+    let channel: Option<i64> = return_channel.map(|c| i64::from(c.0));
+    Ok(client
+        .query_one(
+            "SELECT count(*) FROM transfer_return_sent
+             WHERE ($1::bigint IS NULL OR channel = $1) AND pruned_at IS NULL",
+            &[&channel],
+        )
+        .map_err(db("reading the return chain"))?
+        .get(0))
 }
 
 /// When the last bundle of any kind, and the last heartbeat, arrived on `channel`.

@@ -306,6 +306,34 @@ fn inner_metrics(out: &mut String, inner: &InnerStatus) {
         &[],
         inner.return_bundles_sent,
     );
+    family(
+        out,
+        "sluice_inner_return_bundles_retained",
+        "gauge",
+        "Return bundles kept in the retained outbox until every node they serve acknowledges them.",
+    )
+    .sample(
+        "sluice_inner_return_bundles_retained",
+        &[],
+        inner.return_bundles_retained,
+    );
+    let mut f = family(
+        out,
+        "sluice_inner_return_receipt_through",
+        "gauge",
+        "Highest return sequence number a node has applied with none missing below it, per \
+         submissions channel and return channel (from its newest receipt).",
+    );
+    for receipt in &inner.return_receipts {
+        f.sample(
+            "sluice_inner_return_receipt_through",
+            &[
+                ("channel", receipt.channel.to_string()),
+                ("return_channel", receipt.return_channel.to_string()),
+            ],
+            receipt.through,
+        );
+    }
 }
 
 #[cfg(test)]

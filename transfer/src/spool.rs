@@ -348,6 +348,23 @@ pub fn remove_durable(path: &Path) -> Result<(), SpoolError> {
     Ok(())
 }
 
+/// Removes the files `names` of `dir` (a name already gone is fine), then syncs `dir` once.
+pub fn remove_all_durable<'a>(
+    dir: &Path,
+    names: impl IntoIterator<Item = &'a str>,
+) -> Result<(), SpoolError> {
+    for name in names {
+        let path = dir.join(name);
+        match fs::remove_file(&path) {
+            Err(error) if error.kind() != io::ErrorKind::NotFound => {
+                return Err(io_err("removing", &path)(error));
+            }
+            _ => {}
+        }
+    }
+    sync_dir(dir)
+}
+
 /// Whether `path` names a directory entry of any kind (a dangling symbolic link included).
 fn taken(path: &Path) -> bool {
     fs::symlink_metadata(path).is_ok()

@@ -466,6 +466,46 @@ pub fn last_return_on(conn: &Connection) -> Result<Option<(u64, i64)>, StoreErro
         .map_err(db("reading the return ledger"))
 }
 
+/// Most return channels one receipt list names (a node applies one; the wire's limit for a
+/// heartbeat is [`bundle_format::records::MAX_RETURN_RECEIPTS`]).
+const MAX_RECEIPT_CHANNELS: i64 = bundle_format::records::MAX_RETURN_RECEIPTS as i64;
+
+/// What this store has applied of each return channel, as the receipts that ride inward on the
+/// next submissions bundle or heartbeat: per channel, its newest epoch and the highest sequence
+/// applied with every one from 1 below it applied (0 when sequence 1 of that epoch is missing).
+pub fn return_receipts_on(
+    conn: &Connection,
+) -> Result<Vec<bundle_format::records::ReturnReceipt>, StoreError> {
+    conn.prepare_cached(
+        "WITH newest AS (
+             SELECT channel, max(epoch) AS epoch FROM transfer_return_ledger
+             GROUP BY channel ORDER BY channel LIMIT ?1
+         )
+         SELECT n.channel, n.epoch,
+                CASE WHEN EXISTS (SELECT 1 FROM transfer_return_ledger f
+                                  WHERE f.channel = n.channel AND f.epoch = n.epoch
+                                    AND f.sequence = 1)
+                THEN (SELECT min(a.sequence) FROM transfer_return_ledger a
+                      WHERE a.channel = n.channel AND a.epoch = n.epoch
+                        AND NOT EXISTS (SELECT 1 FROM transfer_return_ledger b
+                                        WHERE b.channel = a.channel AND b.epoch = a.epoch
+                                          AND b.sequence = a.sequence + 1))
+                ELSE 0 END
+         FROM newest n",
+    )
+    .and_then(|mut stmt| {
+        stmt.query_map([MAX_RECEIPT_CHANNELS], |row| {
+            Ok(bundle_format::records::ReturnReceipt {
+                channel: u32::try_from(row.get::<_, i64>(0)?).unwrap_or(u32::MAX),
+                epoch: u64_of(row.get(1)?),
+                through: u64_of(row.get(2)?),
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()
+    })
+    .map_err(db("reading the return ledger"))
+}
+
 /// Where a keyset version recorded here came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeysetOrigin {

@@ -10,8 +10,10 @@ use crate::Global;
 /// Write a return bundle with pending acks, status changes and certificates and the sequence
 /// state of every channel, signed with the inner-return key. With nothing pending and the
 /// sequence state unchanged the bundle is a heartbeat (the sequence state alone, so the outer
-/// side sees the inner side is alive) and the exit code is 3, nothing to do. Needs: inner_database_url, signing_key, return_channel,
-/// spool_dir.
+/// side sees the inner side is alive) and the exit code is 3, nothing to do. Then deletes the
+/// retained return bundles every intake node this channel serves has acknowledged with a return
+/// receipt (riding on its submissions bundles and heartbeats). Needs: inner_database_url,
+/// signing_key, return_channel, spool_dir.
 #[derive(Debug, clap::Args)]
 pub struct Args {}
 
@@ -60,6 +62,14 @@ pub fn run(global: &Global, _args: &Args) -> anyhow::Result<Outcome> {
                     )?;
                 }
             }
+        }
+        if report.pruned > 0 {
+            writeln!(
+                stdout(),
+                "deleted {} retained return bundle(s) every node has acknowledged; {} still kept",
+                report.pruned,
+                report.retained
+            )?;
         }
         Ok(())
     })?;

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use bundle_format::Kind;
 use bundle_format::chain::{self, Verdict};
-use bundle_format::records::{BundleRefusal, Record, SubmissionVersion};
+use bundle_format::records::{BundleRefusal, Record, ReturnReceipt, SubmissionVersion};
 use keys::{ChannelId, Role};
 use postgres::Client;
 
@@ -64,6 +64,24 @@ pub struct ImportFileReport {
     /// For a submissions bundle refused as a whole for its signer: whether the refusal was
     /// queued for the return channel, so that its sender sends it again under its current key.
     pub refusal_returned: bool,
+    /// The return receipts the bundle carried and what became of each.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub receipts: Vec<ReceiptReport>,
+}
+
+/// One return receipt an imported bundle carried: how far its sender has applied a return
+/// channel.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ReceiptReport {
+    /// The return channel acknowledged.
+    pub return_channel: u32,
+    /// Its epoch.
+    pub epoch: u64,
+    /// Every return bundle up to this sequence number was applied outside, the sender says.
+    pub through: u64,
+    /// `recorded` (the node's mark moved forward, capped at the last bundle sent), `behind`
+    /// (the mark stood there already) or `unknown-epoch` (nothing was sent in that epoch).
+    pub taken: &'static str,
 }
 
 /// What one `import` run did.
@@ -229,11 +247,16 @@ pub fn import_file(
     // A keyset bundle's keyset is judged here too and acted on after the chain verdict, like
     // the re-check.
     let offer = keyset_offer(keysets, &verified.records, header.kind, settings.now);
+    let mut receipts: Vec<ReturnReceipt> = Vec::new();
     let submissions: Vec<SubmissionVersion> = verified
         .records
         .into_iter()
         .filter_map(|record| match record {
             Record::Submission(version) => Some(version),
+            Record::ReturnReceipt(receipt) => {
+                receipts.push(receipt);
+                None
+            }
             _ => None,
         })
         .collect();
@@ -284,10 +307,11 @@ pub fn import_file(
     match &verdict {
         Verdict::Duplicate => {
             // The outer side sends a bundle again only while it has no ack for it: the return
-            // bundle that carried the ack, or one after it, was lost. Publishing every return
-            // bundle sent since this one was imported heals that (the outer side skips the ones
-            // it has as duplicates).
-            let resend = inner::ledger::returns_since_import(&mut tx, &verified.id)?;
+            // bundle that carried the ack, or one after it, was lost. Publishing the return
+            // bundles sent since this one was imported that the node's newest receipt does not
+            // cover heals that (the outer side skips any it has as duplicates); the receipt is
+            // what keeps a replayed old bundle from re-sending the whole history.
+            let resend = inner::ledger::returns_to_resend(&mut tx, &verified.id, header.channel)?;
             drop(tx);
             for retained in &resend {
                 let source = spool.retained.join(retained);
@@ -375,6 +399,31 @@ pub fn import_file(
         },
         settings.now,
     )?;
+    for receipt in &receipts {
+        let taken = inner::ledger::record_return_receipt(
+            &mut tx,
+            header.channel,
+            receipt,
+            &verified.id,
+            settings.now,
+        )?;
+        if taken == inner::ledger::ReceiptTaken::UnknownEpoch {
+            tracing::warn!(target: "sluice::audit", event = "receipt.unknown-epoch",
+                channel = header.channel.0, return_channel = receipt.channel,
+                epoch = receipt.epoch, "a return receipt names an epoch nothing was sent in; \
+                it covers nothing");
+        }
+        file_report.receipts.push(ReceiptReport {
+            return_channel: receipt.channel,
+            epoch: receipt.epoch,
+            through: receipt.through,
+            taken: match taken {
+                inner::ledger::ReceiptTaken::Recorded { .. } => "recorded",
+                inner::ledger::ReceiptTaken::Behind => "behind",
+                inner::ledger::ReceiptTaken::UnknownEpoch => "unknown-epoch",
+            },
+        });
+    }
     if let Some((Offer::Next(next), file)) = &offer {
         inner::ledger::record_keyset(
             &mut tx,

@@ -37,13 +37,14 @@ use postgres::{Client, Transaction};
 use crate::spool::SpoolError;
 
 pub use import::{
-    ImportFileReport, ImportReport, ImportSettings, import, import_file, import_with_progress,
+    ImportFileReport, ImportReport, ImportSettings, ReceiptReport, import, import_file,
+    import_with_progress,
 };
 pub use keysets::{
     PublishKeysetReport, install_recorded_keysets, publish_keyset, recorded_keysets,
 };
 pub use returns::{ReturnReport, ReturnSettings, write_return};
-pub use status::{ChannelStatus, InnerStatus, record_ops_samples, status};
+pub use status::{ChannelStatus, InnerStatus, ReceiptStatus, record_ops_samples, status};
 
 /// Why an inner-side operation failed (its transaction was rolled back).
 #[derive(Debug, thiserror::Error)]

@@ -55,6 +55,11 @@ pub struct ReturnReport {
     pub sequence_reports: Vec<(u32, u64, Vec<u64>)>,
     /// Return bundles recorded but not yet published, published now (crash recovery).
     pub recovered: usize,
+    /// Return bundles deleted from the retained outbox because every intake node this return
+    /// channel serves has acknowledged them with a receipt.
+    pub pruned: usize,
+    /// Return bundles of this channel still retained after the run.
+    pub retained: u64,
 }
 
 /// Writes one return bundle with every pending queue entry (up to the limit) and the current
@@ -74,7 +79,38 @@ pub fn write_return(
     // One bundle per batch of entries, until the queue is drained.
     let batch = max_entries(settings);
     while write_one_return(client, spool, signer, settings, &mut report)? == batch {}
+    report.pruned = prune_acknowledged(client, spool, settings)?;
+    report.retained =
+        inner::ledger::retained_returns(client, Some(settings.channel))?.unsigned_abs();
     Ok(report)
+}
+
+/// Deletes the retained copies of the return bundles every node this channel serves has
+/// acknowledged (the one node of `for_channel`, or every node that has sent anything), then
+/// records them deleted. A node without a receipt keeps them all; a crash between the two steps
+/// leaves rows whose files are gone, which the next run records.
+fn prune_acknowledged(
+    client: &mut Client,
+    spool: &Spool,
+    settings: &ReturnSettings,
+) -> Result<usize, InnerError> {
+    let served = match settings.for_channel {
+        Some(channel) => vec![channel],
+        None => inner::ledger::sending_channels(client)?,
+    };
+    let prunable = inner::ledger::prunable_returns(client, settings.channel, &served)?;
+    if prunable.is_empty() {
+        return Ok(0);
+    }
+    spool::remove_all_durable(
+        &spool.retained,
+        prunable.iter().map(|(_, name)| name.as_str()),
+    )?;
+    let ids: Vec<BundleId> = prunable.iter().map(|(id, _)| *id).collect();
+    inner::ledger::record_returns_pruned(client, &ids, settings.now)?;
+    tracing::info!(target: "sluice::audit", event = "returns.pruned", channel = settings.channel.0,
+        bundles = prunable.len(), "deleted retained return bundles every node has acknowledged");
+    Ok(prunable.len())
 }
 
 pub(super) fn max_entries(settings: &ReturnSettings) -> usize {

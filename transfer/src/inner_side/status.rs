@@ -31,6 +31,26 @@ pub struct InnerStatus {
     pub pending_returns: i64,
     /// Return bundles sent.
     pub return_bundles_sent: i64,
+    /// Return bundles still kept in the retained outbox (not yet acknowledged by every node
+    /// their channel serves).
+    pub return_bundles_retained: i64,
+    /// Each node's newest receipt for each return channel: how far it has applied it.
+    pub return_receipts: Vec<ReceiptStatus>,
+}
+
+/// How far one intake node has applied one return channel, as its newest receipt said.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ReceiptStatus {
+    /// The node's submissions channel.
+    pub channel: u32,
+    /// The return channel.
+    pub return_channel: u32,
+    /// Epoch on the return channel.
+    pub epoch: u64,
+    /// Every return bundle up to this sequence number was applied outside.
+    pub through: u64,
+    /// When the receipt arrived, Unix seconds.
+    pub received_at: i64,
 }
 
 /// Reads the inner side's status.
@@ -53,6 +73,17 @@ pub fn status(client: &mut Client) -> Result<InnerStatus, InnerError> {
         channels,
         pending_returns: inner::returns::pending_count(client)?,
         return_bundles_sent: inner::ledger::return_bundles_sent(client)?,
+        return_bundles_retained: inner::ledger::retained_returns(client, None)?,
+        return_receipts: inner::ledger::return_receipts(client)?
+            .into_iter()
+            .map(|row| ReceiptStatus {
+                channel: row.channel,
+                return_channel: row.return_channel,
+                epoch: row.epoch,
+                through: row.through,
+                received_at: row.received_at,
+            })
+            .collect(),
     })
 }
 

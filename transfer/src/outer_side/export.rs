@@ -119,9 +119,17 @@ pub(super) fn write_bundle(
     report: &mut ExportReport,
 ) -> Result<(), OuterError> {
     let channel = settings.channel;
-    let state = host
-        .store
-        .read_blocking(|conn| ledger::send_state_on(conn, channel))?;
+    // A submissions bundle or heartbeat also says how far this store has applied the return
+    // channel, so that the inner side re-sends only what is missing and stops keeping the rest.
+    let carries_receipts = matches!(kind, Kind::Submissions | Kind::Heartbeat);
+    let (state, receipts) = host.store.read_blocking(|conn| {
+        let receipts = if carries_receipts {
+            ledger::return_receipts_on(conn)?
+        } else {
+            Vec::new()
+        };
+        Ok((ledger::send_state_on(conn, channel)?, receipts))
+    })?;
     let config = WriterConfig {
         kind,
         channel,
@@ -131,7 +139,8 @@ pub(super) fn write_bundle(
         created: settings.now,
         expires: settings.now.saturating_add(settings.validity_seconds),
         part_content_bytes: bundle_format::bundle::DEFAULT_PART_CONTENT_BYTES,
-        part_records: settings.records_per_bundle,
+        // The receipts follow the last version of the batch in the same bundle.
+        part_records: settings.records_per_bundle.saturating_add(receipts.len()),
     };
     let mut files: Vec<(String, BundleId)> = Vec::new();
     let retained = spool.retained.clone();
@@ -157,6 +166,11 @@ pub(super) fn write_bundle(
             Some((last, members)) if *last == sequence => members.push(pending),
             _ => placed.push((sequence, vec![pending])),
         }
+    }
+    // After the versions, so that their positions in the bundle are what they were before
+    // receipts existed.
+    for receipt in receipts {
+        writer.push(&Record::ReturnReceipt(receipt))?;
     }
     let ranges: std::collections::BTreeMap<u64, ledger::VersionRange> = placed
         .iter()
