@@ -26,6 +26,7 @@ mod export;
 pub mod ledger;
 pub mod ops;
 mod receipts;
+pub mod reconcile;
 mod refusals;
 mod schema;
 mod status;

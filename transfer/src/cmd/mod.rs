@@ -8,6 +8,7 @@ pub mod import;
 pub mod inspect;
 pub mod progress;
 pub mod publish_keyset;
+pub mod reconcile;
 pub mod replay;
 pub mod returns;
 pub mod status;

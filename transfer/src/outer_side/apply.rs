@@ -204,8 +204,9 @@ pub fn apply_file(
     let channel = settings.channel;
     let now = settings.now;
     let retained = spool.retained.clone();
+    let written = header.created;
     let applied = host.store.write_blocking(move |conn| {
-        apply_return_records(conn, &records, channel, &row, &retained, now)
+        apply_return_records(conn, &records, channel, &row, &retained, (written, now))
     })?;
     let Some(applied) = applied else {
         // Another apply recorded it between the chain check and this transaction.

@@ -8,6 +8,7 @@ use bundle_format::records::{self, ImportOutcome, RangeAck, ReceiptAck, Record};
 use bundle_format::{BundleId, Header};
 use keys::ChannelId;
 use outer::store::ledger::{self, ReturnLedgerRow};
+use outer::store::reconcile;
 use outer::store::{self, AckEffect, RangeAckEffect, StoreError};
 use rusqlite::Connection;
 
@@ -55,14 +56,16 @@ pub(super) struct AppliedReturn {
 /// Applies every record of one verified return bundle and its ledger row in the caller's
 /// transaction (DESIGN.md invariant 1). `None` if the ledger already holds the bundle.
 /// `retained` is the retained outbox, where a range ack that does not match the store's range
-/// finds the bundle's members for the entry-by-entry fallback.
+/// finds the bundle's members for the entry-by-entry fallback; `reported_at` is when the inner
+/// side wrote the bundle (its header's `created`), kept with its sequence report for
+/// `reconcile`.
 pub(super) fn apply_return_records(
     conn: &Connection,
     records: &[Record],
     channel: ChannelId,
     row: &ReturnLedgerRow,
     retained: &Path,
-    now: i64,
+    (reported_at, now): (i64, i64),
 ) -> Result<Option<AppliedReturn>, StoreError> {
     if ledger::return_ledger_holds_on(conn, &row.id)? {
         return Ok(None);
@@ -93,6 +96,7 @@ pub(super) fn apply_return_records(
                 if report.channel == channel.0 && report.epoch == epoch =>
             {
                 applied.missing.extend(report.missing.iter().copied());
+                reconcile::record_inner_report_on(conn, report, reported_at, now)?;
             }
             Record::BundleRefusal(refusal) => {
                 applied

@@ -25,6 +25,7 @@ mod apply;
 mod export;
 mod keysets;
 mod ledger;
+mod reconcile;
 mod resend;
 mod settings;
 mod status;
@@ -45,6 +46,7 @@ pub use keysets::{
     PublishKeysetReport, install_recorded_keysets, publish_keyset, recorded_keysets,
 };
 pub use ledger::RangeFallback;
+pub use reconcile::{Finding, ReconcileReport, ReconcileSettings, reconcile};
 pub use resend::republish;
 pub use settings::{ExportReport, ExportSettings};
 pub use status::{OuterStatus, Unacknowledged, record_ops_samples, status};
