@@ -14,5 +14,6 @@ pub mod convert;
 pub mod failpoint;
 pub mod http;
 pub mod mail;
+pub mod notify;
 pub mod site_check;
 pub mod store;

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use lettre::message::{Mailbox, header::ContentType};
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart, header::ContentType};
 use lettre::{Message, SmtpTransport, Transport};
 
 use crate::config::MailConfig;
@@ -50,6 +50,20 @@ impl Mailer {
     /// Sends a plain-text message to `to` and waits for the relay to take it (within the
     /// configured timeout). Blocking.
     pub fn send(&self, to: &str, subject: &str, body: String) -> Result<(), MailError> {
+        self.send_message(to, subject, body, None, None)
+    }
+
+    /// [`Mailer::send`] with a file attached (`name`, bytes; sent as `text/plain`, which a
+    /// certificate file is) and a fixed `Message-ID` (so that a message sent again after a
+    /// crash is recognisably the same one). Blocking.
+    pub fn send_message(
+        &self,
+        to: &str,
+        subject: &str,
+        body: String,
+        attachment: Option<(&str, Vec<u8>)>,
+        message_id: Option<String>,
+    ) -> Result<(), MailError> {
         let mailbox = |address: &str| {
             address
                 .parse::<Mailbox>()
@@ -58,13 +72,22 @@ impl Mailer {
                     reason: error.to_string(),
                 })
         };
-        let message = Message::builder()
+        let builder = Message::builder()
             .from(mailbox(&self.config.from)?)
             .to(mailbox(to)?)
             .subject(subject)
-            .header(ContentType::TEXT_PLAIN)
-            .body(body)
-            .map_err(|error| MailError::Build(error.to_string()))?;
+            .message_id(message_id);
+        let message = match attachment {
+            None => builder.header(ContentType::TEXT_PLAIN).body(body),
+            Some((name, bytes)) => builder.multipart(
+                MultiPart::mixed()
+                    .singlepart(SinglePart::plain(body))
+                    .singlepart(
+                        Attachment::new(name.to_owned()).body(bytes, ContentType::TEXT_PLAIN),
+                    ),
+            ),
+        }
+        .map_err(|error| MailError::Build(error.to_string()))?;
         let relay = format!("{}:{}", self.config.relay_host, self.config.relay_port);
         let transport = SmtpTransport::builder_dangerous(&self.config.relay_host)
             .port(self.config.relay_port)

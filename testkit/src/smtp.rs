@@ -130,20 +130,59 @@ pub fn code_in(text: &str, digits: usize) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// A message's headers and its body, decoded from base64 or quoted-printable.
+/// A message's headers and its body, decoded from base64 or quoted-printable. A multipart
+/// body becomes its parts one after the other, each attachment preceded by a line
+/// `[attachment NAME]`.
 fn read_message(path: &Path) -> (String, String) {
     let raw = std::fs::read_to_string(path).unwrap_or_default();
     let raw = raw.replace("\r\n", "\n");
     let (headers, body) = raw.split_once("\n\n").unwrap_or((&raw, ""));
-    let encoding = headers
-        .lines()
-        .find_map(|line| {
-            line.to_ascii_lowercase()
-                .strip_prefix("content-transfer-encoding:")
-                .map(|v| v.trim().to_owned())
-        })
-        .unwrap_or_default();
-    let decoded = match encoding.as_str() {
+    (headers.to_owned(), decode_part(headers, body))
+}
+
+/// The value of header `name` (lower case, without the colon) in `headers`, folded lines
+/// joined.
+fn header_value(headers: &str, name: &str) -> Option<String> {
+    let unfolded = headers.replace("\n ", " ").replace("\n\t", " ");
+    unfolded.lines().find_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        key.trim()
+            .eq_ignore_ascii_case(name)
+            .then(|| value.trim().to_owned())
+    })
+}
+
+fn decode_part(headers: &str, body: &str) -> String {
+    let content_type = header_value(headers, "content-type").unwrap_or_default();
+    if content_type.to_ascii_lowercase().starts_with("multipart/")
+        && let Some(boundary) = content_type
+            .split(';')
+            .find_map(|p| p.trim().strip_prefix("boundary="))
+    {
+        let boundary = format!("--{}", boundary.trim_matches('"'));
+        return body
+            .split(boundary.as_str())
+            .skip(1)
+            .filter(|part| !part.starts_with("--"))
+            .map(|part| {
+                let part = part.trim_start_matches('\n');
+                let (headers, body) = part.split_once("\n\n").unwrap_or((part, ""));
+                let decoded = decode_part(headers, body);
+                match header_value(headers, "content-disposition").and_then(|d| {
+                    d.split_once("filename=")
+                        .map(|(_, n)| n.trim_matches('"').to_owned())
+                }) {
+                    Some(name) => format!("[attachment {name}]\n{decoded}"),
+                    None => decoded,
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+    }
+    let encoding = header_value(headers, "content-transfer-encoding")
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    match encoding.as_str() {
         "base64" => {
             let compact: String = body.split_whitespace().collect();
             base64::engine::general_purpose::STANDARD
@@ -153,8 +192,7 @@ fn read_message(path: &Path) -> (String, String) {
         }
         "quoted-printable" => quoted_printable(body),
         _ => body.to_owned(),
-    };
-    (headers.to_owned(), decoded)
+    }
 }
 
 fn quoted_printable(body: &str) -> String {

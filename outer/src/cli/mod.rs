@@ -4,6 +4,7 @@
 mod accounts;
 mod check_config;
 mod check_site;
+mod notify;
 mod serve;
 mod tokens;
 
@@ -38,6 +39,8 @@ enum Command {
     Tokens(tokens::Command),
     /// Check a filed website's published certificate the way the authority's crawler does.
     CheckSite(check_site::Args),
+    /// Send the e-mail notifications of outcomes that crossed back (one pass).
+    Notify(notify::Args),
 }
 
 /// Where the configuration comes from: a TOML file, with flag or environment overrides.
@@ -80,5 +83,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Accounts(command) => accounts::run(command, json),
         Command::Tokens(command) => tokens::run(command, json),
         Command::CheckSite(args) => check_site::run(args, json),
+        Command::Notify(args) => notify::run(args, json),
     }
 }

@@ -34,6 +34,20 @@ fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     })
 }
 
+/// Sends the notifications due, once a minute, for as long as the service runs. A pass that
+/// fails (the store, not a message: those are retried by the pass itself) is logged and the
+/// next one runs as usual.
+async fn notify_every_minute(store: outer::store::Store, mailer: outer::mail::Mailer) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        if let Err(error) = outer::notify::send_due(&store, &mailer, now).await {
+            tracing::error!(error = %error, "a notification pass failed");
+        }
+    }
+}
+
 /// Runs `serve`.
 pub fn run(args: Args, json: bool) -> anyhow::Result<()> {
     let mut config = args.config.load()?;
@@ -59,11 +73,15 @@ pub fn run(args: Args, json: bool) -> anyhow::Result<()> {
         } else {
             writeln!(stdout(), "listening on {local}")?;
         }
+        let mailer = config.mail.clone().map(outer::mail::Mailer::new);
+        if let Some(mailer) = mailer.clone() {
+            tokio::spawn(notify_every_minute(store.clone(), mailer));
+        }
         let state = outer::http::AppState::with_accounts(
             store,
             config.limits.clone(),
             config.accounts.clone(),
-            config.mail.clone().map(outer::mail::Mailer::new),
+            mailer,
         );
         outer::http::serve(listener, state, shutdown)
             .await

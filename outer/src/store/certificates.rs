@@ -77,6 +77,20 @@ pub fn revoke_certificate_on(
     conn.prepare_cached("UPDATE receipts SET certificate_ready = 0 WHERE receipt = ?1")
         .and_then(|mut stmt| stmt.execute([&revocation.receipt]))
         .map_err(db("updating a status row"))?;
+    super::notifications::queue_on(
+        conn,
+        &format!(
+            "revocation:{}:{}",
+            revocation.filing_number, revocation.receipt
+        ),
+        &revocation.receipt,
+        super::notifications::Outcome::Revoked,
+        (
+            Some(revocation.filing_number.as_str()),
+            Some(revocation.reason.as_str()),
+        ),
+        revocation.revoked_at,
+    )?;
     Ok(true)
 }
 

@@ -24,6 +24,7 @@ mod certificates;
 mod error;
 mod export;
 pub mod ledger;
+pub mod notifications;
 pub mod ops;
 mod receipts;
 pub mod reconcile;

@@ -386,6 +386,24 @@ pub fn apply_status_change_on(
             ])
         })
         .map_err(db("updating a status row"))?;
+        let outcome = match change.state {
+            ReviewState::Approved => Some(super::notifications::Outcome::Approved),
+            ReviewState::ReturnedToSubmitter | ReviewState::ReturnedToProvider => {
+                Some(super::notifications::Outcome::Returned)
+            }
+            ReviewState::Rejected => Some(super::notifications::Outcome::Rejected),
+            _ => None,
+        };
+        if let Some(outcome) = outcome {
+            super::notifications::queue_on(
+                conn,
+                &format!("status:{}:{}", change.receipt, change.event_id),
+                &change.receipt,
+                outcome,
+                (change.filing_number.as_deref(), change.reason.as_deref()),
+                change.at,
+            )?;
+        }
     } else {
         conn.prepare_cached("UPDATE receipts SET last_event_id = ?2 WHERE receipt = ?1")
             .and_then(|mut stmt| stmt.execute(params![change.receipt, event]))
