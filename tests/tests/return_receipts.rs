@@ -51,6 +51,19 @@ fn send_receipt(app: &mut Appliance) -> Vec<(u64, &'static str)> {
         .collect()
 }
 
+/// Delivers the channel's first submissions bundle to the inner host again and imports it;
+/// returns the return bundles that duplicate made it publish again.
+fn replay_first_bundle(app: &mut Appliance) -> Vec<String> {
+    deliver_archived_again(
+        &app.inner.spool.archive,
+        &app.inner.spool.inbox,
+        "submissions-c1-e1-s000000000001-",
+    );
+    let import = app.import().unwrap();
+    assert_eq!(import.count(FileResult::Duplicate), 1, "{import:?}");
+    import.files[0].returns_resent.clone()
+}
+
 #[test]
 fn a_replayed_old_submissions_bundle_resends_only_the_return_bundles_the_outer_lacks() {
     let mut app = Appliance::new(&[1]).unwrap();
@@ -68,14 +81,7 @@ fn a_replayed_old_submissions_bundle_resends_only_the_return_bundles_the_outer_l
 
     // Someone delivers the very first submissions bundle again. Before receipts, every return
     // bundle written since it was imported went out again; now only the lost one does.
-    deliver_archived_again(
-        &app.inner.spool.archive,
-        &app.inner.spool.inbox,
-        "submissions-c1-e1-s000000000001-",
-    );
-    let import = app.import().unwrap();
-    assert_eq!(import.count(FileResult::Duplicate), 1, "{import:?}");
-    let resent = &import.files[0].returns_resent;
+    let resent = replay_first_bundle(&mut app);
     assert_eq!(resent.len(), 1, "{resent:?}");
     assert!(resent[0].starts_with("return-c"), "{resent:?}");
     assert!(resent[0].contains("-s000000000003-"), "{resent:?}");
@@ -89,14 +95,7 @@ fn a_replayed_old_submissions_bundle_resends_only_the_return_bundles_the_outer_l
     // Replayed again and again, the same bundle sends nothing once the node has said so.
     assert_eq!(send_receipt(&mut app), vec![(3, "recorded")]);
     for _ in 0..3 {
-        deliver_archived_again(
-            &app.inner.spool.archive,
-            &app.inner.spool.inbox,
-            "submissions-c1-e1-s000000000001-",
-        );
-        let import = app.import().unwrap();
-        assert_eq!(import.count(FileResult::Duplicate), 1, "{import:?}");
-        assert!(import.files[0].returns_resent.is_empty(), "{import:?}");
+        assert!(replay_first_bundle(&mut app).is_empty());
     }
 }
 
