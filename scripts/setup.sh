@@ -7,6 +7,7 @@
 #   chromium, fonts-wqy-microhei               the status page test in a real browser
 #   python3-aiosmtpd                          the SMTP server the account tests read codes from
 #   systemd                                   systemd-analyze, to check the units
+#   time                                      /usr/bin/time, the import's peak memory in tests and benches
 #   prometheus                                promtool, to check and test the alert rules
 #   dpkg-dev, lintian                         building the .deb packages and checking them
 # and from PyPI: schemathesis, which probes the outer service against its OpenAPI description.
@@ -24,6 +25,7 @@ have age || need+=(age)
 have openssl || need+=(openssl)
 have sqlite3 || need+=(sqlite3)
 have systemd-analyze || need+=(systemd)
+[ -x /usr/bin/time ] || need+=(time)
 have promtool || need+=(prometheus)
 have dpkg-shlibdeps || need+=(dpkg-dev)
 have lintian || need+=(lintian)

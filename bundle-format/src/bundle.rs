@@ -550,6 +550,21 @@ pub fn read_bundle_with(
     limits: &ReadLimits,
     identities: &[Identity],
 ) -> Result<VerifiedBundle, BundleError> {
+    read_bundle_keeping(file, keys, expect, limits, identities, &mut |_| true)
+}
+
+/// [`read_bundle_with`], keeping in [`VerifiedBundle::records`] only the records `keep` says
+/// to. Every record is still decoded and checked, but the others are dropped as soon as they
+/// are, so a receiver that reads them again from the message one at a time
+/// ([`payload::RecordReader`]) never holds them all decoded (SPEC.md §8).
+pub fn read_bundle_keeping(
+    file: &[u8],
+    keys: &dyn KeyLookup,
+    expect: &Expectation,
+    limits: &ReadLimits,
+    identities: &[Identity],
+    keep: &mut dyn FnMut(&Record) -> bool,
+) -> Result<VerifiedBundle, BundleError> {
     let opened = envelope::open(file, limits.max_file_bytes.min(MAX_FILE_BYTES))?;
     opened.verify(keys, expect.role, Some(expect.channel), expect.at)?;
     let (header, payload) = Header::parse(opened.message, limits.max_content_bytes)?;
@@ -571,8 +586,20 @@ pub fn read_bundle_with(
         None
     };
     let frame = opened_frame.as_deref().unwrap_or(payload);
-    let content = payload::decompress(frame, header.content_length, &header.content_sha256)?;
-    let records = payload::decode_records_of_version(&content, header.kind, header.format_version)?;
+    // Decoded as the frame is decompressed: the content is never held whole (SPEC.md §8).
+    let mut records = Vec::new();
+    payload::for_each_record(
+        frame,
+        header.content_length,
+        &header.content_sha256,
+        header.kind,
+        header.format_version,
+        |_, record| {
+            if keep(&record) {
+                records.push(record);
+            }
+        },
+    )?;
     Ok(VerifiedBundle {
         id: BundleId::of_message(opened.message),
         header,

@@ -18,7 +18,7 @@ pub mod records;
 
 pub use bundle::{
     BundleError, BundleSink, BundleWriter, Expectation, ReadLimits, SealedBundle, VerifiedBundle,
-    WriteError, WriterConfig, WrittenBundle, peek_unverified, read_bundle, read_bundle_with,
-    read_file_limited,
+    WriteError, WriterConfig, WrittenBundle, peek_unverified, read_bundle, read_bundle_keeping,
+    read_bundle_with, read_file_limited,
 };
 pub use header::{BundleId, Header, Kind};

@@ -15,6 +15,9 @@ use crate::bytes::Reader;
 use crate::header::{Kind, MAX_CONTENT_BYTES};
 use crate::records::{EncodedSubmission, Record, ShapeError, wire_config};
 
+mod stream;
+pub use stream::{RecordReader, decode_payload, for_each_record};
+
 /// zstd frame magic number (RFC 8878 §3.1.1), little-endian on the wire.
 pub const ZSTD_MAGIC: u32 = 0xFD2F_B528;
 /// Largest zstd window a payload may use: log2 of 8 MiB.
@@ -385,21 +388,7 @@ pub fn decompress(
             header: content_length,
         });
     }
-    // libzstd reports errors only by name; these two names are the ones with a variant of
-    // their own. The output buffer is the declared length plus one, so "too small" means the
-    // frame expands beyond what it (and the header) declared. The test vectors pin both.
-    let corrupt = |e: std::io::Error| {
-        let detail = e.to_string();
-        if detail.contains("checksum") {
-            PayloadError::FrameChecksumMismatch
-        } else if detail.contains("Destination buffer is too small") {
-            PayloadError::ContentLongerThanDeclared {
-                declared: content_length,
-            }
-        } else {
-            PayloadError::FrameCorrupt { detail }
-        }
-    };
+    let corrupt = |e: std::io::Error| ZstdErrors { content_length }.map(e);
     let declared =
         usize::try_from(content_length).map_err(|_| PayloadError::ContentLongerThanDeclared {
             declared: content_length,
@@ -452,6 +441,31 @@ pub fn decompress(
         });
     }
     Ok(out)
+}
+
+/// Names libzstd's errors for a frame that declares `content_length` bytes.
+#[derive(Clone, Copy)]
+struct ZstdErrors {
+    content_length: u64,
+}
+
+impl ZstdErrors {
+    // libzstd reports errors only by name; these two names are the ones with a variant of
+    // their own. The output buffer is never larger than the declared length plus one, so "too
+    // small" means the frame expands beyond what it (and the header) declared. The test vectors
+    // pin both.
+    fn map(self, e: std::io::Error) -> PayloadError {
+        let detail = e.to_string();
+        if detail.contains("checksum") {
+            PayloadError::FrameChecksumMismatch
+        } else if detail.contains("Destination buffer is too small") {
+            PayloadError::ContentLongerThanDeclared {
+                declared: self.content_length,
+            }
+        } else {
+            PayloadError::FrameCorrupt { detail }
+        }
+    }
 }
 
 /// Appends one record to `content` as a `u32` length prefix and its bincode encoding
@@ -541,13 +555,9 @@ pub fn decode_records_of_version(
     kind: Kind,
     format_version: u16,
 ) -> Result<Vec<Record>, PayloadError> {
-    let config = wire_config().with_limit::<RECORD_DECODE_BUDGET>();
     let mut reader = Reader::new(content, 0);
     let mut records = Vec::new();
-    let max = kind
-        .max_records(format_version)
-        .unwrap_or(MAX_RECORDS_PER_BUNDLE)
-        .min(MAX_RECORDS_PER_BUNDLE);
+    let max = max_records(kind, format_version);
     while reader.remaining() > 0 {
         let index = records.len();
         if index >= max {
@@ -580,40 +590,63 @@ pub fn decode_records_of_version(
                     length,
                     available,
                 })?;
-        let (record, used): (Record, usize) =
-            bincode::decode_from_slice(bytes, config).map_err(|e| PayloadError::RecordDecode {
-                index,
-                offset,
-                detail: e.to_string(),
-            })?;
-        if used != bytes.len() {
-            return Err(PayloadError::RecordTrailingBytes {
-                index,
-                offset,
-                unread: bytes.len() - used,
-            });
-        }
-        record
-            .check()
-            .map_err(|shape| PayloadError::RecordShape { index, shape })?;
-        if record.format_version() > format_version {
-            return Err(PayloadError::RecordNewerThanFormat {
-                index,
-                record: record.kind_name(),
-                format_version,
-            });
-        }
-        if !kind.allows(&record) {
-            return Err(PayloadError::RecordNotAllowed {
-                index,
-                record: record.kind_name(),
-                kind,
-            });
-        }
+        let record = decode_one(bytes, index, offset, kind, format_version)?;
         records.push(record);
     }
     if kind == Kind::Keyset && records.is_empty() {
         return Err(PayloadError::MissingKeyset);
     }
     Ok(records)
+}
+
+/// Most records a bundle of `kind` and `format_version` may hold.
+fn max_records(kind: Kind, format_version: u16) -> usize {
+    kind.max_records(format_version)
+        .unwrap_or(MAX_RECORDS_PER_BUNDLE)
+        .min(MAX_RECORDS_PER_BUNDLE)
+}
+
+/// Decodes one record from exactly `bytes` (its length prefix already checked) and checks its
+/// shape, its format version and that `kind` may hold it (SPEC.md §5.2). bincode runs under
+/// [`RECORD_DECODE_BUDGET`], so a list or text whose claimed length would take more is refused
+/// before anything is allocated for it.
+fn decode_one(
+    bytes: &[u8],
+    index: usize,
+    offset: usize,
+    kind: Kind,
+    format_version: u16,
+) -> Result<Record, PayloadError> {
+    let config = wire_config().with_limit::<RECORD_DECODE_BUDGET>();
+    let (record, used): (Record, usize) =
+        bincode::decode_from_slice(bytes, config).map_err(|e| PayloadError::RecordDecode {
+            index,
+            offset,
+            detail: e.to_string(),
+        })?;
+    if used != bytes.len() {
+        return Err(PayloadError::RecordTrailingBytes {
+            index,
+            offset,
+            unread: bytes.len() - used,
+        });
+    }
+    record
+        .check()
+        .map_err(|shape| PayloadError::RecordShape { index, shape })?;
+    if record.format_version() > format_version {
+        return Err(PayloadError::RecordNewerThanFormat {
+            index,
+            record: record.kind_name(),
+            format_version,
+        });
+    }
+    if !kind.allows(&record) {
+        return Err(PayloadError::RecordNotAllowed {
+            index,
+            record: record.kind_name(),
+            kind,
+        });
+    }
+    Ok(record)
 }

@@ -493,6 +493,50 @@ proptest! {
         }
     }
 
+    /// Decoding the records as the frame is decompressed (the reader's way, and the record
+    /// reader's) gives what decompressing the whole content and then decoding it gives: the
+    /// same records, or the same refusal, whatever bytes of the frame or the content changed.
+    #[test]
+    fn decoding_while_decompressing_agrees_with_decompressing_first(
+        records in prop::collection::vec(return_record(), 0..6),
+        content_flips in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..3),
+        frame_flips in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..2),
+        cut in prop::option::of(any::<prop::sample::Index>()),
+    ) {
+        let mut content = content_of(&records);
+        for (index, value) in content_flips {
+            if !content.is_empty() {
+                let i = index.index(content.len());
+                content[i] = value;
+            }
+        }
+        let digest: [u8; 32] = <sha2::Sha256 as sha2::Digest>::digest(&content).into();
+        let mut frame = bundle_format::payload::compress(&content).unwrap();
+        for (index, value) in frame_flips {
+            let i = index.index(frame.len());
+            frame[i] ^= value;
+        }
+        if let Some(cut) = cut {
+            frame.truncate(cut.index(frame.len() + 1));
+        }
+        let latest = bundle_format::header::FORMAT_VERSION_3;
+        let length = content.len() as u64;
+        let whole = decompress(&frame, length, &digest)
+            .and_then(|content| decode_records_of_version(&content, Kind::Return, latest));
+        let streamed = bundle_format::payload::decode_payload(
+            &frame, length, &digest, Kind::Return, latest,
+        );
+        prop_assert_eq!(&streamed, &whole);
+        let read: Result<Vec<Record>, _> =
+            bundle_format::payload::RecordReader::new(&frame, length, &digest, Kind::Return, latest)
+                .and_then(|reader| reader.map(|r| r.map(|(_, record)| record)).collect());
+        if let Ok(whole) = &whole {
+            prop_assert_eq!(read.as_ref().ok(), Some(whole));
+        } else {
+            prop_assert!(read.is_err());
+        }
+    }
+
     /// The parsers of untrusted bytes return errors, never panic, on arbitrary input.
     #[test]
     fn parsers_never_panic_on_arbitrary_bytes(bytes in prop::collection::vec(any::<u8>(), 0..400)) {

@@ -34,7 +34,7 @@ fn bundle<'a>(submissions: &'a [SubmissionVersion], message: &'a [u8]) -> Incomi
         sequence: 1,
         signer: keys::KeyId(*b"benchkey"),
         created: NOW,
-        submissions,
+        submissions: inner::import::Submissions::Decoded(submissions),
         message,
         encrypted: false,
     }

@@ -159,6 +159,20 @@ pub fn verify_bytes(
     at: i64,
     identities: &[Identity],
 ) -> Result<VerifiedBundle, Refusal> {
+    verify_bytes_keeping(file, keys, role, channels, at, identities, &mut |_| true)
+}
+
+/// [`verify_bytes`], keeping in the verified bundle only the records `keep` says to: every
+/// record is decoded and checked all the same (`bundle_format::read_bundle_keeping`).
+pub fn verify_bytes_keeping(
+    file: &[u8],
+    keys: &dyn KeyLookup,
+    role: Role,
+    channels: &[ChannelId],
+    at: i64,
+    identities: &[Identity],
+    keep: &mut dyn FnMut(&Record) -> bool,
+) -> Result<VerifiedBundle, Refusal> {
     let (header, id) = match peek(file) {
         Ok(peeked) => peeked,
         Err(unverified) => {
@@ -204,8 +218,15 @@ pub fn verify_bytes(
         channel: header.channel,
         at,
     };
-    bundle_format::read_bundle_with(file, keys, &expect, &ReadLimits::default(), identities)
-        .map_err(|e| Refusal::from_bundle(&e, Some(header), Some(id)))
+    bundle_format::read_bundle_keeping(
+        file,
+        keys,
+        &expect,
+        &ReadLimits::default(),
+        identities,
+        keep,
+    )
+    .map_err(|e| Refusal::from_bundle(&e, Some(header), Some(id)))
 }
 
 /// The refusal for a file whose unverified header is unusable (`unverified` says why): verified
@@ -225,7 +246,15 @@ fn signature_first(
     for &channel in channels {
         let expect = Expectation { role, channel, at };
         let limits = ReadLimits::default();
-        match bundle_format::read_bundle_with(file, keys, &expect, &limits, identities) {
+        // Only the refusal counts here: no record is kept.
+        match bundle_format::read_bundle_keeping(
+            file,
+            keys,
+            &expect,
+            &limits,
+            identities,
+            &mut |_| false,
+        ) {
             // Cannot happen for a header that failed to parse or names another channel; the
             // unverified reason is still true.
             Ok(_) => return unverified,
@@ -311,11 +340,20 @@ pub fn verify_recorded(
     role: Role,
     channels: &[ChannelId],
     identities: &[Identity],
+    keep: &mut dyn FnMut(&Record) -> bool,
 ) -> Result<VerifiedBundle, Refusal> {
     let (header, _) = peek(file)?;
     let mut last = None;
     for keyset in keysets.newest_first() {
-        match verify_bytes(file, keyset, role, channels, header.created, identities) {
+        match verify_bytes_keeping(
+            file,
+            keyset,
+            role,
+            channels,
+            header.created,
+            identities,
+            &mut *keep,
+        ) {
             Ok(verified) => return Ok(verified),
             Err(refusal) => last = Some(refusal),
         }

@@ -62,11 +62,20 @@ impl std::fmt::Display for FilingRuleBreach {
 /// Re-checks every submission of a bundle, in bundle order; returns the first breach, with the
 /// others counted.
 pub fn recheck(submissions: &[SubmissionVersion]) -> Result<(), Box<FilingRuleBreach>> {
+    recheck_all(submissions)
+}
+
+/// [`recheck`] over versions as they are read, one at a time.
+pub fn recheck_all<V: std::borrow::Borrow<SubmissionVersion>>(
+    submissions: impl IntoIterator<Item = V>,
+) -> Result<(), Box<FilingRuleBreach>> {
     let mut first: Option<FilingRuleBreach> = None;
     let mut breaches = 0;
     let mut records = 0;
-    let mut listings = Vec::new();
-    for (index, version) in submissions.iter().enumerate() {
+    for (index, version) in submissions.into_iter().enumerate() {
+        let version: &SubmissionVersion = version.borrow();
+        // Scratch space of the checks, borrowing from this version only.
+        let mut listings = Vec::new();
         let before = breaches;
         filing::check_each(&version.body, &mut listings, &mut |field, rule| {
             breaches += 1;

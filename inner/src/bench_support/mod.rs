@@ -265,8 +265,14 @@ impl Rows {
         let n = |v: u64| Some(v.to_string());
         let now_text = Some(now.to_string());
         let bundle_id = bytea(&bundle.bundle_id);
-        let mut filings = Vec::with_capacity(bundle.submissions.len());
-        for version in bundle.submissions {
+        let versions = bundle
+            .submissions
+            .iter()
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?;
+        let mut filings = Vec::with_capacity(versions.len());
+        for version in &versions {
+            let version: &SubmissionVersion = version;
             match &version.body {
                 Submission::NewFiling(filing) => filings.push((version, filing)),
                 _ => {

@@ -5,15 +5,28 @@
 use postgres::Transaction;
 use postgres::types::ToSql;
 
-use super::staging::StagedDomains;
+use super::staging::Staged;
 use super::{ApplyError, db};
 use crate::workflow;
+
+const DOMAIN_STEP: &str = "checking for domains filed elsewhere";
+
+/// A submission filing a domain another filing holds is a conflict; its parameters are a batch
+/// of staged domains (`Staged::domains_in_batches`), and each batch decides only submissions
+/// still undecided, so the batches together decide what one statement over all would.
+const DOMAIN_CONFLICT: &str = "
+UPDATE stage_versions s SET outcome = 'conflict', reason = 'domain-conflict'
+WHERE s.outcome IS NULL AND s.ord IN (
+    SELECT d.ord FROM unnest($1::integer[], $2::text[]) AS d (ord, domain)
+    JOIN website_domains w ON w.domain = d.domain AND w.active
+    JOIN stage_versions t ON t.ord = d.ord
+    WHERE w.record_id IS DISTINCT FROM t.source_record_id)";
 
 /// Decides every staged submission's outcome with set-based checks against the store, in order
 /// of precedence: each statement only looks at submissions not decided before it.
 pub(super) fn classify(
     tx: &mut Transaction<'_>,
-    domains: &StagedDomains,
+    staged: &Staged<'_>,
     channel: i64,
 ) -> Result<(), ApplyError> {
     let open_states: Vec<&str> = workflow::STATES
@@ -178,16 +191,8 @@ pub(super) fn classify(
                                      AND e.reviewer <> $1)))",
             import_actor,
         ),
-        (
-            "checking for domains filed elsewhere",
-            "UPDATE stage_versions s SET outcome = 'conflict', reason = 'domain-conflict'
-             WHERE s.outcome IS NULL AND s.ord IN (
-                 SELECT d.ord FROM unnest($1::integer[], $2::text[]) AS d (ord, domain)
-                 JOIN website_domains w ON w.domain = d.domain AND w.active
-                 JOIN stage_versions t ON t.ord = d.ord
-                 WHERE w.record_id IS DISTINCT FROM t.source_record_id)",
-            &[&domains.ords, &domains.names],
-        ),
+        // Run once per batch of the staged domains, below.
+        (DOMAIN_STEP, DOMAIN_CONFLICT, none),
         (
             "checking for subjects filed before",
             "UPDATE stage_versions s SET outcome = 'conflict', reason = 'subject-already-filed'
@@ -199,7 +204,15 @@ pub(super) fn classify(
         ),
     ];
     for (step, sql, params) in steps {
-        tx.execute(sql, params).map_err(db(step))?;
+        if step == DOMAIN_STEP {
+            staged.domains_in_batches(&mut |ords, names| {
+                tx.execute(sql, &[&ords, &names])
+                    .map(|_| ())
+                    .map_err(db(step))
+            })?;
+        } else {
+            tx.execute(sql, params).map_err(db(step))?;
+        }
     }
     // An accepted new filing whose earlier version was imported before migration 5 keeps the
     // pending filing that import made for it. Filings are otherwise made by approval.

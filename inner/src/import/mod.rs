@@ -19,13 +19,17 @@
 //! checks: replays, version order, references, conflicts), `write` (the accepted submissions'
 //! receipts and review events), `withdraw` (withdrawals of receipts) and `outcomes` (each
 //! version's outcome, its version row and the ack); `copier` is the binary `COPY` writer they
-//! share.
+//! share. `ledger_row` writes the bundle's own row first, streaming its message (up to the
+//! format's 258 MiB) to the server in pieces rather than as one statement parameter, which
+//! would be a second copy of it in this process.
 
 mod checks;
 mod classify;
 mod copier;
+mod ledger_row;
 mod outcomes;
 mod staging;
+mod submissions;
 mod withdraw;
 mod write;
 
@@ -34,6 +38,7 @@ use postgres::Transaction;
 
 use crate::returns;
 use crate::store::StoreError;
+pub use submissions::{SubmissionIter, Submissions};
 /// Most submission versions one bundle may carry into [`apply_bundle`].
 pub const MAX_SUBMISSIONS_PER_BUNDLE: usize = 1_000_000;
 
@@ -115,8 +120,8 @@ pub struct IncomingBundle<'a> {
     /// When the sender made it, Unix seconds.
     pub created: i64,
     /// The submission versions it holds, in bundle order: record `i` of the bundle is
-    /// `submissions[i]` (a submissions bundle holds nothing else).
-    pub submissions: &'a [SubmissionVersion],
+    /// submission `i` (a submissions bundle holds nothing else).
+    pub submissions: Submissions<'a>,
     /// The signed message `M` (header and payload) exactly as verified, whose SHA-256 is
     /// `bundle_id`; for a bundle that was encrypted on the medium, its opened message (the
     /// header as signed, then the decrypted zstd frame; bundle-format SPEC.md §4.5). It is
@@ -143,9 +148,29 @@ impl<'a> IncomingBundle<'a> {
             sequence: header.sequence,
             signer,
             created: header.created,
-            submissions,
+            submissions: Submissions::Decoded(submissions),
             message,
             encrypted: header.encrypted,
+        }
+    }
+
+    /// [`IncomingBundle::verified`] for a submissions bundle whose `count` records were all
+    /// checked when it was verified and are read again from `message` at each pass
+    /// ([`Submissions::InMessage`]), so that they are never all held decoded.
+    pub fn verified_in_message(
+        id: bundle_format::BundleId,
+        header: &bundle_format::Header,
+        signer: keys::KeyId,
+        count: usize,
+        message: &'a [u8],
+    ) -> Self {
+        IncomingBundle {
+            submissions: Submissions::InMessage {
+                message,
+                header: *header,
+                count,
+            },
+            ..IncomingBundle::verified(id, header, signer, &[], message)
         }
     }
 }
@@ -348,41 +373,22 @@ pub fn apply_bundle(
         });
     }
     let submission_count = i32::try_from(count).unwrap_or(i32::MAX);
-    let signer: &[u8] = &bundle.signer.0;
-    tx.execute(
-        "INSERT INTO bundles (bundle_id, channel, epoch, sequence, signer_key_id, created,
-                              imported_at, submission_count, message, encrypted)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        &[
-            &bundle_id,
-            &channel,
-            &epoch,
-            &sequence,
-            &signer,
-            &bundle.created,
-            &now,
-            &submission_count,
-            &bundle.message,
-            &bundle.encrypted,
-        ],
-    )
-    .map_err(|source| match source.as_db_error() {
-        // The schema holds a stored message to its id (SHA-256).
-        Some(e) if e.constraint() == Some("bundles_message_check") => {
-            ApplyError::MessageNotBundle {
-                bundle: hex::encode(bundle.bundle_id),
-            }
-        }
-        _ => ApplyError::Database {
-            step: "writing the ledger row",
-            source,
+    ledger_row::write(
+        tx,
+        &ledger_row::LedgerRow {
+            bundle,
+            channel,
+            epoch,
+            sequence,
+            now,
+            submission_count,
         },
-    })?;
+    )?;
 
     tx.batch_execute(staging::STAGING)
         .map_err(db("creating staging tables"))?;
     let staged = staging::stage(tx, bundle.submissions)?;
-    classify::classify(tx, &staged.domains, channel)?;
+    classify::classify(tx, &staged, channel)?;
     write::write_records(tx, &staged, channel, now)?;
     let withdrawn = withdraw::withdraw(tx, now)?;
     returns::queue_status_changes(tx, &withdrawn, now)?;

@@ -106,6 +106,7 @@ pub(super) fn store_versions(
         .zip(&staged.locals)
         .enumerate()
     {
+        let version = version?;
         let ord = ordinal(i);
         let outcome = match ack.outcome {
             ImportOutcome::AlreadyApplied => continue,

@@ -3,13 +3,14 @@
 
 use std::collections::HashMap;
 
-use bundle_format::records::{Change, IpRange, Submission, SubmissionVersion, Website};
+use bundle_format::records::{Change, IpRange, Submission, Website};
 use postgres::Transaction;
 use postgres::types::Type;
 
 use super::checks::{Local, Verdict, local_checks};
 use super::copier::Copier;
 use super::outcomes::outcome_name;
+use super::submissions::Submissions;
 use super::{ApplyError, db, ordinal, reason, storable};
 use crate::workflow;
 
@@ -52,50 +53,72 @@ CREATE TEMP TABLE stage_versions (
 
 /// What [`stage`] decided in Rust and keeps for writing the accepted submissions.
 pub(super) struct Staged<'a> {
-    pub(super) submissions: &'a [SubmissionVersion],
+    pub(super) submissions: Submissions<'a>,
     /// One per submission, in bundle order.
     pub(super) locals: Vec<Local>,
-    /// Their domains, for the domain-conflict check.
-    pub(super) domains: StagedDomains,
 }
 
-/// The domains of the staged websites, as two parallel arrays (bundle position, domain in
-/// lower case). The domain-conflict check takes them as parameters: it is their only reader,
-/// and a staging table for them cost a COPY and a scan for statistics (0.2-0.45 s for the
-/// 300,000 domains of 50,000 filings, against about 0.05 s for the check to unnest them).
-#[derive(Default)]
-pub(super) struct StagedDomains {
-    pub(super) ords: Vec<i32>,
-    pub(super) names: Vec<String>,
+/// What takes one batch of domains: their bundle positions and the domains.
+pub(super) type DomainBatch<'f> = dyn FnMut(&[i32], &[String]) -> Result<(), ApplyError> + 'f;
+
+/// Most domains handed to the domain-conflict check at once.
+const DOMAIN_BATCH: usize = 256 * 1024;
+
+impl Staged<'_> {
+    /// The domains of the websites each submission that passed the local checks files, for
+    /// the domain-conflict check, in batches of at most [`DOMAIN_BATCH`] as two parallel arrays
+    /// (bundle position, domain in lower case). The check takes them as parameters: it is their
+    /// only reader, and a staging table for them cost a COPY and a scan for statistics
+    /// (0.2-0.45 s for the 300,000 domains of 50,000 filings, against about 0.05 s for the
+    /// check to unnest them). Batches keep what is held at once bounded: a bundle packed with
+    /// domains holds millions.
+    pub(super) fn domains_in_batches(&self, each: &mut DomainBatch<'_>) -> Result<(), ApplyError> {
+        let mut ords: Vec<i32> = Vec::new();
+        let mut names: Vec<String> = Vec::new();
+        for (i, (version, local)) in self.submissions.iter().zip(&self.locals).enumerate() {
+            let version = version?;
+            if local.verdict.is_some() {
+                continue;
+            }
+            for domain in filed_websites(&version.body).flat_map(|w| &w.domains) {
+                ords.push(ordinal(i));
+                // Domains compare case-insensitively; the store holds the canonical lower case.
+                names.push(domain.to_ascii_lowercase());
+                if names.len() == DOMAIN_BATCH {
+                    each(&ords, &names)?;
+                    ords.clear();
+                    names.clear();
+                }
+            }
+        }
+        if !names.is_empty() {
+            each(&ords, &names)?;
+        }
+        Ok(())
+    }
 }
 
 /// Runs the local checks and writes what the set-based checks read into the staging tables
-/// with binary COPY.
+/// with binary COPY. Two passes over the submissions: the local checks and each receipt's
+/// highest version, then the rows.
 pub(super) fn stage<'a>(
     tx: &mut Transaction<'_>,
-    submissions: &'a [SubmissionVersion],
+    submissions: Submissions<'a>,
 ) -> Result<Staged<'a>, ApplyError> {
+    // The count was checked against MAX_SUBMISSIONS_PER_BUNDLE before anything was read.
     let mut locals = Vec::with_capacity(submissions.len());
-    for version in submissions {
-        locals.push(local_checks(version));
-    }
     // Within one bundle only the highest version of a receipt can apply; a repeat of one
     // version is reported once as applied and then as a duplicate.
-    let mut best: HashMap<&str, (u32, usize)> = HashMap::new();
+    let mut best: HashMap<String, (u32, usize)> = HashMap::new();
     for (i, version) in submissions.iter().enumerate() {
-        let entry = best
-            .entry(version.receipt.as_str())
-            .or_insert((version.version, i));
-        if version.version > entry.0 {
-            *entry = (version.version, i);
-        }
-    }
-    for (i, version) in submissions.iter().enumerate() {
-        let (top, first) = best[version.receipt.as_str()];
-        if version.version < top {
-            locals[i].verdict = Some(Verdict::superseded(reason::NEWER_VERSION_IN_BUNDLE));
-        } else if i != first {
-            locals[i].verdict = Some(Verdict::already_applied(reason::DUPLICATE_IN_BUNDLE));
+        let version = version?;
+        locals.push(local_checks(&version));
+        match best.get_mut(version.receipt.as_str()) {
+            Some(entry) if version.version > entry.0 => *entry = (version.version, i),
+            Some(_) => {}
+            None => {
+                best.insert(version.receipt.clone(), (version.version, i));
+            }
         }
     }
 
@@ -109,7 +132,20 @@ pub(super) fn stage<'a>(
              needs_pre_approval, entry_state, outcome, reason, certificate_number",
             &VERSION_TYPES,
         )?;
-        for (i, (version, local)) in submissions.iter().zip(&locals).enumerate() {
+        for (i, version) in submissions.iter().enumerate() {
+            let version = version?;
+            let local = locals.get_mut(i).ok_or_else(|| ApplyError::Encode {
+                what: "the submission versions read again from the bundle's message",
+                message: format!("the second reading holds more than {i} versions"),
+            })?;
+            if let Some(&(top, first)) = best.get(version.receipt.as_str()) {
+                if version.version < top {
+                    local.verdict = Some(Verdict::superseded(reason::NEWER_VERSION_IN_BUNDLE));
+                } else if i != first {
+                    local.verdict = Some(Verdict::already_applied(reason::DUPLICATE_IN_BUNDLE));
+                }
+            }
+            let local = &*local;
             let ord = ordinal(i);
             let hash: &[u8] = &version.content_hash;
             let outcome = local.verdict.map(|verdict| outcome_name(verdict.outcome));
@@ -145,19 +181,6 @@ pub(super) fn stage<'a>(
         }
         copy.finish()?;
     }
-
-    // The domains of the websites each submission that passed the local checks files, for the
-    // domain-conflict check.
-    let mut domains = StagedDomains::default();
-    for (i, (version, local)) in submissions.iter().zip(&locals).enumerate() {
-        if local.verdict.is_none() {
-            for domain in filed_websites(&version.body).flat_map(|w| &w.domains) {
-                domains.ords.push(ordinal(i));
-                // Domains compare case-insensitively; the store holds the canonical lower case.
-                domains.names.push(domain.to_ascii_lowercase());
-            }
-        }
-    }
     // The checks join this with the store. Statistics cost a scan (about 0.05-0.1 s for 50,000
     // filings), and are kept: without them the planner guesses the staged rows' distinct values,
     // and in a trial the checks over a store of 50,000 other filings got slower by about as much.
@@ -166,7 +189,6 @@ pub(super) fn stage<'a>(
     Ok(Staged {
         submissions,
         locals,
-        domains,
     })
 }
 

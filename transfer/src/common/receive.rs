@@ -8,6 +8,8 @@ use std::path::Path;
 
 use bundle_format::chain::{ChannelState, Verdict};
 use bundle_format::encryption::Identity;
+use bundle_format::header::HEADER_V1_BYTES;
+use bundle_format::records::Record;
 use bundle_format::{BundleId, Header, Kind, VerifiedBundle};
 use keys::keyset::Direction;
 use keys::{ChannelId, Keyset, Role};
@@ -52,6 +54,10 @@ pub(crate) fn each_inbox_file<R, E: From<SpoolError>>(
 /// An encrypted payload is decrypted with `identities`. A submissions or return bundle that
 /// arrives unencrypted on a channel for which the current keyset names recipients is refused
 /// (`bundle.not-encrypted`): its sender was not following the keyset.
+///
+/// Every record is decoded and checked; the verified bundle keeps only those `keep` says to
+/// (the inner import reads a submissions bundle's versions again from its message).
+#[allow(clippy::too_many_arguments)] // each is one thing verification needs; a struct would only rename them
 pub(crate) fn read_and_verify<E>(
     path: &Path,
     keysets: &KeysetStore,
@@ -59,6 +65,7 @@ pub(crate) fn read_and_verify<E>(
     channels: &[ChannelId],
     now: i64,
     identities: &[Identity],
+    keep: &mut dyn FnMut(&Record) -> bool,
     in_ledger: impl FnOnce(&BundleId) -> Result<bool, E>,
 ) -> Result<Result<Received, Refusal>, E> {
     let bytes = match examine::read_file(path) {
@@ -66,7 +73,9 @@ pub(crate) fn read_and_verify<E>(
         Err(refusal) => return Ok(Err(refusal)),
     };
     let current = keysets.current();
-    let refusal = match examine::verify_bytes(&bytes, current, role, channels, now, identities) {
+    let verified =
+        examine::verify_bytes_keeping(&bytes, current, role, channels, now, identities, keep);
+    let refusal = match verified {
         Ok(verified) => {
             return Ok(within_ledger_range(verified)
                 .and_then(|v| encrypted_as_keyset_says(v, current))
@@ -84,7 +93,7 @@ pub(crate) fn read_and_verify<E>(
         return Ok(Err(refusal));
     }
     Ok(
-        match examine::verify_recorded(&bytes, keysets, role, channels, identities) {
+        match examine::verify_recorded(&bytes, keysets, role, channels, identities, keep) {
             Ok(verified) => within_ledger_range(verified).and_then(|v| Received::of(v, bytes)),
             Err(_) => Err(refusal),
         },
@@ -138,21 +147,26 @@ pub(crate) struct Received {
 }
 
 impl Received {
-    /// `verified` with the message of its `file`.
-    fn of(verified: VerifiedBundle, mut file: Vec<u8>) -> Result<Received, Refusal> {
+    /// `verified` with the message of its `file`. The file's bytes become the message (its
+    /// envelope lines cut off in place), or for an encrypted bundle the decrypted frame does,
+    /// with the header moved in front of it; either way no second copy of the message is made,
+    /// and an encrypted bundle's file is let go before its message is stored.
+    fn of(mut verified: VerifiedBundle, mut file: Vec<u8>) -> Result<Received, Refusal> {
         match bundle_format::envelope::open(&file, bundle_format::bundle::MAX_FILE_BYTES) {
             Ok(envelope) => {
-                if verified.opened_frame.is_some() {
-                    let message = verified.opened_message(envelope.message);
+                let lines = file.len() - envelope.message.len();
+                if let Some(mut message) = verified.opened_frame.take() {
+                    let signed = envelope.message;
+                    let header = signed[..HEADER_V1_BYTES.min(signed.len())].to_vec();
+                    drop(file);
+                    // Growing a large allocation moves its pages, not its bytes; the frame is
+                    // then shifted within it.
+                    message.splice(0..0, header);
                     return Ok(Received {
-                        bundle: VerifiedBundle {
-                            opened_frame: None,
-                            ..verified
-                        },
+                        bundle: verified,
                         message,
                     });
                 }
-                let lines = file.len() - envelope.message.len();
                 file.drain(..lines);
                 Ok(Received {
                     bundle: verified,

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use bundle_format::Kind;
 use bundle_format::chain::{self, Verdict};
-use bundle_format::records::{BundleRefusal, Record, ReturnReceipt, SubmissionVersion};
+use bundle_format::records::{BundleRefusal, Record, ReturnReceipt};
 use keys::{ChannelId, Role};
 use postgres::Client;
 
@@ -213,6 +213,10 @@ pub fn import_file(
         &settings.channels,
         settings.now,
         &settings.identities,
+        // A submissions bundle's versions are read again from its message at each pass of the
+        // import (`inner::import::Submissions`): all of them decoded at once would take several
+        // times the message's size.
+        &mut |record| !matches!(record, Record::Submission(_)),
         |id| chain_ledger_holds(client, id),
     )?;
     let (verified, message) = match received {
@@ -247,23 +251,49 @@ pub fn import_file(
     // A keyset bundle's keyset is judged here too and acted on after the chain verdict, like
     // the re-check.
     let offer = keyset_offer(keysets, &verified.records, header.kind, settings.now);
-    let mut receipts: Vec<ReturnReceipt> = Vec::new();
-    let submissions: Vec<SubmissionVersion> = verified
+    // The return receipts (read with the records the verification kept: all but submissions).
+    let receipts: Vec<ReturnReceipt> = verified
         .records
-        .into_iter()
+        .iter()
         .filter_map(|record| match record {
-            Record::Submission(version) => Some(version),
-            Record::ReturnReceipt(receipt) => {
-                receipts.push(receipt);
-                None
-            }
+            Record::ReturnReceipt(receipt) => Some(*receipt),
             _ => None,
         })
         .collect();
+    let in_message = |count| inner::import::Submissions::InMessage {
+        message: &message,
+        header,
+        count,
+    };
+    let submissions = if header.kind == Kind::Submissions {
+        in_message(0)
+    } else {
+        inner::import::Submissions::Decoded(&[])
+    };
     // Judged before the transaction (no lock held while it runs), acted on after the chain
     // verdict: a bundle imported before is still a duplicate, and a fork or rollback is named
-    // for what it is.
-    let breach = recheck::recheck(&submissions).err();
+    // for what it is. The same pass counts the versions.
+    let mut count = 0;
+    let mut unreadable = None;
+    let breach = recheck::recheck_all(submissions.iter().map_while(|version| match version {
+        Ok(version) => {
+            count += 1;
+            Some(version)
+        }
+        Err(error) => {
+            unreadable = Some(error);
+            None
+        }
+    }))
+    .err();
+    if let Some(error) = unreadable {
+        return Err(InnerError::Apply(error));
+    }
+    let submissions = if header.kind == Kind::Submissions {
+        in_message(count)
+    } else {
+        submissions
+    };
 
     let mut tx = locked_transaction(client)?;
     let (state, recorded, successor_claims) = channel_state(&mut tx, &header)?;
@@ -342,13 +372,16 @@ pub fn import_file(
         }
     }
 
-    let incoming = inner::import::IncomingBundle::verified(
-        verified.id,
-        &header,
-        verified.signer,
-        &submissions,
-        &message,
-    );
+    let incoming = inner::import::IncomingBundle {
+        submissions,
+        ..inner::import::IncomingBundle::verified(
+            verified.id,
+            &header,
+            verified.signer,
+            &[],
+            &message,
+        )
+    };
     let applied = match inner::import::apply_bundle(&mut tx, &incoming, settings.now) {
         Ok(applied) => applied,
         Err(inner::import::ApplyError::Fork {
@@ -448,7 +481,7 @@ pub fn import_file(
     receive::archive(spool, path, &name)?;
     tracing::info!(target: "sluice::audit", event = "bundle.imported", bundle = %verified.id,
         kind = header.kind.as_str(), channel = header.channel.0, epoch = header.epoch,
-        sequence = header.sequence, submissions = submissions.len(),
+        sequence = header.sequence, submissions = count,
         outcomes = ?file_report.outcomes, "imported bundle");
     file_report.result = FileResult::Applied;
     Ok(file_report)

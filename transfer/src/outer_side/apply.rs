@@ -147,6 +147,7 @@ pub fn apply_file(
         &[settings.return_channel],
         settings.now,
         &settings.identities,
+        &mut |_| true,
         |id| {
             host.store
                 .read_blocking(|conn| ledger::return_ledger_holds_on(conn, id))

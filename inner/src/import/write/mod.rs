@@ -10,6 +10,8 @@
 
 mod receipts;
 
+use std::borrow::Cow;
+
 use bundle_format::records::{ImportOutcome, SubmissionVersion};
 use postgres::Transaction;
 
@@ -36,14 +38,25 @@ struct Decided<'s, 'a> {
 }
 
 impl<'a> Decided<'_, 'a> {
-    /// Accepted submissions in bundle order.
-    fn submissions(&self) -> impl Iterator<Item = (&SubmissionVersion, &Local, &Accepted)> {
+    /// Accepted submissions in bundle order; each call reads the bundle's submissions again.
+    fn submissions(
+        &self,
+    ) -> impl Iterator<Item = Result<(Cow<'a, SubmissionVersion>, &Local, &Accepted), ApplyError>> + '_
+    {
         self.staged
             .submissions
             .iter()
-            .zip(&self.staged.locals)
-            .zip(&self.accepted)
-            .filter_map(|((version, local), accepted)| Some((version, local, accepted.as_ref()?)))
+            .zip(self.staged.locals.iter().zip(&self.accepted))
+            .filter_map(|(version, (local, accepted))| match (version, accepted) {
+                (Err(error), _) => Some(Err(error)),
+                (Ok(version), Some(accepted)) => Some(Ok((version, local, accepted))),
+                (Ok(_), None) => None,
+            })
+    }
+
+    /// How many submissions were accepted.
+    fn accepted_count(&self) -> usize {
+        self.accepted.iter().flatten().count()
     }
 }
 

@@ -44,10 +44,11 @@ pub(super) fn write_receipts(
         ],
     )?;
     // A receipt with a previous state is stored already: that one is updated below.
-    for (version, local, accepted) in decided
-        .submissions()
-        .filter(|(.., a)| a.prev_state.is_none())
-    {
+    for accepted in decided.submissions() {
+        let (version, local, accepted) = accepted?;
+        if accepted.prev_state.is_some() {
+            continue;
+        }
         let hash: &[u8] = &version.content_hash;
         copy.row(&[
             &version.receipt,
@@ -107,7 +108,7 @@ pub(super) fn record_arrivals(
 ) -> Result<(), ApplyError> {
     // Review events are numbered in bundle order, and their status changes queued in that
     // order: the ids are taken up front so that both can be copied.
-    let wanted = i64::try_from(decided.submissions().count()).unwrap_or(i64::MAX);
+    let wanted = i64::try_from(decided.accepted_count()).unwrap_or(i64::MAX);
     let mut event_ids: Vec<i64> = tx
         .query(
             "SELECT nextval('review_events_event_id_seq') FROM generate_series(1, $1::bigint)",
@@ -135,7 +136,8 @@ pub(super) fn record_arrivals(
                 Type::INT8,
             ],
         )?;
-        for (event_id, (version, local, accepted)) in event_ids.iter().zip(decided.submissions()) {
+        for (event_id, accepted) in event_ids.iter().zip(decided.submissions()) {
+            let (version, local, accepted) = accepted?;
             copy.row(&[
                 event_id,
                 &version.receipt,

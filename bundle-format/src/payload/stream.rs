@@ -1,0 +1,426 @@
+//! Decompressing the payload and decoding its records in one pass (SPEC.md §4.3 and §5.2).
+//!
+//! The content is never held whole: the frame is decompressed a chunk at a time, each chunk is
+//! hashed and appended to a carry buffer, and every record that is complete in that buffer is
+//! decoded and handed over at once. The buffer holds at most one record and one chunk, so memory
+//! follows what the caller keeps of the records, not the content length the header claims
+//! (a header claiming 256 MiB of content makes nothing of that size be allocated).
+//!
+//! The refusals are those of [`super::decompress`] followed by
+//! [`super::decode_records_of_version`], in the same order: a record that does not decode stops
+//! the decoding of records, but the frame is still decompressed to its end and checked, so a
+//! frame or digest problem is named before a record problem, as when the content was
+//! decompressed first (a property test compares the two on mutated frames and contents). One
+//! difference remains possible: libzstd names some corruptions by how much room it was given,
+//! so a corrupt frame of more than one chunk of content may be refused as
+//! `payload.frame-corrupt` where the whole-content decoder says
+//! `payload.content-longer-than-declared`, or the other way round; it is refused either way.
+
+use sha2::{Digest, Sha256};
+use zstd::stream::raw::{Decoder, InBuffer, Operation, OutBuffer};
+use zstd::zstd_safe::DParameter;
+
+use super::{
+    MAX_RECORD_BYTES, MAX_WINDOW_LOG, PayloadError, ZstdErrors, decode_one, frame_info, max_records,
+};
+use crate::header::{Kind, MAX_CONTENT_BYTES};
+use crate::records::Record;
+
+/// Content bytes decompressed at a time.
+const CHUNK_BYTES: usize = 1 << 20;
+
+/// Decompresses the single frame of `payload`, which must hold exactly `content_length` bytes
+/// whose SHA-256 is `content_sha256`, and decodes the records of a bundle of `kind` and
+/// `format_version` from it as they come (SPEC.md §4.3, §5.2). The same checks and refusals as
+/// [`super::decompress`] then [`super::decode_records_of_version`], without holding the content.
+pub fn decode_payload(
+    payload: &[u8],
+    content_length: u64,
+    content_sha256: &[u8; 32],
+    kind: Kind,
+    format_version: u16,
+) -> Result<Vec<Record>, PayloadError> {
+    let mut records = Vec::new();
+    for_each_record(
+        payload,
+        content_length,
+        content_sha256,
+        kind,
+        format_version,
+        |_, record| records.push(record),
+    )?;
+    Ok(records)
+}
+
+/// [`decode_payload`], handing each record to `each` with its index instead of collecting them.
+/// Records are handed over before the frame's checksum and the content digest are checked: a
+/// caller must act on them only when this returns `Ok`.
+pub fn for_each_record(
+    payload: &[u8],
+    content_length: u64,
+    content_sha256: &[u8; 32],
+    kind: Kind,
+    format_version: u16,
+    mut each: impl FnMut(usize, Record),
+) -> Result<usize, PayloadError> {
+    if content_length > MAX_CONTENT_BYTES {
+        return Err(PayloadError::ContentTooLarge {
+            declared: content_length,
+            max: MAX_CONTENT_BYTES,
+        });
+    }
+    let info = frame_info(payload)?;
+    if info.content_size != content_length {
+        return Err(PayloadError::FrameContentSizeMismatch {
+            frame: info.content_size,
+            header: content_length,
+        });
+    }
+    let corrupt = ZstdErrors { content_length };
+    let mut decoder = Decoder::new().map_err(|e| corrupt.map(e))?;
+    decoder
+        .set_parameter(DParameter::WindowLogMax(MAX_WINDOW_LOG))
+        .map_err(|e| corrupt.map(e))?;
+    let mut splitter = Splitter::new(kind, format_version);
+    let mut hasher = Sha256::new();
+    let mut chunk = vec![0u8; CHUNK_BYTES];
+    let mut input = InBuffer::around(payload);
+    let mut produced: u64 = 0;
+    loop {
+        let in_before = input.pos();
+        let room = chunk_room(content_length, produced);
+        let (hint, written) = {
+            let mut output = OutBuffer::around(&mut chunk[..room]);
+            let hint = decoder
+                .run(&mut input, &mut output)
+                .map_err(|e| corrupt.map(e))?;
+            (hint, output.pos())
+        };
+        produced += written as u64;
+        if produced > content_length {
+            return Err(PayloadError::ContentLongerThanDeclared {
+                declared: content_length,
+            });
+        }
+        let bytes = &chunk[..written];
+        hasher.update(bytes);
+        splitter.feed(bytes, &mut each);
+        if hint == 0 {
+            break;
+        }
+        if input.pos() == in_before && written == 0 {
+            return Err(PayloadError::FrameTruncated {
+                content_so_far: produced,
+            });
+        }
+    }
+    let consumed = input.pos();
+    if consumed < payload.len() {
+        return Err(PayloadError::TrailingAfterFrame {
+            offset: consumed,
+            count: payload.len() - consumed,
+        });
+    }
+    if produced != content_length {
+        return Err(PayloadError::ContentShorterThanDeclared {
+            declared: content_length,
+            found: produced,
+        });
+    }
+    let digest: [u8; 32] = hasher.finalize().into();
+    if &digest != content_sha256 {
+        return Err(PayloadError::ContentHashMismatch {
+            expected: hex::encode(content_sha256),
+            found: hex::encode(digest),
+        });
+    }
+    splitter.finish()
+}
+
+/// How much of the chunk buffer the decoder may fill: never more than one byte past the
+/// declared content, as `decompress` allows, so that libzstd meets a frame that runs over in the
+/// same way (and names it the same) whether the content is decompressed whole or in chunks.
+fn chunk_room(content_length: u64, produced: u64) -> usize {
+    let left = content_length.saturating_sub(produced).saturating_add(1);
+    usize::try_from(left).map_or(CHUNK_BYTES, |left| left.min(CHUNK_BYTES))
+}
+
+/// Cuts the content into records as it arrives (SPEC.md §5.1) and decodes each complete one.
+struct Splitter {
+    kind: Kind,
+    format_version: u16,
+    max: usize,
+    /// Content not yet decoded: the rest of the last chunk and the start of a record.
+    pending: Vec<u8>,
+    /// Offset in the content of `pending[0]`.
+    base: usize,
+    /// Index of the next record.
+    index: usize,
+    /// The first refusal of a record; no record is decoded after it.
+    failed: Option<PayloadError>,
+}
+
+impl Splitter {
+    fn new(kind: Kind, format_version: u16) -> Splitter {
+        Splitter {
+            kind,
+            format_version,
+            max: max_records(kind, format_version),
+            pending: Vec::new(),
+            base: 0,
+            index: 0,
+            failed: None,
+        }
+    }
+
+    fn feed(&mut self, bytes: &[u8], each: &mut impl FnMut(usize, Record)) {
+        if self.failed.is_some() {
+            return;
+        }
+        self.pending.extend_from_slice(bytes);
+        let mut start = 0;
+        while let Some(result) = self.next_record(start) {
+            match result {
+                Ok((record, used)) => {
+                    each(self.index, record);
+                    self.index += 1;
+                    start += used;
+                }
+                Err(refusal) => {
+                    self.failed = Some(refusal);
+                    self.pending = Vec::new();
+                    return;
+                }
+            }
+        }
+        // What is left is less than one record; its bytes move to the front.
+        self.pending.drain(..start);
+        self.base += start;
+    }
+
+    /// The record starting at `pending[start]` and the bytes it takes, if it is complete.
+    fn next_record(&self, start: usize) -> Option<Result<(Record, usize), PayloadError>> {
+        let available = &self.pending[start..];
+        if available.is_empty() {
+            return None;
+        }
+        if self.index >= self.max {
+            return Some(Err(PayloadError::TooManyRecords {
+                kind: self.kind,
+                max: self.max,
+            }));
+        }
+        let prefix: [u8; 4] = available.get(..4)?.try_into().ok()?;
+        let length = u32::from_le_bytes(prefix);
+        let prefix_at = self.base + start;
+        if length == 0 || length > MAX_RECORD_BYTES {
+            return Some(Err(PayloadError::RecordLength {
+                index: self.index,
+                offset: prefix_at,
+                length,
+                max: MAX_RECORD_BYTES,
+            }));
+        }
+        let bytes = available.get(4..4 + length as usize)?;
+        Some(
+            decode_one(
+                bytes,
+                self.index,
+                prefix_at + 4,
+                self.kind,
+                self.format_version,
+            )
+            .map(|record| (record, 4 + length as usize)),
+        )
+    }
+
+    /// The number of records, or why the content's records are refused.
+    fn finish(self) -> Result<usize, PayloadError> {
+        if let Some(refusal) = self.failed {
+            return Err(refusal);
+        }
+        let index = self.index;
+        let offset = self.base;
+        match self.pending.len() {
+            0 => {}
+            1..4 => return Err(PayloadError::RecordLengthTruncated { index, offset }),
+            available => {
+                let mut prefix = [0u8; 4];
+                prefix.copy_from_slice(&self.pending[..4]);
+                return Err(PayloadError::RecordTruncated {
+                    index,
+                    offset: offset + 4,
+                    length: u32::from_le_bytes(prefix),
+                    available: available - 4,
+                });
+            }
+        }
+        if self.kind == Kind::Keyset && index == 0 {
+            return Err(PayloadError::MissingKeyset);
+        }
+        Ok(index)
+    }
+}
+
+/// The records of a payload that was verified before, read one at a time: for a receiver that
+/// keeps the verified message and reads its records again in several passes instead of
+/// holding them all decoded. Every check of [`for_each_record`] is made again, but a refusal
+/// is reported when it is met (a record refused before a frame problem behind it), and a
+/// record is handed out before the frame's checksum and the content digest are checked at the
+/// end: the caller acts on what it read only once the reader has returned `None`.
+pub struct RecordReader<'a> {
+    payload: &'a [u8],
+    consumed: usize,
+    content_length: u64,
+    content_sha256: [u8; 32],
+    decoder: Decoder<'static>,
+    chunk: Vec<u8>,
+    produced: u64,
+    hasher: Sha256,
+    splitter: Splitter,
+    /// The records decoded from the last chunk and not yet handed out, in order.
+    ready: std::collections::VecDeque<(usize, Record)>,
+    frame_done: bool,
+    finished: bool,
+}
+
+impl<'a> RecordReader<'a> {
+    /// A reader of the records in `payload`, the frame of a bundle of `kind` and
+    /// `format_version` whose header declares `content_length` bytes of content with SHA-256
+    /// `content_sha256`.
+    pub fn new(
+        payload: &'a [u8],
+        content_length: u64,
+        content_sha256: &[u8; 32],
+        kind: Kind,
+        format_version: u16,
+    ) -> Result<RecordReader<'a>, PayloadError> {
+        if content_length > MAX_CONTENT_BYTES {
+            return Err(PayloadError::ContentTooLarge {
+                declared: content_length,
+                max: MAX_CONTENT_BYTES,
+            });
+        }
+        let info = frame_info(payload)?;
+        if info.content_size != content_length {
+            return Err(PayloadError::FrameContentSizeMismatch {
+                frame: info.content_size,
+                header: content_length,
+            });
+        }
+        let corrupt = ZstdErrors { content_length };
+        let mut decoder = Decoder::new().map_err(|e| corrupt.map(e))?;
+        decoder
+            .set_parameter(DParameter::WindowLogMax(MAX_WINDOW_LOG))
+            .map_err(|e| corrupt.map(e))?;
+        Ok(RecordReader {
+            payload,
+            consumed: 0,
+            content_length,
+            content_sha256: *content_sha256,
+            decoder,
+            chunk: vec![0u8; CHUNK_BYTES],
+            produced: 0,
+            hasher: Sha256::new(),
+            splitter: Splitter::new(kind, format_version),
+            ready: std::collections::VecDeque::new(),
+            frame_done: false,
+            finished: false,
+        })
+    }
+
+    /// Decompresses the next chunk and decodes the records it completes.
+    fn advance(&mut self) -> Result<(), PayloadError> {
+        let corrupt = ZstdErrors {
+            content_length: self.content_length,
+        };
+        let mut input = InBuffer::around(&self.payload[self.consumed..]);
+        let room = chunk_room(self.content_length, self.produced);
+        let (hint, written) = {
+            let mut output = OutBuffer::around(&mut self.chunk[..room]);
+            let hint = self
+                .decoder
+                .run(&mut input, &mut output)
+                .map_err(|e| corrupt.map(e))?;
+            (hint, output.pos())
+        };
+        let read = input.pos();
+        self.consumed += read;
+        self.produced += written as u64;
+        if self.produced > self.content_length {
+            return Err(PayloadError::ContentLongerThanDeclared {
+                declared: self.content_length,
+            });
+        }
+        let bytes = &self.chunk[..written];
+        self.hasher.update(bytes);
+        let ready = &mut self.ready;
+        self.splitter
+            .feed(bytes, &mut |index, record| ready.push_back((index, record)));
+        if let Some(refusal) = self.splitter.failed.take() {
+            return Err(refusal);
+        }
+        if hint == 0 {
+            self.frame_done = true;
+        } else if read == 0 && written == 0 {
+            return Err(PayloadError::FrameTruncated {
+                content_so_far: self.produced,
+            });
+        }
+        Ok(())
+    }
+
+    /// The checks made once the frame has ended.
+    fn finish(&mut self) -> Result<(), PayloadError> {
+        if self.consumed < self.payload.len() {
+            return Err(PayloadError::TrailingAfterFrame {
+                offset: self.consumed,
+                count: self.payload.len() - self.consumed,
+            });
+        }
+        if self.produced != self.content_length {
+            return Err(PayloadError::ContentShorterThanDeclared {
+                declared: self.content_length,
+                found: self.produced,
+            });
+        }
+        let digest: [u8; 32] = std::mem::take(&mut self.hasher).finalize().into();
+        if digest != self.content_sha256 {
+            return Err(PayloadError::ContentHashMismatch {
+                expected: hex::encode(self.content_sha256),
+                found: hex::encode(digest),
+            });
+        }
+        let splitter = std::mem::replace(
+            &mut self.splitter,
+            Splitter::new(Kind::Heartbeat, crate::header::FORMAT_VERSION_1),
+        );
+        splitter.finish().map(|_| ())
+    }
+}
+
+impl Iterator for RecordReader<'_> {
+    type Item = Result<(usize, Record), PayloadError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(record) = self.ready.pop_front() {
+                return Some(Ok(record));
+            }
+            if self.finished {
+                return None;
+            }
+            let step = if self.frame_done {
+                self.finished = true;
+                self.finish()
+            } else {
+                self.advance()
+            };
+            if let Err(refusal) = step {
+                self.finished = true;
+                self.ready.clear();
+                return Some(Err(refusal));
+            }
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! The submission versions of a bundle as the import reads them: decoded already (tests, the
+//! benchmarks), or read again from the bundle's message at each pass.
+//!
+//! Decoded, the versions of a bundle packed to the format's limits (100,000 records, 256 MiB of
+//! content) take several times their encoded size: every text is an allocation of its own.
+//! The importer holds the verified message anyway, to store it; reading the records from it
+//! again, one at a time, at each of the few passes the import makes over them costs their
+//! decoding again (a small part of an import's time, which the database takes) and keeps the
+//! importer's memory near the message's size whatever the records hold.
+
+use std::borrow::Cow;
+
+use bundle_format::header::HEADER_V1_BYTES;
+use bundle_format::payload::RecordReader;
+use bundle_format::records::{Record, SubmissionVersion};
+
+use super::ApplyError;
+
+/// The submission versions of one bundle, in bundle order.
+#[derive(Debug, Clone, Copy)]
+pub enum Submissions<'a> {
+    /// Decoded already.
+    Decoded(&'a [SubmissionVersion]),
+    /// Read again from a message, a submissions bundle's verified (or opened) message whose
+    /// records were all checked when it was verified.
+    InMessage {
+        /// The message: the header, then the zstd frame.
+        message: &'a [u8],
+        /// Its header.
+        header: bundle_format::Header,
+        /// How many records it holds (all of them submission versions).
+        count: usize,
+    },
+}
+
+impl<'a> Submissions<'a> {
+    /// How many versions there are.
+    pub fn len(&self) -> usize {
+        match self {
+            Submissions::Decoded(versions) => versions.len(),
+            Submissions::InMessage { count, .. } => *count,
+        }
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The versions in bundle order. Reading them from a message may fail (a message that
+    /// does not read back as it was verified, or holds another record): that error ends the
+    /// iteration.
+    pub fn iter(&self) -> SubmissionIter<'a> {
+        match *self {
+            Submissions::Decoded(versions) => SubmissionIter::Decoded(versions.iter()),
+            Submissions::InMessage {
+                message, header, ..
+            } => {
+                let frame = message.get(HEADER_V1_BYTES..).unwrap_or_default();
+                match RecordReader::new(
+                    frame,
+                    header.content_length,
+                    &header.content_sha256,
+                    header.kind,
+                    header.format_version,
+                ) {
+                    Ok(reader) => SubmissionIter::InMessage(Box::new(reader)),
+                    Err(error) => SubmissionIter::Failed(Some(unreadable(&error.to_string()))),
+                }
+            }
+        }
+    }
+}
+
+/// The iterator of [`Submissions::iter`].
+pub enum SubmissionIter<'a> {
+    /// Over decoded versions.
+    Decoded(std::slice::Iter<'a, SubmissionVersion>),
+    /// Over a message's records.
+    InMessage(Box<RecordReader<'a>>),
+    /// A message that could not be read at all.
+    Failed(Option<ApplyError>),
+}
+
+impl<'a> Iterator for SubmissionIter<'a> {
+    type Item = Result<Cow<'a, SubmissionVersion>, ApplyError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            SubmissionIter::Decoded(versions) => versions.next().map(|v| Ok(Cow::Borrowed(v))),
+            SubmissionIter::InMessage(reader) => match reader.next()? {
+                Ok((_, Record::Submission(version))) => Some(Ok(Cow::Owned(version))),
+                Ok((index, other)) => {
+                    *self = SubmissionIter::Failed(None);
+                    Some(Err(unreadable(&format!(
+                        "record {index} is a {} record, not a submission version",
+                        other.kind_name()
+                    ))))
+                }
+                Err(error) => {
+                    *self = SubmissionIter::Failed(None);
+                    Some(Err(unreadable(&error.to_string())))
+                }
+            },
+            SubmissionIter::Failed(error) => error.take().map(Err),
+        }
+    }
+}
+
+fn unreadable(detail: &str) -> ApplyError {
+    ApplyError::Encode {
+        what: "the submission versions read again from the bundle's message",
+        message: detail.to_owned(),
+    }
+}
