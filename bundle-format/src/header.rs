@@ -31,6 +31,11 @@ pub const FORMAT_VERSION_4: u16 = 4;
 /// [`FLAG_ENCRYPTED`]: the payload may be an age file whose plaintext is the zstd frame
 /// (SPEC.md §4.5). Writers use it only for encrypted bundles.
 pub const FORMAT_VERSION_5: u16 = 5;
+/// Format version 6: the version 1 header layout, the flag [`FLAG_ENCRYPTED`] as in version
+/// 5, and content that may also hold the record types of wire version 4 (the public
+/// register's entries and removals). Writers use it only for bundles that hold such a record
+/// (encrypted or not); everything else keeps the lowest version its records allow.
+pub const FORMAT_VERSION_6: u16 = 6;
 /// Flag bit 0 (version 5 on): the payload is encrypted to the channel's recipients.
 pub const FLAG_ENCRYPTED: u16 = 0x0001;
 /// Bytes of a version 1 (and version 3) header.
@@ -156,6 +161,8 @@ impl Kind {
                     Record::RangeAck(_)
                         | Record::BundleRefusal(_)
                         | Record::CertificateRevocation(_)
+                        | Record::RegisterEntry(_)
+                        | Record::RegisterRemoval(_)
                 )
                 | (Kind::Keyset, Record::Keyset(_))
         )
@@ -401,7 +408,7 @@ impl Header {
         }
         match reader.u16("format_version")? {
             version @ (FORMAT_VERSION_1 | FORMAT_VERSION_3 | FORMAT_VERSION_4
-            | FORMAT_VERSION_5) => {
+            | FORMAT_VERSION_5 | FORMAT_VERSION_6) => {
                 let (header, payload) = Header::parse_v1(reader, version)?;
                 header.check(Some(payload.len()), max_content_bytes)?;
                 Ok((header, payload))

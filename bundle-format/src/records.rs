@@ -14,13 +14,15 @@ use std::net::IpAddr;
 use bincode::{Decode, Encode};
 use sha2::{Digest, Sha256};
 
+mod register;
 mod returns;
 
+pub use register::*;
 pub use returns::*;
 
-/// Wire version of the record types in this module: 2 since [`RangeAck`] (carried only in
-/// format version 3 bundles; SPEC.md §6).
-pub const RECORDS_VERSION: u16 = 2;
+/// Wire version of the record types in this module: 4 since [`RegisterEntry`] and
+/// [`RegisterRemoval`] (carried only in format version 6 bundles; SPEC.md §6).
+pub const RECORDS_VERSION: u16 = 4;
 
 /// Most websites one filing may list.
 pub const MAX_WEBSITES: usize = 64;
@@ -95,6 +97,12 @@ pub enum Record {
     /// A certificate the inner side issued was revoked (wire version 3; a bundle holding one
     /// has format version 4, SPEC.md §3.2).
     CertificateRevocation(CertificateRevocation),
+    /// An approved filing as the public register shows it (wire version 4; a bundle holding
+    /// one has format version 6, SPEC.md §3.2).
+    RegisterEntry(RegisterEntry),
+    /// A filing left the public register, cancelled or revoked (wire version 4; format
+    /// version 6).
+    RegisterRemoval(RegisterRemoval),
 }
 
 impl Record {
@@ -186,17 +194,22 @@ impl Record {
                 text_field(&Path::Root(root).field("receipt"), &revocation.receipt)?;
                 text_field(&Path::Root(root).field("reason"), &revocation.reason)
             }
+            Record::RegisterEntry(entry) => entry.check(),
+            Record::RegisterRemoval(removal) => removal.check(),
         }
     }
 
     /// The lowest format version (SPEC.md §3.2) whose bundles may hold this record: 3 for a
-    /// [`RangeAck`], 4 for a [`BundleRefusal`] or a [`CertificateRevocation`], 1 for everything
-    /// else.
+    /// [`RangeAck`], 4 for a [`BundleRefusal`] or a [`CertificateRevocation`], 6 for a
+    /// [`RegisterEntry`] or a [`RegisterRemoval`], 1 for everything else.
     pub fn format_version(&self) -> u16 {
         match self {
             Record::RangeAck(_) => crate::header::FORMAT_VERSION_3,
             Record::BundleRefusal(_) | Record::CertificateRevocation(_) => {
                 crate::header::FORMAT_VERSION_4
+            }
+            Record::RegisterEntry(_) | Record::RegisterRemoval(_) => {
+                crate::header::FORMAT_VERSION_6
             }
             _ => crate::header::FORMAT_VERSION_1,
         }
@@ -214,6 +227,8 @@ impl Record {
             Record::RangeAck(_) => "range-ack",
             Record::BundleRefusal(_) => "bundle-refusal",
             Record::CertificateRevocation(_) => "certificate-revocation",
+            Record::RegisterEntry(_) => "register-entry",
+            Record::RegisterRemoval(_) => "register-removal",
         }
     }
 }

@@ -83,6 +83,10 @@ pub(crate) enum EntryKind {
     BundleRefusal,
     /// The notice that a certificate was revoked.
     CertificateRevocation,
+    /// A filing's public register entry.
+    RegisterEntry,
+    /// A filing's removal from the public register.
+    RegisterRemoval,
 }
 
 impl EntryKind {
@@ -94,6 +98,8 @@ impl EntryKind {
             EntryKind::Certificate => "certificate",
             EntryKind::BundleRefusal => "bundle-refusal",
             EntryKind::CertificateRevocation => "certificate-revocation",
+            EntryKind::RegisterEntry => "register-entry",
+            EntryKind::RegisterRemoval => "register-removal",
         }
     }
 }

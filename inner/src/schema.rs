@@ -81,6 +81,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "reviewer sessions",
         sql: include_str!("../migrations/0012_reviewer_sessions.sql"),
     },
+    Migration {
+        version: 13,
+        name: "revocations and public register",
+        sql: include_str!("../migrations/0013_revocations_and_public_register.sql"),
+    },
 ];
 
 /// Key of the advisory lock migrations run under (an arbitrary constant: "sluice-i").

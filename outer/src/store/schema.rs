@@ -24,6 +24,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0008_refused_bundles.sql"),
     include_str!("../../migrations/0009_certificate_revocations.sql"),
     include_str!("../../migrations/0010_web_accounts.sql"),
+    include_str!("../../migrations/0011_public_register.sql"),
 ];
 
 /// Applies every migration the store at `path` (open on `conn`) has not had yet; refuses a
