@@ -953,3 +953,45 @@ async fn a_stranger_filing_someone_elses_subject_first_neither_locks_the_owner_o
         );
     }
 }
+
+#[tokio::test]
+async fn an_application_for_cancellation_is_withdrawn_while_pending_even_under_review() {
+    let app = app();
+    let owner = &app.tokens.owner;
+    let cancel = json!({"submission": {"kind": "cancellation", "filing_number": "浙ICP备2026000123号",
+        "scope": "subject", "reason": "不再运营"}});
+    let (status, first) = app.submit(owner, cancel).await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    let receipt = first["receipt"].as_str().unwrap().to_owned();
+    let review = |event_id: u64, state: ReviewState| StatusChange {
+        event_id,
+        receipt: receipt.clone(),
+        version: 1,
+        state,
+        at: 1,
+        reason: None,
+        filing_number: None,
+    };
+    app.store
+        .apply_status_change(review(1, ReviewState::AwaitingRegionalReview))
+        .await
+        .unwrap();
+    let withdrawal =
+        json!({"submission": {"kind": "withdrawal", "receipt": receipt, "reason": "改变主意"}});
+    let (status, body) = app.submit(owner, withdrawal.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    // Another account still cannot.
+    let (status, body) = app
+        .submit(&app.tokens.other_owner, withdrawal.clone())
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(codes(&body), ["withdrawal.other_account"]);
+    // Once decided, there is nothing to withdraw.
+    app.store
+        .apply_status_change(review(2, ReviewState::Cancelled))
+        .await
+        .unwrap();
+    let (status, body) = app.submit(owner, withdrawal).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(codes(&body), ["withdrawal.under_review"]);
+}

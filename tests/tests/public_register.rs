@@ -72,23 +72,23 @@ fn a_revoked_filing_leaves_the_register_outside_and_frees_its_domain_for_another
     // The public query outside finds it by domain, website name and filing number, without an
     // account.
     let domain = samples::domain(1);
-    assert_eq!(found_numbers(&app, &domain, "domain"), [number.clone()]);
+    assert_eq!(found_numbers(&app, &domain, "domain"), vec![number.clone()]);
     assert_eq!(
         found_numbers(&app, &format!("WWW.{domain}."), "domain"),
-        [number.clone()],
+        vec![number.clone()],
         "a domain is compared in lower case without its trailing dot"
     );
     assert_eq!(
         found_numbers(&app, "企业展示网站", "website_name"),
-        [number.clone()]
+        vec![number.clone()]
     );
     assert_eq!(
         found_numbers(&app, &number, "filing_number"),
-        [number.clone()]
+        vec![number.clone()]
     );
     assert_eq!(
         found_numbers(&app, &format!("{number}-1"), "auto"),
-        [number.clone()]
+        vec![number.clone()]
     );
     let (_, body) = register_api(&app, &domain, "domain");
     assert_eq!(body["results"][0]["subject_name"], samples::subject_name(1));
@@ -253,6 +253,6 @@ fn a_revoked_filing_leaves_the_register_outside_and_frees_its_domain_for_another
     assert_ne!(rival_number, number);
     let applied = return_and_apply(&mut app);
     assert_eq!(applied.files[0].register_entries, 1, "{:?}", applied.files);
-    assert_eq!(found_numbers(&app, &domain, "domain"), [rival_number]);
+    assert_eq!(found_numbers(&app, &domain, "domain"), vec![rival_number]);
     assert!(found_numbers(&app, &number, "filing_number").is_empty());
 }
