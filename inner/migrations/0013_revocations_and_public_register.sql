@@ -32,9 +32,9 @@ CREATE INDEX revocations_filing ON revocations (filing_id, revocation_id);
 
 -- The public register (number, subject name, website numbers, names, domains, approval
 -- date; nothing personal) crosses back out as records of its own, stored in the queue as
--- their wire encoding like certificates. They concern no one intake node (destination NULL:
--- every node's return run may carry them). Their event ids come from one counter, so the
--- outer side can keep the newest per filing number whatever order bundles are read in.
+-- their wire encoding like certificates. They concern every intake node, so each is queued
+-- once per submissions channel known (inner::returns). Their event ids come from one counter,
+-- so the outer side can keep the newest per filing number whatever order bundles are read in.
 ALTER TABLE return_queue DROP CONSTRAINT return_queue_kind_check;
 ALTER TABLE return_queue ADD CONSTRAINT return_queue_kind_check
     CHECK (kind IN ('ack', 'status-change', 'certificate', 'bundle-refusal',

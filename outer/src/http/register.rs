@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::{AppError, AppState};
 use crate::store::{
-    MAX_REGISTER_QUERY_BYTES, MAX_REGISTER_RESULTS, RegisterQuery, RegisterWebsiteView,
+    MAX_REGISTER_QUERY_CHARS, MAX_REGISTER_RESULTS, RegisterQuery, RegisterWebsiteView,
 };
 
 /// What the query string may hold: `q`, the text looked for, and `by`, how to read it.
@@ -35,7 +35,7 @@ pub struct BadQuery {
 }
 
 /// Reads the parameters into a query, bounded: `q` non-empty and at most
-/// [`MAX_REGISTER_QUERY_BYTES`] bytes, `by` one of the four names.
+/// [`MAX_REGISTER_QUERY_CHARS`] characters, `by` one of the four names.
 pub fn parse(params: &RegisterParams) -> Result<RegisterQuery, BadQuery> {
     let q = params.q.trim();
     if q.is_empty() {
@@ -44,12 +44,12 @@ pub fn parse(params: &RegisterParams) -> Result<RegisterQuery, BadQuery> {
             message: "q is empty: give a website name, a domain or a filing number".to_owned(),
         });
     }
-    if q.len() > MAX_REGISTER_QUERY_BYTES {
+    let chars = q.chars().count();
+    if chars > MAX_REGISTER_QUERY_CHARS {
         return Err(BadQuery {
             code: "register.query_too_long",
             message: format!(
-                "q is {} bytes long; at most {MAX_REGISTER_QUERY_BYTES} bytes",
-                q.len()
+                "q is {chars} characters long; at most {MAX_REGISTER_QUERY_CHARS} characters"
             ),
         });
     }
@@ -171,7 +171,7 @@ pub(super) async fn register_page(
         .q
         .trim()
         .chars()
-        .take(MAX_REGISTER_QUERY_BYTES)
+        .take(MAX_REGISTER_QUERY_CHARS)
         .collect();
     let mut page = RegisterPage {
         q: &shown,
@@ -180,7 +180,7 @@ pub(super) async fn register_page(
         searched: !params.q.trim().is_empty(),
         results: Vec::new(),
         truncated: false,
-        max_query: MAX_REGISTER_QUERY_BYTES,
+        max_query: MAX_REGISTER_QUERY_CHARS,
         max_results: MAX_REGISTER_RESULTS,
         user: None,
     };

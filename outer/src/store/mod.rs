@@ -55,7 +55,7 @@ pub use export::{
 pub use receipts::{Inserted, NewSubmission, ReceiptRecord, VersionInfo};
 pub use refusals::{RefusedBundle, record_signed_again_on, refuse_bundle_on, refused_bundles_on};
 pub use register::{
-    MAX_REGISTER_QUERY_BYTES, MAX_REGISTER_RESULTS, RegisterQuery, RegisterWebsiteView,
+    MAX_REGISTER_QUERY_CHARS, MAX_REGISTER_RESULTS, RegisterQuery, RegisterWebsiteView,
     apply_register_entry_on, apply_register_removal_on, normalise_domain, query_register_on,
     register_removal_on,
 };

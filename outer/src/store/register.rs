@@ -12,8 +12,8 @@ use super::{Store, StoreError, db};
 
 /// Most websites one public query answers with.
 pub const MAX_REGISTER_RESULTS: usize = 50;
-/// Most bytes of what a public query looks for.
-pub const MAX_REGISTER_QUERY_BYTES: usize = 200;
+/// Most characters of what a public query looks for (at most 800 bytes of UTF-8).
+pub const MAX_REGISTER_QUERY_CHARS: usize = 200;
 
 /// What a public query looks for.
 #[derive(Clone, Debug, PartialEq, Eq)]
