@@ -119,3 +119,33 @@ fn next_event(tx: &mut Transaction<'_>) -> Result<u64, StoreError> {
         .get(0);
     Ok(event.unsigned_abs())
 }
+
+/// Most filings one call of [`publish_approved`] queues, so that one transaction stays small.
+pub const MAX_PUBLISHED_PER_BATCH: usize = 10_000;
+
+/// Queues the register entry of up to `limit` (at most [`MAX_PUBLISHED_PER_BATCH`]) approved
+/// filings whose id is above `after`, in id order, in the caller's transaction; returns how
+/// many and the last id, for the next call. This sends the whole register once, e.g. for
+/// filings approved before inner migration 13, which no decision has sent since.
+pub fn publish_approved(
+    tx: &mut Transaction<'_>,
+    after: i64,
+    limit: usize,
+    now: i64,
+) -> Result<(usize, i64), StoreError> {
+    let limit = i64::try_from(limit.min(MAX_PUBLISHED_PER_BATCH)).unwrap_or(0);
+    let ids: Vec<i64> = tx
+        .query(
+            "SELECT filing_id FROM filings WHERE status = 'active' AND filing_id > $1
+             ORDER BY filing_id LIMIT $2",
+            &[&after, &limit],
+        )
+        .map_err(db("listing approved filings"))?
+        .into_iter()
+        .map(|row| row.get(0))
+        .collect();
+    for &filing_id in &ids {
+        publish(tx, filing_id, now)?;
+    }
+    Ok((ids.len(), ids.last().copied().unwrap_or(after)))
+}

@@ -430,3 +430,37 @@ fn a_cancellation_approved_removes_the_filing_from_the_register() {
     assert_eq!(removal.filing_number, number);
     assert_eq!(removal.reason, "filing-cancelled");
 }
+
+#[test]
+fn register_publish_sends_every_approved_filing_once_more_and_no_other() {
+    let db = TestDatabase::with_schema().expect("db");
+    let number = approved_jia(&db);
+    apply_at(
+        &db,
+        2,
+        &[one_site_filing(
+            "R2",
+            "乙公司",
+            "C2",
+            "乙网",
+            &["yi.example.cn"],
+            2,
+        )],
+    );
+    // R2 is pending: not in the register.
+    let before = register_records(&db).len();
+    let mut client = db.connect().unwrap();
+    let mut tx = client.transaction().unwrap();
+    let (count, last) = inner::register::publish_approved(&mut tx, 0, 10, NOW).unwrap();
+    tx.commit().unwrap();
+    assert_eq!(count, 1);
+    let (again, _) = {
+        let mut tx = client.transaction().unwrap();
+        let next = inner::register::publish_approved(&mut tx, last, 10, NOW).unwrap();
+        tx.commit().unwrap();
+        next
+    };
+    assert_eq!(again, 0, "nothing after the last filing published");
+    assert_eq!(register_records(&db).len(), before + 1);
+    assert_eq!(last_entry(&db).filing_number, number);
+}
