@@ -464,3 +464,50 @@ fn register_publish_sends_every_approved_filing_once_more_and_no_other() {
     assert_eq!(register_records(&db).len(), before + 1);
     assert_eq!(last_entry(&db).filing_number, number);
 }
+
+/// A store with approved filings from before migration 13 (made here by taking migration 13
+/// back out of a store, the inverse of its statements) migrates, and its filings can then be
+/// revoked and published to the register.
+#[test]
+fn a_store_approved_before_migration_13_migrates_and_its_filings_can_be_revoked() {
+    let db = TestDatabase::with_schema().expect("db");
+    let number = approved_jia(&db);
+    let mut client = db.connect().unwrap();
+    client
+        .batch_execute(
+            "DELETE FROM return_queue WHERE kind IN ('register-entry', 'register-removal');
+             ALTER TABLE return_queue DROP CONSTRAINT return_queue_kind_check;
+             ALTER TABLE return_queue ADD CONSTRAINT return_queue_kind_check
+                 CHECK (kind IN ('ack', 'status-change', 'certificate', 'bundle-refusal',
+                                 'certificate-revocation'));
+             DROP SEQUENCE register_events;
+             DROP TABLE revocations;
+             ALTER TABLE filings DROP CONSTRAINT filings_status_check;
+             ALTER TABLE filings ADD CONSTRAINT filings_status_check
+                 CHECK (status IN ('pending', 'active', 'cancelled', 'rejected', 'withdrawn'));
+             ALTER TABLE subject_records DROP CONSTRAINT subject_records_status_check;
+             ALTER TABLE subject_records ADD CONSTRAINT subject_records_status_check
+                 CHECK (status IN ('pending', 'active', 'superseded', 'cancelled', 'discarded'));
+             ALTER TABLE website_records DROP CONSTRAINT website_records_status_check;
+             ALTER TABLE website_records ADD CONSTRAINT website_records_status_check
+                 CHECK (status IN ('pending', 'active', 'superseded', 'cancelled', 'discarded'));
+             DELETE FROM schema_migrations WHERE version = 13;",
+        )
+        .unwrap();
+    let report = inner::schema::migrate(&mut client).unwrap();
+    assert_eq!(report.applied, [13]);
+    assert!(register_records(&db).is_empty());
+
+    let mut tx = client.transaction().unwrap();
+    let (count, _) = inner::register::publish_approved(&mut tx, 0, 100, NOW).unwrap();
+    tx.commit().unwrap();
+    assert_eq!(count, 1);
+    assert_eq!(last_entry(&db).filing_number, number);
+    let beijing = account(&db, "bj-01", Role::Authority, Some(11), &[]);
+    decide(&db, |tx| {
+        review::revoke(tx, &number, None, "违规", &beijing, None, NOW + 120)
+    })
+    .unwrap();
+    assert_eq!(filing_status(&db, &number), "revoked");
+    assert_eq!(last_removal(&db).filing_number, number);
+}
