@@ -511,3 +511,48 @@ fn a_store_approved_before_migration_13_migrates_and_its_filings_can_be_revoked(
     assert_eq!(filing_status(&db, &number), "revoked");
     assert_eq!(last_removal(&db).filing_number, number);
 }
+
+#[test]
+fn a_change_pending_when_its_filing_was_revoked_cannot_be_approved() {
+    let db = TestDatabase::with_schema().expect("db");
+    let number = approved_jia(&db);
+    apply_at(
+        &db,
+        2,
+        &[version(
+            "R5",
+            1,
+            Submission::Change {
+                filing_number: number.clone(),
+                change: bundle_format::records::Change::AddedWebsite(website(
+                    "甲商城",
+                    &["shop.jia.example.cn"],
+                    5,
+                )),
+            },
+        )],
+    );
+    let beijing = account(&db, "bj-01", Role::Authority, Some(11), &[]);
+    decide(&db, |tx| {
+        review::revoke(tx, &number, None, "违规", &beijing, None, NOW + 120)
+    })
+    .unwrap();
+    let key = signer();
+    let refused = decide(&db, |tx| {
+        review::approve(tx, "R5", &ministry(&db), None, &key, NOW + 180)
+    })
+    .unwrap_err();
+    assert!(
+        matches!(refused, ReviewError::FilingNotActive { ref status, .. } if status == "revoked"),
+        "{refused}"
+    );
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM website_domains WHERE active"),
+        0,
+        "nothing of the change was filed"
+    );
+    decide(&db, |tx| {
+        review::reject(tx, "R5", &beijing, "备案已撤销", NOW + 240)
+    })
+    .unwrap();
+}

@@ -537,6 +537,7 @@ fn decide(
             | ReviewError::NotAllowed { .. }
             | ReviewError::DomainConflict { .. }
             | ReviewError::SubjectAlreadyFiled { .. }
+            | ReviewError::FilingNotActive { .. }
             | ReviewError::NumbersExhausted { .. }),
         ) => return Err(Refused(error.to_string()).into()),
         Err(error @ ReviewError::UnknownReceipt { .. }) => {

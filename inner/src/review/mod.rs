@@ -1,4 +1,5 @@
-//! Reviewers' decisions: approve, return, reject. Each one is made by an authenticated
+//! Reviewers' decisions: approve, return, reject, and the authority's revocation of an
+//! approved filing ([`revoke`]). Each decision is made by an authenticated
 //! [`Reviewer`], checked by [`workflow::transition`] and then by [`Reviewer::may_decide`] (the
 //! stage and the province of the filing, and for the pre-approval stage the service types it
 //! needs), recorded as a review event naming the reviewer's account, and queued as a status
@@ -421,19 +422,20 @@ fn refuse_if_filing_ended(
     let Some(filing_id) = row.filing_id else {
         return Ok(());
     };
-    let status: String = tx
+    let row = tx
         .query_one(
-            "SELECT status FROM filings WHERE filing_id = $1",
+            "SELECT status, coalesce(filing_number, '') FROM filings WHERE filing_id = $1",
             &[&filing_id],
         )
-        .map_err(db("reading the filing's status"))?
-        .get(0);
+        .map_err(db("reading the filing's status"))?;
+    let status: String = row.get(0);
     if status == "active" {
         Ok(())
     } else {
-        Err(ReviewError::Inconsistent {
-            receipt: receipt.to_owned(),
-            problem: format!("its filing is {status}; reject it"),
+        tracing::info!(receipt, status = %status, "a submission about an ended filing can only be rejected");
+        Err(ReviewError::FilingNotActive {
+            filing: row.get(1),
+            status,
         })
     }
 }

@@ -550,6 +550,7 @@ async fn decision(
                 e @ (ReviewError::Refused { .. }
                 | ReviewError::DomainConflict { .. }
                 | ReviewError::SubjectAlreadyFiled { .. }
+                | ReviewError::FilingNotActive { .. }
                 | ReviewError::NumbersExhausted { .. }),
             ) => Err(Failure::Refused(e.to_string())),
             Err(e @ ReviewError::UnknownReceipt { .. }) => Err(Failure::NotFound(e.to_string())),
