@@ -457,4 +457,11 @@ fn review_revoke_on_the_command_line_is_for_the_provinces_authority_and_prints_w
         "{}",
         stderr(&out)
     );
+    let out = sluice(Some(&db), &["review", "revocations", &number]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).ends_with("\twhole filing\tfiling revoked\tby bj-01\t网站内容违法\n"),
+        "{}",
+        stdout(&out)
+    );
 }

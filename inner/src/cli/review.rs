@@ -1,4 +1,4 @@
-//! `sluice-inner review list|queues|show|approve|return|reject|revoke`.
+//! `sluice-inner review list|queues|show|approve|return|reject|revoke|revocations`.
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -31,6 +31,9 @@ pub enum Command {
     /// province or the ministry: its certificate is revoked (or re-issued without the website),
     /// its domains are freed and it leaves the public register outside.
     Revoke(RevokeArgs),
+    /// List the revocations of a filing, oldest first: which website (or the whole filing),
+    /// why, by which reviewer account, when.
+    Revocations(RevocationsArgs),
 }
 
 /// Arguments of `review list`.
@@ -137,6 +140,13 @@ pub struct RevokeArgs {
     cert_key: Option<PathBuf>,
 }
 
+/// Arguments of `review revocations`.
+#[derive(Debug, clap::Args)]
+pub struct RevocationsArgs {
+    /// The filing number, e.g. 京ICP备2026000001号.
+    filing_number: String,
+}
+
 fn parse_age(text: &str) -> Result<i64, String> {
     let (number, unit) = text.split_at(text.len().saturating_sub(1));
     let scale = match unit {
@@ -202,6 +212,29 @@ pub fn run(command: Command, context: &mut Context) -> anyhow::Result<()> {
             })
         }
         Command::Revoke(args) => revoke(args, context),
+        Command::Revocations(args) => {
+            let rows = inner::review::revocations(context.client()?, &args.filing_number)?;
+            super::print_rows(
+                context,
+                "revocations",
+                &rows,
+                "no revocations of this filing",
+                |r| {
+                    format!(
+                        "{}\t{}\t{}\tby {}\t{}",
+                        super::timestamp(r.at),
+                        r.website_number.as_deref().unwrap_or("whole filing"),
+                        if r.whole_filing {
+                            "filing revoked"
+                        } else {
+                            "website revoked"
+                        },
+                        r.reviewer,
+                        r.reason
+                    )
+                },
+            )
+        }
     }
 }
 
