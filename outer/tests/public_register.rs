@@ -185,3 +185,42 @@ async fn the_public_query_page_shows_the_register_in_headless_chromium() {
     stop.send(()).unwrap();
     task.await.unwrap().unwrap();
 }
+
+#[tokio::test]
+async fn a_query_string_that_does_not_parse_is_answered_in_the_apis_error_shape() {
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use tower::ServiceExt as _;
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("outer.db")).unwrap();
+    let app = outer::http::router(AppState::new(store, Limits::default()));
+    let call = |uri: &'static str| {
+        let app = app.clone();
+        async move {
+            let response = app
+                .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+                .await
+                .unwrap();
+            let status = response.status();
+            let kind = response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .to_owned();
+            let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+                .await
+                .unwrap();
+            (status, kind, String::from_utf8_lossy(&body).into_owned())
+        }
+    };
+    let (status, kind, body) = call("/api/v1/register?q=0&by=null&by=null").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(kind.starts_with("application/json"), "{kind}");
+    assert!(body.contains("register.bad_query"), "{body}");
+    let (status, _, body) = call("/api/v1/register?by=domain").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("register.empty_query"), "{body}");
+    let (status, kind, _) = call("/register?q=0&by=a&by=b").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(kind.starts_with("text/html"), "{kind}");
+}

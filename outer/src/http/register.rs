@@ -7,6 +7,7 @@
 
 use askama::Template;
 use axum::Json;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -103,8 +104,17 @@ pub struct RegisterAnswer {
 /// `GET /api/v1/register?q=…&by=…`.
 pub(super) async fn register_api(
     State(state): State<AppState>,
-    Query(params): Query<RegisterParams>,
+    params: Result<Query<RegisterParams>, QueryRejection>,
 ) -> Result<Json<RegisterAnswer>, AppError> {
+    // A query string that does not parse (a field given twice, say) is answered in the API's
+    // own error shape.
+    let Query(params) = params.map_err(|rejection| AppError::BadRequest {
+        code: "register.bad_query",
+        message: format!(
+            "{}; give q once, and by at most once",
+            rejection.body_text()
+        ),
+    })?;
     let query = parse(&params).map_err(|bad| AppError::BadRequest {
         code: bad.code,
         message: bad.message,
@@ -159,8 +169,10 @@ pub fn nature_label(nature: &str) -> (&'static str, &'static str) {
 /// `GET /register?q=…&by=…`: the page, with what the query finds.
 pub(super) async fn register_page(
     State(state): State<AppState>,
-    Query(params): Query<RegisterParams>,
+    params: Result<Query<RegisterParams>, QueryRejection>,
 ) -> Result<Response, AppError> {
+    // A query string that does not parse shows the empty form, as a page asked for nothing.
+    let params = params.map(|Query(params)| params).unwrap_or_default();
     let by = params
         .by
         .as_deref()
