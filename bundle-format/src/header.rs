@@ -32,8 +32,10 @@ pub const FORMAT_VERSION_4: u16 = 4;
 /// (SPEC.md §4.5). Writers use it only for encrypted bundles.
 pub const FORMAT_VERSION_5: u16 = 5;
 /// Format version 6: the version 1 header layout and flags of version 5, and content that may
-/// also hold the record type of wire version 4 (a return receipt, in submissions and heartbeat
-/// bundles). Writers use it only for bundles that hold such a record (SPEC.md §3.2).
+/// also hold the record types of wire version 4: a return receipt (in submissions and heartbeat
+/// bundles), the public register's entries and removals (in return bundles). Writers use it
+/// only for bundles that hold such a record (encrypted or not); everything else keeps the
+/// lowest version its records allow (SPEC.md §3.2).
 pub const FORMAT_VERSION_6: u16 = 6;
 /// Flag bit 0 (version 5 on): the payload is encrypted to the channel's recipients.
 pub const FLAG_ENCRYPTED: u16 = 0x0001;
@@ -164,6 +166,8 @@ impl Kind {
                     Record::RangeAck(_)
                         | Record::BundleRefusal(_)
                         | Record::CertificateRevocation(_)
+                        | Record::RegisterEntry(_)
+                        | Record::RegisterRemoval(_)
                 )
                 | (Kind::Keyset, Record::Keyset(_))
         )

@@ -15,13 +15,16 @@ use bincode::{Decode, Encode};
 use sha2::{Digest, Sha256};
 
 mod receipts;
+mod register;
 mod returns;
 
 pub use receipts::*;
+pub use register::*;
 pub use returns::*;
 
-/// Wire version of the record types in this module: 4 since [`ReturnReceipt`] (carried only in
-/// format version 6 bundles; SPEC.md §6).
+/// Wire version of the record types in this module: 4 since [`ReturnReceipt`],
+/// [`RegisterEntry`] and [`RegisterRemoval`] (carried only in format version 6 bundles; SPEC.md
+/// §6).
 pub const RECORDS_VERSION: u16 = 4;
 
 /// Most websites one filing may list.
@@ -101,6 +104,12 @@ pub enum Record {
     /// The outer side's receipt for the return bundles it applied (wire version 4; a bundle
     /// holding one has format version 6, SPEC.md §3.2).
     ReturnReceipt(ReturnReceipt),
+    /// An approved filing as the public register shows it (wire version 4; a bundle holding
+    /// one has format version 6, SPEC.md §3.2).
+    RegisterEntry(RegisterEntry),
+    /// A filing left the public register, cancelled or revoked (wire version 4; format
+    /// version 6).
+    RegisterRemoval(RegisterRemoval),
 }
 
 impl Record {
@@ -193,19 +202,23 @@ impl Record {
                 text_field(&Path::Root(root).field("reason"), &revocation.reason)
             }
             Record::ReturnReceipt(receipt) => receipt.check(),
+            Record::RegisterEntry(entry) => entry.check(),
+            Record::RegisterRemoval(removal) => removal.check(),
         }
     }
 
     /// The lowest format version (SPEC.md §3.2) whose bundles may hold this record: 3 for a
     /// [`RangeAck`], 4 for a [`BundleRefusal`] or a [`CertificateRevocation`], 6 for a
-    /// [`ReturnReceipt`], 1 for everything else.
+    /// [`ReturnReceipt`], [`RegisterEntry`] or [`RegisterRemoval`], 1 for everything else.
     pub fn format_version(&self) -> u16 {
         match self {
             Record::RangeAck(_) => crate::header::FORMAT_VERSION_3,
             Record::BundleRefusal(_) | Record::CertificateRevocation(_) => {
                 crate::header::FORMAT_VERSION_4
             }
-            Record::ReturnReceipt(_) => crate::header::FORMAT_VERSION_6,
+            Record::ReturnReceipt(_) | Record::RegisterEntry(_) | Record::RegisterRemoval(_) => {
+                crate::header::FORMAT_VERSION_6
+            }
             _ => crate::header::FORMAT_VERSION_1,
         }
     }
@@ -223,6 +236,8 @@ impl Record {
             Record::BundleRefusal(_) => "bundle-refusal",
             Record::CertificateRevocation(_) => "certificate-revocation",
             Record::ReturnReceipt(_) => "return-receipt",
+            Record::RegisterEntry(_) => "register-entry",
+            Record::RegisterRemoval(_) => "register-removal",
         }
     }
 }

@@ -642,6 +642,107 @@ fn a_certificate_revocation_needs_format_version_4_and_only_a_return_bundle_hold
     ));
 }
 
+fn register_entry() -> Record {
+    Record::RegisterEntry(bundle_format::records::RegisterEntry {
+        event: 7,
+        filing_number: "京ICP备2026000001号".into(),
+        subject_name: "北京示例科技有限公司".into(),
+        subject_nature: "enterprise".into(),
+        websites: vec![bundle_format::records::RegisterWebsite {
+            website_number: "京ICP备2026000001号-1".into(),
+            name: "示例商城".into(),
+            domains: vec!["example.cn".into(), "www.example.cn".into()],
+        }],
+        approved_at: 1_796_000_000,
+    })
+}
+
+/// A record of wire version 4 makes its return bundle format version 6 beside the older
+/// records, which still read there; a reader refuses it in the content of version 5 or older
+/// and in any bundle but a return bundle.
+#[test]
+fn register_records_need_format_version_6_and_only_a_return_bundle_holds_them() {
+    use bundle_format::header::{FORMAT_VERSION_5, FORMAT_VERSION_6};
+    use bundle_format::payload::{PayloadError, decode_records_of_version, encode_record};
+
+    let removal = Record::RegisterRemoval(bundle_format::records::RegisterRemoval {
+        event: 8,
+        filing_number: "京ICP备2026000001号".into(),
+        removed_at: 1_796_000_100,
+        reason: "filing-revoked".into(),
+    });
+    for record in [register_entry(), removal] {
+        let mut records = return_records();
+        records.push(record.clone());
+        let file = write_one(&inner(), config(Kind::Return), &records);
+        let bundle = read_bundle(
+            &file,
+            &keyset(),
+            &expect(Role::InnerReturn),
+            &ReadLimits::default(),
+        )
+        .unwrap();
+        assert_eq!(bundle.header.format_version, FORMAT_VERSION_6);
+        assert_eq!(bundle.records, records);
+
+        let mut content = Vec::new();
+        encode_record(&record, &mut content).unwrap();
+        assert!(matches!(
+            decode_records_of_version(&content, Kind::Return, FORMAT_VERSION_5),
+            Err(PayloadError::RecordNewerThanFormat { index: 0, .. })
+        ));
+        assert!(matches!(
+            decode_records_of_version(&content, Kind::Submissions, FORMAT_VERSION_6),
+            Err(PayloadError::RecordNotAllowed { .. })
+        ));
+    }
+}
+
+#[test]
+fn a_register_entry_with_too_many_websites_is_refused_by_its_shape() {
+    let Record::RegisterEntry(mut entry) = register_entry() else {
+        unreachable!()
+    };
+    let website = entry.websites[0].clone();
+    entry.websites = vec![website; bundle_format::records::MAX_WEBSITES + 1];
+    let shape = Record::RegisterEntry(entry).check().unwrap_err();
+    assert_eq!(shape.field, "register_entry.websites");
+}
+
+#[test]
+fn an_encrypted_return_bundle_with_a_register_entry_is_format_version_6() {
+    use bundle_format::encryption::Identity;
+    use bundle_format::header::FORMAT_VERSION_6;
+
+    let identity = Identity::generate();
+    let records = vec![register_entry()];
+    let signer = inner();
+    let mut files = Vec::new();
+    let sink = |sealed: &bundle_format::SealedBundle<'_>| {
+        files.push(sealed.to_vec());
+        Ok(())
+    };
+    let mut writer = BundleWriter::new(&signer, config(Kind::Return), sink)
+        .unwrap()
+        .encrypt_to(vec![identity.to_public()])
+        .unwrap();
+    for record in &records {
+        writer.push(record).unwrap();
+    }
+    writer.finish().unwrap();
+    let bundle = bundle_format::read_bundle_with(
+        &files[0],
+        &keyset(),
+        &expect(Role::InnerReturn),
+        &ReadLimits::default(),
+        std::slice::from_ref(&identity),
+    )
+    .unwrap();
+    assert!(bundle.header.encrypted);
+    assert_eq!(bundle.header.format_version, FORMAT_VERSION_6);
+    assert_eq!(bundle.records, records);
+}
+
 #[test]
 fn an_encrypted_bundle_reads_back_only_with_the_recipients_identity() {
     use bundle_format::encryption::Identity;

@@ -349,6 +349,45 @@ fn return_record() -> impl Strategy<Value = Record> {
                 })
             }
         ),
+        // A public register entry (wire version 4: its bundle becomes format version 6).
+        (
+            any::<u64>(),
+            text(),
+            text(),
+            text(),
+            prop::collection::vec((text(), text(), texts(4)), 0..4),
+            any::<i64>()
+        )
+            .prop_map(
+                |(event, filing_number, subject_name, subject_nature, websites, approved_at)| {
+                    Record::RegisterEntry(RegisterEntry {
+                        event,
+                        filing_number,
+                        subject_name,
+                        subject_nature,
+                        websites: websites
+                            .into_iter()
+                            .map(|(website_number, name, domains)| RegisterWebsite {
+                                website_number,
+                                name,
+                                domains,
+                            })
+                            .collect(),
+                        approved_at,
+                    })
+                }
+            ),
+        // Its removal (wire version 4 too).
+        (any::<u64>(), text(), any::<i64>(), text()).prop_map(
+            |(event, filing_number, removed_at, reason)| {
+                Record::RegisterRemoval(RegisterRemoval {
+                    event,
+                    filing_number,
+                    removed_at,
+                    reason,
+                })
+            }
+        ),
     ]
 }
 

@@ -8,7 +8,8 @@
 //! submission kinds, review events), [`returns`] (the return queue), [`ledger`] (the transfer
 //! ledgers: bundles imported, return bundles sent, keysets), [`ops`] (the operations page's
 //! history), [`reviewers`] (reviewer accounts, their logins and what each role may decide),
-//! [`workflow`], [`schema`], [`filing_number`], [`names`] and [`failpoint`] — uses no feature.
+//! [`register`] (the public register's records for the return queue), [`workflow`],
+//! [`schema`], [`filing_number`], [`names`] and [`failpoint`] — uses no feature.
 //! The features — [`import`], [`review`], [`certificates`], [`query`], [`queue`],
 //! [`ops_page`] and the command line — use the core and not each other, with these exceptions:
 //! an approval in [`review`] issues or revokes the filing's certificate in [`certificates`],
@@ -29,6 +30,7 @@ pub mod ops;
 pub mod ops_page;
 pub mod query;
 pub mod queue;
+pub mod register;
 pub mod returns;
 pub mod review;
 pub mod review_page;

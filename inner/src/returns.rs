@@ -83,6 +83,10 @@ pub(crate) enum EntryKind {
     BundleRefusal,
     /// The notice that a certificate was revoked.
     CertificateRevocation,
+    /// A filing's public register entry.
+    RegisterEntry,
+    /// A filing's removal from the public register.
+    RegisterRemoval,
 }
 
 impl EntryKind {
@@ -94,6 +98,8 @@ impl EntryKind {
             EntryKind::Certificate => "certificate",
             EntryKind::BundleRefusal => "bundle-refusal",
             EntryKind::CertificateRevocation => "certificate-revocation",
+            EntryKind::RegisterEntry => "register-entry",
+            EntryKind::RegisterRemoval => "register-removal",
         }
     }
 }
@@ -111,6 +117,12 @@ pub(crate) fn queue(
         what: "return record",
         message: e.to_string(),
     })?;
+    if matches!(
+        record,
+        Record::RegisterEntry(_) | Record::RegisterRemoval(_)
+    ) {
+        return queue_for_every_node(tx, kind, &bytes, now);
+    }
     let (channel, receipt) = match record {
         Record::Ack(ack) => (Some(i64::from(ack.channel)), None),
         Record::BundleRefusal(refusal) => (Some(i64::from(refusal.channel)), None),
@@ -127,6 +139,37 @@ pub(crate) fn queue(
         )
         .map_err(db("queueing a return record"))?;
     Ok(row.get(0))
+}
+
+/// Queues a public register record once for every intake node that ever sent a bundle (each
+/// submissions channel in `bundles`), since the register concerns them all and a node with a
+/// return channel of its own takes only the entries queued for it; with no channel known yet,
+/// once for no node in particular. On a return channel the nodes share, each node then reads
+/// every copy, which changes nothing after the first (the outer side keeps the newest event).
+/// Returns the first entry's id.
+fn queue_for_every_node(
+    tx: &mut Transaction<'_>,
+    kind: EntryKind,
+    bytes: &[u8],
+    now: i64,
+) -> Result<i64, StoreError> {
+    let rows = tx
+        .query(
+            "INSERT INTO return_queue (kind, record, queued_at, destination)
+             SELECT $1, $2, $3, d.channel
+             FROM (SELECT DISTINCT channel FROM bundles
+                   UNION ALL
+                   SELECT NULL::bigint WHERE NOT EXISTS (SELECT 1 FROM bundles)) d
+             ORDER BY d.channel
+             RETURNING entry_id",
+            &[&kind.name(), &bytes, &now],
+        )
+        .map_err(db("queueing a register record"))?;
+    Ok(rows
+        .iter()
+        .map(|row| row.get::<_, i64>(0))
+        .min()
+        .unwrap_or(0))
 }
 
 /// Queues the notice that the submissions bundle `refusal` names was refused as a whole for

@@ -86,6 +86,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "return receipts",
         sql: include_str!("../migrations/0013_return_receipts.sql"),
     },
+    Migration {
+        version: 14,
+        name: "revocations and public register",
+        sql: include_str!("../migrations/0014_revocations_and_public_register.sql"),
+    },
 ];
 
 /// Key of the advisory lock migrations run under (an arbitrary constant: "sluice-i").

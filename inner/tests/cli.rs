@@ -390,3 +390,78 @@ fn the_command_line_refuses_a_wrong_password_and_another_provinces_reviewer() {
     assert_eq!(listed["accounts"][1]["created_by"], "部-li");
     assert!(!stdout(&out).contains("argon2"), "no hash is ever printed");
 }
+
+#[test]
+fn review_revoke_on_the_command_line_is_for_the_provinces_authority_and_prints_what_it_did() {
+    let db = TestDatabase::with_schema().expect("db");
+    apply_at(&db, 1, &[jia_filing(1, &["jia.example.cn"], 1)]);
+    let number = approve(&db, "R1").filing_number.unwrap();
+    use inner::reviewers::Role;
+    account(&db, "zj-01", Role::Authority, Some(33), &[]);
+    account(&db, "bj-01", Role::Authority, Some(11), &[]);
+    let revoke = |reviewer: &str, reason: &str| {
+        sluice_as(
+            &db,
+            PASSWORD,
+            &[
+                "review",
+                "revoke",
+                &number,
+                "--reviewer",
+                reviewer,
+                "--reason",
+                reason,
+            ],
+        )
+    };
+    let out = revoke("zj-01", "违法违规");
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "error: filing {number}: reviewer zj-01 (authority, province 33) may not revoke a \
+             filing of province 11\n"
+        )
+    );
+    let out = revoke("bj-01", " ");
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    assert!(stderr(&out).contains("give the reason"), "{}", stderr(&out));
+    let out = sluice_as(
+        &db,
+        PASSWORD,
+        &[
+            "review",
+            "revoke",
+            "京ICP备2026999999号",
+            "--reviewer",
+            "bj-01",
+            "--reason",
+            "x",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
+
+    let out = revoke("bj-01", "网站内容违法");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        format!(
+            "filing {number} revoked\ncertificate revoked\nits domains are free; the public \
+             register outside drops it with the next return bundle\n"
+        )
+    );
+    let out = revoke("bj-01", "again");
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("is revoked, not approved"),
+        "{}",
+        stderr(&out)
+    );
+    let out = sluice(Some(&db), &["review", "revocations", &number]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).ends_with("\twhole filing\tfiling revoked\tby bj-01\t网站内容违法\n"),
+        "{}",
+        stdout(&out)
+    );
+}

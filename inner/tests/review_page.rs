@@ -531,3 +531,82 @@ fn signing_in_on_the_form_gives_a_session_that_signing_out_or_disabling_ends() {
     let disabled = request(&serving.address, "GET /", &with_cookie, "");
     assert!(disabled.starts_with("HTTP/1.1 401"), "{disabled}");
 }
+
+/// `text` percent-encoded for a form body.
+fn form_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn a_revocation_on_the_page_is_for_the_provinces_authority_only() {
+    let db = fixture();
+    let number = approve(&db, "R2").filing_number.unwrap();
+    let serving = serve_review(&db);
+    let same_origin = format!("Origin: http://{}", serving.address);
+    let post = |who: &str, origin: &str, body: &str| {
+        request(
+            &serving.address,
+            "POST /revocations",
+            &[basic(who, PAGE_PASSWORD), origin.to_owned()],
+            body,
+        )
+    };
+    let body = format!(
+        "filing_number={}&website=&reason={}",
+        form_encode(&number),
+        form_encode("网站内容违法")
+    );
+    let status = || -> String {
+        db.connect()
+            .unwrap()
+            .query_one(
+                "SELECT status FROM filings WHERE filing_number = $1",
+                &[&number],
+            )
+            .unwrap()
+            .get(0)
+    };
+
+    let forged = post("bj-01", "Origin: http://evil.example", &body);
+    assert!(forged.starts_with("HTTP/1.1 403"), "{forged}");
+    let zhejiang = post("zj-01", &same_origin, &body);
+    assert!(zhejiang.starts_with("HTTP/1.1 403"), "{zhejiang}");
+    assert!(
+        zhejiang.contains("may not revoke a filing of province 11"),
+        "{zhejiang}"
+    );
+    let no_reason = post(
+        "bj-01",
+        &same_origin,
+        &format!("filing_number={}&reason=", form_encode(&number)),
+    );
+    assert!(no_reason.starts_with("HTTP/1.1 400"), "{no_reason}");
+    assert_eq!(status(), "active");
+
+    let revoked = post("bj-01", &same_origin, &body);
+    assert!(revoked.starts_with("HTTP/1.1 200"), "{revoked}");
+    assert!(revoked.contains("已撤销"), "{revoked}");
+    assert_eq!(status(), "revoked");
+    let row = db
+        .connect()
+        .unwrap()
+        .query_one(
+            "SELECT r.reviewer, r.reason, a.province FROM revocations r
+             JOIN reviewer_accounts a ON a.account_id = r.reviewer_account",
+            &[],
+        )
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "bj-01");
+    assert_eq!(row.get::<_, String>(1), "网站内容违法");
+    assert_eq!(row.get::<_, Option<i16>>(2), Some(11));
+    let again = post("bj-01", &same_origin, &body);
+    assert!(again.starts_with("HTTP/1.1 409"), "{again}");
+}

@@ -452,6 +452,9 @@ pub struct StatusView {
     /// cancelled inside); it is no longer served.
     #[serde(default)]
     pub certificate_revoked: bool,
+    /// Whether the filing was revoked by the authority (撤销); its certificate is revoked too.
+    #[serde(default)]
+    pub filing_revoked: bool,
     /// Every state change, oldest first.
     pub history: Vec<HistoryView>,
 }

@@ -401,4 +401,26 @@ async fn an_owner_asks_to_cancel_an_approved_filing_and_nobody_else_can() {
         "the cancellation is listed: {}",
         page.body
     );
+
+    // The application may be withdrawn while it is pending, even once a reviewer has it.
+    let receipts = site.store.receipts_of_account(1, 10).await.unwrap();
+    let application = receipts
+        .iter()
+        .find(|r| r.kind == "cancellation")
+        .expect("the cancellation's receipt")
+        .receipt
+        .clone();
+    review(
+        &site,
+        &application,
+        1,
+        ReviewState::AwaitingRegionalReview,
+        None,
+    )
+    .await;
+    let action = format!("/account/filings/{application}/withdraw");
+    let page = owner.get("/account/filings").await;
+    assert!(page.body.contains(&action), "{}", page.body);
+    let page = owner.account_form(&action, &[("reason", "继续运营")]).await;
+    assert_eq!(page.status, StatusCode::CREATED, "{}", page.body);
 }

@@ -72,3 +72,49 @@ async fn a_change_or_cancellation_of_another_accounts_filing_is_refused_at_intak
         assert_eq!(status, StatusCode::CREATED, "{answer}");
     }
 }
+
+#[tokio::test]
+async fn an_application_for_cancellation_is_withdrawn_while_pending_even_under_review() {
+    let app = app();
+    let owner = &app.tokens.owner;
+    let cancel = json!({"submission": {"kind": "cancellation", "filing_number": "浙ICP备2026000123号",
+        "scope": "subject", "reason": "不再运营"}});
+    let (status, first) = submit(&app, owner, &cancel).await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    let receipt = first["receipt"].as_str().unwrap().to_owned();
+    let review = |event_id: u64, state: ReviewState| StatusChange {
+        event_id,
+        receipt: receipt.clone(),
+        version: 1,
+        state,
+        at: 1,
+        reason: None,
+        filing_number: None,
+    };
+    app.store
+        .apply_status_change(review(1, ReviewState::AwaitingRegionalReview))
+        .await
+        .unwrap();
+    let withdrawal =
+        json!({"submission": {"kind": "withdrawal", "receipt": receipt, "reason": "改变主意"}});
+    let (status, body) = submit(&app, owner, &withdrawal).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    // Another account still cannot.
+    let (status, body) = submit(&app, &app.tokens.other_owner, &withdrawal).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        body["problems"][0]["code"], "withdrawal.other_account",
+        "{body}"
+    );
+    // Once decided, there is nothing to withdraw.
+    app.store
+        .apply_status_change(review(2, ReviewState::Cancelled))
+        .await
+        .unwrap();
+    let (status, body) = submit(&app, owner, &withdrawal).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        body["problems"][0]["code"], "withdrawal.under_review",
+        "{body}"
+    );
+}

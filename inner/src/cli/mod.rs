@@ -9,6 +9,7 @@ mod cert;
 mod credentials;
 mod migrate;
 mod query;
+mod register;
 mod review;
 mod reviewers;
 mod serve_ops;
@@ -49,6 +50,9 @@ enum Command {
     Cert(cert::Command),
     /// The public query, answered from approved records only.
     Query(query::Args),
+    /// The public register that crosses back to the intake service.
+    #[command(subcommand)]
+    Register(register::Command),
     /// Serve the read-only operations page.
     ServeOps(serve_ops::Args),
     /// Serve the review page: queues, whole submissions with their scans, decisions.
@@ -135,6 +139,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Command::Reviewers(command) => reviewers::run(command, &mut context),
         Command::Cert(command) => cert::run(command, &mut context),
         Command::Query(args) => query::run(args, &mut context),
+        Command::Register(command) => register::run(command, &mut context),
         Command::ServeOps(args) => serve_ops::run(args, &mut context),
         Command::ServeReview(args) => serve_review::run(args, &mut context),
     }

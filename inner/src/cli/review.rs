@@ -1,4 +1,4 @@
-//! `sluice-inner review list|queues|show|approve|return|reject`.
+//! `sluice-inner review list|queues|show|approve|return|reject|revoke|revocations`.
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -27,6 +27,13 @@ pub enum Command {
     Return(ReturnArgs),
     /// Reject a submission.
     Reject(RejectArgs),
+    /// Revoke an approved filing, or one of its websites (撤销), as the authority of its
+    /// province or the ministry: its certificate is revoked (or re-issued without the website),
+    /// its domains are freed and it leaves the public register outside.
+    Revoke(RevokeArgs),
+    /// List the revocations of a filing, oldest first: which website (or the whole filing),
+    /// why, by which reviewer account, when.
+    Revocations(RevocationsArgs),
 }
 
 /// Arguments of `review list`.
@@ -112,6 +119,34 @@ pub struct RejectArgs {
     reason: String,
 }
 
+/// Arguments of `review revoke`.
+#[derive(Debug, clap::Args)]
+pub struct RevokeArgs {
+    /// The filing number, e.g. 京ICP备2026000001号.
+    filing_number: String,
+    /// Revoke only this website of the filing (the number after the `-` of its website
+    /// number, e.g. 2 for 京ICP备2026000001号-2). Revoking its last website revokes the filing.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(i32).range(1..=1_000_000))]
+    website: Option<i32>,
+    #[command(flatten)]
+    credentials: Credentials,
+    /// Why (recorded with the revocation; at most 1024 bytes).
+    #[arg(long)]
+    reason: String,
+    /// The `inner-cert` secret key file that re-issues the certificate when one website of
+    /// several is revoked. An encrypted key's passphrase is read from
+    /// SLUICE_CERT_KEY_PASSPHRASE.
+    #[arg(long, env = "SLUICE_CERT_KEY")]
+    cert_key: Option<PathBuf>,
+}
+
+/// Arguments of `review revocations`.
+#[derive(Debug, clap::Args)]
+pub struct RevocationsArgs {
+    /// The filing number, e.g. 京ICP备2026000001号.
+    filing_number: String,
+}
+
 fn parse_age(text: &str) -> Result<i64, String> {
     let (number, unit) = text.split_at(text.len().saturating_sub(1));
     let scale = match unit {
@@ -176,7 +211,86 @@ pub fn run(command: Command, context: &mut Context) -> anyhow::Result<()> {
                 inner::review::reject(tx, &args.receipt, &reviewer, &args.reason, super::now())
             })
         }
+        Command::Revoke(args) => revoke(args, context),
+        Command::Revocations(args) => {
+            let rows = inner::review::revocations(context.client()?, &args.filing_number)?;
+            super::print_rows(
+                context,
+                "revocations",
+                &rows,
+                "no revocations of this filing",
+                |r| {
+                    format!(
+                        "{}\t{}\t{}\tby {}\t{}",
+                        super::timestamp(r.at),
+                        r.website_number.as_deref().unwrap_or("whole filing"),
+                        if r.whole_filing {
+                            "filing revoked"
+                        } else {
+                            "website revoked"
+                        },
+                        r.reviewer,
+                        r.reason
+                    )
+                },
+            )
+        }
     }
+}
+
+fn revoke(args: RevokeArgs, context: &mut Context) -> anyhow::Result<()> {
+    let key = args
+        .cert_key
+        .as_deref()
+        .map(super::read_cert_key)
+        .transpose()?;
+    let reviewer = args.credentials.login(context)?;
+    let mut tx = context.client()?.transaction()?;
+    let revocation = match inner::review::revoke(
+        &mut tx,
+        &args.filing_number,
+        args.website,
+        &args.reason,
+        &reviewer,
+        key.as_ref().map(|k| k as &dyn keys::Signer),
+        super::now(),
+    ) {
+        Ok(revocation) => revocation,
+        Err(
+            error @ (ReviewError::NotAllowedOnFiling { .. }
+            | ReviewError::FilingNotActive { .. }
+            | ReviewError::RevocationReason { .. }),
+        ) => return Err(Refused(error.to_string()).into()),
+        Err(error @ (ReviewError::UnknownFiling { .. } | ReviewError::UnknownWebsite { .. })) => {
+            return Err(NotFound(error.to_string()).into());
+        }
+        Err(error) => return Err(error.into()),
+    };
+    tx.commit().context("committing the revocation")?;
+    if context.json {
+        return keys::exit::print_json(&revocation);
+    }
+    let mut out = match &revocation.website_number {
+        Some(website) if !revocation.whole_filing => format!("website {website} revoked\n"),
+        Some(website) => format!(
+            "website {website} revoked; it was the last, so filing {} is revoked\n",
+            revocation.filing_number
+        ),
+        None => format!("filing {} revoked\n", revocation.filing_number),
+    };
+    if revocation.certificate_revoked {
+        out.push_str("certificate revoked\n");
+    }
+    if let Some(id) = revocation.certificate_id {
+        out.push_str(&format!(
+            "certificate {id} issued without the revoked website\n"
+        ));
+    }
+    out.push_str(
+        "its domains are free; the public register outside drops it with the next return bundle\n",
+    );
+    stdout().write_all(out.as_bytes())?;
+    Ok(())
 }
 
 fn list(args: ListArgs, context: &mut Context) -> anyhow::Result<()> {
@@ -456,6 +570,7 @@ fn decide(
             | ReviewError::NotAllowed { .. }
             | ReviewError::DomainConflict { .. }
             | ReviewError::SubjectAlreadyFiled { .. }
+            | ReviewError::FilingNotActive { .. }
             | ReviewError::NumbersExhausted { .. }),
         ) => return Err(Refused(error.to_string()).into()),
         Err(error @ ReviewError::UnknownReceipt { .. }) => {

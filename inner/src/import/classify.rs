@@ -178,12 +178,16 @@ pub(super) fn classify(
             // The outer side's rule (a receipt under review is cancelled, not withdrawn),
             // as the inner side knows it: a stored receipt awaiting the authority's regional
             // review, returned, or moved on by a reviewer since its version arrived. A receipt
-            // arriving earlier in the same bundle has not been in front of anyone.
+            // arriving earlier in the same bundle has not been in front of anyone. An
+            // owner's application for cancellation is the exception: it may be withdrawn
+            // while it is pending, whoever looked at it, since withdrawing it leaves the
+            // filing as it was.
             "checking withdrawn receipts under review",
             "UPDATE stage_versions s SET outcome = 'rejected', reason = 'receipt-under-review'
              WHERE s.outcome IS NULL AND s.kind = 'withdrawal' AND EXISTS (
                  SELECT 1 FROM receipts r
                  WHERE r.receipt = s.target_receipt
+                   AND r.kind NOT IN ('cancel-subject', 'cancel-website', 'cancel-access')
                    AND (r.state IN ('awaiting-regional-review', 'returned-to-provider',
                                     'returned-to-submitter')
                         OR EXISTS (SELECT 1 FROM review_events e

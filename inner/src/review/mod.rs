@@ -1,4 +1,5 @@
-//! Reviewers' decisions: approve, return, reject. Each one is made by an authenticated
+//! Reviewers' decisions: approve, return, reject, and the authority's revocation of an
+//! approved filing ([`revoke`]). Each decision is made by an authenticated
 //! [`Reviewer`], checked by [`workflow::transition`] and then by [`Reviewer::may_decide`] (the
 //! stage and the province of the filing, and for the pre-approval stage the service types it
 //! needs), recorded as a review event naming the reviewer's account, and queued as a status
@@ -13,6 +14,9 @@ use postgres::Transaction;
 
 mod finalise;
 mod normalise;
+mod revoke;
+
+pub use self::revoke::{RecordedRevocation, Revocation, history as revocations, revoke};
 
 use self::finalise::{CertificateEffect, finalise};
 use crate::certificates::{self, CertificateError};
@@ -110,6 +114,46 @@ pub enum ReviewError {
         receipt: String,
         /// What is wrong.
         problem: String,
+    },
+    /// No approved filing has this number here.
+    #[error("no filing numbered {filing} is stored here")]
+    UnknownFiling {
+        /// The filing number asked for.
+        filing: String,
+    },
+    /// The filing is not approved now (already cancelled or revoked, or never approved).
+    #[error("filing {filing} is {status}, not approved; only an approved filing is revoked")]
+    FilingNotActive {
+        /// The filing number.
+        filing: String,
+        /// Its status (`cancelled`, `revoked`…).
+        status: String,
+    },
+    /// The filing has no website in service with this number.
+    #[error("filing {filing} has no website {website} in service")]
+    UnknownWebsite {
+        /// The filing number.
+        filing: String,
+        /// The website number asked for.
+        website: String,
+    },
+    /// The revocation cannot be made as asked (no reason, a reason too long, no key to
+    /// re-issue the certificate).
+    #[error("revoking filing {filing}: {problem}")]
+    RevocationReason {
+        /// The filing number.
+        filing: String,
+        /// What is wrong and what to do.
+        problem: String,
+    },
+    /// The reviewer may not revoke this filing (another province, a pre-approval reviewer, a
+    /// disabled account).
+    #[error("filing {filing}: {refused}")]
+    NotAllowedOnFiling {
+        /// The filing number.
+        filing: String,
+        /// Who was refused and why.
+        refused: NotAllowed,
     },
     /// Issuing or revoking the certificate failed.
     #[error(transparent)]
@@ -326,6 +370,7 @@ fn decide(
     let mut filing_number = None;
     let mut certificate_id = None;
     if matches!(to, ReviewState::Approved | ReviewState::Cancelled) {
+        refuse_if_filing_ended(tx, receipt, &row)?;
         let (number, filing_id, effect) = finalise(tx, receipt, &row, now)?;
         certificate_id = match (effect, certifier) {
             (CertificateEffect::Issue, Some(signer)) => {
@@ -337,6 +382,7 @@ fn decide(
             }
             _ => None,
         };
+        crate::register::publish(tx, filing_id, now).map_err(ReviewError::Queue)?;
         filing_number = Some(number);
     } else if to == ReviewState::Rejected {
         discard_pending(tx, receipt)?;
@@ -361,6 +407,37 @@ fn decide(
         filing_number,
         certificate_id,
     })
+}
+
+/// A change or cancellation of a filing that was revoked (or cancelled) since it arrived
+/// cannot be approved: the filing's records are no longer in service.
+fn refuse_if_filing_ended(
+    tx: &mut Transaction<'_>,
+    receipt: &str,
+    row: &ReceiptRow,
+) -> Result<(), ReviewError> {
+    if row.kind == SubmissionKind::NewFiling {
+        return Ok(());
+    }
+    let Some(filing_id) = row.filing_id else {
+        return Ok(());
+    };
+    let row = tx
+        .query_one(
+            "SELECT status, coalesce(filing_number, '') FROM filings WHERE filing_id = $1",
+            &[&filing_id],
+        )
+        .map_err(db("reading the filing's status"))?;
+    let status: String = row.get(0);
+    if status == "active" {
+        Ok(())
+    } else {
+        tracing::info!(receipt, status = %status, "a submission about an ended filing can only be rejected");
+        Err(ReviewError::FilingNotActive {
+            filing: row.get(1),
+            status,
+        })
+    }
 }
 
 /// A rejected new filing imported before migration 5 has a pending filing: it is rejected too.

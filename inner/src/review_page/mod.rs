@@ -1,6 +1,7 @@
 //! The review page inside, served by `sluice-inner serve-review`: the queues per stage and
 //! province (oldest first, with counts), one submission whole ([`crate::filing_view`]) with its
-//! scanned certificates as images, and the forms that approve, return or reject it. Server
+//! scanned certificates as images, the forms that approve, return or reject it, and the
+//! authority's form that revokes an approved filing or one of its websites. Server
 //! rendered (askama templates in `inner/templates/`), in Chinese with English beside it, with
 //! no script.
 //!
@@ -24,6 +25,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 mod auth;
+mod revocation;
 
 use self::auth::as_reviewer;
 use crate::filing_view::FilingView;
@@ -73,7 +75,8 @@ impl PageState {
 }
 
 /// The page's router: `GET /` (the queues), `GET /filings/{receipt}`,
-/// `GET /filings/{receipt}/scans/{index}`, `POST /filings/{receipt}/decision`, `GET` and
+/// `GET /filings/{receipt}/scans/{index}`, `POST /filings/{receipt}/decision`,
+/// `POST /revocations`, `GET` and
 /// `POST /login`, `POST /logout`, `GET /healthz`.
 pub fn router(state: Arc<PageState>) -> Router {
     Router::new()
@@ -81,6 +84,7 @@ pub fn router(state: Arc<PageState>) -> Router {
         .route("/filings/{receipt}", get(filing))
         .route("/filings/{receipt}/scans/{index}", get(scan))
         .route("/filings/{receipt}/decision", post(decision))
+        .route("/revocations", post(revocation::revoke))
         .route("/login", get(auth::login_form).post(auth::login))
         .route("/logout", post(auth::logout))
         .route("/healthz", get(|| async { "ok\n" }))
@@ -546,6 +550,7 @@ async fn decision(
                 e @ (ReviewError::Refused { .. }
                 | ReviewError::DomainConflict { .. }
                 | ReviewError::SubjectAlreadyFiled { .. }
+                | ReviewError::FilingNotActive { .. }
                 | ReviewError::NumbersExhausted { .. }),
             ) => Err(Failure::Refused(e.to_string())),
             Err(e @ ReviewError::UnknownReceipt { .. }) => Err(Failure::NotFound(e.to_string())),

@@ -107,6 +107,22 @@ impl Reviewer {
         }
     }
 
+    /// Whether this reviewer may revoke (撤销) an approved filing of `province`, or one of its
+    /// websites: the ministry everywhere, an authority in its own province; a pre-approval
+    /// reviewer never.
+    pub fn may_revoke(&self, province: i16) -> Result<(), NotAllowed> {
+        match self.role {
+            Role::Ministry => Ok(()),
+            Role::Authority if self.province == Some(province) => Ok(()),
+            Role::Authority => {
+                Err(self.refuse(format!("may not revoke a filing of province {province}")))
+            }
+            Role::PreApproval => Err(self.refuse(
+                "may not revoke filings: the province's authority or the ministry does".to_owned(),
+            )),
+        }
+    }
+
     /// Whether this reviewer may see the filings of `province` (on the review page): the
     /// ministry sees every province, every other reviewer its own.
     pub fn may_see(&self, province: i16) -> Result<(), NotAllowed> {

@@ -46,14 +46,21 @@ pub async fn prepare(
                     message: format!("receipt {receipt} belongs to another account"),
                 })
             }
-            Some(target) if target.status.state.is_under_review() => problems.push(Problem {
+            // An application for cancellation may be withdrawn while it is pending, even
+            // under review: withdrawing it leaves the filing as it was.
+            Some(target)
+                if target.status.state.is_under_review()
+                    && !is_pending_cancellation(&target.status) =>
+            {
+                problems.push(Problem {
                 field: "submission.receipt".into(),
                 code: "withdrawal.under_review".into(),
-                message: format!(
-                    "receipt {receipt} is {} and can no longer be withdrawn; file a cancellation instead",
-                    target.status.state
-                ),
-            }),
+                    message: format!(
+                        "receipt {receipt} is {} and can no longer be withdrawn; file a cancellation instead",
+                        target.status.state
+                    ),
+                })
+            }
             Some(_) => {}
         }
     }
@@ -190,4 +197,10 @@ pub fn new_receipt_id() -> String {
         id.push(char::from(filing::RECEIPT_ALPHABET[usize::from(byte & 31)]));
     }
     id
+}
+
+/// Whether a receipt is an application for cancellation not yet decided: its owner may
+/// withdraw it even under review, since that leaves the filing as it was.
+fn is_pending_cancellation(status: &crate::store::ReceiptStatus) -> bool {
+    status.kind == "cancellation" && !status.state.is_final()
 }

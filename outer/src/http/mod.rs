@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod ops;
 pub mod pages;
+pub mod register;
 mod submissions;
 mod views;
 pub mod web;
@@ -137,6 +138,8 @@ fn routes(limits: &Limits) -> Routes {
         .route("/ops", &["get"], get(ops::ops_page))
         .route("/api/openapi.json", &["get"], get(openapi::serve_document))
         .route("/status", &["get"], get(pages::status_page))
+        .route("/register", &["get"], get(register::register_page))
+        .route("/api/v1/register", &["get"], get(register::register_api))
         .route("/account", &["get"], get(web::account_page))
         .route(
             "/account/register",

@@ -237,8 +237,20 @@ fn api_document() -> Value {
                     "state": {"enum": ["received", "in_transit", "delivered", "awaiting_provider_check", "awaiting_pre_approval", "awaiting_regional_review", "returned_to_provider", "returned_to_submitter", "approved", "rejected", "cancelled", "withdrawn"]},
                     "certificate_ready": {"type": "boolean"},
                     "certificate_revoked": {"type": "boolean"},
+                    "filing_revoked": {"type": "boolean"},
                     "history": {"type": "array"}}},
-                "BatchResult": {"type": "object", "required": ["rows", "accepted", "rejected", "results"]}
+                "BatchResult": {"type": "object", "required": ["rows", "accepted", "rejected", "results"]},
+                "RegisterAnswer": {"type": "object", "required": ["by", "results", "limit"], "properties": {
+                    "by": {"enum": ["website_name", "domain", "filing_number"]},
+                    "limit": {"type": "integer"},
+                    "results": {"type": "array", "items": {"type": "object",
+                        "required": ["filing_number", "website_number", "subject_name", "subject_nature", "website_name", "domains", "approved_at"],
+                        "properties": {
+                            "filing_number": {"type": "string"}, "website_number": {"type": "string"},
+                            "subject_name": {"type": "string"}, "subject_nature": {"type": "string"},
+                            "website_name": {"type": "string"},
+                            "domains": {"type": "array", "items": {"type": "string"}},
+                            "approved_at": {"type": "integer", "description": "Unix seconds"}}}}}}
             }
         },
         "paths": {
@@ -252,6 +264,16 @@ fn api_document() -> Value {
             "/status": {"get": {"summary": "Status page (HTML, Chinese and English)",
                 "parameters": [{"name": "q", "in": "query", "schema": {"type": "string"}, "description": "receipt id or filing number"}],
                 "responses": {"200": {"description": "text/html"}}}},
+            "/register": {"get": {"summary": "Public register query page (HTML, Chinese and English; no login)",
+                "parameters": [
+                    {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": 200}, "description": "website name, domain or filing number"},
+                    {"name": "by", "in": "query", "schema": {"type": "string"}, "description": "website_name, domain, filing_number or auto (the default); anything else is read as auto"}],
+                "responses": {"200": {"description": "text/html"}, "400": {"description": "text/html: the page says what is wrong with q"}}}},
+            "/api/v1/register": {"get": {"summary": "Public register query: approved websites by website name, domain or filing number (no login; nothing personal)",
+                "parameters": [
+                    {"name": "q", "in": "query", "required": true, "schema": {"type": "string", "minLength": 1, "maxLength": 200}, "description": "website name, domain or filing number"},
+                    {"name": "by", "in": "query", "schema": {"enum": ["website_name", "domain", "filing_number", "auto"]}, "description": "how to read q; auto (the default) guesses"}],
+                "responses": with(json!({"200": {"description": "The websites found (at most limit)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RegisterAnswer"}}}}}), error_responses(&["400"]))}},
             "/api/v1/submissions": {"post": {
                 "summary": "Submit a new filing, change, cancellation or withdrawal",
                 "security": bearer,

@@ -144,6 +144,9 @@ th {{ background: #eeeeee; }}
                 "<p>电子证书已可下载 <span class=\"en\">The certificate is ready for download</span></p>"
             );
         }
+        if view.filing_revoked {
+            let _ = writeln!(page, "{FILING_REVOKED}");
+        }
         if view.certificate_revoked {
             let _ = writeln!(page, "{CERTIFICATE_REVOKED}");
         }
@@ -211,6 +214,9 @@ fn public_section(page: &mut String, view: &StatusView) {
             "<p>电子证书已可下载 <span class=\"en\">The certificate is ready for download</span></p>"
         );
     }
+    if view.filing_revoked {
+        let _ = writeln!(page, "{FILING_REVOKED}");
+    }
     if view.certificate_revoked {
         let _ = writeln!(page, "{CERTIFICATE_REVOKED}");
     }
@@ -250,3 +256,6 @@ pub(super) async fn status_page(
 
 /// What a status page says of a revoked certificate.
 const CERTIFICATE_REVOKED: &str = "<p class=\"revoked\">电子证书已撤销，不再提供下载 <span class=\"en\">The certificate was revoked and is no longer served</span></p>";
+
+/// What a status page says of a filing the authority revoked.
+const FILING_REVOKED: &str = "<p class=\"revoked\" id=\"filing-revoked\">备案已被管局撤销 <span class=\"en\">The filing was revoked by the authority</span></p>";

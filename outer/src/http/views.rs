@@ -20,6 +20,7 @@ pub fn status_view(record: &ReceiptRecord) -> api::StatusView {
         in_transit_since: status.in_transit_since.map(rfc3339),
         certificate_ready: status.certificate_ready,
         certificate_revoked: status.certificate_revoked,
+        filing_revoked: status.filing_revoked,
         history: record
             .history
             .iter()

@@ -14,7 +14,7 @@
 //! here; the schema and its migrations (numbered SQL files in `outer/migrations/`) in `schema`;
 //! accounts and tokens, the browser's accounts (`web_accounts`: passwords, e-mailed codes,
 //! sessions), receipts and their versions, status and its history, export, acks,
-//! refused bundles and certificates each in a module of that name. Every public item is re-exported here, so callers
+//! refused bundles, certificates and the public register each in a module of that name. Every public item is re-exported here, so callers
 //! name it `outer::store::Item` whatever file it lives in. Functions ending in `_on` take a
 //! connection, so the transfer tool can run them inside its own transaction.
 
@@ -29,6 +29,7 @@ pub mod ops;
 mod receipts;
 pub mod reconcile;
 mod refusals;
+mod register;
 mod schema;
 mod status;
 mod web_accounts;
@@ -55,6 +56,11 @@ pub use export::{
 };
 pub use receipts::{Inserted, NewSubmission, ReceiptRecord, VersionInfo};
 pub use refusals::{RefusedBundle, record_signed_again_on, refuse_bundle_on, refused_bundles_on};
+pub use register::{
+    MAX_REGISTER_QUERY_CHARS, MAX_REGISTER_RESULTS, RegisterQuery, RegisterWebsiteView,
+    apply_register_entry_on, apply_register_removal_on, normalise_domain, query_register_on,
+    register_removal_on,
+};
 pub use status::{HistoryEntry, ReceiptState, ReceiptStatus, apply_status_change_on};
 pub use web_accounts::{
     CodeOutcome, CodePurpose, LoginRecord, MAX_CODE_FAILURES, MAX_LISTED_ACCOUNTS,

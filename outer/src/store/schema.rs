@@ -26,6 +26,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0010_web_accounts.sql"),
     include_str!("../../migrations/0011_inner_reports.sql"),
     include_str!("../../migrations/0012_notifications.sql"),
+    include_str!("../../migrations/0013_public_register.sql"),
 ];
 
 /// Applies every migration the store at `path` (open on `conn`) has not had yet; refuses a
@@ -378,6 +379,59 @@ mod tests {
                     })
                     .unwrap();
                 assert_eq!(violations, 0);
+                Ok(())
+            })
+            .unwrap();
+    }
+
+    /// A store written before migration 11 (the public register) opens with empty register
+    /// tables beside its certificates, and takes register entries afterwards.
+    #[test]
+    fn a_store_made_before_migration_11_gets_an_empty_public_register() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("outer.sqlite");
+        {
+            let conn = Connection::open(&path).unwrap();
+            for (index, sql) in MIGRATIONS.iter().take(10).enumerate() {
+                conn.execute_batch(sql).unwrap();
+                conn.pragma_update(None, "user_version", index + 1).unwrap();
+            }
+            conn.execute_batch(
+                "INSERT INTO certificates (filing_number, receipt, issued_at, expires_at, document)
+                     VALUES ('浙ICP备2026000001号', 'R1', 1, 2, x'00');",
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        store
+            .read_blocking(|conn| {
+                let version: i64 = conn
+                    .query_row("PRAGMA user_version", [], |r| r.get(0))
+                    .unwrap();
+                assert_eq!(usize::try_from(version).unwrap(), MIGRATIONS.len());
+                let (register, certificates): (i64, i64) = conn
+                    .query_row(
+                        "SELECT (SELECT count(*) FROM public_register),
+                                (SELECT count(*) FROM certificates)",
+                        [],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .unwrap();
+                assert_eq!((register, certificates), (0, 1));
+                Ok(())
+            })
+            .unwrap();
+        store
+            .write_blocking(|conn| {
+                let entry = bundle_format::records::RegisterEntry {
+                    event: 1,
+                    filing_number: "浙ICP备2026000001号".to_owned(),
+                    subject_name: "杭州青山绿水网络科技有限公司".to_owned(),
+                    subject_nature: "enterprise".to_owned(),
+                    websites: Vec::new(),
+                    approved_at: 1,
+                };
+                assert!(crate::store::apply_register_entry_on(conn, &entry).unwrap());
                 Ok(())
             })
             .unwrap();

@@ -119,6 +119,9 @@ pub struct ReceiptStatus {
     /// Whether the certificate this receipt's approval issued was revoked inside (the filing
     /// cancelled): it is no longer served.
     pub certificate_revoked: bool,
+    /// Whether that certificate was revoked because the authority revoked the filing (撤销),
+    /// rather than because its owner cancelled it.
+    pub filing_revoked: bool,
     /// Unix seconds.
     pub created_at: i64,
     /// Unix seconds.
@@ -260,7 +263,10 @@ pub(super) fn read_status(
                 filing_number, bundle_sequence, in_transit_since, certificate_ready,
                 created_at, updated_at,
                 EXISTS (SELECT 1 FROM certificates c
-                        WHERE c.receipt = receipts.receipt AND c.revoked_at IS NOT NULL)
+                        WHERE c.receipt = receipts.receipt AND c.revoked_at IS NOT NULL),
+                EXISTS (SELECT 1 FROM certificates c
+                        WHERE c.receipt = receipts.receipt AND c.revoked_at IS NOT NULL
+                          AND c.revocation_reason = 'filing-revoked')
          FROM receipts WHERE receipt = ?1",
     )
     .and_then(|mut stmt| {
@@ -280,6 +286,7 @@ pub(super) fn read_status(
                 created_at: row.get(11)?,
                 updated_at: row.get(12)?,
                 certificate_revoked: row.get::<_, i64>(13)? != 0,
+                filing_revoked: row.get::<_, i64>(14)? != 0,
             })
         })
         .optional()

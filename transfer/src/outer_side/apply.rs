@@ -58,6 +58,10 @@ pub struct ApplyFileReport {
     pub certificates: usize,
     /// Certificates revoked inside and no longer served here.
     pub certificates_revoked: usize,
+    /// Public register entries stored (filings approved or changed inside).
+    pub register_entries: usize,
+    /// Filings removed from the public register (cancelled or revoked inside).
+    pub register_removals: usize,
     /// Bundles re-published because the inner side reported them missing.
     pub republished: Vec<u64>,
     /// This host's bundles the inner side refused as a whole for their signer, by sequence:
@@ -135,6 +139,8 @@ pub fn apply_file(
         status_changes: 0,
         certificates: 0,
         certificates_revoked: 0,
+        register_entries: 0,
+        register_removals: 0,
         republished: Vec::new(),
         bundles_refused: Vec::new(),
         reason: None,
@@ -221,6 +227,8 @@ pub fn apply_file(
     file_report.status_changes = applied.status_changes;
     file_report.certificates = applied.certificates;
     file_report.certificates_revoked = applied.certificates_revoked;
+    file_report.register_entries = applied.register_entries;
+    file_report.register_removals = applied.register_removals;
     for refused in &applied.refused {
         tracing::warn!(target: "sluice::audit", event = "bundle.refused-inside", channel = channel.0,
             sequence = refused.sequence, receipts = refused.receipts,
@@ -251,7 +259,9 @@ pub fn apply_file(
         channel = header.channel.0, sequence = header.sequence,
         payloads_deleted = file_report.payloads_deleted, status_changes = file_report.status_changes,
         certificates = file_report.certificates,
-        certificates_revoked = file_report.certificates_revoked, "applied return bundle");
+        certificates_revoked = file_report.certificates_revoked,
+        register_entries = file_report.register_entries,
+        register_removals = file_report.register_removals, "applied return bundle");
     file_report.result = FileResult::Applied;
     Ok(file_report)
 }

@@ -48,6 +48,8 @@ pub(super) struct AppliedReturn {
     pub(super) status_changes: usize,
     pub(super) certificates: usize,
     pub(super) certificates_revoked: usize,
+    pub(super) register_entries: usize,
+    pub(super) register_removals: usize,
     pub(super) acknowledged_files: Vec<String>,
     pub(super) missing: Vec<u64>,
     pub(super) refused: Vec<outer::store::RefusedBundle>,
@@ -77,6 +79,8 @@ pub(super) fn apply_return_records(
         status_changes: 0,
         certificates: 0,
         certificates_revoked: 0,
+        register_entries: 0,
+        register_removals: 0,
         acknowledged_files: Vec::new(),
         missing: Vec::new(),
         refused: Vec::new(),
@@ -113,6 +117,15 @@ pub(super) fn apply_return_records(
             Record::CertificateRevocation(revocation) => {
                 applied.certificates_revoked +=
                     usize::from(store::revoke_certificate_on(conn, revocation)?);
+            }
+            // The register is public and concerns every intake node alike.
+            Record::RegisterEntry(entry) => {
+                applied.register_entries +=
+                    usize::from(store::apply_register_entry_on(conn, entry)?);
+            }
+            Record::RegisterRemoval(removal) => {
+                applied.register_removals +=
+                    usize::from(store::apply_register_removal_on(conn, removal)?);
             }
             _ => {}
         }

@@ -1,7 +1,8 @@
 //! The account's own filings: the list with each receipt's state in the manuals' words (an
 //! approved filing with its number, annual review date and certificate), and the requests
-//! sent from it: withdrawing a submission not yet reviewed, and asking to cancel an approved
-//! subject or website. Both go through the API's checks (`filing_form::file`), ownership
+//! sent from it: withdrawing a submission not yet reviewed (or an application for
+//! cancellation still pending), and asking to cancel an approved subject or website (not one
+//! the authority revoked). Both go through the API's checks (`filing_form::file`), ownership
 //! included: only the account that filed may withdraw or cancel.
 
 use askama::Template;
@@ -35,7 +36,7 @@ struct FilingRow {
     review_date: String,
     /// Where the certificate (`bazs.cert`) is downloaded, while it is served.
     certificate_url: Option<String>,
-    /// Not yet reviewed, so it may be withdrawn.
+    /// Not yet reviewed (or a pending application for cancellation), so it may be withdrawn.
     withdrawable: bool,
     /// Approved under a filing number, so its cancellation may be requested.
     cancellable: bool,
@@ -102,12 +103,15 @@ async fn render(
                     super::register::query_value(&c.filing_number).replace('+', "%20")
                 )
             }),
+            // An application for cancellation may be withdrawn while pending, even under
+            // review (as `accept` allows it).
             withdrawable: status.kind != "withdrawal"
                 && !status.state.is_final()
-                && !status.state.is_under_review(),
+                && (!status.state.is_under_review() || status.kind == "cancellation"),
             cancellable: status.kind != "cancellation"
                 && status.state == ReceiptState::Review(ReviewState::Approved)
-                && status.filing_number.is_some(),
+                && status.filing_number.is_some()
+                && !status.filing_revoked,
             updated: keys::time::rfc3339(status.updated_at),
         });
     }
