@@ -126,7 +126,7 @@ pub const MAX_PUBLISHED_PER_BATCH: usize = 10_000;
 /// Queues the register entry of up to `limit` (at most [`MAX_PUBLISHED_PER_BATCH`]) approved
 /// filings whose id is above `after`, in id order, in the caller's transaction; returns how
 /// many and the last id, for the next call. This sends the whole register once, e.g. for
-/// filings approved before inner migration 13, which no decision has sent since.
+/// filings approved before inner migration 14, which no decision has sent since.
 pub fn publish_approved(
     tx: &mut Transaction<'_>,
     after: i64,

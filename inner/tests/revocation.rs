@@ -465,11 +465,11 @@ fn register_publish_sends_every_approved_filing_once_more_and_no_other() {
     assert_eq!(last_entry(&db).filing_number, number);
 }
 
-/// A store with approved filings from before migration 13 (made here by taking migration 13
+/// A store with approved filings from before migration 14 (made here by taking migration 14
 /// back out of a store, the inverse of its statements) migrates, and its filings can then be
 /// revoked and published to the register.
 #[test]
-fn a_store_approved_before_migration_13_migrates_and_its_filings_can_be_revoked() {
+fn a_store_approved_before_migration_14_migrates_and_its_filings_can_be_revoked() {
     let db = TestDatabase::with_schema().expect("db");
     let number = approved_jia(&db);
     let mut client = db.connect().unwrap();
@@ -491,11 +491,11 @@ fn a_store_approved_before_migration_13_migrates_and_its_filings_can_be_revoked(
              ALTER TABLE website_records DROP CONSTRAINT website_records_status_check;
              ALTER TABLE website_records ADD CONSTRAINT website_records_status_check
                  CHECK (status IN ('pending', 'active', 'superseded', 'cancelled', 'discarded'));
-             DELETE FROM schema_migrations WHERE version = 13;",
+             DELETE FROM schema_migrations WHERE version = 14;",
         )
         .unwrap();
     let report = inner::schema::migrate(&mut client).unwrap();
-    assert_eq!(report.applied, [13]);
+    assert_eq!(report.applied, [14]);
     assert!(register_records(&db).is_empty());
 
     let mut tx = client.transaction().unwrap();
