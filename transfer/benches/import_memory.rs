@@ -17,7 +17,10 @@
 //! cannot go below the floor plus the message's size, which the table gives as well.
 //!
 //! Usage: `cargo bench -p transfer --bench import_memory -- [DIVISOR]`: DIVISOR (default 1)
-//! divides the content and the record count of every bundle, for a quick run. Results are
+//! divides the content and the record count of every bundle, for a quick run. With
+//! `SLUICE_BENCH_TRANSFER=PATH` the same bundles are imported by that build of
+//! `sluice-transfer` instead (the one from before a change, say), into sections and files of
+//! their own (`-other-build`). Results are
 //! printed, written to `target/sluice-bench/import_memory[-DIVISOR].json` and into the
 //! `BENCHMARKS.md` beside this crate's manifest. Needs PostgreSQL's server binaries
 //! (`postgresql`) and `/usr/bin/time` (`time`).
@@ -74,7 +77,7 @@ impl Host {
             .arg("%M")
             .arg("-o")
             .arg(&peak_file)
-            .arg(env!("CARGO_BIN_EXE_sluice-transfer"))
+            .arg(transfer_binary())
             .arg("--json")
             .arg("--spool-dir")
             .arg(self.dir.path().join("spool"))
@@ -112,6 +115,13 @@ impl Host {
             report,
         }
     }
+}
+
+/// The `sluice-transfer` measured: this build's, or the one `SLUICE_BENCH_TRANSFER` names (to
+/// measure the build from before a change with the same bundles).
+fn transfer_binary() -> std::ffi::OsString {
+    std::env::var_os("SLUICE_BENCH_TRANSFER")
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_sluice-transfer").into())
 }
 
 fn now() -> i64 {
@@ -166,7 +176,8 @@ fn padded(i: usize, bytes: usize) -> Record {
         if length >= bytes {
             return record;
         }
-        let missing = (bytes - length).div_ceil(24).max(1);
+        // A domain added takes 30 to 34 bytes: the last one overshoots by less than one.
+        let missing = ((bytes - length) / 34).max(1);
         if let Submission::NewFiling(filing) = &mut version.body {
             for _ in 0..missing {
                 filing.websites[0]
@@ -258,7 +269,7 @@ fn main() {
     let records = bundle_format::payload::MAX_RECORDS_PER_BUNDLE / divisor;
     let share = usize::try_from(bundle_format::header::MAX_CONTENT_BYTES / 100_000)
         .expect("fits usize")
-        - 24;
+        - 64;
 
     let mut results = Vec::new();
     for name in ["largest", "packed", "largest-encrypted"] {
@@ -330,11 +341,16 @@ fn main() {
         }));
     }
 
-    let suffix = if divisor == 1 {
-        String::new()
-    } else {
-        format!("-{divisor}")
-    };
+    let other = std::env::var_os("SLUICE_BENCH_TRANSFER").is_some();
+    let suffix = format!(
+        "{}{}",
+        if divisor == 1 {
+            String::new()
+        } else {
+            format!("-{divisor}")
+        },
+        if other { "-other-build" } else { "" }
+    );
     let value = json!({
         "bench": "import_memory",
         "divisor": divisor,
@@ -346,7 +362,7 @@ fn main() {
     eprintln!("wrote {}", path.display());
 
     let mut table = format!(
-        "## Peak memory of one import{}\n\n`cargo bench -p transfer --bench import_memory{}` on {}: \
+        "## Peak memory of one import{}{}\n\n`cargo bench -p transfer --bench import_memory{}` on {}: \
          2 cores, load average {} at the start (the machine is shared). Each bundle is imported \
          alone by the real binary into a fresh database; peak RSS is the kernel's `ru_maxrss` of \
          the importing process (`/usr/bin/time -f %M`); idle is the same command on an empty \
@@ -357,6 +373,11 @@ fn main() {
             String::new()
         } else {
             format!(", at 1/{divisor} of the limits")
+        },
+        if other {
+            ", another build of `sluice-transfer` (`SLUICE_BENCH_TRANSFER`)"
+        } else {
+            ""
         },
         if divisor == 1 {
             String::new()
