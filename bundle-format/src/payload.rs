@@ -368,13 +368,9 @@ pub fn compress(content: &[u8]) -> std::io::Result<Vec<u8>> {
     compressor.compress(content)
 }
 
-/// Decompresses the single frame of `payload` into exactly `content_length` bytes whose SHA-256
-/// is `content_sha256` (SPEC.md §4.3). Never produces more than `content_length + 1` bytes.
-pub fn decompress(
-    payload: &[u8],
-    content_length: u64,
-    content_sha256: &[u8; 32],
-) -> Result<Vec<u8>, PayloadError> {
+/// The checks before any decoding (SPEC.md §4.2, §4.3): the content the header declares is
+/// within the format's ceiling, and the frame declares the same content size.
+fn check_declared(payload: &[u8], content_length: u64) -> Result<(), PayloadError> {
     if content_length > MAX_CONTENT_BYTES {
         return Err(PayloadError::ContentTooLarge {
             declared: content_length,
@@ -388,6 +384,17 @@ pub fn decompress(
             header: content_length,
         });
     }
+    Ok(())
+}
+
+/// Decompresses the single frame of `payload` into exactly `content_length` bytes whose SHA-256
+/// is `content_sha256` (SPEC.md §4.3). Never produces more than `content_length + 1` bytes.
+pub fn decompress(
+    payload: &[u8],
+    content_length: u64,
+    content_sha256: &[u8; 32],
+) -> Result<Vec<u8>, PayloadError> {
+    check_declared(payload, content_length)?;
     let corrupt = |e: std::io::Error| ZstdErrors { content_length }.map(e);
     let declared =
         usize::try_from(content_length).map_err(|_| PayloadError::ContentLongerThanDeclared {

@@ -21,9 +21,10 @@ use zstd::stream::raw::{Decoder, InBuffer, Operation, OutBuffer};
 use zstd::zstd_safe::DParameter;
 
 use super::{
-    MAX_RECORD_BYTES, MAX_WINDOW_LOG, PayloadError, ZstdErrors, decode_one, frame_info, max_records,
+    MAX_RECORD_BYTES, MAX_WINDOW_LOG, PayloadError, ZstdErrors, check_declared, decode_one,
+    max_records,
 };
-use crate::header::{Kind, MAX_CONTENT_BYTES};
+use crate::header::Kind;
 use crate::records::Record;
 
 /// Content bytes decompressed at a time.
@@ -63,24 +64,7 @@ pub fn for_each_record(
     format_version: u16,
     mut each: impl FnMut(usize, Record),
 ) -> Result<usize, PayloadError> {
-    if content_length > MAX_CONTENT_BYTES {
-        return Err(PayloadError::ContentTooLarge {
-            declared: content_length,
-            max: MAX_CONTENT_BYTES,
-        });
-    }
-    let info = frame_info(payload)?;
-    if info.content_size != content_length {
-        return Err(PayloadError::FrameContentSizeMismatch {
-            frame: info.content_size,
-            header: content_length,
-        });
-    }
-    let corrupt = ZstdErrors { content_length };
-    let mut decoder = Decoder::new().map_err(|e| corrupt.map(e))?;
-    decoder
-        .set_parameter(DParameter::WindowLogMax(MAX_WINDOW_LOG))
-        .map_err(|e| corrupt.map(e))?;
+    let (mut decoder, corrupt) = bounded_decoder(payload, content_length)?;
     let mut splitter = Splitter::new(kind, format_version);
     let mut hasher = Sha256::new();
     let mut chunk = vec![0u8; CHUNK_BYTES];
@@ -135,6 +119,21 @@ pub fn for_each_record(
         });
     }
     splitter.finish()
+}
+
+/// The checks before any decoding, then a decoder held to the format's window (SPEC.md §4.2,
+/// §4.3), with the namer of its errors for a frame of `content_length` bytes.
+fn bounded_decoder(
+    payload: &[u8],
+    content_length: u64,
+) -> Result<(Decoder<'static>, ZstdErrors), PayloadError> {
+    check_declared(payload, content_length)?;
+    let corrupt = ZstdErrors { content_length };
+    let mut decoder = Decoder::new().map_err(|e| corrupt.map(e))?;
+    decoder
+        .set_parameter(DParameter::WindowLogMax(MAX_WINDOW_LOG))
+        .map_err(|e| corrupt.map(e))?;
+    Ok((decoder, corrupt))
 }
 
 /// How much of the chunk buffer the decoder may fill: never more than one byte past the
@@ -295,24 +294,7 @@ impl<'a> RecordReader<'a> {
         kind: Kind,
         format_version: u16,
     ) -> Result<RecordReader<'a>, PayloadError> {
-        if content_length > MAX_CONTENT_BYTES {
-            return Err(PayloadError::ContentTooLarge {
-                declared: content_length,
-                max: MAX_CONTENT_BYTES,
-            });
-        }
-        let info = frame_info(payload)?;
-        if info.content_size != content_length {
-            return Err(PayloadError::FrameContentSizeMismatch {
-                frame: info.content_size,
-                header: content_length,
-            });
-        }
-        let corrupt = ZstdErrors { content_length };
-        let mut decoder = Decoder::new().map_err(|e| corrupt.map(e))?;
-        decoder
-            .set_parameter(DParameter::WindowLogMax(MAX_WINDOW_LOG))
-            .map_err(|e| corrupt.map(e))?;
+        let (decoder, _) = bounded_decoder(payload, content_length)?;
         Ok(RecordReader {
             payload,
             consumed: 0,

@@ -169,14 +169,7 @@ pub(super) fn finalise(
         (SubmissionKind::CancelWebsite, _) => {
             let filing_id = needs_filing()?;
             retire_website(tx, filing_id, row.target_seq, Retirement::Cancelled)?;
-            let left: i64 = tx
-                .query_one(
-                    "SELECT count(*) FROM website_records WHERE filing_id = $1 AND status = 'active'",
-                    &[&filing_id],
-                )
-                .map_err(db("counting websites left"))?
-                .get(0);
-            if left == 0 {
+            if active_websites(tx, filing_id)? == 0 {
                 (filing_id, CertificateEffect::Revoke)
             } else {
                 (filing_id, CertificateEffect::Issue)
@@ -363,6 +356,20 @@ impl Retirement {
 }
 
 /// Takes the filing's active website `website_seq` out of service; returns the record retired.
+/// How many websites of filing `filing_id` are in service.
+pub(super) fn active_websites(
+    tx: &mut Transaction<'_>,
+    filing_id: i64,
+) -> Result<i64, ReviewError> {
+    Ok(tx
+        .query_one(
+            "SELECT count(*) FROM website_records WHERE filing_id = $1 AND status = 'active'",
+            &[&filing_id],
+        )
+        .map_err(db("counting websites left"))?
+        .get(0))
+}
+
 fn retire_website(
     tx: &mut Transaction<'_>,
     filing_id: i64,

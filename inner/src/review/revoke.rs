@@ -128,14 +128,7 @@ pub fn revoke(
         )
         .map_err(db("freeing the revoked websites' domains"))?;
     }
-    let left: i64 = tx
-        .query_one(
-            "SELECT count(*) FROM website_records WHERE filing_id = $1 AND status = 'active'",
-            &[&filing_id],
-        )
-        .map_err(db("counting websites left"))?
-        .get(0);
-    let whole_filing = left == 0;
+    let whole_filing = super::finalise::active_websites(tx, filing_id)? == 0;
     let mut certificate_revoked = false;
     let mut certificate_id = None;
     if whole_filing {
