@@ -28,7 +28,7 @@ pub enum Submissions<'a> {
         message: &'a [u8],
         /// Its header.
         header: bundle_format::Header,
-        /// How many records it holds (all of them submission versions).
+        /// How many submission versions it holds (return receipts may follow them).
         count: usize,
     },
 }
@@ -47,9 +47,9 @@ impl<'a> Submissions<'a> {
         self.len() == 0
     }
 
-    /// The versions in bundle order. Reading them from a message may fail (a message that
-    /// does not read back as it was verified, or holds another record): that error ends the
-    /// iteration.
+    /// The versions in bundle order, the return receipts after them skipped. Reading them from
+    /// a message may fail (a message that does not read back as it was verified, or holds
+    /// another record): that error ends the iteration.
     pub fn iter(&self) -> SubmissionIter<'a> {
         match *self {
             Submissions::Decoded(versions) => SubmissionIter::Decoded(versions.iter()),
@@ -88,18 +88,23 @@ impl<'a> Iterator for SubmissionIter<'a> {
     fn next(&mut self) -> Option<Self::Item> {
         match self {
             SubmissionIter::Decoded(versions) => versions.next().map(|v| Ok(Cow::Borrowed(v))),
-            SubmissionIter::InMessage(reader) => match reader.next()? {
-                Ok((_, Record::Submission(version))) => Some(Ok(Cow::Owned(version))),
-                Ok((index, other)) => {
-                    *self = SubmissionIter::Failed(None);
-                    Some(Err(unreadable(&format!(
-                        "record {index} is a {} record, not a submission version",
-                        other.kind_name()
-                    ))))
-                }
-                Err(error) => {
-                    *self = SubmissionIter::Failed(None);
-                    Some(Err(unreadable(&error.to_string())))
+            SubmissionIter::InMessage(reader) => loop {
+                match reader.next()? {
+                    Ok((_, Record::Submission(version))) => return Some(Ok(Cow::Owned(version))),
+                    // The receipts for the return channel that follow the last submission
+                    // (format version 6) are the transfer ledger's, not versions.
+                    Ok((_, Record::ReturnReceipt(_))) => {}
+                    Ok((index, other)) => {
+                        *self = SubmissionIter::Failed(None);
+                        return Some(Err(unreadable(&format!(
+                            "record {index} is a {} record, not a submission version",
+                            other.kind_name()
+                        ))));
+                    }
+                    Err(error) => {
+                        *self = SubmissionIter::Failed(None);
+                        return Some(Err(unreadable(&error.to_string())));
+                    }
                 }
             },
             SubmissionIter::Failed(error) => error.take().map(Err),
