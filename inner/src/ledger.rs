@@ -199,6 +199,17 @@ pub enum ReceiptTaken {
     UnknownEpoch,
 }
 
+impl ReceiptTaken {
+    /// Its name in reports: `recorded`, `behind` or `unknown-epoch`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReceiptTaken::Recorded { .. } => "recorded",
+            ReceiptTaken::Behind => "behind",
+            ReceiptTaken::UnknownEpoch => "unknown-epoch",
+        }
+    }
+}
+
 /// Takes the receipt for `receipt.channel` that came on submissions channel `channel` in bundle
 /// `id`: the node's mark moves forward only, and never past the last bundle sent, so a receipt
 /// cannot make this side drop a return bundle it has not yet written.

@@ -250,17 +250,9 @@ fn role_label(reviewer: &Reviewer) -> String {
     }
 }
 
-#[derive(Template)]
-#[template(path = "review_queues.html")]
-struct QueuesPage {
-    reviewer: String,
-    role: String,
-    counts: Vec<QueueCount>,
-    total: i64,
-    entries: Vec<QueueEntry>,
-}
-
-impl QueuesPage {
+/// The formatting both review templates call on their page: a time, a state's Chinese name, a
+/// province's label.
+trait Formats {
     fn ts(&self, at: &i64) -> String {
         keys::time::rfc3339(*at)
     }
@@ -271,6 +263,18 @@ impl QueuesPage {
         province_label(*province)
     }
 }
+
+#[derive(Template)]
+#[template(path = "review_queues.html")]
+struct QueuesPage {
+    reviewer: String,
+    role: String,
+    counts: Vec<QueueCount>,
+    total: i64,
+    entries: Vec<QueueEntry>,
+}
+
+impl Formats for QueuesPage {}
 
 async fn queues(State(state): State<Arc<PageState>>, headers: HeaderMap) -> Response {
     let page = as_reviewer(&state, &headers, |client, reviewer, _| {
@@ -311,17 +315,7 @@ struct FilingPage {
     not_yours: Option<String>,
 }
 
-impl FilingPage {
-    fn ts(&self, at: &i64) -> String {
-        keys::time::rfc3339(*at)
-    }
-    fn zh(&self, state: &str) -> &'static str {
-        state_zh(state)
-    }
-    fn province(&self, province: &i16) -> String {
-        province_label(*province)
-    }
-}
+impl Formats for FilingPage {}
 
 fn render(page: Result<impl Template, Failure>) -> Response {
     match page.map(|p| p.render()) {

@@ -14,11 +14,7 @@ use bundle_format::BundleId;
 use keys::ChannelId;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{StoreError, db, i64_of};
-
-fn u64_of(value: i64) -> u64 {
-    u64::try_from(value).unwrap_or(0)
-}
+use super::{StoreError, db, i64_of, u64_of};
 
 /// A bundle id read from a column; a column of the wrong length reads as the zero id, which
 /// matches no real bundle.

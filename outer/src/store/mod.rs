@@ -162,6 +162,11 @@ fn u32_col(value: i64) -> u32 {
     u32::try_from(value).unwrap_or(u32::MAX)
 }
 
+/// Stored integers are written from `u64` values; a negative one reads as 0.
+fn u64_of(value: i64) -> u64 {
+    u64::try_from(value).unwrap_or(0)
+}
+
 fn u64_opt(value: Option<i64>) -> Option<u64> {
     value.and_then(|v| u64::try_from(v).ok())
 }

@@ -8,11 +8,7 @@ use bundle_format::records::SequenceReport;
 use keys::ChannelId;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{StoreError, db, i64_of};
-
-fn u64_of(value: i64) -> u64 {
-    u64::try_from(value).unwrap_or(0)
-}
+use super::{StoreError, db, i64_of, u64_of};
 
 /// Most rows of one kind a reconciliation reads; a ledger past it is reported as cut short.
 pub const MAX_ROWS: i64 = 100_000;
@@ -127,7 +123,7 @@ pub fn sent_bundles_on(
             let refused_at: Option<i64> = row.get(5)?;
             let refusal: Option<String> = row.get(6)?;
             Ok(SentBundle {
-                bundle_id: id.iter().map(|b| format!("{b:02x}")).collect(),
+                bundle_id: hex::encode(id),
                 sequence: u64_of(row.get(1)?),
                 versions: u64_of(row.get(2)?),
                 published_at: row.get(3)?,

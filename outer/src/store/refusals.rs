@@ -10,12 +10,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::ledger::RetainedBundle;
 use super::status::ReceiptState;
-use super::{StoreError, db, i64_of};
-
-/// Stored integers are written from `u64` values; a negative one reads as 0.
-fn u64_of(value: i64) -> u64 {
-    u64::try_from(value).unwrap_or(0)
-}
+use super::{StoreError, db, i64_of, u64_of};
 
 /// What a bundle refusal did to the store.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -450,11 +450,7 @@ pub fn import_file(
             return_channel: receipt.channel,
             epoch: receipt.epoch,
             through: receipt.through,
-            taken: match taken {
-                inner::ledger::ReceiptTaken::Recorded { .. } => "recorded",
-                inner::ledger::ReceiptTaken::Behind => "behind",
-                inner::ledger::ReceiptTaken::UnknownEpoch => "unknown-epoch",
-            },
+            taken: taken.as_str(),
         });
     }
     if let Some((Offer::Next(next), file)) = &offer {

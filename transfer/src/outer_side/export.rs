@@ -39,6 +39,15 @@ pub fn export_with_progress(
     recover(host, spool, settings.channel, settings.now, &mut report)?;
     sign_refused_again(host, spool, signer, settings, &mut report)?;
     resend_due(host, spool, settings, &mut report)?;
+    // Every submissions bundle and the heartbeat also say how far this store has applied the
+    // return channel, so that the inner side re-sends only what is missing and stops keeping
+    // the rest; read once for the run.
+    let receipts: Vec<Record> = host
+        .store
+        .read_blocking(ledger::return_receipts_on)?
+        .into_iter()
+        .map(Record::ReturnReceipt)
+        .collect();
     let pending = host.store.read_blocking(ledger::pending_version_count_on)?;
     let pending = usize::try_from(pending).unwrap_or(0);
     let limit = settings.records_per_bundle;
@@ -74,7 +83,7 @@ pub fn export_with_progress(
                 signer,
                 settings,
                 Kind::Submissions,
-                &[],
+                (&[], &receipts),
                 versions,
                 &mut report,
             )?;
@@ -89,7 +98,7 @@ pub fn export_with_progress(
             signer,
             settings,
             Kind::Heartbeat,
-            &[],
+            (&[], &receipts),
             Vec::new(),
             &mut report,
         )?;
@@ -105,8 +114,9 @@ pub(super) struct Written {
     records: usize,
 }
 
-/// Writes `leading` records (a keyset bundle's keyset) and then `versions` into bundles of
-/// `kind`, records them with their version ranges in one transaction, and publishes them.
+/// Writes `leading` records (a keyset bundle's keyset), then `versions`, then `trailing` records
+/// (the return receipts) into bundles of `kind`, records them with their version ranges in one
+/// transaction, and publishes them.
 #[allow(clippy::too_many_arguments)] // each is one thing the bundle needs; a struct would only rename them
 pub(super) fn write_bundle(
     host: &OuterHost,
@@ -114,22 +124,14 @@ pub(super) fn write_bundle(
     signer: &dyn Signer,
     settings: &ExportSettings,
     kind: Kind,
-    leading: &[Record],
+    (leading, trailing): (&[Record], &[Record]),
     versions: Vec<PendingVersion>,
     report: &mut ExportReport,
 ) -> Result<(), OuterError> {
     let channel = settings.channel;
-    // A submissions bundle or heartbeat also says how far this store has applied the return
-    // channel, so that the inner side re-sends only what is missing and stops keeping the rest.
-    let carries_receipts = matches!(kind, Kind::Submissions | Kind::Heartbeat);
-    let (state, receipts) = host.store.read_blocking(|conn| {
-        let receipts = if carries_receipts {
-            ledger::return_receipts_on(conn)?
-        } else {
-            Vec::new()
-        };
-        Ok((ledger::send_state_on(conn, channel)?, receipts))
-    })?;
+    let state = host
+        .store
+        .read_blocking(|conn| ledger::send_state_on(conn, channel))?;
     let config = WriterConfig {
         kind,
         channel,
@@ -139,8 +141,8 @@ pub(super) fn write_bundle(
         created: settings.now,
         expires: settings.now.saturating_add(settings.validity_seconds),
         part_content_bytes: bundle_format::bundle::DEFAULT_PART_CONTENT_BYTES,
-        // The receipts follow the last version of the batch in the same bundle.
-        part_records: settings.records_per_bundle.saturating_add(receipts.len()),
+        // The trailing records follow the last version of the batch in the same bundle.
+        part_records: settings.records_per_bundle.saturating_add(trailing.len()),
     };
     let mut files: Vec<(String, BundleId)> = Vec::new();
     let retained = spool.retained.clone();
@@ -169,8 +171,8 @@ pub(super) fn write_bundle(
     }
     // After the versions, so that their positions in the bundle are what they were before
     // receipts existed.
-    for receipt in receipts {
-        writer.push(&Record::ReturnReceipt(receipt))?;
+    for record in trailing {
+        writer.push(record)?;
     }
     let ranges: std::collections::BTreeMap<u64, ledger::VersionRange> = placed
         .iter()

@@ -116,7 +116,7 @@ pub fn publish_keyset(
         signer,
         settings,
         Kind::Keyset,
-        std::slice::from_ref(&record),
+        (std::slice::from_ref(&record), &[]),
         Vec::new(),
         &mut export,
     )?;
