@@ -652,6 +652,7 @@ impl InnerSide {
             channels: self.channels.clone(),
             now: now(),
             identities: self.identities.clone(),
+            max_scan_bytes: filing::scan::DEFAULT_MAX_SCAN_BYTES,
         };
         Ok(inner_side::import(
             &mut self.client,

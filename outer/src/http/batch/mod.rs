@@ -76,13 +76,14 @@ fn check_rows(
     rows: &[Vec<String>],
     positions: &[usize],
     principal: &Principal,
+    max_scan_bytes: usize,
 ) -> (Vec<BatchRowResult>, RowsToStore) {
     let mut results: Vec<BatchRowResult> = Vec::with_capacity(rows.len().saturating_sub(1));
     let mut to_store = Vec::new();
     for (index, cells) in rows.iter().skip(1).enumerate() {
         let row = row_number(index);
         let checked = row_to_request(cells, positions, &principal.account)
-            .and_then(|request| check_submission(principal, &request, Vec::new()));
+            .and_then(|request| check_submission(principal, &request, Vec::new(), max_scan_bytes));
         match checked {
             Ok(prepared) => {
                 let mut version = prepared.version;
@@ -153,10 +154,12 @@ pub(super) async fn upload(
     })?;
     // Validation is CPU work on up to max_batch_rows rows: keep it off the async workers.
     let principal = auth.0.clone();
-    let (mut results, to_store) =
-        tokio::task::spawn_blocking(move || check_rows(&rows, &positions, &principal))
-            .await
-            .map_err(|e| AppError::Internal(e.to_string()))?;
+    let max_scan_bytes = state.limits.max_scan_bytes;
+    let (mut results, to_store) = tokio::task::spawn_blocking(move || {
+        check_rows(&rows, &positions, &principal, max_scan_bytes)
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.to_string()))?;
     for result in &results {
         if !result.problems.is_empty() {
             state.metrics.submission("new_filing", "invalid");
@@ -220,6 +223,7 @@ mod tests {
         let request = row_to_request(&rows[1], &positions, "provider_1").unwrap();
         let context = crate::convert::Context {
             access_provider: Some("provider_1".into()),
+            max_scan_bytes: filing::scan::DEFAULT_MAX_SCAN_BYTES,
         };
         crate::convert::submission(&request.submission, &context).unwrap();
     }
