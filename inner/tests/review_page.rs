@@ -209,15 +209,15 @@ fn the_review_page_shows_the_whole_filing_and_its_scans_in_headless_chromium() {
 
     let filing = testkit::browser::dump_dom(profile.path(), &as_beijing("/filings/R1"));
     for shown in [
-        "甲公司",                          // subject
-        "北京市海淀区中关村大街1号",       // its address
-        "王芳",                            // its principal
-        "张伟",                            // the website's principal
-        "news.jia.example.cn",             // a domain
-        "203.0.113.1-203.0.113.1",         // the IP range
-        "北京云接入有限公司",              // access provider
-        "京新闻审字〔2026〕第12号",        // pre-approval document
-        "subject-certificate · image/png", // the scan's caption
+        "甲公司",                                       // subject
+        "北京市海淀区中关村大街1号",                    // its address
+        "王芳",                                         // its principal
+        "张伟",                                         // the website's principal
+        "news.jia.example.cn",                          // a domain
+        "203.0.113.1-203.0.113.1",                      // the IP range
+        "北京云接入有限公司",                           // access provider
+        "京新闻审字〔2026〕第12号",                     // pre-approval document
+        "subject-certificate · submission · image/png", // the scan's caption
         // version 2 added a domain, and the page says so
         "websites[0].domains: jia.example.cn → jia.example.cn news.jia.example.cn",
         "domain-pending-elsewhere",       // the conflict with R2 …
@@ -385,7 +385,7 @@ fn review_show_prints_what_the_page_shows() {
         "  ip 203.0.113.1-203.0.113.1\n",
         "  pre-approval news document 京新闻审字〔2026〕第12号\n",
         "  access 北京云接入有限公司 cloud servers in 110108\n",
-        "  0 subject-certificate image/png ",
+        "  0 subject-certificate of submission image/png ",
         "  v2 received ",
         "    websites[0].domains: jia.example.cn → jia.example.cn news.jia.example.cn\n",
         "  domain-pending-elsewhere news.jia.example.cn (R2, held by account owner1 through bjcloud)\n",
