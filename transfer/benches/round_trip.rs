@@ -455,7 +455,6 @@ fn apply(run: &Run, layout: &Layout) -> (f64, Value) {
         return_channel: ChannelId(100),
         now: run.now,
         identities: Default::default(),
-        max_scan_bytes: filing::scan::DEFAULT_MAX_SCAN_BYTES,
     };
     let report =
         outer_side::apply(&host, &layout.outer_spool, &mut keysets, &settings).expect("apply");
