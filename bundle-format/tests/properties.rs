@@ -210,14 +210,7 @@ fn submission_body() -> impl Strategy<Value = Submission> {
                             } else {
                                 (AttachmentKind::Other, ScanOf::Submission)
                             };
-                            Scan {
-                                shows,
-                                attachment: Attachment {
-                                    kind,
-                                    media_type: "image/png".to_owned(),
-                                    bytes,
-                                },
-                            }
+                            testkit::records::png_scan(kind, shows, bytes)
                         })
                         .collect(),
                 }

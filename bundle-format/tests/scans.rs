@@ -7,43 +7,29 @@ mod common;
 use bundle_format::header::{FORMAT_VERSION_1, FORMAT_VERSION_6, FORMAT_VERSION_7};
 use bundle_format::payload::{PayloadError, decode_records_of_version, encode_record};
 use bundle_format::records::{
-    Attachment, AttachmentKind, Change, EncodedSubmission, MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS,
-    PreApproval, PreApprovalItem, Record, Scan, ScanOf, Submission, SubmissionVersion, wire_config,
+    AttachmentKind, Change, EncodedSubmission, MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, PreApproval,
+    PreApprovalItem, Record, Scan, ScanOf, Submission, SubmissionVersion, wire_config,
 };
-use bundle_format::{BundleWriter, Expectation, Kind, ReadLimits, read_bundle};
-use common::bundles::{CHANNEL, config, write_one};
+use bundle_format::{BundleWriter, Kind};
+use common::TestSigner;
+use common::bundles::{config, read_from_outer, write_one};
 use common::samples::{filing, submission};
-use common::{KeyTable, NOW, TestSigner};
-use keys::{ChannelId, Role};
 
 fn outer() -> TestSigner {
     TestSigner::named("outer-bundle")
 }
 
-fn read(file: &[u8]) -> bundle_format::VerifiedBundle {
-    let keys = KeyTable::default().with(&outer(), Role::OuterBundle, Some(CHANNEL));
-    let expect = Expectation {
-        role: Role::OuterBundle,
-        channel: ChannelId(CHANNEL),
-        at: NOW,
-    };
-    read_bundle(file, &keys, &expect, &ReadLimits::default()).unwrap()
-}
-
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n";
 
 fn news_scan(website: u32) -> Scan {
-    Scan {
-        shows: ScanOf::PreApproval {
+    testkit::records::png_scan(
+        AttachmentKind::PreApproval,
+        ScanOf::PreApproval {
             website,
             item: PreApprovalItem::News,
         },
-        attachment: Attachment {
-            kind: AttachmentKind::PreApproval,
-            media_type: "image/png".to_owned(),
-            bytes: PNG.to_vec(),
-        },
-    }
+        PNG.to_vec(),
+    )
 }
 
 /// A change of website 1 into a news site with its pre-approval, carrying `scans`.
@@ -81,12 +67,12 @@ fn a_bundle_with_a_scanned_change_is_version_7_and_one_without_stays_version_1()
         record(change_with_scans(vec![news_scan(0)])),
         submission(2),
     ];
-    let bundle = read(&write_one(&outer(), config(Kind::Submissions), &records));
+    let bundle = read_from_outer(&write_one(&outer(), config(Kind::Submissions), &records));
     assert_eq!(bundle.header.format_version, FORMAT_VERSION_7);
     assert_eq!(bundle.records, records);
 
     let plain = vec![submission(1), submission(2)];
-    let bundle = read(&write_one(&outer(), config(Kind::Submissions), &plain));
+    let bundle = read_from_outer(&write_one(&outer(), config(Kind::Submissions), &plain));
     assert_eq!(bundle.header.format_version, FORMAT_VERSION_1);
 }
 
@@ -116,7 +102,7 @@ fn a_stored_scanned_change_carried_verbatim_makes_the_bundle_version_7() {
     writer.push_submission(&plain_checked).unwrap();
     writer.push_submission(&checked).unwrap();
     writer.finish().unwrap();
-    let bundle = read(&files[0]);
+    let bundle = read_from_outer(&files[0]);
     assert_eq!(bundle.header.format_version, FORMAT_VERSION_7);
     assert_eq!(
         bundle.records,

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use bundle_format::records::{
-    Attachment, AttachmentKind, Change, PreApproval, PreApprovalItem, Scan, ScanOf, ServiceType,
+    Attachment, AttachmentKind, Change, PreApproval, PreApprovalItem, ScanOf, ServiceType,
     Submission,
 };
 use common::*;
@@ -642,14 +642,7 @@ fn change_fixture() -> TestDatabase {
         item: PreApprovalItem::News,
         document_number: "京新闻审字〔2026〕第12号".to_owned(),
     }];
-    let scan = |kind, shows, bytes| Scan {
-        shows,
-        attachment: Attachment {
-            kind,
-            media_type: "image/png".to_owned(),
-            bytes,
-        },
-    };
+    let scan = testkit::records::png_scan;
     let change = Submission::ChangeWithScans {
         filing_number: number.clone(),
         change: Change::Website {

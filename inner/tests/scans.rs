@@ -5,12 +5,13 @@
 mod common;
 
 use bundle_format::records::{
-    Attachment, AttachmentKind, Change, ImportOutcome, PreApproval, PreApprovalItem, Scan, ScanOf,
-    ServiceType, Submission,
+    AttachmentKind, Change, ImportOutcome, PreApproval, PreApprovalItem, Scan, ScanOf, ServiceType,
+    Submission,
 };
 use common::*;
 use inner::import::reason;
 use testkit::pg::TestDatabase;
+use testkit::records::png_scan as scan;
 
 /// A `width` × `height` PNG of noise (which does not compress), about `3 × width × height`
 /// bytes.
@@ -32,17 +33,6 @@ fn noise_png(width: u32, height: u32) -> Vec<u8> {
     writer.write_image_data(&pixels).unwrap();
     writer.finish().unwrap();
     bytes
-}
-
-fn scan(kind: AttachmentKind, shows: ScanOf, bytes: Vec<u8>) -> Scan {
-    Scan {
-        shows,
-        attachment: Attachment {
-            kind,
-            media_type: "image/png".to_owned(),
-            bytes,
-        },
-    }
 }
 
 /// R1 (甲公司's 甲新闻) approved; returns its filing number.

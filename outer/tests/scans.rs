@@ -4,8 +4,7 @@
 
 mod common;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use base64::Engine as _;
 use bundle_format::records::{PreApprovalItem, ScanOf, Submission};
 use common::{App, app, app_with};
@@ -14,18 +13,7 @@ use serde_json::{Value, json};
 use testkit::api::{new_filing, website};
 
 async fn submit(app: &App, body: &Value) -> (StatusCode, Value) {
-    let request = Request::builder()
-        .method("POST")
-        .uri("/api/v1/submissions")
-        .header("authorization", format!("Bearer {}", app.tokens.owner))
-        .header("content-type", "application/json")
-        .body(Body::from(body.to_string()))
-        .unwrap();
-    let (status, bytes, _) = app.raw(request).await;
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
+    common::submit(app, &app.tokens.owner, body).await
 }
 
 fn encode(bytes: &[u8]) -> String {
