@@ -436,4 +436,25 @@ mod tests {
         let err = Config::load(&path).unwrap_err().to_string();
         assert!(err.contains("colour"), "{err}");
     }
+    #[test]
+    fn a_scan_limit_above_the_wire_limit_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("outer.toml");
+        std::fs::write(
+            &path,
+            "database = \"outer.db\"\n[limits]\nmax_scan_bytes = 100000\n",
+        )
+        .unwrap();
+        assert_eq!(Config::load(&path).unwrap().limits.max_scan_bytes, 100_000);
+        std::fs::write(
+            &path,
+            "database = \"outer.db\"\n[limits]\nmax_scan_bytes = 524289\n",
+        )
+        .unwrap();
+        let err = Config::load(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("limits.max_scan_bytes is 524289; it must be between 1024 and 524288"),
+            "{err}"
+        );
+    }
 }

@@ -432,6 +432,28 @@ mod tests {
     }
 
     #[test]
+    fn a_scan_limit_above_the_wire_limit_is_refused() {
+        assert_eq!(
+            Config::default().max_scan_bytes().unwrap(),
+            filing::scan::DEFAULT_MAX_SCAN_BYTES
+        );
+        let lowered = Config {
+            max_scan_bytes: Some(100_000),
+            ..Config::default()
+        };
+        assert_eq!(lowered.max_scan_bytes().unwrap(), 100_000);
+        let above = Config {
+            max_scan_bytes: Some(bundle_format::records::MAX_ATTACHMENT_BYTES + 1),
+            ..Config::default()
+        };
+        let error = above.max_scan_bytes().unwrap_err().to_string();
+        assert!(
+            error.contains("max_scan_bytes = 524289 is invalid"),
+            "{error}"
+        );
+    }
+
+    #[test]
     fn a_missing_setting_names_its_flag() {
         let error = Config::default().outer_database().unwrap_err().to_string();
         assert!(error.contains("--outer-database"), "{error}");
