@@ -73,7 +73,8 @@ pub fn wire_config() -> bincode::config::Configuration<
 pub type Sha256Digest = [u8; 32];
 
 /// One record of a bundle payload. Which variants a bundle may hold depends on its kind
-/// (SPEC.md §3.3): submissions bundles hold `Submission` and, from version 6, `ReturnReceipt`;
+/// (SPEC.md §3.3): submissions bundles hold `Submission` (from version 7 also with a body of
+/// wire version 5, [`Submission::format_version`]) and, from version 6, `ReturnReceipt`;
 /// return bundles hold `Ack`, `SequenceReport`, `StatusChange`, `Certificate` and their later
 /// additions; keyset bundles hold one `Keyset`; heartbeat bundles hold nothing or, from version
 /// 6, `ReturnReceipt` only.
