@@ -494,3 +494,24 @@ async fn zip_path_traversal_is_refused() {
     }
     assert!(app.store.versions_to_export(10).await.unwrap().is_empty());
 }
+
+/// Every byte of a small archive changed in turn, and every truncation: each is read or
+/// refused, never a panic, and what is read keeps its caps.
+#[test]
+fn damaged_archives_are_refused_or_read_within_their_caps() {
+    let good = zip_archive(&[
+        ("batch.csv", b"on_behalf_of\n"),
+        ("a.png", b"\x89PNG\r\n\x1a\n0123456789"),
+    ]);
+    assert!(outer::http::batch::read_archive(&good, 64).is_ok());
+    for i in 0..good.len() {
+        for value in [0x00, 0xff, good[i] ^ 0x01] {
+            let mut damaged = good.clone();
+            damaged[i] = value;
+            if let Ok(read) = outer::http::batch::read_archive(&damaged, 64) {
+                assert!(read.files.values().all(|f| f.len() <= 64));
+            }
+        }
+        let _ = outer::http::batch::read_archive(&good[..i], 64);
+    }
+}
