@@ -278,7 +278,8 @@ impl<'a, S: BundleSink> BundleWriter<'a, S> {
         submission: &EncodedSubmission<'_>,
     ) -> Result<u64, WriteError> {
         let allowed = self.config.kind == Kind::Submissions;
-        self.append("submission", allowed, FORMAT_VERSION_1, |content| {
+        let format_version = submission.format_version();
+        self.append("submission", allowed, format_version, |content| {
             payload::encode_submission(submission, content)
         })
     }

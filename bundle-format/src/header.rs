@@ -37,6 +37,12 @@ pub const FORMAT_VERSION_5: u16 = 5;
 /// only for bundles that hold such a record (encrypted or not); everything else keeps the
 /// lowest version its records allow (SPEC.md §3.2).
 pub const FORMAT_VERSION_6: u16 = 6;
+/// Format version 7: the version 1 header layout and flags of version 5, and content that may
+/// also hold the record types of wire version 5: a submission whose body carries scans
+/// (`Submission::ChangeWithScans`, `Submission::NewFilingWithScans`). Writers use it only for
+/// bundles that hold such a record; everything else keeps the lowest version its records allow
+/// (SPEC.md §3.2).
+pub const FORMAT_VERSION_7: u16 = 7;
 /// Flag bit 0 (version 5 on): the payload is encrypted to the channel's recipients.
 pub const FLAG_ENCRYPTED: u16 = 0x0001;
 /// Bytes of a version 1 (and version 3) header.
@@ -416,7 +422,7 @@ impl Header {
         }
         match reader.u16("format_version")? {
             version @ (FORMAT_VERSION_1 | FORMAT_VERSION_3 | FORMAT_VERSION_4
-            | FORMAT_VERSION_5 | FORMAT_VERSION_6) => {
+            | FORMAT_VERSION_5 | FORMAT_VERSION_6 | FORMAT_VERSION_7) => {
                 let (header, payload) = Header::parse_v1(reader, version)?;
                 header.check(Some(payload.len()), max_content_bytes)?;
                 Ok((header, payload))

@@ -25,6 +25,7 @@ pub mod number;
 pub mod person;
 pub mod privacy;
 pub mod province;
+pub mod scan;
 pub mod text;
 pub mod url;
 pub mod website;

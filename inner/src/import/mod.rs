@@ -107,6 +107,10 @@ pub mod reason {
     pub const DOMAIN_CONFLICT: &str = "domain-conflict";
     /// The subject already holds an approved filing; a second filing must be a change.
     pub const SUBJECT_ALREADY_FILED: &str = "subject-already-filed";
+    /// A scan is larger than this side's scan size limit (`max_scan_bytes`).
+    pub const SCAN_TOO_LARGE: &str = "scan-too-large";
+    /// A scan is not the JPEG or PNG image its media type declares (told by its bytes).
+    pub const SCAN_NOT_IMAGE: &str = "scan-not-image";
 }
 
 /// A verified submissions bundle, as the importer hands it over.
@@ -134,6 +138,10 @@ pub struct IncomingBundle<'a> {
     pub message: &'a [u8],
     /// Whether the bundle was encrypted on the medium (`message` is then the opened message).
     pub encrypted: bool,
+    /// The largest scan a submission may carry here, in bytes: a version with a larger one is
+    /// rejected with [`reason::SCAN_TOO_LARGE`]. [`IncomingBundle::verified`] sets
+    /// [`filing::scan::DEFAULT_MAX_SCAN_BYTES`].
+    pub max_scan_bytes: usize,
 }
 
 impl<'a> IncomingBundle<'a> {
@@ -156,6 +164,7 @@ impl<'a> IncomingBundle<'a> {
             submissions: Submissions::Decoded(submissions),
             message,
             encrypted: header.encrypted,
+            max_scan_bytes: filing::scan::DEFAULT_MAX_SCAN_BYTES,
         }
     }
 
@@ -420,7 +429,7 @@ pub fn apply_bundle(
 
     tx.batch_execute(staging::STAGING)
         .map_err(db("creating staging tables"))?;
-    let staged = staging::stage(tx, bundle.submissions)?;
+    let staged = staging::stage(tx, bundle.submissions, bundle.max_scan_bytes)?;
     classify::classify(tx, &staged, channel)?;
     write::write_records(tx, &staged, channel, now)?;
     let withdrawn = withdraw::withdraw(tx, now)?;

@@ -30,6 +30,8 @@ pub struct ImportSettings {
     pub now: i64,
     /// The age identities encrypted submissions bundles are decrypted with.
     pub identities: Identities,
+    /// The largest scan a submission may carry, bytes (`max_scan_bytes`).
+    pub max_scan_bytes: usize,
 }
 
 /// What happened to one inbox file.
@@ -380,6 +382,7 @@ pub fn import_file(
 
     let incoming = inner::import::IncomingBundle {
         submissions,
+        max_scan_bytes: settings.max_scan_bytes,
         ..inner::import::IncomingBundle::verified(
             verified.id,
             &header,
