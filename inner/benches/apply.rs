@@ -12,8 +12,9 @@
 //! transfer's round-trip benchmark uses too.
 //!
 //! Usage: `cargo bench -p inner --bench apply -- [FILINGS]` (default 200000). Results are
-//! printed and written to `BENCHMARKS.md` beside this crate's manifest. Needs the PostgreSQL
-//! server binaries and `psql` (Debian's `postgresql` package), like the tests.
+//! printed and written to the "apply" section of `BENCHMARKS.md` beside this crate's
+//! manifest. Needs the PostgreSQL server binaries and `psql` (Debian's `postgresql` package),
+//! like the tests.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -203,10 +204,11 @@ fn main() {
         speedup = insert.as_secs_f64() / apply.as_secs_f64(),
     );
     print!("{report}");
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("BENCHMARKS.md");
-    if let Err(error) = std::fs::write(&path, &report) {
-        eprintln!("cannot write {}: {error}", path.display());
-    }
+    testkit::bench::write_section(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("BENCHMARKS.md"),
+        "apply",
+        &report,
+    );
 }
 
 /// The websites of a new filing (every filing of the bench is one).
