@@ -14,18 +14,19 @@ use std::net::IpAddr;
 use bincode::{Decode, Encode};
 use sha2::{Digest, Sha256};
 
+mod passwords;
 mod receipts;
 mod register;
 mod returns;
 
+pub use passwords::*;
 pub use receipts::*;
 pub use register::*;
 pub use returns::*;
 
-/// Wire version of the record types in this module: 4 since [`ReturnReceipt`],
-/// [`RegisterEntry`] and [`RegisterRemoval`] (carried only in format version 6 bundles; SPEC.md
-/// §6).
-pub const RECORDS_VERSION: u16 = 4;
+/// Wire version of the record types in this module: 5 since [`FilingPassword`] (carried only
+/// in format version 7 bundles; SPEC.md §6).
+pub const RECORDS_VERSION: u16 = 5;
 
 /// Most websites one filing may list.
 pub const MAX_WEBSITES: usize = 64;
@@ -110,6 +111,9 @@ pub enum Record {
     /// A filing left the public register, cancelled or revoked (wire version 4; format
     /// version 6).
     RegisterRemoval(RegisterRemoval),
+    /// A filing's password, sent once to the intake node of the receipt whose approval issued
+    /// it (wire version 5; a bundle holding one has format version 7, SPEC.md §3.2).
+    FilingPassword(FilingPassword),
 }
 
 impl Record {
@@ -204,12 +208,14 @@ impl Record {
             Record::ReturnReceipt(receipt) => receipt.check(),
             Record::RegisterEntry(entry) => entry.check(),
             Record::RegisterRemoval(removal) => removal.check(),
+            Record::FilingPassword(password) => password.check(),
         }
     }
 
     /// The lowest format version (SPEC.md §3.2) whose bundles may hold this record: 3 for a
     /// [`RangeAck`], 4 for a [`BundleRefusal`] or a [`CertificateRevocation`], 6 for a
-    /// [`ReturnReceipt`], [`RegisterEntry`] or [`RegisterRemoval`], 1 for everything else.
+    /// [`ReturnReceipt`], [`RegisterEntry`] or [`RegisterRemoval`], 7 for a [`FilingPassword`],
+    /// 1 for everything else.
     pub fn format_version(&self) -> u16 {
         match self {
             Record::RangeAck(_) => crate::header::FORMAT_VERSION_3,
@@ -219,6 +225,7 @@ impl Record {
             Record::ReturnReceipt(_) | Record::RegisterEntry(_) | Record::RegisterRemoval(_) => {
                 crate::header::FORMAT_VERSION_6
             }
+            Record::FilingPassword(_) => crate::header::FORMAT_VERSION_7,
             _ => crate::header::FORMAT_VERSION_1,
         }
     }
@@ -238,6 +245,7 @@ impl Record {
             Record::ReturnReceipt(_) => "return-receipt",
             Record::RegisterEntry(_) => "register-entry",
             Record::RegisterRemoval(_) => "register-removal",
+            Record::FilingPassword(_) => "filing-password",
         }
     }
 }

@@ -155,6 +155,29 @@ impl Store {
         .await
     }
 
+    /// Whether the certificate stored under `filing_number` (revoked or not) was issued for a
+    /// receipt of account `account_id`: the account that filed it, which may download it by
+    /// number alone.
+    pub async fn certificate_filed_by(
+        &self,
+        filing_number: &str,
+        account_id: i64,
+    ) -> Result<bool, StoreError> {
+        let filing_number = filing_number.to_owned();
+        self.read(move |conn| {
+            conn.query_row(
+                "SELECT 1 FROM certificates c JOIN receipts r ON r.receipt = c.receipt
+                 WHERE c.filing_number = ?1 AND r.account_id = ?2",
+                params![filing_number, account_id],
+                |_| Ok(()),
+            )
+            .optional()
+            .map(|found| found.is_some())
+            .map_err(db("reading a certificate"))
+        })
+        .await
+    }
+
     /// A stored certificate document by filing number, unless it was revoked.
     pub async fn certificate(
         &self,
