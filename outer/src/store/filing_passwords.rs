@@ -106,15 +106,17 @@ impl Store {
         account_id: i64,
     ) -> Result<Vec<UnseenPassword>, StoreError> {
         self.write(move |conn| {
+            // RETURNING gives the values after the update, so read first: the write job's
+            // transaction makes the two one.
             let taken = conn
                 .prepare_cached(
-                    "UPDATE filing_passwords SET unseen = NULL, shown_at = ?2
+                    "SELECT filing_number, receipt, unseen FROM filing_passwords
                      WHERE unseen IS NOT NULL
                        AND receipt IN (SELECT receipt FROM receipts WHERE account_id = ?1)
-                     RETURNING filing_number, receipt, unseen",
+                     ORDER BY issued_at, filing_number",
                 )
                 .and_then(|mut stmt| {
-                    stmt.query_map(params![account_id, now()], |row| {
+                    stmt.query_map([account_id], |row| {
                         Ok(UnseenPassword {
                             filing_number: row.get(0)?,
                             receipt: row.get(1)?,
@@ -123,7 +125,19 @@ impl Store {
                     })?
                     .collect::<Result<Vec<_>, _>>()
                 })
-                .map_err(db("taking unseen filing passwords"))?;
+                .map_err(db("reading unseen filing passwords"))?;
+            let mut clear = conn
+                .prepare_cached(
+                    "UPDATE filing_passwords SET unseen = NULL, shown_at = ?2
+                     WHERE filing_number = ?1",
+                )
+                .map_err(db("clearing a shown filing password"))?;
+            let at = now();
+            for shown in &taken {
+                clear
+                    .execute(params![shown.filing_number, at])
+                    .map_err(db("clearing a shown filing password"))?;
+            }
             Ok(taken)
         })
         .await
