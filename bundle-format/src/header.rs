@@ -207,7 +207,7 @@ impl fmt::Display for Kind {
     }
 }
 
-/// A parsed, checked header (SPEC.md §3.2; versions 1, 3 and 4 share the layout).
+/// A parsed, checked header (SPEC.md §3.2; versions 1 and 3 to 7 share the layout).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct Header {
     /// The format version it was written in (1, 3, 4, 5, 6 or 7): which record types its content
@@ -472,7 +472,7 @@ impl Header {
         Ok((header, frame))
     }
 
-    /// §3.2: the version 1 layout (also that of versions 3 to 5), from offset 10; the field
+    /// §3.2: the version 1 layout (also that of versions 3 to 7), from offset 10; the field
     /// relations are [`Header::check`]'s.
     fn parse_v1(
         mut reader: Reader<'_>,

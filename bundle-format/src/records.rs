@@ -73,8 +73,8 @@ pub type Sha256Digest = [u8; 32];
 /// One record of a bundle payload. Which variants a bundle may hold depends on its kind
 /// (SPEC.md §3.3): submissions bundles hold `Submission` and, from version 6, `ReturnReceipt`;
 /// return bundles hold `Ack`, `SequenceReport`, `StatusChange`, `Certificate` and their later
-/// additions; keyset bundles hold one `Keyset`; heartbeat bundles hold nothing or, from version
-/// 6, `ReturnReceipt` only.
+/// additions (from version 7 a `FilingPassword`); keyset bundles hold one `Keyset`; heartbeat
+/// bundles hold nothing or, from version 6, `ReturnReceipt` only.
 // A submission is far larger than the other variants; boxing it would change the type that
 // the inner and outer crates construct and match on, for no gain: records are moved a few times.
 #[allow(clippy::large_enum_variant)]
