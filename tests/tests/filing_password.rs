@@ -205,6 +205,6 @@ fn another_channels_password_is_not_sent_to_this_node() {
             .collect::<Result<_, _>>()
             .unwrap();
         let own = if i == 0 { &first } else { &second };
-        assert_eq!(&held, &[own.clone()], "node {i}");
+        assert_eq!(held, std::slice::from_ref(own), "node {i}");
     }
 }
