@@ -33,12 +33,10 @@ fn stored_hash(client: &mut postgres::Client) -> Vec<(Vec<u8>, Vec<u8>)> {
         .collect()
 }
 
-#[test]
-fn a_filing_keeps_one_password_through_changes_and_reissues() {
-    let db = TestDatabase::with_schema().expect("db");
-    let key = signer();
+/// A filing imported as receipt `R1` and approved: a client and its filing number.
+fn approved_filing(db: &TestDatabase, key: &keys::SecretKey) -> (postgres::Client, String) {
     apply_at(
-        &db,
+        db,
         1,
         &[one_site_filing(
             "R1",
@@ -51,9 +49,16 @@ fn a_filing_keeps_one_password_through_changes_and_reissues() {
     );
     let mut client = db.connect().unwrap();
     let mut tx = client.transaction().unwrap();
-    let approved = review::approve(&mut tx, "R1", &ministry(&db), None, &key, NOW).unwrap();
+    let approved = review::approve(&mut tx, "R1", &ministry(db), None, key, NOW).unwrap();
     tx.commit().unwrap();
-    let number = approved.filing_number.unwrap();
+    (client, approved.filing_number.unwrap())
+}
+
+#[test]
+fn a_filing_keeps_one_password_through_changes_and_reissues() {
+    let db = TestDatabase::with_schema().expect("db");
+    let key = signer();
+    let (mut client, number) = approved_filing(&db, &key);
 
     let queued = queued_passwords(&mut client);
     assert_eq!(queued.len(), 1);
@@ -134,25 +139,7 @@ fn a_filing_keeps_one_password_through_changes_and_reissues() {
 fn a_filing_approved_before_passwords_existed_gets_one_with_its_next_certificate() {
     let db = TestDatabase::with_schema().expect("db");
     let key = signer();
-    apply_at(
-        &db,
-        1,
-        &[one_site_filing(
-            "R1",
-            "北京乙科技有限公司",
-            "C2",
-            "乙官网",
-            &["yi.example.cn"],
-            1,
-        )],
-    );
-    let mut client = db.connect().unwrap();
-    let mut tx = client.transaction().unwrap();
-    let number = review::approve(&mut tx, "R1", &ministry(&db), None, &key, NOW)
-        .unwrap()
-        .filing_number
-        .unwrap();
-    tx.commit().unwrap();
+    let (mut client, number) = approved_filing(&db, &key);
     // As a store from before migration 15 would be: no password.
     client
         .batch_execute(

@@ -8,15 +8,11 @@ mod web;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use bundle_format::records::{
-    CertificateRecord, CertificateRevocation, FilingPassword, ReviewState, StatusChange,
-};
+use bundle_format::records::{CertificateRevocation, FilingPassword};
 use outer::config::AccountsConfig;
-use outer::store::{
-    apply_filing_password_on, apply_status_change_on, revoke_certificate_on, store_certificate_on,
-};
+use outer::store::{apply_filing_password_on, revoke_certificate_on};
 use tower::ServiceExt as _;
-use web::{Browser, Site, site, site_with};
+use web::{Approval, Browser, Site, file_approved, site, site_with};
 
 const NUMBER: &str = "浙ICP备2026000123号";
 const PASSWORD: &str = "7K3Q-M9XD-2FHR-WT4B";
@@ -28,62 +24,19 @@ async fn approved_filing(site: &Site, owner: &mut Browser<'_>, name: &str) -> St
     owner
         .owner(name, &format!("{name}@example.cn"), "secret-1")
         .await;
-    let store = site.store.clone();
-    let account = name.to_owned();
-    let token = tokio::task::spawn_blocking(move || store.issue_token(&account, "test"))
-        .await
-        .unwrap()
-        .unwrap()
-        .secret;
-    let request = Request::post("/api/v1/submissions")
-        .header("authorization", format!("Bearer {token}"))
-        .header("content-type", "application/json")
-        .body(Body::from(
-            testkit::api::new_filing("password.example.cn").to_string(),
-        ))
-        .unwrap();
-    let response = site.router.clone().oneshot(request).await.unwrap();
-    assert_eq!(response.status(), StatusCode::CREATED);
-    let body = axum::body::to_bytes(response.into_body(), 1 << 20)
-        .await
-        .unwrap();
-    let receipt = serde_json::from_slice::<serde_json::Value>(&body).unwrap()["receipt"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let filed = receipt.clone();
-    let stored = site
-        .store
-        .write(move |conn| {
-            apply_status_change_on(
-                conn,
-                &StatusChange {
-                    event_id: 1,
-                    receipt: filed.clone(),
-                    version: 1,
-                    state: ReviewState::Approved,
-                    at: 1_790_000_100,
-                    reason: None,
-                    filing_number: Some(NUMBER.into()),
-                },
-            )?;
-            store_certificate_on(
-                conn,
-                &CertificateRecord {
-                    filing_number: NUMBER.into(),
-                    receipt: filed.clone(),
-                    issued_at: 1_790_000_100,
-                    expires_at: 1_821_536_100,
-                    supersedes: None,
-                    document: DOCUMENT.to_vec(),
-                },
-            )?;
-            apply_filing_password_on(conn, &password_record(&filed))
-        })
-        .await
-        .unwrap();
-    assert!(stored);
-    receipt
+    let approval = Approval {
+        number: NUMBER,
+        document: DOCUMENT,
+        password: PASSWORD,
+    };
+    file_approved(
+        &site.store,
+        &site.router,
+        name,
+        "password.example.cn",
+        &approval,
+    )
+    .await
 }
 
 fn password_record(receipt: &str) -> FilingPassword {
@@ -93,6 +46,19 @@ fn password_record(receipt: &str) -> FilingPassword {
         issued_at: 1_790_000_100,
         password: PASSWORD.into(),
     }
+}
+
+/// A site whose download throttle allows three wrong passwords per filing number and five
+/// per address, with the owner's filing approved.
+async fn throttled_site() -> Site {
+    let site = site_with(AccountsConfig {
+        max_failed_logins_per_account: 3,
+        max_failed_logins_per_address: 5,
+        ..AccountsConfig::default()
+    });
+    let mut owner = Browser::new(&site);
+    approved_filing(&site, &mut owner, "owner_a").await;
+    site
 }
 
 /// `POST /api/v1/certificates` from `address`: status and body.
@@ -212,13 +178,7 @@ async fn wrong_password_reveals_nothing_about_the_number() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn password_guessing_is_throttled() {
-    let site = site_with(AccountsConfig {
-        max_failed_logins_per_account: 3,
-        max_failed_logins_per_address: 5,
-        ..AccountsConfig::default()
-    });
-    let mut owner = Browser::new(&site);
-    approved_filing(&site, &mut owner, "owner_a").await;
+    let site = throttled_site().await;
 
     // Per filing number: three wrong guesses, from three addresses, and even the right
     // password is not checked until the window has passed.
@@ -244,13 +204,7 @@ async fn password_guessing_is_throttled() {
 
     // Per address: five wrong guesses at other numbers, and this address is refused for every
     // number.
-    let site = site_with(AccountsConfig {
-        max_failed_logins_per_account: 3,
-        max_failed_logins_per_address: 5,
-        ..AccountsConfig::default()
-    });
-    let mut owner = Browser::new(&site);
-    approved_filing(&site, &mut owner, "owner_a").await;
+    let site = throttled_site().await;
     let mut walker = Browser::at(&site, "2001:db8::1");
     for serial in 0..5 {
         let number = format!("浙ICP备20269000{serial:02}号");

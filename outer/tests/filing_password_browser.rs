@@ -4,21 +4,17 @@
 //! with a wrong password and downloads `bazs.cert` with the right one. Screenshots stay under
 //! `target/tmp/` as the test's artefacts.
 
+mod web;
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use bundle_format::records::{CertificateRecord, FilingPassword, ReviewState, StatusChange};
 use outer::config::{AccountsConfig, Limits};
 use outer::http::{AppState, router};
-use outer::store::{
-    AccountKind, NewWebAccount, Store, apply_filing_password_on, apply_status_change_on,
-    store_certificate_on,
-};
+use outer::store::{AccountKind, NewWebAccount, Store};
 use testkit::browser::screenshot_ink;
 use testkit::cdp::Tab;
-use tower::ServiceExt as _;
+use web::{Approval, file_approved};
 
 const NUMBER: &str = "浙ICP备2026000321号";
 const PASSWORD: &str = "Q7M3-K9XD-2FHR-WT4B";
@@ -46,65 +42,19 @@ async fn approved_owner(store: &Store, state: &AppState, dir: &Path) {
             [account.id],
         )
         .unwrap();
-    let owner = store.clone();
-    let token = tokio::task::spawn_blocking(move || owner.issue_token("王五_site", "test"))
-        .await
-        .unwrap()
-        .unwrap()
-        .secret;
-    let request = Request::post("/api/v1/submissions")
-        .header("authorization", format!("Bearer {token}"))
-        .header("content-type", "application/json")
-        .body(Body::from(
-            testkit::api::new_filing("wangwu.example.cn").to_string(),
-        ))
-        .unwrap();
-    let response = router(state.clone()).oneshot(request).await.unwrap();
-    assert_eq!(response.status(), StatusCode::CREATED);
-    let body = axum::body::to_bytes(response.into_body(), 1 << 20)
-        .await
-        .unwrap();
-    let receipt = serde_json::from_slice::<serde_json::Value>(&body).unwrap()["receipt"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    store
-        .write(move |conn| {
-            apply_status_change_on(
-                conn,
-                &StatusChange {
-                    event_id: 1,
-                    receipt: receipt.clone(),
-                    version: 1,
-                    state: ReviewState::Approved,
-                    at: 1_790_000_100,
-                    reason: None,
-                    filing_number: Some(NUMBER.into()),
-                },
-            )?;
-            store_certificate_on(
-                conn,
-                &CertificateRecord {
-                    filing_number: NUMBER.into(),
-                    receipt: receipt.clone(),
-                    issued_at: 1_790_000_100,
-                    expires_at: 1_821_536_100,
-                    supersedes: None,
-                    document: DOCUMENT.to_vec(),
-                },
-            )?;
-            apply_filing_password_on(
-                conn,
-                &FilingPassword {
-                    filing_number: NUMBER.into(),
-                    receipt,
-                    issued_at: 1_790_000_100,
-                    password: PASSWORD.into(),
-                },
-            )
-        })
-        .await
-        .unwrap();
+    let approval = Approval {
+        number: NUMBER,
+        document: DOCUMENT,
+        password: PASSWORD,
+    };
+    file_approved(
+        store,
+        &router(state.clone()),
+        "王五_site",
+        "wangwu.example.cn",
+        &approval,
+    )
+    .await;
 }
 
 #[test]

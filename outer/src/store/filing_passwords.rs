@@ -8,7 +8,7 @@ use filing::password::{self, RANDOM_BYTES, SALT_BYTES};
 use rand_core::{OsRng, RngCore};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::certificates::Revoked;
+use super::certificates::{CERTIFICATE_COLUMNS, Revoked, certificate_row};
 use super::{Store, StoreError, db, now};
 
 /// Stores the password a return bundle carried for a receipt this store issued: its own
@@ -176,25 +176,18 @@ impl Store {
                 return Ok(PasswordDownload::NoMatch);
             }
             conn.query_row(
-                "SELECT filing_number, receipt, issued_at, expires_at, supersedes, document,
-                        revoked_at, coalesce(revocation_reason, '')
-                 FROM certificates WHERE filing_number = ?1",
+                &format!(
+                    "SELECT {CERTIFICATE_COLUMNS}, revoked_at, coalesce(revocation_reason, '')
+                     FROM certificates WHERE filing_number = ?1"
+                ),
                 [&filing_number],
                 |row| {
-                    let revoked_at: Option<i64> = row.get(6)?;
-                    Ok(match revoked_at {
+                    Ok(match row.get::<_, Option<i64>>(6)? {
                         Some(at) => PasswordDownload::Revoked(Revoked {
                             at,
                             reason: row.get(7)?,
                         }),
-                        None => PasswordDownload::Certificate(CertificateRecord {
-                            filing_number: row.get(0)?,
-                            receipt: row.get(1)?,
-                            issued_at: row.get(2)?,
-                            expires_at: row.get(3)?,
-                            supersedes: row.get(4)?,
-                            document: row.get(5)?,
-                        }),
+                        None => PasswordDownload::Certificate(certificate_row(row)?),
                     })
                 },
             )
