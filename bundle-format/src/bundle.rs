@@ -278,7 +278,8 @@ impl<'a, S: BundleSink> BundleWriter<'a, S> {
         submission: &EncodedSubmission<'_>,
     ) -> Result<u64, WriteError> {
         let allowed = self.config.kind == Kind::Submissions;
-        self.append("submission", allowed, FORMAT_VERSION_1, |content| {
+        let format_version = submission.format_version();
+        self.append("submission", allowed, format_version, |content| {
             payload::encode_submission(submission, content)
         })
     }
@@ -565,28 +566,167 @@ pub fn read_bundle_keeping(
     identities: &[Identity],
     keep: &mut dyn FnMut(&Record) -> bool,
 ) -> Result<VerifiedBundle, BundleError> {
-    let opened = envelope::open(file, limits.max_file_bytes.min(MAX_FILE_BYTES))?;
-    opened.verify(keys, expect.role, Some(expect.channel), expect.at)?;
-    let (header, payload) = Header::parse(opened.message, limits.max_content_bytes)?;
-    if header.channel != expect.channel {
-        return Err(BundleError::ChannelMismatch {
-            expected: expect.channel,
-            found: header.channel,
-        });
-    }
-    if !header.kind.allowed_signer(expect.role) {
-        return Err(BundleError::KindNotAllowedForSigner {
-            kind: header.kind,
-            role: expect.role,
-        });
-    }
-    let opened_frame = if header.encrypted {
+    let signed = Signed::check(file, keys, expect, limits)?;
+    let payload = &file[signed.payload_offset..];
+    let opened_frame = if signed.header.encrypted {
         Some(encryption::decrypt(payload, identities, MAX_PAYLOAD_BYTES)?)
     } else {
         None
     };
-    let frame = opened_frame.as_deref().unwrap_or(payload);
-    // Decoded as the frame is decompressed: the content is never held whole (SPEC.md §8).
+    let records = decode_records(
+        opened_frame.as_deref().unwrap_or(payload),
+        &signed.header,
+        keep,
+    )?;
+    Ok(signed.verified(records, opened_frame))
+}
+
+/// A bundle file held whole whose envelope, signature and header were checked
+/// ([`check_signed`]); [`SignedFile::open`] reads its payload. What a receiver that keeps the
+/// message uses: the file's own buffer becomes the message, so an import never holds two
+/// copies of a bundle (SPEC.md §8).
+pub struct SignedFile {
+    file: Vec<u8>,
+    signed: Signed,
+}
+
+impl std::fmt::Debug for SignedFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignedFile")
+            .field("id", &self.signed.id)
+            .field("header", &self.signed.header)
+            .field("file_bytes", &self.file.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Checks a bundle file's envelope, its signature over the exact bytes and its header, as
+/// [`read_bundle_keeping`] does first, and keeps the file for [`SignedFile::open`]. On a
+/// refusal the file is handed back untouched with the reason.
+pub fn check_signed(
+    file: Vec<u8>,
+    keys: &dyn KeyLookup,
+    expect: &Expectation,
+    limits: &ReadLimits,
+) -> Result<SignedFile, (BundleError, Vec<u8>)> {
+    match Signed::check(&file, keys, expect, limits) {
+        Ok(signed) => Ok(SignedFile { file, signed }),
+        Err(error) => Err((error, file)),
+    }
+}
+
+impl SignedFile {
+    /// The verified header.
+    pub fn header(&self) -> &Header {
+        &self.signed.header
+    }
+
+    /// SHA-256 of the signed message.
+    pub fn id(&self) -> BundleId {
+        self.signed.id
+    }
+
+    /// The file, as it was read.
+    pub fn into_file(self) -> Vec<u8> {
+        self.file
+    }
+
+    /// Reads the payload: decrypts an encrypted one with the first of `identities` that opens
+    /// it, decodes and checks every record (keeping those `keep` says to), and returns the
+    /// verified bundle with the message a receiver keeps: the signed message, or for an
+    /// encrypted bundle the opened message (its header and the decrypted frame, SPEC.md §4.5).
+    /// Either is made in the file's own buffer: the envelope lines are cut off, or the frame is
+    /// decrypted over the ciphertext it replaces.
+    pub fn open(
+        self,
+        identities: &[Identity],
+        keep: &mut dyn FnMut(&Record) -> bool,
+    ) -> Result<(VerifiedBundle, Vec<u8>), BundleError> {
+        let SignedFile { mut file, signed } = self;
+        let header_len = signed.payload_offset - signed.message_offset;
+        let message = if signed.header.encrypted {
+            file.copy_within(signed.message_offset..signed.payload_offset, 0);
+            encryption::decrypt_in_place(
+                file,
+                signed.payload_offset,
+                header_len,
+                identities,
+                MAX_PAYLOAD_BYTES,
+            )?
+        } else {
+            file.drain(..signed.message_offset);
+            file
+        };
+        let records = decode_records(&message[header_len..], &signed.header, keep)?;
+        Ok((signed.verified(records, None), message))
+    }
+}
+
+/// What checking a bundle's envelope, signature and header found, without the file.
+struct Signed {
+    id: BundleId,
+    header: Header,
+    signer: KeyId,
+    comment: String,
+    /// Where the signed message starts in the file.
+    message_offset: usize,
+    /// Where the payload starts in the file.
+    payload_offset: usize,
+}
+
+impl Signed {
+    /// Signature over the exact bytes first, then the header, its channel and whether the
+    /// signer may sign its kind (SPEC.md §8 steps 1 to 4).
+    fn check(
+        file: &[u8],
+        keys: &dyn KeyLookup,
+        expect: &Expectation,
+        limits: &ReadLimits,
+    ) -> Result<Signed, BundleError> {
+        let opened = envelope::open(file, limits.max_file_bytes.min(MAX_FILE_BYTES))?;
+        opened.verify(keys, expect.role, Some(expect.channel), expect.at)?;
+        let (header, payload) = Header::parse(opened.message, limits.max_content_bytes)?;
+        if header.channel != expect.channel {
+            return Err(BundleError::ChannelMismatch {
+                expected: expect.channel,
+                found: header.channel,
+            });
+        }
+        if !header.kind.allowed_signer(expect.role) {
+            return Err(BundleError::KindNotAllowedForSigner {
+                kind: header.kind,
+                role: expect.role,
+            });
+        }
+        Ok(Signed {
+            id: BundleId::of_message(opened.message),
+            header,
+            signer: opened.key_id,
+            comment: opened.comment_text().into_owned(),
+            message_offset: opened.message_offset,
+            payload_offset: file.len() - payload.len(),
+        })
+    }
+
+    fn verified(self, records: Vec<Record>, opened_frame: Option<Vec<u8>>) -> VerifiedBundle {
+        VerifiedBundle {
+            id: self.id,
+            header: self.header,
+            signer: self.signer,
+            comment: self.comment,
+            records,
+            opened_frame,
+        }
+    }
+}
+
+/// Decodes and checks every record of `frame` as it is decompressed (the content is never
+/// held whole, SPEC.md §8), keeping those `keep` says to.
+fn decode_records(
+    frame: &[u8],
+    header: &Header,
+    keep: &mut dyn FnMut(&Record) -> bool,
+) -> Result<Vec<Record>, BundleError> {
     let mut records = Vec::new();
     payload::for_each_record(
         frame,
@@ -600,14 +740,7 @@ pub fn read_bundle_keeping(
             }
         },
     )?;
-    Ok(VerifiedBundle {
-        id: BundleId::of_message(opened.message),
-        header,
-        signer: opened.key_id,
-        comment: opened.comment_text().into_owned(),
-        records,
-        opened_frame,
-    })
+    Ok(records)
 }
 
 /// Reads a whole bundle file from `source`, refusing (with `InvalidData`) one longer than

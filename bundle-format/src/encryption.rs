@@ -8,6 +8,7 @@
 //!
 //! Nothing here reads a file: the caller hands over recipients and identities it loaded.
 
+use std::cell::RefCell;
 use std::io::{self, Read, Write};
 
 pub use age::x25519::{Identity, Recipient};
@@ -161,10 +162,121 @@ pub fn decrypt(
     max_plaintext: u64,
 ) -> Result<Vec<u8>, EncryptionError> {
     check_shape(payload)?;
+    let reader = plaintext_reader(payload, identities)?;
+    let mut plaintext = Vec::with_capacity(payload.len());
+    reader
+        .take(max_plaintext.saturating_add(1))
+        .read_to_end(&mut plaintext)
+        .map_err(|e: io::Error| EncryptionError::Corrupt {
+            detail: e.to_string(),
+        })?;
+    if plaintext.len() as u64 > max_plaintext {
+        return Err(EncryptionError::PlaintextTooLarge { max: max_plaintext });
+    }
+    Ok(plaintext)
+}
+
+/// Decrypts the age payload that fills `buffer` from `payload_start` to its end into the same
+/// buffer: the plaintext (at most `max_plaintext` bytes) is written from `plaintext_start`
+/// onward, and the buffer is cut after it. What lies before `plaintext_start` is kept as it
+/// is. Memory stays one buffer: a receiver that owns a bundle file turns it into the opened
+/// message without holding the file and the frame side by side (SPEC.md §4.5, §8).
+///
+/// `plaintext_start` must not lie after `payload_start`. Every ciphertext chunk is 16 bytes
+/// longer than its plaintext and the age header comes first, so the plaintext written never
+/// reaches ciphertext not yet read.
+///
+/// # Panics
+/// If `plaintext_start > payload_start` or `payload_start > buffer.len()`: a caller's mistake.
+pub fn decrypt_in_place(
+    buffer: Vec<u8>,
+    payload_start: usize,
+    plaintext_start: usize,
+    identities: &[Identity],
+    max_plaintext: u64,
+) -> Result<Vec<u8>, EncryptionError> {
+    assert!(
+        plaintext_start <= payload_start && payload_start <= buffer.len(),
+        "the plaintext is written before the payload, within the buffer"
+    );
+    let state = RefCell::new(InPlace {
+        buffer,
+        read: payload_start,
+        write: plaintext_start,
+    });
+    let corrupt = |detail: String| EncryptionError::Corrupt { detail };
+    {
+        check_shape(&state.borrow().buffer[payload_start..])?;
+        let mut reader = plaintext_reader(io::BufReader::new(Consumed(&state)), identities)?;
+        let mut chunk = vec![0u8; 64 * 1024];
+        loop {
+            let n = match reader.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(corrupt(e.to_string())),
+            };
+            let mut state = state.borrow_mut();
+            let InPlace {
+                buffer,
+                read,
+                write,
+            } = &mut *state;
+            let end = *write + n;
+            if (end - plaintext_start) as u64 > max_plaintext {
+                return Err(EncryptionError::PlaintextTooLarge { max: max_plaintext });
+            }
+            // Holds by the argument above; checked so that a reader reading less than it
+            // returns could never make the plaintext overwrite unread ciphertext.
+            if end > *read {
+                return Err(corrupt(
+                    "the plaintext outgrew the ciphertext read so far".to_owned(),
+                ));
+            }
+            buffer[*write..end].copy_from_slice(&chunk[..n]);
+            *write = end;
+        }
+    }
+    let InPlace {
+        mut buffer, write, ..
+    } = state.into_inner();
+    buffer.truncate(write);
+    Ok(buffer)
+}
+
+/// The buffer an in-place decryption reads its ciphertext from and writes its plaintext into.
+struct InPlace {
+    buffer: Vec<u8>,
+    /// The first byte not yet handed to age.
+    read: usize,
+    /// Where the next plaintext byte goes.
+    write: usize,
+}
+
+/// Hands age the ciphertext of an [`InPlace`] buffer, moving its read position.
+struct Consumed<'a>(&'a RefCell<InPlace>);
+
+impl Read for Consumed<'_> {
+    fn read(&mut self, into: &mut [u8]) -> io::Result<usize> {
+        let mut state = self.0.borrow_mut();
+        let unread = &state.buffer[state.read..];
+        let n = unread.len().min(into.len());
+        into[..n].copy_from_slice(&unread[..n]);
+        state.read += n;
+        Ok(n)
+    }
+}
+
+/// The plaintext of the age file `input` yields, opened with the first of `identities` that
+/// can; the header is read and its MAC checked here, every chunk as it is read.
+fn plaintext_reader<R: io::BufRead>(
+    input: R,
+    identities: &[Identity],
+) -> Result<impl Read, EncryptionError> {
     if identities.is_empty() {
         return Err(EncryptionError::NoIdentity);
     }
-    let decryptor = age::Decryptor::new_buffered(payload).map_err(|e| match e {
+    let decryptor = age::Decryptor::new_buffered(input).map_err(|e| match e {
         age::DecryptError::InvalidHeader | age::DecryptError::UnknownFormat => {
             EncryptionError::NotAge {
                 problem: e.to_string(),
@@ -179,7 +291,7 @@ pub fn decrypt(
             problem: "it is encrypted to a passphrase, not to X25519 recipients".to_owned(),
         });
     }
-    let reader = decryptor
+    decryptor
         .decrypt(
             identities
                 .iter()
@@ -192,18 +304,7 @@ pub fn decrypt(
             other => EncryptionError::Corrupt {
                 detail: other.to_string(),
             },
-        })?;
-    let mut plaintext = Vec::with_capacity(payload.len());
-    reader
-        .take(max_plaintext.saturating_add(1))
-        .read_to_end(&mut plaintext)
-        .map_err(|e: io::Error| EncryptionError::Corrupt {
-            detail: e.to_string(),
-        })?;
-    if plaintext.len() as u64 > max_plaintext {
-        return Err(EncryptionError::PlaintextTooLarge { max: max_plaintext });
-    }
-    Ok(plaintext)
+        })
 }
 
 #[cfg(test)]
@@ -246,6 +347,54 @@ mod tests {
         let sealed = encrypt(&[1u8; 1000], &[identity.to_public()]).unwrap();
         let err = decrypt(&sealed, &[identity], 999).unwrap_err();
         assert_eq!(err, EncryptionError::PlaintextTooLarge { max: 999 });
+    }
+
+    /// The in-place decryption of a payload behind a prefix: the prefix stays, the plaintext
+    /// follows it, exactly what `decrypt` returns.
+    fn in_place(
+        sealed: &[u8],
+        prefix: &[u8],
+        gap: usize,
+        identity: Identity,
+        max: u64,
+    ) -> Result<Vec<u8>, EncryptionError> {
+        let mut buffer = prefix.to_vec();
+        buffer.resize(prefix.len() + gap, 0xAA);
+        let start = buffer.len();
+        buffer.extend_from_slice(sealed);
+        decrypt_in_place(buffer, start, prefix.len(), &[identity], max)
+    }
+
+    #[test]
+    fn a_payload_decrypts_in_place_behind_what_precedes_it() {
+        let identity = Identity::generate();
+        // Several chunks and a short last one.
+        let frame: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+        let sealed = encrypt(&frame, &[identity.to_public()]).unwrap();
+        for gap in [0, 1, 200] {
+            let opened = in_place(&sealed, b"HEADER", gap, identity.clone(), 1 << 20).unwrap();
+            assert_eq!(&opened[..6], b"HEADER");
+            assert_eq!(&opened[6..], frame.as_slice(), "gap {gap}");
+        }
+        let empty = encrypt(b"", &[identity.to_public()]).unwrap();
+        assert_eq!(in_place(&empty, b"H", 0, identity, 10).unwrap(), b"H");
+    }
+
+    #[test]
+    fn in_place_a_flipped_byte_or_an_oversized_plaintext_is_refused() {
+        let identity = Identity::generate();
+        let frame = vec![3u8; 200_000];
+        let mut sealed = encrypt(&frame, &[identity.to_public()]).unwrap();
+        let err = in_place(&sealed, b"H", 0, identity.clone(), 199_999).unwrap_err();
+        assert_eq!(err, EncryptionError::PlaintextTooLarge { max: 199_999 });
+        let middle = sealed.len() / 2;
+        sealed[middle] ^= 1;
+        let err = in_place(&sealed, b"H", 0, identity.clone(), 1 << 20).unwrap_err();
+        assert_eq!(err.code(), "encryption.corrupt");
+        let err = in_place(&sealed, b"H", 0, Identity::generate(), 1 << 20).unwrap_err();
+        assert_eq!(err.code(), "encryption.no-matching-identity");
+        let err = in_place(&frame, b"H", 0, identity, 1 << 20).unwrap_err();
+        assert_eq!(err.code(), "encryption.not-age");
     }
 
     #[test]

@@ -38,9 +38,11 @@ pub const FORMAT_VERSION_5: u16 = 5;
 /// lowest version its records allow (SPEC.md §3.2).
 pub const FORMAT_VERSION_6: u16 = 6;
 /// Format version 7: the version 1 header layout and flags of version 5, and content that may
-/// also hold the record types of wire version 5: a filing password (in return bundles).
-/// Writers use it only for bundles that hold such a record (encrypted or not); everything else
-/// keeps the lowest version its records allow (SPEC.md §3.2).
+/// also hold the record types of wire version 5: a submission whose body carries scans
+/// (`Submission::ChangeWithScans`, `Submission::NewFilingWithScans`, in submissions bundles)
+/// and a filing password (`Record::FilingPassword`, in return bundles). Writers use it only
+/// for bundles that hold such a record (encrypted or not); everything else keeps the lowest
+/// version its records allow (SPEC.md §3.2).
 pub const FORMAT_VERSION_7: u16 = 7;
 /// Every format version this build reads, in order (2 is never assigned).
 pub const FORMAT_VERSIONS: [u16; 6] = [

@@ -17,8 +17,8 @@ pub mod payload;
 pub mod records;
 
 pub use bundle::{
-    BundleError, BundleSink, BundleWriter, Expectation, ReadLimits, SealedBundle, VerifiedBundle,
-    WriteError, WriterConfig, WrittenBundle, peek_unverified, read_bundle, read_bundle_keeping,
-    read_bundle_with, read_file_limited,
+    BundleError, BundleSink, BundleWriter, Expectation, ReadLimits, SealedBundle, SignedFile,
+    VerifiedBundle, WriteError, WriterConfig, WrittenBundle, check_signed, peek_unverified,
+    read_bundle, read_bundle_keeping, read_bundle_with, read_file_limited,
 };
 pub use header::{BundleId, Header, Kind};

@@ -18,14 +18,18 @@ mod passwords;
 mod receipts;
 mod register;
 mod returns;
+mod scans;
 
 pub use passwords::*;
 pub use receipts::*;
 pub use register::*;
 pub use returns::*;
+pub use scans::*;
 
-/// Wire version of the record types in this module: 5 since [`FilingPassword`] (carried only
-/// in format version 7 bundles; SPEC.md §6).
+/// Wire version of the record types in this module: 5 since [`Submission::ChangeWithScans`],
+/// [`Submission::NewFilingWithScans`] and [`FilingPassword`] (carried only in format version 7
+/// bundles; SPEC.md §6). Version 4 added [`ReturnReceipt`], [`RegisterEntry`] and
+/// [`RegisterRemoval`] (format version 6).
 pub const RECORDS_VERSION: u16 = 5;
 
 /// Most websites one filing may list.
@@ -71,7 +75,8 @@ pub fn wire_config() -> bincode::config::Configuration<
 pub type Sha256Digest = [u8; 32];
 
 /// One record of a bundle payload. Which variants a bundle may hold depends on its kind
-/// (SPEC.md §3.3): submissions bundles hold `Submission` and, from version 6, `ReturnReceipt`;
+/// (SPEC.md §3.3): submissions bundles hold `Submission` (from version 7 also with a body of
+/// wire version 5, [`Submission::format_version`]) and, from version 6, `ReturnReceipt`;
 /// return bundles hold `Ack`, `SequenceReport`, `StatusChange`, `Certificate` and their later
 /// additions (from version 7 a `FilingPassword`); keyset bundles hold one `Keyset`; heartbeat
 /// bundles hold nothing or, from version 6, `ReturnReceipt` only.
@@ -214,10 +219,12 @@ impl Record {
 
     /// The lowest format version (SPEC.md §3.2) whose bundles may hold this record: 3 for a
     /// [`RangeAck`], 4 for a [`BundleRefusal`] or a [`CertificateRevocation`], 6 for a
-    /// [`ReturnReceipt`], [`RegisterEntry`] or [`RegisterRemoval`], 7 for a [`FilingPassword`],
-    /// 1 for everything else.
+    /// [`ReturnReceipt`], [`RegisterEntry`] or [`RegisterRemoval`], 7 for a submission whose
+    /// body is a wire version 5 variant ([`Submission::format_version`]) or a
+    /// [`FilingPassword`], 1 for everything else.
     pub fn format_version(&self) -> u16 {
         match self {
+            Record::Submission(version) => version.body.format_version(),
             Record::RangeAck(_) => crate::header::FORMAT_VERSION_3,
             Record::BundleRefusal(_) | Record::CertificateRevocation(_) => {
                 crate::header::FORMAT_VERSION_4
@@ -378,6 +385,7 @@ impl SubmissionVersion {
 #[derive(Clone, Copy, Debug)]
 pub struct EncodedSubmission<'a> {
     bytes: &'a [u8],
+    format_version: u16,
 }
 
 /// The fields of [`SubmissionVersion`] before `body`, in wire order.
@@ -445,7 +453,25 @@ impl<'a> EncodedSubmission<'a> {
         if <[u8; 32]>::from(Sha256::digest(body)) != fields.content_hash {
             return Err(EncodedSubmissionError::ContentHashMismatch);
         }
-        Ok(EncodedSubmission { bytes })
+        // The body opens with its variant index (§6.2): variants 4 and on are wire version 5.
+        let variant = body
+            .first_chunk::<4>()
+            .map_or(0, |index| u32::from_le_bytes(*index));
+        let format_version = if variant >= 4 {
+            crate::header::FORMAT_VERSION_7
+        } else {
+            crate::header::FORMAT_VERSION_1
+        };
+        Ok(EncodedSubmission {
+            bytes,
+            format_version,
+        })
+    }
+
+    /// The lowest format version whose bundles may carry it, as
+    /// [`Submission::format_version`] of the decoded body gives.
+    pub fn format_version(&self) -> u16 {
+        self.format_version
     }
 
     /// The checked encoding of the whole [`SubmissionVersion`].
@@ -490,12 +516,61 @@ pub enum Submission {
         /// Why, in the submitter's words.
         reason: String,
     },
+    /// A change to an approved filing with the scans that support it (wire version 5; a
+    /// bundle holding one has format version 7, SPEC.md §3.2).
+    ChangeWithScans {
+        /// The subject's filing number.
+        filing_number: String,
+        /// What changes.
+        change: Change,
+        /// The scans, each saying what it shows.
+        scans: Vec<Scan>,
+    },
+    /// A first filing whose scans say what they show, e.g. which website's pre-approval entry
+    /// a document belongs to (wire version 5; format version 7). `filing.attachments` is
+    /// empty: the scans travel in `scans`.
+    NewFilingWithScans {
+        /// The filing, without attachments.
+        filing: Filing,
+        /// The scans, each saying what it shows.
+        scans: Vec<Scan>,
+    },
 }
 
 impl Submission {
+    /// The lowest format version (SPEC.md §3.2) whose bundles may carry this body: 7 for the
+    /// wire version 5 variants, 1 for the others.
+    pub fn format_version(&self) -> u16 {
+        match self {
+            Submission::ChangeWithScans { .. } | Submission::NewFilingWithScans { .. } => {
+                crate::header::FORMAT_VERSION_7
+            }
+            Submission::NewFiling(_)
+            | Submission::Change { .. }
+            | Submission::Cancellation { .. }
+            | Submission::Withdrawal { .. } => crate::header::FORMAT_VERSION_1,
+        }
+    }
+
     fn check(&self, at: &Path<'_>) -> Result<(), ShapeError> {
         match self {
             Submission::NewFiling(filing) => filing.check(&at.field("new_filing")),
+            Submission::ChangeWithScans {
+                filing_number,
+                change,
+                scans,
+            } => {
+                let at = at.field("change_with_scans");
+                text_field(&at.field("filing_number"), filing_number)?;
+                change.check(&at.field("change"))?;
+                scans::check_scans(&at, scans, &self.listed_websites())
+            }
+            Submission::NewFilingWithScans { filing, scans } => {
+                let at = at.field("new_filing_with_scans");
+                filing.check(&at.field("filing"))?;
+                scans::check_no_attachments(&at, filing)?;
+                scans::check_scans(&at, scans, &self.listed_websites())
+            }
             Submission::Change {
                 filing_number,
                 change,
@@ -600,14 +675,7 @@ impl Filing {
             MAX_ATTACHMENTS,
         )?;
         for (i, attachment) in self.attachments.iter().enumerate() {
-            let attachments = at.field("attachments");
-            let field = attachments.index(i);
-            text_field(&field.field("media_type"), &attachment.media_type)?;
-            at_most(
-                &field.field("bytes"),
-                attachment.bytes.len(),
-                MAX_ATTACHMENT_BYTES,
-            )?;
+            scans::check_attachment(&at.field("attachments").index(i), attachment)?;
         }
         Ok(())
     }

@@ -831,3 +831,113 @@ fn heartbeats_and_keysets_are_never_encrypted() {
         .unwrap();
     assert!(matches!(err, WriteError::Config { .. }), "{err}");
 }
+
+/// A receiver that owns the file reads it in the file's own buffer: the message it keeps is the
+/// signed message for a plain bundle and the header with the decrypted frame for an encrypted
+/// one (SPEC.md §4.5), the same records as the borrowing reader, and a refusal before the
+/// payload hands the file back untouched.
+#[test]
+fn an_owned_file_becomes_the_message_it_carries() {
+    use bundle_format::encryption::Identity;
+
+    let identity = Identity::generate();
+    let records: Vec<Record> = (0..40).map(submission).collect();
+    let signer = outer();
+    let limits = ReadLimits::default();
+    for encrypted in [false, true] {
+        let recipient = encrypted.then(|| identity.to_public());
+        let file = one_file(&signer, &records, recipient.as_ref());
+        let borrowed = bundle_format::read_bundle_with(
+            &file,
+            &keyset(),
+            &expect(Role::OuterBundle),
+            &limits,
+            std::slice::from_ref(&identity),
+        )
+        .unwrap();
+        let signed_message = bundle_format::envelope::open(&file, usize::MAX)
+            .unwrap()
+            .message
+            .to_vec();
+
+        let signed = bundle_format::check_signed(
+            file.clone(),
+            &keyset(),
+            &expect(Role::OuterBundle),
+            &limits,
+        )
+        .unwrap();
+        assert_eq!(signed.id(), borrowed.id);
+        assert_eq!(*signed.header(), borrowed.header);
+        let (owned, message) = signed
+            .open(std::slice::from_ref(&identity), &mut |_| true)
+            .unwrap();
+        assert_eq!(owned.records, records);
+        assert_eq!(owned.id, borrowed.id);
+        assert_eq!(message, borrowed.opened_message(&signed_message));
+        assert_eq!(message.len() == signed_message.len(), !encrypted);
+
+        // A key the keyset does not list: refused before the payload, the file comes back.
+        let (error, returned) = bundle_format::check_signed(
+            file.clone(),
+            &keyset(),
+            &expect(Role::InnerReturn),
+            &limits,
+        )
+        .unwrap_err();
+        assert!(error.code().starts_with("envelope."), "{}", error.code());
+        assert_eq!(returned, file);
+    }
+}
+
+/// An encrypted file opened in place with a wrong identity, or none, is refused with the
+/// reason the borrowing reader gives.
+#[test]
+fn an_owned_encrypted_file_without_its_identity_is_refused() {
+    use bundle_format::encryption::Identity;
+
+    let identity = Identity::generate();
+    let file = one_file(&outer(), &[submission(1)], Some(&identity.to_public()));
+    let open = |file: Vec<u8>, identities: &[Identity]| {
+        bundle_format::check_signed(
+            file,
+            &keyset(),
+            &expect(Role::OuterBundle),
+            &ReadLimits::default(),
+        )
+        .unwrap()
+        .open(identities, &mut |_| true)
+        .map(drop)
+        .unwrap_err()
+        .code()
+    };
+    assert_eq!(
+        open(file.clone(), &[Identity::generate()]),
+        "encryption.no-matching-identity"
+    );
+    assert_eq!(open(file, &[]), "encryption.no-identity");
+}
+
+/// `records` as one submissions bundle file signed by `signer`, encrypted to `recipient` if
+/// one is given.
+fn one_file(
+    signer: &dyn keys::Signer,
+    records: &[Record],
+    recipient: Option<&bundle_format::encryption::Recipient>,
+) -> Vec<u8> {
+    let mut files = Vec::new();
+    let sink = |sealed: &bundle_format::SealedBundle<'_>| {
+        files.push(sealed.to_vec());
+        Ok(())
+    };
+    let mut writer = BundleWriter::new(signer, config(Kind::Submissions), sink).unwrap();
+    if let Some(recipient) = recipient {
+        writer = writer.encrypt_to(vec![recipient.clone()]).unwrap();
+    }
+    for record in records {
+        writer.push(record).unwrap();
+    }
+    writer.finish().unwrap();
+    assert_eq!(files.len(), 1);
+    files.remove(0)
+}

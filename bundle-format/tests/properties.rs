@@ -182,6 +182,39 @@ fn submission_body() -> impl Strategy<Value = Submission> {
             reason,
         }),
         (text(), text()).prop_map(|(receipt, reason)| Submission::Withdrawal { receipt, reason }),
+        (
+            text(),
+            website(),
+            prop::collection::vec(prop::collection::vec(any::<u8>(), 0..64), 0..3)
+        )
+            .prop_map(|(filing_number, website, scans)| {
+                // Each website the strategy makes may list a news pre-approval: its scan
+                // names it, the others show the submission.
+                let news = website
+                    .pre_approvals
+                    .iter()
+                    .any(|p| p.item == PreApprovalItem::News);
+                Submission::ChangeWithScans {
+                    filing_number,
+                    change: Change::AddedWebsite(website),
+                    scans: scans
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, bytes)| {
+                            let (kind, shows) = if news && i == 0 {
+                                let shows = ScanOf::PreApproval {
+                                    website: 0,
+                                    item: PreApprovalItem::News,
+                                };
+                                (AttachmentKind::PreApproval, shows)
+                            } else {
+                                (AttachmentKind::Other, ScanOf::Submission)
+                            };
+                            testkit::records::png_scan(kind, shows, bytes)
+                        })
+                        .collect(),
+                }
+            }),
     ]
 }
 

@@ -6,11 +6,10 @@ mod common;
 use bundle_format::header::{FORMAT_VERSION_1, FORMAT_VERSION_4, FORMAT_VERSION_6};
 use bundle_format::payload::{decode_records_of_version, encode_record};
 use bundle_format::records::{MAX_RETURN_RECEIPTS, Record, ReturnReceipt};
-use bundle_format::{BundleWriter, Expectation, Kind, ReadLimits, WriteError, read_bundle};
-use common::bundles::{CHANNEL, config, write_one};
+use bundle_format::{BundleWriter, Kind, WriteError};
+use common::TestSigner;
+use common::bundles::{config, read_from_outer as read, write_one};
 use common::samples::submission;
-use common::{KeyTable, NOW, TestSigner};
-use keys::{ChannelId, Role};
 
 fn outer() -> TestSigner {
     TestSigner::named("outer-bundle")
@@ -22,16 +21,6 @@ fn receipt(through: u64) -> Record {
         epoch: 1,
         through,
     })
-}
-
-fn read(file: &[u8]) -> bundle_format::VerifiedBundle {
-    let keys = KeyTable::default().with(&outer(), Role::OuterBundle, Some(CHANNEL));
-    let expect = Expectation {
-        role: Role::OuterBundle,
-        channel: ChannelId(CHANNEL),
-        at: NOW,
-    };
-    read_bundle(file, &keys, &expect, &ReadLimits::default()).unwrap()
 }
 
 fn content_of(records: &[Record]) -> Vec<u8> {

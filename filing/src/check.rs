@@ -70,9 +70,14 @@ pub fn check_each<'a>(
 ) {
     listings.clear();
     let root = Path::Root("submission.body");
+    let new_filing_with_scans = root.field("new_filing_with_scans");
+    let change_with_scans = root.field("change_with_scans");
     match submission {
-        Submission::NewFiling(filing) => {
-            let filing_path = root.field("new_filing");
+        Submission::NewFiling(filing) | Submission::NewFilingWithScans { filing, .. } => {
+            let filing_path = match submission {
+                Submission::NewFilingWithScans { .. } => new_filing_with_scans.field("filing"),
+                _ => root.field("new_filing"),
+            };
             subject(broken, &filing_path.field("subject"), &filing.subject);
             let websites = filing_path.field("websites");
             for (w, site) in filing.websites.iter().enumerate() {
@@ -85,8 +90,11 @@ pub fn check_each<'a>(
                 );
             }
         }
-        Submission::Change { change, .. } => {
-            let change_path = root.field("change");
+        Submission::Change { change, .. } | Submission::ChangeWithScans { change, .. } => {
+            let change_path = match submission {
+                Submission::ChangeWithScans { .. } => change_with_scans.field("change"),
+                _ => root.field("change"),
+            };
             let site_path = match change {
                 Change::Subject(changed) => {
                     subject(broken, &change_path.field("subject"), changed);

@@ -26,6 +26,7 @@ pub mod password;
 pub mod person;
 pub mod privacy;
 pub mod province;
+pub mod scan;
 pub mod text;
 pub mod url;
 pub mod website;

@@ -51,7 +51,12 @@ fuzz_target!(|file: &[u8]| {
     };
     for cells in &rows[1..] {
         if let Ok(request) = row_to_request(cells, &positions, &principal.account) {
-            let _ = check_submission(&principal, &request, Vec::new());
+            let _ = check_submission(
+                &principal,
+                &request,
+                Vec::new(),
+                outer::config::Limits::default().max_scan_bytes,
+            );
         }
     }
 });

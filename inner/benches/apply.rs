@@ -37,6 +37,7 @@ fn bundle<'a>(submissions: &'a [SubmissionVersion], message: &'a [u8]) -> Incomi
         submissions: inner::import::Submissions::Decoded(submissions),
         message,
         encrypted: false,
+        max_scan_bytes: filing::scan::DEFAULT_MAX_SCAN_BYTES,
     }
 }
 

@@ -7,7 +7,7 @@
 //! [`crate::queue::show`]'s.
 
 use bundle_format::records::{
-    Access, AttachmentKind, CancellationScope, Change, Person, Subject, Submission,
+    Access, AttachmentKind, CancellationScope, Change, Person, ScanOf, Subject, Submission,
     SubmissionVersion, Website,
 };
 use postgres::GenericClient;
@@ -109,6 +109,9 @@ pub struct ScanView {
     pub index: usize,
     /// What it shows (`subject-certificate`…).
     pub kind: &'static str,
+    /// What it belongs to: `submission`, or the pre-approval entry of a website it documents
+    /// (`pre-approval news of website 0 (新闻网)`).
+    pub shows: String,
     /// Media type as uploaded.
     pub media_type: String,
     /// Size in bytes.
@@ -193,15 +196,17 @@ pub fn filing_view(
             }
         }
     }
-    let scans = scans_of(&current.body)
-        .iter()
+    let scans = current
+        .body
+        .scans()
         .enumerate()
-        .map(|(index, a)| ScanView {
+        .map(|(index, scan)| ScanView {
             index,
-            kind: attachment_kind(a.kind),
-            media_type: a.media_type.clone(),
-            bytes: a.bytes.len(),
-            sha256: hex::encode(Sha256::digest(&a.bytes)),
+            kind: attachment_kind(scan.attachment.kind),
+            shows: scan_shows(&current.body, scan.shows),
+            media_type: scan.attachment.media_type.clone(),
+            bytes: scan.attachment.bytes.len(),
+            sha256: hex::encode(Sha256::digest(&scan.attachment.bytes)),
         })
         .collect();
     let versions = versions(client, receipt)?;
@@ -241,21 +246,34 @@ pub fn scan(
         )?
         .ok_or_else(|| QueueError::UnknownReceipt(receipt.to_owned()))?;
     let hash: Vec<u8> = row.get(1);
-    let mut current = crate::store::versions::read_version(client, receipt, row.get(0), &hash)?;
-    let scans = match &mut current.body {
-        Submission::NewFiling(filing) => std::mem::take(&mut filing.attachments),
-        _ => Vec::new(),
-    };
-    Ok(scans
-        .into_iter()
-        .nth(index)
-        .map(|a| (a.media_type, a.bytes)))
+    let current = crate::store::versions::read_version(client, receipt, row.get(0), &hash)?;
+    Ok(current.body.scans().nth(index).map(|scan| {
+        (
+            scan.attachment.media_type.clone(),
+            scan.attachment.bytes.clone(),
+        )
+    }))
 }
 
-fn scans_of(body: &Submission) -> &[bundle_format::records::Attachment] {
-    match body {
-        Submission::NewFiling(filing) => &filing.attachments,
-        _ => &[],
+/// What a scan belongs to, in words a reviewer reads beside the image: the pre-approval entry
+/// by item, website index and the website's name.
+fn scan_shows(body: &Submission, shows: ScanOf) -> String {
+    match shows {
+        ScanOf::Submission => "submission".to_owned(),
+        ScanOf::PreApproval { website, item } => {
+            let websites = body.listed_websites();
+            let listed = usize::try_from(website).ok().and_then(|i| websites.get(i));
+            let name = listed.map_or("", |w| w.name.as_str());
+            let document = listed
+                .into_iter()
+                .flat_map(|w| &w.pre_approvals)
+                .find(|p| p.item == item)
+                .map_or("", |p| p.document_number.as_str());
+            format!(
+                "pre-approval {} {document} of website {website} ({name})",
+                names::pre_approval_item(item)
+            )
+        }
     }
 }
 
@@ -395,12 +413,14 @@ fn flatten(body: &Submission) -> Vec<(String, String)> {
             person(&mut fields, &format!("{at}.principal"), p);
         }
     }
-    for (i, a) in scans_of(body).iter().enumerate() {
+    for (i, scan) in body.scans().enumerate() {
+        let a = scan.attachment;
         fields.push((
             format!("scans[{i}]"),
             format!(
-                "{} {} bytes sha256 {}",
+                "{} of {} {} bytes sha256 {}",
                 attachment_kind(a.kind),
+                scan_shows(body, scan.shows),
                 a.bytes.len(),
                 &hex::encode(Sha256::digest(&a.bytes))[..12]
             ),
@@ -426,7 +446,7 @@ fn person(fields: &mut Vec<(String, String)>, at: &str, p: &PersonView) {
 fn details(body: &Submission) -> (String, Option<SubjectView>, Vec<WebsiteDetail>) {
     let site = |number: Option<&str>, w: &Website| website(number, w);
     match body {
-        Submission::NewFiling(filing) => (
+        Submission::NewFiling(filing) | Submission::NewFilingWithScans { filing, .. } => (
             "new filing".to_owned(),
             Some(subject(&filing.subject)),
             filing.websites.iter().map(|w| site(None, w)).collect(),
@@ -434,6 +454,11 @@ fn details(body: &Submission) -> (String, Option<SubjectView>, Vec<WebsiteDetail
         Submission::Change {
             filing_number,
             change,
+        }
+        | Submission::ChangeWithScans {
+            filing_number,
+            change,
+            ..
         } => match change {
             Change::Subject(s) => (
                 format!("change of the subject of {filing_number}"),

@@ -348,26 +348,28 @@ fn submitted_websites(
     let site =
         |seq: Option<i32>, w: &Website| view(seq, w.name.clone(), w.domains.clone(), &w.access);
     Ok(match body {
-        Submission::NewFiling(filing) => (
+        Submission::NewFiling(filing) | Submission::NewFilingWithScans { filing, .. } => (
             Some(filing.subject.name.clone()),
             filing.websites.iter().map(|w| site(None, w)).collect(),
         ),
-        Submission::Change { change, .. } => match change {
-            Change::Subject(subject) => (Some(subject.name.clone()), Vec::new()),
-            Change::Website { website, .. } => (None, vec![site(target_seq, website)]),
-            Change::AddedWebsite(website) => (None, vec![site(None, website)]),
-            Change::Access { access, .. } => {
-                let changed = client.query_opt(
-                    "SELECT w.name, ARRAY(SELECT domain FROM website_domains d
+        Submission::Change { change, .. } | Submission::ChangeWithScans { change, .. } => {
+            match change {
+                Change::Subject(subject) => (Some(subject.name.clone()), Vec::new()),
+                Change::Website { website, .. } => (None, vec![site(target_seq, website)]),
+                Change::AddedWebsite(website) => (None, vec![site(None, website)]),
+                Change::Access { access, .. } => {
+                    let changed = client.query_opt(
+                        "SELECT w.name, ARRAY(SELECT domain FROM website_domains d
                                           WHERE d.record_id = w.record_id ORDER BY domain)
                      FROM website_records w WHERE w.filing_id = $1 AND w.website_seq = $2
                      ORDER BY (w.status = 'active') DESC, w.record_id DESC LIMIT 1",
-                    &[&filing_id, &target_seq],
-                )?;
-                let (name, domains) = changed.map(|r| (r.get(0), r.get(1))).unwrap_or_default();
-                (None, vec![view(target_seq, name, domains, access)])
+                        &[&filing_id, &target_seq],
+                    )?;
+                    let (name, domains) = changed.map(|r| (r.get(0), r.get(1))).unwrap_or_default();
+                    (None, vec![view(target_seq, name, domains, access)])
+                }
             }
-        },
+        }
         Submission::Cancellation { .. } | Submission::Withdrawal { .. } => (None, Vec::new()),
     })
 }

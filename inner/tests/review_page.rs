@@ -9,7 +9,8 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use bundle_format::records::{
-    Attachment, AttachmentKind, PreApproval, PreApprovalItem, ServiceType, Submission,
+    Attachment, AttachmentKind, Change, PreApproval, PreApprovalItem, ScanOf, ServiceType,
+    Submission,
 };
 use common::*;
 use inner::reviewers::{self, NewAccount, Role};
@@ -117,7 +118,14 @@ fn fixture() -> TestDatabase {
             ),
         ],
     );
-    let li = ministry(&db);
+    page_accounts(&db);
+    db
+}
+
+/// The page's accounts: Beijing's and Zhejiang's authorities and Beijing's news pre-approval
+/// reviewer.
+fn page_accounts(db: &TestDatabase) {
+    let li = ministry(db);
     let mut client = db.connect().unwrap();
     for (name, province) in [("bj-01", 11), ("zj-01", 33)] {
         let new = NewAccount {
@@ -137,7 +145,6 @@ fn fixture() -> TestDatabase {
         password: PAGE_PASSWORD,
     };
     reviewers::create(&mut client, &li, &new, NOW).unwrap();
-    db
 }
 
 /// A request over a fresh connection with `extra` header lines: the whole response.
@@ -155,9 +162,10 @@ fn request(address: &str, head: &str, extra: &[String], body: &str) -> String {
     text.push_str("\r\n");
     text.push_str(body);
     stream.write_all(text.as_bytes()).unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    response
+    // An image's bytes are not UTF-8: the head is what the tests read.
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).unwrap();
+    String::from_utf8_lossy(&response).into_owned()
 }
 
 fn basic(name: &str, password: &str) -> String {
@@ -209,15 +217,15 @@ fn the_review_page_shows_the_whole_filing_and_its_scans_in_headless_chromium() {
 
     let filing = testkit::browser::dump_dom(profile.path(), &as_beijing("/filings/R1"));
     for shown in [
-        "甲公司",                          // subject
-        "北京市海淀区中关村大街1号",       // its address
-        "王芳",                            // its principal
-        "张伟",                            // the website's principal
-        "news.jia.example.cn",             // a domain
-        "203.0.113.1-203.0.113.1",         // the IP range
-        "北京云接入有限公司",              // access provider
-        "京新闻审字〔2026〕第12号",        // pre-approval document
-        "subject-certificate · image/png", // the scan's caption
+        "甲公司",                                       // subject
+        "北京市海淀区中关村大街1号",                    // its address
+        "王芳",                                         // its principal
+        "张伟",                                         // the website's principal
+        "news.jia.example.cn",                          // a domain
+        "203.0.113.1-203.0.113.1",                      // the IP range
+        "北京云接入有限公司",                           // access provider
+        "京新闻审字〔2026〕第12号",                     // pre-approval document
+        "subject-certificate · submission · image/png", // the scan's caption
         // version 2 added a domain, and the page says so
         "websites[0].domains: jia.example.cn → jia.example.cn news.jia.example.cn",
         "domain-pending-elsewhere",       // the conflict with R2 …
@@ -385,7 +393,7 @@ fn review_show_prints_what_the_page_shows() {
         "  ip 203.0.113.1-203.0.113.1\n",
         "  pre-approval news document 京新闻审字〔2026〕第12号\n",
         "  access 北京云接入有限公司 cloud servers in 110108\n",
-        "  0 subject-certificate image/png ",
+        "  0 subject-certificate of submission image/png ",
         "  v2 received ",
         "    websites[0].domains: jia.example.cn → jia.example.cn news.jia.example.cn\n",
         "  domain-pending-elsewhere news.jia.example.cn (R2, held by account owner1 through bjcloud)\n",
@@ -609,4 +617,117 @@ fn a_revocation_on_the_page_is_for_the_provinces_authority_only() {
     assert_eq!(row.get::<_, Option<i16>>(2), Some(11));
     let again = post("bj-01", &same_origin, &body);
     assert!(again.starts_with("HTTP/1.1 409"), "{again}");
+}
+
+/// Beijing's R7 approved, then R8, a change of its website into a news site carrying the
+/// news pre-approval document (green) and a new licence scan; the page's accounts.
+fn change_fixture() -> TestDatabase {
+    let db = TestDatabase::with_schema().expect("db");
+    apply_at(
+        &db,
+        1,
+        &[one_site_filing(
+            "R7",
+            "甲公司",
+            "C1",
+            "甲网",
+            &["jia.example.cn"],
+            1,
+        )],
+    );
+    let number = approve(&db, "R7").filing_number.expect("number");
+    let mut site = website("甲新闻", &["jia.example.cn"], 1);
+    site.service_types = vec![ServiceType::News];
+    site.pre_approvals = vec![PreApproval {
+        item: PreApprovalItem::News,
+        document_number: "京新闻审字〔2026〕第12号".to_owned(),
+    }];
+    let scan = testkit::records::png_scan;
+    let change = Submission::ChangeWithScans {
+        filing_number: number.clone(),
+        change: Change::Website {
+            website_number: format!("{number}-1"),
+            website: site,
+        },
+        scans: vec![
+            scan(
+                AttachmentKind::PreApproval,
+                ScanOf::PreApproval {
+                    website: 0,
+                    item: PreApprovalItem::News,
+                },
+                green_scan(),
+            ),
+            scan(
+                AttachmentKind::SubjectCertificate,
+                ScanOf::Submission,
+                green_scan(),
+            ),
+        ],
+    };
+    apply_at(&db, 2, &[version("R8", 1, change)]);
+    page_accounts(&db);
+    db
+}
+
+#[test]
+fn a_change_with_scans_shows_its_pre_approval_document_as_an_image_on_the_page() {
+    let db = change_fixture();
+    let serving = serve_review(&db);
+    let profile = tempfile::tempdir().unwrap();
+    let as_beijing = |path: &str| format!("http://bj-01:{PAGE_PASSWORD}@{}{path}", serving.address);
+    let page = testkit::browser::dump_dom(profile.path(), &as_beijing("/filings/R8"));
+    for shown in [
+        "pre-approval · pre-approval news 京新闻审字〔2026〕第12号 of website 0 (甲新闻) · image/png",
+        "subject-certificate · submission · image/png",
+        "<img src=\"/filings/R8/scans/0\"",
+        "<img src=\"/filings/R8/scans/1\"",
+    ] {
+        assert!(page.contains(shown), "{shown} missing from {page}");
+    }
+    let shot = testkit::browser::screenshot(
+        profile.path(),
+        &as_beijing("/filings/R8"),
+        Path::new(env!("CARGO_TARGET_TMPDIR")),
+        "review-change-with-scans.png",
+    );
+    assert!(
+        green_pixels(&shot) > 10_000,
+        "the change's scans do not show as images in the screenshot"
+    );
+    let image = request(
+        &serving.address,
+        "GET /filings/R8/scans/0",
+        &[basic("bj-01", PAGE_PASSWORD)],
+        "",
+    );
+    assert!(image.starts_with("HTTP/1.1 200"), "{}", &image[..200]);
+    for header in [
+        "content-type: image/png\r\n",
+        "content-security-policy: default-src 'none'",
+        "x-content-type-options: nosniff",
+    ] {
+        assert!(image.contains(header), "{header} missing");
+    }
+}
+
+#[test]
+fn reviewer_of_another_province_cannot_fetch_scan() {
+    let db = change_fixture();
+    let serving = serve_review(&db);
+    for index in [0, 1] {
+        let refused = request(
+            &serving.address,
+            &format!("GET /filings/R8/scans/{index}"),
+            &[basic("zj-01", PAGE_PASSWORD)],
+            "",
+        );
+        assert!(refused.starts_with("HTTP/1.1 403"), "{refused}");
+        assert!(!refused.contains("PNG"), "the image leaked: {refused}");
+    }
+    let unauthenticated = request(&serving.address, "GET /filings/R8/scans/0", &[], "");
+    assert!(
+        unauthenticated.starts_with("HTTP/1.1 401"),
+        "{unauthenticated}"
+    );
 }

@@ -31,6 +31,10 @@ pub enum SubmissionBody {
         filing_number: String,
         /// What changes.
         change: ChangeBody,
+        /// Scans supporting the change (a new certificate, a pre-approval document of the
+        /// changed or added website).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        attachments: Vec<AttachmentBody>,
     },
     /// A cancellation.
     Cancellation {
@@ -330,6 +334,21 @@ pub struct AttachmentBody {
     pub media_type: String,
     /// The image, base64 (standard alphabet, padded).
     pub base64: String,
+    /// For a pre-approval document: the pre-approval entry it documents. Absent, the scan
+    /// belongs to the submission as a whole.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pre_approval: Option<PreApprovalRef>,
+}
+
+/// The pre-approval entry a scanned document belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PreApprovalRef {
+    /// The website, counted from 0 among the websites the submission lists (a change lists
+    /// one: the changed or added website).
+    pub website: u32,
+    /// The pre-approval item of that website the document approves.
+    pub item: PreApprovalItem,
 }
 
 /// What a scanned document shows.

@@ -160,6 +160,9 @@ pub struct Limits {
     pub max_batch_bytes: usize,
     /// Most data rows of a batch file.
     pub max_batch_rows: usize,
+    /// Most bytes of one scanned document (JPEG or PNG), on a submission or a batch row: the
+    /// manuals say 100 KB in one place and 512 KB in another; at most the wire format's 512 KiB.
+    pub max_scan_bytes: usize,
     /// Seconds a request may take before it is answered 408.
     pub request_timeout_secs: u64,
     /// Requests handled at once; more are refused with 503 at once (load shedding).
@@ -189,6 +192,7 @@ impl Default for Limits {
             max_body_bytes: 8 * 1024 * 1024,
             max_batch_bytes: 16 * 1024 * 1024,
             max_batch_rows: 5000,
+            max_scan_bytes: filing::scan::DEFAULT_MAX_SCAN_BYTES,
             request_timeout_secs: 30,
             max_concurrent_requests: 1024,
             rate_per_minute: 6000,
@@ -279,6 +283,12 @@ impl Config {
             256 * 1024 * 1024,
         );
         range("max_batch_rows", as_u64(limits.max_batch_rows), 1, 100_000);
+        range(
+            "max_scan_bytes",
+            as_u64(limits.max_scan_bytes),
+            as_u64(filing::scan::MIN_MAX_SCAN_BYTES),
+            as_u64(bundle_format::records::MAX_ATTACHMENT_BYTES),
+        );
         range("request_timeout_secs", limits.request_timeout_secs, 1, 3600);
         range(
             "max_concurrent_requests",
@@ -427,5 +437,26 @@ mod tests {
         std::fs::write(&path, "database = \"outer.db\"\ncolour = \"blue\"\n").unwrap();
         let err = Config::load(&path).unwrap_err().to_string();
         assert!(err.contains("colour"), "{err}");
+    }
+    #[test]
+    fn a_scan_limit_above_the_wire_limit_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("outer.toml");
+        std::fs::write(
+            &path,
+            "database = \"outer.db\"\n[limits]\nmax_scan_bytes = 100000\n",
+        )
+        .unwrap();
+        assert_eq!(Config::load(&path).unwrap().limits.max_scan_bytes, 100_000);
+        std::fs::write(
+            &path,
+            "database = \"outer.db\"\n[limits]\nmax_scan_bytes = 524289\n",
+        )
+        .unwrap();
+        let err = Config::load(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("limits.max_scan_bytes is 524289; it must be between 1024 and 524288"),
+            "{err}"
+        );
     }
 }

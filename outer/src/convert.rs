@@ -96,6 +96,8 @@ pub struct Context {
     /// Account name of the access provider submitting, if the submitter is one; websites it
     /// submits must name it as their provider.
     pub access_provider: Option<String>,
+    /// The largest scan accepted, in bytes (`limits.max_scan_bytes`).
+    pub max_scan_bytes: usize,
 }
 
 /// Validates a submission body and converts it to its wire form, or returns every problem.
@@ -106,15 +108,36 @@ pub fn submission(
     let mut problems = Problems::default();
     let at = "submission";
     let converted = match body {
-        api::SubmissionBody::NewFiling { filing } => rec::Submission::NewFiling(self::filing(
-            &mut problems,
-            &format!("{at}.filing"),
-            filing,
-            context,
-        )),
+        api::SubmissionBody::NewFiling { filing } => {
+            let path = format!("{at}.filing");
+            if filing.attachments.iter().any(|a| a.pre_approval.is_some()) {
+                // A scan tied to a pre-approval entry needs the wire version 5 variant; the
+                // scans travel there, with what they show.
+                let without_scans = api::FilingBody {
+                    attachments: Vec::new(),
+                    ..filing.clone()
+                };
+                let converted = self::filing(&mut problems, &path, &without_scans, context);
+                let websites: Vec<&rec::Website> = converted.websites.iter().collect();
+                let scans = scans(
+                    &mut problems,
+                    &format!("{path}.attachments"),
+                    &filing.attachments,
+                    &websites,
+                    context,
+                );
+                rec::Submission::NewFilingWithScans {
+                    filing: converted,
+                    scans,
+                }
+            } else {
+                rec::Submission::NewFiling(self::filing(&mut problems, &path, filing, context))
+            }
+        }
         api::SubmissionBody::Change {
             filing_number,
             change,
+            attachments,
         } => {
             let number = problems.check(
                 &format!("{at}.filing_number"),
@@ -159,9 +182,30 @@ pub fn submission(
                     rec::Change::AddedWebsite(website)
                 }
             };
-            rec::Submission::Change {
-                filing_number: number,
-                change,
+            if attachments.is_empty() {
+                rec::Submission::Change {
+                    filing_number: number,
+                    change,
+                }
+            } else {
+                let websites: Vec<&rec::Website> = match &change {
+                    rec::Change::Website { website, .. } | rec::Change::AddedWebsite(website) => {
+                        vec![website]
+                    }
+                    rec::Change::Subject(_) | rec::Change::Access { .. } => Vec::new(),
+                };
+                let scans = scans(
+                    &mut problems,
+                    &format!("{at}.attachments"),
+                    attachments,
+                    &websites,
+                    context,
+                );
+                rec::Submission::ChangeWithScans {
+                    filing_number: number,
+                    change,
+                    scans,
+                }
             }
         }
         api::SubmissionBody::Cancellation {
@@ -279,7 +323,7 @@ fn filing(
         &filing.attachments,
         rec::MAX_ATTACHMENTS,
     )
-    .map(|(path, attachment)| self::attachment(problems, &path, attachment))
+    .map(|(path, attachment)| self::attachment(problems, &path, attachment, context))
     .collect();
     rec::Filing {
         subject,
@@ -288,59 +332,113 @@ fn filing(
     }
 }
 
+/// The scans of a submission that lists `websites`, each with what it shows: a pre-approval
+/// document names a listed website and one of its pre-approval entries.
+fn scans(
+    problems: &mut Problems,
+    at: &str,
+    attachments: &[api::AttachmentBody],
+    websites: &[&rec::Website],
+    context: &Context,
+) -> Vec<rec::Scan> {
+    bounded(problems, at, attachments, rec::MAX_ATTACHMENTS)
+        .map(|(path, attachment)| {
+            let shows = match attachment.pre_approval {
+                None => rec::ScanOf::Submission,
+                Some(entry) => {
+                    let field = format!("{path}.pre_approval");
+                    let item = pre_approval_item(entry.item);
+                    let listed = usize::try_from(entry.website)
+                        .ok()
+                        .and_then(|i| websites.get(i));
+                    match listed {
+                        None => problems.add(
+                            &format!("{field}.website"),
+                            "attachment.unknown_website",
+                            format!(
+                                "website {} is not listed; the submission lists {}",
+                                entry.website,
+                                websites.len()
+                            ),
+                        ),
+                        Some(website) if !website.pre_approvals.iter().any(|p| p.item == item) => {
+                            problems.add(
+                                &format!("{field}.item"),
+                                "attachment.unknown_pre_approval",
+                                format!(
+                                    "website {} lists no {} pre-approval",
+                                    entry.website,
+                                    pre_approval_name(item)
+                                ),
+                            )
+                        }
+                        Some(_) => {}
+                    }
+                    if attachment.kind != api::AttachmentKind::PreApproval {
+                        problems.add(
+                            &format!("{path}.kind"),
+                            "attachment.kind",
+                            "a scan of a pre-approval entry is of kind pre_approval",
+                        );
+                    }
+                    rec::ScanOf::PreApproval {
+                        website: entry.website,
+                        item,
+                    }
+                }
+            };
+            rec::Scan {
+                shows,
+                attachment: self::attachment(problems, &path, attachment, context),
+            }
+        })
+        .collect()
+}
+
 fn attachment(
     problems: &mut Problems,
     at: &str,
     attachment: &api::AttachmentBody,
+    context: &Context,
 ) -> rec::Attachment {
-    // Decoding is bounded: the encoded length is checked before any allocation.
-    let max_encoded = rec::MAX_ATTACHMENT_BYTES.div_ceil(3) * 4;
-    let bytes = if attachment.base64.len() > max_encoded {
+    let field = format!("{at}.base64");
+    let too_large = |problems: &mut Problems| {
         problems.add(
-            &format!("{at}.base64"),
+            &field,
             "attachment.too_large",
-            format!("scans are at most {} KiB", rec::MAX_ATTACHMENT_BYTES / 1024),
+            format!(
+                "scans are at most {} KiB here (limits.max_scan_bytes)",
+                context.max_scan_bytes / 1024
+            ),
         );
+    };
+    // Decoding is bounded: the encoded length is checked before any allocation.
+    let max_encoded = context.max_scan_bytes.div_ceil(3) * 4;
+    let bytes = if attachment.base64.trim().len() > max_encoded {
+        too_large(problems);
         Vec::new()
     } else {
         match base64::engine::general_purpose::STANDARD.decode(attachment.base64.trim()) {
             Ok(bytes) => bytes,
             Err(e) => {
-                problems.add(
-                    &format!("{at}.base64"),
-                    "attachment.base64",
-                    format!("not base64: {e}"),
-                );
+                problems.add(&field, "attachment.base64", format!("not base64: {e}"));
                 Vec::new()
             }
         }
     };
     let media_type = attachment.media_type.trim().to_ascii_lowercase();
-    let magic_ok = match media_type.as_str() {
-        "image/jpeg" => bytes.starts_with(&[0xff, 0xd8, 0xff]),
-        "image/png" => bytes.starts_with(b"\x89PNG\r\n\x1a\n"),
-        _ => {
-            problems.add(
-                &format!("{at}.media_type"),
-                "attachment.media_type",
-                "scans are image/jpeg or image/png",
-            );
-            true
+    if !matches!(media_type.as_str(), "image/jpeg" | "image/png") {
+        problems.add(
+            &format!("{at}.media_type"),
+            "attachment.media_type",
+            "scans are image/jpeg or image/png",
+        );
+    } else if !bytes.is_empty() {
+        match filing::scan::check(&media_type, &bytes, context.max_scan_bytes) {
+            Ok(()) => {}
+            Err(filing::scan::ScanProblem::TooLarge { .. }) => too_large(problems),
+            Err(problem) => problems.add(&field, "attachment.not_image", problem.to_string()),
         }
-    };
-    if !magic_ok && !bytes.is_empty() {
-        problems.add(
-            &format!("{at}.base64"),
-            "attachment.not_image",
-            format!("the bytes are not a {media_type} image"),
-        );
-    }
-    if bytes.len() > rec::MAX_ATTACHMENT_BYTES {
-        problems.add(
-            &format!("{at}.base64"),
-            "attachment.too_large",
-            format!("scans are at most {} KiB", rec::MAX_ATTACHMENT_BYTES / 1024),
-        );
     }
     rec::Attachment {
         kind: attachment_kind(attachment.kind),
@@ -742,22 +840,27 @@ pub fn submission_to_api(body: &rec::Submission) -> api::SubmissionBody {
             filing: api::FilingBody {
                 subject: subject_to_api(&filing.subject),
                 websites: filing.websites.iter().map(website_to_api).collect(),
-                attachments: filing
-                    .attachments
-                    .iter()
-                    .map(|a| api::AttachmentBody {
-                        kind: attachment_kind_api(a.kind),
-                        media_type: a.media_type.clone(),
-                        base64: base64::engine::general_purpose::STANDARD.encode(&a.bytes),
-                    })
-                    .collect(),
+                attachments: attachments_to_api(body),
+            },
+        },
+        rec::Submission::NewFilingWithScans { filing, .. } => api::SubmissionBody::NewFiling {
+            filing: api::FilingBody {
+                subject: subject_to_api(&filing.subject),
+                websites: filing.websites.iter().map(website_to_api).collect(),
+                attachments: attachments_to_api(body),
             },
         },
         rec::Submission::Change {
             filing_number,
             change,
+        }
+        | rec::Submission::ChangeWithScans {
+            filing_number,
+            change,
+            ..
         } => api::SubmissionBody::Change {
             filing_number: filing_number.clone(),
+            attachments: attachments_to_api(body),
             change: match change {
                 rec::Change::Subject(subject) => api::ChangeBody::Subject {
                     subject: subject_to_api(subject),
@@ -795,6 +898,24 @@ pub fn submission_to_api(body: &rec::Submission) -> api::SubmissionBody {
             reason: reason.clone(),
         },
     }
+}
+
+/// The scans of a stored submission in API form, each with the pre-approval entry it shows.
+fn attachments_to_api(body: &rec::Submission) -> Vec<api::AttachmentBody> {
+    body.scans()
+        .map(|scan| api::AttachmentBody {
+            kind: attachment_kind_api(scan.attachment.kind),
+            media_type: scan.attachment.media_type.clone(),
+            base64: base64::engine::general_purpose::STANDARD.encode(&scan.attachment.bytes),
+            pre_approval: match scan.shows {
+                rec::ScanOf::Submission => None,
+                rec::ScanOf::PreApproval { website, item } => Some(api::PreApprovalRef {
+                    website,
+                    item: pre_approval_item_api(item),
+                }),
+            },
+        })
+        .collect()
 }
 
 fn subject_to_api(subject: &rec::Subject) -> api::SubjectBody {

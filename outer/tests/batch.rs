@@ -338,3 +338,180 @@ async fn xlsx_shared_string_index_out_of_range_is_refused_with_its_cell_named() 
     );
     assert!(app.store.versions_to_export(10).await.unwrap().is_empty());
 }
+
+/// A zip archive of `entries` (name, bytes), deflated.
+fn zip_archive(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, bytes) in entries {
+        writer.start_file(*name, options).unwrap();
+        writer.write_all(bytes).unwrap();
+    }
+    writer.finish().unwrap().into_inner()
+}
+
+/// A CSV sheet with the optional `scans` column: each row with its cell.
+fn csv_with_scans(rows: &[(Vec<String>, &str)]) -> Vec<u8> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let mut head = header();
+    head.push("scans".to_owned());
+    writer.write_record(head).unwrap();
+    for (row, scans) in rows {
+        let mut row = row.clone();
+        row.push((*scans).to_owned());
+        writer.write_record(row).unwrap();
+    }
+    writer.into_inner().unwrap()
+}
+
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR-a scan";
+const JPEG: &[u8] = &[0xff, 0xd8, 0xff, 0xe0, 0, 0x10, b'J', b'F', b'I', b'F'];
+
+#[tokio::test]
+async fn a_zip_of_the_sheet_and_its_scans_files_each_row_with_its_scans() {
+    use bundle_format::records::{PreApprovalItem, ScanOf, Submission};
+    let app = app_with(Limits::default());
+    let news = [
+        ("website_service_types", "news"),
+        ("website_pre_approvals", "news:国新网许字2026001号"),
+    ];
+    let sheet = csv_with_scans(&[
+        (
+            row(1, "example-one.cn", &news),
+            "subject_certificate:scans/licence.png; pre_approval/news:scans/news.jpg",
+        ),
+        (
+            row(2, "example-two.cn", &[]),
+            "subject_certificate:scans/absent.png",
+        ),
+        (
+            row(3, "example-three.cn", &[]),
+            "principal_photo:scans/notes.txt",
+        ),
+        (row(4, "example-four.cn", &[]), ""),
+    ]);
+    let archive = zip_archive(&[
+        ("batch.csv", &sheet),
+        ("scans/licence.png", PNG),
+        ("scans/news.jpg", JPEG),
+        ("scans/notes.txt", b"not an image"),
+    ]);
+    let (status, body) = app
+        .upload(&app.tokens.provider, "application/zip", archive)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let results = body["results"].as_array().unwrap();
+    assert_eq!(body["accepted"], 2, "{body}");
+    // Errors name the row, the cell and the file.
+    assert_eq!(results[1]["row"], 3);
+    assert_eq!(results[1]["problems"][0]["field"], "scans[0]");
+    assert_eq!(results[1]["problems"][0]["code"], "batch.scan_missing");
+    assert!(
+        results[1]["problems"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("scans/absent.png"),
+        "{body}"
+    );
+    assert_eq!(results[2]["row"], 4);
+    assert_eq!(results[2]["problems"][0]["code"], "attachment.not_image");
+    assert!(
+        results[2]["problems"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("scans/notes.txt"),
+        "{body}"
+    );
+
+    let stored = app.store.versions_to_export(100).await.unwrap();
+    assert_eq!(stored.len(), 2);
+    let Submission::NewFilingWithScans { scans, .. } = &stored[0].body else {
+        panic!("row 2 is not a new filing with scans: {:?}", stored[0].body)
+    };
+    assert_eq!(scans[0].shows, ScanOf::Submission);
+    assert_eq!(scans[0].attachment.bytes, PNG);
+    assert_eq!(
+        scans[1].shows,
+        ScanOf::PreApproval {
+            website: 0,
+            item: PreApprovalItem::News
+        }
+    );
+    assert_eq!(scans[1].attachment.media_type, "image/jpeg");
+    assert!(matches!(stored[1].body, Submission::NewFiling(_)));
+}
+
+#[tokio::test]
+async fn a_sheet_alone_naming_scans_gets_the_row_refused_with_what_to_do() {
+    let app = app_with(Limits::default());
+    let sheet = csv_with_scans(&[(row(1, "example-one.cn", &[]), "other:scan.png")]);
+    let (status, body) = app.upload(&app.tokens.provider, "text/csv", sheet).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body["results"][0]["problems"][0]["code"],
+        "batch.scans_without_archive"
+    );
+}
+
+#[tokio::test]
+async fn zip_bomb_in_batch_scans_is_refused() {
+    let app = app_with(Limits::default());
+    let sheet = csv_with_scans(&[(row(1, "example-one.cn", &[]), "other:bomb.png")]);
+    // 64 MiB of zeros after a PNG signature deflate to about 64 KiB.
+    let mut bomb = PNG.to_vec();
+    bomb.resize(64 * 1024 * 1024, 0);
+    let archive = zip_archive(&[("batch.csv", &sheet), ("bomb.png", &bomb)]);
+    assert!(archive.len() < 1024 * 1024, "{}", archive.len());
+    let (status, body) = app
+        .upload(&app.tokens.provider, "application/zip", archive)
+        .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    let message = body["message"].as_str().unwrap();
+    assert!(
+        message.contains("bomb.png") && message.contains("limits.max_scan_bytes"),
+        "{message}"
+    );
+    assert!(app.store.versions_to_export(10).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn zip_path_traversal_is_refused() {
+    let app = app_with(Limits::default());
+    let sheet = csv_with_scans(&[(row(1, "example-one.cn", &[]), "other:../escape.png")]);
+    for name in ["../escape.png", "/etc/escape.png", "scans\\..\\escape.png"] {
+        let archive = zip_archive(&[("batch.csv", &sheet), (name, PNG)]);
+        let (status, body) = app
+            .upload(&app.tokens.provider, "application/zip", archive)
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{name}: {body}");
+        let message = body["message"].as_str().unwrap();
+        assert!(
+            message.contains(&format!("{name:?}")) && message.contains("plain relative paths"),
+            "{message}"
+        );
+    }
+    assert!(app.store.versions_to_export(10).await.unwrap().is_empty());
+}
+
+/// Every byte of a small archive changed in turn, and every truncation: each is read or
+/// refused, never a panic, and what is read keeps its caps.
+#[test]
+fn damaged_archives_are_refused_or_read_within_their_caps() {
+    let good = zip_archive(&[
+        ("batch.csv", b"on_behalf_of\n"),
+        ("a.png", b"\x89PNG\r\n\x1a\n0123456789"),
+    ]);
+    assert!(outer::http::batch::read_archive(&good, 64).is_ok());
+    for i in 0..good.len() {
+        for value in [0x00, 0xff, good[i] ^ 0x01] {
+            let mut damaged = good.clone();
+            damaged[i] = value;
+            if let Ok(read) = outer::http::batch::read_archive(&damaged, 64) {
+                assert!(read.files.values().all(|f| f.len() <= 64));
+            }
+        }
+        let _ = outer::http::batch::read_archive(&good[..i], 64);
+    }
+}

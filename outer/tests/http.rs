@@ -127,6 +127,7 @@ async fn new_filing_gets_a_receipt_and_is_stored_as_a_wire_record() {
         &shown.submission,
         &outer::convert::Context {
             access_provider: None,
+            max_scan_bytes: filing::scan::DEFAULT_MAX_SCAN_BYTES,
         },
     )
     .unwrap();

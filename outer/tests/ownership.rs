@@ -3,27 +3,13 @@
 
 mod common;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use bundle_format::records::{ReviewState, StatusChange};
-use common::{App, app};
-use serde_json::{Value, json};
+use common::{App, app, submit};
+use serde_json::json;
 use testkit::api::{new_filing, subject};
 
 const NUMBER: &str = "浙ICP备2026000123号";
-
-async fn submit(app: &App, token: &str, body: &Value) -> (StatusCode, Value) {
-    let request = Request::post("/api/v1/submissions")
-        .header("authorization", format!("Bearer {token}"))
-        .header("content-type", "application/json")
-        .body(Body::from(body.to_string()))
-        .unwrap();
-    let (status, bytes, _) = app.raw(request).await;
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
-}
 
 /// The owner's new filing, approved inside under [`NUMBER`] (as its status change says).
 async fn owners_approved_filing(app: &App) {

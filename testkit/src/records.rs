@@ -14,8 +14,9 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use bundle_format::records::{
-    Access, AccessMethod, CertificateType, Filing, IpRange, Person, ServiceType, Subject,
-    SubjectNature, Submission, SubmissionVersion, Website, content_hash,
+    Access, AccessMethod, Attachment, AttachmentKind, CertificateType, Filing, IpRange, Person,
+    Scan, ScanOf, ServiceType, Subject, SubjectNature, Submission, SubmissionVersion, Website,
+    content_hash,
 };
 
 /// When [`version`] says a version was submitted: 2026-11-22T07:00:00Z.
@@ -189,6 +190,18 @@ pub fn signed_bundle_files(dir: &std::path::Path, filings: &[usize]) -> Vec<std:
         first += count;
     }
     paths
+}
+
+/// A PNG scan (`bytes` as given, declared `image/png`) of `kind`, showing `shows`.
+pub fn png_scan(kind: AttachmentKind, shows: ScanOf, bytes: Vec<u8>) -> Scan {
+    Scan {
+        shows,
+        attachment: Attachment {
+            kind,
+            media_type: "image/png".to_owned(),
+            bytes,
+        },
+    }
 }
 
 #[cfg(test)]

@@ -8,7 +8,8 @@
 //!   100,000 filings) padded with domains until they fill the same 256 MiB of content: the
 //!   most records, the most content and the most small allocations at once;
 //! - `largest-encrypted`: `largest` encrypted to the inner host's age identity (format
-//!   version 5), whose decrypted frame is held beside the file while it is verified.
+//!   version 5), whose frame is decrypted in the file's own buffer and becomes the stored
+//!   message.
 //!
 //! Each import runs under `/usr/bin/time -f %M` (the Debian package `time`), which reports the
 //! child's peak resident set as the kernel accounted it (`ru_maxrss` from `wait4`). The floor

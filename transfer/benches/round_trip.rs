@@ -397,6 +397,7 @@ fn import(run: &Run, layout: &Layout) -> (f64, Value) {
         channels: vec![ChannelId(1)],
         now: run.now,
         identities: Default::default(),
+        max_scan_bytes: filing::scan::DEFAULT_MAX_SCAN_BYTES,
     };
     let report = inner_side::import(&mut client, &layout.inner_spool, &mut keysets, &settings)
         .expect("import");

@@ -129,6 +129,10 @@ pub struct Config {
     pub records_per_bundle: Option<usize>,
     /// Most entries per return bundle.
     pub return_entries: Option<usize>,
+    /// Inner host: the largest scanned document a submission may carry, in bytes (default
+    /// 512 KiB, at most the wire format's 512 KiB); a version with a larger one is rejected
+    /// with the reason `scan-too-large`, which reaches the submitter's status.
+    pub max_scan_bytes: Option<usize>,
     /// The age identity file (`age-keygen` format, mode 0600) this host decrypts the bundles it
     /// receives with, when the keyset names recipients for them: the inner's for submissions
     /// bundles, the outer's for return bundles.
@@ -302,6 +306,18 @@ impl Config {
         Ok(value)
     }
 
+    /// Inner host: the largest scan a submission may carry, bytes.
+    pub fn max_scan_bytes(&self) -> Result<usize, ConfigError> {
+        let value = self
+            .max_scan_bytes
+            .unwrap_or(filing::scan::DEFAULT_MAX_SCAN_BYTES);
+        filing::scan::valid_limit(value).map_err(|_| ConfigError::Invalid {
+            setting: "max_scan_bytes",
+            value: value.to_string(),
+            problem: "must be between 1024 and 524288 (the wire format's limit)",
+        })
+    }
+
     /// Most submission versions per bundle part.
     pub fn records_per_bundle(&self) -> Result<usize, ConfigError> {
         let value = self
@@ -413,6 +429,28 @@ mod tests {
         std::fs::write(&path, "spool_dir = \"/x\"\nchanel = 1\n").unwrap();
         let error = Config::load(&path).unwrap_err().to_string();
         assert!(error.contains("chanel"), "{error}");
+    }
+
+    #[test]
+    fn a_scan_limit_above_the_wire_limit_is_refused() {
+        assert_eq!(
+            Config::default().max_scan_bytes().unwrap(),
+            filing::scan::DEFAULT_MAX_SCAN_BYTES
+        );
+        let lowered = Config {
+            max_scan_bytes: Some(100_000),
+            ..Config::default()
+        };
+        assert_eq!(lowered.max_scan_bytes().unwrap(), 100_000);
+        let above = Config {
+            max_scan_bytes: Some(bundle_format::records::MAX_ATTACHMENT_BYTES + 1),
+            ..Config::default()
+        };
+        let error = above.max_scan_bytes().unwrap_err().to_string();
+        assert!(
+            error.contains("max_scan_bytes = 524289 is invalid"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -9,7 +9,9 @@ use bundle_format::bundle::{MAX_FILE_BYTES, peek_unverified};
 use bundle_format::encryption::Identity;
 use bundle_format::header::HEADER_V1_BYTES;
 use bundle_format::records::{Record, SubmissionVersion};
-use bundle_format::{BundleError, BundleId, Expectation, Header, Kind, ReadLimits, VerifiedBundle};
+use bundle_format::{
+    BundleError, BundleId, Expectation, Header, Kind, ReadLimits, SignedFile, VerifiedBundle,
+};
 use keys::time::rfc3339;
 use keys::{ChannelId, KeyId, KeyLookup, Keyset, KeysetFile, Role};
 
@@ -70,7 +72,11 @@ impl Refusal {
         format!("{} ({})", self.reason, self.code)
     }
 
-    fn from_bundle(error: &BundleError, header: Option<Header>, id: Option<BundleId>) -> Refusal {
+    pub(crate) fn from_bundle(
+        error: &BundleError,
+        header: Option<Header>,
+        id: Option<BundleId>,
+    ) -> Refusal {
         let header = header.map(Box::new);
         Refusal {
             code: error.code().to_owned(),
@@ -173,6 +179,61 @@ pub fn verify_bytes_keeping(
     identities: &[Identity],
     keep: &mut dyn FnMut(&Record) -> bool,
 ) -> Result<VerifiedBundle, Refusal> {
+    let expect = expectation(file, keys, role, channels, at, identities)?;
+    bundle_format::read_bundle_keeping(
+        file,
+        keys,
+        &expect,
+        &ReadLimits::default(),
+        identities,
+        keep,
+    )
+    .map_err(|e| refusal_of(&e, file))
+}
+
+/// [`verify_bytes`] for a file the caller hands over: the envelope, the signature and the
+/// header are checked here, the payload by [`SignedFile::open`] afterwards, in the file's own
+/// buffer (a receiver keeping the message never holds two copies of it). On a refusal the file
+/// is handed back untouched, with the reason.
+pub fn verify_file(
+    file: Vec<u8>,
+    keys: &dyn KeyLookup,
+    role: Role,
+    channels: &[ChannelId],
+    at: i64,
+    identities: &[Identity],
+) -> Result<SignedFile, (Box<Refusal>, Vec<u8>)> {
+    let expect = match expectation(&file, keys, role, channels, at, identities) {
+        Ok(expect) => expect,
+        Err(refusal) => return Err((Box::new(refusal), file)),
+    };
+    bundle_format::check_signed(file, keys, &expect, &ReadLimits::default()).map_err(
+        |(error, file)| {
+            let refusal = refusal_of(&error, &file);
+            (Box::new(refusal), file)
+        },
+    )
+}
+
+/// The refusal for a bundle error met while reading `file`, with its (unverified) header and id.
+fn refusal_of(error: &BundleError, file: &[u8]) -> Refusal {
+    match peek(file) {
+        Ok((header, id)) => Refusal::from_bundle(error, Some(header), Some(id)),
+        Err(_) => Refusal::from_bundle(error, None, None),
+    }
+}
+
+/// What reading `file` must expect: the channel its (unverified) header names, if this host
+/// accepts it. A file whose header is unusable, or names a channel not accepted, is refused
+/// with what its signature says (see [`signature_first`]).
+fn expectation(
+    file: &[u8],
+    keys: &dyn KeyLookup,
+    role: Role,
+    channels: &[ChannelId],
+    at: i64,
+    identities: &[Identity],
+) -> Result<Expectation, Refusal> {
     let (header, id) = match peek(file) {
         Ok(peeked) => peeked,
         Err(unverified) => {
@@ -213,20 +274,11 @@ pub fn verify_bytes_keeping(
             not_accepted,
         ));
     }
-    let expect = Expectation {
+    Ok(Expectation {
         role,
         channel: header.channel,
         at,
-    };
-    bundle_format::read_bundle_keeping(
-        file,
-        keys,
-        &expect,
-        &ReadLimits::default(),
-        identities,
-        keep,
-    )
-    .map_err(|e| Refusal::from_bundle(&e, Some(header), Some(id)))
+    })
 }
 
 /// The refusal for a file whose unverified header is unusable (`unverified` says why): verified
@@ -335,27 +387,22 @@ pub fn signed_by_a_listed_key(
 /// revoked is then recognised as the duplicate it is, and the signature is still checked
 /// against the key the keyset gave that signer. Never use it to accept anything new.
 pub fn verify_recorded(
-    file: &[u8],
+    file: Vec<u8>,
     keysets: &KeysetStore,
     role: Role,
     channels: &[ChannelId],
     identities: &[Identity],
-    keep: &mut dyn FnMut(&Record) -> bool,
-) -> Result<VerifiedBundle, Refusal> {
-    let (header, _) = peek(file)?;
+) -> Result<SignedFile, Refusal> {
+    let (header, _) = peek(&file)?;
+    let mut file = file;
     let mut last = None;
     for keyset in keysets.newest_first() {
-        match verify_bytes_keeping(
-            file,
-            keyset,
-            role,
-            channels,
-            header.created,
-            identities,
-            &mut *keep,
-        ) {
-            Ok(verified) => return Ok(verified),
-            Err(refusal) => last = Some(refusal),
+        match verify_file(file, keyset, role, channels, header.created, identities) {
+            Ok(signed) => return Ok(signed),
+            Err((refusal, returned)) => {
+                last = Some(*refusal);
+                file = returned;
+            }
         }
     }
     Err(last.unwrap_or_else(|| Refusal {

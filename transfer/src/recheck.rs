@@ -121,6 +121,7 @@ mod tests {
             serde_json::from_value(request["submission"].clone()).unwrap();
         let context = outer::convert::Context {
             access_provider: None,
+            max_scan_bytes: filing::scan::DEFAULT_MAX_SCAN_BYTES,
         };
         let body = outer::convert::submission(&body, &context).unwrap();
         SubmissionVersion {

@@ -257,6 +257,24 @@ pub mod bundles {
         }
     }
 
+    /// Reads `file` as a bundle of the `outer-bundle` key [`super::TestSigner::named`] gives,
+    /// on [`CHANNEL`], now.
+    pub fn read_from_outer(file: &[u8]) -> bundle_format::VerifiedBundle {
+        use super::{KeyTable, NOW, TestSigner};
+        let keys = KeyTable::default().with(
+            &TestSigner::named("outer-bundle"),
+            keys::Role::OuterBundle,
+            Some(CHANNEL),
+        );
+        let expect = bundle_format::Expectation {
+            role: keys::Role::OuterBundle,
+            channel: ChannelId(CHANNEL),
+            at: NOW,
+        };
+        bundle_format::read_bundle(file, &keys, &expect, &bundle_format::ReadLimits::default())
+            .unwrap()
+    }
+
     /// Writes `records` with `config`, returning each file and what the writer reported.
     pub fn write_all(
         signer: &dyn Signer,

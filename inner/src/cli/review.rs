@@ -486,8 +486,8 @@ fn print_view(out: &mut String, view: &inner::filing_view::FilingView) {
         for scan in &view.scans {
             let _ = writeln!(
                 out,
-                "  {} {} {} {} bytes sha256 {}",
-                scan.index, scan.kind, scan.media_type, scan.bytes, scan.sha256
+                "  {} {} of {} {} {} bytes sha256 {}",
+                scan.index, scan.kind, scan.shows, scan.media_type, scan.bytes, scan.sha256
             );
         }
     }

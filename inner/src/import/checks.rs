@@ -62,7 +62,7 @@ impl Verdict {
     }
 }
 
-pub(super) fn local_checks(version: &SubmissionVersion) -> Local {
+pub(super) fn local_checks(version: &SubmissionVersion, max_scan_bytes: usize) -> Local {
     let kind = Kind::of(&version.body);
     let mut local = Local {
         kind,
@@ -88,10 +88,26 @@ pub(super) fn local_checks(version: &SubmissionVersion) -> Local {
         local.verdict = rejected(reason::NUL_IN_TEXT);
         return local;
     }
+    // The scan limit is this side's setting, at most the wire's; the type is told by the
+    // bytes, as at intake.
+    for scan in version.body.scans() {
+        let a = scan.attachment;
+        match filing::scan::check(&a.media_type, &a.bytes, max_scan_bytes) {
+            Ok(()) => {}
+            Err(filing::scan::ScanProblem::TooLarge { .. }) => {
+                local.verdict = rejected(reason::SCAN_TOO_LARGE);
+                return local;
+            }
+            Err(_) => {
+                local.verdict = rejected(reason::SCAN_NOT_IMAGE);
+                return local;
+            }
+        }
+    }
     let mut websites: Vec<&Website> = Vec::new();
     let mut access: Option<&Access> = None;
     match &version.body {
-        Submission::NewFiling(filing) => {
+        Submission::NewFiling(filing) | Submission::NewFilingWithScans { filing, .. } => {
             local.province = filing_number::province_of_region(filing.subject.region_code)
                 .and_then(|p| i16::try_from(p).ok());
             if local.province.is_none() {
@@ -102,6 +118,11 @@ pub(super) fn local_checks(version: &SubmissionVersion) -> Local {
         Submission::Change {
             filing_number,
             change,
+        }
+        | Submission::ChangeWithScans {
+            filing_number,
+            change,
+            ..
         } => {
             local.filing_ref = Some(filing_number.clone());
             let website_number = match change {
@@ -240,16 +261,20 @@ fn texts(version: &SubmissionVersion) -> Vec<&str> {
     let mut out = vec![version.receipt.as_str(), &version.submitter];
     out.extend(version.access_provider.as_deref());
     match &version.body {
-        Submission::NewFiling(filing) => {
+        Submission::NewFiling(filing) | Submission::NewFilingWithScans { filing, .. } => {
             subject(&mut out, &filing.subject);
             for w in &filing.websites {
                 website(&mut out, w);
             }
-            out.extend(filing.attachments.iter().map(|a| a.media_type.as_str()));
         }
         Submission::Change {
             filing_number,
             change,
+        }
+        | Submission::ChangeWithScans {
+            filing_number,
+            change,
+            ..
         } => {
             out.push(filing_number);
             match change {
@@ -278,5 +303,11 @@ fn texts(version: &SubmissionVersion) -> Vec<&str> {
         } => out.extend([filing_number.as_str(), reason]),
         Submission::Withdrawal { receipt, reason } => out.extend([receipt.as_str(), reason]),
     }
+    out.extend(
+        version
+            .body
+            .scans()
+            .map(|scan| scan.attachment.media_type.as_str()),
+    );
     out
 }

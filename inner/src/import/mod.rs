@@ -45,12 +45,17 @@ pub const MAX_SUBMISSIONS_PER_BUNDLE: usize = 1_000_000;
 /// The reviewer name recorded on review events the import itself makes.
 pub const IMPORT_ACTOR: &str = "import";
 
-/// Key of the advisory lock that makes imports take turns ("sluice-I"): the conflict checks read
-/// what earlier imports wrote. The schema's per-statement reference checks (migration 4) take
-/// no row locks; that is safe because website records are never deleted since migration 5 (the
-/// import no longer writes them; approval inserts them and only changes their status). Code
-/// that deletes website records must take this lock.
-const IMPORT_LOCK: i64 = 0x736c_7569_6365_2d49;
+/// First key of the per-channel advisory lock that makes imports of one channel take turns
+/// ("sl-I"; the second key is the channel). Imports of different channels run side by side:
+/// what the checks read is either the channel's own (its ledger, the versions of the receipts
+/// it created) or written by approval only (active filings, websites, domains and subjects).
+/// The schema's per-statement reference checks (migration 4) take no row locks; that is safe
+/// because website records are never deleted since migration 5 (the import no longer writes
+/// them; approval inserts them and only changes their status). Two channels storing the same
+/// new receipt at once meet at its primary key: the second waits for the first and then fails
+/// with [`ApplyError::StoredConcurrently`], applying nothing, and its next run refuses the
+/// receipt as another channel's.
+const IMPORT_LOCK_CLASS: i32 = 0x736c_2d49;
 
 /// Machine-readable reason codes of per-submission outcomes, as they appear in acks.
 pub mod reason {
@@ -102,6 +107,10 @@ pub mod reason {
     pub const DOMAIN_CONFLICT: &str = "domain-conflict";
     /// The subject already holds an approved filing; a second filing must be a change.
     pub const SUBJECT_ALREADY_FILED: &str = "subject-already-filed";
+    /// A scan is larger than this side's scan size limit (`max_scan_bytes`).
+    pub const SCAN_TOO_LARGE: &str = "scan-too-large";
+    /// A scan is not the JPEG or PNG image its media type declares (told by its bytes).
+    pub const SCAN_NOT_IMAGE: &str = "scan-not-image";
 }
 
 /// A verified submissions bundle, as the importer hands it over.
@@ -129,6 +138,10 @@ pub struct IncomingBundle<'a> {
     pub message: &'a [u8],
     /// Whether the bundle was encrypted on the medium (`message` is then the opened message).
     pub encrypted: bool,
+    /// The largest scan a submission may carry here, in bytes: a version with a larger one is
+    /// rejected with [`reason::SCAN_TOO_LARGE`]. [`IncomingBundle::verified`] sets
+    /// [`filing::scan::DEFAULT_MAX_SCAN_BYTES`].
+    pub max_scan_bytes: usize,
 }
 
 impl<'a> IncomingBundle<'a> {
@@ -151,6 +164,7 @@ impl<'a> IncomingBundle<'a> {
             submissions: Submissions::Decoded(submissions),
             message,
             encrypted: header.encrypted,
+            max_scan_bytes: filing::scan::DEFAULT_MAX_SCAN_BYTES,
         }
     }
 
@@ -256,6 +270,22 @@ pub enum ApplyError {
         #[source]
         source: postgres::Error,
     },
+    /// Another channel's import stored a row this bundle needs unique (a receipt it creates,
+    /// one of its versions) at the same time. Nothing of this bundle was applied; importing it
+    /// again decides it against what the other one stored.
+    #[error(
+        "while {step}, another import stored meanwhile a row this bundle needs unique ({}): \
+         another channel's bundle created the same receipt at the same time; nothing of this \
+         bundle was applied: import it again",
+        crate::store::describe(source)
+    )]
+    StoredConcurrently {
+        /// What was being done.
+        step: &'static str,
+        /// The unique violation.
+        #[source]
+        source: postgres::Error,
+    },
     /// Withdrawing a receipt failed although it was checked before.
     #[error("withdrawing receipt {receipt}: {message}")]
     Withdrawal {
@@ -286,7 +316,7 @@ pub enum ApplyError {
 impl From<StoreError> for ApplyError {
     fn from(error: StoreError) -> ApplyError {
         match error {
-            StoreError::Database { step, source } => ApplyError::Database { step, source },
+            StoreError::Database { step, source } => db(step)(source),
             StoreError::Encode { what, message } => ApplyError::Encode { what, message },
             StoreError::StoredVersion { .. } => ApplyError::Encode {
                 what: "a stored version",
@@ -300,8 +330,16 @@ impl From<StoreError> for ApplyError {
     }
 }
 
+/// A database error while `step`; a unique violation is a concurrent import's (every other
+/// cause of one is decided by the checks first, and one channel's imports take turns).
 pub(super) fn db(step: &'static str) -> impl FnOnce(postgres::Error) -> ApplyError {
-    move |source| ApplyError::Database { step, source }
+    move |source| {
+        if source.code() == Some(&postgres::error::SqlState::UNIQUE_VIOLATION) {
+            ApplyError::StoredConcurrently { step, source }
+        } else {
+            ApplyError::Database { step, source }
+        }
+    }
 }
 
 /// Session settings an importing connection should run before its first [`apply_bundle`]:
@@ -339,8 +377,12 @@ pub fn apply_bundle(
     let channel = i64::from(bundle.channel);
     let bundle_id: &[u8] = &bundle.bundle_id;
 
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&IMPORT_LOCK])
-        .map_err(db("taking the import lock"))?;
+    let channel_key = i32::from_ne_bytes(bundle.channel.to_ne_bytes());
+    tx.execute(
+        "SELECT pg_advisory_xact_lock($1, $2)",
+        &[&IMPORT_LOCK_CLASS, &channel_key],
+    )
+    .map_err(db("taking the channel's import lock"))?;
     if let Some(row) = tx
         .query_opt(
             "SELECT imported_at FROM bundles WHERE bundle_id = $1",
@@ -387,7 +429,7 @@ pub fn apply_bundle(
 
     tx.batch_execute(staging::STAGING)
         .map_err(db("creating staging tables"))?;
-    let staged = staging::stage(tx, bundle.submissions)?;
+    let staged = staging::stage(tx, bundle.submissions, bundle.max_scan_bytes)?;
     classify::classify(tx, &staged, channel)?;
     write::write_records(tx, &staged, channel, now)?;
     let withdrawn = withdraw::withdraw(tx, now)?;

@@ -167,8 +167,14 @@ pub(super) fn store_versions(
 /// The certificate number of the subject a new filing or a subject change files.
 fn subject_key(body: &Submission) -> Option<&str> {
     match body {
-        Submission::NewFiling(filing) => Some(&filing.subject.certificate_number),
+        Submission::NewFiling(filing) | Submission::NewFilingWithScans { filing, .. } => {
+            Some(&filing.subject.certificate_number)
+        }
         Submission::Change {
+            change: Change::Subject(subject),
+            ..
+        }
+        | Submission::ChangeWithScans {
             change: Change::Subject(subject),
             ..
         } => Some(&subject.certificate_number),

@@ -104,6 +104,7 @@ impl Staged<'_> {
 pub(super) fn stage<'a>(
     tx: &mut Transaction<'_>,
     submissions: Submissions<'a>,
+    max_scan_bytes: usize,
 ) -> Result<Staged<'a>, ApplyError> {
     // The count was checked against MAX_SUBMISSIONS_PER_BUNDLE before anything was read.
     let mut locals = Vec::with_capacity(submissions.len());
@@ -112,7 +113,7 @@ pub(super) fn stage<'a>(
     let mut best: HashMap<String, (u32, usize)> = HashMap::new();
     for (i, version) in submissions.iter().enumerate() {
         let version = version?;
-        locals.push(local_checks(&version));
+        locals.push(local_checks(&version, max_scan_bytes));
         match best.get_mut(version.receipt.as_str()) {
             Some(entry) if version.version > entry.0 => *entry = (version.version, i),
             Some(_) => {}
@@ -153,9 +154,10 @@ pub(super) fn stage<'a>(
             // The subject check reads the certificate number of new filings that passed the
             // local checks (any other text of a refused submission may not be storable).
             let certificate_number = match (&version.body, local.verdict) {
-                (Submission::NewFiling(filing), None) => {
-                    Some(filing.subject.certificate_number.as_str())
-                }
+                (
+                    Submission::NewFiling(filing) | Submission::NewFilingWithScans { filing, .. },
+                    None,
+                ) => Some(filing.subject.certificate_number.as_str()),
                 _ => None,
             };
             copy.row(&[
@@ -197,8 +199,14 @@ pub(super) fn stage<'a>(
 /// own (it keeps those of the website it changes).
 pub(super) fn filed_websites(body: &Submission) -> impl Iterator<Item = &Website> {
     let websites: &[Website] = match body {
-        Submission::NewFiling(filing) => &filing.websites,
+        Submission::NewFiling(filing) | Submission::NewFilingWithScans { filing, .. } => {
+            &filing.websites
+        }
         Submission::Change {
+            change: Change::Website { website, .. } | Change::AddedWebsite(website),
+            ..
+        }
+        | Submission::ChangeWithScans {
             change: Change::Website { website, .. } | Change::AddedWebsite(website),
             ..
         } => std::slice::from_ref(website),
@@ -211,6 +219,10 @@ pub(super) fn filed_websites(body: &Submission) -> impl Iterator<Item = &Website
 pub(super) fn filed_ip_ranges(body: &Submission) -> impl Iterator<Item = &IpRange> {
     let access_change = match body {
         Submission::Change {
+            change: Change::Access { access, .. },
+            ..
+        }
+        | Submission::ChangeWithScans {
             change: Change::Access { access, .. },
             ..
         } => Some(access),

@@ -45,7 +45,10 @@ pub(super) fn finalise(
     };
     let wrong_body = || inconsistent(&format!("its stored record is not a {}", row.kind.name()));
     let (filing_id, effect) = match (row.kind, &body) {
-        (SubmissionKind::NewFiling, Some(Submission::NewFiling(filing))) => {
+        (
+            SubmissionKind::NewFiling,
+            Some(Submission::NewFiling(filing) | Submission::NewFilingWithScans { filing, .. }),
+        ) => {
             check_domains(tx, receipt, &domains_of(&filing.websites), None)?;
             if let Some(row) = tx
                 .query_opt(
@@ -83,10 +86,16 @@ pub(super) fn finalise(
         }
         (
             SubmissionKind::ChangeSubject,
-            Some(Submission::Change {
-                change: Change::Subject(subject),
-                ..
-            }),
+            Some(
+                Submission::Change {
+                    change: Change::Subject(subject),
+                    ..
+                }
+                | Submission::ChangeWithScans {
+                    change: Change::Subject(subject),
+                    ..
+                },
+            ),
         ) => {
             let filing_id = needs_filing()?;
             tx.execute(
@@ -100,10 +109,16 @@ pub(super) fn finalise(
         }
         (
             SubmissionKind::ChangeWebsite,
-            Some(Submission::Change {
-                change: Change::Website { website, .. },
-                ..
-            }),
+            Some(
+                Submission::Change {
+                    change: Change::Website { website, .. },
+                    ..
+                }
+                | Submission::ChangeWithScans {
+                    change: Change::Website { website, .. },
+                    ..
+                },
+            ),
         ) => {
             let filing_id = needs_filing()?;
             let seq = row
@@ -116,10 +131,16 @@ pub(super) fn finalise(
         }
         (
             SubmissionKind::ChangeAccess,
-            Some(Submission::Change {
-                change: Change::Access { access, .. },
-                ..
-            }),
+            Some(
+                Submission::Change {
+                    change: Change::Access { access, .. },
+                    ..
+                }
+                | Submission::ChangeWithScans {
+                    change: Change::Access { access, .. },
+                    ..
+                },
+            ),
         ) => {
             let filing_id = needs_filing()?;
             let retired = retire_website(tx, filing_id, row.target_seq, Retirement::Superseded)?;
@@ -131,10 +152,16 @@ pub(super) fn finalise(
         }
         (
             SubmissionKind::AddedWebsite,
-            Some(Submission::Change {
-                change: Change::AddedWebsite(website),
-                ..
-            }),
+            Some(
+                Submission::Change {
+                    change: Change::AddedWebsite(website),
+                    ..
+                }
+                | Submission::ChangeWithScans {
+                    change: Change::AddedWebsite(website),
+                    ..
+                },
+            ),
         ) => {
             let filing_id = needs_filing()?;
             check_domains(tx, receipt, &domains_of([website]), None)?;

@@ -455,12 +455,19 @@ fn discard_pending(tx: &mut Transaction<'_>, receipt: &str) -> Result<(), Review
 /// lists and those its service types call for.
 fn needed_pre_approvals(body: &Submission) -> Vec<String> {
     let websites: Vec<&Website> = match body {
-        Submission::NewFiling(filing) => filing.websites.iter().collect(),
+        Submission::NewFiling(filing) | Submission::NewFilingWithScans { filing, .. } => {
+            filing.websites.iter().collect()
+        }
         Submission::Change {
+            change: Change::Website { website, .. } | Change::AddedWebsite(website),
+            ..
+        }
+        | Submission::ChangeWithScans {
             change: Change::Website { website, .. } | Change::AddedWebsite(website),
             ..
         } => vec![website],
         Submission::Change { .. }
+        | Submission::ChangeWithScans { .. }
         | Submission::Cancellation { .. }
         | Submission::Withdrawal { .. } => Vec::new(),
     };

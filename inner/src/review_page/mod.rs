@@ -414,20 +414,15 @@ async fn scan(
     .await;
     match found {
         Ok((media_type, bytes)) => {
-            // Only the two image types a scan may be are shown as images; anything else is
-            // offered as a download and never rendered.
-            let shown = matches!(media_type.as_str(), "image/png" | "image/jpeg");
+            // Only the two image types a scan may be are shown as images, and only when the
+            // bytes are the type declared (the import checked that; a version stored before
+            // it did is judged here again); anything else is offered as a download and never
+            // rendered.
+            let shown = filing::scan::media_type_of(&bytes).filter(|found| *found == media_type);
             let mut response = bytes.into_response();
             let headers = response.headers_mut();
-            if shown {
-                headers.insert(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static(if media_type == "image/png" {
-                        "image/png"
-                    } else {
-                        "image/jpeg"
-                    }),
-                );
+            if let Some(found) = shown {
+                headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(found));
             } else {
                 headers.insert(
                     header::CONTENT_TYPE,

@@ -36,13 +36,17 @@ impl SubmissionKind {
     /// The kind of a submission body.
     pub(crate) fn of(body: &Submission) -> SubmissionKind {
         match body {
-            Submission::NewFiling(_) => SubmissionKind::NewFiling,
-            Submission::Change { change, .. } => match change {
-                Change::Subject(_) => SubmissionKind::ChangeSubject,
-                Change::Website { .. } => SubmissionKind::ChangeWebsite,
-                Change::Access { .. } => SubmissionKind::ChangeAccess,
-                Change::AddedWebsite(_) => SubmissionKind::AddedWebsite,
-            },
+            Submission::NewFiling(_) | Submission::NewFilingWithScans { .. } => {
+                SubmissionKind::NewFiling
+            }
+            Submission::Change { change, .. } | Submission::ChangeWithScans { change, .. } => {
+                match change {
+                    Change::Subject(_) => SubmissionKind::ChangeSubject,
+                    Change::Website { .. } => SubmissionKind::ChangeWebsite,
+                    Change::Access { .. } => SubmissionKind::ChangeAccess,
+                    Change::AddedWebsite(_) => SubmissionKind::AddedWebsite,
+                }
+            }
             Submission::Cancellation { scope, .. } => match scope {
                 CancellationScope::Subject => SubmissionKind::CancelSubject,
                 CancellationScope::Website => SubmissionKind::CancelWebsite,

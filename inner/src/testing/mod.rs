@@ -659,7 +659,12 @@ pub fn submissions_message(
     }
     let frame = bundle_format::payload::compress(&content)?;
     let header = Header {
-        format_version: bundle_format::header::FORMAT_VERSION_1,
+        // The lowest version the bodies allow, as the writer picks it.
+        format_version: submissions
+            .iter()
+            .map(|v| v.body.format_version())
+            .max()
+            .unwrap_or(bundle_format::header::FORMAT_VERSION_1),
         kind: Kind::Submissions,
         channel: keys::ChannelId(channel),
         epoch,

@@ -77,15 +77,17 @@ pub async fn prepare(
             ),
         });
     }
-    check_submission(principal, request, problems).map_err(|problems| {
-        state
-            .metrics
-            .submission(api::kind_name(&request.submission), "invalid");
-        for problem in &problems {
-            state.metrics.validation_failure(&problem.code);
-        }
-        AppError::Validation(problems)
-    })
+    check_submission(principal, request, problems, state.limits.max_scan_bytes).map_err(
+        |problems| {
+            state
+                .metrics
+                .submission(api::kind_name(&request.submission), "invalid");
+            for problem in &problems {
+                state.metrics.validation_failure(&problem.code);
+            }
+            AppError::Validation(problems)
+        },
+    )
 }
 
 /// The subject's filing number a change or cancellation names (a website number without its
@@ -102,10 +104,12 @@ fn named_filing(body: &api::SubmissionBody) -> Option<&str> {
 }
 
 /// The pure part of [`prepare`]: validates and converts, adding `problems` found elsewhere.
+/// Scans above `max_scan_bytes` are refused.
 pub fn check_submission(
     principal: &Principal,
     request: &api::SubmissionRequest,
     mut problems: Vec<Problem>,
+    max_scan_bytes: usize,
 ) -> Result<Prepared, Vec<Problem>> {
     let kind = api::kind_name(&request.submission);
     let is_provider = principal.kind == AccountKind::AccessProvider;
@@ -135,6 +139,7 @@ pub fn check_submission(
     };
     let context = convert::Context {
         access_provider: is_provider.then(|| principal.account.clone()),
+        max_scan_bytes,
     };
     let body = match convert::submission(&request.submission, &context) {
         Ok(body) if problems.is_empty() => body,
@@ -146,11 +151,17 @@ pub fn check_submission(
     };
     let filing_number = match &body {
         records::Submission::Change { filing_number, .. }
+        | records::Submission::ChangeWithScans { filing_number, .. }
         | records::Submission::Cancellation { filing_number, .. } => Some(filing_number.clone()),
-        records::Submission::NewFiling(_) | records::Submission::Withdrawal { .. } => None,
+        records::Submission::NewFiling(_)
+        | records::Submission::NewFilingWithScans { .. }
+        | records::Submission::Withdrawal { .. } => None,
     };
     let subject_key = match &body {
-        records::Submission::NewFiling(filing) => Some(convert::subject_key(&filing.subject)),
+        records::Submission::NewFiling(filing)
+        | records::Submission::NewFilingWithScans { filing, .. } => {
+            Some(convert::subject_key(&filing.subject))
+        }
         _ => None,
     };
     let version = SubmissionVersion {

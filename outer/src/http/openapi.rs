@@ -259,7 +259,15 @@ fn api_document() -> Value {
                 "SubmissionRequest": {"type": "object", "required": ["submission"], "properties": {
                     "on_behalf_of": {"type": "string"},
                     "submission": {"type": "object", "required": ["kind"], "properties": {
-                        "kind": {"enum": ["new_filing", "change", "cancellation", "withdrawal"]}}}}},
+                        "kind": {"enum": ["new_filing", "change", "cancellation", "withdrawal"]},
+                        "attachments": {"type": "array", "maxItems": 16, "description": "a change's scans (a new filing's are filing.attachments)", "items": {"$ref": "#/components/schemas/Attachment"}}}}}},
+                "Attachment": {"type": "object", "required": ["kind", "media_type", "base64"], "description": "a scanned document: a JPEG or PNG by its bytes, at most limits.max_scan_bytes (default 512 KiB)", "properties": {
+                    "kind": {"enum": ["subject_certificate", "principal_identity", "pre_approval", "principal_photo", "other"]},
+                    "media_type": {"enum": ["image/jpeg", "image/png"]},
+                    "base64": {"type": "string", "contentEncoding": "base64"},
+                    "pre_approval": {"type": "object", "required": ["website", "item"], "description": "the pre-approval entry a pre_approval document belongs to", "properties": {
+                        "website": {"type": "integer", "minimum": 0, "description": "the website, from 0 among those the submission lists (a change lists one)"},
+                        "item": {"enum": ["news", "publishing", "education", "medical", "drugs", "culture", "broadcasting"]}}}}},
                 "Receipt": {"type": "object", "required": ["receipt", "version", "status_url"], "properties": {
                     "receipt": {"type": "string"}, "version": {"type": "integer"}, "status_url": {"type": "string"}}},
                 "Status": {"type": "object", "required": ["receipt", "state", "history"], "properties": {
@@ -320,8 +328,8 @@ fn api_document() -> Value {
                         error_responses(&["400", "401", "403", "404", "409", "413", "422", "429"]))}},
             "/api/v1/submissions/{receipt}/status": {"get": {"summary": "Status of any receipt ever issued", "parameters": [receipt_param],
                 "responses": with(json!({"200": {"description": "Status", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Status"}}}}}), error_responses(&["404"]))}},
-            "/api/v1/batches": {"post": {"summary": "Batch upload (access providers): CSV or XLSX body", "security": bearer,
-                "requestBody": {"required": true, "content": {"text/csv": {}, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}},
+            "/api/v1/batches": {"post": {"summary": "Batch upload (access providers): CSV or XLSX body, or a zip archive of the sheet (batch.csv or batch.xlsx) and the scans its optional scans column names (kind:file pairs separated by ;, kind pre_approval/ITEM for a pre-approval document)", "security": bearer,
+                "requestBody": {"required": true, "content": {"text/csv": {}, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}, "application/zip": {}}},
                 "responses": with(json!({"200": {"description": "Per-row results", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BatchResult"}}}}}),
                     error_responses(&["400", "401", "403", "413", "429"]))}},
             "/api/v1/batches/template.xlsx": {"get": {"summary": "Batch template (XLSX)", "responses": {"200": {"description": "XLSX file"}}}},

@@ -136,3 +136,17 @@ pub async fn http(
         .unwrap_or_default();
     Ok((status, body))
 }
+
+/// `POST /api/v1/submissions` of `body` with `token`: the status and the JSON answer.
+pub async fn submit(app: &App, token: &str, body: &Value) -> (StatusCode, Value) {
+    let request = Request::post("/api/v1/submissions")
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    let (status, bytes, _) = app.raw(request).await;
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}

@@ -38,6 +38,7 @@ pub fn run(global: &Global, _args: &Args) -> anyhow::Result<Outcome> {
         channels: config.accept_channels()?,
         now,
         identities: bundle_format::encryption::Identities(config.age_identities()?),
+        max_scan_bytes: config.max_scan_bytes()?,
     };
     let report = super::with_progress("bundles", |progress| {
         inner_side::import_with_progress(&mut client, &spool, &mut keysets, &settings, progress)

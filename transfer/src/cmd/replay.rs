@@ -76,6 +76,7 @@ pub fn run(global: &Global, args: &Args) -> anyhow::Result<Outcome> {
             channels: config.accept_channels()?,
             now,
             identities: bundle_format::encryption::Identities(config.age_identities()?),
+            max_scan_bytes: config.max_scan_bytes()?,
         };
         inner_side::install_recorded_keysets(&mut client, &mut keysets, now)?;
         let report =

@@ -8,9 +8,8 @@ use std::path::Path;
 
 use bundle_format::chain::{ChannelState, Verdict};
 use bundle_format::encryption::Identity;
-use bundle_format::header::HEADER_V1_BYTES;
 use bundle_format::records::Record;
-use bundle_format::{BundleId, Header, Kind, VerifiedBundle};
+use bundle_format::{BundleId, Header, Kind, SignedFile, VerifiedBundle};
 use keys::keyset::Direction;
 use keys::{ChannelId, Keyset, Role};
 
@@ -73,16 +72,15 @@ pub(crate) fn read_and_verify<E>(
         Err(refusal) => return Ok(Err(refusal)),
     };
     let current = keysets.current();
-    let verified =
-        examine::verify_bytes_keeping(&bytes, current, role, channels, now, identities, keep);
-    let refusal = match verified {
-        Ok(verified) => {
-            return Ok(within_ledger_range(verified)
-                .and_then(|v| encrypted_as_keyset_says(v, current))
-                .and_then(|v| Received::of(v, bytes)));
-        }
-        Err(refusal) => refusal,
-    };
+    let (refusal, bytes) =
+        match examine::verify_file(bytes, current, role, channels, now, identities) {
+            Ok(signed) => {
+                return Ok(within_ledger_range(&signed)
+                    .and_then(|()| encrypted_as_keyset_says(&signed, current))
+                    .and_then(|()| Received::open(signed, identities, keep)));
+            }
+            Err((refusal, bytes)) => (*refusal, bytes),
+        };
     let Some(id) = refusal
         .id
         .filter(|_| examine::signer_refused_since(&refusal))
@@ -93,8 +91,10 @@ pub(crate) fn read_and_verify<E>(
         return Ok(Err(refusal));
     }
     Ok(
-        match examine::verify_recorded(&bytes, keysets, role, channels, identities, keep) {
-            Ok(verified) => within_ledger_range(verified).and_then(|v| Received::of(v, bytes)),
+        match examine::verify_recorded(bytes, keysets, role, channels, identities) {
+            Ok(signed) => {
+                within_ledger_range(&signed).and_then(|()| Received::open(signed, identities, keep))
+            }
             Err(_) => Err(refusal),
         },
     )
@@ -102,15 +102,12 @@ pub(crate) fn read_and_verify<E>(
 
 /// Refuses a submissions or return bundle that is not encrypted although the keyset names
 /// recipients for its direction and channel.
-fn encrypted_as_keyset_says(
-    verified: VerifiedBundle,
-    keyset: &Keyset,
-) -> Result<VerifiedBundle, Refusal> {
-    let header = verified.header;
+fn encrypted_as_keyset_says(signed: &SignedFile, keyset: &Keyset) -> Result<(), Refusal> {
+    let header = signed.header();
     let direction = match header.kind {
         Kind::Submissions => Direction::Inward,
         Kind::Return => Direction::Outward,
-        _ => return Ok(verified),
+        _ => return Ok(()),
     };
     if header.encrypted
         || keyset
@@ -118,7 +115,7 @@ fn encrypted_as_keyset_says(
             .recipients_for(direction, header.channel)
             .is_empty()
     {
-        return Ok(verified);
+        return Ok(());
     }
     Err(Refusal {
         code: "bundle.not-encrypted".into(),
@@ -130,8 +127,8 @@ fn encrypted_as_keyset_says(
             header.channel,
             keyset.version()
         ),
-        header: Some(Box::new(header)),
-        id: Some(verified.id),
+        header: Some(Box::new(*header)),
+        id: Some(signed.id()),
         filing_rule: None,
     })
 }
@@ -147,40 +144,20 @@ pub(crate) struct Received {
 }
 
 impl Received {
-    /// `verified` with the message of its `file`. The file's bytes become the message (its
-    /// envelope lines cut off in place), or for an encrypted bundle the decrypted frame does,
-    /// with the header moved in front of it; either way no second copy of the message is made,
-    /// and an encrypted bundle's file is let go before its message is stored.
-    fn of(mut verified: VerifiedBundle, mut file: Vec<u8>) -> Result<Received, Refusal> {
-        match bundle_format::envelope::open(&file, bundle_format::bundle::MAX_FILE_BYTES) {
-            Ok(envelope) => {
-                let lines = file.len() - envelope.message.len();
-                if let Some(mut message) = verified.opened_frame.take() {
-                    let signed = envelope.message;
-                    let header = signed[..HEADER_V1_BYTES.min(signed.len())].to_vec();
-                    drop(file);
-                    // Growing a large allocation moves its pages, not its bytes; the frame is
-                    // then shifted within it.
-                    message.splice(0..0, header);
-                    return Ok(Received {
-                        bundle: verified,
-                        message,
-                    });
-                }
-                file.drain(..lines);
-                Ok(Received {
-                    bundle: verified,
-                    message: file,
-                })
-            }
-            // Verification opened this very envelope; this cannot happen.
-            Err(error) => Err(Refusal {
-                code: error.code().into(),
-                reason: error.to_string(),
-                header: Some(Box::new(verified.header)),
-                id: Some(verified.id),
-                filing_rule: None,
-            }),
+    /// Reads the payload of a file whose signature and header were checked (see
+    /// [`SignedFile::open`]): the file's bytes become the message, its envelope lines cut off,
+    /// or for an encrypted bundle the frame decrypted in place behind the header. The importer
+    /// never holds the file and the message side by side.
+    fn open(
+        signed: SignedFile,
+        identities: &[Identity],
+        keep: &mut dyn FnMut(&Record) -> bool,
+    ) -> Result<Received, Refusal> {
+        let header = *signed.header();
+        let id = signed.id();
+        match signed.open(identities, keep) {
+            Ok((bundle, message)) => Ok(Received { bundle, message }),
+            Err(error) => Err(Refusal::from_bundle(&error, Some(header), Some(id))),
         }
     }
 }
@@ -188,13 +165,13 @@ impl Received {
 /// Refuses a verified bundle whose epoch or sequence number no ledger can record: both sides
 /// keep them in signed 64-bit SQL integers, so a value at or above 2^63 (which only a signer
 /// gone wrong would write) would fail every run that met it, or be stored as another number.
-fn within_ledger_range(verified: VerifiedBundle) -> Result<VerifiedBundle, Refusal> {
-    let header = &verified.header;
+fn within_ledger_range(signed: &SignedFile) -> Result<(), Refusal> {
+    let header = signed.header();
     let too_large = [("epoch", header.epoch), ("sequence", header.sequence)]
         .into_iter()
         .find(|(_, value)| i64::try_from(*value).is_err());
     let Some((field, value)) = too_large else {
-        return Ok(verified);
+        return Ok(());
     };
     Err(Refusal {
         code: "header.out-of-range".into(),
@@ -202,8 +179,8 @@ fn within_ledger_range(verified: VerifiedBundle) -> Result<VerifiedBundle, Refus
             "the bundle's {field} {value} is larger than the largest a ledger records ({})",
             i64::MAX
         ),
-        header: Some(Box::new(verified.header)),
-        id: Some(verified.id),
+        header: Some(Box::new(*header)),
+        id: Some(signed.id()),
         filing_rule: None,
     })
 }

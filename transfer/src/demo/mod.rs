@@ -630,6 +630,9 @@ pub struct InnerSide {
     pub identities: Identities,
     /// The demo's reviewer: a ministry account, which may decide every stage of every province.
     pub reviewer: inner::reviewers::Reviewer,
+    /// The largest scan its import accepts (`max_scan_bytes`; the default unless a test lowers
+    /// it).
+    pub max_scan_bytes: usize,
 }
 
 /// The demo's reviewer account, a ministry account made as the operator would make the first
@@ -675,6 +678,7 @@ impl InnerSide {
                 &keys.inner_identity,
             )?),
             reviewer,
+            max_scan_bytes: filing::scan::DEFAULT_MAX_SCAN_BYTES,
         })
     }
 
@@ -684,6 +688,7 @@ impl InnerSide {
             channels: self.channels.clone(),
             now: now(),
             identities: self.identities.clone(),
+            max_scan_bytes: self.max_scan_bytes,
         };
         Ok(inner_side::import(
             &mut self.client,

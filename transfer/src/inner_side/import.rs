@@ -12,7 +12,7 @@ use postgres::Client;
 
 use super::keysets::install_recorded_keysets;
 use super::ledger::channel_state;
-use super::{InnerError, db, locked_transaction};
+use super::{InnerError, channel_transaction, db, locked_transaction};
 use crate::common::receive::{self, InboxFileReport, chain_refusal};
 use crate::examine::Refusal;
 use crate::keysets::{KeysetReceipt, KeysetStore, Offer};
@@ -30,6 +30,8 @@ pub struct ImportSettings {
     pub now: i64,
     /// The age identities encrypted submissions bundles are decrypted with.
     pub identities: Identities,
+    /// The largest scan a submission may carry, bytes (`max_scan_bytes`).
+    pub max_scan_bytes: usize,
 }
 
 /// What happened to one inbox file.
@@ -171,7 +173,7 @@ fn return_signer_refusal(
         code: within_text_limit(&refusal.code),
         reason: within_text_limit(&refusal.reason),
     };
-    let mut tx = locked_transaction(client)?;
+    let mut tx = channel_transaction(client, header.channel)?;
     inner::returns::queue_bundle_refusal(&mut tx, &notice, settings.now)?;
     tx.commit().map_err(db("queueing a bundle refusal"))?;
     tracing::warn!(target: "sluice::audit", event = "bundle.refusal-returned",
@@ -295,7 +297,13 @@ pub fn import_file(
         submissions
     };
 
-    let mut tx = locked_transaction(client)?;
+    // A keyset bundle changes what every channel trusts: it is imported alone. Any other
+    // bundle changes its own channel's ledger and receipts only.
+    let mut tx = if header.kind == Kind::Keyset {
+        locked_transaction(client)?
+    } else {
+        channel_transaction(client, header.channel)?
+    };
     let (state, recorded, successor_claims) = channel_state(&mut tx, &header)?;
     let mut verdict = chain::judge(&header, verified.id, &state, recorded, settings.now);
     if receive::may_apply(&verdict)
@@ -374,6 +382,7 @@ pub fn import_file(
 
     let incoming = inner::import::IncomingBundle {
         submissions,
+        max_scan_bytes: settings.max_scan_bytes,
         ..inner::import::IncomingBundle::verified(
             verified.id,
             &header,

@@ -98,14 +98,42 @@ pub(super) fn db(step: &'static str) -> impl FnOnce(postgres::Error) -> InnerErr
 
 /// Key of the advisory lock transfer's import and return take ("sluice-T").
 const TRANSFER_LOCK: i64 = 0x736c_7569_6365_2d54;
+/// First key of the per-channel advisory locks ("sl-T"); the second is the channel. PostgreSQL
+/// keeps two-key locks apart from one-key locks, so these never meet [`TRANSFER_LOCK`].
+const CHANNEL_LOCK_CLASS: i32 = 0x736c_2d54;
 
-/// Starts a transaction that holds the transfer lock until it ends, so that imports, returns
-/// and keyset publications on one database run one at a time.
+/// Starts a transaction that holds the transfer lock exclusively until it ends: returns,
+/// keyset bundles and keyset publications, which read or change what every channel shares, run
+/// alone.
 pub(super) fn locked_transaction(client: &mut Client) -> Result<Transaction<'_>, InnerError> {
     let mut tx = client.transaction().map_err(db("starting a transaction"))?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&TRANSFER_LOCK])
         .map_err(db("taking the transfer lock"))?;
     Ok(tx)
+}
+
+/// Starts a transaction for one channel's import: the transfer lock shared (so no return or
+/// keyset change runs meanwhile) and the channel's own lock exclusively, so that imports of
+/// different channels run side by side and two of one channel take turns (docs/SCALING.md).
+pub(super) fn channel_transaction(
+    client: &mut Client,
+    channel: keys::ChannelId,
+) -> Result<Transaction<'_>, InnerError> {
+    let mut tx = client.transaction().map_err(db("starting a transaction"))?;
+    tx.execute("SELECT pg_advisory_xact_lock_shared($1)", &[&TRANSFER_LOCK])
+        .map_err(db("taking the transfer lock, shared"))?;
+    tx.execute(
+        "SELECT pg_advisory_xact_lock($1, $2)",
+        &[&CHANNEL_LOCK_CLASS, &channel_key(channel)],
+    )
+    .map_err(db("taking the channel's import lock"))?;
+    Ok(tx)
+}
+
+/// A channel number as the second key of a two-key advisory lock: its 32 bits as they are, so
+/// every channel has its own key.
+pub(super) fn channel_key(channel: keys::ChannelId) -> i32 {
+    i32::from_ne_bytes(channel.0.to_ne_bytes())
 }
 
 /// Connects to the inner database and applies the inner schema's migrations (which include

@@ -44,11 +44,31 @@ pub fn read_rows(bytes: &[u8], max_rows: usize) -> Result<Vec<Vec<String>>, Batc
     Ok(rows)
 }
 
+/// The optional column naming a row's scans in a batch archive (see `scans`).
+pub(super) const SCANS_COLUMN: &str = "scans";
+
+/// The position of the optional [`SCANS_COLUMN`], if the header has it (once).
+pub(super) fn scans_position(header: &[String]) -> Result<Option<usize>, BatchError> {
+    let found: Vec<usize> = header
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| h.trim().eq_ignore_ascii_case(SCANS_COLUMN))
+        .map(|(i, _)| i)
+        .collect();
+    match found.as_slice() {
+        [] => Ok(None),
+        [one] => Ok(Some(*one)),
+        _ => Err(BatchError::Header(format!(
+            "column {SCANS_COLUMN:?} appears twice"
+        ))),
+    }
+}
+
 /// Maps header names to column positions; every column of [`COLUMNS`] must be present once.
 pub(super) fn header_positions(header: &[String]) -> Result<Vec<usize>, BatchError> {
     let names: Vec<String> = header.iter().map(|h| h.trim().to_lowercase()).collect();
     for name in &names {
-        if !name.is_empty() && !COLUMNS.iter().any(|(c, _)| c == name) {
+        if !name.is_empty() && name != SCANS_COLUMN && !COLUMNS.iter().any(|(c, _)| c == name) {
             return Err(BatchError::Header(format!("unknown column {name:?}")));
         }
     }

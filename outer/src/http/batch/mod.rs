@@ -10,6 +10,7 @@
 mod error;
 mod file;
 mod row;
+mod scans;
 mod template;
 mod xlsx;
 
@@ -27,6 +28,7 @@ use crate::store::{AccountKind, Inserted, NewSubmission, Principal, StoreError};
 pub use error::BatchError;
 pub use file::read_rows;
 pub use row::row_to_request;
+pub use scans::{BatchArchive, read_archive};
 pub use template::{COLUMNS, XLSX_MEDIA_TYPE, template_csv_bytes, template_xlsx_bytes};
 pub use xlsx::{MAX_XLSX_COLUMNS, MAX_XLSX_EXPANDED_BYTES, MAX_XLSX_PARTS, check_xlsx};
 
@@ -76,13 +78,17 @@ fn check_rows(
     rows: &[Vec<String>],
     positions: &[usize],
     principal: &Principal,
+    scans: &RowScans,
 ) -> (Vec<BatchRowResult>, RowsToStore) {
     let mut results: Vec<BatchRowResult> = Vec::with_capacity(rows.len().saturating_sub(1));
     let mut to_store = Vec::new();
     for (index, cells) in rows.iter().skip(1).enumerate() {
         let row = row_number(index);
         let checked = row_to_request(cells, positions, &principal.account)
-            .and_then(|request| check_submission(principal, &request, Vec::new()));
+            .and_then(|request| scans.attach(request, cells))
+            .and_then(|request| {
+                check_submission(principal, &request, Vec::new(), scans.max_scan_bytes)
+            });
         match checked {
             Ok(prepared) => {
                 let mut version = prepared.version;
@@ -114,7 +120,38 @@ fn check_rows(
     (results, to_store)
 }
 
-/// `POST /api/v1/batches`: the file itself as the body; one result per data row.
+/// Where a batch's rows find their scans.
+struct RowScans {
+    /// The `scans` column, if the header has one.
+    column: Option<usize>,
+    /// The archive's files, if the upload was an archive.
+    files: Option<std::collections::BTreeMap<String, Vec<u8>>>,
+    /// `limits.max_scan_bytes`.
+    max_scan_bytes: usize,
+}
+
+impl RowScans {
+    /// Adds the scans the row's `scans` cell names to its new filing.
+    fn attach(
+        &self,
+        mut request: crate::api::SubmissionRequest,
+        cells: &[String],
+    ) -> Result<crate::api::SubmissionRequest, Vec<Problem>> {
+        let cell = self
+            .column
+            .and_then(|column| cells.get(column))
+            .map_or("", String::as_str);
+        let attachments = scans::row_attachments(cell, self.files.as_ref())?;
+        if let crate::api::SubmissionBody::NewFiling { filing } = &mut request.submission {
+            filing.attachments = attachments;
+        }
+        Ok(request)
+    }
+}
+
+/// `POST /api/v1/batches`: the file itself as the body, or a zip archive
+/// (`Content-Type: application/zip`) holding the sheet and the scans its rows name; one result
+/// per data row.
 pub(super) async fn upload(
     State(state): State<AppState>,
     auth: Auth,
@@ -135,26 +172,47 @@ pub(super) async fn upload(
         });
     }
     let max_rows = state.limits.max_batch_rows;
-    let rows = tokio::task::spawn_blocking(move || read_rows(&bytes, max_rows))
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))?
-        .map_err(|e| match e {
-            BatchError::TooManyRows { .. } | BatchError::TooLarge(_) => {
-                AppError::PayloadTooLarge(e.to_string())
-            }
-            other => AppError::BadRequest {
-                code: "batch_format",
-                message: other.to_string(),
-            },
-        })?;
+    let max_scan_bytes = state.limits.max_scan_bytes;
+    let is_archive = content_type.starts_with("application/zip");
+    type Read = (
+        Vec<Vec<String>>,
+        Option<std::collections::BTreeMap<String, Vec<u8>>>,
+    );
+    let read = tokio::task::spawn_blocking(move || -> Result<Read, BatchError> {
+        if is_archive {
+            let archive = read_archive(&bytes, max_scan_bytes)?;
+            Ok((read_rows(&archive.sheet, max_rows)?, Some(archive.files)))
+        } else {
+            Ok((read_rows(&bytes, max_rows)?, None))
+        }
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.to_string()))?;
+    let (rows, files) = read.map_err(|e| match e {
+        BatchError::TooManyRows { .. } | BatchError::TooLarge(_) => {
+            AppError::PayloadTooLarge(e.to_string())
+        }
+        other => AppError::BadRequest {
+            code: "batch_format",
+            message: other.to_string(),
+        },
+    })?;
     let positions = header_positions(&rows[0]).map_err(|e| AppError::BadRequest {
         code: "batch_format",
         message: e.to_string(),
     })?;
+    let scans = RowScans {
+        column: file::scans_position(&rows[0]).map_err(|e| AppError::BadRequest {
+            code: "batch_format",
+            message: e.to_string(),
+        })?,
+        files,
+        max_scan_bytes,
+    };
     // Validation is CPU work on up to max_batch_rows rows: keep it off the async workers.
     let principal = auth.0.clone();
     let (mut results, to_store) =
-        tokio::task::spawn_blocking(move || check_rows(&rows, &positions, &principal))
+        tokio::task::spawn_blocking(move || check_rows(&rows, &positions, &principal, &scans))
             .await
             .map_err(|e| AppError::Internal(e.to_string()))?;
     for result in &results {
@@ -220,6 +278,7 @@ mod tests {
         let request = row_to_request(&rows[1], &positions, "provider_1").unwrap();
         let context = crate::convert::Context {
             access_provider: Some("provider_1".into()),
+            max_scan_bytes: filing::scan::DEFAULT_MAX_SCAN_BYTES,
         };
         crate::convert::submission(&request.submission, &context).unwrap();
     }
