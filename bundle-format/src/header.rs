@@ -39,10 +39,20 @@ pub const FORMAT_VERSION_5: u16 = 5;
 pub const FORMAT_VERSION_6: u16 = 6;
 /// Format version 7: the version 1 header layout and flags of version 5, and content that may
 /// also hold the record types of wire version 5: a submission whose body carries scans
-/// (`Submission::ChangeWithScans`, `Submission::NewFilingWithScans`). Writers use it only for
-/// bundles that hold such a record; everything else keeps the lowest version its records allow
-/// (SPEC.md §3.2).
+/// (`Submission::ChangeWithScans`, `Submission::NewFilingWithScans`, in submissions bundles)
+/// and a filing password (`Record::FilingPassword`, in return bundles). Writers use it only
+/// for bundles that hold such a record (encrypted or not); everything else keeps the lowest
+/// version its records allow (SPEC.md §3.2).
 pub const FORMAT_VERSION_7: u16 = 7;
+/// Every format version this build reads, in order (2 is never assigned).
+pub const FORMAT_VERSIONS: [u16; 6] = [
+    FORMAT_VERSION_1,
+    FORMAT_VERSION_3,
+    FORMAT_VERSION_4,
+    FORMAT_VERSION_5,
+    FORMAT_VERSION_6,
+    FORMAT_VERSION_7,
+];
 /// Flag bit 0 (version 5 on): the payload is encrypted to the channel's recipients.
 pub const FLAG_ENCRYPTED: u16 = 0x0001;
 /// Bytes of a version 1 (and version 3) header.
@@ -174,6 +184,7 @@ impl Kind {
                         | Record::CertificateRevocation(_)
                         | Record::RegisterEntry(_)
                         | Record::RegisterRemoval(_)
+                        | Record::FilingPassword(_)
                 )
                 | (Kind::Keyset, Record::Keyset(_))
         )
@@ -198,10 +209,10 @@ impl fmt::Display for Kind {
     }
 }
 
-/// A parsed, checked header (SPEC.md §3.2; versions 1, 3 and 4 share the layout).
+/// A parsed, checked header (SPEC.md §3.2; versions 1 and 3 to 7 share the layout).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct Header {
-    /// The format version it was written in (1, 3, 4, 5 or 6): which record types its content
+    /// The format version it was written in (1, 3, 4, 5, 6 or 7): which record types its content
     /// may hold (SPEC.md §6) and which flags it may set.
     pub format_version: u16,
     /// What the bundle carries.
@@ -263,7 +274,7 @@ pub enum HeaderError {
     },
     /// A format version this crate does not know.
     #[error(
-        "unsupported format version {found} at offset 8; this build reads versions 1, 3, 4 and 5"
+        "unsupported format version {found} at offset 8; this build reads versions 1 and 3 to 7"
     )]
     UnsupportedVersion {
         /// The version found.
@@ -421,8 +432,7 @@ impl Header {
             });
         }
         match reader.u16("format_version")? {
-            version @ (FORMAT_VERSION_1 | FORMAT_VERSION_3 | FORMAT_VERSION_4
-            | FORMAT_VERSION_5 | FORMAT_VERSION_6 | FORMAT_VERSION_7) => {
+            version if FORMAT_VERSIONS.contains(&version) => {
                 let (header, payload) = Header::parse_v1(reader, version)?;
                 header.check(Some(payload.len()), max_content_bytes)?;
                 Ok((header, payload))
@@ -464,7 +474,7 @@ impl Header {
         Ok((header, frame))
     }
 
-    /// §3.2: the version 1 layout (also that of versions 3 to 5), from offset 10; the field
+    /// §3.2: the version 1 layout (also that of versions 3 to 7), from offset 10; the field
     /// relations are [`Header::check`]'s.
     fn parse_v1(
         mut reader: Reader<'_>,

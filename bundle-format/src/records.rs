@@ -14,20 +14,22 @@ use std::net::IpAddr;
 use bincode::{Decode, Encode};
 use sha2::{Digest, Sha256};
 
+mod passwords;
 mod receipts;
 mod register;
 mod returns;
 mod scans;
 
+pub use passwords::*;
 pub use receipts::*;
 pub use register::*;
 pub use returns::*;
 pub use scans::*;
 
-/// Wire version of the record types in this module: 5 since [`Submission::ChangeWithScans`]
-/// and [`Submission::NewFilingWithScans`] (carried only in format version 7 bundles; SPEC.md
-/// §6). Version 4 added [`ReturnReceipt`], [`RegisterEntry`] and [`RegisterRemoval`] (format
-/// version 6).
+/// Wire version of the record types in this module: 5 since [`Submission::ChangeWithScans`],
+/// [`Submission::NewFilingWithScans`] and [`FilingPassword`] (carried only in format version 7
+/// bundles; SPEC.md §6). Version 4 added [`ReturnReceipt`], [`RegisterEntry`] and
+/// [`RegisterRemoval`] (format version 6).
 pub const RECORDS_VERSION: u16 = 5;
 
 /// Most websites one filing may list.
@@ -76,8 +78,8 @@ pub type Sha256Digest = [u8; 32];
 /// (SPEC.md §3.3): submissions bundles hold `Submission` (from version 7 also with a body of
 /// wire version 5, [`Submission::format_version`]) and, from version 6, `ReturnReceipt`;
 /// return bundles hold `Ack`, `SequenceReport`, `StatusChange`, `Certificate` and their later
-/// additions; keyset bundles hold one `Keyset`; heartbeat bundles hold nothing or, from version
-/// 6, `ReturnReceipt` only.
+/// additions (from version 7 a `FilingPassword`); keyset bundles hold one `Keyset`; heartbeat
+/// bundles hold nothing or, from version 6, `ReturnReceipt` only.
 // A submission is far larger than the other variants; boxing it would change the type that
 // the inner and outer crates construct and match on, for no gain: records are moved a few times.
 #[allow(clippy::large_enum_variant)]
@@ -114,6 +116,9 @@ pub enum Record {
     /// A filing left the public register, cancelled or revoked (wire version 4; format
     /// version 6).
     RegisterRemoval(RegisterRemoval),
+    /// A filing's password, sent once to the intake node of the receipt whose approval issued
+    /// it (wire version 5; a bundle holding one has format version 7, SPEC.md §3.2).
+    FilingPassword(FilingPassword),
 }
 
 impl Record {
@@ -208,14 +213,15 @@ impl Record {
             Record::ReturnReceipt(receipt) => receipt.check(),
             Record::RegisterEntry(entry) => entry.check(),
             Record::RegisterRemoval(removal) => removal.check(),
+            Record::FilingPassword(password) => password.check(),
         }
     }
 
     /// The lowest format version (SPEC.md §3.2) whose bundles may hold this record: 3 for a
     /// [`RangeAck`], 4 for a [`BundleRefusal`] or a [`CertificateRevocation`], 6 for a
     /// [`ReturnReceipt`], [`RegisterEntry`] or [`RegisterRemoval`], 7 for a submission whose
-    /// body is a wire version 5 variant ([`Submission::format_version`]), 1 for everything
-    /// else.
+    /// body is a wire version 5 variant ([`Submission::format_version`]) or a
+    /// [`FilingPassword`], 1 for everything else.
     pub fn format_version(&self) -> u16 {
         match self {
             Record::Submission(version) => version.body.format_version(),
@@ -226,6 +232,7 @@ impl Record {
             Record::ReturnReceipt(_) | Record::RegisterEntry(_) | Record::RegisterRemoval(_) => {
                 crate::header::FORMAT_VERSION_6
             }
+            Record::FilingPassword(_) => crate::header::FORMAT_VERSION_7,
             _ => crate::header::FORMAT_VERSION_1,
         }
     }
@@ -245,6 +252,7 @@ impl Record {
             Record::ReturnReceipt(_) => "return-receipt",
             Record::RegisterEntry(_) => "register-entry",
             Record::RegisterRemoval(_) => "register-removal",
+            Record::FilingPassword(_) => "filing-password",
         }
     }
 }

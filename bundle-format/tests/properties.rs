@@ -421,6 +421,17 @@ fn return_record() -> impl Strategy<Value = Record> {
                 })
             }
         ),
+        // A filing password (wire version 5: its bundle becomes format version 7).
+        (text(), text(), any::<i64>(), "[0-9A-Z-]{1,19}").prop_map(
+            |(filing_number, receipt, issued_at, password)| {
+                Record::FilingPassword(FilingPassword {
+                    filing_number,
+                    receipt,
+                    issued_at,
+                    password,
+                })
+            }
+        ),
     ]
 }
 

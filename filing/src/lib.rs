@@ -22,6 +22,7 @@ pub mod domain;
 pub mod electronic_certificate;
 pub mod ip;
 pub mod number;
+pub mod password;
 pub mod person;
 pub mod privacy;
 pub mod province;

@@ -6,7 +6,9 @@
 //! to `bazs.txt`).
 //!
 //! One certificate per filing is current. A later approved change issues a new one and marks
-//! the old one superseded; cancelling the filing revokes it. Nothing is ever deleted.
+//! the old one superseded; cancelling the filing revokes it. Nothing is ever deleted. The first
+//! certificate a filing gets comes with its filing password ([`crate::filing_passwords`]), in
+//! the same transaction.
 
 use bundle_format::envelope;
 use bundle_format::records::{
@@ -99,7 +101,8 @@ pub struct StoredCertificate {
     pub document: Vec<u8>,
 }
 
-/// Issues a new current certificate for an approved filing, superseding the current one.
+/// Issues a new current certificate for an approved filing, superseding the current one, and
+/// the filing's password if it has none yet.
 pub fn issue(
     tx: &mut Transaction<'_>,
     filing_id: i64,
@@ -199,6 +202,7 @@ pub fn issue(
         document: document.clone(),
     });
     crate::returns::queue(tx, crate::returns::EntryKind::Certificate, &record, now)?;
+    crate::filing_passwords::issue_if_none(tx, filing_id, &number, receipt, now)?;
     Ok(StoredCertificate {
         certificate_id,
         filing_number: number,

@@ -8,7 +8,8 @@
 //! submission kinds, review events), [`returns`] (the return queue), [`ledger`] (the transfer
 //! ledgers: bundles imported, return bundles sent, keysets), [`ops`] (the operations page's
 //! history), [`reviewers`] (reviewer accounts, their logins and what each role may decide),
-//! [`register`] (the public register's records for the return queue), [`workflow`],
+//! [`register`] (the public register's records for the return queue), [`filing_passwords`]
+//! (the filing password's hash and its one trip out), [`workflow`],
 //! [`schema`], [`filing_number`], [`names`] and [`failpoint`] — uses no feature.
 //! The features — [`import`], [`review`], [`certificates`], [`query`], [`queue`],
 //! [`ops_page`] and the command line — use the core and not each other, with these exceptions:
@@ -22,6 +23,7 @@ pub mod certificates;
 pub mod db;
 pub mod failpoint;
 pub mod filing_number;
+pub mod filing_passwords;
 pub mod filing_view;
 pub mod import;
 pub mod ledger;

@@ -87,6 +87,8 @@ pub(crate) enum EntryKind {
     RegisterEntry,
     /// A filing's removal from the public register.
     RegisterRemoval,
+    /// A filing's password, for its owner (blanked in the queue once sent).
+    FilingPassword,
 }
 
 impl EntryKind {
@@ -100,13 +102,14 @@ impl EntryKind {
             EntryKind::CertificateRevocation => "certificate-revocation",
             EntryKind::RegisterEntry => "register-entry",
             EntryKind::RegisterRemoval => "register-removal",
+            EntryKind::FilingPassword => "filing-password",
         }
     }
 }
 
 /// Queues one record for the return channel, for the intake node it concerns: the channel of
 /// the bundle an ack or a refusal names, the channel that created the receipt a certificate
-/// (or its revocation) was issued for.
+/// (or its revocation) or a filing password was issued for.
 pub(crate) fn queue(
     tx: &mut Transaction<'_>,
     kind: EntryKind,
@@ -128,6 +131,7 @@ pub(crate) fn queue(
         Record::BundleRefusal(refusal) => (Some(i64::from(refusal.channel)), None),
         Record::Certificate(certificate) => (None, Some(certificate.receipt.as_str())),
         Record::CertificateRevocation(revocation) => (None, Some(revocation.receipt.as_str())),
+        Record::FilingPassword(password) => (None, Some(password.receipt.as_str())),
         _ => (None, None),
     };
     let row = tx
@@ -295,7 +299,9 @@ fn status_change(row: &postgres::Row, entry_id: i64) -> Result<Record, ReturnErr
 }
 
 /// Marks entries as carried by the return bundle `return_bundle_id`. Either all of them were
-/// pending and are marked, or none is.
+/// pending and are marked, or none is. A filing password among them is blanked in the queue
+/// in the same transaction: from then on only its hash is inside (and the return bundle,
+/// retained until every node has applied it).
 pub fn mark_sent(
     tx: &mut Transaction<'_>,
     entry_ids: &[i64],
@@ -319,7 +325,43 @@ pub fn mark_sent(
             missing: wanted.saturating_sub(usize::try_from(marked).unwrap_or(0)),
         });
     }
+    blank_sent_passwords(tx, entry_ids)?;
     Ok(marked)
+}
+
+/// Rewrites each filing-password entry among `entry_ids` with its password left empty.
+fn blank_sent_passwords(tx: &mut Transaction<'_>, entry_ids: &[i64]) -> Result<(), ReturnError> {
+    let rows = tx
+        .query(
+            "SELECT entry_id, record FROM return_queue
+             WHERE entry_id = ANY($1) AND kind = 'filing-password'",
+            &[&entry_ids],
+        )
+        .map_err(rdb("reading sent filing passwords"))?;
+    for row in rows {
+        let entry_id: i64 = row.get(0);
+        let bytes: Vec<u8> = row.get(1);
+        let corrupt = |message: String| ReturnError::Corrupt { entry_id, message };
+        let (record, _): (Record, usize) = bincode::decode_from_slice(
+            &bytes,
+            wire_config().with_limit::<MAX_QUEUED_RECORD_BYTES>(),
+        )
+        .map_err(|e| corrupt(e.to_string()))?;
+        let Record::FilingPassword(mut password) = record else {
+            return Err(corrupt(
+                "a filing-password entry holds another record".into(),
+            ));
+        };
+        password.password.clear();
+        let blanked = bincode::encode_to_vec(Record::FilingPassword(password), wire_config())
+            .map_err(|e| corrupt(e.to_string()))?;
+        tx.execute(
+            "UPDATE return_queue SET record = $2 WHERE entry_id = $1",
+            &[&entry_id, &blanked],
+        )
+        .map_err(rdb("blanking a sent filing password"))?;
+    }
+    Ok(())
 }
 
 /// The sequence state of the latest epoch of every channel: every sequence number up to

@@ -91,6 +91,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "revocations and public register",
         sql: include_str!("../migrations/0014_revocations_and_public_register.sql"),
     },
+    Migration {
+        version: 15,
+        name: "filing passwords",
+        sql: include_str!("../migrations/0015_filing_passwords.sql"),
+    },
 ];
 
 /// Key of the advisory lock migrations run under (an arbitrary constant: "sluice-i").

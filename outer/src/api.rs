@@ -513,3 +513,22 @@ pub struct ErrorBody {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub problems: Vec<Problem>,
 }
+
+/// The body of `POST /api/v1/certificates`: a filing number and its filing password, which
+/// download the filing's certificate without an account.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateDownload {
+    /// The subject's filing number, e.g. `京ICP备2026000001号`.
+    pub filing_number: String,
+    /// The filing password its owner was given (case, spaces and hyphens do not matter).
+    pub filing_password: String,
+}
+
+impl std::fmt::Debug for CertificateDownload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CertificateDownload")
+            .field("filing_number", &self.filing_number)
+            .finish_non_exhaustive()
+    }
+}

@@ -110,9 +110,11 @@ pub struct AccountsConfig {
     /// Seconds an e-mailed code stays valid.
     pub code_ttl_secs: u64,
     /// Failed logins one account may have within `login_window_secs` before its logins are
-    /// refused until the window has passed.
+    /// refused until the window has passed; also the wrong filing passwords one filing number
+    /// may have before its certificate download by password is refused the same way.
     pub max_failed_logins_per_account: u32,
-    /// Failed logins one client address may have within `login_window_secs`.
+    /// Failed logins one client address may have within `login_window_secs`; also its wrong
+    /// filing passwords, counted apart.
     pub max_failed_logins_per_address: u32,
     /// The window the failed logins are counted in, in seconds.
     pub login_window_secs: u64,

@@ -413,17 +413,17 @@ async fn an_owner_sees_their_filings_numbers_review_dates_and_certificates_and_n
         .nth(1)
         .unwrap();
     let link = &link[..link.find('"').unwrap()];
+    // The owner downloads it by their session; nobody without one does.
+    let download = owner.get(link).await;
+    assert_eq!(download.status, StatusCode::OK, "{link}");
+    assert_eq!(download.body, "untrusted comment: test certificate\n");
     let response = site
         .router
         .clone()
         .oneshot(Request::get(link).body(Body::empty()).unwrap())
         .await
         .unwrap();
-    assert_eq!(response.status(), StatusCode::OK, "{link}");
-    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
-        .await
-        .unwrap();
-    assert_eq!(&bytes[..], b"untrusted comment: test certificate\n");
+    assert_eq!(response.status(), StatusCode::SEE_OTHER, "{link}");
 
     let mut other = Browser::at(&site, "198.51.100.9");
     other.owner("owner_b", "b@example.cn", "secret-2").await;

@@ -665,7 +665,9 @@ async fn unknown_receipt_is_404_and_a_known_one_keeps_its_status_after_the_paylo
         "/api/v1/certificates/{}",
         "%E6%B5%99ICP%E5%A4%872026000123%E5%8F%B7"
     );
-    let (status, _) = app.call("GET", &path, None, None, &[]).await;
+    let (status, _) = app
+        .call("GET", &path, Some(&app.tokens.owner), None, &[])
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     app.store
         .store_certificate(records::CertificateRecord {
@@ -678,10 +680,21 @@ async fn unknown_receipt_is_404_and_a_known_one_keeps_its_status_after_the_paylo
         })
         .await
         .unwrap();
-    let request = Request::get(&path).body(Body::empty()).unwrap();
+    let request = Request::get(&path)
+        .header("authorization", format!("Bearer {}", app.tokens.owner))
+        .body(Body::empty())
+        .unwrap();
     let (status, bytes, _) = app.raw(request).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(bytes, b"untrusted comment: test certificate\n");
+    // By number alone, only the account that filed it downloads it: another account hears
+    // there is none, and nobody without an account is served.
+    let (status, _) = app
+        .call("GET", &path, Some(&app.tokens.other_owner), None, &[])
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = app.call("GET", &path, None, None, &[]).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
     let (_, view) = app
         .call(
             "GET",

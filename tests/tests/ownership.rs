@@ -232,7 +232,8 @@ fn an_intake_node_takes_from_the_shared_return_channel_only_what_concerns_its_ow
 }
 
 /// With a return channel of its own (`return_for_channel`), each intake node's return bundles
-/// carry its own channel's acks, status changes, certificates and sequence report, and nothing
+/// carry its own channel's acks, status changes, certificates, filing passwords and sequence
+/// report, and nothing
 /// about another node's receipts; the public register, which is everyone's, goes to each.
 #[test]
 fn return_bundles_for_an_intake_node_carry_only_its_own_channels_receipts() {
@@ -263,6 +264,7 @@ fn return_bundles_for_an_intake_node_carry_only_its_own_channels_receipts() {
         .unwrap();
         let (mut acks, mut reports, mut receipts, mut certificates, mut register) =
             (Vec::new(), Vec::new(), Vec::new(), 0, Vec::new());
+        let mut passwords = 0;
         for written in &report.written {
             let file = std::fs::read(app.inner.spool.outbox.join(&written.file)).unwrap();
             let (inspection, records) = transfer::examine::inspect(&file, &[]).unwrap();
@@ -276,13 +278,20 @@ fn return_bundles_for_an_intake_node_carry_only_its_own_channels_receipts() {
                         receipts.push(certificate.receipt);
                         certificates += 1;
                     }
+                    Record::FilingPassword(password) => {
+                        receipts.push(password.receipt);
+                        passwords += 1;
+                    }
                     // The public register concerns every node: each gets both filings.
                     Record::RegisterEntry(entry) => register.push(entry.filing_number),
                     other => panic!("unexpected {other:?}"),
                 }
             }
         }
-        assert_eq!((acks, reports, certificates), (vec![node], vec![node], 1));
+        assert_eq!(
+            (acks, reports, certificates, passwords),
+            (vec![node], vec![node], 1, 1)
+        );
         assert_eq!(register.len(), 2, "channel {node}: {register:?}");
         assert!(
             receipts.len() > 1 && receipts.iter().all(|r| own.contains(r)),

@@ -226,8 +226,7 @@ fn a_revoked_filing_leaves_the_register_outside_and_frees_its_domain_for_another
     assert_eq!(applied.files[0].register_removals, 1, "{:?}", applied.files);
 
     // The certificate is no longer served, and says why.
-    let path = format!("/api/v1/certificates/{}", percent_encode(&number));
-    let (code, body) = http(app.outer().node.addr, "GET", &path, None, "", &[]).unwrap();
+    let (code, body) = app.outer().node.certificate_answer(&number).unwrap();
     let body = String::from_utf8_lossy(&body);
     assert_eq!(code, 410, "{body}");
     assert!(body.contains("filing-revoked"), "{body}");

@@ -42,8 +42,7 @@ fn a_cancelled_filings_certificate_stops_being_served_outside_and_its_status_say
     );
 
     // The certificate is gone, and says why.
-    let path = format!("/api/v1/certificates/{}", percent_encode(&number));
-    let (code, body) = http(app.outer().node.addr, "GET", &path, None, "", &[]).unwrap();
+    let (code, body) = app.outer().node.certificate_answer(&number).unwrap();
     let body = String::from_utf8_lossy(&body);
     assert_eq!(code, 410, "{body}");
     assert!(

@@ -58,6 +58,15 @@ pub enum AppError {
         /// Seconds until the token's rate allows its next request (sent as `Retry-After`).
         retry_after_secs: u64,
     },
+    /// Too many wrong filing passwords for one filing number or from one address: nothing is
+    /// checked until the window has passed.
+    #[error(
+        "too many wrong filing passwords for this filing number or from this address; retry in {retry_after_secs} s"
+    )]
+    TooManyFailures {
+        /// Seconds until the window has passed (sent as `Retry-After`).
+        retry_after_secs: u64,
+    },
     /// The service is overloaded.
     #[error("the service is busy; retry shortly")]
     Busy,
@@ -141,6 +150,9 @@ impl IntoResponse for AppError {
             AppError::Conflict { code, .. } => (StatusCode::CONFLICT, *code),
             AppError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             AppError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            AppError::TooManyFailures { .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, "too_many_failures")
+            }
             AppError::Busy => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
             AppError::Internal(detail) => {
                 tracing::error!(%detail, "request failed");
@@ -167,7 +179,9 @@ impl IntoResponse for AppError {
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
-        if let AppError::RateLimited { retry_after_secs } = self {
+        if let AppError::RateLimited { retry_after_secs }
+        | AppError::TooManyFailures { retry_after_secs } = self
+        {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));

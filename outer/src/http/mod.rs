@@ -256,9 +256,26 @@ fn routes(limits: &Limits) -> Routes {
             get(batch::template_csv),
         )
         .route(
+            "/api/v1/certificates",
+            &["post"],
+            post(certificates::download),
+        )
+        .route(
             "/api/v1/certificates/{filing_number}",
             &["get"],
             get(certificates::certificate),
+        )
+        .route(
+            "/certificate",
+            &["get", "post"],
+            get(web::certificate_page)
+                .post(web::certificate_download)
+                .layer(form_limit()),
+        )
+        .route(
+            "/account/filings/{receipt}/bazs.cert",
+            &["get"],
+            get(web::own_certificate),
         )
 }
 

@@ -183,6 +183,33 @@ fn account_pages() -> Vec<(&'static str, Value)> {
             &[("filing_number", 64), ("scope", 16), ("reason", 500)], &logged_in)}),
         ),
         (
+            "/account/filings/{receipt}/bazs.cert",
+            json!({"get": {
+            "summary": "The certificate issued for one of this account's receipts, by its session alone",
+            "parameters": [{"name": "receipt", "in": "path", "required": true, "schema": {"type": "string"}}],
+            "responses": {
+                "200": {"description": "The certificate file bazs.cert", "content": {"application/octet-stream": {}}},
+                "303": {"description": "Not logged in; go to the login page"},
+                "404": {"description": "No certificate for this receipt in this account"}}}}),
+        ),
+        (
+            "/certificate",
+            json!({
+            "get": get("Form to download a certificate by filing number and filing password (no account)"),
+            "post": {
+                "summary": "The certificate for a filing number and its filing password (no account)",
+                "requestBody": form_body(&[("filing_number", 64), ("filing_password", 64)]),
+                "responses": {
+                    "200": {"description": "The certificate file bazs.cert", "content": {"application/octet-stream": {}}},
+                    "400": {"description": "Malformed form (the page says which)"},
+                    "403": {"description": "The form's CSRF token is missing or wrong, or it came from another site"},
+                    "404": {"description": "No certificate for this filing number and filing password (one answer for an unknown number and a wrong password)"},
+                    "410": {"description": "The password is right; the certificate was revoked"},
+                    "413": {"description": "The form is larger than 16 KiB"},
+                    "415": {"description": "Not a URL-encoded form"},
+                    "429": {"description": "Too many wrong filing passwords for this number or from this address; see Retry-After"}}}}),
+        ),
+        (
             "/account/filings/new",
             json!({
             "get": get("Form for a new filing (owners and access providers)"),
@@ -224,6 +251,9 @@ fn api_document() -> Value {
                 "Error": {"type": "object", "required": ["error", "message"], "properties": {
                     "error": {"type": "string"}, "message": {"type": "string"},
                     "problems": {"type": "array", "items": {"$ref": "#/components/schemas/Problem"}}}},
+                "CertificateDownload": {"type": "object", "required": ["filing_number", "filing_password"], "additionalProperties": false, "properties": {
+                    "filing_number": {"type": "string", "example": "京ICP备2026000001号"},
+                    "filing_password": {"type": "string", "description": "as its owner was given it; case, spaces and hyphens do not matter", "example": "7K3Q-M9XD-2FHR-WT4B"}}},
                 "Problem": {"type": "object", "required": ["field", "code", "message"], "properties": {
                     "field": {"type": "string"}, "code": {"type": "string"}, "message": {"type": "string"}}},
                 "SubmissionRequest": {"type": "object", "required": ["submission"], "properties": {
@@ -304,9 +334,15 @@ fn api_document() -> Value {
                     error_responses(&["400", "401", "403", "413", "429"]))}},
             "/api/v1/batches/template.xlsx": {"get": {"summary": "Batch template (XLSX)", "responses": {"200": {"description": "XLSX file"}}}},
             "/api/v1/batches/template.csv": {"get": {"summary": "Batch template (CSV)", "responses": {"200": {"description": "CSV file"}}}},
-            "/api/v1/certificates/{filing_number}": {"get": {"summary": "Signed certificate for an approved filing",
+            "/api/v1/certificates": {"post": {"summary": "The certificate for a filing number and its filing password, without an account",
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CertificateDownload"}}}},
+                "responses": with(with(json!({"200": {"description": "The certificate, published at /cert/bazs.cert", "content": {"application/octet-stream": {}}}}),
+                    error_responses(&["400", "404", "410", "413"])),
+                    json!({"429": {"description": "Too many wrong filing passwords for this filing number or from this address; see Retry-After",
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}}))}},
+            "/api/v1/certificates/{filing_number}": {"get": {"summary": "Signed certificate for an approved filing, for the account that filed it", "security": bearer,
                 "parameters": [{"name": "filing_number", "in": "path", "required": true, "schema": {"type": "string"}}],
-                "responses": with(json!({"200": {"description": "The certificate, published at /cert/bazs.cert"}}), error_responses(&["404", "410"]))}}
+                "responses": with(json!({"200": {"description": "The certificate, published at /cert/bazs.cert", "content": {"application/octet-stream": {}}}}), error_responses(&["401", "404", "410", "429"]))}}
         }
     })
 }

@@ -94,6 +94,22 @@ pub fn revoke_certificate_on(
     Ok(true)
 }
 
+/// The columns [`certificate_row`] reads, first in a query.
+pub(super) const CERTIFICATE_COLUMNS: &str =
+    "filing_number, receipt, issued_at, expires_at, supersedes, document";
+
+/// A certificate from a row starting with [`CERTIFICATE_COLUMNS`].
+pub(super) fn certificate_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<CertificateRecord> {
+    Ok(CertificateRecord {
+        filing_number: row.get(0)?,
+        receipt: row.get(1)?,
+        issued_at: row.get(2)?,
+        expires_at: row.get(3)?,
+        supersedes: row.get(4)?,
+        document: row.get(5)?,
+    })
+}
+
 /// When and why a certificate was revoked.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Revoked {
@@ -155,6 +171,29 @@ impl Store {
         .await
     }
 
+    /// Whether the certificate stored under `filing_number` (revoked or not) was issued for a
+    /// receipt of account `account_id`: the account that filed it, which may download it by
+    /// number alone.
+    pub async fn certificate_filed_by(
+        &self,
+        filing_number: &str,
+        account_id: i64,
+    ) -> Result<bool, StoreError> {
+        let filing_number = filing_number.to_owned();
+        self.read(move |conn| {
+            conn.query_row(
+                "SELECT 1 FROM certificates c JOIN receipts r ON r.receipt = c.receipt
+                 WHERE c.filing_number = ?1 AND r.account_id = ?2",
+                params![filing_number, account_id],
+                |_| Ok(()),
+            )
+            .optional()
+            .map(|found| found.is_some())
+            .map_err(db("reading a certificate"))
+        })
+        .await
+    }
+
     /// A stored certificate document by filing number, unless it was revoked.
     pub async fn certificate(
         &self,
@@ -163,19 +202,12 @@ impl Store {
         let filing_number = filing_number.to_owned();
         self.read(move |conn| {
             conn.query_row(
-                "SELECT filing_number, receipt, issued_at, expires_at, supersedes, document
-                 FROM certificates WHERE filing_number = ?1 AND revoked_at IS NULL",
+                &format!(
+                    "SELECT {CERTIFICATE_COLUMNS} FROM certificates
+                     WHERE filing_number = ?1 AND revoked_at IS NULL"
+                ),
                 [&filing_number],
-                |row| {
-                    Ok(CertificateRecord {
-                        filing_number: row.get(0)?,
-                        receipt: row.get(1)?,
-                        issued_at: row.get(2)?,
-                        expires_at: row.get(3)?,
-                        supersedes: row.get(4)?,
-                        document: row.get(5)?,
-                    })
-                },
+                certificate_row,
             )
             .optional()
             .map_err(db("reading a certificate"))

@@ -14,7 +14,7 @@
 //! here; the schema and its migrations (numbered SQL files in `outer/migrations/`) in `schema`;
 //! accounts and tokens, the browser's accounts (`web_accounts`: passwords, e-mailed codes,
 //! sessions), receipts and their versions, status and its history, export, acks,
-//! refused bundles, certificates and the public register each in a module of that name. Every public item is re-exported here, so callers
+//! refused bundles, certificates, filing passwords and the public register each in a module of that name. Every public item is re-exported here, so callers
 //! name it `outer::store::Item` whatever file it lives in. Functions ending in `_on` take a
 //! connection, so the transfer tool can run them inside its own transaction.
 
@@ -23,6 +23,7 @@ mod acks;
 mod certificates;
 mod error;
 mod export;
+mod filing_passwords;
 pub mod ledger;
 pub mod notifications;
 pub mod ops;
@@ -54,6 +55,7 @@ pub use error::StoreError;
 pub use export::{
     PendingVersion, exported_through_on, pending_versions, pending_versions_after, range_of,
 };
+pub use filing_passwords::{PasswordDownload, UnseenPassword, apply_filing_password_on};
 pub use receipts::{Inserted, NewSubmission, ReceiptRecord, VersionInfo};
 pub use refusals::{RefusedBundle, record_signed_again_on, refuse_bundle_on, refused_bundles_on};
 pub use register::{

@@ -241,3 +241,88 @@ impl<'a> Browser<'a> {
         self.submit("/account", action, fields).await
     }
 }
+
+/// What a return bundle's apply leaves for an approved new filing: its number, certificate and
+/// filing password.
+pub struct Approval<'a> {
+    pub number: &'a str,
+    pub document: &'a [u8],
+    pub password: &'a str,
+}
+
+/// Files the sample new filing for `domain` through the API as `account` (which must exist),
+/// then applies its approval, certificate and filing password as `apply` would. Returns the
+/// receipt.
+pub async fn file_approved(
+    store: &Store,
+    router: &Router,
+    account: &str,
+    domain: &str,
+    approval: &Approval<'_>,
+) -> String {
+    use bundle_format::records::{CertificateRecord, FilingPassword, ReviewState, StatusChange};
+    use outer::store::{apply_filing_password_on, apply_status_change_on, store_certificate_on};
+
+    let owner = store.clone();
+    let name = account.to_owned();
+    let token = tokio::task::spawn_blocking(move || owner.issue_token(&name, "test"))
+        .await
+        .unwrap()
+        .unwrap()
+        .secret;
+    let request = Request::post("/api/v1/submissions")
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json")
+        .body(Body::from(testkit::api::new_filing(domain).to_string()))
+        .unwrap();
+    let response = router.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    let receipt = serde_json::from_slice::<serde_json::Value>(&body).unwrap()["receipt"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (filed, number) = (receipt.clone(), approval.number.to_owned());
+    let (document, password) = (approval.document.to_vec(), approval.password.to_owned());
+    let stored = store
+        .write(move |conn| {
+            apply_status_change_on(
+                conn,
+                &StatusChange {
+                    event_id: 1,
+                    receipt: filed.clone(),
+                    version: 1,
+                    state: ReviewState::Approved,
+                    at: 1_790_000_100,
+                    reason: None,
+                    filing_number: Some(number.clone()),
+                },
+            )?;
+            store_certificate_on(
+                conn,
+                &CertificateRecord {
+                    filing_number: number.clone(),
+                    receipt: filed.clone(),
+                    issued_at: 1_790_000_100,
+                    expires_at: 1_821_536_100,
+                    supersedes: None,
+                    document,
+                },
+            )?;
+            apply_filing_password_on(
+                conn,
+                &FilingPassword {
+                    filing_number: number,
+                    receipt: filed,
+                    issued_at: 1_790_000_100,
+                    password,
+                },
+            )
+        })
+        .await
+        .unwrap();
+    assert!(stored);
+    receipt
+}

@@ -415,10 +415,21 @@ impl OuterNode {
         Ok(body)
     }
 
-    /// Downloads the certificate of a filing number, as a site owner would.
-    pub fn certificate(&self, filing_number: &str) -> anyhow::Result<Vec<u8>> {
+    /// The answer to the account that filed `filing_number` asking for its certificate by
+    /// number alone (only that account may): with the owner's token, or the provider's when
+    /// the owner's finds none.
+    pub fn certificate_answer(&self, filing_number: &str) -> anyhow::Result<(u16, Vec<u8>)> {
         let path = format!("/api/v1/certificates/{}", percent_encode(filing_number));
-        let (status, body) = http(self.addr, "GET", &path, None, "", &[])?;
+        let answer = http(self.addr, "GET", &path, Some(&self.owner_token), "", &[])?;
+        if answer.0 != 404 {
+            return Ok(answer);
+        }
+        http(self.addr, "GET", &path, Some(&self.provider_token), "", &[])
+    }
+
+    /// Downloads the certificate of a filing number as the account that filed it.
+    pub fn certificate(&self, filing_number: &str) -> anyhow::Result<Vec<u8>> {
+        let (status, body) = self.certificate_answer(filing_number)?;
         if status != 200 {
             bail!(
                 "certificate {filing_number}: {status}: {}",
@@ -426,6 +437,27 @@ impl OuterNode {
             );
         }
         Ok(body)
+    }
+
+    /// Downloads a certificate as anyone may: by filing number and filing password, no
+    /// account. The status and the body (the certificate, or the error).
+    pub fn certificate_by_password(
+        &self,
+        filing_number: &str,
+        filing_password: &str,
+    ) -> anyhow::Result<(u16, Vec<u8>)> {
+        let body = serde_json::to_vec(&serde_json::json!({
+            "filing_number": filing_number,
+            "filing_password": filing_password,
+        }))?;
+        http(
+            self.addr,
+            "POST",
+            "/api/v1/certificates",
+            None,
+            "application/json",
+            &body,
+        )
     }
 
     /// Stops the service, letting it finish in-flight requests.

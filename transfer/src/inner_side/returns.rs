@@ -48,6 +48,8 @@ pub struct ReturnReport {
     pub certificate_revocations: usize,
     /// Public register entries and removals carried.
     pub register_records: usize,
+    /// Filing passwords carried (each once, to the node of the receipt approved).
+    pub filing_passwords: usize,
     /// Notices of submissions bundles refused as a whole for their signer carried.
     pub bundle_refusals: usize,
     /// Whether the only bundle written is a heartbeat: nothing was pending and the sequence
@@ -217,6 +219,7 @@ pub(super) fn write_one_return(
             Record::BundleRefusal(_) => report.bundle_refusals += 1,
             Record::CertificateRevocation(_) => report.certificate_revocations += 1,
             Record::RegisterEntry(_) | Record::RegisterRemoval(_) => report.register_records += 1,
+            Record::FilingPassword(_) => report.filing_passwords += 1,
             _ => {}
         }
         // An ack goes out in its range form (wire version 2): the bundle's members digest

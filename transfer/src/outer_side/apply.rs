@@ -62,6 +62,8 @@ pub struct ApplyFileReport {
     pub register_entries: usize,
     /// Filings removed from the public register (cancelled or revoked inside).
     pub register_removals: usize,
+    /// Filing passwords stored (as a hash, and until their owner has seen them).
+    pub filing_passwords: usize,
     /// Bundles re-published because the inner side reported them missing.
     pub republished: Vec<u64>,
     /// This host's bundles the inner side refused as a whole for their signer, by sequence:
@@ -141,6 +143,7 @@ pub fn apply_file(
         certificates_revoked: 0,
         register_entries: 0,
         register_removals: 0,
+        filing_passwords: 0,
         republished: Vec::new(),
         bundles_refused: Vec::new(),
         reason: None,
@@ -229,6 +232,7 @@ pub fn apply_file(
     file_report.certificates_revoked = applied.certificates_revoked;
     file_report.register_entries = applied.register_entries;
     file_report.register_removals = applied.register_removals;
+    file_report.filing_passwords = applied.filing_passwords;
     for refused in &applied.refused {
         tracing::warn!(target: "sluice::audit", event = "bundle.refused-inside", channel = channel.0,
             sequence = refused.sequence, receipts = refused.receipts,
@@ -261,7 +265,8 @@ pub fn apply_file(
         certificates = file_report.certificates,
         certificates_revoked = file_report.certificates_revoked,
         register_entries = file_report.register_entries,
-        register_removals = file_report.register_removals, "applied return bundle");
+        register_removals = file_report.register_removals,
+        filing_passwords = file_report.filing_passwords, "applied return bundle");
     file_report.result = FileResult::Applied;
     Ok(file_report)
 }

@@ -50,6 +50,7 @@ pub(super) struct AppliedReturn {
     pub(super) certificates_revoked: usize,
     pub(super) register_entries: usize,
     pub(super) register_removals: usize,
+    pub(super) filing_passwords: usize,
     pub(super) acknowledged_files: Vec<String>,
     pub(super) missing: Vec<u64>,
     pub(super) refused: Vec<outer::store::RefusedBundle>,
@@ -81,6 +82,7 @@ pub(super) fn apply_return_records(
         certificates_revoked: 0,
         register_entries: 0,
         register_removals: 0,
+        filing_passwords: 0,
         acknowledged_files: Vec::new(),
         missing: Vec::new(),
         refused: Vec::new(),
@@ -126,6 +128,11 @@ pub(super) fn apply_return_records(
             Record::RegisterRemoval(removal) => {
                 applied.register_removals +=
                     usize::from(store::apply_register_removal_on(conn, removal)?);
+            }
+            // Stored only for a receipt this node issued (never another node's filing).
+            Record::FilingPassword(password) => {
+                applied.filing_passwords +=
+                    usize::from(store::apply_filing_password_on(conn, password)?);
             }
             _ => {}
         }

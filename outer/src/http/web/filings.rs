@@ -1,5 +1,7 @@
 //! The account's own filings: the list with each receipt's state in the manuals' words (an
-//! approved filing with its number, annual review date and certificate), and the requests
+//! approved filing with its number, annual review date and certificate, which the account
+//! downloads here by its session), the filing password of a newly approved filing, shown once
+//! (taking it clears it in the store's same transaction), and the requests
 //! sent from it: withdrawing a submission not yet reviewed (or an application for
 //! cancellation still pending), and asking to cancel an approved subject or website (not one
 //! the authority revoked). Both go through the API's checks (`filing_form::file`), ownership
@@ -16,7 +18,7 @@ use super::{CurrentUser, FormFields, PageError, html};
 use crate::api;
 use crate::http::AppState;
 use crate::http::pages::{kind_label, state_label};
-use crate::store::ReceiptState;
+use crate::store::{ReceiptState, UnseenPassword};
 
 /// Most receipts the filings page lists.
 pub const MAX_LISTED_RECEIPTS: i64 = 200;
@@ -47,6 +49,7 @@ struct FilingRow {
 #[template(path = "filings.html")]
 struct FilingsPage<'a> {
     rows: &'a [FilingRow],
+    passwords: &'a [UnseenPassword],
     csrf: &'a str,
     problems: &'a [(String, String)],
     message: Option<&'a str>,
@@ -74,6 +77,11 @@ async fn render(
         .store
         .receipts_of_account(user.session.account.id, MAX_LISTED_RECEIPTS)
         .await?;
+    // Taken last thing before rendering: once taken, a password is never shown again.
+    let passwords = state
+        .store
+        .take_unseen_passwords(user.session.account.id)
+        .await?;
     let mut rows = Vec::with_capacity(statuses.len());
     for status in &statuses {
         let (kind_zh, kind_en) = kind_label(&status.kind);
@@ -97,12 +105,8 @@ async fn render(
             review_date: certificate.as_ref().map_or(String::new(), |c| {
                 keys::time::rfc3339(c.expires_at).chars().take(10).collect()
             }),
-            certificate_url: certificate.map(|c| {
-                format!(
-                    "/api/v1/certificates/{}",
-                    super::register::query_value(&c.filing_number).replace('+', "%20")
-                )
-            }),
+            certificate_url: certificate
+                .map(|c| format!("/account/filings/{}/bazs.cert", c.receipt)),
             // An application for cancellation may be withdrawn while pending, even under
             // review (as `accept` allows it).
             withdrawable: status.kind != "withdrawal"
@@ -117,12 +121,48 @@ async fn render(
     }
     let page = FilingsPage {
         rows: &rows,
+        passwords: &passwords,
         csrf: &user.session.csrf_token,
         problems,
         message,
         user: Some(&user.session.account.name),
     };
     Ok((status_code, html(&page)).into_response())
+}
+
+/// `GET /account/filings/{receipt}/bazs.cert`: the certificate issued for one of the
+/// account's own receipts, by its session alone (no filing password needed).
+pub(in crate::http) async fn own_certificate(
+    State(state): State<AppState>,
+    Path(receipt): Path<String>,
+    user: CurrentUser,
+) -> Result<Response, PageError> {
+    let not_found = || {
+        PageError::new(
+            StatusCode::NOT_FOUND,
+            "没有该受理编号的电子证书 · There is no certificate for this receipt in this account",
+        )
+    };
+    if filing::receipt_id(&receipt).is_err() {
+        return Err(not_found());
+    }
+    let Some(record) = state.store.receipt(&receipt).await? else {
+        return Err(not_found());
+    };
+    let Some(number) = record
+        .status
+        .filing_number
+        .filter(|_| record.status.account_id == user.session.account.id)
+    else {
+        return Err(not_found());
+    };
+    let certificate = state
+        .store
+        .certificate(&number)
+        .await?
+        .filter(|c| c.receipt == receipt)
+        .ok_or_else(not_found)?;
+    Ok(crate::http::certificates::bazs_cert(certificate))
 }
 
 /// Stores a withdrawal or cancellation built from the list's form, or shows the list again

@@ -8,6 +8,7 @@
 //! (the session's token once logged in, a double-submit cookie before), the form reader with a
 //! limit on every field, the client's address for throttling, and the error page.
 
+mod certificate;
 mod filing_form;
 mod filings;
 mod home;
@@ -28,8 +29,9 @@ use super::{AppError, AppState};
 use crate::accounts::{self, FieldProblem};
 use crate::store::{CodePurpose, Session, StoreError};
 
+pub(super) use certificate::{certificate_download, certificate_page};
 pub(super) use filing_form::{MAX_FILING_FORM_BYTES, new_filing_page, submit_new_filing};
-pub(super) use filings::{cancel, filings_page, withdraw};
+pub(super) use filings::{cancel, filings_page, own_certificate, withdraw};
 pub(super) use home::{
     account_page, change_password, create_account, delete_account, issue_token, revoke_token,
 };

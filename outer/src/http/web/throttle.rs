@@ -1,6 +1,8 @@
 //! Throttling of password guessing and of e-mail sending, in memory: failed logins are counted
 //! per account and per client address in a fixed window, and once either count reaches its
-//! limit no password is even checked until the window has passed. A restart forgets the counts,
+//! limit no password is even checked until the window has passed. Wrong filing passwords (the
+//! certificate download without an account) are counted the same way, per filing number and
+//! per address, with the same limits and in counters of their own. A restart forgets the counts,
 //! which costs an attacker a restart they cannot cause.
 //!
 //! IPv6 clients are counted by their /64 network, which one subscriber usually holds whole, so
@@ -82,10 +84,23 @@ fn address_key(address: IpAddr) -> u128 {
     }
 }
 
-/// Failed logins per account and per address, and e-mails sent per address.
+/// The key a filing number is counted under: the first 8 bytes of its SHA-256 (a collision
+/// only shares a count).
+fn filing_key(filing_number: &str) -> u64 {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(filing_number.as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    u64::from_le_bytes(first)
+}
+
+/// Failed logins per account and per address, wrong filing passwords per filing number and
+/// per address, and e-mails sent per address.
 pub struct Throttle {
     per_account: Counter<i64>,
     per_address: Counter<u128>,
+    password_per_filing: Counter<u64>,
+    password_per_address: Counter<u128>,
     mail_per_address: Counter<u128>,
 }
 
@@ -98,6 +113,8 @@ impl Throttle {
         Throttle {
             per_account: Counter::new(per_account, window),
             per_address: Counter::new(per_address, window),
+            password_per_filing: Counter::new(per_account, window),
+            password_per_address: Counter::new(per_address, window),
             mail_per_address: Counter::new(MAIL_PER_ADDRESS, window),
         }
     }
@@ -121,6 +138,22 @@ impl Throttle {
     /// own account must not buy more guesses at others).
     pub fn login_succeeded(&self, account: i64) {
         self.per_account.clear(account);
+    }
+
+    /// Seconds to wait if the filing number, or the address, has had too many wrong filing
+    /// passwords.
+    pub fn filing_password_blocked(&self, filing_number: &str, address: IpAddr) -> Option<u64> {
+        let by_address = self.password_per_address.blocked(address_key(address));
+        let by_filing = self.password_per_filing.blocked(filing_key(filing_number));
+        by_address.max(by_filing)
+    }
+
+    /// Counts a wrong filing password (or an unknown filing number: the two are one answer)
+    /// against both. A right one clears nothing, so that knowing one filing's password buys no
+    /// guesses at others.
+    pub fn filing_password_failed(&self, filing_number: &str, address: IpAddr) {
+        self.password_per_address.add(address_key(address));
+        self.password_per_filing.add(filing_key(filing_number));
     }
 
     /// Takes one e-mail from the address's allowance; the seconds to wait when it is spent.

@@ -1,0 +1,174 @@
+//! Filing passwords (wire version 5, format version 7): only a return bundle holds one, a
+//! bundle holding one is version 7 (encrypted or not) and every other bundle keeps its old
+//! version, an older version's reader refuses one, and its shape has limits.
+
+mod common;
+
+use bundle_format::encryption::Identity;
+use bundle_format::header::{FORMAT_VERSION_4, FORMAT_VERSION_6, FORMAT_VERSION_7};
+use bundle_format::payload::{decode_records_of_version, encode_record};
+use bundle_format::records::{FilingPassword, MAX_FILING_PASSWORD_BYTES, MAX_TEXT_BYTES, Record};
+use bundle_format::{
+    BundleWriter, Expectation, Kind, ReadLimits, WriteError, read_bundle, read_bundle_with,
+};
+use common::bundles::{CHANNEL, config, write_one};
+use common::samples::return_records;
+use common::{KeyTable, NOW, TestSigner};
+use keys::{ChannelId, Role};
+
+fn inner() -> TestSigner {
+    TestSigner::named("inner-return")
+}
+
+fn password() -> Record {
+    Record::FilingPassword(FilingPassword {
+        filing_number: "京ICP备2026000001号".into(),
+        receipt: "R20261207-3F9K2Q7M".into(),
+        issued_at: 1_796_000_000,
+        password: "7K3Q-M9XD-2FHR-WT4B".into(),
+    })
+}
+
+fn expect() -> (KeyTable, Expectation) {
+    let keys = KeyTable::default().with(&inner(), Role::InnerReturn, Some(CHANNEL));
+    let expect = Expectation {
+        role: Role::InnerReturn,
+        channel: ChannelId(CHANNEL),
+        at: NOW,
+    };
+    (keys, expect)
+}
+
+fn content_of(records: &[Record]) -> Vec<u8> {
+    let mut content = Vec::new();
+    for record in records {
+        encode_record(record, &mut content).unwrap();
+    }
+    content
+}
+
+#[test]
+fn a_return_bundle_with_a_password_is_version_7_and_one_without_keeps_its_version() {
+    let (keys, expect) = expect();
+    let mut records = return_records();
+    records.push(password());
+    let file = write_one(&inner(), config(Kind::Return), &records);
+    let bundle = read_bundle(&file, &keys, &expect, &ReadLimits::default()).unwrap();
+    assert_eq!(bundle.header.format_version, FORMAT_VERSION_7);
+    assert_eq!(bundle.records, records);
+
+    let file = write_one(&inner(), config(Kind::Return), &return_records());
+    let bundle = read_bundle(&file, &keys, &expect, &ReadLimits::default()).unwrap();
+    assert!(bundle.header.format_version < FORMAT_VERSION_7);
+}
+
+#[test]
+fn an_encrypted_return_bundle_with_a_password_is_version_7() {
+    let (keys, expect) = expect();
+    let identity = Identity::generate();
+    let signer = inner();
+    let mut files = Vec::new();
+    let sink = |sealed: &bundle_format::SealedBundle<'_>| {
+        files.push(sealed.to_vec());
+        Ok(())
+    };
+    let mut writer = BundleWriter::new(&signer, config(Kind::Return), sink)
+        .unwrap()
+        .encrypt_to(vec![identity.to_public()])
+        .unwrap();
+    writer.push(&password()).unwrap();
+    writer.finish().unwrap();
+    let bundle = read_bundle_with(
+        &files[0],
+        &keys,
+        &expect,
+        &ReadLimits::default(),
+        std::slice::from_ref(&identity),
+    )
+    .unwrap();
+    assert!(bundle.header.encrypted);
+    assert_eq!(bundle.header.format_version, FORMAT_VERSION_7);
+    assert_eq!(bundle.records, vec![password()]);
+    // On the medium the password is ciphertext.
+    let shown = "7K3Q-M9XD-2FHR-WT4B".as_bytes();
+    assert!(!files[0].windows(shown.len()).any(|w| w == shown));
+}
+
+#[test]
+fn a_password_in_a_bundle_older_than_version_7_is_refused() {
+    let content = content_of(&[password()]);
+    for version in [FORMAT_VERSION_4, FORMAT_VERSION_6] {
+        let refused = decode_records_of_version(&content, Kind::Return, version).unwrap_err();
+        assert_eq!(
+            refused.code(),
+            "payload.record-newer-than-format",
+            "{refused}"
+        );
+    }
+    assert!(decode_records_of_version(&content, Kind::Return, FORMAT_VERSION_7).is_ok());
+}
+
+#[test]
+fn a_password_smuggled_into_a_submissions_bundle_or_heartbeat_is_refused() {
+    let content = content_of(&[password()]);
+    for kind in [Kind::Submissions, Kind::Heartbeat, Kind::Keyset] {
+        let refused = decode_records_of_version(&content, kind, FORMAT_VERSION_7).unwrap_err();
+        assert!(
+            matches!(
+                refused.code(),
+                "payload.record-not-allowed" | "payload.too-many-records"
+            ),
+            "{kind}: {refused}"
+        );
+    }
+    let signer = TestSigner::named("outer-bundle");
+    let mut writer = BundleWriter::new(
+        &signer,
+        config(Kind::Submissions),
+        |_: &bundle_format::SealedBundle<'_>| Ok(()),
+    )
+    .unwrap();
+    let refused = writer.push(&password()).unwrap_err();
+    assert!(
+        matches!(refused, WriteError::RecordNotAllowed { .. }),
+        "{refused}"
+    );
+}
+
+#[test]
+fn an_oversized_or_empty_password_breaks_its_shape() {
+    let with = |change: &dyn Fn(&mut FilingPassword)| {
+        let Record::FilingPassword(mut record) = password() else {
+            unreachable!()
+        };
+        change(&mut record);
+        Record::FilingPassword(record).check().unwrap_err().field
+    };
+    assert_eq!(
+        with(&|r| r.password = "A".repeat(MAX_FILING_PASSWORD_BYTES + 1)),
+        "filing_password.password"
+    );
+    assert_eq!(with(&|r| r.password.clear()), "filing_password.password");
+    assert_eq!(
+        with(&|r| r.filing_number = "号".repeat(MAX_TEXT_BYTES)),
+        "filing_password.filing_number"
+    );
+    assert_eq!(
+        with(&|r| r.receipt = "R".repeat(MAX_TEXT_BYTES + 1)),
+        "filing_password.receipt"
+    );
+    // The writer checks the shape before it encodes.
+    let mut content = Vec::new();
+    let Record::FilingPassword(mut record) = password() else {
+        unreachable!()
+    };
+    record.password = "A".repeat(MAX_FILING_PASSWORD_BYTES + 1);
+    assert!(encode_record(&Record::FilingPassword(record), &mut content).is_err());
+}
+
+#[test]
+fn its_debug_form_hides_the_password() {
+    let shown = format!("{:?}", password());
+    assert!(shown.contains("京ICP备2026000001号"), "{shown}");
+    assert!(!shown.contains("7K3Q"), "{shown}");
+}
