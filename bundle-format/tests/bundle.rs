@@ -14,7 +14,7 @@ use bundle_format::records::{
 use bundle_format::{
     BundleError, BundleId, BundleWriter, Expectation, Kind, ReadLimits, WriteError, read_bundle,
 };
-use common::bundles::{CHANNEL, config, write_all, write_one};
+use common::bundles::{CHANNEL, config, write_all, write_one, write_one_to};
 use common::samples::{return_records, submission};
 use common::{KeyTable, Member, NOW, TestSigner, real_keyset};
 use keys::{ChannelId, Role};
@@ -846,7 +846,12 @@ fn an_owned_file_becomes_the_message_it_carries() {
     let limits = ReadLimits::default();
     for encrypted in [false, true] {
         let recipient = encrypted.then(|| identity.to_public());
-        let file = one_file(&signer, &records, recipient.as_ref());
+        let file = write_one_to(
+            &signer,
+            config(Kind::Submissions),
+            &records,
+            recipient.as_ref(),
+        );
         let borrowed = bundle_format::read_bundle_with(
             &file,
             &keyset(),
@@ -897,7 +902,12 @@ fn an_owned_encrypted_file_without_its_identity_is_refused() {
     use bundle_format::encryption::Identity;
 
     let identity = Identity::generate();
-    let file = one_file(&outer(), &[submission(1)], Some(&identity.to_public()));
+    let file = write_one_to(
+        &outer(),
+        config(Kind::Submissions),
+        &[submission(1)],
+        Some(&identity.to_public()),
+    );
     let open = |file: Vec<u8>, identities: &[Identity]| {
         bundle_format::check_signed(
             file,
@@ -916,28 +926,4 @@ fn an_owned_encrypted_file_without_its_identity_is_refused() {
         "encryption.no-matching-identity"
     );
     assert_eq!(open(file, &[]), "encryption.no-identity");
-}
-
-/// `records` as one submissions bundle file signed by `signer`, encrypted to `recipient` if
-/// one is given.
-fn one_file(
-    signer: &dyn keys::Signer,
-    records: &[Record],
-    recipient: Option<&bundle_format::encryption::Recipient>,
-) -> Vec<u8> {
-    let mut files = Vec::new();
-    let sink = |sealed: &bundle_format::SealedBundle<'_>| {
-        files.push(sealed.to_vec());
-        Ok(())
-    };
-    let mut writer = BundleWriter::new(signer, config(Kind::Submissions), sink).unwrap();
-    if let Some(recipient) = recipient {
-        writer = writer.encrypt_to(vec![recipient.clone()]).unwrap();
-    }
-    for record in records {
-        writer.push(record).unwrap();
-    }
-    writer.finish().unwrap();
-    assert_eq!(files.len(), 1);
-    files.remove(0)
 }

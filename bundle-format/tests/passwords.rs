@@ -11,7 +11,7 @@ use bundle_format::records::{FilingPassword, MAX_FILING_PASSWORD_BYTES, MAX_TEXT
 use bundle_format::{
     BundleWriter, Expectation, Kind, ReadLimits, WriteError, read_bundle, read_bundle_with,
 };
-use common::bundles::{CHANNEL, config, write_one};
+use common::bundles::{CHANNEL, config, content_of, write_one, write_one_to};
 use common::samples::return_records;
 use common::{KeyTable, NOW, TestSigner};
 use keys::{ChannelId, Role};
@@ -39,14 +39,6 @@ fn expect() -> (KeyTable, Expectation) {
     (keys, expect)
 }
 
-fn content_of(records: &[Record]) -> Vec<u8> {
-    let mut content = Vec::new();
-    for record in records {
-        encode_record(record, &mut content).unwrap();
-    }
-    content
-}
-
 #[test]
 fn a_return_bundle_with_a_password_is_version_7_and_one_without_keeps_its_version() {
     let (keys, expect) = expect();
@@ -66,20 +58,14 @@ fn a_return_bundle_with_a_password_is_version_7_and_one_without_keeps_its_versio
 fn an_encrypted_return_bundle_with_a_password_is_version_7() {
     let (keys, expect) = expect();
     let identity = Identity::generate();
-    let signer = inner();
-    let mut files = Vec::new();
-    let sink = |sealed: &bundle_format::SealedBundle<'_>| {
-        files.push(sealed.to_vec());
-        Ok(())
-    };
-    let mut writer = BundleWriter::new(&signer, config(Kind::Return), sink)
-        .unwrap()
-        .encrypt_to(vec![identity.to_public()])
-        .unwrap();
-    writer.push(&password()).unwrap();
-    writer.finish().unwrap();
+    let file = write_one_to(
+        &inner(),
+        config(Kind::Return),
+        &[password()],
+        Some(&identity.to_public()),
+    );
     let bundle = read_bundle_with(
-        &files[0],
+        &file,
         &keys,
         &expect,
         &ReadLimits::default(),
@@ -91,7 +77,7 @@ fn an_encrypted_return_bundle_with_a_password_is_version_7() {
     assert_eq!(bundle.records, vec![password()]);
     // On the medium the password is ciphertext.
     let shown = "7K3Q-M9XD-2FHR-WT4B".as_bytes();
-    assert!(!files[0].windows(shown.len()).any(|w| w == shown));
+    assert!(!file.windows(shown.len()).any(|w| w == shown));
 }
 
 #[test]

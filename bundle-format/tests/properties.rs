@@ -6,12 +6,10 @@ mod common;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use bundle_format::header::{HEADER_V1_BYTES, Header, MAX_CONTENT_BYTES};
-use bundle_format::payload::{
-    decode_records, decode_records_of_version, decompress, encode_record, frame_info,
-};
+use bundle_format::payload::{decode_records, decode_records_of_version, decompress, frame_info};
 use bundle_format::records::*;
 use bundle_format::{Expectation, Kind, ReadLimits, envelope, read_bundle};
-use common::bundles::{CHANNEL, config, write_all};
+use common::bundles::{CHANNEL, config, content_of, write_all};
 use common::{KeyTable, NOW, TestSigner};
 use keys::{ChannelId, Role};
 use proptest::prelude::*;
@@ -459,14 +457,6 @@ fn read(
         at: NOW,
     };
     read_bundle(file, &keyset(), &expect, &ReadLimits::default())
-}
-
-fn content_of(records: &[Record]) -> Vec<u8> {
-    let mut content = Vec::new();
-    for record in records {
-        encode_record(record, &mut content).unwrap();
-    }
-    content
 }
 
 /// Re-encodes an accepted bundle from what the reader returned and checks it is byte for byte

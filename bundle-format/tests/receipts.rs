@@ -8,7 +8,7 @@ use bundle_format::payload::{decode_records_of_version, encode_record};
 use bundle_format::records::{MAX_RETURN_RECEIPTS, Record, ReturnReceipt};
 use bundle_format::{BundleWriter, Kind, WriteError};
 use common::TestSigner;
-use common::bundles::{config, read_from_outer as read, write_one};
+use common::bundles::{config, content_of, read_from_outer as read, write_one};
 use common::samples::submission;
 
 fn outer() -> TestSigner {
@@ -21,14 +21,6 @@ fn receipt(through: u64) -> Record {
         epoch: 1,
         through,
     })
-}
-
-fn content_of(records: &[Record]) -> Vec<u8> {
-    let mut content = Vec::new();
-    for record in records {
-        encode_record(record, &mut content).unwrap();
-    }
-    content
 }
 
 #[test]

@@ -22,6 +22,7 @@ use bundle_format::header::{HEADER_V1_BYTES, Header};
 use bundle_format::payload::encode_record;
 use bundle_format::records::{Record, Website};
 use bundle_format::{BundleId, Expectation, Kind, ReadLimits, read_bundle};
+use common::bundles::content_of;
 use common::samples::{return_records, submission};
 use common::{Member, NOW, TestSigner, real_keyset};
 use keys::{ChannelId, Role};
@@ -211,14 +212,6 @@ fn skippable_frame() -> Vec<u8> {
 
 // ---------------------------------------------------------------------------------------------
 // Bundles by hand.
-
-fn content_of(records: &[Record]) -> Vec<u8> {
-    let mut content = Vec::new();
-    for record in records {
-        encode_record(record, &mut content).unwrap();
-    }
-    content
-}
 
 fn header_for(kind: Kind, content: &[u8], frame: &[u8]) -> Header {
     Header {

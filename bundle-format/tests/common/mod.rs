@@ -281,6 +281,16 @@ pub mod bundles {
         config: WriterConfig,
         records: &[Record],
     ) -> (Vec<Vec<u8>>, Vec<WrittenBundle>) {
+        write_all_to(signer, config, records, None)
+    }
+
+    /// [`write_all`], each payload encrypted to `recipient` if one is given.
+    pub fn write_all_to(
+        signer: &dyn Signer,
+        config: WriterConfig,
+        records: &[Record],
+        recipient: Option<&bundle_format::encryption::Recipient>,
+    ) -> (Vec<Vec<u8>>, Vec<WrittenBundle>) {
         let mut files = Vec::new();
         let mut writer = BundleWriter::new(
             signer,
@@ -291,6 +301,9 @@ pub mod bundles {
             },
         )
         .unwrap();
+        if let Some(recipient) = recipient {
+            writer = writer.encrypt_to(vec![recipient.clone()]).unwrap();
+        }
         for record in records {
             writer.push(record).unwrap();
         }
@@ -300,9 +313,28 @@ pub mod bundles {
 
     /// One bundle file holding `records`.
     pub fn write_one(signer: &dyn Signer, config: WriterConfig, records: &[Record]) -> Vec<u8> {
-        let (mut files, _) = write_all(signer, config, records);
+        write_one_to(signer, config, records, None)
+    }
+
+    /// [`write_one`], its payload encrypted to `recipient` if one is given.
+    pub fn write_one_to(
+        signer: &dyn Signer,
+        config: WriterConfig,
+        records: &[Record],
+        recipient: Option<&bundle_format::encryption::Recipient>,
+    ) -> Vec<u8> {
+        let (mut files, _) = write_all_to(signer, config, records, recipient);
         assert_eq!(files.len(), 1);
         files.remove(0)
+    }
+
+    /// The content (SPEC.md §5) of `records`, for bundles made by hand.
+    pub fn content_of(records: &[Record]) -> Vec<u8> {
+        let mut content = Vec::new();
+        for record in records {
+            bundle_format::payload::encode_record(record, &mut content).unwrap();
+        }
+        content
     }
 }
 
