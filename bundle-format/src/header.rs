@@ -44,14 +44,21 @@ pub const FORMAT_VERSION_6: u16 = 6;
 /// for bundles that hold such a record (encrypted or not); everything else keeps the lowest
 /// version its records allow (SPEC.md §3.2).
 pub const FORMAT_VERSION_7: u16 = 7;
+/// Format version 8: the version 1 header layout and flags of version 5, and content that may
+/// also hold the record type of wire version 6: an approved filing's record
+/// (`Record::ApprovedRecord`, in return bundles). Writers use it only for bundles that hold
+/// one (encrypted or not); everything else keeps the lowest version its records allow
+/// (SPEC.md §3.2).
+pub const FORMAT_VERSION_8: u16 = 8;
 /// Every format version this build reads, in order (2 is never assigned).
-pub const FORMAT_VERSIONS: [u16; 6] = [
+pub const FORMAT_VERSIONS: [u16; 7] = [
     FORMAT_VERSION_1,
     FORMAT_VERSION_3,
     FORMAT_VERSION_4,
     FORMAT_VERSION_5,
     FORMAT_VERSION_6,
     FORMAT_VERSION_7,
+    FORMAT_VERSION_8,
 ];
 /// Flag bit 0 (version 5 on): the payload is encrypted to the channel's recipients.
 pub const FLAG_ENCRYPTED: u16 = 0x0001;
@@ -185,6 +192,7 @@ impl Kind {
                         | Record::RegisterEntry(_)
                         | Record::RegisterRemoval(_)
                         | Record::FilingPassword(_)
+                        | Record::ApprovedRecord(_)
                 )
                 | (Kind::Keyset, Record::Keyset(_))
         )
@@ -209,10 +217,10 @@ impl fmt::Display for Kind {
     }
 }
 
-/// A parsed, checked header (SPEC.md §3.2; versions 1 and 3 to 7 share the layout).
+/// A parsed, checked header (SPEC.md §3.2; versions 1 and 3 to 8 share the layout).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct Header {
-    /// The format version it was written in (1, 3, 4, 5, 6 or 7): which record types its content
+    /// The format version it was written in (1, 3, 4, 5, 6, 7 or 8): which record types its content
     /// may hold (SPEC.md §6) and which flags it may set.
     pub format_version: u16,
     /// What the bundle carries.
@@ -274,7 +282,7 @@ pub enum HeaderError {
     },
     /// A format version this crate does not know.
     #[error(
-        "unsupported format version {found} at offset 8; this build reads versions 1 and 3 to 7"
+        "unsupported format version {found} at offset 8; this build reads versions 1 and 3 to 8"
     )]
     UnsupportedVersion {
         /// The version found.
@@ -474,7 +482,7 @@ impl Header {
         Ok((header, frame))
     }
 
-    /// §3.2: the version 1 layout (also that of versions 3 to 7), from offset 10; the field
+    /// §3.2: the version 1 layout (also that of versions 3 to 8), from offset 10; the field
     /// relations are [`Header::check`]'s.
     fn parse_v1(
         mut reader: Reader<'_>,

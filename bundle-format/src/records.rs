@@ -14,23 +14,25 @@ use std::net::IpAddr;
 use bincode::{Decode, Encode};
 use sha2::{Digest, Sha256};
 
+mod approved;
 mod passwords;
 mod receipts;
 mod register;
 mod returns;
 mod scans;
 
+pub use approved::*;
 pub use passwords::*;
 pub use receipts::*;
 pub use register::*;
 pub use returns::*;
 pub use scans::*;
 
-/// Wire version of the record types in this module: 5 since [`Submission::ChangeWithScans`],
-/// [`Submission::NewFilingWithScans`] and [`FilingPassword`] (carried only in format version 7
-/// bundles; SPEC.md §6). Version 4 added [`ReturnReceipt`], [`RegisterEntry`] and
-/// [`RegisterRemoval`] (format version 6).
-pub const RECORDS_VERSION: u16 = 5;
+/// Wire version of the record types in this module: 6 since [`ApprovedRecord`] (carried only in
+/// format version 8 bundles; SPEC.md §6). Version 5 added [`Submission::ChangeWithScans`],
+/// [`Submission::NewFilingWithScans`] and [`FilingPassword`] (format version 7), version 4
+/// [`ReturnReceipt`], [`RegisterEntry`] and [`RegisterRemoval`] (format version 6).
+pub const RECORDS_VERSION: u16 = 6;
 
 /// Most websites one filing may list.
 pub const MAX_WEBSITES: usize = 64;
@@ -78,7 +80,7 @@ pub type Sha256Digest = [u8; 32];
 /// (SPEC.md §3.3): submissions bundles hold `Submission` (from version 7 also with a body of
 /// wire version 5, [`Submission::format_version`]) and, from version 6, `ReturnReceipt`;
 /// return bundles hold `Ack`, `SequenceReport`, `StatusChange`, `Certificate` and their later
-/// additions (from version 7 a `FilingPassword`); keyset bundles hold one `Keyset`; heartbeat
+/// additions (from version 7 a `FilingPassword`, from version 8 an `ApprovedRecord`); keyset bundles hold one `Keyset`; heartbeat
 /// bundles hold nothing or, from version 6, `ReturnReceipt` only.
 // A submission is far larger than the other variants; boxing it would change the type that
 // the inner and outer crates construct and match on, for no gain: records are moved a few times.
@@ -119,6 +121,10 @@ pub enum Record {
     /// A filing's password, sent once to the intake node of the receipt whose approval issued
     /// it (wire version 5; a bundle holding one has format version 7, SPEC.md §3.2).
     FilingPassword(FilingPassword),
+    /// A filing as approved (or its withdrawal), for its owner and the access provider
+    /// recorded for it (wire version 6; a bundle holding one has format version 8, SPEC.md
+    /// §3.2).
+    ApprovedRecord(ApprovedRecord),
 }
 
 impl Record {
@@ -214,6 +220,7 @@ impl Record {
             Record::RegisterEntry(entry) => entry.check(),
             Record::RegisterRemoval(removal) => removal.check(),
             Record::FilingPassword(password) => password.check(),
+            Record::ApprovedRecord(record) => record.check(),
         }
     }
 
@@ -221,7 +228,7 @@ impl Record {
     /// [`RangeAck`], 4 for a [`BundleRefusal`] or a [`CertificateRevocation`], 6 for a
     /// [`ReturnReceipt`], [`RegisterEntry`] or [`RegisterRemoval`], 7 for a submission whose
     /// body is a wire version 5 variant ([`Submission::format_version`]) or a
-    /// [`FilingPassword`], 1 for everything else.
+    /// [`FilingPassword`], 8 for an [`ApprovedRecord`], 1 for everything else.
     pub fn format_version(&self) -> u16 {
         match self {
             Record::Submission(version) => version.body.format_version(),
@@ -233,6 +240,7 @@ impl Record {
                 crate::header::FORMAT_VERSION_6
             }
             Record::FilingPassword(_) => crate::header::FORMAT_VERSION_7,
+            Record::ApprovedRecord(_) => crate::header::FORMAT_VERSION_8,
             _ => crate::header::FORMAT_VERSION_1,
         }
     }
@@ -253,6 +261,7 @@ impl Record {
             Record::RegisterEntry(_) => "register-entry",
             Record::RegisterRemoval(_) => "register-removal",
             Record::FilingPassword(_) => "filing-password",
+            Record::ApprovedRecord(_) => "approved-record",
         }
     }
 }
