@@ -18,6 +18,7 @@
 //! and the review page ([`review_page`]) is a front end of [`queue`], [`filing_view`] and
 //! [`review`], as the command line is.
 
+pub mod approved_records;
 pub mod bench_support;
 pub mod certificates;
 pub mod db;

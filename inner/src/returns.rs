@@ -89,6 +89,8 @@ pub(crate) enum EntryKind {
     RegisterRemoval,
     /// A filing's password, for its owner (blanked in the queue once sent).
     FilingPassword,
+    /// A filing's approved record (or its withdrawal), for its owner's intake node.
+    ApprovedRecord,
 }
 
 impl EntryKind {
@@ -103,13 +105,15 @@ impl EntryKind {
             EntryKind::RegisterEntry => "register-entry",
             EntryKind::RegisterRemoval => "register-removal",
             EntryKind::FilingPassword => "filing-password",
+            EntryKind::ApprovedRecord => "approved-record",
         }
     }
 }
 
 /// Queues one record for the return channel, for the intake node it concerns: the channel of
 /// the bundle an ack or a refusal names, the channel that created the receipt a certificate
-/// (or its revocation) or a filing password was issued for.
+/// (or its revocation) or a filing password was issued for, the channel that created the
+/// filing's first receipt for an approved record.
 pub(crate) fn queue(
     tx: &mut Transaction<'_>,
     kind: EntryKind,
@@ -132,6 +136,7 @@ pub(crate) fn queue(
         Record::Certificate(certificate) => (None, Some(certificate.receipt.as_str())),
         Record::CertificateRevocation(revocation) => (None, Some(revocation.receipt.as_str())),
         Record::FilingPassword(password) => (None, Some(password.receipt.as_str())),
+        Record::ApprovedRecord(record) => (None, Some(record.origin_receipt.as_str())),
         _ => (None, None),
     };
     let row = tx

@@ -96,6 +96,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "filing passwords",
         sql: include_str!("../migrations/0015_filing_passwords.sql"),
     },
+    Migration {
+        version: 16,
+        name: "approved records",
+        sql: include_str!("../migrations/0016_approved_records.sql"),
+    },
 ];
 
 /// Key of the advisory lock migrations run under (an arbitrary constant: "sluice-i").

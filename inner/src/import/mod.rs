@@ -318,10 +318,12 @@ impl From<StoreError> for ApplyError {
         match error {
             StoreError::Database { step, source } => db(step)(source),
             StoreError::Encode { what, message } => ApplyError::Encode { what, message },
-            StoreError::StoredVersion { .. } => ApplyError::Encode {
-                what: "a stored version",
-                message: error.to_string(),
-            },
+            StoreError::StoredVersion { .. } | StoreError::StoredName { .. } => {
+                ApplyError::Encode {
+                    what: "a stored version",
+                    message: error.to_string(),
+                }
+            }
             StoreError::StateMoved { ref receipt, .. } => ApplyError::Withdrawal {
                 receipt: receipt.clone(),
                 message: error.to_string(),

@@ -383,6 +383,7 @@ fn decide(
             _ => None,
         };
         crate::register::publish(tx, filing_id, now).map_err(ReviewError::Queue)?;
+        crate::approved_records::publish(tx, filing_id, now).map_err(ReviewError::Queue)?;
         filing_number = Some(number);
     } else if to == ReviewState::Rejected {
         discard_pending(tx, receipt)?;

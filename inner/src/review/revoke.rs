@@ -181,6 +181,7 @@ pub fn revoke(
         .map_err(db("recording the revocation"))?
         .get(0);
     register::publish(tx, filing_id, now).map_err(ReviewError::Queue)?;
+    crate::approved_records::publish(tx, filing_id, now).map_err(ReviewError::Queue)?;
     tracing::info!(target: "sluice::audit", event = "filing.revoked", filing = filing_number,
         website = ?website, whole_filing, reviewer = reviewer.name(), "filing revoked");
     Ok(Revocation {

@@ -43,6 +43,15 @@ pub enum StoreError {
         /// What is wrong.
         problem: String,
     },
+    /// A stored row holds a name no wire value has (a normalised row written by something
+    /// else).
+    #[error("cannot read a stored {what}: {message}")]
+    StoredName {
+        /// What was read.
+        what: &'static str,
+        /// What is wrong.
+        message: String,
+    },
     /// The receipt left the state a transition starts from before it could be recorded.
     #[error("receipt {receipt}: is no longer {from}")]
     StateMoved {

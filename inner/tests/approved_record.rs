@@ -1,0 +1,216 @@
+//! The approved record inside, on a real PostgreSQL: an approval queues the filing as it was
+//! normalised (subject, websites with their numbers, domains, IP ranges, access,
+//! pre-approvals) for the intake node of the filing's first receipt; an approved change queues
+//! the filing as it now stands under a newer event; a revocation and a cancellation queue its
+//! withdrawal with the reason.
+
+mod common;
+
+use bundle_format::records::{
+    ApprovedRecord, ApprovedState, CancellationScope, Change, PreApproval, PreApprovalItem, Record,
+    ServiceType, Submission,
+};
+use common::*;
+use inner::review;
+use testkit::pg::TestDatabase;
+
+/// The approved records waiting in the return queue, oldest first, with their destination.
+fn queued(db: &TestDatabase) -> Vec<(Option<i64>, ApprovedRecord)> {
+    let mut client = db.connect().unwrap();
+    let destinations: Vec<(i64, Option<i64>)> = client
+        .query(
+            "SELECT entry_id, destination FROM return_queue WHERE kind = 'approved-record'",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect();
+    inner::returns::pending_returns(&mut client, 10_000)
+        .unwrap()
+        .entries
+        .into_iter()
+        .filter_map(|e| match e.record {
+            Record::ApprovedRecord(record) => {
+                let destination = destinations
+                    .iter()
+                    .find(|(id, _)| *id == e.entry_id)
+                    .and_then(|(_, d)| *d);
+                Some((destination, record))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn approved_state(record: &ApprovedRecord) -> (&bundle_format::records::Subject, Vec<&str>) {
+    let ApprovedState::Approved { subject, websites } = &record.state else {
+        panic!("not approved: {record:?}")
+    };
+    (
+        subject,
+        websites.iter().map(|w| w.website_number.as_str()).collect(),
+    )
+}
+
+#[test]
+fn an_approval_queues_the_filing_as_normalised_for_its_owners_node() {
+    let db = TestDatabase::with_schema().expect("db");
+    let mut submitted = one_site_filing(
+        "R1",
+        "北京甲科技有限公司",
+        "C1",
+        "甲官网",
+        &["jia.example.cn", "www.jia.example.cn"],
+        1,
+    );
+    let Submission::NewFiling(filing) = &mut submitted.body else {
+        unreachable!()
+    };
+    filing.websites[0].service_types = vec![ServiceType::Showcase, ServiceType::News];
+    filing.websites[0].pre_approvals = vec![PreApproval {
+        item: PreApprovalItem::News,
+        document_number: "京新审〔2026〕12号".into(),
+    }];
+    let filing = filing.clone();
+    submitted.content_hash = bundle_format::records::content_hash(&submitted.body);
+    apply_at(&db, 1, &[submitted]);
+    // The pre-approval stage first, then the regional review.
+    approve(&db, "R1");
+    assert!(queued(&db).is_empty(), "nothing before the final approval");
+    let number = approve(&db, "R1").filing_number.unwrap();
+
+    let records = queued(&db);
+    assert_eq!(records.len(), 1);
+    let (destination, record) = &records[0];
+    let channel = count(&db, "SELECT receipt_channel('R1')");
+    assert_eq!(*destination, Some(channel), "for the node that created R1");
+    assert_eq!(record.filing_number, number);
+    assert_eq!(record.origin_receipt, "R1");
+    assert_eq!(record.filer, "owner1");
+    assert_eq!(record.at, NOW + 60);
+    let ApprovedState::Approved { subject, websites } = &record.state else {
+        panic!("{record:?}")
+    };
+    assert_eq!(*subject, filing.subject, "the subject as approved");
+    assert_eq!(websites.len(), 1);
+    assert_eq!(websites[0].website_number, format!("{number}-1"));
+    assert_eq!(
+        websites[0].website, filing.websites[0],
+        "the website as approved"
+    );
+    assert_eq!(
+        record.access_providers(),
+        [filing.websites[0].access.provider.as_str()]
+    );
+}
+
+#[test]
+fn an_approved_change_sends_the_filing_as_it_now_stands_under_a_newer_event() {
+    let db = TestDatabase::with_schema().expect("db");
+    apply_at(&db, 1, &[jia_filing(1, &["jia.example.cn"], 1)]);
+    let number = approve(&db, "R1").filing_number.unwrap();
+    let mut changed = website("甲网", &["jia.example.cn", "m.jia.example.cn"], 7);
+    changed.access.provider = "江南接入".into();
+    apply_at(
+        &db,
+        2,
+        &[
+            version(
+                "R2",
+                1,
+                Submission::Change {
+                    filing_number: number.clone(),
+                    change: Change::Website {
+                        website_number: format!("{number}-1"),
+                        website: changed.clone(),
+                    },
+                },
+            ),
+            version(
+                "R3",
+                1,
+                Submission::Change {
+                    filing_number: number.clone(),
+                    change: Change::AddedWebsite(website("甲商城", &["shop.jia.example.cn"], 2)),
+                },
+            ),
+        ],
+    );
+    approve(&db, "R2");
+    approve(&db, "R3");
+
+    let records = queued(&db);
+    assert_eq!(records.len(), 3);
+    assert!(records.windows(2).all(|w| w[0].1.event < w[1].1.event));
+    let (_, latest) = &records[2];
+    assert_eq!(
+        latest.origin_receipt, "R1",
+        "still the filing's first receipt"
+    );
+    let (_, numbers) = approved_state(latest);
+    assert_eq!(numbers, [format!("{number}-1"), format!("{number}-2")]);
+    let ApprovedState::Approved { websites, .. } = &latest.state else {
+        unreachable!()
+    };
+    assert_eq!(websites[0].website, changed, "the website as changed");
+    assert_eq!(latest.access_providers().len(), 2);
+}
+
+#[test]
+fn a_revocation_and_a_cancellation_withdraw_the_record_with_the_reason() {
+    let db = TestDatabase::with_schema().expect("db");
+    apply_at(&db, 1, &[jia_filing(1, &["jia.example.cn"], 1)]);
+    let number = approve(&db, "R1").filing_number.unwrap();
+    let mut client = db.connect().unwrap();
+    let mut tx = client.transaction().unwrap();
+    review::revoke(
+        &mut tx,
+        &number,
+        None,
+        "违规",
+        &ministry(&db),
+        None,
+        NOW + 120,
+    )
+    .unwrap();
+    tx.commit().unwrap();
+    let records = queued(&db);
+    assert_eq!(
+        records.last().unwrap().1.state,
+        ApprovedState::Withdrawn {
+            reason: "filing-revoked".into()
+        }
+    );
+
+    let db = TestDatabase::with_schema().expect("db");
+    apply_at(&db, 1, &[jia_filing(1, &["jia.example.cn"], 1)]);
+    let number = approve(&db, "R1").filing_number.unwrap();
+    apply_at(
+        &db,
+        2,
+        &[version(
+            "R2",
+            1,
+            Submission::Cancellation {
+                filing_number: number.clone(),
+                scope: CancellationScope::Subject,
+                reason: "网站关闭".into(),
+            },
+        )],
+    );
+    approve(&db, "R2");
+    let records = queued(&db);
+    let (destination, withdrawn) = records.last().unwrap();
+    assert_eq!(withdrawn.filing_number, number);
+    assert_eq!(
+        withdrawn.state,
+        ApprovedState::Withdrawn {
+            reason: "filing-cancelled".into()
+        }
+    );
+    assert_eq!(
+        *destination,
+        Some(count(&db, "SELECT receipt_channel('R1')"))
+    );
+}
