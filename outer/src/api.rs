@@ -444,6 +444,34 @@ pub struct HistoryView {
     pub bundle_sequence: Option<u64>,
 }
 
+/// The answer to `GET /api/v1/filings/{filing_number}/record`: an approved filing as the inner
+/// side approved it, for its owner and the access provider recorded for it. Its `subject` and
+/// each website's `website` are in the shapes a change takes (`ChangeBody`), so a client
+/// starts a change by editing them and posting them back under the same numbers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovedRecordView {
+    /// The subject's filing number.
+    pub filing_number: String,
+    /// When the decision that sent this record was made inside (RFC 3339).
+    pub decided_at: String,
+    /// Whether the caller filed it and may change it (an access provider recorded for it
+    /// reads it only).
+    pub may_change: bool,
+    /// The subject in service.
+    pub subject: Option<SubjectBody>,
+    /// The websites in service, by website number.
+    pub websites: Vec<ApprovedWebsiteView>,
+}
+
+/// One website of an [`ApprovedRecordView`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovedWebsiteView {
+    /// The website's number (the filing number with its `-n` suffix).
+    pub website_number: String,
+    /// The website as approved.
+    pub website: WebsiteBody,
+}
+
 /// The answer to `GET /api/v1/submissions/{receipt}/status`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatusView {

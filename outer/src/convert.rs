@@ -918,7 +918,8 @@ fn attachments_to_api(body: &rec::Submission) -> Vec<api::AttachmentBody> {
         .collect()
 }
 
-fn subject_to_api(subject: &rec::Subject) -> api::SubjectBody {
+/// A subject record in the API's shape.
+pub fn subject_to_api(subject: &rec::Subject) -> api::SubjectBody {
     api::SubjectBody {
         name: subject.name.clone(),
         nature: subject_nature_api(subject.nature),
@@ -942,7 +943,8 @@ fn person_to_api(person: &rec::Person) -> api::PersonBody {
     }
 }
 
-fn website_to_api(website: &rec::Website) -> api::WebsiteBody {
+/// A website record in the API's shape (what a change of it sends back, unchanged).
+pub fn website_to_api(website: &rec::Website) -> api::WebsiteBody {
     api::WebsiteBody {
         name: website.name.clone(),
         home_urls: website.home_urls.clone(),
@@ -979,6 +981,30 @@ fn access_to_api(access: &rec::Access) -> api::AccessBody {
                 } else {
                     format!("{}-{}", r.first, r.last)
                 }
+            })
+            .collect(),
+    }
+}
+
+/// An approved record in the API's shape, for the answer of
+/// `GET /api/v1/filings/{filing_number}/record`: its subject and websites are the bodies a
+/// change of them takes.
+pub fn approved_record_to_api(view: &crate::store::ApprovedRecordView) -> api::ApprovedRecordView {
+    let record = &view.record;
+    let (subject, websites) = match &record.state {
+        rec::ApprovedState::Approved { subject, websites } => (Some(subject), &websites[..]),
+        rec::ApprovedState::Withdrawn { .. } => (None, &[][..]),
+    };
+    api::ApprovedRecordView {
+        filing_number: record.filing_number.clone(),
+        decided_at: keys::time::rfc3339(record.at),
+        may_change: view.owner,
+        subject: subject.map(subject_to_api),
+        websites: websites
+            .iter()
+            .map(|w| api::ApprovedWebsiteView {
+                website_number: w.website_number.clone(),
+                website: website_to_api(&w.website),
             })
             .collect(),
     }

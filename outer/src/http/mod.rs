@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod ops;
 pub mod pages;
+mod records;
 pub mod register;
 mod submissions;
 mod views;
@@ -224,6 +225,23 @@ fn routes(limits: &Limits) -> Routes {
             get(web::new_filing_page)
                 .post(web::submit_new_filing)
                 .layer(DefaultBodyLimit::max(web::MAX_FILING_FORM_BYTES)),
+        )
+        .route(
+            "/account/records/{filing_number}",
+            &["get"],
+            get(web::record_page),
+        )
+        .route(
+            "/account/records/{filing_number}/change",
+            &["get", "post"],
+            get(web::change_page)
+                .post(web::submit_change)
+                .layer(DefaultBodyLimit::max(web::MAX_FILING_FORM_BYTES)),
+        )
+        .route(
+            "/api/v1/filings/{filing_number}/record",
+            &["get"],
+            get(records::approved_record),
         )
         .route(
             "/api/v1/submissions",

@@ -183,6 +183,32 @@ fn account_pages() -> Vec<(&'static str, Value)> {
             &[("filing_number", 64), ("scope", 16), ("reason", 500)], &logged_in)}),
         ),
         (
+            "/account/records/{filing_number}",
+            json!({"get": {
+            "summary": "An approved filing's record as the inner side sent it back, for its owner and the access provider recorded for it",
+            "parameters": [{"name": "filing_number", "in": "path", "required": true, "schema": {"type": "string"}}],
+            "responses": {
+                "200": {"description": "The record (HTML, Chinese and English)"},
+                "303": {"description": "Not logged in; go to the login page"},
+                "404": {"description": "No approved record of this filing number for this account"}}}}),
+        ),
+        (
+            "/account/records/{filing_number}/change",
+            json!({
+            "get": {
+                "summary": "The filing form filled from the approved record, to change it (its owner only)",
+                "parameters": [
+                    {"name": "filing_number", "in": "path", "required": true, "schema": {"type": "string"}},
+                    {"name": "what", "in": "query", "schema": {"enum": ["website", "access", "subject", "added_website"]}},
+                    {"name": "website", "in": "query", "schema": {"type": "string"}, "description": "the website number a website or access change is of"}],
+                "responses": page_responses(&["200", "303", "403", "404"])},
+            "post": {
+                "summary": "Send the change the form stands for (the API's change of that filing number, with its checks)",
+                "parameters": [{"name": "filing_number", "in": "path", "required": true, "schema": {"type": "string"}}],
+                "requestBody": form_body(&[("what", 16), ("website_number", 64)]),
+                "responses": page_responses(&["303", "400", "403", "404", "409", "413", "415", "422"])}}),
+        ),
+        (
             "/account/filings/{receipt}/bazs.cert",
             json!({"get": {
             "summary": "The certificate issued for one of this account's receipts, by its session alone",
@@ -277,6 +303,14 @@ fn api_document() -> Value {
                     "certificate_revoked": {"type": "boolean"},
                     "filing_revoked": {"type": "boolean"},
                     "history": {"type": "array"}}},
+                "ApprovedRecord": {"type": "object", "required": ["filing_number", "decided_at", "may_change", "websites"], "properties": {
+                    "filing_number": {"type": "string"},
+                    "decided_at": {"type": "string", "description": "RFC 3339"},
+                    "may_change": {"type": "boolean", "description": "the caller filed it and may send a change of it; an access provider recorded for it reads it only"},
+                    "subject": {"type": ["object", "null"], "description": "as in a change of the subject"},
+                    "websites": {"type": "array", "items": {"type": "object", "required": ["website_number", "website"], "properties": {
+                        "website_number": {"type": "string"},
+                        "website": {"type": "object", "description": "as in a change of the website"}}}}}},
                 "BatchResult": {"type": "object", "required": ["rows", "accepted", "rejected", "results"]},
                 "RegisterAnswer": {"type": "object", "required": ["by", "results", "limit"], "properties": {
                     "by": {"enum": ["website_name", "domain", "filing_number"]},
@@ -340,6 +374,9 @@ fn api_document() -> Value {
                     error_responses(&["400", "404", "410", "413"])),
                     json!({"429": {"description": "Too many wrong filing passwords for this filing number or from this address; see Retry-After",
                         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}}))}},
+            "/api/v1/filings/{filing_number}/record": {"get": {"summary": "An approved filing's record as the inner side sent it back (its subject and websites in the shapes a change takes), for the account that filed it and the access provider recorded for it", "security": bearer,
+                "parameters": [{"name": "filing_number", "in": "path", "required": true, "schema": {"type": "string"}}],
+                "responses": with(json!({"200": {"description": "The approved record", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ApprovedRecord"}}}}}), error_responses(&["401", "403", "404", "429"]))}},
             "/api/v1/certificates/{filing_number}": {"get": {"summary": "Signed certificate for an approved filing, for the account that filed it", "security": bearer,
                 "parameters": [{"name": "filing_number", "in": "path", "required": true, "schema": {"type": "string"}}],
                 "responses": with(json!({"200": {"description": "The certificate, published at /cert/bazs.cert", "content": {"application/octet-stream": {}}}}), error_responses(&["401", "404", "410", "429"]))}}

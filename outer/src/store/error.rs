@@ -67,6 +67,15 @@ pub enum StoreError {
         /// What is wrong.
         detail: String,
     },
+    /// A record kept from a return bundle does not decode, or a record could not be encoded
+    /// to be kept.
+    #[error("{what} is corrupt: {detail}")]
+    CorruptRecord {
+        /// What was read or written.
+        what: &'static str,
+        /// What is wrong.
+        detail: String,
+    },
     /// No account by that name.
     #[error("no account named {0:?}")]
     NoSuchAccount(String),

@@ -20,6 +20,7 @@
 
 mod accounts;
 mod acks;
+mod approved_records;
 mod certificates;
 mod error;
 mod export;
@@ -47,6 +48,10 @@ pub use accounts::{Account, AccountKind, IssuedToken, Principal, token_hash};
 pub use acks::{
     AckEffect, AckSummary, RangeAckEffect, apply_ack_entries_on, apply_ack_entry_on,
     apply_range_ack_on,
+};
+pub use approved_records::{
+    ApprovedRecordSummary, ApprovedRecordView, MAX_LISTED_APPROVED_RECORDS,
+    apply_approved_record_on,
 };
 pub use certificates::{
     Revoked, certificate_standing_on, revoke_certificate_on, store_certificate_on,

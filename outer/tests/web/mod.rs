@@ -326,3 +326,41 @@ pub async fn file_approved(
     assert!(stored);
     receipt
 }
+
+/// An account of `kind` that logs in with `password` at once (its e-mail address confirmed),
+/// as the account pages leave one after registration or the first password; returns its id.
+pub async fn account_that_logs_in(
+    store: &Store,
+    name: &str,
+    kind: outer::store::AccountKind,
+    password: &str,
+) -> i64 {
+    let hash = outer::accounts::hash_password(password).unwrap();
+    let account = store
+        .create_web_account(outer::store::NewWebAccount {
+            name: name.into(),
+            kind,
+            email: format!(
+                "{}@example.cn",
+                name.replace(|c: char| !c.is_ascii_alphanumeric(), "x")
+            ),
+            province: (kind == outer::store::AccountKind::AccessProvider).then(|| "33".into()),
+            created_by: None,
+            password_hash: Some(hash),
+        })
+        .await
+        .unwrap();
+    let id = account.id;
+    store
+        .write(move |conn| {
+            conn.execute(
+                "UPDATE accounts SET email_verified_at = 1 WHERE id = ?1",
+                [id],
+            )
+            .unwrap();
+            Ok(())
+        })
+        .await
+        .unwrap();
+    id
+}

@@ -50,6 +50,9 @@ pub struct ReturnReport {
     pub register_records: usize,
     /// Filing passwords carried (each once, to the node of the receipt approved).
     pub filing_passwords: usize,
+    /// Approved records (and withdrawals) carried, each to the node of the filing's first
+    /// receipt.
+    pub approved_records: usize,
     /// Notices of submissions bundles refused as a whole for their signer carried.
     pub bundle_refusals: usize,
     /// Whether the only bundle written is a heartbeat: nothing was pending and the sequence
@@ -220,6 +223,7 @@ pub(super) fn write_one_return(
             Record::CertificateRevocation(_) => report.certificate_revocations += 1,
             Record::RegisterEntry(_) | Record::RegisterRemoval(_) => report.register_records += 1,
             Record::FilingPassword(_) => report.filing_passwords += 1,
+            Record::ApprovedRecord(_) => report.approved_records += 1,
             _ => {}
         }
         // An ack goes out in its range form (wire version 2): the bundle's members digest

@@ -64,6 +64,9 @@ pub struct ApplyFileReport {
     pub register_removals: usize,
     /// Filing passwords stored (as a hash, and until their owner has seen them).
     pub filing_passwords: usize,
+    /// Approved records stored or withdrawn (for filings whose first receipt this node
+    /// issued).
+    pub approved_records: usize,
     /// Bundles re-published because the inner side reported them missing.
     pub republished: Vec<u64>,
     /// This host's bundles the inner side refused as a whole for their signer, by sequence:
@@ -144,6 +147,7 @@ pub fn apply_file(
         register_entries: 0,
         register_removals: 0,
         filing_passwords: 0,
+        approved_records: 0,
         republished: Vec::new(),
         bundles_refused: Vec::new(),
         reason: None,
@@ -233,6 +237,7 @@ pub fn apply_file(
     file_report.register_entries = applied.register_entries;
     file_report.register_removals = applied.register_removals;
     file_report.filing_passwords = applied.filing_passwords;
+    file_report.approved_records = applied.approved_records;
     for refused in &applied.refused {
         tracing::warn!(target: "sluice::audit", event = "bundle.refused-inside", channel = channel.0,
             sequence = refused.sequence, receipts = refused.receipts,
@@ -266,7 +271,8 @@ pub fn apply_file(
         certificates_revoked = file_report.certificates_revoked,
         register_entries = file_report.register_entries,
         register_removals = file_report.register_removals,
-        filing_passwords = file_report.filing_passwords, "applied return bundle");
+        filing_passwords = file_report.filing_passwords,
+        approved_records = file_report.approved_records, "applied return bundle");
     file_report.result = FileResult::Applied;
     Ok(file_report)
 }

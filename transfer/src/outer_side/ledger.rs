@@ -51,6 +51,7 @@ pub(super) struct AppliedReturn {
     pub(super) register_entries: usize,
     pub(super) register_removals: usize,
     pub(super) filing_passwords: usize,
+    pub(super) approved_records: usize,
     pub(super) acknowledged_files: Vec<String>,
     pub(super) missing: Vec<u64>,
     pub(super) refused: Vec<outer::store::RefusedBundle>,
@@ -83,6 +84,7 @@ pub(super) fn apply_return_records(
         register_entries: 0,
         register_removals: 0,
         filing_passwords: 0,
+        approved_records: 0,
         acknowledged_files: Vec::new(),
         missing: Vec::new(),
         refused: Vec::new(),
@@ -133,6 +135,11 @@ pub(super) fn apply_return_records(
             Record::FilingPassword(password) => {
                 applied.filing_passwords +=
                     usize::from(store::apply_filing_password_on(conn, password)?);
+            }
+            // Stored only for a filing whose first receipt this node issued to the filer.
+            Record::ApprovedRecord(record) => {
+                applied.approved_records +=
+                    usize::from(store::apply_approved_record_on(conn, record)?);
             }
             _ => {}
         }

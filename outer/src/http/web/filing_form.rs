@@ -265,9 +265,32 @@ struct Field {
     problem: Option<String>,
 }
 
+/// What a change started from an approved record changes, for the form's header.
+pub(super) struct ChangeOf {
+    /// The subject's filing number.
+    pub filing_number: String,
+    /// `subject`, `website`, `access` or `added_website` ([`CHANGE_KINDS`]), with whether each
+    /// is chosen.
+    pub what: Vec<(&'static str, &'static str, bool)>,
+    /// The filing's websites in service by number, with whether each is the one chosen.
+    pub websites: Vec<(String, bool)>,
+}
+
+/// What a change of an approved filing may change, as the form offers it.
+pub(super) const CHANGE_KINDS: Options = &[
+    ("website", "变更网站信息 Change the website"),
+    ("access", "变更接入信息 Change the website's access"),
+    ("subject", "变更主体信息 Change the subject"),
+    ("added_website", "新增网站 Add a website"),
+];
+
 #[derive(Template)]
 #[template(path = "new_filing.html")]
 struct NewFilingPage<'a> {
+    /// Where the form is sent.
+    action: &'a str,
+    /// Set for a change of an approved filing: its number, what changes, which website.
+    change: Option<&'a ChangeOf>,
     csrf: &'a str,
     fields: &'a [Field],
     /// Problems with no field of their own on the form, with the API's field path.
@@ -283,7 +306,13 @@ struct NewFilingPage<'a> {
 pub struct FilingForm(Vec<(String, String)>);
 
 impl FilingForm {
-    fn parse(bytes: &[u8]) -> Result<FilingForm, PageError> {
+    /// A form filled with these names and values (a change's form, filled from an approved
+    /// record).
+    pub(super) fn from_pairs(pairs: Vec<(String, String)>) -> FilingForm {
+        FilingForm(pairs)
+    }
+
+    pub(super) fn parse(bytes: &[u8]) -> Result<FilingForm, PageError> {
         let mut pairs = Vec::new();
         for (key, value) in form_urlencoded::parse(bytes) {
             if pairs.len() >= MAX_FILING_FORM_FIELDS {
@@ -299,7 +328,7 @@ impl FilingForm {
         Ok(FilingForm(pairs))
     }
 
-    fn first(&self, name: &str) -> &str {
+    pub(super) fn first(&self, name: &str) -> &str {
         self.0
             .iter()
             .find(|(key, _)| key == name)
@@ -359,7 +388,16 @@ fn fields(form: Option<&FilingForm>, problems: &[(String, String)]) -> Vec<Field
 /// The form field an API problem's path concerns: `submission.filing.websites[0].domains[1]`
 /// is `website.domains`.
 fn form_field(path: &str) -> String {
-    let path = path.strip_prefix("submission.filing.").unwrap_or(path);
+    let access;
+    let path = if let Some(rest) = path.strip_prefix("submission.change.access.") {
+        access = format!("website.access.{rest}");
+        &access
+    } else {
+        path.strip_prefix("submission.filing.")
+            .or_else(|| path.strip_prefix("submission.change."))
+            .or_else(|| path.strip_prefix("submission."))
+            .unwrap_or(path)
+    };
     let mut out = String::with_capacity(path.len());
     let mut in_index = false;
     for c in path.chars() {
@@ -396,9 +434,9 @@ fn person(form: &FilingForm, at: &str) -> Value {
     })
 }
 
-/// The API request the form stands for, or the problems of fields whose choices are not on
-/// the form's lists (only a hand-made form sends those).
-fn api_request(form: &FilingForm) -> Result<api::SubmissionRequest, Vec<(String, String)>> {
+/// The problems of fields whose choices are not on the form's lists (only a hand-made form
+/// sends those).
+fn unlisted_choices(form: &FilingForm) -> Vec<(String, String)> {
     let mut problems = Vec::new();
     for spec in specs() {
         let allowed: Options = match spec.input {
@@ -414,9 +452,34 @@ fn api_request(form: &FilingForm) -> Result<api::SubmissionRequest, Vec<(String,
             }
         }
     }
-    if !problems.is_empty() {
-        return Err(problems);
-    }
+    problems
+}
+
+fn subject_json(form: &FilingForm) -> Value {
+    let get = |name: &str| form.first(name).to_owned();
+    json!({
+        "name": get("subject.name"),
+        "nature": get("subject.nature"),
+        "certificate_type": get("subject.certificate_type"),
+        "certificate_number": get("subject.certificate_number"),
+        "region_code": get("subject.region_code"),
+        "address": get("subject.address"),
+        "investor": get("subject.investor"),
+        "principal": person(form, "subject.principal"),
+    })
+}
+
+fn access_json(form: &FilingForm) -> Value {
+    let get = |name: &str| form.first(name).to_owned();
+    json!({
+        "provider": get("website.access.provider"),
+        "method": get("website.access.method"),
+        "server_region_code": get("website.access.server_region_code"),
+        "ip_ranges": lines(&get("website.access.ip_ranges")),
+    })
+}
+
+fn website_json(form: &FilingForm) -> Value {
     let get = |name: &str| form.first(name).to_owned();
     let pre_approvals = match get("website.pre_approvals.item").as_str() {
         "" => json!([]),
@@ -424,39 +487,141 @@ fn api_request(form: &FilingForm) -> Result<api::SubmissionRequest, Vec<(String,
             json!([{"item": item, "document_number": get("website.pre_approvals.document_number")}])
         }
     };
-    let filing = json!({
-        "subject": {
-            "name": get("subject.name"),
-            "nature": get("subject.nature"),
-            "certificate_type": get("subject.certificate_type"),
-            "certificate_number": get("subject.certificate_number"),
-            "region_code": get("subject.region_code"),
-            "address": get("subject.address"),
-            "investor": get("subject.investor"),
-            "principal": person(form, "subject.principal"),
-        },
-        "websites": [{
-            "name": get("website.name"),
-            "home_urls": lines(&get("website.home_urls")),
-            "domains": lines(&get("website.domains")),
-            "service_types": form.all("website.service_types"),
-            "pre_approvals": pre_approvals,
-            "access": {
-                "provider": get("website.access.provider"),
-                "method": get("website.access.method"),
-                "server_region_code": get("website.access.server_region_code"),
-                "ip_ranges": lines(&get("website.access.ip_ranges")),
-            },
-            "principal": person(form, "website.principal"),
-        }],
-    });
-    let mut body = json!({"submission": {"kind": "new_filing", "filing": filing}});
-    let on_behalf_of = get("on_behalf_of");
+    json!({
+        "name": get("website.name"),
+        "home_urls": lines(&get("website.home_urls")),
+        "domains": lines(&get("website.domains")),
+        "service_types": form.all("website.service_types"),
+        "pre_approvals": pre_approvals,
+        "access": access_json(form),
+        "principal": person(form, "website.principal"),
+    })
+}
+
+/// The request with `submission` as its body, and the customer an access provider typed.
+fn request_of(
+    form: &FilingForm,
+    submission: Value,
+) -> Result<api::SubmissionRequest, Vec<(String, String)>> {
+    let mut body = json!({ "submission": submission });
+    let on_behalf_of = form.first("on_behalf_of");
     if !on_behalf_of.is_empty() {
         body["on_behalf_of"] = json!(on_behalf_of);
     }
     serde_json::from_value(body)
         .map_err(|error| vec![("subject.name".to_owned(), error.to_string())])
+}
+
+/// The API request the form stands for, or the problems of fields whose choices are not on
+/// the form's lists (only a hand-made form sends those).
+fn api_request(form: &FilingForm) -> Result<api::SubmissionRequest, Vec<(String, String)>> {
+    let problems = unlisted_choices(form);
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let filing = json!({
+        "subject": subject_json(form),
+        "websites": [website_json(form)],
+    });
+    request_of(form, json!({"kind": "new_filing", "filing": filing}))
+}
+
+/// The change of approved filing `filing_number` the form stands for: what its `what` field
+/// names, from the form's subject fields, website fields or access fields, for the website its
+/// `website_number` field names. Problems as for [`api_request`].
+pub(super) fn change_request(
+    form: &FilingForm,
+    filing_number: &str,
+) -> Result<api::SubmissionRequest, Vec<(String, String)>> {
+    let mut problems = unlisted_choices(form);
+    let website_number = form.first("website_number");
+    let change = match form.first("what") {
+        "subject" => json!({"what": "subject", "subject": subject_json(form)}),
+        "website" => json!({"what": "website", "website_number": website_number,
+            "website": website_json(form)}),
+        "access" => json!({"what": "access", "website_number": website_number,
+            "access": access_json(form)}),
+        "added_website" => json!({"what": "added_website", "website": website_json(form)}),
+        other => {
+            problems.push((
+                "what".to_owned(),
+                format!("请从列表中选择 · Choose one of the listed values, not {other:?}"),
+            ));
+            Value::Null
+        }
+    };
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    request_of(
+        form,
+        json!({"kind": "change", "filing_number": filing_number, "change": change}),
+    )
+}
+
+/// The form's fields filled with `subject` and `website` (a change's form, from an approved
+/// record): the names and values a browser would send for them.
+pub(super) fn prefilled(
+    subject: &api::SubjectBody,
+    website: Option<&api::WebsiteBody>,
+) -> Vec<(String, String)> {
+    fn name<T: serde::Serialize>(value: &T) -> String {
+        serde_json::to_value(value)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    }
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    let mut put = |field: &str, value: String| pairs.push((field.to_owned(), value));
+    let person = |at: &str, p: &api::PersonBody, put: &mut dyn FnMut(&str, String)| {
+        put(&format!("{at}.name"), p.name.clone());
+        put(&format!("{at}.certificate_type"), name(&p.certificate_type));
+        put(
+            &format!("{at}.certificate_number"),
+            p.certificate_number.clone(),
+        );
+        put(&format!("{at}.mobile_phones"), p.mobile_phones.join("\n"));
+        put(&format!("{at}.office_phones"), p.office_phones.join("\n"));
+        put(&format!("{at}.email"), p.email.clone());
+    };
+    put("subject.name", subject.name.clone());
+    put("subject.nature", name(&subject.nature));
+    put("subject.certificate_type", name(&subject.certificate_type));
+    put(
+        "subject.certificate_number",
+        subject.certificate_number.clone(),
+    );
+    put("subject.region_code", subject.region_code.clone());
+    put("subject.address", subject.address.clone());
+    put("subject.investor", subject.investor.clone());
+    person("subject.principal", &subject.principal, &mut put);
+    if let Some(website) = website {
+        put("website.name", website.name.clone());
+        put("website.home_urls", website.home_urls.join("\n"));
+        put("website.domains", website.domains.join("\n"));
+        for service in &website.service_types {
+            put("website.service_types", name(service));
+        }
+        if let Some(first) = website.pre_approvals.first() {
+            put("website.pre_approvals.item", name(&first.item));
+            put(
+                "website.pre_approvals.document_number",
+                first.document_number.clone(),
+            );
+        }
+        put("website.access.provider", website.access.provider.clone());
+        put("website.access.method", name(&website.access.method));
+        put(
+            "website.access.server_region_code",
+            website.access.server_region_code.clone(),
+        );
+        put(
+            "website.access.ip_ranges",
+            website.access.ip_ranges.join("\n"),
+        );
+        person("website.principal", &website.principal, &mut put);
+    }
+    pairs
 }
 
 pub(super) fn may_file(user: &CurrentUser) -> Result<(), PageError> {
@@ -477,6 +642,24 @@ fn render(
     problems: &[(String, String)],
     message: Option<&str>,
 ) -> Response {
+    render_form(
+        user,
+        (status, "/account/filings/new", None),
+        form,
+        problems,
+        message,
+    )
+}
+
+/// The filing form sent to `action` (a new filing, or the change `change` describes), filled
+/// with `form` and with `problems` beside their fields.
+pub(super) fn render_form(
+    user: &CurrentUser,
+    (status, action, change): (StatusCode, &str, Option<&ChangeOf>),
+    form: Option<&FilingForm>,
+    problems: &[(String, String)],
+    message: Option<&str>,
+) -> Response {
     let fields = fields(form, problems);
     let others: Vec<(String, String)> = problems
         .iter()
@@ -484,6 +667,8 @@ fn render(
         .cloned()
         .collect();
     let page = NewFilingPage {
+        action,
+        change,
         csrf: &user.session.csrf_token,
         fields: &fields,
         others: &others,
@@ -535,17 +720,7 @@ pub(in crate::http) async fn submit_new_filing(
     let form = FilingForm::parse(&bytes)?;
     let csrf = super::FormFields::single("csrf", form.first("csrf"));
     user.check_csrf(&headers, &csrf)?;
-    if let Some((name, _)) = form
-        .0
-        .iter()
-        .find(|(_, value)| value.chars().count() > MAX_FILING_FIELD_CHARS)
-    {
-        let problems = [(
-            name.clone(),
-            format!(
-                "过长，最多 {MAX_FILING_FIELD_CHARS} 个字符 · Longer than {MAX_FILING_FIELD_CHARS} characters"
-            ),
-        )];
+    if let Some(problems) = overlong(&form) {
         return Ok(render(
             &user,
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -584,6 +759,20 @@ pub(in crate::http) async fn submit_new_filing(
         )),
         Err(Refused::Page(error)) => Err(error),
     }
+}
+
+/// The problem of the first field longer than [`MAX_FILING_FIELD_CHARS`], if one is.
+pub(super) fn overlong(form: &FilingForm) -> Option<Vec<(String, String)>> {
+    let (name, _) = form
+        .0
+        .iter()
+        .find(|(_, value)| value.chars().count() > MAX_FILING_FIELD_CHARS)?;
+    Some(vec![(
+        name.clone(),
+        format!(
+            "过长，最多 {MAX_FILING_FIELD_CHARS} 个字符 · Longer than {MAX_FILING_FIELD_CHARS} characters"
+        ),
+    )])
 }
 
 /// Why a submission from a page was not stored.

@@ -4,7 +4,9 @@
 //! (taking it clears it in the store's same transaction), and the requests
 //! sent from it: withdrawing a submission not yet reviewed (or an application for
 //! cancellation still pending), and asking to cancel an approved subject or website (not one
-//! the authority revoked). Both go through the API's checks (`filing_form::file`), ownership
+//! the authority revoked), and the approved records the account may read (its own filings'
+//! and, for an access provider, those that name it), each linking to the record's page, where a
+//! change starts. The requests go through the API's checks (`filing_form::file`), ownership
 //! included: only the account that filed may withdraw or cancel.
 
 use askama::Template;
@@ -45,10 +47,20 @@ struct FilingRow {
     updated: String,
 }
 
+/// One approved record the account may read.
+struct RecordRow {
+    filing_number: String,
+    url: String,
+    decided: String,
+    /// The account filed it (else it is the access provider recorded for it).
+    owner: bool,
+}
+
 #[derive(Template)]
 #[template(path = "filings.html")]
 struct FilingsPage<'a> {
     rows: &'a [FilingRow],
+    records: &'a [RecordRow],
     passwords: &'a [UnseenPassword],
     csrf: &'a str,
     problems: &'a [(String, String)],
@@ -77,6 +89,21 @@ async fn render(
         .store
         .receipts_of_account(user.session.account.id, MAX_LISTED_RECEIPTS)
         .await?;
+    let records: Vec<RecordRow> = state
+        .store
+        .approved_records_of(user.session.account.id)
+        .await?
+        .into_iter()
+        .map(|r| RecordRow {
+            url: format!(
+                "/account/records/{}",
+                super::records::encoded(&r.filing_number)
+            ),
+            filing_number: r.filing_number,
+            decided: keys::time::rfc3339(r.decided_at),
+            owner: r.owner,
+        })
+        .collect();
     // Taken last thing before rendering: once taken, a password is never shown again.
     let passwords = state
         .store
@@ -121,6 +148,7 @@ async fn render(
     }
     let page = FilingsPage {
         rows: &rows,
+        records: &records,
         passwords: &passwords,
         csrf: &user.session.csrf_token,
         problems,

@@ -13,6 +13,7 @@ mod filing_form;
 mod filings;
 mod home;
 mod login;
+mod records;
 mod register;
 pub mod throttle;
 
@@ -38,6 +39,7 @@ pub(super) use home::{
 pub(super) use login::{
     login, login_page, logout, reset_confirm, reset_confirm_page, reset_page, reset_request,
 };
+pub(super) use records::{change_page, record_page, submit_change};
 pub(super) use register::{register, register_page, resend_code, verify, verify_page};
 
 /// Most bytes of an account form's body.

@@ -1,0 +1,310 @@
+//! An approved filing's record on the account pages (issue 15 item 3): the filing as the inner
+//! side approved it, for its owner and the access provider recorded for it
+//! (`Store::approved_record_for`, the one check both this page and the API make; anyone else
+//! is told there is none), and the change its owner starts from it: the new-filing form,
+//! filled from the record, whose submission is the API's change of that filing number and goes
+//! through the API's checks (`filing_form::file`), ownership included.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::extract::{FromRequest as _, Path, Query, Request, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+
+use super::filing_form::{
+    self, CHANGE_KINDS, ChangeOf, FilingForm, Refused, change_request, file, may_file, prefilled,
+    render_form,
+};
+use super::{CurrentUser, PageError, html};
+use crate::api;
+use crate::convert;
+use crate::http::AppState;
+use crate::store::ApprovedRecordView;
+
+/// One website as the page shows it.
+struct WebsiteRows {
+    number: String,
+    /// The number as a query value.
+    number_query: String,
+    rows: Vec<(&'static str, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "approved_record.html")]
+struct RecordPage<'a> {
+    filing_number: &'a str,
+    decided_at: String,
+    owner: bool,
+    change_base: String,
+    subject: Vec<(&'static str, String)>,
+    websites: Vec<WebsiteRows>,
+    user: Option<&'a str>,
+}
+
+/// A path segment or query value, percent-encoded.
+pub(super) fn encoded(value: &str) -> String {
+    form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+/// The record of `filing_number` the user may read, or the one not-found page for every other
+/// case (no such record, withdrawn, or another account's).
+async fn readable(
+    state: &AppState,
+    user: &CurrentUser,
+    filing_number: &str,
+) -> Result<ApprovedRecordView, PageError> {
+    let not_found = || {
+        PageError::new(
+            StatusCode::NOT_FOUND,
+            "本账户没有该备案号的已备案信息 · There is no approved record of this filing number for this account",
+        )
+    };
+    if filing_number.len() > bundle_format::records::MAX_TEXT_BYTES {
+        return Err(not_found());
+    }
+    state
+        .store
+        .approved_record_for(filing_number, user.session.account.id)
+        .await?
+        .ok_or_else(not_found)
+}
+
+fn person_rows(rows: &mut Vec<(&'static str, String)>, person: &api::PersonBody) {
+    rows.push(("负责人 Principal", person.name.clone()));
+    rows.push((
+        "负责人证件号码 Principal's certificate number",
+        person.certificate_number.clone(),
+    ));
+    rows.push(("手机 Mobile phones", person.mobile_phones.join("，")));
+    rows.push(("办公电话 Office phones", person.office_phones.join("，")));
+    rows.push(("电子邮箱 E-mail", person.email.clone()));
+}
+
+fn name<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// `GET /account/records/{filing_number}`: the approved record, for its owner (with the
+/// changes they may start from it) and the access provider recorded for it.
+pub(in crate::http) async fn record_page(
+    State(state): State<AppState>,
+    Path(filing_number): Path<String>,
+    user: CurrentUser,
+) -> Result<Response, PageError> {
+    let view = readable(&state, &user, &filing_number).await?;
+    let shown = convert::approved_record_to_api(&view);
+    let mut subject = Vec::new();
+    if let Some(s) = &shown.subject {
+        subject.push(("主办单位名称 Subject name", s.name.clone()));
+        subject.push(("单位性质 Nature", name(&s.nature)));
+        subject.push(("证件类型 Certificate type", name(&s.certificate_type)));
+        subject.push(("证件号码 Certificate number", s.certificate_number.clone()));
+        subject.push(("行政区划代码 Region code", s.region_code.clone()));
+        subject.push(("通信地址 Address", s.address.clone()));
+        subject.push((
+            "投资人或主管单位 Investor or supervisor",
+            s.investor.clone(),
+        ));
+        person_rows(&mut subject, &s.principal);
+    }
+    let websites = shown
+        .websites
+        .iter()
+        .map(|w| {
+            let site = &w.website;
+            let mut rows = vec![
+                ("网站名称 Website name", site.name.clone()),
+                ("首页网址 Home URLs", site.home_urls.join("，")),
+                ("域名 Domains", site.domains.join("，")),
+                (
+                    "服务内容 Service types",
+                    site.service_types
+                        .iter()
+                        .map(name)
+                        .collect::<Vec<_>>()
+                        .join("，"),
+                ),
+                (
+                    "前置审批 Pre-approvals",
+                    site.pre_approvals
+                        .iter()
+                        .map(|p| format!("{} {}", name(&p.item), p.document_number))
+                        .collect::<Vec<_>>()
+                        .join("，"),
+                ),
+                ("接入服务商 Access provider", site.access.provider.clone()),
+                ("接入方式 Access method", name(&site.access.method)),
+                (
+                    "服务器所在地 Server region code",
+                    site.access.server_region_code.clone(),
+                ),
+                ("IP 地址 IP addresses", site.access.ip_ranges.join("，")),
+            ];
+            person_rows(&mut rows, &site.principal);
+            WebsiteRows {
+                number: w.website_number.clone(),
+                number_query: encoded(&w.website_number),
+                rows,
+            }
+        })
+        .collect();
+    let page = RecordPage {
+        filing_number: &shown.filing_number,
+        decided_at: shown.decided_at.clone(),
+        owner: view.owner,
+        change_base: format!("/account/records/{}/change", encoded(&shown.filing_number)),
+        subject,
+        websites,
+        user: Some(&user.session.account.name),
+    };
+    Ok(html(&page).into_response())
+}
+
+/// The record only its owner may start a change from; the access provider recorded for it is
+/// told so.
+async fn owned(
+    state: &AppState,
+    user: &CurrentUser,
+    filing_number: &str,
+) -> Result<ApprovedRecordView, PageError> {
+    may_file(user)?;
+    let view = readable(state, user, filing_number).await?;
+    if !view.owner {
+        return Err(PageError::new(
+            StatusCode::FORBIDDEN,
+            "只有备案的主办者可以变更 · Only the account that filed it may change this filing",
+        ));
+    }
+    Ok(view)
+}
+
+/// The change's header: `what` and `website` chosen among the record's websites.
+fn change_of(shown: &api::ApprovedRecordView, what: &str, website: &str) -> ChangeOf {
+    let what = if CHANGE_KINDS.iter().any(|(v, _)| *v == what) {
+        what
+    } else {
+        "website"
+    };
+    let chosen = shown
+        .websites
+        .iter()
+        .position(|w| w.website_number == website)
+        .unwrap_or(0);
+    ChangeOf {
+        filing_number: shown.filing_number.clone(),
+        what: CHANGE_KINDS
+            .iter()
+            .map(|(value, label)| (*value, *label, *value == what))
+            .collect(),
+        websites: shown
+            .websites
+            .iter()
+            .enumerate()
+            .map(|(i, w)| (w.website_number.clone(), i == chosen))
+            .collect(),
+    }
+}
+
+/// `GET /account/records/{filing_number}/change?what=…&website=…`: the filing form filled from
+/// the approved record (its subject, and the website chosen), for its owner.
+pub(in crate::http) async fn change_page(
+    State(state): State<AppState>,
+    Path(filing_number): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    user: CurrentUser,
+) -> Result<Response, PageError> {
+    let view = owned(&state, &user, &filing_number).await?;
+    let shown = convert::approved_record_to_api(&view);
+    let what = query.get("what").map_or("website", String::as_str);
+    let change = change_of(
+        &shown,
+        what,
+        query.get("website").map_or("", String::as_str),
+    );
+    let website = change
+        .websites
+        .iter()
+        .position(|(_, chosen)| *chosen)
+        .and_then(|i| shown.websites.get(i))
+        .map(|w| &w.website);
+    let Some(subject) = &shown.subject else {
+        return Err(PageError::new(StatusCode::NOT_FOUND, "no subject"));
+    };
+    let form = FilingForm::from_pairs(prefilled(subject, website));
+    let action = format!("/account/records/{}/change", encoded(&shown.filing_number));
+    Ok(render_form(
+        &user,
+        (StatusCode::OK, &action, Some(&change)),
+        Some(&form),
+        &[],
+        None,
+    ))
+}
+
+/// `POST /account/records/{filing_number}/change`: the change the form stands for, through the
+/// API's checks as `POST /api/v1/submissions` with kind `change`; problems come back beside
+/// their fields.
+pub(in crate::http) async fn submit_change(
+    State(state): State<AppState>,
+    Path(filing_number): Path<String>,
+    user: CurrentUser,
+    headers: HeaderMap,
+    body: Request,
+) -> Result<Response, PageError> {
+    let view = owned(&state, &user, &filing_number).await?;
+    let shown = convert::approved_record_to_api(&view);
+    let is_form = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return Err(PageError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "请通过本站页面上的表单提交 · Send this from the form on the site's page",
+        ));
+    }
+    let bytes = axum::body::Bytes::from_request(body, &state)
+        .await
+        .map_err(|_| {
+            PageError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!(
+                    "表单过大 · The form is larger than {} bytes",
+                    filing_form::MAX_FILING_FORM_BYTES
+                ),
+            )
+        })?;
+    let form = FilingForm::parse(&bytes)?;
+    let csrf = super::FormFields::single("csrf", form.first("csrf"));
+    user.check_csrf(&headers, &csrf)?;
+    let change = change_of(&shown, form.first("what"), form.first("website_number"));
+    let action = format!("/account/records/{}/change", encoded(&shown.filing_number));
+    let again = |status: StatusCode, problems: &[(String, String)], message: Option<&str>| {
+        render_form(
+            &user,
+            (status, &action, Some(&change)),
+            Some(&form),
+            problems,
+            message,
+        )
+    };
+    if let Some(problems) = filing_form::overlong(&form) {
+        return Ok(again(StatusCode::UNPROCESSABLE_ENTITY, &problems, None));
+    }
+    let request = match change_request(&form, &shown.filing_number) {
+        Ok(request) => request,
+        Err(problems) => return Ok(again(StatusCode::UNPROCESSABLE_ENTITY, &problems, None)),
+    };
+    match file(&state, &user, &request).await {
+        Ok(_) => Ok(Redirect::to("/account/filings").into_response()),
+        Err(Refused::Problems(problems)) => {
+            Ok(again(StatusCode::UNPROCESSABLE_ENTITY, &problems, None))
+        }
+        Err(Refused::Conflict(message)) => Ok(again(StatusCode::CONFLICT, &[], Some(&message))),
+        Err(Refused::Page(error)) => Err(error),
+    }
+}

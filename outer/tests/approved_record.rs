@@ -1,0 +1,470 @@
+//! The approved record outside, through the intake's real router and a real SQLite store: a
+//! record the inner side sent back is kept for a filing whose first receipt this store issued
+//! to the filer it names, shown on the owner's pages and API and to the access provider
+//! recorded for it, and to nobody else; a newer record replaces it, an older one does not, a
+//! withdrawal hides it; a change started from it is filled from it, goes through the new
+//! filing form's checks and messages, and is stored as a change of that filing number.
+
+mod web;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use bundle_format::records::{
+    ApprovedRecord, ApprovedState, ApprovedWebsite, Change, Record, Submission,
+};
+use outer::api::ApprovedRecordView;
+use outer::store::{AccountKind, apply_approved_record_on};
+use tower::ServiceExt as _;
+use web::{Approval, Browser, Site, account_that_logs_in, file_approved, site};
+
+const NUMBER: &str = "浙ICP备2026000456号";
+const DOMAIN: &str = "jia-record.example.cn";
+const PASSWORD: &str = "secret-2026";
+
+/// The page and API paths of the record of [`NUMBER`].
+fn record_path() -> String {
+    format!("/account/records/{}", encoded(NUMBER))
+}
+
+fn api_path(number: &str) -> String {
+    format!("/api/v1/filings/{}/record", encoded(number))
+}
+
+fn encoded(value: &str) -> String {
+    form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+/// `owner_a`'s new filing of [`DOMAIN`], approved as [`NUMBER`], and the record the inner side
+/// sends back for it (event `event`), built from what was filed; the accounts `owner_a`,
+/// `owner_b`, `provider_1` (the access provider the filing names) and `provider_2`, each
+/// logging in with [`PASSWORD`]. Returns the receipt and the record.
+async fn approved_with_record(site: &Site) -> (String, ApprovedRecord) {
+    for (name, kind) in [
+        ("owner_a", AccountKind::WebsiteOwner),
+        ("owner_b", AccountKind::WebsiteOwner),
+        ("provider_1", AccountKind::AccessProvider),
+        ("provider_2", AccountKind::AccessProvider),
+    ] {
+        account_that_logs_in(&site.store, name, kind, PASSWORD).await;
+    }
+    let approval = Approval {
+        number: NUMBER,
+        document: b"untrusted comment: sluice filing certificate\nrecord\n",
+        password: "7K3Q-M9XD-2FHR-WT4B",
+    };
+    let receipt = file_approved(&site.store, &site.router, "owner_a", DOMAIN, &approval).await;
+    let stored = site.store.receipt(&receipt).await.unwrap().unwrap();
+    let Submission::NewFiling(filing) = stored.latest.unwrap().body else {
+        panic!("not a new filing")
+    };
+    let record = ApprovedRecord {
+        event: 5,
+        filing_number: NUMBER.into(),
+        origin_receipt: receipt.clone(),
+        filer: "owner_a".into(),
+        at: 1_790_000_100,
+        state: ApprovedState::Approved {
+            subject: filing.subject,
+            websites: filing
+                .websites
+                .into_iter()
+                .enumerate()
+                .map(|(i, website)| ApprovedWebsite {
+                    website_number: format!("{NUMBER}-{}", i + 1),
+                    website,
+                })
+                .collect(),
+        },
+    };
+    assert!(apply(site, &record).await);
+    (receipt, record)
+}
+
+async fn apply(site: &Site, record: &ApprovedRecord) -> bool {
+    let record = record.clone();
+    site.store
+        .write(move |conn| apply_approved_record_on(conn, &record))
+        .await
+        .unwrap()
+}
+
+async fn token(site: &Site, account: &str) -> String {
+    let store = site.store.clone();
+    let account = account.to_owned();
+    tokio::task::spawn_blocking(move || store.issue_token(&account, "test"))
+        .await
+        .unwrap()
+        .unwrap()
+        .secret
+}
+
+async fn api_get(site: &Site, token: &str, path: &str) -> (StatusCode, serde_json::Value) {
+    let request = Request::get(path)
+        .header("authorization", format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap();
+    let response = site.router.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    (status, serde_json::from_slice(&body).unwrap_or_default())
+}
+
+async fn logged_in<'a>(site: &'a Site, name: &str) -> Browser<'a> {
+    let mut browser = Browser::new(site);
+    let page = browser.login(name, PASSWORD).await;
+    assert_eq!(page.location(), "/account", "{}", page.body);
+    browser
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_owner_and_the_recorded_provider_read_the_approved_record() {
+    let site = site();
+    let (_, record) = approved_with_record(&site).await;
+
+    let (status, body) = api_get(&site, &token(&site, "owner_a").await, &api_path(NUMBER)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let view: ApprovedRecordView = serde_json::from_value(body).unwrap();
+    assert_eq!(view.filing_number, NUMBER);
+    assert!(view.may_change);
+    let ApprovedState::Approved { subject, websites } = &record.state else {
+        unreachable!()
+    };
+    assert_eq!(
+        view.subject.unwrap().certificate_number,
+        subject.certificate_number
+    );
+    assert_eq!(view.websites.len(), 1);
+    assert_eq!(view.websites[0].website_number, format!("{NUMBER}-1"));
+    assert_eq!(
+        view.websites[0].website.domains,
+        websites[0].website.domains
+    );
+
+    let (status, body) = api_get(&site, &token(&site, "provider_1").await, &api_path(NUMBER)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["may_change"], false);
+
+    let mut owner = logged_in(&site, "owner_a").await;
+    let list = owner.get("/account/filings").await;
+    assert!(list.body.contains(&record_path()), "{}", list.body);
+    let page = owner.get(&record_path()).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body.contains(&subject.certificate_number),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains(DOMAIN));
+    assert!(page.body.contains("/change?what=website"), "{}", page.body);
+
+    let mut provider = logged_in(&site, "provider_1").await;
+    let list = provider.get("/account/filings").await;
+    assert!(list.body.contains(&record_path()), "{}", list.body);
+    let page = provider.get(&record_path()).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains(DOMAIN));
+    assert!(!page.body.contains("/change?"), "read only: {}", page.body);
+}
+
+/// What a reader who may not see [`NUMBER`]'s record gets, on the page, the API, the list and
+/// the change form: the answers a number without any record gets.
+async fn refused_everywhere(site: &Site, name: &str) {
+    let token = token(site, name).await;
+    let (status, body) = api_get(site, &token, &api_path(NUMBER)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let (unknown_status, unknown) = api_get(site, &token, &api_path("浙ICP备2026999999号")).await;
+    assert_eq!(unknown_status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        body["message"].as_str().unwrap().replace(NUMBER, "N"),
+        unknown["message"]
+            .as_str()
+            .unwrap()
+            .replace("浙ICP备2026999999号", "N"),
+        "one answer for another's and for none"
+    );
+    assert!(!body.to_string().contains(DOMAIN));
+
+    let mut browser = logged_in(site, name).await;
+    let page = browser.get(&record_path()).await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND, "{}", page.body);
+    assert!(!page.body.contains(DOMAIN));
+    let list = browser.get("/account/filings").await;
+    assert!(!list.body.contains(NUMBER), "{}", list.body);
+    let change = browser
+        .get(&format!("{}/change?what=website", record_path()))
+        .await;
+    assert_eq!(change.status, StatusCode::NOT_FOUND, "{}", change.body);
+    assert!(!change.body.contains(DOMAIN));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn another_owner_cannot_read_an_approved_record() {
+    let site = site();
+    approved_with_record(&site).await;
+    refused_everywhere(&site, "owner_b").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unrelated_provider_cannot_read_an_approved_record() {
+    let site = site();
+    approved_with_record(&site).await;
+    refused_everywhere(&site, "provider_2").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_recorded_provider_cannot_start_a_change_of_an_owners_filing() {
+    let site = site();
+    approved_with_record(&site).await;
+    let mut provider = logged_in(&site, "provider_1").await;
+    let page = provider
+        .get(&format!("{}/change?what=website", record_path()))
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.body);
+    let csrf = provider.get("/account").await.csrf();
+    let page = provider
+        .post_raw(
+            &format!("{}/change", record_path()),
+            &[("csrf", &csrf), ("what", "subject")],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.body);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_record_of_another_nodes_receipt_or_naming_another_filer_is_not_stored() {
+    let site = site();
+    let (receipt, record) = approved_with_record(&site).await;
+    let other_node = ApprovedRecord {
+        event: 9,
+        filing_number: "浙ICP备2026000999号".into(),
+        origin_receipt: "R20261207-ZZZZZZZZ".into(),
+        ..record.clone()
+    };
+    assert!(!apply(&site, &other_node).await);
+    let other_filer = ApprovedRecord {
+        event: 9,
+        filer: "owner_b".into(),
+        ..record.clone()
+    };
+    assert!(!apply(&site, &other_filer).await, "{receipt}");
+    let (status, _) = api_get(&site, &token(&site, "owner_b").await, &api_path(NUMBER)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_older_record_never_replaces_a_newer_one_and_a_withdrawal_hides_it() {
+    let site = site();
+    let (_, record) = approved_with_record(&site).await;
+    let owner = token(&site, "owner_a").await;
+    let mut renamed = record.clone();
+    renamed.event = 7;
+    if let ApprovedState::Approved { websites, .. } = &mut renamed.state {
+        websites[0].website.name = "甲网新名".into();
+    }
+    assert!(apply(&site, &renamed).await);
+    assert!(!apply(&site, &record).await, "event 5 is older than 7");
+    let (_, body) = api_get(&site, &owner, &api_path(NUMBER)).await;
+    assert_eq!(body["websites"][0]["website"]["name"], "甲网新名");
+
+    let withdrawn = ApprovedRecord {
+        event: 8,
+        state: ApprovedState::Withdrawn {
+            reason: "filing-revoked".into(),
+        },
+        ..record.clone()
+    };
+    assert!(apply(&site, &withdrawn).await);
+    let (status, _) = api_get(&site, &owner, &api_path(NUMBER)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(
+        !apply(&site, &renamed).await,
+        "an older record does not bring it back"
+    );
+    let (status, _) = api_get(&site, &owner, &api_path(NUMBER)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (held, reason): (Option<Vec<u8>>, Option<String>) = site
+        .store
+        .read(|conn| {
+            Ok(conn
+                .query_row(
+                    "SELECT record, withdrawn_reason FROM approved_records",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .unwrap())
+        })
+        .await
+        .unwrap();
+    assert_eq!((held, reason.as_deref()), (None, Some("filing-revoked")));
+}
+
+/// Every field of the form on `page` with its value, as a browser sends it: text inputs,
+/// textareas, chosen options and ticked boxes (the hidden CSRF token included).
+fn form_values(page: &str) -> Vec<(String, String)> {
+    let attribute = |tag: &str, name: &str| -> Option<String> {
+        let marker = format!(" {name}=\"");
+        let at = tag.find(&marker)? + marker.len();
+        Some(unescape(&tag[at..at + tag[at..].find('"')?]))
+    };
+    let mut values = Vec::new();
+    let mut rest = page;
+    while let Some(at) = rest.find('<') {
+        rest = &rest[at..];
+        let end = rest.find('>').unwrap_or(rest.len());
+        let tag = &rest[..end];
+        if tag.starts_with("<input") {
+            let checkbox = tag.contains("type=\"checkbox\"");
+            if let (Some(name), Some(value)) = (attribute(tag, "name"), attribute(tag, "value"))
+                && (!checkbox || tag.contains(" checked"))
+            {
+                values.push((name, value));
+            }
+        } else if tag.starts_with("<textarea") {
+            let name = attribute(tag, "name").unwrap();
+            let body = &rest[end + 1..];
+            values.push((name, unescape(&body[..body.find("</textarea>").unwrap()])));
+        } else if tag.starts_with("<select") {
+            let name = attribute(tag, "name").unwrap();
+            let options = &rest[..rest.find("</select>").unwrap()];
+            let chosen = options
+                .split("<option")
+                .find(|option| option.contains(" selected"))
+                .and_then(|option| attribute(option, "value"))
+                .unwrap_or_default();
+            values.push((name, chosen));
+        }
+        rest = &rest[1..];
+    }
+    values
+}
+
+fn unescape(html: &str) -> String {
+    html.replace("&#34;", "\"")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+fn set(values: &mut [(String, String)], name: &str, value: &str) {
+    let field = values
+        .iter_mut()
+        .find(|(n, _)| n == name)
+        .unwrap_or_else(|| panic!("no field {name}"));
+    field.1 = value.to_owned();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_change_started_from_the_record_is_filled_from_it_and_goes_in_as_a_change_of_its_number()
+{
+    let site = site();
+    let (_, record) = approved_with_record(&site).await;
+    let ApprovedState::Approved { subject, websites } = &record.state else {
+        unreachable!()
+    };
+    let mut owner = logged_in(&site, "owner_a").await;
+    let website_number = format!("{NUMBER}-1");
+    let page = owner
+        .get(&format!(
+            "{}/change?what=website&website={}",
+            record_path(),
+            encoded(&website_number)
+        ))
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let mut values = form_values(&page.body);
+    let value = |values: &[(String, String)], name: &str| {
+        values
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    // Filled from the record, nothing typed.
+    assert_eq!(value(&values, "subject.name"), subject.name);
+    assert_eq!(
+        value(&values, "subject.principal.mobile_phones"),
+        subject.principal.mobile_phones.join("\n")
+    );
+    assert_eq!(value(&values, "website.name"), websites[0].website.name);
+    assert_eq!(
+        value(&values, "website.domains"),
+        websites[0].website.domains.join("\n")
+    );
+    assert_eq!(value(&values, "website.access.provider"), "provider_1");
+    assert_eq!(value(&values, "website.access.method"), "cloud");
+    assert_eq!(value(&values, "website.service_types"), "showcase");
+    assert_eq!(value(&values, "what"), "website");
+    assert_eq!(value(&values, "website_number"), website_number);
+
+    // A domain the manuals refuse: the new-filing form's message, beside the same field.
+    set(&mut values, "website.domains", "not a domain!");
+    let pairs: Vec<(&str, &str)> = values
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    let refused = owner
+        .post_raw(&format!("{}/change", record_path()), &pairs)
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    let change_problem = refused
+        .problem("website.domains")
+        .expect("beside the field");
+    // The same fields on the new-filing page.
+    let pairs: Vec<(&str, &str)> = values
+        .iter()
+        .filter(|(n, _)| n != "what" && n != "website_number")
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    let new_refused = owner.post_raw("/account/filings/new", &pairs).await;
+    assert_eq!(new_refused.problem("website.domains"), Some(change_problem));
+
+    // One domain added, everything else as filled: stored as a change of that number.
+    let domains = format!("{}\nm.{DOMAIN}", websites[0].website.domains.join("\n"));
+    set(&mut values, "website.domains", &domains);
+    let pairs: Vec<(&str, &str)> = values
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    let sent = owner
+        .post_raw(&format!("{}/change", record_path()), &pairs)
+        .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+    assert_eq!(sent.location(), "/account/filings");
+    let changes = site.store.receipts_for_filing_number(NUMBER).await.unwrap();
+    let change = changes
+        .iter()
+        .find(|r| r.status.kind == "change")
+        .expect("a change receipt");
+    let Some(latest) = &change.latest else {
+        panic!("no payload")
+    };
+    let Submission::Change {
+        filing_number,
+        change:
+            Change::Website {
+                website_number: changed_number,
+                website,
+            },
+    } = &latest.body
+    else {
+        panic!("{:?}", latest.body)
+    };
+    assert_eq!(filing_number, NUMBER);
+    assert_eq!(*changed_number, website_number);
+    let mut expected = websites[0].website.clone();
+    expected.domains.push(format!("m.{DOMAIN}"));
+    assert_eq!(
+        *website, expected,
+        "the record's website with the domain added"
+    );
+    assert!(matches!(Record::Submission(latest.clone()).check(), Ok(())));
+}
