@@ -438,4 +438,81 @@ mod tests {
             })
             .unwrap();
     }
+
+    /// A store written before migration 15 (approved records) keeps its accounts, receipts and
+    /// filing passwords, and takes the approved record of a filing it issued the first
+    /// receipt of, afterwards: for that receipt's account and the provider it names only.
+    #[test]
+    fn a_store_made_before_migration_15_keeps_its_receipts_and_takes_approved_records() {
+        use bundle_format::records::{ApprovedRecord, ApprovedState, ApprovedWebsite};
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("outer.sqlite");
+        {
+            let conn = Connection::open(&path).unwrap();
+            for (index, sql) in MIGRATIONS.iter().take(14).enumerate() {
+                conn.execute_batch(sql).unwrap();
+                conn.pragma_update(None, "user_version", index + 1).unwrap();
+            }
+            conn.execute_batch(
+                "INSERT INTO accounts (id, name, kind, disabled, created_at)
+                     VALUES (1, 'owner', 'website_owner', 0, 5),
+                            (2, 'provider_1', 'access_provider', 0, 6),
+                            (3, 'owner_b', 'website_owner', 0, 7);
+                 INSERT INTO receipts (receipt, account_id, kind, latest_version, state,
+                                       state_version, filing_number, created_at, updated_at)
+                     VALUES ('R1', 1, 'new_filing', 1, 'approved', 1, '浙ICP备2026000001号', 9, 9);
+                 INSERT INTO filing_passwords (filing_number, receipt, issued_at, salt, hash,
+                                               unseen, shown_at)
+                     VALUES ('浙ICP备2026000001号', 'R1', 9, zeroblob(16), zeroblob(32), NULL, 10);",
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        let mut website = testkit::records::website("青山官网", &["qingshan.example.cn"], 9);
+        website.access.provider = "provider_1".into();
+        let record = ApprovedRecord {
+            event: 1,
+            filing_number: "浙ICP备2026000001号".into(),
+            origin_receipt: "R1".into(),
+            filer: "owner".into(),
+            at: 10,
+            state: ApprovedState::Approved {
+                subject: testkit::records::subject("杭州青山网络科技有限公司", "C1", 330106),
+                websites: vec![ApprovedWebsite {
+                    website_number: "浙ICP备2026000001号-1".into(),
+                    website,
+                }],
+            },
+        };
+        store
+            .write_blocking(move |conn| {
+                assert!(crate::store::apply_approved_record_on(conn, &record).unwrap());
+                Ok(())
+            })
+            .unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        for (account, sees) in [(1, true), (2, true), (3, false)] {
+            let found = runtime
+                .block_on(store.approved_record_for("浙ICP备2026000001号", account))
+                .unwrap();
+            assert_eq!(found.is_some(), sees, "account {account}");
+        }
+        store
+            .read_blocking(|conn| {
+                let (receipts, passwords): (i64, i64) = conn
+                    .query_row(
+                        "SELECT (SELECT count(*) FROM receipts),
+                                (SELECT count(*) FROM filing_passwords)",
+                        [],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .unwrap();
+                assert_eq!((receipts, passwords), (1, 1));
+                Ok(())
+            })
+            .unwrap();
+    }
 }
