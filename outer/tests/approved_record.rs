@@ -468,3 +468,55 @@ async fn a_change_started_from_the_record_is_filled_from_it_and_goes_in_as_a_cha
     );
     assert!(matches!(Record::Submission(latest.clone()).check(), Ok(())));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_change_filled_from_a_website_with_several_pre_approvals_keeps_every_one() {
+    use bundle_format::records::{PreApproval, PreApprovalItem, ServiceType};
+
+    let site = site();
+    let (_, mut record) = approved_with_record(&site).await;
+    if let ApprovedState::Approved { websites, .. } = &mut record.state {
+        let website = &mut websites[0].website;
+        website.service_types = vec![ServiceType::Education, ServiceType::Medical];
+        website.pre_approvals = vec![
+            PreApproval {
+                item: PreApprovalItem::Education,
+                document_number: "浙教审〔2026〕3号".into(),
+            },
+            PreApproval {
+                item: PreApprovalItem::Medical,
+                document_number: "浙卫审〔2026〕8号".into(),
+            },
+        ];
+    }
+    record.event = 6;
+    assert!(apply(&site, &record).await);
+    let ApprovedState::Approved { websites, .. } = &record.state else {
+        unreachable!()
+    };
+    let mut owner = logged_in(&site, "owner_a").await;
+    let page = owner
+        .get(&format!("{}/change?what=website", record_path()))
+        .await;
+    assert!(page.body.contains("浙卫审〔2026〕8号"), "{}", page.body);
+    let values = form_values(&page.body);
+    let pairs: Vec<(&str, &str)> = values
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    let sent = owner
+        .post_raw(&format!("{}/change", record_path()), &pairs)
+        .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+    let changes = site.store.receipts_for_filing_number(NUMBER).await.unwrap();
+    let change = changes.iter().find(|r| r.status.kind == "change").unwrap();
+    let Some(Submission::Change {
+        change: Change::Website { website, .. },
+        ..
+    }) = change.latest.as_ref().map(|v| &v.body)
+    else {
+        panic!("{:?}", change.latest)
+    };
+    assert_eq!(website.pre_approvals, websites[0].website.pre_approvals);
+    assert_eq!(*website, websites[0].website, "sent back unchanged");
+}

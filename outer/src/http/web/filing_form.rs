@@ -254,6 +254,22 @@ fn specs() -> Vec<Spec> {
     all
 }
 
+/// The form's label of `value` for the choice field `field` (e.g. `subject.nature`,
+/// `enterprise` → `企业 Enterprise`), or `value` itself if the form lists no such choice.
+pub(super) fn choice_label(field: &str, value: &str) -> String {
+    specs()
+        .into_iter()
+        .filter(|spec| spec.name == field)
+        .find_map(|spec| match spec.input {
+            Input::Select(options) | Input::Ticks(options) => options
+                .iter()
+                .find(|(option, _)| *option == value)
+                .map(|(_, label)| (*label).to_owned()),
+            _ => None,
+        })
+        .unwrap_or_else(|| value.to_owned())
+}
+
 /// A field as the page shows it.
 struct Field {
     name: &'static str,
@@ -295,6 +311,9 @@ struct NewFilingPage<'a> {
     fields: &'a [Field],
     /// Problems with no field of their own on the form, with the API's field path.
     others: &'a [(String, String)],
+    /// Pre-approvals beyond the first (item, document number), kept as hidden fields: a
+    /// website filled from an approved record keeps every one it holds.
+    pre_approvals_kept: &'a [(String, String)],
     provider: bool,
     on_behalf_of: &'a str,
     on_behalf_of_problem: Option<&'a str>,
@@ -481,12 +500,15 @@ fn access_json(form: &FilingForm) -> Value {
 
 fn website_json(form: &FilingForm) -> Value {
     let get = |name: &str| form.first(name).to_owned();
-    let pre_approvals = match get("website.pre_approvals.item").as_str() {
-        "" => json!([]),
-        item => {
-            json!([{"item": item, "document_number": get("website.pre_approvals.document_number")}])
-        }
-    };
+    // The first pre-approval is the form's field; a website filled from an approved record
+    // carries any further ones as hidden fields after it (`pre_approvals_kept`).
+    let pre_approvals: Vec<Value> = form
+        .all("website.pre_approvals.item")
+        .into_iter()
+        .zip(form.all("website.pre_approvals.document_number"))
+        .filter(|(item, _)| !item.is_empty())
+        .map(|(item, document_number)| json!({"item": item, "document_number": document_number}))
+        .collect();
     json!({
         "name": get("website.name"),
         "home_urls": lines(&get("website.home_urls")),
@@ -602,11 +624,11 @@ pub(super) fn prefilled(
         for service in &website.service_types {
             put("website.service_types", name(service));
         }
-        if let Some(first) = website.pre_approvals.first() {
-            put("website.pre_approvals.item", name(&first.item));
+        for pre_approval in &website.pre_approvals {
+            put("website.pre_approvals.item", name(&pre_approval.item));
             put(
                 "website.pre_approvals.document_number",
-                first.document_number.clone(),
+                pre_approval.document_number.clone(),
             );
         }
         put("website.access.provider", website.access.provider.clone());
@@ -666,9 +688,18 @@ pub(super) fn render_form(
         .filter(|(field, _)| field != "on_behalf_of" && !fields.iter().any(|f| f.name == field))
         .cloned()
         .collect();
+    let pre_approvals_kept: Vec<(String, String)> = form.map_or_else(Vec::new, |form| {
+        form.all("website.pre_approvals.item")
+            .into_iter()
+            .zip(form.all("website.pre_approvals.document_number"))
+            .skip(1)
+            .map(|(item, number)| (item.to_owned(), number.to_owned()))
+            .collect()
+    });
     let page = NewFilingPage {
         action,
         change,
+        pre_approvals_kept: &pre_approvals_kept,
         csrf: &user.session.csrf_token,
         fields: &fields,
         others: &others,

@@ -13,8 +13,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::filing_form::{
-    self, CHANGE_KINDS, ChangeOf, FilingForm, Refused, change_request, file, may_file, prefilled,
-    render_form,
+    self, CHANGE_KINDS, ChangeOf, FilingForm, Refused, change_request, choice_label, file,
+    may_file, prefilled, render_form,
 };
 use super::{CurrentUser, PageError, html};
 use crate::api;
@@ -100,8 +100,14 @@ pub(in crate::http) async fn record_page(
     let mut subject = Vec::new();
     if let Some(s) = &shown.subject {
         subject.push(("主办单位名称 Subject name", s.name.clone()));
-        subject.push(("单位性质 Nature", name(&s.nature)));
-        subject.push(("证件类型 Certificate type", name(&s.certificate_type)));
+        subject.push((
+            "单位性质 Nature",
+            choice_label("subject.nature", &name(&s.nature)),
+        ));
+        subject.push((
+            "证件类型 Certificate type",
+            choice_label("subject.certificate_type", &name(&s.certificate_type)),
+        ));
         subject.push(("证件号码 Certificate number", s.certificate_number.clone()));
         subject.push(("行政区划代码 Region code", s.region_code.clone()));
         subject.push(("通信地址 Address", s.address.clone()));
@@ -124,7 +130,7 @@ pub(in crate::http) async fn record_page(
                     "服务内容 Service types",
                     site.service_types
                         .iter()
-                        .map(name)
+                        .map(|t| choice_label("website.service_types", &name(t)))
                         .collect::<Vec<_>>()
                         .join("，"),
                 ),
@@ -132,12 +138,18 @@ pub(in crate::http) async fn record_page(
                     "前置审批 Pre-approvals",
                     site.pre_approvals
                         .iter()
-                        .map(|p| format!("{} {}", name(&p.item), p.document_number))
+                        .map(|p| {
+                            let item = choice_label("website.pre_approvals.item", &name(&p.item));
+                            format!("{item} {}", p.document_number)
+                        })
                         .collect::<Vec<_>>()
                         .join("，"),
                 ),
                 ("接入服务商 Access provider", site.access.provider.clone()),
-                ("接入方式 Access method", name(&site.access.method)),
+                (
+                    "接入方式 Access method",
+                    choice_label("website.access.method", &name(&site.access.method)),
+                ),
                 (
                     "服务器所在地 Server region code",
                     site.access.server_region_code.clone(),
