@@ -414,7 +414,6 @@ fn form_field(path: &str) -> String {
     } else {
         path.strip_prefix("submission.filing.")
             .or_else(|| path.strip_prefix("submission.change."))
-            .or_else(|| path.strip_prefix("submission."))
             .unwrap_or(path)
     };
     let mut out = String::with_capacity(path.len());
@@ -879,6 +878,21 @@ mod tests {
             form_field("submission.filing.websites[0].pre_approvals[0].document_number"),
             "website.pre_approvals.document_number"
         );
+        // A change's paths name the same fields.
+        assert_eq!(
+            form_field("submission.change.website.domains[0]"),
+            "website.domains"
+        );
+        assert_eq!(
+            form_field("submission.change.access.ip_ranges[1]"),
+            "website.access.ip_ranges"
+        );
+        assert_eq!(form_field("submission.change.subject.name"), "subject.name");
+        assert_eq!(
+            form_field("submission.change.website_number"),
+            "website_number"
+        );
+        assert_eq!(form_field("submission.receipt"), "submission.receipt");
         let names: Vec<&str> = specs().iter().map(|s| s.name).collect();
         for name in &names {
             assert_eq!(names.iter().filter(|n| *n == name).count(), 1, "{name}");
