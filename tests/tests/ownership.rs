@@ -232,8 +232,8 @@ fn an_intake_node_takes_from_the_shared_return_channel_only_what_concerns_its_ow
 }
 
 /// With a return channel of its own (`return_for_channel`), each intake node's return bundles
-/// carry its own channel's acks, status changes, certificates, filing passwords and sequence
-/// report, and nothing
+/// carry its own channel's acks, status changes, certificates, filing passwords, approved
+/// records and sequence report, and nothing
 /// about another node's receipts; the public register, which is everyone's, goes to each.
 #[test]
 fn return_bundles_for_an_intake_node_carry_only_its_own_channels_receipts() {
@@ -264,7 +264,7 @@ fn return_bundles_for_an_intake_node_carry_only_its_own_channels_receipts() {
         .unwrap();
         let (mut acks, mut reports, mut receipts, mut certificates, mut register) =
             (Vec::new(), Vec::new(), Vec::new(), 0, Vec::new());
-        let mut passwords = 0;
+        let (mut passwords, mut approved) = (0, 0);
         for written in &report.written {
             let file = std::fs::read(app.inner.spool.outbox.join(&written.file)).unwrap();
             let (inspection, records) = transfer::examine::inspect(&file, &[]).unwrap();
@@ -282,6 +282,10 @@ fn return_bundles_for_an_intake_node_carry_only_its_own_channels_receipts() {
                         receipts.push(password.receipt);
                         passwords += 1;
                     }
+                    Record::ApprovedRecord(record) => {
+                        receipts.push(record.origin_receipt);
+                        approved += 1;
+                    }
                     // The public register concerns every node: each gets both filings.
                     Record::RegisterEntry(entry) => register.push(entry.filing_number),
                     other => panic!("unexpected {other:?}"),
@@ -289,8 +293,8 @@ fn return_bundles_for_an_intake_node_carry_only_its_own_channels_receipts() {
             }
         }
         assert_eq!(
-            (acks, reports, certificates, passwords),
-            (vec![node], vec![node], 1, 1)
+            (acks, reports, certificates, passwords, approved),
+            (vec![node], vec![node], 1, 1, 1)
         );
         assert_eq!(register.len(), 2, "channel {node}: {register:?}");
         assert!(

@@ -199,14 +199,14 @@ fn account_pages() -> Vec<(&'static str, Value)> {
                 "summary": "The filing form filled from the approved record, to change it (its owner only)",
                 "parameters": [
                     {"name": "filing_number", "in": "path", "required": true, "schema": {"type": "string"}},
-                    {"name": "what", "in": "query", "schema": {"enum": ["website", "access", "subject", "added_website"]}},
+                    {"name": "what", "in": "query", "schema": {"type": "string", "example": "website"}, "description": "website, access, subject or added_website; anything else opens the website change"},
                     {"name": "website", "in": "query", "schema": {"type": "string"}, "description": "the website number a website or access change is of"}],
                 "responses": page_responses(&["200", "303", "403", "404"])},
             "post": {
                 "summary": "Send the change the form stands for (the API's change of that filing number, with its checks)",
                 "parameters": [{"name": "filing_number", "in": "path", "required": true, "schema": {"type": "string"}}],
                 "requestBody": form_body(&[("what", 16), ("website_number", 64)]),
-                "responses": page_responses(&["303", "400", "403", "404", "409", "413", "415", "422"])}}),
+                "responses": page_responses(&logged_in)}}),
         ),
         (
             "/account/filings/{receipt}/bazs.cert",
