@@ -141,7 +141,8 @@ fn read_websites(
             "SELECT w.website_seq, w.name, w.service_types, w.principal_name,
                     w.principal_certificate_type, w.principal_certificate_number,
                     w.principal_mobile_phones, w.principal_office_phones, w.principal_email,
-                    coalesce(a.provider, ''), coalesce(a.method, 'other'),
+                    CASE WHEN a.cancelled THEN '' ELSE coalesce(a.provider, '') END,
+                    coalesce(a.method, 'other'),
                     coalesce(a.server_region_code, 0),
                     ARRAY(SELECT u.url FROM website_home_urls u
                           WHERE u.record_id = w.record_id AND u.active ORDER BY u.ctid),

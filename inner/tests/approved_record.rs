@@ -158,6 +158,38 @@ fn an_approved_change_sends_the_filing_as_it_now_stands_under_a_newer_event() {
 }
 
 #[test]
+fn a_cancelled_access_leaves_the_website_without_its_provider_and_addresses() {
+    let db = TestDatabase::with_schema().expect("db");
+    apply_at(&db, 1, &[jia_filing(1, &["jia.example.cn"], 1)]);
+    let number = approve(&db, "R1").filing_number.unwrap();
+    apply_at(
+        &db,
+        2,
+        &[version(
+            "R2",
+            1,
+            Submission::Cancellation {
+                filing_number: format!("{number}-1"),
+                scope: CancellationScope::Access,
+                reason: "更换接入商".into(),
+            },
+        )],
+    );
+    approve(&db, "R2");
+    let records = queued(&db);
+    let (_, latest) = records.last().unwrap();
+    let ApprovedState::Approved { websites, .. } = &latest.state else {
+        panic!("{latest:?}")
+    };
+    assert_eq!(websites[0].website.access.provider, "");
+    assert!(websites[0].website.access.ip_ranges.is_empty());
+    assert!(
+        latest.access_providers().is_empty(),
+        "the provider no longer reads it"
+    );
+}
+
+#[test]
 fn a_revocation_and_a_cancellation_withdraw_the_record_with_the_reason() {
     let db = TestDatabase::with_schema().expect("db");
     apply_at(&db, 1, &[jia_filing(1, &["jia.example.cn"], 1)]);

@@ -65,8 +65,8 @@ pub struct ApprovedWebsite {
     /// The website's number: the filing number with its `-n` suffix.
     pub website_number: String,
     /// The website as approved. Its `access.provider` is the access provider recorded for it,
-    /// who may read the record too; its `ip_ranges` are those in service (none once its
-    /// access was cancelled).
+    /// who may read the record too; its `ip_ranges` are those in service. Once its access was
+    /// cancelled, the provider is empty and the IP list too.
     pub website: Website,
 }
 

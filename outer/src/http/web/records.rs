@@ -244,7 +244,10 @@ pub(in crate::http) async fn change_page(
         .and_then(|i| shown.websites.get(i))
         .map(|w| &w.website);
     let Some(subject) = &shown.subject else {
-        return Err(PageError::new(StatusCode::NOT_FOUND, "no subject"));
+        return Err(PageError::new(
+            StatusCode::NOT_FOUND,
+            "本账户没有该备案号的已备案信息 · There is no approved record of this filing number for this account",
+        ));
     };
     let form = FilingForm::from_pairs(prefilled(subject, website));
     let action = format!("/account/records/{}/change", encoded(&shown.filing_number));
