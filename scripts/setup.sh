@@ -1,5 +1,9 @@
 #!/usr/bin/env bash
-# Installs the Debian packages Sluice's demo and tests use, if any is missing:
+# Installs the Debian packages Sluice's demo and tests use, if any is missing.
+#
+#   bash scripts/setup.sh demo   only what the demo needs: postgresql (the demo starts its own
+#                                throwaway cluster from its server binaries)
+#   bash scripts/setup.sh        everything the tests need as well:
 #   signify-openbsd, openssl, zstd, minisign  independent checks of signatures and payloads
 #   age                                       the stock decrypter, for bundles encrypted on the medium
 #   postgresql                                the inner store (tests start throwaway clusters)
@@ -16,8 +20,32 @@
 # Prints what it installs; does nothing when everything is there.
 set -euo pipefail
 
+case "${1:-tests}" in
+  demo) scope=demo ;;
+  tests) scope=tests ;;
+  *)
+    echo "usage: bash scripts/setup.sh [demo|tests]: '$1' is neither (demo installs what the demo needs, tests, the default, everything)" >&2
+    exit 2
+    ;;
+esac
+
 need=()
 have() { command -v "$1" >/dev/null 2>&1; }
+install_missing() {
+  [ ${#need[@]} -gt 0 ] || return 0
+  echo "installing: ${need[*]}"
+  sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${need[@]}"
+}
+
+{ have pg_config && [ -x "$(pg_config --bindir)/initdb" ]; } || need+=(postgresql)
+if [ "$scope" = demo ]; then
+  install_missing
+  exit 0
+fi
+
 have signify-openbsd || need+=(signify-openbsd)
 have minisign || need+=(minisign)
 have zstd || need+=(zstd)
@@ -30,17 +58,10 @@ have promtool || need+=(prometheus)
 have dpkg-shlibdeps || need+=(dpkg-dev)
 have lintian || need+=(lintian)
 have chromium || need+=(chromium)
-{ have pg_config && [ -x "$(pg_config --bindir)/initdb" ]; } || need+=(postgresql)
 /usr/bin/python3 -c 'import aiosmtpd' >/dev/null 2>&1 || need+=(python3-aiosmtpd)
 fc-list :lang=zh 2>/dev/null | grep -q . || need+=(fonts-wqy-microhei)
 
-if [ ${#need[@]} -gt 0 ]; then
-  echo "installing: ${need[*]}"
-  sudo=()
-  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
-  "${sudo[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${need[@]}"
-fi
+install_missing
 
 if ! have schemathesis; then
   echo "installing: schemathesis (PyPI)"

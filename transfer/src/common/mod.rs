@@ -1,8 +1,10 @@
-//! What the outer and the inner side of transfer do alike, written once: the steps a receiving
-//! side takes with an inbox file ([`receive`]) and the steps a sending side takes with a bundle
-//! it wrote ([`send`]). Each side's ledger SQL lives in its own store's crate
-//! (`outer::store::ledger`, `inner::ledger`); what differs is passed in as parameters.
+//! What the outer and the inner side of transfer do alike, written once: the one receiving
+//! pipeline both `import` and `apply` run each inbox file through ([`pipeline`], over the trait
+//! each side implements), the steps it is made of ([`receive`]) and the steps a sending side
+//! takes with a bundle it wrote ([`send`]). Each side's ledger SQL lives in its own store's
+//! crate (`outer::store::ledger`, `inner::ledger`).
 
+pub(crate) mod pipeline;
 pub(crate) mod receive;
 pub(crate) mod send;
 

@@ -4,18 +4,19 @@
 
 use std::path::Path;
 
-use bundle_format::Kind;
 use bundle_format::chain::{self, Verdict};
 use bundle_format::records::{BundleRefusal, Record, ReturnReceipt};
+use bundle_format::{BundleId, Header, Kind, VerifiedBundle};
 use keys::{ChannelId, Role};
-use postgres::Client;
+use postgres::{Client, Transaction};
 
 use super::keysets::install_recorded_keysets;
 use super::ledger::channel_state;
 use super::{InnerError, channel_transaction, db, locked_transaction};
-use crate::common::receive::{self, InboxFileReport, chain_refusal};
+use crate::common::pipeline::{self, Prepared, ReceivingSide, Taken, Verification};
+use crate::common::receive::{self, InboxFileReport, Received};
 use crate::examine::Refusal;
-use crate::keysets::{KeysetReceipt, KeysetStore, Offer};
+use crate::keysets::{KeysetReceipt, KeysetStore};
 use crate::outcome::FileResult;
 use crate::recheck;
 use crate::spool::{self, QuarantineReason, Spool};
@@ -203,315 +204,360 @@ pub fn import_file(
     settings: &ImportSettings,
     path: &Path,
 ) -> Result<ImportFileReport, InnerError> {
-    let name = receive::file_name(path);
-    let mut file_report = ImportFileReport {
-        file: name.clone(),
-        ..ImportFileReport::default()
+    let check = Verification {
+        role: Role::OuterBundle,
+        channels: &settings.channels,
+        now: settings.now,
+        identities: &settings.identities,
     };
-    let received = receive::read_and_verify(
-        path,
+    pipeline::receive_file(
+        &mut Importer { client, settings },
+        &check,
+        spool,
         keysets,
-        Role::OuterBundle,
-        &settings.channels,
-        settings.now,
-        &settings.identities,
-        // A submissions bundle's versions are read again from its message at each pass of the
-        // import (`inner::import::Submissions`): all of them decoded at once would take several
-        // times the message's size.
-        &mut |record| !matches!(record, Record::Submission(_)),
-        |id| chain_ledger_holds(client, id),
-    )?;
-    let (verified, message) = match received {
-        Ok(received) => (received.bundle, received.message),
-        Err(refusal) => {
-            file_report.refusal_returned =
-                return_signer_refusal(client, keysets, settings, path, &refusal)?;
-            return receive::quarantine(spool, path, &name, refusal, settings.now, file_report);
-        }
-    };
-    let header = verified.header;
-    file_report.bundle_id = Some(verified.id.to_string());
-    file_report.kind = Some(header.kind.to_string());
-    file_report.channel = Some(header.channel.0);
-    file_report.sequence = Some(header.sequence);
-    if !matches!(
-        header.kind,
-        Kind::Submissions | Kind::Heartbeat | Kind::Keyset
-    ) {
-        let refusal = Refusal {
-            code: "kind.not-importable".into(),
-            reason: format!(
-                "a {} bundle cannot be imported here; it belongs on the outer host",
-                header.kind
-            ),
-            header: Some(Box::new(header)),
-            id: Some(verified.id),
-            filing_rule: None,
-        };
-        return receive::quarantine(spool, path, &name, refusal, settings.now, file_report);
-    }
-    // A keyset bundle's keyset is judged here too and acted on after the chain verdict, like
-    // the re-check.
-    let offer = keyset_offer(keysets, &verified.records, header.kind, settings.now);
-    // The return receipts (read with the records the verification kept: all but submissions).
-    let receipts: Vec<ReturnReceipt> = verified
-        .records
-        .iter()
-        .filter_map(|record| match record {
-            Record::ReturnReceipt(receipt) => Some(*receipt),
-            _ => None,
-        })
-        .collect();
-    let in_message = |count| inner::import::Submissions::InMessage {
-        message: &message,
-        header,
-        count,
-    };
-    let submissions = if header.kind == Kind::Submissions {
-        in_message(0)
-    } else {
-        inner::import::Submissions::Decoded(&[])
-    };
-    // Judged before the transaction (no lock held while it runs), acted on after the chain
-    // verdict: a bundle imported before is still a duplicate, and a fork or rollback is named
-    // for what it is. The same pass counts the versions.
-    let mut count = 0;
-    let mut unreadable = None;
-    let breach = recheck::recheck_all(submissions.iter().map_while(|version| match version {
-        Ok(version) => {
-            count += 1;
-            Some(version)
-        }
-        Err(error) => {
-            unreadable = Some(error);
-            None
-        }
-    }))
-    .err();
-    if let Some(error) = unreadable {
-        return Err(InnerError::Apply(error));
-    }
-    let submissions = if header.kind == Kind::Submissions {
-        in_message(count)
-    } else {
-        submissions
-    };
+        path,
+    )
+}
 
-    // A keyset bundle changes what every channel trusts: it is imported alone. Any other
-    // bundle changes its own channel's ledger and receipts only.
-    let mut tx = if header.kind == Kind::Keyset {
-        locked_transaction(client)?
-    } else {
-        channel_transaction(client, header.channel)?
-    };
-    let (state, recorded, successor_claims) = channel_state(&mut tx, &header)?;
-    let mut verdict = chain::judge(&header, verified.id, &state, recorded, settings.now);
-    if receive::may_apply(&verdict)
-        && let Some(claimed) = successor_claims
-        && claimed != verified.id
-    {
-        verdict = Verdict::Fork {
-            sequence: header.sequence,
-            ours: claimed,
-            theirs: verified.id,
-        };
+/// The inner import as a receiving side: submissions, heartbeat and keyset bundles into
+/// PostgreSQL.
+struct Importer<'c, 's> {
+    client: &'c mut Client,
+    settings: &'s ImportSettings,
+}
+
+/// The import's transaction, open with its locks from the chain verdict to the commit.
+struct Held<'a> {
+    tx: Transaction<'a>,
+    settings: &'a ImportSettings,
+}
+
+/// What the import's checks before the chain verdict keep.
+struct Kept {
+    /// The submission versions in the bundle.
+    count: usize,
+    /// The return receipts it carries.
+    receipts: Vec<ReturnReceipt>,
+}
+
+impl ReceivingSide for Importer<'_, '_> {
+    type Report = ImportFileReport;
+    type Error = InnerError;
+    type Held<'a>
+        = Held<'a>
+    where
+        Self: 'a;
+    type Kept = Kept;
+    /// The submission versions imported.
+    type Committed = usize;
+
+    // A submissions bundle's versions are read again from its message at each pass of the
+    // import (`inner::import::Submissions`): all of them decoded at once would take several
+    // times the message's size.
+    fn keep(record: &Record) -> bool {
+        !matches!(record, Record::Submission(_))
     }
-    if let Some(breach) = breach
-        && receive::may_apply(&verdict)
-    {
-        drop(tx);
-        let refusal = Refusal {
-            code: recheck::BREAKS_FILING_RULE.into(),
-            reason: breach.to_string(),
-            header: Some(Box::new(header)),
-            id: Some(verified.id),
-            filing_rule: Some(breach),
-        };
-        return receive::quarantine(spool, path, &name, refusal, settings.now, file_report);
-    }
-    // A keyset that would not be installed quarantines its bundle, which then takes no place
-    // in the chain (the sender's next bundle reports the gap, operators see the reason); an
-    // accepted one is recorded with the ledger row below.
-    let offer = match offer {
-        Ok(offer) => offer,
-        Err(refusal) if receive::may_apply(&verdict) => {
-            drop(tx);
-            let refusal = receive::keyset_refusal(refusal, header, verified.id);
-            return receive::quarantine(spool, path, &name, refusal, settings.now, file_report);
-        }
-        // Any other verdict is acted on below without the keyset.
-        Err(_) => None,
-    };
-    match &verdict {
-        Verdict::Duplicate => {
-            // The outer side sends a bundle again only while it has no ack for it: the return
-            // bundle that carried the ack, or one after it, was lost. Publishing the return
-            // bundles sent since this one was imported that the node's newest receipt does not
-            // cover heals that (the outer side skips any it has as duplicates); the receipt is
-            // what keeps a replayed old bundle from re-sending the whole history.
-            let resend = inner::ledger::returns_to_resend(&mut tx, &verified.id, header.channel)?;
-            drop(tx);
-            for retained in &resend {
-                let source = spool.retained.join(retained);
-                if source.exists() {
-                    spool::copy_durable(&source, &spool.outbox, retained)?;
-                    file_report.returns_resent.push(retained.clone());
-                }
-            }
-            receive::archive(spool, path, &name)?;
-            tracing::info!(target: "sluice::audit", event = "bundle.duplicate", bundle = %verified.id,
-                channel = header.channel.0, sequence = header.sequence, file = %name,
-                returns_resent = file_report.returns_resent.len(),
-                "bundle imported before; nothing changed");
-            file_report.result = FileResult::Duplicate;
-            return Ok(file_report);
-        }
-        Verdict::Gap { missing } => {
-            file_report.gap = Some((*missing.start(), *missing.end()));
-            tracing::warn!(target: "sluice::audit", event = "gap.seen", channel = header.channel.0,
-                first_missing = missing.start(), last_missing = missing.end(),
-                "bundles missing before this one; applying it and reporting the gap");
-        }
-        Verdict::Next | Verdict::NewEpoch { .. } => {}
-        other => {
-            drop(tx);
-            let refusal = chain_refusal(other, header, verified.id);
-            return receive::quarantine(spool, path, &name, refusal, settings.now, file_report);
+
+    fn report(name: &str) -> ImportFileReport {
+        ImportFileReport {
+            file: name.to_owned(),
+            ..ImportFileReport::default()
         }
     }
 
-    let incoming = inner::import::IncomingBundle {
-        submissions,
-        max_scan_bytes: settings.max_scan_bytes,
-        ..inner::import::IncomingBundle::verified(
-            verified.id,
-            &header,
-            verified.signer,
-            &[],
-            &message,
-        )
-    };
-    let applied = match inner::import::apply_bundle(&mut tx, &incoming, settings.now) {
-        Ok(applied) => applied,
-        Err(inner::import::ApplyError::Fork {
-            stored, incoming, ..
-        }) => {
-            drop(tx);
-            let refusal = Refusal {
-                code: "chain.fork".into(),
+    fn ledger_holds(&mut self, id: &BundleId) -> Result<bool, InnerError> {
+        Ok(inner::ledger::inbound_holds(self.client, id)?)
+    }
+
+    fn refused(
+        &mut self,
+        keysets: &KeysetStore,
+        path: &Path,
+        refusal: &Refusal,
+        report: &mut ImportFileReport,
+    ) -> Result<(), InnerError> {
+        report.refusal_returned =
+            return_signer_refusal(self.client, keysets, self.settings, path, refusal)?;
+        Ok(())
+    }
+
+    fn identified(report: &mut ImportFileReport, bundle: &VerifiedBundle) {
+        report.bundle_id = Some(bundle.id.to_string());
+        report.kind = Some(bundle.header.kind.to_string());
+        report.channel = Some(bundle.header.channel.0);
+        report.sequence = Some(bundle.header.sequence);
+    }
+
+    fn prepare(
+        &mut self,
+        received: &Received,
+    ) -> Result<Result<Prepared<Kept>, Refusal>, InnerError> {
+        let (header, id) = (received.bundle.header, received.bundle.id);
+        if !matches!(
+            header.kind,
+            Kind::Submissions | Kind::Heartbeat | Kind::Keyset
+        ) {
+            return Ok(Err(Refusal {
+                code: "kind.not-importable".into(),
                 reason: format!(
-                    "fork at sequence {}: the ledger holds bundle {stored}, this file is {incoming}; \
-                     raise the alarm",
-                    header.sequence
+                    "a {} bundle cannot be imported here; it belongs on the outer host",
+                    header.kind
                 ),
                 header: Some(Box::new(header)),
-                id: Some(verified.id),
+                id: Some(id),
                 filing_rule: None,
-            };
-            return receive::quarantine(spool, path, &name, refusal, settings.now, file_report);
+            }));
         }
-        // What the bundle itself holds and the store cannot take: this file is refused, and
-        // the files after it in the run still import.
-        Err(
-            refused @ (inner::import::ApplyError::OutOfRange { .. }
-            | inner::import::ApplyError::TooManySubmissions { .. }),
-        ) => {
-            drop(tx);
-            let refusal = Refusal {
-                code: "bundle.not-storable".into(),
-                reason: refused.to_string(),
+        // The return receipts (read with the records the verification kept: all but
+        // submissions).
+        let receipts = received
+            .bundle
+            .records
+            .iter()
+            .filter_map(|record| match record {
+                Record::ReturnReceipt(receipt) => Some(*receipt),
+                _ => None,
+            })
+            .collect();
+        // Judged before the transaction (no lock held while it runs), acted on after the chain
+        // verdict: a bundle imported before is still a duplicate, and a fork or rollback is
+        // named for what it is. The same pass counts the versions.
+        let mut count = 0;
+        let mut unreadable = None;
+        let breach =
+            recheck::recheck_all(submissions_of(received, 0).iter().map_while(|version| {
+                match version {
+                    Ok(version) => {
+                        count += 1;
+                        Some(version)
+                    }
+                    Err(error) => {
+                        unreadable = Some(error);
+                        None
+                    }
+                }
+            }))
+            .err();
+        if let Some(error) = unreadable {
+            return Err(InnerError::Apply(error));
+        }
+        Ok(Ok(Prepared {
+            kept: Kept { count, receipts },
+            unless_duplicate: breach.map(|breach| Refusal {
+                code: recheck::BREAKS_FILING_RULE.into(),
+                reason: breach.to_string(),
                 header: Some(Box::new(header)),
-                id: Some(verified.id),
-                filing_rule: None,
+                id: Some(id),
+                filing_rule: Some(breach),
+            }),
+        }))
+    }
+
+    fn judge<'a>(
+        &'a mut self,
+        header: &Header,
+        id: BundleId,
+    ) -> Result<(Verdict, Held<'a>), InnerError> {
+        // A keyset bundle changes what every channel trusts: it is imported alone. Any other
+        // bundle changes its own channel's ledger and receipts only.
+        let mut tx = if header.kind == Kind::Keyset {
+            locked_transaction(self.client)?
+        } else {
+            channel_transaction(self.client, header.channel)?
+        };
+        let (state, recorded, successor_claims) = channel_state(&mut tx, header)?;
+        let mut verdict = chain::judge(header, id, &state, recorded, self.settings.now);
+        if receive::may_apply(&verdict)
+            && let Some(claimed) = successor_claims
+            && claimed != id
+        {
+            verdict = Verdict::Fork {
+                sequence: header.sequence,
+                ours: claimed,
+                theirs: id,
             };
-            return receive::quarantine(spool, path, &name, refusal, settings.now, file_report);
         }
-        Err(other) => return Err(InnerError::Apply(other)),
-    };
-    inner::ledger::record_inbound(
-        &mut tx,
-        &inner::ledger::InboundRow {
-            id: verified.id,
-            channel: header.channel,
-            epoch: header.epoch,
-            sequence: header.sequence,
-            previous: header.previous,
-            kind: header.kind.as_str().to_owned(),
-            file_name: name.clone(),
-        },
-        settings.now,
-    )?;
-    for receipt in &receipts {
-        let taken = inner::ledger::record_return_receipt(
-            &mut tx,
-            header.channel,
-            receipt,
-            &verified.id,
-            settings.now,
-        )?;
-        if taken == inner::ledger::ReceiptTaken::UnknownEpoch {
-            tracing::warn!(target: "sluice::audit", event = "receipt.unknown-epoch",
-                channel = header.channel.0, return_channel = receipt.channel,
-                epoch = receipt.epoch, "a return receipt names an epoch nothing was sent in; \
-                it covers nothing");
+        let settings = self.settings;
+        Ok((verdict, Held { tx, settings }))
+    }
+
+    fn duplicate(
+        mut held: Held<'_>,
+        spool: &Spool,
+        bundle: &VerifiedBundle,
+        report: &mut ImportFileReport,
+    ) -> Result<(), InnerError> {
+        // The outer side sends a bundle again only while it has no ack for it: the return
+        // bundle that carried the ack, or one after it, was lost. Publishing the return
+        // bundles sent since this one was imported that the node's newest receipt does not
+        // cover heals that (the outer side skips any it has as duplicates); the receipt is
+        // what keeps a replayed old bundle from re-sending the whole history.
+        let header = bundle.header;
+        let resend = inner::ledger::returns_to_resend(&mut held.tx, &bundle.id, header.channel)?;
+        drop(held);
+        for retained in &resend {
+            let source = spool.retained.join(retained);
+            if source.exists() {
+                spool::copy_durable(&source, &spool.outbox, retained)?;
+                report.returns_resent.push(retained.clone());
+            }
         }
-        file_report.receipts.push(ReceiptReport {
-            return_channel: receipt.channel,
-            epoch: receipt.epoch,
-            through: receipt.through,
-            taken: taken.as_str(),
-        });
+        tracing::info!(target: "sluice::audit", event = "bundle.duplicate", bundle = %bundle.id,
+            channel = header.channel.0, sequence = header.sequence, file = %report.file,
+            returns_resent = report.returns_resent.len(),
+            "bundle imported before; nothing changed");
+        Ok(())
     }
-    if let Some((Offer::Next(next), file)) = &offer {
-        inner::ledger::record_keyset(
-            &mut tx,
-            next.version(),
-            file,
-            "received",
-            Some((&verified.id, header.channel, header.sequence)),
-            settings.now,
+
+    fn gap(report: &mut ImportFileReport, header: &Header, missing: (u64, u64)) {
+        report.gap = Some(missing);
+        tracing::warn!(target: "sluice::audit", event = "gap.seen", channel = header.channel.0,
+            first_missing = missing.0, last_missing = missing.1,
+            "bundles missing before this one; applying it and reporting the gap");
+    }
+
+    fn apply(
+        mut held: Held<'_>,
+        _: &Spool,
+        name: &str,
+        received: Received,
+        kept: Kept,
+        next: Option<(u64, &[u8])>,
+        report: &mut ImportFileReport,
+    ) -> Result<Taken<usize>, InnerError> {
+        let (header, id) = (received.bundle.header, received.bundle.id);
+        let now = held.settings.now;
+        let incoming = inner::import::IncomingBundle {
+            submissions: submissions_of(&received, kept.count),
+            max_scan_bytes: held.settings.max_scan_bytes,
+            ..inner::import::IncomingBundle::verified(
+                id,
+                &header,
+                received.bundle.signer,
+                &[],
+                &received.message,
+            )
+        };
+        let applied = match inner::import::apply_bundle(&mut held.tx, &incoming, now) {
+            Ok(applied) => applied,
+            Err(inner::import::ApplyError::Fork {
+                stored, incoming, ..
+            }) => {
+                return Ok(Taken::Refused(Refusal {
+                    code: "chain.fork".into(),
+                    reason: format!(
+                        "fork at sequence {}: the ledger holds bundle {stored}, this file is \
+                         {incoming}; raise the alarm",
+                        header.sequence
+                    ),
+                    header: Some(Box::new(header)),
+                    id: Some(id),
+                    filing_rule: None,
+                }));
+            }
+            // What the bundle itself holds and the store cannot take: this file is refused,
+            // and the files after it in the run still import.
+            Err(
+                refused @ (inner::import::ApplyError::OutOfRange { .. }
+                | inner::import::ApplyError::TooManySubmissions { .. }),
+            ) => {
+                return Ok(Taken::Refused(Refusal {
+                    code: "bundle.not-storable".into(),
+                    reason: refused.to_string(),
+                    header: Some(Box::new(header)),
+                    id: Some(id),
+                    filing_rule: None,
+                }));
+            }
+            Err(other) => return Err(InnerError::Apply(other)),
+        };
+        let tx = &mut held.tx;
+        inner::ledger::record_inbound(
+            tx,
+            &inner::ledger::InboundRow {
+                id,
+                channel: header.channel,
+                epoch: header.epoch,
+                sequence: header.sequence,
+                previous: header.previous,
+                kind: header.kind.as_str().to_owned(),
+                file_name: name.to_owned(),
+            },
+            now,
         )?;
+        for receipt in &kept.receipts {
+            let taken =
+                inner::ledger::record_return_receipt(tx, header.channel, receipt, &id, now)?;
+            if taken == inner::ledger::ReceiptTaken::UnknownEpoch {
+                tracing::warn!(target: "sluice::audit", event = "receipt.unknown-epoch",
+                    channel = header.channel.0, return_channel = receipt.channel,
+                    epoch = receipt.epoch, "a return receipt names an epoch nothing was sent in; \
+                    it covers nothing");
+            }
+            report.receipts.push(ReceiptReport {
+                return_channel: receipt.channel,
+                epoch: receipt.epoch,
+                through: receipt.through,
+                taken: taken.as_str(),
+            });
+        }
+        if let Some((version, file)) = next {
+            inner::ledger::record_keyset(
+                tx,
+                version,
+                file,
+                "received",
+                Some((&id, header.channel, header.sequence)),
+                now,
+            )?;
+        }
+        held.tx.commit().map_err(db("committing the import"))?;
+        crate::failpoint::hit("import.after-commit");
+        for ack in &applied.outcomes {
+            *report
+                .outcomes
+                .entry(format!("{:?}", ack.outcome).to_lowercase())
+                .or_insert(0) += 1;
+        }
+        Ok(Taken::Committed(kept.count))
     }
-    tx.commit().map_err(db("committing the import"))?;
-    crate::failpoint::hit("import.after-commit");
-    if let Some((offer, _)) = offer {
-        file_report.keyset = Some(crate::keysets::install_offer(keysets, offer, &verified.id)?);
+
+    fn keyset_installed(report: &mut ImportFileReport, receipt: KeysetReceipt) {
+        report.keyset = Some(receipt);
     }
-    for ack in &applied.outcomes {
-        *file_report
-            .outcomes
-            .entry(format!("{:?}", ack.outcome).to_lowercase())
-            .or_insert(0) += 1;
+
+    fn committed(
+        &mut self,
+        count: usize,
+        _spool: &Spool,
+        bundle: &BundleId,
+        header: &Header,
+        report: &mut ImportFileReport,
+    ) -> Result<(), InnerError> {
+        tracing::info!(target: "sluice::audit", event = "bundle.imported", bundle = %bundle,
+            kind = header.kind.as_str(), channel = header.channel.0, epoch = header.epoch,
+            sequence = header.sequence, submissions = count,
+            outcomes = ?report.outcomes, "imported bundle");
+        Ok(())
     }
-    receive::archive(spool, path, &name)?;
-    tracing::info!(target: "sluice::audit", event = "bundle.imported", bundle = %verified.id,
-        kind = header.kind.as_str(), channel = header.channel.0, epoch = header.epoch,
-        sequence = header.sequence, submissions = count,
-        outcomes = ?file_report.outcomes, "imported bundle");
-    file_report.result = FileResult::Applied;
-    Ok(file_report)
+
+    fn finished(report: &mut ImportFileReport, result: FileResult) {
+        report.result = result;
+    }
 }
 
-/// Whether the chain ledger holds the bundle `id` (imported before).
-fn chain_ledger_holds(
-    client: &mut Client,
-    id: &bundle_format::BundleId,
-) -> Result<bool, InnerError> {
-    Ok(inner::ledger::inbound_holds(client, id)?)
-}
-
-/// For a keyset bundle, what its keyset is to `keysets` and the keyset file it carries; `None`
-/// for other kinds.
-pub(super) fn keyset_offer(
-    keysets: &KeysetStore,
-    records: &[Record],
-    kind: Kind,
-    now: i64,
-) -> Result<Option<(Offer, Vec<u8>)>, crate::keysets::KeysetRefusal> {
-    if kind != Kind::Keyset {
-        return Ok(None);
+/// The submission versions of a received bundle, read from its message (`count` of them, as
+/// counted before; 0 before they are counted), or none for a bundle of another kind.
+fn submissions_of(received: &Received, count: usize) -> inner::import::Submissions<'_> {
+    if received.bundle.header.kind == Kind::Submissions {
+        inner::import::Submissions::InMessage {
+            message: &received.message,
+            header: received.bundle.header,
+            count,
+        }
+    } else {
+        inner::import::Submissions::Decoded(&[])
     }
-    crate::keysets::judge_carried(keysets, records, now).map(Some)
 }
 
 impl InboxFileReport for ImportFileReport {

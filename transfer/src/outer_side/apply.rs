@@ -4,8 +4,9 @@
 
 use std::path::Path;
 
-use bundle_format::Kind;
 use bundle_format::chain::{self, Verdict};
+use bundle_format::records::Record;
+use bundle_format::{BundleId, Header, Kind, VerifiedBundle};
 use keys::{ChannelId, Role};
 
 use outer::store::ledger::{self, KeysetOrigin, ReturnLedgerRow};
@@ -14,9 +15,10 @@ use super::keysets::install_recorded_keysets;
 use super::ledger::{RangeFallback, apply_return_records, return_state};
 use super::resend::republish;
 use super::{OuterError, OuterHost};
-use crate::common::receive::{self, InboxFileReport, chain_refusal};
+use crate::common::pipeline::{self, Prepared, ReceivingSide, Taken, Verification};
+use crate::common::receive::{self, InboxFileReport, Received};
 use crate::examine::Refusal;
-use crate::keysets::{KeysetReceipt, KeysetStore, Offer};
+use crate::keysets::{KeysetReceipt, KeysetStore};
 use crate::outcome::FileResult;
 use crate::spool::{self, QuarantineReason, Spool};
 use bundle_format::encryption::Identities;
@@ -35,7 +37,7 @@ pub struct ApplySettings {
 }
 
 /// What happened to one return bundle.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct ApplyFileReport {
     /// The file name as found in the inbox.
     pub file: String,
@@ -132,215 +134,259 @@ pub fn apply_file(
     settings: &ApplySettings,
     path: &Path,
 ) -> Result<ApplyFileReport, OuterError> {
-    let name = receive::file_name(path);
-    let mut file_report = ApplyFileReport {
-        file: name.clone(),
-        result: FileResult::default(),
-        bundle_id: None,
-        sequence: None,
-        payloads_deleted: 0,
-        ack_mismatches: 0,
-        range_fallbacks: Vec::new(),
-        status_changes: 0,
-        certificates: 0,
-        certificates_revoked: 0,
-        register_entries: 0,
-        register_removals: 0,
-        filing_passwords: 0,
-        approved_records: 0,
-        republished: Vec::new(),
-        bundles_refused: Vec::new(),
-        reason: None,
-        keyset: None,
+    let channels = [settings.return_channel];
+    let check = Verification {
+        role: Role::InnerReturn,
+        channels: &channels,
+        now: settings.now,
+        identities: &settings.identities,
     };
-    let received = receive::read_and_verify(
-        path,
+    pipeline::receive_file(
+        &mut Applier { host, settings },
+        &check,
+        spool,
         keysets,
-        Role::InnerReturn,
-        &[settings.return_channel],
-        settings.now,
-        &settings.identities,
-        &mut |_| true,
-        |id| {
-            host.store
-                .read_blocking(|conn| ledger::return_ledger_holds_on(conn, id))
-                .map_err(OuterError::from)
-        },
-    )?;
-    let verified = match received {
-        Ok(received) => received.bundle,
-        Err(refusal) => {
-            return receive::quarantine(spool, path, &name, refusal, settings.now, file_report);
-        }
-    };
-    let header = verified.header;
-    file_report.bundle_id = Some(verified.id.to_string());
-    file_report.sequence = Some(header.sequence);
-    let (state, recorded) = host
-        .store
-        .read_blocking(|conn| return_state(conn, settings.return_channel, &header))?;
-    let verdict = chain::judge(&header, verified.id, &state, recorded, settings.now);
-    match verdict {
-        Verdict::Duplicate => {
-            receive::archive(spool, path, &name)?;
-            tracing::info!(target: "sluice::audit", event = "bundle.duplicate", bundle = %verified.id,
-                sequence = header.sequence, file = %name, "return bundle applied before; nothing changed");
-            file_report.result = FileResult::Duplicate;
-            return Ok(file_report);
-        }
-        verdict if receive::may_apply(&verdict) => {}
-        other => {
-            let refusal = chain_refusal(&other, header, verified.id);
-            return receive::quarantine(spool, path, &name, refusal, settings.now, file_report);
-        }
-    }
-    let row = ReturnLedgerRow {
-        id: verified.id,
-        channel: settings.return_channel,
-        epoch: header.epoch,
-        sequence: header.sequence,
-        previous: header.previous,
-        file_name: name.clone(),
-    };
-    if header.kind == Kind::Keyset {
-        return apply_keyset_file(
-            host,
-            spool,
-            keysets,
-            settings.now,
-            path,
-            verified,
-            row,
-            file_report,
-        );
-    }
-    let records = verified.records;
-    let channel = settings.channel;
-    let now = settings.now;
-    let retained = spool.retained.clone();
-    let written = header.created;
-    let applied = host.store.write_blocking(move |conn| {
-        apply_return_records(conn, &records, channel, &row, &retained, (written, now))
-    })?;
-    let Some(applied) = applied else {
-        // Another apply recorded it between the chain check and this transaction.
-        receive::archive(spool, path, &name)?;
-        file_report.result = FileResult::Duplicate;
-        return Ok(file_report);
-    };
-    file_report.payloads_deleted = applied.payloads_deleted;
-    file_report.ack_mismatches = applied.mismatched.len();
-    file_report.range_fallbacks = applied.fallbacks;
-    file_report.status_changes = applied.status_changes;
-    file_report.certificates = applied.certificates;
-    file_report.certificates_revoked = applied.certificates_revoked;
-    file_report.register_entries = applied.register_entries;
-    file_report.register_removals = applied.register_removals;
-    file_report.filing_passwords = applied.filing_passwords;
-    file_report.approved_records = applied.approved_records;
-    for refused in &applied.refused {
-        tracing::warn!(target: "sluice::audit", event = "bundle.refused-inside", channel = channel.0,
-            sequence = refused.sequence, receipts = refused.receipts,
-            "the inner side refused a bundle for its signer; its versions wait to go out again \
-             under the current key");
-        file_report.bundles_refused.push(refused.sequence);
-    }
-    for (receipt, version) in &applied.mismatched {
-        tracing::warn!(target: "sluice::audit", event = "ack.mismatch", receipt = %receipt,
-            version, "ack names a version or hash not stored here; nothing deleted");
-    }
-    crate::failpoint::hit("apply.after-commit");
-    // Files move only after the commit: an acknowledged bundle's retained copy goes, and what
-    // the inner side reports missing goes out again.
-    for retained in &applied.acknowledged_files {
-        let retained = spool.retained.join(retained);
-        if retained.exists() {
-            spool::remove_durable(&retained)?;
-        }
-    }
-    if !applied.missing.is_empty() {
-        tracing::warn!(target: "sluice::audit", event = "gap.reported", channel = channel.0,
-            missing = ?applied.missing, "inner side reports bundles missing; publishing them again");
-        file_report.republished = republish(host, spool, channel, &applied.missing, now)?;
-    }
-    receive::archive(spool, path, &name)?;
-    tracing::info!(target: "sluice::audit", event = "bundle.applied", bundle = %verified.id,
-        channel = header.channel.0, sequence = header.sequence,
-        payloads_deleted = file_report.payloads_deleted, status_changes = file_report.status_changes,
-        certificates = file_report.certificates,
-        certificates_revoked = file_report.certificates_revoked,
-        register_entries = file_report.register_entries,
-        register_removals = file_report.register_removals,
-        filing_passwords = file_report.filing_passwords,
-        approved_records = file_report.approved_records, "applied return bundle");
-    file_report.result = FileResult::Applied;
-    Ok(file_report)
+        path,
+    )
 }
 
-/// Applies a verified keyset bundle whose chain verdict allows it: judges its keyset, records
-/// the ledger row (and the keyset, if it is the next version) in one transaction, installs the
-/// keyset after the commit, then archives the file. A refused keyset quarantines the bundle and
-/// records nothing.
-#[allow(clippy::too_many_arguments)] // apply_file's state, handed over whole
-pub(super) fn apply_keyset_file(
-    host: &OuterHost,
-    spool: &Spool,
-    keysets: &mut KeysetStore,
-    now: i64,
-    path: &Path,
-    verified: bundle_format::VerifiedBundle,
-    row: ReturnLedgerRow,
-    mut file_report: ApplyFileReport,
-) -> Result<ApplyFileReport, OuterError> {
-    let header = verified.header;
-    let name = row.file_name.clone();
-    let offer = match crate::keysets::judge_carried(keysets, &verified.records, now) {
-        Ok(offer) => offer,
-        Err(refusal) => {
-            let refusal = receive::keyset_refusal(refusal, header, verified.id);
-            return receive::quarantine(spool, path, &name, refusal, now, file_report);
+/// The outer apply as a receiving side: return and keyset bundles into the outer store. Its
+/// store is written by one writer thread, so nothing is held between the chain verdict and the
+/// write: the write checks the ledger again and says when another run recorded the bundle
+/// meanwhile.
+#[derive(Clone, Copy)]
+struct Applier<'h> {
+    host: &'h OuterHost,
+    settings: &'h ApplySettings,
+}
+
+/// What an applied bundle leaves to do after the commit.
+enum Committed {
+    /// A keyset bundle: nothing but its audit line.
+    Keyset,
+    /// A return bundle: the retained copies its acks free and the bundles the inner side
+    /// reports missing.
+    Return {
+        acknowledged_files: Vec<String>,
+        missing: Vec<u64>,
+    },
+}
+
+impl<'h> ReceivingSide for Applier<'h> {
+    type Report = ApplyFileReport;
+    type Error = OuterError;
+    type Held<'a>
+        = Applier<'h>
+    where
+        Self: 'a;
+    type Kept = ();
+    type Committed = Committed;
+
+    fn keep(_: &Record) -> bool {
+        true
+    }
+
+    fn report(name: &str) -> ApplyFileReport {
+        ApplyFileReport {
+            file: name.to_owned(),
+            ..ApplyFileReport::default()
         }
-    };
-    let next = match &offer.0 {
-        Offer::Next(next) => Some((next.version(), offer.1.clone())),
-        Offer::AlreadyTrusted { .. } => None,
-    };
-    let recorded = host.store.write_blocking(move |conn| {
-        if ledger::return_ledger_holds_on(conn, &row.id)? {
-            return Ok(false);
+    }
+
+    fn ledger_holds(&mut self, id: &BundleId) -> Result<bool, OuterError> {
+        self.host
+            .store
+            .read_blocking(|conn| ledger::return_ledger_holds_on(conn, id))
+            .map_err(OuterError::from)
+    }
+
+    fn refused(
+        &mut self,
+        _: &KeysetStore,
+        _: &Path,
+        _: &Refusal,
+        _: &mut ApplyFileReport,
+    ) -> Result<(), OuterError> {
+        Ok(())
+    }
+
+    fn identified(report: &mut ApplyFileReport, bundle: &VerifiedBundle) {
+        report.bundle_id = Some(bundle.id.to_string());
+        report.sequence = Some(bundle.header.sequence);
+    }
+
+    fn prepare(&mut self, _: &Received) -> Result<Result<Prepared<()>, Refusal>, OuterError> {
+        Ok(Ok(Prepared {
+            kept: (),
+            unless_duplicate: None,
+        }))
+    }
+
+    fn judge<'a>(
+        &'a mut self,
+        header: &Header,
+        id: BundleId,
+    ) -> Result<(Verdict, Applier<'h>), OuterError> {
+        let channel = self.settings.return_channel;
+        let (state, recorded) = self
+            .host
+            .store
+            .read_blocking(|conn| return_state(conn, channel, header))?;
+        let verdict = chain::judge(header, id, &state, recorded, self.settings.now);
+        Ok((verdict, *self))
+    }
+
+    fn duplicate(
+        _: Applier<'h>,
+        _: &Spool,
+        bundle: &VerifiedBundle,
+        report: &mut ApplyFileReport,
+    ) -> Result<(), OuterError> {
+        tracing::info!(target: "sluice::audit", event = "bundle.duplicate", bundle = %bundle.id,
+            sequence = bundle.header.sequence, file = %report.file,
+            "return bundle applied before; nothing changed");
+        Ok(())
+    }
+
+    fn gap(_: &mut ApplyFileReport, _: &Header, _: (u64, u64)) {}
+
+    fn apply(
+        held: Applier<'h>,
+        spool: &Spool,
+        name: &str,
+        received: Received,
+        (): (),
+        next: Option<(u64, &[u8])>,
+        report: &mut ApplyFileReport,
+    ) -> Result<Taken<Committed>, OuterError> {
+        let Applier { host, settings } = held;
+        let verified = received.bundle;
+        let header = verified.header;
+        let row = ReturnLedgerRow {
+            id: verified.id,
+            channel: settings.return_channel,
+            epoch: header.epoch,
+            sequence: header.sequence,
+            previous: header.previous,
+            file_name: name.to_owned(),
+        };
+        let now = settings.now;
+        if header.kind == Kind::Keyset {
+            let next = next.map(|(version, file)| (version, file.to_vec()));
+            let recorded = host.store.write_blocking(move |conn| {
+                if ledger::return_ledger_holds_on(conn, &row.id)? {
+                    return Ok(false);
+                }
+                ledger::record_return_on(conn, &row, now)?;
+                if let Some((version, file)) = &next {
+                    ledger::record_keyset_on(
+                        conn,
+                        *version,
+                        file,
+                        KeysetOrigin::Received,
+                        Some((&row.id, row.channel, row.sequence)),
+                        now,
+                    )?;
+                }
+                Ok(true)
+            })?;
+            if !recorded {
+                return Ok(Taken::RecordedMeanwhile);
+            }
+            crate::failpoint::hit("apply.after-commit");
+            return Ok(Taken::Committed(Committed::Keyset));
         }
-        ledger::record_return_on(conn, &row, now)?;
-        if let Some((version, file)) = &next {
-            ledger::record_keyset_on(
-                conn,
-                *version,
-                file,
-                KeysetOrigin::Received,
-                Some((&row.id, row.channel, row.sequence)),
-                now,
-            )?;
+        let records = verified.records;
+        let channel = settings.channel;
+        let retained = spool.retained.clone();
+        let written = header.created;
+        let applied = host.store.write_blocking(move |conn| {
+            apply_return_records(conn, &records, channel, &row, &retained, (written, now))
+        })?;
+        let Some(applied) = applied else {
+            return Ok(Taken::RecordedMeanwhile);
+        };
+        report.payloads_deleted = applied.payloads_deleted;
+        report.ack_mismatches = applied.mismatched.len();
+        report.range_fallbacks = applied.fallbacks;
+        report.status_changes = applied.status_changes;
+        report.certificates = applied.certificates;
+        report.certificates_revoked = applied.certificates_revoked;
+        report.register_entries = applied.register_entries;
+        report.register_removals = applied.register_removals;
+        report.filing_passwords = applied.filing_passwords;
+        report.approved_records = applied.approved_records;
+        for refused in &applied.refused {
+            tracing::warn!(target: "sluice::audit", event = "bundle.refused-inside", channel = channel.0,
+                sequence = refused.sequence, receipts = refused.receipts,
+                "the inner side refused a bundle for its signer; its versions wait to go out again \
+                 under the current key");
+            report.bundles_refused.push(refused.sequence);
         }
-        Ok(true)
-    })?;
-    if recorded {
+        for (receipt, version) in &applied.mismatched {
+            tracing::warn!(target: "sluice::audit", event = "ack.mismatch", receipt = %receipt,
+                version, "ack names a version or hash not stored here; nothing deleted");
+        }
         crate::failpoint::hit("apply.after-commit");
-        file_report.keyset = Some(crate::keysets::install_offer(
-            keysets,
-            offer.0,
-            &verified.id,
-        )?);
+        Ok(Taken::Committed(Committed::Return {
+            acknowledged_files: applied.acknowledged_files,
+            missing: applied.missing,
+        }))
     }
-    receive::archive(spool, path, &name)?;
-    if recorded {
-        tracing::info!(target: "sluice::audit", event = "bundle.applied", bundle = %verified.id,
-            kind = "keyset", channel = header.channel.0, sequence = header.sequence,
-            "applied keyset bundle");
-        file_report.result = FileResult::Applied;
-    } else {
-        // Another apply recorded it between the chain check and this transaction.
-        file_report.result = FileResult::Duplicate;
+
+    fn keyset_installed(report: &mut ApplyFileReport, receipt: KeysetReceipt) {
+        report.keyset = Some(receipt);
     }
-    Ok(file_report)
+
+    fn committed(
+        &mut self,
+        committed: Committed,
+        spool: &Spool,
+        bundle: &BundleId,
+        header: &Header,
+        report: &mut ApplyFileReport,
+    ) -> Result<(), OuterError> {
+        let (acknowledged_files, missing) = match committed {
+            Committed::Keyset => {
+                tracing::info!(target: "sluice::audit", event = "bundle.applied", bundle = %bundle,
+                    kind = "keyset", channel = header.channel.0, sequence = header.sequence,
+                    "applied keyset bundle");
+                return Ok(());
+            }
+            Committed::Return {
+                acknowledged_files,
+                missing,
+            } => (acknowledged_files, missing),
+        };
+        // Files move only after the commit: an acknowledged bundle's retained copy goes, and
+        // what the inner side reports missing goes out again.
+        for retained in &acknowledged_files {
+            let retained = spool.retained.join(retained);
+            if retained.exists() {
+                spool::remove_durable(&retained)?;
+            }
+        }
+        let channel = self.settings.channel;
+        if !missing.is_empty() {
+            tracing::warn!(target: "sluice::audit", event = "gap.reported", channel = channel.0,
+                missing = ?missing, "inner side reports bundles missing; publishing them again");
+            report.republished = republish(self.host, spool, channel, &missing, self.settings.now)?;
+        }
+        tracing::info!(target: "sluice::audit", event = "bundle.applied", bundle = %bundle,
+            channel = header.channel.0, sequence = header.sequence,
+            payloads_deleted = report.payloads_deleted, status_changes = report.status_changes,
+            certificates = report.certificates,
+            certificates_revoked = report.certificates_revoked,
+            register_entries = report.register_entries,
+            register_removals = report.register_removals,
+            filing_passwords = report.filing_passwords,
+            approved_records = report.approved_records, "applied return bundle");
+        Ok(())
+    }
+
+    fn finished(report: &mut ApplyFileReport, result: FileResult) {
+        report.result = result;
+    }
 }
 
 impl InboxFileReport for ApplyFileReport {
