@@ -311,8 +311,33 @@ fn scale(filings: usize, preload: usize, cache: bool, workers: usize) {
     );
     eprintln!("  {:.2} s", empty_before.as_secs_f64());
     eprintln!("into the store of {preload} approved filings");
+    let mut stats_client = store.database.connect().expect("connect");
+    let stats = stats_client
+        .batch_execute(
+            "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT pg_stat_statements_reset()",
+        )
+        .is_ok();
     let preloaded = apply_into(&store.database, &verified(&next, &submissions));
     eprintln!("  {:.2} s", preloaded.as_secs_f64());
+    let statements: Vec<(i64, f64, i64, i64, i64, String)> = if stats {
+        stats_client
+            .query(
+                "SELECT calls, total_exec_time, shared_blks_hit, shared_blks_read,
+                        shared_blks_dirtied, regexp_replace(query, '\\s+', ' ', 'g')
+                 FROM pg_stat_statements
+                 WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+                 ORDER BY total_exec_time DESC LIMIT 10",
+                &[],
+            )
+            .map(|rows| {
+                rows.iter()
+                    .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5)))
+                    .collect()
+            })
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
     eprintln!("into an empty store again");
     let empty_after = apply_into(
         &TestDatabase::with_schema().expect("empty store"),
@@ -330,7 +355,7 @@ fn scale(filings: usize, preload: usize, cache: bool, workers: usize) {
     let p = &store.preloaded;
     let report = format!(
         "## Import at scale: {filings} new filings into a store of {preload} approved filings\n\n\
-         `cargo bench -p inner --bench apply -- {filings} --preload {preload}`: {cores} cores, \
+         `cargo bench -p inner --bench apply -- {filings} --preload {preload}` on {date}: {cores} cores, \
          load average {load_text} at the start (the machine is shared). One bundle of {filings} \
          new filings of `inner::bench_support::filing` applied by `apply_bundle` in one \
          transaction, into the preloaded store and, before and after it, into an empty store \
@@ -345,6 +370,7 @@ fn scale(filings: usize, preload: usize, cache: bool, workers: usize) {
          | {preload} approved filings | {pr:.2} | {prr:.0} | {ratio:.2} |\n\
          | empty (after) | {ea:.2} | {ear:.0} | {eax:.2} |\n\n\
          Goal: ≤ 1.3x the empty store's time (their mean, {empty:.2} s): {met}.\n",
+        date = today(),
         rows = p.rows,
         gib = store.database_bytes as f64 / f64::from(1u32 << 30),
         how = if store.from_cache {
@@ -376,8 +402,32 @@ fn scale(filings: usize, preload: usize, cache: bool, workers: usize) {
             )
         },
     );
+    let mut report = report;
+    if !statements.is_empty() {
+        report.push_str(
+            "\nWhere the import into the preloaded store spent its server time \
+             (`pg_stat_statements`, top statements by total time; blocks of 8 KiB):\n\n\
+             | calls | total s | blocks hit | blocks read | blocks dirtied | statement |\n\
+             |---:|---:|---:|---:|---:|---|\n",
+        );
+        for (calls, total, hit, read, dirtied, query) in &statements {
+            report.push_str(&format!(
+                "| {calls} | {:.2} | {hit} | {read} | {dirtied} | `{}` |\n",
+                total / 1e3,
+                query
+                    .chars()
+                    .take(140)
+                    .collect::<String>()
+                    .replace('|', "\\|")
+            ));
+        }
+    }
     print!("{report}");
     let json = serde_json::json!({
+        "statements": statements.iter().map(|(calls, total, hit, read, dirtied, query)| serde_json::json!({
+            "calls": calls, "total_ms": total, "shared_blks_hit": hit,
+            "shared_blks_read": read, "shared_blks_dirtied": dirtied, "query": query,
+        })).collect::<Vec<_>>(),
         "filings": filings,
         "preload": {
             "filings": p.filings,
@@ -404,4 +454,15 @@ fn scale(filings: usize, preload: usize, cache: bool, workers: usize) {
         "apply-preload",
         &report,
     );
+}
+
+/// Today's date (UTC), for the report.
+fn today() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    format!(
+        "{:04}-{:02}-{:02}",
+        now.year(),
+        u8::from(now.month()),
+        now.day()
+    )
 }

@@ -29,9 +29,9 @@
 //!
 //! Usage: `cargo bench -p inner --bench approval -- --preload N [--approvals M] [--bundle B]
 //! [--no-cache] [--workers W]` (defaults: N 200,000, M 2,000, B 50,000, W 1 thread making
-//! preload rows). Results are
-//! printed, written to `target/sluice-bench/approval.json` and into the "approval" section of
-//! `BENCHMARKS.md` beside this crate's manifest. Benchmarks measure; nothing here asserts a
+//! preload rows). Results are printed, written to `target/sluice-bench/approval.json` and
+//! into the "approval" section of `BENCHMARKS.md` beside this crate's manifest (with another
+//! bundle size B: `approval-bundle-B.json` and section). Benchmarks measure; nothing here asserts a
 //! time.
 
 use std::path::Path;
@@ -511,11 +511,17 @@ fn main() {
         "goal_p99_ms": 50.0,
         "statements": statements,
     });
-    let written = testkit::bench::write_json("approval", &json);
+    // A run with another bundle size than the export's keeps its own file and section.
+    let name = if imported == bench_support::preload::BUNDLE_FILINGS {
+        "approval".to_owned()
+    } else {
+        format!("approval-bundle-{imported}")
+    };
+    let written = testkit::bench::write_json(&name, &json);
     eprintln!("wrote {}", written.display());
     testkit::bench::write_section(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("BENCHMARKS.md"),
-        "approval",
+        &name,
         &report,
     );
 }
