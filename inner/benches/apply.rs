@@ -15,6 +15,14 @@
 //! printed and written to the "apply" section of `BENCHMARKS.md` beside this crate's
 //! manifest. Needs the PostgreSQL server binaries and `psql` (Debian's `postgresql` package),
 //! like the tests.
+//!
+//! Scale: `cargo bench -p inner --bench apply -- FILINGS --preload N [--no-cache]
+//! [--workers W]` measures instead the same bundle applied into a store that already holds N
+//! approved filings ([`inner::bench_support::preload`]: every row the import and the approval
+//! leave behind, the indexes as in production; the cluster is cached under
+//! `target/sluice-bench/`) beside the bundle applied into an empty store in the same cluster,
+//! made before and after it. It writes `target/sluice-bench/apply-preload-N.json` and the
+//! "apply-preload" section of `BENCHMARKS.md`.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -139,11 +147,30 @@ fn text_param(
 }
 
 fn main() {
-    let filings: usize = std::env::args()
-        .skip(1)
-        .find(|a| !a.starts_with('-'))
-        .and_then(|a| a.parse().ok())
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let option = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|k| args.get(k + 1))
+            .and_then(|v| v.replace('_', "").parse::<usize>().ok())
+    };
+    // The first argument that is neither an option nor an option's value.
+    let takes_value = |k: usize| k > 0 && matches!(args[k - 1].as_str(), "--preload" | "--workers");
+    let filings: usize = args
+        .iter()
+        .enumerate()
+        .find(|(k, a)| !(a.starts_with('-') || takes_value(*k)))
+        .and_then(|(_, a)| a.replace('_', "").parse().ok())
         .unwrap_or(200_000);
+    if let Some(preload) = option("--preload") {
+        scale(
+            filings,
+            preload,
+            !args.iter().any(|a| a == "--no-cache"),
+            option("--workers").unwrap_or(1),
+        );
+        return;
+    }
     eprintln!("generating {filings} filings");
     let submissions: Vec<SubmissionVersion> = (0..filings)
         .map(|i| bench_support::filing(i, NOW))
@@ -217,4 +244,225 @@ fn websites_of(version: &SubmissionVersion) -> &[bundle_format::records::Website
         bundle_format::records::Submission::NewFiling(filing) => &filing.websites,
         _ => &[],
     }
+}
+
+/// Applies `bundle` into a fresh, empty database of this process's cluster; returns the time.
+fn apply_into(db: &TestDatabase, bundle: &IncomingBundle<'_>) -> Duration {
+    let mut client = db.connect().expect("connect");
+    inner::import::configure_session(&mut client).expect("session settings");
+    let started = Instant::now();
+    let mut tx = client.transaction().expect("begin");
+    let report = apply_bundle(&mut tx, bundle, NOW).expect("apply");
+    tx.commit().expect("commit");
+    let elapsed = started.elapsed();
+    assert_eq!(
+        report.count(bundle_format::records::ImportOutcome::Applied),
+        bundle.submissions.len(),
+        "every filing applies"
+    );
+    elapsed
+}
+
+/// The scale run: `filings` new filings applied into a store of `preload` approved filings,
+/// beside the same filings applied into an empty store before and after.
+fn scale(filings: usize, preload: usize, cache: bool, workers: usize) {
+    use inner::bench_support::preload as pre;
+    let load = testkit::bench::load_average();
+    let cache_root = testkit::bench::results_dir();
+    let started = Instant::now();
+    eprintln!("preloading {preload} approved filings");
+    let store = pre::preloaded_store(
+        preload,
+        NOW - 86_400,
+        cache.then_some(cache_root.as_path()),
+        workers,
+        &mut |line| eprintln!("{line}"),
+    )
+    .expect("preloaded store");
+    let ready = started.elapsed().as_secs_f64();
+    eprintln!("store ready in {ready:.0} s");
+    eprintln!("generating {filings} filings");
+    let submissions: Vec<SubmissionVersion> = (0..filings)
+        .map(|i| bench_support::filing(i, NOW))
+        .collect();
+    let message = |sequence: u64| {
+        inner::testing::submissions_message(pre::CHANNEL, 1, sequence, NOW, &submissions)
+            .expect("bundle message")
+    };
+    fn verified<'a>(message: &'a [u8], submissions: &'a [SubmissionVersion]) -> IncomingBundle<'a> {
+        let header = bundle_format::Header::parse(message, u64::MAX)
+            .expect("bundle header")
+            .0;
+        IncomingBundle::verified(
+            bundle_format::BundleId::of_message(message),
+            &header,
+            keys::KeyId(*b"benchkey"),
+            submissions,
+            message,
+        )
+    }
+    let first = message(1);
+    let next = message(store.preloaded.bundles + 1);
+
+    eprintln!("into an empty store");
+    let empty_before = apply_into(
+        &TestDatabase::with_schema().expect("empty store"),
+        &verified(&first, &submissions),
+    );
+    eprintln!("  {:.2} s", empty_before.as_secs_f64());
+    eprintln!("into the store of {preload} approved filings");
+    let mut stats_client = store.database.connect().expect("connect");
+    let stats = stats_client
+        .batch_execute(
+            "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT pg_stat_statements_reset()",
+        )
+        .is_ok();
+    let preloaded = apply_into(&store.database, &verified(&next, &submissions));
+    eprintln!("  {:.2} s", preloaded.as_secs_f64());
+    let statements: Vec<(i64, f64, i64, i64, i64, String)> = if stats {
+        stats_client
+            .query(
+                "SELECT calls, total_exec_time, shared_blks_hit, shared_blks_read,
+                        shared_blks_dirtied, regexp_replace(query, '\\s+', ' ', 'g')
+                 FROM pg_stat_statements
+                 WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+                 ORDER BY total_exec_time DESC LIMIT 10",
+                &[],
+            )
+            .map(|rows| {
+                rows.iter()
+                    .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5)))
+                    .collect()
+            })
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    eprintln!("into an empty store again");
+    let empty_after = apply_into(
+        &TestDatabase::with_schema().expect("empty store"),
+        &verified(&first, &submissions),
+    );
+    eprintln!("  {:.2} s", empty_after.as_secs_f64());
+
+    let empty = (empty_before + empty_after).as_secs_f64() / 2.0;
+    let ratio = preloaded.as_secs_f64() / empty;
+    let cores = std::thread::available_parallelism().map_or(0, usize::from);
+    let load_text = load.map_or_else(
+        || "unknown".to_owned(),
+        |[one, five, fifteen]| format!("{one:.2} {five:.2} {fifteen:.2}"),
+    );
+    let p = &store.preloaded;
+    let report = format!(
+        "## Import at scale: {filings} new filings into a store of {preload} approved filings\n\n\
+         `cargo bench -p inner --bench apply -- {filings} --preload {preload}` on {date}: {cores} cores, \
+         load average {load_text} at the start (the machine is shared). One bundle of {filings} \
+         new filings of `inner::bench_support::filing` applied by `apply_bundle` in one \
+         transaction, into the preloaded store and, before and after it, into an empty store \
+         with the same schema in the same cluster (the test harness's settings: `fsync=off`, \
+         64 MB `shared_buffers`). The preloaded store holds {preload} approved filings, every \
+         row the import and the approval leave behind ({rows} rows, {gib:.1} GiB; {how}); the \
+         preload took {pl:.0} s to load with binary `COPY`, then {pi:.0} s to build its {ix} \
+         secondary indexes and {pv:.0} s for `VACUUM ANALYZE`.\n\n\
+         | store | seconds | filings/s | ÷ empty store |\n\
+         |---|---:|---:|---:|\n\
+         | empty (before) | {eb:.2} | {ebr:.0} | {ebx:.2} |\n\
+         | {preload} approved filings | {pr:.2} | {prr:.0} | {ratio:.2} |\n\
+         | empty (after) | {ea:.2} | {ear:.0} | {eax:.2} |\n\n\
+         Goal: ≤ 1.3x the empty store's time (their mean, {empty:.2} s): {met}.\n",
+        date = today(),
+        rows = p.rows,
+        gib = store.database_bytes as f64 / f64::from(1u32 << 30),
+        how = if store.from_cache {
+            format!(
+                "copied from the cached cluster in {:.0} s",
+                store.copy_seconds
+            )
+        } else {
+            "preloaded in this run".to_owned()
+        },
+        pl = p.load.as_secs_f64(),
+        pi = p.indexes.as_secs_f64(),
+        ix = p.rebuilt_indexes.len(),
+        pv = p.vacuum.as_secs_f64(),
+        eb = empty_before.as_secs_f64(),
+        ebr = filings as f64 / empty_before.as_secs_f64(),
+        ebx = empty_before.as_secs_f64() / empty,
+        pr = preloaded.as_secs_f64(),
+        prr = filings as f64 / preloaded.as_secs_f64(),
+        ea = empty_after.as_secs_f64(),
+        ear = filings as f64 / empty_after.as_secs_f64(),
+        eax = empty_after.as_secs_f64() / empty,
+        met = if ratio <= 1.3 {
+            format!("met ({ratio:.2}x)")
+        } else {
+            format!(
+                "**not met** ({ratio:.2}x, {:.0}% over)",
+                (ratio / 1.3 - 1.0) * 100.0
+            )
+        },
+    );
+    let mut report = report;
+    if !statements.is_empty() {
+        report.push_str(
+            "\nWhere the import into the preloaded store spent its server time \
+             (`pg_stat_statements`, top statements by total time; blocks of 8 KiB):\n\n\
+             | calls | total s | blocks hit | blocks read | blocks dirtied | statement |\n\
+             |---:|---:|---:|---:|---:|---|\n",
+        );
+        for (calls, total, hit, read, dirtied, query) in &statements {
+            report.push_str(&format!(
+                "| {calls} | {:.2} | {hit} | {read} | {dirtied} | `{}` |\n",
+                total / 1e3,
+                query
+                    .chars()
+                    .take(140)
+                    .collect::<String>()
+                    .replace('|', "\\|")
+            ));
+        }
+    }
+    print!("{report}");
+    let json = serde_json::json!({
+        "statements": statements.iter().map(|(calls, total, hit, read, dirtied, query)| serde_json::json!({
+            "calls": calls, "total_ms": total, "shared_blks_hit": hit,
+            "shared_blks_read": read, "shared_blks_dirtied": dirtied, "query": query,
+        })).collect::<Vec<_>>(),
+        "filings": filings,
+        "preload": {
+            "filings": p.filings,
+            "rows": p.rows,
+            "database_bytes": store.database_bytes,
+            "from_cache": store.from_cache,
+            "copy_seconds": store.copy_seconds,
+            "load_seconds": p.load.as_secs_f64(),
+            "index_seconds": p.indexes.as_secs_f64(),
+            "vacuum_seconds": p.vacuum.as_secs_f64(),
+            "rebuilt_indexes": p.rebuilt_indexes,
+        },
+        "cores": cores,
+        "load_average": load,
+        "empty_seconds": [empty_before.as_secs_f64(), empty_after.as_secs_f64()],
+        "preloaded_seconds": preloaded.as_secs_f64(),
+        "ratio": ratio,
+        "goal_ratio": 1.3,
+    });
+    let written = testkit::bench::write_json(&format!("apply-preload-{preload}"), &json);
+    eprintln!("wrote {}", written.display());
+    testkit::bench::write_section(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("BENCHMARKS.md"),
+        "apply-preload",
+        &report,
+    );
+}
+
+/// Today's date (UTC), for the report.
+fn today() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    format!(
+        "{:04}-{:02}-{:02}",
+        now.year(),
+        u8::from(now.month()),
+        now.day()
+    )
 }

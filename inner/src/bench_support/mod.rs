@@ -30,6 +30,7 @@ use bundle_format::records::{
 use crate::import::IncomingBundle;
 
 pub mod floor;
+pub mod preload;
 
 /// Region code of every generated subject and server location (Haidian, Beijing).
 pub const REGION_CODE: u32 = 110_108;

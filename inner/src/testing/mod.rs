@@ -134,6 +134,21 @@ impl TestDatabase {
         Ok(db)
     }
 
+    /// A database that already exists in this process's cluster (one a cached cluster copy
+    /// brought along, see [`start_from_copy`]), as a [`TestDatabase`]. On an external server
+    /// ([`DATABASE_URL_ENV`]) it is dropped when this value is, like one [`TestDatabase::new`]
+    /// made.
+    pub fn open(name: &str) -> Result<TestDatabase, HarnessError> {
+        let server = server()?;
+        let mut config = server.admin_config.clone();
+        config.dbname(name);
+        Ok(TestDatabase {
+            name: name.to_owned(),
+            config,
+            external: server.external,
+        })
+    }
+
     /// The database's name.
     pub fn name(&self) -> &str {
         &self.name
@@ -292,6 +307,109 @@ struct ClusterOptions<'a> {
     /// Start as a streaming standby of the server at this socket directory and port (its data
     /// copied with `pg_basebackup --write-recovery-conf`) instead of a new cluster.
     standby_of: Option<(PathBuf, u16)>,
+    /// Start from a copy of this data directory (a stopped cluster's, or a base backup such
+    /// as [`save_copy`] writes) instead of a new cluster.
+    copy_of: Option<PathBuf>,
+}
+
+/// Makes this process's throwaway cluster (the one every [`TestDatabase`] lives in) a copy of
+/// the data directory `data`, which [`save_copy`] wrote, instead of a new, empty cluster; its
+/// databases come along (open them with [`TestDatabase::open`]). Must be called before the
+/// first [`TestDatabase`] of the process; fails if the cluster was started already, or if
+/// [`DATABASE_URL_ENV`] names an external server. The copy is made with `cp -a` into the
+/// cluster's temporary directory and goes away with it; `data` itself is never changed.
+pub fn start_from_copy(data: &Path) -> Result<(), HarnessError> {
+    if std::env::var(DATABASE_URL_ENV).is_ok_and(|url| !url.trim().is_empty()) {
+        return Err(HarnessError::Cluster(format!(
+            "a cluster copy cannot be used with {DATABASE_URL_ENV} set"
+        )));
+    }
+    let mut started = None;
+    SERVER.get_or_init(|| {
+        let server = start_cluster_with(&ClusterOptions {
+            copy_of: Some(data.to_owned()),
+            ..ClusterOptions::default()
+        });
+        started = Some(server.is_ok());
+        server
+    });
+    match started {
+        Some(true) => Ok(()),
+        Some(false) => server().map(|_| ()),
+        None => Err(HarnessError::Cluster(
+            "the throwaway cluster was started before a copy could be used".to_owned(),
+        )),
+    }
+}
+
+/// Writes a consistent copy of this process's throwaway cluster, as it is now, into `dest`
+/// (which must not exist): a base backup (`pg_basebackup`, fast checkpoint, write-ahead log
+/// streamed alongside) that [`start_from_copy`] can start from later. The server keeps
+/// running. Fails on an external server.
+pub fn save_copy(dest: &Path) -> Result<(), HarnessError> {
+    let server = server()?;
+    if server.external {
+        return Err(HarnessError::Cluster(format!(
+            "cannot copy the cluster of an external server ({DATABASE_URL_ENV})"
+        )));
+    }
+    let bindir = server_bindir()?;
+    let socket_dir = server
+        .admin_config
+        .get_hosts()
+        .iter()
+        .find_map(|host| match host {
+            Host::Unix(path) => Some(path.clone()),
+            Host::Tcp(_) => None,
+        })
+        .ok_or_else(|| HarnessError::Cluster("the cluster has no socket directory".to_owned()))?;
+    let port = server
+        .admin_config
+        .get_ports()
+        .first()
+        .copied()
+        .unwrap_or(SOCKET_PORT);
+    let run_as = unprivileged_user()?;
+    // The server's user writes the copy: its parent must let it.
+    if let Some(parent) = dest.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| {
+            HarnessError::Cluster(format!("cannot create {}: {e}", parent.display()))
+        })?;
+        if let Some((uid, gid)) = run_as {
+            std::os::unix::fs::chown(parent, Some(uid), Some(gid)).map_err(|e| {
+                HarnessError::Cluster(format!(
+                    "cannot hand {} to uid {uid}: {e}",
+                    parent.display()
+                ))
+            })?;
+        }
+    }
+    let mut copy = Command::new(bindir.join("pg_basebackup"));
+    copy.arg("--pgdata")
+        .arg(dest)
+        .arg("--host")
+        .arg(&socket_dir)
+        .arg("--port")
+        .arg(port.to_string())
+        .args([
+            "--username=postgres",
+            "--checkpoint=fast",
+            "--wal-method=stream",
+        ])
+        .env("LC_ALL", "C")
+        .stdin(Stdio::null());
+    as_user(&mut copy, run_as);
+    let output = copy
+        .output()
+        .map_err(|e| HarnessError::Cluster(format!("cannot run pg_basebackup: {e}")))?;
+    if !output.status.success() {
+        return Err(HarnessError::Cluster(format!(
+            "pg_basebackup failed ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        )));
+    }
+    Ok(())
 }
 
 /// A TCP port on `127.0.0.1` that nothing listened on a moment ago.
@@ -351,8 +469,14 @@ done"#;
         })?;
     }
 
-    let mut initdb = match &options.standby_of {
-        None => {
+    let mut initdb = match (&options.standby_of, &options.copy_of) {
+        (None, Some(source)) => {
+            // `cp -a` keeps the owner (the server's user) and the modes PostgreSQL insists on.
+            let mut copy = Command::new("cp");
+            copy.arg("-a").arg(source).arg(&data);
+            copy
+        }
+        (None, None) => {
             let mut initdb = Command::new(bindir.join("initdb"));
             initdb
                 .arg("--pgdata")
@@ -361,7 +485,7 @@ done"#;
                 .args(["--locale=C", "--no-sync"]);
             initdb
         }
-        Some((socket_dir, primary_port)) => {
+        (Some((socket_dir, primary_port)), _) => {
             let mut copy = Command::new(bindir.join("pg_basebackup"));
             copy.arg("--pgdata")
                 .arg(&data)
@@ -375,7 +499,9 @@ done"#;
         }
     };
     initdb.env("LC_ALL", "C").stdin(Stdio::null());
-    as_user(&mut initdb, run_as);
+    if options.copy_of.is_none() {
+        as_user(&mut initdb, run_as);
+    }
     let output = initdb
         .output()
         .map_err(|e| HarnessError::Cluster(format!("cannot run {initdb:?}: {e}")))?;
