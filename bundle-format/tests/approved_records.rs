@@ -12,10 +12,8 @@ use bundle_format::records::{
     ApprovedRecord, ApprovedState, ApprovedWebsite, MAX_DOMAINS_PER_WEBSITE, MAX_TEXT_BYTES,
     MAX_WEBSITES, Record, wire_config,
 };
-use bundle_format::{
-    BundleWriter, Expectation, Kind, ReadLimits, WriteError, read_bundle, read_bundle_with,
-};
-use common::bundles::{CHANNEL, config, content_of, write_one, write_one_to};
+use bundle_format::{BundleWriter, Expectation, Kind, ReadLimits, WriteError, read_bundle};
+use common::bundles::{CHANNEL, config, content_of, return_round_trip, write_one};
 use common::samples::{filing, return_records};
 use common::{KeyTable, NOW, TestSigner};
 use keys::{ChannelId, Role};
@@ -62,44 +60,20 @@ fn expect() -> (KeyTable, Expectation) {
 
 #[test]
 fn a_return_bundle_with_an_approved_record_is_version_8_and_one_without_keeps_its_version() {
-    let (keys, expect) = expect();
     let mut records = return_records();
     records.push(record());
-    records.push(Record::ApprovedRecord(ApprovedRecord {
-        event: 8,
-        state: ApprovedState::Withdrawn {
-            reason: "filing-revoked".into(),
-        },
-        ..approved()
-    }));
-    let file = write_one(&inner(), config(Kind::Return), &records);
-    let bundle = read_bundle(&file, &keys, &expect, &ReadLimits::default()).unwrap();
+    let (_, bundle) = return_round_trip(&records, None);
     assert_eq!(bundle.header.format_version, FORMAT_VERSION_8);
     assert_eq!(bundle.records, records);
 
-    let file = write_one(&inner(), config(Kind::Return), &return_records());
-    let bundle = read_bundle(&file, &keys, &expect, &ReadLimits::default()).unwrap();
+    let (_, bundle) = return_round_trip(&return_records(), None);
     assert!(bundle.header.format_version < FORMAT_VERSION_8);
 }
 
 #[test]
 fn an_encrypted_return_bundle_with_an_approved_record_is_version_8_and_hides_it() {
-    let (keys, expect) = expect();
     let identity = Identity::generate();
-    let file = write_one_to(
-        &inner(),
-        config(Kind::Return),
-        &[record()],
-        Some(&identity.to_public()),
-    );
-    let bundle = read_bundle_with(
-        &file,
-        &keys,
-        &expect,
-        &ReadLimits::default(),
-        std::slice::from_ref(&identity),
-    )
-    .unwrap();
+    let (file, bundle) = return_round_trip(&[record()], Some(&identity));
     assert!(bundle.header.encrypted);
     assert_eq!(bundle.header.format_version, FORMAT_VERSION_8);
     assert_eq!(bundle.records, vec![record()]);

@@ -8,17 +8,10 @@ use bundle_format::encryption::Identity;
 use bundle_format::header::{FORMAT_VERSION_4, FORMAT_VERSION_6, FORMAT_VERSION_7};
 use bundle_format::payload::{decode_records_of_version, encode_record};
 use bundle_format::records::{FilingPassword, MAX_FILING_PASSWORD_BYTES, MAX_TEXT_BYTES, Record};
-use bundle_format::{
-    BundleWriter, Expectation, Kind, ReadLimits, WriteError, read_bundle, read_bundle_with,
-};
-use common::bundles::{CHANNEL, config, content_of, write_one, write_one_to};
+use bundle_format::{BundleWriter, Kind, WriteError};
+use common::TestSigner;
+use common::bundles::{config, content_of, return_round_trip};
 use common::samples::return_records;
-use common::{KeyTable, NOW, TestSigner};
-use keys::{ChannelId, Role};
-
-fn inner() -> TestSigner {
-    TestSigner::named("inner-return")
-}
 
 fn password() -> Record {
     Record::FilingPassword(FilingPassword {
@@ -29,49 +22,22 @@ fn password() -> Record {
     })
 }
 
-fn expect() -> (KeyTable, Expectation) {
-    let keys = KeyTable::default().with(&inner(), Role::InnerReturn, Some(CHANNEL));
-    let expect = Expectation {
-        role: Role::InnerReturn,
-        channel: ChannelId(CHANNEL),
-        at: NOW,
-    };
-    (keys, expect)
-}
-
 #[test]
 fn a_return_bundle_with_a_password_is_version_7_and_one_without_keeps_its_version() {
-    let (keys, expect) = expect();
     let mut records = return_records();
     records.push(password());
-    let file = write_one(&inner(), config(Kind::Return), &records);
-    let bundle = read_bundle(&file, &keys, &expect, &ReadLimits::default()).unwrap();
+    let (_, bundle) = return_round_trip(&records, None);
     assert_eq!(bundle.header.format_version, FORMAT_VERSION_7);
     assert_eq!(bundle.records, records);
 
-    let file = write_one(&inner(), config(Kind::Return), &return_records());
-    let bundle = read_bundle(&file, &keys, &expect, &ReadLimits::default()).unwrap();
+    let (_, bundle) = return_round_trip(&return_records(), None);
     assert!(bundle.header.format_version < FORMAT_VERSION_7);
 }
 
 #[test]
 fn an_encrypted_return_bundle_with_a_password_is_version_7() {
-    let (keys, expect) = expect();
     let identity = Identity::generate();
-    let file = write_one_to(
-        &inner(),
-        config(Kind::Return),
-        &[password()],
-        Some(&identity.to_public()),
-    );
-    let bundle = read_bundle_with(
-        &file,
-        &keys,
-        &expect,
-        &ReadLimits::default(),
-        std::slice::from_ref(&identity),
-    )
-    .unwrap();
+    let (file, bundle) = return_round_trip(&[password()], Some(&identity));
     assert!(bundle.header.encrypted);
     assert_eq!(bundle.header.format_version, FORMAT_VERSION_7);
     assert_eq!(bundle.records, vec![password()]);

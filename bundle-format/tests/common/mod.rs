@@ -275,6 +275,35 @@ pub mod bundles {
             .unwrap()
     }
 
+    /// Writes `records` into one return bundle signed with the `inner-return` key
+    /// [`super::TestSigner::named`] gives, its payload encrypted to `identity` if one is given,
+    /// and reads it back as the outer side does (with that identity): the file and what was
+    /// read.
+    pub fn return_round_trip(
+        records: &[Record],
+        identity: Option<&bundle_format::encryption::Identity>,
+    ) -> (Vec<u8>, bundle_format::VerifiedBundle) {
+        use super::{KeyTable, NOW, TestSigner};
+        let signer = TestSigner::named("inner-return");
+        let recipient = identity.map(|identity| identity.to_public());
+        let file = write_one_to(&signer, config(Kind::Return), records, recipient.as_ref());
+        let keys = KeyTable::default().with(&signer, keys::Role::InnerReturn, Some(CHANNEL));
+        let expect = bundle_format::Expectation {
+            role: keys::Role::InnerReturn,
+            channel: ChannelId(CHANNEL),
+            at: NOW,
+        };
+        let bundle = bundle_format::read_bundle_with(
+            &file,
+            &keys,
+            &expect,
+            &bundle_format::ReadLimits::default(),
+            identity.map(std::slice::from_ref).unwrap_or_default(),
+        )
+        .unwrap();
+        (file, bundle)
+    }
+
     /// Writes `records` with `config`, returning each file and what the writer reported.
     pub fn write_all(
         signer: &dyn Signer,
