@@ -79,6 +79,23 @@ pub fn publish(
     Ok(Some(record))
 }
 
+/// Queues the approved record of up to `limit` (at most
+/// [`crate::register::MAX_PUBLISHED_PER_BATCH`]) active filings whose id is above `after`, in id
+/// order, in the caller's transaction; returns how many and the last id, for the next call. This
+/// sends every approved filing's record once, e.g. for filings approved before inner migration
+/// 16, which no decision has sent since. A withdrawn filing sends nothing: its owner's node never
+/// had a record of it.
+pub fn publish_approved(
+    tx: &mut Transaction<'_>,
+    after: i64,
+    limit: usize,
+    now: i64,
+) -> Result<(usize, i64), StoreError> {
+    crate::register::publish_each_approved(tx, after, limit, |tx, filing_id| {
+        publish(tx, filing_id, now).map(drop)
+    })
+}
+
 fn read_subject(tx: &mut Transaction<'_>, filing_id: i64) -> Result<Option<Subject>, StoreError> {
     let row = tx
         .query_opt(

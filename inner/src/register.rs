@@ -133,6 +133,19 @@ pub fn publish_approved(
     limit: usize,
     now: i64,
 ) -> Result<(usize, i64), StoreError> {
+    publish_each_approved(tx, after, limit, |tx, filing_id| {
+        publish(tx, filing_id, now).map(drop)
+    })
+}
+
+/// Calls `publish` for each of up to `limit` (at most [`MAX_PUBLISHED_PER_BATCH`]) approved
+/// (active) filings whose id is above `after`, in id order; returns how many and the last id.
+pub(crate) fn publish_each_approved(
+    tx: &mut Transaction<'_>,
+    after: i64,
+    limit: usize,
+    mut publish: impl FnMut(&mut Transaction<'_>, i64) -> Result<(), StoreError>,
+) -> Result<(usize, i64), StoreError> {
     let limit = i64::try_from(limit.min(MAX_PUBLISHED_PER_BATCH)).unwrap_or(0);
     let ids: Vec<i64> = tx
         .query(
@@ -145,7 +158,7 @@ pub fn publish_approved(
         .map(|row| row.get(0))
         .collect();
     for &filing_id in &ids {
-        publish(tx, filing_id, now)?;
+        publish(tx, filing_id)?;
     }
     Ok((ids.len(), ids.last().copied().unwrap_or(after)))
 }

@@ -246,3 +246,54 @@ fn a_revocation_and_a_cancellation_withdraw_the_record_with_the_reason() {
         Some(count(&db, "SELECT receipt_channel('R1')"))
     );
 }
+
+/// A store whose filings were approved before migration 16 never sent their records:
+/// `records publish` (`publish_approved`) queues each approved filing's record once, for the
+/// node of its first receipt, in batches that pick up after the last filing, and nothing for a
+/// filing still pending.
+#[test]
+fn records_publish_sends_every_approved_filing_once_and_no_pending_one() {
+    let db = TestDatabase::with_schema().expect("db");
+    apply_at(&db, 1, &[jia_filing(1, &["jia.example.cn"], 1)]);
+    let number = approve(&db, "R1").filing_number.unwrap();
+    apply_at(
+        &db,
+        2,
+        &[one_site_filing(
+            "R2",
+            "乙公司",
+            "C2",
+            "乙网",
+            &["yi.example.cn"],
+            2,
+        )],
+    );
+    let mut client = db.connect().unwrap();
+    // As a store approved before migration 16 left it: no record was ever queued.
+    client
+        .execute(
+            "DELETE FROM return_queue WHERE kind = 'approved-record'",
+            &[],
+        )
+        .unwrap();
+    assert!(queued(&db).is_empty());
+
+    let mut tx = client.transaction().unwrap();
+    let (published, last) = inner::approved_records::publish_approved(&mut tx, 0, 10, NOW).unwrap();
+    tx.commit().unwrap();
+    assert_eq!(published, 1, "the approved filing, not the pending one");
+    let mut tx = client.transaction().unwrap();
+    let (again, _) = inner::approved_records::publish_approved(&mut tx, last, 10, NOW).unwrap();
+    tx.commit().unwrap();
+    assert_eq!(again, 0, "nothing after the last filing published");
+
+    let records = queued(&db);
+    assert_eq!(records.len(), 1);
+    let (destination, record) = &records[0];
+    assert_eq!(record.filing_number, number);
+    assert_eq!(record.origin_receipt, "R1");
+    let channel = count(&db, "SELECT receipt_channel('R1')");
+    assert_eq!(*destination, Some(channel), "for the node that created R1");
+    let (_, websites) = approved_state(record);
+    assert_eq!(websites, [format!("{number}-1").as_str()]);
+}

@@ -53,6 +53,9 @@ enum Command {
     /// The public register that crosses back to the intake service.
     #[command(subcommand)]
     Register(register::Command),
+    /// The approved records that cross back to each filing's owner.
+    #[command(subcommand)]
+    Records(register::RecordsCommand),
     /// Serve the read-only operations page.
     ServeOps(serve_ops::Args),
     /// Serve the review page: queues, whole submissions with their scans, decisions.
@@ -140,6 +143,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Command::Cert(command) => cert::run(command, &mut context),
         Command::Query(args) => query::run(args, &mut context),
         Command::Register(command) => register::run(command, &mut context),
+        Command::Records(command) => register::run_records(command, &mut context),
         Command::ServeOps(args) => serve_ops::run(args, &mut context),
         Command::ServeReview(args) => serve_review::run(args, &mut context),
     }
