@@ -5,16 +5,18 @@
 
 mod common;
 
-use bundle_format::encryption::Identity;
 use bundle_format::header::{FORMAT_VERSION_6, FORMAT_VERSION_7, FORMAT_VERSION_8};
 use bundle_format::payload::{decode_records_of_version, encode_record};
 use bundle_format::records::{
     ApprovedRecord, ApprovedState, ApprovedWebsite, MAX_DOMAINS_PER_WEBSITE, MAX_TEXT_BYTES,
     MAX_WEBSITES, Record, wire_config,
 };
-use bundle_format::{BundleWriter, Expectation, Kind, ReadLimits, WriteError, read_bundle};
-use common::bundles::{CHANNEL, config, content_of, return_round_trip, write_one};
-use common::samples::{filing, return_records};
+use bundle_format::{Expectation, Kind, ReadLimits, read_bundle};
+use common::bundles::{
+    CHANNEL, assert_only_return_bundles_hold, assert_refused_before_its_version,
+    assert_return_record_needs_version, config, write_one,
+};
+use common::samples::filing;
 use common::{KeyTable, NOW, TestSigner};
 use keys::{ChannelId, Role};
 
@@ -59,41 +61,18 @@ fn expect() -> (KeyTable, Expectation) {
 }
 
 #[test]
-fn a_return_bundle_with_an_approved_record_is_version_8_and_one_without_keeps_its_version() {
-    let mut records = return_records();
-    records.push(record());
-    let (_, bundle) = return_round_trip(&records, None);
-    assert_eq!(bundle.header.format_version, FORMAT_VERSION_8);
-    assert_eq!(bundle.records, records);
-
-    let (_, bundle) = return_round_trip(&return_records(), None);
-    assert!(bundle.header.format_version < FORMAT_VERSION_8);
-}
-
-#[test]
-fn an_encrypted_return_bundle_with_an_approved_record_is_version_8_and_hides_it() {
-    let identity = Identity::generate();
-    let (file, bundle) = return_round_trip(&[record()], Some(&identity));
-    assert!(bundle.header.encrypted);
-    assert_eq!(bundle.header.format_version, FORMAT_VERSION_8);
-    assert_eq!(bundle.records, vec![record()]);
-    let shown = "91110108MA01ABCD2X".as_bytes();
-    assert!(!file.windows(shown.len()).any(|w| w == shown));
+fn a_return_bundle_with_an_approved_record_is_version_8_encrypted_or_not_and_one_without_keeps_its_version()
+ {
+    assert_return_record_needs_version(record(), FORMAT_VERSION_8, "91110108MA01ABCD2X");
 }
 
 #[test]
 fn an_approved_record_in_a_bundle_older_than_version_8_is_refused() {
-    let content = content_of(&[record()]);
-    for version in [FORMAT_VERSION_6, FORMAT_VERSION_7] {
-        let refused = decode_records_of_version(&content, Kind::Return, version).unwrap_err();
-        assert_eq!(
-            refused.code(),
-            "payload.record-newer-than-format",
-            "{refused}"
-        );
-        assert!(refused.to_string().contains("approved-record"), "{refused}");
-    }
-    assert!(decode_records_of_version(&content, Kind::Return, FORMAT_VERSION_8).is_ok());
+    assert_refused_before_its_version(
+        &record(),
+        &[FORMAT_VERSION_6, FORMAT_VERSION_7],
+        FORMAT_VERSION_8,
+    );
 }
 
 #[test]
@@ -122,29 +101,7 @@ fn a_format_version_newer_than_the_reader_knows_is_refused_at_its_header_naming_
 
 #[test]
 fn an_approved_record_smuggled_into_a_submissions_bundle_or_heartbeat_is_refused() {
-    let content = content_of(&[record()]);
-    for kind in [Kind::Submissions, Kind::Heartbeat, Kind::Keyset] {
-        let refused = decode_records_of_version(&content, kind, FORMAT_VERSION_8).unwrap_err();
-        assert!(
-            matches!(
-                refused.code(),
-                "payload.record-not-allowed" | "payload.too-many-records"
-            ),
-            "{kind}: {refused}"
-        );
-    }
-    let signer = TestSigner::named("outer-bundle");
-    let mut writer = BundleWriter::new(
-        &signer,
-        config(Kind::Submissions),
-        |_: &bundle_format::SealedBundle<'_>| Ok(()),
-    )
-    .unwrap();
-    let refused = writer.push(&record()).unwrap_err();
-    assert!(
-        matches!(refused, WriteError::RecordNotAllowed { .. }),
-        "{refused}"
-    );
+    assert_only_return_bundles_hold(&record(), FORMAT_VERSION_8);
 }
 
 fn shape_field(change: &dyn Fn(&mut ApprovedRecord)) -> String {

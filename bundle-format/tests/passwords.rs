@@ -4,14 +4,13 @@
 
 mod common;
 
-use bundle_format::encryption::Identity;
 use bundle_format::header::{FORMAT_VERSION_4, FORMAT_VERSION_6, FORMAT_VERSION_7};
-use bundle_format::payload::{decode_records_of_version, encode_record};
+use bundle_format::payload::encode_record;
 use bundle_format::records::{FilingPassword, MAX_FILING_PASSWORD_BYTES, MAX_TEXT_BYTES, Record};
-use bundle_format::{BundleWriter, Kind, WriteError};
-use common::TestSigner;
-use common::bundles::{config, content_of, return_round_trip};
-use common::samples::return_records;
+use common::bundles::{
+    assert_only_return_bundles_hold, assert_refused_before_its_version,
+    assert_return_record_needs_version,
+};
 
 fn password() -> Record {
     Record::FilingPassword(FilingPassword {
@@ -23,68 +22,23 @@ fn password() -> Record {
 }
 
 #[test]
-fn a_return_bundle_with_a_password_is_version_7_and_one_without_keeps_its_version() {
-    let mut records = return_records();
-    records.push(password());
-    let (_, bundle) = return_round_trip(&records, None);
-    assert_eq!(bundle.header.format_version, FORMAT_VERSION_7);
-    assert_eq!(bundle.records, records);
-
-    let (_, bundle) = return_round_trip(&return_records(), None);
-    assert!(bundle.header.format_version < FORMAT_VERSION_7);
-}
-
-#[test]
-fn an_encrypted_return_bundle_with_a_password_is_version_7() {
-    let identity = Identity::generate();
-    let (file, bundle) = return_round_trip(&[password()], Some(&identity));
-    assert!(bundle.header.encrypted);
-    assert_eq!(bundle.header.format_version, FORMAT_VERSION_7);
-    assert_eq!(bundle.records, vec![password()]);
-    // On the medium the password is ciphertext.
-    let shown = "7K3Q-M9XD-2FHR-WT4B".as_bytes();
-    assert!(!file.windows(shown.len()).any(|w| w == shown));
+fn a_return_bundle_with_a_password_is_version_7_encrypted_or_not_and_one_without_keeps_its_version()
+{
+    assert_return_record_needs_version(password(), FORMAT_VERSION_7, "7K3Q-M9XD-2FHR-WT4B");
 }
 
 #[test]
 fn a_password_in_a_bundle_older_than_version_7_is_refused() {
-    let content = content_of(&[password()]);
-    for version in [FORMAT_VERSION_4, FORMAT_VERSION_6] {
-        let refused = decode_records_of_version(&content, Kind::Return, version).unwrap_err();
-        assert_eq!(
-            refused.code(),
-            "payload.record-newer-than-format",
-            "{refused}"
-        );
-    }
-    assert!(decode_records_of_version(&content, Kind::Return, FORMAT_VERSION_7).is_ok());
+    assert_refused_before_its_version(
+        &password(),
+        &[FORMAT_VERSION_4, FORMAT_VERSION_6],
+        FORMAT_VERSION_7,
+    );
 }
 
 #[test]
 fn a_password_smuggled_into_a_submissions_bundle_or_heartbeat_is_refused() {
-    let content = content_of(&[password()]);
-    for kind in [Kind::Submissions, Kind::Heartbeat, Kind::Keyset] {
-        let refused = decode_records_of_version(&content, kind, FORMAT_VERSION_7).unwrap_err();
-        assert!(
-            matches!(
-                refused.code(),
-                "payload.record-not-allowed" | "payload.too-many-records"
-            ),
-            "{kind}: {refused}"
-        );
-    }
-    let signer = TestSigner::named("outer-bundle");
-    let mut writer = BundleWriter::new(
-        &signer,
-        config(Kind::Submissions),
-        |_: &bundle_format::SealedBundle<'_>| Ok(()),
-    )
-    .unwrap();
-    let refused = writer.push(&password()).unwrap_err();
-    assert!(
-        matches!(refused, WriteError::RecordNotAllowed { .. }),
-        "{refused}"
-    );
+    assert_only_return_bundles_hold(&password(), FORMAT_VERSION_7);
 }
 
 #[test]

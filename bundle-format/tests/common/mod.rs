@@ -304,6 +304,86 @@ pub mod bundles {
         (file, bundle)
     }
 
+    /// Asserts what a record type new in format `version` does to the return bundles holding
+    /// it: one holding `record` beside the usual return records is written in `version` and
+    /// reads back whole, one without it keeps an older version, and one encrypted on the medium
+    /// is `version` too with `shown` (a value of the record) nowhere in the file.
+    pub fn assert_return_record_needs_version(record: Record, version: u16, shown: &str) {
+        let mut records = super::samples::return_records();
+        records.push(record.clone());
+        let (_, bundle) = return_round_trip(&records, None);
+        assert_eq!(bundle.header.format_version, version);
+        assert_eq!(bundle.records, records);
+
+        let (_, bundle) = return_round_trip(&super::samples::return_records(), None);
+        assert!(bundle.header.format_version < version);
+
+        let identity = bundle_format::encryption::Identity::generate();
+        let (file, bundle) = return_round_trip(std::slice::from_ref(&record), Some(&identity));
+        assert!(bundle.header.encrypted);
+        assert_eq!(bundle.header.format_version, version);
+        assert_eq!(bundle.records, vec![record]);
+        assert!(
+            !file.windows(shown.len()).any(|w| w == shown.as_bytes()),
+            "{shown} is readable on the medium"
+        );
+    }
+
+    /// Asserts that only a return bundle may hold `record` (new in format `version`): a
+    /// submissions, heartbeat or keyset bundle's content holding it is refused, and a writer of
+    /// a submissions bundle refuses to take it.
+    pub fn assert_only_return_bundles_hold(record: &Record, version: u16) {
+        let content = content_of(std::slice::from_ref(record));
+        for kind in [Kind::Submissions, Kind::Heartbeat, Kind::Keyset] {
+            let refused =
+                bundle_format::payload::decode_records_of_version(&content, kind, version)
+                    .unwrap_err();
+            assert!(
+                matches!(
+                    refused.code(),
+                    "payload.record-not-allowed" | "payload.too-many-records"
+                ),
+                "{kind}: {refused}"
+            );
+        }
+        let signer = super::TestSigner::named("outer-bundle");
+        let mut writer = BundleWriter::new(
+            &signer,
+            config(Kind::Submissions),
+            |_: &bundle_format::SealedBundle<'_>| Ok(()),
+        )
+        .unwrap();
+        let refused = writer.push(record).unwrap_err();
+        assert!(
+            matches!(refused, bundle_format::WriteError::RecordNotAllowed { .. }),
+            "{refused}"
+        );
+    }
+
+    /// Asserts that a return bundle's content holding `record` is refused in each of the
+    /// `older` format versions, naming the record, and read in `version`.
+    pub fn assert_refused_before_its_version(record: &Record, older: &[u16], version: u16) {
+        let content = content_of(std::slice::from_ref(record));
+        for &old in older {
+            let refused =
+                bundle_format::payload::decode_records_of_version(&content, Kind::Return, old)
+                    .unwrap_err();
+            assert_eq!(
+                refused.code(),
+                "payload.record-newer-than-format",
+                "{refused}"
+            );
+            assert!(
+                refused.to_string().contains(record.kind_name()),
+                "{refused}"
+            );
+        }
+        assert!(
+            bundle_format::payload::decode_records_of_version(&content, Kind::Return, version)
+                .is_ok()
+        );
+    }
+
     /// Writes `records` with `config`, returning each file and what the writer reported.
     pub fn write_all(
         signer: &dyn Signer,
