@@ -720,15 +720,13 @@ pub(in crate::http) async fn new_filing_page(user: CurrentUser) -> Result<Respon
     Ok(render(&user, StatusCode::OK, None, &[], None))
 }
 
-/// `POST /account/filings/new`: the API's checks, then the store, as `POST
-/// /api/v1/submissions` does; problems come back beside their fields.
-pub(in crate::http) async fn submit_new_filing(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    headers: HeaderMap,
+/// The filing form a page posted: a URL-encoded body within [`MAX_FILING_FORM_BYTES`],
+/// parsed. Anything else is refused with a page saying why.
+pub(super) async fn read_form(
+    state: &AppState,
+    headers: &HeaderMap,
     body: Request,
-) -> Result<Response, PageError> {
-    may_file(&user)?;
+) -> Result<FilingForm, PageError> {
     let is_form = headers
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -739,7 +737,7 @@ pub(in crate::http) async fn submit_new_filing(
             "请通过本站页面上的表单提交 · Send this from the form on the site's page",
         ));
     }
-    let bytes = axum::body::Bytes::from_request(body, &state)
+    let bytes = axum::body::Bytes::from_request(body, state)
         .await
         .map_err(|_| {
             PageError::new(
@@ -747,7 +745,19 @@ pub(in crate::http) async fn submit_new_filing(
                 format!("表单过大 · The form is larger than {MAX_FILING_FORM_BYTES} bytes"),
             )
         })?;
-    let form = FilingForm::parse(&bytes)?;
+    FilingForm::parse(&bytes)
+}
+
+/// `POST /account/filings/new`: the API's checks, then the store, as `POST
+/// /api/v1/submissions` does; problems come back beside their fields.
+pub(in crate::http) async fn submit_new_filing(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    headers: HeaderMap,
+    body: Request,
+) -> Result<Response, PageError> {
+    may_file(&user)?;
+    let form = read_form(&state, &headers, body).await?;
     let csrf = super::FormFields::single("csrf", form.first("csrf"));
     user.check_csrf(&headers, &csrf)?;
     if let Some(problems) = overlong(&form) {

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use askama::Template;
-use axum::extract::{FromRequest as _, Path, Query, Request, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 
@@ -272,28 +272,7 @@ pub(in crate::http) async fn submit_change(
 ) -> Result<Response, PageError> {
     let view = owned(&state, &user, &filing_number).await?;
     let shown = convert::approved_record_to_api(&view);
-    let is_form = headers
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    if !is_form {
-        return Err(PageError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "请通过本站页面上的表单提交 · Send this from the form on the site's page",
-        ));
-    }
-    let bytes = axum::body::Bytes::from_request(body, &state)
-        .await
-        .map_err(|_| {
-            PageError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!(
-                    "表单过大 · The form is larger than {} bytes",
-                    filing_form::MAX_FILING_FORM_BYTES
-                ),
-            )
-        })?;
-    let form = FilingForm::parse(&bytes)?;
+    let form = filing_form::read_form(&state, &headers, body).await?;
     let csrf = super::FormFields::single("csrf", form.first("csrf"));
     user.check_csrf(&headers, &csrf)?;
     let change = change_of(&shown, form.first("what"), form.first("website_number"));
