@@ -326,6 +326,53 @@ fn domain_filed_by_another_subject_is_a_conflict_not_an_abort() {
     );
 }
 
+/// A store whose domain table the planner counts in the millions has each domain of an
+/// arriving bundle looked up through its index instead of one join over the whole table
+/// (`import::classify`'s `domain_check`): the same domains filed elsewhere are conflicts, and a
+/// change that keeps its own website's domain is none.
+#[test]
+fn domains_filed_elsewhere_are_found_by_lookups_in_a_large_store() {
+    let db = TestDatabase::with_schema().expect("db");
+    apply_at(&db, 1, &[jia_filing(1, &["jia.example.cn"], 1)]);
+    let number = approve(&db, "R1").filing_number.unwrap();
+    let mut client = db.connect().unwrap();
+    // The planner's count of a store of ten million approved filings.
+    client
+        .batch_execute(
+            "UPDATE pg_class SET reltuples = 60000000 WHERE oid = 'website_domains'::regclass",
+        )
+        .unwrap();
+    let report = apply_at(
+        &db,
+        2,
+        &[
+            one_site_filing("R2", "乙公司", "C2", "乙网", &["jia.example.cn"], 2),
+            one_site_filing("R3", "丙公司", "C3", "丙网", &["bing.example.cn"], 3),
+            version(
+                "R4",
+                1,
+                Submission::Change {
+                    filing_number: number.clone(),
+                    change: Change::Website {
+                        website_number: format!("{number}-1"),
+                        website: website("甲网", &["jia.example.cn", "m.jia.example.cn"], 7),
+                    },
+                },
+            ),
+        ],
+    );
+    assert_eq!(
+        outcome_of(&report, "R2", 1),
+        with_reason(ImportOutcome::Conflict, reason::DOMAIN_CONFLICT)
+    );
+    assert_eq!(outcome_of(&report, "R3", 1).0, ImportOutcome::Applied);
+    assert_eq!(
+        outcome_of(&report, "R4", 1).0,
+        ImportOutcome::Applied,
+        "the website keeps its own domain"
+    );
+}
+
 #[test]
 fn changes_and_cancellations_of_unknown_numbers_are_rejected_with_reasons() {
     let db = TestDatabase::with_schema().expect("db");

@@ -22,6 +22,41 @@ WHERE s.outcome IS NULL AND s.ord IN (
     JOIN stage_versions t ON t.ord = d.ord
     WHERE w.record_id IS DISTINCT FROM t.source_record_id)";
 
+/// [`DOMAIN_CONFLICT`] with each domain looked up through the partial unique index
+/// `website_domains_one_active`, which the planner cannot turn into a hash join over the whole
+/// table. Into a store that holds many times a batch's domains the hash join scans (and spills)
+/// every row of `website_domains` once per batch: at 1,000,000 approved filings the check took
+/// 21.3 s of a 200,000-filing import this way and 6.6 s by lookups; into a small store the
+/// lookups cost more than the join (about 15% of that import into an empty store;
+/// inner/BENCHMARKS.md, "scale").
+const DOMAIN_CONFLICT_BY_LOOKUPS: &str = "
+UPDATE stage_versions s SET outcome = 'conflict', reason = 'domain-conflict'
+WHERE s.outcome IS NULL AND s.ord IN (
+    SELECT d.ord FROM unnest($1::integer[], $2::text[]) AS d (ord, domain)
+    JOIN stage_versions t ON t.ord = d.ord
+    JOIN LATERAL (SELECT 1 FROM website_domains w
+                  WHERE w.domain = d.domain AND w.active
+                    AND w.record_id IS DISTINCT FROM t.source_record_id
+                  LIMIT 1) held ON true)";
+
+/// How many times a batch's domains the store must hold (by the planner's own count,
+/// `pg_class.reltuples`) before the domain check looks each domain up instead of joining.
+const LOOKUPS_PAST: f64 = 4.0;
+
+/// The domain-conflict statement for a store holding about `store_domains` domain rows (the
+/// planner's estimate; negative when the table was never analysed) and a batch of
+/// `batch_domains`: the hash join, which reads the whole table once per batch, for a store of a
+/// few times the batch or less; lookups, one per domain of the batch, past that.
+fn domain_check(store_domains: f64, batch_domains: usize) -> &'static str {
+    #[allow(clippy::cast_precision_loss)] // at most a batch of domains, far below 2^52
+    let batch = batch_domains.max(1) as f64;
+    if store_domains > LOOKUPS_PAST * batch {
+        DOMAIN_CONFLICT_BY_LOOKUPS
+    } else {
+        DOMAIN_CONFLICT
+    }
+}
+
 /// Decides every staged submission's outcome with set-based checks against the store, in order
 /// of precedence: each statement only looks at submissions not decided before it.
 pub(super) fn classify(
@@ -209,7 +244,15 @@ pub(super) fn classify(
     ];
     for (step, sql, params) in steps {
         if step == DOMAIN_STEP {
+            let store_domains: f32 = tx
+                .query_one(
+                    "SELECT reltuples FROM pg_class WHERE oid = 'website_domains'::regclass",
+                    &[],
+                )
+                .map_err(db("reading the size of the domain table"))?
+                .get(0);
             staged.domains_in_batches(&mut |ords, names| {
+                let sql = domain_check(f64::from(store_domains), names.len());
                 tx.execute(sql, &[&ords, &names])
                     .map(|_| ())
                     .map_err(db(step))
@@ -235,4 +278,26 @@ pub(super) fn classify(
     )
     .map_err(db("marking applied submissions"))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_of_many_times_the_batchs_domains_is_checked_by_lookups() {
+        assert_eq!(
+            domain_check(6_000_000.0, 262_144),
+            DOMAIN_CONFLICT_BY_LOOKUPS
+        );
+        assert_eq!(domain_check(1_000.0, 2), DOMAIN_CONFLICT_BY_LOOKUPS);
+    }
+
+    #[test]
+    fn a_small_or_never_analysed_store_is_checked_by_one_join() {
+        assert_eq!(domain_check(0.0, 1_200_000), DOMAIN_CONFLICT);
+        assert_eq!(domain_check(-1.0, 2), DOMAIN_CONFLICT);
+        assert_eq!(domain_check(4_000_000.0, 1_200_000), DOMAIN_CONFLICT);
+        assert_eq!(domain_check(5.0, 0), DOMAIN_CONFLICT_BY_LOOKUPS);
+    }
 }
