@@ -52,19 +52,7 @@ fn bundle<'a>(submissions: &'a [SubmissionVersion], message: &'a [u8]) -> Incomi
 
 fn run_apply(bundle: &IncomingBundle<'_>) -> Duration {
     let db = TestDatabase::with_schema().expect("benchmark database");
-    let mut client = db.connect().expect("connect");
-    inner::import::configure_session(&mut client).expect("session settings");
-    let started = Instant::now();
-    let mut tx = client.transaction().expect("begin");
-    let report = apply_bundle(&mut tx, bundle, NOW).expect("apply");
-    tx.commit().expect("commit");
-    let elapsed = started.elapsed();
-    assert_eq!(
-        report.count(bundle_format::records::ImportOutcome::Applied),
-        bundle.submissions.len(),
-        "every filing applies"
-    );
-    elapsed
+    apply_into(&db, bundle)
 }
 
 fn run_psql_copy(bundle: &IncomingBundle<'_>) -> Duration {
@@ -361,9 +349,7 @@ fn scale(filings: usize, preload: usize, cache: bool, workers: usize) {
          transaction, into the preloaded store and, before and after it, into an empty store \
          with the same schema in the same cluster (the test harness's settings: `fsync=off`, \
          64 MB `shared_buffers`). The preloaded store holds {preload} approved filings, every \
-         row the import and the approval leave behind ({rows} rows, {gib:.1} GiB; {how}); the \
-         preload took {pl:.0} s to load with binary `COPY`, then {pi:.0} s to build its {ix} \
-         secondary indexes and {pv:.0} s for `VACUUM ANALYZE`.\n\n\
+         row the import and the approval leave behind {made}.\n\n\
          | store | seconds | filings/s | ÷ empty store |\n\
          |---|---:|---:|---:|\n\
          | empty (before) | {eb:.2} | {ebr:.0} | {ebx:.2} |\n\
@@ -371,20 +357,7 @@ fn scale(filings: usize, preload: usize, cache: bool, workers: usize) {
          | empty (after) | {ea:.2} | {ear:.0} | {eax:.2} |\n\n\
          Goal: ≤ 1.3x the empty store's time (their mean, {empty:.2} s): {met}.\n",
         date = today(),
-        rows = p.rows,
-        gib = store.database_bytes as f64 / f64::from(1u32 << 30),
-        how = if store.from_cache {
-            format!(
-                "copied from the cached cluster in {:.0} s",
-                store.copy_seconds
-            )
-        } else {
-            "preloaded in this run".to_owned()
-        },
-        pl = p.load.as_secs_f64(),
-        pi = p.indexes.as_secs_f64(),
-        ix = p.rebuilt_indexes.len(),
-        pv = p.vacuum.as_secs_f64(),
+        made = store.made(),
         eb = empty_before.as_secs_f64(),
         ebr = filings as f64 / empty_before.as_secs_f64(),
         ebx = empty_before.as_secs_f64() / empty,

@@ -398,9 +398,7 @@ fn main() {
         "## One approval among {n} approved filings\n\n\
          `cargo bench -p inner --bench approval -- --preload {n} --approvals {m} --bundle {b}` on {date}: \
          {cores} cores, load average {load_text} at the start (the machine is shared). \
-         Store: {n} approved filings preloaded ({rows} rows, {gib:.1} GiB; {how}); the preload \
-         took {pl:.0} s to load with binary `COPY`, {pi:.0} s to build its {ix} secondary \
-         indexes afterwards and {pv:.0} s for `VACUUM ANALYZE`. A bundle of {b} new filings \
+         Store: {n} approved filings preloaded {made}. A bundle of {b} new filings \
          imported through `apply_bundle` ({imp:.2} s), {m} of them (spread over the bundle) \
          approved with `inner::review::approve` as \
          the province's authority account after an untimed provider check, one transaction each (latency from `BEGIN` to the \
@@ -415,20 +413,7 @@ fn main() {
         m = args.approvals,
         b = imported,
         date = today(),
-        rows = preloaded.rows,
-        gib = store.database_bytes as f64 / f64::from(1u32 << 30),
-        how = if store.from_cache {
-            format!(
-                "copied from the cached cluster in {:.0} s",
-                store.copy_seconds
-            )
-        } else {
-            "preloaded in this run".to_owned()
-        },
-        pl = preloaded.load.as_secs_f64(),
-        pi = preloaded.indexes.as_secs_f64(),
-        ix = preloaded.rebuilt_indexes.len(),
-        pv = preloaded.vacuum.as_secs_f64(),
+        made = store.made(),
         imp = import_seconds,
         c1 = single_s.count,
         a50 = single_s.p50,

@@ -5,6 +5,8 @@
 //! (Secure, `__Host-` and SameSite included) and stay out of the page's reach (HttpOnly).
 //! Screenshots of each page stay under `target/tmp/` as the test's artefacts.
 
+mod web;
+
 use std::path::Path;
 
 use outer::config::{AccountsConfig, Limits, MailConfig};
@@ -14,6 +16,7 @@ use outer::store::Store;
 use testkit::browser::screenshot_ink;
 use testkit::cdp::Tab;
 use testkit::smtp::{SmtpServer, code_in};
+use web::Served;
 
 #[test]
 fn an_owner_registers_verifies_logs_in_and_issues_a_token_in_headless_chromium() {
@@ -34,16 +37,8 @@ fn an_owner_registers_verifies_logs_in_and_issues_a_token_in_headless_chromium()
         Some(Mailer::new(mail)),
     );
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    // Browsers count `localhost` as a secure context, where `Secure` cookies are kept over
-    // plain HTTP, as they are over HTTPS in production.
-    let base = format!("http://localhost:{}", listener.local_addr().unwrap().port());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = runtime.spawn(outer::http::serve(listener, state, async {
-        let _ = stopped.await;
-    }));
+    let served = Served::start(&runtime, state);
+    let base = served.base.clone();
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR"));
     let mut tab = Tab::open();
 
@@ -171,6 +166,5 @@ fn an_owner_registers_verifies_logs_in_and_issues_a_token_in_headless_chromium()
     assert!(tab.url().ends_with("/account/login"), "{}", tab.url());
 
     drop(tab);
-    let _ = stop.send(());
-    runtime.block_on(server).unwrap().unwrap();
+    served.stop(&runtime);
 }

@@ -15,7 +15,7 @@ use outer::http::{AppState, router};
 use outer::store::{AccountKind, Store, apply_approved_record_on};
 use testkit::browser::screenshot_ink;
 use testkit::cdp::Tab;
-use web::{Approval, account_that_logs_in, file_approved};
+use web::{Approval, Served, account_that_logs_in, file_approved};
 
 const NUMBER: &str = "浙ICP备2026000654号";
 const DOMAIN: &str = "qingshan-record.example.cn";
@@ -93,14 +93,8 @@ fn the_owner_reads_the_record_and_sends_a_change_filled_from_it_in_headless_chro
     );
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(approved_with_record(&store, &state));
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let base = format!("http://localhost:{}", listener.local_addr().unwrap().port());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = runtime.spawn(outer::http::serve(listener, state, async {
-        let _ = stopped.await;
-    }));
+    let served = Served::start(&runtime, state);
+    let base = served.base.clone();
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR"));
     let mut tab = Tab::open();
 
@@ -183,6 +177,5 @@ fn the_owner_reads_the_record_and_sends_a_change_filled_from_it_in_headless_chro
     assert!(screenshot_ink(&shot).0 > 2000);
 
     drop(tab);
-    let _ = stop.send(());
-    runtime.block_on(server).unwrap().unwrap();
+    served.stop(&runtime);
 }

@@ -14,7 +14,7 @@ use outer::http::{AppState, router};
 use outer::store::{AccountKind, NewWebAccount, Store};
 use testkit::browser::screenshot_ink;
 use testkit::cdp::Tab;
-use web::{Approval, file_approved};
+use web::{Approval, Served, file_approved};
 
 const NUMBER: &str = "浙ICP备2026000321号";
 const PASSWORD: &str = "Q7M3-K9XD-2FHR-WT4B";
@@ -69,16 +69,8 @@ fn the_owner_reads_the_password_once_and_anyone_downloads_bazs_cert_in_headless_
     );
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(approved_owner(&store, &state, dir.path()));
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    // Browsers count `localhost` as a secure context, where `Secure` cookies are kept over
-    // plain HTTP, as they are over HTTPS in production.
-    let base = format!("http://localhost:{}", listener.local_addr().unwrap().port());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = runtime.spawn(outer::http::serve(listener, state, async {
-        let _ = stopped.await;
-    }));
+    let served = Served::start(&runtime, state);
+    let base = served.base.clone();
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR"));
     let mut tab = Tab::open();
 
@@ -161,6 +153,5 @@ fn the_owner_reads_the_password_once_and_anyone_downloads_bazs_cert_in_headless_
     assert_eq!(std::fs::read(&saved).unwrap(), DOCUMENT);
 
     drop(tab);
-    let _ = stop.send(());
-    runtime.block_on(server).unwrap().unwrap();
+    served.stop(&runtime);
 }

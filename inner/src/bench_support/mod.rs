@@ -316,20 +316,7 @@ impl Rows {
             )?;
         }
         for (position, (version, filing)) in filings.iter().enumerate() {
-            let mut domains: Vec<String> = filing
-                .websites
-                .iter()
-                .flat_map(|w| &w.domains)
-                .map(|d| d.to_ascii_lowercase())
-                .collect();
-            domains.sort_unstable();
-            let mut ip_ranges: Vec<String> = filing
-                .websites
-                .iter()
-                .flat_map(|w| &w.access.ip_ranges)
-                .map(|r| format!("{}-{}", r.first, r.last))
-                .collect();
-            ip_ranges.sort_unstable();
+            let (domains, ip_ranges) = version_arrays(filing);
             sink(
                 Table::SubmissionVersions,
                 vec![
@@ -578,4 +565,24 @@ pub fn psql_copy(connection_string: &str, script: &Path) -> Result<Duration, Str
         ));
     }
     Ok(elapsed)
+}
+
+/// A filing's domains (lower case) and IP ranges (`first-last`), each sorted, as the import
+/// writes them into its version row's arrays.
+fn version_arrays(filing: &bundle_format::records::Filing) -> (Vec<String>, Vec<String>) {
+    let mut domains: Vec<String> = filing
+        .websites
+        .iter()
+        .flat_map(|w| &w.domains)
+        .map(|d| d.to_ascii_lowercase())
+        .collect();
+    domains.sort_unstable();
+    let mut ip_ranges: Vec<String> = filing
+        .websites
+        .iter()
+        .flat_map(|w| &w.access.ip_ranges)
+        .map(|r| format!("{}-{}", r.first, r.last))
+        .collect();
+    ip_ranges.sort_unstable();
+    (domains, ip_ranges)
 }

@@ -439,20 +439,7 @@ impl Plan<'_> {
         let subject = &filing.subject;
         let p = &subject.principal;
 
-        let mut domains: Vec<String> = filing
-            .websites
-            .iter()
-            .flat_map(|w| &w.domains)
-            .map(|d| d.to_ascii_lowercase())
-            .collect();
-        domains.sort_unstable();
-        let mut ip_ranges: Vec<String> = filing
-            .websites
-            .iter()
-            .flat_map(|w| &w.access.ip_ranges)
-            .map(|r| format!("{}-{}", r.first, r.last))
-            .collect();
-        ip_ranges.sort_unstable();
+        let (domains, ip_ranges) = super::version_arrays(filing);
 
         out[table_index("filings")]
             .row(8)

@@ -364,3 +364,35 @@ pub async fn account_that_logs_in(
         .unwrap();
     id
 }
+
+/// The intake's routes served on a loopback port by `runtime` until [`Served::stop`], for the
+/// tests that drive a real browser. Its address is named `localhost`: browsers count that as a
+/// secure context, where `Secure` cookies are kept over plain HTTP, as they are over HTTPS in
+/// production.
+pub struct Served {
+    /// `http://localhost:PORT`.
+    pub base: String,
+    stop: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Served {
+    /// Starts serving `state` on a free loopback port.
+    pub fn start(runtime: &tokio::runtime::Runtime, state: AppState) -> Served {
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let base = format!("http://localhost:{}", listener.local_addr().unwrap().port());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = runtime.spawn(outer::http::serve(listener, state, async {
+            let _ = stopped.await;
+        }));
+        Served { base, stop, server }
+    }
+
+    /// Stops serving and waits until the server has shut down cleanly.
+    pub fn stop(self, runtime: &tokio::runtime::Runtime) {
+        let _ = self.stop.send(());
+        runtime.block_on(self.server).unwrap().unwrap();
+    }
+}

@@ -30,6 +30,34 @@ pub struct PreloadedStore {
     pub table_bytes: Vec<(String, u64)>,
 }
 
+impl PreloadedStore {
+    /// How the store was made, for a bench's report: `({rows} rows, {GiB}; {how}); the preload
+    /// took … s to load …, then … s to build its … secondary indexes and … s for VACUUM ANALYZE`.
+    pub fn made(&self) -> String {
+        let p = &self.preloaded;
+        #[allow(clippy::cast_precision_loss)] // bytes of a database, shown to a tenth of a GiB
+        let gib = self.database_bytes as f64 / f64::from(1u32 << 30);
+        let how = if self.from_cache {
+            format!(
+                "copied from the cached cluster in {:.0} s",
+                self.copy_seconds
+            )
+        } else {
+            "preloaded in this run".to_owned()
+        };
+        format!(
+            "({} rows, {gib:.1} GiB; {how}); the preload took {:.0} s to load with binary \
+             `COPY`, then {:.0} s to build its {} secondary indexes and {:.0} s for \
+             `VACUUM ANALYZE`",
+            p.rows,
+            p.load.as_secs_f64(),
+            p.indexes.as_secs_f64(),
+            p.rebuilt_indexes.len(),
+            p.vacuum.as_secs_f64(),
+        )
+    }
+}
+
 fn preloaded_json(preloaded: &Preloaded, database: &str) -> serde_json::Value {
     serde_json::json!({
         "database": database,
