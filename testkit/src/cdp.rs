@@ -84,6 +84,14 @@ impl Tab {
 
     /// Sends a command (to the tab once attached) and returns its result; panics on an error.
     pub fn call(&mut self, method: &str, params: Value) -> Value {
+        match self.try_call(method, params) {
+            Ok(result) => result,
+            Err(error) => panic!("{method} failed: {error}"),
+        }
+    }
+
+    /// Sends a command and returns its result, or the error chromium answered with.
+    fn try_call(&mut self, method: &str, params: Value) -> Result<Value, Value> {
         self.next_id += 1;
         let id = self.next_id;
         let mut message = json!({"id": id, "method": method, "params": params});
@@ -109,27 +117,51 @@ impl Tab {
                 continue; // an event, or the answer to something else
             }
             if let Some(error) = answer.get("error") {
-                panic!("{method} failed: {error}");
+                return Err(error.clone());
             }
-            return answer["result"].clone();
+            return Ok(answer["result"].clone());
         }
     }
 
     /// Evaluates a JavaScript expression in the page and returns its value.
     pub fn eval(&mut self, expression: &str) -> Value {
-        let result = self.call(
+        match self.try_eval(expression) {
+            Ok(value) => value,
+            Err(error) => panic!("Runtime.evaluate of {expression} failed: {error}"),
+        }
+    }
+
+    /// Evaluates an expression; an error is chromium's answer (for instance that the page
+    /// navigated away while the expression ran). A thrown exception still panics.
+    fn try_eval(&mut self, expression: &str) -> Result<Value, Value> {
+        let result = self.try_call(
             "Runtime.evaluate",
             json!({"expression": expression, "returnByValue": true, "awaitPromise": true}),
-        );
+        )?;
         if let Some(exception) = result.get("exceptionDetails") {
             panic!("{expression} threw: {exception}");
         }
-        result["result"]["value"].clone()
+        Ok(result["result"]["value"].clone())
+    }
+
+    /// Evaluates an expression that only reads the page, asking again (for up to 10 s) while
+    /// the page is between two documents.
+    fn read(&mut self, expression: &str) -> Value {
+        let started = Instant::now();
+        loop {
+            match self.try_eval(expression) {
+                Ok(value) => return value,
+                Err(_between_documents) if started.elapsed() < Duration::from_secs(10) => {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err(error) => panic!("Runtime.evaluate of {expression} failed: {error}"),
+            }
+        }
     }
 
     /// The page's address.
     pub fn url(&mut self) -> String {
-        self.eval("location.href").as_str().unwrap_or("").to_owned()
+        self.read("location.href").as_str().unwrap_or("").to_owned()
     }
 
     /// Goes to `url` and waits for the page to load.
@@ -142,7 +174,7 @@ impl Tab {
     pub fn wait_for(&mut self, mut done: impl FnMut(&mut Tab) -> bool) {
         let started = Instant::now();
         loop {
-            let ready = self.eval("document.readyState").as_str() == Some("complete");
+            let ready = self.read("document.readyState").as_str() == Some("complete");
             if ready && done(self) {
                 return;
             }
@@ -159,7 +191,7 @@ impl Tab {
     /// `#form_id`, presses its button, and waits for the next page whose address contains
     /// `next`.
     pub fn submit(&mut self, form_id: &str, fields: &[(&str, &str)], next: &str) {
-        let before = self.eval("performance.timeOrigin");
+        let before = self.read("performance.timeOrigin");
         let mut script = format!(
             "(() => {{ const form = document.getElementById({}); ",
             json!(form_id)
@@ -179,13 +211,13 @@ impl Tab {
         script.push_str("form.querySelector('button[type=submit]').click(); return true; })()");
         self.eval(&script);
         self.wait_for(|tab| {
-            tab.eval("performance.timeOrigin") != before && tab.url().contains(next)
+            tab.read("performance.timeOrigin") != before && tab.url().contains(next)
         });
     }
 
     /// The text of the element with this id, if the page has one.
     pub fn text_of(&mut self, id: &str) -> Option<String> {
-        self.eval(&format!(
+        self.read(&format!(
             "(document.getElementById({}) || {{}}).innerText ?? null",
             json!(id)
         ))
