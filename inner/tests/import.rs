@@ -374,6 +374,62 @@ fn domains_filed_elsewhere_are_found_by_lookups_in_a_large_store() {
 }
 
 #[test]
+fn versions_and_subjects_are_checked_by_lookups_in_a_large_store() {
+    let db = TestDatabase::with_schema().expect("db");
+    apply_at(
+        &db,
+        1,
+        &[
+            jia_filing(2, &["jia.example.cn"], 1),
+            one_site_filing("R9", "己公司", "C9", "己网", &["ji.example.cn"], 9),
+        ],
+    );
+    approve(&db, "R9");
+    // The planner's count of a store of ten million approved filings: the version and subject
+    // checks look each staged row up instead of joining.
+    db.connect()
+        .unwrap()
+        .batch_execute(
+            "UPDATE pg_class SET reltuples = 60000000
+             WHERE oid IN ('submission_versions'::regclass, 'subject_records'::regclass)",
+        )
+        .unwrap();
+    let resent = apply_at(&db, 2, &[jia_filing(2, &["jia.example.cn"], 1)]);
+    assert_eq!(
+        outcome_of(&resent, "R1", 2),
+        with_reason(ImportOutcome::AlreadyApplied, reason::ALREADY_APPLIED)
+    );
+    let other_content = apply_at(&db, 3, &[jia_filing(2, &["yi.example.cn"], 2)]);
+    assert_eq!(
+        outcome_of(&other_content, "R1", 2),
+        with_reason(ImportOutcome::Rejected, reason::VERSION_HASH_CONFLICT)
+    );
+    let older = apply_at(&db, 4, &[jia_filing(1, &["old.example.cn"], 1)]);
+    assert_eq!(
+        outcome_of(&older, "R1", 1),
+        with_reason(ImportOutcome::Superseded, reason::NEWER_VERSION_STORED)
+    );
+    let report = apply_at(
+        &db,
+        5,
+        &[
+            one_site_filing("R5", "庚公司", "C9", "庚网", &["geng.example.cn"], 5),
+            one_site_filing("R6", "辛公司", "C6", "辛网", &["xin.example.cn"], 6),
+        ],
+    );
+    assert_eq!(
+        outcome_of(&report, "R5", 1),
+        with_reason(ImportOutcome::Conflict, reason::SUBJECT_ALREADY_FILED)
+    );
+    assert_eq!(outcome_of(&report, "R6", 1).0, ImportOutcome::Applied);
+    assert_eq!(
+        shown_websites(&db, "R1"),
+        [("pending".to_owned(), vec!["jia.example.cn".to_owned()])],
+        "neither the older version nor the other content replaced what is stored"
+    );
+}
+
+#[test]
 fn changes_and_cancellations_of_unknown_numbers_are_rejected_with_reasons() {
     let db = TestDatabase::with_schema().expect("db");
     let report = apply_at(

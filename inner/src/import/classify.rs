@@ -39,22 +39,105 @@ WHERE s.outcome IS NULL AND s.ord IN (
                     AND w.record_id IS DISTINCT FROM t.source_record_id
                   LIMIT 1) held ON true)";
 
-/// How many times a batch's domains the store must hold (by the planner's own count,
-/// `pg_class.reltuples`) before the domain check looks each domain up instead of joining.
+/// How many times a batch's rows the store's table must hold (by the planner's own count,
+/// `pg_class.reltuples`) before a check looks each staged row up instead of joining.
 const LOOKUPS_PAST: f64 = 4.0;
 
-/// The domain-conflict statement for a store holding about `store_domains` domain rows (the
-/// planner's estimate; negative when the table was never analysed) and a batch of
-/// `batch_domains`: the hash join, which reads the whole table once per batch, for a store of a
-/// few times the batch or less; lookups, one per domain of the batch, past that.
+/// Whether a check of `batch_rows` staged rows against a table of about `store_rows` (the
+/// planner's estimate; negative when the table was never analysed) looks each row up through
+/// an index: a hash join reads the whole table once per statement, which is cheapest for a
+/// table of a few times the batch or less; past that, one index probe per staged row is.
+fn by_lookups(store_rows: f64, batch_rows: usize) -> bool {
+    #[allow(clippy::cast_precision_loss)] // at most a bundle's rows, far below 2^52
+    let batch = batch_rows.max(1) as f64;
+    store_rows > LOOKUPS_PAST * batch
+}
+
+/// The domain-conflict statement for a store holding about `store_domains` domain rows and a
+/// batch of `batch_domains` ([`by_lookups`]).
 fn domain_check(store_domains: f64, batch_domains: usize) -> &'static str {
-    #[allow(clippy::cast_precision_loss)] // at most a batch of domains, far below 2^52
-    let batch = batch_domains.max(1) as f64;
-    if store_domains > LOOKUPS_PAST * batch {
+    if by_lookups(store_domains, batch_domains) {
         DOMAIN_CONFLICT_BY_LOOKUPS
     } else {
         DOMAIN_CONFLICT
     }
+}
+
+const STORED_STEP: &str = "checking for versions stored before";
+const ORDER_STEP: &str = "checking version order";
+const SUBJECT_STEP: &str = "checking for subjects filed before";
+
+/// Only the owner's versions count from here on (what is left came on the channel that owns
+/// its receipt, or names a receipt no channel owns yet): a version another channel sent
+/// neither conflicts with nor supersedes the owner's.
+const VERSIONS_STORED: &str = "
+UPDATE stage_versions s
+SET outcome = CASE WHEN v.content_hash = s.content_hash THEN 'already-applied' ELSE 'rejected' END,
+    reason = CASE WHEN v.content_hash = s.content_hash THEN 'already-applied' ELSE 'version-hash-conflict' END
+FROM submission_versions v
+WHERE s.outcome IS NULL AND v.receipt = s.receipt AND v.version = s.version
+  AND v.channel = $1";
+
+/// [`VERSIONS_STORED`] with each staged version looked up through the primary key of
+/// `submission_versions` (receipt, version, content hash), the stored version of the same
+/// content first. At 1,000,000 approved filings the join scanned the whole table (77,400
+/// blocks) for 2.6 s of a 200,000-filing import (inner/BENCHMARKS.md, "scale").
+const VERSIONS_STORED_BY_LOOKUPS: &str = "
+UPDATE stage_versions s
+SET outcome = CASE WHEN held.same THEN 'already-applied' ELSE 'rejected' END,
+    reason = CASE WHEN held.same THEN 'already-applied' ELSE 'version-hash-conflict' END
+FROM stage_versions t
+CROSS JOIN LATERAL (SELECT v.content_hash = t.content_hash AS same
+                    FROM submission_versions v
+                    WHERE v.receipt = t.receipt AND v.version = t.version AND v.channel = $1
+                    ORDER BY v.content_hash = t.content_hash DESC
+                    LIMIT 1) held
+WHERE s.ord = t.ord AND s.outcome IS NULL AND t.outcome IS NULL";
+
+const NEWER_VERSION: &str = "
+UPDATE stage_versions s SET outcome = 'superseded', reason = 'newer-version-stored'
+WHERE s.outcome IS NULL AND EXISTS (
+    SELECT 1 FROM submission_versions v
+    WHERE v.receipt = s.receipt AND v.version > s.version AND v.channel = $1)";
+
+/// [`NEWER_VERSION`] with each receipt's later versions looked up through the primary key
+/// (1.0 s of whole-table scan at 1,000,000 approved filings).
+const NEWER_VERSION_BY_LOOKUPS: &str = "
+UPDATE stage_versions s SET outcome = 'superseded', reason = 'newer-version-stored'
+FROM stage_versions t
+CROSS JOIN LATERAL (SELECT 1 FROM submission_versions v
+                    WHERE v.receipt = t.receipt AND v.version > t.version AND v.channel = $1
+                    LIMIT 1) newer
+WHERE s.ord = t.ord AND s.outcome IS NULL AND t.outcome IS NULL";
+
+const SUBJECT_FILED: &str = "
+UPDATE stage_versions s SET outcome = 'conflict', reason = 'subject-already-filed'
+WHERE s.outcome IS NULL AND s.kind = 'new-filing'
+  AND EXISTS (SELECT 1 FROM subject_records r
+              WHERE r.status = 'active'
+                AND r.certificate_number = s.certificate_number)";
+
+/// [`SUBJECT_FILED`] with each certificate number looked up through the partial index
+/// `subject_records_active_certificate` (1.0 s of whole-table scan at 1,000,000 approved
+/// filings).
+const SUBJECT_FILED_BY_LOOKUPS: &str = "
+UPDATE stage_versions s SET outcome = 'conflict', reason = 'subject-already-filed'
+FROM stage_versions t
+CROSS JOIN LATERAL (SELECT 1 FROM subject_records r
+                    WHERE r.status = 'active' AND r.certificate_number = t.certificate_number
+                    LIMIT 1) held
+WHERE s.ord = t.ord AND s.outcome IS NULL AND t.outcome IS NULL AND t.kind = 'new-filing'";
+
+/// The planner's count of the rows of `table`.
+fn rows_of(tx: &mut Transaction<'_>, table: &str) -> Result<f64, ApplyError> {
+    let rows: f32 = tx
+        .query_one(
+            "SELECT reltuples FROM pg_class WHERE oid = $1::text::regclass",
+            &[&table],
+        )
+        .map_err(db("reading the size of a store table"))?
+        .get(0);
+    Ok(f64::from(rows))
 }
 
 /// Decides every staged submission's outcome with set-based checks against the store, in order
@@ -73,6 +156,20 @@ pub(super) fn classify(
     let open: &[&(dyn ToSql + Sync)] = &[&open_states];
     let this_channel: &[&(dyn ToSql + Sync)] = &[&channel];
     let import_actor: &[&(dyn ToSql + Sync)] = &[&super::IMPORT_ACTOR];
+    // The checks against the store's largest tables look each staged row up once the table
+    // holds many times the bundle's rows.
+    let staged_rows = staged.locals.len();
+    let versions = by_lookups(rows_of(tx, "submission_versions")?, staged_rows);
+    let (versions_stored, newer_version) = if versions {
+        (VERSIONS_STORED_BY_LOOKUPS, NEWER_VERSION_BY_LOOKUPS)
+    } else {
+        (VERSIONS_STORED, NEWER_VERSION)
+    };
+    let subject_filed = if by_lookups(rows_of(tx, "subject_records")?, staged_rows) {
+        SUBJECT_FILED_BY_LOOKUPS
+    } else {
+        SUBJECT_FILED
+    };
     let steps: [(&str, &str, &[&(dyn ToSql + Sync)]); 16] = [
         (
             // A receipt belongs to the channel whose version of it was stored first (DESIGN.md
@@ -88,27 +185,8 @@ pub(super) fn classify(
                  ORDER BY v.received_at, v.version LIMIT 1) <> $1",
             this_channel,
         ),
-        (
-            // Only the owner's versions count from here on (what is left came on the channel
-            // that owns its receipt, or names a receipt no channel owns yet): a version another
-            // channel sent neither conflicts with nor supersedes the owner's.
-            "checking for versions stored before",
-            "UPDATE stage_versions s
-             SET outcome = CASE WHEN v.content_hash = s.content_hash THEN 'already-applied' ELSE 'rejected' END,
-                 reason = CASE WHEN v.content_hash = s.content_hash THEN 'already-applied' ELSE 'version-hash-conflict' END
-             FROM submission_versions v
-             WHERE s.outcome IS NULL AND v.receipt = s.receipt AND v.version = s.version
-               AND v.channel = $1",
-            this_channel,
-        ),
-        (
-            "checking version order",
-            "UPDATE stage_versions s SET outcome = 'superseded', reason = 'newer-version-stored'
-             WHERE s.outcome IS NULL AND EXISTS (
-                 SELECT 1 FROM submission_versions v
-                 WHERE v.receipt = s.receipt AND v.version > s.version AND v.channel = $1)",
-            this_channel,
-        ),
+        (STORED_STEP, versions_stored, this_channel),
+        (ORDER_STEP, newer_version, this_channel),
         (
             "reading receipt states",
             "UPDATE stage_versions s SET prev_state = r.state
@@ -232,27 +310,13 @@ pub(super) fn classify(
         ),
         // Run once per batch of the staged domains, below.
         (DOMAIN_STEP, DOMAIN_CONFLICT, none),
-        (
-            "checking for subjects filed before",
-            "UPDATE stage_versions s SET outcome = 'conflict', reason = 'subject-already-filed'
-             WHERE s.outcome IS NULL AND s.kind = 'new-filing'
-               AND EXISTS (SELECT 1 FROM subject_records r
-                           WHERE r.status = 'active'
-                             AND r.certificate_number = s.certificate_number)",
-            none,
-        ),
+        (SUBJECT_STEP, subject_filed, none),
     ];
     for (step, sql, params) in steps {
         if step == DOMAIN_STEP {
-            let store_domains: f32 = tx
-                .query_one(
-                    "SELECT reltuples FROM pg_class WHERE oid = 'website_domains'::regclass",
-                    &[],
-                )
-                .map_err(db("reading the size of the domain table"))?
-                .get(0);
+            let store_domains = rows_of(tx, "website_domains")?;
             staged.domains_in_batches(&mut |ords, names| {
-                let sql = domain_check(f64::from(store_domains), names.len());
+                let sql = domain_check(store_domains, names.len());
                 tx.execute(sql, &[&ords, &names])
                     .map(|_| ())
                     .map_err(db(step))
