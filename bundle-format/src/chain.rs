@@ -213,6 +213,15 @@ mod tests {
         }
     }
 
+    /// A fork at `sequence` between the bundle recorded (`ours`) and the one offered.
+    fn fork(sequence: u64, ours: u8, theirs: u8) -> Verdict {
+        Verdict::Fork {
+            sequence,
+            ours: id(ours),
+            theirs: id(theirs),
+        }
+    }
+
     fn state(epoch: u64, highest: u64, last: BundleId) -> ChannelState {
         ChannelState {
             epoch,
@@ -278,14 +287,7 @@ mod tests {
             Some(id(2)),
             NOW,
         );
-        assert_eq!(
-            verdict,
-            Verdict::Fork {
-                sequence: 2,
-                ours: id(2),
-                theirs: id(0xEE)
-            }
-        );
+        assert_eq!(verdict, fork(2, 2, 0xEE));
         let verdict = judge(
             &header(1, 9, id(8)),
             id(0xEE),
@@ -293,14 +295,7 @@ mod tests {
             None,
             NOW,
         );
-        assert_eq!(
-            verdict,
-            Verdict::Fork {
-                sequence: 9,
-                ours: id(9),
-                theirs: id(0xEE)
-            }
-        );
+        assert_eq!(verdict, fork(9, 9, 0xEE));
     }
 
     #[test]
@@ -312,14 +307,7 @@ mod tests {
             None,
             NOW,
         );
-        assert_eq!(
-            verdict,
-            Verdict::Fork {
-                sequence: 9,
-                ours: id(9),
-                theirs: id(0xAB)
-            }
-        );
+        assert_eq!(verdict, fork(9, 9, 0xAB));
     }
 
     #[test]

@@ -584,11 +584,10 @@ fn a_range_ack_needs_format_version_3_and_an_old_ack_still_reads() {
     ));
 }
 
-/// A record of wire version 3 (`record`) makes its return bundle format version 4 beside the
-/// older records, which still read there; a reader refuses it in the content of an older
-/// version, and in any bundle but a return bundle.
-fn needs_format_version_4_in_a_return_bundle(record: Record) {
-    use bundle_format::header::{FORMAT_VERSION_3, FORMAT_VERSION_4};
+/// A record of a later wire version (`record`) makes its return bundle `format_version` beside
+/// the older records, which still read there; a reader refuses it in the content of the version
+/// before, and in any bundle but a return bundle.
+fn needs_format_version_in_a_return_bundle(record: Record, format_version: u16) {
     use bundle_format::payload::{PayloadError, decode_records_of_version, encode_record};
 
     let mut records = return_records();
@@ -601,45 +600,47 @@ fn needs_format_version_4_in_a_return_bundle(record: Record) {
         &ReadLimits::default(),
     )
     .unwrap();
-    assert_eq!(bundle.header.format_version, FORMAT_VERSION_4);
+    assert_eq!(bundle.header.format_version, format_version);
     assert_eq!(bundle.records, records);
 
     let mut content = Vec::new();
     encode_record(&record, &mut content).unwrap();
     assert!(matches!(
-        decode_records_of_version(&content, Kind::Return, FORMAT_VERSION_3),
+        decode_records_of_version(&content, Kind::Return, format_version - 1),
         Err(PayloadError::RecordNewerThanFormat { index: 0, .. })
     ));
     assert!(matches!(
-        decode_records_of_version(&content, Kind::Submissions, FORMAT_VERSION_4),
+        decode_records_of_version(&content, Kind::Submissions, format_version),
         Err(PayloadError::RecordNotAllowed { .. })
     ));
 }
 
 #[test]
 fn a_bundle_refusal_needs_format_version_4_and_older_records_still_read() {
-    needs_format_version_4_in_a_return_bundle(Record::BundleRefusal(
-        bundle_format::records::BundleRefusal {
+    needs_format_version_in_a_return_bundle(
+        Record::BundleRefusal(bundle_format::records::BundleRefusal {
             bundle_id: [7; 32],
             channel: CHANNEL,
             epoch: 1,
             sequence: 3,
             code: "envelope.key-revoked".into(),
             reason: "signed by a revoked outer-bundle key".into(),
-        },
-    ));
+        }),
+        bundle_format::header::FORMAT_VERSION_4,
+    );
 }
 
 #[test]
 fn a_certificate_revocation_needs_format_version_4_and_only_a_return_bundle_holds_it() {
-    needs_format_version_4_in_a_return_bundle(Record::CertificateRevocation(
-        bundle_format::records::CertificateRevocation {
+    needs_format_version_in_a_return_bundle(
+        Record::CertificateRevocation(bundle_format::records::CertificateRevocation {
             filing_number: "京ICP备2026000001号".into(),
             receipt: "R-0001".into(),
             revoked_at: 1_796_000_000,
             reason: "filing-cancelled".into(),
-        },
-    ));
+        }),
+        bundle_format::header::FORMAT_VERSION_4,
+    );
 }
 
 fn register_entry() -> Record {
@@ -662,9 +663,6 @@ fn register_entry() -> Record {
 /// and in any bundle but a return bundle.
 #[test]
 fn register_records_need_format_version_6_and_only_a_return_bundle_holds_them() {
-    use bundle_format::header::{FORMAT_VERSION_5, FORMAT_VERSION_6};
-    use bundle_format::payload::{PayloadError, decode_records_of_version, encode_record};
-
     let removal = Record::RegisterRemoval(bundle_format::records::RegisterRemoval {
         event: 8,
         filing_number: "京ICP备2026000001号".into(),
@@ -672,29 +670,7 @@ fn register_records_need_format_version_6_and_only_a_return_bundle_holds_them() 
         reason: "filing-revoked".into(),
     });
     for record in [register_entry(), removal] {
-        let mut records = return_records();
-        records.push(record.clone());
-        let file = write_one(&inner(), config(Kind::Return), &records);
-        let bundle = read_bundle(
-            &file,
-            &keyset(),
-            &expect(Role::InnerReturn),
-            &ReadLimits::default(),
-        )
-        .unwrap();
-        assert_eq!(bundle.header.format_version, FORMAT_VERSION_6);
-        assert_eq!(bundle.records, records);
-
-        let mut content = Vec::new();
-        encode_record(&record, &mut content).unwrap();
-        assert!(matches!(
-            decode_records_of_version(&content, Kind::Return, FORMAT_VERSION_5),
-            Err(PayloadError::RecordNewerThanFormat { index: 0, .. })
-        ));
-        assert!(matches!(
-            decode_records_of_version(&content, Kind::Submissions, FORMAT_VERSION_6),
-            Err(PayloadError::RecordNotAllowed { .. })
-        ));
+        needs_format_version_in_a_return_bundle(record, bundle_format::header::FORMAT_VERSION_6);
     }
 }
 
