@@ -30,7 +30,11 @@ pub fn publish(
 ) -> Result<Option<ApprovedRecord>, StoreError> {
     let Some(filing) = tx
         .query_opt(
-            "SELECT f.filing_number, f.status, f.origin_receipt, coalesce(r.submitter, '')
+            // The account that filed: the access provider that sent it for a customer, or
+            // the owner who sent it directly (DESIGN.md invariant 8), as the outer store knows
+            // the account of the receipt it issued.
+            "SELECT f.filing_number, f.status, f.origin_receipt,
+                    coalesce(r.access_provider, r.submitter, '')
              FROM filings f LEFT JOIN receipts r ON r.receipt = f.origin_receipt
              WHERE f.filing_id = $1",
             &[&filing_id],

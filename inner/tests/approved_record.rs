@@ -87,7 +87,10 @@ fn an_approval_queues_the_filing_as_normalised_for_its_owners_node() {
     assert_eq!(*destination, Some(channel), "for the node that created R1");
     assert_eq!(record.filing_number, number);
     assert_eq!(record.origin_receipt, "R1");
-    assert_eq!(record.filer, "owner1");
+    assert_eq!(
+        record.filer, "bjcloud",
+        "the access provider that filed it for owner1 is the account that filed"
+    );
     assert_eq!(record.at, NOW + 60);
     let ApprovedState::Approved { subject, websites } = &record.state else {
         panic!("{record:?}")
@@ -103,6 +106,27 @@ fn an_approval_queues_the_filing_as_normalised_for_its_owners_node() {
         record.access_providers(),
         [filing.websites[0].access.provider.as_str()]
     );
+}
+
+#[test]
+fn the_record_of_a_filing_its_owner_sent_directly_names_the_owner_as_filer() {
+    let db = TestDatabase::with_schema().expect("db");
+    let mut direct = one_site_filing(
+        "R1",
+        "北京甲科技有限公司",
+        "C1",
+        "甲官网",
+        &["jia.example.cn"],
+        1,
+    );
+    direct.access_provider = None;
+    apply_at(&db, 1, &[direct]);
+    // The provider named on the website checks it first, then the authority approves.
+    approve(&db, "R1");
+    approve(&db, "R1");
+    let records = queued(&db);
+    assert_eq!(records.len(), 1, "{records:?}");
+    assert_eq!(records[0].1.filer, "owner1");
 }
 
 #[test]

@@ -182,3 +182,78 @@ fn another_channels_approved_record_is_not_stored_at_this_node() {
         applied.files
     );
 }
+
+#[test]
+fn a_filing_an_access_provider_sent_for_a_customer_comes_back_to_that_provider_who_may_change_it() {
+    let mut app = Appliance::new(&[1]).unwrap();
+    let provider = app.outer().node.provider_token.clone();
+    let mut filing = transfer::demo::new_filing(1, "企业展示网站");
+    filing["on_behalf_of"] = json!("customer_9");
+    let (status, body) = http_json(
+        app.outer().node.addr,
+        "POST",
+        "/api/v1/submissions",
+        Some(&provider),
+        Some(&filing),
+    )
+    .unwrap();
+    assert_eq!(status, 201, "{body}");
+    let receipt = body["receipt"].as_str().unwrap().to_owned();
+    app.outer().export().unwrap();
+    assert_eq!(app.carry_in(0).unwrap(), 1);
+    app.import().unwrap();
+    let numbers = app.approve_all().unwrap();
+    assert_eq!(numbers.len(), 1, "{numbers:?}");
+    let number = numbers[0].clone();
+    let applied = return_to_first_outer(&mut app);
+    assert_eq!(
+        applied.files[0].approved_records, 1,
+        "the record of the provider's filing is stored at its node: {:?}",
+        applied.files
+    );
+
+    // The provider filed it, so the provider reads it and may change it; the owner account of
+    // this node, which did not file it, does not read it.
+    let (status, record) = get_record(&app, &provider, &number);
+    assert_eq!(status, 200, "{record}");
+    assert_eq!(record["may_change"], true, "{record}");
+    let owner = app.outer().node.owner_token.clone();
+    let (status, body) = get_record(&app, &owner, &number);
+    assert_eq!(status, 404, "{body}");
+
+    // A change the provider sends from it is imported as a change of that filing number.
+    let mut website = record["websites"][0]["website"].clone();
+    let added = format!("m.{}", website["domains"][0].as_str().unwrap());
+    website["domains"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!(added));
+    let change = json!({"on_behalf_of": "customer_9",
+        "submission": {"kind": "change", "filing_number": number,
+        "change": {"what": "website", "website_number": format!("{number}-1"),
+                   "website": website}}});
+    let (status, body) = http_json(
+        app.outer().node.addr,
+        "POST",
+        "/api/v1/submissions",
+        Some(&provider),
+        Some(&change),
+    )
+    .unwrap();
+    assert_eq!(status, 201, "{body}");
+    let change_receipt = body["receipt"].as_str().unwrap().to_owned();
+    app.outer().export().unwrap();
+    assert_eq!(app.carry_in(0).unwrap(), 1);
+    let imported = app.import().unwrap();
+    let row = app
+        .inner
+        .client
+        .query_one(
+            "SELECT r.kind, r.state FROM receipts r WHERE r.receipt = $1",
+            &[&change_receipt],
+        )
+        .unwrap_or_else(|e| panic!("{e}: {imported:?}"));
+    assert_eq!(row.get::<_, String>(0), "change-website");
+    assert_ne!(row.get::<_, String>(1), "rejected", "{imported:?}");
+    assert_ne!(receipt, change_receipt);
+}
