@@ -121,6 +121,7 @@ fn an_owner_uploads_a_scan_with_a_new_filing_in_headless_chromium() {
         "wangwu-site.cn\nwww.wangwu-site.cn"
     );
     assert!(tab.text_of("files-not-kept").is_some());
+    tab.eval("document.getElementById('scans').scrollIntoView(); true");
     let shot = tab.screenshot(shots, "filing-form-scan-too-large.png");
     assert!(screenshot_ink(&shot).0 > 2000);
     assert!(
@@ -136,6 +137,7 @@ fn an_owner_uploads_a_scan_with_a_new_filing_in_headless_chromium() {
         tab.eval("document.getElementById('scan.subject_certificate').files[0].name"),
         "营业执照.png"
     );
+    tab.eval("document.getElementById('scans').scrollIntoView(); true");
     let shot = tab.screenshot(shots, "filing-form-with-scan.png");
     assert!(screenshot_ink(&shot).0 > 2000);
     tab.submit("new-filing", &[], "/account/filings");

@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::{Value, json};
 
-use super::form_scans::{self, ScanInput, Uploads};
+use super::form_scans::{self, FormScans, ScanInput, Uploads};
 use super::{CurrentUser, PageError, html};
 use crate::api;
 use crate::http::{AppError, AppState, new_receipt_id, prepare};
@@ -566,12 +566,12 @@ fn scans_of(
     form: &FilingForm,
     website_listed: bool,
     problems: &mut Vec<(String, String)>,
-) -> (Vec<api::AttachmentBody>, Vec<String>) {
+) -> FormScans {
     form.uploads
         .attachments(form.first("website.pre_approvals.item"), website_listed)
         .unwrap_or_else(|found| {
             problems.extend(found);
-            (Vec::new(), Vec::new())
+            FormScans::default()
         })
 }
 
@@ -587,7 +587,7 @@ pub(super) struct FormRequest {
 /// do not fit it.
 fn api_request(form: &FilingForm) -> Result<FormRequest, Vec<(String, String)>> {
     let mut problems = unlisted_choices(form);
-    let (attachments, scan_inputs) = scans_of(form, true, &mut problems);
+    let scans = scans_of(form, true, &mut problems);
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -597,11 +597,11 @@ fn api_request(form: &FilingForm) -> Result<FormRequest, Vec<(String, String)>> 
     });
     let mut request = request_of(form, json!({"kind": "new_filing", "filing": filing}))?;
     if let api::SubmissionBody::NewFiling { filing } = &mut request.submission {
-        filing.attachments = attachments;
+        filing.attachments = scans.attachments;
     }
     Ok(FormRequest {
         request,
-        scan_inputs,
+        scan_inputs: scans.inputs,
     })
 }
 
@@ -614,7 +614,7 @@ pub(super) fn change_request(
 ) -> Result<FormRequest, Vec<(String, String)>> {
     let mut problems = unlisted_choices(form);
     let what = form.first("what");
-    let (attachments, scan_inputs) = scans_of(
+    let scans = scans_of(
         form,
         matches!(what, "website" | "added_website"),
         &mut problems,
@@ -647,11 +647,11 @@ pub(super) fn change_request(
         ..
     } = &mut request.submission
     {
-        *carried = attachments;
+        *carried = scans.attachments;
     }
     Ok(FormRequest {
         request,
-        scan_inputs,
+        scan_inputs: scans.inputs,
     })
 }
 

@@ -147,6 +147,14 @@ pub(super) struct Upload {
     bytes: Vec<u8>,
 }
 
+/// The scans of a submission as the API takes them, with the file input each came from (the
+/// API's problems about `attachments[i]` are shown beside `inputs[i]`).
+#[derive(Default)]
+pub(super) struct FormScans {
+    pub attachments: Vec<AttachmentBody>,
+    pub inputs: Vec<String>,
+}
+
 /// The files a form carried: those taken, every one sent (input, file name), and the problems
 /// of those refused, by input.
 #[derive(Default)]
@@ -164,19 +172,17 @@ impl Uploads {
         !self.sent.is_empty()
     }
 
-    /// The scans as the API takes them, each with the file input it came from (the API's
-    /// problems about `attachments[i]` are shown beside input `i`), or the problems of scans
-    /// that do not fit the submission: a pre-approval document needs the pre-approval it
+    /// The scans as the API takes them, or the problems of scans that do not fit the
+    /// submission: a pre-approval document needs the pre-approval it
     /// documents chosen on the form (`chosen_item`), and a website on the submission
     /// (`website_listed`).
     pub(super) fn attachments(
         &self,
         chosen_item: &str,
         website_listed: bool,
-    ) -> Result<(Vec<AttachmentBody>, Vec<String>), Vec<(String, String)>> {
+    ) -> Result<FormScans, Vec<(String, String)>> {
         let mut problems = Vec::new();
-        let mut attachments = Vec::new();
-        let mut inputs = Vec::new();
+        let mut scans = FormScans::default();
         for upload in &self.taken {
             let whole = WHOLE_SUBMISSION_INPUTS
                 .iter()
@@ -218,16 +224,16 @@ impl Uploads {
                     )
                 }
             };
-            attachments.push(AttachmentBody {
+            scans.attachments.push(AttachmentBody {
                 kind,
                 media_type: upload.media_type.to_owned(),
                 base64: base64::engine::general_purpose::STANDARD.encode(&upload.bytes),
                 pre_approval,
             });
-            inputs.push(upload.input.clone());
+            scans.inputs.push(upload.input.clone());
         }
         if problems.is_empty() {
-            Ok((attachments, inputs))
+            Ok(scans)
         } else {
             Err(problems)
         }
