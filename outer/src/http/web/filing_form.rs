@@ -5,7 +5,9 @@
 //!
 //! Field names are the API's field paths under `submission.filing`, with `websites[0]` written
 //! `website` and list indices left out; lists (domains, addresses, phones) are typed one per
-//! line, service types ticked.
+//! line, service types ticked. The page sends the form as `multipart/form-data` with the scans
+//! the API takes, one file input each (`form_scans`); a form with any problem stores nothing
+//! and comes back with everything typed.
 
 use askama::Template;
 use axum::extract::{Request, State};
