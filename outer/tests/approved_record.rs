@@ -669,3 +669,126 @@ async fn a_change_naming_a_website_the_filing_does_not_have_is_refused_and_store
     let changes = site.store.receipts_for_filing_number(NUMBER).await.unwrap();
     assert!(changes.iter().all(|r| r.status.kind != "change"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_pre_approval_document_is_tied_to_its_entry_and_none_goes_with_a_subject_change() {
+    use bundle_format::records::{
+        AttachmentKind, PreApproval, PreApprovalItem, ScanOf, ServiceType,
+    };
+
+    let site = site();
+    let (_, mut record) = approved_with_record(&site).await;
+    if let ApprovedState::Approved { websites, .. } = &mut record.state {
+        let website = &mut websites[0].website;
+        website.service_types = vec![ServiceType::Education, ServiceType::Medical];
+        website.pre_approvals = vec![
+            PreApproval {
+                item: PreApprovalItem::Education,
+                document_number: "浙教审〔2026〕3号".into(),
+            },
+            PreApproval {
+                item: PreApprovalItem::Medical,
+                document_number: "浙卫审〔2026〕8号".into(),
+            },
+        ];
+    }
+    record.event = 6;
+    assert!(apply(&site, &record).await);
+    let mut owner = logged_in(&site, "owner_a").await;
+    let page = owner
+        .get(&format!("{}/change?what=website", record_path()))
+        .await;
+    // The form's pre-approval (education) and the one kept beside it (medical) each have a
+    // file input for their document.
+    for input in ["scan.pre_approval", "scan.pre_approval.medical"] {
+        assert!(
+            page.body.contains(&format!("type=\"file\" id=\"{input}\"")),
+            "{input}: {}",
+            page.body
+        );
+    }
+    let mut values = form_values(&page.body);
+    let education = png_of(3000);
+    let medical = png_of(4000);
+    let scans: [(&str, &str, &str, &[u8]); 2] = [
+        ("scan.pre_approval", "教育审批.png", "image/png", &education),
+        (
+            "scan.pre_approval.medical",
+            "卫生审批.png",
+            "image/png",
+            &medical,
+        ),
+    ];
+
+    // With a subject change, a pre-approval document has no website to go with: refused
+    // beside its input, nothing stored.
+    set(&mut values, "what", "subject");
+    let pairs: Vec<(&str, &str)> = values
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    let refused = owner
+        .post_multipart(&format!("{}/change", record_path()), &pairs, &scans)
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    for input in ["scan.pre_approval", "scan.pre_approval.medical"] {
+        let problem = refused.problem(input).expect("beside its input");
+        assert!(problem.contains("goes with a website change"), "{problem}");
+    }
+    let changes = site.store.receipts_for_filing_number(NUMBER).await.unwrap();
+    assert!(changes.iter().all(|r| r.status.kind != "change"));
+
+    // With the website's change, each document is stored with the entry it documents.
+    set(&mut values, "what", "website");
+    let pairs: Vec<(&str, &str)> = values
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    let sent = owner
+        .post_multipart(&format!("{}/change", record_path()), &pairs, &scans)
+        .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+    let changes = site.store.receipts_for_filing_number(NUMBER).await.unwrap();
+    let change = changes.iter().find(|r| r.status.kind == "change").unwrap();
+    let Some(Submission::ChangeWithScans { scans, .. }) = change.latest.as_ref().map(|v| &v.body)
+    else {
+        panic!("{:?}", change.latest)
+    };
+    let shown: Vec<(ScanOf, AttachmentKind, &[u8])> = scans
+        .iter()
+        .map(|s| (s.shows, s.attachment.kind, &s.attachment.bytes[..]))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            (
+                ScanOf::PreApproval {
+                    website: 0,
+                    item: PreApprovalItem::Education
+                },
+                AttachmentKind::PreApproval,
+                &education[..]
+            ),
+            (
+                ScanOf::PreApproval {
+                    website: 0,
+                    item: PreApprovalItem::Medical
+                },
+                AttachmentKind::PreApproval,
+                &medical[..]
+            ),
+        ]
+    );
+}
+
+/// A PNG's signature and header chunk, then `len` bytes in all.
+fn png_of(len: usize) -> Vec<u8> {
+    let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+    bytes.resize(len.max(bytes.len()), 7);
+    bytes
+}
