@@ -812,6 +812,9 @@ pub(in crate::http) async fn submit_new_filing(
     body: Request,
 ) -> Result<Response, PageError> {
     may_file(&user)?;
+    // A form from another site is refused before its files are read; the token, in the
+    // body, is checked once it is read.
+    super::same_origin(&headers)?;
     let form = read_form(&state, &headers, body).await?;
     let csrf = super::FormFields::single("csrf", form.first("csrf"));
     user.check_csrf(&headers, &csrf)?;

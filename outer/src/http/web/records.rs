@@ -287,6 +287,9 @@ pub(in crate::http) async fn submit_change(
 ) -> Result<Response, PageError> {
     let view = owned(&state, &user, &filing_number).await?;
     let shown = convert::approved_record_to_api(&view);
+    // A form from another site is refused before its files are read; the token, in the
+    // body, is checked once it is read.
+    super::same_origin(&headers)?;
     let form = filing_form::read_form(&state, &headers, body).await?;
     let csrf = super::FormFields::single("csrf", form.first("csrf"));
     user.check_csrf(&headers, &csrf)?;
