@@ -52,7 +52,7 @@ const WHOLE_SUBMISSION_INPUTS: [(&str, &str, AttachmentKind); 4] = [
     ),
 ];
 
-/// Most bytes a part's name or file name may have; longer ones are cut when shown.
+/// Most characters of a file name (or a part's name) a page shows; longer ones are cut.
 const MAX_FILE_NAME_CHARS: usize = 200;
 
 /// The body limit of a filing form's route: the text fields and [`MAX_ATTACHMENTS`] scans of
@@ -371,6 +371,7 @@ pub(super) async fn read_multipart(
                 text.extend_from_slice(&chunk);
             }
             let text = String::from_utf8(text).map_err(|_| {
+                let name = shown_file_name(&name);
                 PageError::new(
                     StatusCode::BAD_REQUEST,
                     format!("字段 {name} 不是 UTF-8 文本 · Field {name} is not UTF-8 text"),
@@ -380,6 +381,7 @@ pub(super) async fn read_multipart(
             continue;
         };
         if !is_scan_input(&name) {
+            let name = shown_file_name(&name);
             return Err(PageError::new(
                 StatusCode::BAD_REQUEST,
                 format!(
