@@ -3,7 +3,8 @@
 //! to the filer it names, shown on the owner's pages and API and to the access provider
 //! recorded for it, and to nobody else; a newer record replaces it, an older one does not, a
 //! withdrawal hides it; a change started from it is filled from it, goes through the new
-//! filing form's checks and messages, and is stored as a change of that filing number.
+//! filing form's checks and messages, and is stored as a change of that filing number; a
+//! filing of several websites changes each of them, the form filled from the one chosen.
 
 mod web;
 
@@ -519,4 +520,275 @@ async fn a_change_filled_from_a_website_with_several_pre_approvals_keeps_every_o
     };
     assert_eq!(website.pre_approvals, websites[0].website.pre_approvals);
     assert_eq!(*website, websites[0].website, "sent back unchanged");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_change_of_a_second_website_is_filled_from_it_and_stored_as_its_change_with_its_scan() {
+    use bundle_format::records::{AttachmentKind, ScanOf};
+
+    let site = site();
+    let (_, mut record) = approved_with_record(&site).await;
+    let second_number = format!("{NUMBER}-2");
+    let second_domain = "yi-record.example.cn";
+    if let ApprovedState::Approved { websites, .. } = &mut record.state {
+        let mut second = websites[0].website.clone();
+        second.name = "甲乙网上课堂".into();
+        second.domains = vec![second_domain.into(), format!("www.{second_domain}")];
+        second.home_urls = vec![format!("https://www.{second_domain}/")];
+        second.principal.name = "李乙".into();
+        websites.push(ApprovedWebsite {
+            website_number: second_number.clone(),
+            website: second,
+        });
+    }
+    record.event = 6;
+    assert!(apply(&site, &record).await);
+    let ApprovedState::Approved { websites, .. } = &record.state else {
+        unreachable!()
+    };
+    let second = &websites[1].website;
+
+    // The record page has a change link for each website.
+    let mut owner = logged_in(&site, "owner_a").await;
+    let page = owner.get(&record_path()).await;
+    let link = format!(
+        "{}/change?what=website&amp;website={}",
+        record_path(),
+        encoded(&second_number)
+    );
+    assert!(page.body.contains(&link), "{}", page.body);
+
+    // The first website's form links to the second's, which is filled from the second.
+    let first = owner
+        .get(&format!("{}/change?what=website", record_path()))
+        .await;
+    assert!(
+        first.body.contains("id=\"other-websites\""),
+        "{}",
+        first.body
+    );
+    assert!(first.body.contains(&link), "{}", first.body);
+    let page = owner.get(&link.replace("&amp;", "&")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let mut values = form_values(&page.body);
+    let value = |values: &[(String, String)], name: &str| {
+        values
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(value(&values, "website_number"), second_number);
+    assert_eq!(value(&values, "website.name"), second.name);
+    assert_eq!(value(&values, "website.domains"), second.domains.join("\n"));
+    assert_eq!(
+        value(&values, "website.home_urls"),
+        second.home_urls.join("\n")
+    );
+    assert_eq!(value(&values, "website.principal.name"), "李乙");
+
+    // Sent as the page sends it, multipart with a scan: a change of the second website.
+    let domains = format!("{}\nm.{second_domain}", second.domains.join("\n"));
+    set(&mut values, "website.domains", &domains);
+    let pairs: Vec<(&str, &str)> = values
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    let mut identity = b"\xff\xd8\xff\xe0\0\x10JFIF\0".to_vec();
+    identity.resize(4000, 3);
+    let sent = owner
+        .post_multipart(
+            &format!("{}/change", record_path()),
+            &pairs,
+            &[(
+                "scan.principal_identity",
+                "李乙身份证.jpg",
+                "image/jpeg",
+                &identity,
+            )],
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+    let changes = site.store.receipts_for_filing_number(NUMBER).await.unwrap();
+    let change = changes
+        .iter()
+        .find(|r| r.status.kind == "change")
+        .expect("a change receipt");
+    let Some(Submission::ChangeWithScans {
+        filing_number,
+        change: Change::Website {
+            website_number,
+            website,
+        },
+        scans,
+    }) = change.latest.as_ref().map(|v| &v.body)
+    else {
+        panic!("{:?}", change.latest)
+    };
+    assert_eq!(filing_number, NUMBER);
+    assert_eq!(*website_number, second_number);
+    let mut expected = second.clone();
+    expected.domains.push(format!("m.{second_domain}"));
+    assert_eq!(*website, expected, "the second website, one domain added");
+    assert_eq!(scans.len(), 1);
+    assert_eq!(scans[0].shows, ScanOf::Submission);
+    assert_eq!(scans[0].attachment.kind, AttachmentKind::PrincipalIdentity);
+    assert_eq!(scans[0].attachment.media_type, "image/jpeg");
+    assert_eq!(scans[0].attachment.bytes, identity);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_change_naming_a_website_the_filing_does_not_have_is_refused_and_stores_nothing() {
+    let site = site();
+    approved_with_record(&site).await;
+    let mut owner = logged_in(&site, "owner_a").await;
+    let page = owner
+        .get(&format!("{}/change?what=website", record_path()))
+        .await;
+    let mut values = form_values(&page.body);
+    let other = format!("{NUMBER}-5");
+    set(&mut values, "website_number", &other);
+    let pairs: Vec<(&str, &str)> = values
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    let refused = owner
+        .post_multipart(&format!("{}/change", record_path()), &pairs, &[])
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    assert!(
+        refused.body.contains("is not a website of this filing"),
+        "{}",
+        refused.body
+    );
+    let changes = site.store.receipts_for_filing_number(NUMBER).await.unwrap();
+    assert!(changes.iter().all(|r| r.status.kind != "change"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_pre_approval_document_is_tied_to_its_entry_and_none_goes_with_a_subject_change() {
+    use bundle_format::records::{
+        AttachmentKind, PreApproval, PreApprovalItem, ScanOf, ServiceType,
+    };
+
+    let site = site();
+    let (_, mut record) = approved_with_record(&site).await;
+    if let ApprovedState::Approved { websites, .. } = &mut record.state {
+        let website = &mut websites[0].website;
+        website.service_types = vec![ServiceType::Education, ServiceType::Medical];
+        website.pre_approvals = vec![
+            PreApproval {
+                item: PreApprovalItem::Education,
+                document_number: "浙教审〔2026〕3号".into(),
+            },
+            PreApproval {
+                item: PreApprovalItem::Medical,
+                document_number: "浙卫审〔2026〕8号".into(),
+            },
+        ];
+    }
+    record.event = 6;
+    assert!(apply(&site, &record).await);
+    let mut owner = logged_in(&site, "owner_a").await;
+    let page = owner
+        .get(&format!("{}/change?what=website", record_path()))
+        .await;
+    // The form's pre-approval (education) and the one kept beside it (medical) each have a
+    // file input for their document.
+    for input in ["scan.pre_approval", "scan.pre_approval.medical"] {
+        assert!(
+            page.body.contains(&format!("type=\"file\" id=\"{input}\"")),
+            "{input}: {}",
+            page.body
+        );
+    }
+    let mut values = form_values(&page.body);
+    let education = png_of(3000);
+    let medical = png_of(4000);
+    let scans: [(&str, &str, &str, &[u8]); 2] = [
+        ("scan.pre_approval", "教育审批.png", "image/png", &education),
+        (
+            "scan.pre_approval.medical",
+            "卫生审批.png",
+            "image/png",
+            &medical,
+        ),
+    ];
+
+    // With a subject change, a pre-approval document has no website to go with: refused
+    // beside its input, nothing stored.
+    set(&mut values, "what", "subject");
+    let pairs: Vec<(&str, &str)> = values
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    let refused = owner
+        .post_multipart(&format!("{}/change", record_path()), &pairs, &scans)
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    for input in ["scan.pre_approval", "scan.pre_approval.medical"] {
+        let problem = refused.problem(input).expect("beside its input");
+        assert!(problem.contains("goes with a website change"), "{problem}");
+    }
+    let changes = site.store.receipts_for_filing_number(NUMBER).await.unwrap();
+    assert!(changes.iter().all(|r| r.status.kind != "change"));
+
+    // With the website's change, each document is stored with the entry it documents.
+    set(&mut values, "what", "website");
+    let pairs: Vec<(&str, &str)> = values
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    let sent = owner
+        .post_multipart(&format!("{}/change", record_path()), &pairs, &scans)
+        .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+    let changes = site.store.receipts_for_filing_number(NUMBER).await.unwrap();
+    let change = changes.iter().find(|r| r.status.kind == "change").unwrap();
+    let Some(Submission::ChangeWithScans { scans, .. }) = change.latest.as_ref().map(|v| &v.body)
+    else {
+        panic!("{:?}", change.latest)
+    };
+    let shown: Vec<(ScanOf, AttachmentKind, &[u8])> = scans
+        .iter()
+        .map(|s| (s.shows, s.attachment.kind, &s.attachment.bytes[..]))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            (
+                ScanOf::PreApproval {
+                    website: 0,
+                    item: PreApprovalItem::Education
+                },
+                AttachmentKind::PreApproval,
+                &education[..]
+            ),
+            (
+                ScanOf::PreApproval {
+                    website: 0,
+                    item: PreApprovalItem::Medical
+                },
+                AttachmentKind::PreApproval,
+                &medical[..]
+            ),
+        ]
+    );
+}
+
+/// A PNG's signature and header chunk, then `len` bytes in all.
+fn png_of(len: usize) -> Vec<u8> {
+    let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+    bytes.resize(len.max(bytes.len()), 7);
+    bytes
 }

@@ -1,13 +1,18 @@
 //! The owner's filing pages: a filing entered in the form goes through the API's own checks
 //! and into the owner's list, and each problem the API would report comes back as the API's
 //! message beside the field it concerns; from the list, a submission not yet reviewed is
-//! withdrawn and an approved filing's cancellation requested, by its owner only.
+//! withdrawn and an approved filing's cancellation requested, by its owner only. The form is
+//! sent as `multipart/form-data` with its scans: each is stored with what it shows, and a scan
+//! too large or of another type, or a form without its CSRF token, stores nothing.
 
 mod web;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use bundle_format::records::{ReviewState, StatusChange};
+use bundle_format::records::{
+    AttachmentKind, PreApprovalItem, ReviewState, ScanOf, StatusChange, Submission,
+};
+use outer::config::Limits;
 use outer::store::AccountKind;
 use tower::ServiceExt as _;
 use web::{Browser, Site, site};
@@ -423,4 +428,242 @@ async fn an_owner_asks_to_cancel_an_approved_filing_and_nobody_else_can() {
     assert!(page.body.contains(&action), "{}", page.body);
     let page = owner.account_form(&action, &[("reason", "继续运营")]).await;
     assert_eq!(page.status, StatusCode::CREATED, "{}", page.body);
+}
+
+/// A PNG's signature and header chunk, then `len` bytes in all.
+fn png(len: usize) -> Vec<u8> {
+    let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+    bytes.resize(len.max(bytes.len()), 7);
+    bytes
+}
+
+/// `fields` and the CSRF token as the pairs a form sends.
+fn with_csrf<'a>(fields: &'a [(String, String)], csrf: &'a str) -> Vec<(&'a str, &'a str)> {
+    let mut pairs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    pairs.push(("csrf", csrf));
+    pairs
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_filing_sent_with_scans_is_stored_with_each_scan_and_what_it_shows() {
+    let site = site();
+    let mut owner = Browser::new(&site);
+    owner.owner("owner_a", "a@example.cn", "secret-1").await;
+    let page = owner.get("/account/filings/new").await;
+    assert!(
+        page.body.contains("enctype=\"multipart/form-data\""),
+        "{}",
+        page.body
+    );
+    for input in ["scan.subject_certificate", "scan.pre_approval"] {
+        assert!(
+            page.body
+                .contains(&format!("type=\"file\" id=\"{input}\" name=\"{input}\"")),
+            "{input}: {}",
+            page.body
+        );
+    }
+    let csrf = page.csrf();
+    let mut fields = sample_form("scans-a.example.cn");
+    set(&mut fields, "website.name", "示例科技资讯");
+    set(&mut fields, "website.service_types", "news");
+    set(&mut fields, "website.pre_approvals.item", "news");
+    set(
+        &mut fields,
+        "website.pre_approvals.document_number",
+        "浙新闻审字〔2026〕第7号",
+    );
+    let licence = png(3000);
+    let document = png(5000);
+    let page = owner
+        .post_multipart(
+            "/account/filings/new",
+            &with_csrf(&fields, &csrf),
+            &[
+                (
+                    "scan.subject_certificate",
+                    "营业执照.png",
+                    "image/png",
+                    &licence,
+                ),
+                (
+                    "scan.pre_approval",
+                    "news-licence.png",
+                    "image/png",
+                    &document,
+                ),
+                // An input left empty is sent as an empty part, and is no scan.
+                ("scan.other", "", "application/octet-stream", b""),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    assert_eq!(page.location(), "/account/filings");
+
+    let receipts = site.store.receipts_of_account(1, 10).await.unwrap();
+    assert_eq!(receipts.len(), 1);
+    let stored = site
+        .store
+        .receipt(&receipts[0].receipt)
+        .await
+        .unwrap()
+        .unwrap();
+    let Submission::NewFilingWithScans { filing, scans } = stored.latest.unwrap().body else {
+        panic!("not a new filing with scans")
+    };
+    assert_eq!(filing.websites[0].name, "示例科技资讯");
+    assert_eq!(scans.len(), 2, "{scans:?}");
+    assert_eq!(scans[0].shows, ScanOf::Submission);
+    assert_eq!(scans[0].attachment.kind, AttachmentKind::SubjectCertificate);
+    assert_eq!(scans[0].attachment.media_type, "image/png");
+    assert_eq!(scans[0].attachment.bytes, licence);
+    assert_eq!(
+        scans[1].shows,
+        ScanOf::PreApproval {
+            website: 0,
+            item: PreApprovalItem::News
+        }
+    );
+    assert_eq!(scans[1].attachment.kind, AttachmentKind::PreApproval);
+    assert_eq!(scans[1].attachment.bytes, document);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_scan_too_large_or_not_an_image_is_named_beside_its_input_and_nothing_is_stored() {
+    let site = site();
+    let mut owner = Browser::new(&site);
+    owner.owner("owner_a", "a@example.cn", "secret-1").await;
+    let csrf = owner.get("/account/filings/new").await.csrf();
+    let fields = sample_form("scans-b.example.cn");
+    let max = Limits::default().max_scan_bytes;
+    let too_large = png(max + 1);
+    let not_an_image = b"%PDF-1.7 a scanned identity card".to_vec();
+    let page = owner
+        .post_multipart(
+            "/account/filings/new",
+            &with_csrf(&fields, &csrf),
+            &[
+                (
+                    "scan.subject_certificate",
+                    "licence-600dpi.png",
+                    "image/png",
+                    &too_large,
+                ),
+                (
+                    "scan.principal_identity",
+                    "身份证.png",
+                    "image/png",
+                    &not_an_image,
+                ),
+                ("scan.other", "fine.png", "image/png", &png(2000)),
+            ],
+        )
+        .await;
+    assert_eq!(
+        page.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        page.body
+    );
+    let problem = page.problem("scan.subject_certificate").expect("beside it");
+    assert!(
+        problem.contains("licence-600dpi.png")
+            && problem.contains(&format!("is {} bytes", max + 1))
+            && problem.contains(&format!("at most {max} bytes ({} KiB)", max / 1024)),
+        "{problem}"
+    );
+    let problem = page.problem("scan.principal_identity").expect("beside it");
+    assert!(
+        problem.contains("身份证.png") && problem.contains("scans are JPEG or PNG images"),
+        "{problem}"
+    );
+    assert_eq!(page.problem("scan.other"), None);
+    // Everything typed comes back, and the page asks for the files again.
+    assert!(page.body.contains("value=\"91330100799655058B\""));
+    assert!(
+        page.body
+            .contains("scans-b.example.cn\nwww.scans-b.example.cn</textarea>"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("id=\"files-not-kept\""));
+    assert!(page.body.contains("fine.png"), "the file sent is named");
+    assert!(
+        site.store
+            .receipts_of_account(1, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "a refused form stores nothing"
+    );
+
+    // A form larger than the route takes at all is refused with the limits, storing nothing.
+    let huge = png(9 * 1024 * 1024);
+    let page = owner
+        .post_multipart(
+            "/account/filings/new",
+            &with_csrf(&fields, &csrf),
+            &[("scan.other", "whole-archive.png", "image/png", &huge)],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", page.body);
+    assert!(
+        page.body
+            .contains(&format!("scans are at most {max} bytes each")),
+        "{}",
+        page.body
+    );
+    assert!(
+        site.store
+            .receipts_of_account(1, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_multipart_filing_form_without_its_csrf_token_is_refused() {
+    let site = site();
+    let mut owner = Browser::new(&site);
+    owner.owner("owner_a", "a@example.cn", "secret-1").await;
+    let fields = sample_form("scans-c.example.cn");
+    let pairs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let scan = png(2000);
+    let files = [(
+        "scan.subject_certificate",
+        "licence.png",
+        "image/png",
+        &scan[..],
+    )];
+    let page = owner
+        .post_multipart("/account/filings/new", &pairs, &files)
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.body);
+    assert!(
+        page.body.contains("did not come from this site"),
+        "{}",
+        page.body
+    );
+    let page = owner
+        .post_multipart(
+            "/account/filings/new",
+            &with_csrf(&fields, &"0".repeat(64)),
+            &files,
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.body);
+    assert!(
+        site.store
+            .receipts_of_account(1, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

@@ -215,6 +215,28 @@ impl Tab {
         });
     }
 
+    /// Chooses `files` in the file input with this id, as a person picking them in the
+    /// browser's file dialog would (`DOM.setFileInputFiles`); the form sends them when its
+    /// button is pressed.
+    pub fn choose_files(&mut self, input_id: &str, files: &[&Path]) {
+        let document = self.call("DOM.getDocument", json!({"depth": 0}));
+        let root = document["root"]["nodeId"]
+            .as_u64()
+            .expect("a document node");
+        let selector = format!("[id={}]", json!(input_id));
+        let found = self.call(
+            "DOM.querySelector",
+            json!({"nodeId": root, "selector": selector}),
+        );
+        let node = found["nodeId"].as_u64().unwrap_or(0);
+        assert_ne!(node, 0, "no element with id {input_id} on the page");
+        let paths: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+        self.call(
+            "DOM.setFileInputFiles",
+            json!({"files": paths, "nodeId": node}),
+        );
+    }
+
     /// The text of the element with this id, if the page has one.
     pub fn text_of(&mut self, id: &str) -> Option<String> {
         self.read(&format!(

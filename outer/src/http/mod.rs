@@ -224,7 +224,7 @@ fn routes(limits: &Limits) -> Routes {
             &["get", "post"],
             get(web::new_filing_page)
                 .post(web::submit_new_filing)
-                .layer(DefaultBodyLimit::max(web::MAX_FILING_FORM_BYTES)),
+                .layer(DefaultBodyLimit::max(web::filing_form_body_limit(limits))),
         )
         .route(
             "/account/records/{filing_number}",
@@ -236,7 +236,7 @@ fn routes(limits: &Limits) -> Routes {
             &["get", "post"],
             get(web::change_page)
                 .post(web::submit_change)
-                .layer(DefaultBodyLimit::max(web::MAX_FILING_FORM_BYTES)),
+                .layer(DefaultBodyLimit::max(web::filing_form_body_limit(limits))),
         )
         .route(
             "/api/v1/filings/{filing_number}/record",

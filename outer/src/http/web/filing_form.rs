@@ -5,14 +5,17 @@
 //!
 //! Field names are the API's field paths under `submission.filing`, with `websites[0]` written
 //! `website` and list indices left out; lists (domains, addresses, phones) are typed one per
-//! line, service types ticked.
+//! line, service types ticked. The page sends the form as `multipart/form-data` with the scans
+//! the API takes, one file input each (`form_scans`); a form with any problem stores nothing
+//! and comes back with everything typed.
 
 use askama::Template;
-use axum::extract::{FromRequest as _, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::{Value, json};
 
+use super::form_scans::{self, FormScans, ScanInput, Uploads};
 use super::{CurrentUser, PageError, html};
 use crate::api;
 use crate::http::{AppError, AppState, new_receipt_id, prepare};
@@ -288,8 +291,14 @@ pub(super) struct ChangeOf {
     /// `subject`, `website`, `access` or `added_website` ([`CHANGE_KINDS`]), with whether each
     /// is chosen.
     pub what: Vec<(&'static str, &'static str, bool)>,
-    /// The filing's websites in service by number, with whether each is the one chosen.
-    pub websites: Vec<(String, bool)>,
+    /// The kind chosen, for the links that fill the form from another website.
+    pub what_chosen: &'static str,
+    /// The number of the website the form is filled from and a website or access change
+    /// changes.
+    pub website: String,
+    /// The filing's websites in service: number, the number as a query value, and whether it
+    /// is the one chosen.
+    pub websites: Vec<(String, String, bool)>,
 }
 
 /// What a change of an approved filing may change, as the form offers it.
@@ -309,6 +318,13 @@ struct NewFilingPage<'a> {
     change: Option<&'a ChangeOf>,
     csrf: &'a str,
     fields: &'a [Field],
+    /// The file inputs of the scans.
+    scans: &'a [ScanInput],
+    /// `limits.max_scan_bytes` in KiB, for the hint beside the file inputs.
+    max_scan_kib: usize,
+    /// Files were sent with the form shown again: a browser cannot put them back, so the page
+    /// asks for them again.
+    files_not_kept: bool,
     /// Problems with no field of their own on the form, with the API's field path.
     others: &'a [(String, String)],
     /// Pre-approvals beyond the first (item, document number), kept as hidden fields: a
@@ -321,14 +337,26 @@ struct NewFilingPage<'a> {
     user: Option<&'a str>,
 }
 
-/// The form as sent: every name with every value (ticked boxes repeat a name).
-pub struct FilingForm(Vec<(String, String)>);
+/// The form as sent: every name with every value (ticked boxes repeat a name), and the files
+/// sent with it.
+pub struct FilingForm {
+    pairs: Vec<(String, String)>,
+    uploads: Uploads,
+}
 
 impl FilingForm {
     /// A form filled with these names and values (a change's form, filled from an approved
     /// record).
     pub(super) fn from_pairs(pairs: Vec<(String, String)>) -> FilingForm {
-        FilingForm(pairs)
+        FilingForm {
+            pairs,
+            uploads: Uploads::default(),
+        }
+    }
+
+    /// The files sent with the form.
+    pub(super) fn uploads(&self) -> &Uploads {
+        &self.uploads
     }
 
     pub(super) fn parse(bytes: &[u8]) -> Result<FilingForm, PageError> {
@@ -344,18 +372,18 @@ impl FilingForm {
             }
             pairs.push((key.into_owned(), value.into_owned()));
         }
-        Ok(FilingForm(pairs))
+        Ok(FilingForm::from_pairs(pairs))
     }
 
     pub(super) fn first(&self, name: &str) -> &str {
-        self.0
+        self.pairs
             .iter()
             .find(|(key, _)| key == name)
             .map_or("", |(_, value)| value.trim())
     }
 
     fn all(&self, name: &str) -> Vec<&str> {
-        self.0
+        self.pairs
             .iter()
             .filter(|(key, _)| key == name)
             .map(|(_, value)| value.trim())
@@ -533,10 +561,35 @@ fn request_of(
         .map_err(|error| vec![("subject.name".to_owned(), error.to_string())])
 }
 
-/// The API request the form stands for, or the problems of fields whose choices are not on
-/// the form's lists (only a hand-made form sends those).
-fn api_request(form: &FilingForm) -> Result<api::SubmissionRequest, Vec<(String, String)>> {
-    let problems = unlisted_choices(form);
+/// The scans sent with `form` (the API's attachments, and the file input of each), for a
+/// submission listing the form's website or (`website_listed` false) none, added to
+/// `problems` when they do not fit it.
+fn scans_of(
+    form: &FilingForm,
+    website_listed: bool,
+    problems: &mut Vec<(String, String)>,
+) -> FormScans {
+    form.uploads
+        .attachments(form.first("website.pre_approvals.item"), website_listed)
+        .unwrap_or_else(|found| {
+            problems.extend(found);
+            FormScans::default()
+        })
+}
+
+/// A request of the form, with the scans it carries and the file input of each.
+pub(super) struct FormRequest {
+    pub request: api::SubmissionRequest,
+    /// The file input of each of the request's attachments, in order.
+    pub scan_inputs: Vec<String>,
+}
+
+/// The API request the form stands for, with its scans, or the problems of fields whose
+/// choices are not on the form's lists (only a hand-made form sends those) and of scans that
+/// do not fit it.
+fn api_request(form: &FilingForm) -> Result<FormRequest, Vec<(String, String)>> {
+    let mut problems = unlisted_choices(form);
+    let scans = scans_of(form, true, &mut problems);
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -544,19 +597,32 @@ fn api_request(form: &FilingForm) -> Result<api::SubmissionRequest, Vec<(String,
         "subject": subject_json(form),
         "websites": [website_json(form)],
     });
-    request_of(form, json!({"kind": "new_filing", "filing": filing}))
+    let mut request = request_of(form, json!({"kind": "new_filing", "filing": filing}))?;
+    if let api::SubmissionBody::NewFiling { filing } = &mut request.submission {
+        filing.attachments = scans.attachments;
+    }
+    Ok(FormRequest {
+        request,
+        scan_inputs: scans.inputs,
+    })
 }
 
 /// The change of approved filing `filing_number` the form stands for: what its `what` field
 /// names, from the form's subject fields, website fields or access fields, for the website its
-/// `website_number` field names. Problems as for [`api_request`].
+/// `website_number` field names, with the scans sent. Problems as for [`api_request`].
 pub(super) fn change_request(
     form: &FilingForm,
     filing_number: &str,
-) -> Result<api::SubmissionRequest, Vec<(String, String)>> {
+) -> Result<FormRequest, Vec<(String, String)>> {
     let mut problems = unlisted_choices(form);
+    let what = form.first("what");
+    let scans = scans_of(
+        form,
+        matches!(what, "website" | "added_website"),
+        &mut problems,
+    );
     let website_number = form.first("website_number");
-    let change = match form.first("what") {
+    let change = match what {
         "subject" => json!({"what": "subject", "subject": subject_json(form)}),
         "website" => json!({"what": "website", "website_number": website_number,
             "website": website_json(form)}),
@@ -574,75 +640,21 @@ pub(super) fn change_request(
     if !problems.is_empty() {
         return Err(problems);
     }
-    request_of(
+    let mut request = request_of(
         form,
         json!({"kind": "change", "filing_number": filing_number, "change": change}),
-    )
-}
-
-/// The form's fields filled with `subject` and `website` (a change's form, from an approved
-/// record): the names and values a browser would send for them.
-pub(super) fn prefilled(
-    subject: &api::SubjectBody,
-    website: Option<&api::WebsiteBody>,
-) -> Vec<(String, String)> {
-    fn name<T: serde::Serialize>(value: &T) -> String {
-        serde_json::to_value(value)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default()
+    )?;
+    if let api::SubmissionBody::Change {
+        attachments: carried,
+        ..
+    } = &mut request.submission
+    {
+        *carried = scans.attachments;
     }
-    let mut pairs: Vec<(String, String)> = Vec::new();
-    let mut put = |field: &str, value: String| pairs.push((field.to_owned(), value));
-    let person = |at: &str, p: &api::PersonBody, put: &mut dyn FnMut(&str, String)| {
-        put(&format!("{at}.name"), p.name.clone());
-        put(&format!("{at}.certificate_type"), name(&p.certificate_type));
-        put(
-            &format!("{at}.certificate_number"),
-            p.certificate_number.clone(),
-        );
-        put(&format!("{at}.mobile_phones"), p.mobile_phones.join("\n"));
-        put(&format!("{at}.office_phones"), p.office_phones.join("\n"));
-        put(&format!("{at}.email"), p.email.clone());
-    };
-    put("subject.name", subject.name.clone());
-    put("subject.nature", name(&subject.nature));
-    put("subject.certificate_type", name(&subject.certificate_type));
-    put(
-        "subject.certificate_number",
-        subject.certificate_number.clone(),
-    );
-    put("subject.region_code", subject.region_code.clone());
-    put("subject.address", subject.address.clone());
-    put("subject.investor", subject.investor.clone());
-    person("subject.principal", &subject.principal, &mut put);
-    if let Some(website) = website {
-        put("website.name", website.name.clone());
-        put("website.home_urls", website.home_urls.join("\n"));
-        put("website.domains", website.domains.join("\n"));
-        for service in &website.service_types {
-            put("website.service_types", name(service));
-        }
-        for pre_approval in &website.pre_approvals {
-            put("website.pre_approvals.item", name(&pre_approval.item));
-            put(
-                "website.pre_approvals.document_number",
-                pre_approval.document_number.clone(),
-            );
-        }
-        put("website.access.provider", website.access.provider.clone());
-        put("website.access.method", name(&website.access.method));
-        put(
-            "website.access.server_region_code",
-            website.access.server_region_code.clone(),
-        );
-        put(
-            "website.access.ip_ranges",
-            website.access.ip_ranges.join("\n"),
-        );
-        person("website.principal", &website.principal, &mut put);
-    }
-    pairs
+    Ok(FormRequest {
+        request,
+        scan_inputs: scans.inputs,
+    })
 }
 
 pub(super) fn may_file(user: &CurrentUser) -> Result<(), PageError> {
@@ -657,6 +669,7 @@ pub(super) fn may_file(user: &CurrentUser) -> Result<(), PageError> {
 }
 
 fn render(
+    state: &AppState,
     user: &CurrentUser,
     status: StatusCode,
     form: Option<&FilingForm>,
@@ -664,6 +677,7 @@ fn render(
     message: Option<&str>,
 ) -> Response {
     render_form(
+        state,
         user,
         (status, "/account/filings/new", None),
         form,
@@ -675,6 +689,7 @@ fn render(
 /// The filing form sent to `action` (a new filing, or the change `change` describes), filled
 /// with `form` and with `problems` beside their fields.
 pub(super) fn render_form(
+    state: &AppState,
     user: &CurrentUser,
     (status, action, change): (StatusCode, &str, Option<&ChangeOf>),
     form: Option<&FilingForm>,
@@ -682,11 +697,6 @@ pub(super) fn render_form(
     message: Option<&str>,
 ) -> Response {
     let fields = fields(form, problems);
-    let others: Vec<(String, String)> = problems
-        .iter()
-        .filter(|(field, _)| field != "on_behalf_of" && !fields.iter().any(|f| f.name == field))
-        .cloned()
-        .collect();
     let pre_approvals_kept: Vec<(String, String)> = form.map_or_else(Vec::new, |form| {
         form.all("website.pre_approvals.item")
             .into_iter()
@@ -695,12 +705,34 @@ pub(super) fn render_form(
             .map(|(item, number)| (item.to_owned(), number.to_owned()))
             .collect()
     });
+    let kept_labels: Vec<(String, String)> = pre_approvals_kept
+        .iter()
+        .map(|(item, number)| {
+            let label = choice_label("website.pre_approvals.item", item);
+            (item.clone(), format!("{label} {number}"))
+        })
+        .collect();
+    let no_uploads = Uploads::default();
+    let uploads = form.map_or(&no_uploads, FilingForm::uploads);
+    let scans = form_scans::inputs(&kept_labels, uploads, problems);
+    let others: Vec<(String, String)> = problems
+        .iter()
+        .filter(|(field, _)| {
+            field != "on_behalf_of"
+                && !fields.iter().any(|f| f.name == field)
+                && !scans.iter().any(|input| input.name == *field)
+        })
+        .cloned()
+        .collect();
     let page = NewFilingPage {
         action,
         change,
         pre_approvals_kept: &pre_approvals_kept,
         csrf: &user.session.csrf_token,
         fields: &fields,
+        scans: &scans,
+        max_scan_kib: state.limits.max_scan_bytes / 1024,
+        files_not_kept: uploads.any_sent(),
         others: &others,
         provider: user.session.account.kind == AccountKind::AccessProvider,
         on_behalf_of: form.map_or("", |f| f.first("on_behalf_of")),
@@ -715,29 +747,44 @@ pub(super) fn render_form(
 }
 
 /// `GET /account/filings/new`.
-pub(in crate::http) async fn new_filing_page(user: CurrentUser) -> Result<Response, PageError> {
+pub(in crate::http) async fn new_filing_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> Result<Response, PageError> {
     may_file(&user)?;
-    Ok(render(&user, StatusCode::OK, None, &[], None))
+    Ok(render(&state, &user, StatusCode::OK, None, &[], None))
 }
 
-/// The filing form a page posted: a URL-encoded body within [`MAX_FILING_FORM_BYTES`],
-/// parsed. Anything else is refused with a page saying why.
+/// The filing form a page posted: `multipart/form-data` with its scans
+/// ([`form_scans::read_multipart`]), or URL-encoded without any, within
+/// [`MAX_FILING_FORM_BYTES`] of text; parsed. Anything else is refused with a page saying why.
 pub(super) async fn read_form(
     state: &AppState,
     headers: &HeaderMap,
     body: Request,
 ) -> Result<FilingForm, PageError> {
-    let is_form = headers
+    let content_type = headers
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    if !is_form {
+        .unwrap_or_default();
+    if content_type.starts_with("multipart/form-data") {
+        let (pairs, uploads) = form_scans::read_multipart(state, body).await?;
+        if pairs.len() > MAX_FILING_FORM_FIELDS {
+            return Err(PageError::new(
+                StatusCode::BAD_REQUEST,
+                format!("表单字段过多 · The form has more than {MAX_FILING_FORM_FIELDS} fields"),
+            ));
+        }
+        return Ok(FilingForm { pairs, uploads });
+    }
+    if !content_type.starts_with("application/x-www-form-urlencoded") {
         return Err(PageError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "请通过本站页面上的表单提交 · Send this from the form on the site's page",
         ));
     }
-    let bytes = axum::body::Bytes::from_request(body, state)
+    // The route's body limit leaves room for scans; a form without any is held to the text's.
+    let bytes = axum::body::to_bytes(body.into_body(), MAX_FILING_FORM_BYTES)
         .await
         .map_err(|_| {
             PageError::new(
@@ -748,8 +795,16 @@ pub(super) async fn read_form(
     FilingForm::parse(&bytes)
 }
 
+/// The problems found before the API's checks: fields too long and files not taken.
+pub(super) fn form_problems(form: &FilingForm) -> Vec<(String, String)> {
+    let mut problems = overlong(form).unwrap_or_default();
+    problems.extend(form.uploads.problems.iter().cloned());
+    problems
+}
+
 /// `POST /account/filings/new`: the API's checks, then the store, as `POST
-/// /api/v1/submissions` does; problems come back beside their fields.
+/// /api/v1/submissions` does; problems come back beside their fields. A form with any problem
+/// stores nothing.
 pub(in crate::http) async fn submit_new_filing(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -757,54 +812,35 @@ pub(in crate::http) async fn submit_new_filing(
     body: Request,
 ) -> Result<Response, PageError> {
     may_file(&user)?;
+    // A form from another site is refused before its files are read; the token, in the
+    // body, is checked once it is read.
+    super::same_origin(&headers)?;
     let form = read_form(&state, &headers, body).await?;
     let csrf = super::FormFields::single("csrf", form.first("csrf"));
     user.check_csrf(&headers, &csrf)?;
-    if let Some(problems) = overlong(&form) {
-        return Ok(render(
-            &user,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Some(&form),
-            &problems,
-            None,
-        ));
-    }
-    let request = match api_request(&form) {
-        Ok(request) => request,
-        Err(problems) => {
-            return Ok(render(
-                &user,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Some(&form),
-                &problems,
-                None,
-            ));
-        }
+    let again = |status: StatusCode, problems: &[(String, String)], message: Option<&str>| {
+        render(&state, &user, status, Some(&form), problems, message)
     };
-    match file(&state, &user, &request).await {
+    let mut problems = form_problems(&form);
+    let request = api_request(&form).map_err(|found| problems.extend(found));
+    let request = match request {
+        Ok(request) if problems.is_empty() => request,
+        _ => return Ok(again(StatusCode::UNPROCESSABLE_ENTITY, &problems, None)),
+    };
+    match file_with_scans(&state, &user, &request.request, &request.scan_inputs).await {
         Ok(_) => Ok(Redirect::to("/account/filings").into_response()),
-        Err(Refused::Problems(problems)) => Ok(render(
-            &user,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Some(&form),
-            &problems,
-            None,
-        )),
-        Err(Refused::Conflict(message)) => Ok(render(
-            &user,
-            StatusCode::CONFLICT,
-            Some(&form),
-            &[],
-            Some(&message),
-        )),
+        Err(Refused::Problems(problems)) => {
+            Ok(again(StatusCode::UNPROCESSABLE_ENTITY, &problems, None))
+        }
+        Err(Refused::Conflict(message)) => Ok(again(StatusCode::CONFLICT, &[], Some(&message))),
         Err(Refused::Page(error)) => Err(error),
     }
 }
 
 /// The problem of the first field longer than [`MAX_FILING_FIELD_CHARS`], if one is.
-pub(super) fn overlong(form: &FilingForm) -> Option<Vec<(String, String)>> {
+fn overlong(form: &FilingForm) -> Option<Vec<(String, String)>> {
     let (name, _) = form
-        .0
+        .pairs
         .iter()
         .find(|(_, value)| value.chars().count() > MAX_FILING_FIELD_CHARS)?;
     Some(vec![(
@@ -832,6 +868,17 @@ pub(super) async fn file(
     user: &CurrentUser,
     request: &api::SubmissionRequest,
 ) -> Result<String, Refused> {
+    file_with_scans(state, user, request, &[]).await
+}
+
+/// [`file`] for a request carrying scans, whose problems are shown beside the file input each
+/// came from (`scan_inputs`, in the order of the request's attachments).
+pub(super) async fn file_with_scans(
+    state: &AppState,
+    user: &CurrentUser,
+    request: &api::SubmissionRequest,
+    scan_inputs: &[String],
+) -> Result<String, Refused> {
     let account = &user.session.account;
     let principal = Principal {
         account_id: account.id,
@@ -843,7 +890,11 @@ pub(super) async fn file(
         AppError::Validation(problems) => Refused::Problems(
             problems
                 .into_iter()
-                .map(|p| (form_field(&p.field), p.message))
+                .map(|p| {
+                    let field = form_scans::input_of_problem(&p.field, scan_inputs)
+                        .unwrap_or_else(|| form_field(&p.field));
+                    (field, p.message)
+                })
                 .collect(),
         ),
         AppError::Conflict { message, .. } => Refused::Conflict(message),

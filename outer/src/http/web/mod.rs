@@ -11,6 +11,7 @@
 mod certificate;
 mod filing_form;
 mod filings;
+mod form_scans;
 mod home;
 mod login;
 mod records;
@@ -31,8 +32,9 @@ use crate::accounts::{self, FieldProblem};
 use crate::store::{CodePurpose, Session, StoreError};
 
 pub(super) use certificate::{certificate_download, certificate_page};
-pub(super) use filing_form::{MAX_FILING_FORM_BYTES, new_filing_page, submit_new_filing};
+pub(super) use filing_form::{new_filing_page, submit_new_filing};
 pub(super) use filings::{cancel, filings_page, own_certificate, withdraw};
+pub(super) use form_scans::max_body_bytes as filing_form_body_limit;
 pub(super) use home::{
     account_page, change_password, create_account, delete_account, issue_token, revoke_token,
 };

@@ -13,8 +13,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::filing_form::{
-    self, CHANGE_KINDS, ChangeOf, FilingForm, Refused, change_request, choice_label, file,
-    may_file, prefilled, render_form,
+    self, CHANGE_KINDS, ChangeOf, FilingForm, FormRequest, Refused, change_request, choice_label,
+    file_with_scans, may_file, render_form,
 };
 use super::{CurrentUser, PageError, html};
 use crate::api;
@@ -194,13 +194,14 @@ async fn owned(
     Ok(view)
 }
 
-/// The change's header: `what` and `website` chosen among the record's websites.
+/// The change's header: `what` and `website` chosen among the record's websites (the first
+/// if `website` is none of them).
 fn change_of(shown: &api::ApprovedRecordView, what: &str, website: &str) -> ChangeOf {
-    let what = if CHANGE_KINDS.iter().any(|(v, _)| *v == what) {
-        what
-    } else {
-        "website"
-    };
+    let what_chosen = CHANGE_KINDS
+        .iter()
+        .map(|(value, _)| *value)
+        .find(|value| *value == what)
+        .unwrap_or("website");
     let chosen = shown
         .websites
         .iter()
@@ -210,19 +211,33 @@ fn change_of(shown: &api::ApprovedRecordView, what: &str, website: &str) -> Chan
         filing_number: shown.filing_number.clone(),
         what: CHANGE_KINDS
             .iter()
-            .map(|(value, label)| (*value, *label, *value == what))
+            .map(|(value, label)| (*value, *label, *value == what_chosen))
             .collect(),
+        what_chosen,
+        website: shown
+            .websites
+            .get(chosen)
+            .map(|w| w.website_number.clone())
+            .unwrap_or_default(),
         websites: shown
             .websites
             .iter()
             .enumerate()
-            .map(|(i, w)| (w.website_number.clone(), i == chosen))
+            .map(|(i, w)| {
+                (
+                    w.website_number.clone(),
+                    encoded(&w.website_number),
+                    i == chosen,
+                )
+            })
             .collect(),
     }
 }
 
 /// `GET /account/records/{filing_number}/change?what=…&website=…`: the filing form filled from
-/// the approved record (its subject, and the website chosen), for its owner.
+/// the approved record (its subject, and the website chosen by its number), for its owner.
+/// The form changes that website; the page links to the same form filled from each other
+/// website of the filing.
 pub(in crate::http) async fn change_page(
     State(state): State<AppState>,
     Path(filing_number): Path<String>,
@@ -237,11 +252,10 @@ pub(in crate::http) async fn change_page(
         what,
         query.get("website").map_or("", String::as_str),
     );
-    let website = change
+    let website = shown
         .websites
         .iter()
-        .position(|(_, chosen)| *chosen)
-        .and_then(|i| shown.websites.get(i))
+        .find(|w| w.website_number == change.website)
         .map(|w| &w.website);
     let Some(subject) = &shown.subject else {
         return Err(PageError::new(
@@ -252,6 +266,7 @@ pub(in crate::http) async fn change_page(
     let form = FilingForm::from_pairs(prefilled(subject, website));
     let action = format!("/account/records/{}/change", encoded(&shown.filing_number));
     Ok(render_form(
+        &state,
         &user,
         (StatusCode::OK, &action, Some(&change)),
         Some(&form),
@@ -260,9 +275,9 @@ pub(in crate::http) async fn change_page(
     ))
 }
 
-/// `POST /account/records/{filing_number}/change`: the change the form stands for, through the
-/// API's checks as `POST /api/v1/submissions` with kind `change`; problems come back beside
-/// their fields.
+/// `POST /account/records/{filing_number}/change`: the change the form stands for, with the
+/// scans sent, through the API's checks as `POST /api/v1/submissions` with kind `change`;
+/// problems come back beside their fields, and a form with any stores nothing.
 pub(in crate::http) async fn submit_change(
     State(state): State<AppState>,
     Path(filing_number): Path<String>,
@@ -272,6 +287,9 @@ pub(in crate::http) async fn submit_change(
 ) -> Result<Response, PageError> {
     let view = owned(&state, &user, &filing_number).await?;
     let shown = convert::approved_record_to_api(&view);
+    // A form from another site is refused before its files are read; the token, in the
+    // body, is checked once it is read.
+    super::same_origin(&headers)?;
     let form = filing_form::read_form(&state, &headers, body).await?;
     let csrf = super::FormFields::single("csrf", form.first("csrf"));
     user.check_csrf(&headers, &csrf)?;
@@ -279,6 +297,7 @@ pub(in crate::http) async fn submit_change(
     let action = format!("/account/records/{}/change", encoded(&shown.filing_number));
     let again = |status: StatusCode, problems: &[(String, String)], message: Option<&str>| {
         render_form(
+            &state,
             &user,
             (status, &action, Some(&change)),
             Some(&form),
@@ -286,14 +305,30 @@ pub(in crate::http) async fn submit_change(
             message,
         )
     };
-    if let Some(problems) = filing_form::overlong(&form) {
-        return Ok(again(StatusCode::UNPROCESSABLE_ENTITY, &problems, None));
+    let mut problems = filing_form::form_problems(&form);
+    let number = form.first("website_number");
+    if matches!(form.first("what"), "website" | "access")
+        && !shown.websites.iter().any(|w| w.website_number == number)
+    {
+        problems.push((
+            "website_number".to_owned(),
+            format!(
+                "{number:?} 不是该备案在用的网站 · {number:?} is not a website of this filing \
+                 in service"
+            ),
+        ));
     }
-    let request = match change_request(&form, &shown.filing_number) {
-        Ok(request) => request,
-        Err(problems) => return Ok(again(StatusCode::UNPROCESSABLE_ENTITY, &problems, None)),
+    let request = change_request(&form, &shown.filing_number).map_err(|found| {
+        problems.extend(found);
+    });
+    let FormRequest {
+        request,
+        scan_inputs,
+    } = match request {
+        Ok(request) if problems.is_empty() => request,
+        _ => return Ok(again(StatusCode::UNPROCESSABLE_ENTITY, &problems, None)),
     };
-    match file(&state, &user, &request).await {
+    match file_with_scans(&state, &user, &request, &scan_inputs).await {
         Ok(_) => Ok(Redirect::to("/account/filings").into_response()),
         Err(Refused::Problems(problems)) => {
             Ok(again(StatusCode::UNPROCESSABLE_ENTITY, &problems, None))
@@ -301,4 +336,63 @@ pub(in crate::http) async fn submit_change(
         Err(Refused::Conflict(message)) => Ok(again(StatusCode::CONFLICT, &[], Some(&message))),
         Err(Refused::Page(error)) => Err(error),
     }
+}
+
+/// The form's fields filled with `subject` and `website` (a change's form, from an approved
+/// record): the names and values a browser would send for them.
+fn prefilled(
+    subject: &api::SubjectBody,
+    website: Option<&api::WebsiteBody>,
+) -> Vec<(String, String)> {
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    let mut put = |field: &str, value: String| pairs.push((field.to_owned(), value));
+    let person = |at: &str, p: &api::PersonBody, put: &mut dyn FnMut(&str, String)| {
+        put(&format!("{at}.name"), p.name.clone());
+        put(&format!("{at}.certificate_type"), name(&p.certificate_type));
+        put(
+            &format!("{at}.certificate_number"),
+            p.certificate_number.clone(),
+        );
+        put(&format!("{at}.mobile_phones"), p.mobile_phones.join("\n"));
+        put(&format!("{at}.office_phones"), p.office_phones.join("\n"));
+        put(&format!("{at}.email"), p.email.clone());
+    };
+    put("subject.name", subject.name.clone());
+    put("subject.nature", name(&subject.nature));
+    put("subject.certificate_type", name(&subject.certificate_type));
+    put(
+        "subject.certificate_number",
+        subject.certificate_number.clone(),
+    );
+    put("subject.region_code", subject.region_code.clone());
+    put("subject.address", subject.address.clone());
+    put("subject.investor", subject.investor.clone());
+    person("subject.principal", &subject.principal, &mut put);
+    if let Some(website) = website {
+        put("website.name", website.name.clone());
+        put("website.home_urls", website.home_urls.join("\n"));
+        put("website.domains", website.domains.join("\n"));
+        for service in &website.service_types {
+            put("website.service_types", name(service));
+        }
+        for pre_approval in &website.pre_approvals {
+            put("website.pre_approvals.item", name(&pre_approval.item));
+            put(
+                "website.pre_approvals.document_number",
+                pre_approval.document_number.clone(),
+            );
+        }
+        put("website.access.provider", website.access.provider.clone());
+        put("website.access.method", name(&website.access.method));
+        put(
+            "website.access.server_region_code",
+            website.access.server_region_code.clone(),
+        );
+        put(
+            "website.access.ip_ranges",
+            website.access.ip_ranges.join("\n"),
+        );
+        person("website.principal", &website.principal, &mut put);
+    }
+    pairs
 }
