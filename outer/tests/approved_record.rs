@@ -81,6 +81,31 @@ async fn approved_with_record(site: &Site) -> (String, ApprovedRecord) {
     (receipt, record)
 }
 
+/// [`approved_with_record`], then a newer record (event 6) of the same filing whose website
+/// offers education and medical services with a pre-approval for each.
+async fn approved_with_two_pre_approvals(site: &Site) -> ApprovedRecord {
+    use bundle_format::records::{PreApproval, PreApprovalItem, ServiceType};
+
+    let (_, mut record) = approved_with_record(site).await;
+    if let ApprovedState::Approved { websites, .. } = &mut record.state {
+        let website = &mut websites[0].website;
+        website.service_types = vec![ServiceType::Education, ServiceType::Medical];
+        website.pre_approvals = vec![
+            PreApproval {
+                item: PreApprovalItem::Education,
+                document_number: "浙教审〔2026〕3号".into(),
+            },
+            PreApproval {
+                item: PreApprovalItem::Medical,
+                document_number: "浙卫审〔2026〕8号".into(),
+            },
+        ];
+    }
+    record.event = 6;
+    assert!(apply(site, &record).await);
+    record
+}
+
 async fn apply(site: &Site, record: &ApprovedRecord) -> bool {
     let record = record.clone();
     site.store
@@ -472,26 +497,8 @@ async fn a_change_started_from_the_record_is_filled_from_it_and_goes_in_as_a_cha
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_change_filled_from_a_website_with_several_pre_approvals_keeps_every_one() {
-    use bundle_format::records::{PreApproval, PreApprovalItem, ServiceType};
-
     let site = site();
-    let (_, mut record) = approved_with_record(&site).await;
-    if let ApprovedState::Approved { websites, .. } = &mut record.state {
-        let website = &mut websites[0].website;
-        website.service_types = vec![ServiceType::Education, ServiceType::Medical];
-        website.pre_approvals = vec![
-            PreApproval {
-                item: PreApprovalItem::Education,
-                document_number: "浙教审〔2026〕3号".into(),
-            },
-            PreApproval {
-                item: PreApprovalItem::Medical,
-                document_number: "浙卫审〔2026〕8号".into(),
-            },
-        ];
-    }
-    record.event = 6;
-    assert!(apply(&site, &record).await);
+    let record = approved_with_two_pre_approvals(&site).await;
     let ApprovedState::Approved { websites, .. } = &record.state else {
         unreachable!()
     };
@@ -672,28 +679,10 @@ async fn a_change_naming_a_website_the_filing_does_not_have_is_refused_and_store
 
 #[tokio::test(flavor = "multi_thread")]
 async fn each_pre_approval_document_is_tied_to_its_entry_and_none_goes_with_a_subject_change() {
-    use bundle_format::records::{
-        AttachmentKind, PreApproval, PreApprovalItem, ScanOf, ServiceType,
-    };
+    use bundle_format::records::{AttachmentKind, PreApprovalItem, ScanOf};
 
     let site = site();
-    let (_, mut record) = approved_with_record(&site).await;
-    if let ApprovedState::Approved { websites, .. } = &mut record.state {
-        let website = &mut websites[0].website;
-        website.service_types = vec![ServiceType::Education, ServiceType::Medical];
-        website.pre_approvals = vec![
-            PreApproval {
-                item: PreApprovalItem::Education,
-                document_number: "浙教审〔2026〕3号".into(),
-            },
-            PreApproval {
-                item: PreApprovalItem::Medical,
-                document_number: "浙卫审〔2026〕8号".into(),
-            },
-        ];
-    }
-    record.event = 6;
-    assert!(apply(&site, &record).await);
+    approved_with_two_pre_approvals(&site).await;
     let mut owner = logged_in(&site, "owner_a").await;
     let page = owner
         .get(&format!("{}/change?what=website", record_path()))

@@ -46,6 +46,20 @@ fn get_record(app: &Appliance, token: &str, number: &str) -> (u16, Value) {
     .unwrap()
 }
 
+/// The receipt of `request` sent to the first outer host with `token`.
+fn submitted_by(app: &Appliance, token: &str, request: &Value) -> String {
+    let (status, body) = http_json(
+        app.outer().node.addr,
+        "POST",
+        "/api/v1/submissions",
+        Some(token),
+        Some(request),
+    )
+    .unwrap();
+    assert_eq!(status, 201, "{body}");
+    body["receipt"].as_str().unwrap().to_owned()
+}
+
 #[test]
 fn an_approved_record_crosses_back_is_read_by_its_owner_after_the_payload_is_gone_and_a_change_starts_from_it()
  {
@@ -189,16 +203,7 @@ fn a_filing_an_access_provider_sent_for_a_customer_comes_back_to_that_provider_w
     let provider = app.outer().node.provider_token.clone();
     let mut filing = transfer::demo::new_filing(1, "企业展示网站");
     filing["on_behalf_of"] = json!("customer_9");
-    let (status, body) = http_json(
-        app.outer().node.addr,
-        "POST",
-        "/api/v1/submissions",
-        Some(&provider),
-        Some(&filing),
-    )
-    .unwrap();
-    assert_eq!(status, 201, "{body}");
-    let receipt = body["receipt"].as_str().unwrap().to_owned();
+    let receipt = submitted_by(&app, &provider, &filing);
     app.outer().export().unwrap();
     assert_eq!(app.carry_in(0).unwrap(), 1);
     app.import().unwrap();
@@ -232,16 +237,7 @@ fn a_filing_an_access_provider_sent_for_a_customer_comes_back_to_that_provider_w
         "submission": {"kind": "change", "filing_number": number,
         "change": {"what": "website", "website_number": format!("{number}-1"),
                    "website": website}}});
-    let (status, body) = http_json(
-        app.outer().node.addr,
-        "POST",
-        "/api/v1/submissions",
-        Some(&provider),
-        Some(&change),
-    )
-    .unwrap();
-    assert_eq!(status, 201, "{body}");
-    let change_receipt = body["receipt"].as_str().unwrap().to_owned();
+    let change_receipt = submitted_by(&app, &provider, &change);
     app.outer().export().unwrap();
     assert_eq!(app.carry_in(0).unwrap(), 1);
     let imported = app.import().unwrap();
