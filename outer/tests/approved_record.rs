@@ -375,6 +375,15 @@ fn unescape(html: &str) -> String {
         .replace("&amp;", "&")
 }
 
+/// The value of the field `name` among a form's `values` (empty if it has none).
+fn value(values: &[(String, String)], name: &str) -> String {
+    values
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default()
+}
+
 fn set(values: &mut [(String, String)], name: &str, value: &str) {
     let field = values
         .iter_mut()
@@ -402,13 +411,6 @@ async fn a_change_started_from_the_record_is_filled_from_it_and_goes_in_as_a_cha
         .await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     let mut values = form_values(&page.body);
-    let value = |values: &[(String, String)], name: &str| {
-        values
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
     // Filled from the record, nothing typed.
     assert_eq!(value(&values, "subject.name"), subject.name);
     assert_eq!(
@@ -578,13 +580,6 @@ async fn the_change_of_a_second_website_is_filled_from_it_and_stored_as_its_chan
     let page = owner.get(&link.replace("&amp;", "&")).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     let mut values = form_values(&page.body);
-    let value = |values: &[(String, String)], name: &str| {
-        values
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
     assert_eq!(value(&values, "website_number"), second_number);
     assert_eq!(value(&values, "website.name"), second.name);
     assert_eq!(value(&values, "website.domains"), second.domains.join("\n"));
@@ -780,4 +775,44 @@ fn png_of(len: usize) -> Vec<u8> {
     let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
     bytes.resize(len.max(bytes.len()), 7);
     bytes
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_form_to_add_a_website_keeps_its_access_and_principal_but_none_of_the_websites_names() {
+    let site = site();
+    let (_, record) = approved_with_record(&site).await;
+    let ApprovedState::Approved { subject, websites } = &record.state else {
+        unreachable!()
+    };
+    let mut owner = logged_in(&site, "owner_a").await;
+    let page = owner
+        .get(&format!("{}/change?what=added_website", record_path()))
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let values = form_values(&page.body);
+    assert_eq!(value(&values, "what"), "added_website");
+    assert_eq!(value(&values, "subject.name"), subject.name);
+    for field in [
+        "website.name",
+        "website.domains",
+        "website.home_urls",
+        "website.access.ip_ranges",
+        "website.service_types",
+    ] {
+        assert_eq!(value(&values, field), "", "{field} starts empty");
+    }
+    let website = &websites[0].website;
+    assert_eq!(
+        value(&values, "website.access.provider"),
+        website.access.provider
+    );
+    assert_eq!(
+        value(&values, "website.principal.name"),
+        website.principal.name
+    );
+    assert!(
+        !page.body.contains(DOMAIN),
+        "the approved website's domain is not offered again: {}",
+        page.body
+    );
 }

@@ -263,7 +263,11 @@ pub(in crate::http) async fn change_page(
             "本账户没有该备案号的已备案信息 · There is no approved record of this filing number for this account",
         ));
     };
-    let form = FilingForm::from_pairs(prefilled(subject, website));
+    let form = if what == "added_website" {
+        FilingForm::from_pairs(prefilled(subject, website.map(new_website_like).as_ref()))
+    } else {
+        FilingForm::from_pairs(prefilled(subject, website))
+    };
     let action = format!("/account/records/{}/change", encoded(&shown.filing_number));
     Ok(render_form(
         &state,
@@ -340,6 +344,25 @@ pub(in crate::http) async fn submit_change(
 
 /// The form's fields filled with `subject` and `website` (a change's form, from an approved
 /// record): the names and values a browser would send for them.
+/// The start of a website to add beside `website`: its access (provider, method, server
+/// region) and principal, which an owner's websites usually share, and nothing that names the
+/// website itself (name, home pages, domains, addresses, services, pre-approvals): those of an
+/// approved website filed again would conflict with the website that holds them.
+fn new_website_like(website: &api::WebsiteBody) -> api::WebsiteBody {
+    api::WebsiteBody {
+        name: String::new(),
+        home_urls: Vec::new(),
+        domains: Vec::new(),
+        service_types: Vec::new(),
+        pre_approvals: Vec::new(),
+        access: api::AccessBody {
+            ip_ranges: Vec::new(),
+            ..website.access.clone()
+        },
+        principal: website.principal.clone(),
+    }
+}
+
 fn prefilled(
     subject: &api::SubjectBody,
     website: Option<&api::WebsiteBody>,
