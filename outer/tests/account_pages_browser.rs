@@ -113,39 +113,11 @@ fn an_owner_registers_verifies_logs_in_and_issues_a_token_in_headless_chromium()
     tab.goto(&format!("{base}/account/filings"));
     assert!(tab.text_of("empty").unwrap().contains("No submissions yet"));
     tab.goto(&format!("{base}/account/filings/new"));
-    let person = |at: &str| {
-        [
-            (format!("{at}.name"), "李四"),
-            (format!("{at}.certificate_type"), "resident_id"),
-            (format!("{at}.certificate_number"), "11010519491231002X"),
-            (format!("{at}.mobile_phones"), "13905711234"),
-            (format!("{at}.office_phones"), "0571-88216688"),
-            (format!("{at}.email"), "lisi@example.cn"),
-        ]
-    };
-    let mut fields: Vec<(String, &str)> = [
-        ("subject.name", "杭州示例网络科技有限公司"),
-        ("subject.nature", "enterprise"),
-        ("subject.certificate_type", "unified_social_credit_code"),
-        ("subject.certificate_number", "91330100799655058B"),
-        ("subject.region_code", "330106"),
-        ("subject.address", "浙江省杭州市西湖区文三路90号"),
-        ("subject.investor", "杭州示例网络科技有限公司"),
-        ("website.name", "示例科技官网"),
-        ("website.home_urls", "https://www.lisi-site.cn/"),
-        ("website.domains", "lisi-site.cn\nwww.lisi-site.cn"),
-        ("website.service_types", "showcase"),
-        ("website.access.provider", "provider_1"),
-        ("website.access.method", "cloud"),
-        ("website.access.server_region_code", "330106"),
-        ("website.access.ip_ranges", "202.96.128.86"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
-    fields.extend(person("subject.principal"));
-    fields.extend(person("website.principal"));
-    let typed: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    let fields = web::typed_filing("李四", "lisi@example.cn", "lisi-site.cn");
+    let typed: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     tab.screenshot(shots, "account-new-filing.png");
     tab.submit("new-filing", &typed, "/account/filings");
     let listed = tab.text_of("filings").unwrap_or_else(|| {

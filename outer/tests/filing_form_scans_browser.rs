@@ -15,7 +15,7 @@ use outer::http::AppState;
 use outer::store::{AccountKind, Store};
 use testkit::browser::screenshot_ink;
 use testkit::cdp::Tab;
-use web::{Served, account_that_logs_in};
+use web::{Served, account_that_logs_in, typed_filing};
 
 /// The scan limit of this test's intake, small enough for files made on the spot.
 const MAX_SCAN_BYTES: usize = 4096;
@@ -25,43 +25,6 @@ fn png(len: usize) -> Vec<u8> {
     let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
     bytes.resize(len.max(bytes.len()), 7);
     bytes
-}
-
-/// The new-filing form's fields as a person types them.
-fn typed_filing() -> Vec<(String, &'static str)> {
-    let person = |at: &str| {
-        [
-            (format!("{at}.name"), "王五"),
-            (format!("{at}.certificate_type"), "resident_id"),
-            (format!("{at}.certificate_number"), "11010519491231002X"),
-            (format!("{at}.mobile_phones"), "13905711234"),
-            (format!("{at}.office_phones"), "0571-88216688"),
-            (format!("{at}.email"), "wangwu@example.cn"),
-        ]
-    };
-    let mut fields: Vec<(String, &str)> = [
-        ("subject.name", "杭州示例网络科技有限公司"),
-        ("subject.nature", "enterprise"),
-        ("subject.certificate_type", "unified_social_credit_code"),
-        ("subject.certificate_number", "91330100799655058B"),
-        ("subject.region_code", "330106"),
-        ("subject.address", "浙江省杭州市西湖区文三路90号"),
-        ("subject.investor", "杭州示例网络科技有限公司"),
-        ("website.name", "示例科技官网"),
-        ("website.home_urls", "https://www.wangwu-site.cn/"),
-        ("website.domains", "wangwu-site.cn\nwww.wangwu-site.cn"),
-        ("website.service_types", "showcase"),
-        ("website.access.provider", "provider_1"),
-        ("website.access.method", "cloud"),
-        ("website.access.server_region_code", "330106"),
-        ("website.access.ip_ranges", "202.96.128.86"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
-    fields.extend(person("subject.principal"));
-    fields.extend(person("website.principal"));
-    fields
 }
 
 #[test]
@@ -97,8 +60,11 @@ fn an_owner_uploads_a_scan_with_a_new_filing_in_headless_chromium() {
         "/account",
     );
     tab.goto(&format!("{base}/account/filings/new"));
-    let fields = typed_filing();
-    let typed: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    let fields = typed_filing("王五", "wangwu@example.cn", "wangwu-site.cn");
+    let typed: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
 
     // Over the limit: named beside its input, the rest kept, nothing stored.
     tab.choose_files("scan.subject_certificate", &[&too_large]);

@@ -438,3 +438,45 @@ impl Served {
         runtime.block_on(self.server).unwrap().unwrap();
     }
 }
+
+/// The new-filing form's fields as a person types them: the sample enterprise of
+/// `testkit::api::new_filing`, its website at `domain` (and `www.`), and `person` with `email`
+/// as both principals.
+pub fn typed_filing(person: &str, email: &str, domain: &str) -> Vec<(String, String)> {
+    let principal = |at: &str| {
+        [
+            (format!("{at}.name"), person.to_owned()),
+            (format!("{at}.certificate_type"), "resident_id".to_owned()),
+            (
+                format!("{at}.certificate_number"),
+                "11010519491231002X".to_owned(),
+            ),
+            (format!("{at}.mobile_phones"), "13905711234".to_owned()),
+            (format!("{at}.office_phones"), "0571-88216688".to_owned()),
+            (format!("{at}.email"), email.to_owned()),
+        ]
+    };
+    let mut fields: Vec<(String, String)> = [
+        ("subject.name", "杭州示例网络科技有限公司"),
+        ("subject.nature", "enterprise"),
+        ("subject.certificate_type", "unified_social_credit_code"),
+        ("subject.certificate_number", "91330100799655058B"),
+        ("subject.region_code", "330106"),
+        ("subject.address", "浙江省杭州市西湖区文三路90号"),
+        ("subject.investor", "杭州示例网络科技有限公司"),
+        ("website.name", "示例科技官网"),
+        ("website.service_types", "showcase"),
+        ("website.access.provider", "provider_1"),
+        ("website.access.method", "cloud"),
+        ("website.access.server_region_code", "330106"),
+        ("website.access.ip_ranges", "202.96.128.86"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    fields.push(("website.home_urls".into(), format!("https://www.{domain}/")));
+    fields.push(("website.domains".into(), format!("{domain}\nwww.{domain}")));
+    fields.extend(principal("subject.principal"));
+    fields.extend(principal("website.principal"));
+    fields
+}
