@@ -67,6 +67,30 @@ pub struct Config {
     /// password (the pages say so), while logins and API tokens still work.
     #[serde(default)]
     pub mail: Option<MailConfig>,
+    /// The crawler's check offered beside each domain of the public register page; without it
+    /// the page offers none.
+    #[serde(default)]
+    pub site_check: Option<SiteCheckConfig>,
+}
+
+/// The crawler's check on the public register (`/register/check`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteCheckConfig {
+    /// The published `inner-cert` public key (signify format) certificates are checked against.
+    pub certificate_key: PathBuf,
+    /// How soon, in seconds, a domain may be fetched again; a check asked for sooner shows the
+    /// last result.
+    #[serde(default = "default_check_interval")]
+    pub interval_secs: u64,
+    /// Domains to reach at a given address instead of resolving them (`"example.cn" =
+    /// "192.0.2.10:80"`), for a host whose resolver does not see the sites as the public does.
+    #[serde(default)]
+    pub connect: std::collections::BTreeMap<String, SocketAddr>,
+}
+
+fn default_check_interval() -> u64 {
+    60
 }
 
 /// The SMTP relay the service hands its e-mail to.
@@ -221,6 +245,7 @@ impl Config {
             limits: Limits::default(),
             accounts: AccountsConfig::default(),
             mail: None,
+            site_check: None,
         }
     }
 

@@ -3,70 +3,14 @@
 //! publishing none, one whose home page lacks the filing number, and a superseded certificate
 //! caught by the register check.
 
+mod sites;
+
 use std::net::SocketAddr;
 use std::process::Command;
 
-use axum::Router;
-use axum::http::StatusCode;
-use axum::routing::get;
-use filing::electronic_certificate::{CertifiedWebsite, ElectronicCertificate};
 use keys::SecretKey;
 use outer::site_check::{RegisterStanding, SiteCheck, SiteReport};
-
-const DOMAIN: &str = "qingshan.example.cn";
-const NUMBER: &str = "京ICP备2026000017号";
-const NOW: i64 = 1_796_000_000;
-
-fn certificate(key: &SecretKey, expires: i64) -> Vec<u8> {
-    let text = ElectronicCertificate {
-        serial: 17,
-        filing_number: NUMBER.to_owned(),
-        subject: "北京青山科技有限公司".to_owned(),
-        websites: vec![CertifiedWebsite {
-            number: format!("{NUMBER}-1"),
-            name: "青山官网".to_owned(),
-            domains: vec![DOMAIN.to_owned()],
-        }],
-        issued: NOW - 86_400,
-        expires,
-    }
-    .render();
-    bundle_format::envelope::seal(key, "sluice filing certificate", text.as_bytes()).unwrap()
-}
-
-/// A web server on loopback serving `certificate` at /cert/bazs.cert (404 when `None`) and
-/// `home` at /; runs until the test process ends.
-fn serve(certificate: Option<Vec<u8>>, home: &str) -> SocketAddr {
-    let home = home.to_owned();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let address = listener.local_addr().unwrap();
-    listener.set_nonblocking(true).unwrap();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async move {
-            let app = Router::new()
-                .route(
-                    "/cert/bazs.cert",
-                    get(move || {
-                        let certificate = certificate.clone();
-                        async move {
-                            match certificate {
-                                Some(bytes) => (StatusCode::OK, bytes),
-                                None => (StatusCode::NOT_FOUND, b"not here".to_vec()),
-                            }
-                        }
-                    }),
-                )
-                .route("/", get(move || async move { axum::response::Html(home) }));
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            axum::serve(listener, app).await.unwrap();
-        });
-    });
-    address
-}
+use sites::{DOMAIN, NOW, NUMBER, certificate, home_page, serve};
 
 fn check(address: SocketAddr, key: &SecretKey) -> SiteReport {
     SiteCheck {
@@ -86,12 +30,6 @@ fn failed(report: &SiteReport) -> Vec<&'static str> {
         .filter(|f| !f.ok)
         .map(|f| f.check)
         .collect()
-}
-
-fn home_page() -> String {
-    format!(
-        "<html><body>青山科技 <a href=\"https://beian.miit.gov.cn/\">{NUMBER}-1</a></body></html>"
-    )
 }
 
 #[test]

@@ -77,12 +77,25 @@ pub fn run(args: Args, json: bool) -> anyhow::Result<()> {
         if let Some(mailer) = mailer.clone() {
             tokio::spawn(notify_every_minute(store.clone(), mailer));
         }
-        let state = outer::http::AppState::with_accounts(
+        let mut state = outer::http::AppState::with_accounts(
             store,
             config.limits.clone(),
             config.accounts.clone(),
             mailer,
         );
+        if let Some(checks) = &config.site_check {
+            let key = keys::PublicKey::read_file(&checks.certificate_key).with_context(|| {
+                format!(
+                    "reading the certificate key {}",
+                    checks.certificate_key.display()
+                )
+            })?;
+            state = state.with_site_checks(outer::http::site_checks::SiteChecks::new(
+                key,
+                checks.connect.clone(),
+                std::time::Duration::from_secs(checks.interval_secs.max(1)),
+            ));
+        }
         outer::http::serve(listener, state, shutdown)
             .await
             .context("serving")

@@ -22,6 +22,7 @@ pub mod ops;
 pub mod pages;
 mod records;
 pub mod register;
+pub mod site_checks;
 mod submissions;
 mod views;
 pub mod web;
@@ -67,6 +68,9 @@ pub struct AppState {
     pub accounts: AccountsConfig,
     /// The SMTP relay codes are sent through; `None` turns registration and resets off.
     pub mailer: Option<Mailer>,
+    /// The crawler's check offered on the public register; `None` (no certificate key
+    /// configured) offers none.
+    pub site_checks: Option<Arc<site_checks::SiteChecks>>,
     rate: Arc<RateLimiter>,
     tokens: Arc<TokenCache>,
     throttle: Arc<web::throttle::Throttle>,
@@ -97,6 +101,7 @@ impl AppState {
             )),
             accounts,
             mailer,
+            site_checks: None,
             rate: Arc::new(RateLimiter::new(limits.rate_per_minute, limits.rate_burst)),
             tokens: Arc::new(TokenCache::default()),
             store,
@@ -104,6 +109,15 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             connections: Arc::new(connections::ConnectionCounters::default()),
         }
+    }
+}
+
+impl AppState {
+    /// The same state, offering the crawler's check on the public register.
+    #[must_use]
+    pub fn with_site_checks(mut self, checks: site_checks::SiteChecks) -> AppState {
+        self.site_checks = Some(Arc::new(checks));
+        self
     }
 }
 
@@ -140,6 +154,11 @@ fn routes(limits: &Limits) -> Routes {
         .route("/api/openapi.json", &["get"], get(openapi::serve_document))
         .route("/status", &["get"], get(pages::status_page))
         .route("/register", &["get"], get(register::register_page))
+        .route(
+            "/register/check",
+            &["get"],
+            get(site_checks::site_check_page),
+        )
         .route("/api/v1/register", &["get"], get(register::register_api))
         .route("/account", &["get"], get(web::account_page))
         .route(

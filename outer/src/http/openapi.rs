@@ -341,6 +341,9 @@ fn api_document() -> Value {
                     {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": 200}, "description": "website name, domain or filing number"},
                     {"name": "by", "in": "query", "schema": {"type": "string"}, "description": "website_name, domain, filing_number or auto (the default); anything else is read as auto"}],
                 "responses": {"200": {"description": "text/html"}, "400": {"description": "text/html: the page says what is wrong with q"}}}},
+            "/register/check": {"get": {"summary": "The crawler's check of a website the public register lists (HTML, Chinese and English; no login): its certificate at http://DOMAIN/cert/bazs.cert and its home page, fetched at most once per configured interval; offered only when a certificate key is configured",
+                "parameters": [{"name": "domain", "in": "query", "required": true, "schema": {"type": "string", "maxLength": 200}, "description": "a domain the public register lists; nothing is fetched for any other"}],
+                "responses": {"200": {"description": "text/html: every finding"}, "400": {"description": "text/html: no domain given"}, "404": {"description": "text/html: the domain is not in the register, or no check is offered; nothing fetched"}, "503": {"description": "text/html: other checks are running"}}}},
             "/api/v1/register": {"get": {"summary": "Public register query: approved websites by website name, domain or filing number (no login; nothing personal)",
                 "parameters": [
                     {"name": "q", "in": "query", "required": true, "schema": {"type": "string", "minLength": 1, "maxLength": 200}, "description": "website name, domain or filing number"},

@@ -135,7 +135,8 @@ struct Row {
     nature_zh: &'static str,
     nature_en: &'static str,
     website_name: String,
-    domains: Vec<String>,
+    /// Each domain, with its check's address on this service (`/register/check`).
+    domains: Vec<(String, String)>,
     approved: String,
 }
 
@@ -150,6 +151,8 @@ struct RegisterPage<'a> {
     truncated: bool,
     max_query: usize,
     max_results: usize,
+    /// Whether the crawler's check is offered beside each domain.
+    checks: bool,
     user: Option<&'a str>,
 }
 
@@ -194,6 +197,7 @@ pub(super) async fn register_page(
         truncated: false,
         max_query: MAX_REGISTER_QUERY_CHARS,
         max_results: MAX_REGISTER_RESULTS,
+        checks: state.site_checks.is_some(),
         user: None,
     };
     let mut status = StatusCode::OK;
@@ -251,6 +255,16 @@ fn row(view: RegisterWebsiteView) -> Row {
         website_number: view.website_number,
         subject_name: view.subject_name,
         website_name: view.website_name,
-        domains: view.domains,
+        domains: view
+            .domains
+            .into_iter()
+            .map(|domain| {
+                let check = format!(
+                    "/register/check?domain={}",
+                    form_urlencoded::byte_serialize(domain.as_bytes()).collect::<String>()
+                );
+                (domain, check)
+            })
+            .collect(),
     }
 }
