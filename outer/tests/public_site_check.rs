@@ -36,6 +36,20 @@ struct Intake {
 }
 
 async fn intake(key: &SecretKey, recorded: &[u8], address: SocketAddr) -> Intake {
+    let (state, store, dir) = intake_state(key, recorded, address).await;
+    Intake {
+        router: router(state),
+        store,
+        _dir: dir,
+    }
+}
+
+/// The state of [`intake`]'s service, its store and the directory that holds it.
+async fn intake_state(
+    key: &SecretKey,
+    recorded: &[u8],
+    address: SocketAddr,
+) -> (AppState, Store, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("outer.db");
     let store = tokio::task::spawn_blocking(move || Store::open(&path).unwrap())
@@ -51,7 +65,7 @@ async fn intake(key: &SecretKey, recorded: &[u8], address: SocketAddr) -> Intake
         connect,
         Duration::from_secs(600),
     ));
-    let router = router(state);
+    let router = router(state.clone());
     account_that_logs_in(&store, "owner_a", AccountKind::WebsiteOwner, "secret-2026").await;
     let approval = Approval {
         number: NUMBER,
@@ -77,11 +91,7 @@ async fn intake(key: &SecretKey, recorded: &[u8], address: SocketAddr) -> Intake
             .await
             .unwrap()
     );
-    Intake {
-        router,
-        store,
-        _dir: dir,
-    }
+    (state, store, dir)
 }
 
 async fn get(router: &Router, path: &str) -> (StatusCode, String) {
@@ -243,4 +253,27 @@ async fn without_a_certificate_key_no_check_is_offered() {
     let (status, page) = get(&router, &check_path(DOMAIN)).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{page}");
     assert!(page.contains("does not check websites"), "{page}");
+}
+
+#[test]
+fn the_check_is_reached_from_the_register_page_in_headless_chromium() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let key = SecretKey::generate();
+    let published = certificate(&key, sites::NOW + 3 * 365 * 86_400);
+    let (address, count) = serve_counting(Some(published.clone()), &home_page());
+    let (state, _store, _dir) = runtime.block_on(intake_state(&key, &published, address));
+    let served = web::Served::start(&runtime, state);
+    let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let mut tab = testkit::cdp::Tab::open();
+
+    tab.goto(&format!("{}/register?q={DOMAIN}", served.base));
+    tab.eval("document.querySelector('a.check-site').click(); true");
+    tab.wait_for(|tab| tab.url().contains("/register/check"));
+    let verdict = tab.text_of("verdict").unwrap_or_default();
+    assert!(verdict.contains("Every check holds"), "{verdict}");
+    assert_eq!(tab.text_of("filing-number").as_deref(), Some(NUMBER));
+    let shot = tab.screenshot(shots, "register-site-check.png");
+    assert!(testkit::browser::screenshot_ink(&shot).0 > 2000);
+    assert_eq!(requests(&count), 2);
+    served.stop(&runtime);
 }

@@ -114,7 +114,8 @@ struct CheckPage<'a> {
     problem: Option<String>,
     filing_number: Option<String>,
     ok: bool,
-    findings: Vec<Finding>,
+    /// Each finding with the Chinese name of its check.
+    findings: Vec<(&'static str, Finding)>,
     checked: String,
     remembered: bool,
     interval: u64,
@@ -144,7 +145,11 @@ pub(super) async fn site_check_page(
         Ok((checked, report, remembered, interval)) => {
             page.ok = report.ok();
             page.filing_number = report.filing_number;
-            page.findings = report.findings;
+            page.findings = report
+                .findings
+                .into_iter()
+                .map(|finding| (check_zh(finding.check), finding))
+                .collect();
             page.checked = keys::time::rfc3339(checked);
             page.remembered = remembered;
             page.interval = interval;
@@ -167,6 +172,19 @@ pub(super) async fn site_check_page(
         body,
     )
         .into_response())
+}
+
+/// The Chinese name of a check of [`crate::site_check`].
+fn check_zh(check: &str) -> &'static str {
+    match check {
+        "certificate-fetched" => "获取证书",
+        "signature" => "证书签名",
+        "domain" => "证书域名",
+        "expiry" => "有效期",
+        "register" => "现行证书",
+        "home-page" => "首页备案号",
+        _ => "其他",
+    }
 }
 
 /// What a check of `domain` found: when, the report, whether it is a remembered one, and the
