@@ -50,8 +50,14 @@ pub const FORMAT_VERSION_7: u16 = 7;
 /// one (encrypted or not); everything else keeps the lowest version its records allow
 /// (SPEC.md §3.2).
 pub const FORMAT_VERSION_8: u16 = 8;
+/// Format version 9: the version 1 header layout and flags of version 5, and content that may
+/// also hold the submission body of wire version 7: an access provider's check
+/// (`Submission::ProviderCheck`, in submissions bundles). Writers use it only for bundles that
+/// hold one (encrypted or not); everything else keeps the lowest version its records allow
+/// (SPEC.md §3.2).
+pub const FORMAT_VERSION_9: u16 = 9;
 /// Every format version this build reads, in order (2 is never assigned).
-pub const FORMAT_VERSIONS: [u16; 7] = [
+pub const FORMAT_VERSIONS: [u16; 8] = [
     FORMAT_VERSION_1,
     FORMAT_VERSION_3,
     FORMAT_VERSION_4,
@@ -59,6 +65,7 @@ pub const FORMAT_VERSIONS: [u16; 7] = [
     FORMAT_VERSION_6,
     FORMAT_VERSION_7,
     FORMAT_VERSION_8,
+    FORMAT_VERSION_9,
 ];
 /// Flag bit 0 (version 5 on): the payload is encrypted to the channel's recipients.
 pub const FLAG_ENCRYPTED: u16 = 0x0001;

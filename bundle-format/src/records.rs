@@ -390,14 +390,15 @@ impl<'a> EncodedSubmission<'a> {
         if <[u8; 32]>::from(Sha256::digest(body)) != fields.content_hash {
             return Err(EncodedSubmissionError::ContentHashMismatch);
         }
-        // The body opens with its variant index (§6.2): variants 4 and on are wire version 5.
+        // The body opens with its variant index (§6.2): variants 4 and 5 are wire version 5,
+        // variant 6 is wire version 7.
         let variant = body
             .first_chunk::<4>()
             .map_or(0, |index| u32::from_le_bytes(*index));
-        let format_version = if variant >= 4 {
-            crate::header::FORMAT_VERSION_7
-        } else {
-            crate::header::FORMAT_VERSION_1
+        let format_version = match variant {
+            0..=3 => crate::header::FORMAT_VERSION_1,
+            4 | 5 => crate::header::FORMAT_VERSION_7,
+            _ => crate::header::FORMAT_VERSION_9,
         };
         Ok(EncodedSubmission {
             bytes,
@@ -472,13 +473,40 @@ pub enum Submission {
         /// The scans, each saying what it shows.
         scans: Vec<Scan>,
     },
+    /// An access provider's check (待接入商核验) of a submission whose access names it, done
+    /// outside on the provider's own page or API (wire version 7; a bundle holding one has
+    /// format version 9, SPEC.md §3.2). It names the exact version it checked: a check of a
+    /// version the owner has changed since is refused inside.
+    ProviderCheck {
+        /// The receipt of the submission checked.
+        receipt: String,
+        /// The version checked.
+        version: u32,
+        /// The content hash of that version, as its submission record carries it.
+        content_hash: Sha256Digest,
+        /// What the provider decided.
+        decision: ProviderDecision,
+    },
+}
+
+/// An access provider's decision on a submission it was asked to check (wire version 7).
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub enum ProviderDecision {
+    /// The access details are the provider's: the submission goes on to its next review stage.
+    Confirm,
+    /// The access details are not right: the submission goes back to its submitter.
+    Return {
+        /// Why, in the provider's words; the submitter sees it.
+        reason: String,
+    },
 }
 
 impl Submission {
-    /// The lowest format version (SPEC.md §3.2) whose bundles may carry this body: 7 for the
-    /// wire version 5 variants, 1 for the others.
+    /// The lowest format version (SPEC.md §3.2) whose bundles may carry this body: 9 for the
+    /// wire version 7 variant, 7 for the wire version 5 variants, 1 for the others.
     pub fn format_version(&self) -> u16 {
         match self {
+            Submission::ProviderCheck { .. } => crate::header::FORMAT_VERSION_9,
             Submission::ChangeWithScans { .. } | Submission::NewFilingWithScans { .. } => {
                 crate::header::FORMAT_VERSION_7
             }
@@ -526,6 +554,16 @@ impl Submission {
             Submission::Withdrawal { receipt, reason } => {
                 text_field(&at.field("receipt"), receipt)?;
                 text_field(&at.field("reason"), reason)
+            }
+            Submission::ProviderCheck {
+                receipt, decision, ..
+            } => {
+                let at = at.field("provider_check");
+                text_field(&at.field("receipt"), receipt)?;
+                match decision {
+                    ProviderDecision::Confirm => Ok(()),
+                    ProviderDecision::Return { reason } => text_field(&at.field("reason"), reason),
+                }
             }
         }
     }

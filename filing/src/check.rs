@@ -122,7 +122,9 @@ pub fn check_each<'a>(
         }
         // Filing numbers and receipts name records inside; whether they exist, and are open, is
         // the inner side's per-record judgement.
-        Submission::Cancellation { .. } | Submission::Withdrawal { .. } => {}
+        Submission::Cancellation { .. }
+        | Submission::Withdrawal { .. }
+        | Submission::ProviderCheck { .. } => {}
     }
 }
 

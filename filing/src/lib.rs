@@ -26,6 +26,7 @@ pub mod password;
 pub mod person;
 pub mod privacy;
 pub mod province;
+pub mod provider_check;
 pub mod scan;
 pub mod text;
 pub mod url;

@@ -52,6 +52,31 @@ pub enum SubmissionBody {
         /// Why.
         reason: String,
     },
+    /// An access provider's check (待接入商核验) of a submission whose access details name it:
+    /// confirmed, or returned to its submitter with a reason.
+    ProviderCheck {
+        /// The receipt checked.
+        receipt: String,
+        /// The version checked, as the provider was shown it.
+        version: u32,
+        /// That version's content hash, 64 lower-case hex digits.
+        content_hash: String,
+        /// What the provider decided.
+        decision: ProviderDecision,
+        /// Why, for a return (required then, not allowed with a confirmation).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+}
+
+/// An access provider's decision on a submission it checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProviderDecision {
+    /// The access details are the provider's: on to the next review stage.
+    Confirm,
+    /// The access details are not right: back to the submitter.
+    Return,
 }
 
 /// The kind name of a submission body, as stored and reported in metrics.
@@ -61,6 +86,7 @@ pub fn kind_name(body: &SubmissionBody) -> &'static str {
         SubmissionBody::Change { .. } => "change",
         SubmissionBody::Cancellation { .. } => "cancellation",
         SubmissionBody::Withdrawal { .. } => "withdrawal",
+        SubmissionBody::ProviderCheck { .. } => "provider_check",
     }
 }
 

@@ -51,6 +51,48 @@ impl Problems {
     }
 }
 
+/// A provider check's fields: a well-formed receipt and content hash, and a reason exactly
+/// when the submission is returned.
+fn provider_check(
+    problems: &mut Problems,
+    at: &str,
+    receipt: &str,
+    version: u32,
+    content_hash: &str,
+    decision: api::ProviderDecision,
+    reason: Option<&str>,
+) -> rec::Submission {
+    let receipt = problems.check(&format!("{at}.receipt"), validate::receipt_id(receipt));
+    let mut hash = [0; 32];
+    if hex::decode_to_slice(content_hash, &mut hash).is_err() {
+        problems.add(
+            &format!("{at}.content_hash"),
+            "provider_check.content_hash",
+            "must be the checked version's content hash, 64 hex digits".to_owned(),
+        );
+    }
+    let decision = match (decision, reason) {
+        (api::ProviderDecision::Confirm, None) => rec::ProviderDecision::Confirm,
+        (api::ProviderDecision::Confirm, Some(_)) => {
+            problems.add(
+                &format!("{at}.reason"),
+                "provider_check.reason_on_confirm",
+                "a confirmation carries no reason; return the submission to give one".to_owned(),
+            );
+            rec::ProviderDecision::Confirm
+        }
+        (api::ProviderDecision::Return, reason) => rec::ProviderDecision::Return {
+            reason: text(problems, &format!("{at}.reason"), reason.unwrap_or_default()),
+        },
+    };
+    rec::Submission::ProviderCheck {
+        receipt,
+        version,
+        content_hash: hash,
+        decision,
+    }
+}
+
 fn text(problems: &mut Problems, field: &str, value: &str) -> String {
     problems.check(field, validate::required_text(value, rec::MAX_TEXT_BYTES))
 }
@@ -230,6 +272,21 @@ pub fn submission(
             receipt: problems.check(&format!("{at}.receipt"), validate::receipt_id(receipt)),
             reason: text(&mut problems, &format!("{at}.reason"), reason),
         },
+        api::SubmissionBody::ProviderCheck {
+            receipt,
+            version,
+            content_hash,
+            decision,
+            reason,
+        } => provider_check(
+            &mut problems,
+            at,
+            receipt,
+            *version,
+            content_hash,
+            *decision,
+            reason.as_deref(),
+        ),
     };
     if problems.is_empty() {
         Ok(converted)

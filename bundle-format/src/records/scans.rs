@@ -55,7 +55,7 @@ pub struct ScanRef<'a> {
 
 impl Submission {
     /// Every scan the submission carries, in order: a new filing's attachments, then the scans
-    /// of the wire version 5 variants. A cancellation or withdrawal carries none.
+    /// of the wire version 5 variants. A cancellation, withdrawal or provider check carries none.
     pub fn scans(&self) -> impl Iterator<Item = ScanRef<'_>> + '_ {
         let (attachments, scans): (&[Attachment], &[Scan]) = match self {
             Submission::NewFiling(filing) => (&filing.attachments, &[]),
@@ -63,7 +63,8 @@ impl Submission {
             Submission::ChangeWithScans { scans, .. } => (&[], scans),
             Submission::Change { .. }
             | Submission::Cancellation { .. }
-            | Submission::Withdrawal { .. } => (&[], &[]),
+            | Submission::Withdrawal { .. }
+            | Submission::ProviderCheck { .. } => (&[], &[]),
         };
         attachments
             .iter()
@@ -91,7 +92,9 @@ impl Submission {
                     Change::Subject(_) | Change::Access { .. } => Vec::new(),
                 }
             }
-            Submission::Cancellation { .. } | Submission::Withdrawal { .. } => Vec::new(),
+            Submission::Cancellation { .. }
+            | Submission::Withdrawal { .. }
+            | Submission::ProviderCheck { .. } => Vec::new(),
         }
     }
 }

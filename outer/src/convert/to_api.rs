@@ -75,6 +75,26 @@ pub fn submission_to_api(body: &rec::Submission) -> api::SubmissionBody {
             receipt: receipt.clone(),
             reason: reason.clone(),
         },
+        rec::Submission::ProviderCheck {
+            receipt,
+            version,
+            content_hash,
+            decision,
+        } => {
+            let (decision, reason) = match decision {
+                rec::ProviderDecision::Confirm => (api::ProviderDecision::Confirm, None),
+                rec::ProviderDecision::Return { reason } => {
+                    (api::ProviderDecision::Return, Some(reason.clone()))
+                }
+            };
+            api::SubmissionBody::ProviderCheck {
+                receipt: receipt.clone(),
+                version: *version,
+                content_hash: hex::encode(content_hash),
+                decision,
+                reason,
+            }
+        }
     }
 }
 

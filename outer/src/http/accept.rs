@@ -30,6 +30,14 @@ pub async fn prepare(
     request: &api::SubmissionRequest,
 ) -> Result<Prepared, AppError> {
     let mut problems = Vec::new();
+    if let api::SubmissionBody::ProviderCheck { .. } = &request.submission {
+        // Interim, until the checks against the stored version are in place: refused.
+        problems.push(Problem {
+            field: "submission".into(),
+            code: "provider_check.not_open".into(),
+            message: "provider checks are not taken yet".into(),
+        });
+    }
     if let api::SubmissionBody::Withdrawal { receipt, .. } = &request.submission
         && filing::receipt_id(receipt).is_ok()
     {
@@ -96,7 +104,9 @@ fn named_filing(body: &api::SubmissionBody) -> Option<&str> {
     let number = match body {
         api::SubmissionBody::Change { filing_number, .. }
         | api::SubmissionBody::Cancellation { filing_number, .. } => filing_number.trim(),
-        api::SubmissionBody::NewFiling { .. } | api::SubmissionBody::Withdrawal { .. } => {
+        api::SubmissionBody::NewFiling { .. }
+        | api::SubmissionBody::Withdrawal { .. }
+        | api::SubmissionBody::ProviderCheck { .. } => {
             return None;
         }
     };
@@ -155,7 +165,8 @@ pub fn check_submission(
         | records::Submission::Cancellation { filing_number, .. } => Some(filing_number.clone()),
         records::Submission::NewFiling(_)
         | records::Submission::NewFilingWithScans { .. }
-        | records::Submission::Withdrawal { .. } => None,
+        | records::Submission::Withdrawal { .. }
+        | records::Submission::ProviderCheck { .. } => None,
     };
     let subject_key = match &body {
         records::Submission::NewFiling(filing)
