@@ -104,8 +104,7 @@ fn a_return_reason_over_the_text_limit_is_refused_naming_the_field() {
         .check()
         .unwrap_err();
     assert_eq!(
-        error.field,
-        "submission.body.provider_check.reason",
+        error.field, "submission.body.provider_check.reason",
         "{error:?}"
     );
     assert!(check(ProviderDecision::Confirm).check().is_ok());

@@ -7,8 +7,8 @@
 //! [`crate::queue::show`]'s.
 
 use bundle_format::records::{
-    Access, AttachmentKind, CancellationScope, Change, Person, ScanOf, Subject, Submission,
-    SubmissionVersion, Website,
+    Access, AttachmentKind, CancellationScope, Change, Person, ProviderDecision, ScanOf, Subject,
+    Submission, SubmissionVersion, Website,
 };
 use postgres::GenericClient;
 use serde::Serialize;
@@ -510,6 +510,23 @@ fn details(body: &Submission) -> (String, Option<SubjectView>, Vec<WebsiteDetail
         }
         Submission::Withdrawal { receipt, reason } => (
             format!("withdrawal of receipt {receipt}: {reason}"),
+            None,
+            Vec::new(),
+        ),
+        Submission::ProviderCheck {
+            receipt,
+            version,
+            decision,
+            ..
+        } => (
+            match decision {
+                ProviderDecision::Confirm => {
+                    format!("access provider's confirmation of receipt {receipt} version {version}")
+                }
+                ProviderDecision::Return { reason } => format!(
+                    "access provider's return of receipt {receipt} version {version}: {reason}"
+                ),
+            },
             None,
             Vec::new(),
         ),

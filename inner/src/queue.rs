@@ -370,7 +370,9 @@ fn submitted_websites(
                 }
             }
         }
-        Submission::Cancellation { .. } | Submission::Withdrawal { .. } => (None, Vec::new()),
+        Submission::Cancellation { .. }
+        | Submission::Withdrawal { .. }
+        | Submission::ProviderCheck { .. } => (None, Vec::new()),
     })
 }
 

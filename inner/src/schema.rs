@@ -101,6 +101,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "approved records",
         sql: include_str!("../migrations/0016_approved_records.sql"),
     },
+    Migration {
+        version: 17,
+        name: "provider checks",
+        sql: include_str!("../migrations/0017_provider_checks.sql"),
+    },
 ];
 
 /// Key of the advisory lock migrations run under (an arbitrary constant: "sluice-i").

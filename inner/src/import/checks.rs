@@ -5,11 +5,11 @@
 //! state), is the submission's [`Local`].
 
 use bundle_format::records::{
-    Access, CancellationScope, Change, ImportOutcome, Person, ReviewState, Subject, Submission,
-    SubmissionVersion, Website,
+    Access, CancellationScope, Change, ImportOutcome, Person, ProviderDecision, ReviewState,
+    Subject, Submission, SubmissionVersion, Website,
 };
 
-use super::reason;
+use super::{reason, storable};
 use crate::filing_number;
 use crate::names;
 use crate::store::kinds::SubmissionKind as Kind;
@@ -22,6 +22,12 @@ pub(super) struct Local {
     pub(super) filing_ref: Option<String>,
     pub(super) target_seq: Option<i32>,
     pub(super) target_receipt: Option<String>,
+    /// The version and content hash a provider check names.
+    pub(super) target_version: Option<i64>,
+    pub(super) target_hash: Option<Vec<u8>>,
+    /// The providers whose check the version waits for, when it enters the provider check
+    /// (empty otherwise).
+    pub(super) named_providers: Vec<String>,
     pub(super) submitter_reason: Option<String>,
     pub(super) needs_pre_approval: bool,
     pub(super) entry_state: ReviewState,
@@ -70,6 +76,9 @@ pub(super) fn local_checks(version: &SubmissionVersion, max_scan_bytes: usize) -
         filing_ref: None,
         target_seq: None,
         target_receipt: None,
+        target_version: None,
+        target_hash: None,
+        named_providers: Vec::new(),
         submitter_reason: None,
         needs_pre_approval: false,
         entry_state: ReviewState::AwaitingRegionalReview,
@@ -185,6 +194,26 @@ pub(super) fn local_checks(version: &SubmissionVersion, max_scan_bytes: usize) -
             local.entry_state = ReviewState::Withdrawn;
             return local;
         }
+        Submission::ProviderCheck {
+            receipt,
+            version: checked,
+            content_hash,
+            decision,
+        } => {
+            local.target_receipt = Some(receipt.clone());
+            local.target_version = Some(i64::from(*checked));
+            local.target_hash = Some(content_hash.to_vec());
+            // A return carries the provider's reason; a confirmation none.
+            if let ProviderDecision::Return { reason: why } = decision {
+                local.submitter_reason = Some(why.clone());
+            }
+            // Only a provider account checks, as itself: the outer side sends a check with the
+            // provider as both submitter and access provider.
+            if version.access_provider.as_deref() != Some(version.submitter.as_str()) {
+                local.verdict = rejected(reason::NOT_NAMED_PROVIDER);
+            }
+            return local;
+        }
     }
     let mut listings: Vec<filing::domain::Listing<'_>> = websites
         .iter()
@@ -216,12 +245,17 @@ pub(super) fn local_checks(version: &SubmissionVersion, max_scan_bytes: usize) -
             local.verdict = local.verdict.or(rejected(reason::BAD_IP_RANGE));
         }
     }
-    let touches_access = matches!(
-        kind,
-        Kind::NewFiling | Kind::ChangeWebsite | Kind::ChangeAccess | Kind::AddedWebsite
-    );
+    // The one rule of both sides (filing::provider_check): the outer keeps such a version's
+    // payload for the provider's page.
+    let needs_provider_check = filing::provider_check::needs_provider_check(version);
+    if needs_provider_check {
+        local.named_providers = filing::provider_check::named_providers(&version.body)
+            .into_iter()
+            .map(storable_owned)
+            .collect();
+    }
     local.entry_state = workflow::entry_state(Facts {
-        needs_provider_check: touches_access && version.access_provider.is_none(),
+        needs_provider_check,
         needs_pre_approval: local.needs_pre_approval,
         is_cancellation: false,
     });
@@ -302,6 +336,14 @@ fn texts(version: &SubmissionVersion) -> Vec<&str> {
             ..
         } => out.extend([filing_number.as_str(), reason]),
         Submission::Withdrawal { receipt, reason } => out.extend([receipt.as_str(), reason]),
+        Submission::ProviderCheck {
+            receipt, decision, ..
+        } => {
+            out.push(receipt);
+            if let ProviderDecision::Return { reason } = decision {
+                out.push(reason);
+            }
+        }
     }
     out.extend(
         version
@@ -310,4 +352,9 @@ fn texts(version: &SubmissionVersion) -> Vec<&str> {
             .map(|scan| scan.attachment.media_type.as_str()),
     );
     out
+}
+
+/// A provider's name as the store can hold it (a version with a NUL in it is rejected anyway).
+fn storable_owned(name: &str) -> String {
+    storable(name).into_owned()
 }

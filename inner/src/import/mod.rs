@@ -17,7 +17,9 @@
 //! One file per stage, in the order they run: `checks` (what one submission decides without the
 //! database), `staging` (binary `COPY` of what the set-based checks read), `classify` (those
 //! checks: replays, version order, references, conflicts), `write` (the accepted submissions'
-//! receipts and review events), `withdraw` (withdrawals of receipts) and `outcomes` (each
+//! receipts and review events), `withdraw` (withdrawals of receipts), `provider_check` (the
+//! access provider's checks done outside: who must check, which checks may apply, their review
+//! steps) and `outcomes` (each
 //! version's outcome, its version row and the ack); `copier` is the binary `COPY` writer they
 //! share. `ledger_row` writes the bundle's own row first, streaming its message (up to the
 //! format's 258 MiB) to the server in pieces rather than as one statement parameter, which
@@ -28,6 +30,7 @@ mod classify;
 mod copier;
 mod ledger_row;
 mod outcomes;
+pub mod provider_check;
 mod staging;
 mod submissions;
 mod withdraw;
@@ -107,6 +110,17 @@ pub mod reason {
     pub const DOMAIN_CONFLICT: &str = "domain-conflict";
     /// The subject already holds an approved filing; a second filing must be a change.
     pub const SUBJECT_ALREADY_FILED: &str = "subject-already-filed";
+    /// A provider check comes from an account that is not an access provider sending as
+    /// itself, or from a provider the checked version's access details do not name.
+    pub const NOT_NAMED_PROVIDER: &str = "not-named-provider";
+    /// A provider check names a receipt that is not awaiting the provider's check (never was,
+    /// or has moved on).
+    pub const NOT_AWAITING_PROVIDER_CHECK: &str = "not-awaiting-provider-check";
+    /// A provider check names a version (or content hash) that is no longer the receipt's
+    /// current one: the owner changed the submission after the provider was shown it.
+    pub const CHECKED_VERSION_OUTDATED: &str = "checked-version-outdated";
+    /// The provider confirmed this version already.
+    pub const ALREADY_CHECKED: &str = "already-checked";
     /// A scan is larger than this side's scan size limit (`max_scan_bytes`).
     pub const SCAN_TOO_LARGE: &str = "scan-too-large";
     /// A scan is not the JPEG or PNG image its media type declares (told by its bytes).
@@ -433,9 +447,12 @@ pub fn apply_bundle(
         .map_err(db("creating staging tables"))?;
     let staged = staging::stage(tx, bundle.submissions, bundle.max_scan_bytes)?;
     classify::classify(tx, &staged, channel)?;
+    provider_check::judge(tx, channel)?;
     write::write_records(tx, &staged, channel, now)?;
-    let withdrawn = withdraw::withdraw(tx, now)?;
-    returns::queue_status_changes(tx, &withdrawn, now)?;
+    provider_check::record_waits(tx, &staged)?;
+    let mut decided = withdraw::withdraw(tx, now)?;
+    decided.extend(provider_check::apply(tx, now)?);
+    returns::queue_status_changes(tx, &decided, now)?;
 
     let outcomes = outcomes::read_outcomes(tx)?;
     outcomes::store_versions(tx, &staged, bundle, &outcomes, now)?;

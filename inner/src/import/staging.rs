@@ -15,7 +15,7 @@ use super::{ApplyError, db, ordinal, reason, storable};
 use crate::workflow;
 
 /// Column types of `stage_versions`, in order.
-const VERSION_TYPES: [Type; 18] = [
+const VERSION_TYPES: [Type; 20] = [
     Type::INT4,  // ord
     Type::TEXT,  // receipt
     Type::INT8,  // version
@@ -34,6 +34,8 @@ const VERSION_TYPES: [Type; 18] = [
     Type::TEXT,  // outcome
     Type::TEXT,  // reason
     Type::TEXT,  // certificate_number
+    Type::INT8,  // target_version
+    Type::BYTEA, // target_hash
 ];
 
 // Only what the set-based checks read is staged: one row per submission version (the domains go
@@ -47,7 +49,7 @@ CREATE TEMP TABLE stage_versions (
     access_provider text, kind text, province smallint, filing_ref text,
     target_seq integer, target_receipt text, submitter_reason text, needs_pre_approval boolean,
     entry_state text, outcome text, reason text, certificate_number text,
-    filing_id bigint, source_record_id bigint, prev_state text, target_state text
+    target_version bigint, target_hash bytea, filing_id bigint, source_record_id bigint, prev_state text, target_state text
 ) ON COMMIT DROP;
 ";
 
@@ -130,7 +132,8 @@ pub(super) fn stage<'a>(
             "stage_versions",
             "ord, receipt, version, content_hash, submitted_at, submitter, access_provider, \
              kind, province, filing_ref, target_seq, target_receipt, submitter_reason, \
-             needs_pre_approval, entry_state, outcome, reason, certificate_number",
+             needs_pre_approval, entry_state, outcome, reason, certificate_number, \
+             target_version, target_hash",
             &VERSION_TYPES,
         )?;
         for (i, version) in submissions.iter().enumerate() {
@@ -179,6 +182,8 @@ pub(super) fn stage<'a>(
                 &outcome,
                 &why,
                 &certificate_number,
+                &local.target_version,
+                &local.target_hash,
             ])?;
         }
         copy.finish()?;

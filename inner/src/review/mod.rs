@@ -470,7 +470,8 @@ fn needed_pre_approvals(body: &Submission) -> Vec<String> {
         Submission::Change { .. }
         | Submission::ChangeWithScans { .. }
         | Submission::Cancellation { .. }
-        | Submission::Withdrawal { .. } => Vec::new(),
+        | Submission::Withdrawal { .. }
+        | Submission::ProviderCheck { .. } => Vec::new(),
     };
     let mut needed: Vec<String> = websites
         .iter()

@@ -17,11 +17,14 @@ pub(crate) enum SubmissionKind {
     CancelWebsite,
     CancelAccess,
     Withdrawal,
+    /// An access provider's check of another receipt (an instruction, not a case of its own:
+    /// it gets no `receipts` row, only its version row).
+    ProviderCheck,
 }
 
 impl SubmissionKind {
     /// Every kind, for parsing.
-    const ALL: [SubmissionKind; 9] = [
+    const ALL: [SubmissionKind; 10] = [
         SubmissionKind::NewFiling,
         SubmissionKind::ChangeSubject,
         SubmissionKind::ChangeWebsite,
@@ -31,6 +34,7 @@ impl SubmissionKind {
         SubmissionKind::CancelWebsite,
         SubmissionKind::CancelAccess,
         SubmissionKind::Withdrawal,
+        SubmissionKind::ProviderCheck,
     ];
 
     /// The kind of a submission body.
@@ -53,6 +57,7 @@ impl SubmissionKind {
                 CancellationScope::Access => SubmissionKind::CancelAccess,
             },
             Submission::Withdrawal { .. } => SubmissionKind::Withdrawal,
+            Submission::ProviderCheck { .. } => SubmissionKind::ProviderCheck,
         }
     }
 
@@ -68,6 +73,7 @@ impl SubmissionKind {
             SubmissionKind::CancelWebsite => "cancel-website",
             SubmissionKind::CancelAccess => "cancel-access",
             SubmissionKind::Withdrawal => "withdrawal",
+            SubmissionKind::ProviderCheck => "provider-check",
         }
     }
 

@@ -21,7 +21,9 @@ use super::staging::Staged;
 use super::{ApplyError, db};
 
 /// What the checks decided for one accepted submission (outcome `applied` or `conflict`), as
-/// [`write_records`] reads it back from `stage_versions`.
+/// [`write_records`] reads it back from `stage_versions`. A provider check is not among them:
+/// it is an instruction about another receipt, applied by `provider_check`, with no receipt
+/// or arrival of its own.
 struct Accepted {
     /// The conflict's reason code; `None` when the submission simply applies.
     conflict: Option<String>,
@@ -87,7 +89,8 @@ fn read_accepted(
     for row in tx
         .query(
             "SELECT ord, outcome, reason, filing_id, province, prev_state
-             FROM stage_versions WHERE outcome IN ('applied', 'conflict')",
+             FROM stage_versions WHERE outcome IN ('applied', 'conflict')
+               AND kind <> 'provider-check'",
             &[],
         )
         .map_err(db("reading accepted submissions"))?

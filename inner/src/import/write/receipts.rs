@@ -82,6 +82,7 @@ pub(super) fn write_receipts(
                 submitted_at, submitter, access_provider, $1
          FROM stage_versions
          WHERE outcome IN ('applied', 'conflict') AND prev_state IS NOT NULL
+           AND kind <> 'provider-check'
          ON CONFLICT (receipt) DO UPDATE SET
              version = EXCLUDED.version, content_hash = EXCLUDED.content_hash,
              kind = EXCLUDED.kind, filing_id = EXCLUDED.filing_id,
