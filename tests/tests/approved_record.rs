@@ -60,6 +60,21 @@ fn submitted_by(app: &Appliance, token: &str, request: &Value) -> String {
     body["receipt"].as_str().unwrap().to_owned()
 }
 
+/// The change of the first website of the approved `record` of filing `number` that adds the
+/// `m.` domain of its first domain: the website as changed, and the submission.
+fn website_change_adding_m(record: &Value, number: &str) -> (Value, Value) {
+    let mut website = record["websites"][0]["website"].clone();
+    let added = format!("m.{}", website["domains"][0].as_str().unwrap());
+    website["domains"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!(added));
+    let submission = json!({"kind": "change", "filing_number": number,
+        "change": {"what": "website", "website_number": format!("{number}-1"),
+                   "website": website}});
+    (website, submission)
+}
+
 #[test]
 fn an_approved_record_crosses_back_is_read_by_its_owner_after_the_payload_is_gone_and_a_change_starts_from_it()
  {
@@ -116,15 +131,8 @@ fn an_approved_record_crosses_back_is_read_by_its_owner_after_the_payload_is_gon
     }
 
     // The owner's client changes the website from the record: one domain added.
-    let mut website = record["websites"][0]["website"].clone();
-    let added = format!("m.{}", website["domains"][0].as_str().unwrap());
-    website["domains"]
-        .as_array_mut()
-        .unwrap()
-        .push(json!(added));
-    let change = json!({"submission": {"kind": "change", "filing_number": number,
-        "change": {"what": "website", "website_number": format!("{number}-1"),
-                   "website": website}}});
+    let (website, submission) = website_change_adding_m(&record, &number);
+    let change = json!({ "submission": submission });
     let change_receipt = app.outer().node.submit(&change).unwrap();
     app.outer().export().unwrap();
     assert_eq!(app.carry_in(0).unwrap(), 1);
@@ -227,16 +235,8 @@ fn a_filing_an_access_provider_sent_for_a_customer_comes_back_to_that_provider_w
     assert_eq!(status, 404, "{body}");
 
     // A change the provider sends from it is imported as a change of that filing number.
-    let mut website = record["websites"][0]["website"].clone();
-    let added = format!("m.{}", website["domains"][0].as_str().unwrap());
-    website["domains"]
-        .as_array_mut()
-        .unwrap()
-        .push(json!(added));
-    let change = json!({"on_behalf_of": "customer_9",
-        "submission": {"kind": "change", "filing_number": number,
-        "change": {"what": "website", "website_number": format!("{number}-1"),
-                   "website": website}}});
+    let (_, submission) = website_change_adding_m(&record, &number);
+    let change = json!({"on_behalf_of": "customer_9", "submission": submission});
     let change_receipt = submitted_by(&app, &provider, &change);
     app.outer().export().unwrap();
     assert_eq!(app.carry_in(0).unwrap(), 1);

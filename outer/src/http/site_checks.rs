@@ -74,23 +74,28 @@ impl SiteChecks {
             .map(|(_, checked, report)| (*checked, report.clone()))
     }
 
-    /// Keeps `report` as the last result for `domain`; false when the memory is full of
-    /// results younger than the interval.
-    fn remember(&self, domain: &str, checked: i64, report: &SiteReport) -> bool {
+    /// Keeps `report` as the last result for `domain`, unless the memory is full of results
+    /// younger than the interval (then the next request checks again).
+    fn remember(&self, domain: &str, checked: i64, report: &SiteReport) {
         let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
-        if recent.len() >= MAX_REMEMBERED && !recent.contains_key(domain) {
-            recent.retain(|_, (at, _, _)| at.elapsed() < self.interval);
-            if recent.len() >= MAX_REMEMBERED {
-                return false;
-            }
+        if self.room_in(&mut recent, domain) {
+            recent.insert(domain.to_owned(), (Instant::now(), checked, report.clone()));
         }
-        recent.insert(domain.to_owned(), (Instant::now(), checked, report.clone()));
-        true
     }
 
     /// Whether there is room to remember one more domain's result.
     fn has_room(&self, domain: &str) -> bool {
         let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        self.room_in(&mut recent, domain)
+    }
+
+    /// Whether `recent` has room for `domain`'s result, dropping results older than the
+    /// interval when it is full.
+    fn room_in(
+        &self,
+        recent: &mut HashMap<String, (Instant, i64, SiteReport)>,
+        domain: &str,
+    ) -> bool {
         if recent.len() < MAX_REMEMBERED || recent.contains_key(domain) {
             return true;
         }
