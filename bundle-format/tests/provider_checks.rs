@@ -4,15 +4,14 @@
 
 mod common;
 
+use bundle_format::Kind;
 use bundle_format::header::{FORMAT_VERSION_1, FORMAT_VERSION_8, FORMAT_VERSION_9};
 use bundle_format::payload::{PayloadError, decode_records_of_version, encode_record};
 use bundle_format::records::{
-    EncodedSubmission, MAX_TEXT_BYTES, ProviderDecision, Record, Submission, SubmissionVersion,
-    wire_config,
+    MAX_TEXT_BYTES, ProviderDecision, Record, Submission, SubmissionVersion,
 };
-use bundle_format::{BundleWriter, Kind};
 use common::TestSigner;
-use common::bundles::{config, read_from_outer, write_one};
+use common::bundles::{carried_verbatim, config, read_from_outer, write_one};
 use common::samples::submission;
 
 fn outer() -> TestSigner {
@@ -65,20 +64,8 @@ fn a_stored_provider_check_carried_verbatim_makes_the_bundle_version_9() {
     let Record::Submission(version) = check(ProviderDecision::Confirm) else {
         unreachable!()
     };
-    let bytes = bincode::encode_to_vec(&version, wire_config()).unwrap();
-    let checked = EncodedSubmission::new(&bytes, &version.receipt, version.version).unwrap();
-    assert_eq!(checked.format_version(), FORMAT_VERSION_9);
-
-    let mut files = Vec::new();
-    let sink = |sealed: &bundle_format::SealedBundle<'_>| {
-        files.push(sealed.to_vec());
-        Ok(())
-    };
-    let signer = outer();
-    let mut writer = BundleWriter::new(&signer, config(Kind::Submissions), sink).unwrap();
-    writer.push_submission(&checked).unwrap();
-    writer.finish().unwrap();
-    let bundle = read_from_outer(&files[0]);
+    let (declared, bundle) = carried_verbatim(std::slice::from_ref(&version));
+    assert_eq!(declared, [FORMAT_VERSION_9]);
     assert_eq!(bundle.header.format_version, FORMAT_VERSION_9);
     assert_eq!(bundle.records, vec![Record::Submission(version)]);
 }

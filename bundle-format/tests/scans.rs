@@ -4,15 +4,15 @@
 
 mod common;
 
+use bundle_format::Kind;
 use bundle_format::header::{FORMAT_VERSION_1, FORMAT_VERSION_6, FORMAT_VERSION_7};
 use bundle_format::payload::{PayloadError, decode_records_of_version, encode_record};
 use bundle_format::records::{
-    AttachmentKind, Change, EncodedSubmission, MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, PreApproval,
-    PreApprovalItem, Record, Scan, ScanOf, Submission, SubmissionVersion, wire_config,
+    AttachmentKind, Change, MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, PreApproval, PreApprovalItem,
+    Record, Scan, ScanOf, Submission, SubmissionVersion,
 };
-use bundle_format::{BundleWriter, Kind};
 use common::TestSigner;
-use common::bundles::{config, read_from_outer, write_one};
+use common::bundles::{carried_verbatim, config, read_from_outer, write_one};
 use common::samples::{filing, submission};
 
 fn outer() -> TestSigner {
@@ -81,28 +81,11 @@ fn a_stored_scanned_change_carried_verbatim_makes_the_bundle_version_7() {
     let Record::Submission(version) = record(change_with_scans(vec![news_scan(0)])) else {
         unreachable!()
     };
-    let bytes = bincode::encode_to_vec(&version, wire_config()).unwrap();
-    let checked = EncodedSubmission::new(&bytes, &version.receipt, version.version).unwrap();
-    assert_eq!(checked.format_version(), FORMAT_VERSION_7);
     let Record::Submission(plain) = submission(1) else {
         unreachable!()
     };
-    let plain_bytes = bincode::encode_to_vec(&plain, wire_config()).unwrap();
-    let plain_checked =
-        EncodedSubmission::new(&plain_bytes, &plain.receipt, plain.version).unwrap();
-    assert_eq!(plain_checked.format_version(), FORMAT_VERSION_1);
-
-    let mut files = Vec::new();
-    let sink = |sealed: &bundle_format::SealedBundle<'_>| {
-        files.push(sealed.to_vec());
-        Ok(())
-    };
-    let signer = outer();
-    let mut writer = BundleWriter::new(&signer, config(Kind::Submissions), sink).unwrap();
-    writer.push_submission(&plain_checked).unwrap();
-    writer.push_submission(&checked).unwrap();
-    writer.finish().unwrap();
-    let bundle = read_from_outer(&files[0]);
+    let (declared, bundle) = carried_verbatim(&[plain.clone(), version.clone()]);
+    assert_eq!(declared, [FORMAT_VERSION_1, FORMAT_VERSION_7]);
     assert_eq!(bundle.header.format_version, FORMAT_VERSION_7);
     assert_eq!(
         bundle.records,

@@ -13,28 +13,6 @@ const OWNER: u32 = 7;
 /// Another intake node's channel.
 const STRANGER: u32 = 8;
 
-/// Applies bundle `sequence` of `channel` holding `submissions`; returns each version's outcome
-/// and reason, in bundle order.
-fn apply_on(
-    db: &TestDatabase,
-    channel: u32,
-    sequence: u64,
-    submissions: &[SubmissionVersion],
-) -> Vec<(ImportOutcome, Option<String>)> {
-    let message = inner::testing::submissions_message(channel, 1, sequence, NOW - 60, submissions)
-        .expect("test bundle message");
-    let bundle = TestBundle {
-        sequence,
-        message,
-        submissions: submissions.to_vec(),
-    };
-    apply(db, &bundle.incoming())
-        .outcomes
-        .into_iter()
-        .map(|ack| (ack.outcome, ack.reason))
-        .collect()
-}
-
 fn refused(why: &str) -> (ImportOutcome, Option<String>) {
     (ImportOutcome::Rejected, Some(why.to_owned()))
 }

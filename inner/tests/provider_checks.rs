@@ -16,28 +16,6 @@ use testkit::records::ACCESS_PROVIDER;
 /// Another access provider, which the sample filings do not name.
 const OTHER_PROVIDER: &str = "上海云接入有限公司";
 
-/// Applies bundle `sequence` of `channel` holding `submissions`; returns each version's outcome
-/// and reason, in bundle order.
-fn apply_on(
-    db: &TestDatabase,
-    channel: u32,
-    sequence: u64,
-    submissions: &[SubmissionVersion],
-) -> Vec<(ImportOutcome, Option<String>)> {
-    let message = inner::testing::submissions_message(channel, 1, sequence, NOW - 60, submissions)
-        .expect("test bundle message");
-    let bundle = TestBundle {
-        sequence,
-        message,
-        submissions: submissions.to_vec(),
-    };
-    apply(db, &bundle.incoming())
-        .outcomes
-        .into_iter()
-        .map(|ack| (ack.outcome, ack.reason))
-        .collect()
-}
-
 const APPLIED: (ImportOutcome, Option<String>) = (ImportOutcome::Applied, None);
 
 fn refused(why: &str) -> (ImportOutcome, Option<String>) {

@@ -384,6 +384,38 @@ pub mod bundles {
         );
     }
 
+    /// Carries `versions` into one submissions bundle as a sender does with stored encodings:
+    /// each encoded, checked as [`bundle_format::records::EncodedSubmission`] and pushed byte
+    /// for byte, signed with the `outer-bundle` key; then read back. Also returns the format
+    /// version each checked encoding declared.
+    pub fn carried_verbatim(
+        versions: &[bundle_format::records::SubmissionVersion],
+    ) -> (Vec<u16>, bundle_format::VerifiedBundle) {
+        use bundle_format::records::{EncodedSubmission, wire_config};
+        let encoded: Vec<Vec<u8>> = versions
+            .iter()
+            .map(|version| bincode::encode_to_vec(version, wire_config()).unwrap())
+            .collect();
+        let checked: Vec<EncodedSubmission<'_>> = encoded
+            .iter()
+            .zip(versions)
+            .map(|(bytes, v)| EncodedSubmission::new(bytes, &v.receipt, v.version).unwrap())
+            .collect();
+        let mut files = Vec::new();
+        let sink = |sealed: &bundle_format::SealedBundle<'_>| {
+            files.push(sealed.to_vec());
+            Ok(())
+        };
+        let signer = super::TestSigner::named("outer-bundle");
+        let mut writer = BundleWriter::new(&signer, config(Kind::Submissions), sink).unwrap();
+        for version in &checked {
+            writer.push_submission(version).unwrap();
+        }
+        writer.finish().unwrap();
+        let declared = checked.iter().map(|c| c.format_version()).collect();
+        (declared, read_from_outer(&files[0]))
+    }
+
     /// Writes `records` with `config`, returning each file and what the writer reported.
     pub fn write_all(
         signer: &dyn Signer,

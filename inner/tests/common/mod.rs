@@ -73,6 +73,28 @@ pub fn apply_at(
     apply(db, &bundle_at(sequence, submissions).incoming())
 }
 
+/// Applies bundle `sequence` of `channel` (epoch 1) holding `submissions`; returns each
+/// version's outcome and reason, in bundle order.
+pub fn apply_on(
+    db: &TestDatabase,
+    channel: u32,
+    sequence: u64,
+    submissions: &[SubmissionVersion],
+) -> Vec<(bundle_format::records::ImportOutcome, Option<String>)> {
+    let message = inner::testing::submissions_message(channel, 1, sequence, NOW - 60, submissions)
+        .expect("test bundle message");
+    let bundle = TestBundle {
+        sequence,
+        message,
+        submissions: submissions.to_vec(),
+    };
+    apply(db, &bundle.incoming())
+        .outcomes
+        .into_iter()
+        .map(|ack| (ack.outcome, ack.reason))
+        .collect()
+}
+
 /// Version 1 of `receipt`: a new filing of the enterprise `subject` (credit code `certificate`,
 /// region `region_code`) for `websites`.
 pub fn first_version(
