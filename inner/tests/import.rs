@@ -374,7 +374,7 @@ fn domains_filed_elsewhere_are_found_by_lookups_in_a_large_store() {
 }
 
 #[test]
-fn versions_and_subjects_are_checked_by_lookups_in_a_large_store() {
+fn versions_subjects_and_receipts_are_checked_by_lookups_in_a_large_store() {
     let db = TestDatabase::with_schema().expect("db");
     apply_at(
         &db,
@@ -391,7 +391,8 @@ fn versions_and_subjects_are_checked_by_lookups_in_a_large_store() {
         .unwrap()
         .batch_execute(
             "UPDATE pg_class SET reltuples = 60000000
-             WHERE oid IN ('submission_versions'::regclass, 'subject_records'::regclass)",
+             WHERE oid IN ('submission_versions'::regclass, 'subject_records'::regclass,
+                           'receipts'::regclass, 'filings'::regclass)",
         )
         .unwrap();
     let resent = apply_at(&db, 2, &[jia_filing(2, &["jia.example.cn"], 1)]);
@@ -422,6 +423,20 @@ fn versions_and_subjects_are_checked_by_lookups_in_a_large_store() {
         with_reason(ImportOutcome::Conflict, reason::SUBJECT_ALREADY_FILED)
     );
     assert_eq!(outcome_of(&report, "R6", 1).0, ImportOutcome::Applied);
+    // R9 is approved: a new version of it cannot reopen it.
+    let reopened = apply_at(
+        &db,
+        6,
+        &[version(
+            "R9",
+            2,
+            one_site_filing("R9", "己公司", "C9", "己网", &["ji2.example.cn"], 9).body,
+        )],
+    );
+    assert_eq!(
+        outcome_of(&reopened, "R9", 2),
+        with_reason(ImportOutcome::Rejected, reason::RECEIPT_CLOSED)
+    );
     assert_eq!(
         shown_websites(&db, "R1"),
         [("pending".to_owned(), vec!["jia.example.cn".to_owned()])],

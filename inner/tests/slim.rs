@@ -506,6 +506,17 @@ fn store_before_migration_5(
 
 #[test]
 fn a_store_written_by_the_import_before_migration_5_stays_reviewable_and_approvable() {
+    store_before_migration_5_reviewed_and_edited(false);
+}
+
+/// The same, with the planner's counts of a store of ten million filings: the import finds
+/// the receipt and the pending filing of the new version by lookups instead of joins.
+#[test]
+fn a_pending_filing_from_before_migration_5_is_found_by_lookups_in_a_large_store() {
+    store_before_migration_5_reviewed_and_edited(true);
+}
+
+fn store_before_migration_5_reviewed_and_edited(large: bool) {
     let r1 = jia_filing(1, &["jia.example.cn", "www.jia.example.cn"], 1);
     let r2 = one_site_filing("R2", "乙公司", "C2", "乙网", &["jia.example.cn"], 2);
     let db = store_before_migration_5(&[r1, r2]);
@@ -587,7 +598,24 @@ fn a_store_written_by_the_import_before_migration_5_stays_reviewable_and_approva
     // A new version of a receipt imported before keeps its pending filing.
     let r2 = one_site_filing("R2", "乙公司", "C2", "乙网", &["yi.example.cn"], 2);
     let r2 = version("R2", 2, r2.body);
+    if large {
+        client
+            .batch_execute(
+                "UPDATE pg_class SET reltuples = 10000000
+                 WHERE oid IN ('receipts'::regclass, 'filings'::regclass)",
+            )
+            .unwrap();
+    }
     apply_at(&db, 2, &[r2]);
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM review_events
+             WHERE receipt = 'R2' AND version = 2 AND from_state = 'awaiting-regional-review'"
+        ),
+        1,
+        "the new version's arrival names the state it replaced"
+    );
     approve(&db, "R2");
     assert_eq!(
         count(&db, "SELECT count(*) FROM filings WHERE status = 'active'"),
