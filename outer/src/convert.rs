@@ -82,7 +82,11 @@ fn provider_check(
             rec::ProviderDecision::Confirm
         }
         (api::ProviderDecision::Return, reason) => rec::ProviderDecision::Return {
-            reason: text(problems, &format!("{at}.reason"), reason.unwrap_or_default()),
+            reason: text(
+                problems,
+                &format!("{at}.reason"),
+                reason.unwrap_or_default(),
+            ),
         },
     };
     rec::Submission::ProviderCheck {

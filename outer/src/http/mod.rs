@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod ops;
 pub mod pages;
+mod provider_checks;
 mod records;
 pub mod register;
 pub mod site_checks;
@@ -271,6 +272,11 @@ fn routes(limits: &Limits) -> Routes {
             "/api/v1/submissions/{receipt}",
             &["get", "put"],
             get(submissions::get_submission).put(submissions::edit_submission),
+        )
+        .route(
+            "/api/v1/provider-checks",
+            &["get"],
+            get(provider_checks::awaiting_checks),
         )
         .route(
             "/api/v1/submissions/{receipt}/status",

@@ -29,6 +29,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0013_public_register.sql"),
     include_str!("../../migrations/0014_filing_passwords.sql"),
     include_str!("../../migrations/0015_approved_records.sql"),
+    include_str!("../../migrations/0016_provider_check_payloads.sql"),
 ];
 
 /// Applies every migration the store at `path` (open on `conn`) has not had yet; refuses a
