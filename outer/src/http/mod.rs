@@ -247,6 +247,16 @@ fn routes(limits: &Limits) -> Routes {
                 .layer(DefaultBodyLimit::max(web::filing_form_body_limit(limits))),
         )
         .route(
+            "/account/provider-checks",
+            &["get"],
+            get(web::provider_checks_page),
+        )
+        .route(
+            "/account/provider-checks/{receipt}",
+            &["post"],
+            post(web::submit_provider_check).layer(form_limit()),
+        )
+        .route(
             "/account/records/{filing_number}",
             &["get"],
             get(web::record_page),

@@ -183,6 +183,18 @@ fn account_pages() -> Vec<(&'static str, Value)> {
             &[("filing_number", 64), ("scope", 16), ("reason", 500)], &logged_in)}),
         ),
         (
+            "/account/provider-checks",
+            json!({"get": get("The filings awaiting the logged-in access provider's check (待接入商核验), each with its details and the forms to confirm or return it")}),
+        ),
+        (
+            "/account/provider-checks/{receipt}",
+            json!({"post": {
+            "summary": "The logged-in access provider's check of the version the page showed: the API's provider_check submission, with its checks; the page then shows the check's receipt",
+            "parameters": [{"name": "receipt", "in": "path", "required": true, "schema": {"type": "string"}}],
+            "requestBody": form_body(&[("version", 10), ("content_hash", 64), ("decision", 16), ("reason", 500)]),
+            "responses": page_responses(&logged_in)}}),
+        ),
+        (
             "/account/records/{filing_number}",
             json!({"get": {
             "summary": "An approved filing's record as the inner side sent it back, for its owner and the access provider recorded for it",
