@@ -873,3 +873,73 @@ async fn the_provider_confirms_from_its_page_and_is_shown_the_receipt_of_its_che
     let page = owner.submit("/account", &action, &fields).await;
     assert_eq!(page.status, StatusCode::FORBIDDEN);
 }
+
+/// The other two ways an ack is applied (a per-version ack as a set, and entry by entry, which
+/// apply falls back to when a range does not match) keep the payload alike, and a later
+/// status change releases it alike.
+#[tokio::test]
+async fn a_kept_payload_survives_a_per_version_ack_as_a_set_and_entry_by_entry() {
+    use bundle_format::records::Ack;
+
+    let app = app();
+    let mut receipts = Vec::new();
+    for n in 1..=2 {
+        let filing = testkit::api::new_filing_for(&format!("site-{n}.example.cn"), n);
+        let (status, body) = submit(&app, &app.tokens.owner, &filing).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        receipts.push(body["receipt"].as_str().unwrap().to_owned());
+    }
+    let mut entries = Vec::new();
+    for receipt in &receipts {
+        let mut content_hash = [0u8; 32];
+        hex::decode_to_slice(
+            self::content_hash(&app, receipt, 1).await,
+            &mut content_hash,
+        )
+        .unwrap();
+        entries.push(ReceiptAck {
+            receipt: receipt.clone(),
+            version: 1,
+            content_hash,
+            outcome: ImportOutcome::Applied,
+            reason: None,
+        });
+    }
+    let as_set = Ack {
+        bundle_id: [7; 32],
+        channel: 1,
+        sequence: 1,
+        receipts: vec![entries[0].clone()],
+    };
+    let summary = app.store.apply_ack(as_set, 1_790_000_100).await.unwrap();
+    assert_eq!(summary.removed, 1);
+    let one_entry = entries[1].clone();
+    app.store
+        .write(move |conn| outer::store::apply_ack_entry_on(conn, &one_entry, 1_790_000_100))
+        .await
+        .unwrap();
+    for receipt in &receipts {
+        let (_, view) = send(
+            &app,
+            "GET",
+            &format!("/api/v1/submissions/{receipt}"),
+            &app.tokens.owner,
+            None,
+        )
+        .await;
+        assert_eq!(view["state"], "delivered", "{view}");
+        assert!(
+            payload_stored(&app, receipt, 1).await,
+            "{receipt} kept after its ack"
+        );
+    }
+    for (event, receipt) in (1..).zip(&receipts) {
+        reviewed(&app.store, receipt, 1, ReviewState::Rejected, event).await;
+        assert!(
+            !payload_stored(&app, receipt, 1).await,
+            "{receipt} released"
+        );
+    }
+    let lost = payloads_lost(&app.store).await;
+    assert!(lost.is_empty(), "{lost:?}");
+}
