@@ -304,7 +304,16 @@ async fn the_named_provider_lists_the_filing_and_confirms_it_with_a_receipt_of_i
     assert!(answer.to_string().contains(&check_receipt), "{answer}");
     assert_eq!(receipt_count(&app.store).await, before);
 
-    // A check is never edited.
+    // A check is never withdrawn,
+    let (status, answer) = submit(
+        &app,
+        &app.tokens.provider,
+        &json!({"submission": {"kind": "withdrawal", "receipt": check_receipt, "reason": "按错了"}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    assert_eq!(codes(&answer), ["withdrawal.provider_check"]);
+    // nor edited.
     let (status, answer) = send(
         &app,
         "PUT",
@@ -868,6 +877,15 @@ async fn the_provider_confirms_from_its_page_and_is_shown_the_receipt_of_its_che
         page.body.contains("<span id=\"awaiting-checks\">0</span>"),
         "{}",
         page.body
+    );
+    // The provider's own list shows the check as a receipt of its own, not to be withdrawn.
+    let page = provider.get("/account/filings").await;
+    assert!(page.body.contains(check_receipt), "{}", page.body);
+    assert!(page.body.contains("接入商核验"), "{}", page.body);
+    assert!(
+        !page
+            .body
+            .contains(&format!("/account/filings/{check_receipt}/withdraw"))
     );
     // The owner cannot send one from the page either.
     let page = owner.submit("/account", &action, &fields).await;

@@ -59,6 +59,13 @@ pub async fn prepare(
                     message: format!("receipt {receipt} belongs to another account"),
                 })
             }
+            // A provider's check is a decision, not an application: it is not withdrawn (its
+            // provider may return the filing instead, if its owner changes it).
+            Some(target) if target.status.kind == "provider_check" => problems.push(Problem {
+                field: "submission.receipt".into(),
+                code: "withdrawal.provider_check".into(),
+                message: format!("receipt {receipt} is a provider's check, which is not withdrawn"),
+            }),
             // An application for cancellation may be withdrawn while it is pending, even
             // under review: withdrawing it leaves the filing as it was.
             Some(target)
