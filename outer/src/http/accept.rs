@@ -180,7 +180,9 @@ async fn provider_check_problems(
         .iter()
         .find(|v| v.version == version)
         .map(|v| hex::encode(v.content_hash));
-    if version != status.latest_version || stored_hash.as_deref() != Some(content_hash) {
+    // Hex digits in either case name the same hash.
+    let same_hash = stored_hash.is_some_and(|stored| stored.eq_ignore_ascii_case(content_hash));
+    if version != status.latest_version || !same_hash {
         return Ok(problem(
             "submission.version",
             "provider_check.other_version",
