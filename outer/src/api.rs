@@ -436,6 +436,37 @@ pub struct VersionView {
     pub payload_stored: bool,
 }
 
+/// One version awaiting the caller's check, in the answer to `GET /api/v1/provider-checks`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AwaitingProviderCheckView {
+    /// The receipt to name in the check.
+    pub receipt: String,
+    /// The version to name in the check.
+    pub version: u32,
+    /// Its content hash, lower-case hex SHA-256, to name in the check.
+    pub content_hash: String,
+    /// RFC 3339.
+    pub submitted_at: String,
+    /// The account that submitted it (the website's owner).
+    pub submitter: String,
+    /// The submission as its owner sent it.
+    pub submission: SubmissionBody,
+    /// The receipt of the caller's check of this version, once sent (it is on its way
+    /// inward); absent while it waits for one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check_sent: Option<String>,
+}
+
+/// The answer to `GET /api/v1/provider-checks`: what awaits the calling access provider's
+/// check in this store, oldest first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderChecksView {
+    /// The versions, at most `limit`.
+    pub checks: Vec<AwaitingProviderCheckView>,
+    /// Most versions one answer lists.
+    pub limit: u32,
+}
+
 /// The answer to `GET /api/v1/submissions/{receipt}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubmissionView {

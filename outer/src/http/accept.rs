@@ -2,12 +2,12 @@
 //! account that sent it, and build the version to store. The single-submission handlers call
 //! [`prepare`]; a batch upload calls its pure part, [`check_submission`], once per row.
 
-use bundle_format::records::{self, SubmissionVersion};
+use bundle_format::records::{self, ReviewState, SubmissionVersion};
 
 use super::{AppError, AppState};
 use crate::api::{self, Problem};
 use crate::convert;
-use crate::store::{AccountKind, Principal};
+use crate::store::{AccountKind, Principal, ReceiptState};
 
 /// A submission checked and ready to store.
 pub struct Prepared {
@@ -23,20 +23,25 @@ pub struct Prepared {
 
 /// Validates a request for `principal` and builds the version to store (receipt left empty).
 /// Withdrawals are checked against the receipt they name, changes and cancellations against
-/// who filed the filing they name (when this store knows); everything else is pure.
+/// who filed the filing they name (when this store knows), a provider's check against the
+/// version it checks; everything else is pure.
 pub async fn prepare(
     state: &AppState,
     principal: &Principal,
     request: &api::SubmissionRequest,
 ) -> Result<Prepared, AppError> {
     let mut problems = Vec::new();
-    if let api::SubmissionBody::ProviderCheck { .. } = &request.submission {
-        // Interim, until the checks against the stored version are in place: refused.
-        problems.push(Problem {
-            field: "submission".into(),
-            code: "provider_check.not_open".into(),
-            message: "provider checks are not taken yet".into(),
-        });
+    if let api::SubmissionBody::ProviderCheck {
+        receipt,
+        version,
+        content_hash,
+        ..
+    } = &request.submission
+    {
+        problems.extend(
+            provider_check_problems(state, principal, request, receipt, *version, content_hash)
+                .await?,
+        );
     }
     if let api::SubmissionBody::Withdrawal { receipt, .. } = &request.submission
         && filing::receipt_id(receipt).is_ok()
@@ -54,6 +59,13 @@ pub async fn prepare(
                     message: format!("receipt {receipt} belongs to another account"),
                 })
             }
+            // A provider's check is a decision, not an application: it is not withdrawn (its
+            // provider may return the filing instead, if its owner changes it).
+            Some(target) if target.status.kind == "provider_check" => problems.push(Problem {
+                field: "submission.receipt".into(),
+                code: "withdrawal.provider_check".into(),
+                message: format!("receipt {receipt} is a provider's check, which is not withdrawn"),
+            }),
             // An application for cancellation may be withdrawn while it is pending, even
             // under review: withdrawing it leaves the filing as it was.
             Some(target)
@@ -96,6 +108,128 @@ pub async fn prepare(
             AppError::Validation(problems)
         },
     )
+}
+
+/// What stands against a provider's check of `receipt` version `version` (content hash
+/// `content_hash`, hex) sent by `principal`: it must be an access-provider account sending as
+/// itself; the receipt must be this store's, its current version the one named with that
+/// content hash, waiting for the provider's check, its access details naming this provider, its
+/// payload still held here; and the provider must not have sent a check of that version already.
+/// The receipt's status is public to anyone with its id, so saying which of these fails tells
+/// a provider nothing it could not read there.
+async fn provider_check_problems(
+    state: &AppState,
+    principal: &Principal,
+    request: &api::SubmissionRequest,
+    receipt: &str,
+    version: u32,
+    content_hash: &str,
+) -> Result<Vec<Problem>, AppError> {
+    let problem = |field: &str, code: &str, message: String| {
+        vec![Problem {
+            field: field.into(),
+            code: code.into(),
+            message,
+        }]
+    };
+    if principal.kind != AccountKind::AccessProvider {
+        return Ok(problem(
+            "submission",
+            "provider_check.not_a_provider",
+            format!(
+                "only the access provider named by receipt {receipt}'s access details checks it; \
+                 a {} account may not",
+                principal.kind
+            ),
+        ));
+    }
+    if request.on_behalf_of.is_some() {
+        return Ok(problem(
+            "on_behalf_of",
+            "provider_check.on_behalf_of",
+            format!("a provider checks receipt {receipt} as itself, never for a customer"),
+        ));
+    }
+    if filing::receipt_id(receipt).is_err() {
+        // The conversion names the malformed id.
+        return Ok(Vec::new());
+    }
+    let Some(target) = state.store.receipt(receipt).await? else {
+        return Ok(problem(
+            "submission.receipt",
+            "provider_check.unknown_receipt",
+            format!("no receipt {receipt} in this store"),
+        ));
+    };
+    let status = &target.status;
+    // The newest body held here: the version checked, or a newer one the owner sent since.
+    if let Some(held) = &target.latest
+        && !filing::provider_check::may_check(&held.body, &principal.account)
+    {
+        return Ok(problem(
+            "submission.receipt",
+            "provider_check.not_named",
+            format!(
+                "receipt {receipt} does not name {} as the access provider of its websites",
+                principal.account
+            ),
+        ));
+    }
+    let stored_hash = target
+        .versions
+        .iter()
+        .find(|v| v.version == version)
+        .map(|v| hex::encode(v.content_hash));
+    // Hex digits in either case name the same hash.
+    let same_hash = stored_hash.is_some_and(|stored| stored.eq_ignore_ascii_case(content_hash));
+    if version != status.latest_version || !same_hash {
+        return Ok(problem(
+            "submission.version",
+            "provider_check.other_version",
+            format!(
+                "receipt {receipt} is at version {} with another content hash than the one checked \
+                 (version {version}); the owner changed it since: check its current version",
+                status.latest_version
+            ),
+        ));
+    }
+    if status.state != ReceiptState::Review(ReviewState::AwaitingProviderCheck)
+        || status.state_version != version
+    {
+        return Ok(problem(
+            "submission.receipt",
+            "provider_check.not_awaiting",
+            format!(
+                "receipt {receipt} is {}, not awaiting the access provider's check",
+                status.state
+            ),
+        ));
+    }
+    if target.latest.as_ref().map(|held| held.version) != Some(version) {
+        return Ok(problem(
+            "submission.receipt",
+            "provider_check.not_held",
+            format!(
+                "receipt {receipt} version {version} is no longer held here, so it cannot be \
+                 shown or checked outside; its reviewer inside checks it"
+            ),
+        ));
+    }
+    if let Some(sent) = state
+        .store
+        .provider_check_sent(&principal.account, receipt, version)
+        .await?
+    {
+        return Ok(problem(
+            "submission.receipt",
+            "provider_check.already_sent",
+            format!(
+                "your check of receipt {receipt} version {version} was sent already, with \
+                 receipt {sent}"
+            ),
+        ));
+    }
+    Ok(Vec::new())
 }
 
 /// The subject's filing number a change or cancellation names (a website number without its

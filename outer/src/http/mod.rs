@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod ops;
 pub mod pages;
+mod provider_checks;
 mod records;
 pub mod register;
 pub mod site_checks;
@@ -246,6 +247,16 @@ fn routes(limits: &Limits) -> Routes {
                 .layer(DefaultBodyLimit::max(web::filing_form_body_limit(limits))),
         )
         .route(
+            "/account/provider-checks",
+            &["get"],
+            get(web::provider_checks_page),
+        )
+        .route(
+            "/account/provider-checks/{receipt}",
+            &["post"],
+            post(web::submit_provider_check).layer(form_limit()),
+        )
+        .route(
             "/account/records/{filing_number}",
             &["get"],
             get(web::record_page),
@@ -271,6 +282,11 @@ fn routes(limits: &Limits) -> Routes {
             "/api/v1/submissions/{receipt}",
             &["get", "put"],
             get(submissions::get_submission).put(submissions::edit_submission),
+        )
+        .route(
+            "/api/v1/provider-checks",
+            &["get"],
+            get(provider_checks::awaiting_checks),
         )
         .route(
             "/api/v1/submissions/{receipt}/status",

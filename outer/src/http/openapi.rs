@@ -183,6 +183,18 @@ fn account_pages() -> Vec<(&'static str, Value)> {
             &[("filing_number", 64), ("scope", 16), ("reason", 500)], &logged_in)}),
         ),
         (
+            "/account/provider-checks",
+            json!({"get": get("The filings awaiting the logged-in access provider's check (待接入商核验), each with its details and the forms to confirm or return it")}),
+        ),
+        (
+            "/account/provider-checks/{receipt}",
+            json!({"post": {
+            "summary": "The logged-in access provider's check of the version the page showed: the API's provider_check submission, with its checks; the page then shows the check's receipt",
+            "parameters": [{"name": "receipt", "in": "path", "required": true, "schema": {"type": "string"}}],
+            "requestBody": form_body(&[("version", 10), ("content_hash", 64), ("decision", 16), ("reason", 500)]),
+            "responses": page_responses(&logged_in)}}),
+        ),
+        (
             "/account/records/{filing_number}",
             json!({"get": {
             "summary": "An approved filing's record as the inner side sent it back, for its owner and the access provider recorded for it",
@@ -285,7 +297,7 @@ fn api_document() -> Value {
                 "SubmissionRequest": {"type": "object", "required": ["submission"], "properties": {
                     "on_behalf_of": {"type": "string"},
                     "submission": {"type": "object", "required": ["kind"], "properties": {
-                        "kind": {"enum": ["new_filing", "change", "cancellation", "withdrawal"]},
+                        "kind": {"enum": ["new_filing", "change", "cancellation", "withdrawal", "provider_check"]},
                         "attachments": {"type": "array", "maxItems": 16, "description": "a change's scans (a new filing's are filing.attachments)", "items": {"$ref": "#/components/schemas/Attachment"}}}}}},
                 "Attachment": {"type": "object", "required": ["kind", "media_type", "base64"], "description": "a scanned document: a JPEG or PNG by its bytes, at most limits.max_scan_bytes (default 512 KiB)", "properties": {
                     "kind": {"enum": ["subject_certificate", "principal_identity", "pre_approval", "principal_photo", "other"]},
@@ -294,6 +306,24 @@ fn api_document() -> Value {
                     "pre_approval": {"type": "object", "required": ["website", "item"], "description": "the pre-approval entry a pre_approval document belongs to", "properties": {
                         "website": {"type": "integer", "minimum": 0, "description": "the website, from 0 among those the submission lists (a change lists one)"},
                         "item": {"enum": ["news", "publishing", "education", "medical", "drugs", "culture", "broadcasting"]}}}}},
+                "ProviderCheck": {"type": "object", "required": ["kind", "receipt", "version", "content_hash", "decision"], "description": "the submission of kind provider_check: an access provider's check (待接入商核验) of a version awaiting it, sent by the provider named in its access details, as itself (no on_behalf_of); refused with provider_check.not_a_provider, .unknown_receipt, .not_named, .other_version, .not_awaiting, .not_held or .already_sent", "properties": {
+                    "kind": {"const": "provider_check"},
+                    "receipt": {"type": "string", "example": "R20261122-3F9K2Q7M"},
+                    "version": {"type": "integer", "minimum": 1, "description": "the version checked, as GET /api/v1/provider-checks lists it"},
+                    "content_hash": {"type": "string", "pattern": "^[0-9a-f]{64}$", "description": "that version's content hash, as listed"},
+                    "decision": {"enum": ["confirm", "return"]},
+                    "reason": {"type": "string", "description": "why, for a return (required then, not allowed with a confirmation); the submitter sees it"}}},
+                "ProviderChecks": {"type": "object", "required": ["checks", "limit"], "properties": {
+                    "limit": {"type": "integer"},
+                    "checks": {"type": "array", "items": {"type": "object",
+                        "required": ["receipt", "version", "content_hash", "submitted_at", "submitter", "submission"],
+                        "properties": {
+                            "receipt": {"type": "string"}, "version": {"type": "integer"},
+                            "content_hash": {"type": "string", "description": "lower-case hex SHA-256"},
+                            "submitted_at": {"type": "string", "description": "RFC 3339"},
+                            "submitter": {"type": "string"},
+                            "submission": {"type": "object", "description": "the submission as its owner sent it, in the shape POST /api/v1/submissions takes"},
+                            "check_sent": {"type": "string", "description": "the receipt of the caller's check of this version, once sent"}}}}}},
                 "Receipt": {"type": "object", "required": ["receipt", "version", "status_url"], "properties": {
                     "receipt": {"type": "string"}, "version": {"type": "integer"}, "status_url": {"type": "string"}}},
                 "Status": {"type": "object", "required": ["receipt", "state", "history"], "properties": {
@@ -350,7 +380,7 @@ fn api_document() -> Value {
                     {"name": "by", "in": "query", "schema": {"enum": ["website_name", "domain", "filing_number", "auto"]}, "description": "how to read q; auto (the default) guesses"}],
                 "responses": with(json!({"200": {"description": "The websites found (at most limit)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RegisterAnswer"}}}}}), error_responses(&["400"]))}},
             "/api/v1/submissions": {"post": {
-                "summary": "Submit a new filing, change, cancellation or withdrawal",
+                "summary": "Submit a new filing, change, cancellation or withdrawal, or (access providers) a provider check",
                 "security": bearer,
                 "parameters": [{"name": "Idempotency-Key", "in": "header", "schema": {"type": "string", "maxLength": 128}}],
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SubmissionRequest"}}}},
@@ -363,6 +393,8 @@ fn api_document() -> Value {
                     "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SubmissionRequest"}}}},
                     "responses": with(json!({"200": {"description": "New version stored", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Receipt"}}}}}),
                         error_responses(&["400", "401", "403", "404", "409", "413", "422", "429"]))}},
+            "/api/v1/provider-checks": {"get": {"summary": "The versions awaiting the calling access provider's check (待接入商核验) that this store holds, oldest first, with each submission as its owner sent it; send the decision as a submission of kind provider_check (see ProviderCheck)", "security": bearer,
+                "responses": with(json!({"200": {"description": "What awaits the caller's check", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ProviderChecks"}}}}}), error_responses(&["401", "403", "429"]))}},
             "/api/v1/submissions/{receipt}/status": {"get": {"summary": "Status of any receipt ever issued", "parameters": [receipt_param],
                 "responses": with(json!({"200": {"description": "Status", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Status"}}}}}), error_responses(&["404"]))}},
             "/api/v1/batches": {"post": {"summary": "Batch upload (access providers): CSV or XLSX body, or a zip archive of the sheet (batch.csv or batch.xlsx) and the scans its optional scans column names (kind:file pairs separated by ;, kind pre_approval/ITEM for a pre-approval document)", "security": bearer,

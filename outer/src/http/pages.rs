@@ -37,6 +37,7 @@ pub fn kind_label(kind: &str) -> (&'static str, &'static str) {
         "change" => ("变更备案", "Change"),
         "cancellation" => ("注销备案", "Cancellation"),
         "withdrawal" => ("撤回申请", "Withdrawal"),
+        "provider_check" => ("接入商核验", "Provider check"),
         _ => ("其他", "Other"),
     }
 }

@@ -120,6 +120,17 @@ pub(super) async fn edit_submission(
     )?;
     let receipt = checked_receipt(&receipt)?.to_owned();
     let Json(request) = body?;
+    if let api::SubmissionBody::ProviderCheck { .. } = &request.submission {
+        // A check names the exact version it checked; a changed mind is a new check (refused
+        // while the first is on its way) or, once the first is decided, nothing.
+        return Err(AppError::Validation(vec![api::Problem {
+            field: "submission.kind".into(),
+            code: "provider_check.not_editable".into(),
+            message: format!(
+                "a provider's check is not edited; receipt {receipt} stays as it was sent"
+            ),
+        }]));
+    }
     let prepared = prepare(&state, &auth.0, &request).await?;
     let mut version = prepared.version;
     version.receipt = receipt.clone();

@@ -4,6 +4,9 @@
 //! version 2). A receipt still waiting on an acknowledged version moves to "delivered", or to
 //! "rejected" with the inner side's reason when the inner side refused that version: a refused
 //! version keeps its payload (the inner side did not accept it, so it is not safe inside).
+//! A version flagged as waiting for an access provider's check keeps its payload too, though
+//! it is recorded delivered, until its receipt moves on (`provider_checks`): the provider is
+//! shown it outside.
 
 use bundle_format::records::{self, Ack, ImportOutcome, ReviewState};
 use keys::ChannelId;
@@ -16,7 +19,7 @@ use super::{ReceiptState, Store, StoreError, db, hash_col, i64_of, u32_col};
 /// What applying an ack did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AckSummary {
-    /// Versions whose payload was removed now.
+    /// Versions whose payload was removed now (or kept for an access provider's check).
     pub removed: usize,
     /// Versions acknowledged before (nothing to do).
     pub already: usize,
@@ -30,7 +33,8 @@ pub struct AckSummary {
 /// What one ack entry did to the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AckEffect {
-    /// The acknowledged version's payload was removed now.
+    /// The acknowledged version's payload was removed now (or, for a version waiting for an
+    /// access provider's check, kept until its receipt moves on).
     Removed,
     /// The version was acknowledged before; nothing to do.
     Already,
@@ -154,6 +158,7 @@ pub fn apply_ack_entries_on(
                     payload_removed_at = CASE WHEN (SELECT a.outcome FROM temp.acking a
                                    WHERE a.receipt = submission_versions.receipt
                                      AND a.version = submission_versions.version) = 'rejected'
+                                     OR kept_for_provider_check = 1
                                    THEN NULL ELSE ?1 END
              WHERE rowid IN (SELECT v.rowid FROM temp.acking a JOIN submission_versions v
                                ON v.receipt = a.receipt AND v.version = a.version
@@ -161,10 +166,13 @@ pub fn apply_ack_entries_on(
             "applying an ack",
         ),
         (
+            // A payload kept for the provider's check stays (its removal mark stays NULL too).
             "DELETE FROM submission_payloads WHERE rowid IN (
                  SELECT p.rowid FROM temp.acking a JOIN submission_payloads p
                    ON p.receipt = a.receipt AND p.version = a.version
-                 WHERE a.effect = 'removed' AND a.outcome <> 'rejected')",
+                 JOIN submission_versions v ON v.receipt = a.receipt AND v.version = a.version
+                 WHERE a.effect = 'removed' AND a.outcome <> 'rejected'
+                   AND v.kept_for_provider_check = 0)",
             "removing an acknowledged payload",
         ),
         (&history, "writing status history"),
@@ -200,6 +208,7 @@ pub fn apply_ack_entries_on(
             .collect::<Result<Vec<_>, _>>()
         })
         .map_err(db("applying an ack"))?;
+    super::provider_checks::release_kept_payloads_on(conn, None, at)?;
     Ok(effects)
 }
 
@@ -232,11 +241,13 @@ pub fn apply_ack_entry_on(
     if acknowledged.is_some() {
         return Ok(AckEffect::Already);
     }
-    // A refused version is not safe inside: it keeps its payload.
+    // A refused version is not safe inside: it keeps its payload. One waiting for the
+    // provider's check keeps it for the provider's page.
     let refused = entry.outcome == ImportOutcome::Rejected;
     conn.prepare_cached(
         "UPDATE submission_versions SET acknowledged_at = ?3, ack_outcome = ?4,
-                payload_removed_at = CASE WHEN ?5 THEN NULL ELSE ?3 END
+                payload_removed_at = CASE WHEN ?5 OR kept_for_provider_check = 1
+                                     THEN NULL ELSE ?3 END
          WHERE receipt = ?1 AND version = ?2",
     )
     .and_then(|mut stmt| {
@@ -250,9 +261,14 @@ pub fn apply_ack_entry_on(
     })
     .map_err(db("applying an ack"))?;
     if !refused {
-        conn.prepare_cached("DELETE FROM submission_payloads WHERE receipt = ?1 AND version = ?2")
-            .and_then(|mut stmt| stmt.execute(params![entry.receipt, entry.version]))
-            .map_err(db("removing an acknowledged payload"))?;
+        conn.prepare_cached(
+            "DELETE FROM submission_payloads WHERE receipt = ?1 AND version = ?2
+               AND NOT EXISTS (SELECT 1 FROM submission_versions v
+                               WHERE v.receipt = ?1 AND v.version = ?2
+                                 AND v.kept_for_provider_check = 1)",
+        )
+        .and_then(|mut stmt| stmt.execute(params![entry.receipt, entry.version]))
+        .map_err(db("removing an acknowledged payload"))?;
     }
     let next = if refused {
         ReceiptState::Review(ReviewState::Rejected)
@@ -290,6 +306,7 @@ pub fn apply_ack_entry_on(
             None,
         )?;
     }
+    super::provider_checks::release_kept_payloads_on(conn, Some(&entry.receipt), at)?;
     Ok(if refused {
         AckEffect::Refused
     } else {
@@ -495,11 +512,11 @@ pub fn apply_range_ack_on(
     .map_err(db("applying a range ack"))?;
     // The whole range's payloads in one statement (DESIGN.md invariant 3: the digest named
     // each of these exact versions and content hashes), but never one of a version the inner
-    // side refused: that one is not safe inside.
+    // side refused: that one is not safe inside; nor one kept for the provider's check.
     conn.prepare_cached(
         "UPDATE submission_versions SET payload_removed_at = ?3
          WHERE seq BETWEEN ?1 AND ?2 AND payload_removed_at IS NULL
-           AND ack_outcome IS NOT 'rejected'",
+           AND ack_outcome IS NOT 'rejected' AND kept_for_provider_check = 0",
     )
     .and_then(|mut stmt| stmt.execute(params![first, last, at]))
     .map_err(db("applying a range ack"))?;
@@ -508,10 +525,12 @@ pub fn apply_range_ack_on(
             "DELETE FROM submission_payloads WHERE rowid IN (
                  SELECT p.rowid FROM submission_versions v JOIN submission_payloads p
                    ON p.receipt = v.receipt AND p.version = v.version
-                 WHERE v.seq BETWEEN ?1 AND ?2 AND v.ack_outcome IS NOT 'rejected')",
+                 WHERE v.seq BETWEEN ?1 AND ?2 AND v.ack_outcome IS NOT 'rejected'
+                   AND v.kept_for_provider_check = 0)",
         )
         .and_then(|mut stmt| stmt.execute(params![first, last]))
         .map_err(db("removing acknowledged payloads"))?;
+    super::provider_checks::release_kept_payloads_on(conn, None, at)?;
     Ok(RangeAckEffect::Applied {
         removed,
         already: usize::try_from(already).unwrap_or(0),

@@ -28,6 +28,7 @@ mod filing_passwords;
 pub mod ledger;
 pub mod notifications;
 pub mod ops;
+mod provider_checks;
 mod receipts;
 pub mod reconcile;
 mod refusals;
@@ -61,6 +62,7 @@ pub use export::{
     PendingVersion, exported_through_on, pending_versions, pending_versions_after, range_of,
 };
 pub use filing_passwords::{PasswordDownload, UnseenPassword, apply_filing_password_on};
+pub use provider_checks::{AwaitingCheck, MAX_LISTED_CHECKS};
 pub use receipts::{Inserted, NewSubmission, ReceiptRecord, VersionInfo};
 pub use refusals::{RefusedBundle, record_signed_again_on, refuse_bundle_on, refused_bundles_on};
 pub use register::{

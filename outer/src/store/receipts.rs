@@ -118,12 +118,19 @@ pub(super) fn decode_version(
 /// Stores a version with the store's next sequence number, in the caller's commit: the
 /// single writer numbers versions in commit order, so export, which sends them in that order,
 /// never finds a version numbered below one it already sent.
+///
+/// A version that waits for an access provider's check
+/// ([`filing::provider_check::needs_provider_check`]) is flagged so that its payload outlives
+/// its ack (see `acks`), with the providers it names beside it; a provider's check is recorded
+/// by the receipt and version it checks.
 fn insert_version(conn: &Connection, version: &SubmissionVersion) -> Result<(), StoreError> {
+    let kept = filing::provider_check::needs_provider_check(version);
     conn.prepare_cached(
         "INSERT INTO submission_versions
-           (receipt, version, content_hash, submitted_at, submitter, access_provider, seq)
+           (receipt, version, content_hash, submitted_at, submitter, access_provider, seq,
+            kept_for_provider_check)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6,
-                 (SELECT coalesce(max(seq), 0) + 1 FROM submission_versions))",
+                 (SELECT coalesce(max(seq), 0) + 1 FROM submission_versions), ?7)",
     )
     .and_then(|mut stmt| {
         stmt.execute(params![
@@ -133,9 +140,45 @@ fn insert_version(conn: &Connection, version: &SubmissionVersion) -> Result<(), 
             version.submitted_at,
             version.submitter,
             version.access_provider,
+            kept,
         ])
     })
     .map_err(db("storing a submission version"))?;
+    if kept {
+        let mut stmt = conn
+            .prepare_cached(
+                "INSERT INTO provider_check_providers (receipt, version, provider)
+                 VALUES (?1, ?2, ?3)",
+            )
+            .map_err(db("storing the providers a version names"))?;
+        for provider in filing::provider_check::named_providers(&version.body) {
+            stmt.execute(params![version.receipt, version.version, provider])
+                .map_err(db("storing the providers a version names"))?;
+        }
+    }
+    if let records::Submission::ProviderCheck {
+        receipt: checked,
+        version: checked_version,
+        ..
+    } = &version.body
+    {
+        conn.prepare_cached(
+            "INSERT OR IGNORE INTO provider_checks_sent (check_receipt, receipt, version, provider)
+             VALUES (?1, ?2, ?3, ?4)",
+        )
+        .and_then(|mut stmt| {
+            stmt.execute(params![
+                version.receipt,
+                checked,
+                checked_version,
+                version
+                    .access_provider
+                    .as_deref()
+                    .unwrap_or(&version.submitter)
+            ])
+        })
+        .map_err(db("recording a provider's check"))?;
+    }
     conn.prepare_cached(
         "INSERT INTO submission_payloads (receipt, version, payload) VALUES (?1, ?2, ?3)",
     )

@@ -29,6 +29,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0013_public_register.sql"),
     include_str!("../../migrations/0014_filing_passwords.sql"),
     include_str!("../../migrations/0015_approved_records.sql"),
+    include_str!("../../migrations/0016_provider_check_payloads.sql"),
 ];
 
 /// Applies every migration the store at `path` (open on `conn`) has not had yet; refuses a
@@ -511,6 +512,92 @@ mod tests {
                     )
                     .unwrap();
                 assert_eq!((receipts, passwords), (1, 1));
+                Ok(())
+            })
+            .unwrap();
+    }
+    /// A store written before migration 16 (payloads kept for the provider's check) opens with
+    /// its versions unflagged, so their payloads go on their acks as before, and flags the
+    /// versions stored afterwards that wait for a provider's check, with the providers they
+    /// name.
+    #[test]
+    fn a_store_made_before_migration_16_keeps_its_versions_and_flags_new_ones() {
+        use bundle_format::records::Submission;
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("outer.sqlite");
+        {
+            let conn = Connection::open(&path).unwrap();
+            for (index, sql) in MIGRATIONS.iter().take(15).enumerate() {
+                conn.execute_batch(sql).unwrap();
+                conn.pragma_update(None, "user_version", index + 1).unwrap();
+            }
+            conn.execute_batch(
+                "INSERT INTO accounts (id, name, kind, disabled, created_at)
+                     VALUES (1, 'owner', 'website_owner', 0, 5);
+                 INSERT INTO receipts (receipt, account_id, kind, latest_version, state,
+                                       state_version, created_at, updated_at)
+                     VALUES ('R1', 1, 'new_filing', 1, 'received', 1, 9, 9);
+                 INSERT INTO submission_versions (receipt, version, content_hash, submitted_at,
+                                                  submitter, seq)
+                     VALUES ('R1', 1, zeroblob(32), 9, 'owner', 1);
+                 INSERT INTO submission_payloads (receipt, version, payload)
+                     VALUES ('R1', 1, x'c0ffee');",
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        let mut website = testkit::records::website("青山官网", &["qingshan.example.cn"], 9);
+        website.access.provider = "provider_1".into();
+        let body = Submission::NewFiling(testkit::records::filing(
+            testkit::records::subject("杭州青山网络科技有限公司", "C1", 330106),
+            vec![website],
+        ));
+        let mut version = testkit::records::version("R2", 1, body);
+        version.access_provider = None;
+        version.submitter = "owner".into();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        runtime
+            .block_on(store.insert_submission(crate::store::NewSubmission {
+                account_id: 1,
+                kind: "new_filing".into(),
+                filing_number: None,
+                subject_key: None,
+                version,
+                idempotency: None,
+            }))
+            .unwrap();
+        store
+            .read_blocking(|conn| {
+                let version: i64 = conn
+                    .query_row("PRAGMA user_version", [], |r| r.get(0))
+                    .unwrap();
+                assert_eq!(usize::try_from(version).unwrap(), MIGRATIONS.len());
+                let flags: Vec<(String, i64)> = conn
+                    .prepare(
+                        "SELECT receipt, kept_for_provider_check FROM submission_versions
+                         ORDER BY receipt",
+                    )
+                    .unwrap()
+                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .unwrap()
+                    .collect::<Result<_, _>>()
+                    .unwrap();
+                assert_eq!(flags, [("R1".to_owned(), 0), ("R2".to_owned(), 1)]);
+                let named: Vec<(String, String)> = conn
+                    .prepare("SELECT receipt, provider FROM provider_check_providers")
+                    .unwrap()
+                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .unwrap()
+                    .collect::<Result<_, _>>()
+                    .unwrap();
+                assert_eq!(named, [("R2".to_owned(), "provider_1".to_owned())]);
+                let payloads: i64 = conn
+                    .query_row("SELECT count(*) FROM submission_payloads", [], |r| r.get(0))
+                    .unwrap();
+                assert_eq!(payloads, 2, "the old payload is still there");
                 Ok(())
             })
             .unwrap();

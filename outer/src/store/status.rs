@@ -345,7 +345,9 @@ impl Store {
 
 /// Applies a review state change on `conn`; false for an event id seen before or a receipt
 /// this store never issued (another node's, on a shared return channel). A change about an
-/// older version is kept in the history without moving the current state back.
+/// older version is kept in the history without moving the current state back. A change that
+/// moves the receipt to any state but `awaiting_provider_check` deletes the payloads kept for
+/// the provider's check of its acknowledged versions.
 pub fn apply_status_change_on(
     conn: &Connection,
     change: &StatusChange,
@@ -401,6 +403,8 @@ pub fn apply_status_change_on(
             ReviewState::Rejected => Some(super::notifications::Outcome::Rejected),
             _ => None,
         };
+        // A payload kept for the provider's check goes once the receipt no longer awaits it.
+        super::provider_checks::release_kept_payloads_on(conn, Some(&change.receipt), change.at)?;
         if let Some(outcome) = outcome {
             super::notifications::queue_on(
                 conn,

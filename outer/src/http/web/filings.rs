@@ -137,6 +137,7 @@ async fn render(
             // An application for cancellation may be withdrawn while pending, even under
             // review (as `accept` allows it).
             withdrawable: status.kind != "withdrawal"
+                && status.kind != "provider_check"
                 && !status.state.is_final()
                 && (!status.state.is_under_review() || status.kind == "cancellation"),
             cancellable: status.kind != "cancellation"

@@ -42,6 +42,8 @@ struct AccountPage<'a> {
     chooses_province: bool,
     created: &'a [WebAccount],
     tokens: &'a [TokenInfo],
+    /// For an access provider: how many filings await its check here.
+    awaiting_checks: Option<usize>,
     user: Option<&'a str>,
 }
 
@@ -72,6 +74,19 @@ async fn render_account(
         Vec::new()
     };
     let (kind_zh, kind_en) = kind_names(account.kind);
+    let awaiting_checks = if account.kind == AccountKind::AccessProvider {
+        Some(
+            state
+                .store
+                .provider_checks_awaiting(&account.name)
+                .await?
+                .iter()
+                .filter(|check| check.sent.is_none())
+                .count(),
+        )
+    } else {
+        None
+    };
     let page = AccountPage {
         account,
         kind_zh,
@@ -83,6 +98,7 @@ async fn render_account(
         chooses_province: account.kind == AccountKind::Ministry,
         created: &created,
         tokens: &tokens,
+        awaiting_checks,
         user: Some(&account.name),
     };
     Ok((status, html(&page)).into_response())

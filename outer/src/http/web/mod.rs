@@ -1,7 +1,8 @@
 //! The account pages under `/account`: registration with an e-mailed code, login and logout,
 //! password change and reset, deletion, the accounts the ministry and the authorities create,
-//! API tokens, and the owner's list of filings. Server-rendered with askama templates (in
-//! `outer/templates/`, escaped by default), in Chinese with English beside it, no script.
+//! API tokens, the owner's list of filings, and the access provider's list of filings awaiting
+//! its check. Server-rendered with askama templates (in `outer/templates/`, escaped by
+//! default), in Chinese with English beside it, no script.
 //!
 //! What every page shares lives here: the session cookie (`Secure`, `HttpOnly`,
 //! `SameSite=Strict`, only the SHA-256 of its secret stored), the CSRF check every form passes
@@ -14,6 +15,7 @@ mod filings;
 mod form_scans;
 mod home;
 mod login;
+mod provider_checks;
 mod records;
 mod register;
 pub mod throttle;
@@ -41,6 +43,7 @@ pub(super) use home::{
 pub(super) use login::{
     login, login_page, logout, reset_confirm, reset_confirm_page, reset_page, reset_request,
 };
+pub(super) use provider_checks::{provider_checks_page, submit_provider_check};
 pub(super) use records::{change_page, record_page, submit_change};
 pub(super) use register::{register, register_page, resend_code, verify, verify_page};
 

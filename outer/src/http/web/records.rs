@@ -88,6 +88,77 @@ fn name<T: serde::Serialize>(value: &T) -> String {
         .unwrap_or_default()
 }
 
+/// A subject as the account pages show it: one labelled row per field.
+pub(super) fn subject_rows(s: &api::SubjectBody) -> Vec<(&'static str, String)> {
+    let mut subject = vec![
+        ("主办单位名称 Subject name", s.name.clone()),
+        (
+            "单位性质 Nature",
+            choice_label("subject.nature", &name(&s.nature)),
+        ),
+        (
+            "证件类型 Certificate type",
+            choice_label("subject.certificate_type", &name(&s.certificate_type)),
+        ),
+        ("证件号码 Certificate number", s.certificate_number.clone()),
+        ("行政区划代码 Region code", s.region_code.clone()),
+        ("通信地址 Address", s.address.clone()),
+        (
+            "投资人或主管单位 Investor or supervisor",
+            s.investor.clone(),
+        ),
+    ];
+    person_rows(&mut subject, &s.principal);
+    subject
+}
+
+/// A website's access details as the account pages show them.
+pub(super) fn access_rows(access: &api::AccessBody) -> Vec<(&'static str, String)> {
+    vec![
+        ("接入服务商 Access provider", access.provider.clone()),
+        (
+            "接入方式 Access method",
+            choice_label("website.access.method", &name(&access.method)),
+        ),
+        (
+            "服务器所在地 Server region code",
+            access.server_region_code.clone(),
+        ),
+        ("IP 地址 IP addresses", access.ip_ranges.join("，")),
+    ]
+}
+
+/// A website as the account pages show it: one labelled row per field.
+pub(super) fn website_rows(site: &api::WebsiteBody) -> Vec<(&'static str, String)> {
+    let mut rows = vec![
+        ("网站名称 Website name", site.name.clone()),
+        ("首页网址 Home URLs", site.home_urls.join("，")),
+        ("域名 Domains", site.domains.join("，")),
+        (
+            "服务内容 Service types",
+            site.service_types
+                .iter()
+                .map(|t| choice_label("website.service_types", &name(t)))
+                .collect::<Vec<_>>()
+                .join("，"),
+        ),
+        (
+            "前置审批 Pre-approvals",
+            site.pre_approvals
+                .iter()
+                .map(|p| {
+                    let item = choice_label("website.pre_approvals.item", &name(&p.item));
+                    format!("{item} {}", p.document_number)
+                })
+                .collect::<Vec<_>>()
+                .join("，"),
+        ),
+    ];
+    rows.extend(access_rows(&site.access));
+    person_rows(&mut rows, &site.principal);
+    rows
+}
+
 /// `GET /account/records/{filing_number}`: the approved record, for its owner (with the
 /// changes they may start from it) and the access provider recorded for it.
 pub(in crate::http) async fn record_page(
@@ -97,71 +168,14 @@ pub(in crate::http) async fn record_page(
 ) -> Result<Response, PageError> {
     let view = readable(&state, &user, &filing_number).await?;
     let shown = convert::approved_record_to_api(&view);
-    let mut subject = Vec::new();
-    if let Some(s) = &shown.subject {
-        subject.push(("主办单位名称 Subject name", s.name.clone()));
-        subject.push((
-            "单位性质 Nature",
-            choice_label("subject.nature", &name(&s.nature)),
-        ));
-        subject.push((
-            "证件类型 Certificate type",
-            choice_label("subject.certificate_type", &name(&s.certificate_type)),
-        ));
-        subject.push(("证件号码 Certificate number", s.certificate_number.clone()));
-        subject.push(("行政区划代码 Region code", s.region_code.clone()));
-        subject.push(("通信地址 Address", s.address.clone()));
-        subject.push((
-            "投资人或主管单位 Investor or supervisor",
-            s.investor.clone(),
-        ));
-        person_rows(&mut subject, &s.principal);
-    }
+    let subject = shown.subject.as_ref().map(subject_rows).unwrap_or_default();
     let websites = shown
         .websites
         .iter()
-        .map(|w| {
-            let site = &w.website;
-            let mut rows = vec![
-                ("网站名称 Website name", site.name.clone()),
-                ("首页网址 Home URLs", site.home_urls.join("，")),
-                ("域名 Domains", site.domains.join("，")),
-                (
-                    "服务内容 Service types",
-                    site.service_types
-                        .iter()
-                        .map(|t| choice_label("website.service_types", &name(t)))
-                        .collect::<Vec<_>>()
-                        .join("，"),
-                ),
-                (
-                    "前置审批 Pre-approvals",
-                    site.pre_approvals
-                        .iter()
-                        .map(|p| {
-                            let item = choice_label("website.pre_approvals.item", &name(&p.item));
-                            format!("{item} {}", p.document_number)
-                        })
-                        .collect::<Vec<_>>()
-                        .join("，"),
-                ),
-                ("接入服务商 Access provider", site.access.provider.clone()),
-                (
-                    "接入方式 Access method",
-                    choice_label("website.access.method", &name(&site.access.method)),
-                ),
-                (
-                    "服务器所在地 Server region code",
-                    site.access.server_region_code.clone(),
-                ),
-                ("IP 地址 IP addresses", site.access.ip_ranges.join("，")),
-            ];
-            person_rows(&mut rows, &site.principal);
-            WebsiteRows {
-                number: w.website_number.clone(),
-                number_query: encoded(&w.website_number),
-                rows,
-            }
+        .map(|w| WebsiteRows {
+            number: w.website_number.clone(),
+            number_query: encoded(&w.website_number),
+            rows: website_rows(&w.website),
         })
         .collect();
     let page = RecordPage {
