@@ -4,8 +4,8 @@
 -- shown the filing on its own page and API. It is still recorded delivered
 -- (`acknowledged_at`); DESIGN.md invariant 3 says when a payload may go, not that it must.
 -- The payload goes (`payload_removed_at` set, its row deleted) once a return bundle moves its
--- receipt out of `awaiting_provider_check`, or once a newer version of the receipt is
--- acknowledged. Versions stored before this migration are not flagged: their payloads go on
+-- receipt out of `awaiting_provider_check`, or once a newer version of the receipt is stored
+-- (the provider is shown only the latest version). Versions stored before this migration are not flagged: their payloads go on
 -- their ack as before.
 ALTER TABLE submission_versions
     ADD COLUMN kept_for_provider_check INTEGER NOT NULL DEFAULT 0

@@ -644,7 +644,7 @@ async fn a_kept_payload_survives_the_ack_and_goes_when_the_status_change_moves_t
 }
 
 #[tokio::test]
-async fn a_kept_payload_goes_when_a_newer_version_is_acknowledged_and_a_refused_one_stays() {
+async fn a_kept_payload_goes_when_a_newer_version_is_stored_and_a_refused_one_stays() {
     let app = app();
     let (receipt, _) = awaiting_check(&app).await;
     let mut edited = testkit::api::new_filing(DOMAIN);
@@ -659,21 +659,17 @@ async fn a_kept_payload_goes_when_a_newer_version_is_acknowledged_and_a_refused_
     .await;
     assert_eq!(status, StatusCode::OK);
     assert!(
-        payload_stored(&app, &receipt, 1).await,
-        "kept while version 2 is on its way"
+        !payload_stored(&app, &receipt, 1).await,
+        "version 2 takes its place: the provider is shown only the latest version"
     );
     ship_inward(&app.store, 2).await;
-    assert!(
-        !payload_stored(&app, &receipt, 1).await,
-        "version 2 took its place"
-    );
     assert!(
         payload_stored(&app, &receipt, 2).await,
         "version 2 is kept in turn"
     );
 
     // The inner side refuses version 3 at import: it keeps its payload, as every refused
-    // version does, and version 2's goes, superseded by an acknowledged version.
+    // version does; version 2's went when version 3 was stored.
     let (status, _) = send(
         &app,
         "PUT",
@@ -704,7 +700,7 @@ async fn a_kept_payload_goes_when_a_newer_version_is_acknowledged_and_a_refused_
     );
     assert!(
         !payload_stored(&app, &receipt, 2).await,
-        "version 3 was acknowledged, refused or not"
+        "version 3 took its place"
     );
     let lost = payloads_lost(&app.store).await;
     assert!(lost.is_empty(), "{lost:?}");

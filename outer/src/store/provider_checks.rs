@@ -23,23 +23,22 @@ pub struct AwaitingCheck {
     pub sent: Option<String>,
 }
 
-/// The states in which a receipt still waits on a kept version: the outer side's own (a newer
-/// version on its way, whose ack releases the older one), delivered (the inner side's review
-/// state follows) and awaiting the provider's check itself.
+/// The states in which a receipt still waits on a kept version: the outer side's own,
+/// delivered (the inner side's review state follows) and awaiting the provider's check itself.
 const STILL_WAITING: &str = "'received', 'in_transit', 'delivered', 'awaiting_provider_check'";
 
 /// The kept payloads to release (as a condition on `submission_versions v`, `?1` a receipt or
 /// NULL for all): acknowledged (never before: DESIGN.md invariant 3), not refused inside (that
-/// one is kept anyway), and either superseded by a newer acknowledged version or of a receipt
-/// that moved past the check (checked, returned, rejected, withdrawn, cancelled).
+/// one is kept anyway), and either superseded by a newer version (stored here: the provider is
+/// shown only a receipt's latest version, so an older one is never checked again) or of a
+/// receipt that moved past the check (checked, returned, rejected, withdrawn, cancelled).
 fn releasable() -> String {
     format!(
         "v.kept_for_provider_check = 1 AND v.payload_removed_at IS NULL
          AND v.acknowledged_at IS NOT NULL AND v.ack_outcome IS NOT 'rejected'
          AND (?1 IS NULL OR v.receipt = ?1)
          AND (EXISTS (SELECT 1 FROM submission_versions n
-                      WHERE n.receipt = v.receipt AND n.version > v.version
-                        AND n.acknowledged_at IS NOT NULL)
+                      WHERE n.receipt = v.receipt AND n.version > v.version)
               OR EXISTS (SELECT 1 FROM receipts r
                          WHERE r.receipt = v.receipt AND r.state NOT IN ({STILL_WAITING})))"
     )

@@ -276,6 +276,12 @@ impl Store {
             )
             .map_err(db("updating a status row"))?;
             add_received_history(conn, &version.receipt, next, version.submitted_at)?;
+            // An earlier version kept for the provider's check is never shown again.
+            super::provider_checks::release_kept_payloads_on(
+                conn,
+                Some(&version.receipt),
+                version.submitted_at,
+            )?;
             Ok(next)
         })
         .await
