@@ -927,12 +927,14 @@ async fn a_kept_payload_survives_a_per_version_ack_as_a_set_and_entry_by_entry()
         receipts: vec![entries[0].clone()],
     };
     let summary = app.store.apply_ack(as_set, 1_790_000_100).await.unwrap();
-    assert_eq!(summary.removed, 1);
+    assert_eq!((summary.removed, summary.kept), (0, 1));
     let one_entry = entries[1].clone();
-    app.store
+    let effect = app
+        .store
         .write(move |conn| outer::store::apply_ack_entry_on(conn, &one_entry, 1_790_000_100))
         .await
         .unwrap();
+    assert_eq!(effect, outer::store::AckEffect::Kept);
     for receipt in &receipts {
         let (_, view) = send(
             &app,

@@ -162,8 +162,8 @@ fn a_superseding_version_from_another_channel_does_not_reject_the_owners_edit() 
     assert_eq!(import.files[0].outcomes.get("rejected"), Some(&1));
     assert_eq!(inner_state(&mut app, &receipt).1, 1);
 
-    // The owner's own version 2, other content than the stranger's, applies inside; its ack
-    // deletes its payload outside and the owner's status shows no rejection.
+    // The owner's own version 2, other content than the stranger's, applies inside; outside
+    // it is acknowledged and the owner's status shows no rejection.
     let mut edit = demo::new_filing(1, "企业展示网站");
     edit["submission"]["filing"]["websites"][0]["access"]["ip_ranges"] = json!(["202.96.128.9"]);
     assert_eq!(app.outer().node.edit(&receipt, &edit).unwrap(), 2);
@@ -197,9 +197,16 @@ fn a_superseding_version_from_another_channel_does_not_reject_the_owners_edit() 
         !history.contains("version-hash-conflict") && !history.contains("another-channel"),
         "{status}"
     );
+    // Version 1's payload went when version 2 was stored; version 2, which waits for the
+    // access provider's check, keeps its payload for the provider's page.
+    assert_eq!(status["state"], "awaiting_provider_check", "{status}");
     let versions = tests::outer_versions(&app.outer().node.database).unwrap();
-    assert!(
-        versions.iter().all(|v| v.acknowledged && !v.payload_stored),
+    assert_eq!(
+        versions
+            .iter()
+            .map(|v| (v.version, v.acknowledged, v.payload_stored))
+            .collect::<Vec<_>>(),
+        [(1, true, false), (2, true, true)],
         "{versions:?}"
     );
 }

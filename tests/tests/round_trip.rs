@@ -199,7 +199,8 @@ fn replaying_archived_bundles_and_importing_the_same_file_twice_change_nothing()
 #[test]
 fn a_range_ack_that_does_not_match_the_stored_range_falls_back_to_the_retained_bundle() {
     let mut app = Appliance::new(&[1]).unwrap();
-    let receipts = submit_filings(app.outer(), 1..=3);
+    // Sent by the access provider: no provider check keeps their payloads after the ack.
+    let receipts = submit_filings_as_provider(app.outer(), 1..=3);
     app.outer().export().unwrap();
     app.carry_in(0).unwrap();
     app.import().unwrap();
@@ -243,7 +244,7 @@ fn a_range_ack_that_does_not_match_the_stored_range_falls_back_to_the_retained_b
     // Delivered, and already past it: the same return bundle carries the review states.
     for receipt in &receipts {
         let status = app.outer().node.status(receipt).unwrap();
-        assert_eq!(status["state"], "awaiting_provider_check", "{status}");
+        assert_eq!(status["state"], "awaiting_regional_review", "{status}");
     }
     assert!(
         transfer::spool::list_bundles(&app.outer().spool.retained)
@@ -258,7 +259,7 @@ fn a_range_ack_that_does_not_match_the_stored_range_falls_back_to_the_retained_b
 #[test]
 fn an_old_format_ack_with_an_entry_per_version_still_applies() {
     let mut app = Appliance::new(&[1]).unwrap();
-    let receipts = submit_filings(app.outer(), 1..=2);
+    let receipts = submit_filings_as_provider(app.outer(), 1..=2);
     app.outer().export().unwrap();
     app.carry_in(0).unwrap();
     app.import().unwrap();

@@ -19,8 +19,10 @@ use super::{ReceiptState, Store, StoreError, db, hash_col, i64_of, u32_col};
 /// What applying an ack did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AckSummary {
-    /// Versions whose payload was removed now (or kept for an access provider's check).
+    /// Versions whose payload was removed now.
     pub removed: usize,
+    /// Versions acknowledged now whose payload is kept for an access provider's check.
+    pub kept: usize,
     /// Versions acknowledged before (nothing to do).
     pub already: usize,
     /// Entries naming a version or hash the store does not have; nothing was deleted for them.
@@ -33,9 +35,11 @@ pub struct AckSummary {
 /// What one ack entry did to the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AckEffect {
-    /// The acknowledged version's payload was removed now (or, for a version waiting for an
-    /// access provider's check, kept until its receipt moves on).
+    /// The acknowledged version's payload was removed now.
     Removed,
+    /// The version is acknowledged and waits for an access provider's check: its payload is
+    /// kept for the provider's page until its receipt moves past the check.
+    Kept,
     /// The version was acknowledged before; nothing to do.
     Already,
     /// The store has no such version, or its content hash differs: nothing was deleted.
@@ -193,14 +197,24 @@ pub fn apply_ack_entries_on(
         .map_err(db(operation))?;
     }
     let effects = conn
-        .prepare_cached("SELECT effect, outcome FROM temp.acking ORDER BY position")
+        .prepare_cached(
+            "SELECT a.effect, a.outcome, coalesce(v.kept_for_provider_check, 0)
+             FROM temp.acking a LEFT JOIN submission_versions v
+               ON v.receipt = a.receipt AND v.version = a.version
+             ORDER BY a.position",
+        )
         .and_then(|mut stmt| {
             stmt.query_map([], |row| {
                 Ok(
-                    match (row.get_ref(0)?.as_str()?, row.get_ref(1)?.as_str()?) {
-                        ("mismatch", _) => AckEffect::Mismatch,
-                        ("already", _) => AckEffect::Already,
-                        (_, "rejected") => AckEffect::Refused,
+                    match (
+                        row.get_ref(0)?.as_str()?,
+                        row.get_ref(1)?.as_str()?,
+                        row.get::<_, i64>(2)? == 1,
+                    ) {
+                        ("mismatch", _, _) => AckEffect::Mismatch,
+                        ("already", _, _) => AckEffect::Already,
+                        (_, "rejected", _) => AckEffect::Refused,
+                        (_, _, true) => AckEffect::Kept,
                         _ => AckEffect::Removed,
                     },
                 )
@@ -306,9 +320,16 @@ pub fn apply_ack_entry_on(
             None,
         )?;
     }
+    let kept = !refused
+        && conn
+            .prepare_cached("SELECT 1 FROM submission_payloads WHERE receipt = ?1 AND version = ?2")
+            .and_then(|mut stmt| stmt.exists(params![entry.receipt, entry.version]))
+            .map_err(db("applying an ack"))?;
     super::provider_checks::release_kept_payloads_on(conn, Some(&entry.receipt), at)?;
     Ok(if refused {
         AckEffect::Refused
+    } else if kept {
+        AckEffect::Kept
     } else {
         AckEffect::Removed
     })
@@ -530,9 +551,9 @@ pub fn apply_range_ack_on(
         )
         .and_then(|mut stmt| stmt.execute(params![first, last]))
         .map_err(db("removing acknowledged payloads"))?;
-    super::provider_checks::release_kept_payloads_on(conn, None, at)?;
+    let released = super::provider_checks::release_kept_payloads_on(conn, None, at)?;
     Ok(RangeAckEffect::Applied {
-        removed,
+        removed: removed + released,
         already: usize::try_from(already).unwrap_or(0),
     })
 }
@@ -558,6 +579,7 @@ impl Store {
             for (entry, effect) in ack.receipts.iter().zip(effects) {
                 match effect {
                     AckEffect::Removed => summary.removed += 1,
+                    AckEffect::Kept => summary.kept += 1,
                     AckEffect::Already => summary.already += 1,
                     AckEffect::Refused => summary.refused += 1,
                     AckEffect::Mismatch => summary

@@ -70,7 +70,10 @@ pub use register::{
     apply_register_entry_on, apply_register_removal_on, normalise_domain, query_register_on,
     register_removal_on,
 };
-pub use status::{HistoryEntry, ReceiptState, ReceiptStatus, apply_status_change_on};
+pub use status::{
+    HistoryEntry, ReceiptState, ReceiptStatus, StatusApplied, apply_status_change_counting_on,
+    apply_status_change_on,
+};
 pub use web_accounts::{
     CodeOutcome, CodePurpose, LoginRecord, MAX_CODE_FAILURES, MAX_LISTED_ACCOUNTS,
     MAX_LIVE_TOKENS_PER_ACCOUNT, MIN_SECS_BETWEEN_CODES, NewWebAccount, Session, TokenInfo,

@@ -343,6 +343,15 @@ impl Store {
     }
 }
 
+/// What applying one status change did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StatusApplied {
+    /// Whether the change was new here (see [`apply_status_change_on`]).
+    pub applied: bool,
+    /// Payloads kept for the provider's check that it deleted.
+    pub payloads_released: usize,
+}
+
 /// Applies a review state change on `conn`; false for an event id seen before or a receipt
 /// this store never issued (another node's, on a shared return channel). A change about an
 /// older version is kept in the history without moving the current state back. A change that
@@ -352,6 +361,14 @@ pub fn apply_status_change_on(
     conn: &Connection,
     change: &StatusChange,
 ) -> Result<bool, StoreError> {
+    Ok(apply_status_change_counting_on(conn, change)?.applied)
+}
+
+/// [`apply_status_change_on`], also saying how many kept payloads the change deleted.
+pub fn apply_status_change_counting_on(
+    conn: &Connection,
+    change: &StatusChange,
+) -> Result<StatusApplied, StoreError> {
     let row: Option<(i64, Option<i64>)> = conn
         .prepare_cached("SELECT state_version, last_event_id FROM receipts WHERE receipt = ?1")
         .and_then(|mut stmt| {
@@ -360,12 +377,13 @@ pub fn apply_status_change_on(
         })
         .map_err(db("reading a status row"))?;
     let Some((state_version, last_event)) = row else {
-        return Ok(false);
+        return Ok(StatusApplied::default());
     };
     let event = i64_of(change.event_id);
     if last_event.is_some_and(|last| last >= event) {
-        return Ok(false);
+        return Ok(StatusApplied::default());
     }
+    let mut payloads_released = 0;
     let state = ReceiptState::Review(change.state);
     add_history(
         conn,
@@ -404,7 +422,11 @@ pub fn apply_status_change_on(
             _ => None,
         };
         // A payload kept for the provider's check goes once the receipt no longer awaits it.
-        super::provider_checks::release_kept_payloads_on(conn, Some(&change.receipt), change.at)?;
+        payloads_released = super::provider_checks::release_kept_payloads_on(
+            conn,
+            Some(&change.receipt),
+            change.at,
+        )?;
         if let Some(outcome) = outcome {
             super::notifications::queue_on(
                 conn,
@@ -420,5 +442,8 @@ pub fn apply_status_change_on(
             .and_then(|mut stmt| stmt.execute(params![change.receipt, event]))
             .map_err(db("updating a status row"))?;
     }
-    Ok(true)
+    Ok(StatusApplied {
+        applied: true,
+        payloads_released,
+    })
 }

@@ -21,6 +21,32 @@ pub fn submit_filings(outer: &OuterSide, numbers: impl IntoIterator<Item = u32>)
         .collect()
 }
 
+/// Submits the demo's new filing number `n` at `outer` for each of `numbers` as the access
+/// provider, for its customer `customer_n`: such a filing waits for no provider check, so its
+/// payload goes on its ack. Returns the receipts in that order.
+pub fn submit_filings_as_provider(
+    outer: &OuterSide,
+    numbers: impl IntoIterator<Item = u32>,
+) -> Vec<String> {
+    numbers
+        .into_iter()
+        .map(|n| {
+            let mut request = new_filing(n, "企业展示网站");
+            request["on_behalf_of"] = serde_json::json!(format!("customer_{n}"));
+            let (status, body) = transfer::demo::http_json(
+                outer.node.addr,
+                "POST",
+                "/api/v1/submissions",
+                Some(&outer.node.provider_token),
+                Some(&request),
+            )
+            .unwrap();
+            assert_eq!(status, 201, "{body}");
+            body["receipt"].as_str().unwrap().to_owned()
+        })
+        .collect()
+}
+
 /// Submits the demo's filings `numbers` at `outer` and exports them into its outbox; returns
 /// the receipts in that order.
 pub fn submit_and_export(outer: &OuterSide, numbers: impl IntoIterator<Item = u32>) -> Vec<String> {

@@ -47,7 +47,9 @@ pub struct ApplyFileReport {
     pub bundle_id: Option<String>,
     /// Sequence number, if known.
     pub sequence: Option<u64>,
-    /// Versions whose payload was deleted by acks in it.
+    /// Versions whose payload was deleted by acks in it, or, for a version kept for the access
+    /// provider's check after its ack, by a status change in it that moved the receipt past the
+    /// check.
     pub payloads_deleted: usize,
     /// Ack entries that named nothing stored here (nothing was deleted for them).
     pub ack_mismatches: usize,

@@ -112,7 +112,10 @@ pub(super) fn apply_return_records(
                     .extend(store::refuse_bundle_on(conn, channel, refusal, now)?);
             }
             Record::StatusChange(change) => {
-                applied.status_changes += usize::from(store::apply_status_change_on(conn, change)?);
+                let effect = store::apply_status_change_counting_on(conn, change)?;
+                applied.status_changes += usize::from(effect.applied);
+                // A payload kept for the provider's check goes once the receipt moved past it.
+                applied.payloads_deleted += effect.payloads_released;
             }
             Record::Certificate(certificate) => {
                 applied.certificates +=
@@ -160,8 +163,9 @@ fn apply_entries(
     for (entry, effect) in entries.iter().zip(effects) {
         match effect {
             AckEffect::Removed => applied.payloads_deleted += 1,
-            // Refused inside: acknowledged with its reason, its payload kept.
-            AckEffect::Already | AckEffect::Refused => {}
+            // Refused inside: acknowledged with its reason, its payload kept. Kept for the
+            // access provider's check: deleted by the status change that moves it past.
+            AckEffect::Already | AckEffect::Refused | AckEffect::Kept => {}
             AckEffect::Mismatch => applied
                 .mismatched
                 .push((entry.receipt.clone(), entry.version)),
