@@ -24,8 +24,10 @@ fn a_database_failover_between_imports_loses_no_acknowledged_filing_and_the_chai
     let url = pair.url();
     let mut app = Appliance::on_database(&[1], &url).unwrap();
 
-    // Before: two filings imported and acknowledged on the primary.
-    let before = submit_and_export(app.outer(), 1..=2);
+    // Before: two filings imported and acknowledged on the primary (sent by the access
+    // provider, so that their acknowledgement deletes their payloads at once).
+    let before = submit_filings_as_provider(app.outer(), 1..=2);
+    app.outer().export().unwrap();
     assert_eq!(app.carry_in(0).unwrap(), 1);
     let import = app.import().unwrap();
     assert_eq!(import.count(FileResult::Applied), 1);
