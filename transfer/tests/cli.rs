@@ -110,7 +110,10 @@ fn the_scheduled_commands_run_a_round_trip_from_configuration_files() {
     let (dir, keys, database) = scratch_keys_and_database(now);
     let outer_db = dir.path().join("outer.sqlite");
     let node = OuterNode::start(&outer_db).unwrap();
-    let receipt = node.submit(&new_filing(1, "企业展示网站")).unwrap();
+    // Sent by the access provider: its payload goes with its acknowledgement.
+    let receipt = node
+        .submit_for_customer("customer_1", &new_filing(1, "企业展示网站"))
+        .unwrap();
 
     let outer_config = write_outer_config(dir.path(), &keys);
     let inner_config = write_inner_config(dir.path(), &keys, &database, "");

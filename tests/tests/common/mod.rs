@@ -31,18 +31,10 @@ pub fn submit_filings_as_provider(
     numbers
         .into_iter()
         .map(|n| {
-            let mut request = new_filing(n, "企业展示网站");
-            request["on_behalf_of"] = serde_json::json!(format!("customer_{n}"));
-            let (status, body) = transfer::demo::http_json(
-                outer.node.addr,
-                "POST",
-                "/api/v1/submissions",
-                Some(&outer.node.provider_token),
-                Some(&request),
-            )
-            .unwrap();
-            assert_eq!(status, 201, "{body}");
-            body["receipt"].as_str().unwrap().to_owned()
+            outer
+                .node
+                .submit_for_customer(&format!("customer_{n}"), &new_filing(n, "企业展示网站"))
+                .unwrap()
         })
         .collect()
 }

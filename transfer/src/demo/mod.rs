@@ -348,13 +348,27 @@ impl OuterNode {
         })
     }
 
-    /// Submits a new filing as the website owner; returns the receipt id.
+    /// Submits a new filing as the website owner; returns the receipt id. Its access names
+    /// the demo's provider, so it waits for that provider's check.
     pub fn submit(&self, request: &Value) -> anyhow::Result<String> {
+        self.submit_with(&self.owner_token, request)
+    }
+
+    /// Submits a new filing as the access provider `provider_1`, for its customer `customer`;
+    /// returns the receipt id. A filing its provider sent waits for no provider check, so its
+    /// payload goes with its acknowledgement.
+    pub fn submit_for_customer(&self, customer: &str, request: &Value) -> anyhow::Result<String> {
+        let mut request = request.clone();
+        request["on_behalf_of"] = Value::String(customer.to_owned());
+        self.submit_with(&self.provider_token, &request)
+    }
+
+    fn submit_with(&self, token: &str, request: &Value) -> anyhow::Result<String> {
         let (status, body) = http_json(
             self.addr,
             "POST",
             "/api/v1/submissions",
-            Some(&self.owner_token),
+            Some(token),
             Some(request),
         )?;
         if status != 201 {
