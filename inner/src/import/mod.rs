@@ -30,7 +30,7 @@ mod classify;
 mod copier;
 mod ledger_row;
 mod outcomes;
-pub mod provider_check;
+mod provider_check;
 mod staging;
 mod submissions;
 mod withdraw;

@@ -1,13 +1,13 @@
 //! The access provider's check done outside (待接入商核验): the provider's decision arrives as
 //! a submission of its own (`Submission::ProviderCheck`) naming the receipt, version and content
 //! hash it was shown. Three steps of the import:
-//! - [`record_waits`]: a version that enters the provider check gets one `provider_checks` row
+//! - `record_waits`: a version that enters the provider check gets one `provider_checks` row
 //!   per provider its access details name (`filing::provider_check`, the rule both sides use);
-//! - [`judge`]: a check is refused when its receipt is unknown here, another channel's, not
+//! - `judge`: a check is refused when its receipt is unknown here, another channel's, not
 //!   awaiting the check, or no longer at the version checked (the owner changed it since, in an
 //!   earlier bundle or in this one), or when its sender is not a provider the version names or
 //!   has confirmed it already;
-//! - [`apply`]: a return sends the receipt back to its submitter at once; a confirmation is
+//! - `apply`: a return sends the receipt back to its submitter at once; a confirmation is
 //!   recorded, and the receipt moves on to its next stage once every provider named confirmed.
 //!
 //! A check is an instruction about another receipt, not a case: it gets its version row and an
@@ -188,7 +188,7 @@ fn named_providers(
 }
 
 /// The reviewer name a provider's decision is recorded under in review events.
-pub fn actor(provider: &str) -> String {
+fn actor(provider: &str) -> String {
     format!("provider:{provider}")
 }
 
