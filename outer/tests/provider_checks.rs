@@ -108,17 +108,21 @@ async fn awaiting_check(app: &App) -> (String, String) {
     let (status, body) = submit(app, &app.tokens.owner, &testkit::api::new_filing(DOMAIN)).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let receipt = body["receipt"].as_str().unwrap().to_owned();
-    ship_inward(&app.store, 1).await;
-    reviewed(
-        &app.store,
-        &receipt,
-        1,
-        ReviewState::AwaitingProviderCheck,
-        1,
-    )
-    .await;
-    let hash = content_hash(app, &receipt, 1).await;
+    let hash = delivered_to_the_check(&app.store, &receipt).await;
+    assert_eq!(
+        hash,
+        content_hash(app, &receipt, 1).await,
+        "as its owner reads it"
+    );
     (receipt, hash)
+}
+
+/// Ships version 1 of `receipt` (the store's first bundle) inward and applies the status
+/// change of its arrival at the provider's check; returns its content hash (hex).
+async fn delivered_to_the_check(store: &Store, receipt: &str) -> String {
+    ship_inward(store, 1).await;
+    reviewed(store, receipt, 1, ReviewState::AwaitingProviderCheck, 1).await;
+    hex::encode(store.receipt(receipt).await.unwrap().unwrap().versions[0].content_hash)
 }
 
 /// The content hash of `receipt` version `version`, as its owner reads it.
@@ -150,6 +154,21 @@ fn check(receipt: &str, version: u32, hash: &str, decision: &str, reason: Option
         body["submission"]["reason"] = json!(reason);
     }
     body
+}
+
+/// Submits `request` as the account of `token` and expects it refused (422) with exactly the
+/// problem `code`; returns the answer.
+async fn refused(app: &App, token: &str, request: &Value, code: &str) -> Value {
+    let (status, answer) = submit(app, token, request).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    assert_eq!(codes(&answer), [code]);
+    answer
+}
+
+/// What awaits the check of the provider account of `token`, as the API lists it.
+async fn awaiting_of(app: &App, token: &str) -> Value {
+    let (_, list) = send(app, "GET", "/api/v1/provider-checks", token, None).await;
+    list
 }
 
 /// The codes of a 422 answer's problems.
@@ -283,36 +302,21 @@ async fn the_named_provider_lists_the_filing_and_confirms_it_with_a_receipt_of_i
     assert_eq!(pending[0].receipt, check_receipt);
 
     // The list says it was sent, and a second check of the same version is refused.
-    let (_, list) = send(
-        &app,
-        "GET",
-        "/api/v1/provider-checks",
-        &app.tokens.provider,
-        None,
-    )
-    .await;
+    let list = awaiting_of(&app, &app.tokens.provider).await;
     assert_eq!(list["checks"][0]["check_sent"], check_receipt.as_str());
     let before = receipt_count(&app.store).await;
-    let (status, answer) = submit(
+    let answer = refused(
         &app,
         &app.tokens.provider,
         &check(&receipt, 1, &hash, "return", Some("IP 地址不是本公司的")),
+        "provider_check.already_sent",
     )
     .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
-    assert_eq!(codes(&answer), ["provider_check.already_sent"]);
     assert!(answer.to_string().contains(&check_receipt), "{answer}");
     assert_eq!(receipt_count(&app.store).await, before);
 
     // A check is never withdrawn,
-    let (status, answer) = submit(
-        &app,
-        &app.tokens.provider,
-        &json!({"submission": {"kind": "withdrawal", "receipt": check_receipt, "reason": "按错了"}}),
-    )
-    .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
-    assert_eq!(codes(&answer), ["withdrawal.provider_check"]);
+    refused(&app, &app.tokens.provider, &json!({"submission": {"kind": "withdrawal", "receipt": check_receipt, "reason": "按错了"}}), "withdrawal.provider_check").await;
     // nor edited.
     let (status, answer) = send(
         &app,
@@ -379,18 +383,25 @@ async fn a_provider_not_named_by_the_filing_cannot_check_it() {
     let before = receipt_count(&app.store).await;
     for decision in ["confirm", "return"] {
         let reason = (decision == "return").then_some("不是我们的客户");
-        let (status, answer) =
-            submit(&app, &other, &check(&receipt, 1, &hash, decision, reason)).await;
-        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
-        assert_eq!(codes(&answer), ["provider_check.not_named"]);
+        let answer = refused(
+            &app,
+            &other,
+            &check(&receipt, 1, &hash, decision, reason),
+            "provider_check.not_named",
+        )
+        .await;
         assert!(answer.to_string().contains(&receipt), "{answer}");
     }
     // Nor as a customer's agent.
     let mut for_customer = check(&receipt, 1, &hash, "confirm", None);
     for_customer["on_behalf_of"] = json!("owner");
-    let (status, answer) = submit(&app, &app.tokens.provider, &for_customer).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
-    assert_eq!(codes(&answer), ["provider_check.on_behalf_of"]);
+    refused(
+        &app,
+        &app.tokens.provider,
+        &for_customer,
+        "provider_check.on_behalf_of",
+    )
+    .await;
     assert_eq!(receipt_count(&app.store).await, before, "nothing stored");
 }
 
@@ -400,10 +411,13 @@ async fn an_owner_cannot_check_their_own_filing() {
     let (receipt, hash) = awaiting_check(&app).await;
     let before = receipt_count(&app.store).await;
     for token in [&app.tokens.owner, &app.tokens.other_owner] {
-        let (status, answer) =
-            submit(&app, token, &check(&receipt, 1, &hash, "confirm", None)).await;
-        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
-        assert_eq!(codes(&answer), ["provider_check.not_a_provider"]);
+        refused(
+            &app,
+            token,
+            &check(&receipt, 1, &hash, "confirm", None),
+            "provider_check.not_a_provider",
+        )
+        .await;
         let (status, _) = send(&app, "GET", "/api/v1/provider-checks", token, None).await;
         assert_eq!(status, StatusCode::FORBIDDEN);
     }
@@ -460,23 +474,15 @@ async fn a_check_of_a_version_the_owner_changed_since_is_refused() {
         );
     }
     // Version 2 is not awaiting a check yet (it has not even gone inward).
-    let (status, answer) = submit(
+    refused(
         &app,
         &app.tokens.provider,
         &check(&receipt, 2, &new_hash, "confirm", None),
+        "provider_check.not_awaiting",
     )
     .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
-    assert_eq!(codes(&answer), ["provider_check.not_awaiting"]);
     assert_eq!(receipt_count(&app.store).await, before, "nothing stored");
-    let (_, list) = send(
-        &app,
-        "GET",
-        "/api/v1/provider-checks",
-        &app.tokens.provider,
-        None,
-    )
-    .await;
+    let list = awaiting_of(&app, &app.tokens.provider).await;
     assert_eq!(
         list["checks"],
         json!([]),
@@ -493,14 +499,7 @@ async fn a_check_of_a_version_the_owner_changed_since_is_refused() {
         2,
     )
     .await;
-    let (_, list) = send(
-        &app,
-        "GET",
-        "/api/v1/provider-checks",
-        &app.tokens.provider,
-        None,
-    )
-    .await;
+    let list = awaiting_of(&app, &app.tokens.provider).await;
     assert_eq!(list["checks"][0]["version"], 2);
     assert_eq!(list["checks"][0]["content_hash"], new_hash.as_str());
     // Its content hash in capitals names the same version.
@@ -521,14 +520,13 @@ async fn a_check_of_a_receipt_not_awaiting_it_or_unknown_is_refused() {
     let receipt = body["receipt"].as_str().unwrap().to_owned();
     let hash = content_hash(&app, &receipt, 1).await;
     // Received here, not yet inside.
-    let (status, answer) = submit(
+    let answer = refused(
         &app,
         &app.tokens.provider,
         &check(&receipt, 1, &hash, "confirm", None),
+        "provider_check.not_awaiting",
     )
     .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
-    assert_eq!(codes(&answer), ["provider_check.not_awaiting"]);
     assert!(answer.to_string().contains("received"), "{answer}");
     // Delivered, then past the check (the reviewer inside did it).
     ship_inward(&app.store, 1).await;
@@ -540,23 +538,21 @@ async fn a_check_of_a_receipt_not_awaiting_it_or_unknown_is_refused() {
         1,
     )
     .await;
-    let (status, answer) = submit(
+    refused(
         &app,
         &app.tokens.provider,
         &check(&receipt, 1, &hash, "confirm", None),
+        "provider_check.not_awaiting",
     )
     .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
-    assert_eq!(codes(&answer), ["provider_check.not_awaiting"]);
 
-    let (status, answer) = submit(
+    refused(
         &app,
         &app.tokens.provider,
         &check("R20261207-ZZZZZZZZ", 1, &hash, "confirm", None),
+        "provider_check.unknown_receipt",
     )
     .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
-    assert_eq!(codes(&answer), ["provider_check.unknown_receipt"]);
 }
 
 #[tokio::test]
@@ -621,14 +617,7 @@ async fn a_kept_payload_survives_the_ack_and_goes_when_the_status_change_moves_t
     );
     let lost = payloads_lost(&app.store).await;
     assert!(lost.is_empty(), "it went after its ack: {lost:?}");
-    let (_, list) = send(
-        &app,
-        "GET",
-        "/api/v1/provider-checks",
-        &app.tokens.provider,
-        None,
-    )
-    .await;
+    let list = awaiting_of(&app, &app.tokens.provider).await;
     assert_eq!(list["checks"], json!([]));
     // The owner still sees the status, as before.
     let (status, view) = send(
@@ -753,24 +742,7 @@ async fn the_provider_confirms_from_its_page_and_is_shown_the_receipt_of_its_che
     .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let receipt = body["receipt"].as_str().unwrap().to_owned();
-    ship_inward(&site.store, 1).await;
-    reviewed(
-        &site.store,
-        &receipt,
-        1,
-        ReviewState::AwaitingProviderCheck,
-        1,
-    )
-    .await;
-    let hash = hex::encode(
-        site.store
-            .receipt(&receipt)
-            .await
-            .unwrap()
-            .unwrap()
-            .versions[0]
-            .content_hash,
-    );
+    let hash = delivered_to_the_check(&site.store, &receipt).await;
 
     let mut owner = Browser::new(&site);
     let page = owner.login("owner_a", PASSWORD).await;

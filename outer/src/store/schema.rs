@@ -62,6 +62,30 @@ mod tests {
     use super::*;
     use crate::store::Store;
 
+    /// The website 青山官网 (qingshan.example.cn) hosted by the account `provider_1`.
+    fn qingshan_website() -> bundle_format::records::Website {
+        let mut website = testkit::records::website("青山官网", &["qingshan.example.cn"], 9);
+        website.access.provider = "provider_1".into();
+        website
+    }
+
+    /// A runtime for the store's async calls in these synchronous tests.
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+    }
+
+    /// A store file at `path` migrated to version `version` only, as an older build left it.
+    fn store_at_migration(path: &std::path::Path, version: usize) -> Connection {
+        let conn = Connection::open(path).unwrap();
+        for (index, sql) in MIGRATIONS.iter().take(version).enumerate() {
+            conn.execute_batch(sql).unwrap();
+            conn.pragma_update(None, "user_version", index + 1).unwrap();
+        }
+        conn
+    }
+
     /// The list above names every file in `outer/migrations/`, in the order of their numbers: a
     /// file added without its entry (or an entry out of order) would change what a store's
     /// `user_version` means.
@@ -89,11 +113,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("outer.sqlite");
         {
-            let conn = Connection::open(&path).unwrap();
-            for (index, sql) in MIGRATIONS.iter().take(4).enumerate() {
-                conn.execute_batch(sql).unwrap();
-                conn.pragma_update(None, "user_version", index + 1).unwrap();
-            }
+            let conn = store_at_migration(&path, 4);
             conn.execute_batch(
                 "INSERT INTO accounts (id, name, kind, created_at)
                      VALUES (1, 'owner', 'website_owner', 0);
@@ -141,11 +161,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("outer.sqlite");
         {
-            let conn = Connection::open(&path).unwrap();
-            for (index, sql) in MIGRATIONS.iter().take(5).enumerate() {
-                conn.execute_batch(sql).unwrap();
-                conn.pragma_update(None, "user_version", index + 1).unwrap();
-            }
+            let conn = store_at_migration(&path, 5);
             // Bundle 1 (acknowledged) held R1/1; bundle 2 (in transit) held R2/1 and R3/1, and
             // R3 was edited while in transit; R4 was never exported.
             conn.execute_batch(
@@ -324,11 +340,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("outer.sqlite");
         {
-            let conn = Connection::open(&path).unwrap();
-            for (index, sql) in MIGRATIONS.iter().take(9).enumerate() {
-                conn.execute_batch(sql).unwrap();
-                conn.pragma_update(None, "user_version", index + 1).unwrap();
-            }
+            let conn = store_at_migration(&path, 9);
             conn.execute_batch(
                 "INSERT INTO accounts (id, name, kind, disabled, created_at)
                      VALUES (1, 'owner', 'website_owner', 0, 5),
@@ -394,11 +406,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("outer.sqlite");
         {
-            let conn = Connection::open(&path).unwrap();
-            for (index, sql) in MIGRATIONS.iter().take(12).enumerate() {
-                conn.execute_batch(sql).unwrap();
-                conn.pragma_update(None, "user_version", index + 1).unwrap();
-            }
+            let conn = store_at_migration(&path, 12);
             conn.execute_batch(
                 "INSERT INTO certificates (filing_number, receipt, issued_at, expires_at, document)
                      VALUES ('浙ICP备2026000001号', 'R1', 1, 2, x'00');",
@@ -450,11 +458,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("outer.sqlite");
         {
-            let conn = Connection::open(&path).unwrap();
-            for (index, sql) in MIGRATIONS.iter().take(14).enumerate() {
-                conn.execute_batch(sql).unwrap();
-                conn.pragma_update(None, "user_version", index + 1).unwrap();
-            }
+            let conn = store_at_migration(&path, 14);
             conn.execute_batch(
                 "INSERT INTO accounts (id, name, kind, disabled, created_at)
                      VALUES (1, 'owner', 'website_owner', 0, 5),
@@ -470,8 +474,7 @@ mod tests {
             .unwrap();
         }
         let store = Store::open(&path).unwrap();
-        let mut website = testkit::records::website("青山官网", &["qingshan.example.cn"], 9);
-        website.access.provider = "provider_1".into();
+        let website = qingshan_website();
         let record = ApprovedRecord {
             event: 1,
             filing_number: "浙ICP备2026000001号".into(),
@@ -492,9 +495,7 @@ mod tests {
                 Ok(())
             })
             .unwrap();
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
+        let runtime = runtime();
         for (account, sees) in [(1, true), (2, true), (3, false)] {
             let found = runtime
                 .block_on(store.approved_record_for("浙ICP备2026000001号", account))
@@ -527,11 +528,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("outer.sqlite");
         {
-            let conn = Connection::open(&path).unwrap();
-            for (index, sql) in MIGRATIONS.iter().take(15).enumerate() {
-                conn.execute_batch(sql).unwrap();
-                conn.pragma_update(None, "user_version", index + 1).unwrap();
-            }
+            let conn = store_at_migration(&path, 15);
             conn.execute_batch(
                 "INSERT INTO accounts (id, name, kind, disabled, created_at)
                      VALUES (1, 'owner', 'website_owner', 0, 5);
@@ -547,8 +544,7 @@ mod tests {
             .unwrap();
         }
         let store = Store::open(&path).unwrap();
-        let mut website = testkit::records::website("青山官网", &["qingshan.example.cn"], 9);
-        website.access.provider = "provider_1".into();
+        let website = qingshan_website();
         let body = Submission::NewFiling(testkit::records::filing(
             testkit::records::subject("杭州青山网络科技有限公司", "C1", 330106),
             vec![website],
@@ -556,9 +552,7 @@ mod tests {
         let mut version = testkit::records::version("R2", 1, body);
         version.access_provider = None;
         version.submitter = "owner".into();
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
+        let runtime = runtime();
         runtime
             .block_on(store.insert_submission(crate::store::NewSubmission {
                 account_id: 1,
