@@ -12,10 +12,10 @@ use std::path::Path;
 use bundle_format::records::{ApprovedRecord, ApprovedState, ApprovedWebsite, Change, Submission};
 use outer::config::{AccountsConfig, Limits};
 use outer::http::{AppState, router};
-use outer::store::{AccountKind, Store, apply_approved_record_on};
+use outer::store::{Store, apply_approved_record_on};
 use testkit::browser::screenshot_ink;
 use testkit::cdp::Tab;
-use web::{Approval, Served, account_that_logs_in, file_approved};
+use web::{Approval, Served, file_approved, owner_and_provider};
 
 const NUMBER: &str = "浙ICP备2026000654号";
 const DOMAIN: &str = "qingshan-record.example.cn";
@@ -23,20 +23,7 @@ const DOMAIN: &str = "qingshan-record.example.cn";
 /// The owner `青山_owner` and the provider `provider_1`, both logging in, and the owner's
 /// approved filing of [`DOMAIN`] with the record the inner side sent back for it.
 async fn approved_with_record(store: &Store, state: &AppState) -> String {
-    account_that_logs_in(
-        store,
-        "青山_owner",
-        AccountKind::WebsiteOwner,
-        "qingshan-2026",
-    )
-    .await;
-    account_that_logs_in(
-        store,
-        "provider_1",
-        AccountKind::AccessProvider,
-        "provider-2026",
-    )
-    .await;
+    owner_and_provider(store).await;
     let approval = Approval {
         number: NUMBER,
         document: b"untrusted comment: sluice filing certificate\nrecord in the browser\n",

@@ -16,11 +16,11 @@ use bundle_format::records::{ProviderDecision, RangeAck, ReviewState, StatusChan
 use keys::ChannelId;
 use outer::config::{AccountsConfig, Limits};
 use outer::http::{AppState, router};
-use outer::store::{AccountKind, Store, apply_range_ack_on};
+use outer::store::{Store, apply_range_ack_on};
 use testkit::browser::screenshot_ink;
 use testkit::cdp::Tab;
 use tower::ServiceExt as _;
-use web::{Served, account_that_logs_in};
+use web::{Served, owner_and_provider};
 
 const DOMAIN: &str = "qingshan-browser-check.example.cn";
 
@@ -28,20 +28,7 @@ const DOMAIN: &str = "qingshan-browser-check.example.cn";
 /// acknowledged, and reported awaiting the provider's check; `provider_1` logs in. Returns the
 /// receipt.
 async fn awaiting_check(store: &Store, state: &AppState) -> String {
-    account_that_logs_in(
-        store,
-        "青山_owner",
-        AccountKind::WebsiteOwner,
-        "qingshan-2026",
-    )
-    .await;
-    account_that_logs_in(
-        store,
-        "provider_1",
-        AccountKind::AccessProvider,
-        "provider-2026",
-    )
-    .await;
+    owner_and_provider(store).await;
     let owner = store.clone();
     let token = tokio::task::spawn_blocking(move || owner.issue_token("青山_owner", "test"))
         .await

@@ -369,6 +369,25 @@ pub async fn file_approved(
     receipt
 }
 
+/// The owner `青山_owner` (password `qingshan-2026`) and the access provider `provider_1`
+/// (password `provider-2026`), both logging in at once, as the browser tests use them.
+pub async fn owner_and_provider(store: &Store) {
+    account_that_logs_in(
+        store,
+        "青山_owner",
+        outer::store::AccountKind::WebsiteOwner,
+        "qingshan-2026",
+    )
+    .await;
+    account_that_logs_in(
+        store,
+        "provider_1",
+        outer::store::AccountKind::AccessProvider,
+        "provider-2026",
+    )
+    .await;
+}
+
 /// An account of `kind` that logs in with `password` at once (its e-mail address confirmed),
 /// as the account pages leave one after registration or the first password; returns its id.
 pub async fn account_that_logs_in(
