@@ -40,8 +40,42 @@ impl App {
     }
 
     async fn submit(&self, token: &str, body: Value) -> (StatusCode, Value) {
-        self.call("POST", "/api/v1/submissions", Some(token), Some(body), &[])
-            .await
+        self.submit_with_headers(token, body, &[]).await
+    }
+
+    /// Submits `body` as the holder of `token`, with extra request headers.
+    async fn submit_with_headers(
+        &self,
+        token: &str,
+        body: Value,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, Value) {
+        self.call(
+            "POST",
+            "/api/v1/submissions",
+            Some(token),
+            Some(body),
+            headers,
+        )
+        .await
+    }
+
+    /// Reads a submission's status, as anyone may, without a token.
+    async fn status(&self, receipt: &str) -> (StatusCode, Value) {
+        let uri = format!("/api/v1/submissions/{receipt}/status");
+        self.call("GET", &uri, None, None, &[]).await
+    }
+
+    /// Reads a whole submission as the holder of `token`.
+    async fn read(&self, token: &str, receipt: &str) -> (StatusCode, Value) {
+        let uri = format!("/api/v1/submissions/{receipt}");
+        self.call("GET", &uri, Some(token), None, &[]).await
+    }
+
+    /// Replaces a submission with `body` as a new version, as the holder of `token`.
+    async fn edit(&self, token: &str, receipt: &str, body: Value) -> (StatusCode, Value) {
+        let uri = format!("/api/v1/submissions/{receipt}");
+        self.call("PUT", &uri, Some(token), Some(body), &[]).await
     }
 }
 
@@ -79,15 +113,7 @@ async fn new_filing_gets_a_receipt_and_is_stored_as_a_wire_record() {
         format!("/api/v1/submissions/{receipt}/status")
     );
 
-    let (status, view) = app
-        .call(
-            "GET",
-            &format!("/api/v1/submissions/{receipt}/status"),
-            None,
-            None,
-            &[],
-        )
-        .await;
+    let (status, view) = app.status(&receipt).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(view["state"], "received");
 
@@ -106,15 +132,7 @@ async fn new_filing_gets_a_receipt_and_is_stored_as_a_wire_record() {
         "domains are stored in punycode"
     );
 
-    let (status, full) = app
-        .call(
-            "GET",
-            &format!("/api/v1/submissions/{receipt}"),
-            Some(&app.tokens.owner),
-            None,
-            &[],
-        )
-        .await;
+    let (status, full) = app.read(&app.tokens.owner, &receipt).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         full["versions"][0]["content_hash"],
@@ -285,44 +303,24 @@ async fn idempotency_key_returns_the_first_answer() {
     let app = app();
     let key = [("idempotency-key", "order-7781")];
     let (s1, first) = app
-        .call(
-            "POST",
-            "/api/v1/submissions",
-            Some(&app.tokens.owner),
-            Some(new_filing("example.cn")),
-            &key,
-        )
+        .submit_with_headers(&app.tokens.owner, new_filing("example.cn"), &key)
         .await;
     let (s2, second) = app
-        .call(
-            "POST",
-            "/api/v1/submissions",
-            Some(&app.tokens.owner),
-            Some(new_filing("example.cn")),
-            &key,
-        )
+        .submit_with_headers(&app.tokens.owner, new_filing("example.cn"), &key)
         .await;
     assert_eq!((s1, s2), (StatusCode::CREATED, StatusCode::CREATED));
     assert_eq!(first, second);
     assert_eq!(app.store.versions_to_export(10).await.unwrap().len(), 1);
     let (status, body) = app
-        .call(
-            "POST",
-            "/api/v1/submissions",
-            Some(&app.tokens.owner),
-            Some(new_filing("example.org.cn")),
-            &key,
-        )
+        .submit_with_headers(&app.tokens.owner, new_filing("example.org.cn"), &key)
         .await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(body["error"], "idempotency_key_reused");
     // Keys are per account: another account's identical key is a new submission.
     let (status, other) = app
-        .call(
-            "POST",
-            "/api/v1/submissions",
-            Some(&app.tokens.other_owner),
-            Some(new_filing_for("example.cn", 3)),
+        .submit_with_headers(
+            &app.tokens.other_owner,
+            new_filing_for("example.cn", 3),
             &key,
         )
         .await;
@@ -342,42 +340,18 @@ async fn an_edit_is_a_new_version_and_never_touches_an_exported_one() {
         .record_export(keys::ChannelId(1), 4, [4; 32], 1, 100)
         .await
         .unwrap();
-    let (status, view) = app
-        .call(
-            "GET",
-            &format!("/api/v1/submissions/{receipt}/status"),
-            None,
-            None,
-            &[],
-        )
-        .await;
+    let (status, view) = app.status(&receipt).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(view["state"], "in_transit");
     assert_eq!(view["bundle_sequence"], 4);
 
     let mut edited = new_filing("example.cn");
     edited["submission"]["filing"]["websites"][0]["name"] = json!("示例科技主页");
-    let (status, answer) = app
-        .call(
-            "PUT",
-            &format!("/api/v1/submissions/{receipt}"),
-            Some(&app.tokens.owner),
-            Some(edited),
-            &[],
-        )
-        .await;
+    let (status, answer) = app.edit(&app.tokens.owner, &receipt, edited).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     assert_eq!(answer["version"], 2);
 
-    let (_, full) = app
-        .call(
-            "GET",
-            &format!("/api/v1/submissions/{receipt}"),
-            Some(&app.tokens.owner),
-            None,
-            &[],
-        )
-        .await;
+    let (_, full) = app.read(&app.tokens.owner, &receipt).await;
     let versions = full["versions"].as_array().unwrap();
     assert_eq!(versions.len(), 2);
     assert_eq!(versions[0]["content_hash"], hex::encode(v1.content_hash));
@@ -393,35 +367,13 @@ async fn an_edit_is_a_new_version_and_never_touches_an_exported_one() {
 
     // Others may neither edit nor read it; an edit cannot change the kind.
     let (status, _) = app
-        .call(
-            "PUT",
-            &format!("/api/v1/submissions/{receipt}"),
-            Some(&app.tokens.other_owner),
-            Some(new_filing("example.cn")),
-            &[],
-        )
+        .edit(&app.tokens.other_owner, &receipt, new_filing("example.cn"))
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _) = app
-        .call(
-            "GET",
-            &format!("/api/v1/submissions/{receipt}"),
-            Some(&app.tokens.other_owner),
-            None,
-            &[],
-        )
-        .await;
+    let (status, _) = app.read(&app.tokens.other_owner, &receipt).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let cancel = json!({"submission": {"kind": "cancellation", "filing_number": "浙ICP备2026000123号", "scope": "subject", "reason": "x"}});
-    let (status, body) = app
-        .call(
-            "PUT",
-            &format!("/api/v1/submissions/{receipt}"),
-            Some(&app.tokens.owner),
-            Some(cancel),
-            &[],
-        )
-        .await;
+    let (status, body) = app.edit(&app.tokens.owner, &receipt, cancel).await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(body["error"], "kind_changed");
 }
@@ -525,15 +477,7 @@ async fn a_token_over_its_rate_gets_429_while_others_go_on() {
         ..Limits::default()
     });
     for _ in 0..3 {
-        let (status, _) = app
-            .call(
-                "GET",
-                "/api/v1/submissions/R20261122-00000000",
-                Some(&app.tokens.owner),
-                None,
-                &[],
-            )
-            .await;
+        let (status, _) = app.read(&app.tokens.owner, "R20261122-00000000").await;
         assert_eq!(status, StatusCode::NOT_FOUND);
     }
     let (status, body, headers) = app
@@ -554,13 +498,7 @@ async fn a_token_over_its_rate_gets_429_while_others_go_on() {
         "Retry-After: {retry_after}"
     );
     let (status, _) = app
-        .call(
-            "GET",
-            "/api/v1/submissions/R20261122-00000000",
-            Some(&app.tokens.other_owner),
-            None,
-            &[],
-        )
+        .read(&app.tokens.other_owner, "R20261122-00000000")
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
@@ -568,26 +506,10 @@ async fn a_token_over_its_rate_gets_429_while_others_go_on() {
 #[tokio::test]
 async fn unknown_receipt_is_404_and_a_known_one_keeps_its_status_after_the_payload_is_gone() {
     let app = app();
-    let (status, body) = app
-        .call(
-            "GET",
-            "/api/v1/submissions/R20261122-ZZZZZZZZ/status",
-            None,
-            None,
-            &[],
-        )
-        .await;
+    let (status, body) = app.status("R20261122-ZZZZZZZZ").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["error"], "not_found");
-    let (status, _) = app
-        .call(
-            "GET",
-            "/api/v1/submissions/not-a-receipt/status",
-            None,
-            None,
-            &[],
-        )
-        .await;
+    let (status, _) = app.status("not-a-receipt").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
     let (_, created) = app
@@ -629,15 +551,7 @@ async fn unknown_receipt_is_404_and_a_known_one_keeps_its_status_after_the_paylo
         })
         .await
         .unwrap();
-    let (status, view) = app
-        .call(
-            "GET",
-            &format!("/api/v1/submissions/{receipt}/status"),
-            None,
-            None,
-            &[],
-        )
-        .await;
+    let (status, view) = app.status(&receipt).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(view["state"], "approved");
     assert_eq!(view["filing_number"], "浙ICP备2026000123号");
@@ -648,15 +562,7 @@ async fn unknown_receipt_is_404_and_a_known_one_keeps_its_status_after_the_paylo
         .map(|h| h["state"].as_str().unwrap())
         .collect();
     assert_eq!(states, ["received", "in_transit", "delivered", "approved"]);
-    let (_, full) = app
-        .call(
-            "GET",
-            &format!("/api/v1/submissions/{receipt}"),
-            Some(&app.tokens.owner),
-            None,
-            &[],
-        )
-        .await;
+    let (_, full) = app.read(&app.tokens.owner, &receipt).await;
     assert!(full["latest"].is_null(), "payload removed after the ack");
     assert_eq!(full["versions"][0]["acknowledged"], true);
 
@@ -695,15 +601,7 @@ async fn unknown_receipt_is_404_and_a_known_one_keeps_its_status_after_the_paylo
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _) = app.call("GET", &path, None, None, &[]).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (_, view) = app
-        .call(
-            "GET",
-            &format!("/api/v1/submissions/{receipt}/status"),
-            None,
-            None,
-            &[],
-        )
-        .await;
+    let (_, view) = app.status(&receipt).await;
     assert_eq!(view["certificate_ready"], true);
 }
 
@@ -904,13 +802,7 @@ async fn one_subject_files_once_until_its_filing_is_rejected() {
     );
     // Editing the first receipt keeps its subject.
     let (status, _) = app
-        .call(
-            "PUT",
-            &format!("/api/v1/submissions/{first}"),
-            Some(&app.tokens.owner),
-            Some(new_filing("example.com.cn")),
-            &[],
-        )
+        .edit(&app.tokens.owner, &first, new_filing("example.com.cn"))
         .await;
     assert_eq!(status, StatusCode::OK);
     // Once the first is rejected the subject may file anew.
