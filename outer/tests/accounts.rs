@@ -27,13 +27,7 @@ async fn an_owner_registers_confirms_the_emailed_code_and_logs_in_with_a_hardene
     );
     assert!(!browser.cookies.contains_key("__Host-sluice-session"));
 
-    let page = browser
-        .submit(
-            "/account/verify",
-            "/account/verify",
-            &[("name", "张三_web"), ("code", &code)],
-        )
-        .await;
+    let page = browser.send_code("张三_web", &code).await;
     assert_eq!(
         page.location(),
         "/account/login?verified=1",
@@ -108,16 +102,7 @@ async fn registration_breaking_the_manuals_rules_names_each_field_and_stores_not
     assert!(!page.body.contains("12345678"));
 
     let page = browser
-        .submit(
-            "/account/register",
-            "/account/register",
-            &[
-                ("name", "zhang_san"),
-                ("email", "z@example.cn"),
-                ("password", "zhang_san"),
-                ("password2", "zhang_san"),
-            ],
-        )
+        .send_registration("zhang_san", "z@example.cn", "zhang_san")
         .await;
     assert!(
         page.problem("password")
@@ -125,16 +110,7 @@ async fn registration_breaking_the_manuals_rules_names_each_field_and_stores_not
             .contains("not be the user name")
     );
     let page = browser
-        .submit(
-            "/account/register",
-            "/account/register",
-            &[
-                ("name", "名".repeat(40).as_str()),
-                ("email", "z@example.cn"),
-                ("password", "abc"),
-                ("password2", "abc"),
-            ],
-        )
+        .send_registration("名".repeat(40).as_str(), "z@example.cn", "abc")
         .await;
     assert!(
         page.problem("name").unwrap().contains("32"),
@@ -164,16 +140,7 @@ async fn a_taken_user_name_cannot_be_registered_again() {
         .register("owner_a", "a@example.cn", "secret-1")
         .await;
     let page = browser
-        .submit(
-            "/account/register",
-            "/account/register",
-            &[
-                ("name", "owner_a"),
-                ("email", "b@example.cn"),
-                ("password", "secret-2"),
-                ("password2", "secret-2"),
-            ],
-        )
+        .send_registration("owner_a", "b@example.cn", "secret-2")
         .await;
     assert_eq!(page.status, StatusCode::CONFLICT);
     assert!(page.problem("name").unwrap().contains("taken"));
@@ -225,16 +192,7 @@ async fn a_name_squatted_by_a_registration_never_verified_is_freed_after_a_day()
         .unwrap();
     let mut late = Browser::at(&site, "203.0.113.9");
     let page = late
-        .submit(
-            "/account/register",
-            "/account/register",
-            &[
-                ("name", "good_name"),
-                ("email", "late@example.cn"),
-                ("password", "secret-3"),
-                ("password2", "secret-3"),
-            ],
-        )
+        .send_registration("good_name", "late@example.cn", "secret-3")
         .await;
     assert_eq!(page.status, StatusCode::CONFLICT);
 }
@@ -369,13 +327,7 @@ async fn a_guessed_verification_code_dies_after_five_wrong_tries() {
         "000000"
     };
     for left in (0..5).rev() {
-        let page = browser
-            .submit(
-                "/account/verify",
-                "/account/verify",
-                &[("name", "owner_a"), ("code", wrong)],
-            )
-            .await;
+        let page = browser.send_code("owner_a", wrong).await;
         assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(
             page.problem("code")
@@ -385,13 +337,7 @@ async fn a_guessed_verification_code_dies_after_five_wrong_tries() {
             page.body
         );
     }
-    let page = browser
-        .submit(
-            "/account/verify",
-            "/account/verify",
-            &[("name", "owner_a"), ("code", &code)],
-        )
-        .await;
+    let page = browser.send_code("owner_a", &code).await;
     assert!(page.problem("code").unwrap().contains("No code is waiting"));
     // A new code, sent again (at once, since the dead one is gone), works.
     let page = browser
@@ -404,13 +350,7 @@ async fn a_guessed_verification_code_dies_after_five_wrong_tries() {
     assert_eq!(page.status, StatusCode::SEE_OTHER);
     let mail = site.smtp.wait_for_message_to("a@example.cn", 1);
     let fresh = testkit::smtp::code_in(&mail, 6).unwrap();
-    let page = browser
-        .submit(
-            "/account/verify",
-            "/account/verify",
-            &[("name", "owner_a"), ("code", &fresh)],
-        )
-        .await;
+    let page = browser.send_code("owner_a", &fresh).await;
     assert_eq!(
         page.location(),
         "/account/login?verified=1",
@@ -426,13 +366,7 @@ async fn asking_again_and_again_for_a_code_does_not_flood_the_inbox() {
     owner.owner("owner_a", "a@example.cn", "secret-1").await;
     let mut stranger = Browser::at(&site, "203.0.113.4");
     for _ in 0..3 {
-        let page = stranger
-            .submit(
-                "/account/reset",
-                "/account/reset",
-                &[("name", "owner_a"), ("email", "a@example.cn")],
-            )
-            .await;
+        let page = stranger.ask_reset("owner_a", "a@example.cn").await;
         assert_eq!(page.status, StatusCode::SEE_OTHER);
     }
     site.smtp.wait_for_message_to("a@example.cn", 1);
@@ -447,15 +381,10 @@ async fn asking_again_and_again_for_a_code_does_not_flood_the_inbox() {
     let mut refused = false;
     for i in 0..12 {
         let page = sprayer
-            .submit(
-                "/account/register",
-                "/account/register",
-                &[
-                    ("name", &format!("spray_{i}")),
-                    ("email", &format!("victim{i}@example.cn")),
-                    ("password", "secret-1"),
-                    ("password2", "secret-1"),
-                ],
+            .send_registration(
+                &format!("spray_{i}"),
+                &format!("victim{i}@example.cn"),
+                "secret-1",
             )
             .await;
         if page.status == StatusCode::TOO_MANY_REQUESTS {
@@ -541,13 +470,7 @@ async fn a_forgotten_password_is_reset_by_the_emailed_code_and_strangers_learn_n
     // A wrong address and an unknown name get the same answer as the right pair, and no mail.
     let mut stranger = Browser::at(&site, "203.0.113.4");
     for (name, email) in [("owner_a", "x@example.cn"), ("nobody_1", "a@example.cn")] {
-        let page = stranger
-            .submit(
-                "/account/reset",
-                "/account/reset",
-                &[("name", name), ("email", email)],
-            )
-            .await;
+        let page = stranger.ask_reset(name, email).await;
         assert_eq!(page.status, StatusCode::SEE_OTHER);
         assert!(page.location().starts_with("/account/reset/confirm?name="));
     }
@@ -558,42 +481,14 @@ async fn a_forgotten_password_is_reset_by_the_emailed_code_and_strangers_learn_n
         "only the verification"
     );
 
-    let page = owner
-        .submit(
-            "/account/reset",
-            "/account/reset",
-            &[("name", "owner_a"), ("email", "A@example.cn")],
-        )
-        .await;
+    let page = owner.ask_reset("owner_a", "A@example.cn").await;
     assert_eq!(page.status, StatusCode::SEE_OTHER);
     let mail = site.smtp.wait_for_message_to("a@example.cn", 1);
     assert!(mail.contains("/account/reset/confirm"), "{mail}");
     let code = testkit::smtp::code_in(&mail, 6).unwrap();
-    let page = owner
-        .submit(
-            "/account/reset/confirm",
-            "/account/reset/confirm",
-            &[
-                ("name", "owner_a"),
-                ("code", &code),
-                ("password", "short"),
-                ("password2", "short"),
-            ],
-        )
-        .await;
+    let page = owner.confirm_reset("owner_a", &code, "short").await;
     assert!(page.problem("password").unwrap().contains("at least 6"));
-    let page = owner
-        .submit(
-            "/account/reset/confirm",
-            "/account/reset/confirm",
-            &[
-                ("name", "owner_a"),
-                ("code", &code),
-                ("password", "new-secret"),
-                ("password2", "new-secret"),
-            ],
-        )
-        .await;
+    let page = owner.confirm_reset("owner_a", &code, "new-secret").await;
     assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
     assert!(page.location().starts_with("/account/login?reset=1"));
     // Every session ended; only the new password works; the code is used up.
@@ -610,18 +505,7 @@ async fn a_forgotten_password_is_reset_by_the_emailed_code_and_strangers_learn_n
         fresh.login("owner_a", "new-secret").await.location(),
         "/account"
     );
-    let page = owner
-        .submit(
-            "/account/reset/confirm",
-            "/account/reset/confirm",
-            &[
-                ("name", "owner_a"),
-                ("code", &code),
-                ("password", "third-secret"),
-                ("password2", "third-secret"),
-            ],
-        )
-        .await;
+    let page = owner.confirm_reset("owner_a", &code, "third-secret").await;
     assert!(page.problem("code").unwrap().contains("No code is waiting"));
 }
 
@@ -656,16 +540,7 @@ async fn a_deleted_account_cannot_log_in_use_its_tokens_or_have_its_name_taken()
         StatusCode::UNAUTHORIZED
     );
     let page = again
-        .submit(
-            "/account/register",
-            "/account/register",
-            &[
-                ("name", "owner_a"),
-                ("email", "mallory@example.cn"),
-                ("password", "secret-9"),
-                ("password2", "secret-9"),
-            ],
-        )
+        .send_registration("owner_a", "mallory@example.cn", "secret-9")
         .await;
     assert_eq!(page.status, StatusCode::CONFLICT, "the name stays reserved");
 }
@@ -682,16 +557,7 @@ async fn oversized_forms_and_fields_are_refused_naming_the_limit() {
     assert!(page.body.contains("16384"), "{}", page.body);
     let long_password = "p".repeat(200);
     let page = browser
-        .submit(
-            "/account/register",
-            "/account/register",
-            &[
-                ("name", "owner_a"),
-                ("email", "a@example.cn"),
-                ("password", &long_password),
-                ("password2", &long_password),
-            ],
-        )
+        .send_registration("owner_a", "a@example.cn", &long_password)
         .await;
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
@@ -736,13 +602,7 @@ async fn a_stolen_database_holds_no_password_session_or_code_in_the_clear() {
     let site = site();
     let mut owner = Browser::new(&site);
     owner.owner("owner_a", "a@example.cn", "secret-1").await;
-    let page = owner
-        .submit(
-            "/account/reset",
-            "/account/reset",
-            &[("name", "owner_a"), ("email", "a@example.cn")],
-        )
-        .await;
+    let page = owner.ask_reset("owner_a", "a@example.cn").await;
     assert_eq!(page.status, StatusCode::SEE_OTHER);
     let mail = site.smtp.wait_for_message_to("a@example.cn", 1);
     let code = testkit::smtp::code_in(&mail, 6).unwrap();

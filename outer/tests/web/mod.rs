@@ -228,21 +228,60 @@ impl<'a> Browser<'a> {
         self.post_raw(action, &all).await
     }
 
+    /// Sends the registration form, typing `password` into both password fields.
+    pub async fn send_registration(&mut self, name: &str, email: &str, password: &str) -> Page {
+        self.submit(
+            "/account/register",
+            "/account/register",
+            &[
+                ("name", name),
+                ("email", email),
+                ("password", password),
+                ("password2", password),
+            ],
+        )
+        .await
+    }
+
+    /// Sends the verification form with the code e-mailed for `name`.
+    pub async fn send_code(&mut self, name: &str, code: &str) -> Page {
+        self.submit(
+            "/account/verify",
+            "/account/verify",
+            &[("name", name), ("code", code)],
+        )
+        .await
+    }
+
+    /// Asks for a password-reset code for `name` at `email`.
+    pub async fn ask_reset(&mut self, name: &str, email: &str) -> Page {
+        self.submit(
+            "/account/reset",
+            "/account/reset",
+            &[("name", name), ("email", email)],
+        )
+        .await
+    }
+
+    /// Sends the reset code for `name` with a new password typed into both password fields.
+    pub async fn confirm_reset(&mut self, name: &str, code: &str, password: &str) -> Page {
+        self.submit(
+            "/account/reset/confirm",
+            "/account/reset/confirm",
+            &[
+                ("name", name),
+                ("code", code),
+                ("password", password),
+                ("password2", password),
+            ],
+        )
+        .await
+    }
+
     /// Registers an owner and returns the code e-mailed to them.
     pub async fn register(&mut self, name: &str, email: &str, password: &str) -> String {
         let before = self.site.smtp.count_to(email);
-        let page = self
-            .submit(
-                "/account/register",
-                "/account/register",
-                &[
-                    ("name", name),
-                    ("email", email),
-                    ("password", password),
-                    ("password2", password),
-                ],
-            )
-            .await;
+        let page = self.send_registration(name, email, password).await;
         assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
         assert!(page.location().starts_with("/account/verify?name="));
         let mail = self.site.smtp.wait_for_message_to(email, before);
@@ -252,13 +291,7 @@ impl<'a> Browser<'a> {
     /// Registers, verifies and logs in an owner.
     pub async fn owner(&mut self, name: &str, email: &str, password: &str) {
         let code = self.register(name, email, password).await;
-        let page = self
-            .submit(
-                "/account/verify",
-                "/account/verify",
-                &[("name", name), ("code", &code)],
-            )
-            .await;
+        let page = self.send_code(name, &code).await;
         assert_eq!(
             page.location(),
             "/account/login?verified=1",
