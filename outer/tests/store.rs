@@ -54,6 +54,31 @@ async fn insert(store: &Store, account: &Account, receipt: &str) {
         .unwrap();
 }
 
+/// Adds an edited withdrawal as the next version of `receipt`, filed by `account`.
+async fn add_withdrawal_edit(
+    store: &Store,
+    account: &Account,
+    receipt: &str,
+    reason: &str,
+    at: i64,
+) -> Result<u32, StoreError> {
+    store
+        .add_version(
+            account.id,
+            "withdrawal".into(),
+            None,
+            withdrawal(receipt, 0, reason, at),
+        )
+        .await
+}
+
+/// Applies a range ack in one write, as a return bundle's import does.
+fn apply_range_ack(store: &Store, ack: RangeAck, at: i64) -> RangeAckEffect {
+    store
+        .write_blocking(move |conn| outer::store::apply_range_ack_on(conn, &ack, at))
+        .unwrap()
+}
+
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -134,13 +159,7 @@ fn ack_removes_only_the_exact_version_and_an_edit_in_transit_is_kept() {
         assert_eq!(status.state, ReceiptState::InTransit);
         assert_eq!(status.bundle_sequence, Some(17));
 
-        let v2 = store
-            .add_version(
-                account.id,
-                "withdrawal".into(),
-                None,
-                withdrawal(receipt, 0, "edited", 1_790_000_150),
-            )
+        let v2 = add_withdrawal_edit(&store, &account, receipt, "edited", 1_790_000_150)
             .await
             .unwrap();
         assert_eq!(v2, 2);
@@ -223,13 +242,7 @@ fn status_row_answers_after_every_payload_is_gone() {
             .await
             .unwrap();
         assert_eq!(by_number.len(), 1);
-        let err = store
-            .add_version(
-                account.id,
-                "withdrawal".into(),
-                None,
-                withdrawal(receipt, 0, "late", 40),
-            )
+        let err = add_withdrawal_edit(&store, &account, receipt, "late", 40)
             .await
             .unwrap_err();
         assert!(matches!(err, StoreError::Final { .. }), "{err}");
@@ -439,13 +452,7 @@ fn one_ack_applied_as_a_set_has_the_same_effects_as_entry_by_entry() {
                 .unwrap();
             assert_eq!(sent, 3);
             // An edit of R-B while its first version is in transit.
-            store
-                .add_version(
-                    account.id,
-                    "withdrawal".into(),
-                    None,
-                    withdrawal("R-B", 0, "edited", 150),
-                )
+            add_withdrawal_edit(&store, &account, "R-B", "edited", 150)
                 .await
                 .unwrap();
             // R-C was acknowledged by an earlier return bundle.
@@ -584,9 +591,7 @@ fn a_range_ack_deletes_the_whole_bundles_payloads() {
     let store = Store::open(&dir.path().join("outer.db")).unwrap();
     let rt = runtime();
     let (receipts, ack) = exported_range(&store, &rt);
-    let effect = store
-        .write_blocking(move |conn| outer::store::apply_range_ack_on(conn, &ack, 200))
-        .unwrap();
+    let effect = apply_range_ack(&store, ack, 200);
     assert_eq!(
         effect,
         RangeAckEffect::Applied {
@@ -623,9 +628,7 @@ fn a_range_ack_whose_digest_differs_deletes_nothing_and_says_why() {
         ..ack.clone()
     };
     for ack in [ack, wrong_count] {
-        let effect = store
-            .write_blocking(move |conn| outer::store::apply_range_ack_on(conn, &ack, 200))
-            .unwrap();
+        let effect = apply_range_ack(&store, ack, 200);
         let RangeAckEffect::Mismatch { reason } = effect else {
             panic!("a wrong digest applied: {effect:?}");
         };
@@ -658,9 +661,7 @@ fn a_refused_version_named_as_an_exception_keeps_its_payload_and_the_submitter_s
     });
     let mut stranger = ack.clone();
     stranger.exceptions[0].version = 2;
-    let effect = store
-        .write_blocking(move |conn| outer::store::apply_range_ack_on(conn, &stranger, 150))
-        .unwrap();
+    let effect = apply_range_ack(&store, stranger, 150);
     assert!(
         matches!(&effect, RangeAckEffect::Mismatch { reason } if reason.contains("exception")),
         "an exception outside the bundle must not apply: {effect:?}"
@@ -668,9 +669,7 @@ fn a_refused_version_named_as_an_exception_keeps_its_payload_and_the_submitter_s
     assert_eq!(stored_payloads(&store).len(), 3);
 
     let again = ack.clone();
-    let effect = store
-        .write_blocking(move |conn| outer::store::apply_range_ack_on(conn, &ack, 200))
-        .unwrap();
+    let effect = apply_range_ack(&store, ack, 200);
     assert_eq!(
         effect,
         RangeAckEffect::Applied {
@@ -724,9 +723,7 @@ fn a_refused_version_named_as_an_exception_keeps_its_payload_and_the_submitter_s
         assert_eq!(delivered.history.last().unwrap().reason, None);
     });
     // The same range acknowledged again (a resent return bundle): nothing more to do.
-    let effect = store
-        .write_blocking(move |conn| outer::store::apply_range_ack_on(conn, &again, 300))
-        .unwrap();
+    let effect = apply_range_ack(&store, again, 300);
     assert_eq!(
         effect,
         RangeAckEffect::Applied {
