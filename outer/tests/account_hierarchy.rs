@@ -26,18 +26,7 @@ async fn set_password_from_mail(
     let mail = site.smtp.wait_for_message_to(email, nth);
     assert!(mail.contains(name), "{mail}");
     let code = testkit::smtp::code_in(&mail, 6).unwrap();
-    let page = browser
-        .submit(
-            "/account/reset/confirm",
-            "/account/reset/confirm",
-            &[
-                ("name", name),
-                ("code", &code),
-                ("password", password),
-                ("password2", password),
-            ],
-        )
-        .await;
+    let page = browser.confirm_reset(name, &code, password).await;
     assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
     assert_eq!(browser.login(name, password).await.location(), "/account");
 }
@@ -57,13 +46,7 @@ async fn ministry<'a>(site: &'a Site) -> Browser<'a> {
     .join()
     .unwrap();
     let mut browser = Browser::at(site, "198.51.100.50");
-    let page = browser
-        .submit(
-            "/account/reset",
-            "/account/reset",
-            &[("name", "ministry_1"), ("email", "mii@example.cn")],
-        )
-        .await;
+    let page = browser.ask_reset("ministry_1", "mii@example.cn").await;
     assert_eq!(page.status, StatusCode::SEE_OTHER);
     set_password_from_mail(
         &mut browser,
@@ -77,6 +60,21 @@ async fn ministry<'a>(site: &'a Site) -> Browser<'a> {
     browser
 }
 
+/// Sends the account page's form that creates an account below the logged-in one.
+async fn create_account(
+    browser: &mut Browser<'_>,
+    name: &str,
+    email: &str,
+    province: &str,
+) -> web::Page {
+    browser
+        .account_form(
+            "/account/accounts",
+            &[("name", name), ("email", email), ("province", province)],
+        )
+        .await
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_ministry_creates_an_authority_which_creates_a_provider_of_its_own_province() {
     let site = site();
@@ -85,16 +83,7 @@ async fn the_ministry_creates_an_authority_which_creates_a_provider_of_its_own_p
     assert!(page.body.contains("部级管理员"), "{}", page.body);
     assert!(page.body.contains("id=\"create-account\""));
 
-    let page = ministry
-        .account_form(
-            "/account/accounts",
-            &[
-                ("name", "gd_authority"),
-                ("email", "gd@example.cn"),
-                ("province", "99"),
-            ],
-        )
-        .await;
+    let page = create_account(&mut ministry, "gd_authority", "gd@example.cn", "99").await;
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
         page.problem("province").unwrap().contains("two-digit"),
@@ -102,16 +91,7 @@ async fn the_ministry_creates_an_authority_which_creates_a_provider_of_its_own_p
         page.body
     );
 
-    let page = ministry
-        .account_form(
-            "/account/accounts",
-            &[
-                ("name", "gd_authority"),
-                ("email", "gd@example.cn"),
-                ("province", "44"),
-            ],
-        )
-        .await;
+    let page = create_account(&mut ministry, "gd_authority", "gd@example.cn", "44").await;
     assert_eq!(page.status, StatusCode::CREATED, "{}", page.body);
     assert!(
         page.body
@@ -138,16 +118,7 @@ async fn the_ministry_creates_an_authority_which_creates_a_provider_of_its_own_p
     let page = authority.get("/account").await;
     assert!(page.body.contains("省通信管理局"));
     assert!(page.body.contains("<td>44</td>"), "{}", page.body);
-    let page = authority
-        .account_form(
-            "/account/accounts",
-            &[
-                ("name", "gd_isp_1"),
-                ("email", "isp@example.cn"),
-                ("province", "11"),
-            ],
-        )
-        .await;
+    let page = create_account(&mut authority, "gd_isp_1", "isp@example.cn", "11").await;
     assert_eq!(page.status, StatusCode::CREATED, "{}", page.body);
     assert!(page.body.contains("access provider account gd_isp_1"));
 
@@ -169,30 +140,12 @@ async fn the_ministry_creates_an_authority_which_creates_a_provider_of_its_own_p
     assert!(!page.body.contains("id=\"create-account\""));
 
     // Nobody below an authority creates accounts, whatever they send.
-    let page = provider
-        .account_form(
-            "/account/accounts",
-            &[
-                ("name", "sneaky_1"),
-                ("email", "s@example.cn"),
-                ("province", "44"),
-            ],
-        )
-        .await;
+    let page = create_account(&mut provider, "sneaky_1", "s@example.cn", "44").await;
     assert_eq!(page.status, StatusCode::FORBIDDEN);
     assert!(page.body.contains("may not create accounts"));
     let mut owner = Browser::at(&site, "198.51.100.53");
     owner.owner("owner_a", "a@example.cn", "secret-1").await;
-    let page = owner
-        .account_form(
-            "/account/accounts",
-            &[
-                ("name", "sneaky_2"),
-                ("email", "s@example.cn"),
-                ("province", "44"),
-            ],
-        )
-        .await;
+    let page = create_account(&mut owner, "sneaky_2", "s@example.cn", "44").await;
     assert_eq!(page.status, StatusCode::FORBIDDEN);
     assert!(site.store.login_record("sneaky_1").await.unwrap().is_none());
     assert!(site.store.login_record("sneaky_2").await.unwrap().is_none());
@@ -203,16 +156,7 @@ async fn the_ministry_creates_an_authority_which_creates_a_provider_of_its_own_p
 async fn an_account_created_for_someone_cannot_log_in_before_they_set_a_password() {
     let site = site();
     let mut ministry = ministry(&site).await;
-    let page = ministry
-        .account_form(
-            "/account/accounts",
-            &[
-                ("name", "sh_authority"),
-                ("email", "sh@example.cn"),
-                ("province", "31"),
-            ],
-        )
-        .await;
+    let page = create_account(&mut ministry, "sh_authority", "sh@example.cn", "31").await;
     assert_eq!(page.status, StatusCode::CREATED);
     let mut guesser = Browser::at(&site, "203.0.113.60");
     for guess in ["", "sh_authority", "123456a"] {
@@ -221,13 +165,15 @@ async fn an_account_created_for_someone_cannot_log_in_before_they_set_a_password
     }
 }
 
-async fn api(site: &Site, method: &str, path: &str, token: &str, body: Body) -> StatusCode {
+/// Submits the sample new filing for `domain` through the API with `token`; returns the status.
+async fn submit_filing(site: &Site, token: &str, domain: &str) -> StatusCode {
+    let filing = testkit::api::new_filing(domain).to_string();
     let request = Request::builder()
-        .method(method)
-        .uri(path)
+        .method("POST")
+        .uri("/api/v1/submissions")
         .header("authorization", format!("Bearer {token}"))
         .header("content-type", "application/json")
-        .body(body)
+        .body(Body::from(filing))
         .unwrap();
     site.router.clone().oneshot(request).await.unwrap().status()
 }
@@ -268,15 +214,7 @@ async fn a_token_issued_from_the_account_page_works_on_the_api_until_revoked_the
     assert!(page.body.contains("build server"));
     assert!(!page.body.contains(&token));
 
-    let filing = testkit::api::new_filing("owner-a.example.cn").to_string();
-    let status = api(
-        &site,
-        "POST",
-        "/api/v1/submissions",
-        &token,
-        Body::from(filing),
-    )
-    .await;
+    let status = submit_filing(&site, &token, "owner-a.example.cn").await;
     assert_eq!(status, StatusCode::CREATED);
 
     // Another account cannot revoke it.
@@ -296,15 +234,7 @@ async fn a_token_issued_from_the_account_page_works_on_the_api_until_revoked_the
     assert!(owner.get("/account").await.body.contains("revoked"));
     // The API forgets a checked token within its cache time.
     tokio::time::sleep(outer::http::TOKEN_CACHE_TTL + std::time::Duration::from_millis(200)).await;
-    let filing = testkit::api::new_filing("owner-a2.example.cn").to_string();
-    let status = api(
-        &site,
-        "POST",
-        "/api/v1/submissions",
-        &token,
-        Body::from(filing),
-    )
-    .await;
+    let status = submit_filing(&site, &token, "owner-a2.example.cn").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 
