@@ -12,9 +12,10 @@ use bundle_format::records::{
     wire_config,
 };
 use bundle_format::{
-    BundleError, BundleId, BundleWriter, Expectation, Kind, ReadLimits, WriteError, read_bundle,
+    BundleError, BundleId, BundleWriter, Expectation, Kind, ReadLimits, VerifiedBundle, WriteError,
+    read_bundle,
 };
-use common::bundles::{CHANNEL, config, write_all, write_one, write_one_to};
+use common::bundles::{CHANNEL, config, write_all, write_all_to, write_one, write_one_to};
 use common::samples::{return_records, submission};
 use common::{KeyTable, Member, NOW, TestSigner, real_keyset};
 use keys::{ChannelId, Role};
@@ -42,17 +43,16 @@ fn expect(role: Role) -> Expectation {
     }
 }
 
+/// Reads `file` with the test keyset as a bundle `role` signs, under the default limits.
+fn read_as(file: &[u8], role: Role) -> VerifiedBundle {
+    read_bundle(file, &keyset(), &expect(role), &ReadLimits::default()).unwrap()
+}
+
 #[test]
 fn submissions_bundle_round_trips() {
     let records: Vec<Record> = (0..50).map(submission).collect();
     let file = write_one(&outer(), config(Kind::Submissions), &records);
-    let bundle = read_bundle(
-        &file,
-        &keyset(),
-        &expect(Role::OuterBundle),
-        &ReadLimits::default(),
-    )
-    .unwrap();
+    let bundle = read_as(&file, Role::OuterBundle);
     assert_eq!(bundle.records, records);
     assert_eq!(bundle.signer, outer().key_id);
     assert_eq!(bundle.header.sequence, 1);
@@ -66,23 +66,11 @@ fn submissions_bundle_round_trips() {
 fn return_and_heartbeat_bundles_round_trip() {
     let records = return_records();
     let file = write_one(&inner(), config(Kind::Return), &records);
-    let bundle = read_bundle(
-        &file,
-        &keyset(),
-        &expect(Role::InnerReturn),
-        &ReadLimits::default(),
-    )
-    .unwrap();
+    let bundle = read_as(&file, Role::InnerReturn);
     assert_eq!(bundle.records, records);
 
     let file = write_one(&inner(), config(Kind::Heartbeat), &[]);
-    let bundle = read_bundle(
-        &file,
-        &keyset(),
-        &expect(Role::InnerReturn),
-        &ReadLimits::default(),
-    )
-    .unwrap();
+    let bundle = read_as(&file, Role::InnerReturn);
     assert!(bundle.records.is_empty());
     assert_eq!(bundle.header.content_length, 0);
 }
@@ -97,13 +85,7 @@ fn large_run_splits_into_chained_parts_that_each_verify() {
     let mut previous = BundleId::ZERO;
     let mut decoded = Vec::new();
     for (i, file) in files.iter().enumerate() {
-        let bundle = read_bundle(
-            file,
-            &keyset(),
-            &expect(Role::OuterBundle),
-            &ReadLimits::default(),
-        )
-        .unwrap();
+        let bundle = read_as(file, Role::OuterBundle);
         assert_eq!(bundle.header.sequence, i as u64 + 1);
         assert_eq!(bundle.header.part_index, i as u32);
         assert_eq!(bundle.header.previous, previous);
@@ -358,13 +340,7 @@ fn stock_tools_verify_and_decode_what_the_library_writes() {
     let records: Vec<Record> = (0..20).map(submission).collect();
     let file = write_one(&signer, config(Kind::Submissions), &records);
     std::fs::write(path("b.sluice"), &file).unwrap();
-    let bundle = read_bundle(
-        &file,
-        &keyset(),
-        &expect(Role::OuterBundle),
-        &ReadLimits::default(),
-    )
-    .unwrap();
+    let bundle = read_as(&file, Role::OuterBundle);
 
     let signify = |sig: &str, out: &str| {
         tools::signify(
@@ -387,13 +363,7 @@ fn stock_tools_verify_and_decode_what_the_library_writes() {
         &signify("edited.sluice", "m2.bin"),
         "signify -V of a bundle with an edited comment",
     );
-    let again = read_bundle(
-        &edited,
-        &keyset(),
-        &expect(Role::OuterBundle),
-        &ReadLimits::default(),
-    )
-    .unwrap();
+    let again = read_as(&edited, Role::OuterBundle);
     assert_eq!(again.id, bundle.id);
 
     // openssl: the raw Ed25519 signature from line 2 over M.
@@ -525,13 +495,7 @@ fn a_range_ack_needs_format_version_3_and_an_old_ack_still_reads() {
 
     let old = return_records();
     let file = write_one(&inner(), config(Kind::Return), &old);
-    let bundle = read_bundle(
-        &file,
-        &keyset(),
-        &expect(Role::InnerReturn),
-        &ReadLimits::default(),
-    )
-    .unwrap();
+    let bundle = read_as(&file, Role::InnerReturn);
     assert_eq!(bundle.header.format_version, FORMAT_VERSION_1);
     assert_eq!(bundle.records, old);
     let Record::Ack(ack) = &old[0] else {
@@ -542,13 +506,7 @@ fn a_range_ack_needs_format_version_3_and_an_old_ack_still_reads() {
     let mut records = old.clone();
     records.push(range.clone());
     let file = write_one(&inner(), config(Kind::Return), &records);
-    let bundle = read_bundle(
-        &file,
-        &keyset(),
-        &expect(Role::InnerReturn),
-        &ReadLimits::default(),
-    )
-    .unwrap();
+    let bundle = read_as(&file, Role::InnerReturn);
     assert_eq!(bundle.header.format_version, FORMAT_VERSION_3);
     assert_eq!(bundle.records, records);
     let Record::RangeAck(decoded) = &bundle.records[old.len()] else {
@@ -593,13 +551,7 @@ fn needs_format_version_in_a_return_bundle(record: Record, format_version: u16) 
     let mut records = return_records();
     records.push(record.clone());
     let file = write_one(&inner(), config(Kind::Return), &records);
-    let bundle = read_bundle(
-        &file,
-        &keyset(),
-        &expect(Role::InnerReturn),
-        &ReadLimits::default(),
-    )
-    .unwrap();
+    let bundle = read_as(&file, Role::InnerReturn);
     assert_eq!(bundle.header.format_version, format_version);
     assert_eq!(bundle.records, records);
 
@@ -693,19 +645,12 @@ fn an_encrypted_return_bundle_with_a_register_entry_is_format_version_6() {
     let identity = Identity::generate();
     let records = vec![register_entry()];
     let signer = inner();
-    let mut files = Vec::new();
-    let sink = |sealed: &bundle_format::SealedBundle<'_>| {
-        files.push(sealed.to_vec());
-        Ok(())
-    };
-    let mut writer = BundleWriter::new(&signer, config(Kind::Return), sink)
-        .unwrap()
-        .encrypt_to(vec![identity.to_public()])
-        .unwrap();
-    for record in &records {
-        writer.push(record).unwrap();
-    }
-    writer.finish().unwrap();
+    let (files, _) = write_all_to(
+        &signer,
+        config(Kind::Return),
+        &records,
+        Some(&identity.to_public()),
+    );
     let bundle = bundle_format::read_bundle_with(
         &files[0],
         &keyset(),
@@ -727,19 +672,12 @@ fn an_encrypted_bundle_reads_back_only_with_the_recipients_identity() {
     let identity = Identity::generate();
     let records: Vec<Record> = (0..20).map(submission).collect();
     let signer = outer();
-    let mut files = Vec::new();
-    let sink = |sealed: &bundle_format::SealedBundle<'_>| {
-        files.push(sealed.to_vec());
-        Ok(())
-    };
-    let mut writer = BundleWriter::new(&signer, config(Kind::Submissions), sink)
-        .unwrap()
-        .encrypt_to(vec![identity.to_public()])
-        .unwrap();
-    for record in &records {
-        writer.push(record).unwrap();
-    }
-    writer.finish().unwrap();
+    let (mut files, _) = write_all_to(
+        &signer,
+        config(Kind::Submissions),
+        &records,
+        Some(&identity.to_public()),
+    );
     let file = files.remove(0);
     let limits = ReadLimits::default();
     let with = |identities: &[Identity]| {
