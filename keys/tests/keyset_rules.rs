@@ -219,6 +219,13 @@ fn rotated_document() -> KeysetDocument {
     document
 }
 
+/// Offers `document` signed by the roots `signers` as the next version; returns the refusal.
+fn refused_next(keyset: &Keyset, document: KeysetDocument, signers: &[u8]) -> KeysetError {
+    keyset
+        .accept_next(signed(document, signers), NOW)
+        .unwrap_err()
+}
+
 #[test]
 fn next_version_needs_threshold_of_old_and_of_new_roots() {
     let anchor = installed_anchor();
@@ -228,9 +235,7 @@ fn next_version_needs_threshold_of_old_and_of_new_roots() {
     assert_eq!(keyset.version(), 2);
 
     // Old roots only: the new roots have not agreed.
-    let error = anchor
-        .accept_next(signed(rotated_document(), &[1, 3]), NOW)
-        .unwrap_err();
+    let error = refused_next(&anchor, rotated_document(), &[1, 3]);
     assert!(
         matches!(
             error,
@@ -244,9 +249,7 @@ fn next_version_needs_threshold_of_old_and_of_new_roots() {
         "{error:?}"
     );
     // New roots only: a stolen pair of new keys cannot install themselves.
-    let error = anchor
-        .accept_next(signed(rotated_document(), &[4, 5]), NOW)
-        .unwrap_err();
+    let error = refused_next(&anchor, rotated_document(), &[4, 5]);
     assert!(
         matches!(
             error,
@@ -263,9 +266,7 @@ fn next_version_needs_threshold_of_old_and_of_new_roots() {
     anchor
         .accept_next(signed(rotated_document(), &[2, 3]), NOW)
         .unwrap();
-    let error = anchor
-        .accept_next(signed(rotated_document(), &[2, 4]), NOW)
-        .unwrap_err();
+    let error = refused_next(&anchor, rotated_document(), &[2, 4]);
     assert!(
         matches!(
             error,
@@ -286,9 +287,7 @@ fn versions_only_go_up_one_at_a_time() {
         .accept_next(signed(rotated_document(), &[2, 3, 4]), NOW)
         .unwrap();
     // Going back to version 1, or offering version 2 again, is refused.
-    let error = keyset
-        .accept_next(signed(anchor_document(), &[1, 2]), NOW)
-        .unwrap_err();
+    let error = refused_next(&keyset, anchor_document(), &[1, 2]);
     assert!(
         matches!(
             error,
@@ -299,9 +298,7 @@ fn versions_only_go_up_one_at_a_time() {
         ),
         "{error:?}"
     );
-    let error = keyset
-        .accept_next(signed(rotated_document(), &[2, 3, 4]), NOW)
-        .unwrap_err();
+    let error = refused_next(&keyset, rotated_document(), &[2, 3, 4]);
     assert!(
         matches!(
             error,
@@ -313,12 +310,7 @@ fn versions_only_go_up_one_at_a_time() {
         "{error:?}"
     );
     // Skipping from 1 to 3 is refused even with every signature.
-    let error = anchor
-        .accept_next(
-            signed(rotated_document().next_version(), &[1, 2, 3, 4, 5]),
-            NOW,
-        )
-        .unwrap_err();
+    let error = refused_next(&anchor, rotated_document().next_version(), &[1, 2, 3, 4, 5]);
     assert!(
         matches!(
             error,
@@ -359,9 +351,7 @@ fn key_number_cannot_change_its_key_and_revocations_stay() {
         ..keys[3].clone()
     };
     let document = KeysetDocument::new(2, keys).unwrap().next_version();
-    let error = anchor
-        .accept_next(signed(document, &[1, 2]), NOW)
-        .unwrap_err();
+    let error = refused_next(&anchor, document, &[1, 2]);
     assert!(
         matches!(error, KeysetError::KeyIdReused { key_id } if key_id == KeyId([10; 8])),
         "{error:?}"
@@ -380,9 +370,7 @@ fn key_number_cannot_change_its_key_and_revocations_stay() {
         document = document.next_version();
     }
     assert_eq!(document.version(), 3);
-    let error = keyset
-        .accept_next(signed(document, &[2, 3, 4]), NOW)
-        .unwrap_err();
+    let error = refused_next(&keyset, document, &[2, 3, 4]);
     assert!(
         matches!(error, KeysetError::Unrevoked { revoked_at, .. } if revoked_at == NOW + 500),
         "{error:?}"
