@@ -9,7 +9,7 @@ use bundle_format::records::{
 };
 use common::*;
 use inner::review::{self, ReviewError};
-use inner::reviewers::Role;
+use inner::reviewers::{Reviewer, Role};
 use testkit::pg::TestDatabase;
 
 fn decide<T>(
@@ -65,6 +65,51 @@ fn filing_status(db: &TestDatabase, number: &str) -> String {
 fn approved_jia(db: &TestDatabase) -> String {
     apply_at(db, 1, &[jia_filing(1, &["jia.example.cn"], 1)]);
     approve(db, "R1").filing_number.expect("a filing number")
+}
+
+/// Applies bundle `sequence` holding `receipt`, the owner's cancellation of filing `number`.
+fn apply_cancellation(db: &TestDatabase, sequence: u64, receipt: &str, number: &str) {
+    apply_at(
+        db,
+        sequence,
+        &[version(
+            receipt,
+            1,
+            Submission::Cancellation {
+                filing_number: number.to_owned(),
+                scope: CancellationScope::Subject,
+                reason: "不再运营".to_owned(),
+            },
+        )],
+    );
+}
+
+/// Applies bundle `sequence` holding `receipt`, 乙公司's filing of 乙网 for `domain`.
+fn apply_yi_filing(db: &TestDatabase, sequence: u64, receipt: &str, domain: &str) {
+    apply_at(
+        db,
+        sequence,
+        &[one_site_filing(
+            receipt,
+            "乙公司",
+            "C2",
+            "乙网",
+            &[domain],
+            2,
+        )],
+    );
+}
+
+/// Revokes website 2 (the forum) of filing `number` as `by`, `key` reissuing the certificate.
+fn revoke_forum(
+    db: &TestDatabase,
+    number: &str,
+    by: &Reviewer,
+    key: Option<&dyn keys::Signer>,
+) -> Result<review::Revocation, ReviewError> {
+    decide(db, |tx| {
+        review::revoke(tx, number, Some(2), "论坛未取得许可", by, key, NOW + 120)
+    })
 }
 
 #[test]
@@ -165,18 +210,7 @@ fn a_revoked_filing_frees_its_domain_so_a_conflicting_filing_can_be_approved() {
     assert_eq!(entry.websites[0].domains, ["jia.example.cn"]);
 
     // 乙公司 files the same domain: a conflict the authority cannot approve.
-    apply_at(
-        &db,
-        2,
-        &[one_site_filing(
-            "R2",
-            "乙公司",
-            "C2",
-            "乙网",
-            &["jia.example.cn"],
-            2,
-        )],
-    );
+    apply_yi_filing(&db, 2, "R2", "jia.example.cn");
     let key = signer();
     let blocked = decide(&db, |tx| {
         review::approve(tx, "R2", &ministry(&db), None, &key, NOW + 120)
@@ -260,35 +294,13 @@ fn revoking_one_website_of_two_reissues_the_certificate_without_it() {
     );
     let number = approve(&db, "R1").filing_number.unwrap();
     let beijing = account(&db, "bj-01", Role::Authority, Some(11), &[]);
-    let without_key = decide(&db, |tx| {
-        review::revoke(
-            tx,
-            &number,
-            Some(2),
-            "论坛未取得许可",
-            &beijing,
-            None,
-            NOW + 120,
-        )
-    })
-    .unwrap_err();
+    let without_key = revoke_forum(&db, &number, &beijing, None).unwrap_err();
     assert!(
         without_key.to_string().contains("--cert-key"),
         "{without_key}"
     );
     let key = signer();
-    let revocation = decide(&db, |tx| {
-        review::revoke(
-            tx,
-            &number,
-            Some(2),
-            "论坛未取得许可",
-            &beijing,
-            Some(&key),
-            NOW + 120,
-        )
-    })
-    .unwrap();
+    let revocation = revoke_forum(&db, &number, &beijing, Some(&key)).unwrap();
     assert!(!revocation.whole_filing);
     assert_eq!(
         revocation.website_number.as_deref(),
@@ -356,19 +368,7 @@ fn the_register_entry_holds_nothing_personal() {
 fn an_owners_cancellation_application_is_withdrawn_while_pending_and_the_filing_stays() {
     let db = TestDatabase::with_schema().expect("db");
     let number = approved_jia(&db);
-    apply_at(
-        &db,
-        2,
-        &[version(
-            "R3",
-            1,
-            Submission::Cancellation {
-                filing_number: number.clone(),
-                scope: CancellationScope::Subject,
-                reason: "不再运营".to_owned(),
-            },
-        )],
-    );
+    apply_cancellation(&db, 2, "R3", &number);
     let state = |receipt: &str| -> String {
         db.connect()
             .unwrap()
@@ -412,19 +412,7 @@ fn an_owners_cancellation_application_is_withdrawn_while_pending_and_the_filing_
 fn a_cancellation_approved_removes_the_filing_from_the_register() {
     let db = TestDatabase::with_schema().expect("db");
     let number = approved_jia(&db);
-    apply_at(
-        &db,
-        2,
-        &[version(
-            "R3",
-            1,
-            Submission::Cancellation {
-                filing_number: number.clone(),
-                scope: CancellationScope::Subject,
-                reason: "不再运营".to_owned(),
-            },
-        )],
-    );
+    apply_cancellation(&db, 2, "R3", &number);
     approve(&db, "R3");
     let removal = last_removal(&db);
     assert_eq!(removal.filing_number, number);
@@ -435,18 +423,7 @@ fn a_cancellation_approved_removes_the_filing_from_the_register() {
 fn register_publish_sends_every_approved_filing_once_more_and_no_other() {
     let db = TestDatabase::with_schema().expect("db");
     let number = approved_jia(&db);
-    apply_at(
-        &db,
-        2,
-        &[one_site_filing(
-            "R2",
-            "乙公司",
-            "C2",
-            "乙网",
-            &["yi.example.cn"],
-            2,
-        )],
-    );
+    apply_yi_filing(&db, 2, "R2", "yi.example.cn");
     // R2 is pending: not in the register.
     let before = register_records(&db).len();
     let mut client = db.connect().unwrap();
