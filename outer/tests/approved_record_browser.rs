@@ -10,12 +10,11 @@ mod web;
 use std::path::Path;
 
 use bundle_format::records::{ApprovedRecord, ApprovedState, ApprovedWebsite, Change, Submission};
-use outer::config::{AccountsConfig, Limits};
 use outer::http::{AppState, router};
 use outer::store::{Store, apply_approved_record_on};
 use testkit::browser::screenshot_ink;
 use testkit::cdp::Tab;
-use web::{Approval, Served, file_approved, owner_and_provider};
+use web::{Approval, Served, file_approved, intake, log_in, owner_and_provider};
 
 const NUMBER: &str = "浙ICP备2026000654号";
 const DOMAIN: &str = "qingshan-record.example.cn";
@@ -70,27 +69,14 @@ async fn approved_with_record(store: &Store, state: &AppState) -> String {
 
 #[test]
 fn the_owner_reads_the_record_and_sends_a_change_filled_from_it_in_headless_chromium() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("outer.db")).unwrap();
-    let state = AppState::with_accounts(
-        store.clone(),
-        Limits::default(),
-        AccountsConfig::default(),
-        None,
-    );
-    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (_dir, store, state, runtime) = intake();
     runtime.block_on(approved_with_record(&store, &state));
     let served = Served::start(&runtime, state);
     let base = served.base.clone();
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR"));
     let mut tab = Tab::open();
 
-    tab.goto(&format!("{base}/account/login"));
-    tab.submit(
-        "login",
-        &[("name", "青山_owner"), ("password", "qingshan-2026")],
-        "/account",
-    );
+    log_in(&mut tab, &base, "青山_owner", "qingshan-2026");
     tab.goto(&format!("{base}/account/filings"));
     tab.eval("document.querySelector('a.approved-record').click(); true");
     tab.wait_for(|tab| tab.url().contains("/account/records/"));
