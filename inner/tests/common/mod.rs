@@ -224,6 +224,28 @@ pub fn signify_verify(dir: &Path, cert: &[u8]) -> Output {
         .expect("signify-openbsd not found: install Debian's `signify-openbsd` package")
 }
 
+/// A new database with version 1 of 甲公司's filing R1 (see [`jia_filing`]) of `domains` applied.
+pub fn with_jia_filing(domains: &[&str]) -> TestDatabase {
+    let db = TestDatabase::with_schema().expect("db");
+    apply_at(&db, 1, &[jia_filing(1, domains, 1)]);
+    db
+}
+
+/// Approves `receipt` as reviewer-li in `tx`, signing with `key` at [`NOW`]; returns the refusal.
+pub fn approval_refused(
+    tx: &mut postgres::Transaction<'_>,
+    db: &TestDatabase,
+    receipt: &str,
+    key: &keys::SecretKey,
+) -> review::ReviewError {
+    review::approve(tx, receipt, &ministry(db), None, key, NOW).unwrap_err()
+}
+
+/// The number of rows in `table`, a table name with or without a `WHERE` clause.
+pub fn rows_in(db: &TestDatabase, table: &str) -> i64 {
+    count(db, &format!("SELECT count(*) FROM {table}"))
+}
+
 pub fn count(db: &TestDatabase, sql: &str) -> i64 {
     db.connect()
         .expect("connect")
