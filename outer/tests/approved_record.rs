@@ -16,7 +16,10 @@ use bundle_format::records::{
 use outer::api::ApprovedRecordView;
 use outer::store::{AccountKind, ReceiptRecord, apply_approved_record_on};
 use tower::ServiceExt as _;
-use web::{Approval, Browser, Page, Site, account_that_logs_in, file_approved, site};
+use web::{
+    Approval, Browser, Page, Site, account_that_logs_in, file_approved, record_of_filing, site,
+    unescape,
+};
 
 const NUMBER: &str = "浙ICP备2026000456号";
 const DOMAIN: &str = "jia-record.example.cn";
@@ -89,29 +92,7 @@ async fn approved_with_record(site: &Site) -> (String, ApprovedRecord) {
         password: "7K3Q-M9XD-2FHR-WT4B",
     };
     let receipt = file_approved(&site.store, &site.router, "owner_a", DOMAIN, &approval).await;
-    let stored = site.store.receipt(&receipt).await.unwrap().unwrap();
-    let Submission::NewFiling(filing) = stored.latest.unwrap().body else {
-        panic!("not a new filing")
-    };
-    let record = ApprovedRecord {
-        event: 5,
-        filing_number: NUMBER.into(),
-        origin_receipt: receipt.clone(),
-        filer: "owner_a".into(),
-        at: 1_790_000_100,
-        state: ApprovedState::Approved {
-            subject: filing.subject,
-            websites: filing
-                .websites
-                .into_iter()
-                .enumerate()
-                .map(|(i, website)| ApprovedWebsite {
-                    website_number: format!("{NUMBER}-{}", i + 1),
-                    website,
-                })
-                .collect(),
-        },
-    };
+    let record = record_of_filing(&site.store, &receipt, NUMBER, "owner_a", 5).await;
     assert!(apply(site, &record).await);
     (receipt, record)
 }
@@ -390,15 +371,6 @@ fn form_values(page: &str) -> Vec<(String, String)> {
         rest = &rest[1..];
     }
     values
-}
-
-fn unescape(html: &str) -> String {
-    html.replace("&#34;", "\"")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
 }
 
 /// The value of the field `name` among a form's `values` (empty if it has none).

@@ -9,12 +9,12 @@ mod web;
 
 use std::path::Path;
 
-use bundle_format::records::{ApprovedRecord, ApprovedState, ApprovedWebsite, Change, Submission};
+use bundle_format::records::{Change, Submission};
 use outer::http::{AppState, router};
 use outer::store::{Store, apply_approved_record_on};
 use testkit::browser::screenshot_ink;
 use testkit::cdp::Tab;
-use web::{Approval, Served, file_approved, intake, log_in, owner_and_provider};
+use web::{Approval, Served, file_approved, intake, log_in, owner_and_provider, record_of_filing};
 
 const NUMBER: &str = "浙ICP备2026000654号";
 const DOMAIN: &str = "qingshan-record.example.cn";
@@ -36,28 +36,7 @@ async fn approved_with_record(store: &Store, state: &AppState) -> String {
         &approval,
     )
     .await;
-    let stored = store.receipt(&receipt).await.unwrap().unwrap();
-    let Submission::NewFiling(filing) = stored.latest.unwrap().body else {
-        panic!("not a new filing")
-    };
-    let record = ApprovedRecord {
-        event: 1,
-        filing_number: NUMBER.into(),
-        origin_receipt: receipt.clone(),
-        filer: "青山_owner".into(),
-        at: 1_790_000_100,
-        state: ApprovedState::Approved {
-            subject: filing.subject,
-            websites: filing
-                .websites
-                .into_iter()
-                .map(|website| ApprovedWebsite {
-                    website_number: format!("{NUMBER}-1"),
-                    website,
-                })
-                .collect(),
-        },
-    };
+    let record = record_of_filing(store, &receipt, NUMBER, "青山_owner", 1).await;
     assert!(
         store
             .write(move |conn| apply_approved_record_on(conn, &record))

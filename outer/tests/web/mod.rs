@@ -92,7 +92,7 @@ impl Page {
 }
 
 /// HTML text back to what it says.
-fn unescape(html: &str) -> String {
+pub fn unescape(html: &str) -> String {
     html.replace("&#34;", "\"")
         .replace("&quot;", "\"")
         .replace("&#39;", "'")
@@ -411,6 +411,42 @@ pub async fn file_approved(
         .unwrap();
     assert!(stored);
     receipt
+}
+
+/// The record the inner side sends back, as event `event`, for the new filing `receipt` by
+/// `filer` approved as `number`: what was filed, its websites numbered `number-1`, `number-2`, ….
+pub async fn record_of_filing(
+    store: &Store,
+    receipt: &str,
+    number: &str,
+    filer: &str,
+    event: u64,
+) -> bundle_format::records::ApprovedRecord {
+    use bundle_format::records::{ApprovedRecord, ApprovedState, ApprovedWebsite, Submission};
+
+    let stored = store.receipt(receipt).await.unwrap().unwrap();
+    let Submission::NewFiling(filing) = stored.latest.unwrap().body else {
+        panic!("not a new filing")
+    };
+    ApprovedRecord {
+        event,
+        filing_number: number.into(),
+        origin_receipt: receipt.into(),
+        filer: filer.into(),
+        at: 1_790_000_100,
+        state: ApprovedState::Approved {
+            subject: filing.subject,
+            websites: filing
+                .websites
+                .into_iter()
+                .enumerate()
+                .map(|(i, website)| ApprovedWebsite {
+                    website_number: format!("{number}-{}", i + 1),
+                    website,
+                })
+                .collect(),
+        },
+    }
 }
 
 /// The owner `青山_owner` (password `qingshan-2026`) and the access provider `provider_1`
