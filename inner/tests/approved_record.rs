@@ -53,6 +53,37 @@ fn approved_state(record: &ApprovedRecord) -> (&bundle_format::records::Subject,
     )
 }
 
+/// A new database where 甲公司's filing `R1` of jia.example.cn is approved; returns its number.
+fn jia_approved() -> (TestDatabase, String) {
+    let db = TestDatabase::with_schema().expect("db");
+    apply_at(&db, 1, &[jia_filing(1, &["jia.example.cn"], 1)]);
+    let number = approve(&db, "R1").filing_number.unwrap();
+    (db, number)
+}
+
+/// Applies `R2`, the cancellation of `filing_number` (its `scope`, for `reason`), and approves it.
+fn cancellation_approved(
+    db: &TestDatabase,
+    filing_number: &str,
+    scope: CancellationScope,
+    reason: &str,
+) {
+    apply_at(
+        db,
+        2,
+        &[version(
+            "R2",
+            1,
+            Submission::Cancellation {
+                filing_number: filing_number.to_owned(),
+                scope,
+                reason: reason.into(),
+            },
+        )],
+    );
+    approve(db, "R2");
+}
+
 #[test]
 fn an_approval_queues_the_filing_as_normalised_for_its_owners_node() {
     let db = TestDatabase::with_schema().expect("db");
@@ -131,9 +162,7 @@ fn the_record_of_a_filing_its_owner_sent_directly_names_the_owner_as_filer() {
 
 #[test]
 fn an_approved_change_sends_the_filing_as_it_now_stands_under_a_newer_event() {
-    let db = TestDatabase::with_schema().expect("db");
-    apply_at(&db, 1, &[jia_filing(1, &["jia.example.cn"], 1)]);
-    let number = approve(&db, "R1").filing_number.unwrap();
+    let (db, number) = jia_approved();
     let mut changed = website("甲网", &["jia.example.cn", "m.jia.example.cn"], 7);
     changed.access.provider = "江南接入".into();
     apply_at(
@@ -183,23 +212,13 @@ fn an_approved_change_sends_the_filing_as_it_now_stands_under_a_newer_event() {
 
 #[test]
 fn a_cancelled_access_leaves_the_website_without_its_provider_and_addresses() {
-    let db = TestDatabase::with_schema().expect("db");
-    apply_at(&db, 1, &[jia_filing(1, &["jia.example.cn"], 1)]);
-    let number = approve(&db, "R1").filing_number.unwrap();
-    apply_at(
+    let (db, number) = jia_approved();
+    cancellation_approved(
         &db,
-        2,
-        &[version(
-            "R2",
-            1,
-            Submission::Cancellation {
-                filing_number: format!("{number}-1"),
-                scope: CancellationScope::Access,
-                reason: "更换接入商".into(),
-            },
-        )],
+        &format!("{number}-1"),
+        CancellationScope::Access,
+        "更换接入商",
     );
-    approve(&db, "R2");
     let records = queued(&db);
     let (_, latest) = records.last().unwrap();
     let ApprovedState::Approved { websites, .. } = &latest.state else {
@@ -215,9 +234,7 @@ fn a_cancelled_access_leaves_the_website_without_its_provider_and_addresses() {
 
 #[test]
 fn a_revocation_and_a_cancellation_withdraw_the_record_with_the_reason() {
-    let db = TestDatabase::with_schema().expect("db");
-    apply_at(&db, 1, &[jia_filing(1, &["jia.example.cn"], 1)]);
-    let number = approve(&db, "R1").filing_number.unwrap();
+    let (db, number) = jia_approved();
     let mut client = db.connect().unwrap();
     let mut tx = client.transaction().unwrap();
     review::revoke(
@@ -239,23 +256,8 @@ fn a_revocation_and_a_cancellation_withdraw_the_record_with_the_reason() {
         }
     );
 
-    let db = TestDatabase::with_schema().expect("db");
-    apply_at(&db, 1, &[jia_filing(1, &["jia.example.cn"], 1)]);
-    let number = approve(&db, "R1").filing_number.unwrap();
-    apply_at(
-        &db,
-        2,
-        &[version(
-            "R2",
-            1,
-            Submission::Cancellation {
-                filing_number: number.clone(),
-                scope: CancellationScope::Subject,
-                reason: "网站关闭".into(),
-            },
-        )],
-    );
-    approve(&db, "R2");
+    let (db, number) = jia_approved();
+    cancellation_approved(&db, &number, CancellationScope::Subject, "网站关闭");
     let records = queued(&db);
     let (destination, withdrawn) = records.last().unwrap();
     assert_eq!(withdrawn.filing_number, number);
@@ -277,9 +279,7 @@ fn a_revocation_and_a_cancellation_withdraw_the_record_with_the_reason() {
 /// filing still pending.
 #[test]
 fn records_publish_sends_every_approved_filing_once_and_no_pending_one() {
-    let db = TestDatabase::with_schema().expect("db");
-    apply_at(&db, 1, &[jia_filing(1, &["jia.example.cn"], 1)]);
-    let number = approve(&db, "R1").filing_number.unwrap();
+    let (db, number) = jia_approved();
     apply_at(
         &db,
         2,

@@ -6,7 +6,7 @@
 
 mod common;
 
-use bundle_format::records::{Change, FilingPassword, Record, Submission};
+use bundle_format::records::{FilingPassword, Record};
 use common::*;
 use inner::review;
 use testkit::pg::TestDatabase;
@@ -35,18 +35,7 @@ fn stored_hash(client: &mut postgres::Client) -> Vec<(Vec<u8>, Vec<u8>)> {
 
 /// A filing imported as receipt `R1` and approved: a client and its filing number.
 fn approved_filing(db: &TestDatabase, key: &keys::SecretKey) -> (postgres::Client, String) {
-    apply_at(
-        db,
-        1,
-        &[one_site_filing(
-            "R1",
-            "北京甲科技有限公司",
-            "C1",
-            "甲官网",
-            &["jia.example.cn"],
-            1,
-        )],
-    );
+    apply_at(db, 1, &[beijing_jia_filing(&["jia.example.cn"])]);
     let mut client = db.connect().unwrap();
     let mut tx = client.transaction().unwrap();
     let approved = review::approve(&mut tx, "R1", &ministry(db), None, key, NOW).unwrap();
@@ -103,18 +92,7 @@ fn a_filing_keeps_one_password_through_changes_and_reissues() {
     assert_eq!(blanked.filing_number, number);
 
     // An approved change re-issues the certificate and keeps the password.
-    apply_at(
-        &db,
-        2,
-        &[version(
-            "R2",
-            1,
-            Submission::Change {
-                filing_number: number.clone(),
-                change: Change::AddedWebsite(website("甲商城", &["shop.jia.example.cn"], 2)),
-            },
-        )],
-    );
+    apply_at(&db, 2, &[shop_added(&number)]);
     let mut tx = client.transaction().unwrap();
     review::approve(&mut tx, "R2", &ministry(&db), None, &key, NOW + 86_400).unwrap();
     tx.commit().unwrap();

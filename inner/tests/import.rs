@@ -85,11 +85,7 @@ fn new_filings_are_stored_with_their_websites_and_acked() {
         "website_records",
         "website_domains",
     ] {
-        assert_eq!(
-            count(&db, &format!("SELECT count(*) FROM {table}")),
-            0,
-            "{table}"
-        );
+        assert_eq!(rows_in(&db, table), 0, "{table}");
     }
     assert_eq!(
         count(
@@ -319,7 +315,7 @@ fn domain_filed_by_another_subject_is_a_conflict_not_an_abort() {
     let key = signer();
     let mut client = db.connect().unwrap();
     let mut tx = client.transaction().unwrap();
-    let error = review::approve(&mut tx, "R2", &ministry(&db), None, &key, NOW).unwrap_err();
+    let error = approval_refused(&mut tx, &db, "R2", &key);
     assert!(
         matches!(error, review::ReviewError::DomainConflict { ref domain, .. } if domain == "jia.example.cn"),
         "{error}"
@@ -678,11 +674,7 @@ fn failed_apply_leaves_nothing_behind() {
         "review_events",
         "return_queue",
     ] {
-        assert_eq!(
-            count(&db, &format!("SELECT count(*) FROM {table}")),
-            0,
-            "{table} after a failed apply"
-        );
+        assert_eq!(rows_in(&db, table), 0, "{table} after a failed apply");
     }
     client
         .batch_execute("ALTER TABLE return_queue DROP CONSTRAINT injected_fault")
@@ -751,12 +743,7 @@ fn nul_in_a_text_field_rejects_that_submission_only() {
 
 #[test]
 fn access_change_keeps_the_website_and_replaces_its_ip_list() {
-    let db = TestDatabase::with_schema().expect("db");
-    apply_at(
-        &db,
-        1,
-        &[jia_filing(1, &["jia.example.cn", "www.jia.example.cn"], 1)],
-    );
+    let db = with_jia_filing(&["jia.example.cn", "www.jia.example.cn"]);
     let number = approve(&db, "R1").filing_number.expect("number");
     let mut access = website("甲网", &[], 0).access;
     access.provider = "上海云接入有限公司".to_owned();

@@ -3,26 +3,11 @@
 
 mod common;
 
-use bundle_format::records::{
-    CancellationScope, Change, Record, ReviewState, ServiceType, Submission,
-};
+use bundle_format::records::{CancellationScope, Record, ReviewState, ServiceType, Submission};
 use common::*;
 use inner::review::{self, ReviewError};
 use inner::workflow::ReturnTo;
 use testkit::pg::TestDatabase;
-
-fn decide(
-    db: &TestDatabase,
-    f: impl FnOnce(&mut postgres::Transaction<'_>) -> Result<review::Decision, ReviewError>,
-) -> Result<review::Decision, ReviewError> {
-    let mut client = db.connect().expect("connect");
-    let mut tx = client.transaction().expect("begin");
-    let result = f(&mut tx);
-    if result.is_ok() {
-        tx.commit().expect("commit");
-    }
-    result
-}
 
 fn status_changes(db: &TestDatabase, receipt: &str) -> Vec<(ReviewState, Option<String>)> {
     let mut client = db.connect().unwrap();
@@ -214,18 +199,8 @@ fn certificates_verify_with_signify_and_are_reissued_and_revoked() {
         .write_file(&dir.path().join("cert.pub"), "inner-cert public key")
         .unwrap();
 
-    apply_at(
-        &db,
-        1,
-        &[one_site_filing(
-            "R1",
-            "北京甲科技有限公司",
-            "C1",
-            "甲官网",
-            &["jia.example.cn", "www.jia.example.cn"],
-            1,
-        )],
-    );
+    let filing = beijing_jia_filing(&["jia.example.cn", "www.jia.example.cn"]);
+    apply_at(&db, 1, &[filing]);
     let approved = decide(&db, |tx| {
         review::approve(tx, "R1", &ministry(&db), None, &key, NOW)
     })
@@ -262,18 +237,7 @@ fn certificates_verify_with_signify_and_are_reissued_and_revoked() {
     assert!(inner::certificates::verify(&forged, &key.public_key()).is_err());
 
     // An approved change re-issues it; the old one is superseded.
-    apply_at(
-        &db,
-        2,
-        &[version(
-            "R2",
-            1,
-            Submission::Change {
-                filing_number: number.clone(),
-                change: Change::AddedWebsite(website("甲商城", &["shop.jia.example.cn"], 2)),
-            },
-        )],
-    );
+    apply_at(&db, 2, &[shop_added(&number)]);
     decide(&db, |tx| {
         review::approve(tx, "R2", &ministry(&db), None, &key, NOW + 86_400)
     })

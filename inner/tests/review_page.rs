@@ -174,14 +174,6 @@ fn basic(name: &str, password: &str) -> String {
     format!("Authorization: Basic {encoded}")
 }
 
-fn state_of(db: &TestDatabase, receipt: &str) -> String {
-    db.connect()
-        .unwrap()
-        .query_one("SELECT state FROM receipts WHERE receipt = $1", &[&receipt])
-        .unwrap()
-        .get(0)
-}
-
 #[test]
 fn the_review_page_shows_the_whole_filing_and_its_scans_in_headless_chromium() {
     let db = fixture();
@@ -572,16 +564,7 @@ fn a_revocation_on_the_page_is_for_the_provinces_authority_only() {
         form_encode(&number),
         form_encode("网站内容违法")
     );
-    let status = || -> String {
-        db.connect()
-            .unwrap()
-            .query_one(
-                "SELECT status FROM filings WHERE filing_number = $1",
-                &[&number],
-            )
-            .unwrap()
-            .get(0)
-    };
+    let status = || filing_status(&db, &number);
 
     let forged = post("bj-01", "Origin: http://evil.example", &body);
     assert!(forged.starts_with("HTTP/1.1 403"), "{forged}");

@@ -13,19 +13,6 @@ use testkit::pg::TestDatabase;
 /// A Zhejiang subject's region code (Hangzhou, Xihu district).
 const ZHEJIANG: u32 = 330_106;
 
-fn decide(
-    db: &TestDatabase,
-    f: impl FnOnce(&mut postgres::Transaction<'_>) -> Result<review::Decision, ReviewError>,
-) -> Result<review::Decision, ReviewError> {
-    let mut client = db.connect().expect("connect");
-    let mut tx = client.transaction().expect("begin");
-    let result = f(&mut tx);
-    if result.is_ok() {
-        tx.commit().expect("commit");
-    }
-    result
-}
-
 fn approve_as(
     db: &TestDatabase,
     receipt: &str,
@@ -35,14 +22,6 @@ fn approve_as(
     decide(db, |tx| {
         review::approve(tx, receipt, reviewer, None, &key, NOW)
     })
-}
-
-fn state_of(db: &TestDatabase, receipt: &str) -> String {
-    db.connect()
-        .unwrap()
-        .query_one("SELECT state FROM receipts WHERE receipt = $1", &[&receipt])
-        .unwrap()
-        .get(0)
 }
 
 fn events(db: &TestDatabase) -> i64 {

@@ -12,19 +12,6 @@ use inner::review::{self, ReviewError};
 use inner::reviewers::{Reviewer, Role};
 use testkit::pg::TestDatabase;
 
-fn decide<T>(
-    db: &TestDatabase,
-    f: impl FnOnce(&mut postgres::Transaction<'_>) -> Result<T, ReviewError>,
-) -> Result<T, ReviewError> {
-    let mut client = db.connect().expect("connect");
-    let mut tx = client.transaction().expect("begin");
-    let result = f(&mut tx);
-    if result.is_ok() {
-        tx.commit().expect("commit");
-    }
-    result
-}
-
 fn register_records(db: &TestDatabase) -> Vec<Record> {
     let mut client = db.connect().unwrap();
     inner::returns::pending_returns(&mut client, 10_000)
@@ -48,17 +35,6 @@ fn last_removal(db: &TestDatabase) -> RegisterRemoval {
         Some(Record::RegisterRemoval(removal)) => removal,
         other => panic!("expected a register removal last, found {other:?}"),
     }
-}
-
-fn filing_status(db: &TestDatabase, number: &str) -> String {
-    db.connect()
-        .unwrap()
-        .query_one(
-            "SELECT status FROM filings WHERE filing_number = $1",
-            &[&number],
-        )
-        .unwrap()
-        .get(0)
 }
 
 /// R1, 甲公司's Beijing filing of 甲网 (jia.example.cn), approved; its filing number.

@@ -24,10 +24,7 @@ const NORMALISED: [&str; 8] = [
 ];
 
 fn normalised_rows(db: &TestDatabase) -> i64 {
-    NORMALISED
-        .iter()
-        .map(|table| count(db, &format!("SELECT count(*) FROM {table}")))
-        .sum()
+    NORMALISED.iter().map(|table| rows_in(db, table)).sum()
 }
 
 /// A website as shown: number, name, status, domains, IP ranges, access provider.
@@ -165,12 +162,7 @@ fn a_pending_filing_is_read_by_reviewers_from_its_stored_bundle() {
 
 #[test]
 fn approval_writes_the_normalised_rows_in_its_own_transaction() {
-    let db = TestDatabase::with_schema().expect("db");
-    apply_at(
-        &db,
-        1,
-        &[jia_filing(1, &["jia.example.cn", "www.jia.example.cn"], 1)],
-    );
+    let db = with_jia_filing(&["jia.example.cn", "www.jia.example.cn"]);
     let key = signer();
     let mut client = db.connect().unwrap();
     let mut tx = client.transaction().unwrap();
@@ -191,11 +183,7 @@ fn approval_writes_the_normalised_rows_in_its_own_transaction() {
         ("website_ips WHERE active", 1),
         ("website_home_urls WHERE active", 2),
     ] {
-        assert_eq!(
-            count(&db, &format!("SELECT count(*) FROM {table}")),
-            rows,
-            "{table}"
-        );
+        assert_eq!(rows_in(&db, table), rows, "{table}");
     }
     assert_eq!(
         count(
@@ -235,7 +223,7 @@ fn an_approval_that_fails_leaves_no_normalised_rows() {
         .unwrap();
     {
         let mut tx = client.transaction().unwrap();
-        let error = review::approve(&mut tx, "R1", &ministry(&db), None, &key, NOW).unwrap_err();
+        let error = approval_refused(&mut tx, &db, "R1", &key);
         assert!(error.to_string().contains("injected_fault"), "{error}");
         tx.rollback().unwrap();
     }
@@ -255,7 +243,7 @@ fn an_approval_that_fails_leaves_no_normalised_rows() {
     // A failure before any row is written: the other pending filing's domain is filed now.
     {
         let mut tx = client.transaction().unwrap();
-        let error = review::approve(&mut tx, "R2", &ministry(&db), None, &key, NOW).unwrap_err();
+        let error = approval_refused(&mut tx, &db, "R2", &key);
         assert!(
             matches!(error, review::ReviewError::DomainConflict { ref domain, .. } if domain == "jia.example.cn"),
             "{error}"
@@ -533,11 +521,7 @@ fn store_before_migration_5_reviewed_and_edited(large: bool) {
         "website_domains",
         "website_ips",
     ] {
-        assert_eq!(
-            count(&db, &format!("SELECT count(*) FROM {table}")),
-            0,
-            "{table}"
-        );
+        assert_eq!(rows_in(&db, table), 0, "{table}");
     }
     assert_eq!(
         count(
@@ -589,7 +573,7 @@ fn store_before_migration_5_reviewed_and_edited(large: bool) {
     );
     let key = signer();
     let mut tx = client.transaction().unwrap();
-    let error = review::approve(&mut tx, "R2", &ministry(&db), None, &key, NOW).unwrap_err();
+    let error = approval_refused(&mut tx, &db, "R2", &key);
     assert!(
         matches!(error, review::ReviewError::DomainConflict { .. }),
         "{error}"

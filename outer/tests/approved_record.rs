@@ -11,12 +11,15 @@ mod web;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use bundle_format::records::{
-    ApprovedRecord, ApprovedState, ApprovedWebsite, Change, Record, Submission,
+    ApprovedRecord, ApprovedState, ApprovedWebsite, Change, Record, Subject, Submission,
 };
 use outer::api::ApprovedRecordView;
-use outer::store::{AccountKind, apply_approved_record_on};
+use outer::store::{AccountKind, ReceiptRecord, apply_approved_record_on};
 use tower::ServiceExt as _;
-use web::{Approval, Browser, Site, account_that_logs_in, file_approved, site};
+use web::{
+    Approval, Browser, Page, Site, account_that_logs_in, file_approved, record_of_filing, site,
+    unescape,
+};
 
 const NUMBER: &str = "浙ICP备2026000456号";
 const DOMAIN: &str = "jia-record.example.cn";
@@ -25,6 +28,41 @@ const PASSWORD: &str = "secret-2026";
 /// The page and API paths of the record of [`NUMBER`].
 fn record_path() -> String {
     format!("/account/records/{}", encoded(NUMBER))
+}
+
+/// The path the change form of [`NUMBER`]'s record is sent to.
+fn change_path() -> String {
+    format!("{}/change", record_path())
+}
+
+/// Sends the change form's `values` with `files` (as `multipart/form-data`) for [`NUMBER`].
+async fn send_change(
+    browser: &mut Browser<'_>,
+    values: &[(String, String)],
+    files: &[(&str, &str, &str, &[u8])],
+) -> Page {
+    browser
+        .post_multipart(&change_path(), &pairs(values), files)
+        .await
+}
+
+/// Opens the change form of [`NUMBER`]'s record for the change `what`.
+async fn change_form(browser: &mut Browser<'_>, what: &str) -> Page {
+    browser.get(&format!("{}?what={what}", change_path())).await
+}
+
+/// The change receipt stored for [`NUMBER`], if there is one.
+async fn stored_change(site: &Site) -> Option<ReceiptRecord> {
+    let receipts = site.store.receipts_for_filing_number(NUMBER).await.unwrap();
+    receipts.into_iter().find(|r| r.status.kind == "change")
+}
+
+/// The subject and the websites of an approved `record`.
+fn approved(record: &ApprovedRecord) -> (&Subject, &[ApprovedWebsite]) {
+    let ApprovedState::Approved { subject, websites } = &record.state else {
+        unreachable!()
+    };
+    (subject, websites)
 }
 
 fn api_path(number: &str) -> String {
@@ -54,29 +92,7 @@ async fn approved_with_record(site: &Site) -> (String, ApprovedRecord) {
         password: "7K3Q-M9XD-2FHR-WT4B",
     };
     let receipt = file_approved(&site.store, &site.router, "owner_a", DOMAIN, &approval).await;
-    let stored = site.store.receipt(&receipt).await.unwrap().unwrap();
-    let Submission::NewFiling(filing) = stored.latest.unwrap().body else {
-        panic!("not a new filing")
-    };
-    let record = ApprovedRecord {
-        event: 5,
-        filing_number: NUMBER.into(),
-        origin_receipt: receipt.clone(),
-        filer: "owner_a".into(),
-        at: 1_790_000_100,
-        state: ApprovedState::Approved {
-            subject: filing.subject,
-            websites: filing
-                .websites
-                .into_iter()
-                .enumerate()
-                .map(|(i, website)| ApprovedWebsite {
-                    website_number: format!("{NUMBER}-{}", i + 1),
-                    website,
-                })
-                .collect(),
-        },
-    };
+    let record = record_of_filing(&site.store, &receipt, NUMBER, "owner_a", 5).await;
     assert!(apply(site, &record).await);
     (receipt, record)
 }
@@ -154,9 +170,7 @@ async fn the_owner_and_the_recorded_provider_read_the_approved_record() {
     let view: ApprovedRecordView = serde_json::from_value(body).unwrap();
     assert_eq!(view.filing_number, NUMBER);
     assert!(view.may_change);
-    let ApprovedState::Approved { subject, websites } = &record.state else {
-        unreachable!()
-    };
+    let (subject, websites) = approved(&record);
     assert_eq!(
         view.subject.unwrap().certificate_number,
         subject.certificate_number
@@ -218,9 +232,7 @@ async fn refused_everywhere(site: &Site, name: &str) {
     assert!(!page.body.contains(DOMAIN));
     let list = browser.get("/account/filings").await;
     assert!(!list.body.contains(NUMBER), "{}", list.body);
-    let change = browser
-        .get(&format!("{}/change?what=website", record_path()))
-        .await;
+    let change = change_form(&mut browser, "website").await;
     assert_eq!(change.status, StatusCode::NOT_FOUND, "{}", change.body);
     assert!(!change.body.contains(DOMAIN));
 }
@@ -244,16 +256,11 @@ async fn the_recorded_provider_cannot_start_a_change_of_an_owners_filing() {
     let site = site();
     approved_with_record(&site).await;
     let mut provider = logged_in(&site, "provider_1").await;
-    let page = provider
-        .get(&format!("{}/change?what=website", record_path()))
-        .await;
+    let page = change_form(&mut provider, "website").await;
     assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.body);
     let csrf = provider.get("/account").await.csrf();
     let page = provider
-        .post_raw(
-            &format!("{}/change", record_path()),
-            &[("csrf", &csrf), ("what", "subject")],
-        )
+        .post_raw(&change_path(), &[("csrf", &csrf), ("what", "subject")])
         .await;
     assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.body);
 }
@@ -366,15 +373,6 @@ fn form_values(page: &str) -> Vec<(String, String)> {
     values
 }
 
-fn unescape(html: &str) -> String {
-    html.replace("&#34;", "\"")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
-}
-
 /// The value of the field `name` among a form's `values` (empty if it has none).
 fn value(values: &[(String, String)], name: &str) -> String {
     values
@@ -382,6 +380,14 @@ fn value(values: &[(String, String)], name: &str) -> String {
         .find(|(n, _)| n == name)
         .map(|(_, v)| v.clone())
         .unwrap_or_default()
+}
+
+/// A form's `values` as the name and value pairs a browser sends.
+fn pairs(values: &[(String, String)]) -> Vec<(&str, &str)> {
+    values
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect()
 }
 
 fn set(values: &mut [(String, String)], name: &str, value: &str) {
@@ -397,9 +403,7 @@ async fn a_change_started_from_the_record_is_filled_from_it_and_goes_in_as_a_cha
 {
     let site = site();
     let (_, record) = approved_with_record(&site).await;
-    let ApprovedState::Approved { subject, websites } = &record.state else {
-        unreachable!()
-    };
+    let (subject, websites) = approved(&record);
     let mut owner = logged_in(&site, "owner_a").await;
     let website_number = format!("{NUMBER}-1");
     let page = owner
@@ -430,13 +434,7 @@ async fn a_change_started_from_the_record_is_filled_from_it_and_goes_in_as_a_cha
 
     // A domain the manuals refuse: the new-filing form's message, beside the same field.
     set(&mut values, "website.domains", "not a domain!");
-    let pairs: Vec<(&str, &str)> = values
-        .iter()
-        .map(|(n, v)| (n.as_str(), v.as_str()))
-        .collect();
-    let refused = owner
-        .post_raw(&format!("{}/change", record_path()), &pairs)
-        .await;
+    let refused = owner.post_raw(&change_path(), &pairs(&values)).await;
     assert_eq!(
         refused.status,
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -447,31 +445,23 @@ async fn a_change_started_from_the_record_is_filled_from_it_and_goes_in_as_a_cha
         .problem("website.domains")
         .expect("beside the field");
     // The same fields on the new-filing page.
-    let pairs: Vec<(&str, &str)> = values
+    let new_filing_pairs: Vec<(&str, &str)> = values
         .iter()
         .filter(|(n, _)| n != "what" && n != "website_number")
         .map(|(n, v)| (n.as_str(), v.as_str()))
         .collect();
-    let new_refused = owner.post_raw("/account/filings/new", &pairs).await;
+    let new_refused = owner
+        .post_raw("/account/filings/new", &new_filing_pairs)
+        .await;
     assert_eq!(new_refused.problem("website.domains"), Some(change_problem));
 
     // One domain added, everything else as filled: stored as a change of that number.
     let domains = format!("{}\nm.{DOMAIN}", websites[0].website.domains.join("\n"));
     set(&mut values, "website.domains", &domains);
-    let pairs: Vec<(&str, &str)> = values
-        .iter()
-        .map(|(n, v)| (n.as_str(), v.as_str()))
-        .collect();
-    let sent = owner
-        .post_raw(&format!("{}/change", record_path()), &pairs)
-        .await;
+    let sent = owner.post_raw(&change_path(), &pairs(&values)).await;
     assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
     assert_eq!(sent.location(), "/account/filings");
-    let changes = site.store.receipts_for_filing_number(NUMBER).await.unwrap();
-    let change = changes
-        .iter()
-        .find(|r| r.status.kind == "change")
-        .expect("a change receipt");
+    let change = stored_change(&site).await.expect("a change receipt");
     let Some(latest) = &change.latest else {
         panic!("no payload")
     };
@@ -501,25 +491,14 @@ async fn a_change_started_from_the_record_is_filled_from_it_and_goes_in_as_a_cha
 async fn a_change_filled_from_a_website_with_several_pre_approvals_keeps_every_one() {
     let site = site();
     let record = approved_with_two_pre_approvals(&site).await;
-    let ApprovedState::Approved { websites, .. } = &record.state else {
-        unreachable!()
-    };
+    let (_, websites) = approved(&record);
     let mut owner = logged_in(&site, "owner_a").await;
-    let page = owner
-        .get(&format!("{}/change?what=website", record_path()))
-        .await;
+    let page = change_form(&mut owner, "website").await;
     assert!(page.body.contains("浙卫审〔2026〕8号"), "{}", page.body);
     let values = form_values(&page.body);
-    let pairs: Vec<(&str, &str)> = values
-        .iter()
-        .map(|(n, v)| (n.as_str(), v.as_str()))
-        .collect();
-    let sent = owner
-        .post_raw(&format!("{}/change", record_path()), &pairs)
-        .await;
+    let sent = owner.post_raw(&change_path(), &pairs(&values)).await;
     assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
-    let changes = site.store.receipts_for_filing_number(NUMBER).await.unwrap();
-    let change = changes.iter().find(|r| r.status.kind == "change").unwrap();
+    let change = stored_change(&site).await.unwrap();
     let Some(Submission::Change {
         change: Change::Website { website, .. },
         ..
@@ -552,9 +531,7 @@ async fn the_change_of_a_second_website_is_filled_from_it_and_stored_as_its_chan
     }
     record.event = 6;
     assert!(apply(&site, &record).await);
-    let ApprovedState::Approved { websites, .. } = &record.state else {
-        unreachable!()
-    };
+    let (_, websites) = approved(&record);
     let second = &websites[1].website;
 
     // The record page has a change link for each website.
@@ -568,9 +545,7 @@ async fn the_change_of_a_second_website_is_filled_from_it_and_stored_as_its_chan
     assert!(page.body.contains(&link), "{}", page.body);
 
     // The first website's form links to the second's, which is filled from the second.
-    let first = owner
-        .get(&format!("{}/change?what=website", record_path()))
-        .await;
+    let first = change_form(&mut owner, "website").await;
     assert!(
         first.body.contains("id=\"other-websites\""),
         "{}",
@@ -592,30 +567,17 @@ async fn the_change_of_a_second_website_is_filled_from_it_and_stored_as_its_chan
     // Sent as the page sends it, multipart with a scan: a change of the second website.
     let domains = format!("{}\nm.{second_domain}", second.domains.join("\n"));
     set(&mut values, "website.domains", &domains);
-    let pairs: Vec<(&str, &str)> = values
-        .iter()
-        .map(|(n, v)| (n.as_str(), v.as_str()))
-        .collect();
     let mut identity = b"\xff\xd8\xff\xe0\0\x10JFIF\0".to_vec();
     identity.resize(4000, 3);
-    let sent = owner
-        .post_multipart(
-            &format!("{}/change", record_path()),
-            &pairs,
-            &[(
-                "scan.principal_identity",
-                "李乙身份证.jpg",
-                "image/jpeg",
-                &identity,
-            )],
-        )
-        .await;
+    let scan = (
+        "scan.principal_identity",
+        "李乙身份证.jpg",
+        "image/jpeg",
+        &identity[..],
+    );
+    let sent = send_change(&mut owner, &values, &[scan]).await;
     assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
-    let changes = site.store.receipts_for_filing_number(NUMBER).await.unwrap();
-    let change = changes
-        .iter()
-        .find(|r| r.status.kind == "change")
-        .expect("a change receipt");
+    let change = stored_change(&site).await.expect("a change receipt");
     let Some(Submission::ChangeWithScans {
         filing_number,
         change: Change::Website {
@@ -644,19 +606,11 @@ async fn a_change_naming_a_website_the_filing_does_not_have_is_refused_and_store
     let site = site();
     approved_with_record(&site).await;
     let mut owner = logged_in(&site, "owner_a").await;
-    let page = owner
-        .get(&format!("{}/change?what=website", record_path()))
-        .await;
+    let page = change_form(&mut owner, "website").await;
     let mut values = form_values(&page.body);
     let other = format!("{NUMBER}-5");
     set(&mut values, "website_number", &other);
-    let pairs: Vec<(&str, &str)> = values
-        .iter()
-        .map(|(n, v)| (n.as_str(), v.as_str()))
-        .collect();
-    let refused = owner
-        .post_multipart(&format!("{}/change", record_path()), &pairs, &[])
-        .await;
+    let refused = send_change(&mut owner, &values, &[]).await;
     assert_eq!(
         refused.status,
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -679,9 +633,7 @@ async fn each_pre_approval_document_is_tied_to_its_entry_and_none_goes_with_a_su
     let site = site();
     approved_with_two_pre_approvals(&site).await;
     let mut owner = logged_in(&site, "owner_a").await;
-    let page = owner
-        .get(&format!("{}/change?what=website", record_path()))
-        .await;
+    let page = change_form(&mut owner, "website").await;
     // The form's pre-approval (education) and the one kept beside it (medical) each have a
     // file input for their document.
     for input in ["scan.pre_approval", "scan.pre_approval.medical"] {
@@ -707,13 +659,7 @@ async fn each_pre_approval_document_is_tied_to_its_entry_and_none_goes_with_a_su
     // With a subject change, a pre-approval document has no website to go with: refused
     // beside its input, nothing stored.
     set(&mut values, "what", "subject");
-    let pairs: Vec<(&str, &str)> = values
-        .iter()
-        .map(|(n, v)| (n.as_str(), v.as_str()))
-        .collect();
-    let refused = owner
-        .post_multipart(&format!("{}/change", record_path()), &pairs, &scans)
-        .await;
+    let refused = send_change(&mut owner, &values, &scans).await;
     assert_eq!(
         refused.status,
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -729,16 +675,9 @@ async fn each_pre_approval_document_is_tied_to_its_entry_and_none_goes_with_a_su
 
     // With the website's change, each document is stored with the entry it documents.
     set(&mut values, "what", "website");
-    let pairs: Vec<(&str, &str)> = values
-        .iter()
-        .map(|(n, v)| (n.as_str(), v.as_str()))
-        .collect();
-    let sent = owner
-        .post_multipart(&format!("{}/change", record_path()), &pairs, &scans)
-        .await;
+    let sent = send_change(&mut owner, &values, &scans).await;
     assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
-    let changes = site.store.receipts_for_filing_number(NUMBER).await.unwrap();
-    let change = changes.iter().find(|r| r.status.kind == "change").unwrap();
+    let change = stored_change(&site).await.unwrap();
     let Some(Submission::ChangeWithScans { scans, .. }) = change.latest.as_ref().map(|v| &v.body)
     else {
         panic!("{:?}", change.latest)
@@ -781,13 +720,9 @@ fn png_of(len: usize) -> Vec<u8> {
 async fn the_form_to_add_a_website_keeps_its_access_and_principal_but_none_of_the_websites_names() {
     let site = site();
     let (_, record) = approved_with_record(&site).await;
-    let ApprovedState::Approved { subject, websites } = &record.state else {
-        unreachable!()
-    };
+    let (subject, websites) = approved(&record);
     let mut owner = logged_in(&site, "owner_a").await;
-    let page = owner
-        .get(&format!("{}/change?what=added_website", record_path()))
-        .await;
+    let page = change_form(&mut owner, "added_website").await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     let values = form_values(&page.body);
     assert_eq!(value(&values, "what"), "added_website");

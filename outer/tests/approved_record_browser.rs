@@ -9,13 +9,12 @@ mod web;
 
 use std::path::Path;
 
-use bundle_format::records::{ApprovedRecord, ApprovedState, ApprovedWebsite, Change, Submission};
-use outer::config::{AccountsConfig, Limits};
+use bundle_format::records::{Change, Submission};
 use outer::http::{AppState, router};
 use outer::store::{Store, apply_approved_record_on};
 use testkit::browser::screenshot_ink;
 use testkit::cdp::Tab;
-use web::{Approval, Served, file_approved, owner_and_provider};
+use web::{Approval, Served, file_approved, intake, log_in, owner_and_provider, record_of_filing};
 
 const NUMBER: &str = "浙ICP备2026000654号";
 const DOMAIN: &str = "qingshan-record.example.cn";
@@ -37,28 +36,7 @@ async fn approved_with_record(store: &Store, state: &AppState) -> String {
         &approval,
     )
     .await;
-    let stored = store.receipt(&receipt).await.unwrap().unwrap();
-    let Submission::NewFiling(filing) = stored.latest.unwrap().body else {
-        panic!("not a new filing")
-    };
-    let record = ApprovedRecord {
-        event: 1,
-        filing_number: NUMBER.into(),
-        origin_receipt: receipt.clone(),
-        filer: "青山_owner".into(),
-        at: 1_790_000_100,
-        state: ApprovedState::Approved {
-            subject: filing.subject,
-            websites: filing
-                .websites
-                .into_iter()
-                .map(|website| ApprovedWebsite {
-                    website_number: format!("{NUMBER}-1"),
-                    website,
-                })
-                .collect(),
-        },
-    };
+    let record = record_of_filing(store, &receipt, NUMBER, "青山_owner", 1).await;
     assert!(
         store
             .write(move |conn| apply_approved_record_on(conn, &record))
@@ -70,27 +48,14 @@ async fn approved_with_record(store: &Store, state: &AppState) -> String {
 
 #[test]
 fn the_owner_reads_the_record_and_sends_a_change_filled_from_it_in_headless_chromium() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("outer.db")).unwrap();
-    let state = AppState::with_accounts(
-        store.clone(),
-        Limits::default(),
-        AccountsConfig::default(),
-        None,
-    );
-    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (_dir, store, state, runtime) = intake();
     runtime.block_on(approved_with_record(&store, &state));
     let served = Served::start(&runtime, state);
     let base = served.base.clone();
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR"));
     let mut tab = Tab::open();
 
-    tab.goto(&format!("{base}/account/login"));
-    tab.submit(
-        "login",
-        &[("name", "青山_owner"), ("password", "qingshan-2026")],
-        "/account",
-    );
+    log_in(&mut tab, &base, "青山_owner", "qingshan-2026");
     tab.goto(&format!("{base}/account/filings"));
     tab.eval("document.querySelector('a.approved-record').click(); true");
     tab.wait_for(|tab| tab.url().contains("/account/records/"));

@@ -13,7 +13,7 @@ use bundle_format::records::{
     AttachmentKind, PreApprovalItem, ReviewState, ScanOf, StatusChange, Submission,
 };
 use outer::config::Limits;
-use outer::store::AccountKind;
+use outer::store::{AccountKind, ReceiptStatus};
 use tower::ServiceExt as _;
 use web::{Browser, Site, site};
 
@@ -28,14 +28,37 @@ fn sample_form(domain: &str) -> Vec<(String, String)> {
     fields
 }
 
-async fn send_form(browser: &mut Browser<'_>, fields: &[(String, String)]) -> web::Page {
-    let pairs: Vec<(&str, &str)> = fields
+/// `fields` as the name and value pairs a form sends.
+fn pairs(fields: &[(String, String)]) -> Vec<(&str, &str)> {
+    fields
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
+        .collect()
+}
+
+async fn send_form(browser: &mut Browser<'_>, fields: &[(String, String)]) -> web::Page {
     browser
-        .submit("/account/filings/new", "/account/filings/new", &pairs)
+        .submit(
+            "/account/filings/new",
+            "/account/filings/new",
+            &pairs(fields),
+        )
         .await
+}
+
+/// A browser of the owner `owner_a`, registered and logged in.
+async fn owner_a(site: &Site) -> Browser<'_> {
+    let mut owner = Browser::new(site);
+    owner.owner("owner_a", "a@example.cn", "secret-1").await;
+    owner
+}
+
+/// The receipts of the account `account_id`, at most ten.
+async fn receipts_of(site: &Site, account_id: i64) -> Vec<ReceiptStatus> {
+    site.store
+        .receipts_of_account(account_id, 10)
+        .await
+        .unwrap()
 }
 
 fn set(fields: &mut [(String, String)], name: &str, value: &str) {
@@ -49,8 +72,7 @@ fn set(fields: &mut [(String, String)], name: &str, value: &str) {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_owner_enters_a_new_filing_in_the_form_and_sees_it_in_their_list() {
     let site = site();
-    let mut owner = Browser::new(&site);
-    owner.owner("owner_a", "a@example.cn", "secret-1").await;
+    let mut owner = owner_a(&site).await;
     let page = owner.get("/account/filings/new").await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("主办单位名称 Subject name"));
@@ -64,7 +86,7 @@ async fn an_owner_enters_a_new_filing_in_the_form_and_sees_it_in_their_list() {
         page.body
             .contains("已接收 <span class=\"en\">Received</span>")
     );
-    let receipts = site.store.receipts_of_account(1, 10).await.unwrap();
+    let receipts = receipts_of(&site, 1).await;
     assert_eq!(receipts.len(), 1);
     assert_eq!(receipts[0].kind, "new_filing");
 
@@ -78,10 +100,7 @@ async fn an_owner_enters_a_new_filing_in_the_form_and_sees_it_in_their_list() {
     );
     let problem = page.problem("subject.certificate_number").unwrap();
     assert!(problem.contains(&receipts[0].receipt), "{problem}");
-    assert_eq!(
-        site.store.receipts_of_account(1, 10).await.unwrap().len(),
-        1
-    );
+    assert_eq!(receipts_of(&site, 1).await.len(), 1);
 }
 
 /// Registers an owner with an API token, and returns the API's problems for `body`.
@@ -113,8 +132,7 @@ async fn api_problems(site: &Site, token: &str, body: serde_json::Value) -> Vec<
 #[tokio::test(flavor = "multi_thread")]
 async fn the_forms_problems_are_the_apis_own_messages_beside_their_fields() {
     let site = site();
-    let mut owner = Browser::new(&site);
-    owner.owner("owner_a", "a@example.cn", "secret-1").await;
+    let mut owner = owner_a(&site).await;
     let page = owner
         .account_form("/account/tokens", &[("label", "api")])
         .await;
@@ -169,13 +187,7 @@ async fn the_forms_problems_are_the_apis_own_messages_beside_their_fields() {
         );
     }
     // Nothing was stored, and what was typed is kept.
-    assert!(
-        site.store
-            .receipts_of_account(1, 10)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(receipts_of(&site, 1).await.is_empty());
     assert!(page.body.contains("value=\"王先生\""));
 }
 
@@ -190,27 +202,18 @@ async fn only_owners_and_providers_file_and_a_hand_made_choice_is_refused() {
     })
     .join()
     .unwrap();
-    let mut owner = Browser::new(&site);
-    owner.owner("owner_a", "a@example.cn", "secret-1").await;
+    let mut owner = owner_a(&site).await;
     let mut fields = sample_form("owner-a.example.cn");
     set(&mut fields, "subject.nature", "pirate");
     let page = send_form(&mut owner, &fields).await;
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.problem("subject.nature").unwrap().contains("pirate"));
     // Without the session's CSRF token nothing is filed.
-    let pairs: Vec<(&str, &str)> = fields
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let page = owner.post_raw("/account/filings/new", &pairs).await;
+    let page = owner
+        .post_raw("/account/filings/new", &pairs(&fields))
+        .await;
     assert_eq!(page.status, StatusCode::FORBIDDEN);
-    assert!(
-        site.store
-            .receipts_of_account(2, 10)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(receipts_of(&site, 2).await.is_empty());
 }
 
 /// Files the sample through the form as `browser` and returns its receipt.
@@ -258,8 +261,7 @@ async fn review(
 #[tokio::test(flavor = "multi_thread")]
 async fn an_owner_withdraws_a_submission_not_yet_reviewed_and_not_one_under_review() {
     let site = site();
-    let mut owner = Browser::new(&site);
-    owner.owner("owner_a", "a@example.cn", "secret-1").await;
+    let mut owner = owner_a(&site).await;
     let receipt = filed(&site, &mut owner, 1, "owner-a.example.cn", 1).await;
     let page = owner.get("/account/filings").await;
     assert!(
@@ -276,10 +278,7 @@ async fn an_owner_withdraws_a_submission_not_yet_reviewed_and_not_one_under_revi
         "the withdrawal is listed: {}",
         page.body
     );
-    assert_eq!(
-        site.store.receipts_of_account(1, 10).await.unwrap().len(),
-        2
-    );
+    assert_eq!(receipts_of(&site, 1).await.len(), 2);
 
     // Once a reviewer has it, it can no longer be withdrawn, only cancelled: no button, and
     // the API's refusal if sent anyway.
@@ -305,8 +304,7 @@ async fn an_owner_withdraws_a_submission_not_yet_reviewed_and_not_one_under_revi
 #[tokio::test(flavor = "multi_thread")]
 async fn an_owner_asks_to_cancel_an_approved_filing_and_nobody_else_can() {
     let site = site();
-    let mut owner = Browser::new(&site);
-    owner.owner("owner_a", "a@example.cn", "secret-1").await;
+    let mut owner = owner_a(&site).await;
     let receipt = filed(&site, &mut owner, 1, "owner-a.example.cn", 1).await;
     review(
         &site,
@@ -326,16 +324,7 @@ async fn an_owner_asks_to_cancel_an_approved_filing_and_nobody_else_can() {
     // Another owner: neither the withdrawal of my receipt nor the cancellation of my filing.
     let mut other = Browser::at(&site, "198.51.100.9");
     other.owner("owner_b", "b@example.cn", "secret-2").await;
-    let page = other
-        .account_form(
-            "/account/filings/cancel",
-            &[
-                ("filing_number", "浙ICP备2026000123号"),
-                ("scope", "subject"),
-                ("reason", "恶意注销"),
-            ],
-        )
-        .await;
+    let page = ask_cancel(&mut other, "恶意注销").await;
     assert_eq!(
         page.status,
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -351,24 +340,9 @@ async fn an_owner_asks_to_cancel_an_approved_filing_and_nobody_else_can() {
         "{}",
         page.body
     );
-    assert!(
-        site.store
-            .receipts_of_account(2, 10)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(receipts_of(&site, 2).await.is_empty());
 
-    let page = owner
-        .account_form(
-            "/account/filings/cancel",
-            &[
-                ("filing_number", "浙ICP备2026000123号"),
-                ("scope", "subject"),
-                ("reason", "网站停办"),
-            ],
-        )
-        .await;
+    let page = ask_cancel(&mut owner, "网站停办").await;
     assert_eq!(page.status, StatusCode::CREATED, "{}", page.body);
     assert!(
         page.body.contains("注销备案"),
@@ -377,7 +351,7 @@ async fn an_owner_asks_to_cancel_an_approved_filing_and_nobody_else_can() {
     );
 
     // The application may be withdrawn while it is pending, even once a reviewer has it.
-    let receipts = site.store.receipts_of_account(1, 10).await.unwrap();
+    let receipts = receipts_of(&site, 1).await;
     let application = receipts
         .iter()
         .find(|r| r.kind == "cancellation")
@@ -399,6 +373,20 @@ async fn an_owner_asks_to_cancel_an_approved_filing_and_nobody_else_can() {
     assert_eq!(page.status, StatusCode::CREATED, "{}", page.body);
 }
 
+/// Sends the account page's cancellation form for the whole of 浙ICP备2026000123号.
+async fn ask_cancel(browser: &mut Browser<'_>, reason: &str) -> web::Page {
+    browser
+        .account_form(
+            "/account/filings/cancel",
+            &[
+                ("filing_number", "浙ICP备2026000123号"),
+                ("scope", "subject"),
+                ("reason", reason),
+            ],
+        )
+        .await
+}
+
 /// A PNG's signature and header chunk, then `len` bytes in all.
 fn png(len: usize) -> Vec<u8> {
     let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
@@ -408,19 +396,28 @@ fn png(len: usize) -> Vec<u8> {
 
 /// `fields` and the CSRF token as the pairs a form sends.
 fn with_csrf<'a>(fields: &'a [(String, String)], csrf: &'a str) -> Vec<(&'a str, &'a str)> {
-    let mut pairs: Vec<(&str, &str)> = fields
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
+    let mut pairs = pairs(fields);
     pairs.push(("csrf", csrf));
     pairs
+}
+
+/// Sends the new-filing form as `multipart/form-data`: `fields` with the CSRF token `csrf`,
+/// then `files`.
+async fn send_with_scans(
+    browser: &mut Browser<'_>,
+    fields: &[(String, String)],
+    csrf: &str,
+    files: &[(&str, &str, &str, &[u8])],
+) -> web::Page {
+    browser
+        .post_multipart("/account/filings/new", &with_csrf(fields, csrf), files)
+        .await
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_filing_sent_with_scans_is_stored_with_each_scan_and_what_it_shows() {
     let site = site();
-    let mut owner = Browser::new(&site);
-    owner.owner("owner_a", "a@example.cn", "secret-1").await;
+    let mut owner = owner_a(&site).await;
     let page = owner.get("/account/filings/new").await;
     assert!(
         page.body.contains("enctype=\"multipart/form-data\""),
@@ -447,32 +444,32 @@ async fn a_filing_sent_with_scans_is_stored_with_each_scan_and_what_it_shows() {
     );
     let licence = png(3000);
     let document = png(5000);
-    let page = owner
-        .post_multipart(
-            "/account/filings/new",
-            &with_csrf(&fields, &csrf),
-            &[
-                (
-                    "scan.subject_certificate",
-                    "营业执照.png",
-                    "image/png",
-                    &licence,
-                ),
-                (
-                    "scan.pre_approval",
-                    "news-licence.png",
-                    "image/png",
-                    &document,
-                ),
-                // An input left empty is sent as an empty part, and is no scan.
-                ("scan.other", "", "application/octet-stream", b""),
-            ],
-        )
-        .await;
+    let page = send_with_scans(
+        &mut owner,
+        &fields,
+        &csrf,
+        &[
+            (
+                "scan.subject_certificate",
+                "营业执照.png",
+                "image/png",
+                &licence,
+            ),
+            (
+                "scan.pre_approval",
+                "news-licence.png",
+                "image/png",
+                &document,
+            ),
+            // An input left empty is sent as an empty part, and is no scan.
+            ("scan.other", "", "application/octet-stream", b""),
+        ],
+    )
+    .await;
     assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
     assert_eq!(page.location(), "/account/filings");
 
-    let receipts = site.store.receipts_of_account(1, 10).await.unwrap();
+    let receipts = receipts_of(&site, 1).await;
     assert_eq!(receipts.len(), 1);
     let stored = site
         .store
@@ -503,34 +500,33 @@ async fn a_filing_sent_with_scans_is_stored_with_each_scan_and_what_it_shows() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_scan_too_large_or_not_an_image_is_named_beside_its_input_and_nothing_is_stored() {
     let site = site();
-    let mut owner = Browser::new(&site);
-    owner.owner("owner_a", "a@example.cn", "secret-1").await;
+    let mut owner = owner_a(&site).await;
     let csrf = owner.get("/account/filings/new").await.csrf();
     let fields = sample_form("scans-b.example.cn");
     let max = Limits::default().max_scan_bytes;
     let too_large = png(max + 1);
     let not_an_image = b"%PDF-1.7 a scanned identity card".to_vec();
-    let page = owner
-        .post_multipart(
-            "/account/filings/new",
-            &with_csrf(&fields, &csrf),
-            &[
-                (
-                    "scan.subject_certificate",
-                    "licence-600dpi.png",
-                    "image/png",
-                    &too_large,
-                ),
-                (
-                    "scan.principal_identity",
-                    "身份证.png",
-                    "image/png",
-                    &not_an_image,
-                ),
-                ("scan.other", "fine.png", "image/png", &png(2000)),
-            ],
-        )
-        .await;
+    let page = send_with_scans(
+        &mut owner,
+        &fields,
+        &csrf,
+        &[
+            (
+                "scan.subject_certificate",
+                "licence-600dpi.png",
+                "image/png",
+                &too_large,
+            ),
+            (
+                "scan.principal_identity",
+                "身份证.png",
+                "image/png",
+                &not_an_image,
+            ),
+            ("scan.other", "fine.png", "image/png", &png(2000)),
+        ],
+    )
+    .await;
     assert_eq!(
         page.status,
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -561,23 +557,19 @@ async fn a_scan_too_large_or_not_an_image_is_named_beside_its_input_and_nothing_
     assert!(page.body.contains("id=\"files-not-kept\""));
     assert!(page.body.contains("fine.png"), "the file sent is named");
     assert!(
-        site.store
-            .receipts_of_account(1, 10)
-            .await
-            .unwrap()
-            .is_empty(),
+        receipts_of(&site, 1).await.is_empty(),
         "a refused form stores nothing"
     );
 
     // A form larger than the route takes at all is refused with the limits, storing nothing.
     let huge = png(9 * 1024 * 1024);
-    let page = owner
-        .post_multipart(
-            "/account/filings/new",
-            &with_csrf(&fields, &csrf),
-            &[("scan.other", "whole-archive.png", "image/png", &huge)],
-        )
-        .await;
+    let page = send_with_scans(
+        &mut owner,
+        &fields,
+        &csrf,
+        &[("scan.other", "whole-archive.png", "image/png", &huge)],
+    )
+    .await;
     assert_eq!(page.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", page.body);
     assert!(
         page.body
@@ -585,25 +577,14 @@ async fn a_scan_too_large_or_not_an_image_is_named_beside_its_input_and_nothing_
         "{}",
         page.body
     );
-    assert!(
-        site.store
-            .receipts_of_account(1, 10)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(receipts_of(&site, 1).await.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_multipart_filing_form_without_its_csrf_token_is_refused() {
     let site = site();
-    let mut owner = Browser::new(&site);
-    owner.owner("owner_a", "a@example.cn", "secret-1").await;
+    let mut owner = owner_a(&site).await;
     let fields = sample_form("scans-c.example.cn");
-    let pairs: Vec<(&str, &str)> = fields
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
     let scan = png(2000);
     let files = [(
         "scan.subject_certificate",
@@ -612,7 +593,7 @@ async fn a_multipart_filing_form_without_its_csrf_token_is_refused() {
         &scan[..],
     )];
     let page = owner
-        .post_multipart("/account/filings/new", &pairs, &files)
+        .post_multipart("/account/filings/new", &pairs(&fields), &files)
         .await;
     assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.body);
     assert!(
@@ -620,19 +601,7 @@ async fn a_multipart_filing_form_without_its_csrf_token_is_refused() {
         "{}",
         page.body
     );
-    let page = owner
-        .post_multipart(
-            "/account/filings/new",
-            &with_csrf(&fields, &"0".repeat(64)),
-            &files,
-        )
-        .await;
+    let page = send_with_scans(&mut owner, &fields, &"0".repeat(64), &files).await;
     assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.body);
-    assert!(
-        site.store
-            .receipts_of_account(1, 10)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(receipts_of(&site, 1).await.is_empty());
 }

@@ -9,12 +9,11 @@ mod web;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use outer::config::{AccountsConfig, Limits};
 use outer::http::{AppState, router};
 use outer::store::{AccountKind, NewWebAccount, Store};
 use testkit::browser::screenshot_ink;
 use testkit::cdp::Tab;
-use web::{Approval, Served, file_approved};
+use web::{Approval, Served, file_approved, intake, log_in};
 
 const NUMBER: &str = "浙ICP备2026000321号";
 const PASSWORD: &str = "Q7M3-K9XD-2FHR-WT4B";
@@ -59,27 +58,14 @@ async fn approved_owner(store: &Store, state: &AppState, dir: &Path) {
 
 #[test]
 fn the_owner_reads_the_password_once_and_anyone_downloads_bazs_cert_in_headless_chromium() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("outer.db")).unwrap();
-    let state = AppState::with_accounts(
-        store.clone(),
-        Limits::default(),
-        AccountsConfig::default(),
-        None,
-    );
-    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (dir, store, state, runtime) = intake();
     runtime.block_on(approved_owner(&store, &state, dir.path()));
     let served = Served::start(&runtime, state);
     let base = served.base.clone();
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR"));
     let mut tab = Tab::open();
 
-    tab.goto(&format!("{base}/account/login"));
-    tab.submit(
-        "login",
-        &[("name", "王五_site"), ("password", "wang-wu-2026")],
-        "/account",
-    );
+    log_in(&mut tab, &base, "王五_site", "wang-wu-2026");
     tab.goto(&format!("{base}/account/filings"));
     let shown = tab.eval("(document.querySelector('.password') || {}).innerText ?? null");
     assert_eq!(

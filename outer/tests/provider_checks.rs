@@ -125,16 +125,21 @@ async fn delivered_to_the_check(store: &Store, receipt: &str) -> String {
     hex::encode(store.receipt(receipt).await.unwrap().unwrap().versions[0].content_hash)
 }
 
+/// `receipt` as its owner reads it through the API.
+async fn owner_reads(app: &App, receipt: &str) -> (StatusCode, Value) {
+    let path = format!("/api/v1/submissions/{receipt}");
+    send(app, "GET", &path, &app.tokens.owner, None).await
+}
+
+/// The owner's edit of `receipt` through the API: `filing` as its next version.
+async fn owner_edits(app: &App, receipt: &str, filing: &Value) -> (StatusCode, Value) {
+    let path = format!("/api/v1/submissions/{receipt}");
+    send(app, "PUT", &path, &app.tokens.owner, Some(filing)).await
+}
+
 /// The content hash of `receipt` version `version`, as its owner reads it.
 async fn content_hash(app: &App, receipt: &str, version: u32) -> String {
-    let (status, view) = send(
-        app,
-        "GET",
-        &format!("/api/v1/submissions/{receipt}"),
-        &app.tokens.owner,
-        None,
-    )
-    .await;
+    let (status, view) = owner_reads(app, receipt).await;
     assert_eq!(status, StatusCode::OK, "{view}");
     view["versions"]
         .as_array()
@@ -207,14 +212,7 @@ async fn provider_2(store: &Store) -> String {
 
 /// Whether `receipt` version `version` still has its payload here, as its owner's API says.
 async fn payload_stored(app: &App, receipt: &str, version: u32) -> bool {
-    let (_, view) = send(
-        app,
-        "GET",
-        &format!("/api/v1/submissions/{receipt}"),
-        &app.tokens.owner,
-        None,
-    )
-    .await;
+    let (_, view) = owner_reads(app, receipt).await;
     view["versions"]
         .as_array()
         .unwrap()
@@ -442,14 +440,7 @@ async fn a_check_of_a_version_the_owner_changed_since_is_refused() {
     // The owner edits the filing: another IP address, as version 2.
     let mut edited = testkit::api::new_filing(DOMAIN);
     edited["submission"]["filing"]["websites"][0]["access"]["ip_ranges"] = json!(["202.96.128.87"]);
-    let (status, answer) = send(
-        &app,
-        "PUT",
-        &format!("/api/v1/submissions/{receipt}"),
-        &app.tokens.owner,
-        Some(&edited),
-    )
-    .await;
+    let (status, answer) = owner_edits(&app, &receipt, &edited).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     assert_eq!(answer["version"], 2);
     let new_hash = content_hash(&app, &receipt, 2).await;
@@ -570,14 +561,7 @@ async fn a_kept_payload_survives_the_ack_and_goes_when_the_status_change_moves_t
     let by_provider = body["receipt"].as_str().unwrap().to_owned();
 
     ship_inward(&app.store, 1).await;
-    let (_, view) = send(
-        &app,
-        "GET",
-        &format!("/api/v1/submissions/{receipt}"),
-        &app.tokens.owner,
-        None,
-    )
-    .await;
+    let (_, view) = owner_reads(&app, &receipt).await;
     assert_eq!(view["state"], "delivered");
     assert_eq!(view["versions"][0]["acknowledged"], true);
     assert!(
@@ -638,14 +622,7 @@ async fn a_kept_payload_goes_when_a_newer_version_is_stored_and_a_refused_one_st
     let (receipt, _) = awaiting_check(&app).await;
     let mut edited = testkit::api::new_filing(DOMAIN);
     edited["submission"]["filing"]["websites"][0]["name"] = json!("青山科技官网");
-    let (status, _) = send(
-        &app,
-        "PUT",
-        &format!("/api/v1/submissions/{receipt}"),
-        &app.tokens.owner,
-        Some(&edited),
-    )
-    .await;
+    let (status, _) = owner_edits(&app, &receipt, &edited).await;
     assert_eq!(status, StatusCode::OK);
     assert!(
         !payload_stored(&app, &receipt, 1).await,
@@ -659,14 +636,7 @@ async fn a_kept_payload_goes_when_a_newer_version_is_stored_and_a_refused_one_st
 
     // The inner side refuses version 3 at import: it keeps its payload, as every refused
     // version does; version 2's went when version 3 was stored.
-    let (status, _) = send(
-        &app,
-        "PUT",
-        &format!("/api/v1/submissions/{receipt}"),
-        &app.tokens.owner,
-        Some(&testkit::api::new_filing(DOMAIN)),
-    )
-    .await;
+    let (status, _) = owner_edits(&app, &receipt, &testkit::api::new_filing(DOMAIN)).await;
     assert_eq!(status, StatusCode::OK);
     let hash = content_hash(&app, &receipt, 3).await;
     let mut content_hash = [0u8; 32];
@@ -908,14 +878,7 @@ async fn a_kept_payload_survives_a_per_version_ack_as_a_set_and_entry_by_entry()
         .unwrap();
     assert_eq!(effect, outer::store::AckEffect::Kept);
     for receipt in &receipts {
-        let (_, view) = send(
-            &app,
-            "GET",
-            &format!("/api/v1/submissions/{receipt}"),
-            &app.tokens.owner,
-            None,
-        )
-        .await;
+        let (_, view) = owner_reads(&app, receipt).await;
         assert_eq!(view["state"], "delivered", "{view}");
         assert!(
             payload_stored(&app, receipt, 1).await,

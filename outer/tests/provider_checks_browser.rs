@@ -10,17 +10,13 @@ mod web;
 
 use std::path::Path;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
 use bundle_format::records::{ProviderDecision, RangeAck, ReviewState, StatusChange, Submission};
 use keys::ChannelId;
-use outer::config::{AccountsConfig, Limits};
 use outer::http::{AppState, router};
 use outer::store::{Store, apply_range_ack_on};
 use testkit::browser::screenshot_ink;
 use testkit::cdp::Tab;
-use tower::ServiceExt as _;
-use web::{Served, owner_and_provider};
+use web::{Served, filed_through_api, intake, log_in, owner_and_provider};
 
 const DOMAIN: &str = "qingshan-browser-check.example.cn";
 
@@ -29,30 +25,7 @@ const DOMAIN: &str = "qingshan-browser-check.example.cn";
 /// receipt.
 async fn awaiting_check(store: &Store, state: &AppState) -> String {
     owner_and_provider(store).await;
-    let owner = store.clone();
-    let token = tokio::task::spawn_blocking(move || owner.issue_token("青山_owner", "test"))
-        .await
-        .unwrap()
-        .unwrap()
-        .secret;
-    let response = router(state.clone())
-        .oneshot(
-            Request::post("/api/v1/submissions")
-                .header("authorization", format!("Bearer {token}"))
-                .header("content-type", "application/json")
-                .body(Body::from(testkit::api::new_filing(DOMAIN).to_string()))
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::CREATED);
-    let body = axum::body::to_bytes(response.into_body(), 1 << 20)
-        .await
-        .unwrap();
-    let receipt = serde_json::from_slice::<serde_json::Value>(&body).unwrap()["receipt"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let receipt = filed_through_api(store, &router(state.clone()), "青山_owner", DOMAIN).await;
     // Exported and acknowledged as `sluice-transfer` does, then reported by the inner side.
     let pending = store
         .read(|conn| outer::store::pending_versions(conn, 10))
@@ -90,27 +63,14 @@ async fn awaiting_check(store: &Store, state: &AppState) -> String {
 
 #[test]
 fn the_provider_reads_the_filing_on_its_page_and_returns_it_with_a_reason_in_headless_chromium() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("outer.db")).unwrap();
-    let state = AppState::with_accounts(
-        store.clone(),
-        Limits::default(),
-        AccountsConfig::default(),
-        None,
-    );
-    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (_dir, store, state, runtime) = intake();
     let receipt = runtime.block_on(awaiting_check(&store, &state));
     let served = Served::start(&runtime, state);
     let base = served.base.clone();
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR"));
     let mut tab = Tab::open();
 
-    tab.goto(&format!("{base}/account/login"));
-    tab.submit(
-        "login",
-        &[("name", "provider_1"), ("password", "provider-2026")],
-        "/account",
-    );
+    log_in(&mut tab, &base, "provider_1", "provider-2026");
     assert_eq!(tab.text_of("awaiting-checks").as_deref(), Some("1"));
     tab.eval("document.getElementById('provider-checks').click(); true");
     tab.wait_for(|tab| tab.url().ends_with("/account/provider-checks"));

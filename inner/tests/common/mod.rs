@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use bundle_format::records::{SubmissionVersion, Website};
+use bundle_format::records::{Change, Submission, SubmissionVersion, Website};
 use inner::import::{ApplyReport, IncomingBundle, apply_bundle};
 use inner::review;
 use inner::reviewers::{self, AccountError, AuthError, NewAccount, Reviewer, Role};
@@ -222,6 +222,81 @@ pub fn signify_verify(dir: &Path, cert: &[u8]) -> Output {
         ])
         .output()
         .expect("signify-openbsd not found: install Debian's `signify-openbsd` package")
+}
+
+/// A new database with version 1 of 甲公司's filing R1 (see [`jia_filing`]) of `domains` applied.
+pub fn with_jia_filing(domains: &[&str]) -> TestDatabase {
+    let db = TestDatabase::with_schema().expect("db");
+    apply_at(&db, 1, &[jia_filing(1, domains, 1)]);
+    db
+}
+
+/// Approves `receipt` as reviewer-li in `tx`, signing with `key` at [`NOW`]; returns the refusal.
+pub fn approval_refused(
+    tx: &mut postgres::Transaction<'_>,
+    db: &TestDatabase,
+    receipt: &str,
+    key: &keys::SecretKey,
+) -> review::ReviewError {
+    review::approve(tx, receipt, &ministry(db), None, key, NOW).unwrap_err()
+}
+
+/// The number of rows in `table`, a table name with or without a `WHERE` clause.
+pub fn rows_in(db: &TestDatabase, table: &str) -> i64 {
+    count(db, &format!("SELECT count(*) FROM {table}"))
+}
+
+/// Runs `f` in a transaction of its own, committed only when `f` succeeds.
+pub fn decide<T>(
+    db: &TestDatabase,
+    f: impl FnOnce(&mut postgres::Transaction<'_>) -> Result<T, review::ReviewError>,
+) -> Result<T, review::ReviewError> {
+    let mut client = db.connect().expect("connect");
+    let mut tx = client.transaction().expect("begin");
+    let result = f(&mut tx);
+    if result.is_ok() {
+        tx.commit().expect("commit");
+    }
+    result
+}
+
+/// The state of `receipt`, as the store holds it.
+pub fn state_of(db: &TestDatabase, receipt: &str) -> String {
+    db.connect()
+        .unwrap()
+        .query_one("SELECT state FROM receipts WHERE receipt = $1", &[&receipt])
+        .unwrap()
+        .get(0)
+}
+
+/// The status of the filing `number`, as the store holds it.
+pub fn filing_status(db: &TestDatabase, number: &str) -> String {
+    db.connect()
+        .unwrap()
+        .query_one(
+            "SELECT status FROM filings WHERE filing_number = $1",
+            &[&number],
+        )
+        .unwrap()
+        .get(0)
+}
+
+/// Version 1 of receipt R1: 北京甲科技有限公司 (certificate C1) filing its one website 甲官网
+/// with `domains`.
+pub fn beijing_jia_filing(domains: &[&str]) -> SubmissionVersion {
+    one_site_filing("R1", "北京甲科技有限公司", "C1", "甲官网", domains, 1)
+}
+
+/// Version 1 of receipt R2: a change of the filing `number` adding the website 甲商城.
+pub fn shop_added(number: &str) -> SubmissionVersion {
+    version(
+        "R2",
+        1,
+        Submission::Change {
+            filing_number: number.to_owned(),
+            change: Change::AddedWebsite(website("甲商城", &["shop.jia.example.cn"], 2)),
+        },
+    )
 }
 
 pub fn count(db: &TestDatabase, sql: &str) -> i64 {

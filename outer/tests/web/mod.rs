@@ -92,7 +92,7 @@ impl Page {
 }
 
 /// HTML text back to what it says.
-fn unescape(html: &str) -> String {
+pub fn unescape(html: &str) -> String {
     html.replace("&#34;", "\"")
         .replace("&quot;", "\"")
         .replace("&#39;", "'")
@@ -326,18 +326,13 @@ pub struct Approval<'a> {
 }
 
 /// Files the sample new filing for `domain` through the API as `account` (which must exist),
-/// then applies its approval, certificate and filing password as `apply` would. Returns the
-/// receipt.
-pub async fn file_approved(
+/// with a token issued for it; returns the receipt.
+pub async fn filed_through_api(
     store: &Store,
     router: &Router,
     account: &str,
     domain: &str,
-    approval: &Approval<'_>,
 ) -> String {
-    use bundle_format::records::{CertificateRecord, FilingPassword, ReviewState, StatusChange};
-    use outer::store::{apply_filing_password_on, apply_status_change_on, store_certificate_on};
-
     let owner = store.clone();
     let name = account.to_owned();
     let token = tokio::task::spawn_blocking(move || owner.issue_token(&name, "test"))
@@ -355,10 +350,26 @@ pub async fn file_approved(
     let body = axum::body::to_bytes(response.into_body(), 1 << 20)
         .await
         .unwrap();
-    let receipt = serde_json::from_slice::<serde_json::Value>(&body).unwrap()["receipt"]
+    serde_json::from_slice::<serde_json::Value>(&body).unwrap()["receipt"]
         .as_str()
         .unwrap()
-        .to_owned();
+        .to_owned()
+}
+
+/// Files the sample new filing for `domain` through the API as `account` (which must exist),
+/// then applies its approval, certificate and filing password as `apply` would. Returns the
+/// receipt.
+pub async fn file_approved(
+    store: &Store,
+    router: &Router,
+    account: &str,
+    domain: &str,
+    approval: &Approval<'_>,
+) -> String {
+    use bundle_format::records::{CertificateRecord, FilingPassword, ReviewState, StatusChange};
+    use outer::store::{apply_filing_password_on, apply_status_change_on, store_certificate_on};
+
+    let receipt = filed_through_api(store, router, account, domain).await;
     let (filed, number) = (receipt.clone(), approval.number.to_owned());
     let (document, password) = (approval.document.to_vec(), approval.password.to_owned());
     let stored = store
@@ -400,6 +411,42 @@ pub async fn file_approved(
         .unwrap();
     assert!(stored);
     receipt
+}
+
+/// The record the inner side sends back, as event `event`, for the new filing `receipt` by
+/// `filer` approved as `number`: what was filed, its websites numbered `number-1`, `number-2`, ….
+pub async fn record_of_filing(
+    store: &Store,
+    receipt: &str,
+    number: &str,
+    filer: &str,
+    event: u64,
+) -> bundle_format::records::ApprovedRecord {
+    use bundle_format::records::{ApprovedRecord, ApprovedState, ApprovedWebsite, Submission};
+
+    let stored = store.receipt(receipt).await.unwrap().unwrap();
+    let Submission::NewFiling(filing) = stored.latest.unwrap().body else {
+        panic!("not a new filing")
+    };
+    ApprovedRecord {
+        event,
+        filing_number: number.into(),
+        origin_receipt: receipt.into(),
+        filer: filer.into(),
+        at: 1_790_000_100,
+        state: ApprovedState::Approved {
+            subject: filing.subject,
+            websites: filing
+                .websites
+                .into_iter()
+                .enumerate()
+                .map(|(i, website)| ApprovedWebsite {
+                    website_number: format!("{number}-{}", i + 1),
+                    website,
+                })
+                .collect(),
+        },
+    }
 }
 
 /// The owner `青山_owner` (password `qingshan-2026`) and the access provider `provider_1`
@@ -489,6 +536,31 @@ impl Served {
         let _ = self.stop.send(());
         runtime.block_on(self.server).unwrap().unwrap();
     }
+}
+
+/// What a browser test serves: a temporary directory with the store `outer.db`, the intake's
+/// state over that store (default limits and accounts, no mailer), and a runtime to drive them.
+pub fn intake() -> (tempfile::TempDir, Store, AppState, tokio::runtime::Runtime) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("outer.db")).unwrap();
+    let state = AppState::with_accounts(
+        store.clone(),
+        Limits::default(),
+        AccountsConfig::default(),
+        None,
+    );
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    (dir, store, state, runtime)
+}
+
+/// Opens the login page of the site at `base` in `tab` and logs in as `name`.
+pub fn log_in(tab: &mut testkit::cdp::Tab, base: &str, name: &str, password: &str) {
+    tab.goto(&format!("{base}/account/login"));
+    tab.submit(
+        "login",
+        &[("name", name), ("password", password)],
+        "/account",
+    );
 }
 
 /// The new-filing form's fields as a person types them: the sample enterprise of
