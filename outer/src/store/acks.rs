@@ -234,19 +234,19 @@ pub fn apply_ack_entry_on(
     entry: &records::ReceiptAck,
     at: i64,
 ) -> Result<AckEffect, StoreError> {
-    let stored: Option<(Vec<u8>, Option<i64>)> = conn
+    let stored: Option<(Vec<u8>, Option<i64>, bool)> = conn
         .prepare_cached(
-            "SELECT content_hash, acknowledged_at FROM submission_versions
-             WHERE receipt = ?1 AND version = ?2",
+            "SELECT content_hash, acknowledged_at, kept_for_provider_check = 1
+             FROM submission_versions WHERE receipt = ?1 AND version = ?2",
         )
         .and_then(|mut stmt| {
             stmt.query_row(params![entry.receipt, entry.version], |row| {
-                Ok((row.get(0)?, row.get(1)?))
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
             })
             .optional()
         })
         .map_err(db("reading a version for an ack"))?;
-    let Some((hash, acknowledged)) = stored else {
+    let Some((hash, acknowledged, flagged)) = stored else {
         return Ok(AckEffect::Mismatch);
     };
     if hash_col(hash) != entry.content_hash {
@@ -320,11 +320,7 @@ pub fn apply_ack_entry_on(
             None,
         )?;
     }
-    let kept = !refused
-        && conn
-            .prepare_cached("SELECT 1 FROM submission_payloads WHERE receipt = ?1 AND version = ?2")
-            .and_then(|mut stmt| stmt.exists(params![entry.receipt, entry.version]))
-            .map_err(db("applying an ack"))?;
+    let kept = !refused && flagged;
     super::provider_checks::release_kept_payloads_on(conn, Some(&entry.receipt), at)?;
     Ok(if refused {
         AckEffect::Refused

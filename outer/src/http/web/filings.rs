@@ -282,6 +282,7 @@ pub(in crate::http) async fn cancel(
     .await
 }
 
-fn too_long(problem: crate::accounts::FieldProblem) -> PageError {
+/// A form field longer than its limit: the page answers 422 with the field's problem.
+pub(super) fn too_long(problem: crate::accounts::FieldProblem) -> PageError {
     PageError::new(StatusCode::UNPROCESSABLE_ENTITY, problem.message)
 }

@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::filing_form::{Refused, file};
-use super::filings::MAX_REASON_CHARS;
+use super::filings::{MAX_REASON_CHARS, too_long};
 use super::records::{access_rows, subject_rows, website_rows};
 use super::{CurrentUser, FormFields, PageError, html};
 use crate::api;
@@ -202,9 +202,6 @@ pub(in crate::http) async fn submit_provider_check(
 ) -> Result<Response, PageError> {
     user.check_csrf(&headers, &form)?;
     only_providers(&user)?;
-    let too_long = |problem: crate::accounts::FieldProblem| {
-        PageError::new(StatusCode::UNPROCESSABLE_ENTITY, problem.message)
-    };
     let version = form.get("version", 10).map_err(too_long)?;
     let Ok(version) = version.parse::<u32>() else {
         return Err(PageError::new(
