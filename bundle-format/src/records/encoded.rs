@@ -6,7 +6,7 @@ use sha2::{Digest, Sha256};
 use super::shape::{ShapeError, opt_text_field, text_field};
 use super::{MAX_TEXT_BYTES, Path, Sha256Digest, wire_config};
 
-/// A stored [`SubmissionVersion`] encoding that a sender carries into a bundle byte for byte,
+/// A stored [`SubmissionVersion`](super::SubmissionVersion) encoding that a sender carries into a bundle byte for byte,
 /// without decoding its body and encoding it again (what an export of a million submissions
 /// would spend most of its time on).
 ///
@@ -22,7 +22,7 @@ pub struct EncodedSubmission<'a> {
     format_version: u16,
 }
 
-/// The fields of [`SubmissionVersion`] before `body`, in wire order.
+/// The fields of [`SubmissionVersion`](super::SubmissionVersion) before `body`, in wire order.
 #[derive(Decode)]
 struct SubmissionFieldsBeforeBody {
     receipt: String,
@@ -33,7 +33,7 @@ struct SubmissionFieldsBeforeBody {
     access_provider: Option<String>,
 }
 
-/// Why stored bytes are not a carriable [`SubmissionVersion`] encoding.
+/// Why stored bytes are not a carriable [`SubmissionVersion`](super::SubmissionVersion) encoding.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum EncodedSubmissionError {
@@ -104,12 +104,12 @@ impl<'a> EncodedSubmission<'a> {
     }
 
     /// The lowest format version whose bundles may carry it, as
-    /// [`Submission::format_version`] of the decoded body gives.
+    /// [`Submission::format_version`](super::Submission::format_version) of the decoded body gives.
     pub fn format_version(&self) -> u16 {
         self.format_version
     }
 
-    /// The checked encoding of the whole [`SubmissionVersion`].
+    /// The checked encoding of the whole [`SubmissionVersion`](super::SubmissionVersion).
     pub fn bytes(&self) -> &'a [u8] {
         self.bytes
     }
