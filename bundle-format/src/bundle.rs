@@ -12,8 +12,8 @@ use keys::{ChannelId, KeyId, KeyLookup, Role, Signer};
 use crate::encryption::{self, EncryptionError, Identity, Recipient};
 use crate::envelope::{self, Envelope, EnvelopeError};
 use crate::header::{
-    BundleId, FORMAT_VERSION_1, FORMAT_VERSION_5, HEADER_V1_BYTES, Header, HeaderError, Kind,
-    MAX_CONTENT_BYTES, MAX_ENCRYPTED_PAYLOAD_BYTES, MAX_PAYLOAD_BYTES,
+    BundleId, FORMAT_VERSION_1, FORMAT_VERSION_5, FORMAT_VERSION_10, HEADER_V1_BYTES, Header,
+    HeaderError, Kind, MAX_CONTENT_BYTES, MAX_ENCRYPTED_PAYLOAD_BYTES, MAX_PAYLOAD_BYTES,
 };
 use crate::payload::{self, EncodeError, MAX_RECORDS_PER_BUNDLE, PayloadError};
 use crate::records::{EncodedSubmission, Record};
@@ -187,6 +187,9 @@ pub struct BundleWriter<'a, S: BundleSink> {
     sink: S,
     config: WriterConfig,
     content: Vec<u8>,
+    /// Where each frame of the current part starts in `content`: 0, then the first record
+    /// boundary after every [`payload::FRAME_CONTENT_BYTES`] (SPEC.md §4.1).
+    frame_starts: Vec<usize>,
     part_records: usize,
     /// The highest format version a record of the current part needs.
     part_format_version: u16,
@@ -225,6 +228,7 @@ impl<'a, S: BundleSink> BundleWriter<'a, S> {
             sink,
             config,
             content: Vec::new(),
+            frame_starts: vec![0],
             part_records: 0,
             part_format_version: FORMAT_VERSION_1,
             records_total: 0,
@@ -315,6 +319,11 @@ impl<'a, S: BundleSink> BundleWriter<'a, S> {
             self.seal_part(false)?;
             self.content = record_bytes;
         }
+        let record_start = self.content.len() - added;
+        let frame_start = self.frame_starts.last().copied().unwrap_or_default();
+        if record_start - frame_start >= payload::FRAME_CONTENT_BYTES {
+            self.frame_starts.push(record_start);
+        }
         self.part_format_version = self.part_format_version.max(format_version);
         self.part_records += 1;
         self.records_total += 1;
@@ -332,7 +341,11 @@ impl<'a, S: BundleSink> BundleWriter<'a, S> {
     }
 
     fn seal_part(&mut self, last: bool) -> Result<(), WriteError> {
-        let mut frame = payload::compress(&self.content).map_err(WriteError::Compress)?;
+        // Content of more than one frame's worth is written as format version 10, a frame per
+        // piece; anything smaller stays one frame, byte for byte as before.
+        let framed = self.frame_starts.len() > 1;
+        let mut frame = payload::compress_frames(&self.content, &self.frame_starts)
+            .map_err(WriteError::Compress)?;
         let encrypted = !self.recipients.is_empty();
         if encrypted {
             frame = encryption::encrypt(&frame, &self.recipients).map_err(WriteError::Encrypt)?;
@@ -348,11 +361,14 @@ impl<'a, S: BundleSink> BundleWriter<'a, S> {
         } else {
             0
         };
-        let format_version = if encrypted {
+        let mut format_version = if encrypted {
             self.part_format_version.max(FORMAT_VERSION_5)
         } else {
             self.part_format_version
         };
+        if framed {
+            format_version = format_version.max(FORMAT_VERSION_10);
+        }
         let header = Header {
             format_version,
             kind: self.config.kind,
@@ -398,6 +414,7 @@ impl<'a, S: BundleSink> BundleWriter<'a, S> {
         });
         self.previous = sealed.id;
         self.content.clear();
+        self.frame_starts = vec![0];
         self.part_records = 0;
         self.part_format_version = FORMAT_VERSION_1;
         if !last {

@@ -56,8 +56,14 @@ pub const FORMAT_VERSION_8: u16 = 8;
 /// hold one (encrypted or not); everything else keeps the lowest version its records allow
 /// (SPEC.md §3.2).
 pub const FORMAT_VERSION_9: u16 = 9;
+/// Format version 10: the version 1 header layout and flags of version 5, content as in
+/// version 9, and a payload that may be several zstd frames one after the other, each holding
+/// a whole number of records (SPEC.md §4), so that one record can be read back by
+/// decompressing only its own frame. Writers use it only for a bundle whose content they split
+/// into more than one frame; everything else keeps the lowest version its records allow.
+pub const FORMAT_VERSION_10: u16 = 10;
 /// Every format version this build reads, in order (2 is never assigned).
-pub const FORMAT_VERSIONS: [u16; 8] = [
+pub const FORMAT_VERSIONS: [u16; 9] = [
     FORMAT_VERSION_1,
     FORMAT_VERSION_3,
     FORMAT_VERSION_4,
@@ -66,6 +72,7 @@ pub const FORMAT_VERSIONS: [u16; 8] = [
     FORMAT_VERSION_7,
     FORMAT_VERSION_8,
     FORMAT_VERSION_9,
+    FORMAT_VERSION_10,
 ];
 /// Flag bit 0 (version 5 on): the payload is encrypted to the channel's recipients.
 pub const FLAG_ENCRYPTED: u16 = 0x0001;
@@ -489,7 +496,29 @@ impl Header {
         Ok((header, frame))
     }
 
-    /// §3.2: the version 1 layout (also that of versions 3 to 8), from offset 10; the field
+    /// Parses a header alone, from the first [`HEADER_V1_BYTES`] bytes of a stored message
+    /// whose payload is read apart (a record read back from its own frame, SPEC.md §4.1):
+    /// every check of [`Header::parse`] but the payload's length, which is not at hand.
+    pub fn parse_alone(head: &[u8], max_content_bytes: u64) -> Result<Header, HeaderError> {
+        let mut reader = Reader::new(head, 0);
+        let found: [u8; 8] = reader.array("magic")?;
+        if found != MAGIC {
+            return Err(HeaderError::BadMagic {
+                expected: MAGIC,
+                found,
+            });
+        }
+        match reader.u16("format_version")? {
+            version if FORMAT_VERSIONS.contains(&version) => {
+                let (header, _) = Header::parse_v1(reader, version)?;
+                header.check(None, max_content_bytes)?;
+                Ok(header)
+            }
+            found => Err(HeaderError::UnsupportedVersion { found }),
+        }
+    }
+
+    /// §3.2: the version 1 layout (also that of versions 3 to 10), from offset 10; the field
     /// relations are [`Header::check`]'s.
     fn parse_v1(
         mut reader: Reader<'_>,

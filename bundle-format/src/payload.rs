@@ -1,21 +1,24 @@
-//! The payload: exactly one zstd frame (SPEC.md §4) whose content is a sequence of
+//! The payload: one zstd frame, or from format version 10 several frames one after the other,
+//! each holding a whole number of records (SPEC.md §4), whose content is a sequence of
 //! length-prefixed bincode records (SPEC.md §5).
 //!
-//! Decoding never trusts a length it has not bounded: the frame header is parsed by hand and
-//! checked (no dictionary, content size present and equal to the bundle header's, checksum on,
-//! window at most 2^23) before the decoder runs, the decoder runs with a window cap and into a
-//! buffer one byte larger than the declared content, and every record length is capped before
-//! any allocation.
+//! Decoding never trusts a length it has not bounded: each frame header is parsed by hand and
+//! checked (no dictionary, content size present and within the bundle header's, checksum on,
+//! window at most 2^23) before the decoder runs into it, the decoder runs with a window cap and
+//! into a buffer one byte larger than the declared content, and every record length is capped
+//! before any allocation.
 
 use sha2::{Digest, Sha256};
 use zstd::stream::raw::{Decoder, InBuffer, Operation, OutBuffer};
 use zstd::zstd_safe::{CParameter, DParameter};
 
 use crate::bytes::Reader;
-use crate::header::{Kind, MAX_CONTENT_BYTES};
+use crate::header::{FORMAT_VERSION_10, Kind, MAX_CONTENT_BYTES};
 use crate::records::{EncodedSubmission, Record, ShapeError, wire_config};
 
+mod frames;
 mod stream;
+pub use frames::{FRAME_CONTENT_BYTES, FrameSpan, compress_frames, frame_spans, record_in_frame};
 pub use stream::{RecordReader, decode_payload, for_each_record};
 
 /// zstd frame magic number (RFC 8878 §3.1.1), little-endian on the wire.
@@ -142,6 +145,38 @@ pub enum PayloadError {
         offset: usize,
         /// How many bytes follow.
         count: usize,
+    },
+    /// A record starts in one frame and ends in the next (format version 10: every frame holds
+    /// a whole number of records).
+    #[error(
+        "the zstd frame at payload offset {offset} starts inside a record (content offset {content_offset}); a frame holds whole records"
+    )]
+    RecordAcrossFrames {
+        /// Offset of the frame that starts inside a record.
+        offset: usize,
+        /// Content bytes before that frame.
+        content_offset: u64,
+    },
+    /// A frame after the first holds no content (format version 10: every frame holds at least
+    /// one record).
+    #[error(
+        "the zstd frame at payload offset {offset} is empty; a frame holds at least one record"
+    )]
+    EmptyFrame {
+        /// Offset of the empty frame.
+        offset: usize,
+    },
+    /// A frame states more content than the header's content length leaves for it.
+    #[error(
+        "the zstd frame at payload offset {offset} says {frame} content bytes, the header leaves {left}"
+    )]
+    FrameBeyondContent {
+        /// Offset of the frame.
+        offset: usize,
+        /// Content size the frame states.
+        frame: u64,
+        /// Content bytes the header's length leaves after the frames before it.
+        left: u64,
     },
     /// The content's SHA-256 differs from the header's.
     #[error("content SHA-256 is {found}, header says {expected}")]
@@ -270,6 +305,9 @@ impl PayloadError {
                 "payload.content-shorter-than-declared"
             }
             PayloadError::TrailingAfterFrame { .. } => "payload.trailing-after-frame",
+            PayloadError::RecordAcrossFrames { .. } => "payload.record-across-frames",
+            PayloadError::EmptyFrame { .. } => "payload.empty-frame",
+            PayloadError::FrameBeyondContent { .. } => "payload.frame-beyond-content",
             PayloadError::ContentHashMismatch { .. } => "payload.content-hash-mismatch",
             PayloadError::RecordLengthTruncated { .. } => "payload.record-length-truncated",
             PayloadError::RecordLength { .. } => "payload.record-length",
@@ -369,8 +407,14 @@ pub fn compress(content: &[u8]) -> std::io::Result<Vec<u8>> {
 }
 
 /// The checks before any decoding (SPEC.md §4.2, §4.3): the content the header declares is
-/// within the format's ceiling, and the frame declares the same content size.
-fn check_declared(payload: &[u8], content_length: u64) -> Result<(), PayloadError> {
+/// within the format's ceiling, and the first frame declares the same content size (before
+/// format version 10) or at most that, and some of it if there is any (from version 10, where
+/// more frames may follow).
+fn check_declared(
+    payload: &[u8],
+    content_length: u64,
+    format_version: u16,
+) -> Result<(), PayloadError> {
     if content_length > MAX_CONTENT_BYTES {
         return Err(PayloadError::ContentTooLarge {
             declared: content_length,
@@ -378,23 +422,51 @@ fn check_declared(payload: &[u8], content_length: u64) -> Result<(), PayloadErro
         });
     }
     let info = frame_info(payload)?;
-    if info.content_size != content_length {
-        return Err(PayloadError::FrameContentSizeMismatch {
+    if format_version < FORMAT_VERSION_10 {
+        if info.content_size != content_length {
+            return Err(PayloadError::FrameContentSizeMismatch {
+                frame: info.content_size,
+                header: content_length,
+            });
+        }
+    } else if info.content_size > content_length {
+        return Err(PayloadError::FrameBeyondContent {
+            offset: 0,
             frame: info.content_size,
-            header: content_length,
+            left: content_length,
         });
+    } else if info.content_size == 0 && content_length > 0 {
+        return Err(PayloadError::EmptyFrame { offset: 0 });
     }
     Ok(())
 }
 
 /// Decompresses the single frame of `payload` into exactly `content_length` bytes whose SHA-256
-/// is `content_sha256` (SPEC.md §4.3). Never produces more than `content_length + 1` bytes.
+/// is `content_sha256` (SPEC.md §4.3): [`decompress_version`] for a bundle before format
+/// version 10.
 pub fn decompress(
     payload: &[u8],
     content_length: u64,
     content_sha256: &[u8; 32],
 ) -> Result<Vec<u8>, PayloadError> {
-    check_declared(payload, content_length)?;
+    decompress_version(
+        payload,
+        content_length,
+        content_sha256,
+        crate::header::FORMAT_VERSION_1,
+    )
+}
+
+/// Decompresses the frames of the payload of a bundle of `format_version` (one before version
+/// 10, one or more from it) into exactly `content_length` bytes whose SHA-256 is
+/// `content_sha256` (SPEC.md §4.3). Never produces more than `content_length + 1` bytes.
+pub fn decompress_version(
+    payload: &[u8],
+    content_length: u64,
+    content_sha256: &[u8; 32],
+    format_version: u16,
+) -> Result<Vec<u8>, PayloadError> {
+    check_declared(payload, content_length, format_version)?;
     let corrupt = |e: std::io::Error| ZstdErrors { content_length }.map(e);
     let declared =
         usize::try_from(content_length).map_err(|_| PayloadError::ContentLongerThanDeclared {
@@ -408,6 +480,8 @@ pub fn decompress(
     let mut out = vec![0u8; declared.saturating_add(1)];
     let mut input = InBuffer::around(payload);
     let mut output = OutBuffer::around(out.as_mut_slice());
+    // Where each frame but the last ended: payload offset and content bytes before it.
+    let mut frame_ends = Vec::new();
     loop {
         let (in_before, out_before) = (input.pos(), output.pos());
         let hint = decoder.run(&mut input, &mut output).map_err(corrupt)?;
@@ -417,7 +491,13 @@ pub fn decompress(
             });
         }
         if hint == 0 {
-            break;
+            let (end, produced) = (input.pos(), output.pos() as u64);
+            // Whether the frame ended between records is checked once the content is whole.
+            if !frames::next_frame(payload, end, produced, content_length, format_version, true)? {
+                break;
+            }
+            frame_ends.push((end, produced));
+            continue;
         }
         if input.pos() == in_before && output.pos() == out_before {
             return Err(PayloadError::FrameTruncated {
@@ -426,13 +506,6 @@ pub fn decompress(
         }
     }
     let produced = output.pos();
-    let consumed = input.pos();
-    if consumed < payload.len() {
-        return Err(PayloadError::TrailingAfterFrame {
-            offset: consumed,
-            count: payload.len() - consumed,
-        });
-    }
     if produced != declared {
         return Err(PayloadError::ContentShorterThanDeclared {
             declared: content_length,
@@ -440,6 +513,7 @@ pub fn decompress(
         });
     }
     out.truncate(produced);
+    frames::check_frame_ends(&out, &frame_ends)?;
     let digest: [u8; 32] = Sha256::digest(&out).into();
     if &digest != content_sha256 {
         return Err(PayloadError::ContentHashMismatch {

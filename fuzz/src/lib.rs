@@ -270,9 +270,13 @@ pub fn header_and_content(file: &[u8]) -> ([u8; HEADER_V1_BYTES], Vec<u8>) {
         .expect("a written bundle opens");
     let (header, payload) = Header::parse(opened.message, bundle_format::header::MAX_CONTENT_BYTES)
         .expect("a written header parses");
-    let content =
-        bundle_format::payload::decompress(payload, header.content_length, &header.content_sha256)
-            .expect("a written payload decompresses");
+    let content = bundle_format::payload::decompress_version(
+        payload,
+        header.content_length,
+        &header.content_sha256,
+        header.format_version,
+    )
+    .expect("a written payload decompresses");
     (header.encode(), content)
 }
 

@@ -459,10 +459,11 @@ fn content(file: &[u8], header: &Header, identities: &[Identity]) -> Result<Vec<
     } else {
         payload
     };
-    Ok(bundle_format::payload::decompress(
+    Ok(bundle_format::payload::decompress_version(
         frame,
         header.content_length,
         &header.content_sha256,
+        header.format_version,
     )?)
 }
 

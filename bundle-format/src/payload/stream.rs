@@ -1,6 +1,6 @@
 //! Decompressing the payload and decoding its records in one pass (SPEC.md §4.3 and §5.2).
 //!
-//! The content is never held whole: the frame is decompressed a chunk at a time, each chunk is
+//! The content is never held whole: the frames are decompressed a chunk at a time, each chunk is
 //! hashed and appended to a carry buffer, and every record that is complete in that buffer is
 //! decoded and handed over at once. The buffer holds at most one record and one chunk, so memory
 //! follows what the caller keeps of the records, not the content length the header claims
@@ -22,15 +22,15 @@ use zstd::zstd_safe::DParameter;
 
 use super::{
     MAX_RECORD_BYTES, MAX_WINDOW_LOG, PayloadError, ZstdErrors, check_declared, decode_one,
-    max_records,
+    frames::next_frame, max_records,
 };
 use crate::header::Kind;
 use crate::records::Record;
 
 /// Content bytes decompressed at a time.
-const CHUNK_BYTES: usize = 1 << 20;
+pub(super) const CHUNK_BYTES: usize = 1 << 20;
 
-/// Decompresses the single frame of `payload`, which must hold exactly `content_length` bytes
+/// Decompresses the frames of `payload` (one before format version 10), which must hold exactly `content_length` bytes
 /// whose SHA-256 is `content_sha256`, and decodes the records of a bundle of `kind` and
 /// `format_version` from it as they come (SPEC.md §4.3, §5.2). The same checks and refusals as
 /// [`super::decompress`] then [`super::decode_records_of_version`], without holding the content.
@@ -64,7 +64,7 @@ pub fn for_each_record(
     format_version: u16,
     mut each: impl FnMut(usize, Record),
 ) -> Result<usize, PayloadError> {
-    let (mut decoder, corrupt) = bounded_decoder(payload, content_length)?;
+    let (mut decoder, corrupt) = bounded_decoder(payload, content_length, format_version)?;
     let mut splitter = Splitter::new(kind, format_version);
     let mut hasher = Sha256::new();
     let mut chunk = vec![0u8; CHUNK_BYTES];
@@ -90,6 +90,16 @@ pub fn for_each_record(
         hasher.update(bytes);
         splitter.feed(bytes, &mut each);
         if hint == 0 {
+            if next_frame(
+                payload,
+                input.pos(),
+                produced,
+                content_length,
+                format_version,
+                splitter.at_record_start(),
+            )? {
+                continue;
+            }
             break;
         }
         if input.pos() == in_before && written == 0 {
@@ -97,13 +107,6 @@ pub fn for_each_record(
                 content_so_far: produced,
             });
         }
-    }
-    let consumed = input.pos();
-    if consumed < payload.len() {
-        return Err(PayloadError::TrailingAfterFrame {
-            offset: consumed,
-            count: payload.len() - consumed,
-        });
     }
     if produced != content_length {
         return Err(PayloadError::ContentShorterThanDeclared {
@@ -126,8 +129,9 @@ pub fn for_each_record(
 fn bounded_decoder(
     payload: &[u8],
     content_length: u64,
+    format_version: u16,
 ) -> Result<(Decoder<'static>, ZstdErrors), PayloadError> {
-    check_declared(payload, content_length)?;
+    check_declared(payload, content_length, format_version)?;
     let corrupt = ZstdErrors { content_length };
     let mut decoder = Decoder::new().map_err(|e| corrupt.map(e))?;
     decoder
@@ -139,7 +143,7 @@ fn bounded_decoder(
 /// How much of the chunk buffer the decoder may fill: never more than one byte past the
 /// declared content, as `decompress` allows, so that libzstd meets a frame that runs over in the
 /// same way (and names it the same) whether the content is decompressed whole or in chunks.
-fn chunk_room(content_length: u64, produced: u64) -> usize {
+pub(super) fn chunk_room(content_length: u64, produced: u64) -> usize {
     let left = content_length.saturating_sub(produced).saturating_add(1);
     usize::try_from(left).map_or(CHUNK_BYTES, |left| left.min(CHUNK_BYTES))
 }
@@ -233,6 +237,11 @@ impl Splitter {
         )
     }
 
+    /// Whether the content fed so far ends with a whole record.
+    fn at_record_start(&self) -> bool {
+        self.pending.is_empty()
+    }
+
     /// The number of records, or why the content's records are refused.
     fn finish(self) -> Result<usize, PayloadError> {
         if let Some(refusal) = self.failed {
@@ -269,6 +278,7 @@ impl Splitter {
 /// end: the caller acts on what it read only once the reader has returned `None`.
 pub struct RecordReader<'a> {
     payload: &'a [u8],
+    format_version: u16,
     consumed: usize,
     content_length: u64,
     content_sha256: [u8; 32],
@@ -294,9 +304,10 @@ impl<'a> RecordReader<'a> {
         kind: Kind,
         format_version: u16,
     ) -> Result<RecordReader<'a>, PayloadError> {
-        let (decoder, _) = bounded_decoder(payload, content_length)?;
+        let (decoder, _) = bounded_decoder(payload, content_length, format_version)?;
         Ok(RecordReader {
             payload,
+            format_version,
             consumed: 0,
             content_length,
             content_sha256: *content_sha256,
@@ -343,7 +354,14 @@ impl<'a> RecordReader<'a> {
             return Err(refusal);
         }
         if hint == 0 {
-            self.frame_done = true;
+            self.frame_done = !next_frame(
+                self.payload,
+                self.consumed,
+                self.produced,
+                self.content_length,
+                self.format_version,
+                self.splitter.at_record_start(),
+            )?;
         } else if read == 0 && written == 0 {
             return Err(PayloadError::FrameTruncated {
                 content_so_far: self.produced,
@@ -352,14 +370,8 @@ impl<'a> RecordReader<'a> {
         Ok(())
     }
 
-    /// The checks made once the frame has ended.
+    /// The checks made once the last frame has ended.
     fn finish(&mut self) -> Result<(), PayloadError> {
-        if self.consumed < self.payload.len() {
-            return Err(PayloadError::TrailingAfterFrame {
-                offset: self.consumed,
-                count: self.payload.len() - self.consumed,
-            });
-        }
         if self.produced != self.content_length {
             return Err(PayloadError::ContentShorterThanDeclared {
                 declared: self.content_length,
