@@ -444,8 +444,16 @@ impl Header {
     /// [`MAX_CONTENT_BYTES`]). Checks every field that can be checked without the payload,
     /// including that `payload_length` is exactly the number of bytes after the header.
     pub fn parse(message: &[u8], max_content_bytes: u64) -> Result<(Header, &[u8]), HeaderError> {
+        let (reader, version) = Header::magic_and_version(message)?;
+        let (header, payload) = Header::parse_v1(reader, version)?;
+        header.check(Some(payload.len()), max_content_bytes)?;
+        Ok((header, payload))
+    }
+
+    /// §3.4 step 1: the magic and a known format version, before anything else; the reader is
+    /// left at the next field.
+    fn magic_and_version(message: &[u8]) -> Result<(Reader<'_>, u16), HeaderError> {
         let mut reader = Reader::new(message, 0);
-        // §3.4 step 1: magic and version before anything else.
         let found: [u8; 8] = reader.array("magic")?;
         if found != MAGIC {
             return Err(HeaderError::BadMagic {
@@ -454,11 +462,7 @@ impl Header {
             });
         }
         match reader.u16("format_version")? {
-            version if FORMAT_VERSIONS.contains(&version) => {
-                let (header, payload) = Header::parse_v1(reader, version)?;
-                header.check(Some(payload.len()), max_content_bytes)?;
-                Ok((header, payload))
-            }
+            version if FORMAT_VERSIONS.contains(&version) => Ok((reader, version)),
             found => Err(HeaderError::UnsupportedVersion { found }),
         }
     }
@@ -500,22 +504,10 @@ impl Header {
     /// whose payload is read apart (a record read back from its own frame, SPEC.md §4.1):
     /// every check of [`Header::parse`] but the payload's length, which is not at hand.
     pub fn parse_alone(head: &[u8], max_content_bytes: u64) -> Result<Header, HeaderError> {
-        let mut reader = Reader::new(head, 0);
-        let found: [u8; 8] = reader.array("magic")?;
-        if found != MAGIC {
-            return Err(HeaderError::BadMagic {
-                expected: MAGIC,
-                found,
-            });
-        }
-        match reader.u16("format_version")? {
-            version if FORMAT_VERSIONS.contains(&version) => {
-                let (header, _) = Header::parse_v1(reader, version)?;
-                header.check(None, max_content_bytes)?;
-                Ok(header)
-            }
-            found => Err(HeaderError::UnsupportedVersion { found }),
-        }
+        let (reader, version) = Header::magic_and_version(head)?;
+        let (header, _) = Header::parse_v1(reader, version)?;
+        header.check(None, max_content_bytes)?;
+        Ok(header)
     }
 
     /// §3.2: the version 1 layout (also that of versions 3 to 10), from offset 10; the field

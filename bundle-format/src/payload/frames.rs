@@ -9,7 +9,7 @@
 
 use std::io::Read as _;
 
-use zstd::stream::raw::{Decoder, InBuffer, Operation, OutBuffer};
+use zstd::stream::raw::{Decoder, InBuffer};
 use zstd::zstd_safe::DParameter;
 
 use super::{
@@ -217,13 +217,8 @@ pub fn frame_spans(
     loop {
         let in_before = input.pos();
         let room = super::stream::chunk_room(content_length, starts.seen);
-        let (hint, written) = {
-            let mut output = OutBuffer::around(&mut chunk[..room]);
-            let hint = decoder
-                .run(&mut input, &mut output)
-                .map_err(|e| corrupt.map(e))?;
-            (hint, output.pos())
-        };
+        let (hint, written) =
+            super::stream::run_chunk(&mut decoder, &mut input, &mut chunk[..room], corrupt)?;
         starts.feed(&chunk[..written])?;
         if starts.seen > content_length {
             return Err(PayloadError::ContentLongerThanDeclared {

@@ -73,13 +73,7 @@ pub fn for_each_record(
     loop {
         let in_before = input.pos();
         let room = chunk_room(content_length, produced);
-        let (hint, written) = {
-            let mut output = OutBuffer::around(&mut chunk[..room]);
-            let hint = decoder
-                .run(&mut input, &mut output)
-                .map_err(|e| corrupt.map(e))?;
-            (hint, output.pos())
-        };
+        let (hint, written) = run_chunk(&mut decoder, &mut input, &mut chunk[..room], corrupt)?;
         produced += written as u64;
         if produced > content_length {
             return Err(PayloadError::ContentLongerThanDeclared {
@@ -138,6 +132,21 @@ fn bounded_decoder(
         .set_parameter(DParameter::WindowLogMax(MAX_WINDOW_LOG))
         .map_err(|e| corrupt.map(e))?;
     Ok((decoder, corrupt))
+}
+
+/// Runs `decoder` on `input` into `chunk` once: libzstd's hint (0 once a frame has ended) and
+/// the content bytes it wrote.
+pub(super) fn run_chunk(
+    decoder: &mut Decoder<'static>,
+    input: &mut InBuffer<'_>,
+    chunk: &mut [u8],
+    corrupt: ZstdErrors,
+) -> Result<(usize, usize), PayloadError> {
+    let mut output = OutBuffer::around(chunk);
+    let hint = decoder
+        .run(input, &mut output)
+        .map_err(|e| corrupt.map(e))?;
+    Ok((hint, output.pos()))
 }
 
 /// How much of the chunk buffer the decoder may fill: never more than one byte past the
@@ -329,14 +338,12 @@ impl<'a> RecordReader<'a> {
         };
         let mut input = InBuffer::around(&self.payload[self.consumed..]);
         let room = chunk_room(self.content_length, self.produced);
-        let (hint, written) = {
-            let mut output = OutBuffer::around(&mut self.chunk[..room]);
-            let hint = self
-                .decoder
-                .run(&mut input, &mut output)
-                .map_err(|e| corrupt.map(e))?;
-            (hint, output.pos())
-        };
+        let (hint, written) = run_chunk(
+            &mut self.decoder,
+            &mut input,
+            &mut self.chunk[..room],
+            corrupt,
+        )?;
         let read = input.pos();
         self.consumed += read;
         self.produced += written as u64;
