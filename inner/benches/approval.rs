@@ -23,6 +23,12 @@
 //! - the floor: the same bundle imported into an empty store (same schema, same cluster, same
 //!   run) and the one-at-a-time half approved there the same way.
 //!
+//! - reading a pending record back: `inner::queue::show` (what `sluice-inner review show`
+//!   prints) of filings of the bundle that are still pending, once as the import left them
+//!   (each record read from its own frame, bundle format version 10 and inner migration 18)
+//!   and once with the frame rows deleted (the whole stored message read and decompressed up to
+//!   the record, as before migration 18): the same records in the same store and run.
+//!
 //! If the server has `pg_stat_statements` loaded (`SLUICE_TEST_PG_OPTIONS=
 //! "shared_preload_libraries=pg_stat_statements"`; the cached cluster does not keep server
 //! settings), the statements of the one-at-a-time approvals are listed by total time.
@@ -184,6 +190,26 @@ fn provider_check(db: &TestDatabase, receipts: &[String], key: &keys::SecretKey)
         tx.commit().expect("commit");
         assert!(decision.filing_number.is_none(), "{receipt}: a first stage");
     }
+}
+
+/// What a reviewer sees of each receipt (`inner::queue::show`), one after the other on one
+/// connection; returns each one's latency.
+fn shown(db: &TestDatabase, receipts: &[String]) -> Vec<Duration> {
+    let mut client = db.connect().expect("connect");
+    receipts
+        .iter()
+        .map(|receipt| {
+            let started = Instant::now();
+            let view = inner::queue::show(&mut client, receipt)
+                .unwrap_or_else(|e| panic!("showing {receipt}: {e}"));
+            let took = started.elapsed();
+            assert!(
+                view.organiser.is_some(),
+                "{receipt} is shown with its subject"
+            );
+            took
+        })
+        .collect()
 }
 
 fn one_at_a_time(db: &TestDatabase, receipts: &[String], key: &keys::SecretKey) -> Vec<Duration> {
@@ -371,6 +397,26 @@ fn main() {
     eprintln!("approving {} with {TEAM} connections at once", second.len());
     let (team_latencies, team_elapsed) = team(db, second, &key);
 
+    // Pending filings of the bundle that none of the above touched, spread over it.
+    let untouched: Vec<String> = (0..args.approvals / 2)
+        .map(|j| {
+            let i = (j * imported / (args.approvals / 2).max(1) + 1).min(imported - 1);
+            pending.submissions[i].receipt.clone()
+        })
+        .filter(|receipt| !chosen.contains(receipt))
+        .collect();
+    eprintln!(
+        "showing {} pending filings, each from its own frame",
+        untouched.len()
+    );
+    let from_frames = summary(&shown(db, &untouched));
+    db.connect()
+        .expect("connect")
+        .batch_execute("DELETE FROM bundle_frames")
+        .expect("forget the frames");
+    eprintln!("showing them again from the whole stored message");
+    let from_message = summary(&shown(db, &untouched));
+
     eprintln!("the floor: the same approvals one at a time in an empty store");
     let empty = TestDatabase::with_schema().expect("empty store");
     {
@@ -438,6 +484,19 @@ fn main() {
         m3 = met(floor_s.p99),
     );
     report.push_str(&format!(
+        "\nReading a pending record back (`inner::queue::show`, {count} filings of the bundle \
+         still pending, one at a time): from its own frame p50 {f50:.1} ms, p99 {f99:.1} ms; \
+         the same filings from the whole stored message (frame rows deleted, as a bundle \
+         imported before inner migration 18 is read) p50 {w50:.1} ms, p99 {w99:.1} ms: \
+         {ratio:.2}x the time at p50.\n",
+        count = from_frames.count,
+        f50 = from_frames.p50,
+        f99 = from_frames.p99,
+        w50 = from_message.p50,
+        w99 = from_message.p99,
+        ratio = from_frames.p50 / from_message.p50.max(f64::MIN_POSITIVE),
+    ));
+    report.push_str(&format!(
         "\nLargest tables of the preloaded store (with their indexes): {}.\n",
         store
             .table_bytes
@@ -493,6 +552,8 @@ fn main() {
             "latency": summary_json(&team_s),
         },
         "empty_store_one_at_a_time": summary_json(&floor_s),
+        "show_from_frames": summary_json(&from_frames),
+        "show_from_whole_message": summary_json(&from_message),
         "goal_p99_ms": 50.0,
         "statements": statements,
     });

@@ -106,6 +106,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "provider checks",
         sql: include_str!("../migrations/0017_provider_checks.sql"),
     },
+    Migration {
+        version: 18,
+        name: "bundle frames",
+        sql: include_str!("../migrations/0018_bundle_frames.sql"),
+    },
 ];
 
 /// Key of the advisory lock migrations run under (an arbitrary constant: "sluice-i").

@@ -28,6 +28,7 @@
 mod checks;
 mod classify;
 mod copier;
+mod frames;
 mod ledger_row;
 mod outcomes;
 mod provider_check;
@@ -442,6 +443,7 @@ pub fn apply_bundle(
             submission_count,
         },
     )?;
+    frames::write(tx, bundle)?;
 
     tx.batch_execute(staging::STAGING)
         .map_err(db("creating staging tables"))?;

@@ -758,7 +758,8 @@ fn extra_server_options() -> Vec<String> {
         .collect()
 }
 
-/// The signed message `M` (header and zstd payload, SPEC.md §3-§5) of a submissions bundle on
+/// The signed message `M` (header and zstd payload, SPEC.md §3-§5, its content cut into frames
+/// as the writer cuts it) of a submissions bundle on
 /// `channel` at (`epoch`, `sequence`), made at `created` and holding `submissions` in order, for
 /// tests and benchmarks that hand [`crate::import::apply_bundle`] a bundle of their own (its id
 /// is [`bundle_format::BundleId::of_message`] of this). Records are written without the
@@ -775,22 +776,36 @@ pub fn submissions_message(
     use sha2::Digest as _;
     const SUBMISSION_VARIANT: u32 = 0;
     let mut content = Vec::new();
+    // Frames cut as the writer cuts them (bundle-format SPEC.md §4.1).
+    let mut frame_starts = vec![0];
     for version in submissions {
         let body = bincode::encode_to_vec(version, bundle_format::records::wire_config())
             .map_err(std::io::Error::other)?;
         let length = u32::try_from(body.len() + 4).map_err(std::io::Error::other)?;
+        let record_start = content.len();
+        if record_start - frame_starts.last().copied().unwrap_or_default()
+            >= bundle_format::payload::FRAME_CONTENT_BYTES
+        {
+            frame_starts.push(record_start);
+        }
         content.extend_from_slice(&length.to_le_bytes());
         content.extend_from_slice(&SUBMISSION_VARIANT.to_le_bytes());
         content.extend_from_slice(&body);
     }
-    let frame = bundle_format::payload::compress(&content)?;
+    let frame = bundle_format::payload::compress_frames(&content, &frame_starts)?;
+    // The lowest version the bodies allow, and 10 for several frames, as the writer picks it.
+    let framed = if frame_starts.len() > 1 {
+        bundle_format::header::FORMAT_VERSION_10
+    } else {
+        bundle_format::header::FORMAT_VERSION_1
+    };
     let header = Header {
-        // The lowest version the bodies allow, as the writer picks it.
         format_version: submissions
             .iter()
             .map(|v| v.body.format_version())
             .max()
-            .unwrap_or(bundle_format::header::FORMAT_VERSION_1),
+            .unwrap_or(bundle_format::header::FORMAT_VERSION_1)
+            .max(framed),
         kind: Kind::Submissions,
         channel: keys::ChannelId(channel),
         epoch,
