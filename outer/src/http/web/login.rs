@@ -12,7 +12,7 @@ use super::register::{name_param, query_value};
 use super::{
     AnonymousCsrf, AnonymousForm, ClientAddress, PageError, UserForm, check_new_password,
     cookie_header, hash_new_password, hashing, html, mail_allowance, problem_for, send_code,
-    session_cookie, wrong_code,
+    session_cookie, use_code, wrong_code,
 };
 use crate::accounts::{self, FieldProblem};
 use crate::http::AppState;
@@ -281,15 +281,7 @@ pub(in crate::http) async fn reset_confirm(
         Some(record) => {
             let id = record.account.id;
             let hash = hash_new_password(&state, password).await?;
-            state
-                .store
-                .use_code(
-                    id,
-                    CodePurpose::Reset,
-                    accounts::code_hash(id, CodePurpose::Reset, code),
-                    Some(hash),
-                )
-                .await?
+            use_code(&state, id, CodePurpose::Reset, code, Some(hash)).await?
         }
         None => CodeOutcome::NoneWaiting,
     };

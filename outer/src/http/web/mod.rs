@@ -31,7 +31,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 use super::{AppError, AppState};
 use crate::accounts::{self, FieldProblem};
-use crate::store::{CodePurpose, Session, StoreError};
+use crate::store::{CodeOutcome, CodePurpose, Session, StoreError};
 
 pub(super) use certificate::{certificate_download, certificate_page};
 pub(super) use filing_form::{new_filing_page, submit_new_filing};
@@ -627,6 +627,26 @@ async fn send_code(
         return Ok(());
     }
     send_mail(state, to, subject, body(&code, ttl)).await
+}
+
+/// Checks the e-mailed `code` for `purpose` against the one stored for account `account_id`;
+/// the store uses it up when it is right, setting `new_password_hash` with it when given.
+async fn use_code(
+    state: &AppState,
+    account_id: i64,
+    purpose: CodePurpose,
+    code: &str,
+    new_password_hash: Option<String>,
+) -> Result<CodeOutcome, PageError> {
+    Ok(state
+        .store
+        .use_code(
+            account_id,
+            purpose,
+            accounts::code_hash(account_id, purpose, code),
+            new_password_hash,
+        )
+        .await?)
 }
 
 /// Sends an e-mail on a blocking thread; the page says what to do when the relay fails.

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use super::{
     AnonymousCsrf, AnonymousForm, ClientAddress, PageError, check_password_again,
     hash_new_password, html, mail_allowance, mail_not_configured, name_and_email, problem_for,
-    send_code, wrong_code,
+    send_code, use_code, wrong_code,
 };
 use crate::accounts::{self, FieldProblem};
 use crate::http::AppState;
@@ -176,15 +176,7 @@ pub(in crate::http) async fn verify(
     let outcome = match &record {
         Some(record) if !record.account.verified => {
             let id = record.account.id;
-            state
-                .store
-                .use_code(
-                    id,
-                    CodePurpose::Verify,
-                    accounts::code_hash(id, CodePurpose::Verify, code),
-                    None,
-                )
-                .await?
+            use_code(&state, id, CodePurpose::Verify, code, None).await?
         }
         _ => CodeOutcome::NoneWaiting,
     };
