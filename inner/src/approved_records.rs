@@ -119,12 +119,7 @@ fn read_subject(tx: &mut Transaction<'_>, filing_id: i64) -> Result<Option<Subje
     Ok(Some(Subject {
         name: row.get(0),
         nature: stored(&nature, names::nature, NATURES, "subject nature")?,
-        certificate_type: stored(
-            &certificate_type,
-            names::certificate_type,
-            CERTIFICATE_TYPES,
-            "certificate type",
-        )?,
+        certificate_type: stored_certificate_type(&certificate_type)?,
         certificate_number: row.get(3),
         region_code: u32::try_from(region).unwrap_or_default(),
         address: row.get(5),
@@ -139,12 +134,7 @@ fn person(row: &postgres::Row, first: usize) -> Result<Person, StoreError> {
     let certificate_type: String = row.get(first + 1);
     Ok(Person {
         name: row.get(first),
-        certificate_type: stored(
-            &certificate_type,
-            names::certificate_type,
-            CERTIFICATE_TYPES,
-            "certificate type",
-        )?,
+        certificate_type: stored_certificate_type(&certificate_type)?,
         certificate_number: row.get(first + 2),
         mobile_phones: row.get(first + 3),
         office_phones: row.get(first + 4),
@@ -238,6 +228,16 @@ fn read_websites(
         });
     }
     Ok(websites)
+}
+
+/// The certificate type a stored name (as [`names::certificate_type`] writes it) stands for.
+fn stored_certificate_type(name: &str) -> Result<CertificateType, StoreError> {
+    stored(
+        name,
+        names::certificate_type,
+        CERTIFICATE_TYPES,
+        "certificate type",
+    )
 }
 
 /// The wire value whose stored name (`names`) is `name`.

@@ -60,13 +60,7 @@ pub const CHARTS: [Chart; 5] = [
         unit: "entries",
         metrics: &[("sluice_inner_pending_returns", Transform::Value)],
     },
-    Chart {
-        id: "quarantine",
-        zh: "隔离区中的批次",
-        en: "Bundles in quarantine",
-        unit: "bundles",
-        metrics: &[("sluice_quarantined_bundles", Transform::Value)],
-    },
+    keys::ops::QUARANTINE_CHART,
 ];
 
 /// What every response of the page carries: run no script, load nothing from elsewhere,
@@ -104,9 +98,8 @@ fn with_headers(status: StatusCode, body: String) -> Response {
 }
 
 async fn page(State(database_url): State<String>, RawQuery(query): RawQuery) -> Response {
-    let hours = keys::ops::hours_asked(query.as_deref());
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let window = hours * 3600;
+    let window = keys::ops::window_asked(query.as_deref());
     let read = tokio::task::spawn_blocking(move || read(&database_url, now - window)).await;
     match read {
         Ok(Ok((samples, runs))) => {
@@ -125,13 +118,7 @@ async fn page(State(database_url): State<String>, RawQuery(query): RawQuery) -> 
                     at: runs.returns,
                     evidence: "newest return bundle written (an idle run writes the sequence state)",
                 },
-                LastRun {
-                    timer: "status --prometheus",
-                    zh: "指标",
-                    en: "metrics",
-                    at: runs.metrics,
-                    evidence: "newest sample recorded",
-                },
+                LastRun::metrics(runs.metrics),
             ];
             let html = keys::ops::render(&Page {
                 side: "inner",

@@ -75,6 +75,16 @@ pub struct Chart {
     pub metrics: &'static [(&'static str, Transform)],
 }
 
+/// The chart both sides show of the bundles in quarantine (`sluice_quarantined_bundles`, a
+/// metric each side's status gives).
+pub const QUARANTINE_CHART: Chart = Chart {
+    id: "quarantine",
+    zh: "隔离区中的批次",
+    en: "Bundles in quarantine",
+    unit: "bundles",
+    metrics: &[("sluice_quarantined_bundles", Transform::Value)],
+};
+
 /// A timer's last run, as the side's ledger shows it.
 #[derive(Debug, Clone)]
 pub struct LastRun {
@@ -88,6 +98,20 @@ pub struct LastRun {
     pub at: Option<i64>,
     /// Which ledger row that is, in English (`last bundle written`).
     pub evidence: &'static str,
+}
+
+impl LastRun {
+    /// The metrics run's (`status --prometheus`) last run, as both sides show it: when its
+    /// newest sample was recorded.
+    pub fn metrics(at: Option<i64>) -> LastRun {
+        LastRun {
+            timer: "status --prometheus",
+            zh: "指标",
+            en: "metrics",
+            at,
+            evidence: "newest sample recorded",
+        }
+    }
 }
 
 /// Everything one page shows.
@@ -131,6 +155,11 @@ pub fn hours_asked(query: Option<&str>) -> i64 {
         .and_then(|hours| hours.parse::<i64>().ok())
         .unwrap_or(DEFAULT_HOURS)
         .clamp(1, MAX_HOURS)
+}
+
+/// The history window a page's query string asks for ([`hours_asked`]), in seconds.
+pub fn window_asked(query: Option<&str>) -> i64 {
+    hours_asked(query) * 3600
 }
 
 /// Escapes text for HTML and SVG element content and attribute values.

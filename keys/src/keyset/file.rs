@@ -332,26 +332,8 @@ fn parse_key_line(line: &str, number: usize) -> Result<KeyEntry> {
             problem: "expected `key …` or `end`".to_owned(),
         });
     }
-    let mut values = [""; 6];
-    for (slot, field) in values.iter_mut().zip(FIELDS) {
-        let part = parts.next().unwrap_or("");
-        *slot = part
-            .strip_prefix(field)
-            .and_then(|rest| rest.strip_prefix('='))
-            .ok_or_else(|| KeysetError::Malformed {
-                line: number,
-                field,
-                problem: format!("expected `{field}=…` here, found {part:?}"),
-            })?;
-    }
-    if parts.next().is_some() {
-        return Err(KeysetError::Malformed {
-            line: number,
-            field: "line",
-            problem: "unexpected text after `public=…`".to_owned(),
-        });
-    }
-    let [role, channels, not_before, not_after, revoked_at, public] = values;
+    let [role, channels, not_before, not_after, revoked_at, public] =
+        super::named_fields(&mut parts, FIELDS, number)?;
     let role = Role::parse(role).ok_or_else(|| KeysetError::Malformed {
         line: number,
         field: "role",

@@ -94,6 +94,37 @@ pub const MAX_SIGNATURES: usize = 64;
 
 type Result<T, E = KeysetError> = std::result::Result<T, E>;
 
+/// The values of the `field=value` parts that follow a line's keyword in `parts`: exactly the
+/// `fields` named, in that order, single spaces between, nothing after the last. `number` is
+/// the line's number, for the error.
+fn named_fields<'a, const N: usize>(
+    parts: &mut impl Iterator<Item = &'a str>,
+    fields: [&'static str; N],
+    number: usize,
+) -> Result<[&'a str; N]> {
+    let mut values = [""; N];
+    for (slot, field) in values.iter_mut().zip(fields) {
+        let part = parts.next().unwrap_or("");
+        *slot = part
+            .strip_prefix(field)
+            .and_then(|rest| rest.strip_prefix('='))
+            .ok_or_else(|| KeysetError::Malformed {
+                line: number,
+                field,
+                problem: format!("expected `{field}=…` here, found {part:?}"),
+            })?;
+    }
+    if parts.next().is_some() {
+        let last = fields.last().copied().unwrap_or("");
+        return Err(KeysetError::Malformed {
+            line: number,
+            field: "line",
+            problem: format!("unexpected text after `{last}=…`"),
+        });
+    }
+    Ok(values)
+}
+
 /// Whether a role's keys are bound to channels.
 pub fn role_is_channel_bound(role: Role) -> bool {
     matches!(role, Role::OuterBundle | Role::InnerReturn)

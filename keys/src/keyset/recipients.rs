@@ -105,26 +105,7 @@ pub(super) fn parse_line(line: &str, number: usize) -> Result<RecipientEntry> {
     const FIELDS: [&str; 3] = ["direction", "channels", "public"];
     let mut parts = line.split(' ');
     parts.next();
-    let mut values = [""; 3];
-    for (slot, field) in values.iter_mut().zip(FIELDS) {
-        let part = parts.next().unwrap_or("");
-        *slot = part
-            .strip_prefix(field)
-            .and_then(|rest| rest.strip_prefix('='))
-            .ok_or_else(|| KeysetError::Malformed {
-                line: number,
-                field,
-                problem: format!("expected `{field}=…` here, found {part:?}"),
-            })?;
-    }
-    if parts.next().is_some() {
-        return Err(KeysetError::Malformed {
-            line: number,
-            field: "line",
-            problem: "unexpected text after `public=…`".to_owned(),
-        });
-    }
-    let [direction, channels, public] = values;
+    let [direction, channels, public] = super::named_fields(&mut parts, FIELDS, number)?;
     let direction = direction
         .parse()
         .map_err(|problem| KeysetError::Malformed {

@@ -48,13 +48,7 @@ pub const CHARTS: [Chart; 4] = [
             ("sluice_outer_unacknowledged_bundles", Transform::Value),
         ],
     },
-    Chart {
-        id: "quarantine",
-        zh: "隔离区中的批次",
-        en: "Bundles in quarantine",
-        unit: "bundles",
-        metrics: &[("sluice_quarantined_bundles", Transform::Value)],
-    },
+    keys::ops::QUARANTINE_CHART,
 ];
 
 /// `GET /ops`.
@@ -77,9 +71,8 @@ pub(super) async fn ops_page(
         Err(error) => return Err(error),
     };
     auth.require(&[AccountKind::Operator], "read the operations page")?;
-    let hours = keys::ops::hours_asked(query.as_deref());
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let window = hours * 3600;
+    let window = keys::ops::window_asked(query.as_deref());
     let (samples, runs) = state
         .store
         .read(move |conn| Ok((samples_since_on(conn, now - window)?, last_runs_on(conn)?)))
@@ -99,13 +92,7 @@ pub(super) async fn ops_page(
             at: runs.apply,
             evidence: "newest return bundle applied",
         },
-        LastRun {
-            timer: "status --prometheus",
-            zh: "指标",
-            en: "metrics",
-            at: runs.metrics,
-            evidence: "newest sample recorded",
-        },
+        LastRun::metrics(runs.metrics),
     ];
     let html = keys::ops::render(&Page {
         side: "outer",

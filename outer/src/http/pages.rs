@@ -42,21 +42,9 @@ pub fn kind_label(kind: &str) -> (&'static str, &'static str) {
     }
 }
 
-/// Escapes text for HTML element content and attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// Escapes text for HTML element content and attribute values: the operations page's escaping,
+/// the same five characters.
+pub use keys::ops::escape;
 
 /// The page for query `q` with the receipts found (none: a form, or "not found" if `q` is set);
 /// a lookup by filing number shows each receipt's public fields only.
@@ -118,13 +106,7 @@ th {{ background: #eeeeee; }}
             receipt = escape(&view.receipt),
             version = view.version,
         );
-        if let Some(number) = &view.filing_number {
-            let _ = writeln!(
-                page,
-                "<p>备案号 <span class=\"en\">Filing number</span>: {}</p>",
-                escape(number)
-            );
-        }
+        filing_number_line(&mut page, view);
         if let (Some(sequence), Some(since)) = (view.bundle_sequence, &view.in_transit_since) {
             let _ = writeln!(
                 page,
@@ -139,18 +121,7 @@ th {{ background: #eeeeee; }}
                 escape(reason)
             );
         }
-        if view.certificate_ready {
-            let _ = writeln!(
-                page,
-                "<p>电子证书已可下载 <span class=\"en\">The certificate is ready for download</span></p>"
-            );
-        }
-        if view.filing_revoked {
-            let _ = writeln!(page, "{FILING_REVOKED}");
-        }
-        if view.certificate_revoked {
-            let _ = writeln!(page, "{CERTIFICATE_REVOKED}");
-        }
+        certificate_lines(&mut page, view);
         let _ = writeln!(
             page,
             "<table><thead><tr><th>时间 <span class=\"en\">Time</span></th><th>版本 <span class=\"en\">Version</span></th><th>状态 <span class=\"en\">State</span></th><th>说明 <span class=\"en\">Note</span></th></tr></thead><tbody>"
@@ -202,6 +173,13 @@ fn public_section(page: &mut String, view: &StatusView) {
 <p>{kind_zh} <span class="en">{kind_en}</span></p>
 <p class="state" id="state">{state_zh} <span class="en">{state_en}</span></p>"#
     );
+    filing_number_line(page, view);
+    certificate_lines(page, view);
+    page.push_str("</section>\n");
+}
+
+/// The receipt's filing number, once it has one (a line of both sections).
+fn filing_number_line(page: &mut String, view: &StatusView) {
     if let Some(number) = &view.filing_number {
         let _ = writeln!(
             page,
@@ -209,6 +187,11 @@ fn public_section(page: &mut String, view: &StatusView) {
             escape(number)
         );
     }
+}
+
+/// Whether the certificate is ready, and whether the filing or the certificate was revoked
+/// (the closing lines of both sections).
+fn certificate_lines(page: &mut String, view: &StatusView) {
     if view.certificate_ready {
         let _ = writeln!(
             page,
@@ -221,7 +204,6 @@ fn public_section(page: &mut String, view: &StatusView) {
     if view.certificate_revoked {
         let _ = writeln!(page, "{CERTIFICATE_REVOKED}");
     }
-    page.push_str("</section>\n");
 }
 
 /// Query of the status page.

@@ -5,12 +5,10 @@
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use super::{
-    ClientAddress, FormFields, PageError, anonymous_csrf, check_anonymous_csrf, html, with_cookie,
-};
+use super::{AnonymousCsrf, AnonymousForm, ClientAddress, PageError, html};
 use crate::http::certificates::{bazs_cert, by_password};
 use crate::http::{AppError, AppState};
 
@@ -27,28 +25,21 @@ struct CertificatePage<'a> {
 }
 
 /// `GET /certificate`: the form.
-pub(in crate::http) async fn certificate_page(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> Response {
-    let (csrf, set) = anonymous_csrf(&state, &headers);
-    let page = CertificatePage {
-        csrf: &csrf,
+pub(in crate::http) async fn certificate_page(csrf: AnonymousCsrf) -> Response {
+    csrf.page(&CertificatePage {
+        csrf: csrf.token(),
         filing_number: "",
         problem: None,
         user: None,
-    };
-    with_cookie(html(&page), set)
+    })
 }
 
 /// `POST /certificate`: the certificate file, or the form again saying why not.
 pub(in crate::http) async fn certificate_download(
     State(state): State<AppState>,
     ClientAddress(address): ClientAddress,
-    headers: HeaderMap,
-    form: FormFields,
+    AnonymousForm(form): AnonymousForm,
 ) -> Result<Response, PageError> {
-    check_anonymous_csrf(&state, &headers, &form)?;
     let filing_number = form
         .get("filing_number", MAX_FILING_NUMBER_CHARS)
         .unwrap_or("");

@@ -11,12 +11,12 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use bundle_format::records::ReviewState;
 
 use super::filing_form::{Refused, file, may_file};
-use super::{CurrentUser, FormFields, PageError, html};
+use super::{CurrentUser, PageError, UserForm, html};
 use crate::api;
 use crate::http::AppState;
 use crate::http::pages::{kind_label, state_label};
@@ -232,11 +232,8 @@ async fn request(
 pub(in crate::http) async fn withdraw(
     State(state): State<AppState>,
     Path(receipt): Path<String>,
-    user: CurrentUser,
-    headers: HeaderMap,
-    form: FormFields,
+    UserForm { user, form }: UserForm,
 ) -> Result<Response, PageError> {
-    user.check_csrf(&headers, &form)?;
     let reason = form.get("reason", MAX_REASON_CHARS).map_err(too_long)?;
     request(
         &state,
@@ -253,11 +250,8 @@ pub(in crate::http) async fn withdraw(
 /// filing number) or website (its number with the `-n` suffix).
 pub(in crate::http) async fn cancel(
     State(state): State<AppState>,
-    user: CurrentUser,
-    headers: HeaderMap,
-    form: FormFields,
+    UserForm { user, form }: UserForm,
 ) -> Result<Response, PageError> {
-    user.check_csrf(&headers, &form)?;
     let filing_number = form.get("filing_number", 64).map_err(too_long)?;
     let reason = form.get("reason", MAX_REASON_CHARS).map_err(too_long)?;
     let scope = match form.get("scope", 16).unwrap_or("") {

@@ -3,16 +3,16 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 
-use super::login::{clear_session_cookie, reset_mail};
+use super::login::{ending_session, reset_mail};
 use super::{
-    ClientAddress, CurrentUser, FormFields, PageError, hashing, html, mail_allowance, notice,
-    problem_for, send_code,
+    ClientAddress, CurrentUser, PageError, UserForm, check_new_password, hash_new_password,
+    hashing, html, mail_allowance, name_and_email, notice, problem_for, send_code,
 };
 use crate::accounts::{self, FieldProblem};
-use crate::http::{AppError, AppState};
+use crate::http::AppState;
 use crate::store::{AccountKind, CodePurpose, NewWebAccount, StoreError, TokenInfo, WebAccount};
 
 /// Most characters of a token's label.
@@ -104,6 +104,22 @@ async fn render_account(
     Ok((status, html(&page)).into_response())
 }
 
+/// The account page again with the problems of a form sent from it (422).
+async fn account_problems(
+    state: &AppState,
+    user: &CurrentUser,
+    problems: &[FieldProblem],
+) -> Result<Response, PageError> {
+    render_account(
+        state,
+        user,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        None,
+        problems,
+    )
+    .await
+}
+
 /// `GET /account`: who is logged in, and the forms of the account.
 pub(in crate::http) async fn account_page(
     State(state): State<AppState>,
@@ -149,32 +165,13 @@ async fn current_password_matches(
 pub(in crate::http) async fn change_password(
     State(state): State<AppState>,
     ClientAddress(address): ClientAddress,
-    user: CurrentUser,
-    headers: HeaderMap,
-    form: FormFields,
+    UserForm { user, form }: UserForm,
 ) -> Result<Response, PageError> {
-    user.check_csrf(&headers, &form)?;
     let name = user.session.account.name.clone();
     let mut problems = Vec::new();
-    let current = form.password("current").unwrap_or_else(|p| {
-        problems.push(p);
-        ""
-    });
-    let password = form.password("password").unwrap_or_else(|p| {
-        problems.push(p);
-        ""
-    });
-    if problems.is_empty()
-        && let Err(p) = accounts::check_password(password, &name, "password")
-    {
-        problems.push(p);
-    }
-    if form.password("password2").unwrap_or("") != password {
-        problems.push(FieldProblem::new(
-            "password2",
-            "两次输入的密码不一致 · The two passwords differ",
-        ));
-    }
+    let current = form.password_noting("current", &mut problems);
+    let password = form.password_noting("password", &mut problems);
+    check_new_password(&form, password, &name, &mut problems);
     if problems.is_empty() && !current_password_matches(&state, &user, address, current).await? {
         problems.push(FieldProblem::new(
             "current",
@@ -182,19 +179,9 @@ pub(in crate::http) async fn change_password(
         ));
     }
     if !problems.is_empty() {
-        return render_account(
-            &state,
-            &user,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            None,
-            &problems,
-        )
-        .await;
+        return account_problems(&state, &user, &problems).await;
     }
-    let password = password.to_owned();
-    let hash = hashing(&state, move || accounts::hash_password(&password))
-        .await?
-        .map_err(|e| PageError::from(AppError::Internal(e.to_string())))?;
+    let hash = hash_new_password(&state, password).await?;
     state
         .store
         .change_password(user.session.account.id, hash, user.session_hash)
@@ -214,41 +201,28 @@ pub(in crate::http) async fn change_password(
 pub(in crate::http) async fn delete_account(
     State(state): State<AppState>,
     ClientAddress(address): ClientAddress,
-    user: CurrentUser,
-    headers: HeaderMap,
-    form: FormFields,
+    UserForm { user, form }: UserForm,
 ) -> Result<Response, PageError> {
-    user.check_csrf(&headers, &form)?;
     let password = form.password("password").unwrap_or("");
     if !current_password_matches(&state, &user, address, password).await? {
         let problems = [FieldProblem::new(
             "delete-password",
             "当前密码不正确，账户未注销 · The current password is wrong; the account was not deleted",
         )];
-        return render_account(
-            &state,
-            &user,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            None,
-            &problems,
-        )
-        .await;
+        return account_problems(&state, &user, &problems).await;
     }
     state
         .store
         .delete_web_account(user.session.account.id)
         .await?;
-    let mut response = notice(
+    let deleted = notice(
         StatusCode::OK,
         "账户已注销 · Account deleted",
         "账户已注销，其令牌和登录均已失效 · The account is deleted; its tokens and logins no longer work",
         Some(("/account/register", "注册 · Register")),
         None,
     );
-    response
-        .headers_mut()
-        .append(header::SET_COOKIE, clear_session_cookie(&state));
-    Ok(response)
+    Ok(ending_session(&state, deleted))
 }
 
 /// `POST /account/accounts`: the ministry creates an authority account (naming its
@@ -257,11 +231,8 @@ pub(in crate::http) async fn delete_account(
 pub(in crate::http) async fn create_account(
     State(state): State<AppState>,
     ClientAddress(address): ClientAddress,
-    user: CurrentUser,
-    headers: HeaderMap,
-    form: FormFields,
+    UserForm { user, form }: UserForm,
 ) -> Result<Response, PageError> {
-    user.check_csrf(&headers, &form)?;
     let creator = &user.session.account;
     let Some(kind) = creator.kind.may_create() else {
         let (zh, en) = kind_names(creator.kind);
@@ -274,28 +245,7 @@ pub(in crate::http) async fn create_account(
         return Err(super::mail_not_configured());
     }
     let mut problems = Vec::new();
-    let name = form
-        .get("name", accounts::MAX_NAME_CHARS)
-        .unwrap_or_else(|p| {
-            problems.push(p);
-            ""
-        });
-    let email = form
-        .get("email", accounts::MAX_EMAIL_BYTES)
-        .unwrap_or_else(|p| {
-            problems.push(p);
-            ""
-        });
-    if problems.iter().all(|p| p.field != "name")
-        && let Err(p) = accounts::check_user_name(name)
-    {
-        problems.push(p);
-    }
-    if problems.iter().all(|p| p.field != "email")
-        && let Err(p) = accounts::check_email(email)
-    {
-        problems.push(p);
-    }
+    let (name, email) = name_and_email(&form, &mut problems);
     let province = if creator.kind == AccountKind::Ministry {
         let typed = form.get("province", 2).unwrap_or("");
         let known = typed
@@ -316,14 +266,7 @@ pub(in crate::http) async fn create_account(
         creator.province.clone()
     };
     if !problems.is_empty() {
-        return render_account(
-            &state,
-            &user,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            None,
-            &problems,
-        )
-        .await;
+        return account_problems(&state, &user, &problems).await;
     }
     mail_allowance(&state, address)?;
     let new = NewWebAccount {
@@ -365,11 +308,8 @@ pub(in crate::http) async fn create_account(
 /// `POST /account/tokens`: issues an API token to this account and shows it once.
 pub(in crate::http) async fn issue_token(
     State(state): State<AppState>,
-    user: CurrentUser,
-    headers: HeaderMap,
-    form: FormFields,
+    UserForm { user, form }: UserForm,
 ) -> Result<Response, PageError> {
-    user.check_csrf(&headers, &form)?;
     let label = match form.get("label", MAX_TOKEN_LABEL_CHARS) {
         Ok(label) if !label.is_empty() && !label.chars().any(char::is_control) => label,
         Ok(_) => {
@@ -377,24 +317,10 @@ pub(in crate::http) async fn issue_token(
                 "label",
                 "请写明令牌的用途 · Say what the token is for",
             )];
-            return render_account(
-                &state,
-                &user,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                None,
-                &problems,
-            )
-            .await;
+            return account_problems(&state, &user, &problems).await;
         }
         Err(problem) => {
-            return render_account(
-                &state,
-                &user,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                None,
-                &[problem],
-            )
-            .await;
+            return account_problems(&state, &user, &[problem]).await;
         }
     };
     let Some(token) = state
@@ -432,11 +358,8 @@ pub(in crate::http) async fn issue_token(
 pub(in crate::http) async fn revoke_token(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    user: CurrentUser,
-    headers: HeaderMap,
-    form: FormFields,
+    UserForm { user, form: _ }: UserForm,
 ) -> Result<Response, PageError> {
-    user.check_csrf(&headers, &form)?;
     let not_found = || {
         PageError::new(
             StatusCode::NOT_FOUND,

@@ -5,14 +5,14 @@ use std::collections::HashMap;
 
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::register::{name_param, query_value};
 use super::{
-    ClientAddress, CurrentUser, FormFields, PageError, anonymous_csrf, check_anonymous_csrf,
-    cookie_header, hashing, html, mail_allowance, problem_for, send_code, session_cookie,
-    with_cookie,
+    AnonymousCsrf, AnonymousForm, ClientAddress, PageError, UserForm, check_new_password,
+    cookie_header, hash_new_password, hashing, html, mail_allowance, problem_for, send_code,
+    session_cookie, use_code, wrong_code,
 };
 use crate::accounts::{self, FieldProblem};
 use crate::http::AppState;
@@ -54,11 +54,9 @@ impl ResetConfirmPage<'_> {
 
 /// `GET /account/login`.
 pub(in crate::http) async fn login_page(
-    State(state): State<AppState>,
+    csrf: AnonymousCsrf,
     Query(query): Query<HashMap<String, String>>,
-    headers: HeaderMap,
 ) -> Response {
-    let (csrf, set) = anonymous_csrf(&state, &headers);
     let message = if query.contains_key("verified") {
         Some("邮箱已验证，请登录 · Your e-mail address is verified; log in")
     } else if query.contains_key("reset") {
@@ -66,14 +64,13 @@ pub(in crate::http) async fn login_page(
     } else {
         None
     };
-    let page = LoginPage {
-        csrf: &csrf,
+    csrf.page(&LoginPage {
+        csrf: csrf.token(),
         name: &name_param(&query),
         message,
         problem: None,
         user: None,
-    };
-    with_cookie(html(&page), set)
+    })
 }
 
 /// `POST /account/login`: refused without a password check while the account or the
@@ -82,10 +79,8 @@ pub(in crate::http) async fn login_page(
 pub(in crate::http) async fn login(
     State(state): State<AppState>,
     ClientAddress(address): ClientAddress,
-    headers: HeaderMap,
-    form: FormFields,
+    AnonymousForm(form): AnonymousForm,
 ) -> Result<Response, PageError> {
-    check_anonymous_csrf(&state, &headers, &form)?;
     let name = form.get("name", accounts::MAX_NAME_CHARS).unwrap_or("");
     let password = form.password("password").unwrap_or("").to_owned();
     let record = state.store.login_record(name).await?;
@@ -160,42 +155,39 @@ pub(in crate::http) async fn login(
     Ok(response)
 }
 
-/// A `Set-Cookie` that removes the session cookie.
-pub(super) fn clear_session_cookie(state: &AppState) -> HeaderValue {
-    cookie_header(state, session_cookie(state), "", Some(0))
+/// `response` with a `Set-Cookie` that removes the session cookie.
+pub(super) fn ending_session(state: &AppState, mut response: Response) -> Response {
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        cookie_header(state, session_cookie(state), "", Some(0)),
+    );
+    response
 }
 
 /// `POST /account/logout`: ends the session in the store, so the cookie is worthless even if
 /// it was copied.
 pub(in crate::http) async fn logout(
     State(state): State<AppState>,
-    user: CurrentUser,
-    headers: HeaderMap,
-    form: FormFields,
+    UserForm { user, form: _ }: UserForm,
 ) -> Result<Response, PageError> {
-    user.check_csrf(&headers, &form)?;
     state.store.end_session(user.session_hash).await?;
-    let mut response = Redirect::to("/account/login").into_response();
-    response
-        .headers_mut()
-        .append(header::SET_COOKIE, clear_session_cookie(&state));
-    Ok(response)
+    Ok(ending_session(
+        &state,
+        Redirect::to("/account/login").into_response(),
+    ))
 }
 
 /// `GET /account/reset`.
 pub(in crate::http) async fn reset_page(
-    State(state): State<AppState>,
+    csrf: AnonymousCsrf,
     Query(query): Query<HashMap<String, String>>,
-    headers: HeaderMap,
 ) -> Response {
-    let (csrf, set) = anonymous_csrf(&state, &headers);
-    let page = ResetPage {
-        csrf: &csrf,
+    csrf.page(&ResetPage {
+        csrf: csrf.token(),
         name: &name_param(&query),
         problem: None,
         user: None,
-    };
-    with_cookie(html(&page), set)
+    })
 }
 
 /// The text of the e-mail carrying a code that sets a password.
@@ -215,10 +207,8 @@ pub(super) fn reset_mail(name: &str, code: &str, ttl_secs: u64) -> String {
 pub(in crate::http) async fn reset_request(
     State(state): State<AppState>,
     ClientAddress(address): ClientAddress,
-    headers: HeaderMap,
-    form: FormFields,
+    AnonymousForm(form): AnonymousForm,
 ) -> Result<Response, PageError> {
-    check_anonymous_csrf(&state, &headers, &form)?;
     let name = form.get("name", accounts::MAX_NAME_CHARS).unwrap_or("");
     let email = form.get("email", accounts::MAX_EMAIL_BYTES).unwrap_or("");
     if state.mailer.is_none() {
@@ -253,46 +243,28 @@ pub(in crate::http) async fn reset_request(
 
 /// `GET /account/reset/confirm?name=…`.
 pub(in crate::http) async fn reset_confirm_page(
-    State(state): State<AppState>,
+    csrf: AnonymousCsrf,
     Query(query): Query<HashMap<String, String>>,
-    headers: HeaderMap,
 ) -> Response {
-    let (csrf, set) = anonymous_csrf(&state, &headers);
-    let page = ResetConfirmPage {
-        csrf: &csrf,
+    csrf.page(&ResetConfirmPage {
+        csrf: csrf.token(),
         name: &name_param(&query),
         problems: &[],
         user: None,
-    };
-    with_cookie(html(&page), set)
+    })
 }
 
 /// `POST /account/reset/confirm`: the e-mailed code and a new password that keeps the rules
 /// set the password and end every session of the account.
 pub(in crate::http) async fn reset_confirm(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    form: FormFields,
+    AnonymousForm(form): AnonymousForm,
 ) -> Result<Response, PageError> {
-    check_anonymous_csrf(&state, &headers, &form)?;
     let name = form.get("name", accounts::MAX_NAME_CHARS).unwrap_or("");
     let code = form.get("code", accounts::CODE_DIGITS).unwrap_or("");
     let mut problems = Vec::new();
-    let password = form.password("password").unwrap_or_else(|p| {
-        problems.push(p);
-        ""
-    });
-    if problems.is_empty()
-        && let Err(p) = accounts::check_password(password, name, "password")
-    {
-        problems.push(p);
-    }
-    if form.password("password2").unwrap_or("") != password {
-        problems.push(FieldProblem::new(
-            "password2",
-            "两次输入的密码不一致 · The two passwords differ",
-        ));
-    }
+    let password = form.password_noting("password", &mut problems);
+    check_new_password(&form, password, name, &mut problems);
     let refuse = |problems: &[FieldProblem]| {
         let page = ResetConfirmPage {
             csrf: form.csrf(),
@@ -308,19 +280,8 @@ pub(in crate::http) async fn reset_confirm(
     let outcome = match state.store.login_record(name).await? {
         Some(record) => {
             let id = record.account.id;
-            let password = password.to_owned();
-            let hash = hashing(&state, move || accounts::hash_password(&password))
-                .await?
-                .map_err(|e| PageError::from(crate::http::AppError::Internal(e.to_string())))?;
-            state
-                .store
-                .use_code(
-                    id,
-                    CodePurpose::Reset,
-                    accounts::code_hash(id, CodePurpose::Reset, code),
-                    Some(hash),
-                )
-                .await?
+            let hash = hash_new_password(&state, password).await?;
+            use_code(&state, id, CodePurpose::Reset, code, Some(hash)).await?
         }
         None => CodeOutcome::NoneWaiting,
     };
@@ -332,9 +293,7 @@ pub(in crate::http) async fn reset_confirm(
             ))
             .into_response());
         }
-        CodeOutcome::Wrong { left } => {
-            format!("验证码不正确，还可再试 {left} 次 · The code is wrong; {left} more tries")
-        }
+        CodeOutcome::Wrong { left } => wrong_code(left),
         CodeOutcome::NoneWaiting => "没有可用的验证码，请重新申请 · No code is waiting for this \
                                      name: ask for a new one"
             .to_owned(),

@@ -31,7 +31,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 use super::{AppError, AppState};
 use crate::accounts::{self, FieldProblem};
-use crate::store::{CodePurpose, Session, StoreError};
+use crate::store::{CodeOutcome, CodePurpose, Session, StoreError};
 
 pub(super) use certificate::{certificate_download, certificate_page};
 pub(super) use filing_form::{new_filing_page, submit_new_filing};
@@ -290,9 +290,80 @@ impl FormFields {
         Ok(value)
     }
 
+    /// Field `name` as [`FormFields::get`] reads it; a field too long is noted in `problems`
+    /// and read as empty.
+    fn get_noting(
+        &self,
+        name: &'static str,
+        max_chars: usize,
+        problems: &mut Vec<FieldProblem>,
+    ) -> &str {
+        self.get(name, max_chars).unwrap_or_else(|p| {
+            problems.push(p);
+            ""
+        })
+    }
+
+    /// Password field `name` as [`FormFields::password`] reads it; a field too long is noted
+    /// in `problems` and read as empty.
+    fn password_noting(&self, name: &'static str, problems: &mut Vec<FieldProblem>) -> &str {
+        self.password(name).unwrap_or_else(|p| {
+            problems.push(p);
+            ""
+        })
+    }
+
     fn csrf(&self) -> &str {
         self.0.get("csrf").map_or("", String::as_str)
     }
+}
+
+/// The `name` and `email` fields of a form that creates an account, each checked against the
+/// account rules when it was read within its limit; what is wrong is noted in `problems`.
+fn name_and_email<'f>(
+    form: &'f FormFields,
+    problems: &mut Vec<FieldProblem>,
+) -> (&'f str, &'f str) {
+    let name = form.get_noting("name", accounts::MAX_NAME_CHARS, problems);
+    let email = form.get_noting("email", accounts::MAX_EMAIL_BYTES, problems);
+    if problems.iter().all(|p| p.field != "name")
+        && let Err(p) = accounts::check_user_name(name)
+    {
+        problems.push(p);
+    }
+    if problems.iter().all(|p| p.field != "email")
+        && let Err(p) = accounts::check_email(email)
+    {
+        problems.push(p);
+    }
+    (name, email)
+}
+
+/// Notes in `problems` when the form's second copy of a new password (`password2`) differs
+/// from `password`.
+fn check_password_again(form: &FormFields, password: &str, problems: &mut Vec<FieldProblem>) {
+    if form.password("password2").unwrap_or("") != password {
+        problems.push(FieldProblem::new(
+            "password2",
+            "两次输入的密码不一致 · The two passwords differ",
+        ));
+    }
+}
+
+/// Checks a new `password` for account `name` against the password rules when nothing on the
+/// form is wrong so far, then its second copy; what is wrong is noted in `problems`.
+fn check_new_password(
+    form: &FormFields,
+    password: &str,
+    name: &str,
+    problems: &mut Vec<FieldProblem>,
+) {
+    if problems.is_empty()
+        && let Err(p) = accounts::check_password(password, name, "password")
+    {
+        problems.push(p);
+    }
+    check_password_again(form, password, problems);
 }
 
 fn same(a: &str, b: &str) -> bool {
@@ -339,25 +410,63 @@ fn check_anonymous_csrf(
     }
 }
 
-/// The CSRF token an anonymous page puts in its forms, and the cookie to set if the browser
-/// has none yet.
-fn anonymous_csrf(state: &AppState, headers: &HeaderMap) -> (String, Option<HeaderValue>) {
-    match cookie(headers, csrf_cookie(state)) {
-        Some(token) => (token, None),
-        None => {
-            let token = accounts::new_secret();
-            let set = cookie_header(state, csrf_cookie(state), &token, None);
-            (token, Some(set))
-        }
+/// A form sent before logging in, read by [`FormFields`] and let through only when it passes
+/// the anonymous CSRF check (the form's token equal to the double-submit cookie).
+pub struct AnonymousForm(FormFields);
+
+impl FromRequest<AppState> for AnonymousForm {
+    type Rejection = PageError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<AnonymousForm, PageError> {
+        let headers = request.headers().clone();
+        let form = FormFields::from_request(request, state).await?;
+        check_anonymous_csrf(state, &headers, &form)?;
+        Ok(AnonymousForm(form))
     }
 }
 
-/// An anonymous page with its CSRF cookie set when needed.
-fn with_cookie(mut response: Response, set: Option<HeaderValue>) -> Response {
-    if let Some(value) = set {
-        response.headers_mut().append(header::SET_COOKIE, value);
+/// The CSRF token an anonymous page puts in its forms, and the double-submit cookie to set
+/// with the page if the browser has none yet.
+pub struct AnonymousCsrf {
+    token: String,
+    set: Option<HeaderValue>,
+}
+
+impl FromRequestParts<AppState> for AnonymousCsrf {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, std::convert::Infallible> {
+        Ok(match cookie(&parts.headers, csrf_cookie(state)) {
+            Some(token) => AnonymousCsrf { token, set: None },
+            None => {
+                let token = accounts::new_secret();
+                let set = cookie_header(state, csrf_cookie(state), &token, None);
+                AnonymousCsrf {
+                    token,
+                    set: Some(set),
+                }
+            }
+        })
     }
-    response
+}
+
+impl AnonymousCsrf {
+    /// The token for the page's forms.
+    fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// Renders an anonymous page, with its CSRF cookie set when needed.
+    fn page(&self, page: &impl Template) -> Response {
+        let mut response = html(page);
+        if let Some(value) = self.set.clone() {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
+        response
+    }
 }
 
 /// The logged-in account of a request, from its session cookie.
@@ -375,6 +484,30 @@ impl CurrentUser {
         } else {
             Err(PageError::csrf())
         }
+    }
+}
+
+/// A form sent by a logged-in account: the account from its session cookie (as
+/// [`CurrentUser`] finds it), and the form read by [`FormFields`], let through only when it
+/// passes the account's CSRF check (the session's token).
+pub struct UserForm {
+    user: CurrentUser,
+    form: FormFields,
+}
+
+impl FromRequest<AppState> for UserForm {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<UserForm, Response> {
+        let (mut parts, body) = request.into_parts();
+        let user = CurrentUser::from_request_parts(&mut parts, state).await?;
+        let headers = parts.headers.clone();
+        let form = FormFields::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        user.check_csrf(&headers, &form)
+            .map_err(IntoResponse::into_response)?;
+        Ok(UserForm { user, form })
     }
 }
 
@@ -454,6 +587,20 @@ async fn hashing<T: Send + 'static>(
         .map_err(|error| PageError::from(AppError::Internal(error.to_string())))
 }
 
+/// Hashes a new password on a blocking thread (see [`hashing`]); a hash that fails is a server
+/// error.
+async fn hash_new_password(state: &AppState, password: &str) -> Result<String, PageError> {
+    let password = password.to_owned();
+    hashing(state, move || accounts::hash_password(&password))
+        .await?
+        .map_err(|error| PageError::from(AppError::Internal(error.to_string())))
+}
+
+/// What a page says of an e-mailed code that is wrong, with `left` more tries.
+fn wrong_code(left: i64) -> String {
+    format!("验证码不正确，还可再试 {left} 次 · The code is wrong; {left} more tries")
+}
+
 /// Makes a new code for `purpose`, stores it for `account_id` and e-mails it to `to` with
 /// `subject` and the body `body(code, ttl_secs)`. Sends nothing when the store keeps the code
 /// sent less than a minute ago (that one is still the one to type).
@@ -480,6 +627,26 @@ async fn send_code(
         return Ok(());
     }
     send_mail(state, to, subject, body(&code, ttl)).await
+}
+
+/// Checks the e-mailed `code` for `purpose` against the one stored for account `account_id`;
+/// the store uses it up when it is right, setting `new_password_hash` with it when given.
+async fn use_code(
+    state: &AppState,
+    account_id: i64,
+    purpose: CodePurpose,
+    code: &str,
+    new_password_hash: Option<String>,
+) -> Result<CodeOutcome, PageError> {
+    Ok(state
+        .store
+        .use_code(
+            account_id,
+            purpose,
+            accounts::code_hash(account_id, purpose, code),
+            new_password_hash,
+        )
+        .await?)
 }
 
 /// Sends an e-mail on a blocking thread; the page says what to do when the relay fails.

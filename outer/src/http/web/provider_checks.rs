@@ -7,13 +7,13 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use super::filing_form::{Refused, file};
 use super::filings::{MAX_REASON_CHARS, too_long};
 use super::records::{access_rows, subject_rows, website_rows};
-use super::{CurrentUser, FormFields, PageError, html};
+use super::{CurrentUser, PageError, UserForm, html};
 use crate::api;
 use crate::convert;
 use crate::http::AppState;
@@ -196,11 +196,8 @@ pub(in crate::http) async fn provider_checks_page(
 pub(in crate::http) async fn submit_provider_check(
     State(state): State<AppState>,
     Path(receipt): Path<String>,
-    user: CurrentUser,
-    headers: HeaderMap,
-    form: FormFields,
+    UserForm { user, form }: UserForm,
 ) -> Result<Response, PageError> {
-    user.check_csrf(&headers, &form)?;
     only_providers(&user)?;
     let version = form.get("version", 10).map_err(too_long)?;
     let Ok(version) = version.parse::<u32>() else {

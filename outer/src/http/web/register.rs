@@ -5,12 +5,13 @@ use std::collections::HashMap;
 
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::{
-    ClientAddress, FormFields, PageError, anonymous_csrf, check_anonymous_csrf, hashing, html,
-    mail_allowance, mail_not_configured, problem_for, send_code, with_cookie,
+    AnonymousCsrf, AnonymousForm, ClientAddress, PageError, check_password_again,
+    hash_new_password, html, mail_allowance, mail_not_configured, name_and_email, problem_for,
+    send_code, use_code, wrong_code,
 };
 use crate::accounts::{self, FieldProblem};
 use crate::http::AppState;
@@ -62,19 +63,14 @@ fn verification_mail(name: &str, code: &str, ttl_secs: u64) -> String {
 }
 
 /// `GET /account/register`.
-pub(in crate::http) async fn register_page(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> Response {
-    let (csrf, set) = anonymous_csrf(&state, &headers);
-    let page = RegisterPage {
-        csrf: &csrf,
+pub(in crate::http) async fn register_page(csrf: AnonymousCsrf) -> Response {
+    csrf.page(&RegisterPage {
+        csrf: csrf.token(),
         name: "",
         email: "",
         problems: &[],
         user: None,
-    };
-    with_cookie(html(&page), set)
+    })
 }
 
 /// `POST /account/register`: checks every field at once, stores the owner unverified with a
@@ -82,52 +78,20 @@ pub(in crate::http) async fn register_page(
 pub(in crate::http) async fn register(
     State(state): State<AppState>,
     ClientAddress(address): ClientAddress,
-    headers: HeaderMap,
-    form: FormFields,
+    AnonymousForm(form): AnonymousForm,
 ) -> Result<Response, PageError> {
-    check_anonymous_csrf(&state, &headers, &form)?;
     if state.mailer.is_none() {
         return Err(mail_not_configured());
     }
     let mut problems = Vec::new();
-    let name = form
-        .get("name", accounts::MAX_NAME_CHARS)
-        .unwrap_or_else(|p| {
-            problems.push(p);
-            ""
-        });
-    let email = form
-        .get("email", accounts::MAX_EMAIL_BYTES)
-        .unwrap_or_else(|p| {
-            problems.push(p);
-            ""
-        });
-    let password = form.password("password").unwrap_or_else(|p| {
-        problems.push(p);
-        ""
-    });
-    let password2 = form.password("password2").unwrap_or("");
-    if problems.iter().all(|p| p.field != "name")
-        && let Err(p) = accounts::check_user_name(name)
-    {
-        problems.push(p);
-    }
-    if problems.iter().all(|p| p.field != "email")
-        && let Err(p) = accounts::check_email(email)
-    {
-        problems.push(p);
-    }
+    let (name, email) = name_and_email(&form, &mut problems);
+    let password = form.password_noting("password", &mut problems);
     if problems.iter().all(|p| p.field != "password")
         && let Err(p) = accounts::check_password(password, name, "password")
     {
         problems.push(p);
     }
-    if password != password2 {
-        problems.push(FieldProblem::new(
-            "password2",
-            "两次输入的密码不一致 · The two passwords differ",
-        ));
-    }
+    check_password_again(&form, password, &mut problems);
     let refuse = |problems: &[FieldProblem], status| {
         let page = RegisterPage {
             csrf: form.csrf(),
@@ -142,11 +106,7 @@ pub(in crate::http) async fn register(
         return Ok(refuse(&problems, StatusCode::UNPROCESSABLE_ENTITY));
     }
     mail_allowance(&state, address)?;
-    let password_hash = {
-        let password = password.to_owned();
-        hashing(&state, move || accounts::hash_password(&password)).await?
-    }
-    .map_err(|error| PageError::from(crate::http::AppError::Internal(error.to_string())))?;
+    let password_hash = hash_new_password(&state, password).await?;
     let new = NewWebAccount {
         name: name.to_owned(),
         kind: AccountKind::WebsiteOwner,
@@ -187,49 +147,36 @@ pub(super) fn query_value(value: &str) -> String {
 
 /// `GET /account/verify?name=…`.
 pub(in crate::http) async fn verify_page(
-    State(state): State<AppState>,
+    csrf: AnonymousCsrf,
     Query(query): Query<HashMap<String, String>>,
-    headers: HeaderMap,
 ) -> Response {
-    let (csrf, set) = anonymous_csrf(&state, &headers);
     let name = name_param(&query);
     let message = query.contains_key("resent").then_some(
         "如该账户尚待验证，新的验证码已发送 · If the account waits for verification, a new code was sent",
     );
-    let page = VerifyPage {
-        csrf: &csrf,
+    csrf.page(&VerifyPage {
+        csrf: csrf.token(),
         name: &name,
         message: message.or(Some(
             "验证码已发送到您的电子邮箱 · A code was sent to your e-mail address",
         )),
         problem: None,
         user: None,
-    };
-    with_cookie(html(&page), set)
+    })
 }
 
 /// `POST /account/verify`: the code from the e-mail confirms the address.
 pub(in crate::http) async fn verify(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    form: FormFields,
+    AnonymousForm(form): AnonymousForm,
 ) -> Result<Response, PageError> {
-    check_anonymous_csrf(&state, &headers, &form)?;
     let name = form.get("name", accounts::MAX_NAME_CHARS).unwrap_or("");
     let code = form.get("code", accounts::CODE_DIGITS).unwrap_or("");
     let record = state.store.login_record(name).await?;
     let outcome = match &record {
         Some(record) if !record.account.verified => {
             let id = record.account.id;
-            state
-                .store
-                .use_code(
-                    id,
-                    CodePurpose::Verify,
-                    accounts::code_hash(id, CodePurpose::Verify, code),
-                    None,
-                )
-                .await?
+            use_code(&state, id, CodePurpose::Verify, code, None).await?
         }
         _ => CodeOutcome::NoneWaiting,
     };
@@ -237,9 +184,7 @@ pub(in crate::http) async fn verify(
         CodeOutcome::Accepted => {
             return Ok(Redirect::to("/account/login?verified=1").into_response());
         }
-        CodeOutcome::Wrong { left } => {
-            format!("验证码不正确，还可再试 {left} 次 · The code is wrong; {left} more tries")
-        }
+        CodeOutcome::Wrong { left } => wrong_code(left),
         CodeOutcome::NoneWaiting => "没有待验证的验证码，请重新发送 · No code is waiting for this \
                                      name: send the code again"
             .to_owned(),
@@ -259,10 +204,8 @@ pub(in crate::http) async fn verify(
 pub(in crate::http) async fn resend_code(
     State(state): State<AppState>,
     ClientAddress(address): ClientAddress,
-    headers: HeaderMap,
-    form: FormFields,
+    AnonymousForm(form): AnonymousForm,
 ) -> Result<Response, PageError> {
-    check_anonymous_csrf(&state, &headers, &form)?;
     let name = form.get("name", accounts::MAX_NAME_CHARS).unwrap_or("");
     let after = Redirect::to(&format!(
         "/account/verify?name={}&resent=1",
