@@ -78,23 +78,52 @@ impl Submission {
             }))
     }
 
-    /// The websites the submission lists, in the order [`ScanOf::PreApproval`] counts them.
-    pub fn listed_websites(&self) -> Vec<&Website> {
+    /// The filing of a new filing, with or without scans: the scans travel beside the same
+    /// request, so a reader that does not look at them reads both variants alike.
+    pub fn new_filing(&self) -> Option<&Filing> {
         match self {
             Submission::NewFiling(filing) | Submission::NewFilingWithScans { filing, .. } => {
-                filing.websites.iter().collect()
+                Some(filing)
             }
-            Submission::Change { change, .. } | Submission::ChangeWithScans { change, .. } => {
-                match change {
-                    Change::Website { website, .. } | Change::AddedWebsite(website) => {
-                        vec![website]
-                    }
-                    Change::Subject(_) | Change::Access { .. } => Vec::new(),
-                }
-            }
-            Submission::Cancellation { .. }
+            Submission::Change { .. }
+            | Submission::ChangeWithScans { .. }
+            | Submission::Cancellation { .. }
             | Submission::Withdrawal { .. }
-            | Submission::ProviderCheck { .. } => Vec::new(),
+            | Submission::ProviderCheck { .. } => None,
+        }
+    }
+
+    /// The filing number and the change of a change, with or without scans (as
+    /// [`Submission::new_filing`]).
+    pub fn change(&self) -> Option<(&str, &Change)> {
+        match self {
+            Submission::Change {
+                filing_number,
+                change,
+            }
+            | Submission::ChangeWithScans {
+                filing_number,
+                change,
+                ..
+            } => Some((filing_number, change)),
+            Submission::NewFiling(_)
+            | Submission::NewFilingWithScans { .. }
+            | Submission::Cancellation { .. }
+            | Submission::Withdrawal { .. }
+            | Submission::ProviderCheck { .. } => None,
+        }
+    }
+
+    /// The websites the submission lists, in the order [`ScanOf::PreApproval`] counts them.
+    pub fn listed_websites(&self) -> Vec<&Website> {
+        if let Some(filing) = self.new_filing() {
+            return filing.websites.iter().collect();
+        }
+        match self.change() {
+            Some((_, Change::Website { website, .. } | Change::AddedWebsite(website))) => {
+                vec![website]
+            }
+            Some((_, Change::Subject(_) | Change::Access { .. })) | None => Vec::new(),
         }
     }
 }

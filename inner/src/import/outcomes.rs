@@ -166,18 +166,9 @@ pub(super) fn store_versions(
 
 /// The certificate number of the subject a new filing or a subject change files.
 fn subject_key(body: &Submission) -> Option<&str> {
-    match body {
-        Submission::NewFiling(filing) | Submission::NewFilingWithScans { filing, .. } => {
-            Some(&filing.subject.certificate_number)
-        }
-        Submission::Change {
-            change: Change::Subject(subject),
-            ..
-        }
-        | Submission::ChangeWithScans {
-            change: Change::Subject(subject),
-            ..
-        } => Some(&subject.certificate_number),
+    match (body.new_filing(), body.change()) {
+        (Some(filing), _) => Some(&filing.subject.certificate_number),
+        (_, Some((_, Change::Subject(subject)))) => Some(&subject.certificate_number),
         _ => None,
     }
 }

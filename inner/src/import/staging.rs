@@ -156,11 +156,8 @@ pub(super) fn stage<'a>(
             let why = local.verdict.map(|verdict| verdict.reason);
             // The subject check reads the certificate number of new filings that passed the
             // local checks (any other text of a refused submission may not be storable).
-            let certificate_number = match (&version.body, local.verdict) {
-                (
-                    Submission::NewFiling(filing) | Submission::NewFilingWithScans { filing, .. },
-                    None,
-                ) => Some(filing.subject.certificate_number.as_str()),
+            let certificate_number = match (version.body.new_filing(), local.verdict) {
+                (Some(filing), None) => Some(filing.subject.certificate_number.as_str()),
                 _ => None,
             };
             copy.row(&[
@@ -203,18 +200,11 @@ pub(super) fn stage<'a>(
 /// of a website change or an added website. An access change has no website details of its
 /// own (it keeps those of the website it changes).
 pub(super) fn filed_websites(body: &Submission) -> impl Iterator<Item = &Website> {
-    let websites: &[Website] = match body {
-        Submission::NewFiling(filing) | Submission::NewFilingWithScans { filing, .. } => {
-            &filing.websites
+    let websites: &[Website] = match (body.new_filing(), body.change()) {
+        (Some(filing), _) => &filing.websites,
+        (_, Some((_, Change::Website { website, .. } | Change::AddedWebsite(website)))) => {
+            std::slice::from_ref(website)
         }
-        Submission::Change {
-            change: Change::Website { website, .. } | Change::AddedWebsite(website),
-            ..
-        }
-        | Submission::ChangeWithScans {
-            change: Change::Website { website, .. } | Change::AddedWebsite(website),
-            ..
-        } => std::slice::from_ref(website),
         _ => &[],
     };
     websites.iter()
@@ -222,15 +212,8 @@ pub(super) fn filed_websites(body: &Submission) -> impl Iterator<Item = &Website
 
 /// The IP ranges a submission files: its websites' and an access change's.
 pub(super) fn filed_ip_ranges(body: &Submission) -> impl Iterator<Item = &IpRange> {
-    let access_change = match body {
-        Submission::Change {
-            change: Change::Access { access, .. },
-            ..
-        }
-        | Submission::ChangeWithScans {
-            change: Change::Access { access, .. },
-            ..
-        } => Some(access),
+    let access_change = match body.change() {
+        Some((_, Change::Access { access, .. })) => Some(access),
         _ => None,
     };
     filed_websites(body)

@@ -44,11 +44,13 @@ pub(super) fn finalise(
         _ => None,
     };
     let wrong_body = || inconsistent(&format!("its stored record is not a {}", row.kind.name()));
-    let (filing_id, effect) = match (row.kind, &body) {
-        (
-            SubmissionKind::NewFiling,
-            Some(Submission::NewFiling(filing) | Submission::NewFilingWithScans { filing, .. }),
-        ) => {
+    let new_filing = body.as_ref().and_then(Submission::new_filing);
+    let change = body
+        .as_ref()
+        .and_then(Submission::change)
+        .map(|(_, change)| change);
+    let (filing_id, effect) = match (row.kind, new_filing, change) {
+        (SubmissionKind::NewFiling, Some(filing), _) => {
             check_domains(tx, receipt, &domains_of(&filing.websites), None)?;
             if let Some(row) = tx
                 .query_opt(
@@ -84,19 +86,7 @@ pub(super) fn finalise(
             }
             (filing_id, CertificateEffect::Issue)
         }
-        (
-            SubmissionKind::ChangeSubject,
-            Some(
-                Submission::Change {
-                    change: Change::Subject(subject),
-                    ..
-                }
-                | Submission::ChangeWithScans {
-                    change: Change::Subject(subject),
-                    ..
-                },
-            ),
-        ) => {
+        (SubmissionKind::ChangeSubject, _, Some(Change::Subject(subject))) => {
             let filing_id = needs_filing()?;
             tx.execute(
                 "UPDATE subject_records SET status = 'superseded'
@@ -107,19 +97,7 @@ pub(super) fn finalise(
             insert_subject(tx, filing_id, receipt, subject)?;
             (filing_id, CertificateEffect::Issue)
         }
-        (
-            SubmissionKind::ChangeWebsite,
-            Some(
-                Submission::Change {
-                    change: Change::Website { website, .. },
-                    ..
-                }
-                | Submission::ChangeWithScans {
-                    change: Change::Website { website, .. },
-                    ..
-                },
-            ),
-        ) => {
+        (SubmissionKind::ChangeWebsite, _, Some(Change::Website { website, .. })) => {
             let filing_id = needs_filing()?;
             let seq = row
                 .target_seq
@@ -129,19 +107,7 @@ pub(super) fn finalise(
             insert_website(tx, filing_id, receipt, seq, website)?;
             (filing_id, CertificateEffect::Issue)
         }
-        (
-            SubmissionKind::ChangeAccess,
-            Some(
-                Submission::Change {
-                    change: Change::Access { access, .. },
-                    ..
-                }
-                | Submission::ChangeWithScans {
-                    change: Change::Access { access, .. },
-                    ..
-                },
-            ),
-        ) => {
+        (SubmissionKind::ChangeAccess, _, Some(Change::Access { access, .. })) => {
             let filing_id = needs_filing()?;
             let retired = retire_website(tx, filing_id, row.target_seq, Retirement::Superseded)?;
             let [replaced] = retired[..] else {
@@ -150,26 +116,14 @@ pub(super) fn finalise(
             insert_access_change(tx, replaced, receipt, access)?;
             (filing_id, CertificateEffect::Issue)
         }
-        (
-            SubmissionKind::AddedWebsite,
-            Some(
-                Submission::Change {
-                    change: Change::AddedWebsite(website),
-                    ..
-                }
-                | Submission::ChangeWithScans {
-                    change: Change::AddedWebsite(website),
-                    ..
-                },
-            ),
-        ) => {
+        (SubmissionKind::AddedWebsite, _, Some(Change::AddedWebsite(website))) => {
             let filing_id = needs_filing()?;
             check_domains(tx, receipt, &domains_of([website]), None)?;
             let seq = take_website_seqs(tx, filing_id, 1)?;
             insert_website(tx, filing_id, receipt, seq, website)?;
             (filing_id, CertificateEffect::Issue)
         }
-        (SubmissionKind::CancelSubject, _) => {
+        (SubmissionKind::CancelSubject, _, _) => {
             let filing_id = needs_filing()?;
             for table in ["website_records", "subject_records"] {
                 tx.execute(
@@ -193,7 +147,7 @@ pub(super) fn finalise(
             .map_err(db("cancelling the filing"))?;
             (filing_id, CertificateEffect::Revoke)
         }
-        (SubmissionKind::CancelWebsite, _) => {
+        (SubmissionKind::CancelWebsite, _, _) => {
             let filing_id = needs_filing()?;
             retire_website(tx, filing_id, row.target_seq, Retirement::Cancelled)?;
             if active_websites(tx, filing_id)? == 0 {
@@ -202,7 +156,7 @@ pub(super) fn finalise(
                 (filing_id, CertificateEffect::Issue)
             }
         }
-        (SubmissionKind::CancelAccess, _) => {
+        (SubmissionKind::CancelAccess, _, _) => {
             let filing_id = needs_filing()?;
             tx.execute(
                 "UPDATE website_ips SET active = false WHERE record_id IN (
@@ -220,7 +174,7 @@ pub(super) fn finalise(
             .map_err(db("cancelling access"))?;
             (filing_id, CertificateEffect::Keep)
         }
-        (SubmissionKind::Withdrawal, _) => {
+        (SubmissionKind::Withdrawal, _, _) => {
             return Err(inconsistent(&format!(
                 "a {} submission cannot be approved",
                 row.kind.name()

@@ -9,7 +9,7 @@
 //! and issues its certificate. An approval that fails leaves none of them: the caller rolls
 //! the transaction back.
 
-use bundle_format::records::{Change, ReviewState, Submission, Website};
+use bundle_format::records::{ReviewState, Submission};
 use postgres::Transaction;
 
 mod finalise;
@@ -455,24 +455,7 @@ fn discard_pending(tx: &mut Transaction<'_>, receipt: &str) -> Result<(), Review
 /// The pre-approvals (service type names, sorted) the websites of a submission need: those it
 /// lists and those its service types call for.
 fn needed_pre_approvals(body: &Submission) -> Vec<String> {
-    let websites: Vec<&Website> = match body {
-        Submission::NewFiling(filing) | Submission::NewFilingWithScans { filing, .. } => {
-            filing.websites.iter().collect()
-        }
-        Submission::Change {
-            change: Change::Website { website, .. } | Change::AddedWebsite(website),
-            ..
-        }
-        | Submission::ChangeWithScans {
-            change: Change::Website { website, .. } | Change::AddedWebsite(website),
-            ..
-        } => vec![website],
-        Submission::Change { .. }
-        | Submission::ChangeWithScans { .. }
-        | Submission::Cancellation { .. }
-        | Submission::Withdrawal { .. }
-        | Submission::ProviderCheck { .. } => Vec::new(),
-    };
+    let websites = body.listed_websites();
     let mut needed: Vec<String> = websites
         .iter()
         .flat_map(|w| {
