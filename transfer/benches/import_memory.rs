@@ -27,7 +27,6 @@
 //! (`postgresql`) and `/usr/bin/time` (`time`).
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Instant;
 
 use bundle_format::records::{Attachment, AttachmentKind, Record, Submission, SubmissionVersion};
@@ -71,47 +70,18 @@ impl Host {
     }
 
     fn import(&self) -> Run {
-        let peak_file = self.dir.path().join("peak-kib");
+        let args =
+            testkit::inner_host::import_args(self.dir.path(), &self.database.connection_string());
         let started = Instant::now();
-        let output = Command::new("/usr/bin/time")
-            .arg("-f")
-            .arg("%M")
-            .arg("-o")
-            .arg(&peak_file)
-            .arg(transfer_binary())
-            .arg("--json")
-            .arg("--spool-dir")
-            .arg(self.dir.path().join("spool"))
-            .arg("--keyset")
-            .arg(self.dir.path().join("keyset"))
-            .arg("--age-identity")
-            .arg(self.dir.path().join("age-identity"))
-            .arg("--inner-database-url")
-            .arg(self.database.connection_string())
-            .arg("--accept-channel")
-            .arg("1")
-            .arg("import")
-            .env("RUST_LOG", "warn")
-            .output()
-            .unwrap_or_else(|e| {
-                panic!("cannot run /usr/bin/time ({e}); install the Debian package `time`")
-            });
+        let (output, peak) = testkit::inner_host::run_for_peak(
+            &transfer_binary(),
+            &args,
+            &self.dir.path().join("peak-kib"),
+        );
         let seconds = started.elapsed().as_secs_f64();
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        let report: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
-            panic!(
-                "import printed no JSON report ({e}): {stdout}\n{}",
-                String::from_utf8_lossy(&output.stderr)
-            )
-        });
-        let peak_kib: u64 = std::fs::read_to_string(&peak_file)
-            .expect("the peak file")
-            .lines()
-            .last()
-            .and_then(|line| line.trim().parse().ok())
-            .expect("/usr/bin/time wrote the peak resident set in KiB");
+        let report = testkit::inner_host::json_report(&output, "import");
         Run {
-            peak: peak_kib * 1024,
+            peak,
             seconds,
             report,
         }
@@ -132,20 +102,6 @@ fn now() -> i64 {
     i64::try_from(since.as_secs()).expect("a clock before 2262")
 }
 
-/// `count` bytes that do not compress (xorshift64 from `seed`), behind a PNG signature.
-fn scan(seed: u64, count: usize) -> Vec<u8> {
-    let mut state = seed.wrapping_mul(2).wrapping_add(1);
-    let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
-    while bytes.len() < count {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        bytes.extend_from_slice(&state.to_le_bytes());
-    }
-    bytes.truncate(count);
-    bytes
-}
-
 /// Filing `i` of the benchmark samples carrying `scans` scanned certificates of 512 KiB.
 fn with_scans(i: usize, scans: usize) -> Record {
     let mut version = inner::bench_support::filing(i, now());
@@ -154,7 +110,7 @@ fn with_scans(i: usize, scans: usize) -> Record {
             .map(|k| Attachment {
                 kind: AttachmentKind::SubjectCertificate,
                 media_type: "image/png".to_owned(),
-                bytes: scan(
+                bytes: testkit::inner_host::incompressible_scan(
                     (i * 64 + k) as u64,
                     bundle_format::records::MAX_ATTACHMENT_BYTES,
                 ),
