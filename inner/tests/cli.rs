@@ -31,6 +31,12 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// Checks that `out` ended with exit code 1 and an error message containing `says`.
+fn assert_exit_1_saying(out: &Output, says: &str) {
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(out).contains(says), "{}", stderr(out));
+}
+
 /// Writes `password` to `file`, readable by its owner only.
 fn write_password(file: &Path, password: &str) {
     use std::os::unix::fs::PermissionsExt as _;
@@ -345,11 +351,9 @@ fn the_command_line_refuses_a_wrong_password_and_another_provinces_reviewer() {
             path(&key_file),
         ],
     );
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr(&out).contains("no password for reviewer zj-01: pass --password-file FILE or set SLUICE_REVIEWER_PASSWORD"),
-        "{}",
-        stderr(&out)
+    assert_exit_1_saying(
+        &out,
+        "no password for reviewer zj-01: pass --password-file FILE or set SLUICE_REVIEWER_PASSWORD",
     );
     // A password file others may read is refused before it is used.
     use std::os::unix::fs::PermissionsExt as _;
@@ -368,12 +372,7 @@ fn the_command_line_refuses_a_wrong_password_and_another_provinces_reviewer() {
             path(&key_file),
         ],
     );
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr(&out).contains("may be read by others (mode 644); chmod 600 it"),
-        "{}",
-        stderr(&out)
-    );
+    assert_exit_1_saying(&out, "may be read by others (mode 644); chmod 600 it");
 
     let out = sluice(Some(&db), &["review", "show", "R1"]);
     assert!(
