@@ -15,8 +15,8 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use bundle_format::records::{
     Access, AccessMethod, Attachment, AttachmentKind, CertificateType, Filing, IpRange, Person,
-    Scan, ScanOf, ServiceType, Subject, SubjectNature, Submission, SubmissionVersion, Website,
-    content_hash,
+    ReviewState, Scan, ScanOf, ServiceType, StatusChange, Subject, SubjectNature, Submission,
+    SubmissionVersion, Website, content_hash,
 };
 
 /// When [`version`] says a version was submitted: 2026-11-22T07:00:00Z.
@@ -190,6 +190,20 @@ pub fn signed_bundle_files(dir: &std::path::Path, filings: &[usize]) -> Vec<std:
         first += count;
     }
     paths
+}
+
+/// The inner side's status change (event `event_id`) approving version 1 of `receipt` at `at`
+/// under `filing_number`.
+pub fn approval(event_id: u64, receipt: &str, at: i64, filing_number: &str) -> StatusChange {
+    StatusChange {
+        event_id,
+        receipt: receipt.to_owned(),
+        version: 1,
+        state: ReviewState::Approved,
+        at,
+        reason: None,
+        filing_number: Some(filing_number.to_owned()),
+    }
 }
 
 /// A PNG scan (`bytes` as given, declared `image/png`) of `kind`, showing `shows`.

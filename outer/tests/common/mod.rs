@@ -206,3 +206,19 @@ pub async fn screenshot_ink_in_chromium(profile: &Path, url: &str, name: &str) -
     .unwrap();
     testkit::browser::screenshot_ink(&shot)
 }
+
+/// The address a `sluice-outer serve` started as `child` (its stdout piped) says it listens on,
+/// in its first line; its stdout is drained from then on so that the server never blocks on a
+/// full pipe.
+pub fn listening_address(child: &mut std::process::Child) -> std::net::SocketAddr {
+    use std::io::BufRead as _;
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let addr = first
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
+        .parse()
+        .unwrap();
+    std::thread::spawn(move || for _ in lines {});
+    addr
+}
