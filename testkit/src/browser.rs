@@ -122,3 +122,16 @@ pub fn assert_latest_value(dom: &str, series: &str, value: &str) {
         "{series} = {value} in {dom}"
     );
 }
+
+/// Checks the ink of an operations page's screenshot (`(dark, colours)`, as
+/// [`screenshot_ink`] counts them): text to read, and the colours of its plots.
+pub fn assert_plots_rendered((dark, colours): (usize, usize)) {
+    assert!(
+        dark > 2000,
+        "the screenshot shows almost no text ({dark} dark pixels)"
+    );
+    assert!(
+        colours >= 4,
+        "the screenshot has {colours} colours; the plots did not render"
+    );
+}
