@@ -8,7 +8,6 @@ mod web;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use bundle_format::records::CertificateRecord;
 use outer::store::AccountKind;
 use tower::ServiceExt as _;
 use web::{Browser, Site, site};
@@ -304,14 +303,11 @@ async fn an_owner_sees_their_filings_numbers_review_dates_and_certificates_and_n
         .await
         .unwrap();
     site.store
-        .store_certificate(CertificateRecord {
-            filing_number: "浙ICP备2026000123号".into(),
-            receipt: receipt.to_owned(),
-            issued_at: 1_790_000_200,
-            expires_at: 1_821_536_200,
-            supersedes: None,
-            document: b"untrusted comment: test certificate\n".to_vec(),
-        })
+        .store_certificate(testkit::records::certificate(
+            "浙ICP备2026000123号",
+            receipt,
+            1_790_000_200,
+        ))
         .await
         .unwrap();
     let page = owner.get("/account/filings").await;

@@ -14,9 +14,9 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use bundle_format::records::{
-    Access, AccessMethod, Attachment, AttachmentKind, CertificateType, Filing, IpRange, Person,
-    ReviewState, Scan, ScanOf, ServiceType, StatusChange, Subject, SubjectNature, Submission,
-    SubmissionVersion, Website, content_hash,
+    Access, AccessMethod, Attachment, AttachmentKind, CertificateRecord, CertificateType, Filing,
+    IpRange, Person, ReviewState, Scan, ScanOf, ServiceType, StatusChange, Subject, SubjectNature,
+    Submission, SubmissionVersion, Website, content_hash,
 };
 
 /// When [`version`] says a version was submitted: 2026-11-22T07:00:00Z.
@@ -203,6 +203,19 @@ pub fn approval(event_id: u64, receipt: &str, at: i64, filing_number: &str) -> S
         at,
         reason: None,
         filing_number: Some(filing_number.to_owned()),
+    }
+}
+
+/// A stand-in certificate for `receipt` under `filing_number`, issued at `issued_at` for a year
+/// (365 days); its document is one line of text, not a signed certificate.
+pub fn certificate(filing_number: &str, receipt: &str, issued_at: i64) -> CertificateRecord {
+    CertificateRecord {
+        filing_number: filing_number.to_owned(),
+        receipt: receipt.to_owned(),
+        issued_at,
+        expires_at: issued_at + 365 * 86_400,
+        supersedes: None,
+        document: b"untrusted comment: test certificate\n".to_vec(),
     }
 }
 
