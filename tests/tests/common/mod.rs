@@ -105,6 +105,19 @@ pub fn contiguous_per_channel(app: &mut Appliance) -> Vec<(u32, u64)> {
         .collect()
 }
 
+/// Carries the return bundles written already out and applies them at the first outer host,
+/// checking that the first of them revoked one certificate there.
+pub fn apply_revoking_one_certificate(app: &mut Appliance) -> ApplyReport {
+    app.carry_out().unwrap();
+    let applied = app.apply(0).unwrap();
+    assert_eq!(
+        applied.files[0].certificates_revoked, 1,
+        "{:?}",
+        applied.files
+    );
+    applied
+}
+
 /// Checks that the first outer host tells the submitter of each of `receipts` that it is
 /// approved and its certificate ready.
 pub fn assert_approved_with_certificates(app: &Appliance, receipts: &[String]) {
