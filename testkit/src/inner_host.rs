@@ -7,6 +7,8 @@ use std::ffi::{OsStr, OsString};
 use std::path::Path;
 use std::process::{Command, Output};
 
+use bundle_format::records::{Attachment, AttachmentKind};
+
 /// The global arguments of `sluice-transfer --json` for an inner host laid out in `dir` (its
 /// spool in `spool/`, its keyset file `keyset`), with its database at `database_url`, accepting
 /// channel 1.
@@ -88,4 +90,19 @@ pub fn incompressible_scan(seed: u64, count: usize) -> Vec<u8> {
     }
     bytes.truncate(count);
     bytes
+}
+
+/// `count` scanned subject certificates for sample filing `i`, each as large as an attachment
+/// may be (`MAX_ATTACHMENT_BYTES`) and made by [`incompressible_scan`] from seed `i * 64 + k`.
+pub fn incompressible_certificates(i: usize, count: usize) -> Vec<Attachment> {
+    (0..count)
+        .map(|k| Attachment {
+            kind: AttachmentKind::SubjectCertificate,
+            media_type: "image/png".to_owned(),
+            bytes: incompressible_scan(
+                (i * 64 + k) as u64,
+                bundle_format::records::MAX_ATTACHMENT_BYTES,
+            ),
+        })
+        .collect()
 }

@@ -16,7 +16,7 @@
 mod common;
 
 use bundle_format::encryption::Recipient;
-use bundle_format::records::{Attachment, AttachmentKind, Record, Submission};
+use bundle_format::records::{Record, Submission};
 use bundle_format::{BundleId, BundleWriter, Kind, SealedBundle, WriterConfig};
 use keys::ChannelId;
 use testkit::keys::{appliance_entries, named_key, signed_keyset};
@@ -137,16 +137,10 @@ fn first_config() -> WriterConfig {
 fn filing_with_scans(i: usize) -> Record {
     let mut version = inner::bench_support::filing(i, now());
     if let Submission::NewFiling(filing) = &mut version.body {
-        filing.attachments = (0..bundle_format::records::MAX_ATTACHMENTS)
-            .map(|k| Attachment {
-                kind: AttachmentKind::SubjectCertificate,
-                media_type: "image/png".to_owned(),
-                bytes: testkit::inner_host::incompressible_scan(
-                    (i * 64 + k) as u64,
-                    bundle_format::records::MAX_ATTACHMENT_BYTES,
-                ),
-            })
-            .collect();
+        filing.attachments = testkit::inner_host::incompressible_certificates(
+            i,
+            bundle_format::records::MAX_ATTACHMENTS,
+        );
         version.content_hash = bundle_format::records::content_hash(&version.body);
     }
     Record::Submission(version)

@@ -29,7 +29,7 @@
 use std::path::Path;
 use std::time::Instant;
 
-use bundle_format::records::{Attachment, AttachmentKind, Record, Submission, SubmissionVersion};
+use bundle_format::records::{Record, Submission, SubmissionVersion};
 use bundle_format::{BundleId, BundleWriter, Kind, SealedBundle, WriterConfig};
 use keys::ChannelId;
 use serde_json::json;
@@ -106,16 +106,7 @@ fn now() -> i64 {
 fn with_scans(i: usize, scans: usize) -> Record {
     let mut version = inner::bench_support::filing(i, now());
     if let Submission::NewFiling(filing) = &mut version.body {
-        filing.attachments = (0..scans)
-            .map(|k| Attachment {
-                kind: AttachmentKind::SubjectCertificate,
-                media_type: "image/png".to_owned(),
-                bytes: testkit::inner_host::incompressible_scan(
-                    (i * 64 + k) as u64,
-                    bundle_format::records::MAX_ATTACHMENT_BYTES,
-                ),
-            })
-            .collect();
+        filing.attachments = testkit::inner_host::incompressible_certificates(i, scans);
     }
     rehash(version)
 }
