@@ -8,6 +8,8 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use bundle_format::records::{Attachment, AttachmentKind};
+use bundle_format::{BundleId, Kind, WriterConfig};
+use keys::ChannelId;
 
 /// The global arguments of `sluice-transfer --json` for an inner host laid out in `dir` (its
 /// spool in `spool/`, its keyset file `keyset`), with its database at `database_url`, accepting
@@ -105,4 +107,30 @@ pub fn incompressible_certificates(i: usize, count: usize) -> Vec<Attachment> {
             ),
         })
         .collect()
+}
+
+/// Now, Unix seconds: the import tests and benchmark make their bundles now and import them at
+/// once.
+pub fn now() -> i64 {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("a clock after 1970");
+    i64::try_from(since.as_secs()).expect("a clock before 2262")
+}
+
+/// The first submissions bundle of channel 1 (epoch 1), made at `created` and valid for
+/// `valid_seconds`, in one part however large the format allows.
+pub fn first_submissions_config(created: i64, valid_seconds: i64) -> WriterConfig {
+    WriterConfig {
+        kind: Kind::Submissions,
+        channel: ChannelId(1),
+        epoch: 1,
+        next_sequence: 1,
+        previous: BundleId::ZERO,
+        created,
+        expires: created + valid_seconds,
+        part_content_bytes: usize::try_from(bundle_format::header::MAX_CONTENT_BYTES)
+            .expect("256 MiB fits usize"),
+        part_records: bundle_format::payload::MAX_RECORDS_PER_BUNDLE,
+    }
 }

@@ -19,6 +19,7 @@ use bundle_format::encryption::Recipient;
 use bundle_format::records::{Record, Submission};
 use bundle_format::{BundleId, BundleWriter, Kind, SealedBundle, WriterConfig};
 use keys::ChannelId;
+use testkit::inner_host::now;
 use testkit::keys::{appliance_entries, named_key, signed_keyset};
 
 const MIB: u64 = 1024 * 1024;
@@ -81,14 +82,6 @@ impl InnerHost {
     }
 }
 
-/// Now, Unix seconds: the bundles are made now and imported at once.
-fn now() -> i64 {
-    let since = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap();
-    i64::try_from(since.as_secs()).unwrap()
-}
-
 /// Signs `records` as the first submissions bundle of channel 1, in one part.
 fn first_bundle(records: impl IntoIterator<Item = Record>) -> Vec<u8> {
     let records: Vec<Record> = records.into_iter().collect();
@@ -119,17 +112,7 @@ fn first_bundle_encrypted(
 
 /// The first submissions bundle of channel 1, in one part however large.
 fn first_config() -> WriterConfig {
-    WriterConfig {
-        kind: Kind::Submissions,
-        channel: ChannelId(1),
-        epoch: 1,
-        next_sequence: 1,
-        previous: BundleId::ZERO,
-        created: now(),
-        expires: now() + 86_400,
-        part_content_bytes: usize::try_from(bundle_format::header::MAX_CONTENT_BYTES).unwrap(),
-        part_records: bundle_format::payload::MAX_RECORDS_PER_BUNDLE,
-    }
+    testkit::inner_host::first_submissions_config(now(), 86_400)
 }
 
 /// Filing `i` of the import benchmark's samples carrying the most scanned certificates a

@@ -30,9 +30,9 @@ use std::path::Path;
 use std::time::Instant;
 
 use bundle_format::records::{Record, Submission, SubmissionVersion};
-use bundle_format::{BundleId, BundleWriter, Kind, SealedBundle, WriterConfig};
-use keys::ChannelId;
+use bundle_format::{BundleWriter, SealedBundle};
 use serde_json::json;
+use testkit::inner_host::now;
 use testkit::keys::{appliance_entries, named_key, signed_keyset};
 
 const MIB: u64 = 1024 * 1024;
@@ -95,13 +95,6 @@ fn transfer_binary() -> std::ffi::OsString {
         .unwrap_or_else(|| env!("CARGO_BIN_EXE_sluice-transfer").into())
 }
 
-fn now() -> i64 {
-    let since = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("a clock after 1970");
-    i64::try_from(since.as_secs()).expect("a clock before 2262")
-}
-
 /// Filing `i` of the benchmark samples carrying `scans` scanned certificates of 512 KiB.
 fn with_scans(i: usize, scans: usize) -> Record {
     let mut version = inner::bench_support::filing(i, now());
@@ -148,18 +141,7 @@ fn first_bundle(
     records: impl Iterator<Item = Record>,
     recipient: Option<&bundle_format::encryption::Recipient>,
 ) -> (Vec<u8>, usize) {
-    let config = WriterConfig {
-        kind: Kind::Submissions,
-        channel: ChannelId(1),
-        epoch: 1,
-        next_sequence: 1,
-        previous: BundleId::ZERO,
-        created: now(),
-        expires: now() + 7 * 86_400,
-        part_content_bytes: usize::try_from(bundle_format::header::MAX_CONTENT_BYTES)
-            .expect("256 MiB fits usize"),
-        part_records: bundle_format::payload::MAX_RECORDS_PER_BUNDLE,
-    };
+    let config = testkit::inner_host::first_submissions_config(now(), 7 * 86_400);
     let mut files = Vec::new();
     let key = named_key("outer-bundle");
     let sink = |sealed: &SealedBundle<'_>| -> std::io::Result<()> {
