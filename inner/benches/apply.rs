@@ -24,6 +24,8 @@
 //! made before and after it. It writes `target/sluice-bench/apply-preload-N.json` and the
 //! "apply-preload" section of `BENCHMARKS.md`.
 
+mod common;
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -277,25 +279,13 @@ fn scale(filings: usize, preload: usize, cache: bool, workers: usize) {
         inner::testing::submissions_message(pre::CHANNEL, 1, sequence, NOW, &submissions)
             .expect("bundle message")
     };
-    fn verified<'a>(message: &'a [u8], submissions: &'a [SubmissionVersion]) -> IncomingBundle<'a> {
-        let header = bundle_format::Header::parse(message, u64::MAX)
-            .expect("bundle header")
-            .0;
-        IncomingBundle::verified(
-            bundle_format::BundleId::of_message(message),
-            &header,
-            keys::KeyId(*b"benchkey"),
-            submissions,
-            message,
-        )
-    }
     let first = message(1);
     let next = message(store.preloaded.bundles + 1);
 
     eprintln!("into an empty store");
     let empty_before = apply_into(
         &TestDatabase::with_schema().expect("empty store"),
-        &verified(&first, &submissions),
+        &common::incoming(&first, &submissions),
     );
     eprintln!("  {:.2} s", empty_before.as_secs_f64());
     eprintln!("into the store of {preload} approved filings");
@@ -305,7 +295,7 @@ fn scale(filings: usize, preload: usize, cache: bool, workers: usize) {
             "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT pg_stat_statements_reset()",
         )
         .is_ok();
-    let preloaded = apply_into(&store.database, &verified(&next, &submissions));
+    let preloaded = apply_into(&store.database, &common::incoming(&next, &submissions));
     eprintln!("  {:.2} s", preloaded.as_secs_f64());
     let statements: Vec<(i64, f64, i64, i64, i64, String)> = if stats {
         stats_client
@@ -329,7 +319,7 @@ fn scale(filings: usize, preload: usize, cache: bool, workers: usize) {
     eprintln!("into an empty store again");
     let empty_after = apply_into(
         &TestDatabase::with_schema().expect("empty store"),
-        &verified(&first, &submissions),
+        &common::incoming(&first, &submissions),
     );
     eprintln!("  {:.2} s", empty_after.as_secs_f64());
 
@@ -356,7 +346,7 @@ fn scale(filings: usize, preload: usize, cache: bool, workers: usize) {
          | {preload} approved filings | {pr:.2} | {prr:.0} | {ratio:.2} |\n\
          | empty (after) | {ea:.2} | {ear:.0} | {eax:.2} |\n\n\
          Goal: ≤ 1.3x the empty store's time (their mean, {empty:.2} s): {met}.\n",
-        date = today(),
+        date = common::today(),
         made = store.made(),
         eb = empty_before.as_secs_f64(),
         ebr = filings as f64 / empty_before.as_secs_f64(),
@@ -427,15 +417,4 @@ fn scale(filings: usize, preload: usize, cache: bool, workers: usize) {
         "apply-preload",
         &report,
     );
-}
-
-/// Today's date (UTC), for the report.
-fn today() -> String {
-    let now = time::OffsetDateTime::now_utc();
-    format!(
-        "{:04}-{:02}-{:02}",
-        now.year(),
-        u8::from(now.month()),
-        now.day()
-    )
 }

@@ -40,6 +40,8 @@
 //! bundle size B: `approval-bundle-B.json` and section). Benchmarks measure; nothing here asserts a
 //! time.
 
+mod common;
+
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, Mutex};
@@ -121,16 +123,7 @@ impl Pending {
     }
 
     fn incoming(&self) -> IncomingBundle<'_> {
-        let header = bundle_format::Header::parse(&self.message, u64::MAX)
-            .expect("bundle header")
-            .0;
-        IncomingBundle::verified(
-            bundle_format::BundleId::of_message(&self.message),
-            &header,
-            keys::KeyId(*b"benchkey"),
-            &self.submissions,
-            &self.message,
-        )
+        common::incoming(&self.message, &self.submissions)
     }
 }
 
@@ -458,7 +451,7 @@ fn main() {
         n = preloaded.filings,
         m = args.approvals,
         b = imported,
-        date = today(),
+        date = common::today(),
         made = store.made(),
         imp = import_seconds,
         c1 = single_s.count,
@@ -570,15 +563,4 @@ fn main() {
         &name,
         &report,
     );
-}
-
-/// Today's date (UTC), for the report.
-fn today() -> String {
-    let now = time::OffsetDateTime::now_utc();
-    format!(
-        "{:04}-{:02}-{:02}",
-        now.year(),
-        u8::from(now.month()),
-        now.day()
-    )
 }

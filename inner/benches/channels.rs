@@ -15,6 +15,8 @@
 //! `BENCHMARKS.md` beside this crate's manifest. Needs PostgreSQL's server binaries
 //! (`postgresql`), like the tests.
 
+mod common;
+
 use std::path::Path;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
@@ -37,16 +39,7 @@ struct ChannelBundle {
 
 impl ChannelBundle {
     fn incoming(&self) -> IncomingBundle<'_> {
-        let header = bundle_format::Header::parse(&self.message, u64::MAX)
-            .expect("bench bundle header")
-            .0;
-        IncomingBundle::verified(
-            bundle_format::BundleId::of_message(&self.message),
-            &header,
-            keys::KeyId(*b"benchkey"),
-            &self.submissions,
-            &self.message,
-        )
+        common::incoming(&self.message, &self.submissions)
     }
 }
 

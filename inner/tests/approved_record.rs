@@ -169,17 +169,7 @@ fn an_approved_change_sends_the_filing_as_it_now_stands_under_a_newer_event() {
         &db,
         2,
         &[
-            version(
-                "R2",
-                1,
-                Submission::Change {
-                    filing_number: number.clone(),
-                    change: Change::Website {
-                        website_number: format!("{number}-1"),
-                        website: changed.clone(),
-                    },
-                },
-            ),
+            first_website_changed("R2", &number, changed.clone()),
             version(
                 "R3",
                 1,

@@ -31,6 +31,12 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// Checks that `out` ended with exit code 1 and an error message containing `says`.
+fn assert_exit_1_saying(out: &Output, says: &str) {
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(out).contains(says), "{}", stderr(out));
+}
+
 /// Writes `password` to `file`, readable by its owner only.
 fn write_password(file: &Path, password: &str) {
     use std::os::unix::fs::PermissionsExt as _;
@@ -333,47 +339,23 @@ fn the_command_line_refuses_a_wrong_password_and_another_provinces_reviewer() {
         "error: receipt R1: reviewer zj-01 (authority, province 33) may not act on filing of \
          province 11\n"
     );
-    let out = sluice(
-        Some(&db),
-        &[
-            "review",
-            "approve",
-            "R1",
-            "--reviewer",
-            "zj-01",
-            "--cert-key",
-            path(&key_file),
-        ],
-    );
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr(&out).contains("no password for reviewer zj-01: pass --password-file FILE or set SLUICE_REVIEWER_PASSWORD"),
-        "{}",
-        stderr(&out)
+    // zj-01 approving R1 with `password` (its flags), the password not in the environment.
+    let approve_without_password_variable = |password: &[&str]| {
+        let mut args = vec!["review", "approve", "R1", "--reviewer", "zj-01"];
+        args.extend_from_slice(password);
+        args.extend(["--cert-key", path(&key_file)]);
+        sluice(Some(&db), &args)
+    };
+    let out = approve_without_password_variable(&[]);
+    assert_exit_1_saying(
+        &out,
+        "no password for reviewer zj-01: pass --password-file FILE or set SLUICE_REVIEWER_PASSWORD",
     );
     // A password file others may read is refused before it is used.
     use std::os::unix::fs::PermissionsExt as _;
     std::fs::set_permissions(&zj_password, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let out = sluice(
-        Some(&db),
-        &[
-            "review",
-            "approve",
-            "R1",
-            "--reviewer",
-            "zj-01",
-            "--password-file",
-            path(&zj_password),
-            "--cert-key",
-            path(&key_file),
-        ],
-    );
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr(&out).contains("may be read by others (mode 644); chmod 600 it"),
-        "{}",
-        stderr(&out)
-    );
+    let out = approve_without_password_variable(&["--password-file", path(&zj_password)]);
+    assert_exit_1_saying(&out, "may be read by others (mode 644); chmod 600 it");
 
     let out = sluice(Some(&db), &["review", "show", "R1"]);
     assert!(

@@ -344,16 +344,10 @@ fn domains_filed_elsewhere_are_found_by_lookups_in_a_large_store() {
         &[
             one_site_filing("R2", "乙公司", "C2", "乙网", &["jia.example.cn"], 2),
             one_site_filing("R3", "丙公司", "C3", "丙网", &["bing.example.cn"], 3),
-            version(
+            first_website_changed(
                 "R4",
-                1,
-                Submission::Change {
-                    filing_number: number.clone(),
-                    change: Change::Website {
-                        website_number: format!("{number}-1"),
-                        website: website("甲网", &["jia.example.cn", "m.jia.example.cn"], 7),
-                    },
-                },
+                &number,
+                website("甲网", &["jia.example.cn", "m.jia.example.cn"], 7),
             ),
         ],
     );
@@ -536,16 +530,10 @@ fn change_cancel_and_withdraw_an_approved_filing() {
         &db,
         2,
         &[
-            version(
+            first_website_changed(
                 "R2",
-                1,
-                Submission::Change {
-                    filing_number: number.clone(),
-                    change: Change::Website {
-                        website_number: format!("{number}-1"),
-                        website: website("甲网", &["jia.example.cn", "m.jia.example.cn"], 1),
-                    },
-                },
+                &number,
+                website("甲网", &["jia.example.cn", "m.jia.example.cn"], 1),
             ),
             version(
                 "R3",

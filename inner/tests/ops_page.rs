@@ -116,14 +116,8 @@ fn the_inner_operations_page_plots_gaps_and_lag_per_channel_in_headless_chromium
             "chart {chart} missing: {dom}"
         );
     }
-    let latest = |series: &str, value: &str| {
-        assert!(
-            dom.contains(&format!(
-                "<code>{series}</code></td><td class=\"num\">{value}</td>"
-            )),
-            "{series} = {value} in {dom}"
-        );
-    };
+    let latest =
+        |series: &str, value: &str| testkit::browser::assert_latest_value(&dom, series, value);
     // The gap is closed now; the lag is the last import's age when the run sampled it.
     latest("sluice_inner_missing_bundles{channel=\"1\"}", "0");
     latest(
@@ -145,15 +139,7 @@ fn the_inner_operations_page_plots_gaps_and_lag_per_channel_in_headless_chromium
         Path::new(env!("CARGO_TARGET_TMPDIR")),
         "ops-inner.png",
     );
-    let (dark, colours) = testkit::browser::screenshot_ink(&shot);
-    assert!(
-        dark > 2000,
-        "the screenshot shows almost no text ({dark} dark pixels)"
-    );
-    assert!(
-        colours >= 4,
-        "the screenshot has {colours} colours; the plots did not render"
-    );
+    testkit::browser::assert_plots_rendered(testkit::browser::screenshot_ink(&shot));
 }
 
 #[test]

@@ -8,7 +8,6 @@ mod web;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use bundle_format::records::{CertificateRecord, ReviewState, StatusChange};
 use outer::store::AccountKind;
 use tower::ServiceExt as _;
 use web::{Browser, Site, site};
@@ -275,11 +274,8 @@ async fn an_owner_sees_their_filings_numbers_review_dates_and_certificates_and_n
         .header("content-type", "application/json")
         .body(Body::from(filing))
         .unwrap();
-    let response = site.router.clone().oneshot(request).await.unwrap();
-    assert_eq!(response.status(), StatusCode::CREATED);
-    let body = axum::body::to_bytes(response.into_body(), 1 << 20)
-        .await
-        .unwrap();
+    let (status, body) = site.call(request).await;
+    assert_eq!(status, StatusCode::CREATED);
     let receipt: serde_json::Value = serde_json::from_slice(&body).unwrap();
     let receipt = receipt["receipt"].as_str().unwrap();
 
@@ -298,26 +294,20 @@ async fn an_owner_sees_their_filings_numbers_review_dates_and_certificates_and_n
     // annual review date (when the certificate expires, a year after the approval) and the
     // certificate to download.
     site.store
-        .apply_status_change(StatusChange {
-            event_id: 1,
-            receipt: receipt.to_owned(),
-            version: 1,
-            state: ReviewState::Approved,
-            at: 1_790_000_200,
-            reason: None,
-            filing_number: Some("浙ICP备2026000123号".into()),
-        })
+        .apply_status_change(testkit::records::approval(
+            1,
+            receipt,
+            1_790_000_200,
+            "浙ICP备2026000123号",
+        ))
         .await
         .unwrap();
     site.store
-        .store_certificate(CertificateRecord {
-            filing_number: "浙ICP备2026000123号".into(),
-            receipt: receipt.to_owned(),
-            issued_at: 1_790_000_200,
-            expires_at: 1_821_536_200,
-            supersedes: None,
-            document: b"untrusted comment: test certificate\n".to_vec(),
-        })
+        .store_certificate(testkit::records::certificate(
+            "浙ICP备2026000123号",
+            receipt,
+            1_790_000_200,
+        ))
         .await
         .unwrap();
     let page = owner.get("/account/filings").await;

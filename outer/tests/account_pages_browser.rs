@@ -9,7 +9,7 @@ mod web;
 
 use std::path::Path;
 
-use outer::config::{AccountsConfig, Limits, MailConfig};
+use outer::config::{AccountsConfig, Limits};
 use outer::http::AppState;
 use outer::mail::Mailer;
 use outer::store::Store;
@@ -23,13 +23,7 @@ fn an_owner_registers_verifies_logs_in_and_issues_a_token_in_headless_chromium()
     let smtp = SmtpServer::start();
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("outer.db")).unwrap();
-    let mail = MailConfig {
-        relay_host: "127.0.0.1".into(),
-        relay_port: smtp.port,
-        from: "备案系统 <noreply@beian.test>".into(),
-        timeout_secs: 10,
-        tls: "none".into(),
-    };
+    let mail = web::mail_through(&smtp);
     let state = AppState::with_accounts(
         store,
         Limits::default(),

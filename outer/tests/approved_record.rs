@@ -15,7 +15,6 @@ use bundle_format::records::{
 };
 use outer::api::ApprovedRecordView;
 use outer::store::{AccountKind, ReceiptRecord, apply_approved_record_on};
-use tower::ServiceExt as _;
 use web::{
     Approval, Browser, Page, Site, account_that_logs_in, file_approved, record_of_filing, site,
     unescape,
@@ -145,11 +144,7 @@ async fn api_get(site: &Site, token: &str, path: &str) -> (StatusCode, serde_jso
         .header("authorization", format!("Bearer {token}"))
         .body(Body::empty())
         .unwrap();
-    let response = site.router.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let body = axum::body::to_bytes(response.into_body(), 1 << 20)
-        .await
-        .unwrap();
+    let (status, body) = site.call(request).await;
     (status, serde_json::from_slice(&body).unwrap_or_default())
 }
 

@@ -14,7 +14,6 @@ use bundle_format::records::{
 };
 use outer::config::Limits;
 use outer::store::{AccountKind, ReceiptStatus};
-use tower::ServiceExt as _;
 use web::{Browser, Site, site};
 
 /// The form's fields for the sample filing the API tests use (`testkit::api::new_filing`).
@@ -110,11 +109,8 @@ async fn api_problems(site: &Site, token: &str, body: serde_json::Value) -> Vec<
         .header("content-type", "application/json")
         .body(Body::from(body.to_string()))
         .unwrap();
-    let response = site.router.clone().oneshot(request).await.unwrap();
-    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
-        .await
-        .unwrap();
+    let (status, bytes) = site.call(request).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     let answer: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
     answer["problems"]
         .as_array()

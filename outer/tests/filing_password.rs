@@ -11,7 +11,6 @@ use axum::http::{Request, StatusCode, header};
 use bundle_format::records::{CertificateRevocation, FilingPassword};
 use outer::config::AccountsConfig;
 use outer::store::{apply_filing_password_on, revoke_certificate_on};
-use tower::ServiceExt as _;
 use web::{Approval, Browser, Site, file_approved, site, site_with};
 
 const NUMBER: &str = "浙ICP备2026000123号";
@@ -68,12 +67,7 @@ async fn api_download(site: &Site, number: &str, password: &str) -> (StatusCode,
         .header("content-type", "application/json")
         .body(Body::from(body.to_string()))
         .unwrap();
-    let response = site.router.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let body = axum::body::to_bytes(response.into_body(), 1 << 20)
-        .await
-        .unwrap();
-    (status, body.to_vec())
+    site.call(request).await
 }
 
 /// The download page's form sent by `browser`.

@@ -540,15 +540,12 @@ async fn unknown_receipt_is_404_and_a_known_one_keeps_its_status_after_the_paylo
         .await
         .unwrap();
     app.store
-        .apply_status_change(StatusChange {
-            event_id: 3,
-            receipt: receipt.clone(),
-            version: 1,
-            state: ReviewState::Approved,
-            at: 1_790_000_200,
-            reason: None,
-            filing_number: Some("浙ICP备2026000123号".into()),
-        })
+        .apply_status_change(testkit::records::approval(
+            3,
+            &receipt,
+            1_790_000_200,
+            "浙ICP备2026000123号",
+        ))
         .await
         .unwrap();
     let (status, view) = app.status(&receipt).await;
@@ -576,14 +573,11 @@ async fn unknown_receipt_is_404_and_a_known_one_keeps_its_status_after_the_paylo
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     app.store
-        .store_certificate(records::CertificateRecord {
-            filing_number: "浙ICP备2026000123号".into(),
-            receipt: receipt.clone(),
-            issued_at: 1_790_000_200,
-            expires_at: 1_821_536_200,
-            supersedes: None,
-            document: b"untrusted comment: test certificate\n".to_vec(),
-        })
+        .store_certificate(testkit::records::certificate(
+            "浙ICP备2026000123号",
+            &receipt,
+            1_790_000_200,
+        ))
         .await
         .unwrap();
     let request = Request::get(&path)

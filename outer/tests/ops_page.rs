@@ -4,15 +4,12 @@
 
 mod common;
 
-use std::path::Path;
-
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use base64::Engine as _;
-use common::{app, store_with_accounts};
+use common::{app, dom_in_chromium, screenshot_ink_in_chromium, start_with, store_with_accounts};
 use keys::ops::{Sample, parse_exposition};
 use outer::config::Limits;
-use outer::http::{AppState, serve};
 use outer::store::Store;
 
 /// One metrics run's samples as `sluice-transfer status --prometheus` renders them.
@@ -135,28 +132,14 @@ async fn the_operations_page_plots_the_recorded_history_in_headless_chromium() {
         "samples older than 30 days are deleted"
     );
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(serve(
-        listener,
-        AppState::new(store, Limits::default()),
-        async move {
-            let _ = stopped.await;
-        },
-    ));
+    let running = start_with(store, Limits::default()).await;
+    let addr = running.addr;
 
     // The operator's token as the password of the URL's credentials, as a person would type it
     // into the browser's prompt.
     let url = format!("http://operator:{}@{addr}/ops", tokens.operator);
     let profile = tempfile::tempdir().unwrap();
-    let dom = tokio::task::spawn_blocking({
-        let url = url.clone();
-        let profile = profile.path().to_owned();
-        move || testkit::browser::dump_dom(&profile, &url)
-    })
-    .await
-    .unwrap();
+    let dom = dom_in_chromium(profile.path(), &url).await;
     assert!(
         dom.contains("外网运行状态") && dom.contains("Outer side operations"),
         "{dom}"
@@ -169,14 +152,8 @@ async fn the_operations_page_plots_the_recorded_history_in_headless_chromium() {
     }
     assert!(dom.matches("<polyline").count() >= 6, "{dom}");
     // The latest values, as the last metrics run gave them.
-    let latest = |series: &str, value: &str| {
-        assert!(
-            dom.contains(&format!(
-                "<code>{series}</code></td><td class=\"num\">{value}</td>"
-            )),
-            "{series} = {value} in {dom}"
-        );
-    };
+    let latest =
+        |series: &str, value: &str| testkit::browser::assert_latest_value(&dom, series, value);
     latest("sluice_outer_pending_versions", "0");
     latest("sluice_outer_in_transit_versions", "1");
     latest("sluice_outer_last_return_sequence", "3");
@@ -188,29 +165,9 @@ async fn the_operations_page_plots_the_recorded_history_in_headless_chromium() {
     assert!(dom.contains("data-timer=\"sluice-export\""), "{dom}");
     assert!(dom.contains("从未 never"), "{dom}");
 
-    let shot = tokio::task::spawn_blocking({
-        let profile = profile.path().to_owned();
-        move || {
-            testkit::browser::screenshot(
-                &profile,
-                &url,
-                Path::new(env!("CARGO_TARGET_TMPDIR")),
-                "ops-outer.png",
-            )
-        }
-    })
-    .await
-    .unwrap();
-    let (dark, colours) = testkit::browser::screenshot_ink(&shot);
-    assert!(
-        dark > 2000,
-        "the screenshot shows almost no text ({dark} dark pixels)"
-    );
-    assert!(
-        colours >= 4,
-        "the screenshot has {colours} colours; the plots did not render"
+    testkit::browser::assert_plots_rendered(
+        screenshot_ink_in_chromium(profile.path(), &url, "ops-outer.png").await,
     );
 
-    stop.send(()).unwrap();
-    task.await.unwrap().unwrap();
+    running.stop().await;
 }

@@ -3,11 +3,12 @@
 //! bounded and answers without an account, and the page, in headless Chromium, shows what the
 //! query finds (its screenshot stays under `target/tmp/` as the test's artefact).
 
-use std::path::Path;
+mod common;
 
 use bundle_format::records::{RegisterEntry, RegisterRemoval, RegisterWebsite};
+use common::{dom_in_chromium, screenshot_ink_in_chromium, start_with};
 use outer::config::Limits;
-use outer::http::{AppState, serve};
+use outer::http::AppState;
 use outer::store::{RegisterQuery, Store};
 
 const NUMBER: &str = "浙ICP备2026000001号";
@@ -122,27 +123,13 @@ async fn the_public_query_page_shows_the_register_in_headless_chromium() {
         entry(1, "青山企业展示网站", &["qingshan1.cn", "www.qingshan1.cn"]),
     )
     .await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(serve(
-        listener,
-        AppState::new(store, Limits::default()),
-        async move {
-            let _ = stopped.await;
-        },
-    ));
+    let running = start_with(store, Limits::default()).await;
+    let addr = running.addr;
 
     // No account, no credentials: the page is public.
     let url = format!("http://{addr}/register?q=www.qingshan1.cn&by=domain");
     let profile = tempfile::tempdir().unwrap();
-    let dom = tokio::task::spawn_blocking({
-        let url = url.clone();
-        let profile = profile.path().to_owned();
-        move || testkit::browser::dump_dom(&profile, &url)
-    })
-    .await
-    .unwrap();
+    let dom = dom_in_chromium(profile.path(), &url).await;
     assert!(
         dom.contains("ICP备案信息查询") && dom.contains("Public register"),
         "{dom}"
@@ -155,35 +142,16 @@ async fn the_public_query_page_shows_the_register_in_headless_chromium() {
     assert!(dom.contains("2026-11-22"), "{dom}");
 
     let missing = format!("http://{addr}/register?q=nowhere.cn");
-    let dom = tokio::task::spawn_blocking({
-        let profile = profile.path().to_owned();
-        move || testkit::browser::dump_dom(&profile, &missing)
-    })
-    .await
-    .unwrap();
+    let dom = dom_in_chromium(profile.path(), &missing).await;
     assert!(dom.contains("未查到已备案的网站"), "{dom}");
 
-    let shot = tokio::task::spawn_blocking({
-        let profile = profile.path().to_owned();
-        move || {
-            testkit::browser::screenshot(
-                &profile,
-                &url,
-                Path::new(env!("CARGO_TARGET_TMPDIR")),
-                "public-register.png",
-            )
-        }
-    })
-    .await
-    .unwrap();
-    let (dark, _) = testkit::browser::screenshot_ink(&shot);
+    let (dark, _) = screenshot_ink_in_chromium(profile.path(), &url, "public-register.png").await;
     assert!(
         dark > 2000,
         "the screenshot shows almost no text ({dark} dark pixels)"
     );
 
-    stop.send(()).unwrap();
-    task.await.unwrap().unwrap();
+    running.stop().await;
 }
 
 #[tokio::test]

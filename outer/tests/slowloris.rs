@@ -2,7 +2,9 @@
 //! service gets by default (1,024): 1,100 connections that send their request head a byte at a
 //! time must not keep a normal client from its answer.
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+mod common;
+
+use std::io::{Read as _, Write as _};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -69,14 +71,7 @@ fn start_service(dir: &Path) -> (Child, SocketAddr) {
         .stderr(std::fs::File::create(dir.join("serve.log")).unwrap())
         .spawn()
         .expect("cannot run prlimit; install the Debian package util-linux");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = lines.next().unwrap().unwrap();
-    let addr = first
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
-        .parse()
-        .unwrap();
-    std::thread::spawn(move || for _ in lines {});
+    let addr = common::listening_address(&mut child);
     (child, addr)
 }
 

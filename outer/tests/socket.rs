@@ -7,18 +7,11 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use bundle_format::records::{ReviewState, StatusChange};
-use common::{Tokens, http, store_with_accounts};
+use common::{Running, Tokens, http, start_with, store_with_accounts};
 use outer::config::Limits;
-use outer::http::{AppState, serve};
 use outer::store::Store;
 use serde_json::Value;
 use testkit::api::{new_filing, new_filing_for};
-
-struct Running {
-    addr: SocketAddr,
-    stop: tokio::sync::oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<std::io::Result<()>>,
-}
 
 async fn start(store: Store) -> Running {
     start_with(store, Limits::default()).await
@@ -61,12 +54,10 @@ async fn submissions_over_a_socket_survive_a_graceful_shutdown() {
     .unwrap();
     assert_eq!(status, 401);
 
-    running.stop.send(()).unwrap();
-    running.task.await.unwrap().unwrap();
+    let addr = running.addr;
+    running.stop().await;
     assert!(
-        http(running.addr, "GET", "/healthz", None, None)
-            .await
-            .is_err(),
+        http(addr, "GET", "/healthz", None, None).await.is_err(),
         "the listener is closed after shutdown"
     );
 
@@ -178,8 +169,7 @@ async fn status_page_renders_in_headless_chromium() {
         "the screenshot has {colours} colours; the page did not render"
     );
 
-    running.stop.send(()).unwrap();
-    running.task.await.unwrap().unwrap();
+    running.stop().await;
 }
 
 /// Opens a connection and sends a request whose body never finishes, holding one request slot.
@@ -204,16 +194,6 @@ async fn read_briefly(stream: &mut tokio::net::TcpStream) -> String {
         _ => 0,
     };
     String::from_utf8_lossy(&got[..n]).into_owned()
-}
-
-async fn start_with(store: Store, limits: Limits) -> Running {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(serve(listener, AppState::new(store, limits), async move {
-        let _ = stopped.await;
-    }));
-    Running { addr, stop, task }
 }
 
 /// The service with `limits` over a new store with one account of each kind (the directory
@@ -277,8 +257,7 @@ async fn requests_over_the_concurrency_limit_are_shed_with_503() {
         recovered,
         "the slot was never released after the client left"
     );
-    running.stop.send(()).unwrap();
-    running.task.await.unwrap().unwrap();
+    running.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -299,6 +278,5 @@ async fn a_request_that_never_finishes_gets_408() {
     }
     let answer = String::from_utf8_lossy(&answer);
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
-    running.stop.send(()).unwrap();
-    running.task.await.unwrap().unwrap();
+    running.stop().await;
 }

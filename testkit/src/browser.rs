@@ -9,26 +9,35 @@ use std::time::{Duration, Instant};
 /// Where Debian's `chromium` package installs the browser.
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 
-/// Runs headless Chromium with the flags of a locked-down test browser (its own profile in
-/// `profile`, no network beyond the page, no GPU) plus `extra`, and returns what it printed.
-/// Two minutes is a guard against a hung browser, not a speed assertion.
-pub fn chromium(profile: &Path, extra: &[String]) -> Output {
+/// The flags of a locked-down test browser: headless, no sandbox, no GPU, no network of its
+/// own beyond the page, and one window size for every screenshot.
+pub(crate) const LOCKED_DOWN: &[&str] = &[
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--hide-scrollbars",
+    "--window-size=1000,1400",
+];
+
+/// Fails the test, naming the Debian package to install, when Chromium is missing.
+pub(crate) fn assert_installed() {
     assert!(
         Path::new(CHROMIUM).exists(),
         "{CHROMIUM} is missing: install the Debian package `chromium` (apt-get install chromium)"
     );
+}
+
+/// Runs headless Chromium with the flags of a locked-down test browser (its own profile in
+/// `profile`, no network beyond the page, no GPU) plus `extra`, and returns what it printed.
+/// Two minutes is a guard against a hung browser, not a speed assertion.
+pub fn chromium(profile: &Path, extra: &[String]) -> Output {
+    assert_installed();
     let mut child = Command::new(CHROMIUM)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            "--hide-scrollbars",
-            "--window-size=1000,1400",
-        ])
+        .args(LOCKED_DOWN)
         .arg(format!("--user-data-dir={}", profile.display()))
         .args(extra)
         .stdout(Stdio::piped())
@@ -101,4 +110,28 @@ pub fn screenshot_ink(path: &Path) -> (usize, usize) {
         colours.insert((r >> 5, g >> 5, b >> 5));
     }
     (dark, colours.len())
+}
+
+/// Checks that the table of latest values on an operations page (either side's `/ops`), as
+/// Chromium built it in `dom`, shows `value` for the metric `series`.
+pub fn assert_latest_value(dom: &str, series: &str, value: &str) {
+    assert!(
+        dom.contains(&format!(
+            "<code>{series}</code></td><td class=\"num\">{value}</td>"
+        )),
+        "{series} = {value} in {dom}"
+    );
+}
+
+/// Checks the ink of an operations page's screenshot (`(dark, colours)`, as
+/// [`screenshot_ink`] counts them): text to read, and the colours of its plots.
+pub fn assert_plots_rendered((dark, colours): (usize, usize)) {
+    assert!(
+        dark > 2000,
+        "the screenshot shows almost no text ({dark} dark pixels)"
+    );
+    assert!(
+        colours >= 4,
+        "the screenshot has {colours} colours; the plots did not render"
+    );
 }

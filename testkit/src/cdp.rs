@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use serde_json::{Value, json};
 
-use crate::browser::CHROMIUM;
+use crate::browser::{CHROMIUM, LOCKED_DOWN, assert_installed};
 
 /// One browser with one tab, closed when dropped.
 pub struct Tab {
@@ -31,27 +31,14 @@ pub struct Tab {
 impl Tab {
     /// Starts headless Chromium with a fresh profile and opens a blank tab.
     pub fn open() -> Tab {
-        assert!(
-            Path::new(CHROMIUM).exists(),
-            "{CHROMIUM} is missing: install the Debian package `chromium` (apt-get install chromium)"
-        );
+        assert_installed();
         let profile = tempfile::tempdir().expect("a browser profile directory");
         let mut child = Command::new("/bin/sh")
             .arg("-c")
             .arg("exec \"$0\" \"$@\" 3<&0 4>&1 </dev/null >/dev/null")
             .arg(CHROMIUM)
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                "--hide-scrollbars",
-                "--window-size=1000,1400",
-                "--remote-debugging-pipe",
-            ])
+            .args(LOCKED_DOWN)
+            .arg("--remote-debugging-pipe")
             .arg(format!("--user-data-dir={}", profile.path().display()))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

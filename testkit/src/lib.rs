@@ -16,6 +16,7 @@ pub mod binaries;
 pub mod browser;
 pub mod cdp;
 pub mod cli;
+pub mod inner_host;
 pub mod keys;
 pub mod net;
 pub mod pg;

@@ -14,9 +14,9 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use bundle_format::records::{
-    Access, AccessMethod, Attachment, AttachmentKind, CertificateType, Filing, IpRange, Person,
-    Scan, ScanOf, ServiceType, Subject, SubjectNature, Submission, SubmissionVersion, Website,
-    content_hash,
+    Access, AccessMethod, Attachment, AttachmentKind, CertificateRecord, CertificateType, Filing,
+    IpRange, Person, ReviewState, Scan, ScanOf, ServiceType, StatusChange, Subject, SubjectNature,
+    Submission, SubmissionVersion, Website, content_hash,
 };
 
 /// When [`version`] says a version was submitted: 2026-11-22T07:00:00Z.
@@ -190,6 +190,33 @@ pub fn signed_bundle_files(dir: &std::path::Path, filings: &[usize]) -> Vec<std:
         first += count;
     }
     paths
+}
+
+/// The inner side's status change (event `event_id`) approving version 1 of `receipt` at `at`
+/// under `filing_number`.
+pub fn approval(event_id: u64, receipt: &str, at: i64, filing_number: &str) -> StatusChange {
+    StatusChange {
+        event_id,
+        receipt: receipt.to_owned(),
+        version: 1,
+        state: ReviewState::Approved,
+        at,
+        reason: None,
+        filing_number: Some(filing_number.to_owned()),
+    }
+}
+
+/// A stand-in certificate for `receipt` under `filing_number`, issued at `issued_at` for a year
+/// (365 days); its document is one line of text, not a signed certificate.
+pub fn certificate(filing_number: &str, receipt: &str, issued_at: i64) -> CertificateRecord {
+    CertificateRecord {
+        filing_number: filing_number.to_owned(),
+        receipt: receipt.to_owned(),
+        issued_at,
+        expires_at: issued_at + 365 * 86_400,
+        supersedes: None,
+        document: b"untrusted comment: test certificate\n".to_vec(),
+    }
 }
 
 /// A PNG scan (`bytes` as given, declared `image/png`) of `kind`, showing `shows`.

@@ -128,14 +128,7 @@ fn a_bundle_encrypted_to_another_recipient_is_quarantined_and_applies_nothing() 
     assert_eq!(app.carry_in(0).unwrap(), 1);
     // The inner host holds a wrong identity (a key rotated on one side only, a wrong file).
     app.inner.identities = Identities(vec![Identity::generate()]);
-    let report = app.import().unwrap();
-    assert_eq!(
-        report.count(FileResult::Quarantined),
-        1,
-        "{:?}",
-        report.files
-    );
-    let reason = report.files[0].reason.as_deref().unwrap_or_default();
+    let reason = import_quarantining_one(&mut app);
     assert!(
         reason.contains("encryption.no-matching-identity") && reason.contains("other recipients"),
         "{reason}"
@@ -156,14 +149,7 @@ fn a_plaintext_bundle_on_an_encrypted_channel_is_refused() {
     assert!(settings.recipients.is_empty());
     transfer::outer_side::export(&outer.host, &outer.spool, &outer.key, &settings).unwrap();
     assert_eq!(app.carry_in(0).unwrap(), 1);
-    let report = app.import().unwrap();
-    assert_eq!(
-        report.count(FileResult::Quarantined),
-        1,
-        "{:?}",
-        report.files
-    );
-    let reason = report.files[0].reason.as_deref().unwrap_or_default();
+    let reason = import_quarantining_one(&mut app);
     assert!(reason.contains("bundle.not-encrypted"), "{reason}");
     assert_eq!(app.inner_counts().unwrap().receipts, 0);
 }
@@ -182,4 +168,21 @@ fn inspect_reads_an_encrypted_bundle_only_with_the_receivers_identity() {
     let (with, records) = transfer::examine::inspect(&file, &identities).unwrap();
     assert_eq!(with.records.get("submission"), Some(&1), "{with:?}");
     assert_eq!(records.len(), 1);
+}
+
+/// Imports what the inner host's inbox holds, checks that it quarantined exactly one file and
+/// returns the reason it gave.
+fn import_quarantining_one(app: &mut Appliance) -> String {
+    let report = app.import().unwrap();
+    assert_eq!(
+        report.count(FileResult::Quarantined),
+        1,
+        "{:?}",
+        report.files
+    );
+    report.files[0]
+        .reason
+        .as_deref()
+        .unwrap_or_default()
+        .to_owned()
 }

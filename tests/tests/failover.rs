@@ -15,14 +15,21 @@ use common::*;
 use inner::testing::ReplicatedPair;
 use tests::Appliance;
 
-#[test]
-fn a_database_failover_between_imports_loses_no_acknowledged_filing_and_the_chain_carries_on() {
-    let mut pair = ReplicatedPair::start("sluice").expect(
+/// A primary and a standby replicating database `sluice`, its URL (which follows a failover)
+/// and an appliance with one outer host whose inner side uses it.
+fn appliance_on_replicated_pair() -> (ReplicatedPair, String, Appliance) {
+    let pair = ReplicatedPair::start("sluice").expect(
         "a primary and a standby (Debian's `postgresql` package provides the server and \
          pg_basebackup)",
     );
     let url = pair.url();
-    let mut app = Appliance::on_database(&[1], &url).unwrap();
+    let app = Appliance::on_database(&[1], &url).unwrap();
+    (pair, url, app)
+}
+
+#[test]
+fn a_database_failover_between_imports_loses_no_acknowledged_filing_and_the_chain_carries_on() {
+    let (mut pair, url, mut app) = appliance_on_replicated_pair();
 
     // Before: two filings imported and acknowledged on the primary (sent by the access
     // provider, so that their acknowledgement deletes their payloads at once).
@@ -128,12 +135,7 @@ fn import_parked_mid_copy(app: &Appliance, url: &str) -> std::process::Child {
 #[test]
 fn a_primary_lost_in_the_middle_of_an_import_leaves_nothing_and_the_import_runs_again_on_the_standby()
  {
-    let mut pair = ReplicatedPair::start("sluice").expect(
-        "a primary and a standby (Debian's `postgresql` package provides the server and \
-         pg_basebackup)",
-    );
-    let url = pair.url();
-    let mut app = Appliance::on_database(&[1], &url).unwrap();
+    let (mut pair, url, mut app) = appliance_on_replicated_pair();
     let receipts = submit_and_export(app.outer(), 1..=3);
     assert_eq!(app.carry_in(0).unwrap(), 1);
 

@@ -248,11 +248,7 @@ fn two_outer_nodes_on_two_channels_feed_one_inner_database() {
             );
         }
     }
-    let reports = inner::returns::sequence_reports(&mut app.inner.client).unwrap();
-    let channels: Vec<(u32, u64)> = reports
-        .iter()
-        .map(|r| (r.channel, r.highest_contiguous))
-        .collect();
+    let channels = contiguous_per_channel(&mut app);
     assert_eq!(channels, vec![(1, 1), (2, 1)]);
 }
 
@@ -300,21 +296,7 @@ fn a_lost_return_bundle_is_healed_when_the_outer_side_sends_its_unacknowledged_b
 fn a_return_queue_longer_than_one_bundle_goes_out_in_several_chained_bundles() {
     let mut app = Appliance::new(&[1]).unwrap();
     let receipts = imported_and_approved(&mut app, 1..=3);
-    let settings = transfer::inner_side::ReturnSettings {
-        channel: ChannelId(demo::DEMO_RETURN_CHANNEL),
-        for_channel: None,
-        validity_seconds: 3600,
-        max_entries: 2,
-        now: demo::now(),
-        recipients: Vec::new(),
-    };
-    let report = transfer::inner_side::write_return(
-        &mut app.inner.client,
-        &app.inner.spool,
-        &app.inner.key,
-        &settings,
-    )
-    .unwrap();
+    let report = write_return_on(&mut app, ChannelId(demo::DEMO_RETURN_CHANNEL), None, 2);
     assert!(report.written.len() > 1, "{report:?}");
     let sequences: Vec<u64> = report.written.iter().map(|b| b.sequence).collect();
     assert_eq!(
@@ -376,10 +358,6 @@ fn a_bundle_whose_epoch_no_ledger_holds_is_quarantined_and_the_rest_of_the_spool
     );
     // Nothing is left to hold the next run back.
     assert!(app.import().unwrap().files.is_empty());
-    let reports = inner::returns::sequence_reports(&mut app.inner.client).unwrap();
-    let channels: Vec<(u32, u64)> = reports
-        .iter()
-        .map(|r| (r.channel, r.highest_contiguous))
-        .collect();
+    let channels = contiguous_per_channel(&mut app);
     assert_eq!(channels, vec![(1, 1), (2, 1)]);
 }

@@ -67,15 +67,10 @@ impl InnerHost {
     /// and returns the JSON it printed.
     fn run(&self, args: &[&std::ffi::OsStr], exit: i32) -> serde_json::Value {
         let output = Command::new(testkit::binaries::workspace_binary("sluice-transfer").unwrap())
-            .arg("--json")
-            .arg("--spool-dir")
-            .arg(self.dir.path().join("spool"))
-            .arg("--keyset")
-            .arg(self.dir.path().join("keyset"))
-            .arg("--inner-database-url")
-            .arg(self.database.connection_string())
-            .arg("--accept-channel")
-            .arg("1")
+            .args(testkit::inner_host::transfer_args(
+                self.dir.path(),
+                &self.database.connection_string(),
+            ))
             .args(args)
             .env("RUST_LOG", "warn")
             .output()

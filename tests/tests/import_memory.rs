@@ -15,12 +15,11 @@
 
 mod common;
 
-use std::process::Command;
-
 use bundle_format::encryption::Recipient;
-use bundle_format::records::{Attachment, AttachmentKind, Record, Submission};
+use bundle_format::records::{Record, Submission};
 use bundle_format::{BundleId, BundleWriter, Kind, SealedBundle, WriterConfig};
 use keys::ChannelId;
+use testkit::inner_host::now;
 use testkit::keys::{appliance_entries, named_key, signed_keyset};
 
 const MIB: u64 = 1024 * 1024;
@@ -59,47 +58,16 @@ impl InnerHost {
     /// Runs `sluice-transfer --json import` under `/usr/bin/time`; returns its JSON report and
     /// its peak resident set in bytes.
     fn import(&self) -> (serde_json::Value, u64) {
-        let peak_file = self.dir.path().join("peak-kib");
-        let output = Command::new("/usr/bin/time")
-            .arg("-f")
-            .arg("%M")
-            .arg("-o")
-            .arg(&peak_file)
-            .arg(testkit::binaries::workspace_binary("sluice-transfer").unwrap())
-            .arg("--json")
-            .arg("--spool-dir")
-            .arg(self.dir.path().join("spool"))
-            .arg("--keyset")
-            .arg(self.dir.path().join("keyset"))
-            .arg("--inner-database-url")
-            .arg(self.database.connection_string())
-            .arg("--accept-channel")
-            .arg("1")
-            .arg("--age-identity")
-            .arg(self.dir.path().join("age-identity"))
-            .arg("import")
-            .env("RUST_LOG", "warn")
-            .output()
-            .unwrap_or_else(|error| {
-                panic!(
-                    "cannot run /usr/bin/time ({error}); install the Debian package `time` \
-                     (apt-get install time)"
-                )
-            });
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        let report: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
-            panic!(
-                "import printed no JSON report ({e}): {stdout}\n{}",
-                String::from_utf8_lossy(&output.stderr)
-            )
-        });
-        let peak_kib: u64 = std::fs::read_to_string(&peak_file)
-            .unwrap()
-            .lines()
-            .last()
-            .and_then(|line| line.trim().parse().ok())
-            .expect("/usr/bin/time wrote the peak resident set in KiB");
-        (report, peak_kib * 1024)
+        let args =
+            testkit::inner_host::import_args(self.dir.path(), &self.database.connection_string());
+        let (output, peak) = testkit::inner_host::run_for_peak(
+            testkit::binaries::workspace_binary("sluice-transfer")
+                .unwrap()
+                .as_os_str(),
+            &args,
+            &self.dir.path().join("peak-kib"),
+        );
+        (testkit::inner_host::json_report(&output, "import"), peak)
     }
 
     /// The peak resident set of an import that finds nothing to do.
@@ -112,14 +80,6 @@ impl InnerHost {
         );
         peak
     }
-}
-
-/// Now, Unix seconds: the bundles are made now and imported at once.
-fn now() -> i64 {
-    let since = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap();
-    i64::try_from(since.as_secs()).unwrap()
 }
 
 /// Signs `records` as the first submissions bundle of channel 1, in one part.
@@ -152,31 +112,7 @@ fn first_bundle_encrypted(
 
 /// The first submissions bundle of channel 1, in one part however large.
 fn first_config() -> WriterConfig {
-    WriterConfig {
-        kind: Kind::Submissions,
-        channel: ChannelId(1),
-        epoch: 1,
-        next_sequence: 1,
-        previous: BundleId::ZERO,
-        created: now(),
-        expires: now() + 86_400,
-        part_content_bytes: usize::try_from(bundle_format::header::MAX_CONTENT_BYTES).unwrap(),
-        part_records: bundle_format::payload::MAX_RECORDS_PER_BUNDLE,
-    }
-}
-
-/// `count` bytes that do not compress (xorshift64 from `seed`), behind a PNG signature.
-fn scan(seed: u64, count: usize) -> Vec<u8> {
-    let mut state = seed.wrapping_mul(2).wrapping_add(1);
-    let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
-    while bytes.len() < count {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        bytes.extend_from_slice(&state.to_le_bytes());
-    }
-    bytes.truncate(count);
-    bytes
+    testkit::inner_host::first_submissions_config(now(), 86_400)
 }
 
 /// Filing `i` of the import benchmark's samples carrying the most scanned certificates a
@@ -184,16 +120,10 @@ fn scan(seed: u64, count: usize) -> Vec<u8> {
 fn filing_with_scans(i: usize) -> Record {
     let mut version = inner::bench_support::filing(i, now());
     if let Submission::NewFiling(filing) = &mut version.body {
-        filing.attachments = (0..bundle_format::records::MAX_ATTACHMENTS)
-            .map(|k| Attachment {
-                kind: AttachmentKind::SubjectCertificate,
-                media_type: "image/png".to_owned(),
-                bytes: scan(
-                    (i * 64 + k) as u64,
-                    bundle_format::records::MAX_ATTACHMENT_BYTES,
-                ),
-            })
-            .collect();
+        filing.attachments = testkit::inner_host::incompressible_certificates(
+            i,
+            bundle_format::records::MAX_ATTACHMENTS,
+        );
         version.content_hash = bundle_format::records::content_hash(&version.body);
     }
     Record::Submission(version)

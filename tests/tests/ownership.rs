@@ -254,21 +254,7 @@ fn return_bundles_for_an_intake_node_carry_only_its_own_channels_receipts() {
     app.import().unwrap();
     assert_eq!(app.approve_all().unwrap().len(), 2);
     for (node, own) in [1u32, 2].into_iter().zip(&own) {
-        let settings = transfer::inner_side::ReturnSettings {
-            channel: ChannelId(100 + node),
-            for_channel: Some(ChannelId(node)),
-            validity_seconds: 3600,
-            max_entries: 1000,
-            now: demo::now(),
-            recipients: Vec::new(),
-        };
-        let report = transfer::inner_side::write_return(
-            &mut app.inner.client,
-            &app.inner.spool,
-            &app.inner.key,
-            &settings,
-        )
-        .unwrap();
+        let report = write_return_on(&mut app, ChannelId(100 + node), Some(ChannelId(node)), 1000);
         let (mut acks, mut reports, mut receipts, mut certificates, mut register) =
             (Vec::new(), Vec::new(), Vec::new(), 0, Vec::new());
         let (mut passwords, mut approved) = (0, 0);

@@ -33,13 +33,7 @@ fn a_cancelled_filings_certificate_stops_being_served_outside_and_its_status_say
     assert_eq!(app.approve_all().unwrap(), vec![number.clone()]);
     let returned = app.inner.write_return().unwrap();
     assert_eq!(returned.certificate_revocations, 1);
-    app.carry_out().unwrap();
-    let applied = app.apply(0).unwrap();
-    assert_eq!(
-        applied.files[0].certificates_revoked, 1,
-        "{:?}",
-        applied.files
-    );
+    apply_revoking_one_certificate(&mut app);
 
     // The certificate is gone, and says why.
     let (code, body) = app.outer().node.certificate_answer(&number).unwrap();

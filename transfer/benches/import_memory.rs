@@ -27,13 +27,12 @@
 //! (`postgresql`) and `/usr/bin/time` (`time`).
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Instant;
 
-use bundle_format::records::{Attachment, AttachmentKind, Record, Submission, SubmissionVersion};
-use bundle_format::{BundleId, BundleWriter, Kind, SealedBundle, WriterConfig};
-use keys::ChannelId;
+use bundle_format::records::{Record, Submission, SubmissionVersion};
+use bundle_format::{BundleWriter, SealedBundle};
 use serde_json::json;
+use testkit::inner_host::now;
 use testkit::keys::{appliance_entries, named_key, signed_keyset};
 
 const MIB: u64 = 1024 * 1024;
@@ -71,47 +70,18 @@ impl Host {
     }
 
     fn import(&self) -> Run {
-        let peak_file = self.dir.path().join("peak-kib");
+        let args =
+            testkit::inner_host::import_args(self.dir.path(), &self.database.connection_string());
         let started = Instant::now();
-        let output = Command::new("/usr/bin/time")
-            .arg("-f")
-            .arg("%M")
-            .arg("-o")
-            .arg(&peak_file)
-            .arg(transfer_binary())
-            .arg("--json")
-            .arg("--spool-dir")
-            .arg(self.dir.path().join("spool"))
-            .arg("--keyset")
-            .arg(self.dir.path().join("keyset"))
-            .arg("--age-identity")
-            .arg(self.dir.path().join("age-identity"))
-            .arg("--inner-database-url")
-            .arg(self.database.connection_string())
-            .arg("--accept-channel")
-            .arg("1")
-            .arg("import")
-            .env("RUST_LOG", "warn")
-            .output()
-            .unwrap_or_else(|e| {
-                panic!("cannot run /usr/bin/time ({e}); install the Debian package `time`")
-            });
+        let (output, peak) = testkit::inner_host::run_for_peak(
+            &transfer_binary(),
+            &args,
+            &self.dir.path().join("peak-kib"),
+        );
         let seconds = started.elapsed().as_secs_f64();
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        let report: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
-            panic!(
-                "import printed no JSON report ({e}): {stdout}\n{}",
-                String::from_utf8_lossy(&output.stderr)
-            )
-        });
-        let peak_kib: u64 = std::fs::read_to_string(&peak_file)
-            .expect("the peak file")
-            .lines()
-            .last()
-            .and_then(|line| line.trim().parse().ok())
-            .expect("/usr/bin/time wrote the peak resident set in KiB");
+        let report = testkit::inner_host::json_report(&output, "import");
         Run {
-            peak: peak_kib * 1024,
+            peak,
             seconds,
             report,
         }
@@ -125,41 +95,11 @@ fn transfer_binary() -> std::ffi::OsString {
         .unwrap_or_else(|| env!("CARGO_BIN_EXE_sluice-transfer").into())
 }
 
-fn now() -> i64 {
-    let since = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("a clock after 1970");
-    i64::try_from(since.as_secs()).expect("a clock before 2262")
-}
-
-/// `count` bytes that do not compress (xorshift64 from `seed`), behind a PNG signature.
-fn scan(seed: u64, count: usize) -> Vec<u8> {
-    let mut state = seed.wrapping_mul(2).wrapping_add(1);
-    let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
-    while bytes.len() < count {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        bytes.extend_from_slice(&state.to_le_bytes());
-    }
-    bytes.truncate(count);
-    bytes
-}
-
 /// Filing `i` of the benchmark samples carrying `scans` scanned certificates of 512 KiB.
 fn with_scans(i: usize, scans: usize) -> Record {
     let mut version = inner::bench_support::filing(i, now());
     if let Submission::NewFiling(filing) = &mut version.body {
-        filing.attachments = (0..scans)
-            .map(|k| Attachment {
-                kind: AttachmentKind::SubjectCertificate,
-                media_type: "image/png".to_owned(),
-                bytes: scan(
-                    (i * 64 + k) as u64,
-                    bundle_format::records::MAX_ATTACHMENT_BYTES,
-                ),
-            })
-            .collect();
+        filing.attachments = testkit::inner_host::incompressible_certificates(i, scans);
     }
     rehash(version)
 }
@@ -201,18 +141,7 @@ fn first_bundle(
     records: impl Iterator<Item = Record>,
     recipient: Option<&bundle_format::encryption::Recipient>,
 ) -> (Vec<u8>, usize) {
-    let config = WriterConfig {
-        kind: Kind::Submissions,
-        channel: ChannelId(1),
-        epoch: 1,
-        next_sequence: 1,
-        previous: BundleId::ZERO,
-        created: now(),
-        expires: now() + 7 * 86_400,
-        part_content_bytes: usize::try_from(bundle_format::header::MAX_CONTENT_BYTES)
-            .expect("256 MiB fits usize"),
-        part_records: bundle_format::payload::MAX_RECORDS_PER_BUNDLE,
-    };
+    let config = testkit::inner_host::first_submissions_config(now(), 7 * 86_400);
     let mut files = Vec::new();
     let key = named_key("outer-bundle");
     let sink = |sealed: &SealedBundle<'_>| -> std::io::Result<()> {

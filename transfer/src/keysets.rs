@@ -153,6 +153,56 @@ pub fn already_trusted(version: u64, row: Option<(&str, bool)>) -> Result<(), Pu
     })
 }
 
+/// What `publish-keyset` did, on either host.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PublishKeysetReport {
+    /// The version published, the version trusted before, and what installing it here changed.
+    pub keyset: KeysetReceipt,
+    /// The keyset bundle, as published in the outbox.
+    pub bundle: crate::common::send::BundleSummary,
+}
+
+/// The steps `publish-keyset` takes on either host before it writes the keyset bundle: judges
+/// `file` against the keysets trusted here and returns the receipt. The next version is
+/// recorded as published by `record` (in the host's database, before it is installed, so that
+/// a run stopped in between is finished by running the command again), then installed and
+/// audited. A version trusted here already goes on only when `origin` (its `transfer_keysets`
+/// row: origin, and whether a bundle carried it) shows a publication stopped before its bundle
+/// was written ([`already_trusted`]). `ledger` is what both reach the database through.
+pub(crate) fn accept_for_publishing<L, E>(
+    ledger: L,
+    keysets: &mut KeysetStore,
+    file: &[u8],
+    now: i64,
+    record: impl FnOnce(L, u64) -> Result<(), E>,
+    origin: impl FnOnce(L, u64) -> Result<Option<(String, bool)>, E>,
+) -> Result<KeysetReceipt, E>
+where
+    E: From<PublishRefusal> + From<KeysetStoreError>,
+{
+    let offer = keysets.judge(file, now).map_err(PublishRefusal::Refused)?;
+    let mut receipt = KeysetReceipt::of(&offer, keysets);
+    match offer {
+        Offer::Next(next) => {
+            record(ledger, next.version())?;
+            let written = keysets.install(*next)?;
+            receipt.file = written.map(|p| p.display().to_string());
+            receipt.audit(None, "published");
+        }
+        Offer::AlreadyTrusted { version } => {
+            // Only a publication stopped after installing and before writing its bundle may go
+            // on; anything else is trusted here already and needs no second bundle.
+            let row = origin(ledger, version)?;
+            already_trusted(
+                version,
+                row.as_ref()
+                    .map(|(origin, carried)| (origin.as_str(), *carried)),
+            )?;
+        }
+    }
+    Ok(receipt)
+}
+
 /// What an offered keyset file is to this host.
 #[derive(Debug, Clone)]
 pub enum Offer {

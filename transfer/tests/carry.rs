@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use common::{export_settings, names};
 use keys::SecretKey;
@@ -47,15 +47,22 @@ fn exported_bundle(dir: &Path) -> (Vec<u8>, String) {
     (std::fs::read(spool.outbox.join(&name)).unwrap(), name)
 }
 
-#[test]
-fn only_complete_bundles_cross_and_damaged_ones_stay_in_the_source_with_a_reason() {
-    let dir = tempfile::tempdir().unwrap();
-    let (bundle, name) = exported_bundle(dir.path());
-    let from = dir.path().join("medium");
-    let to = dir.path().join("inbox");
+/// An exported bundle (its bytes and file name, as [`exported_bundle`] gives them) put in the
+/// new folder `dir/from` to be carried to the new, empty folder `dir/to`; returns both folders
+/// after the bundle.
+fn bundle_to_carry(dir: &Path, from: &str, to: &str) -> (Vec<u8>, String, PathBuf, PathBuf) {
+    let (bundle, name) = exported_bundle(dir);
+    let (from, to) = (dir.join(from), dir.join(to));
     std::fs::create_dir_all(&from).unwrap();
     std::fs::create_dir_all(&to).unwrap();
     std::fs::write(from.join(&name), &bundle).unwrap();
+    (bundle, name, from, to)
+}
+
+#[test]
+fn only_complete_bundles_cross_and_damaged_ones_stay_in_the_source_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bundle, name, from, to) = bundle_to_carry(dir.path(), "medium", "inbox");
     // Cut short, as a copy interrupted on removable media leaves it.
     let truncated = "submissions-truncated-copy.bundle";
     std::fs::write(from.join(truncated), &bundle[..bundle.len() - 100]).unwrap();
@@ -140,12 +147,7 @@ fn carry_binary(from: &Path, to: &Path) -> (i32, serde_json::Value) {
 #[test]
 fn a_symlinked_destination_is_refused_not_followed() {
     let dir = tempfile::tempdir().unwrap();
-    let (bundle, name) = exported_bundle(dir.path());
-    let from = dir.path().join("outbox");
-    let to = dir.path().join("medium");
-    std::fs::create_dir_all(&from).unwrap();
-    std::fs::create_dir_all(&to).unwrap();
-    std::fs::write(from.join(&name), &bundle).unwrap();
+    let (bundle, name, from, to) = bundle_to_carry(dir.path(), "outbox", "medium");
     // Someone with write access to the medium put a link where the bundle goes, to a copy of
     // the bundle that is not on the medium (read through the link, it looks carried already,
     // and the source would be removed with nothing but a link on the medium), and one to an
@@ -185,12 +187,7 @@ fn a_symlinked_destination_is_refused_not_followed() {
 #[test]
 fn a_fifo_in_the_spool_does_not_block_the_run() {
     let dir = tempfile::tempdir().unwrap();
-    let (bundle, name) = exported_bundle(dir.path());
-    let from = dir.path().join("outbox");
-    let to = dir.path().join("medium");
-    std::fs::create_dir_all(&from).unwrap();
-    std::fs::create_dir_all(&to).unwrap();
-    std::fs::write(from.join(&name), &bundle).unwrap();
+    let (bundle, name, from, to) = bundle_to_carry(dir.path(), "outbox", "medium");
     // A FIFO among the source's bundles (sorted before the real one) and one at the
     // destination under the real one's name: opening either for reading would wait for a
     // writer that never comes.

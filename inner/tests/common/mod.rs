@@ -111,6 +111,22 @@ pub fn first_version(
     )
 }
 
+/// Version 1 of `receipt`: a change of the approved filing `number` that replaces its first
+/// website (`number-1`) with `website`.
+pub fn first_website_changed(receipt: &str, number: &str, website: Website) -> SubmissionVersion {
+    version(
+        receipt,
+        1,
+        Submission::Change {
+            filing_number: number.to_owned(),
+            change: Change::Website {
+                website_number: format!("{number}-1"),
+                website,
+            },
+        },
+    )
+}
+
 /// Version 1 of `receipt`: a new filing of the enterprise `subject` (credit code `certificate`,
 /// in [`REGION_CODE`]) for its one website `site` serving `domains` from `203.0.113.last_octet`.
 pub fn one_site_filing(

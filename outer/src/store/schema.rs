@@ -86,6 +86,28 @@ mod tests {
         conn
     }
 
+    /// A store migrated to version `version` only, as an older build left it, holding the rows
+    /// `fixture` (SQL) inserts, then opened by this build (which applies the later migrations).
+    /// The directory holding it (`outer.sqlite`) goes with the first value.
+    fn store_upgraded_from(version: usize, fixture: &str) -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("outer.sqlite");
+        {
+            let conn = store_at_migration(&path, version);
+            conn.execute_batch(fixture).unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        (dir, store)
+    }
+
+    /// Checks that the store open on `conn` has had every migration.
+    fn assert_every_migration_applied(conn: &Connection) {
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(usize::try_from(version).unwrap(), MIGRATIONS.len());
+    }
+
     /// The list above names every file in `outer/migrations/`, in the order of their numbers: a
     /// file added without its entry (or an entry out of order) would change what a store's
     /// `user_version` means.
@@ -110,27 +132,21 @@ mod tests {
     /// when it is opened by this version, and one whose ack already removed it stays removed.
     #[test]
     fn payloads_stored_before_their_own_table_move_there_on_open() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("outer.sqlite");
-        {
-            let conn = store_at_migration(&path, 4);
-            conn.execute_batch(
-                "INSERT INTO accounts (id, name, kind, created_at)
-                     VALUES (1, 'owner', 'website_owner', 0);
-                 INSERT INTO receipts (receipt, account_id, kind, latest_version, state,
-                                       state_version, created_at, updated_at)
-                     VALUES ('R1', 1, 'new_filing', 2, 'received', 2, 0, 0);
-                 INSERT INTO submission_versions (receipt, version, content_hash, submitted_at,
-                                                  submitter, payload, acknowledged_at,
-                                                  payload_removed_at)
-                     VALUES ('R1', 1, x'01', 0, 'owner', NULL, 7, 7),
-                            ('R1', 2, x'02', 0, 'owner', x'c0ffee', NULL, NULL);",
-            )
-            .unwrap();
-        }
-        let store = Store::open(&path).unwrap();
+        let (dir, store) = store_upgraded_from(
+            4,
+            "INSERT INTO accounts (id, name, kind, created_at)
+                 VALUES (1, 'owner', 'website_owner', 0);
+             INSERT INTO receipts (receipt, account_id, kind, latest_version, state,
+                                   state_version, created_at, updated_at)
+                 VALUES ('R1', 1, 'new_filing', 2, 'received', 2, 0, 0);
+             INSERT INTO submission_versions (receipt, version, content_hash, submitted_at,
+                                              submitter, payload, acknowledged_at,
+                                              payload_removed_at)
+                 VALUES ('R1', 1, x'01', 0, 'owner', NULL, 7, 7),
+                        ('R1', 2, x'02', 0, 'owner', x'c0ffee', NULL, NULL);",
+        );
         drop(store);
-        let conn = Connection::open(&path).unwrap();
+        let conn = Connection::open(dir.path().join("outer.sqlite")).unwrap();
         let payloads: Vec<(u32, Vec<u8>)> = conn
             .prepare("SELECT version, payload FROM submission_payloads ORDER BY version")
             .unwrap()
@@ -337,24 +353,18 @@ mod tests {
     /// a kind outside the manuals' list is still refused.
     #[test]
     fn accounts_made_before_migration_10_keep_their_kind_tokens_and_receipts() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("outer.sqlite");
-        {
-            let conn = store_at_migration(&path, 9);
-            conn.execute_batch(
-                "INSERT INTO accounts (id, name, kind, disabled, created_at)
-                     VALUES (1, 'owner', 'website_owner', 0, 5),
-                            (2, 'provider_1', 'access_provider', 1, 6),
-                            (3, 'ops', 'operator', 0, 7);
-                 INSERT INTO tokens (account_id, token_hash, label, created_at)
-                     VALUES (3, x'00', 'metrics', 8);
-                 INSERT INTO receipts (receipt, account_id, kind, latest_version, state,
-                                       state_version, created_at, updated_at)
-                     VALUES ('R1', 1, 'new_filing', 1, 'received', 1, 9, 9);",
-            )
-            .unwrap();
-        }
-        let store = Store::open(&path).unwrap();
+        let (_dir, store) = store_upgraded_from(
+            9,
+            "INSERT INTO accounts (id, name, kind, disabled, created_at)
+                 VALUES (1, 'owner', 'website_owner', 0, 5),
+                        (2, 'provider_1', 'access_provider', 1, 6),
+                        (3, 'ops', 'operator', 0, 7);
+             INSERT INTO tokens (account_id, token_hash, label, created_at)
+                 VALUES (3, x'00', 'metrics', 8);
+             INSERT INTO receipts (receipt, account_id, kind, latest_version, state,
+                                   state_version, created_at, updated_at)
+                 VALUES ('R1', 1, 'new_filing', 1, 'received', 1, 9, 9);",
+        );
         let kinds: Vec<(String, String, bool)> = store
             .accounts()
             .unwrap()
@@ -403,23 +413,14 @@ mod tests {
     /// tables beside its certificates, and takes register entries afterwards.
     #[test]
     fn a_store_made_before_migration_13_gets_an_empty_public_register() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("outer.sqlite");
-        {
-            let conn = store_at_migration(&path, 12);
-            conn.execute_batch(
-                "INSERT INTO certificates (filing_number, receipt, issued_at, expires_at, document)
-                     VALUES ('浙ICP备2026000001号', 'R1', 1, 2, x'00');",
-            )
-            .unwrap();
-        }
-        let store = Store::open(&path).unwrap();
+        let (_dir, store) = store_upgraded_from(
+            12,
+            "INSERT INTO certificates (filing_number, receipt, issued_at, expires_at, document)
+                 VALUES ('浙ICP备2026000001号', 'R1', 1, 2, x'00');",
+        );
         store
             .read_blocking(|conn| {
-                let version: i64 = conn
-                    .query_row("PRAGMA user_version", [], |r| r.get(0))
-                    .unwrap();
-                assert_eq!(usize::try_from(version).unwrap(), MIGRATIONS.len());
+                assert_every_migration_applied(conn);
                 let (register, certificates): (i64, i64) = conn
                     .query_row(
                         "SELECT (SELECT count(*) FROM public_register),
@@ -455,25 +456,19 @@ mod tests {
     fn a_store_made_before_migration_15_keeps_its_receipts_and_takes_approved_records() {
         use bundle_format::records::{ApprovedRecord, ApprovedState, ApprovedWebsite};
 
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("outer.sqlite");
-        {
-            let conn = store_at_migration(&path, 14);
-            conn.execute_batch(
-                "INSERT INTO accounts (id, name, kind, disabled, created_at)
-                     VALUES (1, 'owner', 'website_owner', 0, 5),
-                            (2, 'provider_1', 'access_provider', 0, 6),
-                            (3, 'owner_b', 'website_owner', 0, 7);
-                 INSERT INTO receipts (receipt, account_id, kind, latest_version, state,
-                                       state_version, filing_number, created_at, updated_at)
-                     VALUES ('R1', 1, 'new_filing', 1, 'approved', 1, '浙ICP备2026000001号', 9, 9);
-                 INSERT INTO filing_passwords (filing_number, receipt, issued_at, salt, hash,
-                                               unseen, shown_at)
-                     VALUES ('浙ICP备2026000001号', 'R1', 9, zeroblob(16), zeroblob(32), NULL, 10);",
-            )
-            .unwrap();
-        }
-        let store = Store::open(&path).unwrap();
+        let (_dir, store) = store_upgraded_from(
+            14,
+            "INSERT INTO accounts (id, name, kind, disabled, created_at)
+                 VALUES (1, 'owner', 'website_owner', 0, 5),
+                        (2, 'provider_1', 'access_provider', 0, 6),
+                        (3, 'owner_b', 'website_owner', 0, 7);
+             INSERT INTO receipts (receipt, account_id, kind, latest_version, state,
+                                   state_version, filing_number, created_at, updated_at)
+                 VALUES ('R1', 1, 'new_filing', 1, 'approved', 1, '浙ICP备2026000001号', 9, 9);
+             INSERT INTO filing_passwords (filing_number, receipt, issued_at, salt, hash,
+                                           unseen, shown_at)
+                 VALUES ('浙ICP备2026000001号', 'R1', 9, zeroblob(16), zeroblob(32), NULL, 10);",
+        );
         let website = qingshan_website();
         let record = ApprovedRecord {
             event: 1,
@@ -525,25 +520,19 @@ mod tests {
     fn a_store_made_before_migration_16_keeps_its_versions_and_flags_new_ones() {
         use bundle_format::records::Submission;
 
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("outer.sqlite");
-        {
-            let conn = store_at_migration(&path, 15);
-            conn.execute_batch(
-                "INSERT INTO accounts (id, name, kind, disabled, created_at)
-                     VALUES (1, 'owner', 'website_owner', 0, 5);
-                 INSERT INTO receipts (receipt, account_id, kind, latest_version, state,
-                                       state_version, created_at, updated_at)
-                     VALUES ('R1', 1, 'new_filing', 1, 'received', 1, 9, 9);
-                 INSERT INTO submission_versions (receipt, version, content_hash, submitted_at,
-                                                  submitter, seq)
-                     VALUES ('R1', 1, zeroblob(32), 9, 'owner', 1);
-                 INSERT INTO submission_payloads (receipt, version, payload)
-                     VALUES ('R1', 1, x'c0ffee');",
-            )
-            .unwrap();
-        }
-        let store = Store::open(&path).unwrap();
+        let (_dir, store) = store_upgraded_from(
+            15,
+            "INSERT INTO accounts (id, name, kind, disabled, created_at)
+                 VALUES (1, 'owner', 'website_owner', 0, 5);
+             INSERT INTO receipts (receipt, account_id, kind, latest_version, state,
+                                   state_version, created_at, updated_at)
+                 VALUES ('R1', 1, 'new_filing', 1, 'received', 1, 9, 9);
+             INSERT INTO submission_versions (receipt, version, content_hash, submitted_at,
+                                              submitter, seq)
+                 VALUES ('R1', 1, zeroblob(32), 9, 'owner', 1);
+             INSERT INTO submission_payloads (receipt, version, payload)
+                 VALUES ('R1', 1, x'c0ffee');",
+        );
         let website = qingshan_website();
         let body = Submission::NewFiling(testkit::records::filing(
             testkit::records::subject("杭州青山网络科技有限公司", "C1", 330106),
@@ -565,10 +554,7 @@ mod tests {
             .unwrap();
         store
             .read_blocking(|conn| {
-                let version: i64 = conn
-                    .query_row("PRAGMA user_version", [], |r| r.get(0))
-                    .unwrap();
-                assert_eq!(usize::try_from(version).unwrap(), MIGRATIONS.len());
+                assert_every_migration_applied(conn);
                 let flags: Vec<(String, i64)> = conn
                     .prepare(
                         "SELECT receipt, kept_for_provider_check FROM submission_versions

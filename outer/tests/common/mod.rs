@@ -150,3 +150,75 @@ pub async fn submit(app: &App, token: &str, body: &Value) -> (StatusCode, Value)
         serde_json::from_slice(&bytes).unwrap_or(Value::Null),
     )
 }
+
+/// The intake served over a real socket on a free loopback port, until [`Running::stop`].
+pub struct Running {
+    pub addr: std::net::SocketAddr,
+    pub stop: tokio::sync::oneshot::Sender<()>,
+    pub task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+/// Serves `store` with `limits` on a free loopback port.
+pub async fn start_with(store: Store, limits: Limits) -> Running {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(outer::http::serve(
+        listener,
+        AppState::new(store, limits),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    Running { addr, stop, task }
+}
+
+impl Running {
+    /// Shuts the server down gracefully and checks that it stopped without an error.
+    pub async fn stop(self) {
+        self.stop.send(()).unwrap();
+        self.task.await.unwrap().unwrap();
+    }
+}
+
+/// The DOM headless Chromium builds from `url` with the profile in `profile`, off the async
+/// runtime's threads.
+pub async fn dom_in_chromium(profile: &Path, url: &str) -> String {
+    let (profile, url) = (profile.to_owned(), url.to_owned());
+    tokio::task::spawn_blocking(move || testkit::browser::dump_dom(&profile, &url))
+        .await
+        .unwrap()
+}
+
+/// Takes Chromium's screenshot of `url` into the tests' scratch directory as `name`, off the
+/// async runtime's threads, and returns its ink as `testkit::browser::screenshot_ink` counts it.
+pub async fn screenshot_ink_in_chromium(profile: &Path, url: &str, name: &str) -> (usize, usize) {
+    let (profile, url, name) = (profile.to_owned(), url.to_owned(), name.to_owned());
+    let shot = tokio::task::spawn_blocking(move || {
+        testkit::browser::screenshot(
+            &profile,
+            &url,
+            Path::new(env!("CARGO_TARGET_TMPDIR")),
+            &name,
+        )
+    })
+    .await
+    .unwrap();
+    testkit::browser::screenshot_ink(&shot)
+}
+
+/// The address a `sluice-outer serve` started as `child` (its stdout piped) says it listens on,
+/// in its first line; its stdout is drained from then on so that the server never blocks on a
+/// full pipe.
+pub fn listening_address(child: &mut std::process::Child) -> std::net::SocketAddr {
+    use std::io::BufRead as _;
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let addr = first
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
+        .parse()
+        .unwrap();
+    std::thread::spawn(move || for _ in lines {});
+    addr
+}

@@ -26,6 +26,17 @@ pub struct Site {
     _dir: tempfile::TempDir,
 }
 
+/// The mail settings that send the intake's e-mails through the test SMTP server `smtp`.
+pub fn mail_through(smtp: &SmtpServer) -> MailConfig {
+    MailConfig {
+        relay_host: "127.0.0.1".into(),
+        relay_port: smtp.port,
+        from: "备案系统 <noreply@beian.test>".into(),
+        timeout_secs: 10,
+        tls: "none".into(),
+    }
+}
+
 pub fn site_with(accounts: AccountsConfig) -> Site {
     let smtp = SmtpServer::start();
     let dir = tempfile::tempdir().unwrap();
@@ -33,13 +44,7 @@ pub fn site_with(accounts: AccountsConfig) -> Site {
     let store = std::thread::spawn(move || Store::open(&path).unwrap())
         .join()
         .unwrap();
-    let mail = MailConfig {
-        relay_host: "127.0.0.1".into(),
-        relay_port: smtp.port,
-        from: "备案系统 <noreply@beian.test>".into(),
-        timeout_secs: 10,
-        tls: "none".into(),
-    };
+    let mail = mail_through(&smtp);
     let state = AppState::with_accounts(
         store.clone(),
         Limits::default(),
@@ -56,6 +61,18 @@ pub fn site_with(accounts: AccountsConfig) -> Site {
 
 pub fn site() -> Site {
     site_with(AccountsConfig::default())
+}
+
+impl Site {
+    /// Sends `request` to the intake's router: the status and body of its answer.
+    pub async fn call(&self, request: Request<Body>) -> (StatusCode, Vec<u8>) {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        (status, body.to_vec())
+    }
 }
 
 /// One answer.

@@ -7,9 +7,10 @@ use std::path::Path;
 
 use bundle_format::records::Record;
 use bundle_format::{BundleWriter, SealedBundle, WriterConfig};
-use keys::Signer;
+use keys::{ChannelId, Signer};
 use tests::Appliance;
 use transfer::demo::{OuterSide, new_filing};
+use transfer::inner_side::ReturnReport;
 use transfer::outer_side::ApplyReport;
 
 /// Submits the demo's new filing number `n` (a showcase website, 企业展示网站) at `outer` for
@@ -66,6 +67,55 @@ pub fn return_to_first_outer(app: &mut Appliance) -> ApplyReport {
     app.inner.write_return().unwrap();
     app.carry_out().unwrap();
     app.apply(0).unwrap()
+}
+
+/// Writes the inner host's return bundles now on return channel `channel` (for the
+/// submissions channel `for_channel`, or every channel), at most `max_entries` entries each,
+/// valid for an hour and not encrypted.
+pub fn write_return_on(
+    app: &mut Appliance,
+    channel: ChannelId,
+    for_channel: Option<ChannelId>,
+    max_entries: usize,
+) -> ReturnReport {
+    let settings = transfer::inner_side::ReturnSettings {
+        channel,
+        for_channel,
+        validity_seconds: 3600,
+        max_entries,
+        now: transfer::demo::now(),
+        recipients: Vec::new(),
+    };
+    transfer::inner_side::write_return(
+        &mut app.inner.client,
+        &app.inner.spool,
+        &app.inner.key,
+        &settings,
+    )
+    .unwrap()
+}
+
+/// The inner side's highest contiguous sequence on each submissions channel, as it reports
+/// them: `(channel, sequence)`.
+pub fn contiguous_per_channel(app: &mut Appliance) -> Vec<(u32, u64)> {
+    inner::returns::sequence_reports(&mut app.inner.client)
+        .unwrap()
+        .iter()
+        .map(|r| (r.channel, r.highest_contiguous))
+        .collect()
+}
+
+/// Carries the return bundles written already out and applies them at the first outer host,
+/// checking that the first of them revoked one certificate there.
+pub fn apply_revoking_one_certificate(app: &mut Appliance) -> ApplyReport {
+    app.carry_out().unwrap();
+    let applied = app.apply(0).unwrap();
+    assert_eq!(
+        applied.files[0].certificates_revoked, 1,
+        "{:?}",
+        applied.files
+    );
+    applied
 }
 
 /// Checks that the first outer host tells the submitter of each of `receipts` that it is

@@ -13,7 +13,8 @@ use super::ledger::publish_recorded;
 use super::returns::{ReturnSettings, return_writer};
 use super::{InnerError, db, locked_transaction};
 use crate::common::send::BundleSummary;
-use crate::keysets::{KeysetReceipt, KeysetStore, Offer};
+use crate::keysets::KeysetStore;
+pub use crate::keysets::PublishKeysetReport;
 use crate::spool::{self, Spool};
 
 /// Writes the keyset versions this database records as installed but the keyset directory
@@ -48,15 +49,6 @@ pub fn recorded_keysets(
         .collect())
 }
 
-/// What `publish-keyset` did.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct PublishKeysetReport {
-    /// The version published, the version trusted before, and what installing it here changed.
-    pub keyset: KeysetReceipt,
-    /// The keyset bundle, as published in the outbox.
-    pub bundle: BundleSummary,
-}
-
 /// Publishes a keyset file that security staff signed (`sluice-keys keyset sign`) as a keyset
 /// bundle on the return channel, next in its sequence and signed like every return bundle, and
 /// installs it here too. The file must be exactly the next version of the keyset trusted here
@@ -75,36 +67,20 @@ pub fn publish_keyset(
 ) -> Result<PublishKeysetReport, InnerError> {
     spool.create_all()?;
     install_recorded_keysets(client, keysets, settings.now)?;
-    let offer = keysets
-        .judge(file, settings.now)
-        .map_err(crate::keysets::PublishRefusal::Refused)?;
-    let mut receipt = KeysetReceipt::of(&offer, keysets);
-    match offer {
-        Offer::Next(next) => {
+    let now = settings.now;
+    let receipt = crate::keysets::accept_for_publishing::<_, InnerError>(
+        &mut *client,
+        keysets,
+        file,
+        now,
+        |client: &mut Client, version| {
             let mut tx = locked_transaction(client)?;
-            inner::ledger::record_keyset(
-                &mut tx,
-                next.version(),
-                file,
-                "published",
-                None,
-                settings.now,
-            )?;
+            inner::ledger::record_keyset(&mut tx, version, file, "published", None, now)?;
             tx.commit().map_err(db("recording the keyset"))?;
-            let written = keysets.install(*next)?;
-            receipt.file = written.map(|p| p.display().to_string());
-            receipt.audit(None, "published");
-        }
-        Offer::AlreadyTrusted { version } => {
-            // Only a publication stopped after installing and before writing its bundle may go
-            // on; anything else is trusted here already and needs no second bundle.
-            let row = inner::ledger::keyset_origin(client, version)?;
-            crate::keysets::already_trusted(
-                version,
-                row.as_ref().map(|(origin, sent)| (origin.as_str(), *sent)),
-            )?;
-        }
-    }
+            Ok(())
+        },
+        |client: &mut Client, version| Ok(inner::ledger::keyset_origin(client, version)?),
+    )?;
 
     let mut tx = locked_transaction(client)?;
     let ReturnPosition {

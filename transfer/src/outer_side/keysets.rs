@@ -9,8 +9,9 @@ use outer::store::ledger::{self, KeysetOrigin};
 
 use super::export::write_bundle;
 use super::settings::{ExportReport, ExportSettings};
-use super::{BundleSummary, OuterError, OuterHost};
-use crate::keysets::{KeysetReceipt, KeysetStore, Offer};
+use super::{OuterError, OuterHost};
+use crate::keysets::KeysetStore;
+pub use crate::keysets::PublishKeysetReport;
 use crate::spool::Spool;
 
 /// Writes the keyset versions this store records as installed but the keyset directory lacks
@@ -50,15 +51,6 @@ pub fn recorded_keysets(
         .collect())
 }
 
-/// What `publish-keyset` did on the outer host.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct PublishKeysetReport {
-    /// The version published, the version trusted before, and what installing it here changed.
-    pub keyset: KeysetReceipt,
-    /// The keyset bundle, as published in the outbox.
-    pub bundle: BundleSummary,
-}
-
 /// Publishes a keyset file that security staff signed (`sluice-keys keyset sign`) as a keyset
 /// bundle on the submissions channel, next in its sequence and signed with this host's
 /// `outer-bundle` key, and installs it here too. The file must be exactly the next version of
@@ -77,35 +69,25 @@ pub fn publish_keyset(
 ) -> Result<PublishKeysetReport, OuterError> {
     spool.create_all()?;
     install_recorded_keysets(host, keysets, settings.now)?;
-    let offer = keysets
-        .judge(file, settings.now)
-        .map_err(crate::keysets::PublishRefusal::Refused)?;
-    let mut receipt = KeysetReceipt::of(&offer, keysets);
-    match offer {
-        Offer::Next(next) => {
-            let version = next.version();
+    let now = settings.now;
+    let receipt = crate::keysets::accept_for_publishing::<_, OuterError>(
+        host,
+        keysets,
+        file,
+        now,
+        |host: &OuterHost, version| {
             let bytes = file.to_vec();
-            let now = settings.now;
             host.store.write_blocking(move |conn| {
                 ledger::record_keyset_on(conn, version, &bytes, KeysetOrigin::Published, None, now)
             })?;
-            let written = keysets.install(*next)?;
-            receipt.file = written.map(|p| p.display().to_string());
-            receipt.audit(None, "published");
-        }
-        Offer::AlreadyTrusted { version } => {
-            // Only a publication stopped after installing and before writing its bundle may go
-            // on; anything else is trusted here already and needs no second bundle.
-            let row = host
+            Ok(())
+        },
+        |host: &OuterHost, version| {
+            Ok(host
                 .store
-                .read_blocking(|conn| ledger::keyset_origin_on(conn, version))?;
-            crate::keysets::already_trusted(
-                version,
-                row.as_ref()
-                    .map(|(origin, carried)| (origin.as_str(), *carried)),
-            )?;
-        }
-    }
+                .read_blocking(|conn| ledger::keyset_origin_on(conn, version))?)
+        },
+    )?;
     let mut export = ExportReport::default();
     let record = Record::Keyset(bundle_format::records::KeysetRecord {
         document: file.to_vec(),
