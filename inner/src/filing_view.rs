@@ -7,8 +7,8 @@
 //! [`crate::queue::show`]'s.
 
 use bundle_format::records::{
-    Access, AttachmentKind, CancellationScope, Change, Person, ProviderDecision, ScanOf, Subject,
-    Submission, SubmissionVersion, Website,
+    Access, AttachmentKind, CancellationScope, Change, Person, ProviderDecision, Request, ScanOf,
+    Subject, Submission, SubmissionVersion, Website,
 };
 use postgres::GenericClient;
 use serde::Serialize;
@@ -445,17 +445,13 @@ fn person(fields: &mut Vec<(String, String)>, at: &str, p: &PersonView) {
 /// What a submission asks, its subject and its websites.
 fn details(body: &Submission) -> (String, Option<SubjectView>, Vec<WebsiteDetail>) {
     let site = |number: Option<&str>, w: &Website| website(number, w);
-    match body {
-        Submission::NewFiling(filing) | Submission::NewFilingWithScans { filing, .. } => (
+    match body.request() {
+        Request::NewFiling { filing, .. } => (
             "new filing".to_owned(),
             Some(subject(&filing.subject)),
             filing.websites.iter().map(|w| site(None, w)).collect(),
         ),
-        Submission::Change {
-            filing_number,
-            change,
-        }
-        | Submission::ChangeWithScans {
+        Request::Change {
             filing_number,
             change,
             ..
@@ -496,7 +492,7 @@ fn details(body: &Submission) -> (String, Option<SubjectView>, Vec<WebsiteDetail
                 vec![site(None, website)],
             ),
         },
-        Submission::Cancellation {
+        Request::Cancellation {
             filing_number: number,
             scope,
             reason,
@@ -508,12 +504,12 @@ fn details(body: &Submission) -> (String, Option<SubjectView>, Vec<WebsiteDetail
             };
             (format!("{what} {number}: {reason}"), None, Vec::new())
         }
-        Submission::Withdrawal { receipt, reason } => (
+        Request::Withdrawal { receipt, reason } => (
             format!("withdrawal of receipt {receipt}: {reason}"),
             None,
             Vec::new(),
         ),
-        Submission::ProviderCheck {
+        Request::ProviderCheck {
             receipt,
             version,
             decision,

@@ -13,7 +13,7 @@ use bincode::{Decode, Encode};
 
 use super::{
     Attachment, AttachmentKind, Change, Filing, MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, Path,
-    PreApprovalItem, ShapeError, Submission, Website, at_most, text_field,
+    PreApprovalItem, Request, ShapeError, Submission, Website, at_most, text_field,
 };
 
 /// A scanned document and what it shows.
@@ -57,14 +57,12 @@ impl Submission {
     /// Every scan the submission carries, in order: a new filing's attachments, then the scans
     /// of the wire version 5 variants. A cancellation, withdrawal or provider check carries none.
     pub fn scans(&self) -> impl Iterator<Item = ScanRef<'_>> + '_ {
-        let (attachments, scans): (&[Attachment], &[Scan]) = match self {
-            Submission::NewFiling(filing) => (&filing.attachments, &[]),
-            Submission::NewFilingWithScans { filing, scans } => (&filing.attachments, scans),
-            Submission::ChangeWithScans { scans, .. } => (&[], scans),
-            Submission::Change { .. }
-            | Submission::Cancellation { .. }
-            | Submission::Withdrawal { .. }
-            | Submission::ProviderCheck { .. } => (&[], &[]),
+        let (attachments, scans): (&[Attachment], &[Scan]) = match self.request() {
+            Request::NewFiling { filing, scans } => (&filing.attachments, scans),
+            Request::Change { scans, .. } => (&[], scans),
+            Request::Cancellation { .. }
+            | Request::Withdrawal { .. }
+            | Request::ProviderCheck { .. } => (&[], &[]),
         };
         attachments
             .iter()
@@ -76,42 +74,6 @@ impl Submission {
                 shows: scan.shows,
                 attachment: &scan.attachment,
             }))
-    }
-
-    /// The filing of a new filing, with or without scans: the scans travel beside the same
-    /// request, so a reader that does not look at them reads both variants alike.
-    pub fn new_filing(&self) -> Option<&Filing> {
-        match self {
-            Submission::NewFiling(filing) | Submission::NewFilingWithScans { filing, .. } => {
-                Some(filing)
-            }
-            Submission::Change { .. }
-            | Submission::ChangeWithScans { .. }
-            | Submission::Cancellation { .. }
-            | Submission::Withdrawal { .. }
-            | Submission::ProviderCheck { .. } => None,
-        }
-    }
-
-    /// The filing number and the change of a change, with or without scans (as
-    /// [`Submission::new_filing`]).
-    pub fn change(&self) -> Option<(&str, &Change)> {
-        match self {
-            Submission::Change {
-                filing_number,
-                change,
-            }
-            | Submission::ChangeWithScans {
-                filing_number,
-                change,
-                ..
-            } => Some((filing_number, change)),
-            Submission::NewFiling(_)
-            | Submission::NewFilingWithScans { .. }
-            | Submission::Cancellation { .. }
-            | Submission::Withdrawal { .. }
-            | Submission::ProviderCheck { .. } => None,
-        }
     }
 
     /// The websites the submission lists, in the order [`ScanOf::PreApproval`] counts them.

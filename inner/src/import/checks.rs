@@ -5,8 +5,8 @@
 //! state), is the submission's [`Local`].
 
 use bundle_format::records::{
-    Access, CancellationScope, Change, ImportOutcome, Person, ProviderDecision, ReviewState,
-    Subject, Submission, SubmissionVersion, Website,
+    Access, CancellationScope, Change, ImportOutcome, Person, ProviderDecision, Request,
+    ReviewState, Subject, SubmissionVersion, Website,
 };
 
 use super::{reason, storable};
@@ -115,8 +115,8 @@ pub(super) fn local_checks(version: &SubmissionVersion, max_scan_bytes: usize) -
     }
     let mut websites: Vec<&Website> = Vec::new();
     let mut access: Option<&Access> = None;
-    match &version.body {
-        Submission::NewFiling(filing) | Submission::NewFilingWithScans { filing, .. } => {
+    match version.body.request() {
+        Request::NewFiling { filing, .. } => {
             local.province = filing_number::province_of_region(filing.subject.region_code)
                 .and_then(|p| i16::try_from(p).ok());
             if local.province.is_none() {
@@ -124,16 +124,12 @@ pub(super) fn local_checks(version: &SubmissionVersion, max_scan_bytes: usize) -
             }
             websites.extend(&filing.websites);
         }
-        Submission::Change {
-            filing_number,
-            change,
-        }
-        | Submission::ChangeWithScans {
+        Request::Change {
             filing_number,
             change,
             ..
         } => {
-            local.filing_ref = Some(filing_number.clone());
+            local.filing_ref = Some(filing_number.to_owned());
             let website_number = match change {
                 Change::Subject(subject) => {
                     if filing_number::province_of_region(subject.region_code).is_none() {
@@ -167,14 +163,14 @@ pub(super) fn local_checks(version: &SubmissionVersion, max_scan_bytes: usize) -
                 }
             }
         }
-        Submission::Cancellation {
+        Request::Cancellation {
             filing_number,
             scope,
             reason: why,
         } => {
-            local.submitter_reason = Some(why.clone());
-            if *scope == CancellationScope::Subject {
-                local.filing_ref = Some(filing_number.clone());
+            local.submitter_reason = Some(why.to_owned());
+            if scope == CancellationScope::Subject {
+                local.filing_ref = Some(filing_number.to_owned());
             } else {
                 match filing_number::split_website_number(filing_number) {
                     Some((base, seq)) => {
@@ -185,23 +181,23 @@ pub(super) fn local_checks(version: &SubmissionVersion, max_scan_bytes: usize) -
                 }
             }
         }
-        Submission::Withdrawal {
+        Request::Withdrawal {
             receipt,
             reason: why,
         } => {
-            local.target_receipt = Some(receipt.clone());
-            local.submitter_reason = Some(why.clone());
+            local.target_receipt = Some(receipt.to_owned());
+            local.submitter_reason = Some(why.to_owned());
             local.entry_state = ReviewState::Withdrawn;
             return local;
         }
-        Submission::ProviderCheck {
+        Request::ProviderCheck {
             receipt,
             version: checked,
             content_hash,
             decision,
         } => {
-            local.target_receipt = Some(receipt.clone());
-            local.target_version = Some(i64::from(*checked));
+            local.target_receipt = Some(receipt.to_owned());
+            local.target_version = Some(i64::from(checked));
             local.target_hash = Some(content_hash.to_vec());
             // A return carries the provider's reason; a confirmation none.
             if let ProviderDecision::Return { reason: why } = decision {
@@ -294,18 +290,14 @@ fn texts(version: &SubmissionVersion) -> Vec<&str> {
     }
     let mut out = vec![version.receipt.as_str(), &version.submitter];
     out.extend(version.access_provider.as_deref());
-    match &version.body {
-        Submission::NewFiling(filing) | Submission::NewFilingWithScans { filing, .. } => {
+    match version.body.request() {
+        Request::NewFiling { filing, .. } => {
             subject(&mut out, &filing.subject);
             for w in &filing.websites {
                 website(&mut out, w);
             }
         }
-        Submission::Change {
-            filing_number,
-            change,
-        }
-        | Submission::ChangeWithScans {
+        Request::Change {
             filing_number,
             change,
             ..
@@ -330,13 +322,13 @@ fn texts(version: &SubmissionVersion) -> Vec<&str> {
                 Change::AddedWebsite(w) => website(&mut out, w),
             }
         }
-        Submission::Cancellation {
+        Request::Cancellation {
             filing_number,
             reason,
             ..
-        } => out.extend([filing_number.as_str(), reason]),
-        Submission::Withdrawal { receipt, reason } => out.extend([receipt.as_str(), reason]),
-        Submission::ProviderCheck {
+        } => out.extend([filing_number, reason]),
+        Request::Withdrawal { receipt, reason } => out.extend([receipt, reason]),
+        Request::ProviderCheck {
             receipt, decision, ..
         } => {
             out.push(receipt);
