@@ -27,16 +27,25 @@ pub struct AwaitingCheck {
 /// delivered (the inner side's review state follows) and awaiting the provider's check itself.
 const STILL_WAITING: &str = "'received', 'in_transit', 'delivered', 'awaiting_provider_check'";
 
-/// The kept payloads to release (as a condition on `submission_versions v`, `?1` a receipt or
-/// NULL for all): acknowledged (never before: DESIGN.md invariant 3), not refused inside (that
-/// one is kept anyway), and either superseded by a newer version (stored here: the provider is
-/// shown only a receipt's latest version, so an older one is never checked again) or of a
-/// receipt that moved past the check (checked, returned, rejected, withdrawn, cancelled).
-fn releasable() -> String {
+/// The kept payloads to release (as a condition on `submission_versions v`; with `one_receipt`,
+/// `?1` is that receipt, else `?1` is NULL): acknowledged (never before: DESIGN.md invariant 3),
+/// not refused inside (that one is kept anyway), and either superseded by a newer version
+/// (stored here: the provider is shown only a receipt's latest version, so an older one is
+/// never checked again) or of a receipt that moved past the check (checked, returned, rejected,
+/// withdrawn, cancelled). The condition for one receipt names it alone (`v.receipt = ?1`), so that
+/// SQLite looks the receipt up in `submission_versions_kept`: written as `?1 IS NULL OR
+/// v.receipt = ?1` it read every kept version at each status change, and applying the status
+/// changes of many filings awaiting the check grew with the square of their number.
+pub(super) fn releasable(one_receipt: bool) -> String {
+    let which = if one_receipt {
+        "v.receipt = ?1"
+    } else {
+        "?1 IS NULL"
+    };
     format!(
         "v.kept_for_provider_check = 1 AND v.payload_removed_at IS NULL
          AND v.acknowledged_at IS NOT NULL AND v.ack_outcome IS NOT 'rejected'
-         AND (?1 IS NULL OR v.receipt = ?1)
+         AND {which}
          AND (EXISTS (SELECT 1 FROM submission_versions n
                       WHERE n.receipt = v.receipt AND n.version > v.version)
               OR EXISTS (SELECT 1 FROM receipts r
@@ -52,7 +61,7 @@ pub(super) fn release_kept_payloads_on(
     receipt: Option<&str>,
     at: i64,
 ) -> Result<usize, StoreError> {
-    let condition = releasable();
+    let condition = releasable(receipt.is_some());
     let removed = conn
         .prepare_cached(&format!(
             "DELETE FROM submission_payloads WHERE (receipt, version) IN (

@@ -108,30 +108,53 @@ mod tests {
         assert_eq!(usize::try_from(version).unwrap(), MIGRATIONS.len());
     }
 
+    /// How SQLite plans `sql` with `params` in a store of every migration: one line a step.
+    fn plan_of(sql: &str, params: impl rusqlite::Params) -> Vec<String> {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = store_at_migration(&dir.path().join("outer.sqlite"), MIGRATIONS.len());
+        conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .unwrap()
+            .query_map(params, |row| row.get::<_, String>(3))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
     /// The intake's check that an account does not file one subject twice looks the subject up
     /// through its index. Planned through the account's receipts instead, it read every receipt
     /// of the account at each submission: an account filing for many customers made the intake
     /// slower with every filing it held.
     #[test]
     fn an_accounts_subject_check_reads_the_subject_index_not_every_receipt_of_the_account() {
-        let dir = tempfile::tempdir().unwrap();
-        let conn = store_at_migration(&dir.path().join("outer.sqlite"), MIGRATIONS.len());
-        let plan: Vec<String> = conn
-            .prepare(&format!(
-                "EXPLAIN QUERY PLAN {}",
-                crate::store::receipts::SUBJECT_FILED_BY_ACCOUNT
-            ))
-            .unwrap()
-            .query_map(
-                rusqlite::params!["91110108MA00000001", "R1", 1_i64],
-                |row| row.get::<_, String>(3),
-            )
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
+        let plan = plan_of(
+            crate::store::receipts::SUBJECT_FILED_BY_ACCOUNT,
+            rusqlite::params!["91110108MA00000001", "R1", 1_i64],
+        );
         assert_eq!(
             plan,
             ["SEARCH receipts USING INDEX receipts_subject_key (subject_key=?)"]
+        );
+    }
+
+    /// Releasing the payload kept for one receipt's provider check looks that receipt up. Read
+    /// through every kept version instead, applying the status changes of many filings awaiting
+    /// the check grew with the square of their number.
+    #[test]
+    fn releasing_one_receipts_kept_payload_looks_the_receipt_up_not_every_kept_version() {
+        let plan = plan_of(
+            &format!(
+                "SELECT v.rowid FROM submission_versions v WHERE {}",
+                crate::store::provider_checks::releasable(true)
+            ),
+            rusqlite::params!["R1"],
+        );
+        let outer = plan
+            .iter()
+            .find(|line| line.contains(" v ") || line.ends_with(" v"))
+            .unwrap_or_else(|| panic!("no line for v in {plan:?}"));
+        assert!(
+            outer.starts_with("SEARCH v USING") && outer.contains("(receipt=?)"),
+            "{plan:?}"
         );
     }
 
