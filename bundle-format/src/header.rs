@@ -62,8 +62,14 @@ pub const FORMAT_VERSION_9: u16 = 9;
 /// decompressing only its own frame. Writers use it only for a bundle whose content they split
 /// into more than one frame; everything else keeps the lowest version its records allow.
 pub const FORMAT_VERSION_10: u16 = 10;
+/// Format version 11: the version 1 header layout and flags of version 5, a payload as in
+/// version 10, and content that may also hold the record type of wire version 8: a range ack
+/// with the time its bundle was imported (`Record::ArrivalAck`, in return bundles), which
+/// stands for the status changes of the arrivals it acknowledges. Writers use it only for a
+/// return bundle that holds one (encrypted or not).
+pub const FORMAT_VERSION_11: u16 = 11;
 /// Every format version this build reads, in order (2 is never assigned).
-pub const FORMAT_VERSIONS: [u16; 9] = [
+pub const FORMAT_VERSIONS: [u16; 10] = [
     FORMAT_VERSION_1,
     FORMAT_VERSION_3,
     FORMAT_VERSION_4,
@@ -73,6 +79,7 @@ pub const FORMAT_VERSIONS: [u16; 9] = [
     FORMAT_VERSION_8,
     FORMAT_VERSION_9,
     FORMAT_VERSION_10,
+    FORMAT_VERSION_11,
 ];
 /// Flag bit 0 (version 5 on): the payload is encrypted to the channel's recipients.
 pub const FLAG_ENCRYPTED: u16 = 0x0001;
@@ -207,6 +214,7 @@ impl Kind {
                         | Record::RegisterRemoval(_)
                         | Record::FilingPassword(_)
                         | Record::ApprovedRecord(_)
+                        | Record::ArrivalAck(_)
                 )
                 | (Kind::Keyset, Record::Keyset(_))
         )

@@ -133,6 +133,10 @@ pub enum Record {
     /// recorded for it (wire version 6; a bundle holding one has format version 8, SPEC.md
     /// §3.2).
     ApprovedRecord(ApprovedRecord),
+    /// A range ack with the time its bundle's versions arrived inside, which stands for their
+    /// arrivals' status changes (wire version 8; a bundle holding one has format version 11,
+    /// SPEC.md §3.2).
+    ArrivalAck(ArrivalAck),
 }
 
 impl Record {
@@ -192,25 +196,10 @@ impl Record {
                 keyset.document.len(),
                 MAX_KEYSET_BYTES,
             ),
-            Record::RangeAck(ack) => {
-                let root = "range_ack.exceptions";
-                at_most(
-                    &Path::Root("range_ack.members"),
-                    usize::try_from(ack.members).unwrap_or(usize::MAX),
-                    MAX_ACKED_RECEIPTS,
-                )?;
-                at_most(&Path::Root(root), ack.exceptions.len(), MAX_ACKED_RECEIPTS)?;
-                for (i, receipt) in ack.exceptions.iter().enumerate() {
-                    text_field(
-                        &Path::Root(root).index(i).field("receipt"),
-                        &receipt.receipt,
-                    )?;
-                    if let Some(reason) = &receipt.reason {
-                        text_field(&Path::Root(root).index(i).field("reason"), reason)?;
-                    }
-                }
-                Ok(())
-            }
+            Record::RangeAck(ack) => ack.check("range_ack.members", "range_ack.exceptions"),
+            Record::ArrivalAck(arrival) => arrival
+                .ack
+                .check("arrival_ack.ack.members", "arrival_ack.ack.exceptions"),
             Record::BundleRefusal(refusal) => {
                 text_field(&Path::Root("bundle_refusal.code"), &refusal.code)?;
                 text_field(&Path::Root("bundle_refusal.reason"), &refusal.reason)
@@ -236,7 +225,8 @@ impl Record {
     /// [`RangeAck`], 4 for a [`BundleRefusal`] or a [`CertificateRevocation`], 6 for a
     /// [`ReturnReceipt`], [`RegisterEntry`] or [`RegisterRemoval`], 7 for a submission whose
     /// body is a wire version 5 variant ([`Submission::format_version`]) or a
-    /// [`FilingPassword`], 8 for an [`ApprovedRecord`], 1 for everything else.
+    /// [`FilingPassword`], 8 for an [`ApprovedRecord`], 11 for an [`ArrivalAck`], 1 for
+    /// everything else.
     pub fn format_version(&self) -> u16 {
         match self {
             Record::Submission(version) => version.body.format_version(),
@@ -249,6 +239,7 @@ impl Record {
             }
             Record::FilingPassword(_) => crate::header::FORMAT_VERSION_7,
             Record::ApprovedRecord(_) => crate::header::FORMAT_VERSION_8,
+            Record::ArrivalAck(_) => crate::header::FORMAT_VERSION_11,
             _ => crate::header::FORMAT_VERSION_1,
         }
     }
@@ -270,6 +261,7 @@ impl Record {
             Record::RegisterRemoval(_) => "register-removal",
             Record::FilingPassword(_) => "filing-password",
             Record::ApprovedRecord(_) => "approved-record",
+            Record::ArrivalAck(_) => "arrival-ack",
         }
     }
 }

@@ -595,6 +595,23 @@ fn a_certificate_revocation_needs_format_version_4_and_only_a_return_bundle_hold
     );
 }
 
+/// A range ack that says when its bundle arrived (wire version 8) makes its return bundle
+/// format version 11; a version 10 reader's content refuses it, and only a return bundle
+/// holds it.
+#[test]
+fn an_arrival_ack_needs_format_version_11_and_only_a_return_bundle_holds_it() {
+    let Record::Ack(ack) = &return_records()[0] else {
+        panic!("the sample return records open with an ack")
+    };
+    needs_format_version_in_a_return_bundle(
+        Record::ArrivalAck(bundle_format::records::ArrivalAck {
+            ack: bundle_format::records::RangeAck::of_ack(ack),
+            imported_at: 1_796_000_000,
+        }),
+        bundle_format::header::FORMAT_VERSION_11,
+    );
+}
+
 fn register_entry() -> Record {
     Record::RegisterEntry(bundle_format::records::RegisterEntry {
         event: 7,

@@ -299,6 +299,22 @@ fn return_record() -> impl Strategy<Value = Record> {
                     })
                 }
             ),
+        // The same with its bundle's import time (wire version 8: format version 11).
+        (any::<[u8; 32]>(), any::<u64>(), any::<i64>()).prop_map(
+            |(bundle_id, members, imported_at)| {
+                Record::ArrivalAck(bundle_format::records::ArrivalAck {
+                    ack: RangeAck {
+                        bundle_id,
+                        channel: 1,
+                        sequence: 1,
+                        members: members % 100_000,
+                        members_digest: bundle_id,
+                        exceptions: Vec::new(),
+                    },
+                    imported_at,
+                })
+            }
+        ),
         (
             any::<u64>(),
             any::<u64>(),

@@ -16,6 +16,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod arrival;
 pub mod certificate;
 pub mod check;
 pub mod domain;

@@ -53,12 +53,6 @@ pub fn service_type(kind: ServiceType) -> &'static str {
     }
 }
 
-/// Whether content of this service type needs a pre-approval (前置审批); which one is the
-/// filing manuals' rule, in the `filing` crate.
-pub fn needs_pre_approval(kind: ServiceType) -> bool {
-    filing::website::pre_approval_for(kind).is_some()
-}
-
 /// The stored name of an access method.
 pub fn access_method(method: AccessMethod) -> &'static str {
     match method {

@@ -49,6 +49,34 @@ pub struct RangeAck {
 }
 
 impl RangeAck {
+    /// Checks the shape limits: at most [`MAX_ACKED_RECEIPTS`] members and exceptions, and
+    /// text fields as everywhere; `members` and `exceptions` name the fields in errors.
+    pub(crate) fn check(
+        &self,
+        members: &'static str,
+        exceptions: &'static str,
+    ) -> Result<(), ShapeError> {
+        at_most(
+            &Path::Root(members),
+            usize::try_from(self.members).unwrap_or(usize::MAX),
+            MAX_ACKED_RECEIPTS,
+        )?;
+        at_most(
+            &Path::Root(exceptions),
+            self.exceptions.len(),
+            MAX_ACKED_RECEIPTS,
+        )?;
+        for (i, receipt) in self.exceptions.iter().enumerate() {
+            let root = Path::Root(exceptions);
+            let at = root.index(i);
+            text_field(&at.field("receipt"), &receipt.receipt)?;
+            if let Some(reason) = &receipt.reason {
+                text_field(&at.field("reason"), reason)?;
+            }
+        }
+        Ok(())
+    }
+
     /// The range form of a per-version ack: its entries' count and digest, and the entries
     /// that are exceptions.
     pub fn of_ack(ack: &Ack) -> RangeAck {
@@ -70,6 +98,20 @@ impl RangeAck {
                 .collect(),
         }
     }
+}
+
+/// A range ack that also says when the bundle's versions arrived inside (wire version 8): the
+/// time the inner side imported the bundle. Every version the import accepted (an `Applied`
+/// member, or an exception of outcome `Conflict`) entered review then, in the state both sides
+/// decide from its record with `filing::arrival::entry_state`; the inner side sends no status
+/// change for those arrivals, and the outer side shows each such version's receipt that state
+/// from this time on (with the conflict's reason for a conflicting one).
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct ArrivalAck {
+    /// The bundle's range ack.
+    pub ack: RangeAck,
+    /// When the inner side imported the bundle, Unix seconds.
+    pub imported_at: i64,
 }
 
 /// The members digest of a submissions bundle (SPEC.md §6.3): SHA-256 over the tag

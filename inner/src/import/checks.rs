@@ -11,9 +11,7 @@ use bundle_format::records::{
 
 use super::{reason, storable};
 use crate::filing_number;
-use crate::names;
 use crate::store::kinds::SubmissionKind as Kind;
-use crate::workflow::{self, Facts};
 
 /// Everything of one submission that decides its outcome without the database.
 pub(super) struct Local {
@@ -224,13 +222,7 @@ pub(super) fn local_checks(version: &SubmissionVersion, max_scan_bytes: usize) -
     if !filing::domain::repeated(&mut listings).is_empty() {
         local.verdict = local.verdict.or(rejected(reason::DUPLICATE_DOMAIN));
     }
-    for website in &websites {
-        local.needs_pre_approval |= !website.pre_approvals.is_empty()
-            || website
-                .service_types
-                .iter()
-                .any(|kind| names::needs_pre_approval(*kind));
-    }
+    local.needs_pre_approval = filing::arrival::needs_pre_approval(&version.body);
     let ranges = websites
         .iter()
         .map(|w| &w.access)
@@ -250,11 +242,11 @@ pub(super) fn local_checks(version: &SubmissionVersion, max_scan_bytes: usize) -
             .map(storable_owned)
             .collect();
     }
-    local.entry_state = workflow::entry_state(Facts {
-        needs_provider_check,
-        needs_pre_approval: local.needs_pre_approval,
-        is_cancellation: false,
-    });
+    // The one rule of both sides (filing::arrival): the outer shows this state once the
+    // bundle's acknowledgement says the version arrived.
+    if let Some(state) = filing::arrival::entry_state(version) {
+        local.entry_state = state;
+    }
     local
 }
 
