@@ -48,11 +48,13 @@ pub struct QueueEntry {
     pub filing_number: Option<String>,
 }
 
-/// One review event.
+/// One step of a receipt's history: a version's arrival or a review event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct HistoryEntry {
-    /// Event id.
-    pub event_id: i64,
+    /// Review event id; none for an arrival the import recorded on its version row (from inner
+    /// migration 19 on: the version's entry state, its receipt's state before and the import's
+    /// time stand for the event).
+    pub event_id: Option<i64>,
     /// Version it concerned.
     pub version: i64,
     /// State before (none for the first arrival).
@@ -263,11 +265,7 @@ pub fn show(client: &mut impl GenericClient, receipt: &str) -> Result<Submission
             .map(|r| r.get(0));
     }
     let history = client
-        .query(
-            "SELECT event_id, version, from_state, to_state, reviewer, reason, at
-             FROM review_events WHERE receipt = $1 ORDER BY event_id",
-            &[&receipt],
-        )?
+        .query(HISTORY, &[&receipt, &crate::import::IMPORT_ACTOR])?
         .iter()
         .map(|r| HistoryEntry {
             event_id: r.get(0),
@@ -289,6 +287,21 @@ pub fn show(client: &mut impl GenericClient, receipt: &str) -> Result<Submission
         conflicts,
     })
 }
+
+/// A receipt's history: its review events and the arrivals recorded on its version rows, in
+/// the order they happened. Every event concerns the receipt's version at the time, and a
+/// version arrives before anything happens to it, so ordering by version, arrival first, then
+/// event id is the order of events.
+const HISTORY: &str = "
+    SELECT event_id, version, from_state, to_state, reviewer, reason, at
+    FROM (SELECT event_id, version, from_state, to_state, reviewer, reason, at
+          FROM review_events WHERE receipt = $1
+          UNION ALL
+          SELECT NULL, version, prev_state, entry_state, $2,
+                 CASE WHEN outcome = 'conflict' THEN reason END, received_at
+          FROM submission_versions
+          WHERE receipt = $1 AND entry_state IS NOT NULL) AS h
+    ORDER BY version, event_id NULLS FIRST";
 
 /// The website records an approval wrote for `receipt`, with their current status.
 fn stored_websites(

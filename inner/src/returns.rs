@@ -132,6 +132,7 @@ pub(crate) fn queue(
     }
     let (channel, receipt) = match record {
         Record::Ack(ack) => (Some(i64::from(ack.channel)), None),
+        Record::ArrivalAck(arrival) => (Some(i64::from(arrival.ack.channel)), None),
         Record::BundleRefusal(refusal) => (Some(i64::from(refusal.channel)), None),
         Record::Certificate(certificate) => (None, Some(certificate.receipt.as_str())),
         Record::CertificateRevocation(revocation) => (None, Some(revocation.receipt.as_str())),
@@ -198,8 +199,7 @@ pub fn queue_bundle_refusal(
 }
 
 /// Queues a status change for each of the given review events, each for the intake node whose
-/// channel created its receipt. (The statement names the kind itself, as
-/// [`EntryKind::StatusChange`] spells it.)
+/// channel created its receipt.
 pub(crate) fn queue_status_changes(
     tx: &mut Transaction<'_>,
     event_ids: &[i64],
@@ -207,10 +207,10 @@ pub(crate) fn queue_status_changes(
 ) -> Result<(), StoreError> {
     tx.execute(
         "INSERT INTO return_queue (kind, event_id, queued_at, destination)
-         SELECT 'status-change', e.event_id, $2, receipt_channel(e.receipt)
+         SELECT $3, e.event_id, $2, receipt_channel(e.receipt)
          FROM unnest($1::bigint[]) AS u (event_id) JOIN review_events e ON e.event_id = u.event_id
          ORDER BY e.event_id",
-        &[&event_ids, &now],
+        &[&event_ids, &now, &EntryKind::StatusChange.name()],
     )
     .map_err(db("queueing status changes"))?;
     Ok(())

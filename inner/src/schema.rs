@@ -111,6 +111,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "bundle frames",
         sql: include_str!("../migrations/0018_bundle_frames.sql"),
     },
+    Migration {
+        version: 19,
+        name: "arrivals as state",
+        sql: include_str!("../migrations/0019_arrivals_as_state.sql"),
+    },
 ];
 
 /// Key of the advisory lock migrations run under (an arbitrary constant: "sluice-i").

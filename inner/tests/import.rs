@@ -117,39 +117,59 @@ fn new_filings_are_stored_with_their_websites_and_acked() {
         records[usize::try_from(position).unwrap()],
         Record::Submission(submissions[0].clone())
     );
-    // One ack is queued, naming both versions with their hashes.
+    // One ack is queued, for both versions with their hashes, with the import's time: it
+    // stands for their arrivals, so no review event is written and no status change queued
+    // for them (arrivals as state, bundle format version 11).
     let pending = inner::returns::pending_returns(&mut client, 100).unwrap();
-    let acks: Vec<_> = pending
-        .entries
+    assert_eq!(pending.entries.len(), 1, "{:?}", pending.entries);
+    let Record::ArrivalAck(arrival) = &pending.entries[0].record else {
+        panic!(
+            "the ack goes out with its import time: {:?}",
+            pending.entries
+        )
+    };
+    assert_eq!(arrival.imported_at, NOW);
+    assert_eq!(arrival.ack.sequence, 1);
+    assert_eq!(arrival.ack.members, 2);
+    assert_eq!(
+        arrival.ack.members_digest,
+        bundle_format::records::members_digest(submissions.iter().map(|v| (
+            v.receipt.as_str(),
+            v.version,
+            &v.content_hash
+        )))
+    );
+    assert!(
+        arrival.ack.exceptions.is_empty(),
+        "{:?}",
+        arrival.ack.exceptions
+    );
+    assert_eq!(rows_in(&db, "review_events"), 0);
+    // Each version row records the state it entered, the one rule's (filing::arrival).
+    let entered: Vec<(String, Option<String>, Option<String>)> = client
+        .query(
+            "SELECT receipt, prev_state, entry_state FROM submission_versions ORDER BY receipt",
+            &[],
+        )
+        .unwrap()
         .iter()
-        .filter_map(|e| match &e.record {
-            Record::Ack(ack) => Some(ack),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(acks.len(), 1);
-    let arrivals: Vec<(&str, ReviewState)> = pending
-        .entries
-        .iter()
-        .filter_map(|e| match &e.record {
-            Record::StatusChange(c) => Some((c.receipt.as_str(), c.state)),
-            _ => None,
-        })
+        .map(|row| (row.get(0), row.get(1), row.get(2)))
         .collect();
     assert_eq!(
-        arrivals,
+        entered,
         [
-            ("R1", ReviewState::AwaitingRegionalReview),
-            ("R2", ReviewState::AwaitingRegionalReview)
-        ],
-        "the review state each submission entered goes back out"
+            ("R1".into(), None, Some("awaiting-regional-review".into())),
+            ("R2".into(), None, Some("awaiting-regional-review".into()))
+        ]
     );
-    assert_eq!(acks[0].receipts.len(), 2);
-    assert_eq!(
-        acks[0].receipts[0].content_hash,
-        submissions[0].content_hash
-    );
-    assert_eq!(acks[0].sequence, 1);
+    for (version, entered) in submissions.iter().zip(&entered) {
+        assert_eq!(
+            filing::arrival::entry_state(version).map(|s| format!("{s:?}")),
+            Some("AwaitingRegionalReview".to_owned()),
+            "both sides decide {} alike",
+            entered.0
+        );
+    }
 }
 
 #[test]

@@ -47,19 +47,20 @@ fn direct_submission_with_news_passes_every_stage_and_each_step_goes_out() {
             ReviewState::Approved
         ]
     );
+    // The arrival goes out as the bundle's ack (its import time; the entry state is the
+    // record's, decided alike on both sides); every review step as a status change.
     let changes = status_changes(&db, "R1");
     let states: Vec<ReviewState> = changes.iter().map(|c| c.0).collect();
     assert_eq!(
         states,
         [
-            ReviewState::AwaitingProviderCheck,
             ReviewState::AwaitingPreApproval,
             ReviewState::AwaitingRegionalReview,
             ReviewState::Approved
         ],
-        "the arrival and every step go back out"
+        "every step goes back out"
     );
-    let number = changes[3].1.clone().expect("number on approval");
+    let number = changes[2].1.clone().expect("number on approval");
     assert!(
         number.starts_with("京ICP备2026") && number.ends_with("000001号"),
         "{number}"
@@ -69,8 +70,79 @@ fn direct_submission_with_news_passes_every_stage_and_each_step_goes_out() {
             &db,
             "SELECT count(*) FROM review_events WHERE receipt = 'R1'"
         ),
-        4,
-        "import + 3"
+        3,
+        "one review event a decision; the arrival is recorded on its version"
+    );
+    let history: Vec<(Option<String>, String, String)> = show(&db, "R1")
+        .history
+        .into_iter()
+        .map(|h| (h.from_state, h.to_state, h.reviewer))
+        .collect();
+    let step = |from: Option<&str>, to: &str, by: &str| {
+        (from.map(str::to_owned), to.to_owned(), by.to_owned())
+    };
+    assert_eq!(
+        history,
+        [
+            step(None, "awaiting-provider-check", "import"),
+            step(
+                Some("awaiting-provider-check"),
+                "awaiting-pre-approval",
+                "reviewer-li"
+            ),
+            step(
+                Some("awaiting-pre-approval"),
+                "awaiting-regional-review",
+                "reviewer-li"
+            ),
+            step(Some("awaiting-regional-review"), "approved", "reviewer-li"),
+        ],
+        "the reviewer sees the arrival and every step, in order"
+    );
+}
+
+/// A receipt returned to its submitter and corrected: the reviewer's history lists the first
+/// arrival, the return, and the corrected version's arrival from the returned state, in the
+/// order they happened, though the arrivals are read from the version rows and the return
+/// from the review events.
+#[test]
+fn a_corrected_versions_arrival_follows_the_return_in_the_history() {
+    let db = TestDatabase::with_schema().expect("db");
+    apply_at(&db, 1, &[jia_filing(1, &["jia.example.cn"], 1)]);
+    decide(&db, |tx| {
+        review::return_submission(
+            tx,
+            "R1",
+            ReturnTo::Submitter,
+            &ministry(&db),
+            "地址不完整",
+            NOW + 10,
+        )
+    })
+    .unwrap();
+    apply_at(&db, 2, &[jia_filing(2, &["jia.example.cn"], 1)]);
+    let history: Vec<(i64, Option<String>, String, Option<String>)> = show(&db, "R1")
+        .history
+        .into_iter()
+        .map(|h| (h.version, h.from_state, h.to_state, h.reason))
+        .collect();
+    assert_eq!(
+        history,
+        [
+            (1, None, "awaiting-regional-review".to_owned(), None),
+            (
+                1,
+                Some("awaiting-regional-review".to_owned()),
+                "returned-to-submitter".to_owned(),
+                Some("地址不完整".to_owned())
+            ),
+            (
+                2,
+                Some("returned-to-submitter".to_owned()),
+                "awaiting-regional-review".to_owned(),
+                None
+            ),
+        ]
     );
 }
 

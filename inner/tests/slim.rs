@@ -594,12 +594,29 @@ fn store_before_migration_5_reviewed_and_edited(large: bool) {
     assert_eq!(
         count(
             &db,
-            "SELECT count(*) FROM review_events
-             WHERE receipt = 'R2' AND version = 2 AND from_state = 'awaiting-regional-review'"
+            "SELECT count(*) FROM submission_versions
+             WHERE receipt = 'R2' AND version = 2 AND prev_state = 'awaiting-regional-review'
+               AND entry_state = 'awaiting-regional-review'"
         ),
         1,
         "the new version's arrival names the state it replaced"
     );
+    // Its first arrival is a review event (written before migration 19), its second is on
+    // its version row: the history shows each once, in order.
+    let arrivals: Vec<(i64, Option<i64>, String)> = show(&db, "R2")
+        .history
+        .into_iter()
+        .map(|h| (h.version, h.event_id, h.reviewer))
+        .collect();
+    assert_eq!(arrivals.len(), 2, "{arrivals:?}");
+    assert!(
+        arrivals[0].0 == 1
+            && arrivals[0].1.is_some()
+            && arrivals[1].0 == 2
+            && arrivals[1].1.is_none(),
+        "{arrivals:?}"
+    );
+    assert!(arrivals.iter().all(|a| a.2 == "import"), "{arrivals:?}");
     approve(&db, "R2");
     assert_eq!(
         count(&db, "SELECT count(*) FROM filings WHERE status = 'active'"),

@@ -22,9 +22,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use bundle_format::records::{
-    Access, AccessMethod, Ack, CertificateType, Filing, ImportOutcome, IpRange, Person, ReceiptAck,
-    Record, ServiceType, Subject, SubjectNature, Submission, SubmissionVersion, Website,
-    content_hash, wire_config,
+    Access, AccessMethod, Ack, ArrivalAck, CertificateType, Filing, ImportOutcome, IpRange, Person,
+    RangeAck, ReceiptAck, Record, ServiceType, Subject, SubjectNature, Submission,
+    SubmissionVersion, Website, content_hash, wire_config,
 };
 
 use crate::import::IncomingBundle;
@@ -148,20 +148,18 @@ pub enum Table {
     SubmissionVersions,
     /// One row per receipt.
     Receipts,
-    /// The review event the import records for each receipt.
-    ReviewEvents,
-    /// Status changes and the bundle's ack, queued for the return channel.
+    /// The bundle's ack (with its import time, which stands for the arrivals), queued for the
+    /// return channel.
     ReturnQueue,
 }
 
 impl Table {
     /// Every table, in loading order.
-    pub const ALL: [Table; 6] = [
+    pub const ALL: [Table; 5] = [
         Table::Bundles,
         Table::TransferInbound,
         Table::SubmissionVersions,
         Table::Receipts,
-        Table::ReviewEvents,
         Table::ReturnQueue,
     ];
 
@@ -177,7 +175,6 @@ impl Table {
             Table::TransferInbound => "transfer_inbound",
             Table::SubmissionVersions => "submission_versions",
             Table::Receipts => "receipts",
-            Table::ReviewEvents => "review_events",
             Table::ReturnQueue => "return_queue",
         }
     }
@@ -195,14 +192,13 @@ impl Table {
             Table::SubmissionVersions => {
                 "receipt, version, content_hash, bundle_id, bundle_position, submitted_at, \
                  submitter, access_provider, outcome, received_at, channel, kind, province, \
-                 subject_key, domains, ip_ranges"
+                 subject_key, domains, ip_ranges, entry_state"
             }
             Table::Receipts => {
                 "receipt, version, content_hash, kind, province, state, state_since, \
                  needs_pre_approval, submitted_at, submitter, access_provider, received_at"
             }
-            Table::ReviewEvents => "event_id, receipt, version, to_state, reviewer, at",
-            Table::ReturnQueue => "kind, event_id, record, queued_at",
+            Table::ReturnQueue => "kind, record, queued_at",
         }
     }
 }
@@ -223,13 +219,16 @@ pub struct ChainEntry {
 }
 
 /// Turns bundles of new filings into exactly the rows the import writes for them when every
-/// filing applies (the bundle's ledger row with its message, a version row, a receipt, a review
-/// event and its queued status change per filing, and the ack), numbering review events as a
-/// fresh database does: from 1, in the order the bundles are given. Filings are taken to need no
-/// pre-approval, as those of [`filing()`] do, so each enters awaiting regional review.
+/// filing applies: the bundle's ledger row with its message, a version row (with the state the
+/// filing entered review in, which stands for its arrival) and a receipt per filing, and the
+/// bundle's ack with its import time. Each filing's entry state is the one rule's
+/// (`filing::arrival`).
 #[derive(Debug, Default)]
-pub struct Rows {
-    events: u64,
+pub struct Rows {}
+
+/// The state `version` enters review in, as the import stores it.
+fn entry_state(version: &SubmissionVersion) -> Option<String> {
+    filing::arrival::entry_state(version).map(|state| crate::workflow::state_name(state).to_owned())
 }
 
 fn bytea(bytes: &[u8]) -> String {
@@ -245,7 +244,7 @@ fn text_array(values: &[String]) -> String {
 }
 
 impl Rows {
-    /// Numbering from 1, as in a fresh database.
+    /// Rows for a fresh database.
     pub fn new() -> Rows {
         Rows::default()
     }
@@ -284,7 +283,6 @@ impl Rows {
                 }
             }
         }
-        let first_event = self.events + 1;
 
         sink(
             Table::Bundles,
@@ -336,6 +334,7 @@ impl Rows {
                     s(&filing.subject.certificate_number),
                     Some(text_array(&domains)),
                     Some(text_array(&ip_ranges)),
+                    entry_state(version),
                 ],
             )?;
         }
@@ -348,7 +347,7 @@ impl Rows {
                     s(&bytea(&version.content_hash)),
                     s("new-filing"),
                     s(PROVINCE),
-                    s("awaiting-regional-review"),
+                    entry_state(version),
                     now_text.clone(),
                     s("false"),
                     Some(version.submitted_at.to_string()),
@@ -358,49 +357,29 @@ impl Rows {
                 ],
             )?;
         }
-        let events = || (first_event..).zip(filings.iter());
-        for (event, (version, _)) in events() {
-            sink(
-                Table::ReviewEvents,
-                vec![
-                    n(event),
-                    s(&version.receipt),
-                    Some(version.version.to_string()),
-                    s("awaiting-regional-review"),
-                    s("import"),
-                    now_text.clone(),
-                ],
-            )?;
-        }
-        for (event, _) in events() {
-            sink(
-                Table::ReturnQueue,
-                vec![s("status-change"), n(event), None, now_text.clone()],
-            )?;
-        }
-        let ack = Record::Ack(Ack {
-            bundle_id: bundle.bundle_id,
-            channel: bundle.channel,
-            sequence: bundle.sequence,
-            receipts: filings
-                .iter()
-                .map(|(version, _)| ReceiptAck {
-                    receipt: version.receipt.clone(),
-                    version: version.version,
-                    content_hash: version.content_hash,
-                    outcome: ImportOutcome::Applied,
-                    reason: None,
-                })
-                .collect(),
+        let ack = Record::ArrivalAck(ArrivalAck {
+            ack: RangeAck::of_ack(&Ack {
+                bundle_id: bundle.bundle_id,
+                channel: bundle.channel,
+                sequence: bundle.sequence,
+                receipts: filings
+                    .iter()
+                    .map(|(version, _)| ReceiptAck {
+                        receipt: version.receipt.clone(),
+                        version: version.version,
+                        content_hash: version.content_hash,
+                        outcome: ImportOutcome::Applied,
+                        reason: None,
+                    })
+                    .collect(),
+            }),
+            imported_at: now,
         });
         let ack = bincode::encode_to_vec(&ack, wire_config()).map_err(std::io::Error::other)?;
         sink(
             Table::ReturnQueue,
-            vec![s("ack"), None, s(&bytea(&ack)), now_text.clone()],
+            vec![s("ack"), s(&bytea(&ack)), now_text.clone()],
         )?;
-
-        let count = filings.len() as u64;
-        self.events += count;
         Ok(())
     }
 }

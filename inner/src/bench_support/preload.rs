@@ -39,8 +39,8 @@ use std::time::{Duration, Instant};
 
 use bundle_format::envelope;
 use bundle_format::records::{
-    Ack, CertificateRecord, FilingPassword, ImportOutcome, ReceiptAck, Record, RegisterEntry,
-    RegisterWebsite, Submission, SubmissionVersion, wire_config,
+    Ack, ArrivalAck, CertificateRecord, FilingPassword, ImportOutcome, RangeAck, ReceiptAck,
+    Record, RegisterEntry, RegisterWebsite, Submission, SubmissionVersion, wire_config,
 };
 use filing::electronic_certificate::{CertifiedWebsite, ElectronicCertificate};
 use postgres::Client;
@@ -147,7 +147,7 @@ const TABLES: [(&str, &str); 16] = [
         "submission_versions",
         "receipt, version, content_hash, bundle_id, bundle_position, submitted_at, submitter, \
          access_provider, outcome, received_at, channel, kind, province, subject_key, domains, \
-         ip_ranges",
+         ip_ranges, entry_state",
     ),
     (
         "receipts",
@@ -385,20 +385,23 @@ impl Plan<'_> {
             .text("submissions")
             .text(&format!("bundle-{sequence:08}.sluice"))
             .int8(imported_at);
-        let ack = Record::Ack(Ack {
-            bundle_id: id,
-            channel: CHANNEL,
-            sequence,
-            receipts: versions
-                .iter()
-                .map(|v| ReceiptAck {
-                    receipt: v.receipt.clone(),
-                    version: v.version,
-                    content_hash: v.content_hash,
-                    outcome: ImportOutcome::Applied,
-                    reason: None,
-                })
-                .collect(),
+        let ack = Record::ArrivalAck(ArrivalAck {
+            ack: RangeAck::of_ack(&Ack {
+                bundle_id: id,
+                channel: CHANNEL,
+                sequence,
+                receipts: versions
+                    .iter()
+                    .map(|v| ReceiptAck {
+                        receipt: v.receipt.clone(),
+                        version: v.version,
+                        content_hash: v.content_hash,
+                        outcome: ImportOutcome::Applied,
+                        reason: None,
+                    })
+                    .collect(),
+            }),
+            imported_at,
         });
         let ack = bincode::encode_to_vec(&ack, wire_config()).map_err(make)?;
         queue_row(
@@ -431,10 +434,10 @@ impl Plan<'_> {
         let position = k - self.bundle_of(k) * BUNDLE_FILINGS;
         let n = i64::try_from(self.n).unwrap_or(0);
         // A new filing from its owner (no access provider) enters awaiting the provider
-        // check, passes it, and is approved at the regional review: three events.
-        let arrival_event = filing_id;
-        let check_event = n + filing_id;
-        let approval_event = 2 * n + filing_id;
+        // check (recorded on its version row: inner migration 19), passes it, and is
+        // approved at the regional review: two events.
+        let check_event = filing_id;
+        let approval_event = n + filing_id;
         let checked_at = bundle.imported_at + (approved_at - bundle.imported_at) / 2;
         let subject = &filing.subject;
         let p = &subject.principal;
@@ -452,7 +455,7 @@ impl Plan<'_> {
             .int8(approved_at)
             .int8(approved_at);
         out[table_index("submission_versions")]
-            .row(16)
+            .row(17)
             .text(receipt)
             .int8(version_no)
             .field(hash)
@@ -468,7 +471,8 @@ impl Plan<'_> {
             .int2(PROVINCE)
             .text(&subject.certificate_number)
             .text_array(&domains)
-            .text_array(&ip_ranges);
+            .text_array(&ip_ranges)
+            .text("awaiting-provider-check");
         out[table_index("receipts")]
             .row(13)
             .text(receipt)
@@ -485,17 +489,6 @@ impl Plan<'_> {
             .opt_text(version.access_provider.as_deref())
             .int8(bundle.imported_at);
         let events = &mut out[table_index("review_events")];
-        events
-            .row(9)
-            .int8(arrival_event)
-            .text(receipt)
-            .int8(version_no)
-            .null()
-            .text("awaiting-provider-check")
-            .text("import")
-            .int8(bundle.imported_at)
-            .null()
-            .null();
         events
             .row(9)
             .int8(check_event)
@@ -660,13 +653,6 @@ impl Plan<'_> {
         // The return queue, in the order the approval queues it.
         let encode = |record: Record| bincode::encode_to_vec(&record, wire_config()).map_err(make);
         let queue = &mut out[table_index("return_queue")];
-        queue_row(
-            queue,
-            "status-change",
-            None,
-            Some(arrival_event),
-            bundle.imported_at,
-        );
         queue_row(queue, "status-change", None, Some(check_event), checked_at);
         let certificate = encode(Record::Certificate(CertificateRecord {
             filing_number: number.clone(),

@@ -37,7 +37,9 @@ mod submissions;
 mod withdraw;
 mod write;
 
-use bundle_format::records::{Ack, ImportOutcome, ReceiptAck, Record, SubmissionVersion};
+use bundle_format::records::{
+    Ack, ArrivalAck, ImportOutcome, RangeAck, ReceiptAck, Record, SubmissionVersion,
+};
 use postgres::Transaction;
 
 use crate::returns;
@@ -450,7 +452,7 @@ pub fn apply_bundle(
     let staged = staging::stage(tx, bundle.submissions, bundle.max_scan_bytes)?;
     classify::classify(tx, &staged, channel)?;
     provider_check::judge(tx, channel)?;
-    write::write_records(tx, &staged, channel, now)?;
+    write::write_records(tx, &staged, now)?;
     provider_check::record_waits(tx, &staged)?;
     let mut decided = withdraw::withdraw(tx, now)?;
     decided.extend(provider_check::apply(tx, now)?);
@@ -458,11 +460,16 @@ pub fn apply_bundle(
 
     let outcomes = outcomes::read_outcomes(tx)?;
     outcomes::store_versions(tx, &staged, bundle, &outcomes, now)?;
-    let ack = Record::Ack(Ack {
-        bundle_id: bundle.bundle_id,
-        channel: bundle.channel,
-        sequence: bundle.sequence,
-        receipts: outcomes.clone(),
+    // The ack in its range form, with the import time that stands for every accepted
+    // version's arrival (their entry states are the records' own, SPEC.md §6.3).
+    let ack = Record::ArrivalAck(ArrivalAck {
+        ack: RangeAck::of_ack(&Ack {
+            bundle_id: bundle.bundle_id,
+            channel: bundle.channel,
+            sequence: bundle.sequence,
+            receipts: outcomes.clone(),
+        }),
+        imported_at: now,
     });
     returns::queue(tx, returns::EntryKind::Ack, &ack, now)?;
     tx.batch_execute("DROP TABLE stage_versions")

@@ -12,6 +12,8 @@ use postgres::types::Type;
 use super::copier::Copier;
 use super::staging::{Staged, filed_ip_ranges, filed_websites};
 use super::{ApplyError, IncomingBundle, db, ordinal, storable};
+use crate::store::kinds::SubmissionKind as Kind;
+use crate::workflow;
 
 /// Writes the version row of every submission version of the bundle, with what the import did
 /// with it; the versions reported as already applied are stored already. The version itself is
@@ -46,7 +48,9 @@ pub(super) fn store_versions(
         .collect();
     // Provinces as the checks resolved them (a change's is its filing's), and the domains an
     // accepted access change keeps: those of the website record it changes.
+    // With them, the state each receipt was in before its version arrived.
     let mut provinces: Vec<Option<i16>> = vec![None; bundle.submissions.len()];
+    let mut prev_states: Vec<Option<String>> = vec![None; bundle.submissions.len()];
     let mut kept_domains: HashMap<i32, Vec<String>> = HashMap::new();
     for row in tx
         .query(
@@ -54,15 +58,17 @@ pub(super) fn store_versions(
                     CASE WHEN s.kind = 'change-access' AND s.outcome IN ('applied', 'conflict')
                          THEN ARRAY(SELECT d.domain FROM website_domains d
                                     WHERE d.record_id = s.source_record_id ORDER BY d.domain)
-                    END
+                    END,
+                    s.prev_state
              FROM stage_versions s",
             &[],
         )
         .map_err(db(STEP))?
     {
         let ord: i32 = row.get(0);
-        if let Some(slot) = usize::try_from(ord).ok().and_then(|i| provinces.get_mut(i)) {
-            *slot = row.get(1);
+        if let Some(i) = usize::try_from(ord).ok().filter(|i| *i < provinces.len()) {
+            provinces[i] = row.get(1);
+            prev_states[i] = row.get(3);
         }
         if let Some(domains) = row.get::<_, Option<Vec<String>>>(2) {
             kept_domains.insert(ord, domains);
@@ -74,7 +80,7 @@ pub(super) fn store_versions(
         "submission_versions",
         "receipt, version, content_hash, bundle_id, bundle_position, submitted_at, submitter, \
          access_provider, outcome, reason, received_at, channel, kind, province, filing_ref, \
-         subject_key, domains, ip_ranges",
+         subject_key, domains, ip_ranges, prev_state, entry_state",
         &[
             Type::TEXT,
             Type::INT8,
@@ -94,6 +100,8 @@ pub(super) fn store_versions(
             Type::TEXT,
             Type::TEXT_ARRAY,
             Type::TEXT_ARRAY,
+            Type::TEXT,
+            Type::TEXT,
         ],
     )?;
     let bundle_id: &[u8] = &bundle.bundle_id;
@@ -119,6 +127,17 @@ pub(super) fn store_versions(
             ack.outcome,
             ImportOutcome::Applied | ImportOutcome::Conflict
         );
+        // An accepted version arrived now: the state it entered review in and the one its
+        // receipt left (a provider's check is an instruction about another receipt, with no
+        // arrival of its own).
+        let (prev_state, entry_state) = if accepted && !matches!(local.kind, Kind::ProviderCheck) {
+            (
+                prev_states.get(i).cloned().flatten(),
+                Some(workflow::state_name(local.entry_state)),
+            )
+        } else {
+            (None, None)
+        };
         // Only an accepted version's text is known to be storable (no NUL).
         let (subject_key, domains, ip_ranges) = if accepted {
             let mut domains: Vec<String> = match kept_domains.remove(&ord) {
@@ -158,6 +177,8 @@ pub(super) fn store_versions(
             &subject_key,
             &domains,
             &ip_ranges,
+            &prev_state,
+            &entry_state,
         ])?;
     }
     copy.finish()?;

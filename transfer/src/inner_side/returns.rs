@@ -216,7 +216,7 @@ pub(super) fn write_one_return(
     let mut placed: Vec<(i64, u64)> = Vec::with_capacity(pending.entries.len());
     for entry in &pending.entries {
         match &entry.record {
-            Record::Ack(_) => report.acks += 1,
+            Record::Ack(_) | Record::ArrivalAck(_) => report.acks += 1,
             Record::StatusChange(_) => report.status_changes += 1,
             Record::Certificate(_) => report.certificates += 1,
             Record::BundleRefusal(_) => report.bundle_refusals += 1,
@@ -227,7 +227,10 @@ pub(super) fn write_one_return(
             _ => {}
         }
         // An ack goes out in its range form (wire version 2): the bundle's members digest
-        // and only the versions that are exceptions, instead of one entry per version.
+        // and only the versions that are exceptions, instead of one entry per version. An
+        // import queues it so itself, with its time (`ArrivalAck`); an ack queued by an import
+        // before that, whose arrivals went out as status changes, is turned into a range ack
+        // here.
         let sequence = match &entry.record {
             Record::Ack(ack) => writer.push(&Record::RangeAck(RangeAck::of_ack(ack)))?,
             record => writer.push(record)?,

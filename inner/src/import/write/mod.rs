@@ -1,5 +1,7 @@
 //! Writing what the accepted submissions (outcome `applied` or `conflict`) change in review:
-//! their receipts and the review events of their arrival. The submission itself stays in its
+//! their receipts. Their arrival is no review event: the version row records the state each
+//! entered (`outcomes::store_versions`) and the bundle's `ArrivalAck` tells the outer side when.
+//! The submission itself stays in its
 //! bundle's stored message and its version row (`store_versions`); the filing's normalised rows
 //! are written by approval.
 //!
@@ -55,28 +57,19 @@ impl<'a> Decided<'_, 'a> {
                 (Ok(_), None) => None,
             })
     }
-
-    /// How many submissions were accepted.
-    fn accepted_count(&self) -> usize {
-        self.accepted.iter().flatten().count()
-    }
 }
 
-/// Writes the receipts and review events of every accepted submission.
-/// `channel` is the bundle's, which created or owns every receipt it writes to: their status
-/// changes go to that channel's intake node.
+/// Writes the receipts of every accepted submission.
 pub(super) fn write_records(
     tx: &mut Transaction<'_>,
     staged: &Staged<'_>,
-    channel: i64,
     now: i64,
 ) -> Result<(), ApplyError> {
     let decided = Decided {
         staged,
         accepted: read_accepted(tx, staged.submissions.len())?,
     };
-    receipts::write_receipts(tx, &decided, now)?;
-    receipts::record_arrivals(tx, &decided, channel, now)
+    receipts::write_receipts(tx, &decided, now)
 }
 
 /// Reads back what the checks decided for the accepted submissions, by bundle position.

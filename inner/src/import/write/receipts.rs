@@ -1,13 +1,11 @@
-//! Writing the receipts of the accepted submissions and the review events of their arrival,
-//! with a status change queued for the return channel for each event.
+//! Writing the receipts of the accepted submissions.
 
 use postgres::Transaction;
 use postgres::types::Type;
 
 use super::Decided;
 use crate::import::copier::Copier;
-use crate::import::{ApplyError, IMPORT_ACTOR, db};
-use crate::returns::EntryKind;
+use crate::import::{ApplyError, db};
 use crate::workflow;
 
 /// Writes the receipts: new ones with COPY, those stored already with an upsert.
@@ -96,74 +94,5 @@ pub(super) fn write_receipts(
         &[&now],
     )
     .map_err(db("updating receipts"))?;
-    Ok(())
-}
-
-/// Records the review event of every accepted submission's arrival and queues its status
-/// change.
-pub(super) fn record_arrivals(
-    tx: &mut Transaction<'_>,
-    decided: &Decided<'_, '_>,
-    channel: i64,
-    now: i64,
-) -> Result<(), ApplyError> {
-    // Review events are numbered in bundle order, and their status changes queued in that
-    // order: the ids are taken up front so that both can be copied.
-    let wanted = i64::try_from(decided.accepted_count()).unwrap_or(i64::MAX);
-    let mut event_ids: Vec<i64> = tx
-        .query(
-            "SELECT nextval('review_events_event_id_seq') FROM generate_series(1, $1::bigint)",
-            &[&wanted],
-        )
-        .map_err(db("taking review event ids"))?
-        .iter()
-        .map(|row| row.get(0))
-        .collect();
-    event_ids.sort_unstable();
-    {
-        let mut copy = Copier::new(
-            tx,
-            "recording review events",
-            "review_events",
-            "event_id, receipt, version, from_state, to_state, reviewer, reason, at",
-            &[
-                Type::INT8,
-                Type::TEXT,
-                Type::INT8,
-                Type::TEXT,
-                Type::TEXT,
-                Type::TEXT,
-                Type::TEXT,
-                Type::INT8,
-            ],
-        )?;
-        for (event_id, accepted) in event_ids.iter().zip(decided.submissions()) {
-            let (version, local, accepted) = accepted?;
-            copy.row(&[
-                event_id,
-                &version.receipt,
-                &i64::from(version.version),
-                &accepted.prev_state,
-                &workflow::state_name(local.entry_state),
-                &IMPORT_ACTOR,
-                &accepted.conflict,
-                &now,
-            ])?;
-        }
-        copy.finish()?;
-    }
-    {
-        let mut copy = Copier::new(
-            tx,
-            "queueing status changes",
-            "return_queue",
-            "kind, event_id, queued_at, destination",
-            &[Type::TEXT, Type::INT8, Type::INT8, Type::INT8],
-        )?;
-        for event_id in &event_ids {
-            copy.row(&[&EntryKind::StatusChange.name(), event_id, &now, &channel])?;
-        }
-        copy.finish()?;
-    }
     Ok(())
 }
