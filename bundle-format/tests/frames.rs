@@ -143,6 +143,37 @@ fn a_record_is_read_back_from_its_own_frame_alone() {
     );
 }
 
+/// The importer reads a bundle's records once to check them; the reader that does it also says
+/// where each frame lies, exactly as the frame table does, so the frames need no second
+/// decompression. A payload of one frame (before version 10) is one span.
+#[test]
+fn the_record_reader_finds_the_frames_the_frame_table_finds() {
+    let records = many();
+    let content = content_of(&records);
+    let digest = sha256(&content);
+    let cuts: Vec<usize> = record_starts(&content).into_iter().step_by(1_000).collect();
+    let several = compress_frames(&content, &cuts).unwrap();
+    let one = compress(&content).unwrap();
+    for (payload, version) in [(&several, FORMAT_VERSION_10), (&one, FORMAT_VERSION_1)] {
+        let mut reader = RecordReader::new(
+            payload,
+            content.len() as u64,
+            &digest,
+            Kind::Submissions,
+            version,
+        )
+        .unwrap();
+        assert_eq!(reader.by_ref().map(Result::unwrap).count(), records.len());
+        assert_eq!(
+            reader.frames(),
+            frame_spans(payload, content.len() as u64, version)
+                .unwrap()
+                .as_slice(),
+            "version {version}"
+        );
+    }
+}
+
 #[test]
 fn content_of_one_frame_keeps_its_version_and_one_frame() {
     let records: Vec<Record> = (0..20).map(submission).collect();

@@ -142,13 +142,14 @@ impl InnerHost {
         let pending = inner::returns::pending_returns(&mut client, 10_000).unwrap();
         let mut reasons = Vec::new();
         for entry in pending.entries {
-            if let Record::Ack(ack) = entry.record {
-                for receipt in ack.receipts {
-                    if receipts.contains(&receipt.receipt)
-                        && receipt.outcome == ImportOutcome::Rejected
-                    {
-                        reasons.push(receipt.reason.unwrap_or_default());
-                    }
+            // A refused version is one of its range ack's exceptions.
+            let Record::ArrivalAck(arrival) = entry.record else {
+                continue;
+            };
+            for receipt in arrival.ack.exceptions {
+                if receipts.contains(&receipt.receipt) && receipt.outcome == ImportOutcome::Rejected
+                {
+                    reasons.push(receipt.reason.unwrap_or_default());
                 }
             }
         }

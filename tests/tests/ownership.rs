@@ -264,7 +264,7 @@ fn return_bundles_for_an_intake_node_carry_only_its_own_channels_receipts() {
             assert_eq!(inspection.channel, 100 + node);
             for record in records {
                 match record {
-                    Record::RangeAck(ack) => acks.push(ack.channel),
+                    Record::ArrivalAck(arrival) => acks.push(arrival.ack.channel),
                     Record::SequenceReport(report) => reports.push(report.channel),
                     Record::StatusChange(change) => receipts.push(change.receipt),
                     Record::Certificate(certificate) => {

@@ -263,14 +263,42 @@ fn an_old_format_ack_with_an_entry_per_version_still_applies() {
     app.outer().export().unwrap();
     app.carry_in(0).unwrap();
     app.import().unwrap();
+    // The ack an inner side of format version 1 would have sent for the bundle: one entry per
+    // version, as the import stored them.
     let queued = inner::returns::pending_returns(&mut app.inner.client, 100).unwrap();
-    let acks: Vec<Record> = queued
+    let ranges: Vec<bundle_format::records::RangeAck> = queued
         .entries
         .into_iter()
-        .map(|entry| entry.record)
-        .filter(|record| matches!(record, Record::Ack(_)))
+        .filter_map(|entry| match entry.record {
+            Record::ArrivalAck(arrival) => Some(arrival.ack),
+            _ => None,
+        })
         .collect();
-    assert_eq!(acks.len(), 1);
+    assert_eq!(ranges.len(), 1);
+    let entries = app
+        .inner
+        .client
+        .query(
+            "SELECT receipt, version, content_hash FROM submission_versions
+             WHERE bundle_id = $1 ORDER BY bundle_position",
+            &[&&ranges[0].bundle_id[..]],
+        )
+        .unwrap()
+        .iter()
+        .map(|row| bundle_format::records::ReceiptAck {
+            receipt: row.get(0),
+            version: u32::try_from(row.get::<_, i64>(1)).unwrap(),
+            content_hash: row.get::<_, Vec<u8>>(2).try_into().unwrap(),
+            outcome: bundle_format::records::ImportOutcome::Applied,
+            reason: None,
+        })
+        .collect();
+    let acks = vec![Record::Ack(bundle_format::records::Ack {
+        bundle_id: ranges[0].bundle_id,
+        channel: ranges[0].channel,
+        sequence: ranges[0].sequence,
+        receipts: entries,
+    })];
     let return_key = keys::SecretKey::read_file(&app.keys.inner_return, None).unwrap();
     let config = bundle_format::WriterConfig {
         kind: bundle_format::Kind::Return,

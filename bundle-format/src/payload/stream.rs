@@ -298,6 +298,10 @@ pub struct RecordReader<'a> {
     splitter: Splitter,
     /// The records decoded from the last chunk and not yet handed out, in order.
     ready: std::collections::VecDeque<(usize, Record)>,
+    /// The frames ended so far, where each lies and the first record it holds.
+    frames: Vec<super::frames::FrameSpan>,
+    /// Payload offset and first record of the frame being read.
+    frame_start: (usize, usize),
     frame_done: bool,
     finished: bool,
 }
@@ -326,6 +330,8 @@ impl<'a> RecordReader<'a> {
             hasher: Sha256::new(),
             splitter: Splitter::new(kind, format_version),
             ready: std::collections::VecDeque::new(),
+            frames: Vec::new(),
+            frame_start: (0, 0),
             frame_done: false,
             finished: false,
         })
@@ -361,6 +367,15 @@ impl<'a> RecordReader<'a> {
             return Err(refusal);
         }
         if hint == 0 {
+            // The frame ended on a record boundary (checked below before anything follows);
+            // every record it completed was decoded above.
+            let (offset, first_record) = self.frame_start;
+            self.frames.push(super::frames::FrameSpan {
+                payload_offset: offset,
+                payload_length: self.consumed - offset,
+                first_record,
+            });
+            self.frame_start = (self.consumed, self.splitter.index);
             self.frame_done = !next_frame(
                 self.payload,
                 self.consumed,
@@ -375,6 +390,13 @@ impl<'a> RecordReader<'a> {
             });
         }
         Ok(())
+    }
+
+    /// Where each frame read so far lies in the payload and which record it starts with: once
+    /// the reader has returned `None` (no refusal), every frame of the payload, as
+    /// [`super::frame_spans`] finds them, without decompressing the payload a second time.
+    pub fn frames(&self) -> &[super::frames::FrameSpan] {
+        &self.frames
     }
 
     /// The checks made once the last frame has ended.

@@ -4,24 +4,31 @@
 //! ([`crate::store::versions`]). A bundle of one frame gets one row.
 
 use bundle_format::header::{HEADER_V1_BYTES, Header, MAX_CONTENT_BYTES};
-use bundle_format::payload::frame_spans;
+use bundle_format::payload::{FrameSpan, frame_spans};
 use postgres::Transaction;
 
 use super::{ApplyError, IncomingBundle, db};
 
-/// Writes the `bundle_frames` rows of `bundle`'s message, read from the message's frames.
+/// Writes the `bundle_frames` rows of `bundle`'s message: `read`, the frames the import's first
+/// reading of the message found, or else those read from the message's frames now.
 pub(super) fn write(
     tx: &mut Transaction<'_>,
     bundle: &IncomingBundle<'_>,
+    read: Option<&[FrameSpan]>,
 ) -> Result<(), ApplyError> {
     let unreadable = |message: String| ApplyError::Encode {
         what: "the frames of the bundle's message",
         message,
     };
-    let (header, payload) = Header::parse_opened(bundle.message, MAX_CONTENT_BYTES)
-        .map_err(|e| unreadable(e.to_string()))?;
-    let spans = frame_spans(payload, header.content_length, header.format_version)
-        .map_err(|e| unreadable(e.to_string()))?;
+    let spans = match read {
+        Some(spans) => spans.to_vec(),
+        None => {
+            let (header, payload) = Header::parse_opened(bundle.message, MAX_CONTENT_BYTES)
+                .map_err(|e| unreadable(e.to_string()))?;
+            frame_spans(payload, header.content_length, header.format_version)
+                .map_err(|e| unreadable(e.to_string()))?
+        }
+    };
     let to_i32 = |value: usize| {
         i32::try_from(value).map_err(|_| unreadable(format!("{value} is beyond a stored offset")))
     };

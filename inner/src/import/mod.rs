@@ -445,11 +445,11 @@ pub fn apply_bundle(
             submission_count,
         },
     )?;
-    frames::write(tx, bundle)?;
 
     tx.batch_execute(staging::STAGING)
         .map_err(db("creating staging tables"))?;
     let staged = staging::stage(tx, bundle.submissions, bundle.max_scan_bytes)?;
+    frames::write(tx, bundle, staged.frames.as_deref())?;
     classify::classify(tx, &staged, channel)?;
     provider_check::judge(tx, channel)?;
     write::write_records(tx, &staged, now)?;

@@ -13,6 +13,7 @@ use super::outcomes::outcome_name;
 use super::submissions::Submissions;
 use super::{ApplyError, db, ordinal, reason, storable};
 use crate::workflow;
+use bundle_format::payload::FrameSpan;
 
 /// Column types of `stage_versions`, in order.
 const VERSION_TYPES: [Type; 20] = [
@@ -58,6 +59,9 @@ pub(super) struct Staged<'a> {
     pub(super) submissions: Submissions<'a>,
     /// One per submission, in bundle order.
     pub(super) locals: Vec<Local>,
+    /// Where each zstd frame of the bundle's message lies, as the first reading found them;
+    /// `None` for versions given decoded.
+    pub(super) frames: Option<Vec<FrameSpan>>,
 }
 
 /// What takes one batch of domains: their bundle positions and the domains.
@@ -113,7 +117,8 @@ pub(super) fn stage<'a>(
     // Within one bundle only the highest version of a receipt can apply; a repeat of one
     // version is reported once as applied and then as a duplicate.
     let mut best: HashMap<String, (u32, usize)> = HashMap::new();
-    for (i, version) in submissions.iter().enumerate() {
+    let mut first_reading = submissions.iter();
+    for (i, version) in first_reading.by_ref().enumerate() {
         let version = version?;
         locals.push(local_checks(&version, max_scan_bytes));
         match best.get_mut(version.receipt.as_str()) {
@@ -124,6 +129,7 @@ pub(super) fn stage<'a>(
             }
         }
     }
+    let frames = first_reading.frames();
 
     {
         let mut copy = Copier::new(
@@ -193,6 +199,7 @@ pub(super) fn stage<'a>(
     Ok(Staged {
         submissions,
         locals,
+        frames,
     })
 }
 

@@ -11,7 +11,7 @@
 use std::borrow::Cow;
 
 use bundle_format::header::HEADER_V1_BYTES;
-use bundle_format::payload::RecordReader;
+use bundle_format::payload::{FrameSpan, RecordReader};
 use bundle_format::records::{Record, SubmissionVersion};
 
 use super::ApplyError;
@@ -108,6 +108,17 @@ impl<'a> Iterator for SubmissionIter<'a> {
                 }
             },
             SubmissionIter::Failed(error) => error.take().map(Err),
+        }
+    }
+}
+
+impl SubmissionIter<'_> {
+    /// Where each zstd frame of the message lies (SPEC.md §4.1), once the iteration has read
+    /// the whole message without a refusal; `None` for versions given decoded, or before then.
+    pub fn frames(&self) -> Option<Vec<FrameSpan>> {
+        match self {
+            SubmissionIter::InMessage(reader) => Some(reader.frames().to_vec()),
+            SubmissionIter::Decoded(_) | SubmissionIter::Failed(_) => None,
         }
     }
 }
