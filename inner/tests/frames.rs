@@ -95,6 +95,30 @@ fn a_pending_version_is_read_back_from_its_own_frame() {
     }
 }
 
+/// The importer of real bundles reads the versions again from the message at each pass and
+/// takes the frame table from its first reading: the rows are those the message holds, as
+/// when the versions are handed over decoded, and every filing reads back.
+#[test]
+fn the_frames_found_while_reading_the_message_are_the_ones_recorded() {
+    let (decoded, _) = imported();
+    let db = TestDatabase::with_schema().expect("db");
+    let bundle = bundle_at(1, &filings());
+    let header = Header::parse(&bundle.message, u64::MAX).unwrap().0;
+    let incoming = inner::import::IncomingBundle::verified_in_message(
+        bundle_format::BundleId::of_message(&bundle.message),
+        &header,
+        keys::KeyId(*b"outerkey"),
+        FILINGS,
+        &bundle.message,
+    );
+    assert_eq!(apply(&db, &incoming).outcomes.len(), FILINGS);
+    assert!(frame_rows(&db).len() >= 2, "{:?}", frame_rows(&db));
+    assert_eq!(frame_rows(&db), frame_rows(&decoded));
+    for i in [0, FILINGS / 2, FILINGS - 1] {
+        assert_eq!(organiser_of(&db, i), Ok(Some(company(i))), "filing {i}");
+    }
+}
+
 #[test]
 fn a_bundle_imported_before_its_frames_were_recorded_is_read_from_its_whole_message() {
     let (db, _) = imported();
