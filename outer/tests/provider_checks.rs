@@ -57,7 +57,7 @@ async fn ship_inward_with(store: &Store, sequence: u8, exceptions: Vec<ReceiptAc
         exceptions,
     };
     let effect = store
-        .write(move |conn| apply_range_ack_on(conn, &ack, 1_790_000_100))
+        .write(move |conn| apply_range_ack_on(conn, &ack, 1_790_000_100, None))
         .await
         .unwrap();
     assert!(
@@ -873,7 +873,7 @@ async fn a_kept_payload_survives_a_per_version_ack_as_a_set_and_entry_by_entry()
     let one_entry = entries[1].clone();
     let effect = app
         .store
-        .write(move |conn| outer::store::apply_ack_entry_on(conn, &one_entry, 1_790_000_100))
+        .write(move |conn| outer::store::apply_ack_entry_on(conn, &one_entry, 1_790_000_100, None))
         .await
         .unwrap();
     assert_eq!(effect, outer::store::AckEffect::Kept);

@@ -45,7 +45,7 @@ async fn awaiting_check(store: &Store, state: &AppState) -> String {
         exceptions: Vec::new(),
     };
     store
-        .write(move |conn| apply_range_ack_on(conn, &ack, 1_790_000_100))
+        .write(move |conn| apply_range_ack_on(conn, &ack, 1_790_000_100, None))
         .await
         .unwrap();
     let change = StatusChange {

@@ -75,7 +75,7 @@ async fn add_withdrawal_edit(
 /// Applies a range ack in one write, as a return bundle's import does.
 fn apply_range_ack(store: &Store, ack: RangeAck, at: i64) -> RangeAckEffect {
     store
-        .write_blocking(move |conn| outer::store::apply_range_ack_on(conn, &ack, at))
+        .write_blocking(move |conn| outer::store::apply_range_ack_on(conn, &ack, at, None))
         .unwrap()
 }
 
@@ -485,13 +485,13 @@ fn one_ack_applied_as_a_set_has_the_same_effects_as_entry_by_entry() {
         let conn = rusqlite::Connection::open(&first).unwrap();
         entries
             .iter()
-            .map(|e| outer::store::apply_ack_entry_on(&conn, e, 200).unwrap())
+            .map(|e| outer::store::apply_ack_entry_on(&conn, e, 200, None).unwrap())
             .collect()
     };
     let as_set = {
         let conn = rusqlite::Connection::open(&second).unwrap();
         conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
-        outer::store::apply_ack_entries_on(&conn, &entries, 200).unwrap()
+        outer::store::apply_ack_entries_on(&conn, &entries, 200, None).unwrap()
     };
 
     use outer::store::AckEffect::{Already, Mismatch, Refused, Removed};
@@ -525,7 +525,7 @@ fn one_ack_applied_as_a_set_has_the_same_effects_as_entry_by_entry() {
     ];
     let conn = rusqlite::Connection::open(&second).unwrap();
     assert_eq!(
-        outer::store::apply_ack_entries_on(&conn, &twice, 300).unwrap(),
+        outer::store::apply_ack_entries_on(&conn, &twice, 300, None).unwrap(),
         vec![Removed, Already]
     );
 }

@@ -456,7 +456,6 @@ pub fn apply_bundle(
     provider_check::record_waits(tx, &staged)?;
     let mut decided = withdraw::withdraw(tx, now)?;
     decided.extend(provider_check::apply(tx, now)?);
-    returns::queue_status_changes(tx, &decided, now)?;
 
     let outcomes = outcomes::read_outcomes(tx)?;
     outcomes::store_versions(tx, &staged, bundle, &outcomes, now)?;
@@ -472,6 +471,11 @@ pub fn apply_bundle(
         imported_at: now,
     });
     returns::queue(tx, returns::EntryKind::Ack, &ack, now)?;
+    // The withdrawals and provider checks this bundle carried change other receipts after
+    // the arrivals the ack stands for: their status changes go out behind it, so that the
+    // outer side sees them in the order they happened (a version withdrawn in the bundle
+    // that brought it arrived first).
+    returns::queue_status_changes(tx, &decided, now)?;
     tx.batch_execute("DROP TABLE stage_versions")
         .map_err(db("dropping staging tables"))?;
     Ok(ApplyReport {

@@ -4,6 +4,10 @@
 //! version 2). A receipt still waiting on an acknowledged version moves to "delivered", or to
 //! "rejected" with the inner side's reason when the inner side refused that version: a refused
 //! version keeps its payload (the inner side did not accept it, so it is not safe inside).
+//! An arrival ack (wire version 8, [`records::ArrivalAck`]) also says when the bundle was
+//! imported: a receipt waiting on a version the import accepted moves instead to the version's
+//! entry state ([`filing::arrival::entry_state`], stored with the version at intake) at that
+//! time, as the inner side's status change for the arrival did before.
 //! A version flagged as waiting for an access provider's check keeps its payload too, though
 //! it is recorded delivered, until its receipt moves on (`provider_checks`): the provider is
 //! shown it outside.
@@ -13,6 +17,7 @@ use keys::ChannelId;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::ledger;
+use super::receipts::decode_version;
 use super::status::add_history;
 use super::{ReceiptState, Store, StoreError, db, hash_col, i64_of, u32_col};
 
@@ -50,26 +55,152 @@ pub enum AckEffect {
     Refused,
 }
 
-/// The state a receipt waiting on an acknowledged version moves to, as SQL over the ack's
-/// outcome column `outcome_column` (outcome names as [`outcome_name`] writes them): "rejected"
-/// when the inner side refused the version, else the state in parameter `delivered_parameter`
-/// ("delivered").
-fn acked_state(outcome_column: &str, delivered_parameter: &str) -> String {
+/// The columns of `temp.receipt_moves` after its receipt and version (state, at, reason,
+/// status_reason), as SQL over one acknowledged version: `outcome` its ack outcome (outcome
+/// names as [`outcome_name`] writes them; NULL for a range member without an exception,
+/// which is `applied`), `reason` the ack's reason for it, `entry` its stored entry state and
+/// `kind` its receipt's kind; `at` is the parameter holding the ack's time and `arrived` the one
+/// holding the arrival time (NULL for an ack that says none).
+///
+/// A version the inner side refused moves its receipt to "rejected" with the reason, at `at`.
+/// One the import accepted (`applied` or `conflict`) under an arrival ack moves it to its entry
+/// state at `arrived`, with the conflict's reason for a conflicting one (on the history and the
+/// status row); the state is NULL when the version has no entry state stored (stored before
+/// migration 0017), for [`fill_entry_states_from_payloads`] to decide, but "delivered" for a
+/// provider's check, which has none. Anything else (another exception, or any version under an
+/// ack without an arrival time) moves it to "delivered" at `at`, the history keeping the
+/// ack's reason.
+fn move_columns(
+    outcome: &str,
+    reason: &str,
+    entry: &str,
+    kind: &str,
+    at: &str,
+    arrived: &str,
+) -> String {
+    let rejected = ReceiptState::Review(ReviewState::Rejected).as_str();
+    let delivered = ReceiptState::Review(ReviewState::Delivered).as_str();
+    let accepted = format!(
+        "({arrived} IS NOT NULL AND coalesce({outcome}, 'applied') IN ('applied', 'conflict'))"
+    );
     format!(
-        "CASE WHEN {outcome_column} = 'rejected' THEN '{}' ELSE {delivered_parameter} END",
-        ReceiptState::Review(ReviewState::Rejected).as_str()
+        "CASE WHEN {outcome} = 'rejected' THEN '{rejected}'
+              WHEN NOT {accepted} THEN '{delivered}'
+              WHEN {entry} IS NOT NULL THEN {entry}
+              WHEN {kind} = 'provider_check' THEN '{delivered}'
+         END,
+         CASE WHEN {accepted} THEN {arrived} ELSE {at} END,
+         CASE WHEN {accepted} AND {outcome} IS NOT 'conflict' THEN NULL ELSE {reason} END,
+         CASE WHEN {outcome} = 'rejected' OR ({accepted} AND {outcome} = 'conflict')
+              THEN {reason} END"
     )
 }
 
+/// Empties (creating it if needed) `temp.receipt_moves`, where an ack gathers the receipts it
+/// moves, one row per receipt (a receipt waits on one version): the version, its place in the
+/// ack (for the history's order), and from [`move_columns`] the state, when, the history's
+/// reason and the status row's reason.
+fn prepare_moves(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute_batch(
+        "CREATE TEMP TABLE IF NOT EXISTS receipt_moves (
+             receipt TEXT PRIMARY KEY, version INTEGER NOT NULL, position INTEGER NOT NULL,
+             state TEXT, at INTEGER NOT NULL, reason TEXT, status_reason TEXT
+         ) WITHOUT ROWID;
+         DELETE FROM temp.receipt_moves;",
+    )
+    .map_err(db("preparing to move receipts"))
+}
+
+/// The state a version stored without an entry state enters on its arrival, decided from its
+/// stored `payload` with [`filing::arrival::entry_state`]; "delivered" for a provider's check,
+/// and when the payload is gone or does not decode (then logged: the ack still applies).
+fn entry_state_of_payload(receipt: &str, version: u32, payload: Option<&[u8]>) -> ReceiptState {
+    let decided = payload.map(|bytes| decode_version(receipt, version, bytes));
+    match decided {
+        Some(Ok(decoded)) => filing::arrival::entry_state(&decoded).map(ReceiptState::Review),
+        Some(Err(error)) => {
+            tracing::warn!(target: "sluice::audit", event = "ack.entry-state-unreadable",
+                receipt, version, %error,
+                "the payload of an arrived version does not decode; its receipt shows delivered");
+            None
+        }
+        None => None,
+    }
+    .unwrap_or(ReceiptState::Review(ReviewState::Delivered))
+}
+
+/// Decides, one by one, the moves [`move_columns`] left without a state: arrived versions
+/// stored before migration 0017, whose entry state was not stored. Their payloads are still
+/// here (moves are gathered before the ack removes any); there are none for a version stored
+/// since, so this reads nothing more than the (temporary) moves in the usual case.
+fn fill_entry_states_from_payloads(conn: &Connection) -> Result<(), StoreError> {
+    let read = "reading the payloads of versions stored without an entry state";
+    let undecided: Vec<(String, u32, Option<Vec<u8>>)> = conn
+        .prepare_cached(
+            "SELECT m.receipt, m.version, p.payload FROM temp.receipt_moves m
+             LEFT JOIN submission_payloads p ON p.receipt = m.receipt AND p.version = m.version
+             WHERE m.state IS NULL",
+        )
+        .and_then(|mut stmt| {
+            stmt.query_map([], |row| {
+                Ok((row.get(0)?, u32_col(row.get(1)?), row.get(2)?))
+            })?
+            .collect::<Result<Vec<_>, _>>()
+        })
+        .map_err(db(read))?;
+    for (receipt, version, payload) in undecided {
+        let state = entry_state_of_payload(&receipt, version, payload.as_deref());
+        conn.prepare_cached("UPDATE temp.receipt_moves SET state = ?2 WHERE receipt = ?1")
+            .and_then(|mut stmt| stmt.execute(params![receipt, state.as_str()]))
+            .map_err(db(read))?;
+    }
+    Ok(())
+}
+
+/// Writes the moves gathered in `temp.receipt_moves`: states decided for the versions stored
+/// without one ([`fill_entry_states_from_payloads`]), one history row each in the ack's order,
+/// and each receipt's status row (state, reason, updated at the move's time). Three statements
+/// for the whole ack in the usual case.
+fn apply_moves(conn: &Connection) -> Result<(), StoreError> {
+    fill_entry_states_from_payloads(conn)?;
+    conn.prepare_cached(
+        "INSERT INTO status_history (receipt, version, state, at, reason, filing_number,
+                                     bundle_sequence)
+         SELECT receipt, version, state, at, reason, NULL, NULL FROM temp.receipt_moves
+         ORDER BY position",
+    )
+    .and_then(|mut stmt| stmt.execute([]))
+    .map_err(db("writing status history"))?;
+    conn.prepare_cached(
+        "UPDATE receipts SET
+             state = (SELECT m.state FROM temp.receipt_moves m WHERE m.receipt = receipts.receipt),
+             reason = (SELECT m.status_reason FROM temp.receipt_moves m
+                       WHERE m.receipt = receipts.receipt),
+             updated_at = (SELECT m.at FROM temp.receipt_moves m
+                           WHERE m.receipt = receipts.receipt)
+         WHERE rowid IN (SELECT r.rowid FROM temp.receipt_moves m JOIN receipts r
+                           ON r.receipt = m.receipt)",
+    )
+    .and_then(|mut stmt| stmt.execute([]))
+    .map_err(db("updating a status row"))?;
+    Ok(())
+}
+
 /// Applies the entries of one ack on `conn`, returning each entry's effect in order: what
-/// [`apply_ack_entry_on`] does for each, done set-based (a temporary table and six statements
+/// [`apply_ack_entry_on`] does for each, done set-based (temporary tables and a few statements
 /// for the whole ack rather than five statements per entry), so that applying the ack of a
 /// bundle of 50,000 versions costs a few index lookups per version. An ack that names one
 /// version twice is applied entry by entry, which keeps the effects of the repeats exact.
+///
+/// `arrived_at` is the import time of an arrival ack applied entry by entry (a range ack's
+/// fallback when its digest does not match): a receipt waiting on a version the import accepted
+/// then moves to the version's entry state at that time, as [`apply_range_ack_on`] does;
+/// `None` for an ack that says no arrival (a wire version 1 ack, a plain range ack).
 pub fn apply_ack_entries_on(
     conn: &Connection,
     entries: &[records::ReceiptAck],
     at: i64,
+    arrived_at: Option<i64>,
 ) -> Result<Vec<AckEffect>, StoreError> {
     let mut seen = std::collections::HashSet::with_capacity(entries.len());
     if !entries
@@ -78,7 +209,7 @@ pub fn apply_ack_entries_on(
     {
         return entries
             .iter()
-            .map(|entry| apply_ack_entry_on(conn, entry, at))
+            .map(|entry| apply_ack_entry_on(conn, entry, at, arrived_at))
             .collect();
     }
     drop(seen);
@@ -112,90 +243,80 @@ pub fn apply_ack_entries_on(
                 .map_err(db("applying an ack"))?;
         }
     }
-    let delivered = ReceiptState::Review(ReviewState::Delivered);
-    let history = format!(
-        "INSERT INTO status_history (receipt, version, state, at, reason, filing_number,
-                                     bundle_sequence)
-         SELECT a.receipt, a.version, {}, ?1, a.reason, NULL, NULL
+    let marks: [&str; 2] = [
+        // No such version, or another content hash: nothing is deleted.
+        "UPDATE temp.acking SET effect = 'mismatch' WHERE NOT EXISTS (
+             SELECT 1 FROM submission_versions v
+             WHERE v.receipt = acking.receipt AND v.version = acking.version
+               AND v.content_hash = acking.content_hash)",
+        "UPDATE temp.acking SET effect = 'already' WHERE effect = 'removed' AND EXISTS (
+             SELECT 1 FROM submission_versions v
+             WHERE v.receipt = acking.receipt AND v.version = acking.version
+               AND v.acknowledged_at IS NOT NULL)",
+    ];
+    for sql in marks {
+        conn.prepare_cached(sql)
+            .and_then(|mut stmt| stmt.execute([]))
+            .map_err(db("reading versions for an ack"))?;
+    }
+    // The receipts first, while the payloads a version stored without an entry state is
+    // decided from are still here.
+    prepare_moves(conn)?;
+    conn.prepare_cached(&format!(
+        "INSERT INTO temp.receipt_moves (receipt, version, position, state, at, reason,
+                                         status_reason)
+         SELECT r.receipt, a.version, a.position, {}
          FROM temp.acking a JOIN receipts r
            ON r.receipt = a.receipt AND r.state_version = a.version
-         WHERE a.effect = 'removed' AND r.state IN (?3, ?4)
-         ORDER BY a.position",
-        acked_state("a.outcome", "?2")
-    );
-    let status = format!(
-        "UPDATE receipts SET state = (SELECT {} FROM temp.acking a
-                                      WHERE a.receipt = receipts.receipt
-                                        AND a.version = receipts.state_version),
-                reason = (SELECT a.reason FROM temp.acking a
-                          WHERE a.receipt = receipts.receipt
-                            AND a.version = receipts.state_version
-                            AND a.outcome = 'rejected'),
-                updated_at = ?1
-         WHERE rowid IN (SELECT r.rowid FROM temp.acking a JOIN receipts r
-                           ON r.receipt = a.receipt AND r.state_version = a.version
-                         WHERE a.effect = 'removed' AND r.state IN (?3, ?4))",
-        acked_state("a.outcome", "?2")
-    );
-    let steps: [(&str, &'static str); 6] = [
-        (
-            // No such version, or another content hash: nothing is deleted.
-            "UPDATE temp.acking SET effect = 'mismatch' WHERE NOT EXISTS (
-                 SELECT 1 FROM submission_versions v
-                 WHERE v.receipt = acking.receipt AND v.version = acking.version
-                   AND v.content_hash = acking.content_hash)",
-            "reading versions for an ack",
-        ),
-        (
-            "UPDATE temp.acking SET effect = 'already' WHERE effect = 'removed' AND EXISTS (
-                 SELECT 1 FROM submission_versions v
-                 WHERE v.receipt = acking.receipt AND v.version = acking.version
-                   AND v.acknowledged_at IS NOT NULL)",
-            "reading versions for an ack",
-        ),
-        (
-            // Driven from the ack's rows (rowid IN …): an UPDATE … FROM would scan every version.
-            "UPDATE submission_versions SET acknowledged_at = ?1,
-                    ack_outcome = (SELECT a.outcome FROM temp.acking a
-                                   WHERE a.receipt = submission_versions.receipt
-                                     AND a.version = submission_versions.version),
-                    payload_removed_at = CASE WHEN (SELECT a.outcome FROM temp.acking a
-                                   WHERE a.receipt = submission_versions.receipt
-                                     AND a.version = submission_versions.version) = 'rejected'
-                                     OR kept_for_provider_check = 1
-                                   THEN NULL ELSE ?1 END
-             WHERE rowid IN (SELECT v.rowid FROM temp.acking a JOIN submission_versions v
-                               ON v.receipt = a.receipt AND v.version = a.version
-                             WHERE a.effect = 'removed')",
-            "applying an ack",
-        ),
-        (
-            // A payload kept for the provider's check stays (its removal mark stays NULL too).
-            "DELETE FROM submission_payloads WHERE rowid IN (
-                 SELECT p.rowid FROM temp.acking a JOIN submission_payloads p
-                   ON p.receipt = a.receipt AND p.version = a.version
-                 JOIN submission_versions v ON v.receipt = a.receipt AND v.version = a.version
-                 WHERE a.effect = 'removed' AND a.outcome <> 'rejected'
-                   AND v.kept_for_provider_check = 0)",
-            "removing an acknowledged payload",
-        ),
-        (&history, "writing status history"),
-        (&status, "updating a status row"),
-    ];
-    for (index, (sql, operation)) in steps.into_iter().enumerate() {
-        let mut stmt = conn.prepare_cached(sql).map_err(db(operation))?;
-        match index {
-            0 | 1 | 3 => stmt.execute([]),
-            2 => stmt.execute([at]),
-            _ => stmt.execute(params![
-                at,
-                delivered.as_str(),
-                ReceiptState::Received.as_str(),
-                ReceiptState::InTransit.as_str()
-            ]),
-        }
-        .map_err(db(operation))?;
-    }
+         JOIN submission_versions v ON v.receipt = a.receipt AND v.version = a.version
+         WHERE a.effect = 'removed' AND r.state IN (?1, ?2)",
+        move_columns(
+            "a.outcome",
+            "a.reason",
+            "v.entry_state",
+            "r.kind",
+            "?3",
+            "?4"
+        )
+    ))
+    .and_then(|mut stmt| {
+        stmt.execute(params![
+            ReceiptState::Received.as_str(),
+            ReceiptState::InTransit.as_str(),
+            at,
+            arrived_at
+        ])
+    })
+    .map_err(db("reading the receipts an ack moves"))?;
+    apply_moves(conn)?;
+    // Driven from the ack's rows (rowid IN …): an UPDATE … FROM would scan every version.
+    conn.prepare_cached(
+        "UPDATE submission_versions SET acknowledged_at = ?1,
+                ack_outcome = (SELECT a.outcome FROM temp.acking a
+                               WHERE a.receipt = submission_versions.receipt
+                                 AND a.version = submission_versions.version),
+                payload_removed_at = CASE WHEN (SELECT a.outcome FROM temp.acking a
+                               WHERE a.receipt = submission_versions.receipt
+                                 AND a.version = submission_versions.version) = 'rejected'
+                                 OR kept_for_provider_check = 1
+                               THEN NULL ELSE ?1 END
+         WHERE rowid IN (SELECT v.rowid FROM temp.acking a JOIN submission_versions v
+                           ON v.receipt = a.receipt AND v.version = a.version
+                         WHERE a.effect = 'removed')",
+    )
+    .and_then(|mut stmt| stmt.execute([at]))
+    .map_err(db("applying an ack"))?;
+    // A payload kept for the provider's check stays (its removal mark stays NULL too).
+    conn.prepare_cached(
+        "DELETE FROM submission_payloads WHERE rowid IN (
+             SELECT p.rowid FROM temp.acking a JOIN submission_payloads p
+               ON p.receipt = a.receipt AND p.version = a.version
+             JOIN submission_versions v ON v.receipt = a.receipt AND v.version = a.version
+             WHERE a.effect = 'removed' AND a.outcome <> 'rejected'
+               AND v.kept_for_provider_check = 0)",
+    )
+    .and_then(|mut stmt| stmt.execute([]))
+    .map_err(db("removing an acknowledged payload"))?;
     let effects = conn
         .prepare_cached(
             "SELECT a.effect, a.outcome, coalesce(v.kept_for_provider_check, 0)
@@ -228,25 +349,31 @@ pub fn apply_ack_entries_on(
 
 /// Applies one ack entry on `conn`: removes the payload of exactly the acknowledged version
 /// when its content hash matches (DESIGN.md invariant 3; never a newer version) and moves a
-/// receipt still waiting on that version to "delivered" with a history entry.
+/// receipt still waiting on that version to "delivered" with a history entry, or, when the
+/// ack says the version arrived (`arrived_at`, see [`apply_ack_entries_on`]) and the import
+/// accepted it, to its entry state at that time.
 pub fn apply_ack_entry_on(
     conn: &Connection,
     entry: &records::ReceiptAck,
     at: i64,
+    arrived_at: Option<i64>,
 ) -> Result<AckEffect, StoreError> {
-    let stored: Option<(Vec<u8>, Option<i64>, bool)> = conn
+    // The stored version: content hash, ack time, whether kept for the provider's check,
+    // entry state.
+    type Stored = (Vec<u8>, Option<i64>, bool, Option<String>);
+    let stored: Option<Stored> = conn
         .prepare_cached(
-            "SELECT content_hash, acknowledged_at, kept_for_provider_check = 1
+            "SELECT content_hash, acknowledged_at, kept_for_provider_check = 1, entry_state
              FROM submission_versions WHERE receipt = ?1 AND version = ?2",
         )
         .and_then(|mut stmt| {
             stmt.query_row(params![entry.receipt, entry.version], |row| {
-                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
             })
             .optional()
         })
         .map_err(db("reading a version for an ack"))?;
-    let Some((hash, acknowledged, flagged)) = stored else {
+    let Some((hash, acknowledged, flagged, entry_state)) = stored else {
         return Ok(AckEffect::Mismatch);
     };
     if hash_col(hash) != entry.content_hash {
@@ -258,6 +385,32 @@ pub fn apply_ack_entry_on(
     // A refused version is not safe inside: it keeps its payload. One waiting for the
     // provider's check keeps it for the provider's page.
     let refused = entry.outcome == ImportOutcome::Rejected;
+    let conflict = entry.outcome == ImportOutcome::Conflict;
+    // Where a receipt waiting on the version moves, when, and the reasons for its history and
+    // its status row: decided before the payload (which a version stored without an entry
+    // state is decided from) goes.
+    let (next, moved_at, reason, status_reason) = match arrived_at {
+        Some(arrived) if entry.outcome == ImportOutcome::Applied || conflict => {
+            let state = match entry_state.as_deref().and_then(ReceiptState::parse) {
+                Some(state) => state,
+                None => arrived_state_without_entry_state(conn, entry)?,
+            };
+            let reason = entry.reason.as_deref().filter(|_| conflict);
+            (state, arrived, reason, reason)
+        }
+        _ if refused => (
+            ReceiptState::Review(ReviewState::Rejected),
+            at,
+            entry.reason.as_deref(),
+            entry.reason.as_deref(),
+        ),
+        _ => (
+            ReceiptState::Review(ReviewState::Delivered),
+            at,
+            entry.reason.as_deref(),
+            None,
+        ),
+    };
     conn.prepare_cached(
         "UPDATE submission_versions SET acknowledged_at = ?3, ack_outcome = ?4,
                 payload_removed_at = CASE WHEN ?5 OR kept_for_provider_check = 1
@@ -284,15 +437,9 @@ pub fn apply_ack_entry_on(
         .and_then(|mut stmt| stmt.execute(params![entry.receipt, entry.version]))
         .map_err(db("removing an acknowledged payload"))?;
     }
-    let next = if refused {
-        ReceiptState::Review(ReviewState::Rejected)
-    } else {
-        ReceiptState::Review(ReviewState::Delivered)
-    };
     let moved = conn
         .prepare_cached(
-            "UPDATE receipts SET state = ?3, state_version = ?2, updated_at = ?4,
-                    reason = CASE WHEN ?7 THEN ?8 END
+            "UPDATE receipts SET state = ?3, state_version = ?2, updated_at = ?4, reason = ?7
              WHERE receipt = ?1 AND state_version = ?2 AND state IN (?5, ?6)",
         )
         .and_then(|mut stmt| {
@@ -300,11 +447,10 @@ pub fn apply_ack_entry_on(
                 entry.receipt,
                 entry.version,
                 next.as_str(),
-                at,
+                moved_at,
                 ReceiptState::Received.as_str(),
                 ReceiptState::InTransit.as_str(),
-                refused,
-                entry.reason
+                status_reason,
             ])
         })
         .map_err(db("updating a status row"))?;
@@ -314,8 +460,8 @@ pub fn apply_ack_entry_on(
             &entry.receipt,
             entry.version,
             next,
-            at,
-            entry.reason.as_deref(),
+            moved_at,
+            reason,
             None,
             None,
         )?;
@@ -329,6 +475,36 @@ pub fn apply_ack_entry_on(
     } else {
         AckEffect::Removed
     })
+}
+
+/// The state the version `entry` acknowledges enters on its arrival when it has no entry state
+/// stored: "delivered" for a provider's check (read from its receipt's kind), else decided from
+/// its payload ([`entry_state_of_payload`]).
+fn arrived_state_without_entry_state(
+    conn: &Connection,
+    entry: &records::ReceiptAck,
+) -> Result<ReceiptState, StoreError> {
+    let (kind, payload): (Option<String>, Option<Vec<u8>>) = conn
+        .prepare_cached(
+            "SELECT (SELECT kind FROM receipts WHERE receipt = ?1),
+                    (SELECT payload FROM submission_payloads WHERE receipt = ?1 AND version = ?2)",
+        )
+        .and_then(|mut stmt| {
+            stmt.query_row(params![entry.receipt, entry.version], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
+        })
+        .map_err(db(
+            "reading the payload of a version stored without an entry state",
+        ))?;
+    if kind.as_deref() == Some("provider_check") {
+        return Ok(ReceiptState::Review(ReviewState::Delivered));
+    }
+    Ok(entry_state_of_payload(
+        &entry.receipt,
+        entry.version,
+        payload.as_deref(),
+    ))
 }
 
 /// What applying a range ack did.
@@ -351,16 +527,51 @@ pub enum RangeAckEffect {
     },
 }
 
+/// Gathers into `temp.receipt_moves` the receipts a range ack moves (see [`move_columns`]):
+/// those waiting (`?3`, `?4`: received, in transit) on a version of the range `?1..?2` that
+/// has no ack yet, with the exceptions in `temp.range_exceptions`; `?5` is the ack's time and
+/// `?6` the arrival time. Driven from the range on `submission_versions_seq`.
+pub(super) fn range_moves_sql() -> String {
+    format!(
+        "INSERT INTO temp.receipt_moves (receipt, version, position, state, at, reason,
+                                         status_reason)
+         SELECT r.receipt, v.version, v.seq, {}
+         FROM submission_versions v CROSS JOIN receipts r
+           ON r.receipt = v.receipt AND r.state_version = v.version
+         LEFT JOIN temp.range_exceptions e ON e.receipt = v.receipt AND e.version = v.version
+         WHERE v.seq BETWEEN ?1 AND ?2 AND v.acknowledged_at IS NULL AND r.state IN (?3, ?4)",
+        move_columns(
+            "e.outcome",
+            "e.reason",
+            "v.entry_state",
+            "r.kind",
+            "?5",
+            "?6"
+        )
+    )
+}
+
 /// Applies a range ack on `conn` (SPEC.md §6.3, [`records::RangeAck`]): finds the bundle's range
 /// in the outbox index, recomputes the members digest over the versions stored for it, and only
 /// if count and digest equal the ack's removes the whole range's payloads in one statement,
 /// records each version's outcome (the ack's exceptions keep theirs and their reasons) and
 /// moves the receipts still waiting on those versions to "delivered". A mismatch changes
 /// nothing. The outbox row itself is the caller's to mark acknowledged.
+///
+/// `arrived_at` is the import time an arrival ack ([`records::ArrivalAck`]) carries, `None`
+/// for a plain range ack. With it, a receipt waiting on a version the import accepted (a member
+/// without an exception or with outcome `Applied`, or an exception of outcome `Conflict`) moves
+/// instead to that version's entry state ([`filing::arrival::entry_state`], stored at intake;
+/// for a version stored before migration 0017, decided from its payload, which the ack has not
+/// removed yet) with its history row at `arrived_at`, the conflict's reason on a conflicting
+/// one; a refused version still moves it to "rejected" and one seen before or superseded to
+/// "delivered", at `at`. Payloads go (or stay) as for a plain range ack: a version entering
+/// `awaiting_provider_check` keeps its payload for the provider's page.
 pub fn apply_range_ack_on(
     conn: &Connection,
     ack: &records::RangeAck,
     at: i64,
+    arrived_at: Option<i64>,
 ) -> Result<RangeAckEffect, StoreError> {
     let bundle = bundle_format::BundleId(ack.bundle_id);
     let Some(range) = ledger::bundle_range_on(conn, ChannelId(ack.channel), &bundle)? else {
@@ -457,7 +668,6 @@ pub fn apply_range_ack_on(
                 .map_err(db("applying a range ack"))?;
         }
     }
-    let delivered = ReceiptState::Review(ReviewState::Delivered);
     let already: i64 = conn
         .prepare_cached(
             "SELECT count(*) FROM submission_versions
@@ -465,57 +675,23 @@ pub fn apply_range_ack_on(
         )
         .and_then(|mut stmt| stmt.query_row(params![first, last], |row| row.get(0)))
         .map_err(db("reading the versions of an acknowledged range"))?;
-    // Both statements pick the receipts whose current version lies in the range, has no ack
-    // yet and is still waiting or in transit: ?1..?2 the range, ?3 the new state, ?4 the time.
-    let move_receipts = |sql: &str, operation: &'static str| {
-        conn.prepare_cached(sql)
-            .and_then(|mut stmt| {
-                stmt.execute(params![
-                    first,
-                    last,
-                    delivered.as_str(),
-                    at,
-                    ReceiptState::Received.as_str(),
-                    ReceiptState::InTransit.as_str()
-                ])
-            })
-            .map_err(db(operation))
-    };
-    // Status first, while "not acknowledged yet" still picks the versions this ack moves. A
-    // version the inner side refused moves its receipt to "rejected" with the reason.
-    move_receipts(
-        &format!(
-            "INSERT INTO status_history (receipt, version, state, at, reason, filing_number,
-                                         bundle_sequence)
-             SELECT r.receipt, v.version, {}, ?4, e.reason, NULL, NULL
-             FROM submission_versions v CROSS JOIN receipts r
-               ON r.receipt = v.receipt AND r.state_version = v.version
-             LEFT JOIN temp.range_exceptions e ON e.receipt = v.receipt AND e.version = v.version
-             WHERE v.seq BETWEEN ?1 AND ?2 AND v.acknowledged_at IS NULL AND r.state IN (?5, ?6)
-             ORDER BY v.seq",
-            acked_state("e.outcome", "?3")
-        ),
-        "writing status history",
-    )?;
-    move_receipts(
-        &format!(
-            "UPDATE receipts SET
-                 state = (SELECT {} FROM (SELECT NULL) LEFT JOIN temp.range_exceptions e
-                            ON e.receipt = receipts.receipt
-                           AND e.version = receipts.state_version),
-                 reason = (SELECT e.reason FROM temp.range_exceptions e
-                           WHERE e.receipt = receipts.receipt
-                             AND e.version = receipts.state_version
-                             AND e.outcome = 'rejected'),
-                 updated_at = ?4
-             WHERE rowid IN (SELECT r.rowid FROM submission_versions v CROSS JOIN receipts r
-                               ON r.receipt = v.receipt AND r.state_version = v.version
-                             WHERE v.seq BETWEEN ?1 AND ?2 AND v.acknowledged_at IS NULL
-                               AND r.state IN (?5, ?6))",
-            acked_state("e.outcome", "?3")
-        ),
-        "updating a status row",
-    )?;
+    // Status first, while "not acknowledged yet" still picks the versions this ack moves and
+    // their payloads are still here: the receipts whose current version lies in the range,
+    // has no ack yet and is still waiting or in transit.
+    prepare_moves(conn)?;
+    conn.prepare_cached(&range_moves_sql())
+        .and_then(|mut stmt| {
+            stmt.execute(params![
+                first,
+                last,
+                ReceiptState::Received.as_str(),
+                ReceiptState::InTransit.as_str(),
+                at,
+                arrived_at
+            ])
+        })
+        .map_err(db("reading the receipts a range ack moves"))?;
+    apply_moves(conn)?;
     conn.prepare_cached(
         "UPDATE submission_versions SET acknowledged_at = ?3,
                 ack_outcome = coalesce(
@@ -571,7 +747,7 @@ impl Store {
     pub async fn apply_ack(&self, ack: Ack, at: i64) -> Result<AckSummary, StoreError> {
         self.write(move |conn| {
             let mut summary = AckSummary::default();
-            let effects = apply_ack_entries_on(conn, &ack.receipts, at)?;
+            let effects = apply_ack_entries_on(conn, &ack.receipts, at, None)?;
             for (entry, effect) in ack.receipts.iter().zip(effects) {
                 match effect {
                     AckEffect::Removed => summary.removed += 1,

@@ -123,14 +123,20 @@ pub(super) fn decode_version(
 /// ([`filing::provider_check::needs_provider_check`]) is flagged so that its payload outlives
 /// its ack (see `acks`), with the providers it names beside it; a provider's check is recorded
 /// by the receipt and version it checks.
+///
+/// The version's entry state ([`filing::arrival::entry_state`], as the receipt state name it
+/// will show; NULL for a provider's check) is stored with it, so that the arrival ack of its
+/// bundle moves its receipt there without reading the payload (see `acks`).
 fn insert_version(conn: &Connection, version: &SubmissionVersion) -> Result<(), StoreError> {
     let kept = filing::provider_check::needs_provider_check(version);
+    let entry_state =
+        filing::arrival::entry_state(version).map(|state| ReceiptState::Review(state).as_str());
     conn.prepare_cached(
         "INSERT INTO submission_versions
            (receipt, version, content_hash, submitted_at, submitter, access_provider, seq,
-            kept_for_provider_check)
+            kept_for_provider_check, entry_state)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6,
-                 (SELECT coalesce(max(seq), 0) + 1 FROM submission_versions), ?7)",
+                 (SELECT coalesce(max(seq), 0) + 1 FROM submission_versions), ?7, ?8)",
     )
     .and_then(|mut stmt| {
         stmt.execute(params![
@@ -141,6 +147,7 @@ fn insert_version(conn: &Connection, version: &SubmissionVersion) -> Result<(), 
             version.submitter,
             version.access_provider,
             kept,
+            entry_state,
         ])
     })
     .map_err(db("storing a submission version"))?;

@@ -30,6 +30,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0014_filing_passwords.sql"),
     include_str!("../../migrations/0015_approved_records.sql"),
     include_str!("../../migrations/0016_provider_check_payloads.sql"),
+    include_str!("../../migrations/0017_version_entry_state.sql"),
 ];
 
 /// Applies every migration the store at `path` (open on `conn`) has not had yet; refuses a
@@ -110,8 +111,14 @@ mod tests {
 
     /// How SQLite plans `sql` with `params` in a store of every migration: one line a step.
     fn plan_of(sql: &str, params: impl rusqlite::Params) -> Vec<String> {
+        plan_after("", sql, params)
+    }
+
+    /// [`plan_of`] on a connection that ran `setup` first (the temporary tables `sql` reads).
+    fn plan_after(setup: &str, sql: &str, params: impl rusqlite::Params) -> Vec<String> {
         let dir = tempfile::tempdir().unwrap();
         let conn = store_at_migration(&dir.path().join("outer.sqlite"), MIGRATIONS.len());
+        conn.execute_batch(setup).unwrap();
         conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
             .unwrap()
             .query_map(params, |row| row.get::<_, String>(3))
@@ -154,6 +161,37 @@ mod tests {
             .unwrap_or_else(|| panic!("no line for v in {plan:?}"));
         assert!(
             outer.starts_with("SEARCH v USING") && outer.contains("(receipt=?)"),
+            "{plan:?}"
+        );
+    }
+
+    /// Gathering the receipts an arrival ack moves reads the bundle's range of versions through
+    /// their sequence numbers, and each one's receipt by its key: never every stored version or
+    /// receipt, whatever the store holds (an ack covers a bundle of up to 50,000 versions).
+    #[test]
+    fn the_receipts_an_arrival_ack_moves_are_found_from_its_range_not_the_whole_store() {
+        let plan = plan_after(
+            "CREATE TEMP TABLE range_exceptions (
+                 receipt TEXT NOT NULL, version INTEGER NOT NULL, outcome TEXT NOT NULL,
+                 reason TEXT, PRIMARY KEY (receipt, version)
+             ) WITHOUT ROWID;
+             CREATE TEMP TABLE receipt_moves (
+                 receipt TEXT PRIMARY KEY, version INTEGER NOT NULL, position INTEGER NOT NULL,
+                 state TEXT, at INTEGER NOT NULL, reason TEXT, status_reason TEXT
+             ) WITHOUT ROWID;",
+            &crate::store::acks::range_moves_sql(),
+            rusqlite::params![1_i64, 50_000_i64, "received", "in_transit", 9_i64, 8_i64],
+        );
+        assert!(
+            plan.iter().all(|line| !line.starts_with("SCAN")),
+            "{plan:?}"
+        );
+        let versions = plan
+            .iter()
+            .find(|line| line.contains(" v "))
+            .unwrap_or_else(|| panic!("no line for v in {plan:?}"));
+        assert!(
+            versions.starts_with("SEARCH v USING INDEX submission_versions_seq (seq>? AND seq<?)"),
             "{plan:?}"
         );
     }
@@ -355,7 +393,7 @@ mod tests {
             })
             .unwrap();
         let effect = store
-            .write_blocking(move |conn| crate::store::apply_range_ack_on(conn, &ack, 50))
+            .write_blocking(move |conn| crate::store::apply_range_ack_on(conn, &ack, 50, None))
             .unwrap();
         assert_eq!(
             effect,
@@ -628,6 +666,76 @@ mod tests {
                     .query_row("SELECT count(*) FROM submission_payloads", [], |r| r.get(0))
                     .unwrap();
                 assert_eq!(payloads, 2, "the old payload is still there");
+                Ok(())
+            })
+            .unwrap();
+    }
+
+    /// A store written before migration 17 (entry states) opens with its versions' entry states
+    /// unknown (NULL: their ack decides them from the payload) and stores the entry state of
+    /// each version stored afterwards, NULL for a provider's check.
+    #[test]
+    fn a_store_made_before_migration_17_stores_entry_states_for_new_versions_only() {
+        use bundle_format::records::{ProviderDecision, Submission};
+
+        let (_dir, store) = store_upgraded_from(
+            16,
+            "INSERT INTO accounts (id, name, kind, disabled, created_at)
+                 VALUES (1, 'owner', 'website_owner', 0, 5);
+             INSERT INTO receipts (receipt, account_id, kind, latest_version, state,
+                                   state_version, created_at, updated_at)
+                 VALUES ('R1', 1, 'new_filing', 1, 'received', 1, 9, 9);
+             INSERT INTO submission_versions (receipt, version, content_hash, submitted_at,
+                                              submitter, seq)
+                 VALUES ('R1', 1, zeroblob(32), 9, 'owner', 1);",
+        );
+        let website = qingshan_website();
+        let filing = Submission::NewFiling(testkit::records::filing(
+            testkit::records::subject("杭州青山网络科技有限公司", "C1", 330106),
+            vec![website],
+        ));
+        let check = Submission::ProviderCheck {
+            receipt: "R2".into(),
+            version: 1,
+            content_hash: [0; 32],
+            decision: ProviderDecision::Confirm,
+        };
+        let runtime = runtime();
+        for (receipt, kind, body) in [
+            ("R2", "new_filing", filing),
+            ("R3", "provider_check", check),
+        ] {
+            runtime
+                .block_on(store.insert_submission(crate::store::NewSubmission {
+                    account_id: 1,
+                    kind: kind.into(),
+                    filing_number: None,
+                    subject_key: None,
+                    version: testkit::records::version(receipt, 1, body),
+                    idempotency: None,
+                }))
+                .unwrap();
+        }
+        store
+            .read_blocking(|conn| {
+                assert_every_migration_applied(conn);
+                let states: Vec<(String, Option<String>)> = conn
+                    .prepare(
+                        "SELECT receipt, entry_state FROM submission_versions ORDER BY receipt",
+                    )
+                    .unwrap()
+                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .unwrap()
+                    .collect::<Result<_, _>>()
+                    .unwrap();
+                assert_eq!(
+                    states,
+                    [
+                        ("R1".to_owned(), None),
+                        ("R2".to_owned(), Some("awaiting_regional_review".to_owned())),
+                        ("R3".to_owned(), None),
+                    ]
+                );
                 Ok(())
             })
             .unwrap();

@@ -93,12 +93,19 @@ pub(super) fn apply_return_records(
     for record in records {
         match record {
             Record::Ack(ack) if ack.channel == channel.0 => {
-                apply_entries(conn, &ack.receipts, now, &mut applied)?;
+                apply_entries(conn, &ack.receipts, (now, None), &mut applied)?;
                 let name = ledger::acknowledge_bundle_on(conn, &BundleId(ack.bundle_id), now)?;
                 applied.acknowledged_files.extend(name);
             }
             Record::RangeAck(ack) if ack.channel == channel.0 => {
-                apply_range(conn, ack, retained, now, &mut applied)?;
+                apply_range(conn, ack, retained, (now, None), &mut applied)?;
+            }
+            // A range ack that also says when the inner side imported the bundle: the receipts
+            // waiting on the versions it accepted move to their entry states at that time (it
+            // sends no status change for those arrivals).
+            Record::ArrivalAck(arrival) if arrival.ack.channel == channel.0 => {
+                let times = (now, Some(arrival.imported_at));
+                apply_range(conn, &arrival.ack, retained, times, &mut applied)?;
             }
             Record::SequenceReport(report)
                 if report.channel == channel.0 && report.epoch == epoch =>
@@ -152,14 +159,15 @@ pub(super) fn apply_return_records(
     Ok(Some(applied))
 }
 
-/// Applies per-version ack entries (the wire version 1 ack, and the fallback of a range ack).
+/// Applies per-version ack entries (the wire version 1 ack, and the fallback of a range ack) at
+/// `now`; `arrived_at` is the import time of an arrival ack (`None` for any other ack).
 fn apply_entries(
     conn: &Connection,
     entries: &[ReceiptAck],
-    now: i64,
+    (now, arrived_at): (i64, Option<i64>),
     applied: &mut AppliedReturn,
 ) -> Result<(), StoreError> {
-    let effects = store::apply_ack_entries_on(conn, entries, now)?;
+    let effects = store::apply_ack_entries_on(conn, entries, now, arrived_at)?;
     for (entry, effect) in entries.iter().zip(effects) {
         match effect {
             AckEffect::Removed => applied.payloads_deleted += 1,
@@ -174,17 +182,20 @@ fn apply_entries(
     Ok(())
 }
 
-/// Applies a range ack: the whole range in one go when the store's range matches; otherwise
-/// entry by entry from the bundle's retained copy, if that copy has the ack's digest.
+/// Applies a range ack at `now`: the whole range in one go when the store's range matches;
+/// otherwise entry by entry from the bundle's retained copy, if that copy has the ack's digest.
+/// `arrived_at` is the import time of an arrival ack (`None` for a plain range ack); both ways
+/// the receipts waiting on the versions the import accepted then move to their entry states at
+/// that time.
 fn apply_range(
     conn: &Connection,
     ack: &RangeAck,
     retained: &Path,
-    now: i64,
+    (now, arrived_at): (i64, Option<i64>),
     applied: &mut AppliedReturn,
 ) -> Result<(), StoreError> {
     let bundle = BundleId(ack.bundle_id);
-    let reason = match store::apply_range_ack_on(conn, ack, now)? {
+    let reason = match store::apply_range_ack_on(conn, ack, now, arrived_at)? {
         RangeAckEffect::Applied { removed, .. } => {
             applied.payloads_deleted += removed;
             let name = ledger::acknowledge_bundle_on(conn, &bundle, now)?;
@@ -199,7 +210,7 @@ fn apply_range(
     };
     let entry_by_entry = match members {
         Ok(entries) => {
-            apply_entries(conn, &entries, now, applied)?;
+            apply_entries(conn, &entries, (now, arrived_at), applied)?;
             let name = ledger::acknowledge_bundle_on(conn, &bundle, now)?;
             applied.acknowledged_files.extend(name);
             tracing::warn!(target: "sluice::audit", event = "ack.range-fallback",
@@ -273,4 +284,159 @@ fn retained_members(path: &Path, ack: &RangeAck) -> Result<Vec<ReceiptAck>, Stri
             }
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use bundle_format::BundleId;
+    use bundle_format::records::{ArrivalAck, RangeAck, Record};
+    use keys::ChannelId;
+    use outer::store::ledger::ReturnLedgerRow;
+    use outer::store::{AccountKind, NewSubmission, ReceiptState, Store};
+
+    use super::apply_return_records;
+
+    const IMPORTED_AT: i64 = 1_790_000_300;
+    const NOW: i64 = 1_790_000_500;
+
+    /// A store holding one new filing (sent by its access provider) exported as bundle 1 of
+    /// channel 1, and the range ack the inner side sends for that bundle.
+    fn one_filing_shipped(dir: &std::path::Path) -> (Store, RangeAck) {
+        let store = Store::open(&dir.join("outer.db")).unwrap();
+        let account = store
+            .add_account("owner", AccountKind::WebsiteOwner)
+            .unwrap();
+        let body = testkit::records::new_filing(
+            "杭州青山网络科技有限公司",
+            &testkit::records::credit_code("91330106", 1),
+            330_106,
+            vec![testkit::records::website(
+                "青山官网",
+                &["qingshan.example.cn"],
+                9,
+            )],
+        );
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(store.insert_submission(NewSubmission {
+            account_id: account.id,
+            kind: "new_filing".into(),
+            filing_number: None,
+            subject_key: None,
+            version: testkit::records::version("R-1", 1, body),
+            idempotency: None,
+        }))
+        .unwrap();
+        let pending = store
+            .read_blocking(|conn| outer::store::pending_versions(conn, 10))
+            .unwrap();
+        let range = outer::store::range_of(&pending).unwrap();
+        rt.block_on(store.record_export(ChannelId(1), 1, [1; 32], 10, 1_790_000_000))
+            .unwrap();
+        let ack = RangeAck {
+            bundle_id: [1; 32],
+            channel: 1,
+            sequence: 1,
+            members: range.versions,
+            members_digest: range.members_digest,
+            exceptions: Vec::new(),
+        };
+        (store, ack)
+    }
+
+    /// Applies `records` as return bundle 1 of channel 101 (paired with channel 1); returns the
+    /// outbox files it acknowledged and the receipt's state, update time and last history time.
+    fn apply(
+        store: &Store,
+        retained: &std::path::Path,
+        records: Vec<Record>,
+    ) -> (Vec<String>, String, i64) {
+        let retained = retained.to_owned();
+        let acknowledged = store
+            .write_blocking(move |conn| {
+                let row = ReturnLedgerRow {
+                    id: BundleId([9; 32]),
+                    channel: ChannelId(101),
+                    epoch: 1,
+                    sequence: 1,
+                    previous: BundleId([0; 32]),
+                    file_name: "return.bundle".into(),
+                };
+                let applied = apply_return_records(
+                    conn,
+                    &records,
+                    ChannelId(1),
+                    &row,
+                    &retained,
+                    (NOW, NOW),
+                )?
+                .unwrap();
+                Ok(applied.acknowledged_files)
+            })
+            .unwrap();
+        let status = store
+            .read_blocking(|conn| {
+                conn.query_row(
+                    "SELECT state, updated_at FROM receipts WHERE receipt = 'R-1'",
+                    [],
+                    |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)),
+                )
+                .map_err(|e| outer::store::StoreError::Database {
+                    operation: "reading the test receipt",
+                    source: e,
+                })
+            })
+            .unwrap();
+        (acknowledged, status.0, status.1)
+    }
+
+    #[test]
+    fn an_arrival_ack_acknowledges_its_bundle_and_puts_the_filing_in_review_from_its_import_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, ack) = one_filing_shipped(dir.path());
+        let (acknowledged, state, at) = apply(
+            &store,
+            dir.path(),
+            vec![Record::ArrivalAck(ArrivalAck {
+                ack,
+                imported_at: IMPORTED_AT,
+            })],
+        );
+        assert_eq!(acknowledged.len(), 1, "{acknowledged:?}");
+        assert_eq!(
+            (state.as_str(), at),
+            (
+                ReceiptState::Review(bundle_format::records::ReviewState::AwaitingRegionalReview)
+                    .as_str(),
+                IMPORTED_AT
+            )
+        );
+    }
+
+    #[test]
+    fn an_arrival_ack_for_another_channel_changes_nothing_here() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, mut ack) = one_filing_shipped(dir.path());
+        ack.channel = 2;
+        let (acknowledged, state, _) = apply(
+            &store,
+            dir.path(),
+            vec![Record::ArrivalAck(ArrivalAck {
+                ack,
+                imported_at: IMPORTED_AT,
+            })],
+        );
+        assert!(acknowledged.is_empty(), "{acknowledged:?}");
+        assert_eq!(state, "received");
+    }
+
+    #[test]
+    fn a_plain_range_ack_still_shows_the_filing_delivered() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, ack) = one_filing_shipped(dir.path());
+        let (acknowledged, state, at) = apply(&store, dir.path(), vec![Record::RangeAck(ack)]);
+        assert_eq!(acknowledged.len(), 1, "{acknowledged:?}");
+        assert_eq!((state.as_str(), at), ("delivered", NOW));
+    }
 }
