@@ -8,9 +8,9 @@ use std::sync::OnceLock;
 
 use bundle_format::header::{HEADER_V1_BYTES, Header};
 use bundle_format::records::{
-    Access, AccessMethod, Ack, BundleRefusal, CertificateRecord, CertificateType, Filing,
-    ImportOutcome, IpRange, KeysetRecord, Person, RangeAck, ReceiptAck, Record, ReviewState,
-    SequenceReport, ServiceType, StatusChange, Subject, SubjectNature, Submission,
+    Access, AccessMethod, Ack, ArrivalAck, BundleRefusal, CertificateRecord, CertificateType,
+    Filing, ImportOutcome, IpRange, KeysetRecord, Person, RangeAck, ReceiptAck, Record,
+    ReviewState, SequenceReport, ServiceType, StatusChange, Subject, SubjectNature, Submission,
     SubmissionVersion, Website, content_hash,
 };
 use bundle_format::{BundleId, BundleWriter, Expectation, Kind, SealedBundle, WriterConfig};
@@ -184,9 +184,13 @@ fn return_records() -> Vec<Record> {
         }],
     };
     vec![
-        // The newer record types too (so the seed is a format version 4 bundle): a range ack
-        // and a bundle refusal.
+        // The newer record types too (so the seed is a format version 11 bundle): a range ack,
+        // the same with its import time, and a bundle refusal.
         Record::RangeAck(RangeAck::of_ack(&ack)),
+        Record::ArrivalAck(ArrivalAck {
+            ack: RangeAck::of_ack(&ack),
+            imported_at: NOW - 120,
+        }),
         Record::BundleRefusal(BundleRefusal {
             bundle_id: [5; 32],
             channel: CHANNEL.0,

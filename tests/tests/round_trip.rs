@@ -5,7 +5,7 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use bundle_format::records::Record;
+use bundle_format::records::{Ack, ImportOutcome, RangeAck, ReceiptAck, Record};
 use transfer::outcome::FileResult;
 
 use common::*;
@@ -194,8 +194,10 @@ fn replaying_archived_bundles_and_importing_the_same_file_twice_change_nothing()
 }
 
 /// The inner side acknowledges a bundle as a range (its members digest, no entry per
-/// version); when the outer store's own record of the bundle's range no longer matches, apply
-/// falls back to the members of the bundle's retained copy, entry by entry, and says why.
+/// version, and the import time that stands for the arrivals); when the outer store's own
+/// record of the bundle's range no longer matches, apply falls back to the members of the
+/// bundle's retained copy, entry by entry, says why, and still shows each filing in the review
+/// state it entered.
 #[test]
 fn a_range_ack_that_does_not_match_the_stored_range_falls_back_to_the_retained_bundle() {
     let mut app = Appliance::new(&[1]).unwrap();
@@ -204,16 +206,11 @@ fn a_range_ack_that_does_not_match_the_stored_range_falls_back_to_the_retained_b
     app.outer().export().unwrap();
     app.carry_in(0).unwrap();
     app.import().unwrap();
-    app.inner.write_return().unwrap();
-    let returned = transfer::spool::list_bundles(&app.inner.spool.outbox).unwrap();
-    let file = std::fs::read(&returned[0]).unwrap();
-    let (_, header) =
-        bundle_format::bundle::peek_unverified(&file, &bundle_format::ReadLimits::default())
-            .unwrap();
+    let (_, format_version) = write_first_return(&mut app);
     assert_eq!(
-        header.format_version,
-        bundle_format::header::FORMAT_VERSION_3,
-        "a return bundle with an ack is a range ack, format version 3"
+        format_version,
+        bundle_format::header::FORMAT_VERSION_11,
+        "a return bundle with an ack is a range ack with its import time, format version 11"
     );
     // The outer store's record of the bundle loses its last version.
     rusqlite::Connection::open(&app.outer().node.database)
@@ -254,6 +251,94 @@ fn a_range_ack_that_does_not_match_the_stored_range_falls_back_to_the_retained_b
     );
 }
 
+/// An inner store upgraded with bundles imported by the release before arrivals as state:
+/// their ack waits in the return queue as a per-version ack, and their arrivals as review
+/// events with queued status changes. After the upgrade they still go out as they were made, a
+/// range ack (format version 3) and a status change per arrival, and the outer side shows each
+/// filing in review, each arrival recorded once.
+#[test]
+fn an_ack_queued_before_the_upgrade_goes_out_with_its_arrivals_status_changes() {
+    let mut app = Appliance::new(&[1]).unwrap();
+    let receipts = submit_filings_as_provider(app.outer(), 1..=2);
+    app.outer().export().unwrap();
+    app.carry_in(0).unwrap();
+    app.import().unwrap();
+    // What the import before inner migration 19 left: the ack entry by entry, an arrival
+    // review event and a queued status change per version, no entry state on the versions.
+    let client = &mut app.inner.client;
+    let queued = inner::returns::pending_returns(client, 100).unwrap();
+    let Record::ArrivalAck(arrival) = &queued.entries[0].record else {
+        panic!("{:?}", queued.entries)
+    };
+    let old_ack = per_version_ack(client, &arrival.ack);
+    let old_ack = bincode::encode_to_vec(&old_ack, bundle_format::records::wire_config()).unwrap();
+    client
+        .execute(
+            "UPDATE return_queue SET record = $1 WHERE entry_id = $2",
+            &[&old_ack, &queued.entries[0].entry_id],
+        )
+        .unwrap();
+    client
+        .batch_execute(
+            "WITH arrivals AS (
+                 INSERT INTO review_events (receipt, version, from_state, to_state, reviewer, at)
+                 SELECT receipt, version, prev_state, entry_state, 'import', received_at
+                 FROM submission_versions ORDER BY bundle_position
+                 RETURNING event_id, receipt, at)
+             INSERT INTO return_queue (kind, event_id, queued_at, destination)
+             SELECT 'status-change', event_id, at, receipt_channel(receipt) FROM arrivals;
+             UPDATE submission_versions SET prev_state = NULL, entry_state = NULL;",
+        )
+        .unwrap();
+
+    let (file, format_version) = write_first_return(&mut app);
+    assert_eq!(format_version, bundle_format::header::FORMAT_VERSION_3);
+    let (_, records) = transfer::examine::inspect(&file, &[]).unwrap();
+    let kinds: Vec<&str> = records.iter().map(Record::kind_name).collect();
+    assert_eq!(
+        kinds,
+        [
+            "sequence-report",
+            "range-ack",
+            "status-change",
+            "status-change"
+        ],
+        "the ack as a range ack, then the arrivals it was queued before"
+    );
+    app.carry_out().unwrap();
+    let applied = app.apply(0).unwrap();
+    assert_eq!(applied.files[0].result, FileResult::Applied, "{applied:?}");
+    assert_eq!(applied.files[0].payloads_deleted, 2);
+    for receipt in &receipts {
+        let status = app.outer().node.status(receipt).unwrap();
+        assert_eq!(status["state"], "awaiting_regional_review", "{status}");
+        let states: Vec<&str> = status["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["state"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            states
+                .iter()
+                .filter(|s| **s == "awaiting_regional_review")
+                .count(),
+            1,
+            "{status}"
+        );
+    }
+    // Imported after the upgrade, a bundle's ack carries its import time instead.
+    let more = submit_filings_as_provider(app.outer(), 3..=3);
+    app.outer().export().unwrap();
+    app.carry_in(0).unwrap();
+    app.import().unwrap();
+    app.inner.write_return().unwrap();
+    app.carry_out().unwrap();
+    app.apply(0).unwrap();
+    let status = app.outer().node.status(&more[0]).unwrap();
+    assert_eq!(status["state"], "awaiting_regional_review", "{status}");
+}
+
 /// A return bundle written before range acks (format version 1, one ack entry per version)
 /// still applies: it deletes exactly the versions it names.
 #[test]
@@ -266,7 +351,7 @@ fn an_old_format_ack_with_an_entry_per_version_still_applies() {
     // The ack an inner side of format version 1 would have sent for the bundle: one entry per
     // version, as the import stored them.
     let queued = inner::returns::pending_returns(&mut app.inner.client, 100).unwrap();
-    let ranges: Vec<bundle_format::records::RangeAck> = queued
+    let ranges: Vec<RangeAck> = queued
         .entries
         .into_iter()
         .filter_map(|entry| match entry.record {
@@ -275,30 +360,7 @@ fn an_old_format_ack_with_an_entry_per_version_still_applies() {
         })
         .collect();
     assert_eq!(ranges.len(), 1);
-    let entries = app
-        .inner
-        .client
-        .query(
-            "SELECT receipt, version, content_hash FROM submission_versions
-             WHERE bundle_id = $1 ORDER BY bundle_position",
-            &[&&ranges[0].bundle_id[..]],
-        )
-        .unwrap()
-        .iter()
-        .map(|row| bundle_format::records::ReceiptAck {
-            receipt: row.get(0),
-            version: u32::try_from(row.get::<_, i64>(1)).unwrap(),
-            content_hash: row.get::<_, Vec<u8>>(2).try_into().unwrap(),
-            outcome: bundle_format::records::ImportOutcome::Applied,
-            reason: None,
-        })
-        .collect();
-    let acks = vec![Record::Ack(bundle_format::records::Ack {
-        bundle_id: ranges[0].bundle_id,
-        channel: ranges[0].channel,
-        sequence: ranges[0].sequence,
-        receipts: entries,
-    })];
+    let acks = vec![per_version_ack(&mut app.inner.client, &ranges[0])];
     let return_key = keys::SecretKey::read_file(&app.keys.inner_return, None).unwrap();
     let config = bundle_format::WriterConfig {
         kind: bundle_format::Kind::Return,
@@ -332,4 +394,42 @@ fn an_old_format_ack_with_an_entry_per_version_still_applies() {
             "delivered"
         );
     }
+}
+
+/// The ack the inner side sent before range acks for the bundle `range` acknowledges: one
+/// entry per version, as the import stored them, each applied.
+fn per_version_ack(client: &mut postgres::Client, range: &RangeAck) -> Record {
+    let receipts = client
+        .query(
+            "SELECT receipt, version, content_hash FROM submission_versions
+             WHERE bundle_id = $1 ORDER BY bundle_position",
+            &[&&range.bundle_id[..]],
+        )
+        .unwrap()
+        .iter()
+        .map(|row| ReceiptAck {
+            receipt: row.get(0),
+            version: u32::try_from(row.get::<_, i64>(1)).unwrap(),
+            content_hash: row.get::<_, Vec<u8>>(2).try_into().unwrap(),
+            outcome: ImportOutcome::Applied,
+            reason: None,
+        })
+        .collect();
+    Record::Ack(Ack {
+        bundle_id: range.bundle_id,
+        channel: range.channel,
+        sequence: range.sequence,
+        receipts,
+    })
+}
+
+/// Runs `return` inside; the first return bundle it wrote and its format version.
+fn write_first_return(app: &mut Appliance) -> (Vec<u8>, u16) {
+    app.inner.write_return().unwrap();
+    let returned = transfer::spool::list_bundles(&app.inner.spool.outbox).unwrap();
+    let file = std::fs::read(&returned[0]).unwrap();
+    let (_, header) =
+        bundle_format::bundle::peek_unverified(&file, &bundle_format::ReadLimits::default())
+            .unwrap();
+    (file, header.format_version)
 }
