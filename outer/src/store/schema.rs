@@ -600,6 +600,16 @@ mod tests {
             })
             .unwrap();
     }
+    /// An owner's account and its receipt R1 with one version stored, in an older store.
+    const OWNERS_RECEIPT_R1: &str = "INSERT INTO accounts (id, name, kind, disabled, created_at)
+             VALUES (1, 'owner', 'website_owner', 0, 5);
+         INSERT INTO receipts (receipt, account_id, kind, latest_version, state,
+                               state_version, created_at, updated_at)
+             VALUES ('R1', 1, 'new_filing', 1, 'received', 1, 9, 9);
+         INSERT INTO submission_versions (receipt, version, content_hash, submitted_at,
+                                          submitter, seq)
+             VALUES ('R1', 1, zeroblob(32), 9, 'owner', 1);";
+
     /// A store written before migration 16 (payloads kept for the provider's check) opens with
     /// its versions unflagged, so their payloads go on their acks as before, and flags the
     /// versions stored afterwards that wait for a provider's check, with the providers they
@@ -610,16 +620,11 @@ mod tests {
 
         let (_dir, store) = store_upgraded_from(
             15,
-            "INSERT INTO accounts (id, name, kind, disabled, created_at)
-                 VALUES (1, 'owner', 'website_owner', 0, 5);
-             INSERT INTO receipts (receipt, account_id, kind, latest_version, state,
-                                   state_version, created_at, updated_at)
-                 VALUES ('R1', 1, 'new_filing', 1, 'received', 1, 9, 9);
-             INSERT INTO submission_versions (receipt, version, content_hash, submitted_at,
-                                              submitter, seq)
-                 VALUES ('R1', 1, zeroblob(32), 9, 'owner', 1);
-             INSERT INTO submission_payloads (receipt, version, payload)
-                 VALUES ('R1', 1, x'c0ffee');",
+            &format!(
+                "{OWNERS_RECEIPT_R1}
+                 INSERT INTO submission_payloads (receipt, version, payload)
+                     VALUES ('R1', 1, x'c0ffee');"
+            ),
         );
         let website = qingshan_website();
         let body = Submission::NewFiling(testkit::records::filing(
@@ -678,17 +683,7 @@ mod tests {
     fn a_store_made_before_migration_17_stores_entry_states_for_new_versions_only() {
         use bundle_format::records::{ProviderDecision, Submission};
 
-        let (_dir, store) = store_upgraded_from(
-            16,
-            "INSERT INTO accounts (id, name, kind, disabled, created_at)
-                 VALUES (1, 'owner', 'website_owner', 0, 5);
-             INSERT INTO receipts (receipt, account_id, kind, latest_version, state,
-                                   state_version, created_at, updated_at)
-                 VALUES ('R1', 1, 'new_filing', 1, 'received', 1, 9, 9);
-             INSERT INTO submission_versions (receipt, version, content_hash, submitted_at,
-                                              submitter, seq)
-                 VALUES ('R1', 1, zeroblob(32), 9, 'owner', 1);",
-        );
+        let (_dir, store) = store_upgraded_from(16, OWNERS_RECEIPT_R1);
         let website = qingshan_website();
         let filing = Submission::NewFiling(testkit::records::filing(
             testkit::records::subject("杭州青山网络科技有限公司", "C1", 330106),
