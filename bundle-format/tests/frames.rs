@@ -174,6 +174,48 @@ fn the_record_reader_finds_the_frames_the_frame_table_finds() {
     }
 }
 
+/// Reading again a payload verified before skips the content digest only: the records are
+/// the same, a digest that does not match is not noticed (the first reading noticed it), and a
+/// frame that splits a record is still refused.
+#[test]
+fn a_second_reading_of_a_verified_payload_checks_all_but_the_digest() {
+    let records = many();
+    let content = content_of(&records);
+    let cuts: Vec<usize> = record_starts(&content).into_iter().step_by(1_000).collect();
+    let payload = compress_frames(&content, &cuts).unwrap();
+    let length = content.len() as u64;
+    let wrong = [7; 32];
+    let first = RecordReader::new(
+        &payload,
+        length,
+        &wrong,
+        Kind::Submissions,
+        FORMAT_VERSION_10,
+    )
+    .unwrap()
+    .find_map(Result::err);
+    assert!(
+        matches!(first, Some(PayloadError::ContentHashMismatch { .. })),
+        "{first:?}"
+    );
+    let again: Vec<Record> =
+        RecordReader::verified_before(&payload, length, Kind::Submissions, FORMAT_VERSION_10)
+            .unwrap()
+            .map(|record| record.unwrap().1)
+            .collect();
+    assert_eq!(again, records);
+    let split_at = record_starts(&content)[1_000] + 5;
+    let split = compress_frames(&content, &[0, split_at]).unwrap();
+    let refused =
+        RecordReader::verified_before(&split, length, Kind::Submissions, FORMAT_VERSION_10)
+            .unwrap()
+            .find_map(Result::err);
+    assert!(
+        matches!(refused, Some(PayloadError::RecordAcrossFrames { .. })),
+        "{refused:?}"
+    );
+}
+
 #[test]
 fn content_of_one_frame_keeps_its_version_and_one_frame() {
     let records: Vec<Record> = (0..20).map(submission).collect();

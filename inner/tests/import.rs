@@ -280,6 +280,42 @@ fn resent_bundle_with_superseded_versions_stores_each_version_once() {
     );
 }
 
+/// Within one bundle only a receipt's highest version applies, once: a lower version is
+/// superseded and a repeat of the highest is a duplicate, each with its reason, and neither
+/// enters review. The bundle's one reading learns this only at its end, and marks them then.
+#[test]
+fn versions_of_one_receipt_in_one_bundle_are_superseded_or_duplicates_with_reasons() {
+    let db = TestDatabase::with_schema().expect("db");
+    let v1 = jia_filing(1, &["old.example.cn"], 1);
+    let v2 = jia_filing(2, &["new.example.cn"], 2);
+    let report = apply_at(&db, 1, &[v2.clone(), v1, v2]);
+    let outcomes: Vec<(ImportOutcome, Option<String>)> = report
+        .outcomes
+        .iter()
+        .map(|o| (o.outcome, o.reason.clone()))
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            (ImportOutcome::Applied, None),
+            with_reason(ImportOutcome::Superseded, reason::NEWER_VERSION_IN_BUNDLE),
+            with_reason(ImportOutcome::AlreadyApplied, reason::DUPLICATE_IN_BUNDLE),
+        ]
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM submission_versions WHERE entry_state IS NOT NULL"
+        ),
+        1,
+        "one arrival"
+    );
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM receipts WHERE version = 2"),
+        1
+    );
+}
+
 #[test]
 fn newer_version_replaces_the_websites_child_rows_as_a_unit() {
     let db = TestDatabase::with_schema().expect("db");

@@ -294,7 +294,9 @@ pub struct RecordReader<'a> {
     decoder: Decoder<'static>,
     chunk: Vec<u8>,
     produced: u64,
-    hasher: Sha256,
+    /// The content's SHA-256 so far; `None` when the reader was told the digest was checked
+    /// before ([`RecordReader::verified_before`]).
+    hasher: Option<Sha256>,
     splitter: Splitter,
     /// The records decoded from the last chunk and not yet handed out, in order.
     ready: std::collections::VecDeque<(usize, Record)>,
@@ -327,7 +329,7 @@ impl<'a> RecordReader<'a> {
             decoder,
             chunk: vec![0u8; CHUNK_BYTES],
             produced: 0,
-            hasher: Sha256::new(),
+            hasher: Some(Sha256::new()),
             splitter: Splitter::new(kind, format_version),
             ready: std::collections::VecDeque::new(),
             frames: Vec::new(),
@@ -335,6 +337,23 @@ impl<'a> RecordReader<'a> {
             frame_done: false,
             finished: false,
         })
+    }
+
+    /// A reader of records read again from a payload whose content this process read whole
+    /// before and found to have its header's SHA-256 (an importer holding a verified message
+    /// reads its records at each of several passes): every check of [`RecordReader::new`] is
+    /// made again but the content digest, which is not computed. Never for a payload that was
+    /// not verified in this process.
+    pub fn verified_before(
+        payload: &'a [u8],
+        content_length: u64,
+        kind: Kind,
+        format_version: u16,
+    ) -> Result<RecordReader<'a>, PayloadError> {
+        let mut reader =
+            RecordReader::new(payload, content_length, &[0; 32], kind, format_version)?;
+        reader.hasher = None;
+        Ok(reader)
     }
 
     /// Decompresses the next chunk and decodes the records it completes.
@@ -359,7 +378,9 @@ impl<'a> RecordReader<'a> {
             });
         }
         let bytes = &self.chunk[..written];
-        self.hasher.update(bytes);
+        if let Some(hasher) = &mut self.hasher {
+            hasher.update(bytes);
+        }
         let ready = &mut self.ready;
         self.splitter
             .feed(bytes, &mut |index, record| ready.push_back((index, record)));
@@ -407,12 +428,14 @@ impl<'a> RecordReader<'a> {
                 found: self.produced,
             });
         }
-        let digest: [u8; 32] = std::mem::take(&mut self.hasher).finalize().into();
-        if digest != self.content_sha256 {
-            return Err(PayloadError::ContentHashMismatch {
-                expected: hex::encode(self.content_sha256),
-                found: hex::encode(digest),
-            });
+        if let Some(hasher) = self.hasher.take() {
+            let digest: [u8; 32] = hasher.finalize().into();
+            if digest != self.content_sha256 {
+                return Err(PayloadError::ContentHashMismatch {
+                    expected: hex::encode(self.content_sha256),
+                    found: hex::encode(digest),
+                });
+            }
         }
         let splitter = std::mem::replace(
             &mut self.splitter,

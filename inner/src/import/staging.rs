@@ -105,8 +105,8 @@ impl Staged<'_> {
 }
 
 /// Runs the local checks and writes what the set-based checks read into the staging tables
-/// with binary COPY. Two passes over the submissions: the local checks and each receipt's
-/// highest version, then the rows.
+/// with binary COPY, in one reading of the submissions; then marks the versions another of the
+/// same receipt in the bundle overrides, which only the whole bundle tells.
 pub(super) fn stage<'a>(
     tx: &mut Transaction<'_>,
     submissions: Submissions<'a>,
@@ -117,20 +117,9 @@ pub(super) fn stage<'a>(
     // Within one bundle only the highest version of a receipt can apply; a repeat of one
     // version is reported once as applied and then as a duplicate.
     let mut best: HashMap<String, (u32, usize)> = HashMap::new();
-    let mut first_reading = submissions.iter();
-    for (i, version) in first_reading.by_ref().enumerate() {
-        let version = version?;
-        locals.push(local_checks(&version, max_scan_bytes));
-        match best.get_mut(version.receipt.as_str()) {
-            Some(entry) if version.version > entry.0 => *entry = (version.version, i),
-            Some(_) => {}
-            None => {
-                best.insert(version.receipt.clone(), (version.version, i));
-            }
-        }
-    }
-    let frames = first_reading.frames();
-
+    let mut versions: Vec<u32> = Vec::with_capacity(submissions.len());
+    let mut receipts: Vec<String> = Vec::with_capacity(submissions.len());
+    let mut reading = submissions.iter();
     {
         let mut copy = Copier::new(
             tx,
@@ -142,20 +131,16 @@ pub(super) fn stage<'a>(
              target_version, target_hash",
             &VERSION_TYPES,
         )?;
-        for (i, version) in submissions.iter().enumerate() {
+        for (i, version) in reading.by_ref().enumerate() {
             let version = version?;
-            let local = locals.get_mut(i).ok_or_else(|| ApplyError::Encode {
-                what: "the submission versions read again from the bundle's message",
-                message: format!("the second reading holds more than {i} versions"),
-            })?;
-            if let Some(&(top, first)) = best.get(version.receipt.as_str()) {
-                if version.version < top {
-                    local.verdict = Some(Verdict::superseded(reason::NEWER_VERSION_IN_BUNDLE));
-                } else if i != first {
-                    local.verdict = Some(Verdict::already_applied(reason::DUPLICATE_IN_BUNDLE));
+            let local = local_checks(&version, max_scan_bytes);
+            match best.get_mut(version.receipt.as_str()) {
+                Some(entry) if version.version > entry.0 => *entry = (version.version, i),
+                Some(_) => {}
+                None => {
+                    best.insert(version.receipt.clone(), (version.version, i));
                 }
             }
-            let local = &*local;
             let ord = ordinal(i);
             let hash: &[u8] = &version.content_hash;
             let outcome = local.verdict.map(|verdict| outcome_name(verdict.outcome));
@@ -188,9 +173,14 @@ pub(super) fn stage<'a>(
                 &local.target_version,
                 &local.target_hash,
             ])?;
+            locals.push(local);
+            versions.push(version.version);
+            receipts.push(version.receipt.clone());
         }
         copy.finish()?;
     }
+    let frames = reading.frames();
+    overridden_in_bundle(tx, &mut locals, &receipts, &versions, &best)?;
     // The checks join this with the store. Statistics cost a scan (about 0.05-0.1 s for 50,000
     // filings), and are kept: without them the planner guesses the staged rows' distinct values,
     // and in a trial the checks over a store of 50,000 other filings got slower by about as much.
@@ -201,6 +191,49 @@ pub(super) fn stage<'a>(
         locals,
         frames,
     })
+}
+
+/// Marks, in memory and in `stage_versions`, each version another version of its receipt in
+/// the same bundle overrides: a lower version is superseded by the highest, a repeat of the
+/// highest is a duplicate of its first appearance. Bundles rarely hold either; the statement
+/// runs only when one does.
+fn overridden_in_bundle(
+    tx: &mut Transaction<'_>,
+    locals: &mut [Local],
+    receipts: &[String],
+    versions: &[u32],
+    best: &HashMap<String, (u32, usize)>,
+) -> Result<(), ApplyError> {
+    let (mut ords, mut outcomes, mut reasons) = (Vec::new(), Vec::new(), Vec::new());
+    for (i, (receipt, version)) in receipts.iter().zip(versions).enumerate() {
+        let verdict = match best.get(receipt.as_str()) {
+            Some(&(top, _)) if *version < top => {
+                Verdict::superseded(reason::NEWER_VERSION_IN_BUNDLE)
+            }
+            Some(&(_, first)) if i != first => {
+                Verdict::already_applied(reason::DUPLICATE_IN_BUNDLE)
+            }
+            _ => continue,
+        };
+        if let Some(local) = locals.get_mut(i) {
+            local.verdict = Some(verdict);
+        }
+        ords.push(ordinal(i));
+        outcomes.push(outcome_name(verdict.outcome));
+        reasons.push(verdict.reason);
+    }
+    if ords.is_empty() {
+        return Ok(());
+    }
+    tx.execute(
+        "UPDATE stage_versions s
+         SET outcome = u.outcome, reason = u.reason, certificate_number = NULL
+         FROM unnest($1::integer[], $2::text[], $3::text[]) AS u (ord, outcome, reason)
+         WHERE s.ord = u.ord",
+        &[&ords, &outcomes, &reasons],
+    )
+    .map_err(db("marking versions overridden in the bundle"))?;
+    Ok(())
 }
 
 /// The websites a submission files with their details: a new filing's, in order, or the one

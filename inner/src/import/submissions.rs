@@ -56,11 +56,12 @@ impl<'a> Submissions<'a> {
             Submissions::InMessage {
                 message, header, ..
             } => {
+                // The message was verified whole (its content digest too) before it was
+                // handed over; each pass checks everything else again.
                 let frame = message.get(HEADER_V1_BYTES..).unwrap_or_default();
-                match RecordReader::new(
+                match RecordReader::verified_before(
                     frame,
                     header.content_length,
-                    &header.content_sha256,
                     header.kind,
                     header.format_version,
                 ) {
