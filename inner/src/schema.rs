@@ -116,6 +116,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "arrivals as state",
         sql: include_str!("../migrations/0019_arrivals_as_state.sql"),
     },
+    Migration {
+        version: 20,
+        name: "pending domains list",
+        sql: include_str!("../migrations/0020_pending_domains_list.sql"),
+    },
 ];
 
 /// Key of the advisory lock migrations run under (an arbitrary constant: "sluice-i").
