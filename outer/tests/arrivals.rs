@@ -124,14 +124,7 @@ fn shipped(path: &std::path::Path, versions: Vec<SubmissionVersion>) -> (Store, 
         .block_on(store.record_export(ChannelId(1), 1, [1; 32], 100, 1_790_000_000))
         .unwrap();
     assert_eq!(exported, pending.len());
-    let ack = RangeAck {
-        bundle_id: [1; 32],
-        channel: 1,
-        sequence: 1,
-        members: range.versions,
-        members_digest: range.members_digest,
-        exceptions: Vec::new(),
-    };
+    let ack = range.ack([1; 32], 1, 1, Vec::new());
     (store, ack)
 }
 

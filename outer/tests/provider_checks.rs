@@ -12,7 +12,7 @@ mod web;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use bundle_format::records::{
-    ImportOutcome, ProviderDecision, RangeAck, ReceiptAck, ReviewState, StatusChange, Submission,
+    ImportOutcome, ProviderDecision, ReceiptAck, ReviewState, StatusChange, Submission,
 };
 use common::{App, app, submit};
 use keys::ChannelId;
@@ -48,14 +48,7 @@ async fn ship_inward_with(store: &Store, sequence: u8, exceptions: Vec<ReceiptAc
         .await
         .unwrap();
     assert_eq!(exported, pending.len());
-    let ack = RangeAck {
-        bundle_id,
-        channel: 1,
-        sequence: u64::from(sequence),
-        members: range.versions,
-        members_digest: range.members_digest,
-        exceptions,
-    };
+    let ack = range.ack(bundle_id, 1, u64::from(sequence), exceptions);
     let effect = store
         .write(move |conn| apply_range_ack_on(conn, &ack, 1_790_000_100, None))
         .await

@@ -10,7 +10,7 @@ mod web;
 
 use std::path::Path;
 
-use bundle_format::records::{ProviderDecision, RangeAck, ReviewState, StatusChange, Submission};
+use bundle_format::records::{ProviderDecision, ReviewState, StatusChange, Submission};
 use keys::ChannelId;
 use outer::http::{AppState, router};
 use outer::store::{Store, apply_range_ack_on};
@@ -36,14 +36,7 @@ async fn awaiting_check(store: &Store, state: &AppState) -> String {
         .record_export(ChannelId(1), 1, [1; 32], 10, 1_790_000_000)
         .await
         .unwrap();
-    let ack = RangeAck {
-        bundle_id: [1; 32],
-        channel: 1,
-        sequence: 1,
-        members: range.versions,
-        members_digest: range.members_digest,
-        exceptions: Vec::new(),
-    };
+    let ack = range.ack([1; 32], 1, 1, Vec::new());
     store
         .write(move |conn| apply_range_ack_on(conn, &ack, 1_790_000_100, None))
         .await

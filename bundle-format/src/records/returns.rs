@@ -80,18 +80,28 @@ impl RangeAck {
     /// The range form of a per-version ack: its entries' count and digest, and the entries
     /// that are exceptions.
     pub fn of_ack(ack: &Ack) -> RangeAck {
+        RangeAck::of_entries(ack.bundle_id, ack.channel, ack.sequence, &ack.receipts)
+    }
+
+    /// The range ack of bundle `bundle_id` (`sequence` on `channel`) whose versions had the
+    /// outcomes `entries`, in bundle order.
+    pub fn of_entries(
+        bundle_id: Sha256Digest,
+        channel: u32,
+        sequence: u64,
+        entries: &[ReceiptAck],
+    ) -> RangeAck {
         RangeAck {
-            bundle_id: ack.bundle_id,
-            channel: ack.channel,
-            sequence: ack.sequence,
-            members: ack.receipts.len() as u64,
+            bundle_id,
+            channel,
+            sequence,
+            members: entries.len() as u64,
             members_digest: members_digest(
-                ack.receipts
+                entries
                     .iter()
                     .map(|entry| (entry.receipt.as_str(), entry.version, &entry.content_hash)),
             ),
-            exceptions: ack
-                .receipts
+            exceptions: entries
                 .iter()
                 .filter(|entry| entry.is_exception())
                 .cloned()

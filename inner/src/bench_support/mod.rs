@@ -22,9 +22,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use bundle_format::records::{
-    Access, AccessMethod, Ack, ArrivalAck, CertificateType, Filing, ImportOutcome, IpRange, Person,
-    RangeAck, ReceiptAck, Record, ServiceType, Subject, SubjectNature, Submission,
-    SubmissionVersion, Website, content_hash, wire_config,
+    Access, AccessMethod, ArrivalAck, CertificateType, Filing, IpRange, MembersDigest, Person,
+    RangeAck, Record, ServiceType, Subject, SubjectNature, Submission, SubmissionVersion, Website,
+    content_hash, wire_config,
 };
 
 use crate::import::IncomingBundle;
@@ -226,6 +226,31 @@ pub struct ChainEntry {
 #[derive(Debug, Default)]
 pub struct Rows {}
 
+/// The ack the import queues for bundle (id, channel, sequence) when every one of `versions`
+/// applied: its range (members digest, no exceptions) with the import time.
+pub(crate) fn applied_arrival<'v>(
+    (bundle_id, channel, sequence): ([u8; 32], u32, u64),
+    versions: impl Iterator<Item = &'v SubmissionVersion>,
+    imported_at: i64,
+) -> Record {
+    let (mut members, mut digest) = (0u64, MembersDigest::new());
+    for version in versions {
+        digest.add(&version.receipt, version.version, &version.content_hash);
+        members += 1;
+    }
+    Record::ArrivalAck(ArrivalAck {
+        ack: RangeAck {
+            bundle_id,
+            channel,
+            sequence,
+            members,
+            members_digest: digest.finish(),
+            exceptions: Vec::new(),
+        },
+        imported_at,
+    })
+}
+
 /// The state `version` enters review in, as the import stores it.
 fn entry_state(version: &SubmissionVersion) -> Option<String> {
     filing::arrival::entry_state(version).map(|state| crate::workflow::state_name(state).to_owned())
@@ -357,24 +382,11 @@ impl Rows {
                 ],
             )?;
         }
-        let ack = Record::ArrivalAck(ArrivalAck {
-            ack: RangeAck::of_ack(&Ack {
-                bundle_id: bundle.bundle_id,
-                channel: bundle.channel,
-                sequence: bundle.sequence,
-                receipts: filings
-                    .iter()
-                    .map(|(version, _)| ReceiptAck {
-                        receipt: version.receipt.clone(),
-                        version: version.version,
-                        content_hash: version.content_hash,
-                        outcome: ImportOutcome::Applied,
-                        reason: None,
-                    })
-                    .collect(),
-            }),
-            imported_at: now,
-        });
+        let ack = applied_arrival(
+            (bundle.bundle_id, bundle.channel, bundle.sequence),
+            filings.iter().map(|(version, _)| *version),
+            now,
+        );
         let ack = bincode::encode_to_vec(&ack, wire_config()).map_err(std::io::Error::other)?;
         sink(
             Table::ReturnQueue,

@@ -39,8 +39,8 @@ use std::time::{Duration, Instant};
 
 use bundle_format::envelope;
 use bundle_format::records::{
-    Ack, ArrivalAck, CertificateRecord, FilingPassword, ImportOutcome, RangeAck, ReceiptAck,
-    Record, RegisterEntry, RegisterWebsite, Submission, SubmissionVersion, wire_config,
+    CertificateRecord, FilingPassword, Record, RegisterEntry, RegisterWebsite, Submission,
+    SubmissionVersion, wire_config,
 };
 use filing::electronic_certificate::{CertifiedWebsite, ElectronicCertificate};
 use postgres::Client;
@@ -385,24 +385,7 @@ impl Plan<'_> {
             .text("submissions")
             .text(&format!("bundle-{sequence:08}.sluice"))
             .int8(imported_at);
-        let ack = Record::ArrivalAck(ArrivalAck {
-            ack: RangeAck::of_ack(&Ack {
-                bundle_id: id,
-                channel: CHANNEL,
-                sequence,
-                receipts: versions
-                    .iter()
-                    .map(|v| ReceiptAck {
-                        receipt: v.receipt.clone(),
-                        version: v.version,
-                        content_hash: v.content_hash,
-                        outcome: ImportOutcome::Applied,
-                        reason: None,
-                    })
-                    .collect(),
-            }),
-            imported_at,
-        });
+        let ack = super::applied_arrival((id, CHANNEL, sequence), versions.iter(), imported_at);
         let ack = bincode::encode_to_vec(&ack, wire_config()).map_err(make)?;
         queue_row(
             &mut out[table_index("return_queue")],

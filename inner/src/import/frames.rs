@@ -3,6 +3,8 @@
 //! pending version is read back by decompressing its own frame alone
 //! ([`crate::store::versions`]). A bundle of one frame gets one row.
 
+use std::borrow::Cow;
+
 use bundle_format::header::{HEADER_V1_BYTES, Header, MAX_CONTENT_BYTES};
 use bundle_format::payload::{FrameSpan, frame_spans};
 use postgres::Transaction;
@@ -21,12 +23,14 @@ pub(super) fn write(
         message,
     };
     let spans = match read {
-        Some(spans) => spans.to_vec(),
+        Some(spans) => Cow::Borrowed(spans),
         None => {
             let (header, payload) = Header::parse_opened(bundle.message, MAX_CONTENT_BYTES)
                 .map_err(|e| unreadable(e.to_string()))?;
-            frame_spans(payload, header.content_length, header.format_version)
-                .map_err(|e| unreadable(e.to_string()))?
+            Cow::Owned(
+                frame_spans(payload, header.content_length, header.format_version)
+                    .map_err(|e| unreadable(e.to_string()))?,
+            )
         }
     };
     let to_i32 = |value: usize| {
@@ -35,7 +39,7 @@ pub(super) fn write(
     let mut first_records = Vec::with_capacity(spans.len());
     let mut offsets = Vec::with_capacity(spans.len());
     let mut lengths = Vec::with_capacity(spans.len());
-    for span in &spans {
+    for span in spans.iter() {
         first_records.push(to_i32(span.first_record)?);
         offsets.push(to_i32(HEADER_V1_BYTES + span.payload_offset)?);
         lengths.push(to_i32(span.payload_length)?);

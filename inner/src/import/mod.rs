@@ -38,7 +38,7 @@ mod withdraw;
 mod write;
 
 use bundle_format::records::{
-    Ack, ArrivalAck, ImportOutcome, RangeAck, ReceiptAck, Record, SubmissionVersion,
+    ArrivalAck, ImportOutcome, RangeAck, ReceiptAck, Record, SubmissionVersion,
 };
 use postgres::Transaction;
 
@@ -466,12 +466,7 @@ pub fn apply_bundle(
     // The ack in its range form, with the import time that stands for every accepted
     // version's arrival (their entry states are the records' own, SPEC.md §6.3).
     let ack = Record::ArrivalAck(ArrivalAck {
-        ack: RangeAck::of_ack(&Ack {
-            bundle_id: bundle.bundle_id,
-            channel: bundle.channel,
-            sequence: bundle.sequence,
-            receipts: outcomes.clone(),
-        }),
+        ack: RangeAck::of_entries(bundle.bundle_id, bundle.channel, bundle.sequence, &outcomes),
         imported_at: now,
     });
     returns::queue(tx, returns::EntryKind::Ack, &ack, now)?;

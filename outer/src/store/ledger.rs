@@ -78,6 +78,27 @@ pub struct VersionRange {
     pub members_digest: [u8; 32],
 }
 
+impl VersionRange {
+    /// The range ack the inner side sends for bundle `bundle_id` (`sequence` on `channel`)
+    /// holding this range, with the versions whose outcome is not a plain applied.
+    pub fn ack(
+        &self,
+        bundle_id: [u8; 32],
+        channel: u32,
+        sequence: u64,
+        exceptions: Vec<bundle_format::records::ReceiptAck>,
+    ) -> bundle_format::records::RangeAck {
+        bundle_format::records::RangeAck {
+            bundle_id,
+            channel,
+            sequence,
+            members: self.versions,
+            members_digest: self.members_digest,
+            exceptions,
+        }
+    }
+}
+
 /// A bundle written into the retained outbox, as its outbox row records it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutboxBundle {

@@ -334,14 +334,7 @@ mod tests {
         let range = outer::store::range_of(&pending).unwrap();
         rt.block_on(store.record_export(ChannelId(1), 1, [1; 32], 10, 1_790_000_000))
             .unwrap();
-        let ack = RangeAck {
-            bundle_id: [1; 32],
-            channel: 1,
-            sequence: 1,
-            members: range.versions,
-            members_digest: range.members_digest,
-            exceptions: Vec::new(),
-        };
+        let ack = range.ack([1; 32], 1, 1, Vec::new());
         (store, ack)
     }
 
