@@ -49,6 +49,7 @@ fn bundle<'a>(submissions: &'a [SubmissionVersion], message: &'a [u8]) -> Incomi
         message,
         encrypted: false,
         max_scan_bytes: filing::scan::DEFAULT_MAX_SCAN_BYTES,
+        max_held_bytes: inner::import::DEFAULT_MAX_HELD_BYTES,
     }
 }
 

@@ -6,7 +6,7 @@ use bundle_format::records::{
     CancellationScope, Change, ImportOutcome, Record, ReviewState, Submission,
 };
 use common::*;
-use inner::import::{ApplyError, ApplyStatus, apply_bundle, reason};
+use inner::import::{ApplyError, ApplyStatus, IncomingBundle, apply_bundle, reason};
 use inner::review;
 use testkit::pg::TestDatabase;
 
@@ -836,5 +836,133 @@ fn access_change_keeps_the_website_and_replaces_its_ip_list() {
             "SELECT count(*) FROM website_records WHERE status = 'superseded'"
         ),
         1
+    );
+}
+
+/// Every row the import writes for a bundle (version rows, receipts, the queued acks), as
+/// text, in a fixed order.
+fn stored_rows(db: &TestDatabase) -> Vec<String> {
+    let mut client = db.connect().unwrap();
+    client
+        .query(
+            "SELECT 'version ' || v::text FROM submission_versions v
+             UNION ALL SELECT 'receipt ' || r::text FROM receipts r
+             UNION ALL SELECT 'queued ' || q.kind || ' ' || coalesce(encode(q.record, 'hex'), '')
+             FROM return_queue q WHERE q.kind = 'ack'
+             ORDER BY 1",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect()
+}
+
+/// A bundle whose versions would take more memory than the import may hold after staging
+/// (`IncomingBundle::max_held_bytes`) is read again from its signed message at each later pass
+/// instead: its outcomes and every row it writes are the same as when they are held — a
+/// domain conflict, an access change keeping its website's domains, a domain in capitals, a
+/// lower version sent twice and superseded (stored once), and the IP ranges and subject keys
+/// of the version rows.
+#[test]
+fn a_bundle_too_large_to_hold_after_staging_is_read_again_and_stored_the_same() {
+    let (held, reread) = (
+        with_jia_filing(&["jia.example.cn", "www.jia.example.cn"]),
+        with_jia_filing(&["jia.example.cn", "www.jia.example.cn"]),
+    );
+    let number = approve(&held, "R1").filing_number.expect("number");
+    assert_eq!(approve(&reread, "R1").filing_number, Some(number.clone()));
+    let mut access = website("甲网", &[], 0).access;
+    access.ip_ranges = vec![bundle_format::records::IpRange {
+        first: "192.0.2.10".parse().unwrap(),
+        last: "192.0.2.20".parse().unwrap(),
+    }];
+    let older = one_site_filing("R4", "丁公司", "C4", "丁网", &["ding.example.cn"], 4);
+    let mut newer = older.clone();
+    newer.version = 2;
+    let submissions = vec![
+        one_site_filing("R2", "乙公司", "C2", "乙网", &["jia.example.cn"], 2),
+        one_site_filing("R3", "丙公司", "C3", "丙网", &["Bing.Example.CN"], 3),
+        version(
+            "R5",
+            1,
+            Submission::Change {
+                filing_number: number.clone(),
+                change: Change::Access {
+                    website_number: format!("{number}-1"),
+                    access,
+                },
+            },
+        ),
+        older.clone(),
+        older,
+        newer,
+    ];
+    let bundle = bundle_at(2, &submissions);
+    let as_held = apply(&held, &bundle.incoming());
+    let incoming = bundle.incoming();
+    let header = bundle_format::Header::parse(&bundle.message, u64::MAX)
+        .expect("header")
+        .0;
+    let read_again = apply(
+        &reread,
+        &IncomingBundle {
+            max_held_bytes: 0,
+            ..IncomingBundle::verified_in_message(
+                bundle_format::BundleId::of_message(&bundle.message),
+                &header,
+                incoming.signer,
+                submissions.len(),
+                &bundle.message,
+            )
+        },
+    );
+    let outcomes = |report: &inner::import::ApplyReport| -> Vec<(ImportOutcome, Option<String>)> {
+        report
+            .outcomes
+            .iter()
+            .map(|o| (o.outcome, o.reason.clone()))
+            .collect()
+    };
+    assert_eq!(
+        outcomes(&as_held),
+        [
+            with_reason(ImportOutcome::Conflict, reason::DOMAIN_CONFLICT),
+            (ImportOutcome::Applied, None),
+            (ImportOutcome::Applied, None),
+            with_reason(ImportOutcome::Superseded, reason::NEWER_VERSION_IN_BUNDLE),
+            with_reason(ImportOutcome::Superseded, reason::NEWER_VERSION_IN_BUNDLE),
+            (ImportOutcome::Applied, None),
+        ]
+    );
+    assert_eq!(outcomes(&read_again), outcomes(&as_held));
+    let rows = stored_rows(&held);
+    assert_eq!(stored_rows(&reread), rows);
+    let version_row = |receipt: &str| {
+        let mut client = held.connect().unwrap();
+        let row = client
+            .query_one(
+                "SELECT domains, ip_ranges FROM submission_versions
+                 WHERE receipt = $1 ORDER BY version DESC LIMIT 1",
+                &[&receipt],
+            )
+            .unwrap();
+        (row.get::<_, Vec<String>>(0), row.get::<_, Vec<String>>(1))
+    };
+    assert_eq!(version_row("R3").0, ["bing.example.cn"]);
+    assert_eq!(
+        version_row("R5"),
+        (
+            vec!["jia.example.cn".to_owned(), "www.jia.example.cn".to_owned()],
+            vec!["192.0.2.10-192.0.2.20".to_owned()]
+        )
+    );
+    assert_eq!(
+        count(
+            &held,
+            "SELECT count(*) FROM submission_versions WHERE receipt = 'R4'"
+        ),
+        2,
+        "the superseded version sent twice is stored once"
     );
 }

@@ -62,25 +62,36 @@ impl std::fmt::Display for FilingRuleBreach {
 /// Re-checks every submission of a bundle, in bundle order; returns the first breach, with the
 /// others counted.
 pub fn recheck(submissions: &[SubmissionVersion]) -> Result<(), Box<FilingRuleBreach>> {
-    recheck_all(submissions)
+    let mut rechecker = Rechecker::default();
+    for version in submissions {
+        rechecker.see(version);
+    }
+    rechecker.finish()
 }
 
-/// [`recheck`] over versions as they are read, one at a time.
-pub fn recheck_all<V: std::borrow::Borrow<SubmissionVersion>>(
-    submissions: impl IntoIterator<Item = V>,
-) -> Result<(), Box<FilingRuleBreach>> {
-    let mut first: Option<FilingRuleBreach> = None;
-    let mut breaches = 0;
-    let mut records = 0;
-    for (index, version) in submissions.into_iter().enumerate() {
-        let version: &SubmissionVersion = version.borrow();
+/// [`recheck`] one version at a time, as a bundle's records are read (the import re-checks
+/// them while its verification decodes them, so that they are not read again for it).
+#[derive(Debug, Default)]
+pub struct Rechecker {
+    first: Option<FilingRuleBreach>,
+    breaches: usize,
+    records_breaking: usize,
+    seen: usize,
+}
+
+impl Rechecker {
+    /// Re-checks the next submission version of the bundle.
+    pub fn see(&mut self, version: &SubmissionVersion) {
+        let index = self.seen;
+        self.seen += 1;
         // Scratch space of the checks, borrowing from this version only.
         let mut listings = Vec::new();
-        let before = breaches;
+        let before = self.breaches;
+        let (first, breaches) = (&mut self.first, &mut self.breaches);
         filing::check_each(&version.body, &mut listings, &mut |field, rule| {
-            breaches += 1;
+            *breaches += 1;
             if first.is_none() {
-                first = Some(FilingRuleBreach {
+                *first = Some(FilingRuleBreach {
                     record: index,
                     receipt: version.receipt.clone(),
                     version: version.version,
@@ -92,16 +103,25 @@ pub fn recheck_all<V: std::borrow::Borrow<SubmissionVersion>>(
                 });
             }
         });
-        if breaches > before {
-            records += 1;
+        if self.breaches > before {
+            self.records_breaking += 1;
         }
     }
-    match first {
-        None => Ok(()),
-        Some(mut first) => {
-            first.other_breaches = breaches - 1;
-            first.records_breaking = records;
-            Err(Box::new(first))
+
+    /// How many versions it has seen.
+    pub fn seen(&self) -> usize {
+        self.seen
+    }
+
+    /// The first breach among the versions seen, with the others counted.
+    pub fn finish(self) -> Result<(), Box<FilingRuleBreach>> {
+        match self.first {
+            None => Ok(()),
+            Some(mut first) => {
+                first.other_breaches = self.breaches - 1;
+                first.records_breaking = self.records_breaking;
+                Err(Box::new(first))
+            }
         }
     }
 }

@@ -63,7 +63,21 @@ fn domain_check(store_domains: f64, batch_domains: usize) -> &'static str {
     }
 }
 
+/// Marks the staged versions whose receipt has a version stored here already, by one lookup
+/// per staged version (a subquery the planner cannot turn into a join over the whole table).
+/// Only those can be a replay, an old version, another channel's receipt or a receipt in
+/// review: a receipt's row is written with its first accepted version's row, and version rows
+/// are never deleted. Most versions of a bundle are of new receipts, so the checks that read a
+/// receipt's stored versions or state look at these alone, and are skipped when there are none.
+const KNOWN_RECEIPTS: &str = "
+UPDATE stage_versions s SET known = true
+WHERE (SELECT true FROM submission_versions v WHERE v.receipt = s.receipt LIMIT 1)";
+
 const STORED_STEP: &str = "checking for versions stored before";
+const CHANNEL_STEP: &str = "checking the channel of each receipt";
+const STATES_STEP: &str = "reading receipt states";
+/// The steps that read only the staged versions of [`KNOWN_RECEIPTS`].
+const KNOWN_ONLY: [&str; 4] = [CHANNEL_STEP, STORED_STEP, ORDER_STEP, STATES_STEP];
 const ORDER_STEP: &str = "checking version order";
 const SUBJECT_STEP: &str = "checking for subjects filed before";
 
@@ -75,7 +89,7 @@ UPDATE stage_versions s
 SET outcome = CASE WHEN v.content_hash = s.content_hash THEN 'already-applied' ELSE 'rejected' END,
     reason = CASE WHEN v.content_hash = s.content_hash THEN 'already-applied' ELSE 'version-hash-conflict' END
 FROM submission_versions v
-WHERE s.outcome IS NULL AND v.receipt = s.receipt AND v.version = s.version
+WHERE s.known AND s.outcome IS NULL AND v.receipt = s.receipt AND v.version = s.version
   AND v.channel = $1";
 
 /// [`VERSIONS_STORED`] with each staged version looked up through the primary key of
@@ -92,11 +106,11 @@ CROSS JOIN LATERAL (SELECT v.content_hash = t.content_hash AS same
                     WHERE v.receipt = t.receipt AND v.version = t.version AND v.channel = $1
                     ORDER BY v.content_hash = t.content_hash DESC
                     LIMIT 1) held
-WHERE s.ord = t.ord AND s.outcome IS NULL AND t.outcome IS NULL";
+WHERE s.ord = t.ord AND t.known AND s.outcome IS NULL AND t.outcome IS NULL";
 
 const NEWER_VERSION: &str = "
 UPDATE stage_versions s SET outcome = 'superseded', reason = 'newer-version-stored'
-WHERE s.outcome IS NULL AND EXISTS (
+WHERE s.known AND s.outcome IS NULL AND EXISTS (
     SELECT 1 FROM submission_versions v
     WHERE v.receipt = s.receipt AND v.version > s.version AND v.channel = $1)";
 
@@ -108,7 +122,7 @@ FROM stage_versions t
 CROSS JOIN LATERAL (SELECT 1 FROM submission_versions v
                     WHERE v.receipt = t.receipt AND v.version > t.version AND v.channel = $1
                     LIMIT 1) newer
-WHERE s.ord = t.ord AND s.outcome IS NULL AND t.outcome IS NULL";
+WHERE s.ord = t.ord AND t.known AND s.outcome IS NULL AND t.outcome IS NULL";
 
 const SUBJECT_FILED: &str = "
 UPDATE stage_versions s SET outcome = 'conflict', reason = 'subject-already-filed'
@@ -130,7 +144,7 @@ WHERE s.ord = t.ord AND s.outcome IS NULL AND t.outcome IS NULL AND t.kind = 'ne
 
 const RECEIPT_STATES: &str = "
 UPDATE stage_versions s SET prev_state = r.state
-FROM receipts r WHERE s.outcome IS NULL AND r.receipt = s.receipt";
+FROM receipts r WHERE s.known AND s.outcome IS NULL AND r.receipt = s.receipt";
 
 /// [`RECEIPT_STATES`] with each receipt looked up through its primary key (2.8 s of hash join
 /// over the whole table at 5,000,000 approved filings, inner/BENCHMARKS.md, "scale").
@@ -138,14 +152,14 @@ const RECEIPT_STATES_BY_LOOKUPS: &str = "
 UPDATE stage_versions s SET prev_state = held.state
 FROM stage_versions t
 CROSS JOIN LATERAL (SELECT r.state FROM receipts r WHERE r.receipt = t.receipt LIMIT 1) held
-WHERE s.ord = t.ord AND s.outcome IS NULL AND t.outcome IS NULL";
+WHERE s.ord = t.ord AND t.known AND s.outcome IS NULL AND t.outcome IS NULL";
 
 /// An accepted new filing whose earlier version was imported before migration 5 keeps the
 /// pending filing that import made for it. Filings are otherwise made by approval.
 const PENDING_FILINGS: &str = "
 UPDATE stage_versions s SET filing_id = f.filing_id
 FROM filings f
-WHERE (s.outcome IS NULL OR s.outcome = 'conflict') AND s.kind = 'new-filing'
+WHERE s.known AND (s.outcome IS NULL OR s.outcome = 'conflict') AND s.kind = 'new-filing'
   AND f.origin_receipt = s.receipt";
 
 /// [`PENDING_FILINGS`] with each receipt looked up through the unique index on
@@ -156,7 +170,7 @@ UPDATE stage_versions s SET filing_id = held.filing_id
 FROM stage_versions t
 CROSS JOIN LATERAL (SELECT f.filing_id FROM filings f
                     WHERE f.origin_receipt = t.receipt LIMIT 1) held
-WHERE s.ord = t.ord AND (t.outcome IS NULL OR t.outcome = 'conflict')
+WHERE s.ord = t.ord AND t.known AND (t.outcome IS NULL OR t.outcome = 'conflict')
   AND t.kind = 'new-filing'";
 
 /// The planner's count of the rows of `table`.
@@ -190,7 +204,11 @@ pub(super) fn classify(
     // The checks against the store's largest tables look each staged row up once the table
     // holds many times the bundle's rows.
     let staged_rows = staged.locals.len();
-    let versions = by_lookups(rows_of(tx, "submission_versions")?, staged_rows);
+    let known = tx
+        .execute(KNOWN_RECEIPTS, &[])
+        .map_err(db("finding receipts stored before"))?;
+    let known_rows = usize::try_from(known).unwrap_or(usize::MAX);
+    let versions = by_lookups(rows_of(tx, "submission_versions")?, known_rows);
     let (versions_stored, newer_version) = if versions {
         (VERSIONS_STORED_BY_LOOKUPS, NEWER_VERSION_BY_LOOKUPS)
     } else {
@@ -201,7 +219,7 @@ pub(super) fn classify(
     } else {
         SUBJECT_FILED
     };
-    let receipt_states = if by_lookups(rows_of(tx, "receipts")?, staged_rows) {
+    let receipt_states = if by_lookups(rows_of(tx, "receipts")?, known_rows) {
         RECEIPT_STATES_BY_LOOKUPS
     } else {
         RECEIPT_STATES
@@ -212,9 +230,9 @@ pub(super) fn classify(
             // invariant 8); versions refused for coming on another channel never count. This
             // decides before the bundle's own verdicts of version order and repeats: another
             // channel's version is refused as such whatever else is true of it.
-            "checking the channel of each receipt",
+            CHANNEL_STEP,
             "UPDATE stage_versions s SET outcome = 'rejected', reason = 'receipt-of-another-channel'
-             WHERE (s.outcome IS NULL OR s.outcome <> 'rejected') AND (
+             WHERE s.known AND (s.outcome IS NULL OR s.outcome <> 'rejected') AND (
                  SELECT v.channel FROM submission_versions v
                  WHERE v.receipt = s.receipt
                    AND v.reason IS DISTINCT FROM 'receipt-of-another-channel'
@@ -223,7 +241,7 @@ pub(super) fn classify(
         ),
         (STORED_STEP, versions_stored, this_channel),
         (ORDER_STEP, newer_version, this_channel),
-        ("reading receipt states", receipt_states, none),
+        (STATES_STEP, receipt_states, none),
         (
             "checking for closed receipts",
             "UPDATE stage_versions s SET outcome = 'rejected', reason = 'receipt-closed'
@@ -344,6 +362,9 @@ pub(super) fn classify(
         (SUBJECT_STEP, subject_filed, none),
     ];
     for (step, sql, params) in steps {
+        if known == 0 && KNOWN_ONLY.contains(&step) {
+            continue;
+        }
         if step == DOMAIN_STEP {
             let store_domains = rows_of(tx, "website_domains")?;
             staged.domains_in_batches(&mut |ords, names| {
@@ -356,13 +377,16 @@ pub(super) fn classify(
             tx.execute(sql, params).map_err(db(step))?;
         }
     }
-    let pending_filings = if by_lookups(rows_of(tx, "filings")?, staged_rows) {
-        PENDING_FILINGS_BY_LOOKUPS
-    } else {
-        PENDING_FILINGS
-    };
-    tx.execute(pending_filings, &[])
-        .map_err(db("finding pending filings"))?;
+    // A receipt with a pending filing has a version stored (the one that made it).
+    if known > 0 {
+        let pending_filings = if by_lookups(rows_of(tx, "filings")?, known_rows) {
+            PENDING_FILINGS_BY_LOOKUPS
+        } else {
+            PENDING_FILINGS
+        };
+        tx.execute(pending_filings, &[])
+            .map_err(db("finding pending filings"))?;
+    }
     // What is still undecided applies.
     tx.execute(
         "UPDATE stage_versions SET outcome = 'applied' WHERE outcome IS NULL",

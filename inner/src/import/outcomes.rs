@@ -3,14 +3,14 @@
 //! are stored under are kept here ([`outcome_name`]); the SQL of the set-based checks writes the
 //! same names.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
-use bundle_format::records::{Change, ImportOutcome, ReceiptAck, Submission};
+use bundle_format::records::{ImportOutcome, ReceiptAck};
 use postgres::Transaction;
 use postgres::types::Type;
 
 use super::copier::Copier;
-use super::staging::{Staged, filed_ip_ranges, filed_websites};
+use super::staging::Staged;
 use super::{ApplyError, IncomingBundle, db, ordinal, storable};
 use crate::store::kinds::SubmissionKind as Kind;
 use crate::workflow;
@@ -39,7 +39,7 @@ pub(super) fn store_versions(
             "SELECT s.ord FROM stage_versions s
              JOIN submission_versions v ON v.receipt = s.receipt AND v.version = s.version
                                        AND v.content_hash = s.content_hash
-             WHERE s.outcome <> 'already-applied'",
+             WHERE s.known AND s.outcome <> 'already-applied'",
             &[],
         )
         .map_err(db(STEP))?
@@ -51,7 +51,7 @@ pub(super) fn store_versions(
     // With them, the state each receipt was in before its version arrived.
     let mut provinces: Vec<Option<i16>> = vec![None; bundle.submissions.len()];
     let mut prev_states: Vec<Option<String>> = vec![None; bundle.submissions.len()];
-    let mut kept_domains: HashMap<i32, Vec<String>> = HashMap::new();
+    let mut kept_domains: HashMap<i32, Vec<String>> = HashMap::default();
     for row in tx
         .query(
             "SELECT s.ord, s.province,
@@ -106,10 +106,9 @@ pub(super) fn store_versions(
     )?;
     let bundle_id: &[u8] = &bundle.bundle_id;
     let channel = i64::from(bundle.channel);
-    let mut keys: HashSet<(&str, u32, [u8; 32])> = HashSet::new();
-    for (i, ((version, ack), local)) in bundle
-        .submissions
-        .iter()
+    let mut keys: HashSet<(&str, u32, [u8; 32])> = HashSet::default();
+    for (i, ((version, ack), local)) in staged
+        .versions()
         .zip(outcomes)
         .zip(&staged.locals)
         .enumerate()
@@ -140,19 +139,18 @@ pub(super) fn store_versions(
         };
         // Only an accepted version's text is known to be storable (no NUL).
         let (subject_key, domains, ip_ranges) = if accepted {
-            let mut domains: Vec<String> = match kept_domains.remove(&ord) {
-                Some(kept) => kept,
-                None => filed_websites(&version.body)
-                    .flat_map(|w| &w.domains)
-                    .map(|d| d.to_ascii_lowercase())
-                    .collect(),
+            let mut domains: Vec<&str> = match kept_domains.get(&ord) {
+                Some(kept) => kept.iter().map(String::as_str).collect(),
+                None => version.domains.iter().map(String::as_str).collect(),
             };
             domains.sort_unstable();
-            let mut ip_ranges: Vec<String> = filed_ip_ranges(&version.body)
-                .map(|r| format!("{}-{}", r.first, r.last))
-                .collect();
+            let mut ip_ranges: Vec<&str> = version.ip_ranges.iter().map(String::as_str).collect();
             ip_ranges.sort_unstable();
-            (subject_key(&version.body), Some(domains), Some(ip_ranges))
+            (
+                version.subject_key.as_deref(),
+                Some(domains),
+                Some(ip_ranges),
+            )
         } else {
             (None, None, None)
         };
@@ -183,15 +181,6 @@ pub(super) fn store_versions(
     }
     copy.finish()?;
     Ok(())
-}
-
-/// The certificate number of the subject a new filing or a subject change files.
-fn subject_key(body: &Submission) -> Option<&str> {
-    match (body.new_filing(), body.change()) {
-        (Some(filing), _) => Some(&filing.subject.certificate_number),
-        (_, Some((_, Change::Subject(subject)))) => Some(&subject.certificate_number),
-        _ => None,
-    }
 }
 
 pub(super) fn read_outcomes(tx: &mut Transaction<'_>) -> Result<Vec<ReceiptAck>, ApplyError> {

@@ -1,9 +1,10 @@
 //! Staging: runs the local checks and writes what the set-based checks read into a temporary
 //! table with binary `COPY`.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
+use std::borrow::Cow;
 
-use bundle_format::records::{Change, IpRange, Submission, Website};
+use bundle_format::records::{Change, IpRange, Submission, SubmissionVersion, Website};
 use postgres::Transaction;
 use postgres::types::Type;
 
@@ -50,15 +51,84 @@ CREATE TEMP TABLE stage_versions (
     access_provider text, kind text, province smallint, filing_ref text,
     target_seq integer, target_receipt text, submitter_reason text, needs_pre_approval boolean,
     entry_state text, outcome text, reason text, certificate_number text,
-    target_version bigint, target_hash bytea, filing_id bigint, source_record_id bigint, prev_state text, target_state text
+    target_version bigint, target_hash bytea, filing_id bigint, source_record_id bigint, prev_state text, target_state text,
+    known boolean NOT NULL DEFAULT false
 ) ON COMMIT DROP;
 ";
+
+/// What the passes after staging (the domain check, the receipts, the version rows) read of
+/// one submission version: taken from the staging reading, so that they need not decode the
+/// bundle again. Domains are in lower case, as the store holds them; IP ranges as
+/// `first-last`; both in the submission's order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct StagedVersion {
+    pub(super) receipt: String,
+    pub(super) version: u32,
+    pub(super) content_hash: [u8; 32],
+    pub(super) submitted_at: i64,
+    pub(super) submitter: String,
+    pub(super) access_provider: Option<String>,
+    /// The certificate number of the subject a new filing or a subject change files.
+    pub(super) subject_key: Option<String>,
+    /// The domains of the websites it files.
+    pub(super) domains: Vec<String>,
+    /// The IP ranges it files.
+    pub(super) ip_ranges: Vec<String>,
+}
+
+impl StagedVersion {
+    /// What the later passes read of `version`, its texts moved out of it when it is owned.
+    fn of(version: Cow<'_, SubmissionVersion>) -> StagedVersion {
+        let version = version.into_owned();
+        let body = &version.body;
+        StagedVersion {
+            subject_key: subject_key(body).map(str::to_owned),
+            domains: filed_websites(body)
+                .flat_map(|w| &w.domains)
+                .map(|d| d.to_ascii_lowercase())
+                .collect(),
+            ip_ranges: filed_ip_ranges(body)
+                .map(|r| format!("{}-{}", r.first, r.last))
+                .collect(),
+            version: version.version,
+            content_hash: version.content_hash,
+            submitted_at: version.submitted_at,
+            receipt: version.receipt,
+            submitter: version.submitter,
+            access_provider: version.access_provider,
+        }
+    }
+
+    /// About what holding it takes, in bytes: its texts and the bookkeeping of each.
+    fn held_bytes(&self) -> usize {
+        const PER_TEXT: usize = std::mem::size_of::<String>() + 16;
+        let texts = [&self.receipt, &self.submitter]
+            .into_iter()
+            .chain(&self.access_provider)
+            .chain(&self.subject_key)
+            .chain(&self.domains)
+            .chain(&self.ip_ranges);
+        std::mem::size_of::<StagedVersion>() + texts.map(|t| t.len() + PER_TEXT).sum::<usize>()
+    }
+}
+
+/// The certificate number of the subject a new filing or a subject change files.
+fn subject_key(body: &Submission) -> Option<&str> {
+    match (body.new_filing(), body.change()) {
+        (Some(filing), _) => Some(&filing.subject.certificate_number),
+        (_, Some((_, Change::Subject(subject)))) => Some(&subject.certificate_number),
+        _ => None,
+    }
+}
 
 /// What [`stage`] decided in Rust and keeps for writing the accepted submissions.
 pub(super) struct Staged<'a> {
     pub(super) submissions: Submissions<'a>,
     /// One per submission, in bundle order.
     pub(super) locals: Vec<Local>,
+    /// What the later passes read of each submission, in bundle order, when it took at most
+    /// the bundle's `max_held_bytes`; `None` past that: they then read the bundle again.
+    held: Option<Vec<StagedVersion>>,
     /// Where each zstd frame of the bundle's message lies, as the first reading found them;
     /// `None` for versions given decoded.
     pub(super) frames: Option<Vec<FrameSpan>>,
@@ -70,7 +140,27 @@ pub(super) type DomainBatch<'f> = dyn FnMut(&[i32], &[String]) -> Result<(), App
 /// Most domains handed to the domain-conflict check at once.
 const DOMAIN_BATCH: usize = 256 * 1024;
 
-impl Staged<'_> {
+impl<'a> Staged<'a> {
+    /// What the later passes read of each submission, in bundle order: held since staging, or
+    /// read again from the bundle when holding it all would have taken too much memory.
+    pub(super) fn versions(
+        &self,
+    ) -> impl Iterator<Item = Result<Cow<'_, StagedVersion>, ApplyError>> + '_ {
+        let (held, reread) =
+            match &self.held {
+                Some(held) => (Some(held.iter().map(|v| Ok(Cow::Borrowed(v)))), None),
+                None => (
+                    None,
+                    Some(self.submissions.iter().map(|version| {
+                        version.map(|version| Cow::Owned(StagedVersion::of(version)))
+                    })),
+                ),
+            };
+        held.into_iter()
+            .flatten()
+            .chain(reread.into_iter().flatten())
+    }
+
     /// The domains of the websites each submission that passed the local checks files, for
     /// the domain-conflict check, in batches of at most [`DOMAIN_BATCH`] as two parallel arrays
     /// (bundle position, domain in lower case). The check takes them as parameters: it is their
@@ -81,15 +171,15 @@ impl Staged<'_> {
     pub(super) fn domains_in_batches(&self, each: &mut DomainBatch<'_>) -> Result<(), ApplyError> {
         let mut ords: Vec<i32> = Vec::new();
         let mut names: Vec<String> = Vec::new();
-        for (i, (version, local)) in self.submissions.iter().zip(&self.locals).enumerate() {
+        for (i, (version, local)) in self.versions().zip(&self.locals).enumerate() {
             let version = version?;
             if local.verdict.is_some() {
                 continue;
             }
-            for domain in filed_websites(&version.body).flat_map(|w| &w.domains) {
+            // Domains compare case-insensitively; the store holds the canonical lower case.
+            for domain in &version.domains {
                 ords.push(ordinal(i));
-                // Domains compare case-insensitively; the store holds the canonical lower case.
-                names.push(domain.to_ascii_lowercase());
+                names.push(domain.clone());
                 if names.len() == DOMAIN_BATCH {
                     each(&ords, &names)?;
                     ords.clear();
@@ -111,14 +201,17 @@ pub(super) fn stage<'a>(
     tx: &mut Transaction<'_>,
     submissions: Submissions<'a>,
     max_scan_bytes: usize,
+    max_held_bytes: usize,
 ) -> Result<Staged<'a>, ApplyError> {
     // The count was checked against MAX_SUBMISSIONS_PER_BUNDLE before anything was read.
     let mut locals = Vec::with_capacity(submissions.len());
     // Within one bundle only the highest version of a receipt can apply; a repeat of one
     // version is reported once as applied and then as a duplicate.
-    let mut best: HashMap<String, (u32, usize)> = HashMap::new();
+    let mut best: HashMap<String, (u32, usize)> = HashMap::default();
     let mut versions: Vec<u32> = Vec::with_capacity(submissions.len());
     let mut receipts: Vec<String> = Vec::with_capacity(submissions.len());
+    let mut held = Some(Vec::with_capacity(submissions.len()));
+    let mut held_bytes = 0usize;
     let mut reading = submissions.iter();
     {
         let mut copy = Copier::new(
@@ -176,6 +269,15 @@ pub(super) fn stage<'a>(
             locals.push(local);
             versions.push(version.version);
             receipts.push(version.receipt.clone());
+            if let Some(kept) = held.as_mut() {
+                let staged = StagedVersion::of(version);
+                held_bytes = held_bytes.saturating_add(staged.held_bytes());
+                if held_bytes <= max_held_bytes {
+                    kept.push(staged);
+                } else {
+                    held = None;
+                }
+            }
         }
         copy.finish()?;
     }
@@ -189,6 +291,7 @@ pub(super) fn stage<'a>(
     Ok(Staged {
         submissions,
         locals,
+        held,
         frames,
     })
 }
@@ -239,7 +342,7 @@ fn overridden_in_bundle(
 /// The websites a submission files with their details: a new filing's, in order, or the one
 /// of a website change or an added website. An access change has no website details of its
 /// own (it keeps those of the website it changes).
-pub(super) fn filed_websites(body: &Submission) -> impl Iterator<Item = &Website> {
+fn filed_websites(body: &Submission) -> impl Iterator<Item = &Website> {
     let websites: &[Website] = match (body.new_filing(), body.change()) {
         (Some(filing), _) => &filing.websites,
         (_, Some((_, Change::Website { website, .. } | Change::AddedWebsite(website)))) => {
@@ -251,7 +354,7 @@ pub(super) fn filed_websites(body: &Submission) -> impl Iterator<Item = &Website
 }
 
 /// The IP ranges a submission files: its websites' and an access change's.
-pub(super) fn filed_ip_ranges(body: &Submission) -> impl Iterator<Item = &IpRange> {
+fn filed_ip_ranges(body: &Submission) -> impl Iterator<Item = &IpRange> {
     let access_change = match body.change() {
         Some((_, Change::Access { access, .. })) => Some(access),
         _ => None,

@@ -1,12 +1,13 @@
 //! The submission versions of a bundle as the import reads them: decoded already (tests, the
-//! benchmarks), or read again from the bundle's message at each pass.
+//! benchmarks), or read again from the bundle's verified message.
 //!
 //! Decoded, the versions of a bundle packed to the format's limits (100,000 records, 256 MiB of
 //! content) take several times their encoded size: every text is an allocation of its own.
-//! The importer holds the verified message anyway, to store it; reading the records from it
-//! again, one at a time, at each of the few passes the import makes over them costs their
-//! decoding again (a small part of an import's time, which the database takes) and keeps the
-//! importer's memory near the message's size whatever the records hold.
+//! The importer holds the verified message anyway, to store it, and reads the records from it
+//! one at a time: once to stage them, keeping only what the later passes read of each
+//! (`staging::StagedVersion`, up to `IncomingBundle::max_held_bytes`), and again at each later
+//! pass for a bundle past that, so that the importer's memory stays near the message's size
+//! whatever the records hold.
 
 use std::borrow::Cow;
 

@@ -70,8 +70,13 @@ pub(crate) trait ReceivingSide {
     /// What the side does after the commit.
     type Committed;
 
-    /// Which records the verified bundle keeps in memory.
-    fn keep(record: &Record) -> bool;
+    /// What the side learns of a bundle's records while its verification decodes them, each
+    /// once (the inner side: the filing rules' re-check).
+    type Seen: Default;
+
+    /// Sees each record of a bundle whose signature holds as its verification decodes it, in
+    /// bundle order; returns whether the verified bundle keeps it in memory.
+    fn keep(seen: &mut Self::Seen, record: &Record) -> bool;
     /// An empty report for the file named `name`.
     fn report(name: &str) -> Self::Report;
     /// Whether the side's chain ledger holds bundle `id`.
@@ -91,6 +96,7 @@ pub(crate) trait ReceivingSide {
     fn prepare(
         &mut self,
         received: &Received,
+        seen: Self::Seen,
     ) -> Result<Result<Prepared<Self::Kept>, Refusal>, Self::Error>;
     /// Takes the side's ledger and judges `header` against it.
     fn judge<'a>(
@@ -148,6 +154,7 @@ pub(crate) fn receive_file<S: ReceivingSide>(
     let name = receive::file_name(path);
     let mut report = S::report(&name);
     let now = check.now;
+    let mut seen = S::Seen::default();
     let received = receive::read_and_verify(
         path,
         keysets,
@@ -155,7 +162,7 @@ pub(crate) fn receive_file<S: ReceivingSide>(
         check.channels,
         now,
         check.identities,
-        &mut S::keep,
+        &mut |record| S::keep(&mut seen, record),
         |id| side.ledger_holds(id),
     )?;
     let received = match received {
@@ -168,7 +175,7 @@ pub(crate) fn receive_file<S: ReceivingSide>(
     let header = received.bundle.header;
     let id = received.bundle.id;
     S::identified(&mut report, &received.bundle);
-    let prepared = match side.prepare(&received)? {
+    let prepared = match side.prepare(&received, seen)? {
         Ok(prepared) => prepared,
         Err(refusal) => return receive::quarantine(spool, path, &name, refusal, now, report),
     };

@@ -251,11 +251,20 @@ impl ReceivingSide for Importer<'_, '_> {
     /// The submission versions imported.
     type Committed = usize;
 
-    // A submissions bundle's versions are read again from its message at each pass of the
-    // import (`inner::import::Submissions`): all of them decoded at once would take several
-    // times the message's size.
-    fn keep(record: &Record) -> bool {
-        !matches!(record, Record::Submission(_))
+    type Seen = recheck::Rechecker;
+
+    // The filing rules are re-checked as the verification decodes each version. The versions
+    // are then read again from the bundle's message by the import
+    // (`inner::import::Submissions`): all of them decoded at once would take several times the
+    // message's size.
+    fn keep(rechecker: &mut recheck::Rechecker, record: &Record) -> bool {
+        match record {
+            Record::Submission(version) => {
+                rechecker.see(version);
+                false
+            }
+            _ => true,
+        }
     }
 
     fn report(name: &str) -> ImportFileReport {
@@ -291,6 +300,7 @@ impl ReceivingSide for Importer<'_, '_> {
     fn prepare(
         &mut self,
         received: &Received,
+        rechecker: recheck::Rechecker,
     ) -> Result<Result<Prepared<Kept>, Refusal>, InnerError> {
         let (header, id) = (received.bundle.header, received.bundle.id);
         if !matches!(
@@ -319,28 +329,11 @@ impl ReceivingSide for Importer<'_, '_> {
                 _ => None,
             })
             .collect();
-        // Judged before the transaction (no lock held while it runs), acted on after the chain
-        // verdict: a bundle imported before is still a duplicate, and a fork or rollback is
-        // named for what it is. The same pass counts the versions.
-        let mut count = 0;
-        let mut unreadable = None;
-        let breach =
-            recheck::recheck_all(submissions_of(received, 0).iter().map_while(|version| {
-                match version {
-                    Ok(version) => {
-                        count += 1;
-                        Some(version)
-                    }
-                    Err(error) => {
-                        unreadable = Some(error);
-                        None
-                    }
-                }
-            }))
-            .err();
-        if let Some(error) = unreadable {
-            return Err(InnerError::Apply(error));
-        }
+        // Judged while the verification decoded the versions, before the transaction (no lock
+        // held while it runs); acted on after the chain verdict: a bundle imported before is
+        // still a duplicate, and a fork or rollback is named for what it is.
+        let count = rechecker.seen();
+        let breach = rechecker.finish().err();
         Ok(Ok(Prepared {
             kept: Kept { count, receipts },
             unless_duplicate: breach.map(|breach| Refusal {
@@ -547,7 +540,7 @@ impl ReceivingSide for Importer<'_, '_> {
 }
 
 /// The submission versions of a received bundle, read from its message (`count` of them, as
-/// counted before; 0 before they are counted), or none for a bundle of another kind.
+/// its verification counted them), or none for a bundle of another kind.
 fn submissions_of(received: &Received, count: usize) -> inner::import::Submissions<'_> {
     if received.bundle.header.kind == Kind::Submissions {
         inner::import::Submissions::InMessage {

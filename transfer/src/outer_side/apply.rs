@@ -184,7 +184,9 @@ impl<'h> ReceivingSide for Applier<'h> {
     type Kept = ();
     type Committed = Committed;
 
-    fn keep(_: &Record) -> bool {
+    type Seen = ();
+
+    fn keep((): &mut (), _: &Record) -> bool {
         true
     }
 
@@ -217,7 +219,11 @@ impl<'h> ReceivingSide for Applier<'h> {
         report.sequence = Some(bundle.header.sequence);
     }
 
-    fn prepare(&mut self, _: &Received) -> Result<Result<Prepared<()>, Refusal>, OuterError> {
+    fn prepare(
+        &mut self,
+        _: &Received,
+        (): (),
+    ) -> Result<Result<Prepared<()>, Refusal>, OuterError> {
         Ok(Ok(Prepared {
             kept: (),
             unless_duplicate: None,

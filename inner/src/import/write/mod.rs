@@ -14,12 +14,12 @@ mod receipts;
 
 use std::borrow::Cow;
 
-use bundle_format::records::{ImportOutcome, SubmissionVersion};
+use bundle_format::records::ImportOutcome;
 use postgres::Transaction;
 
 use super::checks::Local;
 use super::outcomes::parse_outcome;
-use super::staging::Staged;
+use super::staging::{Staged, StagedVersion};
 use super::{ApplyError, db};
 
 /// What the checks decided for one accepted submission (outcome `applied` or `conflict`), as
@@ -42,14 +42,13 @@ struct Decided<'s, 'a> {
 }
 
 impl<'a> Decided<'_, 'a> {
-    /// Accepted submissions in bundle order; each call reads the bundle's submissions again.
+    /// Accepted submissions in bundle order.
     fn submissions(
         &self,
-    ) -> impl Iterator<Item = Result<(Cow<'a, SubmissionVersion>, &Local, &Accepted), ApplyError>> + '_
+    ) -> impl Iterator<Item = Result<(Cow<'_, StagedVersion>, &Local, &Accepted), ApplyError>> + '_
     {
         self.staged
-            .submissions
-            .iter()
+            .versions()
             .zip(self.staged.locals.iter().zip(&self.accepted))
             .filter_map(|(version, (local, accepted))| match (version, accepted) {
                 (Err(error), _) => Some(Err(error)),
