@@ -172,14 +172,8 @@ fn apply_moves(conn: &Connection) -> Result<(), StoreError> {
     .and_then(|mut stmt| stmt.execute([]))
     .map_err(db("writing status history"))?;
     conn.prepare_cached(
-        "UPDATE receipts SET
-             state = (SELECT m.state FROM temp.receipt_moves m WHERE m.receipt = receipts.receipt),
-             reason = (SELECT m.status_reason FROM temp.receipt_moves m
-                       WHERE m.receipt = receipts.receipt),
-             updated_at = (SELECT m.at FROM temp.receipt_moves m
-                           WHERE m.receipt = receipts.receipt)
-         WHERE rowid IN (SELECT r.rowid FROM temp.receipt_moves m JOIN receipts r
-                           ON r.receipt = m.receipt)",
+        "UPDATE receipts SET state = m.state, reason = m.status_reason, updated_at = m.at
+         FROM temp.receipt_moves m WHERE m.receipt = receipts.receipt",
     )
     .and_then(|mut stmt| stmt.execute([]))
     .map_err(db("updating a status row"))?;
@@ -694,14 +688,15 @@ pub fn apply_range_ack_on(
     apply_moves(conn)?;
     conn.prepare_cached(
         "UPDATE submission_versions SET acknowledged_at = ?3,
-                ack_outcome = coalesce(
+                ack_outcome = CASE WHEN ?4 THEN coalesce(
                     (SELECT e.outcome FROM temp.range_exceptions e
                      WHERE e.receipt = submission_versions.receipt
                        AND e.version = submission_versions.version),
-                    'applied')
+                    'applied') ELSE 'applied' END
          WHERE seq BETWEEN ?1 AND ?2 AND acknowledged_at IS NULL",
     )
-    .and_then(|mut stmt| stmt.execute(params![first, last, at]))
+    // Most acks name no exception: then no version looks one up.
+    .and_then(|mut stmt| stmt.execute(params![first, last, at, !ack.exceptions.is_empty()]))
     .map_err(db("applying a range ack"))?;
     // The whole range's payloads in one statement (DESIGN.md invariant 3: the digest named
     // each of these exact versions and content hashes), but never one of a version the inner
