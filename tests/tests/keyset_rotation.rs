@@ -557,3 +557,45 @@ fn a_keyset_recorded_but_not_yet_written_is_installed_by_the_next_run() {
         keyset_2
     );
 }
+
+/// The import verifies the next inbox file while it imports one (`import_with_progress`). A
+/// bundle signed with a key that the keyset bundle just before it in the same run revokes
+/// verifies under the keyset trusted when that read-ahead began; it must still be refused,
+/// verified again with the version the keyset bundle installed, and nothing of it applied.
+#[test]
+fn a_bundle_signed_with_a_key_revoked_by_the_keyset_just_before_it_is_refused_in_the_same_run() {
+    let mut app = Appliance::new(&[1]).unwrap();
+    let (key_a, _key_b, keyset_2) = outer_key_rotation(&app);
+    let published = app.outers[0].publish_keyset(&keyset_2).unwrap();
+    assert_eq!(published.bundle.sequence, 1);
+    // Still signed with A, which version 2 revokes.
+    assert_eq!(app.outers[0].key.key_id(), key_a.key_id());
+    let filed = submit_filings(app.outer(), [1]);
+    assert_eq!(app.outer().export().unwrap().written[0].sequence, 2);
+    assert_eq!(app.carry_in(0).unwrap(), 2);
+    let before = app.inner_counts().unwrap();
+
+    let import = app.import().unwrap();
+
+    let results: Vec<(&str, Option<&str>)> = import
+        .files
+        .iter()
+        .map(|f| (f.result.as_str(), f.kind.as_deref()))
+        .collect();
+    assert_eq!(
+        results,
+        [("applied", Some("keyset")), ("quarantined", None)],
+        "{import:#?}"
+    );
+    assert_eq!(app.inner.keysets.version(), 2);
+    assert_eq!(quarantine_codes(&app.inner.spool), ["envelope.key-revoked"]);
+    let after = app.inner_counts().unwrap();
+    assert_eq!(
+        after.submission_versions, before.submission_versions,
+        "nothing of the refused bundle is stored"
+    );
+    assert_eq!(
+        app.outer().node.status(&filed[0]).unwrap()["state"],
+        "in_transit"
+    );
+}

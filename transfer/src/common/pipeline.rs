@@ -144,27 +144,37 @@ pub(crate) trait ReceivingSide {
 /// Verifies, judges and applies the file at `path` for `side`, then archives or quarantines it.
 /// A keyset bundle's keyset is judged against the current version of `keysets` and, if it is
 /// the next one, recorded with the bundle's ledger row and installed after the commit.
+///
+/// `ahead` is the file verified already, with what the side saw of its records, by
+/// [`receive::verify_ahead`] with the keyset version that is still current.
 pub(crate) fn receive_file<S: ReceivingSide>(
     side: &mut S,
     check: &Verification<'_>,
     spool: &Spool,
     keysets: &mut KeysetStore,
     path: &Path,
+    ahead: Option<(Received, S::Seen)>,
 ) -> Result<S::Report, S::Error> {
     let name = receive::file_name(path);
     let mut report = S::report(&name);
     let now = check.now;
-    let mut seen = S::Seen::default();
-    let received = receive::read_and_verify(
-        path,
-        keysets,
-        check.role,
-        check.channels,
-        now,
-        check.identities,
-        &mut |record| S::keep(&mut seen, record),
-        |id| side.ledger_holds(id),
-    )?;
+    let (received, seen) = match ahead {
+        Some((received, seen)) => (Ok(received), seen),
+        None => {
+            let mut seen = S::Seen::default();
+            let received = receive::read_and_verify(
+                path,
+                keysets,
+                check.role,
+                check.channels,
+                now,
+                check.identities,
+                &mut |record| S::keep(&mut seen, record),
+                |id| side.ledger_holds(id),
+            )?;
+            (received, seen)
+        }
+    };
     let received = match received {
         Ok(received) => received,
         Err(refusal) => {

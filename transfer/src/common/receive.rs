@@ -100,6 +100,26 @@ pub(crate) fn read_and_verify<E>(
     )
 }
 
+/// [`read_and_verify`] with `keyset` (a copy of the current version, for a thread of its own)
+/// when the file verifies at once; `None` for a file it refuses, which is then read and
+/// verified again by [`read_and_verify`] itself (that path may ask the receiver's ledger).
+pub(crate) fn verify_ahead(
+    path: &Path,
+    keyset: &Keyset,
+    role: Role,
+    channels: &[ChannelId],
+    now: i64,
+    identities: &[Identity],
+    keep: &mut dyn FnMut(&Record) -> bool,
+) -> Option<Received> {
+    let bytes = examine::read_file(path).ok()?;
+    let signed = examine::verify_file(bytes, keyset, role, channels, now, identities).ok()?;
+    within_ledger_range(&signed)
+        .and_then(|()| encrypted_as_keyset_says(&signed, keyset))
+        .and_then(|()| Received::open(signed, identities, keep))
+        .ok()
+}
+
 /// Refuses a submissions or return bundle that is not encrypted although the keyset names
 /// recipients for its direction and channel.
 fn encrypted_as_keyset_says(signed: &SignedFile, keyset: &Keyset) -> Result<(), Refusal> {

@@ -114,6 +114,13 @@ pub fn import(
 }
 
 /// [`import`], calling `progress(done, total)` after each file.
+///
+/// While one file is imported (mostly PostgreSQL's work), the next is read and verified on a
+/// thread of its own, its filing rules re-checked, with a copy of the keyset version current
+/// then. It is used only if that version is still the current one when its turn comes (a
+/// keyset bundle installs the next version: the files after it are verified again with that),
+/// and only if it verified: a file refused is read and verified again in its turn, where its
+/// refusal may depend on this side's ledger. So at most two bundles are held at once.
 pub fn import_with_progress(
     client: &mut Client,
     spool: &Spool,
@@ -123,10 +130,56 @@ pub fn import_with_progress(
 ) -> Result<ImportReport, InnerError> {
     spool.create_all()?;
     install_recorded_keysets(client, keysets, settings.now)?;
-    let files = receive::each_inbox_file(spool, progress, |path| {
-        import_file(client, spool, keysets, settings, path)
+    let paths = crate::examine::in_chain_order(spool::list_bundles(&spool.inbox)?);
+    let total = paths.len();
+    let mut files = Vec::with_capacity(total);
+    std::thread::scope(|scope| -> Result<(), InnerError> {
+        let mut ahead = None;
+        for (done, path) in paths.iter().enumerate() {
+            let verified = ahead.take().and_then(
+                |(version, reading): (u64, std::thread::ScopedJoinHandle<'_, _>)| {
+                    let verified: Option<(Received, recheck::Rechecker)> = reading
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                    verified.filter(|_| version == keysets.version())
+                },
+            );
+            if let Some(next) = paths.get(done + 1) {
+                let keyset = keysets.current().clone();
+                let version = keysets.version();
+                ahead = Some((
+                    version,
+                    scope.spawn(move || verify_ahead(next, &keyset, settings)),
+                ));
+            }
+            files.push(import_verified(
+                client, spool, keysets, settings, path, verified,
+            )?);
+            progress(done + 1, total);
+        }
+        Ok(())
     })?;
     Ok(ImportReport { files })
+}
+
+/// The file at `path` read and verified with `keyset`, its versions re-checked as they were
+/// decoded; `None` if it is refused (see [`receive::verify_ahead`]).
+fn verify_ahead(
+    path: &Path,
+    keyset: &keys::Keyset,
+    settings: &ImportSettings,
+) -> Option<(Received, recheck::Rechecker)> {
+    let mut rechecker = recheck::Rechecker::default();
+    let received = receive::verify_ahead(
+        path,
+        keyset,
+        Role::OuterBundle,
+        &settings.channels,
+        settings.now,
+        &settings.identities,
+        &mut |record| <Importer<'_, '_> as ReceivingSide>::keep(&mut rechecker, record),
+    )?;
+    Some((received, rechecker))
 }
 
 /// Queues a [`BundleRefusal`] for the return channel when `refusal` refuses a submissions
@@ -204,6 +257,18 @@ pub fn import_file(
     settings: &ImportSettings,
     path: &Path,
 ) -> Result<ImportFileReport, InnerError> {
+    import_verified(client, spool, keysets, settings, path, None)
+}
+
+/// [`import_file`] for a file `verified` already by [`verify_ahead`], if it was.
+fn import_verified(
+    client: &mut Client,
+    spool: &Spool,
+    keysets: &mut KeysetStore,
+    settings: &ImportSettings,
+    path: &Path,
+    verified: Option<(Received, recheck::Rechecker)>,
+) -> Result<ImportFileReport, InnerError> {
     let check = Verification {
         role: Role::OuterBundle,
         channels: &settings.channels,
@@ -216,6 +281,7 @@ pub fn import_file(
         spool,
         keysets,
         path,
+        verified,
     )
 }
 

@@ -149,6 +149,7 @@ pub fn apply_file(
         spool,
         keysets,
         path,
+        None,
     )
 }
 
