@@ -3,11 +3,10 @@
 //! are stored under are kept here ([`outcome_name`]); the SQL of the set-based checks writes the
 //! same names.
 
-use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
-
 use bundle_format::records::{ImportOutcome, ReceiptAck};
 use postgres::Transaction;
 use postgres::types::Type;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use super::copier::Copier;
 use super::staging::Staged;

@@ -1,12 +1,12 @@
 //! Staging: runs the local checks and writes what the set-based checks read into a temporary
 //! table with binary `COPY`.
 
-use rustc_hash::FxHashMap as HashMap;
 use std::borrow::Cow;
 
 use bundle_format::records::{Change, IpRange, Submission, SubmissionVersion, Website};
 use postgres::Transaction;
 use postgres::types::Type;
+use rustc_hash::FxHashMap as HashMap;
 
 use super::checks::{Local, Verdict, local_checks};
 use super::copier::Copier;
