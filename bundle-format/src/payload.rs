@@ -398,12 +398,18 @@ pub fn frame_info(payload: &[u8]) -> Result<FrameInfo, PayloadError> {
 /// Compresses `content` into one zstd frame with its content size and checksum set and a window
 /// of at most 2^23 bytes (SPEC.md §4.1).
 pub fn compress(content: &[u8]) -> std::io::Result<Vec<u8>> {
+    compressor()?.compress(content)
+}
+
+/// The compressor of every frame: [`COMPRESSION_LEVEL`], the format's window, a checksum and
+/// the content size in the frame header, no dictionary id.
+fn compressor() -> std::io::Result<zstd::bulk::Compressor<'static>> {
     let mut compressor = zstd::bulk::Compressor::new(COMPRESSION_LEVEL)?;
     compressor.set_parameter(CParameter::WindowLog(MAX_WINDOW_LOG))?;
     compressor.set_parameter(CParameter::ChecksumFlag(true))?;
     compressor.set_parameter(CParameter::ContentSizeFlag(true))?;
     compressor.set_parameter(CParameter::DictIdFlag(false))?;
-    compressor.compress(content)
+    Ok(compressor)
 }
 
 /// The checks before any decoding (SPEC.md §4.2, §4.3): the content the header declares is

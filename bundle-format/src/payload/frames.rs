@@ -13,7 +13,7 @@ use zstd::stream::raw::{Decoder, InBuffer};
 use zstd::zstd_safe::DParameter;
 
 use super::{
-    FORMAT_VERSION_10, MAX_RECORD_BYTES, MAX_WINDOW_LOG, PayloadError, ZstdErrors, compress,
+    FORMAT_VERSION_10, MAX_RECORD_BYTES, MAX_WINDOW_LOG, PayloadError, ZstdErrors, compressor,
     decode_one, frame_info,
 };
 use crate::header::Kind;
@@ -25,18 +25,59 @@ pub const FRAME_CONTENT_BYTES: usize = 1 << 20;
 
 /// Compresses `content` into one frame per slice that starts at each offset of `starts` (the
 /// first is 0; each is a record boundary), one after the other (SPEC.md §4.1). With one start
-/// this is [`compress`].
+/// this is [`compress`](super::compress).
+///
+/// The frames are independent, so they are compressed on up to [`COMPRESSION_THREADS`] threads
+/// (as many as the machine has), each taking a run of consecutive frames, and joined in order:
+/// the payload is byte for byte the one a single thread writes.
 pub fn compress_frames(content: &[u8], starts: &[usize]) -> std::io::Result<Vec<u8>> {
+    let pieces = starts
+        .iter()
+        .enumerate()
+        .map(|(i, &start)| {
+            let end = starts.get(i + 1).copied().unwrap_or(content.len());
+            content.get(start..end).ok_or_else(|| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    format!("frame {i} runs from {start} to {end}, outside the content"),
+                )
+            })
+        })
+        .collect::<std::io::Result<Vec<&[u8]>>>()?;
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(COMPRESSION_THREADS)
+        .min(pieces.len());
+    if threads <= 1 {
+        return compress_run(&pieces);
+    }
+    let run = pieces.len().div_ceil(threads);
+    let compressed = std::thread::scope(|scope| {
+        let workers: Vec<_> = pieces
+            .chunks(run)
+            .map(|frames| scope.spawn(move || compress_run(frames)))
+            .collect();
+        workers
+            .into_iter()
+            .map(|worker| {
+                worker
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect::<std::io::Result<Vec<Vec<u8>>>>()
+    })?;
+    Ok(compressed.concat())
+}
+
+/// Most threads [`compress_frames`] compresses on.
+pub const COMPRESSION_THREADS: usize = 4;
+
+/// The frames of `pieces`, one after the other, with one compressor.
+fn compress_run(pieces: &[&[u8]]) -> std::io::Result<Vec<u8>> {
+    let mut compressor = compressor()?;
     let mut payload = Vec::new();
-    for (i, &start) in starts.iter().enumerate() {
-        let end = starts.get(i + 1).copied().unwrap_or(content.len());
-        let piece = content.get(start..end).ok_or_else(|| {
-            std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                format!("frame {i} runs from {start} to {end}, outside the content"),
-            )
-        })?;
-        payload.extend_from_slice(&compress(piece)?);
+    for piece in pieces {
+        payload.extend_from_slice(&compressor.compress(piece)?);
     }
     Ok(payload)
 }
@@ -346,5 +387,29 @@ fn read_all(
         Ok(()) => Some(Ok(())),
         Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => None,
         Err(e) => Some(Err(corrupt.map(e))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Frames compressed on several threads are the frames one thread writes, in order.
+    #[test]
+    fn frames_compressed_on_several_threads_are_the_single_threaded_payload() {
+        let content: Vec<u8> = (0..9u32)
+            .flat_map(|i| format!("record {i} ").repeat(5_000).into_bytes())
+            .collect();
+        let starts: Vec<usize> = (0..9).map(|i| i * content.len() / 9).collect();
+        let mut one_by_one = Vec::new();
+        for (i, &start) in starts.iter().enumerate() {
+            let end = starts.get(i + 1).copied().unwrap_or(content.len());
+            one_by_one.extend_from_slice(&super::super::compress(&content[start..end]).unwrap());
+        }
+        assert_eq!(compress_frames(&content, &starts).unwrap(), one_by_one);
+        assert_eq!(
+            compress_run(&[&content[..]]).unwrap(),
+            super::super::compress(&content).unwrap()
+        );
     }
 }
