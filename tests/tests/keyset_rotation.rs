@@ -150,6 +150,15 @@ fn quarantine_codes(spool: &transfer::spool::Spool) -> Vec<String> {
         .collect()
 }
 
+/// What became of each file of an import run, with the kind of bundle it was when it verified.
+fn results_and_kinds(import: &transfer::inner_side::ImportReport) -> Vec<(&str, Option<&str>)> {
+    import
+        .files
+        .iter()
+        .map(|f| (f.result.as_str(), f.kind.as_deref()))
+        .collect()
+}
+
 #[test]
 fn the_outer_bundle_key_is_rotated_across_the_gap_and_the_revoked_key_is_refused() {
     let mut app = Appliance::new(&[1]).unwrap();
@@ -191,11 +200,7 @@ fn the_outer_bundle_key_is_rotated_across_the_gap_and_the_revoked_key_is_refused
 
     assert_eq!(app.carry_in(0).unwrap(), 3);
     let import = app.import().unwrap();
-    let results: Vec<(&str, Option<&str>)> = import
-        .files
-        .iter()
-        .map(|f| (f.result.as_str(), f.kind.as_deref()))
-        .collect();
+    let results = results_and_kinds(&import);
     assert_eq!(
         results,
         [
@@ -577,11 +582,7 @@ fn a_bundle_signed_with_a_key_revoked_by_the_keyset_just_before_it_is_refused_in
 
     let import = app.import().unwrap();
 
-    let results: Vec<(&str, Option<&str>)> = import
-        .files
-        .iter()
-        .map(|f| (f.result.as_str(), f.kind.as_deref()))
-        .collect();
+    let results = results_and_kinds(&import);
     assert_eq!(
         results,
         [("applied", Some("keyset")), ("quarantined", None)],
