@@ -95,8 +95,8 @@ fn a_pending_version_is_read_back_from_its_own_frame() {
     }
 }
 
-/// The importer of real bundles reads the versions again from the message at each pass and
-/// takes the frame table from its first reading: the rows are those the message holds, as
+/// The importer of real bundles reads the versions again from the message (once, to stage
+/// them) and takes the frame table from that reading: the rows are those the message holds, as
 /// when the versions are handed over decoded, and every filing reads back.
 #[test]
 fn the_frames_found_while_reading_the_message_are_the_ones_recorded() {
