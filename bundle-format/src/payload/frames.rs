@@ -27,9 +27,9 @@ pub const FRAME_CONTENT_BYTES: usize = 1 << 20;
 /// first is 0; each is a record boundary), one after the other (SPEC.md §4.1). With one start
 /// this is [`compress`](super::compress).
 ///
-/// The frames are independent, so they are compressed on up to [`COMPRESSION_THREADS`] threads
-/// (as many as the machine has), each taking a run of consecutive frames, and joined in order:
-/// the payload is byte for byte the one a single thread writes.
+/// The frames are independent, so they are compressed on up to four threads (as many as the
+/// machine has), each taking a run of consecutive frames, and joined in order: the payload is
+/// byte for byte the one a single thread writes.
 pub fn compress_frames(content: &[u8], starts: &[usize]) -> std::io::Result<Vec<u8>> {
     let pieces = starts
         .iter()
@@ -70,7 +70,7 @@ pub fn compress_frames(content: &[u8], starts: &[usize]) -> std::io::Result<Vec<
 }
 
 /// Most threads [`compress_frames`] compresses on.
-pub const COMPRESSION_THREADS: usize = 4;
+const COMPRESSION_THREADS: usize = 4;
 
 /// The frames of `pieces`, one after the other, with one compressor.
 fn compress_run(pieces: &[&[u8]]) -> std::io::Result<Vec<u8>> {
