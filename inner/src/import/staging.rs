@@ -140,25 +140,20 @@ pub(super) type DomainBatch<'f> = dyn FnMut(&[i32], &[String]) -> Result<(), App
 /// Most domains handed to the domain-conflict check at once.
 const DOMAIN_BATCH: usize = 256 * 1024;
 
-impl<'a> Staged<'a> {
+impl Staged<'_> {
     /// What the later passes read of each submission, in bundle order: held since staging, or
     /// read again from the bundle when holding it all would have taken too much memory.
     pub(super) fn versions(
         &self,
-    ) -> impl Iterator<Item = Result<Cow<'_, StagedVersion>, ApplyError>> + '_ {
-        let (held, reread) =
-            match &self.held {
-                Some(held) => (Some(held.iter().map(|v| Ok(Cow::Borrowed(v)))), None),
-                None => (
-                    None,
-                    Some(self.submissions.iter().map(|version| {
-                        version.map(|version| Cow::Owned(StagedVersion::of(version)))
-                    })),
-                ),
-            };
-        held.into_iter()
-            .flatten()
-            .chain(reread.into_iter().flatten())
+    ) -> Box<dyn Iterator<Item = Result<Cow<'_, StagedVersion>, ApplyError>> + '_> {
+        match &self.held {
+            Some(held) => Box::new(held.iter().map(|version| Ok(Cow::Borrowed(version)))),
+            None => Box::new(
+                self.submissions
+                    .iter()
+                    .map(|version| version.map(|version| Cow::Owned(StagedVersion::of(version)))),
+            ),
+        }
     }
 
     /// The domains of the websites each submission that passed the local checks files, for

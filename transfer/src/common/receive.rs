@@ -4,7 +4,7 @@
 //! quarantine reason, quarantining and archiving files. What a side records in its own ledger
 //! stays with that side.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use bundle_format::chain::{ChannelState, Verdict};
 use bundle_format::encryption::Identity;
@@ -24,18 +24,20 @@ pub(crate) fn file_name(path: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// Hands every bundle file of the inbox to `handle`, in chain order, calling
-/// `progress(done, total)` after each; returns what `handle` said about each file.
+/// Hands every bundle file of the inbox to `handle`, in chain order, with the file after it
+/// if there is one (for a side that reads ahead), calling `progress(done, total)` after each;
+/// returns what `handle` said about each file.
 pub(crate) fn each_inbox_file<R, E: From<SpoolError>>(
     spool: &Spool,
     progress: &mut dyn FnMut(usize, usize),
-    mut handle: impl FnMut(&Path) -> Result<R, E>,
+    mut handle: impl FnMut(&Path, Option<&Path>) -> Result<R, E>,
 ) -> Result<Vec<R>, E> {
     let files = examine::in_chain_order(spool::list_bundles(&spool.inbox)?);
     let total = files.len();
     let mut handled = Vec::with_capacity(total);
     for (done, path) in files.iter().enumerate() {
-        handled.push(handle(path)?);
+        let next = files.get(done + 1).map(PathBuf::as_path);
+        handled.push(handle(path, next)?);
         progress(done + 1, total);
     }
     Ok(handled)
@@ -74,11 +76,7 @@ pub(crate) fn read_and_verify<E>(
     let current = keysets.current();
     let (refusal, bytes) =
         match examine::verify_file(bytes, current, role, channels, now, identities) {
-            Ok(signed) => {
-                return Ok(within_ledger_range(&signed)
-                    .and_then(|()| encrypted_as_keyset_says(&signed, current))
-                    .and_then(|()| Received::open(signed, identities, keep)));
-            }
+            Ok(signed) => return Ok(checked_open(signed, current, identities, keep)),
             Err((refusal, bytes)) => (*refusal, bytes),
         };
     let Some(id) = refusal
@@ -114,10 +112,20 @@ pub(crate) fn verify_ahead(
 ) -> Option<Received> {
     let bytes = examine::read_file(path).ok()?;
     let signed = examine::verify_file(bytes, keyset, role, channels, now, identities).ok()?;
+    checked_open(signed, keyset, identities, keep).ok()
+}
+
+/// What a file whose signature holds under `keyset` must pass before its records are read (its
+/// chain position fits a ledger, it is encrypted if `keyset` says so), then its records read.
+fn checked_open(
+    signed: SignedFile,
+    keyset: &Keyset,
+    identities: &[Identity],
+    keep: &mut dyn FnMut(&Record) -> bool,
+) -> Result<Received, Refusal> {
     within_ledger_range(&signed)
         .and_then(|()| encrypted_as_keyset_says(&signed, keyset))
         .and_then(|()| Received::open(signed, identities, keep))
-        .ok()
 }
 
 /// Refuses a submissions or return bundle that is not encrypted although the keyset names

@@ -130,12 +130,9 @@ pub fn import_with_progress(
 ) -> Result<ImportReport, InnerError> {
     spool.create_all()?;
     install_recorded_keysets(client, keysets, settings.now)?;
-    let paths = crate::examine::in_chain_order(spool::list_bundles(&spool.inbox)?);
-    let total = paths.len();
-    let mut files = Vec::with_capacity(total);
-    std::thread::scope(|scope| -> Result<(), InnerError> {
+    let files = std::thread::scope(|scope| {
         let mut ahead = None;
-        for (done, path) in paths.iter().enumerate() {
+        receive::each_inbox_file(spool, progress, |path, next| {
             let verified = ahead.take().and_then(
                 |(version, reading): (u64, std::thread::ScopedJoinHandle<'_, _>)| {
                     let verified: Option<(Received, recheck::Rechecker)> = reading
@@ -144,20 +141,16 @@ pub fn import_with_progress(
                     verified.filter(|_| version == keysets.version())
                 },
             );
-            if let Some(next) = paths.get(done + 1) {
-                let keyset = keysets.current().clone();
+            if let Some(next) = next {
+                let (next, keyset) = (next.to_owned(), keysets.current().clone());
                 let version = keysets.version();
                 ahead = Some((
                     version,
-                    scope.spawn(move || verify_ahead(next, &keyset, settings)),
+                    scope.spawn(move || verify_ahead(&next, &keyset, settings)),
                 ));
             }
-            files.push(import_verified(
-                client, spool, keysets, settings, path, verified,
-            )?);
-            progress(done + 1, total);
-        }
-        Ok(())
+            import_verified(client, spool, keysets, settings, path, verified)
+        })
     })?;
     Ok(ImportReport { files })
 }

@@ -119,7 +119,7 @@ pub fn apply_with_progress(
 ) -> Result<ApplyReport, OuterError> {
     spool.create_all()?;
     install_recorded_keysets(host, keysets, settings.now)?;
-    let files = receive::each_inbox_file(spool, progress, |path| {
+    let files = receive::each_inbox_file(spool, progress, |path, _| {
         apply_file(host, spool, keysets, settings, path)
     })?;
     Ok(ApplyReport { files })
